@@ -1,0 +1,87 @@
+// Package kv defines the ordered key-value store the relational layer is built
+// on, and the pieces every implementation shares: write batches, iterators and
+// a transaction overlay that merges uncommitted writes over a snapshot.
+//
+// Keys and values are byte strings; keys sort bytewise. A Store applies a
+// Batch atomically: after a crash either all of it is there or none of it.
+package kv
+
+import "errors"
+
+// ErrNotFound is returned by Get when the key is absent.
+var ErrNotFound = errors.New("kv: not found")
+
+// ErrClosed is returned by every method of a closed Store.
+var ErrClosed = errors.New("kv: store closed")
+
+// ErrCorrupt is wrapped by errors about damaged files; the message names the file.
+var ErrCorrupt = errors.New("kv: corrupt")
+
+// Reader reads a consistent view of the store.
+type Reader interface {
+	// Get returns the value of key, or ErrNotFound. The returned slice must not
+	// be modified and is valid until the next write to the store.
+	Get(key []byte) ([]byte, error)
+	// NewIter iterates the keys in [opts.Lower, opts.Upper) in order
+	// (reverse order when opts.Reverse). A nil bound is unbounded.
+	NewIter(opts IterOptions) Iterator
+}
+
+// IterOptions bounds an iterator.
+type IterOptions struct {
+	Lower   []byte // inclusive; nil means from the first key
+	Upper   []byte // exclusive; nil means to the last key
+	Reverse bool   // iterate from the largest key down
+}
+
+// Iterator walks keys in order. Call Next before the first Key.
+//
+//	it := r.NewIter(kv.IterOptions{Lower: lo, Upper: hi})
+//	for it.Next() { use(it.Key(), it.Value()) }
+//	err := it.Close()
+type Iterator interface {
+	// Next advances to the next key and reports whether there is one.
+	Next() bool
+	// Key is the current key; valid until Next is called.
+	Key() []byte
+	// Value is the current value; valid until Next is called.
+	Value() []byte
+	// Close releases the iterator and returns the first error it met.
+	Close() error
+}
+
+// Snapshot is a read-only view of the store frozen at one point in time.
+// Writes applied after it was taken are invisible to it.
+type Snapshot interface {
+	Reader
+	// Release frees the snapshot. Reading a released snapshot is undefined.
+	Release()
+}
+
+// Store is an ordered, crash-safe key-value store.
+type Store interface {
+	Reader
+	// Snapshot freezes the current state for reading.
+	Snapshot() Snapshot
+	// Apply writes the batch atomically. When it returns without error the
+	// batch survives the process being killed (and, with strict durability,
+	// power loss).
+	Apply(b *Batch) error
+	// Stats reports sizes and counters.
+	Stats() Stats
+	// Compact reclaims space held by deleted and overwritten data now.
+	Compact() error
+	// Close flushes what needs flushing and releases files.
+	Close() error
+}
+
+// Stats describes a store.
+type Stats struct {
+	Keys         int64 // live keys
+	LiveBytes    int64 // bytes of live keys and values
+	Files        int   // files on the backend
+	DiskBytes    int64 // bytes in those files
+	LogBytes     int64 // bytes in write-ahead log files not yet checkpointed
+	Commits      int64 // batches applied since open
+	BytesWritten int64 // bytes handed to the backend since open
+}

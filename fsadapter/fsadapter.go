@@ -1,0 +1,68 @@
+// Package fsadapter is the only door between the engine and a filesystem.
+//
+// Every backend (memory, the native disk, node's synchronous fs under wasm,
+// and later IndexedDB and the wx FileSystemManager) is a hackpadfs filesystem;
+// New wraps one into the small FS contract the storage engine needs, together
+// with Caps that say how the backend behaves. The engine never branches on the
+// backend's type: it reads Caps.
+//
+// # Contract
+//
+// Paths are slash-separated and relative to the adapter's root (io/fs.ValidPath).
+// Errors match io/fs sentinels with errors.Is (fs.ErrNotExist, fs.ErrExist)
+// and ErrNoSpace when the backend is out of space or quota.
+package fsadapter
+
+import (
+	"io/fs"
+)
+
+// Caps describes how a backend behaves, so the engine can choose its file
+// layout without guessing from the backend's type.
+type Caps struct {
+	// Name identifies the backend in stats and error messages ("memory", "os", "node").
+	Name string
+	// AppendCheap is true when appending to an existing file costs about as much
+	// as the appended bytes (disk, wx appendFileSync). When false (IndexedDB, where
+	// every write re-saves the whole file) the engine writes every file once, in
+	// one WriteFile call, and never modifies it.
+	AppendCheap bool
+	// Sync is true when the backend can flush to stable storage (fsync).
+	Sync bool
+}
+
+// FS is the filesystem contract the storage engine is written against.
+type FS interface {
+	// Caps reports how the backend behaves.
+	Caps() Caps
+	// ReadFile returns the whole content of name.
+	ReadFile(name string) ([]byte, error)
+	// WriteFile creates or replaces name with data in a single backend write.
+	// When sync is true and the backend can sync, the data is on stable storage
+	// when it returns.
+	WriteFile(name string, data []byte, sync bool) error
+	// OpenAppend opens name for appending, creating it when missing.
+	// Callers use it only when Caps().AppendCheap is true.
+	OpenAppend(name string) (AppendFile, error)
+	// Truncate cuts name to size bytes.
+	Truncate(name string, size int64) error
+	// Remove deletes a file or an empty directory. A missing name is fs.ErrNotExist.
+	Remove(name string) error
+	// ReadDir lists the names in dir, sorted. A missing dir is fs.ErrNotExist.
+	ReadDir(dir string) ([]string, error)
+	// MkdirAll creates dir and any missing parents.
+	MkdirAll(dir string) error
+	// Stat describes name.
+	Stat(name string) (fs.FileInfo, error)
+}
+
+// AppendFile is a file opened for appending.
+type AppendFile interface {
+	// Write appends p. The bytes are handed to the backend when it returns
+	// (they survive the process being killed), not necessarily synced.
+	Write(p []byte) (int, error)
+	// Sync flushes appended bytes to stable storage where the backend can.
+	Sync() error
+	// Close releases the file.
+	Close() error
+}

@@ -1,0 +1,8 @@
+module minibase
+
+go 1.26
+
+require (
+	github.com/hack-pad/hackpadfs v0.2.4 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
+)
