@@ -1,16 +1,23 @@
 // Package fsadapter is the only door between the engine and a filesystem.
 //
-// Every backend (memory, the native disk, node's synchronous fs under wasm,
-// and later IndexedDB and the wx FileSystemManager) is a hackpadfs filesystem;
-// New wraps one into the small FS contract the storage engine needs, together
-// with Caps that say how the backend behaves. The engine never branches on the
+// Backends (memory, the native disk, node's synchronous fs under wasm, and
+// later IndexedDB and the wx FileSystemManager) are hackpadfs filesystems
+// where one fits: New wraps one into the small FS contract the storage engine
+// needs, together with Caps that say how the backend behaves. A backend may
+// implement FS directly instead (nodefs does, one JS call per operation); it
+// passes the same conformance suite. The engine never branches on the
 // backend's type: it reads Caps.
 //
 // # Contract
 //
-// Paths are slash-separated and relative to the adapter's root (io/fs.ValidPath).
-// Errors match io/fs sentinels with errors.Is (fs.ErrNotExist, fs.ErrExist)
-// and ErrNoSpace when the backend is out of space or quota.
+// Paths are slash-separated and relative to the adapter's root (io/fs.ValidPath);
+// any other name fails with fs.ErrInvalid before it reaches the backend.
+// Errors match io/fs sentinels with errors.Is (fs.ErrNotExist, fs.ErrExist,
+// fs.ErrClosed, fs.ErrInvalid) and ErrNoSpace when the backend is out of space
+// or quota, and read "fsadapter: <op> <name>: <cause>".
+//
+// The package fstest holds the conformance suite every backend passes;
+// faultfs wraps any FS to inject failures and crashes.
 package fsadapter
 
 import (
@@ -35,34 +42,42 @@ type Caps struct {
 type FS interface {
 	// Caps reports how the backend behaves.
 	Caps() Caps
-	// ReadFile returns the whole content of name.
+	// ReadFile returns the whole content of name, in a slice the caller owns.
 	ReadFile(name string) ([]byte, error)
 	// WriteFile creates or replaces name with data in a single backend write.
 	// When sync is true and the backend can sync, the data is on stable storage
-	// when it returns.
+	// when it returns (a new file's directory entry too, where the backend can
+	// sync a directory). The parent directory must exist (else
+	// fs.ErrNotExist). data is not retained. On error the file may be left
+	// empty or partly written; the engine detects that by checksum.
 	WriteFile(name string, data []byte, sync bool) error
-	// OpenAppend opens name for appending, creating it when missing.
-	// Callers use it only when Caps().AppendCheap is true.
+	// OpenAppend opens name for appending, creating it when missing; the
+	// parent directory must exist. Callers use it only when
+	// Caps().AppendCheap is true.
 	OpenAppend(name string) (AppendFile, error)
-	// Truncate cuts name to size bytes.
+	// Truncate cuts name to size bytes. A missing name is fs.ErrNotExist;
+	// appends through an open AppendFile continue at the new end.
 	Truncate(name string, size int64) error
 	// Remove deletes a file or an empty directory. A missing name is fs.ErrNotExist.
 	Remove(name string) error
 	// ReadDir lists the names in dir, sorted. A missing dir is fs.ErrNotExist.
 	ReadDir(dir string) ([]string, error)
-	// MkdirAll creates dir and any missing parents.
+	// MkdirAll creates dir and any missing parents; existing ones are fine.
 	MkdirAll(dir string) error
-	// Stat describes name.
+	// Stat describes name. A missing name is fs.ErrNotExist.
 	Stat(name string) (fs.FileInfo, error)
 }
 
 // AppendFile is a file opened for appending.
 type AppendFile interface {
-	// Write appends p. The bytes are handed to the backend when it returns
-	// (they survive the process being killed), not necessarily synced.
+	// Write appends p at the current end of the file. The bytes are handed
+	// to the backend when it returns (they survive the process being killed,
+	// and ReadFile sees them), not necessarily synced. p is not retained.
 	Write(p []byte) (int, error)
-	// Sync flushes appended bytes to stable storage where the backend can.
+	// Sync flushes appended bytes to stable storage where the backend can; it
+	// does nothing (and succeeds) where it cannot.
 	Sync() error
-	// Close releases the file.
+	// Close releases the file. Every call after Close, Close included, fails
+	// with fs.ErrClosed.
 	Close() error
 }

@@ -1,0 +1,84 @@
+//go:build js && wasm
+
+package nodefs
+
+import (
+	"strconv"
+	"syscall"
+	"syscall/js"
+
+	"minibase/fsadapter"
+)
+
+// jsError is an exception thrown by node's fs, turned into a Go error that
+// matches the io/fs and fsadapter sentinels through its code.
+type jsError struct {
+	code string // node's err.code, e.g. "ENOENT"; empty when the value had none
+	msg  string // err.message
+}
+
+func (e *jsError) Error() string { return e.msg }
+
+// Unwrap exposes the errno for the code, whose Is method matches
+// fs.ErrNotExist, fs.ErrExist and fs.ErrPermission, and ErrNoSpace for the
+// out-of-space codes.
+func (e *jsError) Unwrap() []error {
+	errno, ok := errnos[e.code]
+	if !ok {
+		return nil
+	}
+	if errno == syscall.ENOSPC || errno == syscall.EDQUOT {
+		return []error{errno, fsadapter.ErrNoSpace}
+	}
+	return []error{errno}
+}
+
+// errnos holds the codes node's fs throws that callers may want to match.
+var errnos = map[string]syscall.Errno{
+	"ENOENT":    syscall.ENOENT,
+	"EEXIST":    syscall.EEXIST,
+	"ENOTDIR":   syscall.ENOTDIR,
+	"EISDIR":    syscall.EISDIR,
+	"ENOTEMPTY": syscall.ENOTEMPTY,
+	"EACCES":    syscall.EACCES,
+	"EPERM":     syscall.EPERM,
+	"EBADF":     syscall.EBADF,
+	"EINVAL":    syscall.EINVAL,
+	"EMFILE":    syscall.EMFILE,
+	"EIO":       syscall.EIO,
+	"ENOSPC":    syscall.ENOSPC,
+	"EDQUOT":    syscall.EDQUOT,
+}
+
+// newJSError describes a thrown JS value. Anything may be thrown, not only
+// Error objects, so nothing here assumes a property exists.
+func newJSError(v js.Value) *jsError {
+	if v.Type() != js.TypeObject {
+		return &jsError{msg: "JavaScript exception: " + jsString(v)}
+	}
+	e := &jsError{msg: jsString(v.Get("message"))}
+	if code := v.Get("code"); code.Type() == js.TypeString {
+		e.code = code.String()
+	}
+	if e.msg == "" {
+		e.msg = "JavaScript exception " + e.code
+	}
+	return e
+}
+
+// jsString renders a JS value without calling into JS, which could throw
+// again (a toString that throws).
+func jsString(v js.Value) string {
+	switch v.Type() {
+	case js.TypeString:
+		return v.String()
+	case js.TypeNumber:
+		return strconv.FormatFloat(v.Float(), 'g', -1, 64)
+	case js.TypeBoolean:
+		return strconv.FormatBool(v.Bool())
+	case js.TypeUndefined, js.TypeNull:
+		return ""
+	default:
+		return "<" + v.Type().String() + ">"
+	}
+}

@@ -1,0 +1,415 @@
+//go:build js && wasm
+
+package nodefs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"syscall/js"
+	"time"
+
+	"minibase/fsadapter"
+)
+
+// maxRetained is the largest scratch Uint8Array a filesystem keeps between
+// writes; bigger ones are one-off, so a single large file does not pin its
+// size in JS memory for the life of the database.
+const maxRetained = 1 << 20
+
+// required lists the node fs functions this backend calls; New checks them
+// up front so a wrong module is an error at open, not later.
+var required = []string{
+	"openSync", "writeSync", "fsyncSync", "closeSync", "readFileSync",
+	"mkdirSync", "readdirSync", "unlinkSync", "rmdirSync", "statSync", "truncateSync",
+}
+
+// FS implements fsadapter.FS with node's synchronous fs functions.
+type FS struct {
+	node       js.Value // node's fs module
+	uint8Array js.Value // the Uint8Array constructor
+	root       string   // the directory "." names, as node sees it
+
+	mu      sync.Mutex // guards scratch between the copy into it and the write from it
+	scratch js.Value   // reused Uint8Array for writes; undefined until the first write
+	scrLen  int        // scratch's length
+}
+
+var _ fsadapter.FS = (*FS)(nil)
+
+// New returns a filesystem rooted at root, creating root (and its parents)
+// when missing. fsModule is node's fs module, passed in from JS
+// (require('node:fs')); root is resolved by node, relative to process.cwd().
+func New(fsModule js.Value, root string) (fsadapter.FS, error) {
+	if fsModule.Type() != js.TypeObject {
+		return nil, fmt.Errorf("nodefs: open: fs module is a %s, not an object", fsModule.Type())
+	}
+	for _, name := range required {
+		if fsModule.Get(name).Type() != js.TypeFunction {
+			return nil, fmt.Errorf("nodefs: open: fs module has no function %s", name)
+		}
+	}
+	if root == "" {
+		return nil, errors.New("nodefs: open: empty root")
+	}
+	n := &FS{
+		node:       fsModule,
+		uint8Array: js.Global().Get("Uint8Array"),
+		root:       root,
+	}
+	if trimmed := strings.TrimRight(root, `/\`); trimmed != "" {
+		n.root = trimmed // so that root+"/"+name has one separator; "/" stays "/"
+	}
+	if _, err := n.call("mkdirSync", n.root, map[string]any{"recursive": true}); err != nil {
+		return nil, fmt.Errorf("nodefs: create root %s: %w", root, err)
+	}
+	return n, nil
+}
+
+// Caps reports a disk: appends are cheap and fsync works.
+func (n *FS) Caps() fsadapter.Caps {
+	return fsadapter.Caps{Name: "node", AppendCheap: true, Sync: true}
+}
+
+// ReadFile reads name with one readFileSync and one copy into Go memory.
+func (n *FS) ReadFile(name string) ([]byte, error) {
+	p, err := n.path("read", name)
+	if err != nil {
+		return nil, err
+	}
+	buf, err := n.call("readFileSync", p)
+	if err != nil {
+		return nil, wrapErr("read", name, err)
+	}
+	data := make([]byte, buf.Get("length").Int())
+	js.CopyBytesToGo(data, buf)
+	return data, nil
+}
+
+// WriteFile creates or replaces name: open with truncation, write, fsync when
+// asked, close.
+func (n *FS) WriteFile(name string, data []byte, sync bool) error {
+	p, err := n.path("write", name)
+	if err != nil {
+		return err
+	}
+	fd, created, err := n.open(p, "w", sync)
+	if err != nil {
+		return wrapErr("write", name, err)
+	}
+	err = n.writeAll(fd, data)
+	if err == nil && sync {
+		_, err = n.call("fsyncSync", fd)
+	}
+	if _, closeErr := n.call("closeSync", fd); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return wrapErr("write", name, err)
+	}
+	if created {
+		n.syncDir(path.Dir(p))
+	}
+	return nil
+}
+
+// OpenAppend opens name with node's 'a' flag (O_APPEND), so every write lands
+// at the current end of the file.
+func (n *FS) OpenAppend(name string) (fsadapter.AppendFile, error) {
+	p, err := n.path("open", name)
+	if err != nil {
+		return nil, err
+	}
+	// Always learn whether the file is new: the first Sync must then sync
+	// the directory too, and OpenAppend cannot know whether Sync will come.
+	fd, created, err := n.open(p, "a", true)
+	if err != nil {
+		return nil, wrapErr("open", name, err)
+	}
+	return &appendFile{fs: n, name: name, path: p, fd: fd, dirPending: created}, nil
+}
+
+// Truncate cuts name to size bytes.
+func (n *FS) Truncate(name string, size int64) error {
+	p, err := n.path("truncate", name)
+	if err != nil {
+		return err
+	}
+	if size < 0 {
+		return wrapErr("truncate", name, fs.ErrInvalid)
+	}
+	_, err = n.call("truncateSync", p, size)
+	return wrapErr("truncate", name, err)
+}
+
+// Remove deletes a file or an empty directory, like os.Remove: unlink first,
+// rmdir when that fails, and report whichever error says more.
+func (n *FS) Remove(name string) error {
+	p, err := n.path("remove", name)
+	if err != nil {
+		return err
+	}
+	_, err = n.call("unlinkSync", p)
+	if err == nil {
+		return nil
+	}
+	_, dirErr := n.call("rmdirSync", p)
+	if dirErr == nil {
+		return nil
+	}
+	if !errors.Is(dirErr, syscall.ENOTDIR) {
+		err = dirErr
+	}
+	return wrapErr("remove", name, err)
+}
+
+// ReadDir lists dir, sorted (readdirSync's order is the OS's).
+func (n *FS) ReadDir(dir string) ([]string, error) {
+	p, err := n.path("readdir", dir)
+	if err != nil {
+		return nil, err
+	}
+	list, err := n.call("readdirSync", p)
+	if err != nil {
+		return nil, wrapErr("readdir", dir, err)
+	}
+	names := make([]string, list.Length())
+	for i := range names {
+		names[i] = list.Index(i).String()
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// MkdirAll creates dir and its missing parents; an existing dir is fine.
+func (n *FS) MkdirAll(dir string) error {
+	p, err := n.path("mkdir", dir)
+	if err != nil {
+		return err
+	}
+	_, err = n.call("mkdirSync", p, map[string]any{"recursive": true})
+	return wrapErr("mkdir", dir, err)
+}
+
+// Stat describes name from one statSync.
+func (n *FS) Stat(name string) (fs.FileInfo, error) {
+	p, err := n.path("stat", name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := n.call("statSync", p)
+	if err != nil {
+		return nil, wrapErr("stat", name, err)
+	}
+	return newFileInfo(path.Base(name), st), nil
+}
+
+// path maps a valid io/fs name to the path node sees.
+func (n *FS) path(op, name string) (string, error) {
+	if !fs.ValidPath(name) {
+		return "", wrapErr(op, name, fs.ErrInvalid)
+	}
+	if name == "." {
+		return n.root, nil
+	}
+	if n.root == "/" {
+		return "/" + name, nil
+	}
+	return n.root + "/" + name, nil
+}
+
+// open opens p with node flag 'w' or 'a'. With knowCreated it first tries the
+// exclusive variant ('wx', 'ax') to learn whether the file is new.
+func (n *FS) open(p, flag string, knowCreated bool) (fd int, created bool, err error) {
+	if knowCreated {
+		v, err := n.call("openSync", p, flag+"x", 0o644)
+		if err == nil {
+			return v.Int(), true, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return 0, false, err
+		}
+	}
+	v, err := n.call("openSync", p, flag, 0o644)
+	if err != nil {
+		return 0, false, err
+	}
+	return v.Int(), false, nil
+}
+
+// writeAll copies p into JS memory once and writes it to fd, looping only
+// if node reports a short write.
+func (n *FS) writeAll(fd int, p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	buf := n.toJS(p)
+	for off := 0; off < len(p); {
+		v, err := n.call("writeSync", fd, buf, off, len(p)-off)
+		if err != nil {
+			return err
+		}
+		written := v.Int()
+		if written <= 0 {
+			return io.ErrShortWrite
+		}
+		off += written
+	}
+	return nil
+}
+
+// toJS returns a Uint8Array whose first len(p) bytes are p: the reused
+// scratch array, grown to a power of two when too small, or a one-off array
+// beyond maxRetained. n.mu must be held.
+func (n *FS) toJS(p []byte) js.Value {
+	if len(p) > maxRetained {
+		arr := n.uint8Array.New(len(p))
+		js.CopyBytesToJS(arr, p)
+		return arr
+	}
+	if len(p) > n.scrLen {
+		size := 4096
+		for size < len(p) {
+			size *= 2
+		}
+		n.scratch, n.scrLen = n.uint8Array.New(size), size
+	}
+	js.CopyBytesToJS(n.scratch, p)
+	return n.scratch
+}
+
+// syncDir makes a new directory entry durable. Best effort: the file's data
+// is synced already, and not every platform can fsync a directory.
+func (n *FS) syncDir(dir string) {
+	v, err := n.call("openSync", dir, "r")
+	if err != nil {
+		return
+	}
+	_, _ = n.call("fsyncSync", v)
+	_, _ = n.call("closeSync", v)
+}
+
+// call invokes a node fs function and turns a thrown exception into an error.
+func (n *FS) call(method string, args ...any) (v js.Value, err error) {
+	defer func() {
+		switch r := recover().(type) {
+		case nil:
+		case js.Error:
+			err = newJSError(r.Value)
+		case *js.ValueError: // not a function, or a JS value of the wrong type
+			err = fmt.Errorf("call %s: %w", method, r)
+		default:
+			panic(r)
+		}
+	}()
+	return n.node.Call(method, args...), nil
+}
+
+// appendFile is an fd opened with flag 'a'.
+type appendFile struct {
+	fs   *FS
+	name string // as the caller named it, for errors
+	path string // as node sees it
+
+	mu         sync.Mutex
+	fd         int
+	closed     bool
+	dirPending bool // the file was created by OpenAppend and its directory not yet synced
+}
+
+func (a *appendFile) Write(p []byte) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return 0, wrapErr("append", a.name, fs.ErrClosed)
+	}
+	if err := a.fs.writeAll(a.fd, p); err != nil {
+		// A partial count is unknowable after a thrown error; report none.
+		return 0, wrapErr("append", a.name, err)
+	}
+	return len(p), nil
+}
+
+func (a *appendFile) Sync() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return wrapErr("sync", a.name, fs.ErrClosed)
+	}
+	if _, err := a.fs.call("fsyncSync", a.fd); err != nil {
+		return wrapErr("sync", a.name, err)
+	}
+	if a.dirPending {
+		a.fs.syncDir(path.Dir(a.path))
+		a.dirPending = false
+	}
+	return nil
+}
+
+func (a *appendFile) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return wrapErr("close", a.name, fs.ErrClosed)
+	}
+	a.closed = true // even if closeSync throws: the fd must not be used again
+	_, err := a.fs.call("closeSync", a.fd)
+	return wrapErr("close", a.name, err)
+}
+
+// fileInfo is a node fs.Stats copied into Go.
+type fileInfo struct {
+	name    string
+	size    int64
+	mode    fs.FileMode
+	modTime time.Time
+}
+
+// POSIX file type bits of fs.Stats.mode.
+const (
+	sIFMT  = 0o170000
+	sIFDIR = 0o040000
+	sIFREG = 0o100000
+)
+
+func newFileInfo(name string, st js.Value) *fileInfo {
+	raw := st.Get("mode").Int()
+	mode := fs.FileMode(raw) & fs.ModePerm
+	switch raw & sIFMT {
+	case sIFDIR:
+		mode |= fs.ModeDir
+	case sIFREG:
+	default:
+		mode |= fs.ModeIrregular
+	}
+	return &fileInfo{
+		name:    name,
+		size:    int64(st.Get("size").Float()),
+		mode:    mode,
+		modTime: time.UnixMilli(int64(st.Get("mtimeMs").Float())),
+	}
+}
+
+func (i *fileInfo) Name() string       { return i.name }
+func (i *fileInfo) Size() int64        { return i.size }
+func (i *fileInfo) Mode() fs.FileMode  { return i.mode }
+func (i *fileInfo) ModTime() time.Time { return i.modTime }
+func (i *fileInfo) IsDir() bool        { return i.mode.IsDir() }
+func (i *fileInfo) Sys() any           { return nil }
+
+// wrapErr prefixes err the way fsadapter.New's adapter does, so errors read
+// the same whatever the backend.
+func wrapErr(op, name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("fsadapter: %s %s: %w", op, name, err)
+}
