@@ -1,0 +1,71 @@
+# minibase — one entry point for building, testing and running.
+#
+#   make build   the wasm module and the JS package (js/dist)
+#   make test    every test: Go natively, Go under wasm in Node, JS against the real .wasm
+#   make demo    the Node quickstart (examples/node)
+#   make bench   the JS benchmark harness
+#
+# Everything it needs beyond Go and Node it installs itself (npm packages,
+# Go modules).
+
+GO      ?= go
+GOROOT  := $(shell $(GO) env GOROOT)
+WASMEXEC := $(GOROOT)/lib/wasm/go_js_wasm_exec
+WASM    := js/dist/minibase.wasm
+GOSRC   := $(shell find engine fsadapter wasm -name '*.go' -not -name '*_test.go') go.mod go.sum
+JSSRC   := $(shell find js/src -name '*.js' -not -name 'wasm_exec.js') js/build.mjs
+
+.PHONY: all build deps test test-go test-go-wasm test-js demo bench fuzz clean vet
+
+all: build
+
+node_modules/.installed: package.json $(wildcard package-lock.json)
+	@command -v node >/dev/null || { echo "node is required (Node 20+)"; exit 1; }
+	npm install --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: node_modules/.installed
+	$(GO) mod download
+
+$(WASM): $(GOSRC)
+	@mkdir -p js/dist
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(WASM) ./wasm
+
+js/dist/.built: $(WASM) $(JSSRC) node_modules/.installed
+	node js/build.mjs
+	@touch $@
+
+build: js/dist/.built
+
+vet:
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./...
+
+test: build vet test-go test-go-wasm test-js
+
+test-go:
+	$(GO) test -count=1 ./...
+
+test-go-wasm:
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec="$(WASMEXEC)" ./engine/... ./fsadapter/... ./wasm/...
+
+test-js: build
+	node --test js/test/
+
+demo: build
+	node examples/node/quickstart.mjs
+
+bench: build
+	node js/bench/bench.mjs
+
+# Short runs of every fuzz target (the seed corpora also run in `make test`).
+FUZZTIME ?= 10s
+fuzz:
+	@for pkg in $$($(GO) list ./engine/... ./wasm/...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf js/dist node_modules/.installed

@@ -1,0 +1,231 @@
+package engine
+
+import (
+	"errors"
+	"math"
+	"sync"
+
+	"minibase/engine/kv"
+	"minibase/engine/lsm"
+	"minibase/engine/value"
+	"minibase/fsadapter"
+)
+
+// Durability says when a commit is acknowledged.
+type Durability int
+
+const (
+	// Normal acknowledges a commit once its bytes are handed to the backend:
+	// it survives the process being killed (like SQLite WAL with
+	// synchronous=NORMAL).
+	Normal Durability = iota
+	// Strict also syncs to stable storage before acknowledging, so the commit
+	// survives power loss where the backend can sync.
+	Strict
+)
+
+// Options configure Open.
+type Options struct {
+	Durability Durability
+	// Store tunes the storage engine; zero values take its defaults.
+	Store lsm.Options
+}
+
+// Conn is an open minibase: databases, their tables, and the store they
+// live in. Its methods are safe for concurrent use.
+type Conn struct {
+	mu        sync.Mutex
+	store     kv.Store
+	cat       *catalog
+	seqs      map[uint32]float64 // autoIncrement high-water marks, loaded lazily
+	commitSeq uint64
+	nextTxID  uint64
+	open      map[uint64]*Tx
+	recent    []commitRecord
+}
+
+// Open opens (or creates) the minibase stored in fs.
+func Open(fs fsadapter.FS, opts Options) (*Conn, error) {
+	so := opts.Store
+	if opts.Durability == Strict {
+		so.Durability = lsm.Strict
+	}
+	st, err := lsm.Open(fs, so)
+	if err != nil {
+		return nil, storageErr("open", err)
+	}
+	c := &Conn{store: st, seqs: map[uint32]float64{}, open: map[uint64]*Tx{}}
+	raw, err := st.Get(catalogKey)
+	switch {
+	case errors.Is(err, kv.ErrNotFound):
+		c.cat = newCatalog()
+	case err != nil:
+		st.Close()
+		return nil, storageErr("open: read catalog", err)
+	default:
+		if c.cat, err = decodeCatalog(raw); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	for _, tables := range c.cat.DBs {
+		for _, t := range tables {
+			t.prepare()
+		}
+	}
+	return c, nil
+}
+
+// Close closes the connection; open transactions are rolled back.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.store == nil {
+		return errorf(CodeClosed, "connection is already closed")
+	}
+	for _, tx := range c.open {
+		tx.done = true
+		if tx.snap != nil {
+			tx.snap.Release()
+		}
+	}
+	c.open = map[uint64]*Tx{}
+	err := c.store.Close()
+	c.store = nil
+	return storageErr("close", err)
+}
+
+func (c *Conn) checkOpen() error {
+	if c.store == nil {
+		return errorf(CodeClosed, "connection is closed")
+	}
+	return nil
+}
+
+// Begin starts an explicit transaction.
+func (c *Conn) Begin() (*Tx, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.checkOpen(); err != nil {
+		return nil, err
+	}
+	return c.newTx(true), nil
+}
+
+// Tx returns the open explicit transaction with the given ID.
+func (c *Conn) Tx(id uint64) (*Tx, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if tx, ok := c.open[id]; ok {
+		return tx, nil
+	}
+	return nil, errorf(CodeTxClosed, "transaction %d is not open (committed, rolled back or never begun)", id)
+}
+
+// Auto runs fn as one autocommit statement: its writes commit together when
+// it returns nil and are discarded when it returns an error.
+func (c *Conn) Auto(fn func(tx *Tx) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.checkOpen(); err != nil {
+		return err
+	}
+	tx := c.newTx(false)
+	tx.locked = true
+	if err := fn(tx); err != nil {
+		tx.end()
+		return err
+	}
+	return tx.commit()
+}
+
+// Stats reports the store's numbers.
+func (c *Conn) Stats() (kv.Stats, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.checkOpen(); err != nil {
+		return kv.Stats{}, err
+	}
+	return c.store.Stats(), nil
+}
+
+// Compact reclaims space now.
+func (c *Conn) Compact() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.checkOpen(); err != nil {
+		return err
+	}
+	return storageErr("compact", c.store.Compact())
+}
+
+func (c *Conn) tableByID(id uint32) *Table {
+	for _, tables := range c.cat.DBs {
+		for _, t := range tables {
+			if t.ID == id {
+				return t
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Conn) lookupTable(db, name string) (*Table, error) {
+	tables, ok := c.cat.DBs[db]
+	if !ok {
+		return nil, errorf(CodeNoSuchDatabase, "no database %q", db)
+	}
+	t, ok := tables[name]
+	if !ok {
+		return nil, errorf(CodeNoSuchTable, "no table %q in database %q", name, db)
+	}
+	return t, nil
+}
+
+// nextSeq takes the next autoIncrement value (or hidden row id) of t.
+func (tx *Tx) nextSeq(t *Table) (float64, error) {
+	cur, err := tx.c.seq(t)
+	if err != nil {
+		return 0, err
+	}
+	if cur >= 1<<53 {
+		return 0, errorf(CodeTooLarge, "autoIncrement of %s is exhausted", t.Name)
+	}
+	tx.bumpSeq(t, cur+1)
+	return cur + 1, nil
+}
+
+// bumpSeq raises t's high-water mark to at least v (explicit ids count too,
+// so a later generated id never collides with one the user chose).
+func (tx *Tx) bumpSeq(t *Table, v float64) {
+	if v > tx.c.seqs[t.ID] {
+		tx.c.seqs[t.ID] = math.Floor(v)
+		if tx.seqs == nil {
+			tx.seqs = map[uint32]bool{}
+		}
+		tx.seqs[t.ID] = true
+	}
+}
+
+func (c *Conn) seq(t *Table) (float64, error) {
+	if v, ok := c.seqs[t.ID]; ok {
+		return v, nil
+	}
+	raw, err := c.store.Get(seqKey(t.ID))
+	switch {
+	case errors.Is(err, kv.ErrNotFound):
+		c.seqs[t.ID] = 0
+		return 0, nil
+	case err != nil:
+		return 0, storageErr("read autoIncrement", err)
+	case len(raw) != 8:
+		return 0, errorf(CodeCorrupt, "autoIncrement counter of %s is corrupt", t.Name)
+	}
+	v := math.Float64frombits(uint64(raw[0])<<56 | uint64(raw[1])<<48 | uint64(raw[2])<<40 | uint64(raw[3])<<32 |
+		uint64(raw[4])<<24 | uint64(raw[5])<<16 | uint64(raw[6])<<8 | uint64(raw[7]))
+	if !value.CheckNumber(v) || v < 0 {
+		return 0, errorf(CodeCorrupt, "autoIncrement counter of %s is corrupt", t.Name)
+	}
+	c.seqs[t.ID] = v
+	return v, nil
+}

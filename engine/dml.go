@@ -1,0 +1,511 @@
+package engine
+
+import (
+	"errors"
+	"sort"
+
+	"minibase/engine/kv"
+	"minibase/engine/value"
+)
+
+// Result is the answer of a select: column names and rows in that order.
+type Result struct {
+	Columns []string
+	Rows    [][]value.Value
+}
+
+// Insert adds one row and returns its primary key.
+func (tx *Tx) Insert(db, table string, obj value.Value) (value.Value, error) {
+	defer tx.lock()()
+	t, err := tx.c.lookupTable(db, table)
+	if err != nil {
+		return value.Value{}, err
+	}
+	var id value.Value
+	err = tx.statement(func(w *kv.Overlay) error {
+		id, err = tx.insert(w, t, obj, false)
+		return err
+	})
+	return id, err
+}
+
+// Upsert inserts a row, or, when a row with its primary key exists, sets
+// the columns it names on that row. It returns the primary key.
+func (tx *Tx) Upsert(db, table string, obj value.Value) (value.Value, error) {
+	defer tx.lock()()
+	t, err := tx.c.lookupTable(db, table)
+	if err != nil {
+		return value.Value{}, err
+	}
+	var id value.Value
+	err = tx.statement(func(w *kv.Overlay) error {
+		id, err = tx.insert(w, t, obj, true)
+		return err
+	})
+	return id, err
+}
+
+// InsertMany adds rows atomically: all of them or, on any error, none.
+func (tx *Tx) InsertMany(db, table string, rows value.Value) (int, error) {
+	defer tx.lock()()
+	t, err := tx.c.lookupTable(db, table)
+	if err != nil {
+		return 0, err
+	}
+	if rows.Kind() != value.Array {
+		return 0, errorf(CodeBadValue, "insertMany into %s: rows must be an array, got %s", t.Name, rows.Kind())
+	}
+	err = tx.statement(func(w *kv.Overlay) error {
+		for i, r := range rows.Items() {
+			if _, err := tx.insert(w, t, r, false); err != nil {
+				return wrapRowErr(err, i)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return rows.Len(), nil
+}
+
+// wrapRowErr says which row of a batch failed, keeping the code.
+func wrapRowErr(err error, i int) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return &Error{Code: e.Code, Msg: e.Msg + " (row " + itoa(i) + ")", Err: e.Err}
+	}
+	return err
+}
+
+func itoa(i int) string { return value.NumberOf(float64(i)).String() }
+
+func (tx *Tx) insert(w *kv.Overlay, t *Table, obj value.Value, upsert bool) (value.Value, error) {
+	r, given, err := t.rowFromObject(obj)
+	if err != nil {
+		return value.Value{}, err
+	}
+	var rowid float64
+	if ai := t.autoIncCol(); ai >= 0 {
+		if r[ai].IsNull() {
+			n, err := tx.nextSeq(t)
+			if err != nil {
+				return value.Value{}, err
+			}
+			r[ai] = value.NumberOf(n)
+		} else if _, err := tx.c.seq(t); err != nil {
+			return value.Value{}, err
+		} else {
+			tx.bumpSeq(t, r[ai].Number())
+		}
+	}
+	if len(t.pkPos) == 0 {
+		if rowid, err = tx.nextSeq(t); err != nil {
+			return value.Value{}, err
+		}
+	}
+	if upsert && len(t.pkPos) > 0 {
+		key, err := t.pkKey(nil, r, 0)
+		if err != nil {
+			return value.Value{}, errorf(CodeTypeMismatch, "primary key of %s: %v", t.Name, err)
+		}
+		raw, err := w.Get(key)
+		if err == nil {
+			old, err := decodeRow(t, raw)
+			if err != nil {
+				return value.Value{}, err
+			}
+			merged := append(row(nil), old...)
+			for i := range merged {
+				if given[i] {
+					merged[i] = r[i]
+				}
+			}
+			return t.pkValue(merged, 0), tx.mutate(w, t, key, old, merged, 0)
+		} else if !errors.Is(err, kv.ErrNotFound) {
+			return value.Value{}, storageErr("read row", err)
+		}
+	}
+	if err := tx.mutate(w, t, nil, nil, r, rowid); err != nil {
+		return value.Value{}, err
+	}
+	return t.pkValue(r, rowid), nil
+}
+
+// Get returns the row whose primary key is key (a value, or an object of
+// the key columns for a compound key), or null.
+func (tx *Tx) Get(db, table string, key value.Value) (value.Value, error) {
+	defer tx.lock()()
+	if err := tx.check(); err != nil {
+		return value.Value{}, err
+	}
+	t, err := tx.c.lookupTable(db, table)
+	if err != nil {
+		return value.Value{}, err
+	}
+	k, err := t.keyFromValue(key)
+	if err != nil {
+		return value.Value{}, err
+	}
+	raw, err := tx.reader().Get(k)
+	if errors.Is(err, kv.ErrNotFound) {
+		return value.NullValue, nil
+	} else if err != nil {
+		return value.Value{}, storageErr("get", err)
+	}
+	r, err := decodeRow(t, raw)
+	if err != nil {
+		return value.Value{}, err
+	}
+	return t.rowObject(r), nil
+}
+
+// keyFromValue builds a row key from what get() was given.
+func (t *Table) keyFromValue(key value.Value) ([]byte, error) {
+	r := make(row, len(t.Columns))
+	switch {
+	case len(t.pkPos) == 0:
+		if key.Kind() != value.Number {
+			return nil, errorf(CodeTypeMismatch, "get from %s: the row id must be a number", t.Name)
+		}
+		return t.pkKey(nil, r, key.Number())
+	case len(t.pkPos) == 1 && key.Kind() != value.Object:
+		r[t.pkPos[0]] = key
+	default:
+		if key.Kind() != value.Object {
+			return nil, errorf(CodeBadQuery, "get from %s: the key is compound; pass an object of its columns", t.Name)
+		}
+		for _, p := range t.pkPos {
+			v, ok := key.Get(t.Columns[p].Name)
+			if !ok {
+				return nil, errorf(CodeBadQuery, "get from %s: key column %q missing", t.Name, t.Columns[p].Name)
+			}
+			r[p] = v
+		}
+	}
+	for _, p := range t.pkPos {
+		if err := t.checkType(p, r[p]); err != nil {
+			return nil, err
+		}
+	}
+	k, err := t.pkKey(nil, r, 0)
+	if err != nil {
+		return nil, errorf(CodeTypeMismatch, "get from %s: %v", t.Name, err)
+	}
+	return k, nil
+}
+
+// prepared is a bound query with its plan.
+type prepared struct {
+	t    *Table
+	q    Query
+	p    *plan
+	cols []int
+}
+
+func (tx *Tx) prepare(db, table string, q Query) (*prepared, error) {
+	if err := tx.check(); err != nil {
+		return nil, err
+	}
+	t, err := tx.c.lookupTable(db, table)
+	if err != nil {
+		return nil, err
+	}
+	where, err := bind(t, q.Where)
+	if err != nil {
+		return nil, err
+	}
+	p, err := planQuery(t, where, q.OrderBy)
+	if err != nil {
+		return nil, err
+	}
+	pr := &prepared{t: t, q: q, p: p}
+	if len(q.Columns) == 0 {
+		pr.cols = nil
+	} else {
+		for _, n := range q.Columns {
+			i, ok := t.colByName(n)
+			if !ok {
+				return nil, errorf(CodeNoSuchColumn, "select from %s: no column %q", t.Name, n)
+			}
+			pr.cols = append(pr.cols, i)
+		}
+	}
+	return pr, nil
+}
+
+// scan calls fn for every row the plan reads that matches the where
+// clause, in plan order, until fn returns false.
+func (tx *Tx) scan(p *plan, fn func(key []byte, r row) bool) error {
+	rd := tx.reader()
+	t := p.t
+	for ri := range p.ranges {
+		if p.reverse {
+			ri = len(p.ranges) - 1 - ri
+		}
+		rg := p.ranges[ri]
+		it := rd.NewIter(kv.IterOptions{Lower: rg.lo, Upper: rg.hi, Reverse: p.reverse})
+		stop := false
+		var ferr error
+		for it.Next() {
+			var key, raw []byte
+			if p.index < 0 {
+				key, raw = it.Key(), it.Value()
+			} else {
+				key = append(append([]byte(nil), t.primaryPrefix...), it.Value()...)
+				var err error
+				if raw, err = rd.Get(key); err != nil {
+					if errors.Is(err, kv.ErrNotFound) {
+						ferr = errorf(CodeCorrupt, "index %s of %s points at a missing row", t.Indexes[p.index].Name, t.Name)
+					} else {
+						ferr = storageErr("read row", err)
+					}
+					break
+				}
+			}
+			r, err := decodeRow(t, raw)
+			if err != nil {
+				ferr = err
+				break
+			}
+			if !match(p.filter, r) {
+				continue
+			}
+			if !fn(append([]byte(nil), key...), r) {
+				stop = true
+				break
+			}
+		}
+		if err := it.Close(); err != nil && ferr == nil {
+			ferr = storageErr("scan", err)
+		}
+		if ferr != nil {
+			return ferr
+		}
+		if stop {
+			return nil
+		}
+	}
+	return nil
+}
+
+type keyedRow struct {
+	key []byte
+	r   row
+}
+
+// collect returns the matching rows in orderBy order with offset and limit
+// applied.
+func (tx *Tx) collect(pr *prepared) ([]keyedRow, error) {
+	q := pr.q
+	var out []keyedRow
+	skip := q.Offset
+	err := tx.scan(pr.p, func(key []byte, r row) bool {
+		if pr.p.ordered {
+			if skip > 0 {
+				skip--
+				return true
+			}
+			if q.Limit >= 0 && len(out) >= q.Limit {
+				return false
+			}
+		}
+		out = append(out, keyedRow{key, r})
+		return !pr.p.ordered || q.Limit < 0 || len(out) < q.Limit
+	})
+	if err != nil {
+		return nil, err
+	}
+	if pr.p.ordered {
+		return out, nil
+	}
+	pos := make([]int, len(q.OrderBy))
+	for i, o := range q.OrderBy {
+		pos[i], _ = pr.t.colByName(o.Column)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		for k, o := range q.OrderBy {
+			c := value.Compare(out[i].r[pos[k]], out[j].r[pos[k]])
+			if c != 0 {
+				return (c < 0) != o.Desc
+			}
+		}
+		return false
+	})
+	if q.Offset >= len(out) {
+		return nil, nil
+	}
+	out = out[q.Offset:]
+	if q.Limit >= 0 && q.Limit < len(out) {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+// Select returns the rows matching q.
+func (tx *Tx) Select(db, table string, q Query) (*Result, error) {
+	defer tx.lock()()
+	pr, err := tx.prepare(db, table, q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.collect(pr)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Columns: pr.t.names, Rows: make([][]value.Value, len(rows))}
+	if pr.cols != nil {
+		res.Columns = q.Columns
+	}
+	for i, kr := range rows {
+		if pr.cols == nil {
+			res.Rows[i] = kr.r
+			continue
+		}
+		out := make([]value.Value, len(pr.cols))
+		for j, p := range pr.cols {
+			out[j] = kr.r[p]
+		}
+		res.Rows[i] = out
+	}
+	return res, nil
+}
+
+// Count returns how many rows match q (after offset and limit).
+func (tx *Tx) Count(db, table string, q Query) (int, error) {
+	defer tx.lock()()
+	pr, err := tx.prepare(db, table, q)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = tx.scan(pr.p, func([]byte, row) bool { n++; return true })
+	if err != nil {
+		return 0, err
+	}
+	n = max(n-q.Offset, 0)
+	if q.Limit >= 0 {
+		n = min(n, q.Limit)
+	}
+	return n, nil
+}
+
+// Explain returns the plan chosen for q.
+func (tx *Tx) Explain(db, table string, q Query) (value.Value, error) {
+	defer tx.lock()()
+	pr, err := tx.prepare(db, table, q)
+	if err != nil {
+		return value.Value{}, err
+	}
+	return pr.p.explain(!pr.p.ordered), nil
+}
+
+// ParseSet reads update's set argument: { col: value } or the older
+// [{ name, value }].
+func ParseSet(v value.Value) ([]string, []value.Value, error) {
+	var names []string
+	var vals []value.Value
+	switch v.Kind() {
+	case value.Object:
+		names, vals = v.Keys(), v.Items()
+	case value.Array:
+		for i, it := range v.Items() {
+			n, ok := it.Get("name")
+			if !ok || n.Kind() != value.String {
+				return nil, nil, badQuery("update data[%d] must be { name, value }", i)
+			}
+			val, _ := it.Get("value")
+			names, vals = append(names, n.Str()), append(vals, val)
+		}
+	default:
+		return nil, nil, badQuery("update data must be an object or [{ name, value }], got %s", v.Kind())
+	}
+	if len(names) == 0 {
+		return nil, nil, badQuery("update data names no columns")
+	}
+	return names, vals, nil
+}
+
+// Update sets columns on every row matching q and returns how many rows
+// changed. The statement is atomic.
+func (tx *Tx) Update(db, table string, set value.Value, q Query) (int, error) {
+	defer tx.lock()()
+	names, vals, err := ParseSet(set)
+	if err != nil {
+		return 0, err
+	}
+	pr, err := tx.prepare(db, table, q)
+	if err != nil {
+		return 0, err
+	}
+	t := pr.t
+	pos := make([]int, len(names))
+	for i, n := range names {
+		p, ok := t.colByName(n)
+		if !ok {
+			return 0, errorf(CodeNoSuchColumn, "update %s: no column %q", t.Name, n)
+		}
+		if err := t.checkType(p, vals[i]); err != nil {
+			return 0, err
+		}
+		pos[i] = p
+	}
+	n := 0
+	err = tx.statement(func(w *kv.Overlay) error {
+		rows, err := tx.collect(pr)
+		if err != nil {
+			return err
+		}
+		for _, kr := range rows {
+			nr := append(row(nil), kr.r...)
+			changed := false
+			for i, p := range pos {
+				if !value.Equal(nr[p], vals[i]) {
+					nr[p], changed = vals[i], true
+				}
+			}
+			if !changed {
+				continue
+			}
+			if ai := t.autoIncCol(); ai >= 0 && !nr[ai].IsNull() {
+				tx.bumpSeq(t, nr[ai].Number())
+			}
+			if err := tx.mutate(w, t, kr.key, kr.r, nr, t.rowidOf(kr.key)); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// Delete removes every row matching q and returns how many it removed.
+func (tx *Tx) Delete(db, table string, q Query) (int, error) {
+	defer tx.lock()()
+	pr, err := tx.prepare(db, table, q)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = tx.statement(func(w *kv.Overlay) error {
+		rows, err := tx.collect(pr)
+		if err != nil {
+			return err
+		}
+		for _, kr := range rows {
+			if err := tx.mutate(w, pr.t, kr.key, kr.r, nil, 0); err != nil {
+				return err
+			}
+		}
+		n = len(rows)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}

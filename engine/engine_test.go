@@ -1,0 +1,544 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"minibase/engine/value"
+)
+
+func seedUsers(t *testing.T, c *Conn) {
+	t.Helper()
+	rows := []value.Value{
+		obj("username", "ann", "age", 30, "city", "Paris"),
+		obj("username", "bob", "age", 17, "city", "Berlin"),
+		obj("username", "cid", "age", 45, "city", "Paris"),
+		obj("username", "dee", "age", 30, "city", nil),
+		obj("username", "eve", "age", -2.5, "city", "Rome"),
+	}
+	require.NoError(t, c.Auto(func(tx *Tx) error {
+		_, err := tx.InsertMany("shop", "users", value.ArrayOf(rows))
+		return err
+	}))
+}
+
+func TestInsertReturnsAutoIncrementIDs(t *testing.T) {
+	c := usersConn(t)
+	id := insert(t, c, "users", obj("username", "ann"))
+	assert.Equal(t, 1.0, id.Number())
+	id = insert(t, c, "users", obj("username", "bob", "id", 10))
+	assert.Equal(t, 10.0, id.Number())
+	id = insert(t, c, "users", obj("username", "cid"))
+	assert.Equal(t, 11.0, id.Number(), "generated ids follow the largest explicit id")
+	res := selectRows(t, c, "users", obj("where", obj("username", "ann")))
+	require.Len(t, res.Rows, 1)
+	assert.Equal(t, []any{0.0}, column(res, "age"), "default applied")
+}
+
+func TestConstraintErrorsChangeNothing(t *testing.T) {
+	cases := []struct {
+		name string
+		row  value.Value
+		code Code
+	}{
+		{"duplicate unique", obj("username", "ann"), CodeUniqueViolation},
+		{"duplicate primary key", obj("username", "zed", "id", 1), CodeUniqueViolation},
+		{"null in notNull", obj("username", nil), CodeNotNullViolation},
+		{"missing notNull", obj("age", 3), CodeNotNullViolation},
+		{"wrong type", obj("username", "x", "age", "old"), CodeTypeMismatch},
+		{"unknown column", obj("username", "x", "nope", 1), CodeNoSuchColumn},
+		{"not an object", val("ann"), CodeBadValue},
+		{"bytes in object column", obj("username", "x", "profile", []byte{1}), CodeTypeMismatch},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := usersConn(t)
+			insert(t, c, "users", obj("username", "ann"))
+			err := c.Auto(func(tx *Tx) error {
+				_, err := tx.InsertMany("shop", "users", arr(obj("username", "first"), tc.row))
+				return err
+			})
+			require.Error(t, err)
+			assert.Equal(t, tc.code, CodeOf(err), err.Error())
+			res := selectRows(t, c, "users", val(nil))
+			assert.Equal(t, []any{"ann"}, column(res, "username"), "the failed statement left no row behind")
+		})
+	}
+}
+
+func TestUniqueViolationMessageNamesTableColumnAndValue(t *testing.T) {
+	c := usersConn(t)
+	insert(t, c, "users", obj("username", "ann"))
+	err := c.Auto(func(tx *Tx) error {
+		_, err := tx.Insert("shop", "users", obj("username", "ann"))
+		return err
+	})
+	require.ErrorIs(t, err, ErrUniqueViolation)
+	assert.Equal(t, `unique violation on users.username: "ann"`, err.Error())
+}
+
+func TestSelectOperators(t *testing.T) {
+	c := usersConn(t)
+	seedUsers(t, c)
+	cases := []struct {
+		where value.Value
+		want  []any
+	}{
+		{obj("age", 30), []any{"ann", "dee"}},
+		{obj("age", obj(">=", 30)), []any{"ann", "cid", "dee"}},
+		{obj("age", obj(">", 17, "<", 45)), []any{"ann", "dee"}},
+		{obj("age", obj("<", 0)), []any{"eve"}},
+		{obj("age", obj("<=", 17)), []any{"bob", "eve"}},
+		{obj("age", obj("!=", 30)), []any{"bob", "cid", "eve"}},
+		{obj("age", obj("in", arr(17, 45))), []any{"bob", "cid"}},
+		{obj("age", obj("notIn", arr(17, 45))), []any{"ann", "dee", "eve"}},
+		{obj("age", obj("between", arr(17, 30))), []any{"ann", "bob", "dee"}},
+		{obj("username", obj("like", "%E")), []any{"dee", "eve"}}, // ASCII case-insensitive, as in SQLite
+		{obj("username", obj("like", "_o_")), []any{"bob"}},
+		{obj("username", obj("startsWith", "c")), []any{"cid"}},
+		{obj("city", nil), []any{"dee"}},
+		{obj("city", obj("isNull", true)), []any{"dee"}},
+		{obj("city", obj("isNotNull", true)), []any{"ann", "bob", "cid", "eve"}},
+		{obj("city", "Paris", "age", obj(">", 40)), []any{"cid"}},
+		{obj("$or", arr(obj("city", "Rome"), obj("age", 17))), []any{"bob", "eve"}},
+		{arr(obj("name", "age", "type", ">=", "value", 30), obj("name", "city", "value", "Paris")), []any{"ann", "cid"}},
+		{obj("username", obj("in", arr())), []any{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.where.String(), func(t *testing.T) {
+			res := selectRows(t, c, "users", obj("where", tc.where, "orderBy", "username"))
+			assert.Equal(t, tc.want, column(res, "username"))
+			var n int
+			require.NoError(t, c.Auto(func(tx *Tx) (err error) {
+				n, err = tx.Count("shop", "users", query(t, obj("where", tc.where)))
+				return err
+			}))
+			assert.Equal(t, len(tc.want), n)
+		})
+	}
+}
+
+func TestOrderLimitOffset(t *testing.T) {
+	c := usersConn(t)
+	seedUsers(t, c)
+	cases := []struct {
+		q    value.Value
+		want []any
+	}{
+		// Ties on an indexed order come in primary key order (reversed for desc).
+		{obj("orderBy", arr(obj("name", "age", "type", "desc")), "limit", 2), []any{"cid", "dee"}},
+		{obj("orderBy", arr(obj("name", "age", "type", "desc"), obj("name", "username", "type", "desc")), "limit", 3), []any{"cid", "dee", "ann"}},
+		{obj("orderBy", "age", "limit", obj("start", 1, "count", 2)), []any{"bob", "ann"}},
+		{obj("orderBy", obj("city", "asc", "username", "desc"), "limit", 3), []any{"dee", "bob", "cid"}},
+		{obj("orderBy", "username", "offset", 4), []any{"eve"}},
+		{obj("orderBy", "username", "offset", 9), []any{}},
+		{obj("orderBy", "username", "limit", 0), []any{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.q.String(), func(t *testing.T) {
+			res := selectRows(t, c, "users", tc.q)
+			assert.Equal(t, tc.want, column(res, "username"))
+		})
+	}
+}
+
+func TestPlannerChoices(t *testing.T) {
+	c := usersConn(t)
+	seedUsers(t, c)
+	cases := []struct {
+		q                 value.Value
+		kind, index       string
+		ordered, needSort bool
+	}{
+		{obj("where", obj("id", 3)), "point", "primary", true, false},
+		{obj("where", obj("username", "ann")), "point", "username_unique", true, false},
+		{obj("where", obj("age", 30)), "range", "idx_age", true, false},
+		{obj("where", obj("age", obj(">=", 18))), "range", "idx_age", true, false},
+		{obj("where", obj("age", obj(">=", 18)), "orderBy", arr(obj("name", "age", "type", "desc"))), "range", "idx_age", true, false},
+		{obj("where", obj("age", obj(">=", 18)), "orderBy", "username"), "range", "idx_age", false, true},
+		{obj("where", obj("city", "Paris")), "scan", "primary", true, false},
+		{obj("orderBy", "age", "limit", 3), "scan", "idx_age", true, false},
+		{obj("orderBy", arr(obj("name", "id", "type", "desc"))), "scan", "primary", true, false},
+		{obj("orderBy", "city"), "scan", "primary", false, true},
+		{obj("where", obj("id", obj("in", arr(1, 2)))), "point", "primary", true, false},
+		{obj("where", obj("$or", arr(obj("age", 1), obj("age", 2)))), "scan", "primary", true, false},
+		{obj("where", obj("username", obj("startsWith", "a"))), "range", "username_unique", true, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.q.String(), func(t *testing.T) {
+			var p value.Value
+			require.NoError(t, c.Auto(func(tx *Tx) (err error) {
+				p, err = tx.Explain("shop", "users", query(t, tc.q))
+				return err
+			}))
+			get := func(k string) value.Value { v, _ := p.Get(k); return v }
+			assert.Equal(t, tc.kind, get("kind").Str(), p.String())
+			assert.Equal(t, tc.index, get("index").Str(), p.String())
+			assert.Equal(t, tc.ordered, get("ordered").Bool(), p.String())
+			assert.Equal(t, tc.needSort, get("sort").Bool(), p.String())
+		})
+	}
+}
+
+func TestIndexAndScanAgree(t *testing.T) {
+	// The same question asked through an index and through a scan (a
+	// condition wrapped in $or defeats the planner) must get the same rows.
+	c := usersConn(t)
+	require.NoError(t, c.Auto(func(tx *Tx) error {
+		for i := 0; i < 300; i++ {
+			age := value.NumberOf(float64((i*37)%90) - 10.5)
+			if i%17 == 0 {
+				age = value.NullValue
+			}
+			if _, err := tx.Insert("shop", "users", obj("username", fmt.Sprintf("u%03d", i), "age", age)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	conds := []value.Value{
+		obj(">=", 20), obj(">", 20), obj("<", 5), obj("<=", 5.5), obj("between", arr(-10.5, 0)),
+		obj(">", 20, "<=", 60), obj("in", arr(1.5, 26.5, 79.5)), val(26.5),
+	}
+	for _, cond := range conds {
+		indexed := selectRows(t, c, "users", obj("where", obj("age", cond), "orderBy", "id"))
+		scanned := selectRows(t, c, "users", obj("where", obj("$or", arr(obj("age", cond))), "orderBy", "id"))
+		assert.Equal(t, column(scanned, "id"), column(indexed, "id"), cond.String())
+	}
+}
+
+func TestUpdateDeleteUpsert(t *testing.T) {
+	c := usersConn(t)
+	seedUsers(t, c)
+	var n int
+	require.NoError(t, c.Auto(func(tx *Tx) (err error) {
+		n, err = tx.Update("shop", "users", obj("age", 31), query(t, obj("where", obj("username", "ann"))))
+		return err
+	}))
+	assert.Equal(t, 1, n)
+	// Old shapes: update([{name, value}], [{name, type, value}]).
+	require.NoError(t, c.Auto(func(tx *Tx) (err error) {
+		n, err = tx.Update("shop", "users", arr(obj("name", "city", "value", "Oslo")),
+			query(t, arr(obj("name", "age", "type", ">", "value", 30))))
+		return err
+	}))
+	assert.Equal(t, 2, n)
+	res := selectRows(t, c, "users", obj("where", obj("city", "Oslo"), "orderBy", "username"))
+	assert.Equal(t, []any{"ann", "cid"}, column(res, "username"))
+	// The index follows updates.
+	res = selectRows(t, c, "users", obj("where", obj("age", 31)))
+	assert.Equal(t, []any{"ann"}, column(res, "username"))
+	res = selectRows(t, c, "users", obj("where", obj("age", 30)))
+	assert.Equal(t, []any{"dee"}, column(res, "username"))
+
+	// An update that would duplicate a unique value changes nothing.
+	err := c.Auto(func(tx *Tx) error {
+		_, err := tx.Update("shop", "users", obj("username", "zed"), query(t, obj("where", obj("age", obj(">", 0)))))
+		return err
+	})
+	require.ErrorIs(t, err, ErrUniqueViolation)
+	assert.Empty(t, column(selectRows(t, c, "users", obj("where", obj("username", "zed"))), "username"))
+
+	require.NoError(t, c.Auto(func(tx *Tx) (err error) {
+		n, err = tx.Delete("shop", "users", query(t, obj("where", obj("age", obj("<", 18)))))
+		return err
+	}))
+	assert.Equal(t, 2, n)
+	assert.Equal(t, []any{"ann", "cid", "dee"}, column(selectRows(t, c, "users", obj("orderBy", "username")), "username"))
+
+	var id value.Value
+	require.NoError(t, c.Auto(func(tx *Tx) (err error) {
+		id, err = tx.Upsert("shop", "users", obj("id", 1, "age", 99))
+		return err
+	}))
+	assert.Equal(t, 1.0, id.Number())
+	res = selectRows(t, c, "users", obj("where", obj("id", 1)))
+	assert.Equal(t, []any{"ann"}, column(res, "username"), "upsert keeps the columns it does not name")
+	assert.Equal(t, []any{99.0}, column(res, "age"))
+	require.NoError(t, c.Auto(func(tx *Tx) (err error) {
+		id, err = tx.Upsert("shop", "users", obj("id", 50, "username", "new"))
+		return err
+	}))
+	assert.Equal(t, 50.0, id.Number())
+}
+
+func TestTransactions(t *testing.T) {
+	c := usersConn(t)
+	tx, err := c.Begin()
+	require.NoError(t, err)
+	_, err = tx.Insert("shop", "users", obj("username", "ann"))
+	require.NoError(t, err)
+	// Reads inside see their own writes; others see committed data only.
+	res, err := tx.Select("shop", "users", Query{Limit: -1})
+	require.NoError(t, err)
+	assert.Len(t, res.Rows, 1)
+	assert.Empty(t, selectRows(t, c, "users", val(nil)).Rows)
+	// A failed statement inside a transaction leaves the earlier ones.
+	_, err = tx.Insert("shop", "users", obj("username", "ann"))
+	require.ErrorIs(t, err, ErrUniqueViolation)
+	require.NoError(t, tx.Commit())
+	assert.Len(t, selectRows(t, c, "users", val(nil)).Rows, 1)
+	require.ErrorIs(t, tx.Commit(), ErrTxClosed)
+	_, err = tx.Insert("shop", "users", obj("username", "bob"))
+	require.ErrorIs(t, err, ErrTxClosed)
+
+	tx, err = c.Begin()
+	require.NoError(t, err)
+	_, err = tx.Insert("shop", "users", obj("username", "bob"))
+	require.NoError(t, err)
+	require.NoError(t, tx.Rollback())
+	assert.Len(t, selectRows(t, c, "users", val(nil)).Rows, 1)
+	require.ErrorIs(t, tx.Rollback(), ErrTxClosed)
+}
+
+func TestSnapshotIsolationAndConflicts(t *testing.T) {
+	c := usersConn(t)
+	insert(t, c, "users", obj("username", "ann", "age", 1))
+	a, err := c.Begin()
+	require.NoError(t, err)
+	b, err := c.Begin()
+	require.NoError(t, err)
+	_, err = a.Update("shop", "users", obj("age", 2), query(t, obj("where", obj("username", "ann"))))
+	require.NoError(t, err)
+	_, err = b.Update("shop", "users", obj("age", 3), query(t, obj("where", obj("username", "ann"))))
+	require.NoError(t, err)
+	insert(t, c, "users", obj("username", "bob"))
+	// b began before bob was committed and does not see him.
+	res, err := b.Select("shop", "users", Query{Limit: -1})
+	require.NoError(t, err)
+	assert.Len(t, res.Rows, 1)
+	require.NoError(t, a.Commit())
+	require.ErrorIs(t, b.Commit(), ErrTxConflict, "first committer wins")
+	assert.Equal(t, []any{2.0}, column(selectRows(t, c, "users", obj("where", obj("username", "ann"))), "age"))
+
+	// Two transactions inserting the same unique value: the second conflicts.
+	a, _ = c.Begin()
+	b, _ = c.Begin()
+	_, err = a.Insert("shop", "users", obj("username", "cid"))
+	require.NoError(t, err)
+	_, err = b.Insert("shop", "users", obj("username", "cid"))
+	require.NoError(t, err)
+	require.NoError(t, a.Commit())
+	require.ErrorIs(t, b.Commit(), ErrTxConflict)
+	// Disjoint writes both commit.
+	a, _ = c.Begin()
+	b, _ = c.Begin()
+	_, err = a.Insert("shop", "users", obj("username", "x1"))
+	require.NoError(t, err)
+	_, err = b.Insert("shop", "users", obj("username", "x2"))
+	require.NoError(t, err)
+	require.NoError(t, a.Commit())
+	require.NoError(t, b.Commit())
+	assert.Len(t, selectRows(t, c, "users", val(nil)).Rows, 5)
+}
+
+func TestPersistenceAcrossReopen(t *testing.T) {
+	c, fs := testConn(t)
+	require.NoError(t, c.CreateDatabase("shop", false))
+	spec, err := ParseTableSpec(obj("columns", arr(
+		obj("name", "id", "type", "number", "primaryKey", true, "increment", true),
+		obj("name", "name", "type", "string", "uni", true))))
+	require.NoError(t, err)
+	require.NoError(t, c.CreateTable("shop", "t", spec))
+	for i := 0; i < 50; i++ {
+		insert(t, c, "t", obj("name", fmt.Sprintf("n%d", i)))
+	}
+	require.NoError(t, c.Auto(func(tx *Tx) error {
+		_, err := tx.Delete("shop", "t", query(t, obj("where", obj("id", obj(">", 45)))))
+		return err
+	}))
+	require.NoError(t, c.Close())
+
+	c2, err := Open(fs, Options{})
+	require.NoError(t, err)
+	defer c2.Close()
+	require.NoError(t, c2.CheckIntegrity())
+	dbs, _ := c2.Databases()
+	assert.Equal(t, []string{"shop"}, dbs)
+	id := insert(t, c2, "t", obj("name", "after"))
+	assert.Equal(t, 51.0, id.Number(), "autoIncrement never reuses an id, also after restart")
+	var n int
+	require.NoError(t, c2.Auto(func(tx *Tx) (err error) { n, err = tx.Count("shop", "t", Query{Limit: -1}); return err }))
+	assert.Equal(t, 46, n)
+}
+
+func TestSchemaChanges(t *testing.T) {
+	c := usersConn(t)
+	seedUsers(t, c)
+	col, err := ParseColumn(obj("name", "score", "type", "number", "default", 5))
+	require.NoError(t, err)
+	require.NoError(t, c.AddColumn("shop", "users", col))
+	assert.Equal(t, []any{5.0, 5.0, 5.0, 5.0, 5.0}, column(selectRows(t, c, "users", val(nil)), "score"))
+
+	ch, err := ParseColumnChange(obj("name", "points", "type", "string"))
+	require.NoError(t, err)
+	require.NoError(t, c.ModifyColumn("shop", "users", "score", ch))
+	assert.Equal(t, []any{"5", "5", "5", "5", "5"}, column(selectRows(t, c, "users", val(nil)), "points"))
+
+	// A retype that cannot convert every row fails and changes nothing.
+	ch, _ = ParseColumnChange(obj("type", "number"))
+	require.NoError(t, c.ModifyColumn("shop", "users", "points", ch))
+	ch, _ = ParseColumnChange(obj("type", "boolean"))
+	err = c.ModifyColumn("shop", "users", "city", ch)
+	require.ErrorIs(t, err, ErrTypeMismatch)
+	assert.Equal(t, "Paris", column(selectRows(t, c, "users", obj("where", obj("username", "ann"))), "city")[0])
+
+	name, err := c.CreateIndex("shop", "users", IndexSpec{Columns: []string{"city", "age"}})
+	require.NoError(t, err)
+	assert.Equal(t, "idx_city_age", name)
+	var p value.Value
+	require.NoError(t, c.Auto(func(tx *Tx) (err error) {
+		p, err = tx.Explain("shop", "users", query(t, obj("where", obj("city", "Paris", "age", obj(">", 40)))))
+		return err
+	}))
+	got, _ := p.Get("index")
+	assert.Equal(t, "idx_city_age", got.Str())
+	assert.Equal(t, []any{"cid"}, column(selectRows(t, c, "users", obj("where", obj("city", "Paris", "age", obj(">", 40)))), "username"))
+
+	_, err = c.CreateIndex("shop", "users", IndexSpec{Columns: []string{"city"}, Unique: true})
+	require.ErrorIs(t, err, ErrUniqueViolation, "Paris appears twice")
+	require.NoError(t, c.DropIndex("shop", "users", "idx_city_age"))
+	require.ErrorIs(t, c.DropIndex("shop", "users", "idx_city_age"), ErrNoSuchIndex)
+	require.NoError(t, c.DropColumn("shop", "users", "city"))
+	_, err = c.CreateIndex("shop", "users", IndexSpec{Columns: []string{"city"}})
+	require.ErrorIs(t, err, ErrNoSuchColumn)
+	require.ErrorIs(t, c.DropColumn("shop", "users", "id"), ErrBadQuery)
+	desc, err := c.DescribeTable("shop", "users")
+	require.NoError(t, err)
+	assert.NotContains(t, desc.String(), "city")
+	require.NoError(t, c.DropTable("shop", "users", false))
+	require.ErrorIs(t, c.DropTable("shop", "users", false), ErrNoSuchTable)
+	require.NoError(t, c.DropTable("shop", "users", true))
+}
+
+func TestBadQueries(t *testing.T) {
+	c := usersConn(t)
+	cases := []struct {
+		q    value.Value
+		code Code
+	}{
+		{obj("where", obj("age", obj("~", 1))), CodeBadQuery},
+		{obj("where", obj("nope", 1)), CodeNoSuchColumn},
+		{obj("where", obj("age", "x")), CodeTypeMismatch},
+		{obj("where", obj("age", obj("in", 3))), CodeBadQuery},
+		{obj("where", obj("$nor", arr())), CodeBadQuery},
+		{obj("where", val(3)), CodeBadQuery},
+		{obj("limit", -1), CodeBadQuery},
+		{obj("limit", 1.5), CodeBadQuery},
+		{obj("orderBy", arr(obj("name", "age", "type", "up"))), CodeBadQuery},
+		{obj("orderBy", "nope"), CodeNoSuchColumn},
+		{obj("wher", obj()), CodeBadQuery},
+		{obj("where", obj("__proto__", obj("polluted", true))), CodeBadQuery},
+		{obj("where", obj("__proto__", 1)), CodeNoSuchColumn},
+		{obj("where", obj("username", obj("like", 3))), CodeBadQuery},
+	}
+	for _, tc := range cases {
+		t.Run(tc.q.String(), func(t *testing.T) {
+			err := c.Auto(func(tx *Tx) error {
+				q, err := ParseQuery(tc.q)
+				if err != nil {
+					return err
+				}
+				_, err = tx.Select("shop", "users", q)
+				return err
+			})
+			require.Error(t, err)
+			assert.Equal(t, tc.code, CodeOf(err), err.Error())
+		})
+	}
+}
+
+func TestBadSchemas(t *testing.T) {
+	c, _ := testConn(t)
+	require.NoError(t, c.CreateDatabase("shop", false))
+	cases := []struct {
+		spec value.Value
+		code Code
+	}{
+		{obj("columns", arr()), CodeBadQuery},
+		{obj("columns", arr(obj("name", "a", "type", "nope"))), CodeBadQuery},
+		{obj("columns", arr(obj("name", "a", "primarykey", true))), CodeBadQuery},
+		{obj("columns", arr(obj("name", "a"), obj("name", "a"))), CodeAlreadyExists},
+		{obj("columns", arr(obj("name", "a", "type", "string", "autoIncrement", true))), CodeBadQuery},
+		{obj("columns", arr(obj("name", "a", "type", "object", "primaryKey", true))), CodeBadQuery},
+		{obj("columns", arr(obj("name", "__proto__"))), CodeBadQuery},
+		{obj("columns", arr(obj("name", ""))), CodeBadQuery},
+		{obj("columns", arr(obj("name", "a", "type", "number", "default", "x"))), CodeTypeMismatch},
+		{obj("columns", arr(obj("name", "a")), "indexes", arr(obj("columns", arr("b")))), CodeNoSuchColumn},
+	}
+	for _, tc := range cases {
+		t.Run(tc.spec.String(), func(t *testing.T) {
+			spec, err := ParseTableSpec(tc.spec)
+			if err == nil {
+				err = c.CreateTable("shop", "t", spec)
+			}
+			require.Error(t, err)
+			assert.Equal(t, tc.code, CodeOf(err), err.Error())
+			tables, _ := c.Tables("shop")
+			assert.Empty(t, tables)
+		})
+	}
+	require.ErrorIs(t, c.CreateDatabase("shop", false), ErrAlreadyExists)
+	require.NoError(t, c.CreateDatabase("shop", true))
+	spec, _ := ParseTableSpec(obj("columns", arr(obj("name", "a"))))
+	require.ErrorIs(t, c.CreateTable("nope", "t", spec), ErrNoSuchDatabase)
+}
+
+func TestCompoundPrimaryKeyAndHiddenRowID(t *testing.T) {
+	c, _ := testConn(t)
+	require.NoError(t, c.CreateDatabase("shop", false))
+	spec, err := ParseTableSpec(obj("columns", arr(
+		obj("name", "a", "type", "string"), obj("name", "b", "type", "number"), obj("name", "v")),
+		"primaryKey", arr("a", "b")))
+	require.NoError(t, err)
+	require.NoError(t, c.CreateTable("shop", "pairs", spec))
+	id := insert(t, c, "pairs", obj("a", "x", "b", 2, "v", "first"))
+	assert.Equal(t, `{"a":"x","b":2}`, id.String())
+	var row value.Value
+	require.NoError(t, c.Auto(func(tx *Tx) (err error) { row, err = tx.Get("shop", "pairs", obj("a", "x", "b", 2)); return err }))
+	v, _ := row.Get("v")
+	assert.Equal(t, "first", v.Str())
+	err = c.Auto(func(tx *Tx) error { _, err := tx.Insert("shop", "pairs", obj("a", "x", "b", 2)); return err })
+	require.ErrorIs(t, err, ErrUniqueViolation)
+
+	spec, _ = ParseTableSpec(obj("columns", arr(obj("name", "note", "type", "string"))))
+	require.NoError(t, c.CreateTable("shop", "notes", spec))
+	assert.Equal(t, 1.0, insert(t, c, "notes", obj("note", "a")).Number())
+	assert.Equal(t, 2.0, insert(t, c, "notes", obj("note", "a")).Number())
+	require.NoError(t, c.Auto(func(tx *Tx) (err error) { row, err = tx.Get("shop", "notes", val(2)); return err }))
+	assert.Equal(t, `{"note":"a"}`, row.String())
+}
+
+func TestSizeLimits(t *testing.T) {
+	c := usersConn(t)
+	huge := strings.Repeat("x", maxKeySize+1)
+	err := c.Auto(func(tx *Tx) error { _, err := tx.Insert("shop", "users", obj("username", huge)); return err })
+	require.ErrorIs(t, err, ErrTooLarge)
+	big := strings.Repeat("y", maxRowSize)
+	err = c.Auto(func(tx *Tx) error {
+		_, err := tx.Insert("shop", "users", obj("username", "a", "profile", big))
+		return err
+	})
+	require.ErrorIs(t, err, ErrTooLarge)
+	ok := strings.Repeat("z", 2<<20)
+	insert(t, c, "users", obj("username", "b", "profile", ok))
+}
+
+func TestClosedConnection(t *testing.T) {
+	c := usersConn(t)
+	tx, err := c.Begin()
+	require.NoError(t, err)
+	require.NoError(t, c.Close())
+	require.ErrorIs(t, c.Close(), ErrClosed)
+	err = c.Auto(func(tx *Tx) error { return nil })
+	require.ErrorIs(t, err, ErrClosed)
+	_, err = tx.Insert("shop", "users", obj("username", "a"))
+	require.True(t, errors.Is(err, ErrTxClosed) || errors.Is(err, ErrClosed))
+	_, err = c.Databases()
+	require.ErrorIs(t, err, ErrClosed)
+}

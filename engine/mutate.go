@@ -1,0 +1,143 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+
+	"minibase/engine/keys"
+	"minibase/engine/kv"
+	"minibase/engine/value"
+)
+
+// mutate is the one path through which rows change. Given a row's old state
+// (nil for an insert) and new state (nil for a delete) it writes the row
+// under its primary key and keeps every unique and secondary index in step,
+// enforcing uniqueness. Nothing else writes rows or index entries, so the
+// storage manager, the sync outbox and change observers can hang off it.
+func (tx *Tx) mutate(w *kv.Overlay, t *Table, oldKey []byte, old row, newRow row, rowid float64) error {
+	tx.touch(t)
+	var newKey []byte
+	if newRow != nil {
+		if err := t.checkRow(newRow); err != nil {
+			return err
+		}
+		var err error
+		if newKey, err = t.pkKey(nil, newRow, rowid); err != nil {
+			return errorf(CodeTypeMismatch, "primary key of %s: %v", t.Name, err)
+		}
+		if len(newKey) > maxKeySize {
+			return sizeErr(t, "primary key", len(newKey))
+		}
+		if old == nil || !bytes.Equal(oldKey, newKey) {
+			if _, err := w.Get(newKey); err == nil {
+				return errorf(CodeUniqueViolation, "unique violation on %s primary key: %s", t.Name, t.pkValue(newRow, rowid))
+			} else if !errors.Is(err, kv.ErrNotFound) {
+				return storageErr("read row", err)
+			}
+		}
+	}
+	var pkOld, pkNew []byte
+	if old != nil {
+		pkOld = oldKey[len(t.primaryPrefix):]
+	}
+	if newRow != nil {
+		pkNew = newKey[len(t.primaryPrefix):]
+	}
+	for i := range t.Indexes {
+		var oldEntry, newEntry []byte
+		var err error
+		if old != nil {
+			if oldEntry, err = t.indexEntry(i, old, pkOld); err != nil {
+				return err
+			}
+		}
+		if newRow != nil {
+			if newEntry, err = t.indexEntry(i, newRow, pkNew); err != nil {
+				return err
+			}
+		}
+		if bytes.Equal(oldEntry, newEntry) && bytes.Equal(pkOld, pkNew) {
+			continue
+		}
+		if oldEntry != nil {
+			w.Delete(oldEntry)
+		}
+		if newEntry == nil {
+			continue
+		}
+		if t.Indexes[i].Unique && !bytes.Equal(oldEntry, newEntry) {
+			if owner, err := w.Get(newEntry); err == nil && !bytes.Equal(owner, pkNew) {
+				return t.uniqueErr(i, newRow)
+			} else if err != nil && !errors.Is(err, kv.ErrNotFound) {
+				return storageErr("read index", err)
+			}
+		}
+		w.Set(newEntry, pkNew)
+	}
+	if old != nil && (newRow == nil || !bytes.Equal(oldKey, newKey)) {
+		w.Delete(oldKey)
+	}
+	if newRow != nil {
+		enc := encodeRow(nil, t, newRow)
+		if len(enc) > maxRowSize {
+			return sizeErr(t, "row", len(enc))
+		}
+		w.Set(newKey, enc)
+	}
+	return nil
+}
+
+// indexEntry is the key of row r in index i. A unique index keys on the
+// values alone so a duplicate collides; when a value is null the primary key
+// is appended, because nulls never conflict (as in SQL). A non-unique index
+// always appends the primary key. The entry's value is the primary key.
+func (t *Table) indexEntry(i int, r row, pk []byte) ([]byte, error) {
+	k := append([]byte(nil), t.idxPrefix[i]...)
+	hasNull := false
+	for _, p := range t.idxPos[i] {
+		var err error
+		if k, err = keys.Append(k, r[p]); err != nil {
+			return nil, errorf(CodeTypeMismatch, "index %s on %s: %v", t.Indexes[i].Name, t.Name, err)
+		}
+		hasNull = hasNull || r[p].IsNull()
+	}
+	if !t.Indexes[i].Unique || hasNull {
+		k = append(k, pk...)
+	}
+	if len(k) > maxKeySize {
+		return nil, sizeErr(t, "index key", len(k))
+	}
+	return k, nil
+}
+
+func (t *Table) uniqueErr(i int, r row) error {
+	ix := &t.Indexes[i]
+	names, vals := "", ""
+	for j, p := range t.idxPos[i] {
+		if j > 0 {
+			names += ", "
+			vals += ", "
+		}
+		names += t.Columns[p].Name
+		vals += r[p].String()
+	}
+	if len(ix.Columns) == 1 {
+		return errorf(CodeUniqueViolation, "unique violation on %s.%s: %s", t.Name, names, vals)
+	}
+	return errorf(CodeUniqueViolation, "unique violation on %s(%s) (index %s): %s", t.Name, names, ix.Name, vals)
+}
+
+// rowidOf recovers the hidden row id from a row key of a table without a
+// declared primary key.
+func (t *Table) rowidOf(key []byte) float64 {
+	if len(t.pkPos) > 0 {
+		return 0
+	}
+	v, _, err := keys.Decode(key[len(t.primaryPrefix):])
+	if err != nil {
+		return 0
+	}
+	return v.Number()
+}
+
+var _ = value.NullValue

@@ -1,0 +1,189 @@
+package engine
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"minibase/engine/keys"
+	"minibase/engine/value"
+)
+
+// A stored row is [uvarint n] then n × (uvarint column ID, value). Columns are
+// named by ID so a rename rewrites nothing; a column missing from an old row
+// (added later) reads as its default; IDs of dropped columns are skipped.
+// Nulls are stored explicitly so they are not mistaken for "added later".
+
+// row is one row in schema column order.
+type row []value.Value
+
+// prepare builds the per-schema lookup tables. It must be called on every
+// Table before use (after load or a schema change).
+func (t *Table) prepare() {
+	t.pos = make([]int32, t.NextColID+1)
+	for i := range t.pos {
+		t.pos[i] = -1
+	}
+	for i, c := range t.Columns {
+		t.pos[c.ID] = int32(i)
+	}
+	t.pkPos = t.pkPos[:0]
+	for _, id := range t.PK {
+		t.pkPos = append(t.pkPos, int(t.pos[id]))
+	}
+	t.idxPos = make([][]int, len(t.Indexes))
+	for i, ix := range t.Indexes {
+		for _, id := range ix.Columns {
+			t.idxPos[i] = append(t.idxPos[i], int(t.pos[id]))
+		}
+	}
+	t.names = t.colNames()
+	t.primaryPrefix = indexPrefix(t.ID, 0)
+	t.idxPrefix = make([][]byte, len(t.Indexes))
+	for i, ix := range t.Indexes {
+		t.idxPrefix[i] = indexPrefix(t.ID, ix.ID)
+	}
+}
+
+func encodeRow(buf []byte, t *Table, r row) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(t.Columns)))
+	for i := range t.Columns {
+		buf = binary.AppendUvarint(buf, uint64(t.Columns[i].ID))
+		buf = value.Append(buf, r[i])
+	}
+	return buf
+}
+
+func decodeRow(t *Table, b []byte) (row, error) {
+	r := make(row, len(t.Columns))
+	seen := uint64(0) // bitmap for the first 64 columns; others fall back to defaults below
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return nil, errorf(CodeCorrupt, "row in %s: bad column count", t.Name)
+	}
+	d := value.NewDecoder(b[k:])
+	for j := uint64(0); j < n; j++ {
+		cid, err := readUvarint(d)
+		if err != nil {
+			return nil, errorf(CodeCorrupt, "row in %s: %v", t.Name, err)
+		}
+		v, err := d.Next()
+		if err != nil {
+			return nil, errorf(CodeCorrupt, "row in %s: %v", t.Name, err)
+		}
+		if cid < uint64(len(t.pos)) && t.pos[cid] >= 0 {
+			p := t.pos[cid]
+			r[p] = v
+			if p < 64 {
+				seen |= 1 << p
+			}
+		}
+	}
+	if d.More() {
+		return nil, errorf(CodeCorrupt, "row in %s: trailing bytes", t.Name)
+	}
+	if int(n) < len(t.Columns) {
+		for i := range t.Columns {
+			if (i >= 64 || seen&(1<<i) == 0) && t.Columns[i].HasDefault && r[i].IsNull() {
+				r[i] = t.Columns[i].Default
+			}
+		}
+	}
+	return r, nil
+}
+
+// readUvarint reads a bare uvarint that sits between encoded values.
+func readUvarint(d *value.Decoder) (uint64, error) { return d.Uvarint() }
+
+// pkKey returns the store key of a row: the table's primary index prefix and
+// the encoded primary key tuple (or the hidden row id).
+func (t *Table) pkKey(buf []byte, r row, rowid float64) ([]byte, error) {
+	buf = append(buf, t.primaryPrefix...)
+	if len(t.pkPos) == 0 {
+		return keys.AppendNumber(buf, rowid), nil
+	}
+	for _, p := range t.pkPos {
+		var err error
+		if buf, err = keys.Append(buf, r[p]); err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
+}
+
+// pkValue is what insert resolves to: the key value, or an object of the
+// key columns for a compound key.
+func (t *Table) pkValue(r row, rowid float64) value.Value {
+	switch len(t.pkPos) {
+	case 0:
+		return value.NumberOf(rowid)
+	case 1:
+		return r[t.pkPos[0]]
+	}
+	m := make([]value.Member, len(t.pkPos))
+	for i, p := range t.pkPos {
+		m[i] = value.Member{Key: t.Columns[p].Name, Value: r[p]}
+	}
+	return value.ObjectOf(m...)
+}
+
+// rowFromObject turns an input object into a row: unknown columns and values
+// of the wrong type are errors; missing columns take their default or null.
+// Constraints that need the final row (notNull) are checked by checkRow.
+func (t *Table) rowFromObject(v value.Value) (row, []bool, error) {
+	if v.Kind() != value.Object {
+		return nil, nil, errorf(CodeBadValue, "insert into %s: a row must be an object, got %s", t.Name, v.Kind())
+	}
+	r := make(row, len(t.Columns))
+	given := make([]bool, len(t.Columns))
+	for i := 0; i < v.Len(); i++ {
+		name := v.KeyAt(i)
+		p, ok := t.colByName(name)
+		if !ok {
+			return nil, nil, errorf(CodeNoSuchColumn, "insert into %s: no column %q", t.Name, name)
+		}
+		if err := t.checkType(p, v.Index(i)); err != nil {
+			return nil, nil, err
+		}
+		r[p], given[p] = v.Index(i), true
+	}
+	for i := range t.Columns {
+		if !given[i] && t.Columns[i].HasDefault {
+			r[i] = t.Columns[i].Default
+		}
+	}
+	return r, given, nil
+}
+
+func (t *Table) checkType(p int, v value.Value) error {
+	c := &t.Columns[p]
+	if v.IsNull() || c.Type.fits(v) {
+		return nil
+	}
+	return errorf(CodeTypeMismatch, "type mismatch on %s.%s: %s is not a %s", t.Name, c.Name, v, c.Type)
+}
+
+// checkRow enforces notNull and size limits on a complete row.
+func (t *Table) checkRow(r row) error {
+	for i := range t.Columns {
+		if t.Columns[i].NotNull && r[i].IsNull() {
+			return errorf(CodeNotNullViolation, "not null violation on %s.%s", t.Name, t.Columns[i].Name)
+		}
+	}
+	return nil
+}
+
+// rowObject renders a row as an object with all columns, for Go callers.
+func (t *Table) rowObject(r row) value.Value {
+	return value.ObjectFrom(t.names, r)
+}
+
+func sizeErr(t *Table, what string, n int) error {
+	return errorf(CodeTooLarge, "%s in %s is %d bytes; the limit is %s", what, t.Name, n, limitName(what))
+}
+
+func limitName(what string) string {
+	if what == "row" {
+		return fmt.Sprintf("%d MiB", maxRowSize>>20)
+	}
+	return fmt.Sprintf("%d bytes", maxKeySize)
+}

@@ -1,0 +1,239 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+
+	"minibase/engine/kv"
+)
+
+// Tx is a transaction. Reads see the snapshot taken when it began plus its
+// own writes; its writes become visible to others, all at once, on Commit.
+//
+// Isolation is snapshot isolation with first-committer-wins: Commit fails
+// with TX_CONFLICT when a commit made after this transaction began wrote a
+// key this one writes (a row, or a unique index entry) or changed the schema
+// of a table it writes. Autocommit statements never conflict: each runs and
+// commits in one step.
+type Tx struct {
+	c        *Conn
+	id       uint64
+	explicit bool
+	base     kv.Reader
+	snap     kv.Snapshot
+	ov       *kv.Overlay
+	startSeq uint64
+	tables   map[uint32]uint64 // written table ID → schema version seen
+	seqs     map[uint32]bool   // tables whose autoIncrement counter advanced
+	done     bool
+	locked   bool // run by Conn.Auto, which already holds the connection lock
+}
+
+// lock takes the connection lock unless the caller (Conn.Auto) holds it.
+func (tx *Tx) lock() func() {
+	if tx.locked {
+		return func() {}
+	}
+	tx.c.mu.Lock()
+	return tx.c.mu.Unlock
+}
+
+// commitRecord remembers which keys a commit wrote while explicit
+// transactions that began before it are still open.
+type commitRecord struct {
+	seq    uint64
+	keys   map[string]struct{}
+	tables map[uint32]bool
+}
+
+func (c *Conn) newTx(explicit bool) *Tx {
+	tx := &Tx{c: c, explicit: explicit, startSeq: c.commitSeq}
+	if explicit {
+		c.nextTxID++
+		tx.id = c.nextTxID
+		tx.snap = c.store.Snapshot()
+		tx.base = tx.snap
+		c.open[tx.id] = tx
+	} else {
+		tx.base = c.store
+	}
+	return tx
+}
+
+// reader is what the transaction reads: its writes over its base.
+func (tx *Tx) reader() kv.Reader {
+	if tx.ov != nil {
+		return tx.ov
+	}
+	return tx.base
+}
+
+// writer returns the overlay that collects the transaction's writes.
+func (tx *Tx) writer() *kv.Overlay {
+	if tx.ov == nil {
+		tx.ov = kv.NewOverlay(tx.base)
+	}
+	return tx.ov
+}
+
+func (tx *Tx) check() error {
+	if tx.done {
+		return errorf(CodeTxClosed, "transaction %d is already committed or rolled back", tx.id)
+	}
+	if tx.c.store == nil {
+		return errorf(CodeClosed, "connection is closed")
+	}
+	return nil
+}
+
+// statement runs fn so that it either fully applies or leaves the
+// transaction as it was: inside an explicit transaction its writes go to a
+// child overlay merged only on success.
+func (tx *Tx) statement(fn func(w *kv.Overlay) error) error {
+	if err := tx.check(); err != nil {
+		return err
+	}
+	if !tx.explicit {
+		return fn(tx.writer())
+	}
+	parent := tx.writer()
+	child := kv.NewOverlay(parent)
+	if err := fn(child); err != nil {
+		return err // ids it took stay taken: gaps are fine, reuse is not
+	}
+	for _, op := range child.Batch().Ops {
+		if op.Delete {
+			parent.Delete(op.Key)
+		} else {
+			parent.Set(op.Key, op.Value)
+		}
+	}
+	return nil
+}
+
+// touch records that the transaction writes table t.
+func (tx *Tx) touch(t *Table) {
+	if tx.tables == nil {
+		tx.tables = map[uint32]uint64{}
+	}
+	if _, ok := tx.tables[t.ID]; !ok {
+		tx.tables[t.ID] = t.Version
+	}
+}
+
+// Commit makes the transaction's writes durable and visible.
+func (tx *Tx) Commit() error {
+	defer tx.lock()()
+	return tx.commit()
+}
+
+func (tx *Tx) commit() error {
+	if err := tx.check(); err != nil {
+		return err
+	}
+	defer tx.end()
+	c := tx.c
+	var b *kv.Batch
+	if tx.ov != nil && tx.ov.Len() > 0 {
+		b = tx.ov.Batch()
+	}
+	if b == nil && len(tx.seqs) == 0 {
+		return nil
+	}
+	if b == nil {
+		b = &kv.Batch{}
+	}
+	if tx.explicit {
+		if err := tx.conflicts(b); err != nil {
+			return err
+		}
+	}
+	for id := range tx.seqs {
+		b.Set(seqKey(id), binary.BigEndian.AppendUint64(nil, math.Float64bits(c.seqs[id])))
+	}
+	if err := c.store.Apply(b); err != nil {
+		return storageErr("commit", err)
+	}
+	c.commitSeq++
+	c.recordCommit(b, tx.tables)
+	return nil
+}
+
+// conflicts checks the batch against commits made since the transaction began.
+func (tx *Tx) conflicts(b *kv.Batch) error {
+	c := tx.c
+	for id, ver := range tx.tables {
+		if t := c.tableByID(id); t == nil || t.Version != ver {
+			return errorf(CodeTxConflict, "transaction conflict: a table it writes was changed or dropped since it began")
+		}
+	}
+	for _, rec := range c.recent {
+		if rec.seq <= tx.startSeq {
+			continue
+		}
+		for _, op := range b.Ops {
+			if _, hit := rec.keys[string(op.Key)]; hit {
+				return errorf(CodeTxConflict, "transaction conflict: another commit wrote the same row or unique value since it began")
+			}
+		}
+	}
+	return nil
+}
+
+// recordCommit keeps the written keys while an explicit transaction that
+// began earlier is still open; with none open it keeps nothing.
+func (c *Conn) recordCommit(b *kv.Batch, tables map[uint32]uint64) {
+	if len(c.open) == 0 {
+		c.recent = c.recent[:0]
+		return
+	}
+	rec := commitRecord{seq: c.commitSeq, keys: make(map[string]struct{}, len(b.Ops))}
+	for _, op := range b.Ops {
+		if !bytes.HasPrefix(op.Key, seqPrefix) {
+			rec.keys[string(op.Key)] = struct{}{}
+		}
+	}
+	c.recent = append(c.recent, rec)
+}
+
+// Rollback discards the transaction's writes.
+func (tx *Tx) Rollback() error {
+	defer tx.lock()()
+	if tx.done {
+		return errorf(CodeTxClosed, "transaction %d is already committed or rolled back", tx.id)
+	}
+	tx.end()
+	return nil
+}
+
+func (tx *Tx) end() {
+	tx.done = true
+	tx.ov = nil
+	if tx.snap != nil {
+		tx.snap.Release()
+		tx.snap = nil
+	}
+	if tx.explicit {
+		delete(tx.c.open, tx.id)
+		tx.c.pruneRecent()
+	}
+}
+
+// pruneRecent drops commit records no open transaction can conflict with.
+func (c *Conn) pruneRecent() {
+	oldest := c.commitSeq
+	for _, t := range c.open {
+		oldest = min(oldest, t.startSeq)
+	}
+	keep := c.recent[:0]
+	for _, r := range c.recent {
+		if r.seq > oldest {
+			keep = append(keep, r)
+		}
+	}
+	c.recent = keep
+}
+
+// ID is the transaction's handle number (0 for autocommit statements).
+func (tx *Tx) ID() uint64 { return tx.id }

@@ -1,0 +1,65 @@
+// Package bridge turns protocol requests (wasm/PROTOCOL.md) into engine
+// calls and engine answers into response bytes. It is pure Go, so the whole
+// request path is tested natively; wasm/ only moves the bytes.
+package bridge
+
+import (
+	"fmt"
+	"runtime/debug"
+
+	"minibase/engine"
+	"minibase/engine/value"
+	"minibase/fsadapter"
+)
+
+// OpenFS returns the filesystem for an adapter name and root directory.
+type OpenFS func(adapter, root string) (fsadapter.FS, error)
+
+// Bridge holds the open connections of one wasm instance.
+type Bridge struct {
+	openFS OpenFS
+	conns  map[uint32]*engine.Conn
+	next   uint32
+}
+
+// New returns a bridge that opens filesystems with openFS.
+func New(openFS OpenFS) *Bridge {
+	return &Bridge{openFS: openFS, conns: map[uint32]*engine.Conn{}}
+}
+
+// Status bytes that start every response.
+const (
+	StatusOK    = 0
+	StatusError = 1
+)
+
+// Handle runs one request and appends the response to out.
+func (b *Bridge) Handle(req []byte, out []byte) (resp []byte) {
+	defer func() {
+		// A bug must not take the instance (and every open database) down with
+		// it: report it as INTERNAL and keep serving.
+		if r := recover(); r != nil {
+			resp = appendError(out[:0], engine.CodeInternal, fmt.Sprintf("internal error: %v\n%s", r, debug.Stack()))
+		}
+	}()
+	v, err := value.Decode(req)
+	if err != nil {
+		return appendError(out, engine.CodeBadValue, "malformed request: "+err.Error())
+	}
+	if v.Kind() != value.Array || v.Len() == 0 || v.Index(0).Kind() != value.String {
+		return appendError(out, engine.CodeBadQuery, "a request is [op, ...args]")
+	}
+	c := &call{b: b, op: v.Index(0).Str(), args: v.Items()[1:], out: append(out, StatusOK)}
+	if err := c.run(); err != nil {
+		return appendError(out, engine.CodeOf(err), err.Error())
+	}
+	return c.out
+}
+
+func appendError(out []byte, code engine.Code, msg string) []byte {
+	out = append(out, StatusError)
+	return value.Append(out, value.ObjectOf(
+		value.Member{Key: "code", Value: value.StringOf(string(code))},
+		value.Member{Key: "message", Value: value.StringOf(msg)},
+	))
+}

@@ -1,0 +1,132 @@
+package bridge
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"minibase/engine/value"
+	"minibase/fsadapter"
+	"minibase/fsadapter/memfs"
+)
+
+func newBridge(t testing.TB) *Bridge {
+	t.Helper()
+	roots := map[string]fsadapter.FS{}
+	return New(func(adapter, root string) (fsadapter.FS, error) {
+		if fs, ok := roots[root]; ok {
+			return fs, nil
+		}
+		fs, err := memfs.New()
+		roots[root] = fs
+		return fs, err
+	})
+}
+
+func s(x string) value.Value  { return value.StringOf(x) }
+func n(x float64) value.Value { return value.NumberOf(x) }
+func o(kv ...any) value.Value {
+	var m []value.Member
+	for i := 0; i < len(kv); i += 2 {
+		m = append(m, value.Member{Key: kv[i].(string), Value: kv[i+1].(value.Value)})
+	}
+	return value.ObjectOf(m...)
+}
+func a(xs ...value.Value) value.Value { return value.ArrayOf(xs) }
+
+// do sends [op, ...args] and returns the result or the error object.
+func do(t testing.TB, b *Bridge, op string, args ...value.Value) (value.Value, bool) {
+	t.Helper()
+	req := value.Encode(a(append([]value.Value{s(op)}, args...)...))
+	resp := b.Handle(req, nil)
+	require.NotEmpty(t, resp)
+	v, err := value.Decode(resp[1:])
+	require.NoError(t, err)
+	return v, resp[0] == StatusOK
+}
+
+func ok(t testing.TB, b *Bridge, op string, args ...value.Value) value.Value {
+	t.Helper()
+	v, good := do(t, b, op, args...)
+	require.True(t, good, "%s failed: %s", op, v)
+	return v
+}
+
+func code(t testing.TB, b *Bridge, op string, args ...value.Value) string {
+	t.Helper()
+	v, good := do(t, b, op, args...)
+	require.False(t, good, "%s should fail", op)
+	c, _ := v.Get("code")
+	return c.Str()
+}
+
+func TestBridgeRoundTrip(t *testing.T) {
+	b := newBridge(t)
+	conn := ok(t, b, "open", o("adapter", s("memory"), "root", s("x")))
+	ok(t, b, "createDatabase", conn, s("shop"), o())
+	ok(t, b, "useDatabase", conn, s("shop"))
+	assert.Equal(t, "NO_SUCH_DATABASE", code(t, b, "useDatabase", conn, s("nope")))
+	ok(t, b, "createTable", conn, s("shop"), s("users"), o("columns", a(
+		o("name", s("id"), "type", s("number"), "primaryKey", value.BoolOf(true), "autoIncrement", value.BoolOf(true)),
+		o("name", s("username"), "type", s("string"), "unique", value.BoolOf(true)))))
+	id := ok(t, b, "insert", conn, n(0), s("shop"), s("users"), o("username", s("ann")))
+	assert.Equal(t, `{"id":1}`, id.String())
+	assert.Equal(t, "UNIQUE_VIOLATION", code(t, b, "insert", conn, n(0), s("shop"), s("users"), o("username", s("ann"))))
+	rows := ok(t, b, "select", conn, n(0), s("shop"), s("users"), o("where", o("username", s("ann"))))
+	assert.Equal(t, `[{"id":1,"username":"ann"}]`, rows.String())
+
+	tx := ok(t, b, "begin", conn)
+	ok(t, b, "insert", conn, tx, s("shop"), s("users"), o("username", s("bob")))
+	assert.Equal(t, 1.0, ok(t, b, "count", conn, n(0), s("shop"), s("users"), value.NullValue).Number())
+	ok(t, b, "commit", conn, tx)
+	assert.Equal(t, "TX_CLOSED", code(t, b, "commit", conn, tx))
+	assert.Equal(t, 2.0, ok(t, b, "count", conn, n(0), s("shop"), s("users"), value.NullValue).Number())
+	ok(t, b, "close", conn)
+	assert.Equal(t, "CLOSED", code(t, b, "count", conn, n(0), s("shop"), s("users"), value.NullValue))
+
+	conn = ok(t, b, "open", o("adapter", s("memory"), "root", s("x")))
+	assert.Equal(t, 2.0, ok(t, b, "count", conn, n(0), s("shop"), s("users"), value.NullValue).Number(), "reopened")
+}
+
+func TestBridgeBadRequests(t *testing.T) {
+	b := newBridge(t)
+	for _, req := range [][]byte{nil, {0xFF}, value.Encode(s("x")), value.Encode(a()), value.Encode(a(n(1)))} {
+		resp := b.Handle(req, nil)
+		require.Equal(t, byte(StatusError), resp[0])
+	}
+	assert.Equal(t, "BAD_QUERY", code(t, b, "nope"))
+	assert.Equal(t, "CLOSED", code(t, b, "insert", n(99), n(0), s("a"), s("b"), o()))
+	assert.Equal(t, "BAD_QUERY", code(t, b, "open", s("memory")))
+}
+
+// FuzzHandle: no request, however malformed, may make the bridge panic
+// (which it would report as INTERNAL).
+func FuzzHandle(f *testing.F) {
+	b := newBridge(f)
+	conn, _ := do(f, b, "open", o("adapter", s("memory"), "root", s("f")))
+	do(f, b, "createDatabase", conn, s("d"), o())
+	do(f, b, "createTable", conn, s("d"), s("t"), o("columns", a(o("name", s("k"), "type", s("number"), "primaryKey", value.BoolOf(true)), o("name", s("v")))))
+	seeds := []value.Value{
+		a(s("insert"), conn, n(0), s("d"), s("t"), o("k", n(1), "v", s("x"))),
+		a(s("select"), conn, n(0), s("d"), s("t"), o("where", o("k", o(">", n(0))))),
+		a(s("update"), conn, n(0), s("d"), s("t"), o("v", n(2)), o("where", o("k", n(1)))),
+		a(s("createIndex"), conn, s("d"), s("t"), o("columns", a(s("v")))),
+		a(s("modifyColumn"), conn, s("d"), s("t"), s("v"), o("type", s("string"))),
+	}
+	for _, sd := range seeds {
+		f.Add(value.Encode(sd))
+	}
+	f.Fuzz(func(t *testing.T, req []byte) {
+		resp := b.Handle(req, nil)
+		if resp[0] == StatusError {
+			v, err := value.Decode(resp[1:])
+			require.NoError(t, err)
+			c, _ := v.Get("code")
+			m, _ := v.Get("message")
+			if c.Str() == "INTERNAL" {
+				t.Fatalf("panic on request: %s", m.Str())
+			}
+		}
+	})
+}

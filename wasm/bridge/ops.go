@@ -1,0 +1,474 @@
+package bridge
+
+import (
+	"fmt"
+
+	"minibase/engine"
+	"minibase/engine/value"
+)
+
+// call is one request being served.
+type call struct {
+	b    *Bridge
+	op   string
+	args []value.Value
+	out  []byte
+}
+
+func (c *call) bad(format string, a ...any) error {
+	return &engine.Error{Code: engine.CodeBadQuery, Msg: c.op + ": " + fmt.Sprintf(format, a...)}
+}
+
+func (c *call) arg(i int) value.Value {
+	if i < len(c.args) {
+		return c.args[i]
+	}
+	return value.NullValue
+}
+
+func (c *call) str(i int, what string) (string, error) {
+	v := c.arg(i)
+	if v.Kind() != value.String {
+		return "", c.bad("%s must be a string, got %s", what, v.Kind())
+	}
+	return v.Str(), nil
+}
+
+func (c *call) flag(i int, name string) bool {
+	f, _ := c.arg(i).Get(name)
+	return f.Bool()
+}
+
+func (c *call) handle(i int) (uint64, error) {
+	v := c.arg(i)
+	if !v.IsInteger() || v.Number() < 0 {
+		return 0, c.bad("argument %d must be a handle number", i)
+	}
+	return uint64(v.Number()), nil
+}
+
+func (c *call) conn() (*engine.Conn, error) {
+	h, err := c.handle(0)
+	if err != nil {
+		return nil, err
+	}
+	conn, ok := c.b.conns[uint32(h)]
+	if !ok {
+		return nil, &engine.Error{Code: engine.CodeClosed, Msg: c.op + ": the connection is closed"}
+	}
+	return conn, nil
+}
+
+func (c *call) result(v value.Value) error {
+	c.out = value.Append(c.out, v)
+	return nil
+}
+
+// table ops are [conn, tx, db, table, ...rest]; run fn in the named
+// transaction, or as an autocommit statement when tx is 0.
+func (c *call) tableOp(fn func(tx *engine.Tx, db, table string) error) error {
+	conn, err := c.conn()
+	if err != nil {
+		return err
+	}
+	txID, err := c.handle(1)
+	if err != nil {
+		return err
+	}
+	db, err := c.str(2, "database")
+	if err != nil {
+		return &engine.Error{Code: engine.CodeNoSuchDatabase, Msg: "no database selected: call useDatabase first"}
+	}
+	table, err := c.str(3, "table name")
+	if err != nil {
+		return err
+	}
+	if txID == 0 {
+		return conn.Auto(func(tx *engine.Tx) error { return fn(tx, db, table) })
+	}
+	tx, err := conn.Tx(txID)
+	if err != nil {
+		return err
+	}
+	return fn(tx, db, table)
+}
+
+// ddlArgs reads [conn, db, table].
+func (c *call) ddlArgs() (*engine.Conn, string, string, error) {
+	conn, err := c.conn()
+	if err != nil {
+		return nil, "", "", err
+	}
+	db, err := c.str(1, "database")
+	if err != nil {
+		return nil, "", "", &engine.Error{Code: engine.CodeNoSuchDatabase, Msg: "no database selected: call useDatabase first"}
+	}
+	table, err := c.str(2, "table name")
+	return conn, db, table, err
+}
+
+func (c *call) run() error {
+	switch c.op {
+	case "open":
+		return c.open()
+	case "close":
+		conn, err := c.conn()
+		if err != nil {
+			return err
+		}
+		h, _ := c.handle(0)
+		delete(c.b.conns, uint32(h))
+		if err := conn.Close(); err != nil {
+			return err
+		}
+		return c.result(value.NullValue)
+	case "createDatabase", "dropDatabase", "useDatabase":
+		conn, err := c.conn()
+		if err != nil {
+			return err
+		}
+		name, err := c.str(1, "database name")
+		if err != nil {
+			return err
+		}
+		switch c.op {
+		case "createDatabase":
+			err = conn.CreateDatabase(name, c.flag(2, "ifNotExists"))
+		case "dropDatabase":
+			err = conn.DropDatabase(name, c.flag(2, "ifExists"))
+		default:
+			err = conn.HasDatabase(name)
+		}
+		if err != nil {
+			return err
+		}
+		return c.result(value.NullValue)
+	case "showDatabases":
+		conn, err := c.conn()
+		if err != nil {
+			return err
+		}
+		names, err := conn.Databases()
+		if err != nil {
+			return err
+		}
+		return c.result(strings(names))
+	case "showTables":
+		conn, err := c.conn()
+		if err != nil {
+			return err
+		}
+		db, err := c.str(1, "database")
+		if err != nil {
+			return &engine.Error{Code: engine.CodeNoSuchDatabase, Msg: "no database selected: call useDatabase first"}
+		}
+		names, err := conn.Tables(db)
+		if err != nil {
+			return err
+		}
+		return c.result(strings(names))
+	case "begin":
+		conn, err := c.conn()
+		if err != nil {
+			return err
+		}
+		tx, err := conn.Begin()
+		if err != nil {
+			return err
+		}
+		return c.result(value.NumberOf(float64(tx.ID())))
+	case "commit", "rollback":
+		conn, err := c.conn()
+		if err != nil {
+			return err
+		}
+		h, err := c.handle(1)
+		if err != nil {
+			return err
+		}
+		tx, err := conn.Tx(h)
+		if err != nil {
+			return err
+		}
+		if c.op == "commit" {
+			err = tx.Commit()
+		} else {
+			err = tx.Rollback()
+		}
+		if err != nil {
+			return err
+		}
+		return c.result(value.NullValue)
+	case "stats":
+		return c.stats()
+	case "compact":
+		conn, err := c.conn()
+		if err != nil {
+			return err
+		}
+		if err := conn.Compact(); err != nil {
+			return err
+		}
+		return c.result(value.NullValue)
+	}
+	if fn, ok := ddlOps[c.op]; ok {
+		conn, db, table, err := c.ddlArgs()
+		if err != nil {
+			return err
+		}
+		return fn(c, conn, db, table)
+	}
+	if fn, ok := tableOps[c.op]; ok {
+		return c.tableOp(func(tx *engine.Tx, db, table string) error { return fn(c, tx, db, table) })
+	}
+	return c.bad("unknown operation")
+}
+
+func strings(names []string) value.Value {
+	out := make([]value.Value, len(names))
+	for i, n := range names {
+		out[i] = value.StringOf(n)
+	}
+	return value.ArrayOf(out)
+}
+
+func (c *call) open() error {
+	opts := c.arg(0)
+	if opts.Kind() != value.Object {
+		return c.bad("options must be an object")
+	}
+	adapter, root := "memory", "minibase"
+	eo := engine.Options{}
+	for i := 0; i < opts.Len(); i++ {
+		f := opts.Index(i)
+		switch opts.KeyAt(i) {
+		case "adapter":
+			if f.Kind() != value.String {
+				return c.bad("adapter must be a string")
+			}
+			adapter = f.Str()
+		case "root", "name":
+			if f.Kind() != value.String || f.Str() == "" {
+				return c.bad("root must be a non-empty string")
+			}
+			root = f.Str()
+		case "durability":
+			switch f.Str() {
+			case "normal", "":
+			case "strict":
+				eo.Durability = engine.Strict
+			default:
+				return c.bad("durability must be 'normal' or 'strict'")
+			}
+		}
+	}
+	fs, err := c.b.openFS(adapter, root)
+	if err != nil {
+		return err
+	}
+	conn, err := engine.Open(fs, eo)
+	if err != nil {
+		return err
+	}
+	c.b.next++
+	c.b.conns[c.b.next] = conn
+	return c.result(value.NumberOf(float64(c.b.next)))
+}
+
+func (c *call) stats() error {
+	conn, err := c.conn()
+	if err != nil {
+		return err
+	}
+	s, err := conn.Stats()
+	if err != nil {
+		return err
+	}
+	n := func(x int64) value.Value { return value.NumberOf(float64(x)) }
+	return c.result(value.ObjectOf(
+		value.Member{Key: "keys", Value: n(s.Keys)},
+		value.Member{Key: "liveBytes", Value: n(s.LiveBytes)},
+		value.Member{Key: "files", Value: n(int64(s.Files))},
+		value.Member{Key: "diskBytes", Value: n(s.DiskBytes)},
+		value.Member{Key: "logBytes", Value: n(s.LogBytes)},
+		value.Member{Key: "commits", Value: n(s.Commits)},
+		value.Member{Key: "bytesWritten", Value: n(s.BytesWritten)},
+	))
+}
+
+var ddlOps = map[string]func(c *call, conn *engine.Conn, db, table string) error{
+	"createTable": func(c *call, conn *engine.Conn, db, table string) error {
+		spec, err := engine.ParseTableSpec(c.arg(3))
+		if err != nil {
+			return err
+		}
+		if err := conn.CreateTable(db, table, spec); err != nil {
+			return err
+		}
+		return c.result(value.NullValue)
+	},
+	"dropTable": func(c *call, conn *engine.Conn, db, table string) error {
+		if err := conn.DropTable(db, table, c.flag(3, "ifExists")); err != nil {
+			return err
+		}
+		return c.result(value.NullValue)
+	},
+	"describeTable": func(c *call, conn *engine.Conn, db, table string) error {
+		d, err := conn.DescribeTable(db, table)
+		if err != nil {
+			return err
+		}
+		return c.result(d)
+	},
+	"addColumn": func(c *call, conn *engine.Conn, db, table string) error {
+		col, err := engine.ParseColumn(c.arg(3))
+		if err != nil {
+			return err
+		}
+		if err := conn.AddColumn(db, table, col); err != nil {
+			return err
+		}
+		return c.result(value.NullValue)
+	},
+	"modifyColumn": func(c *call, conn *engine.Conn, db, table string) error {
+		name, err := c.str(3, "column name")
+		if err != nil {
+			return err
+		}
+		ch, err := engine.ParseColumnChange(c.arg(4))
+		if err != nil {
+			return err
+		}
+		if err := conn.ModifyColumn(db, table, name, ch); err != nil {
+			return err
+		}
+		return c.result(value.NullValue)
+	},
+	"dropColumn": func(c *call, conn *engine.Conn, db, table string) error {
+		name, err := c.str(3, "column name")
+		if err != nil {
+			return err
+		}
+		if err := conn.DropColumn(db, table, name); err != nil {
+			return err
+		}
+		return c.result(value.NullValue)
+	},
+	"createIndex": func(c *call, conn *engine.Conn, db, table string) error {
+		spec, err := engine.ParseIndexSpec(c.arg(3))
+		if err != nil {
+			return err
+		}
+		name, err := conn.CreateIndex(db, table, spec)
+		if err != nil {
+			return err
+		}
+		return c.result(value.StringOf(name))
+	},
+	"dropIndex": func(c *call, conn *engine.Conn, db, table string) error {
+		name, err := c.str(3, "index name")
+		if err != nil {
+			return err
+		}
+		if err := conn.DropIndex(db, table, name); err != nil {
+			return err
+		}
+		return c.result(value.NullValue)
+	},
+}
+
+func idResult(c *call, id value.Value) error {
+	return c.result(value.ObjectOf(value.Member{Key: "id", Value: id}))
+}
+
+var tableOps = map[string]func(c *call, tx *engine.Tx, db, table string) error{
+	"insert": func(c *call, tx *engine.Tx, db, table string) error {
+		id, err := tx.Insert(db, table, c.arg(4))
+		if err != nil {
+			return err
+		}
+		return idResult(c, id)
+	},
+	"upsert": func(c *call, tx *engine.Tx, db, table string) error {
+		id, err := tx.Upsert(db, table, c.arg(4))
+		if err != nil {
+			return err
+		}
+		return idResult(c, id)
+	},
+	"insertMany": func(c *call, tx *engine.Tx, db, table string) error {
+		n, err := tx.InsertMany(db, table, c.arg(4))
+		if err != nil {
+			return err
+		}
+		return c.result(value.NumberOf(float64(n)))
+	},
+	"get": func(c *call, tx *engine.Tx, db, table string) error {
+		r, err := tx.Get(db, table, c.arg(4))
+		if err != nil {
+			return err
+		}
+		return c.result(r)
+	},
+	"select": func(c *call, tx *engine.Tx, db, table string) error {
+		q, err := engine.ParseQuery(c.arg(4))
+		if err != nil {
+			return err
+		}
+		res, err := tx.Select(db, table, q)
+		if err != nil {
+			return err
+		}
+		c.out = value.AppendRowsetHeader(c.out, res.Columns, len(res.Rows))
+		for _, r := range res.Rows {
+			for _, v := range r {
+				c.out = value.Append(c.out, v)
+			}
+		}
+		return nil
+	},
+	"count": func(c *call, tx *engine.Tx, db, table string) error {
+		q, err := engine.ParseQuery(c.arg(4))
+		if err != nil {
+			return err
+		}
+		n, err := tx.Count(db, table, q)
+		if err != nil {
+			return err
+		}
+		return c.result(value.NumberOf(float64(n)))
+	},
+	"update": func(c *call, tx *engine.Tx, db, table string) error {
+		q, err := engine.ParseQuery(c.arg(5))
+		if err != nil {
+			return err
+		}
+		n, err := tx.Update(db, table, c.arg(4), q)
+		if err != nil {
+			return err
+		}
+		return c.result(value.NumberOf(float64(n)))
+	},
+	"delete": func(c *call, tx *engine.Tx, db, table string) error {
+		q, err := engine.ParseQuery(c.arg(4))
+		if err != nil {
+			return err
+		}
+		n, err := tx.Delete(db, table, q)
+		if err != nil {
+			return err
+		}
+		return c.result(value.NumberOf(float64(n)))
+	},
+	"explain": func(c *call, tx *engine.Tx, db, table string) error {
+		q, err := engine.ParseQuery(c.arg(4))
+		if err != nil {
+			return err
+		}
+		p, err := tx.Explain(db, table, q)
+		if err != nil {
+			return err
+		}
+		return c.result(p)
+	},
+}

@@ -1,0 +1,90 @@
+//go:build js && wasm
+
+// Command wasm is minibase's WebAssembly module: it exposes the engine to
+// JS through three //go:wasmexport functions over a byte buffer in linear
+// memory (see PROTOCOL.md). It is the only code that touches syscall/js for
+// the API.
+package main
+
+import (
+	"fmt"
+	"path"
+	"syscall/js"
+	"unsafe"
+
+	"minibase/fsadapter"
+	"minibase/fsadapter/memfs"
+	"minibase/fsadapter/nodefs"
+	"minibase/wasm/bridge"
+)
+
+var (
+	b       *bridge.Bridge
+	reqBuf  = make([]byte, 64<<10)
+	respBuf = make([]byte, 0, 64<<10)
+	hostFS  js.Value
+)
+
+//go:wasmexport mb_alloc
+func mbAlloc(n uint32) uint32 {
+	if uint32(len(reqBuf)) < n {
+		reqBuf = make([]byte, n+n/4)
+	}
+	return uint32(uintptr(unsafe.Pointer(&reqBuf[0])))
+}
+
+//go:wasmexport mb_call
+func mbCall(n uint32) uint32 {
+	if n > uint32(len(reqBuf)) {
+		n = uint32(len(reqBuf))
+	}
+	respBuf = b.Handle(reqBuf[:n], respBuf[:0])
+	if cap(respBuf) > 16<<20 {
+		// Do not keep a huge answer's buffer alive for the next small one.
+		defer func() { respBuf = make([]byte, 0, 64<<10) }()
+	}
+	return uint32(len(respBuf))
+}
+
+//go:wasmexport mb_resp
+func mbResp() uint32 {
+	if cap(respBuf) == 0 {
+		return 0
+	}
+	return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(respBuf))))
+}
+
+// openFS maps an adapter name to a filesystem. Memory filesystems are kept
+// per root so that a reconnect within the same instance finds its data.
+var memRoots = map[string]fsadapter.FS{}
+
+func openFS(adapter, root string) (fsadapter.FS, error) {
+	switch adapter {
+	case "memory":
+		if fs, ok := memRoots[root]; ok {
+			return fs, nil
+		}
+		fs, err := memfs.New()
+		if err != nil {
+			return nil, err
+		}
+		memRoots[root] = fs
+		return fs, nil
+	case "node":
+		if hostFS.IsUndefined() || hostFS.IsNull() {
+			return nil, fmt.Errorf("open: the node adapter needs node's fs module (host.fs)")
+		}
+		return nodefs.New(hostFS, path.Clean(root))
+	}
+	return nil, fmt.Errorf("open: unknown adapter %q (memory or node)", adapter)
+}
+
+func main() {
+	host := js.Global().Get("__minibaseHost")
+	if host.Type() == js.TypeObject {
+		hostFS = host.Get("fs")
+		js.Global().Delete("__minibaseHost")
+	}
+	b = bridge.New(openFS)
+	select {}
+}
