@@ -117,6 +117,11 @@ func Decode(b []byte) (value.Value, []byte, error) {
 		if !value.CheckNumber(f) {
 			return value.Value{}, nil, fmt.Errorf("decode key: number not finite: %w", ErrMalformed)
 		}
+		if f == 0 && math.Signbit(f) {
+			// AppendNumber writes 0 for -0; accepting the other form would
+			// let two different keys stand for one value.
+			return value.Value{}, nil, fmt.Errorf("decode key: negative zero: %w", ErrMalformed)
+		}
 		return value.NumberOf(f), b[9:], nil
 	case tagString, tagBytes:
 		s, rest, err := decodeEscaped(b[1:])
@@ -156,7 +161,11 @@ func decodeEscaped(b []byte) ([]byte, []byte, error) {
 
 // DecodeAll decodes a tuple of n values that fills b exactly.
 func DecodeAll(b []byte, n int) ([]value.Value, error) {
-	out := make([]value.Value, 0, n)
+	if n < 0 {
+		return nil, fmt.Errorf("decode key: negative tuple length %d: %w", n, ErrMalformed)
+	}
+	// Every value takes at least one byte: n never sizes a huge allocation.
+	out := make([]value.Value, 0, min(n, len(b)))
 	for i := 0; i < n; i++ {
 		v, rest, err := Decode(b)
 		if err != nil {

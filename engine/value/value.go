@@ -12,6 +12,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kind says which of the variants a Value holds.
@@ -220,13 +221,18 @@ func Compare(a, b Value) int {
 // Equal reports whether a and b are the same value.
 func Equal(a, b Value) bool { return Compare(a, b) == 0 }
 
-// String renders v for messages, in a JSON-like form, cut at 64 characters.
+// String renders v for messages, in a JSON-like form, cut to at most 64
+// bytes (never inside a UTF-8 sequence).
 func (v Value) String() string {
 	var sb strings.Builder
 	v.render(&sb)
 	s := sb.String()
 	if len(s) > 64 {
-		s = s[:61] + "..."
+		cut := 61
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "..."
 	}
 	return s
 }
