@@ -140,8 +140,8 @@ func (r *catalogReader) num(v value.Value, k string) uint64 {
 	}
 	return uint64(n)
 }
-func (r *catalogReader) str(v value.Value, k string) string  { return r.field(v, k, value.String).Str() }
-func (r *catalogReader) bool(v value.Value, k string) bool   { return r.field(v, k, value.Bool).Bool() }
+func (r *catalogReader) str(v value.Value, k string) string { return r.field(v, k, value.String).Str() }
+func (r *catalogReader) bool(v value.Value, k string) bool  { return r.field(v, k, value.Bool).Bool() }
 func (r *catalogReader) arr(v value.Value, k string) []value.Value {
 	return r.field(v, k, value.Array).Items()
 }

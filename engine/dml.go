@@ -201,6 +201,43 @@ type prepared struct {
 	q    Query
 	p    *plan
 	cols []int
+	keys bool // collect keeps row keys (update and delete need them)
+}
+
+// points reads a point plan: each range is one exact key of the primary key
+// or of a unique index, so a Get replaces an iterator.
+func (tx *Tx) points(p *plan, fn func(key []byte, r row) bool) error {
+	rd := tx.reader()
+	t := p.t
+	for ri := range p.ranges {
+		if p.reverse {
+			ri = len(p.ranges) - 1 - ri
+		}
+		key := p.ranges[ri].lo
+		raw, err := rd.Get(key)
+		if errors.Is(err, kv.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return storageErr("get", err)
+		}
+		if p.index >= 0 {
+			key = append(append(make([]byte, 0, len(t.primaryPrefix)+len(raw)), t.primaryPrefix...), raw...)
+			if raw, err = rd.Get(key); err != nil {
+				if errors.Is(err, kv.ErrNotFound) {
+					return errorf(CodeCorrupt, "index %s of %s points at a missing row", t.Indexes[p.index].Name, t.Name)
+				}
+				return storageErr("get", err)
+			}
+		}
+		r, err := decodeRow(t, raw)
+		if err != nil {
+			return err
+		}
+		if match(p.filter, r) && !fn(key, r) {
+			return nil
+		}
+	}
+	return nil
 }
 
 func (tx *Tx) prepare(db, table string, q Query) (*prepared, error) {
@@ -235,8 +272,12 @@ func (tx *Tx) prepare(db, table string, q Query) (*prepared, error) {
 }
 
 // scan calls fn for every row the plan reads that matches the where
-// clause, in plan order, until fn returns false.
+// clause, in plan order, until fn returns false. The key passed to fn is
+// only valid during the call.
 func (tx *Tx) scan(p *plan, fn func(key []byte, r row) bool) error {
+	if p.kind == "point" {
+		return tx.points(p, fn)
+	}
 	rd := tx.reader()
 	t := p.t
 	for ri := range p.ranges {
@@ -271,7 +312,7 @@ func (tx *Tx) scan(p *plan, fn func(key []byte, r row) bool) error {
 			if !match(p.filter, r) {
 				continue
 			}
-			if !fn(append([]byte(nil), key...), r) {
+			if !fn(key, r) {
 				stop = true
 				break
 			}
@@ -309,6 +350,11 @@ func (tx *Tx) collect(pr *prepared) ([]keyedRow, error) {
 			if q.Limit >= 0 && len(out) >= q.Limit {
 				return false
 			}
+		}
+		if pr.keys {
+			key = append([]byte(nil), key...)
+		} else {
+			key = nil
 		}
 		out = append(out, keyedRow{key, r})
 		return !pr.p.ordered || q.Limit < 0 || len(out) < q.Limit
@@ -439,6 +485,7 @@ func (tx *Tx) Update(db, table string, set value.Value, q Query) (int, error) {
 		return 0, err
 	}
 	t := pr.t
+	pr.keys = true
 	pos := make([]int, len(names))
 	for i, n := range names {
 		p, ok := t.colByName(n)
@@ -490,6 +537,7 @@ func (tx *Tx) Delete(db, table string, q Query) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	pr.keys = true
 	n := 0
 	err = tx.statement(func(w *kv.Overlay) error {
 		rows, err := tx.collect(pr)

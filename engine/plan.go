@@ -53,13 +53,17 @@ type candidate struct {
 }
 
 func (t *Table) candidates() []candidate {
-	var out []candidate
+	if t.cands != nil {
+		return t.cands
+	}
+	out := []candidate{}
 	if len(t.pkPos) > 0 {
 		out = append(out, candidate{index: -1, cols: t.pkPos, unique: true})
 	}
 	for i := range t.Indexes {
 		out = append(out, candidate{index: i, cols: t.idxPos[i], unique: t.Indexes[i].Unique})
 	}
+	t.cands = out
 	return out
 }
 
@@ -152,7 +156,14 @@ func givesOrder(t *Table, p *plan, orderPos []int, order []Order) (ok, reverse b
 // planCandidate scores reading one index for the given conditions: 0 when
 // it does not help, more for more equality columns, most for a point lookup.
 func planCandidate(t *Table, c candidate, conds []*Cond) (*plan, int) {
-	prefixes := [][]byte{append([]byte(nil), t.prefixOf(c.index)...)}
+	first := false
+	for _, cd := range conds {
+		first = first || cd.pos == c.cols[0]
+	}
+	if !first {
+		return nil, 0
+	}
+	prefixes := [][]byte{append(make([]byte, 0, 32), t.prefixOf(c.index)...)}
 	p := &plan{t: t, index: c.index}
 	for _, pos := range c.cols {
 		var vals []value.Value
@@ -228,6 +239,9 @@ func isRangeOp(op Op) bool {
 }
 
 func dedupSorted(ks [][]byte) [][]byte {
+	if len(ks) < 2 {
+		return ks
+	}
 	sort.Slice(ks, func(i, j int) bool { return bytes.Compare(ks[i], ks[j]) < 0 })
 	out := ks[:0]
 	for i, k := range ks {

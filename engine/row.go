@@ -37,6 +37,7 @@ func (t *Table) prepare() {
 		}
 	}
 	t.names = t.colNames()
+	t.cands = nil
 	t.primaryPrefix = indexPrefix(t.ID, 0)
 	t.idxPrefix = make([][]byte, len(t.Indexes))
 	for i, ix := range t.Indexes {

@@ -62,6 +62,7 @@ type Table struct {
 	names         []string
 	primaryPrefix []byte
 	idxPrefix     [][]byte
+	cands         []candidate // access paths for the planner
 }
 
 // Limits on what may be stored.

@@ -1,0 +1,82 @@
+package engine
+
+import (
+	"fmt"
+	"testing"
+
+	"minibase/engine/value"
+)
+
+// The foundation workloads, natively: `go test -bench . ./engine/`.
+// The JS harness (js/bench) measures the same through the wasm boundary.
+
+func benchRows(n, from int) value.Value {
+	rows := make([]value.Value, n)
+	for i := range rows {
+		k := from + i
+		rows[i] = obj("username", fmt.Sprintf("user%07d", k), "age", k%100, "city", "city"+fmt.Sprint(k%50),
+			"profile", obj("score", k%1000, "tags", arr("a", "b")))
+	}
+	return value.ArrayOf(rows)
+}
+
+func BenchmarkInsertMany(b *testing.B) {
+	const n = 10000
+	rows := benchRows(n, 0)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		c := usersConn(b)
+		b.StartTimer()
+		if err := c.Auto(func(tx *Tx) error { _, err := tx.InsertMany("shop", "users", rows); return err }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func loadedConn(b *testing.B, n int) *Conn {
+	c := usersConn(b)
+	if err := c.Auto(func(tx *Tx) error { _, err := tx.InsertMany("shop", "users", benchRows(n, 0)); return err }); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+func BenchmarkSelectByUnique(b *testing.B) {
+	c := loadedConn(b, 100000)
+	qs := make([]Query, 1000)
+	for i := range qs {
+		qs[i] = query(b, obj("where", obj("username", fmt.Sprintf("user%07d", i*97))))
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		err := c.Auto(func(tx *Tx) error {
+			res, err := tx.Select("shop", "users", qs[i%len(qs)])
+			if err == nil && len(res.Rows) != 1 {
+				err = fmt.Errorf("got %d rows", len(res.Rows))
+			}
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRangeQuery100(b *testing.B) {
+	c := loadedConn(b, 100000)
+	q := query(b, obj("where", obj("age", obj(">=", 10)), "orderBy", "age", "limit", 100))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		err := c.Auto(func(tx *Tx) error {
+			res, err := tx.Select("shop", "users", q)
+			if err == nil && len(res.Rows) != 100 {
+				err = fmt.Errorf("got %d rows", len(res.Rows))
+			}
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

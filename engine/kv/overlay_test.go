@@ -1,0 +1,183 @@
+package kv_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"minibase/engine/kv"
+	"minibase/engine/memtable"
+)
+
+// tableReader is a kv.Reader over a memtable, standing in for a snapshot.
+type tableReader struct {
+	t       *memtable.Table
+	iterErr error
+}
+
+func (r tableReader) Get(key []byte) ([]byte, error) {
+	if v, ok := r.t.Get(key); ok {
+		return v, nil
+	}
+	return nil, kv.ErrNotFound
+}
+
+func (r tableReader) NewIter(o kv.IterOptions) kv.Iterator {
+	it := r.t.NewIter(o.Lower, o.Upper, o.Reverse)
+	if r.iterErr != nil {
+		return failingIter{it, r.iterErr}
+	}
+	return it
+}
+
+type failingIter struct {
+	*memtable.Iter
+	err error
+}
+
+func (f failingIter) Close() error { _ = f.Iter.Close(); return f.err }
+
+func scan(t *testing.T, r kv.Reader, o kv.IterOptions) []string {
+	t.Helper()
+	var out []string
+	it := r.NewIter(o)
+	for it.Next() {
+		out = append(out, string(it.Key())+"="+string(it.Value()))
+	}
+	require.NoError(t, it.Close())
+	return out
+}
+
+func TestOverlayBasics(t *testing.T) {
+	base := memtable.New()
+	for _, k := range []string{"a", "b", "c", "d"} {
+		base.Set([]byte(k), []byte("base"))
+	}
+	o := kv.NewOverlay(tableReader{t: base})
+	o.Set([]byte("b"), []byte("mine"))
+	o.Delete([]byte("c"))
+	o.Set([]byte("e"), nil)
+	o.Delete([]byte("zz")) // deleting an absent key is harmless
+
+	v, err := o.Get([]byte("b"))
+	require.NoError(t, err)
+	require.Equal(t, "mine", string(v))
+	_, err = o.Get([]byte("c"))
+	require.ErrorIs(t, err, kv.ErrNotFound)
+	v, err = o.Get([]byte("e"))
+	require.NoError(t, err)
+	require.Empty(t, v)
+	v, err = o.Get([]byte("a"))
+	require.NoError(t, err)
+	require.Equal(t, "base", string(v))
+
+	require.Equal(t, []string{"a=base", "b=mine", "d=base", "e="}, scan(t, o, kv.IterOptions{}))
+	require.Equal(t, []string{"e=", "d=base", "b=mine", "a=base"}, scan(t, o, kv.IterOptions{Reverse: true}))
+	require.Equal(t, []string{"b=mine", "d=base"}, scan(t, o, kv.IterOptions{Lower: []byte("b"), Upper: []byte("e")}))
+
+	b := o.Batch()
+	require.Equal(t, 4, o.Len())
+	require.Equal(t, []kv.Op{
+		{Key: []byte("b"), Value: []byte("mine")},
+		{Key: []byte("c"), Delete: true},
+		{Key: []byte("e"), Value: []byte{}},
+		{Key: []byte("zz"), Delete: true},
+	}, b.Ops)
+
+	o.Reset()
+	require.Equal(t, 0, o.Len())
+	require.Equal(t, []string{"a=base", "b=base", "c=base", "d=base"}, scan(t, o, kv.IterOptions{}))
+}
+
+func TestOverlayCopiesInput(t *testing.T) {
+	o := kv.NewOverlay(nil)
+	k, v := []byte("k"), []byte("v")
+	o.Set(k, v)
+	k[0], v[0] = 'x', 'x'
+	got, err := o.Get([]byte("k"))
+	require.NoError(t, err)
+	require.Equal(t, "v", string(got))
+}
+
+func TestOverlayWriteDuringIteration(t *testing.T) {
+	o := kv.NewOverlay(nil)
+	for i := 0; i < 500; i++ {
+		o.Set(fmt.Appendf(nil, "%04d", i), []byte("v"))
+	}
+	it := o.NewIter(kv.IterOptions{})
+	n := 0
+	for it.Next() {
+		// Updating the row being visited is what an UPDATE scan does.
+		o.Set(it.Key(), []byte("updated"))
+		o.Set(append(slices.Clone(it.Key()), 'x'), []byte("new"))
+		n++
+	}
+	require.NoError(t, it.Close())
+	require.Equal(t, 500, n)
+	require.Equal(t, 1000, o.Len())
+}
+
+func TestOverlayIterCloseError(t *testing.T) {
+	boom := errors.New("boom")
+	o := kv.NewOverlay(tableReader{t: memtable.New(), iterErr: boom})
+	it := o.NewIter(kv.IterOptions{})
+	require.False(t, it.Next())
+	require.ErrorIs(t, it.Close(), boom)
+	require.ErrorIs(t, it.Close(), boom)
+	require.False(t, it.Next())
+}
+
+// TestOverlayModel compares merged reads against a map for random writes to
+// both layers and random bounds.
+func TestOverlayModel(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 1))
+	for round := 0; round < 20; round++ {
+		base := memtable.New()
+		want := map[string]string{}
+		for i := 0; i < 300; i++ {
+			k := fmt.Sprintf("%03d", r.IntN(400))
+			base.Set([]byte(k), []byte("b"+k))
+			want[k] = "b" + k
+		}
+		o := kv.NewOverlay(tableReader{t: base})
+		for i := 0; i < 300; i++ {
+			k := fmt.Sprintf("%03d", r.IntN(400))
+			if r.IntN(2) == 0 {
+				o.Delete([]byte(k))
+				delete(want, k)
+			} else {
+				o.Set([]byte(k), []byte("o"+k))
+				want[k] = "o" + k
+			}
+		}
+		for q := 0; q < 20; q++ {
+			lo, hi := fmt.Sprintf("%03d", r.IntN(400)), fmt.Sprintf("%03d", r.IntN(400))
+			var exp []string
+			for k, v := range want {
+				if k >= lo && k < hi {
+					exp = append(exp, k+"="+v)
+				}
+			}
+			slices.Sort(exp)
+			require.Equal(t, exp, scan(t, o, kv.IterOptions{Lower: []byte(lo), Upper: []byte(hi)}))
+			slices.Reverse(exp)
+			require.Equal(t, exp, scan(t, o, kv.IterOptions{Lower: []byte(lo), Upper: []byte(hi), Reverse: true}))
+		}
+		for i := 0; i < 400; i++ {
+			k := fmt.Sprintf("%03d", i)
+			v, err := o.Get([]byte(k))
+			if w, ok := want[k]; ok {
+				require.NoError(t, err)
+				require.Equal(t, w, string(v))
+			} else {
+				require.ErrorIs(t, err, kv.ErrNotFound)
+			}
+		}
+	}
+}

@@ -1,0 +1,339 @@
+package memtable_test
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"minibase/engine/kv"
+	"minibase/engine/memtable"
+)
+
+var _ kv.Iterator = (*memtable.Iter)(nil)
+
+// model is the reference the table is checked against.
+type model map[string]string
+
+func (m model) sortedKeys() []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return nilIfEmpty(keys)
+}
+
+func (m model) clone() model {
+	c := make(model, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+func (m model) size() int64 {
+	var n int64
+	for k, v := range m {
+		n += int64(len(k) + len(v))
+	}
+	return n
+}
+
+// requireSame checks every observable property of t against m.
+func requireSame(t *testing.T, m model, tab *memtable.Table) {
+	t.Helper()
+	require.Equal(t, len(m), tab.Len())
+	require.Equal(t, m.size(), tab.Size())
+	keys := m.sortedKeys()
+	var got []string
+	it := tab.NewIter(nil, nil, false)
+	for it.Next() {
+		got = append(got, string(it.Key()))
+		require.Equal(t, m[string(it.Key())], string(it.Value()))
+	}
+	require.NoError(t, it.Close())
+	require.Equal(t, keys, nilIfEmpty(got))
+	for _, k := range keys {
+		v, ok := tab.Get([]byte(k))
+		require.True(t, ok, k)
+		require.Equal(t, m[k], string(v))
+	}
+}
+
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+func collect(tab *memtable.Table, lower, upper []byte, reverse bool) []string {
+	var out []string
+	it := tab.NewIter(lower, upper, reverse)
+	for it.Next() {
+		out = append(out, string(it.Key()))
+	}
+	_ = it.Close()
+	return out
+}
+
+func TestEmpty(t *testing.T) {
+	tab := memtable.New()
+	_, ok := tab.Get([]byte("a"))
+	require.False(t, ok)
+	require.False(t, tab.Delete([]byte("a")))
+	require.Empty(t, collect(tab, nil, nil, false))
+	require.Empty(t, collect(tab, nil, nil, true))
+	require.Equal(t, 0, tab.Len())
+	c := tab.Clone()
+	c.Set([]byte("x"), []byte("y"))
+	require.Equal(t, 0, tab.Len())
+	require.Equal(t, 1, c.Len())
+}
+
+func TestSetGetDelete(t *testing.T) {
+	tab := memtable.New()
+	tab.Set([]byte("b"), []byte("2"))
+	tab.Set([]byte("a"), []byte("1"))
+	tab.Set([]byte("b"), []byte("22"))
+	v, ok := tab.Get([]byte("b"))
+	require.True(t, ok)
+	require.Equal(t, "22", string(v))
+	require.Equal(t, 2, tab.Len())
+	require.Equal(t, int64(len("a1b22")), tab.Size())
+	require.True(t, tab.Delete([]byte("a")))
+	require.False(t, tab.Delete([]byte("a")))
+	require.Equal(t, []string{"b"}, collect(tab, nil, nil, false))
+	// nil and empty values stay distinguishable: the overlay relies on it.
+	tab.Set([]byte("n"), nil)
+	tab.Set([]byte("e"), []byte{})
+	v, _ = tab.Get([]byte("n"))
+	require.Nil(t, v)
+	v, _ = tab.Get([]byte("e"))
+	require.NotNil(t, v)
+}
+
+func TestBounds(t *testing.T) {
+	tab := memtable.New()
+	var all []string
+	for i := 0; i < 1000; i += 2 {
+		k := fmt.Sprintf("k%04d", i)
+		all = append(all, k)
+		tab.Set([]byte(k), []byte("v"))
+	}
+	rev := slices.Clone(all)
+	slices.Reverse(rev)
+	filter := func(keys []string, lo, hi string) []string {
+		var out []string
+		for _, k := range keys {
+			if (lo == "" || k >= lo) && (hi == "" || k < hi) {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	tests := []struct{ lo, hi string }{
+		{"", ""}, {"k0100", ""}, {"", "k0100"}, {"k0101", "k0201"}, {"k0100", "k0200"},
+		{"a", "b"}, {"z", ""}, {"", "a"}, {"k0500", "k0500"}, {"k0600", "k0500"}, {"k0998", ""},
+		{"k0001", "k0003"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.lo+"_"+tc.hi, func(t *testing.T) {
+			var lo, hi []byte
+			if tc.lo != "" {
+				lo = []byte(tc.lo)
+			}
+			if tc.hi != "" {
+				hi = []byte(tc.hi)
+			}
+			require.Equal(t, filter(all, tc.lo, tc.hi), collect(tab, lo, hi, false))
+			require.Equal(t, filter(rev, tc.lo, tc.hi), collect(tab, lo, hi, true))
+		})
+	}
+	// An empty, non-nil upper bound excludes everything: "" is the smallest key.
+	require.Empty(t, collect(tab, nil, []byte{}, false))
+	require.Empty(t, collect(tab, nil, []byte{}, true))
+}
+
+func TestIterAfterExhaustion(t *testing.T) {
+	tab := memtable.New()
+	tab.Set([]byte("a"), []byte("1"))
+	it := tab.NewIter(nil, nil, false)
+	require.True(t, it.Next())
+	require.False(t, it.Next())
+	require.False(t, it.Next())
+	require.Nil(t, it.Key())
+	require.NoError(t, it.Close())
+	require.False(t, it.Next())
+}
+
+// TestModel runs random writes, clones and range scans against a map, and
+// checks that clones never see writes made to each other.
+func TestModel(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 0))
+	type pair struct {
+		tab *memtable.Table
+		m   model
+	}
+	live := pair{memtable.New(), model{}}
+	var frozen []pair
+	ops := 30000
+	if testing.Short() {
+		ops = 5000
+	}
+	for i := 0; i < ops; i++ {
+		target := &live
+		if len(frozen) > 0 && r.IntN(4) == 0 {
+			target = &frozen[r.IntN(len(frozen))]
+		}
+		k := fmt.Sprintf("%05d", r.IntN(3000))
+		switch x := r.IntN(100); {
+		case x < 55:
+			v := fmt.Sprintf("v%d", r.IntN(1000))
+			target.tab.Set([]byte(k), []byte(v))
+			target.m[k] = v
+		case x < 95:
+			_, want := target.m[k]
+			require.Equal(t, want, target.tab.Delete([]byte(k)), "delete %s", k)
+			delete(target.m, k)
+		case x < 98:
+			frozen = append(frozen, pair{target.tab.Clone(), target.m.clone()})
+			if len(frozen) > 6 {
+				frozen = frozen[1:]
+			}
+		default:
+			lo := fmt.Sprintf("%05d", r.IntN(3000))
+			hi := fmt.Sprintf("%05d", r.IntN(3000))
+			var want []string
+			for _, key := range target.m.sortedKeys() {
+				if key >= lo && key < hi {
+					want = append(want, key)
+				}
+			}
+			require.Equal(t, want, collect(target.tab, []byte(lo), []byte(hi), false))
+			slices.Reverse(want)
+			require.Equal(t, want, collect(target.tab, []byte(lo), []byte(hi), true))
+		}
+		if i%5000 == 0 {
+			requireSame(t, live.m, live.tab)
+		}
+	}
+	requireSame(t, live.m, live.tab)
+	for _, f := range frozen {
+		requireSame(t, f.m, f.tab)
+	}
+	// Delete everything, which exercises every merge and steal path.
+	for _, k := range live.m.sortedKeys() {
+		require.True(t, live.tab.Delete([]byte(k)))
+	}
+	require.Equal(t, 0, live.tab.Len())
+	require.Equal(t, int64(0), live.tab.Size())
+	require.Empty(t, collect(live.tab, nil, nil, false))
+}
+
+func TestLargeSequential(t *testing.T) {
+	tab := memtable.New()
+	const n = 100000
+	for i := 0; i < n; i++ {
+		tab.Set(key(i), key(i))
+	}
+	snap := tab.Clone()
+	for i := 0; i < n; i += 2 {
+		require.True(t, tab.Delete(key(i)))
+	}
+	require.Equal(t, n/2, tab.Len())
+	require.Equal(t, n, snap.Len())
+	i := 1
+	it := tab.NewIter(nil, nil, false)
+	for it.Next() {
+		require.True(t, bytes.Equal(key(i), it.Key()))
+		i += 2
+	}
+	require.Equal(t, n+1, i)
+	i = n - 1
+	it = snap.NewIter(nil, nil, true)
+	for it.Next() {
+		require.True(t, bytes.Equal(key(i), it.Key()))
+		i--
+	}
+	require.Equal(t, -1, i)
+}
+
+func key(i int) []byte { return fmt.Appendf(nil, "user/%015d", i) }
+
+func BenchmarkSetSorted300k(b *testing.B) {
+	keys := make([][]byte, 300000)
+	for i := range keys {
+		keys[i] = key(i)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		tab := memtable.New()
+		for _, k := range keys {
+			tab.Set(k, k)
+		}
+	}
+}
+
+func BenchmarkSetRandom300k(b *testing.B) {
+	keys := make([][]byte, 300000)
+	for i := range keys {
+		keys[i] = key(i)
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	b.ResetTimer()
+	for b.Loop() {
+		tab := memtable.New()
+		for _, k := range keys {
+			tab.Set(k, k)
+		}
+	}
+}
+
+func BenchmarkGet(b *testing.B) {
+	const n = 300000
+	tab := memtable.New()
+	keys := make([][]byte, n)
+	for i := range keys {
+		keys[i] = key(i)
+		tab.Set(keys[i], keys[i])
+	}
+	i := 0
+	for b.Loop() {
+		tab.Get(keys[i%n])
+		i += 7919
+	}
+}
+
+func BenchmarkSetAfterClone(b *testing.B) {
+	const n = 300000
+	tab := memtable.New()
+	for i := 0; i < n; i++ {
+		tab.Set(key(i), key(i))
+	}
+	i := 0
+	for b.Loop() {
+		_ = tab.Clone()
+		tab.Set(key(i%n), nil)
+		i += 7919
+	}
+}
+
+func BenchmarkIterate300k(b *testing.B) {
+	const n = 300000
+	tab := memtable.New()
+	for i := 0; i < n; i++ {
+		tab.Set(key(i), key(i))
+	}
+	for b.Loop() {
+		it := tab.NewIter(nil, nil, false)
+		for it.Next() {
+		}
+	}
+}
