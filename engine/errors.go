@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"minibase/engine/kv"
 	"minibase/fsadapter"
@@ -97,7 +98,20 @@ var (
 	ErrQuotaExceeded = &Error{Code: CodeQuotaExceeded}
 )
 
+// maxMsgArg bounds how much of a caller's string an error message repeats:
+// a 4 MB table name must not become a 4 MB message.
+const maxMsgArg = 100
+
 func errorf(code Code, format string, args ...any) error {
+	for i, a := range args {
+		if s, ok := a.(string); ok && len(s) > maxMsgArg {
+			cut := maxMsgArg
+			for cut > 0 && !utf8.RuneStart(s[cut]) {
+				cut--
+			}
+			args[i] = s[:cut] + "…"
+		}
+	}
 	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
 }
 

@@ -91,7 +91,7 @@ func openFS(adapter, root string) (fsadapter.FS, error) {
 // space, not RAM.
 const (
 	initialReserve        = 32 << 20
-	reservePerRequestByte = 24 // a request of n bytes may need ~24n bytes of heap
+	reservePerRequestByte = 64 // a request of n bytes may need ~24n bytes of heap
 	maxReserve            = 1 << 30
 )
 

@@ -3,8 +3,7 @@ package kv
 import (
 	"bytes"
 	"errors"
-
-	"minibase/engine/memtable"
+	"sort"
 )
 
 // Overlay holds uncommitted writes over a base Reader, typically a Snapshot:
@@ -12,14 +11,20 @@ import (
 // the base. The relational layer uses one per transaction so a transaction
 // reads its own writes, and commits it with Store.Apply(o.Batch()).
 //
+// Writes go to a hash map and a log in write order, because a bulk insert
+// writes hundreds of thousands of keys and reads them back only by key; the
+// sorted view that iterators need is built when one is asked for.
+//
 // An Overlay is not safe for concurrent use.
 type Overlay struct {
 	base   Reader
-	writes *memtable.Table // value nil marks a delete
+	index  map[string]int // key → position in ops
+	ops    []Op
+	sorted []int // positions of ops in key order; nil when stale
 }
 
-// empty is the stored value of a set to an empty value, because a nil value
-// in writes marks a delete.
+// empty is the stored value of a set to an empty value, so that a nil value
+// can mark a delete in iterators.
 var empty = []byte{}
 
 // NewOverlay returns an empty overlay over base; a nil base reads as empty.
@@ -27,64 +32,123 @@ func NewOverlay(base Reader) *Overlay {
 	if base == nil {
 		base = emptyReader{}
 	}
-	return &Overlay{base: base, writes: memtable.New()}
+	return &Overlay{base: base, index: map[string]int{}}
 }
 
-// Set records key=value. Both slices are copied, so callers may reuse them.
+// Set records key=value. The overlay keeps both slices: callers must not
+// modify them afterwards.
 func (o *Overlay) Set(key, value []byte) {
-	v := empty
-	if len(value) > 0 {
-		v = bytes.Clone(value)
+	if value == nil {
+		value = empty
 	}
-	o.writes.Set(bytes.Clone(key), v)
+	o.put(Op{Key: key, Value: value})
 }
 
 // Delete records a deletion of key, hiding any base value.
-func (o *Overlay) Delete(key []byte) {
-	o.writes.Set(bytes.Clone(key), nil)
+func (o *Overlay) Delete(key []byte) { o.put(Op{Key: key, Delete: true}) }
+
+func (o *Overlay) put(op Op) {
+	if i, ok := o.index[string(op.Key)]; ok {
+		op.Key = o.ops[i].Key
+		o.ops[i] = op
+		return
+	}
+	o.index[string(op.Key)] = len(o.ops)
+	o.ops = append(o.ops, op)
+	o.sorted = nil
 }
 
 // Len is the number of keys written (set or deleted) in the overlay.
-func (o *Overlay) Len() int { return o.writes.Len() }
+func (o *Overlay) Len() int { return len(o.ops) }
 
 // Reset drops every write, keeping the base.
-func (o *Overlay) Reset() { o.writes = memtable.New() }
+func (o *Overlay) Reset() {
+	o.index, o.ops, o.sorted = map[string]int{}, nil, nil
+}
 
-// Batch returns the overlay's writes in key order, one per key.
+// Batch returns the overlay's writes, one per key, in the order each key was
+// first written.
 func (o *Overlay) Batch() *Batch {
-	b := &Batch{Ops: make([]Op, 0, o.writes.Len())}
-	it := o.writes.NewIter(nil, nil, false)
-	for it.Next() {
-		if it.Value() == nil {
-			b.Delete(it.Key())
-		} else {
-			b.Set(it.Key(), it.Value())
-		}
+	b := &Batch{Ops: make([]Op, len(o.ops))}
+	copy(b.Ops, o.ops)
+	for _, op := range o.ops {
+		b.size += len(op.Key) + len(op.Value)
 	}
 	return b
 }
 
 // Get returns the overlay's value of key, else the base's.
 func (o *Overlay) Get(key []byte) ([]byte, error) {
-	if v, ok := o.writes.Get(key); ok {
-		if v == nil {
+	if i, ok := o.index[string(key)]; ok {
+		if o.ops[i].Delete {
 			return nil, ErrNotFound
 		}
-		return v, nil
+		return o.ops[i].Value, nil
 	}
 	return o.base.Get(key)
 }
 
-// NewIter merges the overlay's writes over the base. It iterates a clone of
-// the writes, so writing to the overlay while iterating is safe (the iterator
+// NewIter merges the overlay's writes over the base. It copies the writes in
+// range, so writing to the overlay while iterating is safe (the iterator
 // does not see those writes); whether it sees base writes is up to the base.
 func (o *Overlay) NewIter(opts IterOptions) Iterator {
-	return &mergeIter{
-		top:     o.writes.Clone().NewIter(opts.Lower, opts.Upper, opts.Reverse),
-		base:    o.base.NewIter(opts),
-		reverse: opts.Reverse,
+	if o.sorted == nil {
+		o.sorted = make([]int, len(o.ops))
+		for i := range o.sorted {
+			o.sorted[i] = i
+		}
+		sort.Slice(o.sorted, func(a, b int) bool {
+			return bytes.Compare(o.ops[o.sorted[a]].Key, o.ops[o.sorted[b]].Key) < 0
+		})
 	}
+	lo := 0
+	if opts.Lower != nil {
+		lo = sort.Search(len(o.sorted), func(i int) bool { return bytes.Compare(o.ops[o.sorted[i]].Key, opts.Lower) >= 0 })
+	}
+	hi := len(o.sorted)
+	if opts.Upper != nil {
+		hi = sort.Search(len(o.sorted), func(i int) bool { return bytes.Compare(o.ops[o.sorted[i]].Key, opts.Upper) >= 0 })
+	}
+	top := &opsIter{reverse: opts.Reverse, pos: -1}
+	for _, i := range o.sorted[lo:max(lo, hi)] {
+		top.ops = append(top.ops, o.ops[i])
+	}
+	return &mergeIter{top: top, base: o.base.NewIter(opts), reverse: opts.Reverse}
 }
+
+// opsIter walks a sorted copy of overlay writes; a delete reads as a nil value.
+type opsIter struct {
+	ops     []Op
+	pos     int
+	reverse bool
+	started bool
+}
+
+func (it *opsIter) Next() bool {
+	if !it.started {
+		it.started = true
+		if it.reverse {
+			it.pos = len(it.ops)
+		}
+	}
+	if it.reverse {
+		it.pos--
+		return it.pos >= 0
+	}
+	it.pos++
+	return it.pos < len(it.ops)
+}
+
+func (it *opsIter) Key() []byte { return it.ops[it.pos].Key }
+
+func (it *opsIter) Value() []byte {
+	if it.ops[it.pos].Delete {
+		return nil
+	}
+	return it.ops[it.pos].Value
+}
+
+func (it *opsIter) Close() error { return nil }
 
 // mergeIter merges an iterator of overlay writes (nil value = delete) over a
 // base iterator; on equal keys the overlay wins.

@@ -93,14 +93,18 @@ func TestOverlayBasics(t *testing.T) {
 	require.Equal(t, []string{"a=base", "b=base", "c=base", "d=base"}, scan(t, o, kv.IterOptions{}))
 }
 
-func TestOverlayCopiesInput(t *testing.T) {
+func TestOverlayBatchHasOneOpPerKey(t *testing.T) {
 	o := kv.NewOverlay(nil)
-	k, v := []byte("k"), []byte("v")
-	o.Set(k, v)
-	k[0], v[0] = 'x', 'x'
-	got, err := o.Get([]byte("k"))
-	require.NoError(t, err)
-	require.Equal(t, "v", string(got))
+	o.Set([]byte("b"), []byte("1"))
+	o.Set([]byte("a"), []byte("2"))
+	o.Delete([]byte("b"))
+	o.Set([]byte("a"), []byte("3"))
+	b := o.Batch()
+	require.Len(t, b.Ops, 2)
+	require.Equal(t, "b", string(b.Ops[0].Key))
+	require.True(t, b.Ops[0].Delete)
+	require.Equal(t, "3", string(b.Ops[1].Value))
+	require.Equal(t, 3, b.Size())
 }
 
 func TestOverlayWriteDuringIteration(t *testing.T) {

@@ -115,7 +115,7 @@ func (s *Store) Apply(b *kv.Batch) error {
 		return fmt.Errorf("apply batch: %w", err)
 	}
 	s.seq = seq
-	applyOps(s.mem, b.Ops)
+	applyOwned(s.mem, b.Ops)
 	s.commits++
 	s.written += int64(n)
 	s.logBytes += int64(n)
@@ -127,6 +127,19 @@ func (s *Store) Apply(b *kv.Batch) error {
 		}
 	}
 	return nil
+}
+
+// applyOwned applies a batch whose slices the store may keep (the kv.Batch
+// contract: callers never modify them after Set), saving a copy of every key
+// and value on the commit path.
+func applyOwned(t *memtable.Table, ops []kv.Op) {
+	for i := range ops {
+		if ops[i].Delete {
+			t.Delete(ops[i].Key)
+		} else {
+			t.Set(ops[i].Key, ops[i].Value)
+		}
+	}
 }
 
 // applyOps applies a batch in order, so the last write to a key wins.

@@ -34,9 +34,21 @@ func (c *call) str(i int, what string) (string, error) {
 	return v.Str(), nil
 }
 
-func (c *call) flag(i int, name string) bool {
-	f, _ := c.arg(i).Get(name)
-	return f.Bool()
+// flag reads an optional boolean option such as { ifNotExists: true }.
+func (c *call) flag(i int, name string) (bool, error) {
+	opts := c.arg(i)
+	if opts.IsNull() {
+		return false, nil
+	}
+	if opts.Kind() != value.Object {
+		return false, c.bad("options must be an object, got %s", opts.Kind())
+	}
+	f, _ := opts.Get(name)
+	switch f.Kind() {
+	case value.Null, value.Bool:
+		return f.Bool(), nil
+	}
+	return false, c.bad("%s must be a boolean, got %s", name, f)
 }
 
 func (c *call) handle(i int) (uint64, error) {
@@ -133,9 +145,15 @@ func (c *call) run() error {
 		}
 		switch c.op {
 		case "createDatabase":
-			err = conn.CreateDatabase(name, c.flag(2, "ifNotExists"))
+			var ifNotExists bool
+			if ifNotExists, err = c.flag(2, "ifNotExists"); err == nil {
+				err = conn.CreateDatabase(name, ifNotExists)
+			}
 		case "dropDatabase":
-			err = conn.DropDatabase(name, c.flag(2, "ifExists"))
+			var ifExists bool
+			if ifExists, err = c.flag(2, "ifExists"); err == nil {
+				err = conn.DropDatabase(name, ifExists)
+			}
 		default:
 			err = conn.HasDatabase(name)
 		}
@@ -308,7 +326,11 @@ var ddlOps = map[string]func(c *call, conn *engine.Conn, db, table string) error
 		return c.result(value.NullValue)
 	},
 	"dropTable": func(c *call, conn *engine.Conn, db, table string) error {
-		if err := conn.DropTable(db, table, c.flag(3, "ifExists")); err != nil {
+		ifExists, err := c.flag(3, "ifExists")
+		if err != nil {
+			return err
+		}
+		if err := conn.DropTable(db, table, ifExists); err != nil {
 			return err
 		}
 		return c.result(value.NullValue)

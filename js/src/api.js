@@ -1,0 +1,385 @@
+// The public API: Connection → database → Table, and transactions. Every
+// method is async; underneath, each is one synchronous bridge call, so a
+// failure surfaces as a rejected promise carrying a MinibaseError.
+
+import { MinibaseError } from './errors.js';
+
+/**
+ * @typedef {object} Session internal handle a Connection shares with its tables
+ * @property {(op: string, ...args: unknown[]) => unknown} call runs op with the connection handle prepended
+ * @property {() => string} db the current database name, or throws NO_SUCH_DATABASE
+ */
+
+/** A `where` given directly as an array (older libraries) means `{ where }`. */
+function toQuery(query) {
+  return Array.isArray(query) ? { where: query } : query ?? {};
+}
+
+/**
+ * Opens a connection on a loaded engine.
+ * @param {import('./bridge.js').Bridge} bridge
+ * @param {{ adapter?: string, root?: string, durability?: string }} options
+ * @returns {Connection}
+ */
+export function openConnection(bridge, options) {
+  const handle = bridge.call('open', options);
+  return new Connection(bridge, handle);
+}
+
+/** An open database connection (see `connect`). */
+export class Connection {
+  #bridge;
+  #handle;
+  #db = null;
+  #closed = false;
+  /** @type {Session} */
+  #session;
+
+  /** @internal use `connect()` */
+  constructor(bridge, handle) {
+    this.#bridge = bridge;
+    this.#handle = handle;
+    this.#session = {
+      call: (op, ...args) => this.#call(op, ...args),
+      db: () => {
+        if (this.#db === null) {
+          throw new MinibaseError('NO_SUCH_DATABASE', 'no database selected: call useDatabase(name) first');
+        }
+        return this.#db;
+      },
+    };
+  }
+
+  #call(op, ...args) {
+    if (this.#closed) throw new MinibaseError('CLOSED', `${op}: the connection is closed`);
+    return this.#bridge.call(op, this.#handle, ...args);
+  }
+
+  /** The database chosen with `useDatabase`, or null. */
+  get database() {
+    return this.#db;
+  }
+
+  /**
+   * Creates a database.
+   * @param {string} name
+   * @param {{ ifNotExists?: boolean }} [options]
+   */
+  async createDatabase(name, options) {
+    this.#call('createDatabase', name, options ?? {});
+  }
+
+  /**
+   * Makes `name` the database that `table()`, `createTable()` and the others work in.
+   * @param {string} name
+   */
+  async useDatabase(name) {
+    this.#call('useDatabase', name);
+    this.#db = name;
+  }
+
+  /** @returns {Promise<string[]>} the names of all databases */
+  async showDatabases() {
+    return this.#call('showDatabases');
+  }
+
+  /**
+   * Drops a database and all its tables.
+   * @param {string} name
+   * @param {{ ifExists?: boolean }} [options]
+   */
+  async dropDatabase(name, options) {
+    this.#call('dropDatabase', name, options ?? {});
+    if (this.#db === name) this.#db = null;
+  }
+
+  /**
+   * Creates a table in the current database.
+   * @param {string} name
+   * @param {{ columns: object[], indexes?: object[], primaryKey?: string|string[], ifNotExists?: boolean, comment?: string }} spec
+   */
+  async createTable(name, spec) {
+    this.#call('createTable', this.#session.db(), name, spec ?? {});
+  }
+
+  /** @returns {Promise<string[]>} the tables of the current database */
+  async showTables() {
+    return this.#call('showTables', this.#session.db());
+  }
+
+  /**
+   * @param {string} name
+   * @returns {Promise<object>} `{ name, columns, indexes, primaryKey, comment }`
+   */
+  async describeTable(name) {
+    return this.#call('describeTable', this.#session.db(), name);
+  }
+
+  /**
+   * @param {string} name
+   * @param {{ ifExists?: boolean }} [options]
+   */
+  async dropTable(name, options) {
+    this.#call('dropTable', this.#session.db(), name, options ?? {});
+  }
+
+  /**
+   * A handle on a table of the current database (nothing is checked until it is used).
+   * @param {string} name
+   * @returns {Table}
+   */
+  table(name) {
+    return new Table(this.#session, name, this.#db, null);
+  }
+
+  /**
+   * Starts a transaction; use its `table()` for reads and writes inside it.
+   * @returns {Promise<Transaction>}
+   */
+  async begin() {
+    return new Transaction(this.#session, this.#call('begin'), this.#db);
+  }
+
+  /**
+   * Runs `fn` in a transaction: commits when it resolves (returning its
+   * result), rolls back and rethrows when it throws.
+   * @template T
+   * @param {(tx: Transaction) => T | Promise<T>} fn
+   * @returns {Promise<T>}
+   */
+  async transaction(fn) {
+    if (typeof fn !== 'function') throw new MinibaseError('BAD_QUERY', 'transaction(fn): fn must be a function');
+    const tx = await this.begin();
+    let result;
+    try {
+      result = await fn(tx);
+    } catch (err) {
+      if (tx.active) await tx.rollback().catch(() => {});
+      throw err;
+    }
+    if (tx.active) await tx.commit();
+    return result;
+  }
+
+  /** @returns {Promise<object>} engine statistics */
+  async stats() {
+    return this.#call('stats');
+  }
+
+  /** Compacts storage now. */
+  async compact() {
+    this.#call('compact');
+  }
+
+  /** Closes the connection; later calls reject with CLOSED. Closing twice is a no-op. */
+  async close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#bridge.call('close', this.#handle);
+  }
+}
+
+// The state a transaction shares with its tables.
+class TxState {
+  done = null; // 'committed' | 'rolled back' once finished
+
+  constructor(handle) {
+    this.handle = handle;
+  }
+
+  /** The handle, or TX_CLOSED once the transaction is finished. */
+  use() {
+    if (this.done) throw new MinibaseError('TX_CLOSED', `the transaction is already ${this.done}`);
+    return this.handle;
+  }
+}
+
+/** A transaction from `conn.begin()` or `conn.transaction(fn)`. */
+export class Transaction {
+  #session;
+  #db;
+  #state;
+
+  /** @internal */
+  constructor(session, handle, db) {
+    this.#session = session;
+    this.#db = db;
+    this.#state = new TxState(handle);
+  }
+
+  /** True until `commit()` or `rollback()` is called. */
+  get active() {
+    return this.#state.done === null;
+  }
+
+  /**
+   * A table whose reads and writes run inside this transaction.
+   * @param {string} name
+   * @returns {Table}
+   */
+  table(name) {
+    return new Table(this.#session, name, this.#db, this.#state);
+  }
+
+  /** Commits; the transaction is finished afterwards even if this fails. */
+  async commit() {
+    this.#finish('commit', 'committed');
+  }
+
+  /** Rolls back; the transaction is finished afterwards. */
+  async rollback() {
+    this.#finish('rollback', 'rolled back');
+  }
+
+  #finish(op, done) {
+    const handle = this.#state.use();
+    this.#state.done = done;
+    this.#session.call(op, handle);
+  }
+}
+
+/** Reads and writes on one table (see `conn.table(name)` and `tx.table(name)`). */
+export class Table {
+  #session;
+  #name;
+  #db;
+  #tx;
+
+  /** @internal */
+  constructor(session, name, db, tx) {
+    this.#session = session;
+    this.#name = name;
+    this.#db = db;
+    this.#tx = tx;
+  }
+
+  /** The table's name. */
+  get name() {
+    return this.#name;
+  }
+
+  #database() {
+    return this.#db ?? this.#session.db();
+  }
+
+  // Data operations: conn, tx, db, table, ...args.
+  #data(op, ...args) {
+    const tx = this.#tx ? this.#tx.use() : 0;
+    return this.#session.call(op, tx, this.#database(), this.#name, ...args);
+  }
+
+  // Schema operations: conn, db, table, ...args; never part of a transaction.
+  #schema(op, ...args) {
+    if (this.#tx) {
+      throw new MinibaseError('BAD_QUERY', `${op}: schema changes cannot run inside a transaction; use conn.table(name)`);
+    }
+    return this.#session.call(op, this.#database(), this.#name, ...args);
+  }
+
+  /**
+   * @param {object} row
+   * @returns {Promise<{ id: unknown }>} the primary key (an object for compound keys)
+   */
+  async insert(row) {
+    return this.#data('insert', row);
+  }
+
+  /**
+   * Inserts all rows or none.
+   * @param {object[]} rows
+   * @returns {Promise<number>} the number inserted
+   */
+  async insertMany(rows) {
+    return this.#data('insertMany', rows);
+  }
+
+  /**
+   * Inserts the row, or replaces the row with the same primary key.
+   * @param {object} row
+   * @returns {Promise<{ id: unknown }>}
+   */
+  async upsert(row) {
+    return this.#data('upsert', row);
+  }
+
+  /**
+   * @param {unknown} key a primary key value (an object for compound keys)
+   * @returns {Promise<object|null>}
+   */
+  async get(key) {
+    return this.#data('get', key);
+  }
+
+  /**
+   * @param {object|object[]} [query] `{ where, orderBy, limit, offset, columns }`, or a where array
+   * @returns {Promise<object[]>}
+   */
+  async select(query) {
+    return this.#data('select', toQuery(query));
+  }
+
+  /**
+   * @param {object|object[]} [query]
+   * @returns {Promise<number>}
+   */
+  async count(query) {
+    return this.#data('count', toQuery(query));
+  }
+
+  /**
+   * @param {object|object[]} set `{ col: value }` or `[{ name, value }]`
+   * @param {object|object[]} [query] `{ where, ... }` or a where array
+   * @returns {Promise<number>} the number of rows changed
+   */
+  async update(set, query) {
+    return this.#data('update', set, toQuery(query));
+  }
+
+  /**
+   * @param {object|object[]} [query] `{ where, ... }` or a where array
+   * @returns {Promise<number>} the number of rows deleted
+   */
+  async delete(query) {
+    return this.#data('delete', toQuery(query));
+  }
+
+  /**
+   * @param {object|object[]} [query]
+   * @returns {Promise<object>} the plan, `{ index, kind, ... }`
+   */
+  async explain(query) {
+    return this.#data('explain', toQuery(query));
+  }
+
+  /** @param {object} column */
+  async addColumn(column) {
+    this.#schema('addColumn', column);
+  }
+
+  /**
+   * Renames and/or retypes a column, converting existing values.
+   * @param {string} name
+   * @param {object} column
+   */
+  async modifyColumn(name, column) {
+    this.#schema('modifyColumn', name, column);
+  }
+
+  /** @param {string} name */
+  async dropColumn(name) {
+    this.#schema('dropColumn', name);
+  }
+
+  /**
+   * @param {{ name?: string, columns: string|string[], unique?: boolean }|string|string[]} spec
+   * @returns {Promise<string>} the index name
+   */
+  async createIndex(spec) {
+    return this.#schema('createIndex', spec);
+  }
+
+  /** @param {string} name */
+  async dropIndex(name) {
+    this.#schema('dropIndex', name);
+  }
+}

@@ -1,0 +1,105 @@
+// The synchronous call path into the Go engine (see wasm/PROTOCOL.md):
+// encode [op, ...args] → copy into the request buffer (mb_alloc) → mb_call →
+// read the response at mb_resp → decode. One crossing per operation.
+
+import { Decoder, Encoder } from './codec.js';
+import { MinibaseError } from './errors.js';
+
+const STATUS_OK = 0;
+const STATUS_ERROR = 1;
+
+/** A running Go instance and the byte-buffer protocol on top of it. */
+export class Bridge {
+  #exports;
+  #go;
+  #u8 = new Uint8Array(0);
+  #encoder = new Encoder();
+  #decoder = new Decoder();
+  #failure = null; // why the instance can no longer be used, once it cannot
+
+  /**
+   * @param {WebAssembly.Instance} instance an instance on which `go.run` has been started
+   * @param {{ exited?: boolean, exit?: (code: number) => void }} go the Go object from wasm_exec.js
+   */
+  constructor(instance, go) {
+    this.#exports = instance.exports;
+    this.#go = go;
+    const exit = go.exit;
+    go.exit = (code) => {
+      this.fail(`the engine exited with code ${code}`);
+      exit?.call(go, code);
+    };
+  }
+
+  /** True once the instance has exited or trapped; every call then throws CLOSED. */
+  get dead() {
+    return this.#failure !== null || Boolean(this.#go.exited);
+  }
+
+  /**
+   * Marks the instance unusable (the first reason is kept).
+   * @param {string} reason
+   */
+  fail(reason) {
+    this.#failure ??= reason;
+  }
+
+  // A view of linear memory, re-created after the memory has grown.
+  #memory() {
+    const buffer = this.#exports.mem.buffer;
+    if (this.#u8.buffer !== buffer || this.#u8.byteLength === 0) this.#u8 = new Uint8Array(buffer);
+    return this.#u8;
+  }
+
+  /**
+   * Runs one operation synchronously and returns its decoded result.
+   * @param {string} op
+   * @param {...unknown} args
+   * @returns {unknown}
+   * @throws {MinibaseError} the engine's error, BAD_VALUE for an unencodable
+   *   argument, INTERNAL when the instance fails, CLOSED once it has failed
+   */
+  call(op, ...args) {
+    if (this.dead) {
+      this.fail('the engine has exited');
+      throw new MinibaseError('CLOSED', `${op}: the minibase engine is no longer running (${this.#failure}); connect again`);
+    }
+    const request = this.#encoder.encodeRequest(op, args); // BAD_VALUE leaves the instance untouched
+
+    let mem;
+    let at;
+    let n;
+    try {
+      const ptr = this.#exports.mb_alloc(request.length) >>> 0;
+      this.#memory().set(request, ptr);
+      n = this.#exports.mb_call(request.length) >>> 0;
+      at = this.#exports.mb_resp() >>> 0;
+      mem = this.#memory();
+    } catch (err) {
+      this.fail(err?.message ?? String(err));
+      throw new MinibaseError('INTERNAL', `${op}: the minibase engine failed: ${err?.message ?? err}`, { cause: err });
+    }
+    if (this.#go.exited) {
+      this.fail('the engine exited');
+      throw new MinibaseError('INTERNAL', `${op}: the minibase engine exited during the call`);
+    }
+    if (n < 1 || at + n > mem.length) {
+      throw new MinibaseError('INTERNAL', `${op}: malformed response from the engine (length ${n})`);
+    }
+
+    const status = mem[at];
+    let result;
+    try {
+      result = this.#decoder.decode(mem, at + 1, at + n);
+    } catch (err) {
+      throw new MinibaseError('INTERNAL', `${op}: undecodable response from the engine: ${err.message}`, { cause: err });
+    }
+    if (status === STATUS_OK) return result;
+    if (status === STATUS_ERROR) {
+      const code = typeof result?.code === 'string' ? result.code : 'INTERNAL';
+      const message = typeof result?.message === 'string' ? result.message : `${op} failed`;
+      throw new MinibaseError(code, message);
+    }
+    throw new MinibaseError('INTERNAL', `${op}: unknown response status ${status}`);
+  }
+}

@@ -1,0 +1,511 @@
+// The wire encoding of values between JS and the Go engine. It mirrors
+// engine/value/codec.go byte for byte (see wasm/PROTOCOL.md, "Values"):
+//
+//   0x00 null    0x01 false    0x02 true
+//   0x03 float64  8 bytes little-endian
+//   0x04 integer  zigzag uvarint (|n| ≤ 2^53)
+//   0x05 string   uvarint byte length, UTF-8
+//   0x06 bytes    uvarint length, raw bytes
+//   0x07 array    uvarint count, values
+//   0x08 object   uvarint count, then (uvarint key length, key, value) each
+//   0x09 rowset   uvarint column count, names, uvarint row count,
+//                 rows×columns values (decodes to an array of objects)
+
+import { MinibaseError } from './errors.js';
+
+export const TAG_NULL = 0x00;
+export const TAG_FALSE = 0x01;
+export const TAG_TRUE = 0x02;
+export const TAG_FLOAT = 0x03;
+export const TAG_INT = 0x04;
+export const TAG_STRING = 0x05;
+export const TAG_BYTES = 0x06;
+export const TAG_ARRAY = 0x07;
+export const TAG_OBJECT = 0x08;
+export const TAG_ROWSET = 0x09;
+
+/** Nesting limit, the same as Go's value.MaxDepth (the top value is depth 0). */
+export const MAX_DEPTH = 64;
+/** The largest request the encoder builds (bytes). */
+export const MAX_ENCODED = 256 * 1024 * 1024;
+
+const MAX_SAFE = 2 ** 53;
+const SHORT_STRING = 64; // strings shorter than this try the ASCII loops
+const KEEP_BUFFER = 4 * 1024 * 1024; // a bigger buffer is dropped after use
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+/** Byte length of the uvarint encoding of n (0 ≤ n ≤ 2^53). */
+function uvarintSize(n) {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+function badValue(message) {
+  const err = new MinibaseError('BAD_VALUE', message);
+  err.path = [];
+  return err;
+}
+
+function describe(v) {
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'bigint') return `bigint ${v}n`;
+  if (typeof v === 'function') return 'a function';
+  if (typeof v === 'symbol') return 'a symbol';
+  return v?.constructor?.name ? `a ${v.constructor.name}` : typeof v;
+}
+
+function formatPath(path) {
+  return path
+    .map((k) => (typeof k === 'number' ? `[${k}]` : /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`))
+    .join('');
+}
+
+/**
+ * Encodes JS values into the wire format. One Encoder reuses its buffer
+ * across calls; the bytes returned by `encode` are valid until the next call.
+ */
+export class Encoder {
+  /** @param {number} [initialSize] starting buffer size in bytes */
+  constructor(initialSize = 64 * 1024) {
+    this.initialSize = initialSize;
+    this.#reset(initialSize);
+  }
+
+  #reset(size) {
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+    this.pos = 0;
+    this.stack = []; // containers on the current path, for cycle detection
+  }
+
+  /**
+   * Encodes one value.
+   * @param {unknown} value
+   * @returns {Uint8Array} a view of the internal buffer, valid until the next call
+   * @throws {MinibaseError} BAD_VALUE for values that have no encoding, TOO_LARGE past MAX_ENCODED
+   */
+  encode(value) {
+    return this.#encode(value, null);
+  }
+
+  /**
+   * Encodes a request `[op, ...args]`. Error messages name the operation and
+   * locate the bad value within its argument (`insert: cannot encode NaN (at .age)`).
+   * @param {string} op
+   * @param {unknown[]} args
+   * @returns {Uint8Array} a view of the internal buffer, valid until the next call
+   */
+  encodeRequest(op, args) {
+    return this.#encode([op, ...args], op);
+  }
+
+  #encode(value, op) {
+    if (this.buf.length > KEEP_BUFFER) this.#reset(this.initialSize);
+    this.pos = 0;
+    try {
+      this.#value(value, 0);
+    } catch (err) {
+      this.pos = 0;
+      this.stack.length = 0;
+      throw this.#describeError(err, op);
+    }
+    return this.buf.subarray(0, this.pos);
+  }
+
+  #describeError(err, op) {
+    let out;
+    if (err instanceof MinibaseError) {
+      out = err;
+      const path = Array.isArray(err.path) ? err.path : [];
+      delete err.path;
+      if (op !== null) path.shift(); // the argument's index within [op, ...args]
+      if (path.length > 0) out.message += ` (at ${formatPath(path)})`;
+    } else if (err instanceof RangeError) {
+      // Out of memory building a huge buffer, or a pathological value.
+      out = new MinibaseError('TOO_LARGE', `value too large to encode: ${err.message}`, { cause: err });
+    } else {
+      out = new MinibaseError('BAD_VALUE', `cannot encode value: ${err?.message ?? err}`, { cause: err });
+    }
+    if (op !== null) out.message = `${op}: ${out.message}`;
+    return out;
+  }
+
+  #ensure(n) {
+    const need = this.pos + n;
+    if (need <= this.buf.length) return;
+    if (need > MAX_ENCODED) {
+      throw new MinibaseError('TOO_LARGE', `encoded value exceeds ${MAX_ENCODED} bytes`);
+    }
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const buf = new Uint8Array(Math.min(size, MAX_ENCODED));
+    buf.set(this.buf.subarray(0, this.pos));
+    this.buf = buf;
+    this.view = new DataView(buf.buffer);
+  }
+
+  // Writes a uvarint; the caller has ensured room for 8 bytes.
+  #uvarint(n) {
+    const buf = this.buf;
+    let pos = this.pos;
+    while (n >= 0x80) {
+      buf[pos++] = (n & 0x7f) | 0x80; // & keeps the low bits exactly, even past 2^32
+      n = Math.floor(n / 128);
+    }
+    buf[pos++] = n;
+    this.pos = pos;
+  }
+
+  #number(n) {
+    if (Number.isInteger(n) && n >= -MAX_SAFE && n <= MAX_SAFE) {
+      this.#ensure(10);
+      // zigzag(n) = 2m + s with m = n, s = 0 for n ≥ 0 and m = -n-1, s = 1
+      // below; computed in two parts so that nothing exceeds 2^53.
+      let m = n;
+      let s = 0;
+      if (n < 0) {
+        m = -n - 1;
+        s = 1;
+      }
+      const rest = Math.floor(m / 64);
+      this.buf[this.pos++] = TAG_INT;
+      this.buf[this.pos++] = ((m & 63) << 1) | s | (rest > 0 ? 0x80 : 0);
+      if (rest > 0) this.#uvarint(rest);
+      return;
+    }
+    if (!Number.isFinite(n)) throw badValue(`cannot encode ${n}: numbers must be finite`);
+    this.#ensure(9);
+    this.buf[this.pos++] = TAG_FLOAT;
+    this.view.setFloat64(this.pos, n, true);
+    this.pos += 8;
+  }
+
+  // Writes a string's uvarint byte length and its UTF-8 bytes.
+  #string(s) {
+    const len = s.length;
+    if (len < SHORT_STRING) {
+      this.#ensure(1 + len);
+      const buf = this.buf;
+      const start = this.pos + 1;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + i] = c;
+      }
+      if (i === len) {
+        buf[this.pos] = len;
+        this.pos = start + len;
+        return;
+      }
+    }
+    // General case: reserve room for the longest possible length prefix,
+    // encode, then move the bytes if the real prefix is shorter.
+    const maxBytes = len * 3;
+    const reserved = uvarintSize(maxBytes);
+    this.#ensure(reserved + maxBytes);
+    const start = this.pos + reserved;
+    const { written } = textEncoder.encodeInto(s, this.buf.subarray(start, start + maxBytes));
+    const actual = uvarintSize(written);
+    if (actual !== reserved) this.buf.copyWithin(this.pos + actual, start, start + written);
+    this.#uvarint(written);
+    this.pos += written;
+  }
+
+  #bytes(u8) {
+    this.#ensure(9 + u8.length);
+    this.buf[this.pos++] = TAG_BYTES;
+    this.#uvarint(u8.length);
+    this.buf.set(u8, this.pos);
+    this.pos += u8.length;
+  }
+
+  #value(v, depth) {
+    if (depth > MAX_DEPTH) throw badValue(`value nested deeper than ${MAX_DEPTH} levels`);
+    switch (typeof v) {
+      case 'string':
+        this.#ensure(1);
+        this.buf[this.pos++] = TAG_STRING;
+        this.#string(v);
+        return;
+      case 'number':
+        this.#number(v);
+        return;
+      case 'boolean':
+        this.#ensure(1);
+        this.buf[this.pos++] = v ? TAG_TRUE : TAG_FALSE;
+        return;
+      case 'undefined':
+        this.#ensure(1);
+        this.buf[this.pos++] = TAG_NULL;
+        return;
+      case 'object':
+        if (v === null) {
+          this.#ensure(1);
+          this.buf[this.pos++] = TAG_NULL;
+          return;
+        }
+        this.#container(v, depth);
+        return;
+      default:
+        throw badValue(`cannot encode ${describe(v)}`);
+    }
+  }
+
+  #container(v, depth) {
+    if (ArrayBuffer.isView(v)) {
+      this.#bytes(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+      return;
+    }
+    if (v instanceof ArrayBuffer) {
+      this.#bytes(new Uint8Array(v));
+      return;
+    }
+    if (v instanceof Date) {
+      const t = v.getTime();
+      if (Number.isNaN(t)) throw badValue('cannot encode an invalid Date');
+      this.#number(t);
+      return;
+    }
+    if (v instanceof Map || v instanceof Set || v instanceof WeakMap || v instanceof WeakSet || v instanceof Promise) {
+      throw badValue(`cannot encode ${describe(v)}: use a plain object or an array`);
+    }
+    if (this.stack.includes(v)) throw badValue('cannot encode a cyclic structure');
+    this.stack.push(v);
+    if (Array.isArray(v)) this.#array(v, depth);
+    else this.#object(v, depth);
+    this.stack.pop();
+  }
+
+  #array(a, depth) {
+    this.#ensure(9);
+    this.buf[this.pos++] = TAG_ARRAY;
+    this.#uvarint(a.length);
+    let i = 0;
+    try {
+      for (; i < a.length; i++) this.#value(a[i], depth + 1);
+    } catch (err) {
+      err.path?.unshift(i);
+      throw err;
+    }
+  }
+
+  // Own enumerable string keys; members whose value is undefined are skipped.
+  // The count is written as one byte first and widened afterwards if needed.
+  #object(o, depth) {
+    this.#ensure(2);
+    this.buf[this.pos++] = TAG_OBJECT;
+    const countAt = this.pos++;
+    let count = 0;
+    let key;
+    try {
+      for (key of Object.keys(o)) {
+        const item = o[key];
+        if (item === undefined) continue;
+        this.#ensure(1);
+        this.#string(key);
+        this.#value(item, depth + 1);
+        count++;
+      }
+    } catch (err) {
+      err.path?.unshift(key);
+      throw err;
+    }
+    if (count < 0x80) {
+      this.buf[countAt] = count;
+      return;
+    }
+    const extra = uvarintSize(count) - 1;
+    this.#ensure(extra);
+    this.buf.copyWithin(countAt + 1 + extra, countAt + 1, this.pos);
+    const end = this.pos + extra;
+    this.pos = countAt;
+    this.#uvarint(count);
+    this.pos = end;
+  }
+}
+
+/**
+ * Decodes the wire format. Bytes are read in place; `Uint8Array` values in
+ * the result are copies, so the input may be reused afterwards.
+ */
+export class Decoder {
+  /**
+   * Decodes exactly one value from `bytes[start:end]`.
+   * @param {Uint8Array} bytes
+   * @param {number} [start]
+   * @param {number} [end]
+   * @returns {unknown}
+   * @throws {MinibaseError} BAD_VALUE for malformed input
+   */
+  decode(bytes, start = 0, end = bytes.length) {
+    this.buf = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.pos = start;
+    this.end = end;
+    try {
+      const v = this.#value(0);
+      if (this.pos !== end) this.#fail(`${end - this.pos} trailing bytes`);
+      return v;
+    } finally {
+      this.buf = this.view = null; // do not keep wasm memory alive
+    }
+  }
+
+  #fail(what) {
+    throw new MinibaseError('BAD_VALUE', `malformed encoding at byte ${this.pos}: ${what}`);
+  }
+
+  #uvarint() {
+    let x = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) this.#fail('bad varint');
+      const b = this.buf[this.pos++];
+      x += (b & 0x7f) * mul;
+      if (b < 0x80) return x;
+      mul *= 128;
+    }
+    return this.#fail('bad varint');
+  }
+
+  // A length whose items need at least perItem bytes each must fit the rest.
+  #length(perItem) {
+    const n = this.#uvarint();
+    if (n > (this.end - this.pos) / perItem) this.#fail('length exceeds input');
+    return n;
+  }
+
+  #string() {
+    const n = this.#length(1);
+    const buf = this.buf;
+    const start = this.pos;
+    this.pos += n;
+    if (n < SHORT_STRING) {
+      let s = '';
+      let i = start;
+      for (; i < start + n; i++) {
+        const c = buf[i];
+        if (c >= 0x80) break;
+        s += String.fromCharCode(c);
+      }
+      if (i === start + n) return s;
+    }
+    return textDecoder.decode(buf.subarray(start, start + n));
+  }
+
+  #int() {
+    if (this.pos >= this.end) this.#fail('bad varint');
+    const b0 = this.buf[this.pos++];
+    const s = b0 & 1;
+    let m = (b0 & 0x7f) >> 1;
+    if (b0 & 0x80) m += this.#uvarint() * 64;
+    if (m > (s ? MAX_SAFE - 1 : MAX_SAFE)) this.#fail('integer out of range');
+    return s ? -m - 1 : m;
+  }
+
+  #value(depth) {
+    if (depth > MAX_DEPTH) this.#fail('nested too deeply');
+    if (this.pos >= this.end) this.#fail('unexpected end');
+    const tag = this.buf[this.pos++];
+    switch (tag) {
+      case TAG_NULL:
+        return null;
+      case TAG_FALSE:
+        return false;
+      case TAG_TRUE:
+        return true;
+      case TAG_FLOAT: {
+        if (this.end - this.pos < 8) this.#fail('truncated number');
+        const f = this.view.getFloat64(this.pos, true);
+        if (!Number.isFinite(f)) this.#fail('number is not finite');
+        this.pos += 8;
+        return f === 0 ? 0 : f;
+      }
+      case TAG_INT:
+        return this.#int();
+      case TAG_STRING:
+        return this.#string();
+      case TAG_BYTES: {
+        const n = this.#length(1);
+        const out = this.buf.slice(this.pos, this.pos + n);
+        this.pos += n;
+        return out;
+      }
+      case TAG_ARRAY: {
+        const n = this.#length(1);
+        const out = new Array(n);
+        for (let i = 0; i < n; i++) out[i] = this.#value(depth + 1);
+        return out;
+      }
+      case TAG_OBJECT: {
+        const n = this.#length(2);
+        const out = {};
+        for (let i = 0; i < n; i++) {
+          const key = this.#string();
+          setMember(out, key, this.#value(depth + 1));
+        }
+        return out;
+      }
+      case TAG_ROWSET:
+        return this.#rowset(depth);
+    }
+    this.pos--;
+    return this.#fail(`unknown tag 0x${tag.toString(16).padStart(2, '0')}`);
+  }
+
+  #rowset(depth) {
+    const nc = this.#length(1);
+    const cols = new Array(nc);
+    for (let i = 0; i < nc; i++) cols[i] = this.#string();
+    const plain = !cols.includes('__proto__');
+    const nr = this.#length(Math.max(nc, 1));
+    const rows = new Array(nr);
+    for (let r = 0; r < nr; r++) {
+      const row = {};
+      for (let c = 0; c < nc; c++) {
+        const v = this.#value(depth + 2);
+        if (plain) row[cols[c]] = v;
+        else setMember(row, cols[c], v);
+      }
+      rows[r] = row;
+    }
+    return rows;
+  }
+}
+
+// A key "__proto__" becomes an own property, never the prototype.
+function setMember(obj, key, value) {
+  if (key === '__proto__') {
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    obj[key] = value;
+  }
+}
+
+const sharedEncoder = new Encoder(1024);
+const sharedDecoder = new Decoder();
+
+/**
+ * Encodes one value into a new Uint8Array.
+ * @param {unknown} value
+ * @returns {Uint8Array}
+ */
+export function encode(value) {
+  return sharedEncoder.encode(value).slice();
+}
+
+/**
+ * Decodes exactly one value.
+ * @param {Uint8Array} bytes
+ * @returns {unknown}
+ */
+export function decode(bytes) {
+  return sharedDecoder.decode(bytes);
+}

@@ -1,0 +1,107 @@
+// The Node entry of the package (`import { connect } from 'minibase'`).
+// It loads the Go engine once per process, lazily, and shares it between
+// connections.
+
+import './polyfills.js';
+import './wasm_exec.js'; // defines globalThis.Go (copied from the Go toolchain by js/build.mjs)
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Bridge } from './bridge.js';
+import { openConnection } from './api.js';
+import { MinibaseError, toMinibaseError } from './errors.js';
+
+export { MinibaseError } from './errors.js';
+export { Connection, Table, Transaction } from './api.js';
+
+// Directory of this file: the bundle in js/dist (CJS has __dirname; ESM has import.meta).
+const here = typeof __dirname === 'string' ? __dirname : path.dirname(fileURLToPath(import.meta.url));
+
+// Go's own stdout/stderr (panics, println) go through wasm_exec's stand-in
+// `fs`, which sends both to console.log; write them to the right stream instead.
+if (globalThis.fs && typeof globalThis.fs.readFileSync !== 'function') {
+  globalThis.fs.writeSync = (fd, buf) => fs.writeSync(fd === 2 ? 2 : 1, buf);
+}
+
+/** Finds the wasm binary next to the bundle (js/dist), or in js/dist when running from js/src. */
+function defaultWasmPath() {
+  const candidates = [path.join(here, 'minibase.wasm'), path.join(here, '..', 'dist', 'minibase.wasm')];
+  return candidates.find((p) => fs.existsSync(p)) ?? candidates[0];
+}
+
+async function wasmSource(wasm) {
+  if (wasm instanceof WebAssembly.Module || ArrayBuffer.isView(wasm) || wasm instanceof ArrayBuffer) return wasm;
+  const file = wasm instanceof URL ? fileURLToPath(wasm) : wasm ?? defaultWasmPath();
+  if (typeof file !== 'string') {
+    throw new MinibaseError('BAD_QUERY', 'connect: wasm must be a path, a file URL, bytes or a WebAssembly.Module');
+  }
+  try {
+    return await fs.promises.readFile(file);
+  } catch (err) {
+    throw new MinibaseError('IO', `cannot read the minibase engine at ${file}: ${err.message} (run \`make build\`)`, { cause: err });
+  }
+}
+
+async function instantiate(wasm) {
+  const source = await wasmSource(wasm);
+  const go = new globalThis.Go();
+  let instance;
+  try {
+    const result = await WebAssembly.instantiate(source, go.importObject);
+    instance = result instanceof WebAssembly.Instance ? result : result.instance;
+  } catch (err) {
+    throw new MinibaseError('INTERNAL', `cannot instantiate the minibase engine: ${err.message}`, { cause: err });
+  }
+  const bridge = new Bridge(instance, go);
+  globalThis.__minibaseHost = { fs };
+  // run() executes main until it blocks, then returns a promise that settles
+  // only if the program exits.
+  go.run(instance).then(
+    () => bridge.fail('the engine exited'),
+    (err) => bridge.fail(`the engine failed: ${err?.message ?? err}`),
+  );
+  delete globalThis.__minibaseHost; // Go has read it by now
+  await null; // let a failed start settle before the first call
+  if (bridge.dead) throw new MinibaseError('INTERNAL', 'the minibase engine exited while starting');
+  return bridge;
+}
+
+let current = null; // { promise, bridge, failed } of the shared instance
+
+/** The process-wide engine, started on first use and again after it has died. */
+function sharedBridge(wasm) {
+  if (current && !current.failed && !current.bridge?.dead) return current.promise;
+  const entry = { bridge: null, failed: false, promise: null };
+  entry.promise = instantiate(wasm).then(
+    (bridge) => (entry.bridge = bridge),
+    (err) => {
+      entry.failed = true;
+      throw err;
+    },
+  );
+  current = entry;
+  return entry.promise;
+}
+
+/**
+ * Opens a connection.
+ *
+ * @param {object} [options]
+ * @param {'node'|'memory'} [options.adapter='node'] where data lives
+ * @param {string} [options.root='minibase-data'] directory of the data (relative to the working directory)
+ * @param {'normal'|'strict'} [options.durability='normal'] 'strict' also survives power loss (fsync)
+ * @param {string|URL|Uint8Array|ArrayBuffer|WebAssembly.Module} [options.wasm] the engine binary;
+ *   used only when the process-wide engine is first started
+ * @returns {Promise<import('./api.js').Connection>}
+ */
+export async function connect(options = {}) {
+  try {
+    const { wasm, ...rest } = options ?? {};
+    const opts = { adapter: 'node', root: 'minibase-data', durability: 'normal', ...rest };
+    if (opts.adapter === 'node' && typeof opts.root === 'string') opts.root = path.resolve(opts.root);
+    const bridge = await sharedBridge(wasm);
+    return openConnection(bridge, opts);
+  } catch (err) {
+    throw toMinibaseError(err, 'connect');
+  }
+}

@@ -1,0 +1,190 @@
+// The JS codec against byte vectors produced by engine/value/codec.go, round
+// trips, and values that have no encoding.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Decoder, Encoder, MAX_DEPTH, decode, encode } from '../src/codec.js';
+import { MinibaseError } from '../src/errors.js';
+
+const hex = (u8) => Buffer.from(u8).toString('hex');
+const unhex = (h) => new Uint8Array(Buffer.from(h, 'hex'));
+
+// [value, hex] — the hex is what Go's value.Encode writes for the same value.
+const VECTORS = [
+  [null, '00'],
+  [false, '01'],
+  [true, '02'],
+  [0, '0400'],
+  [1, '0402'],
+  [-1, '0401'],
+  [63, '047e'],
+  [64, '048001'],
+  [-64, '047f'],
+  [-65, '048101'],
+  [300, '04d804'],
+  [-300, '04d704'],
+  [2 ** 31, '048080808010'],
+  [2 ** 32, '048080808020'],
+  [-(2 ** 40), '04ffffffffff3f'],
+  [2 ** 53, '048080808080808020'],
+  [-(2 ** 53), '04ffffffffffffff1f'],
+  [2 ** 53 + 2, '030100000000004043'],
+  [1.5, '03000000000000f83f'],
+  [-0.5, '03000000000000e0bf'],
+  [1e300, '039c7500883ce4377e'],
+  [5e-324, '030100000000000000'],
+  [Number.MAX_VALUE, '03ffffffffffffef7f'],
+  ['', '0500'],
+  ['a', '050161'],
+  ['héllo', '050668c3a96c6c6f'],
+  ['日本', '0506e697a5e69cac'],
+  ['😀', '0504f09f9880'],
+  ['x'.repeat(63), '053f' + '78'.repeat(63)],
+  ['y'.repeat(64), '0540' + '79'.repeat(64)],
+  ['é'.repeat(100), '05c801' + 'c3a9'.repeat(100)],
+  [new Uint8Array([1, 2, 3]), '0603010203'],
+  [[1, 'a', null], '0703040205016100'],
+  [{ a: 1, b: [true] }, '0802016104020162070102'],
+];
+
+test('encodes exactly the bytes Go writes', () => {
+  for (const [value, want] of VECTORS) {
+    assert.equal(hex(encode(value)), want, `encode(${JSON.stringify(value)})`);
+  }
+});
+
+test('decodes the bytes Go writes', () => {
+  for (const [value, bytes] of VECTORS) {
+    assert.deepEqual(decode(unhex(bytes)), value, `decode(${bytes})`);
+  }
+});
+
+test('an object of more than 127 members widens its count (Go: 08 8201 …)', () => {
+  const obj = {};
+  for (let i = 0; i < 130; i++) obj[`k${i}`] = i;
+  const bytes = encode(obj);
+  assert.equal(hex(bytes.subarray(0, 10)), '088201026b300400026b');
+  assert.deepEqual(decode(bytes), obj);
+});
+
+test('decodes a rowset into objects with the columns in order', () => {
+  // Go: AppendRowsetHeader(["id","name"], 2) then 1, "ann", 2, null
+  const rows = decode(unhex('0902026964046e616d650204020503616e6e040400'));
+  assert.deepEqual(rows, [{ id: 1, name: 'ann' }, { id: 2, name: null }]);
+  assert.deepEqual(Object.keys(rows[0]), ['id', 'name']);
+});
+
+test('round trips nested values, unicode, bytes and odd keys', () => {
+  const values = [
+    { nested: { deeper: [1, 2.5, -3, 'x', null, true, false, { k: [] }] } },
+    { '': 'empty key', 'ключ': 'значение', '😀': '🎉', 'a.b': 1, constructor: 'c', toString: 't' },
+    ['lone surrogate becomes U+FFFD:', 'ok'],
+    'x'.repeat(5000) + 'é',
+    new Uint8Array(1000).fill(7),
+    Array.from({ length: 300 }, (_, i) => i * 1.25 - 100),
+    [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, -(2 ** 53), 2 ** 53, 2 ** 60, -(2 ** 60), 0.1, -1e-300],
+  ];
+  for (const v of values) assert.deepEqual(decode(encode(v)), v);
+});
+
+test('encoding follows the documented conversions', () => {
+  assert.deepEqual(decode(encode({ a: undefined, b: 1 })), { b: 1 });
+  assert.deepEqual(decode(encode([undefined, 1])), [null, 1]);
+  assert.equal(decode(encode(new Date(1700000000123))), 1700000000123);
+  assert.deepEqual(decode(encode(new Uint16Array([1, 258]).subarray(1))), new Uint8Array([2, 1]));
+  assert.deepEqual(decode(encode(new Uint8Array([9, 8]).buffer)), new Uint8Array([9, 8]));
+  assert.equal(hex(encode(-0)), '0400');
+  assert.ok(Object.is(decode(unhex('030000000000000080')), 0), '-0.0 decodes to 0');
+});
+
+test('__proto__ keys are plain members both ways, never the prototype', () => {
+  const evil = JSON.parse('{"__proto__": {"polluted": true}, "x": 1}');
+  const bytes = encode(evil);
+  assert.equal(hex(bytes.subarray(0, 3)), '080209'); // two members, key of length 9
+  const back = decode(bytes);
+  assert.equal(Object.getPrototypeOf(back), Object.prototype);
+  assert.ok(Object.hasOwn(back, '__proto__'));
+  assert.deepEqual(back.__proto__, { polluted: true });
+  assert.equal({}.polluted, undefined);
+  // a rowset column named __proto__
+  const rows = decode(unhex('090109' + Buffer.from('__proto__').toString('hex') + '01' + '0402'));
+  assert.ok(Object.hasOwn(rows[0], '__proto__'));
+  assert.equal(Object.getPrototypeOf(rows[0]), Object.prototype);
+  assert.equal(rows[0].__proto__, 1);
+});
+
+function assertBadValue(fn, pattern) {
+  assert.throws(fn, (err) => {
+    assert.ok(err instanceof MinibaseError, `expected MinibaseError, got ${err}`);
+    assert.equal(err.name, 'MinibaseError');
+    assert.equal(err.code, 'BAD_VALUE');
+    if (pattern) assert.match(err.message, pattern);
+    return true;
+  });
+}
+
+test('values without an encoding are BAD_VALUE with a path', () => {
+  assertBadValue(() => encode(NaN), /NaN/);
+  assertBadValue(() => encode({ a: { b: [1, Infinity] } }), /Infinity.*\.a\.b\[1\]/);
+  assertBadValue(() => encode(-Infinity));
+  assertBadValue(() => encode(10n), /bigint/);
+  assertBadValue(() => encode(Symbol('s')), /symbol/);
+  assertBadValue(() => encode({ f() {} }), /function.*\.f/);
+  assertBadValue(() => encode(new Date(NaN)), /Date/);
+  assertBadValue(() => encode(new Map()), /Map/);
+  assertBadValue(() => encode(new Set([1])), /Set/);
+  assertBadValue(() => encode({ 'odd key': [NaN] }), /\["odd key"\]\[0\]/);
+});
+
+test('cyclic structures are BAD_VALUE; shared (acyclic) ones are fine', () => {
+  const a = { name: 'a' };
+  a.self = a;
+  assertBadValue(() => encode(a), /cyclic/);
+  const list = [1];
+  list.push(list);
+  assertBadValue(() => encode(list), /cyclic/);
+  const shared = { x: 1 };
+  assert.deepEqual(decode(encode([shared, shared, { s: shared }])), [{ x: 1 }, { x: 1 }, { s: { x: 1 } }]);
+});
+
+test('nesting is limited to the same depth as Go', () => {
+  const nest = (n) => {
+    let v = 0;
+    for (let i = 0; i < n; i++) v = [v];
+    return v;
+  };
+  assert.deepEqual(decode(encode(nest(MAX_DEPTH))), nest(MAX_DEPTH)); // innermost value at depth 64
+  assertBadValue(() => encode(nest(MAX_DEPTH + 1)), /deeper/);
+  // Go-encoded arrays of one element around a null: 64 levels decode, 65 do not
+  const nestNull = (n) => (n === 0 ? null : [nestNull(n - 1)]);
+  assert.deepEqual(decode(unhex('0701'.repeat(MAX_DEPTH) + '00')), nestNull(MAX_DEPTH));
+  assert.throws(() => decode(unhex('0701'.repeat(MAX_DEPTH + 1) + '00')), /nested too deeply/);
+});
+
+test('malformed input never decodes', () => {
+  const bad = ['', '05', '0505616263', '0a', 'ff', '0300', '07ff', '080161', '0400ff', '03000000000000f07f', '04ffffffffffffffff7f', '0402' + '00'];
+  for (const h of bad) {
+    assert.throws(() => decode(unhex(h)), (err) => err instanceof MinibaseError && err.code === 'BAD_VALUE', h);
+  }
+  // a forged huge count must fail fast, not allocate
+  assert.throws(() => decode(unhex('07ffffffff0f')), /length exceeds input/);
+});
+
+test('an Encoder reuses its buffer, grows for big values and recovers after errors', () => {
+  const enc = new Encoder(16);
+  const big = 'ü'.repeat(3 * 1024 * 1024); // 6 MB of UTF-8
+  const bytes = enc.encode({ big });
+  assert.equal(new Decoder().decode(bytes).big, big);
+  assert.throws(() => enc.encode({ ok: 1, bad: NaN }), MinibaseError);
+  assert.equal(hex(enc.encode([1, 'a', null])), '0703040205016100');
+  // the returned view is reused by the next call
+  const first = enc.encode('first');
+  enc.encode('other');
+  assert.notEqual(Buffer.from(first).toString('latin1'), '\x05\x05first');
+});
+
+test('long ASCII, short non-ASCII and mixed strings take every string path', () => {
+  for (const s of ['a'.repeat(127), 'a'.repeat(128), 'b'.repeat(70000), 'ab\u00ff', 'a'.repeat(62) + 'é', '\u{10ffff}', 'x\u0000y']) {
+    assert.equal(decode(encode(s)), s);
+    assert.deepEqual(decode(encode({ [s]: s })), { [s]: s });
+  }
+});

@@ -1,0 +1,70 @@
+// Compile-only test of the hand-written types: `npx tsc -p js/test/types`.
+// Lines marked @ts-expect-error must fail to type-check.
+import { connect, MinibaseError, type ErrorCode, type Row, type Plan } from 'minibase';
+import { Connect } from 'minibase/compat';
+
+async function main(): Promise<void> {
+  const conn = await connect({ adapter: 'memory', root: 'types' });
+  await conn.createDatabase('shop', { ifNotExists: true });
+  await conn.useDatabase('shop');
+  await conn.createTable('users', {
+    columns: [
+      { name: 'id', type: 'number', primaryKey: true, autoIncrement: true },
+      { name: 'username', type: 'string', unique: true, notNull: true },
+      { name: 'age', type: 'number', default: 0 },
+      { name: 'legacy', type: 'string', uni: true },
+    ],
+    indexes: [{ columns: ['age'] }, 'username'],
+  });
+  const users = conn.table('users');
+  const { id } = await users.insert({ username: 'ann', age: 30 });
+  const n: number = await users.insertMany([{ username: 'bob' }]);
+  const rows: Row[] = await users.select({
+    where: { age: { '>=': 18 }, $or: [{ username: 'ann' }, { username: { startsWith: 'b' } }] },
+    orderBy: [{ name: 'age', type: 'desc' }],
+    limit: { start: 0, count: 20 },
+  });
+  await users.select([{ name: 'age', type: '>=', value: 18 }]);
+  await users.update([{ name: 'age', value: 31 }], [{ name: 'username', type: '=', value: 'ann' }]);
+  const changed: number = await users.update({ age: 31 }, { where: { username: 'ann' } });
+  const row: Row | null = await users.get(id);
+  const plan: Plan = await users.explain({ where: { age: 1 } });
+  const count: number = await users.count();
+  const ixName: string = await users.createIndex({ columns: ['username', 'age'], unique: false });
+  const result: string = await conn.transaction(async (tx) => {
+    await tx.table('users').insert({ username: 'cy' });
+    return 'done';
+  });
+  const tx = await conn.begin();
+  const active: boolean = tx.active;
+  await tx.rollback();
+  try {
+    await users.insert({ username: 'ann' });
+  } catch (err) {
+    if (err instanceof MinibaseError) {
+      const code: ErrorCode = err.code;
+      // @ts-expect-error not a code
+      const bad: ErrorCode = 'NOPE';
+      void code, bad;
+    }
+  }
+  // @ts-expect-error unknown adapter
+  await connect({ adapter: 'ftp' });
+  // @ts-expect-error unknown column type
+  await conn.createTable('t', { columns: [{ name: 'x', type: 'integr' }] });
+  await conn.createTable('t2', { columns: [{ name: 'x', type: 'int' }, { name: 'y' }] });
+  await conn.close();
+
+  const old = await Connect.open({ adapter: 'memory' });
+  await old.useDataBase('shop');
+  const r1 = await old.addData('users', { username: 'dee' });
+  const r2: number = await old.addData('users', [{ username: 'eve' }]);
+  await old.selectData('users', [{ name: 'id', type: '>=', value: 1 }], [{ name: 'id', type: 'desc' }], { start: 0, count: 10 });
+  await old.modifyData('users', [{ name: 'age', value: 1 }], [{ name: 'id', type: '=', value: 1 }]);
+  await old.deleteData('users', [{ name: 'id', type: '=', value: 1 }]);
+  await old.setAutoCommit(false);
+  await old.commit();
+  void n, rows, changed, row, plan, count, ixName, result, active, r1.id, r2;
+}
+
+void main;
