@@ -47,16 +47,28 @@ func (tx *Tx) Upsert(db, table string, obj value.Value) (value.Value, error) {
 
 // InsertMany adds rows atomically: all of them or, on any error, none.
 func (tx *Tx) InsertMany(db, table string, rows value.Value) (int, error) {
+	if rows.Kind() != value.Array {
+		return 0, errorf(CodeBadValue, "insertMany into %s: rows must be an array, got %s", table, rows.Kind())
+	}
+	items := rows.Items()
+	return tx.InsertStream(db, table, len(items), func(i int) (value.Value, error) { return items[i], nil })
+}
+
+// InsertStream adds n rows produced one at a time by next, atomically. It
+// lets a caller decode a bulk request row by row instead of holding every
+// decoded row at once.
+func (tx *Tx) InsertStream(db, table string, n int, next func(i int) (value.Value, error)) (int, error) {
 	defer tx.lock()()
 	t, err := tx.c.lookupTable(db, table)
 	if err != nil {
 		return 0, err
 	}
-	if rows.Kind() != value.Array {
-		return 0, errorf(CodeBadValue, "insertMany into %s: rows must be an array, got %s", t.Name, rows.Kind())
-	}
 	err = tx.statement(func(w *kv.Overlay) error {
-		for i, r := range rows.Items() {
+		for i := 0; i < n; i++ {
+			r, err := next(i)
+			if err != nil {
+				return err
+			}
 			if _, err := tx.insert(w, t, r, false); err != nil {
 				return wrapRowErr(err, i)
 			}
@@ -66,7 +78,7 @@ func (tx *Tx) InsertMany(db, table string, rows value.Value) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return rows.Len(), nil
+	return n, nil
 }
 
 // wrapRowErr says which row of a batch failed, keeping the code.

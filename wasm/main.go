@@ -9,7 +9,6 @@ package main
 import (
 	"fmt"
 	"path"
-	"runtime"
 	"runtime/debug"
 	"syscall/js"
 	"unsafe"
@@ -40,7 +39,6 @@ func mbCall(n uint32) uint32 {
 	if n > uint32(len(reqBuf)) {
 		n = uint32(len(reqBuf))
 	}
-	reserve(uint64(n) * reservePerRequestByte)
 	respBuf = b.Handle(reqBuf[:n], respBuf[:0])
 	if cap(respBuf) > 16<<20 {
 		// Do not keep a huge answer's buffer alive for the next small one.
@@ -82,35 +80,7 @@ func openFS(adapter, root string) (fsadapter.FS, error) {
 	return nil, fmt.Errorf("open: unknown adapter %q (memory or node)", adapter)
 }
 
-// Go grows wasm memory a little at a time as its heap grows, and every
-// growth makes V8 run a full garbage collection of the JS heap (the memory's
-// ArrayBuffer is replaced). A bulk insert would grow memory hundreds of
-// times. So the heap is reserved in large steps: allocate a block once and
-// free it; Go then reuses those pages without growing memory again. Fresh
-// wasm pages are never touched by this, so unused reservation costs address
-// space, not RAM.
-const (
-	initialReserve        = 32 << 20
-	reservePerRequestByte = 64 // a request of n bytes may need ~24n bytes of heap
-	maxReserve            = 1 << 30
-)
-
-var reserved uint64
-
-func reserve(n uint64) {
-	n = min(n, maxReserve)
-	if n <= reserved {
-		return
-	}
-	block := make([]byte, n)
-	runtime.KeepAlive(block)
-	block = nil
-	runtime.GC()
-	reserved = n
-}
-
 func main() {
-	reserve(initialReserve)
 	host := js.Global().Get("__minibaseHost")
 	if host.Type() == js.TypeObject {
 		hostFS = host.Get("fs")

@@ -67,10 +67,11 @@ func (o *Overlay) Reset() {
 }
 
 // Batch returns the overlay's writes, one per key, in the order each key was
-// first written.
+// first written. The batch shares the overlay's storage (a bulk insert's
+// batch is large; copying it would double its memory): writing to the
+// overlay afterwards changes the batch.
 func (o *Overlay) Batch() *Batch {
-	b := &Batch{Ops: make([]Op, len(o.ops))}
-	copy(b.Ops, o.ops)
+	b := &Batch{Ops: o.ops}
 	for _, op := range o.ops {
 		b.size += len(op.Key) + len(op.Value)
 	}

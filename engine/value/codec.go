@@ -151,6 +151,20 @@ func (d *Decoder) Uvarint() (uint64, error) { return d.uvarint() }
 // Next decodes the next value.
 func (d *Decoder) Next() (Value, error) { return d.value(0) }
 
+// ArrayHeader reads the tag and count of an array without its items, so a
+// caller can decode a long array one item at a time (Next) and never hold
+// all of them at once.
+func (d *Decoder) ArrayHeader() (int, error) {
+	if d.pos >= len(d.buf) {
+		return 0, d.fail("unexpected end")
+	}
+	if d.buf[d.pos] != TagArray {
+		return 0, d.fail("expected an array")
+	}
+	d.pos++
+	return d.length(1)
+}
+
 // Skip steps over the next value without building it.
 func (d *Decoder) Skip() error {
 	_, err := d.value(0)

@@ -42,6 +42,28 @@ async function wasmSource(wasm) {
   }
 }
 
+// Go grows wasm memory a page run at a time as its heap grows, and every
+// growth makes V8 collect the whole JS heap (the memory's ArrayBuffer is
+// replaced): a bulk insert would trigger hundreds of full collections. Memory
+// grown before the Go program starts is heap Go uses without growing, and
+// pages never touched cost address space, not RAM. Node has room to spare.
+const DEFAULT_RESERVE_MB = 256;
+
+/**
+ * Grows the instance's memory to about `mb` megabytes before Go starts.
+ * @param {WebAssembly.Memory} mem
+ * @param {number} mb
+ */
+function reserveMemory(mem, mb) {
+  const want = Math.floor((mb * 1024 * 1024) / 65536) - mem.buffer.byteLength / 65536;
+  if (!(want > 0)) return;
+  try {
+    mem.grow(want);
+  } catch {
+    // Not fatal: Go grows memory itself when it needs it.
+  }
+}
+
 async function instantiate(wasm) {
   const source = await wasmSource(wasm);
   const go = new globalThis.Go();
@@ -53,6 +75,7 @@ async function instantiate(wasm) {
     throw new MinibaseError('INTERNAL', `cannot instantiate the minibase engine: ${err.message}`, { cause: err });
   }
   const bridge = new Bridge(instance, go);
+  reserveMemory(instance.exports.mem, Number(process.env.MINIBASE_RESERVE_MB ?? DEFAULT_RESERVE_MB));
   globalThis.__minibaseHost = { fs };
   // run() executes main until it blocks, then returns a promise that settles
   // only if the program exits.

@@ -42,6 +42,9 @@ func (b *Bridge) Handle(req []byte, out []byte) (resp []byte) {
 			resp = appendError(out[:0], engine.CodeInternal, fmt.Sprintf("internal error: %v\n%s", r, debug.Stack()))
 		}
 	}()
+	if resp, ok := b.handleStream(req, out); ok {
+		return resp
+	}
 	v, err := value.Decode(req)
 	if err != nil {
 		return appendError(out, engine.CodeBadValue, "malformed request: "+err.Error())
@@ -62,4 +65,63 @@ func appendError(out []byte, code engine.Code, msg string) []byte {
 		value.Member{Key: "code", Value: value.StringOf(string(code))},
 		value.Member{Key: "message", Value: value.StringOf(msg)},
 	))
+}
+
+// handleStream serves insertMany without decoding the whole request first:
+// the rows are decoded one at a time as they are inserted, so a bulk insert
+// never holds all its decoded rows at once. It reports false for any other
+// request (or one it cannot read), which Handle then decodes as usual.
+func (b *Bridge) handleStream(req []byte, out []byte) ([]byte, bool) {
+	d := value.NewDecoder(req)
+	n, err := d.ArrayHeader()
+	if err != nil || n != 6 {
+		return nil, false
+	}
+	op, err := d.Next()
+	if err != nil || op.Kind() != value.String || op.Str() != "insertMany" {
+		return nil, false
+	}
+	args := make([]value.Value, 4)
+	for i := range args {
+		if args[i], err = d.Next(); err != nil {
+			return nil, false
+		}
+	}
+	count, err := d.ArrayHeader()
+	if err != nil {
+		return nil, false // not an array: Handle reports it
+	}
+	trailing := func() error {
+		if d.More() {
+			return &engine.Error{Code: engine.CodeBadValue, Msg: "insertMany: trailing bytes after the rows"}
+		}
+		return nil
+	}
+	if count == 0 {
+		if err := trailing(); err != nil {
+			return appendError(out, engine.CodeOf(err), err.Error()), true
+		}
+	}
+	c := &call{b: b, op: "insertMany", args: args, out: append(out, StatusOK)}
+	err = c.tableOp(func(tx *engine.Tx, db, table string) error {
+		n, err := tx.InsertStream(db, table, count, func(i int) (value.Value, error) {
+			v, err := d.Next()
+			if err != nil {
+				return v, &engine.Error{Code: engine.CodeBadValue, Msg: "insertMany: malformed row: " + err.Error()}
+			}
+			if i == count-1 {
+				// Checked before the statement ends, so a malformed request commits nothing.
+				return v, trailing()
+			}
+			return v, nil
+		})
+		if err != nil {
+			return err
+		}
+		return c.result(value.NumberOf(float64(n)))
+	})
+	if err != nil {
+		return appendError(out, engine.CodeOf(err), err.Error()), true
+	}
+	return c.out, true
 }

@@ -89,6 +89,41 @@ func TestBridgeRoundTrip(t *testing.T) {
 	assert.Equal(t, 2.0, ok(t, b, "count", conn, n(0), s("shop"), s("users"), value.NullValue).Number(), "reopened")
 }
 
+func TestBridgeInsertManyStreams(t *testing.T) {
+	b := newBridge(t)
+	conn := ok(t, b, "open", o("adapter", s("memory"), "root", s("im")))
+	ok(t, b, "createDatabase", conn, s("d"), o())
+	ok(t, b, "createTable", conn, s("d"), s("t"), o("columns", a(
+		o("name", s("k"), "type", s("number"), "primaryKey", value.BoolOf(true)),
+		o("name", s("v"), "type", s("string"), "unique", value.BoolOf(true)))))
+	rows := func(vs ...string) value.Value {
+		out := make([]value.Value, len(vs))
+		for i, v := range vs {
+			out[i] = o("k", n(float64(i)), "v", s(v))
+		}
+		return a(out...)
+	}
+	count := func() float64 {
+		return ok(t, b, "count", conn, n(0), s("d"), s("t"), value.NullValue).Number()
+	}
+	assert.Equal(t, 0.0, ok(t, b, "insertMany", conn, n(0), s("d"), s("t"), a()).Number())
+	assert.Equal(t, "UNIQUE_VIOLATION", code(t, b, "insertMany", conn, n(0), s("d"), s("t"), rows("a", "b", "a")))
+	assert.Equal(t, 0.0, count(), "a failed bulk insert inserts nothing")
+	assert.Equal(t, "BAD_VALUE", code(t, b, "insertMany", conn, n(0), s("d"), s("t"), o("k", n(1))))
+	assert.Equal(t, 3.0, ok(t, b, "insertMany", conn, n(0), s("d"), s("t"), rows("a", "b", "c")).Number())
+	assert.Equal(t, 3.0, count())
+
+	// Trailing bytes or a truncated row: nothing is committed.
+	fresh := a(o("k", n(10), "v", s("x")), o("k", n(11), "v", s("y")))
+	req := value.Encode(a(s("insertMany"), conn, n(0), s("d"), s("t"), fresh))
+	resp := b.Handle(append(append([]byte(nil), req...), 0x00), nil)
+	assert.Equal(t, byte(StatusError), resp[0])
+	assert.Contains(t, string(resp), "trailing bytes")
+	resp = b.Handle(req[:len(req)-3], nil)
+	assert.Equal(t, byte(StatusError), resp[0])
+	assert.Equal(t, 3.0, count())
+}
+
 func TestBridgeBadRequests(t *testing.T) {
 	b := newBridge(t)
 	for _, req := range [][]byte{nil, {0xFF}, value.Encode(s("x")), value.Encode(a()), value.Encode(a(n(1)))} {
