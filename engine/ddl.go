@@ -236,7 +236,7 @@ func rewriteTable(w *kv.Overlay, old, t *Table, conv func(r row) (row, error)) e
 			return err
 		}
 		w.Delete(key)
-		return tx.mutate(w, t, nil, nil, nr, old.rowidOf(key))
+		return tx.mutate(w, t, nil, nil, nr, old.rowidOf(key), false)
 	})
 }
 

@@ -98,6 +98,7 @@ func (tx *Tx) insert(w *kv.Overlay, t *Table, obj value.Value, upsert bool) (val
 		return value.Value{}, err
 	}
 	var rowid float64
+	fresh := false
 	if ai := t.autoIncCol(); ai >= 0 {
 		if r[ai].IsNull() {
 			n, err := tx.nextSeq(t)
@@ -105,6 +106,7 @@ func (tx *Tx) insert(w *kv.Overlay, t *Table, obj value.Value, upsert bool) (val
 				return value.Value{}, err
 			}
 			r[ai] = value.NumberOf(n)
+			fresh = true
 		} else if _, err := tx.c.seq(t); err != nil {
 			return value.Value{}, err
 		} else {
@@ -115,6 +117,7 @@ func (tx *Tx) insert(w *kv.Overlay, t *Table, obj value.Value, upsert bool) (val
 		if rowid, err = tx.nextSeq(t); err != nil {
 			return value.Value{}, err
 		}
+		fresh = true
 	}
 	if upsert && len(t.pkPos) > 0 {
 		key, err := t.pkKey(nil, r, 0)
@@ -133,12 +136,12 @@ func (tx *Tx) insert(w *kv.Overlay, t *Table, obj value.Value, upsert bool) (val
 					merged[i] = r[i]
 				}
 			}
-			return t.pkValue(merged, 0), tx.mutate(w, t, key, old, merged, 0)
+			return t.pkValue(merged, 0), tx.mutate(w, t, key, old, merged, 0, false)
 		} else if !errors.Is(err, kv.ErrNotFound) {
 			return value.Value{}, storageErr("read row", err)
 		}
 	}
-	if err := tx.mutate(w, t, nil, nil, r, rowid); err != nil {
+	if err := tx.mutate(w, t, nil, nil, r, rowid, fresh); err != nil {
 		return value.Value{}, err
 	}
 	return t.pkValue(r, rowid), nil
@@ -529,7 +532,7 @@ func (tx *Tx) Update(db, table string, set value.Value, q Query) (int, error) {
 			if ai := t.autoIncCol(); ai >= 0 && !nr[ai].IsNull() {
 				tx.bumpSeq(t, nr[ai].Number())
 			}
-			if err := tx.mutate(w, t, kr.key, kr.r, nr, t.rowidOf(kr.key)); err != nil {
+			if err := tx.mutate(w, t, kr.key, kr.r, nr, t.rowidOf(kr.key), false); err != nil {
 				return err
 			}
 			n++
@@ -557,7 +560,7 @@ func (tx *Tx) Delete(db, table string, q Query) (int, error) {
 			return err
 		}
 		for _, kr := range rows {
-			if err := tx.mutate(w, pr.t, kr.key, kr.r, nil, 0); err != nil {
+			if err := tx.mutate(w, pr.t, kr.key, kr.r, nil, 0, false); err != nil {
 				return err
 			}
 		}

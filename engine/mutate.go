@@ -14,7 +14,12 @@ import (
 // under its primary key and keeps every unique and secondary index in step,
 // enforcing uniqueness. Nothing else writes rows or index entries, so the
 // storage manager, the sync outbox and change observers can hang off it.
-func (tx *Tx) mutate(w *kv.Overlay, t *Table, oldKey []byte, old row, newRow row, rowid float64) error {
+//
+// freshKey says the new row's primary key was just generated from the
+// table's autoIncrement high-water mark, which is above every key the table
+// ever held (explicit ids raise it too), so it cannot collide and is not
+// looked up.
+func (tx *Tx) mutate(w *kv.Overlay, t *Table, oldKey []byte, old row, newRow row, rowid float64, freshKey bool) error {
 	tx.touch(t)
 	var newKey []byte
 	if newRow != nil {
@@ -28,7 +33,7 @@ func (tx *Tx) mutate(w *kv.Overlay, t *Table, oldKey []byte, old row, newRow row
 		if len(newKey) > maxKeySize {
 			return sizeErr(t, "primary key", len(newKey))
 		}
-		if old == nil || !bytes.Equal(oldKey, newKey) {
+		if !freshKey && (old == nil || !bytes.Equal(oldKey, newKey)) {
 			if _, err := w.Get(newKey); err == nil {
 				return errorf(CodeUniqueViolation, "unique violation on %s primary key: %s", t.Name, t.pkValue(newRow, rowid))
 			} else if !errors.Is(err, kv.ErrNotFound) {

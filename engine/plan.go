@@ -77,6 +77,9 @@ func (t *Table) prefixOf(index int) []byte {
 // planQuery chooses the access path for a bound where clause and order.
 func planQuery(t *Table, where Expr, order []Order) (*plan, error) {
 	conds := conjuncts(where, nil)
+	if p := pointPlan(t, where, conds, order); p != nil {
+		return p, nil
+	}
 	orderPos := make([]int, len(order))
 	for i, o := range order {
 		p, ok := t.colByName(o.Column)
@@ -117,6 +120,29 @@ func planQuery(t *Table, where Expr, order []Order) (*plan, error) {
 		}
 	}
 	return best, nil
+}
+
+// pointPlan is the shortcut for the most common query of all, one equality
+// on a single-column primary key or unique column ({ username: 'ann' }): the
+// answer is one key, found without weighing every index.
+func pointPlan(t *Table, where Expr, conds []*Cond, order []Order) *plan {
+	if len(conds) != 1 || conds[0].Op != OpEq || len(order) > 0 {
+		return nil
+	}
+	c := conds[0]
+	for _, cand := range t.candidates() {
+		if len(cand.cols) != 1 || cand.cols[0] != c.pos || !cand.unique {
+			continue
+		}
+		pre := t.prefixOf(cand.index)
+		k, err := keys.Append(append(make([]byte, 0, len(pre)+len(c.Value.Str())+12), pre...), c.Value)
+		if err != nil {
+			return nil
+		}
+		return &plan{t: t, index: cand.index, kind: "point", filter: where, eqCols: 1, ordered: true,
+			ranges: []keyRange{{lo: k, hi: keys.PrefixEnd(k)}}}
+	}
+	return nil
 }
 
 // givesOrder reports whether reading plan p yields rows sorted by order:
