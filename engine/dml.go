@@ -16,22 +16,16 @@ type Result struct {
 
 // Insert adds one row and returns its primary key.
 func (tx *Tx) Insert(db, table string, obj value.Value) (value.Value, error) {
-	defer tx.lock()()
-	t, err := tx.c.lookupTable(db, table)
-	if err != nil {
-		return value.Value{}, err
-	}
-	var id value.Value
-	err = tx.statement(func(w *kv.Overlay) error {
-		id, err = tx.insert(w, t, obj, false)
-		return err
-	})
-	return id, err
+	return tx.insertOne(db, table, obj, false)
 }
 
 // Upsert inserts a row, or, when a row with its primary key exists, sets
 // the columns it names on that row. It returns the primary key.
 func (tx *Tx) Upsert(db, table string, obj value.Value) (value.Value, error) {
+	return tx.insertOne(db, table, obj, true)
+}
+
+func (tx *Tx) insertOne(db, table string, obj value.Value, upsert bool) (value.Value, error) {
 	defer tx.lock()()
 	t, err := tx.c.lookupTable(db, table)
 	if err != nil {
@@ -39,7 +33,7 @@ func (tx *Tx) Upsert(db, table string, obj value.Value) (value.Value, error) {
 	}
 	var id value.Value
 	err = tx.statement(func(w *kv.Overlay) error {
-		id, err = tx.insert(w, t, obj, true)
+		id, err = tx.insert(w, t, obj, upsert)
 		return err
 	})
 	return id, err

@@ -408,25 +408,11 @@ func bind(t *Table, e Expr) (Expr, error) {
 	case nil:
 		return nil, nil
 	case And:
-		out := make(And, len(e))
-		for i, x := range e {
-			b, err := bind(t, x)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = b
-		}
-		return out, nil
+		out, err := bindAll(t, e)
+		return And(out), err
 	case Or:
-		out := make(Or, len(e))
-		for i, x := range e {
-			b, err := bind(t, x)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = b
-		}
-		return out, nil
+		out, err := bindAll(t, e)
+		return Or(out), err
 	case *Cond:
 		p, ok := t.colByName(e.Column)
 		if !ok {
@@ -461,6 +447,18 @@ func bind(t *Table, e Expr) (Expr, error) {
 		return &c, nil
 	}
 	return nil, badQuery("bad where expression")
+}
+
+func bindAll(t *Table, es []Expr) ([]Expr, error) {
+	out := make([]Expr, len(es))
+	for i, x := range es {
+		b, err := bind(t, x)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = b
+	}
+	return out, nil
 }
 
 // match evaluates a bound expression against a row.
