@@ -205,13 +205,23 @@ export class Transaction {
   rollback(): Promise<void>;
 }
 
+/** What `conn.stats()` reports. */
 export interface Stats {
+  /** Go heap occupied by objects live at the last collection. */
+  heapLiveBytes: number;
+  /** All memory the Go runtime holds (wasm memory never shrinks). */
+  heapTotalBytes: number;
+  gcCycles: number;
+  /** Keys in the store (rows plus index entries plus the catalog). */
   keys: number;
   liveBytes: number;
   files: number;
   diskBytes: number;
+  /** Write-ahead log bytes not yet folded into a checkpoint. */
   logBytes: number;
+  /** Commits since the connection opened. */
   commits: number;
+  /** Bytes handed to the backend since the connection opened. */
   bytesWritten: number;
   [key: string]: unknown;
 }

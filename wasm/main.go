@@ -9,6 +9,7 @@ package main
 import (
 	"fmt"
 	"path"
+	"runtime"
 	"runtime/debug"
 	"syscall/js"
 	"unsafe"
@@ -18,6 +19,9 @@ import (
 	"minibase/fsadapter/nodefs"
 	"minibase/wasm/bridge"
 )
+
+// bulkRequest is the request size past which a call counts as bulk work.
+const bulkRequest = 1 << 20
 
 var (
 	b       *bridge.Bridge
@@ -40,6 +44,13 @@ func mbCall(n uint32) uint32 {
 		n = uint32(len(reqBuf))
 	}
 	respBuf = b.Handle(reqBuf[:n], respBuf[:0])
+	if n > bulkRequest {
+		// A bulk request leaves a heap full of garbage; collected later, the
+		// next heap target would be set from it and wasm memory (which never
+		// shrinks) would grow to match. Collect now, while it is cheap to know
+		// what stays live.
+		runtime.GC()
+	}
 	if cap(respBuf) > 16<<20 {
 		// Do not keep a huge answer's buffer alive for the next small one.
 		defer func() { respBuf = make([]byte, 0, 64<<10) }()

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"fmt"
+	"runtime/metrics"
 
 	"minibase/engine"
 	"minibase/engine/value"
@@ -303,7 +304,20 @@ func (c *call) stats() error {
 		return err
 	}
 	n := func(x int64) value.Value { return value.NumberOf(float64(x)) }
+	samples := []metrics.Sample{
+		{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/total:bytes"}, {Name: "/gc/cycles/total:gc-cycles"},
+	}
+	metrics.Read(samples)
+	u := func(i int) value.Value {
+		if samples[i].Value.Kind() != metrics.KindUint64 {
+			return value.NullValue
+		}
+		return value.NumberOf(float64(samples[i].Value.Uint64()))
+	}
 	return c.result(value.ObjectOf(
+		value.Member{Key: "heapLiveBytes", Value: u(0)},
+		value.Member{Key: "heapTotalBytes", Value: u(1)},
+		value.Member{Key: "gcCycles", Value: u(2)},
 		value.Member{Key: "keys", Value: n(s.Keys)},
 		value.Member{Key: "liveBytes", Value: n(s.LiveBytes)},
 		value.Member{Key: "files", Value: n(int64(s.Files))},
