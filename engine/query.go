@@ -119,6 +119,15 @@ func ParseQuery(v value.Value) (Query, error) {
 	return q, nil
 }
 
+// EqualityQuery is the query { where: { col: v } }.
+func EqualityQuery(col string, v value.Value) (Query, error) {
+	c, err := newCond(col, "=", v)
+	if err != nil {
+		return Query{}, err
+	}
+	return Query{Where: And{c}, Limit: -1}, nil
+}
+
 func wantCount(what string, v value.Value) (int, error) {
 	if v.IsNull() {
 		return 0, nil

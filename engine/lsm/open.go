@@ -107,7 +107,7 @@ func (s *Store) recover(logs, ckpts []dataFile) error {
 			damaged = append(damaged, damagedCkpt{c, err})
 			continue
 		}
-		s.mem, s.ckptSeq, s.ckptName = t, seq, c.name
+		s.mem, s.ckptSeq, s.ckptName, s.pinned = t, seq, c.name, int64(len(data))
 	}
 
 	rp := replay{next: s.ckptSeq + 1}
@@ -226,7 +226,8 @@ func (s *Store) replayLog(lg dataFile, isLast bool, rp *replay) (logResult, erro
 			return res, fmt.Errorf("replay log %s at offset %d: seq %d, want %d (log records missing): %w",
 				lg.name, start, seq, rp.next, kv.ErrCorrupt)
 		}
-		applyOps(s.mem, ops)
+		s.pinned += int64(len(payload))
+		applyOwned(s.mem, ops) // the table references the log file's buffer until the next checkpoint repacks it
 		rp.next++
 		rp.tornFile = ""
 		s.logBytes += r.Offset() - start

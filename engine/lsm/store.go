@@ -73,18 +73,14 @@ type Store struct {
 	logName string
 	logSize int64
 
-	buf     []byte // reused record encoding buffer
 	closed  bool
 	broken  error // set when the log cannot take more writes; see ErrLogDamaged
 	commits int64
 	written int64
+	pinned  int64 // bytes of record and file buffers the table references
 }
 
 var _ kv.Store = (*Store)(nil)
-
-// maxKeptBuffer bounds the encoding buffer kept between commits, so one huge
-// batch does not pin its size in memory forever.
-const maxKeptBuffer = 1 << 20
 
 // Apply writes b atomically; see kv.Store. An empty or nil batch is a no-op.
 // On error nothing of b is applied and the store stays usable, unless the
@@ -105,18 +101,24 @@ func (s *Store) Apply(b *kv.Batch) error {
 	if size := wal.EncodedSize(seq, b.Ops); size-wal.HeaderSize > wal.MaxPayload {
 		return fmt.Errorf("apply batch: record of %d bytes: %w", size, ErrTooLarge)
 	}
-	s.buf = wal.Encode(s.buf[:0], seq, b.Ops)
-	err := s.writeRecord(seq, s.buf)
-	n := len(s.buf)
-	if cap(s.buf) > maxKeptBuffer {
-		s.buf = nil
-	}
+	// Each record gets its own buffer, and the memtable keeps slices of it
+	// rather than the batch's own: one object per commit instead of one per
+	// key and value, which is what the garbage collector pays for (marking
+	// hundreds of thousands of small objects is most of a collection in wasm).
+	rec := wal.Encode(make([]byte, 0, wal.EncodedSize(seq, b.Ops)), seq, b.Ops)
+	err := s.writeRecord(seq, rec)
+	n := len(rec)
 	if err != nil {
 		return fmt.Errorf("apply batch: %w", err)
 	}
 	s.seq = seq
-	applyOwned(s.mem, b.Ops)
+	if _, ops, err := wal.DecodeBatch(rec[wal.HeaderSize:]); err == nil {
+		applyOwned(s.mem, ops)
+	} else {
+		applyOwned(s.mem, b.Ops) // cannot happen: the record was just encoded
+	}
 	s.commits++
+	s.pinned += int64(n)
 	s.written += int64(n)
 	s.logBytes += int64(n)
 	if s.checkpointDue() {
@@ -129,26 +131,13 @@ func (s *Store) Apply(b *kv.Batch) error {
 	return nil
 }
 
-// applyOwned applies a batch whose slices the store may keep (the kv.Batch
-// contract: callers never modify them after Set), saving a copy of every key
-// and value on the commit path.
+// applyOwned applies ops whose slices the table may keep.
 func applyOwned(t *memtable.Table, ops []kv.Op) {
 	for i := range ops {
 		if ops[i].Delete {
 			t.Delete(ops[i].Key)
 		} else {
 			t.Set(ops[i].Key, ops[i].Value)
-		}
-	}
-}
-
-// applyOps applies a batch in order, so the last write to a key wins.
-func applyOps(t *memtable.Table, ops []kv.Op) {
-	for i := range ops {
-		if ops[i].Delete {
-			t.Delete(ops[i].Key)
-		} else {
-			setCopy(t, ops[i].Key, ops[i].Value)
 		}
 	}
 }
@@ -339,6 +328,15 @@ func (s *Store) checkpoint() error {
 		s.files[name] = int64(len(data))
 		s.written += int64(len(data))
 		s.ckptSeq, s.ckptName = s.seq, name
+		// Repack memory when the records the table references hold more
+		// dead bytes than live ones: the table then references the
+		// checkpoint's one buffer and the records can be freed. Memory stays
+		// within about twice the live data.
+		if s.pinned > 2*s.mem.Size() {
+			if t, _, err := decodeCheckpoint(name, data); err == nil {
+				s.mem, s.pinned = t, int64(len(data))
+			}
+		}
 		s.logBytes, s.ckptWait = 0, 0
 	}
 	if s.ckptName == "" {

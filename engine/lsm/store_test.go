@@ -52,18 +52,18 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-func TestBatchSlicesAreKept(t *testing.T) {
-	// The kv.Batch contract: the store keeps the slices it is given (no copy on
-	// the commit path) and callers do not modify them afterwards.
+func TestBatchIsCopied(t *testing.T) {
+	// The store keeps its own copy (in the log record it wrote), so a caller
+	// reusing its buffers after Apply changes nothing stored.
 	s := open(t, newMemFS(t), lsm.Options{})
 	k, v := []byte("key"), []byte("value")
 	b := &kv.Batch{}
 	b.Set(k, v)
 	require.NoError(t, s.Apply(b))
+	k[0], v[0] = 'X', 'X'
 	got, err := s.Get([]byte("key"))
 	require.NoError(t, err)
 	require.Equal(t, "value", string(got))
-	require.Same(t, &v[0], &got[0])
 }
 
 func TestDir(t *testing.T) {

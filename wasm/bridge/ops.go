@@ -413,6 +413,20 @@ var ddlOps = map[string]func(c *call, conn *engine.Conn, db, table string) error
 	},
 }
 
+// rows writes a select result as a rowset.
+func (c *call) rows(res *engine.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	c.out = value.AppendRowsetHeader(c.out, res.Columns, len(res.Rows))
+	for _, r := range res.Rows {
+		for _, v := range r {
+			c.out = value.Append(c.out, v)
+		}
+	}
+	return nil
+}
+
 func idResult(c *call, id value.Value) error {
 	return c.result(value.ObjectOf(value.Member{Key: "id", Value: id}))
 }
@@ -451,17 +465,20 @@ var tableOps = map[string]func(c *call, tx *engine.Tx, db, table string) error{
 		if err != nil {
 			return err
 		}
-		res, err := tx.Select(db, table, q)
+		return c.rows(tx.Select(db, table, q))
+	},
+	// selectEq is select({ where: { column: value } }) sent flat: the
+	// commonest query skips building and parsing a query object.
+	"selectEq": func(c *call, tx *engine.Tx, db, table string) error {
+		col, err := c.str(4, "column name")
 		if err != nil {
 			return err
 		}
-		c.out = value.AppendRowsetHeader(c.out, res.Columns, len(res.Rows))
-		for _, r := range res.Rows {
-			for _, v := range r {
-				c.out = value.Append(c.out, v)
-			}
+		q, err := engine.EqualityQuery(col, c.arg(5))
+		if err != nil {
+			return err
 		}
-		return nil
+		return c.rows(tx.Select(db, table, q))
 	},
 	"count": func(c *call, tx *engine.Tx, db, table string) error {
 		q, err := engine.ParseQuery(c.arg(4))
