@@ -90,8 +90,10 @@ async function bench(adapter, root) {
     }
   });
 
+  const stats = await conn.stats();
   await conn.close();
   return {
+    heapMB: stats.heapTotalBytes / 1024 / 1024,
     adapter,
     insertRowsPerSec: ROWS / (insertMs / 1000),
     uniqueUs: (uniqueMs * 1000) / LOOKUPS,
@@ -109,15 +111,26 @@ function wasmSizes() {
   return `${mb(raw.length)} raw, ${mb(br.length)} brotli`;
 }
 
+const RUNS = Number(process.env.RUNS ?? 3);
+
+/** Runs the benchmark RUNS times and keeps the median of every number. */
+async function median(adapter, root) {
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await bench(adapter, `${root}-${i}`));
+  const mid = (key) => runs.map((r) => r[key]).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
+  return { ...runs[0], insertRowsPerSec: mid('insertRowsPerSec'), uniqueUs: mid('uniqueUs'), getUs: mid('getUs'),
+    rangeMs: mid('rangeMs'), heapMB: Math.max(...runs.map((r) => r.heapMB)) };
+}
+
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-bench-'));
 try {
-  const results = [await bench('node', path.join(dir, 'data')), await bench('memory', `bench-${process.pid}`)];
+  const results = [await median('node', path.join(dir, 'data')), await median('memory', `bench-${process.pid}`)];
   const fmt = (n, digits) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-  console.log(`minibase benchmark — Node ${process.version}, ${ROWS.toLocaleString('en-US')} rows, wasm ${wasmSizes()}\n`);
-  console.log('| adapter | insertMany (rows/s) | select by unique key (µs) | get by primary key (µs) | range query, 100 rows (ms) | range plan |');
-  console.log('|---|---:|---:|---:|---:|---|');
+  console.log(`minibase benchmark — Node ${process.version}, ${ROWS.toLocaleString('en-US')} rows, median of ${RUNS} runs, wasm ${wasmSizes()}\n`);
+  console.log('| adapter | insertMany (rows/s) | select by unique key (µs) | get by primary key (µs) | range query, 100 rows (ms) | range plan | wasm memory (MB) |');
+  console.log('|---|---:|---:|---:|---:|---|---:|');
   for (const r of results) {
-    console.log(`| ${r.adapter} | ${fmt(r.insertRowsPerSec, 0)} | ${fmt(r.uniqueUs, 2)} | ${fmt(r.getUs, 2)} | ${fmt(r.rangeMs, 3)} | ${r.plan} |`);
+    console.log(`| ${r.adapter} | ${fmt(r.insertRowsPerSec, 0)} | ${fmt(r.uniqueUs, 2)} | ${fmt(r.getUs, 2)} | ${fmt(r.rangeMs, 3)} | ${r.plan} | ${fmt(r.heapMB, 0)} |`);
   }
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
