@@ -43,6 +43,7 @@ type Error struct {
 	Err  error // the underlying cause, if any
 }
 
+// Error returns the message (or the bare code when there is none).
 func (e *Error) Error() string {
 	if e.Msg == "" {
 		return string(e.Code)

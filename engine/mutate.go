@@ -6,7 +6,6 @@ import (
 
 	"minibase/engine/keys"
 	"minibase/engine/kv"
-	"minibase/engine/value"
 )
 
 // mutate is the one path through which rows change. Given a row's old state
@@ -144,5 +143,3 @@ func (t *Table) rowidOf(key []byte) float64 {
 	}
 	return v.Number()
 }
-
-var _ = value.NullValue

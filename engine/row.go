@@ -63,7 +63,7 @@ func decodeRow(t *Table, b []byte) (row, error) {
 	}
 	d := value.NewDecoder(b[k:])
 	for j := uint64(0); j < n; j++ {
-		cid, err := readUvarint(d)
+		cid, err := d.Uvarint()
 		if err != nil {
 			return nil, errorf(CodeCorrupt, "row in %s: %v", t.Name, err)
 		}
@@ -91,9 +91,6 @@ func decodeRow(t *Table, b []byte) (row, error) {
 	}
 	return r, nil
 }
-
-// readUvarint reads a bare uvarint that sits between encoded values.
-func readUvarint(d *value.Decoder) (uint64, error) { return d.Uvarint() }
 
 // pkKey returns the store key of a row: the table's primary index prefix and
 // the encoded primary key tuple (or the hidden row id).

@@ -62,7 +62,7 @@ type Member struct {
 // NullValue is the null value.
 var NullValue = Value{}
 
-// Bool returns a boolean value.
+// BoolOf returns a boolean value.
 func BoolOf(b bool) Value {
 	if b {
 		return Value{k: Bool, n: 1}
