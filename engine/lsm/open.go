@@ -227,7 +227,7 @@ func (s *Store) replayLog(lg dataFile, isLast bool, rp *replay) (logResult, erro
 				lg.name, start, seq, rp.next, kv.ErrCorrupt)
 		}
 		s.pinned += int64(len(payload))
-		applyOwned(s.mem, ops) // the table references the log file's buffer until the next checkpoint repacks it
+		s.mem = applyOwned(s.mem, ops) // the table references the log file's buffer until the next checkpoint repacks it
 		rp.next++
 		rp.tornFile = ""
 		s.logBytes += r.Offset() - start

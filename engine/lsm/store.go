@@ -35,6 +35,7 @@
 package lsm
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -82,6 +83,9 @@ type Store struct {
 
 var _ kv.Store = (*Store)(nil)
 
+// sortedApplyThreshold is the batch size from which applyOwned sorts.
+const sortedApplyThreshold = 256
+
 // Apply writes b atomically; see kv.Store. An empty or nil batch is a no-op.
 // On error nothing of b is applied and the store stays usable, unless the
 // error wraps ErrLogDamaged.
@@ -113,9 +117,9 @@ func (s *Store) Apply(b *kv.Batch) error {
 	}
 	s.seq = seq
 	if _, ops, err := wal.DecodeBatch(rec[wal.HeaderSize:]); err == nil {
-		applyOwned(s.mem, ops)
+		s.mem = applyOwned(s.mem, ops)
 	} else {
-		applyOwned(s.mem, b.Ops) // cannot happen: the record was just encoded
+		s.mem = applyOwned(s.mem, b.Ops) // cannot happen: the record was just encoded
 	}
 	s.commits++
 	s.pinned += int64(n)
@@ -131,15 +135,58 @@ func (s *Store) Apply(b *kv.Batch) error {
 	return nil
 }
 
-// applyOwned applies ops whose slices the table may keep.
-func applyOwned(t *memtable.Table, ops []kv.Op) {
-	for i := range ops {
-		if ops[i].Delete {
-			t.Delete(ops[i].Key)
-		} else {
-			t.Set(ops[i].Key, ops[i].Value)
+// applyOwned applies ops, whose slices the table may keep, and returns the
+// table: t itself, or a new one when the batch was merged in. A batch at
+// least a quarter the size of the table is sorted and merged with it into a
+// table built bottom up, in O(n+m), instead of m inserts that each shift
+// half a B-tree leaf; that makes bulk loads several times cheaper.
+func applyOwned(t *memtable.Table, ops []kv.Op) *memtable.Table {
+	if len(ops) < sortedApplyThreshold || len(ops) < t.Len()/4 {
+		for i := range ops {
+			if ops[i].Delete {
+				t.Delete(ops[i].Key)
+			} else {
+				t.Set(ops[i].Key, ops[i].Value)
+			}
+		}
+		return t
+	}
+	// Sort positions, not ops (4 bytes moved instead of 56); equal keys keep
+	// batch order so the last write still wins.
+	order := make([]int32, len(ops))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		if c := bytes.Compare(ops[a].Key, ops[b].Key); c != 0 {
+			return c
+		}
+		return int(a - b)
+	})
+	b := memtable.NewBuilder(t.Len() + len(ops))
+	it := t.NewIter(nil, nil, false)
+	more := it.Next()
+	for j := 0; j < len(order); j++ {
+		op := &ops[order[j]]
+		if j+1 < len(order) && bytes.Equal(op.Key, ops[order[j+1]].Key) {
+			continue // a later write to the same key wins
+		}
+		for more && bytes.Compare(it.Key(), op.Key) < 0 {
+			b.Add(it.Key(), it.Value())
+			more = it.Next()
+		}
+		if more && bytes.Equal(it.Key(), op.Key) {
+			more = it.Next() // replaced or deleted by op
+		}
+		if !op.Delete {
+			b.Add(op.Key, op.Value)
 		}
 	}
+	for ; more; more = it.Next() {
+		b.Add(it.Key(), it.Value())
+	}
+	_ = it.Close()
+	return b.Table()
 }
 
 // Get returns the value of key or kv.ErrNotFound. The value stays valid and

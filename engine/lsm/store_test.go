@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -471,4 +472,34 @@ func TestErrorsNameFiles(t *testing.T) {
 	require.ErrorIs(t, err, kv.ErrCorrupt)
 	require.True(t, strings.Contains(err.Error(), "00000000000000000001.log"), err.Error())
 	require.False(t, errors.Is(err, kv.ErrNotFound))
+}
+
+func TestLargeBatchMergesWithTable(t *testing.T) {
+	// Batches large relative to the table take the sort-and-merge path; the
+	// result must equal applying the ops one by one, duplicates and deletes
+	// included, before and after a reopen.
+	f := newMemFS(t)
+	s := open(t, f, lsm.Options{})
+	want := state{}
+	rng := rand.New(rand.NewPCG(7, 7))
+	for round := 0; round < 6; round++ {
+		b := &kv.Batch{}
+		n := 300 + rng.IntN(2000)
+		for i := 0; i < n; i++ {
+			k := fmt.Sprintf("k%05d", rng.IntN(3000))
+			if rng.IntN(4) == 0 {
+				b.Delete([]byte(k))
+				delete(want, k)
+			} else {
+				v := fmt.Sprintf("v%d-%d", round, i)
+				b.Set([]byte(k), []byte(v))
+				want[k] = v
+			}
+		}
+		require.NoError(t, s.Apply(b))
+		require.Equal(t, want, dump(t, s), "round %d", round)
+	}
+	require.NoError(t, s.Close())
+	s = open(t, f, lsm.Options{})
+	require.Equal(t, want, dump(t, s))
 }
