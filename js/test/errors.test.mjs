@@ -297,7 +297,8 @@ test('CLOSED and TX_CLOSED', async () => {
 });
 
 test('bad connect options are MinibaseErrors', async () => {
-  await assert.rejects(connect({ adapter: 'ftp' }), (err) => checkError(err));
+  await assert.rejects(connect({ adapter: 'ftp' }), (err) => checkError(err, 'BAD_QUERY'));
+  await assert.rejects(connect({ adapter: 'memory', rooot: 'typo' }), (err) => checkError(err, 'BAD_QUERY'));
   await assert.rejects(connect({ adapter: 'memory', root: '' }), (err) => checkError(err, 'BAD_QUERY'));
   await assert.rejects(connect({ adapter: 'memory', durability: 'sometimes' }), (err) => checkError(err, 'BAD_QUERY'));
   await assert.rejects(connect({ adapter: 'memory', root: NaN }), (err) => checkError(err, 'BAD_VALUE'));

@@ -133,6 +133,9 @@ func TestBridgeBadRequests(t *testing.T) {
 	assert.Equal(t, "BAD_QUERY", code(t, b, "nope"))
 	assert.Equal(t, "CLOSED", code(t, b, "insert", n(99), n(0), s("a"), s("b"), o()))
 	assert.Equal(t, "BAD_QUERY", code(t, b, "open", s("memory")))
+	assert.Equal(t, "BAD_QUERY", code(t, b, "open", o("adapter", s("ftp"))))
+	assert.Equal(t, "BAD_QUERY", code(t, b, "open", o("adapter", s("memory"), "durability", n(1))))
+	assert.Equal(t, "BAD_QUERY", code(t, b, "open", o("adapter", s("memory"), "rooot", s("x"))))
 }
 
 // FuzzHandle: no request, however malformed, may make the bridge panic

@@ -261,6 +261,8 @@ func (c *call) open() error {
 	for i := 0; i < opts.Len(); i++ {
 		f := opts.Index(i)
 		switch opts.KeyAt(i) {
+		default:
+			return c.bad("unknown option %q (adapter, root, durability)", opts.KeyAt(i))
 		case "adapter":
 			if f.Kind() != value.String {
 				return c.bad("adapter must be a string")
@@ -272,6 +274,9 @@ func (c *call) open() error {
 			}
 			root = f.Str()
 		case "durability":
+			if f.Kind() != value.String && !f.IsNull() {
+				return c.bad("durability must be 'normal' or 'strict'")
+			}
 			switch f.Str() {
 			case "normal", "":
 			case "strict":
@@ -280,6 +285,9 @@ func (c *call) open() error {
 				return c.bad("durability must be 'normal' or 'strict'")
 			}
 		}
+	}
+	if adapter != "memory" && adapter != "node" {
+		return c.bad("unknown adapter %q (memory or node)", adapter)
 	}
 	fs, err := c.b.openFS(adapter, root)
 	if err != nil {
