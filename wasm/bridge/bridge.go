@@ -16,15 +16,43 @@ import (
 type OpenFS func(adapter, root string) (fsadapter.FS, error)
 
 // Bridge holds the open connections of one wasm instance.
+//
+// Connections to the same adapter and root share one engine.Conn: two
+// stores writing the same files would corrupt each other, and sharing makes
+// a second connect() see the first one's commits at once. The Conn closes
+// when its last handle does.
 type Bridge struct {
 	openFS OpenFS
-	conns  map[uint32]*engine.Conn
+	conns  map[uint32]*shared // handle → connection
+	byRoot map[string]*shared // adapter + root → connection
 	next   uint32
+}
+
+type shared struct {
+	conn       *engine.Conn
+	key        string
+	refs       int
+	durability engine.Durability
 }
 
 // New returns a bridge that opens filesystems with openFS.
 func New(openFS OpenFS) *Bridge {
-	return &Bridge{openFS: openFS, conns: map[uint32]*engine.Conn{}}
+	return &Bridge{openFS: openFS, conns: map[uint32]*shared{}, byRoot: map[string]*shared{}}
+}
+
+// release drops handle h, closing its Conn when no handle is left.
+func (b *Bridge) release(h uint32) error {
+	sh, ok := b.conns[h]
+	if !ok {
+		return nil
+	}
+	delete(b.conns, h)
+	sh.refs--
+	if sh.refs > 0 {
+		return nil
+	}
+	delete(b.byRoot, sh.key)
+	return sh.conn.Close()
 }
 
 // Status bytes that start every response.

@@ -124,6 +124,19 @@ func TestBridgeInsertManyStreams(t *testing.T) {
 	assert.Equal(t, 3.0, count())
 }
 
+func TestBridgeSharesOneConnPerRoot(t *testing.T) {
+	b := newBridge(t)
+	c1 := ok(t, b, "open", o("adapter", s("memory"), "root", s("same")))
+	c2 := ok(t, b, "open", o("adapter", s("memory"), "root", s("same")))
+	ok(t, b, "createDatabase", c1, s("d"), o())
+	assert.Equal(t, `["d"]`, ok(t, b, "showDatabases", c2).String(), "the second handle sees the first's commit")
+	ok(t, b, "close", c1)
+	assert.Equal(t, "CLOSED", code(t, b, "showDatabases", c1))
+	assert.Equal(t, `["d"]`, ok(t, b, "showDatabases", c2).String(), "closing one handle keeps the other open")
+	ok(t, b, "close", c2)
+	assert.Equal(t, "CLOSED", code(t, b, "close", c2))
+}
+
 func TestBridgeBadRequests(t *testing.T) {
 	b := newBridge(t)
 	for _, req := range [][]byte{nil, {0xFF}, value.Encode(s("x")), value.Encode(a()), value.Encode(a(n(1)))} {

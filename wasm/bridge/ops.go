@@ -65,11 +65,11 @@ func (c *call) conn() (*engine.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, ok := c.b.conns[uint32(h)]
+	sh, ok := c.b.conns[uint32(h)]
 	if !ok {
 		return nil, &engine.Error{Code: engine.CodeClosed, Msg: c.op + ": the connection is closed"}
 	}
-	return conn, nil
+	return sh.conn, nil
 }
 
 func (c *call) result(v value.Value) error {
@@ -125,13 +125,11 @@ func (c *call) run() error {
 	case "open":
 		return c.open()
 	case "close":
-		conn, err := c.conn()
-		if err != nil {
+		if _, err := c.conn(); err != nil {
 			return err
 		}
 		h, _ := c.handle(0)
-		delete(c.b.conns, uint32(h))
-		if err := conn.Close(); err != nil {
+		if err := c.b.release(uint32(h)); err != nil {
 			return err
 		}
 		return c.result(value.NullValue)
@@ -289,16 +287,25 @@ func (c *call) open() error {
 	if adapter != "memory" && adapter != "node" {
 		return c.bad("unknown adapter %q (memory or node)", adapter)
 	}
-	fs, err := c.b.openFS(adapter, root)
-	if err != nil {
-		return err
+	key := adapter + "\x00" + root
+	sh, ok := c.b.byRoot[key]
+	if !ok {
+		fs, err := c.b.openFS(adapter, root)
+		if err != nil {
+			return err
+		}
+		conn, err := engine.Open(fs, eo)
+		if err != nil {
+			return err
+		}
+		sh = &shared{conn: conn, key: key, durability: eo.Durability}
+		c.b.byRoot[key] = sh
+	} else if sh.durability != eo.Durability {
+		return c.bad("%s is already open with another durability; connections to one root share it", root)
 	}
-	conn, err := engine.Open(fs, eo)
-	if err != nil {
-		return err
-	}
+	sh.refs++
 	c.b.next++
-	c.b.conns[c.b.next] = conn
+	c.b.conns[c.b.next] = sh
 	return c.result(value.NumberOf(float64(c.b.next)))
 }
 
