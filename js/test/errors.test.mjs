@@ -312,3 +312,50 @@ test('after all of this the engine still answers correctly', async () => {
   assert.equal(await users.count({ where: { age: { between: [10, 19] } } }), 41); // 40 + bob (17)
   await conn.close();
 });
+
+test('TX_CONFLICT: the second of two transactions writing one row fails, and changes nothing', async () => {
+  const conn = await shop();
+  const users = conn.table('users');
+  const a = await conn.begin();
+  const b = await conn.begin();
+  await a.table('users').update({ age: 31 }, { where: { username: 'ann' } });
+  await b.table('users').update({ age: 99 }, { where: { username: 'ann' } });
+  await a.commit();
+  await assert.rejects(b.commit(), (err) => checkError(err, 'TX_CONFLICT'));
+  assert.deepEqual((await users.select({ where: { username: 'ann' }, columns: ['age'] }))[0], { age: 31 });
+  await conn.close();
+});
+
+test('TOO_LARGE: an index key over the limit is refused cleanly', async () => {
+  const conn = await shop();
+  await failsCleanly(conn, () => conn.table('users').insert({ username: 'x'.repeat(5000) }), 'TOO_LARGE');
+  await conn.close();
+});
+
+test('CORRUPT: a damaged log is reported with its file name, never half-read', async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-corrupt-'));
+  try {
+    let conn = await connect({ adapter: 'node', root });
+    await conn.createDatabase('d');
+    await conn.useDatabase('d');
+    await conn.createTable('t', { columns: [{ name: 'k', type: 'number', primaryKey: true }] });
+    for (let i = 0; i < 20; i++) await conn.table('t').insert({ k: i });
+    await conn.close();
+    const log = fs.readdirSync(root).find((f) => f.endsWith('.log'));
+    assert.ok(log, 'a log file exists');
+    const file = path.join(root, log);
+    const bytes = fs.readFileSync(file);
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff; // a record in the middle, with good ones after it
+    fs.writeFileSync(file, bytes);
+    await assert.rejects(connect({ adapter: 'node', root }), (err) => {
+      checkError(err, 'CORRUPT');
+      assert.match(err.message, new RegExp(log.replace('.', '\\.')));
+      return true;
+    });
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
