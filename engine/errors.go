@@ -31,6 +31,7 @@ const (
 	CodeCorrupt          Code = "CORRUPT"
 	CodeClosed           Code = "CLOSED"
 	CodeQuotaExceeded    Code = "QUOTA_EXCEEDED"
+	CodeLocked           Code = "LOCKED"
 	CodeIO               Code = "IO"
 	CodeInternal         Code = "INTERNAL"
 )
@@ -97,6 +98,9 @@ var (
 	ErrClosed = &Error{Code: CodeClosed}
 	// ErrQuotaExceeded is returned when the backend is out of space.
 	ErrQuotaExceeded = &Error{Code: CodeQuotaExceeded}
+	// ErrLocked is returned by Open when another live process has the
+	// database open.
+	ErrLocked = &Error{Code: CodeLocked}
 )
 
 // maxMsgArg bounds how much of a caller's string an error message repeats:
@@ -131,6 +135,8 @@ func CodeOf(err error) Code {
 		return CodeClosed
 	case errors.Is(err, fsadapter.ErrNoSpace):
 		return CodeQuotaExceeded
+	case errors.Is(err, fsadapter.ErrLocked):
+		return CodeLocked
 	}
 	return CodeIO
 }

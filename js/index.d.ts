@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'CORRUPT'
   | 'CLOSED'
   | 'QUOTA_EXCEEDED'
+  | 'LOCKED'
   | 'IO'
   | 'INTERNAL';
 

@@ -33,8 +33,17 @@ func Open(fsys fsadapter.FS, opts Options) (*Store, error) {
 		}
 		s.dir = dir
 	}
+	if l, ok := fsys.(fsadapter.Locker); ok {
+		// Another process writing these files would lose acknowledged writes.
+		release, err := l.Lock(s.path(lockFileName))
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		s.unlock = release
+	}
 	names, err := fsys.ReadDir(s.dir)
 	if err != nil {
+		s.releaseLock()
 		return nil, fmt.Errorf("open store: list %s: %w", s.dir, err)
 	}
 	var logs, ckpts []dataFile
@@ -52,9 +61,23 @@ func Open(fsys fsadapter.FS, opts Options) (*Store, error) {
 	slices.SortFunc(logs, byNum)
 	slices.SortFunc(ckpts, byNum)
 	if err := s.recover(logs, ckpts); err != nil {
+		s.releaseLock()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return s, nil
+}
+
+// lockFileName is the lock a store holds while open, on backends that
+// several processes can share (fsadapter.Locker).
+const lockFileName = "LOCK"
+
+func (s *Store) releaseLock() error {
+	if s.unlock == nil {
+		return nil
+	}
+	err := s.unlock()
+	s.unlock = nil
+	return err
 }
 
 func cmpUint(a, b uint64) int {

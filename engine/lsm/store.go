@@ -78,7 +78,8 @@ type Store struct {
 	broken  error // set when the log cannot take more writes; see ErrLogDamaged
 	commits int64
 	written int64
-	pinned  int64 // bytes of record and file buffers the table references
+	pinned  int64        // bytes of record and file buffers the table references
+	unlock  func() error // releases the cross-process lock; nil without one
 }
 
 var _ kv.Store = (*Store)(nil)
@@ -264,14 +265,17 @@ func (s *Store) Close() error {
 		return fmt.Errorf("close store: %w", kv.ErrClosed)
 	}
 	s.closed = true
+	var err error
 	if s.log != nil {
-		err := s.log.Close()
-		s.log = nil
-		if err != nil {
-			return fmt.Errorf("close log %s: %w", s.logName, err)
+		if cerr := s.log.Close(); cerr != nil {
+			err = fmt.Errorf("close log %s: %w", s.logName, cerr)
 		}
+		s.log = nil
 	}
-	return nil
+	if lerr := s.releaseLock(); err == nil && lerr != nil {
+		err = fmt.Errorf("close store: %w", lerr)
+	}
+	return err
 }
 
 func (s *Store) path(name string) string { return path.Join(s.dir, name) }

@@ -4,6 +4,7 @@ package nodefs_test
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"syscall"
 	"syscall/js"
@@ -169,4 +170,32 @@ func TestCodesMapToSentinels(t *testing.T) {
 	assert.ErrorIs(t, err, syscall.ENOTDIR)
 	_, err = fsys.ReadFile("d")
 	assert.ErrorIs(t, err, syscall.EISDIR)
+}
+
+func TestLock(t *testing.T) {
+	dir := t.TempDir()
+	fsys, err := nodefs.New(nodeFS(), dir)
+	require.NoError(t, err)
+	l, ok := fsys.(fsadapter.Locker)
+	require.True(t, ok, "several Node processes can open one directory, so it locks")
+	release, err := l.Lock("LOCK")
+	require.NoError(t, err)
+	again, err := nodefs.New(nodeFS(), dir)
+	require.NoError(t, err)
+	_, err = again.(fsadapter.Locker).Lock("LOCK")
+	require.ErrorIs(t, err, fsadapter.ErrLocked)
+	require.NoError(t, release())
+	_, err = fsys.Stat("LOCK")
+	require.ErrorIs(t, err, fs.ErrNotExist, "release removes the lock file")
+
+	// The process a lock names is gone (the pid is above Linux's maximum).
+	require.NoError(t, fsys.WriteFile("LOCK", []byte("4999999"), false))
+	release, err = l.Lock("LOCK")
+	require.NoError(t, err)
+	require.NoError(t, release())
+	// A live process (our parent, the shell or test runner) holds it.
+	ppid := js.Global().Get("process").Get("ppid").Int()
+	require.NoError(t, fsys.WriteFile("LOCK", []byte(fmt.Sprint(ppid)), false))
+	_, err = l.Lock("LOCK")
+	require.ErrorIs(t, err, fsadapter.ErrLocked)
 }

@@ -3,10 +3,12 @@
 package osfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/hack-pad/hackpadfs"
 	hpos "github.com/hack-pad/hackpadfs/os"
@@ -29,7 +31,50 @@ func New(root string) (fsadapter.FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("osfs: open root %s: %w", abs, err)
 	}
-	return fsadapter.New(sub, fsadapter.Caps{Name: "os", AppendCheap: true, Sync: true}), nil
+	return &lockingFS{FS: fsadapter.New(sub, fsadapter.Caps{Name: "os", AppendCheap: true, Sync: true}), abs: abs}, nil
+}
+
+// lockingFS adds a cross-process lock to the disk filesystem.
+type lockingFS struct {
+	fsadapter.FS
+	abs string
+}
+
+var _ fsadapter.Locker = (*lockingFS)(nil)
+
+// Lock takes an exclusive lock file (see fsadapter.PIDLock).
+func (l *lockingFS) Lock(name string) (func() error, error) {
+	file := filepath.Join(l.abs, filepath.FromSlash(name))
+	return fsadapter.PIDLock(name, fsadapter.PIDLockOps{
+		Key: file,
+		CreateExclusive: func(name string, data []byte) error {
+			f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+			if err != nil {
+				return err
+			}
+			_, err = f.Write(data)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			return err
+		},
+		ReadFile: l.ReadFile,
+		Remove:   l.Remove,
+		Self:     os.Getpid(),
+		Alive:    processAlive,
+	})
+}
+
+// processAlive reports whether a process with this id runs. Signal 0
+// delivers nothing; where it is unsupported the process counts as alive, so
+// a lock is never taken from a process that might still run.
+func processAlive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	err = p.Signal(syscall.Signal(0))
+	return err == nil || errors.Is(err, syscall.EPERM) || !errors.Is(err, os.ErrProcessDone) && !errors.Is(err, syscall.ESRCH)
 }
 
 // rooted returns a hackpadfs/os filesystem whose "." is the absolute path abs.

@@ -97,3 +97,28 @@ func TestRelativeRoot(t *testing.T) {
 	_, err = os.Stat(filepath.Join(dir, "rel", "f"))
 	assert.NoError(t, err)
 }
+
+func TestLockAcrossOpens(t *testing.T) {
+	dir := t.TempDir()
+	fsys, err := osfs.New(dir)
+	require.NoError(t, err)
+	l, ok := fsys.(fsadapter.Locker)
+	require.True(t, ok, "the disk backend can be shared by processes, so it locks")
+	release, err := l.Lock("LOCK")
+	require.NoError(t, err)
+	again, err := osfs.New(dir)
+	require.NoError(t, err)
+	_, err = again.(fsadapter.Locker).Lock("LOCK")
+	require.ErrorIs(t, err, fsadapter.ErrLocked)
+	require.NoError(t, release())
+	release, err = again.(fsadapter.Locker).Lock("LOCK")
+	require.NoError(t, err)
+	require.NoError(t, release())
+
+	// A lock file naming a process that does not run is taken over. The
+	// largest pid Linux allows is 2^22; this one is above it.
+	require.NoError(t, fsys.WriteFile("LOCK", []byte("4999999"), false))
+	release, err = l.Lock("LOCK")
+	require.NoError(t, err)
+	require.NoError(t, release())
+}

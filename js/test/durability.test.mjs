@@ -173,3 +173,27 @@ test("durability: 'strict' works the same from the API and persists", async (t) 
   assert.deepEqual(await conn.table('kv').select({ orderBy: 'k' }), [0, 1, 2, 3, 4].map((i) => ({ k: `key${i}`, v: 15 + i })));
   await conn.close();
 });
+
+test('a root another live process has open is LOCKED; once that process dies it opens', async (t) => {
+  const root = tempRoot(t);
+  const holder = `
+    import { connect } from 'minibase';
+    const conn = await connect({ adapter: 'node', root: process.argv[1] });
+    await conn.createDatabase('held');
+    console.log('open');
+    setInterval(() => {}, 1000); // stay alive, holding the database
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', holder, root], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill('SIGKILL'));
+  await new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => String(d).includes('open') && resolve());
+    child.on('exit', (code) => reject(new Error(`holder exited with ${code}`)));
+  });
+  await assert.rejects(connect({ adapter: 'node', root }), (err) => err.code === 'LOCKED' && /process \d+/.test(err.message));
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+  const conn = await connect({ adapter: 'node', root }); // the dead holder's lock is taken over
+  assert.deepEqual(await conn.showDatabases(), ['held']);
+  await conn.close();
+});
