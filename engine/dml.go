@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sort"
 
+	"minibase/engine/keys"
 	"minibase/engine/kv"
 	"minibase/engine/value"
 )
@@ -424,6 +425,88 @@ func (tx *Tx) Select(db, table string, q Query) (*Result, error) {
 		res.Rows[i] = out
 	}
 	return res, nil
+}
+
+// SelectEq returns the rows whose column col equals v: select({ where:
+// { col: v } }). When col is a single-column primary key or unique column it
+// is answered with one or two key lookups, without planning a query — the
+// commonest read there is.
+func (tx *Tx) SelectEq(db, table, col string, v value.Value) (*Result, error) {
+	unlock := tx.lock()
+	if err := tx.check(); err != nil {
+		unlock()
+		return nil, err
+	}
+	t, err := tx.c.lookupTable(db, table)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	if res, ok, err := tx.selectEqByKey(t, col, v); ok || err != nil {
+		unlock()
+		return res, err
+	}
+	unlock()
+	q, err := EqualityQuery(col, v)
+	if err != nil {
+		return nil, err
+	}
+	return tx.Select(db, table, q)
+}
+
+// selectEqByKey answers col = v from the primary key or a unique index on
+// col alone; ok is false when neither exists (or v cannot be a key).
+func (tx *Tx) selectEqByKey(t *Table, col string, v value.Value) (res *Result, ok bool, err error) {
+	p, found := t.colByName(col)
+	if !found || v.IsNull() || v.Kind() == value.Array || v.Kind() == value.Object {
+		return nil, false, nil
+	}
+	index := -2
+	if len(t.pkPos) == 1 && t.pkPos[0] == p {
+		index = -1
+	} else {
+		for i := range t.Indexes {
+			if t.Indexes[i].Unique && len(t.idxPos[i]) == 1 && t.idxPos[i][0] == p {
+				index = i
+				break
+			}
+		}
+	}
+	if index == -2 {
+		return nil, false, nil
+	}
+	if err := t.checkType(p, v); err != nil {
+		return nil, true, err
+	}
+	pre := t.prefixOf(index)
+	key, err := keys.Append(append(make([]byte, 0, len(pre)+len(v.Str())+12), pre...), v)
+	if err != nil {
+		return nil, false, nil
+	}
+	res = &Result{Columns: t.names}
+	rd := tx.reader()
+	raw, err := rd.Get(key)
+	switch {
+	case errors.Is(err, kv.ErrNotFound):
+		return res, true, nil
+	case err != nil:
+		return nil, true, storageErr("get", err)
+	}
+	if index >= 0 {
+		key = append(append(make([]byte, 0, len(t.primaryPrefix)+len(raw)), t.primaryPrefix...), raw...)
+		if raw, err = rd.Get(key); err != nil {
+			if errors.Is(err, kv.ErrNotFound) {
+				return nil, true, errorf(CodeCorrupt, "index %s of %s points at a missing row", t.Indexes[index].Name, t.Name)
+			}
+			return nil, true, storageErr("get", err)
+		}
+	}
+	r, err := decodeRow(t, raw)
+	if err != nil {
+		return nil, true, err
+	}
+	res.Rows = [][]value.Value{r}
+	return res, true, nil
 }
 
 // Count returns how many rows match q (after offset and limit).

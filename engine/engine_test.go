@@ -542,3 +542,34 @@ func TestClosedConnection(t *testing.T) {
 	_, err = c.Databases()
 	require.ErrorIs(t, err, ErrClosed)
 }
+
+func TestSelectEqMatchesSelect(t *testing.T) {
+	c := usersConn(t)
+	seedUsers(t, c)
+	cases := []struct {
+		col string
+		v   value.Value
+	}{
+		{"id", val(3)}, {"id", val(99)}, {"username", val("bob")}, {"username", val("nobody")},
+		{"age", val(30)}, {"city", val(nil)}, {"city", val("Paris")},
+	}
+	for _, tc := range cases {
+		var fast, slow *Result
+		require.NoError(t, c.Auto(func(tx *Tx) (err error) {
+			if fast, err = tx.SelectEq("shop", "users", tc.col, tc.v); err != nil {
+				return err
+			}
+			q, err := EqualityQuery(tc.col, tc.v)
+			if err != nil {
+				return err
+			}
+			slow, err = tx.Select("shop", "users", q)
+			return err
+		}))
+		assert.Equal(t, column(slow, "username"), column(fast, "username"), "%s = %s", tc.col, tc.v)
+	}
+	err := c.Auto(func(tx *Tx) error { _, err := tx.SelectEq("shop", "users", "username", val(3)); return err })
+	require.ErrorIs(t, err, ErrTypeMismatch)
+	err = c.Auto(func(tx *Tx) error { _, err := tx.SelectEq("shop", "users", "nope", val(3)); return err })
+	require.ErrorIs(t, err, ErrNoSuchColumn)
+}

@@ -489,11 +489,7 @@ var tableOps = map[string]func(c *call, tx *engine.Tx, db, table string) error{
 		if err != nil {
 			return err
 		}
-		q, err := engine.EqualityQuery(col, c.arg(5))
-		if err != nil {
-			return err
-		}
-		return c.rows(tx.Select(db, table, q))
+		return c.rows(tx.SelectEq(db, table, col, c.arg(5)))
 	},
 	"count": func(c *call, tx *engine.Tx, db, table string) error {
 		q, err := engine.ParseQuery(c.arg(4))
