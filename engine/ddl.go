@@ -2,6 +2,7 @@ package engine
 
 import (
 	"strconv"
+	"strings"
 
 	"minibase/engine/keys"
 	"minibase/engine/kv"
@@ -51,6 +52,27 @@ func (c *Conn) CreateDatabase(name string, ifNotExists bool) error {
 	})
 }
 
+// SystemPrefix starts the names of databases the engine's own components
+// (the storage manager, later the sync client) keep their data in. User
+// calls cannot create such names; Databases does not list them.
+const SystemPrefix = "__"
+
+// EnsureSystemDatabase creates the system database SystemPrefix+name when
+// missing and returns its full name. Its tables are ordinary tables, so the
+// component gets schemas, indexes, transactions and crash safety for free.
+func (c *Conn) EnsureSystemDatabase(name string) (string, error) {
+	if err := checkName("system database", name); err != nil {
+		return "", err
+	}
+	full := SystemPrefix + name
+	return full, c.ddl(func(cat *catalog, _ *kv.Overlay) error {
+		if _, ok := cat.DBs[full]; !ok {
+			cat.DBs[full] = map[string]*Table{}
+		}
+		return nil
+	})
+}
+
 // DropDatabase deletes a database with all its tables and rows.
 func (c *Conn) DropDatabase(name string, ifExists bool) error {
 	return c.ddl(func(cat *catalog, w *kv.Overlay) error {
@@ -80,7 +102,13 @@ func (c *Conn) Databases() ([]string, error) {
 	if err := c.checkOpen(); err != nil {
 		return nil, err
 	}
-	return sortedKeys(c.cat.DBs), nil
+	var out []string
+	for _, name := range sortedKeys(c.cat.DBs) {
+		if !strings.HasPrefix(name, SystemPrefix) {
+			out = append(out, name)
+		}
+	}
+	return out, nil
 }
 
 // HasDatabase reports whether the database exists (NO_SUCH_DATABASE if not).

@@ -573,3 +573,23 @@ func TestSelectEqMatchesSelect(t *testing.T) {
 	err = c.Auto(func(tx *Tx) error { _, err := tx.SelectEq("shop", "users", "nope", val(3)); return err })
 	require.ErrorIs(t, err, ErrNoSuchColumn)
 }
+
+func TestSystemDatabase(t *testing.T) {
+	c, _ := testConn(t)
+	require.ErrorIs(t, c.CreateDatabase("__storage", false), ErrBadQuery, "users cannot take system names")
+	name, err := c.EnsureSystemDatabase("storage")
+	require.NoError(t, err)
+	assert.Equal(t, "__storage", name)
+	_, err = c.EnsureSystemDatabase("storage")
+	require.NoError(t, err, "idempotent")
+	spec, err := ParseTableSpec(obj("columns", arr(obj("name", "k", "type", "string", "primaryKey", true))))
+	require.NoError(t, err)
+	require.NoError(t, c.CreateTable(name, "items", spec))
+	insert := func() error {
+		return c.Auto(func(tx *Tx) error { _, err := tx.Insert(name, "items", obj("k", "a")); return err })
+	}
+	require.NoError(t, insert())
+	dbs, err := c.Databases()
+	require.NoError(t, err)
+	assert.Empty(t, dbs, "system databases are not listed")
+}

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"fmt"
+	"strings"
 	"runtime/metrics"
 
 	"minibase/engine"
@@ -36,6 +37,26 @@ func (c *call) str(i int, what string) (string, error) {
 }
 
 // flag reads an optional boolean option such as { ifNotExists: true }.
+// userDB reads a database name from a user request: system databases (the
+// storage manager's, later the sync client's) are reachable only through
+// their own operations.
+func (c *call) userDB(i int, what string) (string, error) {
+	name, err := c.str(i, what)
+	if err == nil && strings.HasPrefix(name, engine.SystemPrefix) {
+		return "", c.bad("database names starting with %s are reserved", engine.SystemPrefix)
+	}
+	return name, err
+}
+
+// dbArg reads the current database of a table or schema operation; JS sends
+// null when none was chosen.
+func (c *call) dbArg(i int) (string, error) {
+	if c.arg(i).Kind() != value.String {
+		return "", &engine.Error{Code: engine.CodeNoSuchDatabase, Msg: "no database selected: call useDatabase first"}
+	}
+	return c.userDB(i, "database")
+}
+
 func (c *call) flag(i int, name string) (bool, error) {
 	opts := c.arg(i)
 	if opts.IsNull() {
@@ -88,9 +109,9 @@ func (c *call) tableOp(fn func(tx *engine.Tx, db, table string) error) error {
 	if err != nil {
 		return err
 	}
-	db, err := c.str(2, "database")
+	db, err := c.dbArg(2)
 	if err != nil {
-		return &engine.Error{Code: engine.CodeNoSuchDatabase, Msg: "no database selected: call useDatabase first"}
+		return err
 	}
 	table, err := c.str(3, "table name")
 	if err != nil {
@@ -112,9 +133,9 @@ func (c *call) ddlArgs() (*engine.Conn, string, string, error) {
 	if err != nil {
 		return nil, "", "", err
 	}
-	db, err := c.str(1, "database")
+	db, err := c.dbArg(1)
 	if err != nil {
-		return nil, "", "", &engine.Error{Code: engine.CodeNoSuchDatabase, Msg: "no database selected: call useDatabase first"}
+		return nil, "", "", err
 	}
 	table, err := c.str(2, "table name")
 	return conn, db, table, err
@@ -138,7 +159,7 @@ func (c *call) run() error {
 		if err != nil {
 			return err
 		}
-		name, err := c.str(1, "database name")
+		name, err := c.userDB(1, "database name")
 		if err != nil {
 			return err
 		}
@@ -169,21 +190,21 @@ func (c *call) run() error {
 		if err != nil {
 			return err
 		}
-		return c.result(strings(names))
+		return c.result(stringArray(names))
 	case "showTables":
 		conn, err := c.conn()
 		if err != nil {
 			return err
 		}
-		db, err := c.str(1, "database")
+		db, err := c.dbArg(1)
 		if err != nil {
-			return &engine.Error{Code: engine.CodeNoSuchDatabase, Msg: "no database selected: call useDatabase first"}
+			return err
 		}
 		names, err := conn.Tables(db)
 		if err != nil {
 			return err
 		}
-		return c.result(strings(names))
+		return c.result(stringArray(names))
 	case "begin":
 		conn, err := c.conn()
 		if err != nil {
@@ -241,7 +262,7 @@ func (c *call) run() error {
 	return c.bad("unknown operation")
 }
 
-func strings(names []string) value.Value {
+func stringArray(names []string) value.Value {
 	out := make([]value.Value, len(names))
 	for i, n := range names {
 		out[i] = value.StringOf(n)
