@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"sort"
+	"unsafe"
 )
 
 // Overlay holds uncommitted writes over a base Reader, typically a Snapshot:
@@ -53,9 +54,19 @@ func (o *Overlay) put(op Op) {
 		o.ops[i] = op
 		return
 	}
-	o.index[string(op.Key)] = len(o.ops)
+	o.index[keyString(op.Key)] = len(o.ops)
 	o.ops = append(o.ops, op)
 	o.sorted = nil
+}
+
+// keyString views a key the overlay keeps (and nobody modifies, by the Set
+// contract) as a map key without copying it: a bulk insert writes hundreds
+// of thousands of keys, and a copy each would double their memory.
+func keyString(k []byte) string {
+	if len(k) == 0 {
+		return ""
+	}
+	return unsafe.String(&k[0], len(k))
 }
 
 // Len is the number of keys written (set or deleted) in the overlay.
