@@ -34,6 +34,9 @@ const (
 	CodeLocked           Code = "LOCKED"
 	CodeIO               Code = "IO"
 	CodeInternal         Code = "INTERNAL"
+	CodeWrongSecret      Code = "WRONG_SECRET"
+	CodeDecryptFailed    Code = "DECRYPT_FAILED"
+	CodeNoSecret         Code = "NO_SECRET"
 )
 
 // Error is an engine error: a stable code and a message that says what and
@@ -101,6 +104,15 @@ var (
 	// ErrLocked is returned by Open when another live process has the
 	// database open.
 	ErrLocked = &Error{Code: CodeLocked}
+	// ErrWrongSecret is returned when opening an encrypted store with a
+	// secret other than the one it was created with.
+	ErrWrongSecret = &Error{Code: CodeWrongSecret}
+	// ErrDecryptFailed is returned when an encrypted value fails its
+	// authentication: tampered with, or moved to another key.
+	ErrDecryptFailed = &Error{Code: CodeDecryptFailed}
+	// ErrNoSecret is returned when encrypting or decrypting a value in a
+	// store opened without a secret.
+	ErrNoSecret = &Error{Code: CodeNoSecret}
 )
 
 // maxMsgArg bounds how much of a caller's string an error message repeats:
