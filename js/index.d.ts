@@ -21,7 +21,11 @@ export type ErrorCode =
   | 'QUOTA_EXCEEDED'
   | 'LOCKED'
   | 'IO'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  | 'WRONG_SECRET'
+  | 'DECRYPT_FAILED'
+  | 'NO_SECRET'
+  | 'SYNC_UNSUPPORTED';
 
 /** The only error the package raises; `code` says what kind of failure it is. */
 export class MinibaseError extends Error {
@@ -245,5 +249,101 @@ export class Connection {
   transaction<T>(fn: (tx: Transaction) => T | Promise<T>): Promise<T>;
   stats(): Promise<Stats>;
   compact(): Promise<void>;
+  /** A key-value store on this connection; it closes with the connection. */
+  storage(options?: StorageOptions): Promise<Storage>;
   close(): Promise<void>;
 }
+
+// ---- storage ------------------------------------------------------------
+
+/** Options of `conn.storage()`. */
+export interface StorageOptions {
+  /** Key prefix; `clear()` removes only these keys. Default 'mp_'. Prefixes of two stores must not overlap. */
+  prefix?: string;
+  /** A passphrase (PBKDF2-SHA256) or a raw 32-byte key; needed for `encrypt: true`. */
+  secret?: string | Uint8Array;
+  /** Quota in bytes (keys plus stored values). Default 10 MB. */
+  limitSize?: number;
+  /** PBKDF2 iterations when the store's salt is first created. Default 600,000. */
+  kdfIterations?: number;
+  /** Bounds of the memory LRU of `cached()`. Default 1000 entries, 4 MB. */
+  cache?: { maxEntries?: number; maxBytes?: number };
+  /** Seconds between background sweeps of expired keys; 0 turns them off. Default 60. */
+  sweepInterval?: number;
+}
+
+/** Options of `openStorage()`: where the data lives plus the store's options. */
+export interface OpenStorageOptions extends StorageOptions, ConnectOptions {}
+
+/** What a store keeps: any JSON value, plus bytes (an ArrayBuffer is read back as a Uint8Array). */
+export type StorageValue = Value | ArrayBuffer;
+
+export interface SetOptions {
+  /** Seconds to live. */
+  expire?: number;
+  /** Absolute expiry: a Date or ms since the epoch. */
+  expireAt?: Date | number;
+  /** AES-256-GCM; the store needs a secret (else NO_SECRET). */
+  encrypt?: boolean;
+  /** Deflate, kept only when it makes the value smaller. */
+  compress?: boolean;
+}
+
+export type BatchOp =
+  | { type: 'set'; key: string; data: StorageValue; options?: SetOptions }
+  | { type: 'get'; key: string; defaultValue?: Value }
+  | { type: 'has'; key: string }
+  | { type: 'remove'; key: string };
+
+/** `info()`: sizes in KB like wx.getStorageInfo, usage as "12.34%". */
+export interface StorageInfo {
+  keys: number;
+  currentSize: number;
+  limitSize: number;
+  usage: string;
+}
+
+export interface StorageStats {
+  reads: number;
+  writes: number;
+  hits: number;
+  misses: number;
+  hitRate: number;
+  hottest: Array<{ key: string; reads: number }>;
+  memory: { entries: number; bytes: number };
+}
+
+/** A key-value store with expiry, encryption, compression and a quota. */
+export class Storage {
+  private constructor();
+  readonly prefix: string;
+  readonly closed: boolean;
+  set(key: string, value: StorageValue, options?: SetOptions): Promise<void>;
+  get<T = any>(key: string, defaultValue?: T): Promise<T | any>;
+  has(key: string): Promise<boolean>;
+  /** Resolves to whether the key held a live value. */
+  remove(key: string): Promise<boolean>;
+  /** Live keys without the prefix, sorted. */
+  keys(): Promise<string[]>;
+  clear(): Promise<void>;
+  info(): Promise<StorageInfo>;
+  /** Resolves to the number of expired keys deleted. */
+  cleanExpired(): Promise<number>;
+  /** Writes apply atomically; results in order (get → value or defaultValue, has/remove → boolean, set → null). */
+  batch(ops: BatchOp[]): Promise<any[]>;
+  /** Memory LRU → stored value → loader(); concurrent callers share one loader call. */
+  cached<T>(key: string, loader: () => T | Promise<T>, options?: { ttl?: number; memory?: boolean; encrypt?: boolean; compress?: boolean }): Promise<T>;
+  stats(): StorageStats;
+  getSync<T = any>(key: string, defaultValue?: T): T | any;
+  setSync(key: string, value: StorageValue, options?: SetOptions): void;
+  hasSync(key: string): boolean;
+  removeSync(key: string): boolean;
+  keysSync(): string[];
+  infoSync(): StorageInfo;
+  /** Pins the expiry clock (tests); null returns to real time. */
+  setClock(ms: number | Date | null): void;
+  close(): Promise<void>;
+}
+
+/** Opens a store on its own connection, closed with the store. */
+export function openStorage(options?: OpenStorageOptions): Promise<Storage>;

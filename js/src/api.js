@@ -3,6 +3,7 @@
 // failure surfaces as a rejected promise carrying a MinibaseError.
 
 import { MinibaseError } from './errors.js';
+import { Storage, ON_CLOSE } from './storage.js';
 
 /**
  * @typedef {object} Session internal handle a Connection shares with its tables
@@ -49,22 +50,24 @@ function equalityOnly(query) {
  */
 export function openConnection(bridge, options) {
   const handle = bridge.call('open', options);
-  return new Connection(bridge, handle);
+  return new Connection(bridge, handle, options?.adapter ?? 'memory');
 }
 
 /** An open database connection (see `connect`). */
 export class Connection {
   #bridge;
   #handle;
+  #adapter;
   #db = null;
   #closed = false;
   /** @type {Session} */
   #session;
 
   /** @internal use `connect()` */
-  constructor(bridge, handle) {
+  constructor(bridge, handle, adapter = 'memory') {
     this.#bridge = bridge;
     this.#handle = handle;
+    this.#adapter = adapter;
     this.#session = {
       call: (op, ...args) => this.#call(op, ...args),
       db: () => {
@@ -195,6 +198,24 @@ export class Connection {
   /** Compacts storage now. */
   async compact() {
     this.#call('compact');
+  }
+
+  /**
+   * Opens a key-value store on this connection (see `openStorage`). It lives
+   * as long as the connection: after `close()` its methods throw CLOSED.
+   * @param {{ prefix?: string, secret?: string|Uint8Array, limitSize?: number, kdfIterations?: number,
+   *   cache?: { maxEntries?: number, maxBytes?: number }, sweepInterval?: number }} [options]
+   * @returns {Promise<Storage>}
+   */
+  async storage(options) {
+    const { cache, sweepInterval, [ON_CLOSE]: onClose, ...rest } = options ?? {};
+    const prefix = rest.prefix ?? 'mp_';
+    const st = this.#call('storageOpen', { ...rest, prefix });
+    const call = (op, ...args) => {
+      if (this.#closed) throw new MinibaseError('CLOSED', `${op}: the connection is closed`);
+      return this.#bridge.call(op, st, ...args);
+    };
+    return new Storage(call, { adapter: this.#adapter, prefix, cache, sweepInterval, onClose });
   }
 
   /** Closes the connection; later calls reject with CLOSED. Closing twice is a no-op. */

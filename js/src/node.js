@@ -10,9 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { Bridge } from './bridge.js';
 import { openConnection } from './api.js';
 import { MinibaseError, toMinibaseError } from './errors.js';
+import { ON_CLOSE } from './storage.js';
 
 export { MinibaseError } from './errors.js';
 export { Connection, Table, Transaction } from './api.js';
+export { Storage } from './storage.js';
 
 // Directory of this file: the bundle in js/dist (CJS has __dirname; ESM has import.meta).
 const here = typeof __dirname === 'string' ? __dirname : path.dirname(fileURLToPath(import.meta.url));
@@ -126,5 +128,32 @@ export async function connect(options = {}) {
     return openConnection(bridge, opts);
   } catch (err) {
     throw toMinibaseError(err, 'connect');
+  }
+}
+
+/**
+ * Opens a key-value store on its own connection (closed with the store).
+ *
+ * @param {object} [options]
+ * @param {'node'|'memory'} [options.adapter='node'] where data lives
+ * @param {string} [options.root='minibase-data'] directory of the data
+ * @param {string} [options.prefix='mp_'] key prefix; `clear()` removes only these keys
+ * @param {string|Uint8Array} [options.secret] passphrase (PBKDF2-SHA256) or raw 32-byte key, for `encrypt: true`
+ * @param {number} [options.limitSize=10485760] quota in bytes
+ * @param {number} [options.kdfIterations=600000] PBKDF2 iterations when the store's salt is created
+ * @param {{ maxEntries?: number, maxBytes?: number }} [options.cache] bounds of the memory cache of `cached()`
+ * @param {number} [options.sweepInterval=60] seconds between sweeps of expired keys; 0: none
+ * @returns {Promise<import('./storage.js').Storage>}
+ */
+export async function openStorage(options = {}) {
+  const { adapter, root, durability, wasm, ...storeOptions } = options ?? {};
+  // Only the given ones: an undefined member would override connect's default.
+  const connOptions = Object.fromEntries(Object.entries({ adapter, root, durability, wasm }).filter(([, v]) => v !== undefined));
+  const conn = await connect(connOptions);
+  try {
+    return await conn.storage({ ...storeOptions, [ON_CLOSE]: () => conn.close() });
+  } catch (err) {
+    await conn.close().catch(() => {});
+    throw toMinibaseError(err, 'openStorage');
   }
 }

@@ -23,8 +23,9 @@ type OpenFS func(adapter, root string) (fsadapter.FS, error)
 // when its last handle does.
 type Bridge struct {
 	openFS OpenFS
-	conns  map[uint32]*shared // handle → connection
-	byRoot map[string]*shared // adapter + root → connection
+	conns  map[uint32]*shared      // handle → connection
+	byRoot map[string]*shared      // adapter + root → connection
+	stores map[uint32]*storeHandle // storage handles (storage.go)
 	next   uint32
 }
 
@@ -47,6 +48,11 @@ func (b *Bridge) release(h uint32) error {
 		return nil
 	}
 	delete(b.conns, h)
+	for id, st := range b.stores {
+		if st.conn == h {
+			delete(b.stores, id) // a store lives no longer than its connection handle
+		}
+	}
 	sh.refs--
 	if sh.refs > 0 {
 		return nil

@@ -2,8 +2,8 @@ package bridge
 
 import (
 	"fmt"
-	"strings"
 	"runtime/metrics"
+	"strings"
 
 	"minibase/engine"
 	"minibase/engine/value"
@@ -258,6 +258,9 @@ func (c *call) run() error {
 	}
 	if fn, ok := tableOps[c.op]; ok {
 		return c.tableOp(func(tx *engine.Tx, db, table string) error { return fn(c, tx, db, table) })
+	}
+	if ok, err := c.runStorage(); ok {
+		return err
 	}
 	return c.bad("unknown operation")
 }

@@ -1,6 +1,6 @@
 // Compile-only test of the hand-written types: `npx tsc -p js/test/types`.
 // Lines marked @ts-expect-error must fail to type-check.
-import { connect, MinibaseError, type ErrorCode, type Row, type Plan } from 'minibase';
+import { connect, openStorage, MinibaseError, type ErrorCode, type Row, type Plan, type Storage, type StorageInfo } from 'minibase';
 import { Connect } from 'minibase/compat';
 
 async function main(): Promise<void> {
@@ -65,6 +65,23 @@ async function main(): Promise<void> {
   await old.setAutoCommit(false);
   await old.commit();
   void n, rows, changed, row, plan, count, ixName, result, active, r1.id, r2;
+
+  const st: Storage = await openStorage({ adapter: 'memory', prefix: 'mp_', secret: 'pw', limitSize: 1 << 20 });
+  await st.set('token', 'abc', { expire: 3600, encrypt: true, compress: true });
+  await st.set('bin', new Uint8Array([1]), { expireAt: new Date() });
+  const tok: string = await st.get<string>('token', '');
+  const removed: boolean = await st.remove('token');
+  const info: StorageInfo = await st.info();
+  const res: any[] = await st.batch([{ type: 'set', key: 'a', data: 1 }, { type: 'get', key: 'a', defaultValue: 0 }]);
+  const cachedN: number = await st.cached('n', async () => 1, { ttl: 60 });
+  const hit: number = st.stats().hitRate;
+  const ks: string[] = st.keysSync();
+  // @ts-expect-error unknown batch type
+  await st.batch([{ type: 'frob', key: 'a' }]);
+  const st2 = await conn.storage({ prefix: 'other_' });
+  await st2.close();
+  await st.close();
+  void tok, removed, info, res, cachedN, hit, ks;
 }
 
 void main;

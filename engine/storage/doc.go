@@ -1,0 +1,49 @@
+// Package storage is minibase's key-value storage manager: the
+// wx.setStorage habits (a key prefix, expiry, encrypt and compress flags, a
+// quota) with real guarantees, kept in a system database of an engine.Conn
+// so every write is transactional and crash-safe.
+//
+// # Basics
+//
+// Open a Manager on a connection; Set, Get, Has, Remove, Keys, Clear, Info
+// and Batch work on the keys under its prefix.
+//
+//	m, _ := storage.Open(conn, storage.Options{Prefix: "mp_", Passphrase: secret})
+//	_ = m.Set("token", value.StringOf(tok), storage.SetOptions{Expire: time.Hour, Encrypt: true})
+//	v, found, _ := m.Get("token")
+//
+// Entries live in the table items of the system database "__storage", one
+// row per key: the prefixed key (primary key), the stored record, its flags,
+// its expiry (indexed, for the sweep) and its size. The table stores holds
+// one row per prefix: salt, key check value and the running size total.
+//
+// # Expiry
+//
+// Expiry is exact: an entry whose time has come is never returned, by any
+// method, whether or not a sweep has deleted it yet. Sweep and CleanExpired
+// delete expired entries; the Manager starts no goroutine, the host calls
+// Sweep from its timer. Time comes from Options.Clock.
+//
+// # Encryption and compression
+//
+// Values are stored in their wire encoding (value.Encode), so bytes stay
+// bytes. Compress deflates a value when that makes it smaller. Encrypt then
+// seals it with AES-256-GCM, a fresh random nonce per value and the full key
+// name as additional data (a ciphertext moved to another key fails with
+// DECRYPT_FAILED), padded so the stored size reveals the value's length
+// only to within 64 bytes. The key is a raw 32-byte key or is derived from a
+// passphrase with PBKDF2-SHA256 (DefaultKDFIterations, tuneable) and a random
+// per-store salt, stored with a key check value: a wrong secret fails at Open
+// with WRONG_SECRET.
+//
+// # Caveats
+//
+//   - Quota (Options.LimitSize) counts keys plus stored records, so a
+//     compressed value counts at its compressed size. Expired entries count
+//     until swept.
+//   - Has does not decrypt: it answers for encrypted values without a secret.
+//   - Keys are non-empty UTF-8 strings up to MaxKeySize bytes; values up to
+//     MaxValueSize bytes encoded.
+//   - Prefixes of two stores on one connection may not overlap ("mp_" and
+//     "mp_x_"): Open refuses with BAD_VALUE.
+package storage

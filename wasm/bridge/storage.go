@@ -1,0 +1,358 @@
+package bridge
+
+import (
+	"math"
+	"time"
+
+	"minibase/engine"
+	"minibase/engine/storage"
+	"minibase/engine/value"
+)
+
+// This file serves the storage manager's operations (PROTOCOL.md, "Storage"):
+// storageOpen returns a store handle, every other op takes it first.
+
+// storeHandle is an open storage.Manager and the connection handle it was
+// opened on: when that handle closes, the store answers CLOSED.
+type storeHandle struct {
+	m     *storage.Manager
+	conn  uint32
+	clock *time.Time // pinned by storageSetClock (tests); nil: real time
+}
+
+func (h *storeHandle) now() time.Time {
+	if h.clock != nil {
+		return *h.clock
+	}
+	return time.Now()
+}
+
+// store resolves argument 0 to an open store.
+func (c *call) store() (*storage.Manager, *storeHandle, error) {
+	id, err := c.handle(0)
+	if err != nil {
+		return nil, nil, err
+	}
+	h, ok := c.b.stores[uint32(id)]
+	if ok {
+		if _, live := c.b.conns[h.conn]; !live {
+			delete(c.b.stores, uint32(id))
+			ok = false
+		}
+	}
+	if !ok {
+		return nil, nil, &engine.Error{Code: engine.CodeClosed, Msg: c.op + ": the storage is closed"}
+	}
+	return h.m, h, nil
+}
+
+// key reads the key argument at i.
+func (c *call) key(i int) (string, error) {
+	v := c.arg(i)
+	if v.Kind() != value.String {
+		return "", &engine.Error{Code: engine.CodeBadValue, Msg: c.op + ": a key must be a string, got " + v.Kind().String()}
+	}
+	return v.Str(), nil
+}
+
+// storageOpen reads { prefix, secret, limitSize, kdfIterations }; secret
+// is a passphrase (string) or a raw 32-byte key (bytes).
+func (c *call) storageOpen() error {
+	connID, err := c.handle(0)
+	if err != nil {
+		return err
+	}
+	conn, err := c.conn()
+	if err != nil {
+		return err
+	}
+	opts := c.arg(1)
+	if !opts.IsNull() && opts.Kind() != value.Object {
+		return c.bad("options must be an object")
+	}
+	h := &storeHandle{conn: uint32(connID)}
+	so := storage.Options{Clock: h.now}
+	for i := 0; i < opts.Len() && opts.Kind() == value.Object; i++ {
+		f := opts.Index(i)
+		if f.IsNull() {
+			continue
+		}
+		switch opts.KeyAt(i) {
+		default:
+			return c.bad("unknown option %q (prefix, secret, limitSize, kdfIterations)", opts.KeyAt(i))
+		case "prefix":
+			if f.Kind() != value.String {
+				return c.bad("prefix must be a string")
+			}
+			so.Prefix = f.Str()
+		case "secret":
+			switch f.Kind() {
+			case value.String:
+				if f.Str() == "" {
+					return c.bad("secret must not be empty")
+				}
+				so.Passphrase = f.Str()
+			case value.Bytes:
+				so.RawKey = []byte(f.Str())
+			default:
+				return c.bad("secret must be a passphrase string or a 32-byte Uint8Array")
+			}
+		case "limitSize":
+			if !f.IsInteger() || f.Number() <= 0 {
+				return c.bad("limitSize must be a positive integer (bytes)")
+			}
+			so.LimitSize = int64(f.Number())
+		case "kdfIterations":
+			if !f.IsInteger() || f.Number() < 1 || f.Number() > math.MaxInt32 {
+				return c.bad("kdfIterations must be a positive integer")
+			}
+			so.KDFIterations = int(f.Number())
+		}
+	}
+	m, err := storage.Open(conn, so)
+	if err != nil {
+		return err
+	}
+	h.m = m
+	if c.b.stores == nil {
+		c.b.stores = map[uint32]*storeHandle{}
+	}
+	c.b.next++
+	c.b.stores[c.b.next] = h
+	return c.result(value.NumberOf(float64(c.b.next)))
+}
+
+// setOptions reads { expire (seconds), expireAt (ms since the epoch),
+// encrypt, compress }.
+func (c *call) setOptions(v value.Value) (storage.SetOptions, error) {
+	var o storage.SetOptions
+	if v.IsNull() {
+		return o, nil
+	}
+	if v.Kind() != value.Object {
+		return o, c.bad("set options must be an object")
+	}
+	for i := 0; i < v.Len(); i++ {
+		f := v.Index(i)
+		if f.IsNull() {
+			continue
+		}
+		switch v.KeyAt(i) {
+		default:
+			return o, c.bad("unknown set option %q (expire, expireAt, encrypt, compress)", v.KeyAt(i))
+		case "expire":
+			// Seconds, fractions allowed; bounded so the duration cannot overflow.
+			if f.Kind() != value.Number || f.Number() < 0 || f.Number() > 1e11 {
+				return o, &engine.Error{Code: engine.CodeBadValue, Msg: c.op + ": expire must be a number of seconds ≥ 0"}
+			}
+			o.Expire = time.Duration(f.Number() * float64(time.Second))
+		case "expireAt":
+			if f.Kind() != value.Number || math.Abs(f.Number()) > 8.64e15 {
+				return o, &engine.Error{Code: engine.CodeBadValue, Msg: c.op + ": expireAt must be a Date or a time in ms"}
+			}
+			o.ExpireAt = time.UnixMilli(int64(f.Number()))
+		case "encrypt", "compress":
+			if f.Kind() != value.Bool {
+				return o, c.bad("%s must be a boolean", v.KeyAt(i))
+			}
+			if v.KeyAt(i) == "encrypt" {
+				o.Encrypt = f.Bool()
+			} else {
+				o.Compress = f.Bool()
+			}
+		}
+	}
+	return o, nil
+}
+
+// batchOps reads [{ type, key, data, options, defaultValue }].
+func (c *call) batchOps(v value.Value) ([]storage.Op, error) {
+	if v.Kind() != value.Array {
+		return nil, c.bad("batch takes an array of operations")
+	}
+	ops := make([]storage.Op, v.Len())
+	for i := range ops {
+		e := v.Index(i)
+		if e.Kind() != value.Object {
+			return nil, c.bad("operation %d must be an object", i)
+		}
+		t, _ := e.Get("type")
+		k, _ := e.Get("key")
+		if t.Kind() != value.String {
+			return nil, c.bad("operation %d: type must be 'set', 'get', 'has' or 'remove'", i)
+		}
+		if k.Kind() != value.String {
+			return nil, &engine.Error{Code: engine.CodeBadValue, Msg: c.op + ": operation " + itoa(i) + ": a key must be a string"}
+		}
+		ops[i] = storage.Op{Kind: storage.OpKind(t.Str()), Key: k.Str()}
+		ops[i].Value, _ = e.Get("data")
+		ops[i].Default, _ = e.Get("defaultValue")
+		opts, _ := e.Get("options")
+		var err error
+		if ops[i].Options, err = c.setOptions(opts); err != nil {
+			return nil, err
+		}
+	}
+	return ops, nil
+}
+
+func itoa(i int) string { return value.NumberOf(float64(i)).String() }
+
+var storageOps = map[string]func(c *call, m *storage.Manager, h *storeHandle) error{
+	"storageSet": func(c *call, m *storage.Manager, _ *storeHandle) error {
+		key, err := c.key(1)
+		if err != nil {
+			return err
+		}
+		o, err := c.setOptions(c.arg(3))
+		if err != nil {
+			return err
+		}
+		if err := m.Set(key, c.arg(2), o); err != nil {
+			return err
+		}
+		return c.result(value.NullValue)
+	},
+	// storageGet answers { value, expireAt } (expireAt in ms, or null) when
+	// the key is live, null when not, so JS can tell a stored null from a
+	// missing key and its memory cache can expire with the stored value.
+	"storageGet": func(c *call, m *storage.Manager, _ *storeHandle) error {
+		key, err := c.key(1)
+		if err != nil {
+			return err
+		}
+		enc, exp, found, err := m.GetEncoded(key)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return c.result(value.NullValue)
+		}
+		expireAt := value.NullValue
+		if !exp.IsZero() {
+			expireAt = value.NumberOf(float64(exp.UnixMilli()))
+		}
+		// The object is written by hand so the stored encoding goes out as it
+		// is, never decoded and encoded again: tag, member count, then
+		// (key length, key, value) per member.
+		c.out = append(c.out, value.TagObject, 2)
+		c.out = append(append(c.out, 5), "value"...)
+		c.out = append(c.out, enc...)
+		c.out = append(append(c.out, 8), "expireAt"...)
+		return c.result(expireAt)
+	},
+	"storageHas": func(c *call, m *storage.Manager, _ *storeHandle) error {
+		key, err := c.key(1)
+		if err != nil {
+			return err
+		}
+		found, err := m.Has(key)
+		if err != nil {
+			return err
+		}
+		return c.result(value.BoolOf(found))
+	},
+	"storageRemove": func(c *call, m *storage.Manager, _ *storeHandle) error {
+		key, err := c.key(1)
+		if err != nil {
+			return err
+		}
+		found, err := m.Remove(key)
+		if err != nil {
+			return err
+		}
+		return c.result(value.BoolOf(found))
+	},
+	"storageKeys": func(c *call, m *storage.Manager, _ *storeHandle) error {
+		keys, err := m.Keys()
+		if err != nil {
+			return err
+		}
+		return c.result(stringArray(keys))
+	},
+	"storageClear": func(c *call, m *storage.Manager, _ *storeHandle) error {
+		if err := m.Clear(); err != nil {
+			return err
+		}
+		return c.result(value.NullValue)
+	},
+	"storageInfo": func(c *call, m *storage.Manager, _ *storeHandle) error {
+		info, err := m.Info()
+		if err != nil {
+			return err
+		}
+		return c.result(value.ObjectOf(
+			value.Member{Key: "keys", Value: value.NumberOf(float64(info.Keys))},
+			value.Member{Key: "currentSize", Value: value.NumberOf(info.CurrentSizeKB)},
+			value.Member{Key: "limitSize", Value: value.NumberOf(info.LimitSizeKB)},
+			value.Member{Key: "usage", Value: value.StringOf(info.Usage)},
+		))
+	},
+	// storageCleanExpired [h, max?] deletes up to max expired keys (all when
+	// max is absent or 0): cleanExpired() and the host's periodic sweep.
+	"storageCleanExpired": func(c *call, m *storage.Manager, _ *storeHandle) error {
+		limit := 0
+		if v := c.arg(1); !v.IsNull() {
+			if !v.IsInteger() || v.Number() < 0 {
+				return c.bad("max must be a non-negative integer")
+			}
+			limit = int(min(v.Number(), math.MaxInt32))
+		}
+		n, err := m.Sweep(limit)
+		if err != nil {
+			return err
+		}
+		return c.result(value.NumberOf(float64(n)))
+	},
+	"storageBatch": func(c *call, m *storage.Manager, _ *storeHandle) error {
+		ops, err := c.batchOps(c.arg(1))
+		if err != nil {
+			return err
+		}
+		res, err := m.Batch(ops)
+		if err != nil {
+			return err
+		}
+		return c.result(value.ArrayOf(res))
+	},
+	// storageSetClock [h, ms | null] pins the store's clock (null: real
+	// time again), so JS tests of expiry never sleep.
+	"storageSetClock": func(c *call, _ *storage.Manager, h *storeHandle) error {
+		v := c.arg(1)
+		switch {
+		case v.IsNull():
+			h.clock = nil
+		case v.Kind() == value.Number && math.Abs(v.Number()) <= 8.64e15:
+			t := time.UnixMilli(int64(v.Number()))
+			h.clock = &t
+		default:
+			return c.bad("the clock must be a time in ms or null")
+		}
+		return c.result(value.NullValue)
+	},
+}
+
+// runStorage serves the storage ops; ok is false for any other op.
+func (c *call) runStorage() (bool, error) {
+	switch c.op {
+	case "storageOpen":
+		return true, c.storageOpen()
+	case "storageClose":
+		// Closing a closed store is not an error: close() may run twice.
+		id, err := c.handle(0)
+		if err == nil {
+			delete(c.b.stores, uint32(id))
+			err = c.result(value.NullValue)
+		}
+		return true, err
+	}
+	fn, ok := storageOps[c.op]
+	if !ok {
+		return false, nil
+	}
+	m, h, err := c.store()
+	if err != nil {
+		return true, err
+	}
+	return true, fn(c, m, h)
+}
