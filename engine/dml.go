@@ -59,6 +59,7 @@ func (tx *Tx) InsertStream(db, table string, n int, next func(i int) (value.Valu
 		return 0, err
 	}
 	err = tx.statement(func(w *kv.Overlay) error {
+		w.Grow(min(n, 1<<20) * (1 + len(t.Indexes)))
 		for i := 0; i < n; i++ {
 			r, err := next(i)
 			if err != nil {

@@ -3,6 +3,7 @@ package kv
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"sort"
 	"unsafe"
 )
@@ -67,6 +68,18 @@ func keyString(k []byte) string {
 		return ""
 	}
 	return unsafe.String(&k[0], len(k))
+}
+
+// Grow makes room for n more writes, so a bulk write of known size does not
+// regrow (and copy, and rehash) the overlay's log and index as it goes.
+func (o *Overlay) Grow(n int) {
+	if n <= 0 {
+		return
+	}
+	if len(o.ops) == 0 {
+		o.index = make(map[string]int, n)
+	}
+	o.ops = slices.Grow(o.ops, n)
 }
 
 // Len is the number of keys written (set or deleted) in the overlay.
