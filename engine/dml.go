@@ -49,6 +49,37 @@ func (tx *Tx) InsertMany(db, table string, rows value.Value) (int, error) {
 	return tx.InsertStream(db, table, len(items), func(i int) (value.Value, error) { return items[i], nil })
 }
 
+// InsertEncoded adds the n rows that d holds next (each an encoded object),
+// atomically, decoding each straight into a row; d must hold nothing after
+// them. It is the bulk-insert path of the JS bridge.
+func (tx *Tx) InsertEncoded(db, table string, d *value.Decoder, n int) (int, error) {
+	defer tx.lock()()
+	t, err := tx.c.lookupTable(db, table)
+	if err != nil {
+		return 0, err
+	}
+	err = tx.statement(func(w *kv.Overlay) error {
+		w.Grow(min(n, 1<<20) * (1 + len(t.Indexes)))
+		for i := 0; i < n; i++ {
+			r, given, err := t.rowFromDecoder(d)
+			if err == nil {
+				_, err = tx.insertRow(w, t, r, given, false)
+			}
+			if err != nil {
+				return wrapRowErr(err, i)
+			}
+		}
+		if d.More() {
+			return errorf(CodeBadValue, "insertMany into %s: trailing bytes after the rows", t.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
 // InsertStream adds n rows produced one at a time by next, atomically. It
 // lets a caller decode a bulk request row by row instead of holding every
 // decoded row at once.
@@ -93,6 +124,13 @@ func (tx *Tx) insert(w *kv.Overlay, t *Table, obj value.Value, upsert bool) (val
 	if err != nil {
 		return value.Value{}, err
 	}
+	return tx.insertRow(w, t, r, given, upsert)
+}
+
+// insertRow inserts (or, with upsert, merges) a row built from the given
+// columns; it is where generated ids are assigned.
+func (tx *Tx) insertRow(w *kv.Overlay, t *Table, r row, given []bool, upsert bool) (value.Value, error) {
+	var err error
 	var rowid float64
 	fresh := false
 	if ai := t.autoIncCol(); ai >= 0 {

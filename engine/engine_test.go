@@ -593,3 +593,37 @@ func TestSystemDatabase(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, dbs, "system databases are not listed")
 }
+
+func TestInsertEncodedMatchesInsertMany(t *testing.T) {
+	rows := arr(obj("username", "ann", "age", 3, "profile", obj("a", arr(1, "x"))), obj("username", "bob", "city", nil))
+	a, b := usersConn(t), usersConn(t)
+	require.NoError(t, a.Auto(func(tx *Tx) error { _, err := tx.InsertMany("shop", "users", rows); return err }))
+	d := value.NewDecoder(value.Encode(rows))
+	n, err := d.ArrayHeader()
+	require.NoError(t, err)
+	require.NoError(t, b.Auto(func(tx *Tx) error { _, err := tx.InsertEncoded("shop", "users", d, n); return err }))
+	assert.Equal(t, selectRows(t, a, "users", val(nil)).Rows, selectRows(t, b, "users", val(nil)).Rows)
+
+	bad := []struct {
+		rows value.Value
+		code Code
+	}{
+		{arr(obj("username", "x", "nope", 1)), CodeNoSuchColumn},
+		{arr(obj("username", 5)), CodeTypeMismatch},
+		{arr(val("x")), CodeBadValue},
+		{arr(obj("username", "x"), obj("username", "x")), CodeUniqueViolation},
+	}
+	for _, tc := range bad {
+		d := value.NewDecoder(value.Encode(tc.rows))
+		n, err := d.ArrayHeader()
+		require.NoError(t, err)
+		err = b.Auto(func(tx *Tx) error { _, err := tx.InsertEncoded("shop", "users", d, n); return err })
+		assert.Equal(t, tc.code, CodeOf(err), "%s: %v", tc.rows, err)
+	}
+	enc := value.Encode(arr(obj("username", "y")))
+	d = value.NewDecoder(append(enc[:len(enc):len(enc)], 0x00))
+	n, _ = d.ArrayHeader()
+	err = b.Auto(func(tx *Tx) error { _, err := tx.InsertEncoded("shop", "users", d, n); return err })
+	require.ErrorIs(t, err, ErrBadValue, "trailing bytes")
+	assert.Len(t, selectRows(t, b, "users", val(nil)).Rows, 2, "failed bulk inserts left nothing")
+}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"minibase/engine/keys"
@@ -38,6 +39,10 @@ func (t *Table) prepare() {
 	}
 	t.names = t.colNames()
 	t.cands = nil
+	t.colIdx = make(map[string]int, len(t.Columns))
+	for i, c := range t.Columns {
+		t.colIdx[c.Name] = i
+	}
 	t.primaryPrefix = indexPrefix(t.ID, 0)
 	t.idxPrefix = make([][]byte, len(t.Indexes))
 	for i, ix := range t.Indexes {
@@ -143,6 +148,49 @@ func (t *Table) rowFromObject(v value.Value) (row, []bool, error) {
 			return nil, nil, err
 		}
 		r[p], given[p] = v.Index(i), true
+	}
+	for i := range t.Columns {
+		if !given[i] && t.Columns[i].HasDefault {
+			r[i] = t.Columns[i].Default
+		}
+	}
+	return r, given, nil
+}
+
+// rowFromDecoder is rowFromObject reading the row straight from encoded
+// bytes: no object value and no string per column name is built per row,
+// which is most of what decoding a bulk insert costs.
+func (t *Table) rowFromDecoder(d *value.Decoder) (row, []bool, error) {
+	if tag, ok := d.PeekTag(); ok && tag != value.TagObject {
+		v, err := d.Next()
+		if err != nil {
+			return nil, nil, errorf(CodeBadValue, "insert into %s: malformed row: %v", t.Name, err)
+		}
+		return nil, nil, errorf(CodeBadValue, "insert into %s: a row must be an object, got %s", t.Name, v.Kind())
+	}
+	r := make(row, len(t.Columns))
+	given := make([]bool, len(t.Columns))
+	err := d.ObjectMembers(func(key []byte) error {
+		p, ok := t.colIdx[string(key)]
+		if !ok {
+			return errorf(CodeNoSuchColumn, "insert into %s: no column %q", t.Name, string(key))
+		}
+		v, err := d.Next()
+		if err != nil {
+			return err
+		}
+		if err := t.checkType(p, v); err != nil {
+			return err
+		}
+		r[p], given[p] = v, true
+		return nil
+	})
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return nil, nil, err
+		}
+		return nil, nil, errorf(CodeBadValue, "insert into %s: malformed row: %v", t.Name, err)
 	}
 	for i := range t.Columns {
 		if !given[i] && t.Columns[i].HasDefault {

@@ -63,6 +63,7 @@ type Table struct {
 	primaryPrefix []byte
 	idxPrefix     [][]byte
 	cands         []candidate // access paths for the planner
+	colIdx        map[string]int // column name → position
 }
 
 // Limits on what may be stored.

@@ -165,6 +165,44 @@ func (d *Decoder) ArrayHeader() (int, error) {
 	return d.length(1)
 }
 
+// ObjectMembers reads an object one member at a time, without building it:
+// fn gets each key's bytes (valid only during the call) and must read the
+// member's value with Next. A bulk insert uses it to fill rows straight from
+// the request, with no object and no key string allocated per row.
+func (d *Decoder) ObjectMembers(fn func(key []byte) error) error {
+	if d.pos >= len(d.buf) {
+		return d.fail("unexpected end")
+	}
+	if d.buf[d.pos] != TagObject {
+		return d.fail("expected an object")
+	}
+	d.pos++
+	n, err := d.length(2)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		kl, err := d.length(1)
+		if err != nil {
+			return err
+		}
+		key := d.buf[d.pos : d.pos+kl]
+		d.pos += kl
+		if err := fn(key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PeekTag returns the tag of the next value without reading it.
+func (d *Decoder) PeekTag() (byte, bool) {
+	if d.pos >= len(d.buf) {
+		return 0, false
+	}
+	return d.buf[d.pos], true
+}
+
 // Skip steps over the next value without building it.
 func (d *Decoder) Skip() error {
 	_, err := d.value(0)

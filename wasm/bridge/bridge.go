@@ -125,30 +125,11 @@ func (b *Bridge) handleStream(req []byte, out []byte) ([]byte, bool) {
 	if err != nil {
 		return nil, false // not an array: Handle reports it
 	}
-	trailing := func() error {
-		if d.More() {
-			return &engine.Error{Code: engine.CodeBadValue, Msg: "insertMany: trailing bytes after the rows"}
-		}
-		return nil
-	}
-	if count == 0 {
-		if err := trailing(); err != nil {
-			return appendError(out, engine.CodeOf(err), err.Error()), true
-		}
-	}
 	c := &call{b: b, op: "insertMany", args: args, out: append(out, StatusOK)}
 	err = c.tableOp(func(tx *engine.Tx, db, table string) error {
-		n, err := tx.InsertStream(db, table, count, func(i int) (value.Value, error) {
-			v, err := d.Next()
-			if err != nil {
-				return v, &engine.Error{Code: engine.CodeBadValue, Msg: "insertMany: malformed row: " + err.Error()}
-			}
-			if i == count-1 {
-				// Checked before the statement ends, so a malformed request commits nothing.
-				return v, trailing()
-			}
-			return v, nil
-		})
+		// Rows are decoded straight from the request; a malformed row or
+		// trailing bytes fail the statement before it commits anything.
+		n, err := tx.InsertEncoded(db, table, d, count)
 		if err != nil {
 			return err
 		}
