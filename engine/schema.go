@@ -62,7 +62,7 @@ type Table struct {
 	names         []string
 	primaryPrefix []byte
 	idxPrefix     [][]byte
-	cands         []candidate // access paths for the planner
+	cands         []candidate    // access paths for the planner
 	colIdx        map[string]int // column name → position
 }
 

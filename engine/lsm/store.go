@@ -112,18 +112,15 @@ func (s *Store) Apply(b *kv.Batch) error {
 	// rather than the batch's own: one object per commit instead of one per
 	// key and value, which is what the garbage collector pays for (marking
 	// hundreds of thousands of small objects is most of a collection in wasm).
-	rec := wal.Encode(make([]byte, 0, wal.EncodedSize(seq, b.Ops)), seq, b.Ops)
+	ops := slices.Clone(b.Ops) // relocated below; the caller's batch stays as it was
+	rec := wal.EncodeOwned(make([]byte, 0, wal.EncodedSize(seq, ops)), seq, ops)
 	err := s.writeRecord(seq, rec)
 	n := len(rec)
 	if err != nil {
 		return fmt.Errorf("apply batch: %w", err)
 	}
 	s.seq = seq
-	if _, ops, err := wal.DecodeBatch(rec[wal.HeaderSize:]); err == nil {
-		s.mem = applyOwned(s.mem, ops)
-	} else {
-		s.mem = applyOwned(s.mem, b.Ops) // cannot happen: the record was just encoded
-	}
+	s.mem = applyOwned(s.mem, ops)
 	s.commits++
 	s.pinned += int64(n)
 	s.written += int64(n)

@@ -69,6 +69,20 @@ func EncodedSize(seq uint64, ops []kv.Op) int {
 // the extended slice. Callers reuse dst across commits to avoid allocating;
 // they check EncodedSize against MaxPayload first when ops may be huge.
 func Encode(dst []byte, seq uint64, ops []kv.Op) []byte {
+	return encode(dst, seq, ops, false)
+}
+
+// EncodeOwned is Encode that also points every op's key and value at its
+// bytes inside the record, so a caller that keeps the record (the store's
+// memtable does) keeps one buffer instead of the batch's many slices,
+// without parsing the record again.
+func EncodeOwned(dst []byte, seq uint64, ops []kv.Op) []byte {
+	return encode(dst, seq, ops, true)
+}
+
+func encode(dst []byte, seq uint64, ops []kv.Op, relocate bool) []byte {
+	// Growing once up front also keeps the relocated slices valid: nothing
+	// below reallocates dst.
 	if need := EncodedSize(seq, ops); cap(dst)-len(dst) < need {
 		grown := make([]byte, len(dst), len(dst)+need)
 		copy(grown, dst)
@@ -82,15 +96,24 @@ func Encode(dst []byte, seq uint64, ops []kv.Op) []byte {
 		op := &ops[i]
 		if op.Delete {
 			dst = append(dst, kindDelete)
-			dst = binary.AppendUvarint(dst, uint64(len(op.Key)))
-			dst = append(dst, op.Key...)
+		} else {
+			dst = append(dst, kindSet)
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(op.Key)))
+		k := len(dst)
+		dst = append(dst, op.Key...)
+		if relocate {
+			op.Key = dst[k:len(dst):len(dst)]
+		}
+		if op.Delete {
 			continue
 		}
-		dst = append(dst, kindSet)
-		dst = binary.AppendUvarint(dst, uint64(len(op.Key)))
-		dst = append(dst, op.Key...)
 		dst = binary.AppendUvarint(dst, uint64(len(op.Value)))
+		v := len(dst)
 		dst = append(dst, op.Value...)
+		if relocate {
+			op.Value = dst[v:len(dst):len(dst)]
+		}
 	}
 	payload := dst[start+HeaderSize:]
 	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload)))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -237,4 +238,18 @@ func BenchmarkEncode1000(b *testing.B) {
 	for b.Loop() {
 		buf = wal.Encode(buf[:0], 1, ops)
 	}
+}
+
+func TestEncodeOwnedPointsOpsIntoTheRecord(t *testing.T) {
+	ops := []kv.Op{{Key: []byte("a"), Value: []byte("1")}, {Key: []byte("bb"), Delete: true}, {Key: []byte("c"), Value: []byte{}}}
+	want := wal.Encode(nil, 9, ops)
+	rec := wal.EncodeOwned(nil, 9, ops)
+	require.Equal(t, want, rec, "same bytes as Encode")
+	for _, op := range ops {
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(rec)))
+		k := uintptr(unsafe.Pointer(unsafe.SliceData(op.Key)))
+		require.True(t, k >= start && k < start+uintptr(len(rec)), "key %q aliases the record", op.Key)
+	}
+	require.Equal(t, "1", string(ops[0].Value))
+	require.True(t, ops[1].Delete)
 }
