@@ -42,6 +42,7 @@ type Conn struct {
 	nextTxID  uint64
 	open      map[uint64]*Tx
 	recent    []commitRecord
+	auto      Tx // reused by Auto
 }
 
 // Open opens (or creates) the minibase stored in fs.
@@ -123,15 +124,19 @@ func (c *Conn) Tx(id uint64) (*Tx, error) {
 }
 
 // Auto runs fn as one autocommit statement: its writes commit together when
-// it returns nil and are discarded when it returns an error.
+// it returns nil and are discarded when it returns an error. The Tx is valid
+// only during fn.
 func (c *Conn) Auto(fn func(tx *Tx) error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.checkOpen(); err != nil {
 		return err
 	}
-	tx := c.newTx(false)
-	tx.locked = true
+	// One Tx value serves every autocommit statement (they run one at a time
+	// under the lock): a point read should not allocate a transaction. fn
+	// must not keep tx beyond its call.
+	tx := &c.auto
+	*tx = Tx{c: c, base: c.store, startSeq: c.commitSeq, locked: true}
 	if err := fn(tx); err != nil {
 		tx.end()
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // Wire tags. The encoding is the same in both directions across the JS
@@ -193,6 +194,29 @@ func (d *Decoder) ObjectMembers(fn func(key []byte) error) error {
 		}
 	}
 	return nil
+}
+
+// StringView reads a string value and returns it without copying: the
+// string shares the decoder's buffer, so it is valid only while that buffer
+// is unchanged and must not be kept. Hot request paths use it for names they
+// only look up.
+func (d *Decoder) StringView() (string, bool) {
+	if d.pos >= len(d.buf) || d.buf[d.pos] != TagString {
+		return "", false
+	}
+	save := d.pos
+	d.pos++
+	n, err := d.length(1)
+	if err != nil {
+		d.pos = save
+		return "", false
+	}
+	b := d.buf[d.pos : d.pos+n]
+	d.pos += n
+	if n == 0 {
+		return "", true
+	}
+	return unsafe.String(&b[0], n), true
 }
 
 // PeekTag returns the tag of the next value without reading it.

@@ -6,6 +6,7 @@ package bridge
 import (
 	"fmt"
 	"runtime/debug"
+	"strings"
 
 	"minibase/engine"
 	"minibase/engine/value"
@@ -79,6 +80,9 @@ func (b *Bridge) Handle(req []byte, out []byte) (resp []byte) {
 	if resp, ok := b.handleStream(req, out); ok {
 		return resp
 	}
+	if resp, ok := b.handleLookup(req, out); ok {
+		return resp
+	}
 	v, err := value.Decode(req)
 	if err != nil {
 		return appendError(out, engine.CodeBadValue, "malformed request: "+err.Error())
@@ -139,4 +143,69 @@ func (b *Bridge) handleStream(req []byte, out []byte) ([]byte, bool) {
 		return appendError(out, engine.CodeOf(err), err.Error()), true
 	}
 	return c.out, true
+}
+
+// handleLookup serves the hottest reads, get and selectEq, reading the
+// request in place: names are looked up through views of the request bytes
+// instead of strings decoded from it. Anything unusual (a bad argument, a
+// closed handle, a system database) reports false, and Handle serves the
+// request the general way, which also words the error.
+func (b *Bridge) handleLookup(req []byte, out []byte) ([]byte, bool) {
+	d := value.NewDecoder(req)
+	n, err := d.ArrayHeader()
+	if err != nil || (n != 6 && n != 7) {
+		return nil, false
+	}
+	op, ok := d.StringView()
+	if !ok || !(op == "get" && n == 6 || op == "selectEq" && n == 7) {
+		return nil, false
+	}
+	connV, err1 := d.Next()
+	txV, err2 := d.Next()
+	db, ok1 := d.StringView()
+	table, ok2 := d.StringView()
+	col, ok3 := "", true
+	if op == "selectEq" {
+		col, ok3 = d.StringView()
+	}
+	key, err3 := d.Next()
+	if err1 != nil || err2 != nil || err3 != nil || !ok1 || !ok2 || !ok3 || d.More() ||
+		!connV.IsInteger() || !txV.IsInteger() || strings.HasPrefix(db, engine.SystemPrefix) {
+		return nil, false
+	}
+	sh, ok := b.conns[uint32(connV.Number())]
+	if !ok {
+		return nil, false
+	}
+	run := func(tx *engine.Tx) ([]byte, error) {
+		if op == "get" {
+			r, err := tx.Get(db, table, key)
+			if err != nil {
+				return nil, err
+			}
+			return value.Append(append(out, StatusOK), r), nil
+		}
+		res, err := tx.SelectEq(db, table, col, key)
+		if err != nil {
+			return nil, err
+		}
+		return appendRowset(append(out, StatusOK), res), nil
+	}
+	var resp []byte
+	if txV.Number() == 0 {
+		err = sh.conn.Auto(func(tx *engine.Tx) error {
+			var err error
+			resp, err = run(tx)
+			return err
+		})
+	} else {
+		var tx *engine.Tx
+		if tx, err = sh.conn.Tx(uint64(txV.Number())); err == nil {
+			resp, err = run(tx)
+		}
+	}
+	if err != nil {
+		return appendError(out, engine.CodeOf(err), err.Error()), true
+	}
+	return resp, true
 }

@@ -137,6 +137,41 @@ func TestBridgeSharesOneConnPerRoot(t *testing.T) {
 	assert.Equal(t, "CLOSED", code(t, b, "close", c2))
 }
 
+func TestBridgeLookups(t *testing.T) {
+	b := newBridge(t)
+	conn := ok(t, b, "open", o("adapter", s("memory"), "root", s("lookups")))
+	ok(t, b, "createDatabase", conn, s("d"), o())
+	ok(t, b, "createTable", conn, s("d"), s("t"), o("columns", a(
+		o("name", s("k"), "type", s("number"), "primaryKey", value.BoolOf(true)),
+		o("name", s("u"), "type", s("string"), "unique", value.BoolOf(true)),
+		o("name", s("n"), "type", s("number")))))
+	ok(t, b, "insertMany", conn, n(0), s("d"), s("t"), a(o("k", n(1), "u", s("a"), "n", n(5)), o("k", n(2), "u", s("b"), "n", n(5))))
+	assert.Equal(t, `{"k":2,"u":"b","n":5}`, ok(t, b, "get", conn, n(0), s("d"), s("t"), n(2)).String())
+	assert.Equal(t, `null`, ok(t, b, "get", conn, n(0), s("d"), s("t"), n(9)).String())
+	assert.Equal(t, `[{"k":1,"u":"a","n":5}]`, ok(t, b, "selectEq", conn, n(0), s("d"), s("t"), s("u"), s("a")).String())
+	assert.Equal(t, `[]`, ok(t, b, "selectEq", conn, n(0), s("d"), s("t"), s("u"), s("zz")).String())
+	assert.Equal(t, 2, ok(t, b, "selectEq", conn, n(0), s("d"), s("t"), s("n"), n(5)).Len(), "a non-unique column takes the query path")
+	tx := ok(t, b, "begin", conn)
+	ok(t, b, "insert", conn, tx, s("d"), s("t"), o("k", n(3), "u", s("c")))
+	assert.Equal(t, `[{"k":3,"u":"c","n":null}]`, ok(t, b, "selectEq", conn, tx, s("d"), s("t"), s("u"), s("c")).String(), "reads its own writes")
+	assert.Equal(t, `[]`, ok(t, b, "selectEq", conn, n(0), s("d"), s("t"), s("u"), s("c")).String(), "others do not")
+	ok(t, b, "rollback", conn, tx)
+	for _, tc := range []struct {
+		args []value.Value
+		code string
+	}{
+		{[]value.Value{conn, tx, s("d"), s("t"), n(1)}, "TX_CLOSED"},
+		{[]value.Value{conn, n(0), s("d"), s("t"), s("x")}, "TYPE_MISMATCH"},
+		{[]value.Value{conn, n(0), s("__storage"), s("items"), n(1)}, "BAD_QUERY"},
+		{[]value.Value{conn, n(0), s("d"), s("nope"), n(1)}, "NO_SUCH_TABLE"},
+		{[]value.Value{n(77), n(0), s("d"), s("t"), n(1)}, "CLOSED"},
+		{[]value.Value{conn, n(0), value.NullValue, s("t"), n(1)}, "NO_SUCH_DATABASE"},
+	} {
+		assert.Equal(t, tc.code, code(t, b, "get", tc.args...))
+	}
+	assert.Equal(t, "NO_SUCH_COLUMN", code(t, b, "selectEq", conn, n(0), s("d"), s("t"), s("nope"), n(1)))
+}
+
 func TestBridgeBadRequests(t *testing.T) {
 	b := newBridge(t)
 	for _, req := range [][]byte{nil, {0xFF}, value.Encode(s("x")), value.Encode(a()), value.Encode(a(n(1)))} {

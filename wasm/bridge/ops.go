@@ -457,13 +457,18 @@ func (c *call) rows(res *engine.Result, err error) error {
 	if err != nil {
 		return err
 	}
-	c.out = value.AppendRowsetHeader(c.out, res.Columns, len(res.Rows))
+	c.out = appendRowset(c.out, res)
+	return nil
+}
+
+func appendRowset(out []byte, res *engine.Result) []byte {
+	out = value.AppendRowsetHeader(out, res.Columns, len(res.Rows))
 	for _, r := range res.Rows {
 		for _, v := range r {
-			c.out = value.Append(c.out, v)
+			out = value.Append(out, v)
 		}
 	}
-	return nil
+	return out
 }
 
 func idResult(c *call, id value.Value) error {
