@@ -196,20 +196,29 @@ func (tx *Tx) nextSeq(t *Table) (float64, error) {
 	if cur >= 1<<53 {
 		return 0, errorf(CodeTooLarge, "autoIncrement of %s is exhausted", t.Name)
 	}
-	tx.bumpSeq(t, cur+1)
+	if err := tx.bumpSeq(t, cur+1); err != nil {
+		return 0, err
+	}
 	return cur + 1, nil
 }
 
 // bumpSeq raises t's high-water mark to at least v (explicit ids count too,
-// so a later generated id never collides with one the user chose).
-func (tx *Tx) bumpSeq(t *Table, v float64) {
-	if v > tx.c.seqs[t.ID] {
+// so a later generated id never collides with one the user chose). The
+// stored mark is loaded first: comparing with a mark not yet loaded (zero)
+// would lower it, and the next generated id would land on an existing row.
+func (tx *Tx) bumpSeq(t *Table, v float64) error {
+	cur, err := tx.c.seq(t)
+	if err != nil {
+		return err
+	}
+	if v > cur {
 		tx.c.seqs[t.ID] = math.Floor(v)
 		if tx.seqs == nil {
 			tx.seqs = map[uint32]bool{}
 		}
 		tx.seqs[t.ID] = true
 	}
+	return nil
 }
 
 func (c *Conn) seq(t *Table) (float64, error) {

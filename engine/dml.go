@@ -141,10 +141,8 @@ func (tx *Tx) insertRow(w *kv.Overlay, t *Table, r row, given []bool, upsert boo
 			}
 			r[ai] = value.NumberOf(n)
 			fresh = true
-		} else if _, err := tx.c.seq(t); err != nil {
+		} else if err := tx.bumpSeq(t, r[ai].Number()); err != nil {
 			return value.Value{}, err
-		} else {
-			tx.bumpSeq(t, r[ai].Number())
 		}
 	}
 	if len(t.pkPos) == 0 {
@@ -655,7 +653,9 @@ func (tx *Tx) Update(db, table string, set value.Value, q Query) (int, error) {
 				continue
 			}
 			if ai := t.autoIncCol(); ai >= 0 && !nr[ai].IsNull() {
-				tx.bumpSeq(t, nr[ai].Number())
+				if err := tx.bumpSeq(t, nr[ai].Number()); err != nil {
+					return err
+				}
 			}
 			if err := tx.mutate(w, t, kr.key, kr.r, nr, t.rowidOf(kr.key), false); err != nil {
 				return err

@@ -627,3 +627,31 @@ func TestInsertEncodedMatchesInsertMany(t *testing.T) {
 	require.ErrorIs(t, err, ErrBadValue, "trailing bytes")
 	assert.Len(t, selectRows(t, b, "users", val(nil)).Rows, 2, "failed bulk inserts left nothing")
 }
+
+func TestAutoIncrementAfterReopenAndUpdate(t *testing.T) {
+	// Regression (found by TestModel): an update as the first write after a
+	// reopen compared ids with a high-water mark not yet loaded (zero),
+	// lowered it, and the next insert overwrote an existing row.
+	c, fs := testConn(t)
+	require.NoError(t, c.CreateDatabase("shop", false))
+	spec, err := ParseTableSpec(obj("columns", arr(
+		obj("name", "id", "type", "number", "primaryKey", true, "autoIncrement", true),
+		obj("name", "n", "type", "number"))))
+	require.NoError(t, err)
+	require.NoError(t, c.CreateTable("shop", "t", spec))
+	for i := 0; i < 5; i++ {
+		insert(t, c, "t", obj("n", i))
+	}
+	require.NoError(t, c.Close())
+	c, err = Open(fs, Options{})
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Auto(func(tx *Tx) error {
+		_, err := tx.Update("shop", "t", obj("n", 99), query(t, obj("where", obj("id", 2))))
+		return err
+	}))
+	assert.Equal(t, 6.0, insert(t, c, "t", obj("n", 6)).Number())
+	var n int
+	require.NoError(t, c.Auto(func(tx *Tx) (err error) { n, err = tx.Count("shop", "t", Query{Limit: -1}); return err }))
+	assert.Equal(t, 6, n)
+}
