@@ -503,3 +503,31 @@ func TestLargeBatchMergesWithTable(t *testing.T) {
 	s = open(t, f, lsm.Options{})
 	require.Equal(t, want, dump(t, s))
 }
+
+func TestSnapshotSurvivesMergeAndRepack(t *testing.T) {
+	// A snapshot taken before a batch that takes the merge path (and before
+	// the checkpoint that repacks memory) keeps seeing the old data.
+	s := open(t, newMemFS(t), lsm.Options{CheckpointBytes: 1024})
+	first := &kv.Batch{}
+	for i := 0; i < 300; i++ {
+		first.Set([]byte(fmt.Sprintf("k%04d", i)), []byte("old"))
+	}
+	require.NoError(t, s.Apply(first))
+	before := dump(t, s)
+	snap := s.Snapshot()
+	defer snap.Release()
+	second := &kv.Batch{}
+	for i := 0; i < 600; i++ {
+		if i%3 == 0 {
+			second.Delete([]byte(fmt.Sprintf("k%04d", i)))
+		} else {
+			second.Set([]byte(fmt.Sprintf("k%04d", i)), []byte("new"))
+		}
+	}
+	require.NoError(t, s.Apply(second))
+	require.NoError(t, s.Compact())
+	require.Equal(t, before, dump(t, snap))
+	after := dump(t, s)
+	require.Equal(t, "new", after["k0001"])
+	require.NotContains(t, after, "k0003")
+}
