@@ -3,7 +3,7 @@
 #   make build   the wasm module and the JS package (js/dist)
 #   make test    every test: Go natively, Go under wasm in Node, JS against the real .wasm
 #   make demo    the Node quickstart (examples/node)
-#   make bench   the JS benchmark harness
+#   make bench   minibase against its Node peers (LokiJS, sql.js, Dexie, a Map floor); writes bench/report.md
 #
 # Everything it needs beyond Go and Node it installs itself (npm packages,
 # Go modules).

@@ -1,137 +1,81 @@
-// The foundation benchmark: Node, wasm build, a table with a unique and a
-// secondary index, on the 'node' adapter (a temp dir) and the memory adapter.
+// The benchmark side by side with minibase's peers in Node (issue 7):
+// the same workloads, schema and rows on minibase (node and memory adapters),
+// LokiJS, sql.js, Dexie 4 on fake-indexeddb and a Map + JSON floor.
 //
-//   make build && node js/bench/bench.mjs        (ROWS=20000 for a quick run)
+//   make bench                     (= make build && node js/bench/bench.mjs)
+//   ROWS=20000 RUNS=1 node js/bench/bench.mjs      a quick run
+//   SYSTEMS=minibase-node,sqljs node js/bench/bench.mjs
+//   REPORT=0 ...                   print only; do not rewrite bench/report.md
+//   REPLOT=1 node js/bench/bench.mjs   re-render the report from bench/runs.json
 //
-// Prints a markdown table: insertMany throughput, point lookups by unique key
-// (select) and by primary key (get), and indexed range queries of 100 rows.
+// Every system runs in its own child process (js/bench/run-one.mjs), RUNS
+// times, the runs of the systems interleaved; the report keeps the median.
+// Writes bench/report.md, bench/ratios.svg (js/bench/report.mjs) and the raw
+// runs, bench/runs.json.
+// The older single-system tables: js/bench/foundation.mjs, storage-bench.mjs.
 
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
-import { connect } from 'minibase';
+import { SYSTEMS } from './systems.mjs';
+import { machine, writeReport } from './report.mjs';
 
 const ROWS = Number(process.env.ROWS ?? 100_000);
-const LOOKUPS = 10_000;
-const RANGES = 100;
-const AGES = ROWS / 100; // every age value is held by 100 rows
-
-function makeRows() {
-  const rows = new Array(ROWS);
-  for (let i = 0; i < ROWS; i++) {
-    rows[i] = { username: `user${i}`, age: i % AGES, city: `city${i % 37}`, score: i * 0.5 };
-  }
-  return rows;
-}
-
-/** Deterministic pseudo-random integers in [0, n). */
-function* randomInts(n, count, seed = 42) {
-  let x = seed;
-  for (let i = 0; i < count; i++) {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    yield x % n;
-  }
-}
-
-async function time(fn) {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
-
-async function bench(adapter, root) {
-  const conn = await connect({ adapter, root });
-  await conn.createDatabase('bench');
-  await conn.useDatabase('bench');
-  await conn.createTable('users', {
-    columns: [
-      { name: 'id', type: 'number', primaryKey: true, autoIncrement: true },
-      { name: 'username', type: 'string', unique: true, notNull: true },
-      { name: 'age', type: 'number' },
-      { name: 'city', type: 'string' },
-      { name: 'score', type: 'number' },
-    ],
-    indexes: [{ columns: ['age'] }],
-  });
-  const users = conn.table('users');
-  const rows = makeRows();
-
-  const insertMs = await time(async () => {
-    const n = await users.insertMany(rows);
-    if (n !== ROWS) throw new Error(`inserted ${n}`);
-  });
-
-  // warm up each path, then measure
-  for (const i of randomInts(ROWS, 1000, 7)) await users.select({ where: { username: `user${i}` } });
-  const uniqueMs = await time(async () => {
-    for (const i of randomInts(ROWS, LOOKUPS)) {
-      const found = await users.select({ where: { username: `user${i}` } });
-      if (found.length !== 1) throw new Error(`user${i}: ${found.length} rows`);
-    }
-  });
-
-  for (const i of randomInts(ROWS, 1000, 7)) await users.get(i + 1);
-  const getMs = await time(async () => {
-    for (const i of randomInts(ROWS, LOOKUPS)) {
-      const row = await users.get(i + 1);
-      if (row === null) throw new Error(`id ${i + 1} missing`);
-    }
-  });
-
-  const plan = await users.explain({ where: { age: { '>=': 1, '<': 2 } } });
-  for (const a of randomInts(AGES, 10, 7)) await users.select({ where: { age: { '>=': a, '<': a + 1 } } });
-  const rangeMs = await time(async () => {
-    for (const a of randomInts(AGES, RANGES)) {
-      const found = await users.select({ where: { age: { '>=': a, '<': a + 1 } } });
-      if (found.length !== 100) throw new Error(`age ${a}: ${found.length} rows`);
-    }
-  });
-
-  const stats = await conn.stats();
-  await conn.close();
-  return {
-    heapMB: stats.heapTotalBytes / 1024 / 1024,
-    adapter,
-    insertRowsPerSec: ROWS / (insertMs / 1000),
-    uniqueUs: (uniqueMs * 1000) / LOOKUPS,
-    getUs: (getMs * 1000) / LOOKUPS,
-    rangeMs: rangeMs / RANGES,
-    plan: `${plan.kind} on ${plan.index}`,
-  };
-}
-
-function wasmSizes() {
-  const wasm = fileURLToPath(new URL('../dist/minibase.wasm', import.meta.url));
-  const raw = fs.readFileSync(wasm);
-  const br = zlib.brotliCompressSync(raw, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } });
-  const mb = (n) => `${(n / 1024 / 1024).toFixed(2)} MB`;
-  return `${mb(raw.length)} raw, ${mb(br.length)} brotli`;
-}
-
 const RUNS = Number(process.env.RUNS ?? 3);
+const names = (process.env.SYSTEMS ?? Object.keys(SYSTEMS).join(',')).split(',');
+const runner = fileURLToPath(new URL('./run-one.mjs', import.meta.url));
+const COLD_IN_PROCESS = new Set(['minibase-memory', 'dexie']);
 
-/** Runs the benchmark RUNS times and keeps the median of every number. */
-async function median(adapter, root) {
-  const runs = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await bench(adapter, `${root}-${i}`));
-  const mid = (key) => runs.map((r) => r[key]).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
-  return { ...runs[0], insertRowsPerSec: mid('insertRowsPerSec'), uniqueUs: mid('uniqueUs'), getUs: mid('getUs'),
-    rangeMs: mid('rangeMs'), heapMB: Math.max(...runs.map((r) => r.heapMB)) };
+function child(name, mode, dir) {
+  const stdout = execFileSync(process.execPath, ['--expose-gc', runner, name, mode, dir], {
+    env: { ...process.env, ROWS: String(ROWS) },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 24,
+  });
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (!line) throw new Error(`${name} ${mode}: no result`);
+  return JSON.parse(line.slice(7));
 }
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-bench-'));
+const benchDir = fileURLToPath(new URL('../../bench/', import.meta.url));
+if (process.env.REPLOT === '1') {
+  // re-render bench/report.md and the chart from the runs of the last full run
+  const saved = JSON.parse(fs.readFileSync(path.join(benchDir, 'runs.json'), 'utf8'));
+  console.log(writeReport({ ...saved, write: true }));
+  process.exit(0);
+}
+
+const started = Date.now();
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-peers-'));
+const runs = Object.fromEntries(names.map((n) => [n, []]));
 try {
-  const results = [await median('node', path.join(dir, 'data')), await median('memory', `bench-${process.pid}`)];
-  const fmt = (n, digits) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-  console.log(`minibase benchmark — Node ${process.version}, ${ROWS.toLocaleString('en-US')} rows, median of ${RUNS} runs, wasm ${wasmSizes()}\n`);
-  console.log('| adapter | insertMany (rows/s) | select by unique key (µs) | get by primary key (µs) | range query, 100 rows (ms) | range plan | wasm memory (MB) |');
-  console.log('|---|---:|---:|---:|---:|---|---:|');
-  for (const r of results) {
-    console.log(`| ${r.adapter} | ${fmt(r.insertRowsPerSec, 0)} | ${fmt(r.uniqueUs, 2)} | ${fmt(r.getUs, 2)} | ${fmt(r.rangeMs, 3)} | ${r.plan} | ${fmt(r.heapMB, 0)} |`);
+  for (let r = 0; r < RUNS; r++) {
+    for (const name of names) {
+      const dir = path.join(tmp, `${name}-${r}`);
+      fs.mkdirSync(dir, { recursive: true });
+      const t0 = Date.now();
+      const res = child(name, 'warm', dir);
+      if (!COLD_IN_PROCESS.has(name)) {
+        res.ms.reopen = child(name, 'cold', dir).ms.reopen;
+        res.ops.reopen = 1;
+      }
+      runs[name].push(res);
+      fs.rmSync(dir, { recursive: true, force: true });
+      console.error(`run ${r + 1}/${RUNS} ${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
   }
 } finally {
-  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(tmp, { recursive: true, force: true });
 }
+
+const result = { runs, rows: ROWS, runCount: RUNS, seconds: (Date.now() - started) / 1000, machine: machine() };
+const write = process.env.REPORT !== '0';
+if (write) {
+  fs.mkdirSync(benchDir, { recursive: true });
+  fs.writeFileSync(path.join(benchDir, 'runs.json'), JSON.stringify(result) + '\n');
+}
+const md = writeReport({ ...result, write });
+console.log(md);
