@@ -46,13 +46,28 @@ func (tx *Tx) InsertMany(db, table string, rows value.Value) (int, error) {
 		return 0, errorf(CodeBadValue, "insertMany into %s: rows must be an array, got %s", table, rows.Kind())
 	}
 	items := rows.Items()
-	return tx.InsertStream(db, table, len(items), func(i int) (value.Value, error) { return items[i], nil })
+	return tx.insertRows(db, table, len(items), func(t *Table, i int) (row, []bool, error) {
+		return t.rowFromObject(items[i])
+	}, nil)
 }
 
 // InsertEncoded adds the n rows that d holds next (each an encoded object),
 // atomically, decoding each straight into a row; d must hold nothing after
 // them. It is the bulk-insert path of the JS bridge.
 func (tx *Tx) InsertEncoded(db, table string, d *value.Decoder, n int) (int, error) {
+	return tx.insertRows(db, table, n, func(t *Table, _ int) (row, []bool, error) {
+		return t.rowFromDecoder(d)
+	}, func(t *Table) error {
+		if d.More() {
+			return errorf(CodeBadValue, "insertMany into %s: trailing bytes after the rows", t.Name)
+		}
+		return nil
+	})
+}
+
+// insertRows inserts n rows built by rowAt as one statement; done, when
+// given, runs last and can still fail the statement.
+func (tx *Tx) insertRows(db, table string, n int, rowAt func(t *Table, i int) (row, []bool, error), done func(t *Table) error) (int, error) {
 	defer tx.lock()()
 	t, err := tx.c.lookupTable(db, table)
 	if err != nil {
@@ -61,7 +76,7 @@ func (tx *Tx) InsertEncoded(db, table string, d *value.Decoder, n int) (int, err
 	err = tx.statement(func(w *kv.Overlay) error {
 		w.Grow(min(n, 1<<20) * (1 + len(t.Indexes)))
 		for i := 0; i < n; i++ {
-			r, given, err := t.rowFromDecoder(d)
+			r, given, err := rowAt(t, i)
 			if err == nil {
 				_, err = tx.insertRow(w, t, r, given, false)
 			}
@@ -69,36 +84,8 @@ func (tx *Tx) InsertEncoded(db, table string, d *value.Decoder, n int) (int, err
 				return wrapRowErr(err, i)
 			}
 		}
-		if d.More() {
-			return errorf(CodeBadValue, "insertMany into %s: trailing bytes after the rows", t.Name)
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	return n, nil
-}
-
-// InsertStream adds n rows produced one at a time by next, atomically. It
-// lets a caller decode a bulk request row by row instead of holding every
-// decoded row at once.
-func (tx *Tx) InsertStream(db, table string, n int, next func(i int) (value.Value, error)) (int, error) {
-	defer tx.lock()()
-	t, err := tx.c.lookupTable(db, table)
-	if err != nil {
-		return 0, err
-	}
-	err = tx.statement(func(w *kv.Overlay) error {
-		w.Grow(min(n, 1<<20) * (1 + len(t.Indexes)))
-		for i := 0; i < n; i++ {
-			r, err := next(i)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.insert(w, t, r, false); err != nil {
-				return wrapRowErr(err, i)
-			}
+		if done != nil {
+			return done(t)
 		}
 		return nil
 	})
