@@ -110,7 +110,7 @@ func (c *Conn) Begin() (*Tx, error) {
 	if err := c.checkOpen(); err != nil {
 		return nil, err
 	}
-	return c.newTx(true), nil
+	return c.newExplicitTx(), nil
 }
 
 // Tx returns the open explicit transaction with the given ID.

@@ -47,17 +47,13 @@ type commitRecord struct {
 	tables map[uint32]bool
 }
 
-func (c *Conn) newTx(explicit bool) *Tx {
-	tx := &Tx{c: c, explicit: explicit, startSeq: c.commitSeq}
-	if explicit {
-		c.nextTxID++
-		tx.id = c.nextTxID
-		tx.snap = c.store.Snapshot()
-		tx.base = tx.snap
-		c.open[tx.id] = tx
-	} else {
-		tx.base = c.store
-	}
+// newExplicitTx begins a transaction on a snapshot of the store. (Autocommit
+// statements use Conn.Auto's reused Tx, reading the store directly.)
+func (c *Conn) newExplicitTx() *Tx {
+	c.nextTxID++
+	snap := c.store.Snapshot()
+	tx := &Tx{c: c, explicit: true, startSeq: c.commitSeq, id: c.nextTxID, snap: snap, base: snap}
+	c.open[tx.id] = tx
 	return tx
 }
 
