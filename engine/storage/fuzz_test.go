@@ -52,20 +52,3 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 	})
 }
-
-// FuzzWellFormed holds the quick check to value.Decode: whatever it accepts
-// must decode, so Get never hands JS an encoding it cannot read.
-func FuzzWellFormed(f *testing.F) {
-	f.Add(value.Encode(value.ObjectOf(value.Member{Key: "a", Value: value.ArrayOf([]value.Value{value.NumberOf(1.5), value.NumberOf(-3), value.BytesOf([]byte{1})})})))
-	f.Add([]byte{value.TagInt, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
-	f.Add([]byte{value.TagObject, 1, 1, 'k'})
-	f.Add([]byte{value.TagRowset, 0, 0})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if !wellFormed(b) {
-			return
-		}
-		if _, err := value.Decode(b); err != nil {
-			t.Fatalf("wellFormed accepted %x, Decode says %v", b, err)
-		}
-	})
-}

@@ -114,7 +114,7 @@ func openRecord(fullKey string, rec []byte, aead cipher.AEAD) ([]byte, error) {
 // through a decode when the quick check cannot vouch for it.
 func encodedValue(fullKey string, rec []byte, aead cipher.AEAD) ([]byte, error) {
 	body, err := openRecord(fullKey, rec, aead)
-	if err != nil || wellFormed(body) {
+	if err != nil || value.WellFormed(body) {
 		return body, err
 	}
 	v, err := value.Decode(body)

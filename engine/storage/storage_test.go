@@ -604,7 +604,7 @@ func TestGetEncodedPassesTheStoredEncoding(t *testing.T) {
 		value.Member{Key: "a", Value: value.ArrayOf([]value.Value{value.NullValue, value.BoolOf(true), value.BoolOf(false), value.BytesOf([]byte("b"))})},
 		value.Member{Key: "s", Value: value.StringOf("ü")},
 	)
-	require.True(t, wellFormed(value.Encode(v)), "the quick check accepts what Encode writes")
+	require.True(t, value.WellFormed(value.Encode(v)), "the quick check accepts what Encode writes")
 	for _, o := range []SetOptions{{}, {Encrypt: true, Compress: true}} {
 		require.NoError(t, m.Set("k", v, o.withExpire(time.Minute)))
 		enc, exp, found, err := m.GetEncoded("k")

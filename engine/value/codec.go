@@ -229,6 +229,12 @@ func (d *Decoder) PeekTag() (byte, bool) {
 
 // Skip steps over the next value without building it.
 func (d *Decoder) Skip() error {
+	if end, ok := skipValue(d.buf, d.pos, 0); ok {
+		d.pos = end
+		return nil
+	}
+	// Not accepted by the walker (a rowset, or damage): decode to find out
+	// which, and to report the damage the way Decode does.
 	_, err := d.value(0)
 	return err
 }

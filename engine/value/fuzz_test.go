@@ -48,3 +48,20 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzWellFormed holds WellFormed to Decode: whatever it accepts
+// must decode, so a reader never hands JS an encoding it cannot read.
+func FuzzWellFormed(f *testing.F) {
+	f.Add(value.Encode(value.ObjectOf(value.Member{Key: "a", Value: value.ArrayOf([]value.Value{value.NumberOf(1.5), value.NumberOf(-3), value.BytesOf([]byte{1})})})))
+	f.Add([]byte{value.TagInt, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Add([]byte{value.TagObject, 1, 1, 'k'})
+	f.Add([]byte{value.TagRowset, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !value.WellFormed(b) {
+			return
+		}
+		if _, err := value.Decode(b); err != nil {
+			t.Fatalf("WellFormed accepted %x, Decode says %v", b, err)
+		}
+	})
+}
