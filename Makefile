@@ -3,7 +3,9 @@
 #   make build   the wasm module and the JS package (js/dist)
 #   make test    every test: Go natively, Go under wasm in Node, JS against the real .wasm
 #   make demo    the Node quickstart (examples/node)
-#   make bench   minibase against its Node peers (LokiJS, sql.js, Dexie, a Map floor); writes bench/report.md
+#   make bench   minibase against its peers in Node (LokiJS, sql.js, Dexie, a Map floor) and in
+#                headless Chromium (IndexedDB, Dexie, LokiJS, localforage, idb-keyval);
+#                writes bench/report.md and bench/report-chromium.md
 #
 # Everything it needs beyond Go and Node it installs itself (npm packages,
 # Go modules).
@@ -15,7 +17,7 @@ WASM    := js/dist/minibase.wasm
 GOSRC   := $(shell find engine fsadapter wasm -name '*.go' -not -name '*_test.go') go.mod go.sum
 JSSRC   := $(shell find js/src -name '*.js' -not -name 'wasm_exec.js') js/build.mjs
 
-.PHONY: all build deps test test-go test-go-wasm test-js demo bench fuzz clean vet
+.PHONY: all build deps test test-go test-go-wasm test-js demo bench bench-chromium bench-chromium-deps fuzz clean vet
 
 all: build
 
@@ -55,8 +57,17 @@ test-js: build
 demo: build
 	node examples/node/quickstart.mjs
 
-bench: build
+bench: build bench-chromium-deps
 	node js/bench/bench.mjs
+	node js/bench/chromium/run.mjs
+
+# The Chromium half of the peers benchmark alone (bench/report-chromium.md).
+bench-chromium: build bench-chromium-deps
+	node js/bench/chromium/run.mjs
+
+# Debian's chromium, never a downloaded browser.
+bench-chromium-deps:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || { echo "cannot install Debian's chromium (apt-get install -y chromium)"; exit 1; }
 
 # Short runs of every fuzz target (the seed corpora also run in `make test`).
 FUZZTIME ?= 10s

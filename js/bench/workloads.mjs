@@ -1,0 +1,131 @@
+// The workloads of the peers benchmark (issue 7), written once for every
+// environment: run-one.mjs runs them in a Node process, chromium/page.mjs in
+// a browser page. A system is an adapter object (see systems.mjs); `now` is
+// the environment's clock in milliseconds.
+
+export const SINGLES = 1000;
+export const LOOKUPS = 10_000;
+export const RANGES = 100;
+export const KV_OPS = 10_000;
+
+/** The row number i of the benchmark table (~110 bytes of JSON). */
+export function makeRow(i, rows, prefix = 'user') {
+  const ages = Math.max(10, Math.floor(rows / 100)); // every age value is held by ~100 rows
+  return {
+    id: i + 1,
+    username: `${prefix}${i}`,
+    age: i % ages,
+    city: `city${i % 37}`,
+    score: (i * 7919) % rows,
+    profile: { plan: i % 3 ? 'free' : 'pro', tags: ['a', 'b'], verified: i % 2 === 0 },
+  };
+}
+
+/** Deterministic pseudo-random integers in [0, n). */
+export function* randomInts(n, count, seed = 42) {
+  let x = seed;
+  for (let i = 0; i < count; i++) {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    yield x % n;
+  }
+}
+
+/** A ~1 KB JSON value for the key-value workload. */
+export function kvValue(i) {
+  const items = [];
+  for (let j = 0; JSON.stringify(items).length < 950; j++) items.push({ id: i * 100 + j, name: `item ${j}`, ok: j % 2 === 0 });
+  return { page: i, items };
+}
+
+/**
+ * A recorder of results: `rec(key, ms, ops)` and `time(fn)`.
+ * @param {() => number} now
+ */
+export function recorder(now, out) {
+  out.ms ??= {};
+  out.ops ??= {};
+  return {
+    rec(key, ms, ops) { out.ms[key] = ms; out.ops[key] = ops; },
+    async time(fn) { const t0 = now(); await fn(); return now() - t0; },
+  };
+}
+
+/**
+ * Workloads 1–6 on a system whose table is set up, in order.
+ * `beforeBulk` runs once the input rows are built and `afterBulk` right after
+ * the bulk insert (memory readings).
+ */
+export async function runTableWorkloads(sys, { rows: ROWS, now, out, beforeBulk, afterBulk }) {
+  const { rec, time } = recorder(now, out);
+  const check = (cond, msg) => { if (!cond) throw new Error(`${sys.name}: ${msg}`); };
+  const AGES = Math.max(10, Math.floor(ROWS / 100));
+  const rows = Array.from({ length: ROWS }, (_, i) => makeRow(i, ROWS));
+  await beforeBulk?.();
+  rec('bulk', await time(async () => check((await sys.bulkInsert(rows)) === ROWS, 'bulk count')), ROWS);
+  await afterBulk?.();
+
+  rec('single', await time(async () => {
+    for (let j = 0; j < SINGLES; j++) await sys.insertOne(makeRow(ROWS + j, ROWS, 'new'));
+  }), SINGLES);
+  const N = ROWS + SINGLES;
+
+  for (const i of randomInts(N, 1000, 7)) await sys.getById(i + 1);
+  rec('get-pk', await time(async () => {
+    for (const i of randomInts(N, LOOKUPS)) check((await sys.getById(i + 1))?.id === i + 1, `get ${i + 1}`);
+  }), LOOKUPS);
+  const uname = (i) => (i < ROWS ? `user${i}` : `new${i}`);
+  for (const i of randomInts(N, 1000, 7)) await sys.getByKey(uname(i));
+  rec('get-unique', await time(async () => {
+    for (const i of randomInts(N, LOOKUPS)) check((await sys.getByKey(uname(i)))?.id === i + 1, `by key ${uname(i)}`);
+  }), LOOKUPS);
+
+  for (const a of randomInts(AGES - 2, 10, 7)) await sys.range(a, a + 2, 100);
+  rec('range', await time(async () => {
+    for (const a of randomInts(AGES - 2, RANGES)) {
+      const found = await sys.range(a, a + 2, 100);
+      check(found.length === 100 && found[0].age === a && found[99].age <= a + 1, `range ${a}: ${found.length} rows`);
+    }
+  }), RANGES);
+
+  const maxScore = Math.floor(ROWS / 100);
+  let scanned;
+  rec('scan', await time(async () => { scanned = (await sys.scan(maxScore)).length; }), N);
+  check(scanned >= maxScore, `scan found ${scanned}`);
+
+  const tenth = Math.floor(AGES / 10);
+  let updated, deleted;
+  rec('update', await time(async () => { updated = await sys.update(tenth); }), 0);
+  rec('delete', await time(async () => { deleted = await sys.delete(AGES - tenth); }), 0);
+  check(updated >= ROWS / 10 && deleted >= ROWS / 10, `update ${updated}, delete ${deleted}`);
+  out.ops.update = updated;
+  out.ops.delete = deleted;
+
+  if (sys.explain) {
+    const plan = async (q) => { const p = await sys.explain(q); return `${p.kind} on ${p.index}`; };
+    out.plans = {
+      range: await plan({ where: { age: { '>=': 1, '<': 3 } }, orderBy: ['age'], limit: 100 }),
+      scan: await plan({ where: { score: { '<': maxScore } } }),
+    };
+  }
+}
+
+/**
+ * Workload 8 on one key-value store: KV_OPS sets, then KV_OPS gets, of ~1 KB
+ * values. `set`/`get` may be sync or async.
+ */
+export async function runKv(label, { set, get }, { now, out }) {
+  const { rec, time } = recorder(now, out);
+  const vals = Array.from({ length: 1000 }, (_, i) => kvValue(i));
+  // await only what is a promise: sync twins are measured without a microtask per call
+  const settle = (r) => (r && typeof r.then === 'function' ? r : undefined);
+  rec(`kv-set-${label}`, await time(async () => {
+    for (let i = 0; i < KV_OPS; i++) { const p = settle(set(`k${i}`, vals[i % 1000])); if (p) await p; }
+  }), KV_OPS);
+  rec(`kv-get-${label}`, await time(async () => {
+    for (let i = 0; i < KV_OPS; i++) {
+      let v = get(`k${i}`);
+      if (settle(v)) v = await v;
+      if (v === undefined) throw new Error(`kv get k${i}`);
+    }
+  }), KV_OPS);
+}
