@@ -1,0 +1,136 @@
+package syncserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+)
+
+// change is one validated change of a push, ready to store.
+type change struct {
+	Op     string
+	Table  string
+	Key    string // canonical JSON
+	Row    []byte // compact JSON object, nil for a delete
+	HLC    string
+	Origin string
+}
+
+// wireChange is a change as it arrives. Pointers and raw messages let the
+// validator tell a missing field from an empty or null one.
+type wireChange struct {
+	Op     *string         `json:"op"`
+	Table  *string         `json:"table"`
+	Key    json.RawMessage `json:"key"`
+	Row    json.RawMessage `json:"row"`
+	HLC    *string         `json:"hlc"`
+	Origin *string         `json:"origin"`
+}
+
+var (
+	opRE     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	hlcRE    = regexp.MustCompile(`^[0-9]{15}-[0-9]{5}$`)
+	originRE = regexp.MustCompile(`^[\x21-\x7e]{1,128}$`)
+)
+
+// decodePush parses and validates a whole push body. Structural problems
+// (not JSON, no "changes" array) are 400; a batch over maxBatch is 413; the
+// first bad change is a 422 naming its index and op. Nothing is stored
+// before all of it has passed, which is how a failed push changes nothing.
+func decodePush(body []byte, schema *Schema, maxBatch int) ([]change, error) {
+	var req struct {
+		Client  json.RawMessage `json:"client"`
+		Changes json.RawMessage `json:"changes"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, errf(http.StatusBadRequest, CodeBadRequest, "body is not a JSON object: "+err.Error())
+	}
+	if len(req.Changes) == 0 || jsonKind(req.Changes) != TypeObject || bytes.TrimLeft(req.Changes, " \t\r\n")[0] != '[' {
+		return nil, errf(http.StatusBadRequest, CodeBadRequest, `"changes" must be an array`)
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(req.Changes, &raws); err != nil {
+		return nil, errf(http.StatusBadRequest, CodeBadRequest, `"changes" must be an array`)
+	}
+	if len(raws) > maxBatch {
+		return nil, errf(http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("a push carries at most %d changes, got %d", maxBatch, len(raws)))
+	}
+	out := make([]change, len(raws))
+	for i, raw := range raws {
+		if err := decodeChange(raw, schema, &out[i]); err != nil {
+			return nil, validationErr(i, out[i].Op, err.Error())
+		}
+	}
+	return out, nil
+}
+
+func decodeChange(raw json.RawMessage, schema *Schema, c *change) error {
+	if jsonKind(raw) != TypeObject || bytes.TrimLeft(raw, " \t\r\n")[0] != '{' {
+		return fmt.Errorf("change is not a JSON object")
+	}
+	var w wireChange
+	if err := json.Unmarshal(raw, &w); err != nil {
+		// A field of the wrong JSON type; try to still name the op for the client.
+		var op struct {
+			Op string `json:"op"`
+		}
+		if json.Unmarshal(raw, &op) == nil && opRE.MatchString(op.Op) {
+			c.Op = op.Op
+		}
+		return fmt.Errorf("malformed change: %v", err)
+	}
+	if w.Op == nil || !opRE.MatchString(*w.Op) {
+		return fmt.Errorf(`"op" must be 1-64 characters of [A-Za-z0-9_-]`)
+	}
+	c.Op = *w.Op
+	if w.Table == nil {
+		return fmt.Errorf(`"table" is missing`)
+	}
+	t, ok := schema.table(*w.Table)
+	if !ok {
+		return fmt.Errorf("unknown table %q", *w.Table)
+	}
+	c.Table = *w.Table
+	if w.HLC == nil || !hlcRE.MatchString(*w.HLC) {
+		return fmt.Errorf(`"hlc" must be 15 digits, "-", 5 digits`)
+	}
+	c.HLC = *w.HLC
+	if w.Origin == nil || !originRE.MatchString(*w.Origin) {
+		return fmt.Errorf(`"origin" must be 1-128 printable ASCII characters without spaces`)
+	}
+	c.Origin = *w.Origin
+	if len(w.Key) == 0 {
+		return fmt.Errorf(`"key" is missing`)
+	}
+	key, err := canonicalKey(w.Key)
+	if err != nil {
+		return err
+	}
+	c.Key = key
+	if len(w.Row) == 0 {
+		return fmt.Errorf(`"row" is missing (null deletes)`)
+	}
+	switch jsonKind(w.Row) {
+	case "null":
+		c.Row = nil
+		return nil
+	case TypeObject:
+	default:
+		return fmt.Errorf(`"row" must be an object or null`)
+	}
+	var row map[string]json.RawMessage
+	if err := json.Unmarshal(w.Row, &row); err != nil {
+		return fmt.Errorf(`"row" must be an object or null`)
+	}
+	if msg := t.checkRow(row, key); msg != "" {
+		return fmt.Errorf("%s", msg)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, w.Row); err != nil {
+		return fmt.Errorf(`"row": %v`, err)
+	}
+	c.Row = buf.Bytes()
+	return nil
+}

@@ -1,0 +1,83 @@
+package syncserver
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+)
+
+// Error codes carried in the JSON error body. They are part of the protocol
+// (PROTOCOL.md): clients branch on them, so they never change.
+const (
+	CodeUnauthorized     = "UNAUTHORIZED"
+	CodeBadRequest       = "BAD_REQUEST"
+	CodeValidation       = "VALIDATION"
+	CodeTooLarge         = "TOO_LARGE"
+	CodeResyncRequired   = "RESYNC_REQUIRED"
+	CodeNotFound         = "NOT_FOUND"
+	CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"
+	CodeInternal         = "INTERNAL"
+	CodeUnavailable      = "UNAVAILABLE"
+)
+
+// apiError is an error that knows its HTTP status and wire shape. Handlers
+// return it instead of writing responses themselves so that every failure
+// path produces the same body.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+	// Index and Op name the offending change of a push (VALIDATION only).
+	Index *int
+	Op    string
+	// Cursor is the horizon a client must resync from (RESYNC_REQUIRED only).
+	Cursor *int64
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func errf(status int, code, msg string) *apiError {
+	return &apiError{Status: status, Code: code, Message: msg}
+}
+
+// validationErr names the first bad change of a push.
+func validationErr(index int, op, msg string) *apiError {
+	i := index
+	return &apiError{Status: http.StatusUnprocessableEntity, Code: CodeValidation, Message: msg, Index: &i, Op: op}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Only our own response types reach here; failing to encode them is a bug,
+		// but the client still deserves a well-formed error body.
+		status = http.StatusInternalServerError
+		body = []byte(`{"error":{"code":"INTERNAL","message":"response encoding failed"}}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		ae = errf(http.StatusInternalServerError, CodeInternal, "internal error")
+	}
+	body := map[string]any{"code": ae.Code, "message": ae.Message}
+	if ae.Index != nil {
+		body["index"] = *ae.Index
+		if ae.Op != "" {
+			body["op"] = ae.Op
+		}
+	}
+	if ae.Cursor != nil {
+		body["cursor"] = *ae.Cursor
+	}
+	if ae.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="minibase-sync"`)
+	}
+	writeJSON(w, ae.Status, map[string]any{"error": body})
+}

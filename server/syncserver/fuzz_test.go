@@ -1,0 +1,120 @@
+package syncserver
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"testing"
+)
+
+// FuzzDecodePush feeds arbitrary bodies to the push decoder/validator. It
+// must never panic, must fail only with a protocol error of the right
+// status, and whatever it accepts must be self-consistent: canonical keys
+// are fixed points, rows are JSON objects, and every field is within the
+// limits the store relies on.
+func FuzzDecodePush(f *testing.F) {
+	seeds := []string{
+		`{"client":"a","changes":[{"op":"o1","table":"todos","key":1,"row":{"id":1,"title":"x"},"hlc":"001732370000000-00000","origin":"dev-a"}]}`,
+		`{"changes":[{"op":"o2","table":"todos","key":1.0,"row":null,"hlc":"001732370000000-00001","origin":"b"}]}`,
+		`{"changes":[{"op":"o3","table":"members","key":["red",7],"row":{"team":"red","user":7},"hlc":"000000000000001-00000","origin":"c"}]}`,
+		`{"changes":[{"op":"o4","table":"todos","key":"k","row":{"id":"k","meta":{"a":[1,2]}},"hlc":"000000000000001-00000","origin":"c"}]}`,
+		`{"changes":[]}`,
+		`{"changes":null}`,
+		`{"changes":[5]}`,
+		`{"changes":[{"op":5}]}`,
+		`{"changes":[{"op":"x","table":"todos","key":1e400,"row":null,"hlc":"000000000000001-00000","origin":"c"}]}`,
+		`{"changes":[{"op":"x","table":"todos","key":[[1]],"row":null,"hlc":"000000000000001-00000","origin":"c"}]}`,
+		`[`, ``, `null`, `{"changes":"x"}`,
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
+	}
+	schema, err := ParseSchema([]byte(`{"tables": {"todos": {"key": "id", "columns": {"id": "any", "title": "string", "meta": "object"}},
+		"members": {"key": ["team", "user"], "columns": {"team": "string", "user": "number"}}}}`))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, withSchema bool) {
+		s := schema
+		if !withSchema {
+			s = nil
+		}
+		changes, err := decodePush(body, s, 10)
+		if err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) {
+				t.Fatalf("non-protocol error %T: %v", err, err)
+			}
+			switch ae.Status {
+			case http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusRequestEntityTooLarge:
+			default:
+				t.Fatalf("unexpected status %d", ae.Status)
+			}
+			if ae.Status == http.StatusUnprocessableEntity && ae.Index == nil {
+				t.Fatal("422 without index")
+			}
+			return
+		}
+		if len(changes) > 10 {
+			t.Fatalf("batch cap not enforced: %d", len(changes))
+		}
+		for i, c := range changes {
+			if !opRE.MatchString(c.Op) || !hlcRE.MatchString(c.HLC) || !originRE.MatchString(c.Origin) {
+				t.Fatalf("change %d: accepted bad field: %+v", i, c)
+			}
+			if _, ok := s.table(c.Table); !ok {
+				t.Fatalf("change %d: accepted unknown table %q", i, c.Table)
+			}
+			again, err := canonicalKey(json.RawMessage(c.Key))
+			if err != nil || again != c.Key {
+				t.Fatalf("change %d: key %q not canonical (%q, %v)", i, c.Key, again, err)
+			}
+			if c.Row != nil {
+				var m map[string]json.RawMessage
+				if err := json.Unmarshal(c.Row, &m); err != nil {
+					t.Fatalf("change %d: stored row is not an object: %v", i, err)
+				}
+			}
+		}
+	})
+}
+
+func FuzzCanonicalKey(f *testing.F) {
+	for _, s := range []string{`1`, `1.0`, `1e0`, `-0`, `0.5`, `1e21`, `123456789012345678901234567890`, `"a"`, `["a",1]`, `"\u00e9"`, `[]`, `null`, `{}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		k, err := canonicalKey(raw)
+		if err != nil {
+			return
+		}
+		if !json.Valid([]byte(k)) {
+			t.Fatalf("canonical key %q is not JSON", k)
+		}
+		again, err := canonicalKey(json.RawMessage(k))
+		if err != nil || again != k {
+			t.Fatalf("not idempotent: %q -> %q (%v)", k, again, err)
+		}
+	})
+}
+
+func TestCanonicalKeyTable(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{`1`, `1`}, {`1.0`, `1`}, {`1e0`, `1`}, {`10E-1`, `1`}, {`-0`, `0`}, {`-0.0`, `0`},
+		{`0.5`, `0.5`}, {`1e21`, `1e+21`}, {`100`, `100`}, {`1.5e2`, `150`},
+		{`123456789012345678901234567890`, `123456789012345678901234567890`},
+		{`"a"`, `"a"`}, {` "<&>" `, `"<&>"`}, {`[ "a" , 1.0 ]`, `["a",1]`},
+	}
+	for _, c := range cases {
+		got, err := canonicalKey(json.RawMessage(c.in))
+		if err != nil || got != c.want {
+			t.Errorf("canonicalKey(%s) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{`null`, `true`, `{}`, `[]`, `[[1]]`, `[null]`, `1e400`, `1 2`, ``} {
+		if got, err := canonicalKey(json.RawMessage(bad)); err == nil {
+			t.Errorf("canonicalKey(%s) = %q, want error", bad, got)
+		}
+	}
+}

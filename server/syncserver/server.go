@@ -1,0 +1,417 @@
+// Package syncserver is the minibase sync server: one http.Handler that
+// implements the sync protocol (server/PROTOCOL.md) over any database/sql
+// store with SQLite's dialect — embedded SQLite natively, Cloudflare D1 on
+// Workers.
+//
+// It keeps no state outside the database except the in-process notifier
+// that wakes event streams and long-polls, so on hosts that start a fresh
+// instance per request (Workers) it degrades to polling the database
+// (Config.PollInterval).
+package syncserver
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ProtocolVersion is the protocol this server speaks (the /v1/ paths).
+const ProtocolVersion = 1
+
+// Defaults for zero Config fields.
+const (
+	DefaultRetention = 30 * 24 * time.Hour
+	DefaultMaxBody   = 4 << 20
+	DefaultMaxBatch  = 1000
+	DefaultKeepAlive = 15 * time.Second
+	defaultPullLimit = 500
+	maxPullLimit     = 1000
+	maxWait          = 30 * time.Second
+	maxPullTables    = 64
+)
+
+// Config configures a Server. Only DB and Secret are required.
+type Config struct {
+	// DB is the store; its tables (mb_sync_*) are created by New.
+	DB *sql.DB
+	// Dialect is "sqlite" (default) or "d1". The SQL is the same; D1's Go
+	// driver has no transactions, so there a push is stored chunk by chunk,
+	// one statement each (still validated as a whole first, still at most
+	// once per op), and SQLite's in-process write lock is not taken.
+	Dialect string
+	// Secret is the HMAC key of bearer tokens (SignToken).
+	Secret []byte
+	// Schema lists the synced tables; nil accepts any valid table name with
+	// key column "id" and any columns.
+	Schema *Schema
+	// Retention is how long tombstones and op ids are kept; default 30 days.
+	Retention time.Duration
+	// MaxBody caps a request body in bytes; default 4 MB.
+	MaxBody int64
+	// MaxBatch caps the changes of one push; default 1000.
+	MaxBatch int
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+
+	// KeepAlive is the interval of comment lines on event streams; default 15 s.
+	KeepAlive time.Duration
+	// PollInterval, when positive, makes event streams and long-polls also
+	// re-read the database at this interval. Needed where pushes may land in
+	// another process or instance (Workers: every request is a fresh instance);
+	// zero relies on the in-process notifier alone.
+	PollInterval time.Duration
+	// StreamLimit, when positive, ends an event stream after this long (the
+	// client reconnects on its own). Bounds streams on hosts that may not
+	// notice a client leaving; zero: no limit.
+	StreamLimit time.Duration
+	// AllowOrigin is the Access-Control-Allow-Origin answer for browser
+	// clients; default "*" (tokens travel in a header, never in cookies).
+	// "-" disables CORS headers.
+	AllowOrigin string
+	// ErrorLog receives internal errors (5xx); nil discards them.
+	ErrorLog *log.Logger
+}
+
+// Server is the sync protocol handler. It is safe for concurrent use.
+type Server struct {
+	cfg     Config
+	d1      bool
+	writeMu sync.Mutex // serialises SQLite write transactions in this process
+	hub     *hub
+	mux     *http.ServeMux
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// New checks cfg, fills defaults and creates the store's tables (idempotent).
+func New(cfg Config) (*Server, error) {
+	if cfg.DB == nil {
+		return nil, errors.New("syncserver: Config.DB is nil")
+	}
+	if len(cfg.Secret) == 0 {
+		return nil, errors.New("syncserver: Config.Secret is empty")
+	}
+	switch cfg.Dialect {
+	case "":
+		cfg.Dialect = "sqlite"
+	case "sqlite", "d1":
+	default:
+		return nil, fmt.Errorf("syncserver: unknown dialect %q", cfg.Dialect)
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = DefaultRetention
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = DefaultMaxBatch
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.KeepAlive <= 0 {
+		cfg.KeepAlive = DefaultKeepAlive
+	}
+	if cfg.AllowOrigin == "" {
+		cfg.AllowOrigin = "*"
+	}
+	if err := migrate(context.Background(), cfg.DB); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, d1: cfg.Dialect == "d1", hub: newHub(), closed: make(chan struct{})}
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("/v1/health", s.route(http.MethodGet, false, s.handleHealth))
+	s.mux.HandleFunc("/v1/push", s.route(http.MethodPost, true, s.handlePush))
+	s.mux.HandleFunc("/v1/pull", s.route(http.MethodGet, true, s.handlePull))
+	s.mux.HandleFunc("/v1/events", s.route(http.MethodGet, true, s.handleEvents))
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errf(http.StatusNotFound, CodeNotFound, "no such endpoint: "+r.URL.Path))
+	})
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.AllowOrigin != "-" {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", s.cfg.AllowOrigin)
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		h.Set("Access-Control-Max-Age", "86400")
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// Close ends event streams and pending long-polls. It does not close DB.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
+	return nil
+}
+
+// Purge applies retention: op ids and tombstones older than Retention are
+// deleted, and each affected tenant's horizon advances, so a client whose
+// cursor is older gets 410 RESYNC_REQUIRED. Call it periodically.
+func (s *Server) Purge(ctx context.Context) error {
+	cutoff := s.cfg.Now().Add(-s.cfg.Retention).UnixMilli()
+	if s.d1 {
+		return purge(ctx, s.cfg.DB, cutoff)
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	tx, err := s.cfg.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("syncserver: purge: %w", err)
+	}
+	defer tx.Rollback()
+	if err := purge(ctx, tx, cutoff); err != nil {
+		return fmt.Errorf("syncserver: purge: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("syncserver: purge: %w", err)
+	}
+	return nil
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, id identity) error
+
+// route checks method and token before the handler runs and turns a
+// returned error into the protocol's error body.
+func (s *Server) route(method string, auth bool, h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
+			w.Header().Set("Allow", method)
+			writeError(w, errf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "use "+method))
+			return
+		}
+		var id identity
+		if auth {
+			var err error
+			if id, err = s.authenticate(r); err != nil {
+				writeError(w, err)
+				return
+			}
+		}
+		if err := h(w, r, id); err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) && s.cfg.ErrorLog != nil {
+				s.cfg.ErrorLog.Printf("syncserver: %s %s: %v", r.Method, r.URL.Path, err)
+			}
+			writeError(w, err)
+		}
+	}
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ identity) error {
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "protocol": ProtocolVersion})
+	return nil
+}
+
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	tooLarge := errf(http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("body over %d bytes", s.cfg.MaxBody))
+	if r.ContentLength > s.cfg.MaxBody {
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge
+		}
+		return nil, errf(http.StatusBadRequest, CodeBadRequest, "reading body: "+err.Error())
+	}
+	return body, nil
+}
+
+func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, id identity) error {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	changes, err := decodePush(body, s.cfg.Schema, s.cfg.MaxBatch)
+	if err != nil {
+		return err
+	}
+	results, cursor, applied, err := s.push(r.Context(), id.Tenant, changes)
+	if err != nil {
+		return err
+	}
+	if applied {
+		s.hub.notify(id.Tenant, cursor)
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Results []pushResult `json:"results"`
+		Cursor  int64        `json:"cursor"`
+	}{results, cursor})
+	return nil
+}
+
+// push stores validated changes: in one transaction on SQLite, one
+// statement per chunk on D1.
+func (s *Server) push(ctx context.Context, tenant string, changes []change) ([]pushResult, int64, bool, error) {
+	results := make([]pushResult, len(changes))
+	now := s.cfg.Now().UnixMilli()
+	run := func(q querier) (int64, bool, error) {
+		res, applied, err := applyChanges(ctx, q, tenant, changes, now)
+		if err != nil {
+			return 0, false, fmt.Errorf("push: %w", err)
+		}
+		copy(results, res)
+		cursor, _, err := cursorOf(ctx, q, tenant)
+		return cursor, applied, err
+	}
+	if s.d1 {
+		cursor, applied, err := run(s.cfg.DB)
+		return results, cursor, applied, err
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	tx, err := s.cfg.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	defer tx.Rollback()
+	cursor, applied, err := run(tx)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, 0, false, err
+	}
+	return results, cursor, applied, nil
+}
+
+type pullResponse struct {
+	Changes []*wireOut `json:"changes"`
+	Cursor  int64      `json:"cursor"`
+	More    bool       `json:"more"`
+}
+
+func parsePullQuery(r *http.Request) (since int64, limit int, tables []string, wait time.Duration, err error) {
+	q := r.URL.Query()
+	limit = defaultPullLimit
+	if v := q.Get("since"); v != "" {
+		since, err = strconv.ParseInt(v, 10, 64)
+		if err != nil || since < 0 {
+			return 0, 0, nil, 0, errf(http.StatusBadRequest, CodeBadRequest, "since must be a non-negative integer")
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		limit, err = strconv.Atoi(v)
+		if err != nil || limit < 1 {
+			return 0, 0, nil, 0, errf(http.StatusBadRequest, CodeBadRequest, "limit must be a positive integer")
+		}
+		limit = min(limit, maxPullLimit)
+	}
+	if v := q.Get("tables"); v != "" {
+		for _, t := range strings.Split(v, ",") {
+			if !nameRE.MatchString(t) {
+				return 0, 0, nil, 0, errf(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("bad table name %q", t))
+			}
+			tables = append(tables, t)
+		}
+		if len(tables) > maxPullTables {
+			return 0, 0, nil, 0, errf(http.StatusBadRequest, CodeBadRequest, "too many tables")
+		}
+	}
+	if v := q.Get("wait"); v != "" {
+		secs, perr := strconv.ParseFloat(v, 64)
+		if perr != nil || secs < 0 || secs != secs {
+			return 0, 0, nil, 0, errf(http.StatusBadRequest, CodeBadRequest, "wait must be a number of seconds")
+		}
+		wait = min(time.Duration(secs*float64(time.Second)), maxWait)
+	}
+	return since, limit, tables, wait, nil
+}
+
+func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, id identity) error {
+	since, limit, tables, wait, err := parsePullQuery(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	var sub *subscription
+	if wait > 0 {
+		// Subscribe before the first read so a push landing in between is not missed.
+		sub = s.hub.subscribe(id.Tenant)
+		defer s.hub.unsubscribe(sub)
+	}
+	resp, err := s.pullOnce(ctx, id.Tenant, since, limit, tables)
+	if err != nil {
+		return err
+	}
+	if wait > 0 && len(resp.Changes) == 0 {
+		deadline := time.NewTimer(wait)
+		defer deadline.Stop()
+		var poll <-chan time.Time
+		if s.cfg.PollInterval > 0 {
+			t := time.NewTicker(s.cfg.PollInterval)
+			defer t.Stop()
+			poll = t.C
+		}
+	waitLoop:
+		for len(resp.Changes) == 0 {
+			select {
+			case <-sub.ch:
+			case <-poll:
+			case <-deadline.C:
+				break waitLoop
+			case <-ctx.Done():
+				return nil // the client left; nobody reads an answer
+			case <-s.closed:
+				break waitLoop
+			}
+			if resp, err = s.pullOnce(ctx, id.Tenant, since, limit, tables); err != nil {
+				return err
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// pullOnce reads the feed, then the horizon: if a purge ran in between, the
+// horizon read afterwards reflects it and the client is sent to resync, so
+// no transaction is needed for a consistent answer (D1 has none).
+func (s *Server) pullOnce(ctx context.Context, tenant string, since int64, limit int, tables []string) (*pullResponse, error) {
+	rows, err := pullRows(ctx, s.cfg.DB, tenant, since, tables, limit)
+	if err != nil {
+		return nil, err
+	}
+	cursor, horizon, err := cursorOf(ctx, s.cfg.DB, tenant)
+	if err != nil {
+		return nil, err
+	}
+	if since > 0 && (since < horizon || since > cursor) {
+		// Older than the horizon: tombstones it has not seen are gone. Newer
+		// than the cursor: the server lost data (restored backup) or the client
+		// talks to another server. Either way only a full pull is right.
+		h := horizon
+		return nil, &apiError{Status: http.StatusGone, Code: CodeResyncRequired,
+			Message: "cursor outside the retained history; pull again from since=0", Cursor: &h}
+	}
+	resp := &pullResponse{Changes: rows, Cursor: since}
+	if len(rows) > limit {
+		resp.Changes, resp.More = rows[:limit], true
+	}
+	if resp.Changes == nil {
+		resp.Changes = []*wireOut{}
+	}
+	if n := len(resp.Changes); n > 0 {
+		resp.Cursor = resp.Changes[n-1].Seq
+	}
+	return resp, nil
+}

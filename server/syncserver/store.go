@@ -1,0 +1,411 @@
+package syncserver
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// schemaVersion is bumped when the tables below change shape.
+const schemaVersion = "2"
+
+// The store is one portable SQL schema (SQLite and D1, which is SQLite).
+// mb_sync_rows is the compacted change feed: one row per synced row holding its
+// winning version and the seq of that version; pulling "seq > since" in seq
+// order is reading the feed. A tenant's cursor is the greater of its highest
+// row seq and its horizon, so seq is computed inside the one statement that
+// writes the row; that keeps seq allocation atomic with the write on D1,
+// which has no transactions in the Go driver.
+var migrations = []string{
+	`CREATE TABLE IF NOT EXISTS mb_sync_rows (
+		tenant TEXT NOT NULL,
+		tbl TEXT NOT NULL,
+		key TEXT NOT NULL,
+		row TEXT,
+		hlc TEXT NOT NULL,
+		origin TEXT NOT NULL,
+		op TEXT NOT NULL,
+		seq INTEGER NOT NULL,
+		deleted INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL,
+		PRIMARY KEY (tenant, tbl, key)
+	)`,
+	`CREATE UNIQUE INDEX IF NOT EXISTS mb_sync_rows_seq ON mb_sync_rows (tenant, seq)`,
+	`CREATE INDEX IF NOT EXISTS mb_sync_rows_tomb ON mb_sync_rows (deleted, updated_at)`,
+	`CREATE TABLE IF NOT EXISTS mb_sync_ops (
+		tenant TEXT NOT NULL,
+		op TEXT NOT NULL,
+		seq INTEGER NOT NULL,
+		at INTEGER NOT NULL,
+		PRIMARY KEY (tenant, op)
+	)`,
+	`CREATE INDEX IF NOT EXISTS mb_sync_ops_at ON mb_sync_ops (at)`,
+	// The op log is kept by the rows table itself, so a stored version and its
+	// op id are written by one statement (atomic on D1 too).
+	`CREATE TRIGGER IF NOT EXISTS mb_sync_rows_op_insert AFTER INSERT ON mb_sync_rows BEGIN
+		INSERT OR IGNORE INTO mb_sync_ops (tenant, op, seq, at) VALUES (NEW.tenant, NEW.op, NEW.seq, NEW.updated_at);
+	END`,
+	`CREATE TRIGGER IF NOT EXISTS mb_sync_rows_op_update AFTER UPDATE OF seq ON mb_sync_rows BEGIN
+		INSERT OR IGNORE INTO mb_sync_ops (tenant, op, seq, at) VALUES (NEW.tenant, NEW.op, NEW.seq, NEW.updated_at);
+	END`,
+	`CREATE TABLE IF NOT EXISTS mb_sync_tenants (
+		tenant TEXT NOT NULL PRIMARY KEY,
+		horizon INTEGER NOT NULL DEFAULT 0
+	)`,
+	`CREATE TABLE IF NOT EXISTS mb_sync_meta (k TEXT NOT NULL PRIMARY KEY, v TEXT NOT NULL)`,
+	`INSERT INTO mb_sync_meta (k, v) VALUES ('schema', '` + schemaVersion + `') ON CONFLICT (k) DO UPDATE SET v = excluded.v`,
+}
+
+const (
+	// sqlUpsertBatch stores a chunk of changes (a JSON array, ?2) in one
+	// statement: D1 counts queries per request, and one statement per change
+	// would not fit a 1000-change push. A change is skipped when its op is
+	// already recorded, and wins only if its (hlc, origin) is greater than the
+	// stored one: last writer wins on the clock, never on arrival. seq is the
+	// tenant's cursor (read once; the SELECT is evaluated before the inserts)
+	// plus the change's rank among the candidates, so it is atomic with the
+	// write even without a transaction. Candidates are filtered against the
+	// stored state first, so only a batch holding two versions of one row,
+	// newer first, leaves a gap. RETURNING names the winners. The op log is
+	// written by trigger, in the same statement.
+	sqlUpsertBatch = `INSERT INTO mb_sync_rows (tenant, tbl, key, row, hlc, origin, op, deleted, updated_at, seq)
+SELECT ?1, j.value ->> 't', j.value ->> 'k', j.value ->> 'r', j.value ->> 'h', j.value ->> 'o', j.value ->> 'p',
+	(j.value ->> 'r') IS NULL, ?3,
+	(SELECT MAX(COALESCE((SELECT MAX(seq) FROM mb_sync_rows WHERE tenant = ?1), 0),
+	            COALESCE((SELECT horizon FROM mb_sync_tenants WHERE tenant = ?1), 0)))
+		+ ROW_NUMBER() OVER (ORDER BY j.key)
+FROM json_each(?2) AS j
+WHERE NOT EXISTS (SELECT 1 FROM mb_sync_ops AS o WHERE o.tenant = ?1 AND o.op = j.value ->> 'p')
+  AND NOT EXISTS (SELECT 1 FROM mb_sync_rows AS r
+	WHERE r.tenant = ?1 AND r.tbl = j.value ->> 't' AND r.key = j.value ->> 'k'
+	  AND (r.hlc > j.value ->> 'h' OR (r.hlc = j.value ->> 'h' AND r.origin >= j.value ->> 'o')))
+ORDER BY j.key
+ON CONFLICT (tenant, tbl, key) DO UPDATE SET
+	row = excluded.row, hlc = excluded.hlc, origin = excluded.origin, op = excluded.op,
+	deleted = excluded.deleted, updated_at = excluded.updated_at, seq = excluded.seq
+WHERE excluded.hlc > mb_sync_rows.hlc
+   OR (excluded.hlc = mb_sync_rows.hlc AND excluded.origin > mb_sync_rows.origin)
+RETURNING op, seq`
+
+	// sqlOpsOf finds recorded ops among the changes of a chunk that did not win.
+	sqlOpsOf = `SELECT j.key, o.seq FROM json_each(?2) AS j
+JOIN mb_sync_ops AS o ON o.tenant = ?1 AND o.op = j.value ->> 'p'`
+
+	// sqlCurrentOf reads the stored versions of the rows of those changes.
+	sqlCurrentOf = `SELECT j.key, r.op, r.row, r.hlc, r.origin, r.seq FROM json_each(?2) AS j
+JOIN mb_sync_rows AS r ON r.tenant = ?1 AND r.tbl = j.value ->> 't' AND r.key = j.value ->> 'k'`
+
+	sqlCursor = `SELECT MAX(COALESCE((SELECT MAX(seq) FROM mb_sync_rows WHERE tenant = ?1), 0),
+	COALESCE((SELECT horizon FROM mb_sync_tenants WHERE tenant = ?1), 0)),
+	COALESCE((SELECT horizon FROM mb_sync_tenants WHERE tenant = ?1), 0)`
+)
+
+// querier is what both *sql.DB and *sql.Tx offer; on D1 pushes run on the DB.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	var v string
+	if err := db.QueryRowContext(ctx, `SELECT v FROM mb_sync_meta WHERE k = 'schema'`).Scan(&v); err == nil && v == schemaVersion {
+		return nil // the common case on Workers, where New runs per request
+	}
+	for _, m := range migrations {
+		if _, err := db.ExecContext(ctx, m); err != nil {
+			return fmt.Errorf("syncserver: migrate: %w", err)
+		}
+	}
+	return nil
+}
+
+// wireOut is a stored version as the protocol shows it (a change plus seq).
+type wireOut struct {
+	Op     string          `json:"op"`
+	Table  string          `json:"table"`
+	Key    json.RawMessage `json:"key"`
+	Row    json.RawMessage `json:"row"`
+	HLC    string          `json:"hlc"`
+	Origin string          `json:"origin"`
+	Seq    int64           `json:"seq"`
+}
+
+type pushResult struct {
+	Op      string   `json:"op"`
+	Status  string   `json:"status"`
+	Seq     int64    `json:"seq,omitempty"`
+	Current *wireOut `json:"current,omitempty"`
+}
+
+// chunkBytes bounds the JSON handed to one statement (D1 caps a bound
+// string at 2 MB).
+const chunkBytes = 900 << 10
+
+// wireIn is a change as the batch statement reads it from JSON.
+type wireIn struct {
+	P string  `json:"p"`
+	T string  `json:"t"`
+	K string  `json:"k"`
+	R *string `json:"r"`
+	H string  `json:"h"`
+	O string  `json:"o"`
+}
+
+func toWireIn(c *change) wireIn {
+	w := wireIn{P: c.Op, T: c.Table, K: c.Key, H: c.HLC, O: c.Origin}
+	if c.Row != nil {
+		r := string(c.Row)
+		w.R = &r
+	}
+	return w
+}
+
+// applyChanges stores validated changes and reports each one's fate. It is
+// correct inside a transaction (SQLite) and, chunk by chunk, without one
+// (D1): each statement decides winners and assigns seq by itself.
+func applyChanges(ctx context.Context, q querier, tenant string, changes []change, nowMS int64) ([]pushResult, bool, error) {
+	results := make([]pushResult, len(changes))
+	// A repeated op id within one push is answered like its first occurrence
+	// and never reaches the store twice.
+	first := make(map[string]int, len(changes))
+	var todo []int
+	for i := range changes {
+		if _, ok := first[changes[i].Op]; !ok {
+			first[changes[i].Op] = i
+			todo = append(todo, i)
+		}
+	}
+	applied := false
+	for len(todo) > 0 {
+		n, size := 0, 0
+		var batch []wireIn
+		for n < len(todo) && (n == 0 || size < chunkBytes) {
+			w := toWireIn(&changes[todo[n]])
+			batch = append(batch, w)
+			size += len(w.K) + len(w.P) + 64
+			if w.R != nil {
+				size += len(*w.R)
+			}
+			n++
+		}
+		chunk := todo[:n]
+		todo = todo[n:]
+		a, err := applyChunk(ctx, q, tenant, changes, chunk, batch, results, nowMS)
+		if err != nil {
+			return nil, false, err
+		}
+		applied = applied || a
+	}
+	for i := range changes {
+		f := first[changes[i].Op]
+		if f == i {
+			continue
+		}
+		results[i] = results[f]
+		if results[f].Status == "applied" {
+			results[i].Status = "duplicate"
+		}
+	}
+	return results, applied, nil
+}
+
+func applyChunk(ctx context.Context, q querier, tenant string, changes []change, chunk []int, batch []wireIn, results []pushResult, nowMS int64) (bool, error) {
+	raw, err := json.Marshal(batch)
+	if err != nil {
+		return false, err
+	}
+	won := make(map[string]int64, len(chunk))
+	rows, err := q.QueryContext(ctx, sqlUpsertBatch, tenant, string(raw), nowMS)
+	if err != nil {
+		return false, err
+	}
+	for rows.Next() {
+		var op string
+		var seq int64
+		if err := rows.Scan(&op, &seq); err != nil {
+			rows.Close()
+			return false, err
+		}
+		won[op] = seq
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	var lost []wireIn
+	var lostIdx []int // index into changes
+	for _, i := range chunk {
+		c := &changes[i]
+		if seq, ok := won[c.Op]; ok {
+			results[i] = pushResult{Op: c.Op, Status: "applied", Seq: seq}
+			continue
+		}
+		lost = append(lost, toWireIn(c))
+		lostIdx = append(lostIdx, i)
+	}
+	if len(lost) == 0 {
+		return len(won) > 0, nil
+	}
+	if raw, err = json.Marshal(lost); err != nil {
+		return false, err
+	}
+	dup := make(map[int]int64)
+	if err := scanEach(ctx, q, sqlOpsOf, tenant, string(raw), func(r *sql.Rows) error {
+		var k int
+		var seq int64
+		if err := r.Scan(&k, &seq); err != nil {
+			return err
+		}
+		dup[k] = seq
+		return nil
+	}); err != nil {
+		return false, err
+	}
+	cur := make(map[int]*wireOut)
+	if len(dup) < len(lost) {
+		if err := scanEach(ctx, q, sqlCurrentOf, tenant, string(raw), func(r *sql.Rows) error {
+			var (
+				k               int
+				op, hlc, origin string
+				row             sql.NullString
+				seq             int64
+			)
+			if err := r.Scan(&k, &op, &row, &hlc, &origin, &seq); err != nil {
+				return err
+			}
+			if k >= 0 && k < len(lost) {
+				cur[k] = newWireOut(op, lost[k].T, lost[k].K, row, hlc, origin, seq)
+			}
+			return nil
+		}); err != nil {
+			return false, err
+		}
+	}
+	for k, i := range lostIdx {
+		c := &changes[i]
+		if seq, ok := dup[k]; ok {
+			results[i] = pushResult{Op: c.Op, Status: "duplicate", Seq: seq}
+			continue
+		}
+		v := cur[k]
+		switch {
+		case v == nil:
+			// Neither stored nor recorded: only a purge racing this push (D1, no
+			// transaction) can do that. Fail; the client's retry is safe.
+			return false, fmt.Errorf("change %q: row vanished during the push", c.Op)
+		case v.Op == c.Op:
+			// The row's version is this op though its op id is no longer in the
+			// log (purged): still at most once.
+			results[i] = pushResult{Op: c.Op, Status: "duplicate", Seq: v.Seq}
+		default:
+			results[i] = pushResult{Op: c.Op, Status: "stale", Current: v}
+		}
+	}
+	return len(won) > 0, nil
+}
+
+func scanEach(ctx context.Context, q querier, query, tenant, arg string, each func(*sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query, tenant, arg)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func newWireOut(op, table, key string, row sql.NullString, hlc, origin string, seq int64) *wireOut {
+	w := &wireOut{Op: op, Table: table, Key: json.RawMessage(key), HLC: hlc, Origin: origin, Seq: seq}
+	if row.Valid {
+		w.Row = json.RawMessage(row.String)
+	}
+	return w
+}
+
+// cursorOf returns the tenant's latest seq and its retention horizon.
+func cursorOf(ctx context.Context, q querier, tenant string) (cursor, horizon int64, err error) {
+	err = q.QueryRowContext(ctx, sqlCursor, tenant).Scan(&cursor, &horizon)
+	return cursor, horizon, err
+}
+
+// pullRows reads up to limit+1 versions after since, so the caller can tell
+// whether more remain.
+func pullRows(ctx context.Context, q querier, tenant string, since int64, tables []string, limit int) ([]*wireOut, error) {
+	var b strings.Builder
+	b.WriteString(`SELECT tbl, key, row, hlc, origin, op, seq FROM mb_sync_rows WHERE tenant = ? AND seq > ?`)
+	args := []any{tenant, since}
+	if len(tables) > 0 {
+		b.WriteString(` AND tbl IN (?` + strings.Repeat(`, ?`, len(tables)-1) + `)`)
+		for _, t := range tables {
+			args = append(args, t)
+		}
+	}
+	b.WriteString(` ORDER BY seq LIMIT ?`)
+	args = append(args, limit+1)
+	rows, err := q.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*wireOut
+	for rows.Next() {
+		var (
+			tbl, key, hlc, origin, op string
+			row                       sql.NullString
+			seq                       int64
+		)
+		if err := rows.Scan(&tbl, &key, &row, &hlc, &origin, &op, &seq); err != nil {
+			return nil, err
+		}
+		out = append(out, newWireOut(op, tbl, key, row, hlc, origin, seq))
+	}
+	return out, rows.Err()
+}
+
+// purge drops op ids and tombstones older than cutoff (unix ms). A tenant's
+// horizon is raised to the newest purged tombstone's seq before the
+// tombstones go, so seq values are never reused and a client whose cursor
+// predates a vanished tombstone is told to resync.
+func purge(ctx context.Context, q querier, cutoffMS int64) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM mb_sync_ops WHERE at < ?`, cutoffMS); err != nil {
+		return err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT tenant, MAX(seq) FROM mb_sync_rows WHERE deleted = 1 AND updated_at < ? GROUP BY tenant`, cutoffMS)
+	if err != nil {
+		return err
+	}
+	type th struct {
+		tenant string
+		seq    int64
+	}
+	var todo []th
+	for rows.Next() {
+		var t th
+		if err := rows.Scan(&t.tenant, &t.seq); err != nil {
+			rows.Close()
+			return err
+		}
+		todo = append(todo, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, t := range todo {
+		if _, err := q.ExecContext(ctx, `INSERT INTO mb_sync_tenants (tenant, horizon) VALUES (?, ?)
+ON CONFLICT (tenant) DO UPDATE SET horizon = MAX(horizon, excluded.horizon)`, t.tenant, t.seq); err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, `DELETE FROM mb_sync_rows WHERE tenant = ? AND deleted = 1 AND seq <= ?`, t.tenant, t.seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
