@@ -18,6 +18,7 @@ import (
 //	0x00 "seq" tableID(4)         autoIncrement high-water mark of a table
 //	0x01 tableID(4) indexID(2) …  rows (index 0: primary key → row) and index
 //	                              entries (index tuple [+ primary key] → primary key)
+//	0x02 …                        sync metadata, outbox and state (syncmeta.go)
 var (
 	catalogKey = []byte("\x00catalog")
 	seqPrefix  = []byte("\x00seq")
@@ -114,11 +115,15 @@ func encodeTable(t *Table) value.Value {
 		idx[i] = value.ObjectOf(mem("id", num(uint64(ix.ID))), mem("name", str(ix.Name)),
 			mem("cols", ids(ix.Columns)), mem("unique", value.BoolOf(ix.Unique)))
 	}
-	return value.ObjectOf(
+	m := []value.Member{
 		mem("id", num(uint64(t.ID))), mem("name", str(t.Name)), mem("comment", str(t.Comment)),
 		mem("nextCol", num(uint64(t.NextColID))), mem("nextIdx", num(uint64(t.NextIdxID))),
 		mem("version", num(t.Version)), mem("pk", ids(t.PK)),
-		mem("cols", value.ArrayOf(cols)), mem("idx", value.ArrayOf(idx)))
+		mem("cols", value.ArrayOf(cols)), mem("idx", value.ArrayOf(idx))}
+	if t.Sync { // written only when set, so catalogs of unsynced tables stay as they were
+		m = append(m, mem("sync", value.BoolOf(true)))
+	}
+	return value.ObjectOf(m...)
 }
 
 // catalogReader pulls typed fields out of the stored catalog and remembers
@@ -172,6 +177,9 @@ func decodeCatalog(b []byte) (*catalog, error) {
 				ID: uint32(r.num(tv, "id")), Name: r.str(tv, "name"), Comment: r.str(tv, "comment"),
 				NextColID: uint32(r.num(tv, "nextCol")), NextIdxID: uint16(r.num(tv, "nextIdx")),
 				Version: r.num(tv, "version"), PK: r.ids(tv, "pk"),
+			}
+			if s, ok := tv.Get("sync"); ok && s.Kind() == value.Bool {
+				t.Sync = s.Bool()
 			}
 			for _, cv := range r.arr(tv, "cols") {
 				t.Columns = append(t.Columns, Column{

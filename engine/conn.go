@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"sync"
+	"time"
 
 	"minibase/engine/kv"
 	"minibase/engine/lsm"
@@ -29,6 +30,9 @@ type Options struct {
 	Durability Durability
 	// Store tunes the storage engine; zero values take its defaults.
 	Store lsm.Options
+	// Now is the wall clock behind sync timestamps (time.Now when nil);
+	// tests replace it.
+	Now func() time.Time
 }
 
 // Conn is an open minibase: databases, their tables, and the store they
@@ -43,6 +47,8 @@ type Conn struct {
 	open      map[uint64]*Tx
 	recent    []commitRecord
 	auto      Tx // reused by Auto
+	now       func() time.Time
+	syncSt    *syncState // sync client id and clock (syncmeta.go), loaded lazily
 }
 
 // Open opens (or creates) the minibase stored in fs.
@@ -55,7 +61,7 @@ func Open(fs fsadapter.FS, opts Options) (*Conn, error) {
 	if err != nil {
 		return nil, storageErr("open", err)
 	}
-	c := &Conn{store: st, seqs: map[uint32]float64{}, open: map[uint64]*Tx{}}
+	c := &Conn{store: st, seqs: map[uint32]float64{}, open: map[uint64]*Tx{}, now: opts.Now}
 	raw, err := st.Get(catalogKey)
 	switch {
 	case errors.Is(err, kv.ErrNotFound):

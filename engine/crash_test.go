@@ -41,7 +41,7 @@ func crashWorkload() []crashOp {
 			},
 		})
 	}
-	for i := 1; i <= 40; i++ {
+	for i := 1; i <= crashRows; i++ {
 		ins(i, fmt.Sprintf("name%02d", i))
 		switch {
 		case i%5 == 0:
@@ -65,7 +65,7 @@ func crashWorkload() []crashOp {
 				},
 			})
 		case i%9 == 0:
-			a, b := 100+i, 200+i
+			a, b := 1000+i, 2000+i
 			ops = append(ops, crashOp{
 				name:  fmt.Sprintf("tx %d+%d", a, b),
 				apply: func(m model) { m[float64(a)] = fmt.Sprintf("tx%d", a); m[float64(b)] = fmt.Sprintf("tx%d", b) },
@@ -97,9 +97,9 @@ func crashWorkload() []crashOp {
 	return ops
 }
 
-// smallStore makes the store rotate logs and checkpoint often, so crashes
+// smallStore makes the store rotate logs, flush and compact often, so crashes
 // land in every kind of file operation.
-var smallStore = Options{Store: lsm.Options{LogFileSize: 512, CheckpointBytes: 2048}}
+var smallStore = Options{Store: lsm.Options{LogFileSize: 512, MemtableBytes: 1024, SegmentBytes: 1024, BlockSize: 256}}
 
 func openCrashDB(fs fsadapter.FS) (*Conn, error) {
 	c, err := Open(fs, smallStore)
@@ -165,6 +165,11 @@ func TestCrashAtEveryOperation(t *testing.T) {
 	c, err := openCrashDB(ffs)
 	require.NoError(t, err)
 	full, _ := runCrashWorkload(c, ops)
+	st, err := c.Stats()
+	require.NoError(t, err)
+	t.Logf("clean run: %d flushes, %d compactions", st.Flushes, st.Compactions)
+	require.Greater(t, st.Flushes, int64(3), "crashes must land in flushes")
+	require.Greater(t, st.Compactions, int64(0), "crashes must land in compactions")
 	require.NoError(t, c.Close())
 	total := ffs.Ops()
 	require.Greater(t, total, 50)

@@ -87,6 +87,11 @@ func (c *Conn) DropDatabase(name string, ifExists bool) error {
 			if err := deleteRange(w, tablePrefix(t.ID)); err != nil {
 				return err
 			}
+			if t.Sync {
+				if err := dropSyncData(w, t); err != nil {
+					return err
+				}
+			}
 			w.Delete(seqKey(t.ID))
 			delete(c.seqs, t.ID)
 		}
@@ -164,6 +169,11 @@ func (c *Conn) DropTable(db, name string, ifExists bool) error {
 		}
 		if err := deleteRange(w, tablePrefix(t.ID)); err != nil {
 			return err
+		}
+		if t.Sync {
+			if err := dropSyncData(w, t); err != nil {
+				return err
+			}
 		}
 		w.Delete(seqKey(t.ID))
 		delete(c.seqs, t.ID)

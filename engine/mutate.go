@@ -88,6 +88,9 @@ func (tx *Tx) mutate(w *kv.Overlay, t *Table, oldKey []byte, old row, newRow row
 		}
 		w.Set(newKey, enc)
 	}
+	if t.Sync && tx.c != nil { // schema migrations (tx.c nil) are not changes to sync
+		return tx.recordSync(w, t, oldKey, old, newKey, newRow)
+	}
 	return nil
 }
 

@@ -54,6 +54,7 @@ type Table struct {
 	NextColID uint32
 	NextIdxID uint16
 	Version   uint64 // bumped on every schema change
+	Sync      bool   // writes are queued for sync (syncmeta.go)
 
 	// Derived by prepare; not stored.
 	pos           []int32 // column ID → position in Columns, -1 when dropped

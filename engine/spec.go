@@ -18,6 +18,7 @@ type TableSpec struct {
 	PrimaryKey  []string // table-level compound key, optional
 	Comment     string
 	IfNotExists bool
+	Sync        bool // queue every write for offline sync (syncmeta.go)
 }
 
 // IndexSpec is what createIndex accepts.
@@ -116,6 +117,8 @@ func ParseTableSpec(v value.Value) (TableSpec, error) {
 			s.Comment, err = wantString(where, k, f)
 		case "ifNotExists":
 			s.IfNotExists, err = wantBool(where, k, f)
+		case "sync":
+			s.Sync, err = wantBool(where, k, f)
 		default:
 			return badSpec(where, "unknown option %q", k)
 		}
@@ -251,13 +254,17 @@ func (t *Table) Describe() value.Value {
 			value.Member{Key: "unique", Value: value.BoolOf(ix.Unique)},
 		))
 	}
-	return value.ObjectOf(
-		value.Member{Key: "name", Value: value.StringOf(t.Name)},
-		value.Member{Key: "columns", Value: value.ArrayOf(cols)},
-		value.Member{Key: "indexes", Value: value.ArrayOf(idx)},
-		value.Member{Key: "primaryKey", Value: t.namesOf(t.PK)},
-		value.Member{Key: "comment", Value: value.StringOf(t.Comment)},
-	)
+	out := []value.Member{
+		{Key: "name", Value: value.StringOf(t.Name)},
+		{Key: "columns", Value: value.ArrayOf(cols)},
+		{Key: "indexes", Value: value.ArrayOf(idx)},
+		{Key: "primaryKey", Value: t.namesOf(t.PK)},
+		{Key: "comment", Value: value.StringOf(t.Comment)},
+	}
+	if t.Sync {
+		out = append(out, value.Member{Key: "sync", Value: value.BoolOf(true)})
+	}
+	return value.ObjectOf(out...)
 }
 
 func (t *Table) namesOf(ids []uint32) value.Value {
@@ -322,6 +329,12 @@ func buildTable(id uint32, name string, s TableSpec) (*Table, error) {
 	}
 	if auto > 1 {
 		return nil, badSpec("createTable "+name, "only one autoIncrement column is allowed")
+	}
+	if s.Sync {
+		if err := checkSyncable(t); err != nil {
+			return nil, err
+		}
+		t.Sync = true
 	}
 	for _, c := range t.Columns {
 		if c.Unique {

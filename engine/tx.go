@@ -28,6 +28,12 @@ type Tx struct {
 	seqs     map[uint32]bool   // tables whose autoIncrement counter advanced
 	done     bool
 	locked   bool // run by Conn.Auto, which already holds the connection lock
+
+	// Sync (syncmeta.go): syncDirty says the commit must persist the sync
+	// clock; remoteMeta/remoteKey are set while a received change is applied.
+	syncDirty  bool
+	remoteMeta *RowMeta
+	remoteKey  []byte
 }
 
 // lock takes the connection lock unless the caller (Conn.Auto) holds it.
@@ -148,6 +154,9 @@ func (tx *Tx) commit() error {
 	for id := range tx.seqs {
 		b.Set(seqKey(id), binary.BigEndian.AppendUint64(nil, math.Float64bits(c.seqs[id])))
 	}
+	if tx.syncDirty {
+		c.writeSyncClock(b)
+	}
 	if err := c.store.Apply(b); err != nil {
 		return storageErr("commit", err)
 	}
@@ -186,7 +195,7 @@ func (c *Conn) recordCommit(b *kv.Batch, tables map[uint32]uint64) {
 	}
 	rec := commitRecord{seq: c.commitSeq, keys: make(map[string]struct{}, len(b.Ops))}
 	for _, op := range b.Ops {
-		if !bytes.HasPrefix(op.Key, seqPrefix) {
+		if !bytes.HasPrefix(op.Key, seqPrefix) && !bytes.Equal(op.Key, syncClockKey) {
 			rec.keys[string(op.Key)] = struct{}{}
 		}
 	}

@@ -81,3 +81,13 @@ type AppendFile interface {
 	// with fs.ErrClosed.
 	Close() error
 }
+
+// RangeReader is implemented by backends that can read part of a file
+// without reading all of it. The storage engine reads segment blocks through
+// it when the backend has it; without it a block read costs the whole file.
+type RangeReader interface {
+	// ReadRange returns n bytes of name starting at off, in a slice the
+	// caller owns; a file shorter than off+n is an error wrapping
+	// io.ErrUnexpectedEOF.
+	ReadRange(name string, off int64, n int) ([]byte, error)
+}

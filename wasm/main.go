@@ -15,8 +15,10 @@ import (
 	"unsafe"
 
 	"minibase/fsadapter"
+	"minibase/fsadapter/idbfs"
 	"minibase/fsadapter/memfs"
 	"minibase/fsadapter/nodefs"
+	"minibase/fsadapter/wxfs"
 	"minibase/wasm/bridge"
 )
 
@@ -28,6 +30,9 @@ var (
 	reqBuf  = make([]byte, 64<<10)
 	respBuf = make([]byte, 0, 64<<10)
 	hostFS  js.Value
+	hostIDB js.Value // the browser loader's IndexedDB host (js/src/browser-idb.js)
+	// hostWxFS is the mini-program FileSystemManager (host.wxfs), set by js/src/wx.js.
+	hostWxFS js.Value
 )
 
 //go:wasmexport mb_alloc
@@ -87,6 +92,15 @@ func openFS(adapter, root string) (fsadapter.FS, error) {
 			return nil, fmt.Errorf("open: the node adapter needs node's fs module (host.fs)")
 		}
 		return nodefs.New(hostFS, path.Clean(root))
+	case "indexeddb":
+		// root is the database's name; the loader has read its records already.
+		return idbfs.New(hostIDB, root)
+	case "wx":
+		if hostWxFS.IsUndefined() || hostWxFS.IsNull() {
+			return nil, fmt.Errorf("open: the wx adapter needs a FileSystemManager (host.wxfs): load minibase through its mini-program entry")
+		}
+		// Not path.Clean: it would turn "wxfile://usr" into "wxfile:/usr".
+		return wxfs.New(hostWxFS, root)
 	}
 	return nil, fmt.Errorf("open: unknown adapter %q (memory or node)", adapter)
 }
@@ -95,6 +109,8 @@ func main() {
 	host := js.Global().Get("__minibaseHost")
 	if host.Type() == js.TypeObject {
 		hostFS = host.Get("fs")
+		hostWxFS = host.Get("wxfs")
+		hostIDB = host.Get("idb")
 		js.Global().Delete("__minibaseHost")
 	}
 	// Small heaps make Go collect very often, and in wasm a collection is

@@ -81,7 +81,19 @@ type Stats struct {
 	LiveBytes    int64 // bytes of live keys and values
 	Files        int   // files on the backend
 	DiskBytes    int64 // bytes in those files
-	LogBytes     int64 // bytes in write-ahead log files not yet checkpointed
+	LogBytes     int64 // bytes in write-ahead log files not yet flushed to segments
 	Commits      int64 // batches applied since open
 	BytesWritten int64 // bytes handed to the backend since open
+
+	// Log-structured stores fill these; others leave them zero.
+	Flushes       int64 // memtable flushes to segment files since open
+	Compactions   int64 // merges of segment runs since open
+	Runs          int   // sorted runs of segments
+	Segments      int   // segment files in those runs
+	MemtableBytes int64 // key and value bytes in the memtable
+	IndexBytes    int64 // segment indexes and bloom filters held in memory
+	CacheBytes    int64 // bytes held by the block cache
+	CacheLimit    int64 // the block cache's byte limit
+	CacheHits     int64 // block reads served by the cache since open
+	CacheMisses   int64 // block reads that went to the backend since open
 }

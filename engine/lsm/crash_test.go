@@ -17,7 +17,7 @@ import (
 
 // crashWorkload is a deterministic mix of sets, overwrites and deletes over
 // a small key space, so later batches depend on earlier ones, with forced
-// checkpoints sprinkled in.
+// compactions sprinkled in.
 type crashWorkload struct {
 	batches []*kv.Batch
 	compact map[int]bool // compact after batch i (0-based)
@@ -50,13 +50,14 @@ func newCrashWorkload(n int) crashWorkload {
 
 // run applies the workload until the first error. It returns how many
 // batches were acknowledged and whether the failure hit a batch (rather
-// than a checkpoint), in which case that batch may or may not have landed.
+// than a compaction), in which case that batch may or may not have landed.
 func (w crashWorkload) run(f fsadapter.FS, opts lsm.Options) (acked int, batchInFlight bool) {
 	s, err := lsm.Open(f, opts)
 	if err != nil {
 		return 0, false
 	}
 	defer s.Close()
+	defer func() { lastStats = s.Stats() }()
 	for i, b := range w.batches {
 		if err := s.Apply(b); err != nil {
 			return i, true
@@ -70,9 +71,15 @@ func (w crashWorkload) run(f fsadapter.FS, opts lsm.Options) (acked int, batchIn
 	return len(w.batches), false
 }
 
-// crashOptions make rotation and automatic checkpoints happen often in a
+// lastStats is the Stats of the last store run finished with.
+var lastStats kv.Stats
+
+// nCompact is how many forced compactions the workload holds.
+func (w crashWorkload) nCompact() int { return len(w.compact) }
+
+// crashOptions make rotation, flushes and compactions happen often in a
 // short workload.
-var crashOptions = lsm.Options{LogFileSize: 1 << 10, CheckpointBytes: 3 << 10}
+var crashOptions = lsm.Options{LogFileSize: 1 << 10, MemtableBytes: 1 << 10, SegmentBytes: 1 << 10, BlockSize: 256}
 
 // TestCrashEveryPoint kills the simulated process at every mutating
 // filesystem operation of a workload (before it, or in the middle of a write
@@ -90,7 +97,11 @@ func TestCrashEveryPoint(t *testing.T) {
 				acked, _ := w.run(ff, opts)
 				require.Equal(t, len(w.batches), acked)
 				total := ff.Ops()
-				t.Logf("%d batches, %d mutating operations", len(w.batches), total)
+				st := lastStats
+				t.Logf("%d batches, %d mutating operations, %d flushes, %d compactions", len(w.batches), total, st.Flushes, st.Compactions)
+				// The workload must exercise what it is meant to test.
+				require.Greater(t, st.Flushes, int64(5))
+				require.Greater(t, st.Compactions, int64(w.nCompact()))
 
 				faults := []struct {
 					name   string

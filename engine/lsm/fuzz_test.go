@@ -13,19 +13,19 @@ import (
 	"minibase/engine/wal"
 )
 
-// FuzzOpen opens a store whose last log (and, when ckpt is not empty, a
-// checkpoint) holds arbitrary bytes: Open must succeed or report corruption,
+// FuzzOpen opens a store whose last log (and, when man is not empty, a
+// manifest) holds arbitrary bytes: Open must succeed or report corruption,
 // never panic, and a store it opens must take writes and reopen.
 func FuzzOpen(f *testing.F) {
 	f.Add(wal.Encode(nil, 1, numberedBatch(1).Ops), []byte{})
 	f.Add(wal.Encode(wal.Encode(nil, 1, numberedBatch(1).Ops), 2, numberedBatch(2).Ops), []byte{})
-	f.Add(wal.Encode(nil, 2, numberedBatch(2).Ops), []byte("MBCKPT\r\n"))
+	f.Add(wal.Encode(nil, 2, numberedBatch(2).Ops), []byte("MBMANI01"))
 	f.Add([]byte{1, 0, 0, 0}, []byte{})
-	f.Fuzz(func(t *testing.T, log, ckpt []byte) {
+	f.Fuzz(func(t *testing.T, log, man []byte) {
 		fs := newMemFS(t)
 		require.NoError(t, fs.WriteFile("00000000000000000001.log", log, false))
-		if len(ckpt) > 0 {
-			require.NoError(t, fs.WriteFile("00000000000000000001.ckpt", ckpt, false))
+		if len(man) > 0 {
+			require.NoError(t, fs.WriteFile("00000000000000000001.manifest", man, false))
 		}
 		s, err := lsm.Open(fs, lsm.Options{})
 		if err != nil {

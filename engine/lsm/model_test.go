@@ -48,9 +48,14 @@ func TestModel(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, uint64(mi)))
 			ff := faultfs.Wrap(m.wrap(newMemFS(t)))
+			// Small sizes, so that flushes, multi-segment runs, compactions
+			// and cache evictions all happen within the steps.
 			opts := lsm.Options{
-				LogFileSize:     int64(256 + r.IntN(8<<10)),
-				CheckpointBytes: int64(1 + r.IntN(32<<10)),
+				LogFileSize:   int64(256 + r.IntN(8<<10)),
+				MemtableBytes: int64(1 + r.IntN(16<<10)),
+				SegmentBytes:  int64(128 + r.IntN(8<<10)),
+				BlockSize:     32 + r.IntN(1<<10),
+				CacheBytes:    int64(r.IntN(64<<10)) - 1,
 			}
 			if r.IntN(2) == 0 {
 				opts.Durability = lsm.Strict
@@ -91,6 +96,12 @@ func TestModel(t *testing.T) {
 					if os.Getenv("MINIBASE_TRACE") != "" {
 						t.Logf("step %d: reopen", step)
 					}
+					// Snapshots read segment files, which belong to the
+					// store that made them: they end with it.
+					for _, sn := range snaps {
+						sn.s.Release()
+					}
+					snaps = nil
 					require.NoError(t, s.Close())
 					ff.Reset()
 					s = open(t, ff, opts)
@@ -126,6 +137,9 @@ func TestModel(t *testing.T) {
 				}
 			}
 			checkStore(t, s, want)
+			st := s.Stats()
+			t.Logf("last store: %d flushes, %d compactions, %d runs, %d segments, cache hits %d misses %d",
+				st.Flushes, st.Compactions, st.Runs, st.Segments, st.CacheHits, st.CacheMisses)
 			require.NoError(t, s.Close())
 			ff.Reset()
 			s = open(t, ff, opts)

@@ -6,28 +6,33 @@ import (
 	"strings"
 )
 
-// File names are a 20-digit zero-padded sequence number and a kind suffix,
-// so that sorting names sorts files by sequence number. A log is named after
-// the sequence number of its first record, a checkpoint after the last
-// sequence number it contains.
+// File names are a 20-digit zero-padded number and a kind suffix, so that
+// sorting names sorts files by number. A log is named after the sequence
+// number of its first record; segments and manifests take numbers from one
+// counter the manifest carries, so a newer file always has a larger number.
 const (
-	logSuffix  = ".log"
-	ckptSuffix = ".ckpt"
-	numDigits  = 20
+	logSuffix      = ".log"
+	segSuffix      = ".sst"
+	manifestSuffix = ".manifest"
+	ckptSuffix     = ".ckpt" // version 1 checkpoints; recognized only to refuse them
+	numDigits      = 20
 )
 
-func logFileName(seq uint64) string  { return fmt.Sprintf("%020d%s", seq, logSuffix) }
-func ckptFileName(seq uint64) string { return fmt.Sprintf("%020d%s", seq, ckptSuffix) }
+func logFileName(seq uint64) string      { return fmt.Sprintf("%020d%s", seq, logSuffix) }
+func segFileName(num uint64) string      { return fmt.Sprintf("%020d%s", num, segSuffix) }
+func manifestFileName(num uint64) string { return fmt.Sprintf("%020d%s", num, manifestSuffix) }
 
-// fileKind tells log files from checkpoints.
+// fileKind tells the store's files apart.
 type fileKind int
 
 const (
 	kindLog fileKind = iota + 1
+	kindSeg
+	kindManifest
 	kindCkpt
 )
 
-// dataFile is a log or checkpoint found in the directory.
+// dataFile is a store file found in the directory.
 type dataFile struct {
 	name string
 	kind fileKind
@@ -39,15 +44,16 @@ type dataFile struct {
 func parseFileName(name string) (dataFile, bool) {
 	var kind fileKind
 	var digits string
-	switch {
-	case strings.HasSuffix(name, logSuffix):
-		kind, digits = kindLog, strings.TrimSuffix(name, logSuffix)
-	case strings.HasSuffix(name, ckptSuffix):
-		kind, digits = kindCkpt, strings.TrimSuffix(name, ckptSuffix)
-	default:
-		return dataFile{}, false
+	for _, k := range []struct {
+		suffix string
+		kind   fileKind
+	}{{logSuffix, kindLog}, {segSuffix, kindSeg}, {manifestSuffix, kindManifest}, {ckptSuffix, kindCkpt}} {
+		if strings.HasSuffix(name, k.suffix) {
+			kind, digits = k.kind, strings.TrimSuffix(name, k.suffix)
+			break
+		}
 	}
-	if len(digits) != numDigits {
+	if kind == 0 || len(digits) != numDigits {
 		return dataFile{}, false
 	}
 	for _, c := range digits {

@@ -1,12 +1,14 @@
 package lsm
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"path"
 	"slices"
 
+	"minibase/engine/cache"
 	"minibase/engine/kv"
 	"minibase/engine/memtable"
 	"minibase/engine/wal"
@@ -18,6 +20,12 @@ import (
 // it with an error wrapping kv.ErrCorrupt that names the file.
 func Open(fsys fsadapter.FS, opts Options) (*Store, error) {
 	opts = opts.withDefaults()
+	if opts.SegmentBytes <= 0 {
+		opts.SegmentBytes = DefaultSegmentBytes
+		if _, ok := fsys.(RangeReader); !ok {
+			opts.SegmentBytes = DefaultSegmentBytesWhole
+		}
+	}
 	s := &Store{
 		fs:         fsys,
 		opts:       opts,
@@ -26,6 +34,9 @@ func Open(fsys fsadapter.FS, opts Options) (*Store, error) {
 		strict:     opts.Durability == Strict,
 		mem:        memtable.New(),
 		files:      map[string]int64{},
+		segs:       map[uint64]*segment{},
+		nextFile:   1,
+		cache:      cache.New(opts.CacheBytes),
 	}
 	if dir := path.Clean(opts.Dir); opts.Dir != "" && dir != "." {
 		if err := fsys.MkdirAll(dir); err != nil {
@@ -46,21 +57,14 @@ func Open(fsys fsadapter.FS, opts Options) (*Store, error) {
 		s.releaseLock()
 		return nil, fmt.Errorf("open store: list %s: %w", s.dir, err)
 	}
-	var logs, ckpts []dataFile
+	var found []dataFile
 	for _, name := range names {
-		f, ok := parseFileName(name)
-		switch {
-		case !ok:
-		case f.kind == kindLog:
-			logs = append(logs, f)
-		default:
-			ckpts = append(ckpts, f)
+		if f, ok := parseFileName(name); ok {
+			found = append(found, f)
 		}
 	}
-	byNum := func(a, b dataFile) int { return cmpUint(a.num, b.num) }
-	slices.SortFunc(logs, byNum)
-	slices.SortFunc(ckpts, byNum)
-	if err := s.recover(logs, ckpts); err != nil {
+	slices.SortFunc(found, func(a, b dataFile) int { return cmpUint(a.num, b.num) })
+	if err := s.recover(found); err != nil {
 		s.releaseLock()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -90,9 +94,9 @@ func cmpUint(a, b uint64) int {
 	return 0
 }
 
-// damagedCkpt is a checkpoint newer than the one recovery starts from.
-type damagedCkpt struct {
-	file dataFile
+// damagedFile is a manifest newer than the one recovery starts from.
+type damagedFile struct {
+	name string
 	err  error
 }
 
@@ -103,44 +107,77 @@ type logResult struct {
 	lastSeq uint64 // sequence number of its last record
 }
 
-// recover loads the newest checkpoint that verifies, replays the logs after
-// it, cuts a torn tail off the last log and deletes obsolete files.
-func (s *Store) recover(logs, ckpts []dataFile) error {
-	var damaged []damagedCkpt
+// recover opens the segments of the newest manifest that verifies, replays
+// the logs after it, cuts a torn tail off the last log and deletes obsolete
+// files.
+func (s *Store) recover(found []dataFile) error {
+	var logs, mans []dataFile
+	onDisk := map[uint64]bool{}
+	for _, f := range found {
+		switch f.kind {
+		case kindLog:
+			logs = append(logs, f)
+		case kindManifest:
+			mans = append(mans, f)
+			s.nextFile = max(s.nextFile, f.num+1)
+		case kindSeg:
+			onDisk[f.num] = true
+			s.nextFile = max(s.nextFile, f.num+1)
+		case kindCkpt:
+			return fmt.Errorf("%s is a version 1 checkpoint, a format this version no longer reads: %w", f.name, kv.ErrCorrupt)
+		}
+	}
+	var damaged []damagedFile
 	var obsolete []string
-	for i := len(ckpts) - 1; i >= 0; i-- {
-		c := ckpts[i]
-		if s.ckptName != "" {
-			obsolete = append(obsolete, c.name)
-			s.files[c.name] = 0
+	var chosen *manifest
+	for i := len(mans) - 1; i >= 0; i-- {
+		f := mans[i]
+		if chosen != nil {
+			obsolete = append(obsolete, f.name)
+			s.files[f.name] = 0
 			continue
 		}
-		data, err := s.fs.ReadFile(s.path(c.name))
+		data, err := s.fs.ReadFile(s.path(f.name))
 		if err != nil {
-			return fmt.Errorf("read checkpoint %s: %w", c.name, err)
+			return fmt.Errorf("read manifest %s: %w", f.name, err)
 		}
-		s.files[c.name] = int64(len(data))
-		t, seq, err := decodeCheckpoint(c.name, data)
-		if err == nil && seq != c.num {
-			err = fmt.Errorf("read checkpoint %s: holds seq %d: %w", c.name, seq, kv.ErrCorrupt)
-		}
+		s.files[f.name] = int64(len(data))
+		m, err := decodeManifest(f.name, data)
 		if err != nil {
-			// An older checkpoint plus the logs may still cover it: a
-			// checkpoint torn by a crash is never the only copy of its data.
-			damaged = append(damaged, damagedCkpt{c, err})
+			// An older manifest still present means the newer one was
+			// never made current (the older is deleted right after it):
+			// a manifest torn by a crash is never the only copy of its data.
+			damaged = append(damaged, damagedFile{f.name, err})
 			continue
 		}
-		s.mem, s.ckptSeq, s.ckptName, s.pinned = t, seq, c.name, int64(len(data))
+		if err := s.openVersion(f.name, m, onDisk); err != nil {
+			return explainDamage(err, damaged)
+		}
+		chosen = &m
+		s.manifestName, s.flushedSeq = f.name, m.flushedSeq
+		s.nextFile = max(s.nextFile, m.nextFile)
+	}
+	if chosen == nil && len(damaged) > 0 && (len(logs) == 0 || logs[0].num != 1) {
+		// Without any manifest the logs must go back to the first commit.
+		d := damaged[0]
+		return fmt.Errorf("manifest %s is damaged and no older state is complete: %w", d.name, d.err)
+	}
+	for num := range onDisk {
+		if _, live := s.segs[num]; !live {
+			name := segFileName(num)
+			obsolete = append(obsolete, name)
+			s.files[name] = 0
+		}
 	}
 
-	rp := replay{next: s.ckptSeq + 1}
+	rp := replay{next: s.flushedSeq + 1}
 	last := len(logs) - 1
 	for i, lg := range logs {
-		if i < last && logs[i+1].num <= s.ckptSeq+1 {
+		if i < last && logs[i+1].num <= s.flushedSeq+1 {
 			// The next log starts at or before the first needed record,
-			// so this one holds only records the checkpoint covers.
+			// so this one holds only records the segments cover.
 			obsolete = append(obsolete, lg.name)
-			s.files[lg.name] = 0
+			s.setFile(lg.name, 0)
 			continue
 		}
 		res, err := s.replayLog(lg, i == last, &rp)
@@ -151,7 +188,7 @@ func (s *Store) recover(logs, ckpts []dataFile) error {
 			s.logName, s.logSize = lg.name, res.size
 			continue
 		}
-		if res.records == 0 || res.lastSeq <= s.ckptSeq {
+		if res.records == 0 || res.lastSeq <= s.flushedSeq {
 			if _, ok := s.files[lg.name]; ok {
 				obsolete = append(obsolete, lg.name)
 			}
@@ -159,10 +196,7 @@ func (s *Store) recover(logs, ckpts []dataFile) error {
 	}
 	s.seq = rp.next - 1
 	for _, d := range damaged {
-		if d.file.num > s.seq {
-			return fmt.Errorf("checkpoint %s is damaged and the logs stop at seq %d: %w", d.file.name, s.seq, d.err)
-		}
-		obsolete = append(obsolete, d.file.name)
+		obsolete = append(obsolete, d.name)
 	}
 	slices.Sort(obsolete)
 	for _, name := range obsolete {
@@ -171,14 +205,52 @@ func (s *Store) recover(logs, ckpts []dataFile) error {
 	return nil
 }
 
-// explainDamage names the damaged checkpoint that made recovery fall back to
+// openVersion opens every segment m names and makes them the current
+// version. A missing or damaged segment is corruption naming it.
+func (s *Store) openVersion(manName string, m manifest, onDisk map[uint64]bool) error {
+	var v version
+	for _, refs := range m.runs {
+		var r run
+		for _, ref := range refs {
+			name := segFileName(ref.num)
+			if !onDisk[ref.num] {
+				return fmt.Errorf("manifest %s names segment %s, which is missing: %w", manName, name, kv.ErrCorrupt)
+			}
+			fi, err := s.fs.Stat(s.path(name))
+			if err != nil {
+				return fmt.Errorf("stat segment %s: %w", name, err)
+			}
+			if fi.Size() != ref.size {
+				return fmt.Errorf("read segment %s: %d bytes, manifest %s says %d: %w", name, fi.Size(), manName, ref.size, kv.ErrCorrupt)
+			}
+			sg, err := s.openSegment(ref.num, ref.size)
+			if err != nil {
+				return err
+			}
+			s.files[name] = ref.size
+			if n := len(r); n > 0 && bytes.Compare(r[n-1].r.Largest(), sg.r.Smallest()) >= 0 {
+				return fmt.Errorf("manifest %s: segment %s overlaps the one before it: %w", manName, name, kv.ErrCorrupt)
+			}
+			if sg.r.Entries == 0 {
+				return fmt.Errorf("read segment %s: empty: %w", name, kv.ErrCorrupt)
+			}
+			r = append(r, sg)
+		}
+		v = append(v, r)
+	}
+	v.ref()
+	s.cur = v
+	return nil
+}
+
+// explainDamage names the damaged manifest that made recovery fall back to
 // logs that turned out not to be there or not to be whole.
-func explainDamage(err error, damaged []damagedCkpt) error {
+func explainDamage(err error, damaged []damagedFile) error {
 	if len(damaged) == 0 {
 		return err
 	}
 	d := damaged[0]
-	return fmt.Errorf("checkpoint %s is damaged (%v), and falling back failed: %w", d.file.name, d.err, err)
+	return fmt.Errorf("manifest %s is damaged (%v), and falling back failed: %w", d.name, d.err, err)
 }
 
 // canReuse says whether new commits may be appended to the last log: it must
@@ -193,7 +265,7 @@ func (s *Store) canReuse(lg dataFile, res logResult, lastSeq uint64) bool {
 	if res.records == 0 {
 		return lg.num == lastSeq+1
 	}
-	return res.lastSeq == lastSeq && res.lastSeq > s.ckptSeq
+	return res.lastSeq == lastSeq && res.lastSeq > s.flushedSeq
 }
 
 // replay is the progress of recovery through the logs.
@@ -202,7 +274,7 @@ type replay struct {
 	tornFile string // the last earlier log that ended in a damaged record
 }
 
-// replayLog applies the records of lg after the checkpoint, checking that
+// replayLog applies the records of lg after the flushed ones, checking that
 // sequence numbers continue without gaps.
 func (s *Store) replayLog(lg dataFile, isLast bool, rp *replay) (logResult, error) {
 	var res logResult
@@ -210,7 +282,7 @@ func (s *Store) replayLog(lg dataFile, isLast bool, rp *replay) (logResult, erro
 	if err != nil {
 		return res, fmt.Errorf("read log %s: %w", lg.name, err)
 	}
-	s.files[lg.name] = int64(len(data))
+	s.setFile(lg.name, int64(len(data)))
 	r := wal.NewReader(lg.name, data)
 	torn := false
 	for {
@@ -238,7 +310,7 @@ func (s *Store) replayLog(lg dataFile, isLast bool, rp *replay) (logResult, erro
 		}
 		res.records++
 		res.lastSeq = seq
-		if seq <= s.ckptSeq {
+		if seq <= s.flushedSeq {
 			continue
 		}
 		if seq != rp.next {
@@ -249,8 +321,7 @@ func (s *Store) replayLog(lg dataFile, isLast bool, rp *replay) (logResult, erro
 			return res, fmt.Errorf("replay log %s at offset %d: seq %d, want %d (log records missing): %w",
 				lg.name, start, seq, rp.next, kv.ErrCorrupt)
 		}
-		s.pinned += int64(len(payload))
-		s.mem = applyOwned(s.mem, ops) // the table references the log file's buffer until the next checkpoint repacks it
+		s.mem = applyOwned(s.mem, ops, len(s.cur) > 0) // the table references the log file's buffer until the next flush
 		rp.next++
 		rp.tornFile = ""
 		s.logBytes += r.Offset() - start
@@ -271,7 +342,7 @@ func (s *Store) replayLog(lg dataFile, isLast bool, rp *replay) (logResult, erro
 		if err := s.fs.Remove(s.path(lg.name)); err != nil {
 			return res, fmt.Errorf("remove torn log %s: %w", lg.name, err)
 		}
-		delete(s.files, lg.name)
+		s.forgetFile(lg.name)
 		return res, nil
 	}
 	if err := s.fs.Truncate(s.path(lg.name), res.size); err != nil {

@@ -8,15 +8,23 @@ const (
 	// backend: it survives the process being killed, not necessarily power
 	// loss. Like SQLite's WAL mode with synchronous=NORMAL.
 	Normal Durability = iota
-	// Strict also syncs every log record and checkpoint to stable storage
-	// before acknowledging, where the backend can sync.
+	// Strict also syncs every log record, segment and manifest to stable
+	// storage before relying on it, where the backend can sync.
 	Strict
 )
 
 // Defaults for zero Options fields.
 const (
-	DefaultLogFileSize     = 4 << 20
-	DefaultCheckpointBytes = 8 << 20
+	DefaultLogFileSize   = 4 << 20
+	DefaultMemtableBytes = 4 << 20
+	DefaultSegmentBytes  = 4 << 20
+	// DefaultSegmentBytesWhole is the default segment size on backends
+	// without RangeReader.
+	DefaultSegmentBytesWhole = 1 << 20
+	DefaultCacheBytes        = 8 << 20
+	DefaultMaxLogFiles       = 256
+	// DefaultCheckpointBytes is the version 1 name of DefaultMemtableBytes.
+	DefaultCheckpointBytes = DefaultMemtableBytes
 )
 
 // Options configure a Store. The zero value is ready to use.
@@ -29,19 +37,46 @@ type Options struct {
 	// LogFileSize is the size past which an appendable log file is closed and
 	// the next commit starts a new one. Default DefaultLogFileSize.
 	LogFileSize int64
-	// CheckpointBytes is how many log bytes may accumulate before the store
-	// writes a checkpoint; the store waits for at least the live data size, so
-	// rewriting everything costs at most about as much as the logging did.
-	// Default DefaultCheckpointBytes.
+	// MemtableBytes is how many log bytes the memtable may collect before it
+	// is flushed to a segment file and the logs are deleted. It bounds both
+	// the memory the memtable holds and the log replayed on open. Default
+	// DefaultMemtableBytes.
+	MemtableBytes int64
+	// CheckpointBytes is the version 1 name of MemtableBytes, used when
+	// MemtableBytes is zero.
 	CheckpointBytes int64
+	// SegmentBytes is the size at which flushes and compactions start a new
+	// segment file. Default DefaultSegmentBytes, or DefaultSegmentBytesWhole
+	// on a backend without range reads (RangeReader), where reading one
+	// block costs reading its whole file.
+	SegmentBytes int64
+	// CacheBytes bounds the block cache. Default DefaultCacheBytes; negative
+	// disables caching.
+	CacheBytes int64
+	// MaxLogFiles makes the store flush once this many log files exist, so a
+	// backend without cheap appends (one file per commit) never collects
+	// thousands of tiny files. Default DefaultMaxLogFiles.
+	MaxLogFiles int
+	// BlockSize is the target size of a data block in segment files.
+	// Default sstable.DefaultBlockSize.
+	BlockSize int
 }
 
 func (o Options) withDefaults() Options {
 	if o.LogFileSize <= 0 {
 		o.LogFileSize = DefaultLogFileSize
 	}
-	if o.CheckpointBytes <= 0 {
-		o.CheckpointBytes = DefaultCheckpointBytes
+	if o.MemtableBytes <= 0 {
+		o.MemtableBytes = o.CheckpointBytes
+	}
+	if o.MemtableBytes <= 0 {
+		o.MemtableBytes = DefaultMemtableBytes
+	}
+	if o.CacheBytes == 0 {
+		o.CacheBytes = DefaultCacheBytes
+	}
+	if o.MaxLogFiles <= 0 {
+		o.MaxLogFiles = DefaultMaxLogFiles
 	}
 	return o
 }

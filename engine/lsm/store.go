@@ -1,37 +1,53 @@
-// Package lsm is minibase's crash-safe ordered key-value store, implementing
-// kv.Store over an fsadapter.FS.
+// Package lsm is minibase's crash-safe ordered key-value store, a
+// log-structured merge tree implementing kv.Store over an fsadapter.FS.
 //
 // # Basics
 //
-// Version 1 keeps all data in a memtable in memory. Durability comes from a
-// write-ahead log plus checkpoints, all in one directory:
+// All files live in one directory:
 //
-//	NNNNNNNNNNNNNNNNNNNN.log   log records (package wal), named by the
-//	                           sequence number of their first record
-//	NNNNNNNNNNNNNNNNNNNN.ckpt  the whole map as of sequence number N
+//	NNNNNNNNNNNNNNNNNNNN.log       log records (package wal), named by the
+//	                               sequence number of their first record
+//	NNNNNNNNNNNNNNNNNNNN.sst       segment files (package sstable)
+//	NNNNNNNNNNNNNNNNNNNN.manifest  the live segments and the sequence number
+//	                               up to which commits are in them
 //
 // Apply encodes a batch as one log record and hands it to the backend before
 // touching the memtable, so a returned Apply is acknowledged in the sense of
 // DESIGN.md. Where the backend appends cheaply (Caps.AppendCheap) commits
 // append to a log file that is rotated at Options.LogFileSize; elsewhere
-// (IndexedDB) every commit is its own file, written once and never touched
-// again. When the log outgrows max(Options.CheckpointBytes, live data) the
-// store writes a checkpoint in one call, starts a new log and only then
-// deletes what the checkpoint made obsolete.
+// (IndexedDB) every commit is its own file, written once.
 //
-// Open loads the newest checkpoint that verifies and replays the logs after
+// When the log since the last flush passes Options.MemtableBytes, the same
+// Apply (after its commit is durable) flushes the memtable to a run of
+// segment files, writes a new manifest and only then deletes the older
+// manifest and the logs. Deletions are kept in the memtable as tombstones,
+// so they shadow older values in segments. Reads merge the memtable and the
+// runs newest first. After a flush, runs of similar size (within a factor of
+// four) are merged once four of them are adjacent (size-tiered compaction);
+// a merge that includes the oldest run drops tombstones. Compact flushes and
+// merges everything into one run. All of this work happens synchronously
+// inside Apply and Compact: under wasm a goroutine does not run between calls
+// from JavaScript, and synchronous work keeps crash tests deterministic.
+//
+// A segment file is deleted once a durable manifest no longer names it and no
+// snapshot or iterator still reads it. Data blocks are read on demand through
+// a block cache bounded by Options.CacheBytes; only segment indexes and
+// bloom filters stay in memory.
+//
+// Open takes the newest manifest that verifies and replays the logs after
 // it. A torn record at the end of the last log (a write cut short) is cut off;
 // all other damage fails Open with an error wrapping kv.ErrCorrupt that names
 // the file.
 //
 // # Caveats
 //
-// Data must fit in memory; segment files and a block cache come later. The
-// deletion of whole trailing log files cannot be detected, since nothing
-// records the last sequence number elsewhere. Flipped bits in the final
-// record of the final log are indistinguishable from a torn write and drop
-// that record. On a backend without cheap appends, open time grows with the
-// number of commits since the last checkpoint.
+// Compactions run inside the Apply that triggers them, which then takes as
+// long as rewriting the runs merged. Backends that do not implement
+// RangeReader serve a block by reading its whole segment file (the last one
+// read is kept). The deletion of whole trailing log files cannot be detected.
+// Flipped bits in the final record of the final log are indistinguishable
+// from a torn write and drop that record. Stats.Keys and Stats.LiveBytes
+// count shadowed entries until a compaction removes them.
 package lsm
 
 import (
@@ -43,15 +59,20 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strings"
 	"sync"
 
+	"minibase/engine/cache"
 	"minibase/engine/kv"
 	"minibase/engine/memtable"
 	"minibase/engine/wal"
 	"minibase/fsadapter"
 )
 
-// Store is the v1 LSM store. It is safe for concurrent use, though minibase
+// RangeReader is the backend's optional range read (fsadapter.RangeReader).
+type RangeReader = fsadapter.RangeReader
+
+// Store is the LSM store. It is safe for concurrent use, though minibase
 // calls it from one goroutine.
 type Store struct {
 	mu         sync.Mutex
@@ -64,11 +85,18 @@ type Store struct {
 	mem *memtable.Table
 	seq uint64 // sequence number of the last commit
 
-	files    map[string]int64 // every log and checkpoint known, with its size
-	ckptSeq  uint64           // what the newest checkpoint covers; 0 = none
-	ckptName string
-	logBytes int64 // log record bytes after ckptSeq
-	ckptWait int64 // after a failed checkpoint, logBytes to reach before retrying
+	cur          version             // live runs, newest first
+	segs         map[uint64]*segment // every open segment, obsolete ones still read included
+	flushedSeq   uint64              // commits up to here are in segments
+	nextFile     uint64              // number of the next segment or manifest
+	manifestName string              // "" before the first flush
+	cache        *cache.Cache
+	whole        wholeFile
+
+	files     map[string]int64 // every file of the store, with its size
+	logFiles  int              // how many of them are logs
+	logBytes  int64            // log record bytes after flushedSeq
+	flushWait int64            // after a failed flush, logBytes to reach before retrying
 
 	// The open log when appending. logName "" means the next commit starts
 	// a new file; log nil with a logName means reopen that file.
@@ -76,12 +104,13 @@ type Store struct {
 	logName string
 	logSize int64
 
-	closed  bool
-	broken  error // set when the log cannot take more writes; see ErrLogDamaged
-	commits int64
-	written int64
-	pinned  int64        // bytes of record and file buffers the table references
-	unlock  func() error // releases the cross-process lock; nil without one
+	closed      bool
+	broken      error // set when the log cannot take more writes; see ErrLogDamaged
+	commits     int64
+	written     int64
+	flushes     int64
+	compactions int64
+	unlock      func() error // releases the cross-process lock; nil without one
 }
 
 var _ kv.Store = (*Store)(nil)
@@ -120,16 +149,15 @@ func (s *Store) Apply(b *kv.Batch) error {
 		return fmt.Errorf("apply batch: %w", err)
 	}
 	s.seq = seq
-	s.mem = applyOwned(s.mem, ops)
+	s.mem = applyOwned(s.mem, ops, len(s.cur) > 0)
 	s.commits++
-	s.pinned += int64(n)
 	s.written += int64(n)
 	s.logBytes += int64(n)
-	if s.checkpointDue() {
-		// The commit is durable already; a failed checkpoint is retried later
-		// and surfaces through Compact, not as a failed commit.
-		if err := s.checkpoint(); err != nil {
-			s.ckptWait = s.logBytes + s.opts.CheckpointBytes
+	if s.flushDue() {
+		// The commit is durable already; a failed flush (a full disk) is
+		// retried later and surfaces through Compact, not as a failed commit.
+		if err := s.flushAndCompact(); err != nil {
+			s.flushWait = s.logBytes + s.opts.MemtableBytes/4
 		}
 	}
 	return nil
@@ -155,10 +183,15 @@ func keyHeads(k []byte) (uint64, uint64) {
 // least a quarter the size of the table is sorted and merged with it into a
 // table built bottom up, in O(n+m), instead of m inserts that each shift
 // half a B-tree leaf; that makes bulk loads several times cheaper.
-func applyOwned(t *memtable.Table, ops []kv.Op) *memtable.Table {
+//
+// With tombs set (older data lives in segments) a delete stores a tombstone
+// instead of removing the key.
+func applyOwned(t *memtable.Table, ops []kv.Op, tombs bool) *memtable.Table {
 	if len(ops) < sortedApplyThreshold || len(ops) < t.Len()/4 {
 		for i := range ops {
-			if ops[i].Delete {
+			if ops[i].Delete && tombs {
+				t.Set(ops[i].Key, tombstone)
+			} else if ops[i].Delete {
 				t.Delete(ops[i].Key)
 			} else {
 				t.Set(ops[i].Key, ops[i].Value)
@@ -206,8 +239,11 @@ func applyOwned(t *memtable.Table, ops []kv.Op) *memtable.Table {
 		if more && bytes.Equal(it.Key(), op.Key) {
 			more = it.Next() // replaced or deleted by op
 		}
-		if !op.Delete {
+		switch {
+		case !op.Delete:
 			b.Add(op.Key, op.Value)
+		case tombs:
+			b.Add(op.Key, tombstone)
 		}
 	}
 	for ; more; more = it.Next() {
@@ -225,66 +261,144 @@ func (s *Store) Get(key []byte) ([]byte, error) {
 	if s.closed {
 		return nil, fmt.Errorf("get: %w", kv.ErrClosed)
 	}
-	if v, ok := s.mem.Get(key); ok {
-		return v, nil
+	v, ok, err := lookup(s.mem, s.cur, key)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("get: %w", err)
+	case !ok:
+		return nil, kv.ErrNotFound
 	}
-	return nil, kv.ErrNotFound
+	return v, nil
 }
 
 // NewIter iterates a snapshot taken now, so writes during the iteration are
-// safe and invisible to it.
+// safe and invisible to it. Close releases the segments it reads.
 func (s *Store) NewIter(opts kv.IterOptions) kv.Iterator {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return errIter{fmt.Errorf("new iterator: %w", kv.ErrClosed)}
 	}
-	return s.mem.Clone().NewIter(opts.Lower, opts.Upper, opts.Reverse)
+	v := s.cur
+	v.ref()
+	it := newReadIter(s.mem.Clone(), v, opts.Lower, opts.Upper, opts.Reverse)
+	it.onClose = func() { s.release(v) }
+	return it
 }
 
-// Snapshot freezes the current state in O(1).
+// Snapshot freezes the current state: a memtable clone in O(1) and a
+// reference to the current segments, which stay until Release.
 func (s *Store) Snapshot() kv.Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return &snapshot{}
 	}
-	return &snapshot{t: s.mem.Clone()}
+	s.cur.ref()
+	return &snapshot{s: s, mem: s.mem.Clone(), v: s.cur}
 }
 
-// Stats reports sizes and counters.
+// release drops a reference to every segment of v, deleting the files of
+// obsolete segments nobody reads any more.
+func (s *Store) release(v version) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unref(v)
+}
+
+func (s *Store) unref(v version) {
+	for _, r := range v {
+		for _, sg := range r {
+			sg.refs--
+			if sg.refs == 0 && sg.obsolete {
+				s.dropSegment(sg)
+			}
+		}
+	}
+}
+
+// dropSegment forgets an obsolete segment and deletes its file. A failed
+// removal leaves the file for Open to delete as an orphan.
+func (s *Store) dropSegment(sg *segment) {
+	delete(s.segs, sg.num)
+	s.cache.Evict(sg.num)
+	s.whole.forget(s.path(sg.name))
+	if !s.closed {
+		s.remove(sg.name)
+	}
+}
+
+// Stats reports sizes and counters. Keys and LiveBytes count entries in
+// segments that later writes shadow, until compaction drops them; right
+// after Compact they are exact.
 func (s *Store) Stats() kv.Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	cs := s.cache.Stats()
 	st := kv.Stats{
-		Keys:         int64(s.mem.Len()),
-		LiveBytes:    s.mem.Size(),
-		Files:        len(s.files),
-		LogBytes:     s.logBytes,
-		Commits:      s.commits,
-		BytesWritten: s.written,
+		Keys:          int64(s.mem.Len()),
+		LiveBytes:     s.mem.Size(),
+		Files:         len(s.files),
+		LogBytes:      s.logBytes,
+		Commits:       s.commits,
+		BytesWritten:  s.written,
+		Flushes:       s.flushes,
+		Compactions:   s.compactions,
+		CacheBytes:    cs.Bytes,
+		CacheLimit:    max(cs.Limit, 0),
+		CacheHits:     cs.Hits,
+		CacheMisses:   cs.Misses,
+		MemtableBytes: s.mem.Size(),
 	}
+	for _, r := range s.cur {
+		st.Runs++
+		for _, sg := range r {
+			st.Segments++
+			st.Keys += int64(sg.r.Entries - 2*sg.r.Tombstones)
+			st.LiveBytes += int64(sg.r.LiveBytes)
+		}
+	}
+	for _, sg := range s.segs {
+		st.IndexBytes += sg.r.ResidentBytes
+	}
+	st.Keys = max(st.Keys, 0)
 	for _, size := range s.files {
 		st.DiskBytes += size
 	}
 	return st
 }
 
-// Compact writes a checkpoint now and deletes the files it makes obsolete.
+// Compact flushes the memtable and merges every run into one, dropping
+// deleted and overwritten data, then deletes the files that made obsolete.
 func (s *Store) Compact() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return fmt.Errorf("compact: %w", kv.ErrClosed)
 	}
-	if err := s.checkpoint(); err != nil {
+	if err := s.flush(); err != nil {
 		return fmt.Errorf("compact: %w", err)
 	}
+	if len(s.cur) > 1 || (len(s.cur) == 1 && s.hasTombstones(s.cur[0])) {
+		if err := s.merge(0, len(s.cur)-1); err != nil {
+			return fmt.Errorf("compact: %w", err)
+		}
+	}
+	s.removeStaleLogs()
 	return nil
 }
 
+func (s *Store) hasTombstones(r run) bool {
+	for _, sg := range r {
+		if sg.r.Tombstones > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Close releases the open log file. Every acknowledged commit is already
-// durable, so there is nothing to flush.
+// durable, so there is nothing to flush; no work is in flight between calls.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -299,6 +413,7 @@ func (s *Store) Close() error {
 		}
 		s.log = nil
 	}
+	s.whole.forget("")
 	if lerr := s.releaseLock(); err == nil && lerr != nil {
 		err = fmt.Errorf("close store: %w", lerr)
 	}
@@ -318,7 +433,7 @@ func (s *Store) writeRecord(seq uint64, rec []byte) error {
 			s.remove(name)
 			return fmt.Errorf("write log %s: %w", name, err)
 		}
-		s.files[name] = int64(len(rec))
+		s.setFile(name, int64(len(rec)))
 		return nil
 	}
 	if s.logName == "" {
@@ -330,7 +445,7 @@ func (s *Store) writeRecord(seq uint64, rec []byte) error {
 			return fmt.Errorf("open log %s: %w", s.logName, err)
 		}
 		s.log = f
-		s.files[s.logName] = s.logSize
+		s.setFile(s.logName, s.logSize)
 	}
 	n, err := s.log.Write(rec)
 	if err == nil && s.strict {
@@ -362,6 +477,11 @@ func (s *Store) undoAppend(wrote, size int) {
 	if err := s.fs.Truncate(s.path(name), s.logSize); err == nil {
 		return // the next commit reopens the file
 	}
+	if wrote == 0 {
+		// Nothing landed (a full disk refuses the write whole), so the file
+		// is as it was and the next commit may append to it.
+		return
+	}
 	if s.logSize == 0 && s.remove(name) {
 		s.logName = ""
 		return
@@ -383,92 +503,62 @@ func (s *Store) remove(name string) bool {
 	if err := s.fs.Remove(s.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false
 	}
-	delete(s.files, name)
+	s.forgetFile(name)
 	return true
 }
 
-// checkpointDue says whether the log has grown enough to pay for rewriting
-// the live data.
-func (s *Store) checkpointDue() bool {
-	return s.logBytes > max(s.opts.CheckpointBytes, s.mem.Size()) && s.logBytes >= s.ckptWait
+// setFile records a file of the store and its size.
+func (s *Store) setFile(name string, size int64) {
+	if _, ok := s.files[name]; !ok && strings.HasSuffix(name, logSuffix) {
+		s.logFiles++
+	}
+	s.files[name] = size
 }
 
-// checkpoint writes the whole map as of s.seq, starts a new log and deletes
-// the files the checkpoint made obsolete.
-func (s *Store) checkpoint() error {
-	if s.seq != s.ckptSeq {
-		name := ckptFileName(s.seq)
-		data := encodeCheckpoint(s.seq, s.mem)
-		if err := s.fs.WriteFile(s.path(name), data, s.strict); err != nil {
-			s.remove(name)
-			return fmt.Errorf("write checkpoint %s: %w", name, err)
-		}
-		s.files[name] = int64(len(data))
-		s.written += int64(len(data))
-		s.ckptSeq, s.ckptName = s.seq, name
-		// Repack memory when the records the table references hold more
-		// dead bytes than live ones: the table then references the
-		// checkpoint's one buffer and the records can be freed. Memory stays
-		// within about twice the live data.
-		if s.pinned > 2*s.mem.Size() {
-			if t, _, err := decodeCheckpoint(name, data); err == nil {
-				s.mem, s.pinned = t, int64(len(data))
-			}
-		}
-		s.logBytes, s.ckptWait = 0, 0
+// forgetFile drops a file from the records.
+func (s *Store) forgetFile(name string) {
+	if _, ok := s.files[name]; ok && strings.HasSuffix(name, logSuffix) {
+		s.logFiles--
 	}
-	if s.ckptName == "" {
-		return nil // nothing committed yet, so nothing to cover
-	}
-	// Later commits go to a new log, so every existing log holds only
-	// records the checkpoint covers.
-	if s.log != nil {
-		_ = s.log.Close()
-		s.log = nil
-	}
-	s.logName = ""
-	s.removeAllBut(s.ckptName)
-	return nil
+	delete(s.files, name)
 }
 
-// removeAllBut deletes every file the store knows except keep. Failures
-// leave files for the next checkpoint.
-func (s *Store) removeAllBut(keep string) {
-	names := make([]string, 0, len(s.files))
-	for name := range s.files {
-		if name != keep {
-			names = append(names, name)
-		}
-	}
-	// Sorted, so the order of deletions (and of crash points in tests) is
-	// the same on every run.
-	slices.Sort(names)
-	for _, name := range names {
-		s.remove(name)
-	}
+// snapshot is a frozen memtable clone plus the runs it saw.
+type snapshot struct {
+	s   *Store
+	mem *memtable.Table
+	v   version
 }
-
-// snapshot is a frozen clone of the memtable.
-type snapshot struct{ t *memtable.Table }
 
 func (sn *snapshot) Get(key []byte) ([]byte, error) {
-	if sn.t == nil {
+	if sn.mem == nil {
 		return nil, fmt.Errorf("get: %w", kv.ErrClosed)
 	}
-	if v, ok := sn.t.Get(key); ok {
-		return v, nil
+	v, ok, err := lookup(sn.mem, sn.v, key)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("get: %w", err)
+	case !ok:
+		return nil, kv.ErrNotFound
 	}
-	return nil, kv.ErrNotFound
+	return v, nil
 }
 
 func (sn *snapshot) NewIter(opts kv.IterOptions) kv.Iterator {
-	if sn.t == nil {
+	if sn.mem == nil {
 		return errIter{fmt.Errorf("new iterator: %w", kv.ErrClosed)}
 	}
-	return sn.t.NewIter(opts.Lower, opts.Upper, opts.Reverse)
+	return newReadIter(sn.mem, sn.v, opts.Lower, opts.Upper, opts.Reverse)
 }
 
-func (sn *snapshot) Release() { sn.t = nil }
+func (sn *snapshot) Release() {
+	if sn.mem == nil {
+		return
+	}
+	sn.mem = nil
+	sn.s.release(sn.v)
+	sn.v = nil
+}
 
 // errIter is an empty iterator that reports err from Close.
 type errIter struct{ err error }

@@ -77,7 +77,7 @@ func TestDir(t *testing.T) {
 	require.NoError(t, s.Close())
 	names, err := f.ReadDir("data/db")
 	require.NoError(t, err)
-	require.Len(t, names, 2)
+	require.Len(t, names, 3, "segment, manifest, log")
 	root, err := f.ReadDir(".")
 	require.NoError(t, err)
 	require.Equal(t, []string{"data"}, root)
@@ -89,7 +89,7 @@ func TestReopenManyCommits(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			f := m.wrap(newMemFS(t))
-			opts := lsm.Options{LogFileSize: 4 << 10, CheckpointBytes: 1 << 30}
+			opts := lsm.Options{LogFileSize: 4 << 10, MemtableBytes: 1 << 30, MaxLogFiles: 1 << 20}
 			s := open(t, f, opts)
 			const n = 1500
 			for i := 1; i <= n; i++ {
@@ -109,7 +109,7 @@ func TestReopenManyCommits(t *testing.T) {
 			} else {
 				require.Len(t, logs, n, "one file per commit")
 			}
-			require.Empty(t, storeFiles(t, f, ".ckpt"))
+			require.Empty(t, storeFiles(t, f, ".sst"))
 			require.NoError(t, s.Close())
 			s = open(t, f, opts)
 			checkStore(t, s, want)
@@ -128,33 +128,41 @@ func logBytes(t *testing.T, f fsadapter.FS) int64 {
 	return n
 }
 
-func TestCheckpoint(t *testing.T) {
+func TestFlushAndCompaction(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			f := m.wrap(newMemFS(t))
-			opts := lsm.Options{LogFileSize: 2 << 10, CheckpointBytes: 8 << 10}
+			opts := lsm.Options{LogFileSize: 2 << 10, MemtableBytes: 8 << 10, SegmentBytes: 16 << 10, BlockSize: 512}
 			s := open(t, f, opts)
-			const n = 2000
+			const n = 4000
+			maxRuns := 0
 			for i := 1; i <= n; i++ {
 				require.NoError(t, s.Apply(numberedBatch(i)))
 				st := s.Stats()
 				// The log never outgrows the bound by more than one commit.
-				require.LessOrEqual(t, st.LogBytes, max(opts.CheckpointBytes, st.LiveBytes)+200)
+				require.LessOrEqual(t, st.LogBytes, opts.MemtableBytes+200)
+				maxRuns = max(maxRuns, st.Runs)
 			}
 			want := numberedState(n)
 			checkStore(t, s, want)
 			checkFiles(t, f, s)
-			require.Len(t, storeFiles(t, f, ".ckpt"), 1, "old checkpoints are deleted")
+			require.Len(t, storeFiles(t, f, ".manifest"), 1, "old manifests are deleted")
 			st := s.Stats()
-			// Write amplification stays bounded: about two bytes written per
-			// byte logged (the log, then at most as much checkpoint).
-			require.Less(t, st.BytesWritten, 4*int64(n)*60)
+			require.Greater(t, st.Flushes, int64(10))
+			require.Greater(t, st.Compactions, int64(1))
+			require.Greater(t, st.Segments, 1)
+			require.LessOrEqual(t, maxRuns, 12, "compaction bounds the runs a read consults")
+			// Write amplification stays bounded: tiered compaction rewrites
+			// each byte about log4(data/memtable) times.
+			require.Less(t, st.BytesWritten, 8*logBytesOf(n))
 			require.NoError(t, s.Close())
 
 			s = open(t, f, opts)
 			checkStore(t, s, want)
 			require.NoError(t, s.Compact())
-			require.Len(t, storeFiles(t, f, ".ckpt"), 1)
+			require.Equal(t, 1, s.Stats().Runs)
+			checkStore(t, s, want)
+			require.Len(t, storeFiles(t, f, ".manifest"), 1)
 			require.Empty(t, storeFiles(t, f, ".log"))
 			require.Equal(t, int64(0), s.Stats().LogBytes)
 			checkFiles(t, f, s)
@@ -269,7 +277,7 @@ func TestStrayFilesIgnored(t *testing.T) {
 	checkStore(t, s, state{"a": "1"})
 	names, err := f.ReadDir(".")
 	require.NoError(t, err)
-	require.Len(t, names, 7)
+	require.Len(t, names, 8, "the six stray files, a segment and a manifest")
 }
 
 func TestTooLarge(t *testing.T) {
@@ -384,84 +392,13 @@ func TestMissingLog(t *testing.T) {
 	require.Contains(t, err.Error(), "00000000000000000004.log")
 }
 
-func TestCorruptCheckpoint(t *testing.T) {
-	opts := lsm.Options{}
-	// build leaves checkpoint 10 (its logs deleted), logs 11..20, and, when
-	// keepOld, checkpoint 5 plus the logs after it as a crash between
-	// writing checkpoint 20 and deleting would.
-	build := func(t *testing.T) fsadapter.FS {
-		f := newMemFS(t)
-		s := open(t, writeOnceFS{f}, opts)
-		for i := 1; i <= 20; i++ {
-			require.NoError(t, s.Apply(numberedBatch(i)))
-			if i == 10 {
-				require.NoError(t, s.Compact())
-			}
-		}
-		require.NoError(t, s.Close())
-		return f
+// logBytesOf is the log size of the first n numbered batches.
+func logBytesOf(n int) int64 {
+	var total int64
+	for i := 1; i <= n; i++ {
+		total += int64(lastRecordLen(i))
 	}
-	ckpt := "00000000000000000010.ckpt"
-	damage := map[string]func([]byte) []byte{
-		"flipped byte": func(d []byte) []byte { d = bytes.Clone(d); d[len(d)/2] ^= 1; return d },
-		"torn":         func(d []byte) []byte { return d[:len(d)/2] },
-		"empty":        func([]byte) []byte { return nil },
-		"wrong seq": func(d []byte) []byte {
-			d = bytes.Clone(d)
-			d[12]++ // the seq field; fix the checksum so only the name check catches it
-			return resum(d)
-		},
-	}
-	for name, fn := range damage {
-		t.Run(name+"/no fallback", func(t *testing.T) {
-			f := build(t)
-			data, err := f.ReadFile(ckpt)
-			require.NoError(t, err)
-			require.NoError(t, f.WriteFile(ckpt, fn(data), false))
-			_, err = lsm.Open(writeOnceFS{f}, opts)
-			require.ErrorIs(t, err, kv.ErrCorrupt)
-			require.Contains(t, err.Error(), ckpt)
-		})
-		t.Run(name+"/older checkpoint and logs cover it", func(t *testing.T) {
-			f := build(t)
-			data, err := f.ReadFile(ckpt)
-			require.NoError(t, err)
-			// Rebuild the state a crash right after writing checkpoint 10
-			// would leave: all logs still there, no older checkpoint.
-			g := newMemFS(t)
-			s := open(t, writeOnceFS{g}, opts)
-			for i := 1; i <= 20; i++ {
-				require.NoError(t, s.Apply(numberedBatch(i)))
-			}
-			require.NoError(t, s.Close())
-			require.NoError(t, g.WriteFile(ckpt, fn(data), false))
-			s, err = lsm.Open(writeOnceFS{g}, opts)
-			require.NoError(t, err)
-			checkStore(t, s, numberedState(20))
-			checkFiles(t, g, s)
-			require.NoError(t, s.Close())
-		})
-	}
-	t.Run("logs stop before damaged checkpoint", func(t *testing.T) {
-		g := newMemFS(t)
-		s := open(t, writeOnceFS{g}, opts)
-		for i := 1; i <= 8; i++ {
-			require.NoError(t, s.Apply(numberedBatch(i)))
-		}
-		require.NoError(t, s.Close())
-		require.NoError(t, g.WriteFile(ckpt, []byte("garbage"), false))
-		_, err := lsm.Open(writeOnceFS{g}, opts)
-		require.ErrorIs(t, err, kv.ErrCorrupt)
-		require.Contains(t, err.Error(), ckpt)
-	})
-}
-
-// resum recomputes a checkpoint's checksum after a deliberate edit.
-func resum(d []byte) []byte {
-	crcAt := len(d) - 8
-	sum := wal.Checksum(d[:crcAt])
-	d[crcAt], d[crcAt+1], d[crcAt+2], d[crcAt+3] = byte(sum), byte(sum>>8), byte(sum>>16), byte(sum>>24)
-	return d
+	return total
 }
 
 func TestErrorsNameFiles(t *testing.T) {

@@ -40,6 +40,7 @@ package faultfs
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"sync"
 
@@ -218,6 +219,31 @@ func (f *FS) ReadFile(name string) ([]byte, error) {
 		return nil, err
 	}
 	return f.inner.ReadFile(name)
+}
+
+// ReadRange reads n bytes of name at off (the optional range-read interface
+// of the storage engine, lsm.RangeReader): through to the inner filesystem's
+// ReadRange when it has one, else by slicing ReadFile. Not counted; it fails
+// once crashed, and with io.ErrUnexpectedEOF past the end of the file.
+func (f *FS) ReadRange(name string, off int64, n int) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.alive("read", name); err != nil {
+		return nil, err
+	}
+	if rr, ok := f.inner.(interface {
+		ReadRange(string, int64, int) ([]byte, error)
+	}); ok {
+		return rr.ReadRange(name, off, n)
+	}
+	data, err := f.inner.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	if off < 0 || n < 0 || off+int64(n) > int64(len(data)) {
+		return nil, fmt.Errorf("faultfs: read %s at %d+%d of %d bytes: %w", name, off, n, len(data), io.ErrUnexpectedEOF)
+	}
+	return data[off : off+int64(n) : off+int64(n)], nil
 }
 
 // WriteFile is a counted operation; torn, it leaves name holding a prefix of data.

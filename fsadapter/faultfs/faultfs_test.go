@@ -3,6 +3,7 @@ package faultfs_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"testing"
 
@@ -335,4 +336,23 @@ func TestCrashEverywhere(t *testing.T) {
 			assert.LessOrEqual(t, len(got), len(want)+len(record(acked)), "torn=%v n=%d: more than one record in flight", torn, n)
 		}
 	}
+}
+
+func TestReadRange(t *testing.T) {
+	inner, err := memfs.New()
+	require.NoError(t, err)
+	f := faultfs.Wrap(inner)
+	require.NoError(t, f.WriteFile("a", []byte("0123456789"), false))
+	got, err := f.ReadRange("a", 3, 4)
+	require.NoError(t, err)
+	require.Equal(t, "3456", string(got))
+	_, err = f.ReadRange("a", 8, 4)
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	_, err = f.ReadRange("missing", 0, 1)
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	require.Equal(t, 1, f.Ops(), "reads are not counted")
+	f.CrashAt(1)
+	require.Error(t, f.WriteFile("b", nil, false))
+	_, err = f.ReadRange("a", 0, 1)
+	require.ErrorIs(t, err, faultfs.ErrCrashed)
 }

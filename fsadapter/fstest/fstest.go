@@ -20,6 +20,7 @@ package fstest
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"io/fs"
 	"slices"
 	"testing"
@@ -68,6 +69,7 @@ func Run(t *testing.T, newFS func(tb testing.TB) fsadapter.FS) {
 		{"ManyFiles", testManyFiles},
 		{"Names", testNames},
 		{"InvalidPaths", testInvalidPaths},
+		{"ReadRange", testReadRange},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -634,4 +636,46 @@ func pattern(n int) []byte {
 		b[i] = byte(i % 251)
 	}
 	return b
+}
+
+// testReadRange holds a backend's optional range read (fsadapter.RangeReader)
+// to ReadFile: every slice of a file, including after the file was replaced
+// or removed (a backend that keeps descriptors open must not serve stale
+// bytes), and a short file is io.ErrUnexpectedEOF.
+func testReadRange(t *testing.T, fsys fsadapter.FS) {
+	rr, ok := fsys.(fsadapter.RangeReader)
+	if !ok {
+		t.Skip("the backend has no ReadRange")
+	}
+	data := make([]byte, 70_000)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	require.NoError(t, fsys.WriteFile("seg", data, false))
+	for _, c := range []struct{ off, n int }{{0, 0}, {0, 1}, {0, 4096}, {4096, 4096}, {69_999, 1}, {12_345, 50_000}, {0, 70_000}} {
+		got, err := rr.ReadRange("seg", int64(c.off), c.n)
+		require.NoError(t, err, "off %d n %d", c.off, c.n)
+		assert.Equal(t, data[c.off:c.off+c.n], got, "off %d n %d", c.off, c.n)
+	}
+	got, _ := rr.ReadRange("seg", 0, 10)
+	got[0] ^= 0xff // the caller owns the slice
+	again, err := rr.ReadRange("seg", 0, 10)
+	require.NoError(t, err)
+	assert.Equal(t, data[:10], again)
+
+	_, err = rr.ReadRange("seg", 69_990, 20)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "past the end")
+
+	require.NoError(t, fsys.WriteFile("seg", []byte("replaced"), false))
+	got, err = rr.ReadRange("seg", 0, 8)
+	require.NoError(t, err)
+	assert.Equal(t, []byte("replaced"), got, "after WriteFile replaced the file")
+
+	require.NoError(t, fsys.Remove("seg"))
+	_, err = rr.ReadRange("seg", 0, 1)
+	assert.ErrorIs(t, err, fs.ErrNotExist, "after Remove")
+	require.NoError(t, fsys.WriteFile("seg", []byte("new"), false))
+	got, err = rr.ReadRange("seg", 0, 3)
+	require.NoError(t, err)
+	assert.Equal(t, []byte("new"), got, "a new file of the same name")
 }

@@ -39,9 +39,26 @@ type FS struct {
 	mu      sync.Mutex // guards scratch between the copy into it and the write from it
 	scratch js.Value   // reused Uint8Array for writes; undefined until the first write
 	scrLen  int        // scratch's length
+
+	rmu   sync.Mutex // guards reads
+	reads []readFD   // descriptors kept open for ReadRange, most recent last
 }
 
-var _ fsadapter.FS = (*FS)(nil)
+// readFD is a descriptor ReadRange keeps open: a point lookup reads a block
+// of the same few segment files again and again, and opening one costs two
+// more crossings into node than the read itself.
+type readFD struct {
+	name string
+	fd   int
+}
+
+// maxReadFDs bounds the descriptors ReadRange keeps open.
+const maxReadFDs = 16
+
+var (
+	_ fsadapter.FS          = (*FS)(nil)
+	_ fsadapter.RangeReader = (*FS)(nil)
+)
 
 // New returns a filesystem rooted at root, creating root (and its parents)
 // when missing. fsModule is node's fs module, passed in from JS
@@ -99,6 +116,7 @@ func (n *FS) WriteFile(name string, data []byte, sync bool) error {
 	if err != nil {
 		return err
 	}
+	n.forget(name)
 	fd, created, err := n.open(p, "w", sync)
 	if err != nil {
 		return wrapErr("write", name, err)
@@ -144,6 +162,7 @@ func (n *FS) Truncate(name string, size int64) error {
 	if size < 0 {
 		return wrapErr("truncate", name, fs.ErrInvalid)
 	}
+	n.forget(name)
 	_, err = n.call("truncateSync", p, size)
 	return wrapErr("truncate", name, err)
 }
@@ -155,6 +174,7 @@ func (n *FS) Remove(name string) error {
 	if err != nil {
 		return err
 	}
+	n.forget(name) // an unlinked file stays readable through an open descriptor
 	_, err = n.call("unlinkSync", p)
 	if err == nil {
 		return nil
@@ -270,19 +290,91 @@ func (n *FS) writeAll(fd int, p []byte) error {
 // scratch array, grown to a power of two when too small, or a one-off array
 // beyond maxRetained. n.mu must be held.
 func (n *FS) toJS(p []byte) js.Value {
-	if len(p) > maxRetained {
-		arr := n.uint8Array.New(len(p))
-		js.CopyBytesToJS(arr, p)
-		return arr
+	arr := n.scratchOf(len(p))
+	js.CopyBytesToJS(arr, p)
+	return arr
+}
+
+// ReadRange reads size bytes of name at off (fsadapter.RangeReader) with one
+// readSync on a descriptor kept open between calls.
+func (n *FS) ReadRange(name string, off int64, size int) ([]byte, error) {
+	p, err := n.path("read", name)
+	if err != nil {
+		return nil, err
 	}
-	if len(p) > n.scrLen {
-		size := 4096
-		for size < len(p) {
-			size *= 2
+	if off < 0 || size < 0 {
+		return nil, wrapErr("read", name, fs.ErrInvalid)
+	}
+	n.rmu.Lock()
+	defer n.rmu.Unlock()
+	fd, err := n.readFD(name, p)
+	if err != nil {
+		return nil, wrapErr("read", name, err)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	buf := n.scratchOf(size)
+	got, err := n.call("readSync", fd, buf, 0, size, float64(off))
+	if err != nil {
+		return nil, wrapErr("read", name, err)
+	}
+	if got.Int() != size {
+		return nil, wrapErr("read", name, io.ErrUnexpectedEOF)
+	}
+	data := make([]byte, size)
+	js.CopyBytesToGo(data, buf) // the first size bytes: min of both lengths
+	return data, nil
+}
+
+// readFD returns an open read descriptor of name, opening it (and closing
+// the least recently used one) when needed. n.rmu must be held.
+func (n *FS) readFD(name, p string) (int, error) {
+	for i, r := range n.reads {
+		if r.name == name {
+			n.reads = append(append(n.reads[:i:i], n.reads[i+1:]...), r)
+			return r.fd, nil
 		}
-		n.scratch, n.scrLen = n.uint8Array.New(size), size
 	}
-	js.CopyBytesToJS(n.scratch, p)
+	v, err := n.call("openSync", p, "r")
+	if err != nil {
+		return 0, err
+	}
+	if len(n.reads) == maxReadFDs {
+		_, _ = n.call("closeSync", n.reads[0].fd)
+		n.reads = n.reads[1:]
+	}
+	n.reads = append(n.reads, readFD{name: name, fd: v.Int()})
+	return v.Int(), nil
+}
+
+// forget closes the read descriptor of name, if one is open: a file about to
+// be replaced or removed must be read anew.
+func (n *FS) forget(name string) {
+	n.rmu.Lock()
+	defer n.rmu.Unlock()
+	for i, r := range n.reads {
+		if r.name == name {
+			_, _ = n.call("closeSync", r.fd)
+			n.reads = append(n.reads[:i:i], n.reads[i+1:]...)
+			return
+		}
+	}
+}
+
+// scratchOf returns a Uint8Array of at least size bytes: the reused scratch,
+// grown to a power of two, or a one-off array beyond maxRetained. n.mu must
+// be held.
+func (n *FS) scratchOf(size int) js.Value {
+	if size > maxRetained {
+		return n.uint8Array.New(size)
+	}
+	if size > n.scrLen {
+		grown := 4096
+		for grown < size {
+			grown *= 2
+		}
+		n.scratch, n.scrLen = n.uint8Array.New(grown), grown
+	}
 	return n.scratch
 }
 

@@ -40,7 +40,16 @@ type lockingFS struct {
 	abs string
 }
 
-var _ fsadapter.Locker = (*lockingFS)(nil)
+var (
+	_ fsadapter.Locker      = (*lockingFS)(nil)
+	_ fsadapter.RangeReader = (*lockingFS)(nil)
+)
+
+// ReadRange reads part of a file (the embedded interface hides the hackpadfs
+// backend's method, so it is passed on by hand).
+func (l *lockingFS) ReadRange(name string, off int64, n int) ([]byte, error) {
+	return l.FS.(fsadapter.RangeReader).ReadRange(name, off, n)
+}
 
 // Lock takes an exclusive lock file (see fsadapter.PIDLock).
 func (l *lockingFS) Lock(name string) (func() error, error) {

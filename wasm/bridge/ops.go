@@ -262,6 +262,9 @@ func (c *call) run() error {
 	if ok, err := c.runStorage(); ok {
 		return err
 	}
+	if ok, err := c.runSync(); ok { // sync.go (issue 6)
+		return err
+	}
 	return c.bad("unknown operation")
 }
 
@@ -284,7 +287,7 @@ func (c *call) open() error {
 		f := opts.Index(i)
 		switch opts.KeyAt(i) {
 		default:
-			return c.bad("unknown option %q (adapter, root, durability)", opts.KeyAt(i))
+			return c.bad("unknown option %q (adapter, root, durability, memtableBytes, cacheBytes)", opts.KeyAt(i))
 		case "adapter":
 			if f.Kind() != value.String {
 				return c.bad("adapter must be a string")
@@ -306,10 +309,20 @@ func (c *call) open() error {
 			default:
 				return c.bad("durability must be 'normal' or 'strict'")
 			}
+		// Storage engine tuning (issue 3): sizes in bytes, 0 for the default.
+		case "memtableBytes", "cacheBytes":
+			if f.Kind() != value.Number || f.Number() < 0 || f.Number() > 1<<40 {
+				return c.bad("%s must be a number of bytes", opts.KeyAt(i))
+			}
+			if opts.KeyAt(i) == "memtableBytes" {
+				eo.Store.MemtableBytes = int64(f.Number())
+			} else {
+				eo.Store.CacheBytes = int64(f.Number())
+			}
 		}
 	}
-	if adapter != "memory" && adapter != "node" {
-		return c.bad("unknown adapter %q (memory or node)", adapter)
+	if adapter != "memory" && adapter != "node" && adapter != "indexeddb" && adapter != "wx" {
+		return c.bad("unknown adapter %q (memory, node or indexeddb)", adapter)
 	}
 	key := adapter + "\x00" + root
 	sh, ok := c.b.byRoot[key]
@@ -364,7 +377,27 @@ func (c *call) stats() error {
 		value.Member{Key: "logBytes", Value: n(s.LogBytes)},
 		value.Member{Key: "commits", Value: n(s.Commits)},
 		value.Member{Key: "bytesWritten", Value: n(s.BytesWritten)},
+		// Storage engine (issue 3): segments, compaction and block cache.
+		value.Member{Key: "flushes", Value: n(s.Flushes)},
+		value.Member{Key: "compactions", Value: n(s.Compactions)},
+		value.Member{Key: "runs", Value: n(int64(s.Runs))},
+		value.Member{Key: "segments", Value: n(int64(s.Segments))},
+		value.Member{Key: "memtableBytes", Value: n(s.MemtableBytes)},
+		value.Member{Key: "indexBytes", Value: n(s.IndexBytes)},
+		value.Member{Key: "cacheBytes", Value: n(s.CacheBytes)},
+		value.Member{Key: "cacheLimit", Value: n(s.CacheLimit)},
+		value.Member{Key: "cacheHits", Value: n(s.CacheHits)},
+		value.Member{Key: "cacheMisses", Value: n(s.CacheMisses)},
+		value.Member{Key: "cacheHitRate", Value: value.NumberOf(hitRate(s.CacheHits, s.CacheMisses))},
 	))
+}
+
+// hitRate is hits over all lookups, 0 before any.
+func hitRate(hits, misses int64) float64 {
+	if hits+misses == 0 {
+		return 0
+	}
+	return float64(hits) / float64(hits+misses)
 }
 
 var ddlOps = map[string]func(c *call, conn *engine.Conn, db, table string) error{

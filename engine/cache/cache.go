@@ -1,0 +1,109 @@
+// Package cache is a block cache: an LRU map from (file, offset) to an
+// immutable byte slice, bounded by the total bytes it holds.
+//
+// The store shares one Cache between all its segment files, so the bytes
+// held for data blocks never exceed the limit however large the data grows.
+// Cached slices are never modified or reused: a caller may keep one after it
+// was evicted (the garbage collector frees it when the caller drops it).
+package cache
+
+import (
+	"container/list"
+	"sync"
+)
+
+// Key names a block: the file's number and the block's offset in it.
+type Key struct {
+	File uint64
+	Off  int64
+}
+
+// Stats counts what a Cache did.
+type Stats struct {
+	Bytes  int64 // bytes held now
+	Limit  int64 // the configured limit
+	Hits   int64
+	Misses int64
+}
+
+// Cache is an LRU cache bounded by bytes. It is safe for concurrent use.
+type Cache struct {
+	mu     sync.Mutex
+	limit  int64
+	bytes  int64
+	hits   int64
+	misses int64
+	lru    *list.List // front = most recently used; values are *entry
+	items  map[Key]*list.Element
+}
+
+type entry struct {
+	key  Key
+	data []byte
+}
+
+// New returns a cache holding at most limit bytes; limit <= 0 caches nothing.
+func New(limit int64) *Cache {
+	return &Cache{limit: limit, lru: list.New(), items: map[Key]*list.Element{}}
+}
+
+// Get returns the block under k and counts a hit or a miss.
+func (c *Cache) Get(k Key) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.items[k]; ok {
+		c.lru.MoveToFront(e)
+		c.hits++
+		return e.Value.(*entry).data, true
+	}
+	c.misses++
+	return nil, false
+}
+
+// Add stores data under k, evicting the least recently used blocks to stay
+// within the limit. A block larger than the limit is not kept.
+func (c *Cache) Add(k Key, data []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	size := int64(len(data))
+	if size > c.limit {
+		return
+	}
+	if e, ok := c.items[k]; ok {
+		c.bytes -= int64(len(e.Value.(*entry).data))
+		c.lru.Remove(e)
+		delete(c.items, k)
+	}
+	for c.bytes+size > c.limit {
+		c.removeElement(c.lru.Back())
+	}
+	c.items[k] = c.lru.PushFront(&entry{key: k, data: data})
+	c.bytes += size
+}
+
+// Evict drops every block of file, whose file is gone.
+func (c *Cache) Evict(file uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for e := c.lru.Front(); e != nil; {
+		next := e.Next()
+		if e.Value.(*entry).key.File == file {
+			c.removeElement(e)
+		}
+		e = next
+	}
+}
+
+func (c *Cache) removeElement(e *list.Element) {
+	en := e.Value.(*entry)
+	c.lru.Remove(e)
+	delete(c.items, en.key)
+	c.bytes -= int64(len(en.data))
+}
+
+// Stats reports the cache's size and counters.
+func (c *Cache) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Stats{Bytes: c.bytes, Limit: c.limit, Hits: c.hits, Misses: c.misses}
+}

@@ -1,0 +1,359 @@
+package lsm
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"sync"
+
+	"minibase/engine/memtable"
+	"minibase/engine/sstable"
+)
+
+// tierRuns is how many adjacent runs of one size tier a compaction merges;
+// tierFactor is the size ratio between tiers.
+const (
+	tierRuns   = 4
+	tierFactor = 4
+	// maxRuns bounds the runs a read consults, whatever their sizes.
+	maxRuns = 12
+	// scanChunk is how much of a segment a compaction reads at a time.
+	scanChunk = 256 << 10
+)
+
+// flushDue says whether the memtable should go to a segment now.
+func (s *Store) flushDue() bool {
+	if s.logBytes < s.flushWait {
+		return false
+	}
+	return s.logBytes >= s.opts.MemtableBytes || (!s.appendMode && s.logFiles >= s.opts.MaxLogFiles)
+}
+
+// flushAndCompact flushes the memtable, then merges runs as the size tiers
+// call for.
+func (s *Store) flushAndCompact() error {
+	if err := s.flush(); err != nil {
+		return err
+	}
+	for range maxRuns {
+		lo, hi, ok := s.pickCompaction()
+		if !ok {
+			break
+		}
+		if err := s.merge(lo, hi); err != nil {
+			return err
+		}
+	}
+	s.flushWait = 0
+	return nil
+}
+
+// tier is the size class of a run: runs within a factor of tierFactor of
+// each other share one.
+func (s *Store) tier(size int64) int {
+	t := 0
+	for base := max(s.opts.MemtableBytes, 1) * tierFactor; size >= base && t < 60; size /= tierFactor {
+		t++
+	}
+	return t
+}
+
+// pickCompaction chooses adjacent runs lo..hi to merge: the newest group of
+// tierRuns runs sharing a tier, or, past maxRuns runs, the adjacent pair
+// with the fewest bytes.
+func (s *Store) pickCompaction() (lo, hi int, ok bool) {
+	v := s.cur
+	for i := 0; i < len(v); {
+		j := i
+		t := s.tier(v[i].size())
+		for j+1 < len(v) && s.tier(v[j+1].size()) == t {
+			j++
+		}
+		if j-i+1 >= tierRuns {
+			return i, j, true
+		}
+		i = j + 1
+	}
+	if len(v) <= maxRuns {
+		return 0, 0, false
+	}
+	best := 0
+	for i := 1; i+1 < len(v); i++ {
+		if v[i].size()+v[i+1].size() < v[best].size()+v[best+1].size() {
+			best = i
+		}
+	}
+	return best, best + 1, true
+}
+
+// flush writes the memtable as a new run, installs a manifest naming it and
+// deletes the logs it covers. On failure nothing changes but stray files.
+func (s *Store) flush() error {
+	if s.seq == s.flushedSeq {
+		return nil
+	}
+	v := s.cur
+	if s.mem.Len() > 0 {
+		// Tombstones shadow older runs; with none, they can go.
+		r, err := s.writeRun(memSource{s.mem.NewIter(nil, nil, false)}, len(s.cur) == 0)
+		if err != nil {
+			return fmt.Errorf("flush: %w", err)
+		}
+		if len(r) > 0 {
+			v = append(version{r}, s.cur...)
+		}
+	}
+	if err := s.install(v, s.seq); err != nil {
+		return fmt.Errorf("flush: %w", err)
+	}
+	s.flushes++
+	s.mem = memtable.New()
+	s.logBytes = 0
+	// Later commits go to a new log, so every existing log holds only
+	// records the segments cover.
+	if s.log != nil {
+		_ = s.log.Close()
+		s.log = nil
+	}
+	s.logName = ""
+	s.removeStaleLogs()
+	return nil
+}
+
+// removeStaleLogs deletes every log file once the manifest covers them all
+// (no log is open). Failures leave files for the next flush or Open.
+func (s *Store) removeStaleLogs() {
+	if s.log != nil || s.logName != "" || s.seq != s.flushedSeq {
+		return
+	}
+	var names []string
+	for name := range s.files {
+		if f, ok := parseFileName(name); ok && f.kind == kindLog {
+			names = append(names, name)
+		}
+	}
+	// Sorted, so deletions (and crash points in tests) happen in one order.
+	slices.Sort(names)
+	for _, name := range names {
+		s.remove(name)
+	}
+}
+
+// merge replaces runs lo..hi of the current version by their merge.
+func (s *Store) merge(lo, hi int) error {
+	srcs := make([]source, 0, hi-lo+1)
+	for _, r := range s.cur[lo : hi+1] {
+		src := newRunSource(r, nil, nil, false)
+		src.scan = true
+		if _, ok := s.fs.(RangeReader); ok {
+			// Bounded memory per merged run; without range reads every
+			// read costs the whole file, so it is read once.
+			src.chunk = scanChunk
+		}
+		srcs = append(srcs, src)
+	}
+	out, err := s.writeRun(newMergeIter(srcs, false, true), hi == len(s.cur)-1)
+	if err != nil {
+		return fmt.Errorf("merge runs: %w", err)
+	}
+	v := slices.Clone(s.cur[:lo])
+	if len(out) > 0 {
+		v = append(v, out)
+	}
+	v = append(v, s.cur[hi+1:]...)
+	if err := s.install(v, s.flushedSeq); err != nil {
+		return fmt.Errorf("merge runs: %w", err)
+	}
+	s.compactions++
+	return nil
+}
+
+// writeRun writes src's entries as segment files of about SegmentBytes and
+// opens them. dropTombs leaves deletions out. On error it deletes what it
+// wrote.
+func (s *Store) writeRun(src source, dropTombs bool) (run, error) {
+	var out run
+	// Room for a full segment plus the block, index and filter that end it.
+	hint := int(min(s.opts.SegmentBytes, 64<<20)) + int(min(s.opts.SegmentBytes/8, 1<<20)) + 64<<10
+	w := sstable.NewWriter(s.opts.BlockSize, hint)
+	finish := func() error {
+		if w.Entries() == 0 {
+			return nil
+		}
+		data := w.Finish()
+		num := s.nextFile
+		s.nextFile++
+		name := segFileName(num)
+		if err := s.fs.WriteFile(s.path(name), data, s.strict); err != nil {
+			s.remove(name)
+			return fmt.Errorf("write segment %s: %w", name, err)
+		}
+		s.setFile(name, int64(len(data)))
+		s.written += int64(len(data))
+		if _, ranged := s.fs.(RangeReader); ranged {
+			// WriteFile kept nothing: the next segment reuses the buffer
+			// instead of leaving megabytes of garbage per file.
+			w = sstable.NewWriterInto(s.opts.BlockSize, data)
+		} else {
+			s.whole.prime(s.path(name), data)
+			w = sstable.NewWriter(s.opts.BlockSize, hint)
+		}
+		sg, err := s.openSegment(num, int64(len(data)))
+		if err != nil {
+			s.remove(name)
+			return err
+		}
+		out = append(out, sg)
+		return nil
+	}
+	var err error
+	for src.Next() {
+		if dropTombs && src.Tomb() {
+			continue
+		}
+		w.Add(src.Key(), src.Value(), src.Tomb())
+		if int64(w.Size()) >= s.opts.SegmentBytes {
+			if err = finish(); err != nil {
+				break
+			}
+		}
+	}
+	if err == nil {
+		err = src.Err()
+	}
+	if err == nil {
+		err = finish()
+	}
+	if err != nil {
+		s.discard(out)
+		return nil, err
+	}
+	return out, nil
+}
+
+// discard deletes segments that no manifest names.
+func (s *Store) discard(r run) {
+	for _, sg := range r {
+		delete(s.segs, sg.num)
+		s.cache.Evict(sg.num)
+		s.remove(sg.name)
+	}
+}
+
+// openSegment opens segment file num of size bytes and registers it.
+func (s *Store) openSegment(num uint64, size int64) (*segment, error) {
+	name := segFileName(num)
+	p := s.path(name)
+	var read sstable.ReadFunc
+	if rr, ok := s.fs.(RangeReader); ok {
+		read = func(off int64, n int) ([]byte, error) { return rr.ReadRange(p, off, n) }
+	} else {
+		read = func(off int64, n int) ([]byte, error) { return s.whole.read(s.fs, p, off, n) }
+	}
+	r, err := sstable.Open(name, num, size, read, s.cache)
+	if err != nil {
+		return nil, err
+	}
+	sg := &segment{num: num, name: name, size: size, r: r}
+	s.segs[num] = sg
+	return sg, nil
+}
+
+// install makes v the current version: it writes a manifest naming v, then
+// deletes the previous manifest and the segments v no longer names (once no
+// snapshot reads them). On failure nothing changes and the new segments of v
+// are deleted.
+func (s *Store) install(v version, flushedSeq uint64) error {
+	m := manifest{flushedSeq: flushedSeq}
+	inNew := map[uint64]bool{}
+	for _, r := range v {
+		refs := make([]segRef, len(r))
+		for i, sg := range r {
+			refs[i] = segRef{num: sg.num, size: sg.size}
+			inNew[sg.num] = true
+		}
+		m.runs = append(m.runs, refs)
+	}
+	num := s.nextFile
+	s.nextFile++
+	m.nextFile = s.nextFile
+	name := manifestFileName(num)
+	data := encodeManifest(m)
+	if err := s.fs.WriteFile(s.path(name), data, s.strict); err != nil {
+		s.remove(name)
+		var fresh run
+		for _, r := range v {
+			for _, sg := range r {
+				if sg.refs == 0 {
+					fresh = append(fresh, sg)
+				}
+			}
+		}
+		s.discard(fresh)
+		return fmt.Errorf("write manifest %s: %w", name, err)
+	}
+	s.setFile(name, int64(len(data)))
+	s.written += int64(len(data))
+	old, oldName := s.cur, s.manifestName
+	s.cur, s.manifestName, s.flushedSeq = v, name, flushedSeq
+	v.ref()
+	// The older manifest goes first: while it exists, the logs and
+	// segments it needs exist too, so Open may fall back to it when the
+	// new one turns out damaged.
+	if oldName != "" {
+		s.remove(oldName)
+	}
+	for _, r := range old {
+		for _, sg := range r {
+			if !inNew[sg.num] {
+				sg.obsolete = true
+			}
+		}
+	}
+	s.unref(old)
+	return nil
+}
+
+// wholeFile serves block reads on backends without RangeReader: it reads a
+// whole segment file and keeps the last one, since compactions and scans
+// read a file's blocks in a row.
+type wholeFile struct {
+	mu   sync.Mutex
+	name string
+	data []byte
+}
+
+func (w *wholeFile) read(fsys interface {
+	ReadFile(string) ([]byte, error)
+}, name string, off int64, n int) ([]byte, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.name != name {
+		data, err := fsys.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		w.name, w.data = name, data
+	}
+	if off < 0 || off > int64(len(w.data)) {
+		return nil, nil
+	}
+	end := min(off+int64(n), int64(len(w.data)))
+	return bytes.Clone(w.data[off:end]), nil
+}
+
+// prime keeps data, just written as name.
+func (w *wholeFile) prime(name string, data []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.name, w.data = name, data
+}
+
+// forget drops the kept file when it is name ("" drops any).
+func (w *wholeFile) forget(name string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if name == "" || w.name == name {
+		w.name, w.data = "", nil
+	}
+}

@@ -1,0 +1,116 @@
+package lsm
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"minibase/engine/kv"
+	"minibase/engine/wal"
+)
+
+// A manifest names the segment files that hold the data up to one sequence
+// number. It is written once, in one call, and the highest-numbered manifest
+// that verifies is the current one, which makes switching atomic on every
+// backend:
+//
+//	"MBMANI01" | flushed seq u64 | next file number u64 | uvarint run count
+//	per run (newest first): uvarint segment count, then per segment (in key
+//	order): uvarint file number, uvarint size
+//	CRC-32C u32 of everything before | "MBME"
+//
+// Every commit with a sequence number up to the flushed seq is in the
+// segments; later ones are in the logs.
+const (
+	manifestMagic    = "MBMANI01"
+	manifestEndMagic = "MBME"
+)
+
+// manifest is the decoded content of a manifest file.
+type manifest struct {
+	flushedSeq uint64
+	nextFile   uint64
+	runs       [][]segRef
+}
+
+// segRef names a segment file and its size.
+type segRef struct {
+	num  uint64
+	size int64
+}
+
+func encodeManifest(m manifest) []byte {
+	buf := []byte(manifestMagic)
+	buf = binary.LittleEndian.AppendUint64(buf, m.flushedSeq)
+	buf = binary.LittleEndian.AppendUint64(buf, m.nextFile)
+	buf = binary.AppendUvarint(buf, uint64(len(m.runs)))
+	for _, run := range m.runs {
+		buf = binary.AppendUvarint(buf, uint64(len(run)))
+		for _, s := range run {
+			buf = binary.AppendUvarint(buf, s.num)
+			buf = binary.AppendUvarint(buf, uint64(s.size))
+		}
+	}
+	buf = binary.LittleEndian.AppendUint32(buf, wal.Checksum(buf))
+	return append(buf, manifestEndMagic...)
+}
+
+// decodeManifest verifies and parses a manifest file. Every failure wraps
+// kv.ErrCorrupt and names the file.
+func decodeManifest(name string, data []byte) (manifest, error) {
+	var m manifest
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("read manifest %s: %s: %w", name, fmt.Sprintf(format, args...), kv.ErrCorrupt)
+	}
+	const fixed = len(manifestMagic) + 16
+	if len(data) < fixed+8 {
+		return m, bad("%d bytes is too short", len(data))
+	}
+	if string(data[len(data)-4:]) != manifestEndMagic {
+		return m, bad("no end marker (torn write?)")
+	}
+	crcAt := len(data) - 8
+	if wal.Checksum(data[:crcAt]) != binary.LittleEndian.Uint32(data[crcAt:]) {
+		return m, bad("checksum mismatch")
+	}
+	if string(data[:8]) != manifestMagic {
+		return m, bad("bad magic")
+	}
+	m.flushedSeq = binary.LittleEndian.Uint64(data[8:])
+	m.nextFile = binary.LittleEndian.Uint64(data[16:])
+	body := data[fixed:crcAt]
+	p := 0
+	uv := func() (uint64, bool) {
+		v, w := binary.Uvarint(body[p:])
+		if w <= 0 {
+			return 0, false
+		}
+		p += w
+		return v, true
+	}
+	nruns, ok := uv()
+	if !ok || nruns > uint64(len(body)) {
+		return m, bad("bad run count")
+	}
+	seen := map[uint64]bool{}
+	for range nruns {
+		nsegs, ok := uv()
+		if !ok || nsegs == 0 || nsegs > uint64(len(body)) {
+			return m, bad("bad segment count")
+		}
+		run := make([]segRef, 0, nsegs)
+		for range nsegs {
+			num, ok1 := uv()
+			size, ok2 := uv()
+			if !ok1 || !ok2 || size > 1<<40 || num >= m.nextFile || seen[num] {
+				return m, bad("bad segment entry")
+			}
+			seen[num] = true
+			run = append(run, segRef{num: num, size: int64(size)})
+		}
+		m.runs = append(m.runs, run)
+	}
+	if p != len(body) {
+		return m, bad("%d trailing bytes", len(body)-p)
+	}
+	return m, nil
+}

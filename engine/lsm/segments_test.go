@@ -1,0 +1,177 @@
+package lsm_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"minibase/engine/kv"
+	"minibase/engine/lsm"
+	"minibase/fsadapter"
+	"minibase/fsadapter/faultfs"
+)
+
+// segmentedStore leaves a closed store of n numbered batches in several
+// runs of several segments each, plus a log of unflushed commits.
+func segmentedStore(t *testing.T, n int) (fsadapter.FS, lsm.Options) {
+	t.Helper()
+	f := newMemFS(t)
+	opts := lsm.Options{MemtableBytes: 4 << 10, SegmentBytes: 2 << 10, BlockSize: 256}
+	s := open(t, f, opts)
+	for i := 1; i <= n; i++ {
+		require.NoError(t, s.Apply(numberedBatch(i)))
+	}
+	st := s.Stats()
+	require.Greater(t, st.Segments, 3)
+	require.NoError(t, s.Close())
+	return f, opts
+}
+
+func TestCorruptSegment(t *testing.T) {
+	const n = 600
+	base, opts := segmentedStore(t, n)
+	segs := storeFiles(t, base, ".sst")
+	require.NotEmpty(t, segs)
+	damage := map[string]func([]byte) []byte{
+		"flipped footer byte": func(d []byte) []byte { d[len(d)-20] ^= 1; return d },
+		"flipped index byte":  func(d []byte) []byte { d[len(d)-200] ^= 1; return d },
+		"truncated":           func(d []byte) []byte { return d[:len(d)-1] },
+		"empty":               func([]byte) []byte { return nil },
+		"flipped data byte":   func(d []byte) []byte { d[10] ^= 1; return d },
+	}
+	for _, victim := range []string{segs[0], segs[len(segs)-1]} {
+		for name, fn := range damage {
+			t.Run(victim+"/"+name, func(t *testing.T) {
+				f := copyFS(t, base)
+				data, err := f.ReadFile(victim)
+				require.NoError(t, err)
+				require.NoError(t, f.WriteFile(victim, fn(bytes.Clone(data)), false))
+				s, err := lsm.Open(f, opts)
+				if err == nil {
+					// Data blocks are verified when read: reading
+					// everything must hit the damage.
+					it := s.NewIter(kv.IterOptions{})
+					for it.Next() {
+					}
+					err = it.Close()
+					require.NoError(t, s.Close())
+				}
+				require.ErrorIs(t, err, kv.ErrCorrupt)
+				require.Contains(t, err.Error(), victim)
+			})
+		}
+	}
+	t.Run("missing", func(t *testing.T) {
+		f := copyFS(t, base)
+		require.NoError(t, f.Remove(segs[0]))
+		_, err := lsm.Open(f, opts)
+		require.ErrorIs(t, err, kv.ErrCorrupt)
+		require.Contains(t, err.Error(), segs[0])
+	})
+}
+
+func TestCorruptManifest(t *testing.T) {
+	base, opts := segmentedStore(t, 600)
+	mans := storeFiles(t, base, ".manifest")
+	require.Len(t, mans, 1)
+	victim := mans[0]
+	for name, fn := range map[string]func([]byte) []byte{
+		"flipped byte": func(d []byte) []byte { d[len(d)/2] ^= 1; return d },
+		"torn":         func(d []byte) []byte { return d[:len(d)/2] },
+		"empty":        func([]byte) []byte { return nil },
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := copyFS(t, base)
+			data, err := f.ReadFile(victim)
+			require.NoError(t, err)
+			require.NoError(t, f.WriteFile(victim, fn(bytes.Clone(data)), false))
+			// No older manifest is left to fall back to and the logs it
+			// covered are gone: that is corruption, not an empty store.
+			_, err = lsm.Open(f, opts)
+			require.ErrorIs(t, err, kv.ErrCorrupt)
+			require.Contains(t, err.Error(), victim)
+		})
+	}
+}
+
+// TestSnapshotKeepsSegments takes a snapshot, then compacts away every
+// segment it reads: the snapshot still reads them, and the files go once it
+// is released.
+func TestSnapshotKeepsSegments(t *testing.T) {
+	f := newMemFS(t)
+	opts := lsm.Options{MemtableBytes: 2 << 10, SegmentBytes: 1 << 10, BlockSize: 128}
+	s := open(t, f, opts)
+	for i := 1; i <= 200; i++ {
+		require.NoError(t, s.Apply(numberedBatch(i)))
+	}
+	want := dump(t, s)
+	snap := s.Snapshot()
+	it := s.NewIter(kv.IterOptions{})
+	before := storeFiles(t, f, ".sst")
+	for i := 1; i <= 200; i++ {
+		b := &kv.Batch{}
+		b.Delete(numberedBatch(i).Ops[0].Key)
+		require.NoError(t, s.Apply(b))
+	}
+	require.NoError(t, s.Compact())
+	require.Equal(t, want, dump(t, snap))
+	n := 0
+	for it.Next() {
+		n++
+	}
+	require.NoError(t, it.Close())
+	require.Equal(t, len(want), n)
+	still := storeFiles(t, f, ".sst")
+	require.Subset(t, still, before, "segments a snapshot reads stay")
+	snap.Release()
+	for _, name := range storeFiles(t, f, ".sst") {
+		require.NotContains(t, before, name, "released segments are deleted")
+	}
+	checkFiles(t, f, s)
+	require.NoError(t, s.Close())
+}
+
+// TestDiskFull fills the disk for good in the middle of a workload with
+// flushes: commits fail with ErrNoSpace and leave nothing behind, reads keep
+// working, and once space comes back deletes, flushes and compactions go on.
+func TestDiskFull(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			ff := faultfs.Wrap(m.wrap(newMemFS(t)))
+			opts := lsm.Options{MemtableBytes: 2 << 10, SegmentBytes: 1 << 10, BlockSize: 128}
+			s := open(t, ff, opts)
+			want := state{}
+			for i := 1; i <= 100; i++ {
+				b := numberedBatch(i)
+				require.NoError(t, s.Apply(b))
+				want.apply(b)
+			}
+			ff.FailFrom(1, fsadapter.ErrNoSpace)
+			failed := 0
+			for i := 101; i <= 160; i++ {
+				err := s.Apply(numberedBatch(i))
+				if err != nil {
+					require.ErrorIs(t, err, fsadapter.ErrNoSpace)
+					failed++
+				}
+				require.Equal(t, want, dump(t, s), "reads work on a full disk")
+			}
+			require.Equal(t, 60, failed)
+			require.ErrorIs(t, s.Compact(), fsadapter.ErrNoSpace)
+			require.Equal(t, want, dump(t, s))
+			ff.Reset() // space freed
+			b := &kv.Batch{}
+			b.Delete(numberedBatch(1).Ops[0].Key)
+			require.NoError(t, s.Apply(b))
+			want.apply(b)
+			require.NoError(t, s.Compact())
+			checkStore(t, s, want)
+			require.NoError(t, s.Close())
+			s = open(t, ff, opts)
+			checkStore(t, s, want)
+			checkFiles(t, ff, s)
+			require.NoError(t, s.Close())
+		})
+	}
+}

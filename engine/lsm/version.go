@@ -1,0 +1,264 @@
+package lsm
+
+import (
+	"bytes"
+	"sort"
+
+	"minibase/engine/memtable"
+	"minibase/engine/sstable"
+)
+
+// segment is an open segment file. refs counts the versions (the store's
+// current one, snapshots, iterators) that include it; the file is deleted
+// once it is obsolete (dropped by a durable manifest) and unreferenced.
+type segment struct {
+	num      uint64
+	name     string
+	size     int64
+	r        *sstable.Reader
+	refs     int
+	obsolete bool
+}
+
+// run is a sorted sequence of segments with disjoint key ranges, in key
+// order: the output of one flush or compaction. Runs are immutable.
+type run []*segment
+
+func (r run) size() int64 {
+	var n int64
+	for _, s := range r {
+		n += s.size
+	}
+	return n
+}
+
+// find returns the segment that may hold key, or nil.
+func (r run) find(key []byte) *segment {
+	i := sort.Search(len(r), func(i int) bool { return bytes.Compare(r[i].r.Largest(), key) >= 0 })
+	if i == len(r) || bytes.Compare(r[i].r.Smallest(), key) > 0 {
+		return nil
+	}
+	return r[i]
+}
+
+// version is the list of runs, newest first. A version never changes; a
+// flush or compaction makes a new one.
+type version []run
+
+// ref and unref count a holder of every segment in v.
+func (v version) ref() {
+	for _, r := range v {
+		for _, s := range r {
+			s.refs++
+		}
+	}
+}
+
+// tombstone marks a deleted key in the memtable, so the deletion shadows
+// older values in segments. It is recognized by identity, not content: a
+// value with the same byte is an ordinary value.
+var tombstone = []byte{0}
+
+func isTomb(v []byte) bool { return len(v) == 1 && &v[0] == &tombstone[0] }
+
+// lookup finds key in mem and then the runs, newest first.
+func lookup(mem *memtable.Table, v version, key []byte) (value []byte, found bool, err error) {
+	if val, ok := mem.Get(key); ok {
+		return val, !isTomb(val), nil
+	}
+	var h uint64
+	hashed := false
+	for _, r := range v {
+		s := r.find(key)
+		if s == nil {
+			continue
+		}
+		if !hashed {
+			h, hashed = sstable.Hash(key), true
+		}
+		val, tomb, ok, err := s.r.GetHashed(key, h)
+		if err != nil {
+			return nil, false, err
+		}
+		if ok {
+			return val, !tomb, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// source is one input of a merge: entries in order, tombstones included.
+type source interface {
+	Next() bool
+	Key() []byte
+	Value() []byte
+	Tomb() bool
+	Err() error
+}
+
+// memSource adapts a memtable iterator.
+type memSource struct{ it *memtable.Iter }
+
+func (m memSource) Next() bool    { return m.it.Next() }
+func (m memSource) Key() []byte   { return m.it.Key() }
+func (m memSource) Value() []byte { return m.it.Value() }
+func (m memSource) Tomb() bool    { return isTomb(m.it.Value()) }
+func (m memSource) Err() error    { return nil }
+
+// runSource walks the segments of a run that overlap [lower, upper) one
+// after another.
+type runSource struct {
+	segs         []*segment // in walking order
+	lower, upper []byte
+	reverse      bool
+	scan         bool // bulk reads past the cache, for compactions
+	chunk        int  // bytes per bulk read; see sstable.Reader.NewScanIter
+	cur          *sstable.Iter
+	err          error
+}
+
+func newRunSource(r run, lower, upper []byte, reverse bool) *runSource {
+	var segs []*segment
+	for _, s := range r {
+		if lower != nil && bytes.Compare(s.r.Largest(), lower) < 0 {
+			continue
+		}
+		if upper != nil && bytes.Compare(s.r.Smallest(), upper) >= 0 {
+			continue
+		}
+		segs = append(segs, s)
+	}
+	if reverse {
+		for i, j := 0, len(segs)-1; i < j; i, j = i+1, j-1 {
+			segs[i], segs[j] = segs[j], segs[i]
+		}
+	}
+	return &runSource{segs: segs, lower: lower, upper: upper, reverse: reverse}
+}
+
+func (r *runSource) Next() bool {
+	for r.err == nil {
+		if r.cur != nil {
+			if r.cur.Next() {
+				return true
+			}
+			if r.err = r.cur.Err(); r.err != nil {
+				return false
+			}
+		}
+		if len(r.segs) == 0 {
+			r.cur = nil
+			return false
+		}
+		if r.scan {
+			r.cur = r.segs[0].r.NewScanIter(r.chunk)
+		} else {
+			r.cur = r.segs[0].r.NewIter(r.lower, r.upper, r.reverse)
+		}
+		r.segs = r.segs[1:]
+	}
+	return false
+}
+
+func (r *runSource) Key() []byte   { return r.cur.Key() }
+func (r *runSource) Value() []byte { return r.cur.Value() }
+func (r *runSource) Tomb() bool    { return r.cur.Tomb() }
+func (r *runSource) Err() error    { return r.err }
+
+// mergeIter merges sources ordered newest first: for a key in several, the
+// newest wins. It yields tombstones only when keepTombs is set.
+type mergeIter struct {
+	srcs      []source
+	valid     []bool
+	reverse   bool
+	keepTombs bool
+	started   bool
+	cur       int // source of the current entry; -1 when none
+	key       []byte
+	err       error
+	onClose   func()
+}
+
+func newMergeIter(srcs []source, reverse, keepTombs bool) *mergeIter {
+	return &mergeIter{srcs: srcs, valid: make([]bool, len(srcs)), reverse: reverse, keepTombs: keepTombs, cur: -1}
+}
+
+// advance moves every source positioned at key past it.
+func (m *mergeIter) advance(key []byte) {
+	for i, s := range m.srcs {
+		if m.valid[i] && bytes.Equal(s.Key(), key) {
+			m.step(i)
+		}
+	}
+}
+
+func (m *mergeIter) step(i int) {
+	m.valid[i] = m.srcs[i].Next()
+	if !m.valid[i] && m.err == nil {
+		m.err = m.srcs[i].Err()
+	}
+}
+
+func (m *mergeIter) Next() bool {
+	if !m.started {
+		m.started = true
+		for i := range m.srcs {
+			m.step(i)
+		}
+	} else if m.cur >= 0 {
+		m.advance(m.key)
+	}
+	for m.err == nil {
+		best := -1
+		for i, s := range m.srcs {
+			if !m.valid[i] {
+				continue
+			}
+			if best < 0 {
+				best = i
+				continue
+			}
+			c := bytes.Compare(s.Key(), m.srcs[best].Key())
+			if (c < 0 && !m.reverse) || (c > 0 && m.reverse) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		m.cur, m.key = best, m.srcs[best].Key()
+		if m.keepTombs || !m.srcs[best].Tomb() {
+			return true
+		}
+		m.advance(m.key)
+	}
+	m.cur = -1
+	return false
+}
+
+func (m *mergeIter) Key() []byte   { return m.key }
+func (m *mergeIter) Value() []byte { return m.srcs[m.cur].Value() }
+func (m *mergeIter) Tomb() bool    { return m.srcs[m.cur].Tomb() }
+func (m *mergeIter) Err() error    { return m.err }
+
+// Close releases what the iterator holds and returns its first error.
+func (m *mergeIter) Close() error {
+	if m.onClose != nil {
+		m.onClose()
+		m.onClose = nil
+	}
+	m.cur = -1
+	m.srcs = nil
+	m.valid = nil
+	return m.err
+}
+
+// newReadIter merges mem and v for reading [lower, upper).
+func newReadIter(mem *memtable.Table, v version, lower, upper []byte, reverse bool) *mergeIter {
+	srcs := make([]source, 0, len(v)+1)
+	srcs = append(srcs, memSource{mem.NewIter(lower, upper, reverse)})
+	for _, r := range v {
+		srcs = append(srcs, newRunSource(r, lower, upper, reverse))
+	}
+	return newMergeIter(srcs, reverse, false)
+}

@@ -1,0 +1,281 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"minibase/engine/value"
+)
+
+// The wire types of server/PROTOCOL.md (version 1).
+
+// Change is one row change on the wire. Row is JSON null for a delete.
+type Change struct {
+	Op     string  `json:"op"`
+	Table  string  `json:"table"`
+	Key    RawJSON `json:"key"`
+	Row    RawJSON `json:"row"`
+	HLC    string  `json:"hlc"`
+	Origin string  `json:"origin"`
+	Seq    int64   `json:"seq,omitempty"`
+}
+
+// PushRequest is the body of POST /v1/push.
+type PushRequest struct {
+	Client  string   `json:"client"`
+	Changes []Change `json:"changes"`
+}
+
+// Push result statuses.
+const (
+	Applied   = "applied"
+	Duplicate = "duplicate"
+	Stale     = "stale"
+)
+
+// PushResult is the server's verdict on one pushed change.
+type PushResult struct {
+	Op      string  `json:"op"`
+	Status  string  `json:"status"`
+	Seq     int64   `json:"seq,omitempty"`
+	Current *Change `json:"current,omitempty"`
+}
+
+// PushResponse is the answer to a push.
+type PushResponse struct {
+	Results []PushResult `json:"results"`
+	Cursor  int64        `json:"cursor"`
+}
+
+// PullResponse is the answer to GET /v1/pull.
+type PullResponse struct {
+	Changes []Change `json:"changes"`
+	Cursor  int64    `json:"cursor"`
+	More    bool     `json:"more"`
+}
+
+// Transport carries requests to a sync server. Natively it is HTTP
+// (server/synctest.HTTP); in the browser and mini-programs the JS side does
+// the requests and feeds the answers to the same state machine.
+type Transport interface {
+	Push(ctx context.Context, req PushRequest) (PushResponse, error)
+	Pull(ctx context.Context, since int64, limit int) (PullResponse, error)
+}
+
+// Error codes of the protocol the client acts on.
+const (
+	CodeValidation     = "VALIDATION"
+	CodeResyncRequired = "RESYNC_REQUIRED"
+	CodeUnauthorized   = "UNAUTHORIZED"
+)
+
+// ServerError is an error answer of the server: {"error": {...}} with its
+// HTTP status.
+type ServerError struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Index   *int   `json:"index,omitempty"`
+	Op      string `json:"op,omitempty"`
+	Cursor  int64  `json:"cursor,omitempty"`
+}
+
+func (e *ServerError) Error() string {
+	return fmt.Sprintf("sync server: %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// Permanent reports whether retrying the same request cannot help
+// (4xx other than 408/429).
+func (e *ServerError) Permanent() bool {
+	return e.Status >= 400 && e.Status < 500 && e.Status != 408 && e.Status != 429
+}
+
+// RawJSON is a JSON text carried as it is: a change's key or row. It
+// implements the encoding/json interfaces for Go callers that use them; the
+// client itself encodes and decodes with EncodePushRequest and friends.
+type RawJSON []byte
+
+// MarshalJSON implements json.Marshaler.
+func (r RawJSON) MarshalJSON() ([]byte, error) {
+	if len(r) == 0 {
+		return []byte("null"), nil
+	}
+	return r, nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (r *RawJSON) UnmarshalJSON(b []byte) error {
+	*r = append((*r)[:0], b...)
+	return nil
+}
+
+func appendChange(b []byte, c *Change) ([]byte, error) {
+	b = append(b, `{"op":`...)
+	b = appendString(b, c.Op)
+	b = append(b, `,"table":`...)
+	b = appendString(b, c.Table)
+	b = append(b, `,"key":`...)
+	b = append(b, RawJSON(c.Key).orNull()...)
+	b = append(b, `,"row":`...)
+	b = append(b, RawJSON(c.Row).orNull()...)
+	b = append(b, `,"hlc":`...)
+	b = appendString(b, c.HLC)
+	b = append(b, `,"origin":`...)
+	b = appendString(b, c.Origin)
+	if c.Seq != 0 {
+		b = append(b, `,"seq":`...)
+		b = fmt.Appendf(b, "%d", c.Seq)
+	}
+	return append(b, '}'), nil
+}
+
+func (r RawJSON) orNull() []byte {
+	if len(r) == 0 {
+		return []byte("null")
+	}
+	return r
+}
+
+// EncodePushRequest is the body of a push.
+func EncodePushRequest(req PushRequest) ([]byte, error) {
+	b := append([]byte(`{"client":`), appendString(nil, req.Client)...)
+	b = append(b, `,"changes":[`...)
+	for i := range req.Changes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = appendChange(b, &req.Changes[i]); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, "]}"...), nil
+}
+
+// fields reads a JSON object's members by name.
+type fields struct {
+	v   value.Value
+	err error
+}
+
+func (f *fields) get(k string) value.Value {
+	v, _ := f.v.Get(k)
+	return v
+}
+
+func (f *fields) str(k string) string {
+	v := f.get(k)
+	if v.Kind() != value.String && !v.IsNull() && f.err == nil {
+		f.err = fmt.Errorf("field %q: want a string, got %s", k, v.Kind())
+	}
+	return v.Str()
+}
+
+func (f *fields) int(k string) int64 {
+	v := f.get(k)
+	if v.Kind() != value.Number && !v.IsNull() && f.err == nil {
+		f.err = fmt.Errorf("field %q: want a number, got %s", k, v.Kind())
+	}
+	return int64(v.Number())
+}
+
+func (f *fields) raw(k string) RawJSON {
+	b, err := ToJSON(f.get(k))
+	if err != nil && f.err == nil {
+		f.err = err
+	}
+	return b
+}
+
+func decodeObject(b []byte) (*fields, error) {
+	v, err := FromJSON(b)
+	if err != nil {
+		return nil, err
+	}
+	if v.Kind() != value.Object {
+		return nil, errors.New("json: want an object")
+	}
+	return &fields{v: v}, nil
+}
+
+func changeFrom(v value.Value) (Change, error) {
+	if v.Kind() != value.Object {
+		return Change{}, errors.New("a change must be an object")
+	}
+	f := &fields{v: v}
+	c := Change{Op: f.str("op"), Table: f.str("table"), Key: f.raw("key"), Row: f.raw("row"),
+		HLC: f.str("hlc"), Origin: f.str("origin"), Seq: f.int("seq")}
+	return c, f.err
+}
+
+// DecodePushResponse reads the answer to a push.
+func DecodePushResponse(b []byte) (PushResponse, error) {
+	f, err := decodeObject(b)
+	if err != nil {
+		return PushResponse{}, fmt.Errorf("push answer: %w", err)
+	}
+	resp := PushResponse{Cursor: f.int("cursor")}
+	for _, rv := range f.get("results").Items() {
+		rf := &fields{v: rv}
+		res := PushResult{Op: rf.str("op"), Status: rf.str("status"), Seq: rf.int("seq")}
+		if cur := rf.get("current"); cur.Kind() == value.Object {
+			c, err := changeFrom(cur)
+			if err != nil {
+				return PushResponse{}, fmt.Errorf("push answer: %w", err)
+			}
+			res.Current = &c
+		}
+		if rf.err != nil {
+			return PushResponse{}, fmt.Errorf("push answer: %w", rf.err)
+		}
+		resp.Results = append(resp.Results, res)
+	}
+	return resp, f.err
+}
+
+// DecodePullResponse reads one page of a pull.
+func DecodePullResponse(b []byte) (PullResponse, error) {
+	f, err := decodeObject(b)
+	if err != nil {
+		return PullResponse{}, fmt.Errorf("pull answer: %w", err)
+	}
+	more := f.get("more")
+	resp := PullResponse{Cursor: f.int("cursor"), More: more.Kind() == value.Bool && more.Bool(), Changes: []Change{}}
+	for _, cv := range f.get("changes").Items() {
+		c, err := changeFrom(cv)
+		if err != nil {
+			return PullResponse{}, fmt.Errorf("pull answer: %w", err)
+		}
+		resp.Changes = append(resp.Changes, c)
+	}
+	return resp, f.err
+}
+
+// DecodeServerError reads an error answer {"error": {...}}; a body that is
+// not one still gives an error carrying the status.
+func DecodeServerError(status int, b []byte) *ServerError {
+	e := &ServerError{Status: status, Code: "HTTP", Message: fmt.Sprintf("HTTP %d", status)}
+	f, err := decodeObject(b)
+	if err != nil {
+		return e
+	}
+	ev := f.get("error")
+	if ev.Kind() != value.Object {
+		return e
+	}
+	ef := &fields{v: ev}
+	if code := ef.str("code"); code != "" {
+		e.Code = code
+	}
+	if msg := ef.str("message"); msg != "" {
+		e.Message = msg
+	}
+	e.Op = ef.str("op")
+	e.Cursor = ef.int("cursor")
+	if iv := ef.get("index"); iv.Kind() == value.Number {
+		i := int(iv.Number())
+		e.Index = &i
+	}
+	return e
+}

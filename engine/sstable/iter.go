@@ -1,0 +1,201 @@
+package sstable
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// Iter walks a segment's entries in [lower, upper), tombstones included,
+// forward or in reverse. Call Next before the first Key.
+type Iter struct {
+	r            *Reader
+	lower, upper []byte
+	reverse      bool
+	started      bool
+	bi           int     // current block
+	ents         []entry // its decoded entries
+	pos          int
+	err          error
+	scan         bool   // a scan iterator: blocks come from bulk reads past the cache
+	chunk        int    // bytes per bulk read; <= 0 reads all data blocks at once
+	bulk         []byte // the blocks bulkFirst.. read by the last bulk read
+	bulkFirst    int
+	bulkEnd      int // index after the last block in bulk
+}
+
+// NewIter returns an iterator over [lower, upper); nil bounds are open.
+func (r *Reader) NewIter(lower, upper []byte, reverse bool) *Iter {
+	return &Iter{r: r, lower: lower, upper: upper, reverse: reverse}
+}
+
+// NewScanIter returns a forward iterator over the whole file that reads
+// consecutive data blocks about chunk bytes at a time (all of them at once
+// when chunk <= 0) and bypasses the cache: for compactions, which read every
+// block once and should neither evict what readers use nor pay a read per
+// block.
+func (r *Reader) NewScanIter(chunk int) *Iter {
+	return &Iter{r: r, scan: true, chunk: chunk}
+}
+
+// load decodes block i into it.ents.
+func (it *Iter) load(i int) bool {
+	var b []byte
+	var err error
+	if it.scan {
+		b, err = it.bulkBlock(i)
+	} else {
+		b, err = it.r.block(i)
+	}
+	if err != nil {
+		it.err = err
+		return false
+	}
+	it.bi = i
+	it.ents = it.ents[:0]
+	b, offs, ok := splitBlock(b)
+	if !ok {
+		it.err = it.r.corrupt("bad entry table in block at %d", it.r.blocks[i].off)
+		return false
+	}
+	for p := 0; p < len(b); {
+		e, next, ok := decodeEntry(b, p)
+		if !ok {
+			it.err = it.r.corrupt("bad entry in block at %d", it.r.blocks[i].off)
+			return false
+		}
+		it.ents = append(it.ents, e)
+		p = next
+	}
+	if len(it.ents) != len(offs)/4 {
+		it.err = it.r.corrupt("entry table of block at %d does not match its entries", it.r.blocks[i].off)
+		return false
+	}
+	return true
+}
+
+// Next advances and reports whether there is a current entry.
+func (it *Iter) Next() bool {
+	if it.err != nil {
+		return false
+	}
+	if !it.started {
+		it.started = true
+		return it.seek()
+	}
+	if it.reverse {
+		it.pos--
+		for it.pos < 0 {
+			if it.bi == 0 || !it.load(it.bi-1) {
+				it.ents = nil
+				return false
+			}
+			it.pos = len(it.ents) - 1
+		}
+		return it.inBounds()
+	}
+	it.pos++
+	for it.pos >= len(it.ents) {
+		if it.bi+1 >= len(it.r.blocks) || !it.load(it.bi+1) {
+			it.ents = nil
+			return false
+		}
+		it.pos = 0
+	}
+	return it.inBounds()
+}
+
+func (it *Iter) seek() bool {
+	blocks := it.r.blocks
+	if len(blocks) == 0 {
+		return false
+	}
+	if !it.reverse {
+		i := 0
+		if it.lower != nil {
+			i = it.r.findBlock(it.lower)
+		}
+		if i == len(blocks) || !it.load(i) {
+			return false
+		}
+		it.pos = 0
+		for it.pos < len(it.ents) && it.lower != nil && bytes.Compare(it.ents[it.pos].key, it.lower) < 0 {
+			it.pos++
+		}
+		if it.pos == len(it.ents) {
+			// Only when the bound is past the block's last key, which
+			// findBlock rules out, or on a malformed block.
+			it.pos = len(it.ents) - 1
+			return it.Next()
+		}
+		return it.inBounds()
+	}
+	i := len(blocks) - 1
+	if it.upper != nil {
+		i = min(it.r.findBlock(it.upper), len(blocks)-1)
+	}
+	if !it.load(i) {
+		return false
+	}
+	it.pos = len(it.ents) - 1
+	for it.pos >= 0 && it.upper != nil && bytes.Compare(it.ents[it.pos].key, it.upper) >= 0 {
+		it.pos--
+	}
+	if it.pos < 0 {
+		return it.Next() // moves to the previous block
+	}
+	return it.inBounds()
+}
+
+// inBounds checks the far bound of the walk at the current entry.
+func (it *Iter) inBounds() bool {
+	k := it.ents[it.pos].key
+	if it.reverse {
+		if it.lower != nil && bytes.Compare(k, it.lower) < 0 {
+			it.ents = nil
+			return false
+		}
+		return true
+	}
+	if it.upper != nil && bytes.Compare(k, it.upper) >= 0 {
+		it.ents = nil
+		return false
+	}
+	return true
+}
+
+// Key is the current key.
+func (it *Iter) Key() []byte { return it.ents[it.pos].key }
+
+// Value is the current value (nil for a tombstone).
+func (it *Iter) Value() []byte { return it.ents[it.pos].value }
+
+// Tomb reports whether the current entry is a deletion.
+func (it *Iter) Tomb() bool { return it.ents[it.pos].tomb }
+
+// Err is the first error met.
+func (it *Iter) Err() error { return it.err }
+
+// bulkBlock returns block i, reading it and the blocks after it that fit in
+// one chunk when it is not in the last bulk read.
+func (it *Iter) bulkBlock(i int) ([]byte, error) {
+	r := it.r
+	if i < it.bulkFirst || i >= it.bulkEnd {
+		end := i + 1
+		size := r.blocks[i].size
+		for end < len(r.blocks) && (it.chunk <= 0 || size+r.blocks[end].size <= it.chunk) {
+			size += r.blocks[end].size
+			end++
+		}
+		data, err := r.read(r.blocks[i].off, size)
+		if err != nil {
+			return nil, fmt.Errorf("read segment %s: %w", r.name, err)
+		}
+		if len(data) != size {
+			return nil, r.corrupt("short read of data blocks")
+		}
+		it.bulk, it.bulkFirst, it.bulkEnd = data, i, end
+	}
+	h := r.blocks[i]
+	off := h.off - r.blocks[it.bulkFirst].off
+	return r.verify(it.bulk[off:off+int64(h.size)], fmt.Sprintf("block at %d", h.off))
+}

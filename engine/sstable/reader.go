@@ -1,0 +1,313 @@
+package sstable
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"sort"
+
+	"minibase/engine/cache"
+	"minibase/engine/kv"
+	"minibase/engine/wal"
+)
+
+// ReadFunc reads n bytes at offset off of the segment file. The returned
+// slice is the caller's to keep.
+type ReadFunc func(off int64, n int) ([]byte, error)
+
+// blockHandle locates one data block; lastKey is its largest key.
+type blockHandle struct {
+	lastKey []byte
+	off     int64
+	size    int // including the CRC
+}
+
+// Reader reads a segment file. The index and bloom filter stay in memory;
+// data blocks go through the shared cache. It is safe for concurrent use.
+type Reader struct {
+	name   string
+	id     uint64
+	read   ReadFunc
+	cache  *cache.Cache
+	blocks []blockHandle
+	bloom  []byte
+	first  []byte
+
+	// Entries, Tombstones and LiveBytes come from the footer.
+	Entries    uint64
+	Tombstones uint64
+	LiveBytes  uint64
+	// ResidentBytes is what the reader keeps in memory: index and filter.
+	ResidentBytes int64
+}
+
+// Open reads and verifies the footer, index and bloom filter of the segment
+// file name of size bytes. id names the file in the cache. Damage fails it
+// with an error wrapping kv.ErrCorrupt that names the file.
+func Open(name string, id uint64, size int64, read ReadFunc, c *cache.Cache) (*Reader, error) {
+	r := &Reader{name: name, id: id, read: read, cache: c}
+	if size < FooterSize {
+		return nil, r.corrupt("%d bytes is too short", size)
+	}
+	footer, err := read(size-FooterSize, FooterSize)
+	if err != nil {
+		return nil, fmt.Errorf("read segment %s: %w", name, err)
+	}
+	if len(footer) != FooterSize || string(footer[FooterSize-4:]) != footerEndMagic {
+		return nil, r.corrupt("no footer (torn write?)")
+	}
+	if string(footer[:8]) != footerMagic {
+		return nil, r.corrupt("bad magic")
+	}
+	crcAt := FooterSize - 8
+	if wal.Checksum(footer[:crcAt]) != binary.LittleEndian.Uint32(footer[crcAt:]) {
+		return nil, r.corrupt("footer checksum mismatch")
+	}
+	le := binary.LittleEndian
+	indexOff, indexLen := le.Uint64(footer[8:]), uint64(le.Uint32(footer[16:]))
+	bloomOff, bloomLen := le.Uint64(footer[20:]), uint64(le.Uint32(footer[28:]))
+	r.Entries, r.Tombstones, r.LiveBytes = le.Uint64(footer[32:]), le.Uint64(footer[40:]), le.Uint64(footer[48:])
+	body := uint64(size - FooterSize)
+	if indexLen < crcSize || bloomLen < crcSize || indexOff > body || indexLen > body-indexOff ||
+		bloomOff != indexOff+indexLen || bloomLen != body-bloomOff {
+		return nil, r.corrupt("footer locates blocks outside the file")
+	}
+	meta, err := read(int64(indexOff), int(indexLen+bloomLen))
+	if err != nil {
+		return nil, fmt.Errorf("read segment %s: %w", name, err)
+	}
+	if len(meta) != int(indexLen+bloomLen) {
+		return nil, r.corrupt("short read of index")
+	}
+	index, err := r.verify(meta[:indexLen], "index")
+	if err != nil {
+		return nil, err
+	}
+	if r.bloom, err = r.verify(meta[indexLen:], "bloom filter"); err != nil {
+		return nil, err
+	}
+	if err := r.parseIndex(index, indexOff); err != nil {
+		return nil, err
+	}
+	r.ResidentBytes = int64(len(meta)) + int64(len(r.blocks))*40
+	return r, nil
+}
+
+func (r *Reader) corrupt(format string, args ...any) error {
+	return fmt.Errorf("read segment %s: %s: %w", r.name, fmt.Sprintf(format, args...), kv.ErrCorrupt)
+}
+
+// verify checks the trailing CRC of b and returns the body before it.
+func (r *Reader) verify(b []byte, what string) ([]byte, error) {
+	if len(b) < crcSize {
+		return nil, r.corrupt("%s too short", what)
+	}
+	body := b[:len(b)-crcSize]
+	if wal.Checksum(body) != binary.LittleEndian.Uint32(b[len(body):]) {
+		return nil, r.corrupt("%s checksum mismatch", what)
+	}
+	return body, nil
+}
+
+func (r *Reader) parseIndex(index []byte, dataEnd uint64) error {
+	first, p, ok := lengthPrefixed(index, 0)
+	if !ok {
+		return r.corrupt("bad first key in index")
+	}
+	r.first = first
+	var next uint64
+	for p < len(index) {
+		var h blockHandle
+		h.lastKey, p, ok = lengthPrefixed(index, p)
+		if !ok {
+			return r.corrupt("bad key in index")
+		}
+		off, w := binary.Uvarint(index[p:])
+		if w <= 0 {
+			return r.corrupt("bad offset in index")
+		}
+		p += w
+		size, w := binary.Uvarint(index[p:])
+		if w <= 0 {
+			return r.corrupt("bad size in index")
+		}
+		p += w
+		// Blocks are contiguous from offset 0 up to the index.
+		if off != next || size <= crcSize || size > dataEnd-off {
+			return r.corrupt("index entry %d out of place", len(r.blocks))
+		}
+		if n := len(r.blocks); n > 0 && bytes.Compare(r.blocks[n-1].lastKey, h.lastKey) >= 0 {
+			return r.corrupt("index keys out of order")
+		}
+		next = off + size
+		h.off, h.size = int64(off), int(size)
+		r.blocks = append(r.blocks, h)
+	}
+	if next != dataEnd {
+		return r.corrupt("index does not cover the data")
+	}
+	if (len(r.blocks) == 0) != (r.Entries == 0) {
+		return r.corrupt("index and footer disagree")
+	}
+	if len(r.blocks) > 0 && bytes.Compare(r.first, r.blocks[len(r.blocks)-1].lastKey) > 0 {
+		return r.corrupt("first key after last key")
+	}
+	return nil
+}
+
+// Smallest and Largest are the file's key range; both nil for an empty file.
+func (r *Reader) Smallest() []byte {
+	if len(r.blocks) == 0 {
+		return nil
+	}
+	return r.first
+}
+
+// Largest is the file's last key.
+func (r *Reader) Largest() []byte {
+	if len(r.blocks) == 0 {
+		return nil
+	}
+	return r.blocks[len(r.blocks)-1].lastKey
+}
+
+// Name is the file's name.
+func (r *Reader) Name() string { return r.name }
+
+// block returns the verified entries of block i, through the cache.
+func (r *Reader) block(i int) ([]byte, error) {
+	h := r.blocks[i]
+	k := cache.Key{File: r.id, Off: h.off}
+	if b, ok := r.cache.Get(k); ok {
+		return b, nil
+	}
+	raw, err := r.read(h.off, h.size)
+	if err != nil {
+		return nil, fmt.Errorf("read segment %s: %w", r.name, err)
+	}
+	if len(raw) != h.size {
+		return nil, r.corrupt("short read of block at %d", h.off)
+	}
+	b, err := r.verify(raw, fmt.Sprintf("block at %d", h.off))
+	if err != nil {
+		return nil, err
+	}
+	r.cache.Add(k, b)
+	return b, nil
+}
+
+// entry is one decoded entry; key and value point into a block.
+type entry struct {
+	key, value []byte
+	tomb       bool
+}
+
+// decodeEntry reads the entry at b[p:] and returns the offset after it.
+func decodeEntry(b []byte, p int) (entry, int, bool) {
+	var e entry
+	var ok bool
+	e.key, p, ok = lengthPrefixed(b, p)
+	if !ok {
+		return e, 0, false
+	}
+	tag, w := binary.Uvarint(b[p:])
+	if w <= 0 {
+		return e, 0, false
+	}
+	p += w
+	if tag == 0 {
+		e.tomb = true
+		return e, p, true
+	}
+	if tag-1 > uint64(len(b)-p) {
+		return e, 0, false
+	}
+	e.value = b[p : p+int(tag-1) : p+int(tag-1)]
+	return e, p + int(tag-1), true
+}
+
+// findBlock is the first block whose last key is >= key (len when none).
+func (r *Reader) findBlock(key []byte) int {
+	return sort.Search(len(r.blocks), func(i int) bool { return bytes.Compare(r.blocks[i].lastKey, key) >= 0 })
+}
+
+// Get looks key up: found reports whether the file has an entry for it, tomb
+// whether that entry is a deletion.
+func (r *Reader) Get(key []byte) (value []byte, tomb, found bool, err error) {
+	return r.GetHashed(key, Hash(key))
+}
+
+// GetHashed is Get for a key whose Hash the caller computed once for
+// several files.
+func (r *Reader) GetHashed(key []byte, h uint64) (value []byte, tomb, found bool, err error) {
+	if len(r.blocks) == 0 || !mayContain(r.bloom, h) {
+		return nil, false, false, nil
+	}
+	i := r.findBlock(key)
+	if i == len(r.blocks) {
+		return nil, false, false, nil
+	}
+	b, err := r.block(i)
+	if err != nil {
+		return nil, false, false, err
+	}
+	entries, offs, ok := splitBlock(b)
+	if !ok {
+		return nil, false, false, r.corrupt("bad entry table in block at %d", r.blocks[i].off)
+	}
+	// Binary search for the first entry whose key is >= key.
+	lo, hi := 0, len(offs)/4
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		k, _, ok := lengthPrefixed(entries, int(binary.LittleEndian.Uint32(offs[4*mid:])))
+		if !ok {
+			return nil, false, false, r.corrupt("bad entry in block at %d", r.blocks[i].off)
+		}
+		if bytes.Compare(k, key) < 0 {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo == len(offs)/4 {
+		return nil, false, false, nil
+	}
+	e, _, ok := decodeEntry(entries, int(binary.LittleEndian.Uint32(offs[4*lo:])))
+	if !ok {
+		return nil, false, false, r.corrupt("bad entry in block at %d", r.blocks[i].off)
+	}
+	if !bytes.Equal(e.key, key) {
+		return nil, false, false, nil
+	}
+	return e.value, e.tomb, true, nil
+}
+
+// splitBlock separates a verified block into its entries and its table of
+// entry offsets (u32 each).
+func splitBlock(b []byte) (entries, offsets []byte, ok bool) {
+	if len(b) < 4 {
+		return nil, nil, false
+	}
+	n := uint64(binary.LittleEndian.Uint32(b[len(b)-4:]))
+	if n*4 > uint64(len(b)-4) {
+		return nil, nil, false
+	}
+	end := len(b) - 4 - int(n)*4
+	return b[:end], b[end : len(b)-4], true
+}
+
+// lengthPrefixed reads a uvarint length and that many bytes at b[p:].
+func lengthPrefixed(b []byte, p int) ([]byte, int, bool) {
+	if p > len(b) {
+		return nil, 0, false
+	}
+	l, w := binary.Uvarint(b[p:])
+	if w <= 0 {
+		return nil, 0, false
+	}
+	p += w
+	if l > uint64(len(b)-p) {
+		return nil, 0, false
+	}
+	return b[p : p+int(l) : p+int(l)], p + int(l), true
+}

@@ -1,0 +1,207 @@
+package sstable_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"minibase/engine/cache"
+	"minibase/engine/kv"
+	"minibase/engine/sstable"
+)
+
+type ent struct {
+	k, v string
+	tomb bool
+}
+
+func build(n int) ([]byte, []ent) {
+	w := sstable.NewWriter(256, 0)
+	var ents []ent
+	for i := 0; i < n; i++ {
+		e := ent{k: fmt.Sprintf("k%05d", i*2), v: fmt.Sprintf("value-%d", i), tomb: i%7 == 3}
+		if e.tomb {
+			e.v = ""
+		}
+		w.Add([]byte(e.k), []byte(e.v), e.tomb)
+		ents = append(ents, e)
+	}
+	return w.Finish(), ents
+}
+
+func reader(data []byte) sstable.ReadFunc {
+	return func(off int64, n int) ([]byte, error) {
+		if off < 0 || off+int64(n) > int64(len(data)) {
+			return nil, errors.New("out of range")
+		}
+		return bytes.Clone(data[off : off+int64(n)]), nil
+	}
+}
+
+func open(t testing.TB, name string, data []byte) (*sstable.Reader, error) {
+	return sstable.Open(name, 1, int64(len(data)), reader(data), cache.New(1<<20))
+}
+
+func TestGetAndIterate(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 50, 1000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			data, ents := build(n)
+			r, err := open(t, "a.seg", data)
+			require.NoError(t, err)
+			require.Equal(t, uint64(n), r.Entries)
+			for _, e := range ents {
+				v, tomb, found, err := r.Get([]byte(e.k))
+				require.NoError(t, err)
+				require.True(t, found, e.k)
+				require.Equal(t, e.tomb, tomb)
+				if !e.tomb {
+					require.Equal(t, e.v, string(v))
+				}
+				_, _, found, err = r.Get([]byte(e.k + "x")) // between keys
+				require.NoError(t, err)
+				require.False(t, found)
+			}
+			// Every bound pair, both directions, against a filter of ents.
+			bounds := []string{"", "k", "k00000", "k00001", "k00100", "k00101", "k01999", "z"}
+			for _, lo := range bounds {
+				for _, hi := range bounds {
+					var lower, upper []byte
+					if lo != "" {
+						lower = []byte(lo)
+					}
+					if hi != "" {
+						upper = []byte(hi)
+					}
+					var want []string
+					for _, e := range ents {
+						if (lower == nil || e.k >= lo) && (upper == nil || e.k < hi) {
+							want = append(want, e.k)
+						}
+					}
+					for _, rev := range []bool{false, true} {
+						it := r.NewIter(lower, upper, rev)
+						var got []string
+						for it.Next() {
+							got = append(got, string(it.Key()))
+						}
+						require.NoError(t, it.Err())
+						w := want
+						if rev {
+							w = reversed(want)
+						}
+						require.Equal(t, w, got, "[%q,%q) rev=%v", lo, hi, rev)
+					}
+				}
+			}
+		})
+	}
+}
+
+func reversed(s []string) []string {
+	if s == nil {
+		return nil
+	}
+	out := make([]string, len(s))
+	for i, x := range s {
+		out[len(s)-1-i] = x
+	}
+	return out
+}
+
+func TestDamageIsCorruptNamingFile(t *testing.T) {
+	data, ents := build(300)
+	for _, cut := range []int{0, 1, sstable.FooterSize, len(data) / 2, len(data) - 1} {
+		_, err := open(t, "cut.seg", data[:cut])
+		require.ErrorIs(t, err, kv.ErrCorrupt, "cut %d", cut)
+		require.Contains(t, err.Error(), "cut.seg")
+	}
+	// A flipped byte anywhere fails either Open or the read of its block.
+	for i := 0; i < len(data); i += 7 {
+		d := bytes.Clone(data)
+		d[i] ^= 0x40
+		r, err := open(t, "flip.seg", d)
+		if err == nil {
+			for _, e := range ents {
+				if _, _, _, err = r.Get([]byte(e.k)); err != nil {
+					break
+				}
+			}
+		}
+		require.ErrorIs(t, err, kv.ErrCorrupt, "byte %d", i)
+		require.Contains(t, err.Error(), "flip.seg")
+	}
+}
+
+func TestBloomRejectsMostAbsentKeys(t *testing.T) {
+	data, _ := build(1000)
+	c := cache.New(1 << 20)
+	r, err := sstable.Open("b.seg", 1, int64(len(data)), reader(data), c)
+	require.NoError(t, err)
+	for i := 0; i < 1000; i++ {
+		_, _, found, err := r.Get(fmt.Appendf(nil, "absent%d", i))
+		require.NoError(t, err)
+		require.False(t, found)
+	}
+	// 10 bits per key: about 1% false positives; 5% is far outside chance.
+	require.Less(t, c.Stats().Misses, int64(50))
+}
+
+func FuzzReader(f *testing.F) {
+	data, _ := build(40)
+	f.Add(data)
+	empty, _ := build(0)
+	f.Add(empty)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := open(t, "f.seg", data)
+		if err != nil {
+			require.ErrorIs(t, err, kv.ErrCorrupt)
+			return
+		}
+		for _, rev := range []bool{false, true} {
+			it := r.NewIter(nil, nil, rev)
+			for n := 0; it.Next() && n < 1e5; n++ {
+				_, _, _, _ = r.Get(it.Key())
+			}
+			if err := it.Err(); err != nil {
+				require.ErrorIs(t, err, kv.ErrCorrupt)
+			}
+		}
+	})
+}
+
+func TestScanIter(t *testing.T) {
+	data, ents := build(500)
+	c := cache.New(1 << 20)
+	r, err := sstable.Open("s.seg", 1, int64(len(data)), reader(data), c)
+	require.NoError(t, err)
+	for _, chunk := range []int{0, 1, 1000, 1 << 20} {
+		it := r.NewScanIter(chunk)
+		i := 0
+		for ; it.Next(); i++ {
+			require.Equal(t, ents[i].k, string(it.Key()))
+			require.Equal(t, ents[i].tomb, it.Tomb())
+		}
+		require.NoError(t, it.Err())
+		require.Equal(t, len(ents), i, "chunk %d", chunk)
+	}
+	it := r.NewScanIter(0)
+	i := 0
+	for ; it.Next(); i++ {
+		require.Equal(t, ents[i].k, string(it.Key()))
+		require.Equal(t, ents[i].tomb, it.Tomb())
+	}
+	require.NoError(t, it.Err())
+	require.Equal(t, len(ents), i)
+	require.Equal(t, int64(0), c.Stats().Hits+c.Stats().Misses, "scans bypass the cache")
+	d := bytes.Clone(data)
+	d[5] ^= 1
+	r, err = open(t, "s.seg", d)
+	require.NoError(t, err)
+	it = r.NewScanIter(1000)
+	for it.Next() {
+	}
+	require.ErrorIs(t, it.Err(), kv.ErrCorrupt)
+}

@@ -1,0 +1,404 @@
+//go:build js && wasm
+
+package wxfs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"syscall/js"
+	"time"
+
+	"minibase/fsadapter"
+)
+
+// required lists the FileSystemManager methods this backend calls; New
+// checks them up front so a wrong object is an error at open, not later.
+var required = []string{
+	"accessSync", "mkdirSync", "readdirSync", "readFileSync", "writeFileSync",
+	"appendFileSync", "unlinkSync", "rmdirSync", "statSync",
+}
+
+// FS implements fsadapter.FS with a FileSystemManager's *Sync methods.
+type FS struct {
+	mgr        js.Value // the FileSystemManager
+	uint8Array js.Value // the Uint8Array constructor
+	root       string   // the directory "." names, as the runtime sees it
+	// hasTruncate is false before WeChat base library 2.16.0, which added
+	// truncateSync; Truncate then rewrites the file.
+	hasTruncate bool
+}
+
+var (
+	_ fsadapter.FS          = (*FS)(nil)
+	_ fsadapter.RangeReader = (*FS)(nil)
+)
+
+// New returns a filesystem rooted at root (e.g. wx.env.USER_DATA_PATH +
+// "/minibase"), creating it when missing. manager is the object
+// wx.getFileSystemManager() returned, or one of the same shape.
+func New(manager js.Value, root string) (fsadapter.FS, error) {
+	if manager.Type() != js.TypeObject {
+		return nil, fmt.Errorf("wxfs: open: file system manager is a %s, not an object", manager.Type())
+	}
+	for _, name := range required {
+		if manager.Get(name).Type() != js.TypeFunction {
+			return nil, fmt.Errorf("wxfs: open: file system manager has no function %s", name)
+		}
+	}
+	// Not path.Clean: it would turn "wxfile://usr" into "wxfile:/usr".
+	root = strings.TrimRight(root, "/")
+	if root == "" {
+		return nil, errors.New("wxfs: open: empty root")
+	}
+	w := &FS{
+		mgr:         manager,
+		uint8Array:  js.Global().Get("Uint8Array"),
+		root:        root,
+		hasTruncate: manager.Get("truncateSync").Type() == js.TypeFunction,
+	}
+	if err := w.mkdirAll(root); err != nil {
+		return nil, fmt.Errorf("wxfs: open %s: %w", root, err)
+	}
+	return w, nil
+}
+
+// Caps reports an appendable backend without a flush.
+func (w *FS) Caps() fsadapter.Caps {
+	return fsadapter.Caps{Name: "wx", AppendCheap: true, Sync: false}
+}
+
+// ReadFile reads name with one readFileSync (an ArrayBuffer) and one copy.
+func (w *FS) ReadFile(name string) ([]byte, error) {
+	p, err := w.path("read", name)
+	if err != nil {
+		return nil, err
+	}
+	buf, err := w.call("readFileSync", p)
+	if err != nil {
+		return nil, wrapErr("read", name, err)
+	}
+	if buf.Type() != js.TypeObject || buf.Get("byteLength").Type() != js.TypeNumber {
+		return nil, wrapErr("read", name, fmt.Errorf("readFileSync returned a %s, not an ArrayBuffer", buf.Type()))
+	}
+	view := w.uint8Array.New(buf)
+	data := make([]byte, view.Get("length").Int())
+	js.CopyBytesToGo(data, view)
+	return data, nil
+}
+
+// ReadRange reads n bytes of name at off (fsadapter.RangeReader) with
+// readFileSync's position and length arguments (base library 2.10.0+), so a
+// segment block read costs the block, not the file.
+func (w *FS) ReadRange(name string, off int64, n int) ([]byte, error) {
+	p, err := w.path("read", name)
+	if err != nil {
+		return nil, err
+	}
+	if off < 0 || n < 0 {
+		return nil, wrapErr("read", name, fs.ErrInvalid)
+	}
+	if n == 0 {
+		return []byte{}, nil
+	}
+	buf, err := w.call("readFileSync", p, js.Undefined(), float64(off), n)
+	if err != nil {
+		return nil, wrapErr("read", name, err)
+	}
+	if buf.Type() != js.TypeObject || buf.Get("byteLength").Type() != js.TypeNumber {
+		return nil, wrapErr("read", name, fmt.Errorf("readFileSync returned a %s, not an ArrayBuffer", buf.Type()))
+	}
+	view := w.uint8Array.New(buf)
+	if view.Get("length").Int() != n {
+		return nil, wrapErr("read", name, io.ErrUnexpectedEOF)
+	}
+	data := make([]byte, n)
+	js.CopyBytesToGo(data, view)
+	return data, nil
+}
+
+// WriteFile creates or replaces name with one writeFileSync. There is no
+// flush to ask for, so sync changes nothing.
+func (w *FS) WriteFile(name string, data []byte, sync bool) error {
+	p, err := w.path("write", name)
+	if err != nil {
+		return err
+	}
+	_, err = w.call("writeFileSync", p, w.arrayBuffer(data))
+	return wrapErr("write", name, err)
+}
+
+// OpenAppend returns a file whose writes go through appendFileSync, which
+// fails on a missing file: a missing one is created empty first.
+func (w *FS) OpenAppend(name string) (fsadapter.AppendFile, error) {
+	p, err := w.path("open", name)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.call("accessSync", p); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, wrapErr("open", name, err)
+		}
+		if _, err := w.call("writeFileSync", p, w.arrayBuffer(nil)); err != nil {
+			return nil, wrapErr("open", name, err)
+		}
+	} else if st, err := w.call("statSync", p); err != nil {
+		return nil, wrapErr("open", name, err)
+	} else if isDir(st) {
+		return nil, wrapErr("open", name, syscall.EISDIR)
+	}
+	return &appendFile{fs: w, name: name, path: p}, nil
+}
+
+// Truncate cuts name to size bytes with truncateSync({filePath, length}).
+func (w *FS) Truncate(name string, size int64) error {
+	p, err := w.path("truncate", name)
+	if err != nil {
+		return err
+	}
+	if size < 0 {
+		return wrapErr("truncate", name, fs.ErrInvalid)
+	}
+	if w.hasTruncate {
+		_, err = w.call("truncateSync", map[string]any{"filePath": p, "length": size})
+		return wrapErr("truncate", name, err)
+	}
+	// No truncateSync: read, cut (or zero-extend) and write back. Truncate is
+	// rare (recovery cuts a torn log tail), so the copy is affordable.
+	data, err := w.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	if int64(len(data)) >= size {
+		data = data[:size]
+	} else {
+		data = append(data, make([]byte, size-int64(len(data)))...)
+	}
+	_, err = w.call("writeFileSync", p, w.arrayBuffer(data))
+	return wrapErr("truncate", name, err)
+}
+
+// Remove deletes a file (unlinkSync) or an empty directory (rmdirSync, not
+// recursive); unlinkSync refuses directories, so it looks first.
+func (w *FS) Remove(name string) error {
+	p, err := w.path("remove", name)
+	if err != nil {
+		return err
+	}
+	st, err := w.call("statSync", p)
+	if err != nil {
+		return wrapErr("remove", name, err)
+	}
+	if isDir(st) {
+		_, err = w.call("rmdirSync", p, false)
+	} else {
+		_, err = w.call("unlinkSync", p)
+	}
+	return wrapErr("remove", name, err)
+}
+
+// ReadDir lists dir, sorted (the runtime's order is unspecified).
+func (w *FS) ReadDir(dir string) ([]string, error) {
+	p, err := w.path("readdir", dir)
+	if err != nil {
+		return nil, err
+	}
+	list, err := w.call("readdirSync", p)
+	if err != nil {
+		return nil, wrapErr("readdir", dir, err)
+	}
+	names := make([]string, list.Length())
+	for i := range names {
+		names[i] = list.Index(i).String()
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// MkdirAll creates dir and its missing parents; an existing dir is fine.
+func (w *FS) MkdirAll(dir string) error {
+	p, err := w.path("mkdir", dir)
+	if err != nil {
+		return err
+	}
+	return wrapErr("mkdir", dir, w.mkdirAll(p))
+}
+
+// mkdirAll runs mkdirSync(p, true), which some runtimes fail with "file
+// already exists" when p exists: that is success for a directory only.
+func (w *FS) mkdirAll(p string) error {
+	_, err := w.call("mkdirSync", p, true)
+	if err == nil || !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	st, statErr := w.call("statSync", p)
+	if statErr != nil {
+		return statErr
+	}
+	if !isDir(st) {
+		return syscall.ENOTDIR
+	}
+	return nil
+}
+
+// Stat describes name from one statSync.
+func (w *FS) Stat(name string) (fs.FileInfo, error) {
+	p, err := w.path("stat", name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := w.call("statSync", p, false)
+	if err != nil {
+		return nil, wrapErr("stat", name, err)
+	}
+	return newFileInfo(path.Base(name), st), nil
+}
+
+// path maps a valid io/fs name to the path the runtime sees.
+func (w *FS) path(op, name string) (string, error) {
+	if !fs.ValidPath(name) {
+		return "", wrapErr(op, name, fs.ErrInvalid)
+	}
+	if name == "." {
+		return w.root, nil
+	}
+	return w.root + "/" + name, nil
+}
+
+// arrayBuffer copies p into a new ArrayBuffer of exactly len(p) bytes: the
+// write methods take an ArrayBuffer, not a view of part of one.
+func (w *FS) arrayBuffer(p []byte) js.Value {
+	arr := w.uint8Array.New(len(p))
+	if len(p) > 0 {
+		js.CopyBytesToJS(arr, p)
+	}
+	return arr.Get("buffer")
+}
+
+// call invokes a FileSystemManager method and turns a thrown exception into
+// an error.
+func (w *FS) call(method string, args ...any) (v js.Value, err error) {
+	defer func() {
+		switch r := recover().(type) {
+		case nil:
+		case js.Error:
+			err = newWxError(r.Value)
+		case *js.ValueError: // not a function, or a JS value of the wrong type
+			err = fmt.Errorf("call %s: %w", method, r)
+		default:
+			panic(r)
+		}
+	}()
+	return w.mgr.Call(method, args...), nil
+}
+
+// appendFile appends through appendFileSync, one call per Write.
+type appendFile struct {
+	fs   *FS
+	name string // as the caller named it, for errors
+	path string // as the runtime sees it
+
+	mu     sync.Mutex
+	closed bool
+}
+
+func (a *appendFile) Write(p []byte) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return 0, wrapErr("append", a.name, fs.ErrClosed)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if _, err := a.fs.call("appendFileSync", a.path, a.fs.arrayBuffer(p)); err != nil {
+		return 0, wrapErr("append", a.name, err)
+	}
+	return len(p), nil
+}
+
+// Sync has nothing to flush: the runtime offers no fsync.
+func (a *appendFile) Sync() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return wrapErr("sync", a.name, fs.ErrClosed)
+	}
+	return nil
+}
+
+func (a *appendFile) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return wrapErr("close", a.name, fs.ErrClosed)
+	}
+	a.closed = true
+	return nil
+}
+
+// isDir asks a Stats object, by its isDirectory method where it has one
+// and by the POSIX type bits of mode otherwise.
+func isDir(st js.Value) bool {
+	if st.Type() != js.TypeObject {
+		return false
+	}
+	if f := st.Get("isDirectory"); f.Type() == js.TypeFunction {
+		return st.Call("isDirectory").Truthy()
+	}
+	m := st.Get("mode")
+	return m.Type() == js.TypeNumber && m.Int()&sIFMT == sIFDIR
+}
+
+// fileInfo is a FileSystemManager Stats copied into Go.
+type fileInfo struct {
+	name    string
+	size    int64
+	mode    fs.FileMode
+	modTime time.Time
+}
+
+// POSIX file type bits of Stats.mode.
+const (
+	sIFMT  = 0o170000
+	sIFDIR = 0o040000
+)
+
+func newFileInfo(name string, st js.Value) *fileInfo {
+	i := &fileInfo{name: name}
+	if m := st.Get("mode"); m.Type() == js.TypeNumber {
+		i.mode = fs.FileMode(m.Int()) & fs.ModePerm
+	}
+	if isDir(st) {
+		i.mode |= fs.ModeDir
+	}
+	if s := st.Get("size"); s.Type() == js.TypeNumber {
+		i.size = int64(s.Float())
+	}
+	// lastModifiedTime is in seconds.
+	if t := st.Get("lastModifiedTime"); t.Type() == js.TypeNumber {
+		i.modTime = time.UnixMilli(int64(t.Float() * 1000))
+	}
+	return i
+}
+
+func (i *fileInfo) Name() string       { return i.name }
+func (i *fileInfo) Size() int64        { return i.size }
+func (i *fileInfo) Mode() fs.FileMode  { return i.mode }
+func (i *fileInfo) ModTime() time.Time { return i.modTime }
+func (i *fileInfo) IsDir() bool        { return i.mode.IsDir() }
+func (i *fileInfo) Sys() any           { return nil }
+
+// wrapErr prefixes err the way the other backends do.
+func wrapErr(op, name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("fsadapter: %s %s: %w", op, name, err)
+}

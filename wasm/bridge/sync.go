@@ -1,0 +1,291 @@
+package bridge
+
+import (
+	"strings"
+
+	"minibase/engine"
+	"minibase/engine/replica"
+	"minibase/engine/value"
+)
+
+// Sync operations (issue 6). The JS side (js/src/sync.js) makes the HTTP
+// requests with the host's fetch and hands the answers here; these ops are
+// the steps of engine/replica's state machine. Wire bodies travel as JSON
+// strings, so JS sends what it got from the server without parsing it.
+//
+//	syncOpen        [conn, db, {tables, policy}] → {handle, client}
+//	syncNextPush    [sync, limit]            → request body (JSON string) or null
+//	syncAckPush     [sync, responseJSON]     → report
+//	syncReject      [sync, errorJSON]        → null (422: op to dead letters)
+//	syncCursor      [sync]                   → number
+//	syncApplyPull   [sync, responseJSON]     → report
+//	syncResync      [sync]                   → null (410: start a full resync)
+//	syncFinish      [sync]                   → report (after the last page)
+//	syncPending     [sync]                   → number
+//	syncDeadLetters [sync]                   → [{op, table, key, row, hlc, code, message}]
+//	syncRetry / syncDiscard [sync, op]       → null
+//	syncConflicts   [sync]                   → [{id, table, key, local, remote, base}]
+//	syncResolve     [sync, id, merged]       → null
+//	syncClose       [sync]                   → null
+
+type syncHandle struct {
+	conn uint32 // connection handle it belongs to
+	r    *replica.Replica
+	last replica.PushRequest // the batch in flight, for syncReject
+}
+
+// syncs is keyed by bridge so the Bridge struct needs no field of its own.
+var syncs = map[*Bridge]map[uint32]*syncHandle{}
+
+func (c *call) syncHandle() (*syncHandle, error) {
+	id, err := c.handle(0)
+	if err != nil {
+		return nil, err
+	}
+	h, ok := syncs[c.b][uint32(id)]
+	if ok {
+		if _, live := c.b.conns[h.conn]; live {
+			return h, nil
+		}
+		delete(syncs[c.b], uint32(id))
+	}
+	return nil, &engine.Error{Code: engine.CodeClosed, Msg: c.op + ": the sync session or its connection is closed"}
+}
+
+func (c *call) syncOpen() error {
+	conn, err := c.conn()
+	if err != nil {
+		return err
+	}
+	connH, _ := c.handle(0)
+	db, err := c.dbArg(1)
+	if err != nil {
+		return err
+	}
+	cfg := replica.Config{DB: db}
+	opts := c.arg(2)
+	if !opts.IsNull() && opts.Kind() != value.Object {
+		return c.bad("options must be an object")
+	}
+	if p, ok := opts.Get("policy"); ok && !p.IsNull() {
+		if p.Kind() != value.String {
+			return c.bad("policy must be a string")
+		}
+		cfg.Policy = replica.Policy(p.Str())
+	}
+	if ts, ok := opts.Get("tables"); ok && !ts.IsNull() {
+		if ts.Kind() != value.Array {
+			return c.bad("tables must be an array of table names")
+		}
+		cfg.Tables = []string{}
+		for _, t := range ts.Items() {
+			if t.Kind() != value.String {
+				return c.bad("tables must be an array of table names")
+			}
+			cfg.Tables = append(cfg.Tables, t.Str())
+		}
+	}
+	r, err := replica.New(conn, cfg)
+	if err != nil {
+		if _, ok := err.(*engine.Error); ok {
+			return err
+		}
+		return c.bad("%v", err)
+	}
+	if syncs[c.b] == nil {
+		syncs[c.b] = map[uint32]*syncHandle{}
+	}
+	c.b.next++
+	syncs[c.b][c.b.next] = &syncHandle{conn: uint32(connH), r: r}
+	return c.result(value.ObjectOf(
+		value.Member{Key: "handle", Value: value.NumberOf(float64(c.b.next))},
+		value.Member{Key: "client", Value: value.StringOf(r.Client())}))
+}
+
+// jsonArg reads a server answer passed as a JSON string and decodes it.
+func jsonArg[T any](c *call, i int, decode func([]byte) (T, error)) (T, error) {
+	var zero T
+	s, err := c.str(i, "JSON body")
+	if err != nil {
+		return zero, err
+	}
+	v, err := decode([]byte(s))
+	if err != nil {
+		return zero, &engine.Error{Code: "SYNC_PROTOCOL", Msg: c.op + ": the server's answer is not valid: " + err.Error()}
+	}
+	return v, nil
+}
+
+func (c *call) runSync() (bool, error) {
+	if !strings.HasPrefix(c.op, "sync") {
+		return false, nil
+	}
+	if c.op == "syncOpen" {
+		return true, c.syncOpen()
+	}
+	if c.op == "syncClose" {
+		if id, err := c.handle(0); err == nil {
+			delete(syncs[c.b], uint32(id))
+		}
+		return true, c.result(value.NullValue)
+	}
+	h, err := c.syncHandle()
+	if err != nil {
+		return true, err
+	}
+	return true, c.syncStep(h)
+}
+
+func (c *call) syncStep(h *syncHandle) error {
+	r := h.r
+	switch c.op {
+	case "syncNextPush":
+		limit := replica.DefaultBatch
+		if v := c.arg(1); v.IsInteger() && v.Number() > 0 && v.Number() <= 1000 {
+			limit = int(v.Number())
+		}
+		req, err := r.NextPush(limit)
+		if err != nil {
+			return err
+		}
+		h.last = req
+		if len(req.Changes) == 0 {
+			return c.result(value.NullValue)
+		}
+		b, err := replica.EncodePushRequest(req)
+		if err != nil {
+			return err
+		}
+		return c.result(value.StringOf(string(b)))
+	case "syncAckPush":
+		resp, err := jsonArg(c, 1, replica.DecodePushResponse)
+		if err != nil {
+			return err
+		}
+		rep, err := r.AckPush(resp)
+		if err != nil {
+			return err
+		}
+		return c.result(reportValue(rep))
+	case "syncReject":
+		body, err := c.str(1, "JSON body")
+		if err != nil {
+			return err
+		}
+		if err := r.Reject(h.last, replica.DecodeServerError(422, []byte(body))); err != nil {
+			return err
+		}
+		return c.result(value.NullValue)
+	case "syncCursor":
+		cur, err := r.Cursor()
+		if err != nil {
+			return err
+		}
+		return c.result(value.NumberOf(float64(cur)))
+	case "syncApplyPull":
+		resp, err := jsonArg(c, 1, replica.DecodePullResponse)
+		if err != nil {
+			return err
+		}
+		rep, err := r.ApplyPull(resp)
+		if err != nil {
+			return err
+		}
+		return c.result(reportValue(rep))
+	case "syncResync":
+		if err := r.BeginResync(); err != nil {
+			return err
+		}
+		return c.result(value.NullValue)
+	case "syncFinish":
+		rep, err := r.FinishResync()
+		if err != nil {
+			return err
+		}
+		return c.result(reportValue(rep))
+	case "syncPending":
+		n, err := r.Pending()
+		if err != nil {
+			return err
+		}
+		return c.result(value.NumberOf(float64(n)))
+	case "syncDeadLetters", "syncConflicts":
+		var es []engine.SyncEntry
+		var err error
+		if c.op == "syncDeadLetters" {
+			es, err = r.DeadLetters()
+		} else {
+			es, err = r.Conflicts()
+		}
+		if err != nil {
+			return err
+		}
+		out := make([]value.Value, len(es))
+		for i, e := range es {
+			if c.op == "syncDeadLetters" {
+				code, _ := e.Note.Get("code")
+				msg, _ := e.Note.Get("message")
+				out[i] = obj("op", value.StringOf(e.Op), "table", value.StringOf(e.Table), "key", e.Key,
+					"row", e.Row, "hlc", value.StringOf(e.HLC), "code", code, "message", msg)
+			} else {
+				out[i] = obj("id", value.NumberOf(float64(e.Seq)), "table", value.StringOf(e.Table), "key", e.Key,
+					"local", e.Row, "remote", e.Note, "base", e.Base)
+			}
+		}
+		return c.result(value.ArrayOf(out))
+	case "syncRetry", "syncDiscard":
+		op, err := c.str(1, "op")
+		if err != nil {
+			return err
+		}
+		if c.op == "syncRetry" {
+			err = r.Retry(op)
+		} else {
+			err = r.Discard(op)
+		}
+		if err != nil {
+			return err
+		}
+		return c.result(value.NullValue)
+	case "syncResolve":
+		id, err := c.handle(1)
+		if err != nil {
+			return err
+		}
+		if err := r.Resolve(id, c.arg(2)); err != nil {
+			return err
+		}
+		return c.result(value.NullValue)
+	}
+	return c.bad("unknown operation")
+}
+
+func obj(kv ...any) value.Value {
+	m := make([]value.Member, 0, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		m = append(m, value.Member{Key: kv[i].(string), Value: kv[i+1].(value.Value)})
+	}
+	return value.ObjectOf(m...)
+}
+
+// reportValue renders a step's report for the JS events.
+func reportValue(r replica.Report) value.Value {
+	num := func(n int) value.Value { return value.NumberOf(float64(n)) }
+	changes := make([]value.Value, len(r.Changes))
+	for i, ch := range r.Changes {
+		changes[i] = obj("table", value.StringOf(ch.Table), "key", ch.Key, "row", ch.Row,
+			"deleted", value.BoolOf(ch.Row.IsNull()), "hlc", value.StringOf(ch.HLC), "origin", value.StringOf(ch.Origin))
+	}
+	confs := make([]value.Value, len(r.Conflicts))
+	for i, cf := range r.Conflicts {
+		confs[i] = obj("table", value.StringOf(cf.Table), "key", cf.Key, "local", cf.Local, "remote", cf.Remote,
+			"base", cf.Base, "resolution", value.StringOf(cf.Resolution), "id", value.NumberOf(float64(cf.ID)))
+	}
+	errs := make([]value.Value, len(r.Errors))
+	for i, e := range r.Errors {
+		errs[i] = obj("table", value.StringOf(e.Table), "key", e.Key, "message", value.StringOf(e.Err.Error()))
+	}
+	return obj("applied", num(r.Applied), "duplicate", num(r.Duplicate), "stale", num(r.Stale),
+		"pulled", num(r.Pulled), "deadLettered", num(r.DeadLettered), "changes", value.ArrayOf(changes),
+		"conflicts", value.ArrayOf(confs), "errors", value.ArrayOf(errs))
+}
