@@ -3,6 +3,7 @@
 #   make build   the wasm module and the JS package (js/dist)
 #   make test    every test: Go natively, Go under wasm in Node, JS against the real .wasm
 #   make demo    the Node quickstart (examples/node)
+#   make size    size budget of the wasm engine (raw / gzip / brotli, cost per package)
 #   make bench   minibase against its peers in Node (LokiJS, sql.js, Dexie, a Map floor) and in
 #                headless Chromium (IndexedDB, Dexie, LokiJS, localforage, idb-keyval);
 #                writes bench/report.md and bench/report-chromium.md
@@ -17,7 +18,7 @@ WASM    := js/dist/minibase.wasm
 GOSRC   := $(shell find engine fsadapter wasm -name '*.go' -not -name '*_test.go') go.mod go.sum
 JSSRC   := $(shell find js/src -name '*.js' -not -name 'wasm_exec.js') js/build.mjs
 
-.PHONY: all build deps test test-go test-go-wasm test-js demo bench bench-chromium bench-chromium-deps fuzz clean vet
+.PHONY: all build deps test test-go test-go-wasm test-js test-browser pwa demo bench bench-chromium bench-chromium-deps fuzz clean vet
 
 all: build
 
@@ -43,16 +44,31 @@ vet:
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./...
 
-test: build vet test-go test-go-wasm test-js
+test: build vet test-go test-go-wasm test-js test-browser test-worker
 
 test-go:
 	$(GO) test -count=1 ./...
 
-test-go-wasm:
+test-go-wasm: node_modules/.installed
 	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec="$(WASMEXEC)" ./engine/... ./fsadapter/... ./wasm/...
+	@# fsadapter/idbfs again, on fake-indexeddb with the real JS host (browser-idb.js).
+	MINIBASE_IDBFS_TEST=1 NODE_OPTIONS="--import $(CURDIR)/fsadapter/idbfs/testdata/node-setup.mjs" \
+	  GOOS=js GOARCH=wasm $(GO) test -count=1 -exec="$(WASMEXEC)" ./fsadapter/idbfs/
 
+# Only *.test.mjs files: helpers, stand-ins and browser pages under js/test
+# are not tests; the browser tests run in Chromium (test-browser).
 test-js: build
-	node --test js/test/
+	node --test $$(find js/test -name '*.test.mjs' -not -path 'js/test/browser/*' | sort)
+
+# Browser: IndexedDB adapter, tabs, the PWA, in Debian's headless Chromium
+# (js/test/browser/run.mjs installs it with apt-get when it is missing).
+test-browser: build
+	node js/test/browser/run.mjs
+
+# The offline PWA example (examples/pwa) on http://127.0.0.1:8790.
+pwa: build
+	node examples/pwa/serve.mjs
+
 
 demo: build
 	node examples/node/quickstart.mjs
@@ -72,11 +88,40 @@ bench-chromium-deps:
 # Short runs of every fuzz target (the seed corpora also run in `make test`).
 FUZZTIME ?= 10s
 fuzz:
-	@for pkg in $$($(GO) list ./engine/... ./wasm/...); do \
+	@for pkg in $$($(GO) list ./engine/... ./wasm/... ./server/...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+# --- sync server (issue 6) ---
+# The native sync server on SQLite (./minibase-sync.db), e.g.
+#   make server SERVER_FLAGS='-addr 127.0.0.1:8788 -schema schema.json'
+SERVER_FLAGS ?=
+server:
+	$(GO) run ./server/cmd/minibase-server $(SERVER_FLAGS)
+
+# The Cloudflare Worker build (D1) under `wrangler dev` on 127.0.0.1, local D1.
+worker: node_modules/.installed
+	node server/worker/dev.mjs
+
+test-worker: build
+	node --test server/worker/
+	# the JS sync suite again, against the Worker build under wrangler dev
+	MINIBASE_SYNC_WORKER=1 node --test --test-name-pattern='against the worker server' js/test/sync.test.mjs
+
+.PHONY: server worker test-worker
+# --- end sync server ---
+
+# --- mini-programs (issue 4) ---
+# Size budget of the wasm engine: raw, gzip and brotli of the shipped build,
+# and what each package costs in code. WASM_OPT=1 also tries binaryen's
+# wasm-opt -Oz when it is installed (it saves nothing after brotli today).
+size: node_modules/.installed
+	node js/size.mjs $(if $(WASM_OPT),--wasm-opt)
+
+.PHONY: size
+# --- end mini-programs ---
 
 clean:
 	rm -rf js/dist node_modules/.installed

@@ -52,7 +52,56 @@ for (const [format, ext] of [['esm', 'mjs'], ['cjs', 'cjs']]) {
     }),
   );
 }
+// Browser ESM bundle (page, Worker, Service Worker): IndexedDB adapter and
+// tabs; it loads minibase.wasm from next to itself (js/dist).
+builds.push(
+  esbuild.build({
+    ...common,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'esm',
+    entryPoints: [path.join(src, 'browser.js')],
+    outfile: path.join(dist, 'browser.mjs'),
+  }),
+);
+// Mini-program bundle (WeChat and runtimes of its shape): one CommonJS file,
+// ES2017 so that every base library can run it, next to the brotli wasm it
+// loads through WXWebAssembly. js/dist/miniprogram is the package's
+// "miniprogram" folder, which the mini-program npm build copies.
+const miniprogram = path.join(dist, 'miniprogram');
+fs.mkdirSync(miniprogram, { recursive: true });
+// The root package.json says "type": "module"; this folder is CommonJS.
+fs.writeFileSync(path.join(miniprogram, 'package.json'), '{ "type": "commonjs" }\n');
+builds.push(
+  esbuild.build({
+    ...common,
+    // 'node' only for the export annotation that lets Node's ESM import the
+    // CJS by name (`import { connect } from 'minibase/wx'`); the entry uses
+    // no Node module, and the bundle carries none.
+    platform: 'node',
+    target: 'es2017',
+    format: 'cjs',
+    entryPoints: [path.join(src, 'wx.js')],
+    outfile: path.join(miniprogram, 'index.js'),
+  }),
+);
 await Promise.all(builds);
 
 const wasm = path.join(dist, 'minibase.wasm');
-console.log(`built js/dist/{index,compat}.{mjs,cjs}${fs.existsSync(wasm) ? '' : ' (js/dist/minibase.wasm is missing: build it with make build)'}`);
+{
+  // The brotli wasm (WXWebAssembly accepts .wasm.br from base library 2.14.0).
+  const { brotliCompressSync, constants } = await import('node:zlib');
+  const br = path.join(miniprogram, 'minibase.wasm.br');
+  if (fs.existsSync(wasm) && (!fs.existsSync(br) || fs.statSync(br).mtimeMs < fs.statSync(wasm).mtimeMs)) {
+    const raw = fs.readFileSync(wasm);
+    fs.writeFileSync(br, brotliCompressSync(raw, {
+      params: {
+        [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
+        [constants.BROTLI_PARAM_LGWIN]: constants.BROTLI_MAX_WINDOW_BITS,
+        [constants.BROTLI_PARAM_SIZE_HINT]: raw.length,
+      },
+    }));
+    fs.copyFileSync(br, path.join(dist, 'minibase.wasm.br'));
+  }
+}
+console.log(`built js/dist/{index,compat}.{mjs,cjs}, js/dist/browser.mjs${fs.existsSync(wasm) ? '' : ' (js/dist/minibase.wasm is missing: build it with make build)'}`);

@@ -25,7 +25,16 @@ export type ErrorCode =
   | 'WRONG_SECRET'
   | 'DECRYPT_FAILED'
   | 'NO_SECRET'
-  | 'SYNC_UNSUPPORTED';
+  | 'SYNC_UNSUPPORTED'
+  // Sync (issue 6): the network failed, the server answered an error
+  // (its code), or its answer could not be read or applied.
+  | 'NETWORK'
+  | 'UNAUTHORIZED'
+  | 'VALIDATION'
+  | 'RESYNC_REQUIRED'
+  | 'BAD_REQUEST'
+  | 'SYNC_PROTOCOL'
+  | 'SYNC_APPLY';
 
 /** The only error the package raises; `code` says what kind of failure it is. */
 export class MinibaseError extends Error {
@@ -88,6 +97,8 @@ export interface TableSpec {
   primaryKey?: string | string[];
   ifNotExists?: boolean;
   comment?: string;
+  /** Queue every write for offline sync (`conn.sync()`); needs an app-chosen primary key. */
+  sync?: boolean;
 }
 
 export interface TableDescription {
@@ -162,17 +173,32 @@ export interface Plan {
 // ---- API ----------------------------------------------------------------
 
 export interface ConnectOptions {
-  /** Where data lives. Default 'node' (files under `root`). */
-  adapter?: 'node' | 'memory';
+  /** Where data lives. Default 'node' (files under `root`); in the browser build 'indexeddb'. */
+  adapter?: 'node' | 'memory' | 'indexeddb';
+  /** Browser build: the database's name (IndexedDB database "minibase:<name>"). Default 'minibase'. */
+  name?: string;
   /** Directory (node) or name (memory) of the data. Default 'minibase-data'. */
   root?: string;
   /** 'strict' also survives power loss (fsync); default 'normal' survives the process being killed. */
   durability?: 'normal' | 'strict';
+  /** Log bytes the memtable collects before it is flushed to a segment file. Default 4 MB. Used when the root is first opened. */
+  memtableBytes?: number;
+  /** Byte limit of the block cache for segment files. Default 8 MB. Used when the root is first opened. */
+  cacheBytes?: number;
   /** The engine binary; default js/dist/minibase.wasm. Used only when the process-wide engine is first started. */
   wasm?: string | URL | Uint8Array | ArrayBuffer | WebAssembly.Module;
 }
 
 export function connect(options?: ConnectOptions): Promise<Connection>;
+
+// ---- browser build only (minibase/browser, or the "browser" condition) ----
+
+/** Whether this page or worker owns IndexedDB database `name` now (runs the other tabs' calls). */
+export function isOwner(name: string): boolean;
+/** Gives up this tab's part in database `name`: ownership passes to another tab. */
+export function release(name: string): Promise<void>;
+/** Deletes database `name` from IndexedDB; LOCKED while another tab has it open. */
+export function deleteDatabase(name: string): Promise<void>;
 
 export interface InsertResult {
   /** The primary key; an object for compound keys. */
@@ -192,6 +218,12 @@ export class Table {
   update(set: SetArg, query?: QueryArg): Promise<number>;
   delete(query?: QueryArg): Promise<number>;
   explain(query?: QueryArg): Promise<Plan>;
+  /** Synchronous `get` on the memory, node and wx adapters; elsewhere throws SYNC_UNSUPPORTED. */
+  getSync(key: Value): Row | null;
+  /** Synchronous `select` on the memory, node and wx adapters; elsewhere throws SYNC_UNSUPPORTED. */
+  selectSync(query?: QueryArg): Row[];
+  /** Synchronous `count` on the memory, node and wx adapters; elsewhere throws SYNC_UNSUPPORTED. */
+  countSync(query?: QueryArg): number;
   addColumn(column: ColumnSpec): Promise<void>;
   modifyColumn(name: string, column: ColumnChange): Promise<void>;
   dropColumn(name: string): Promise<void>;
@@ -222,12 +254,29 @@ export interface Stats {
   liveBytes: number;
   files: number;
   diskBytes: number;
-  /** Write-ahead log bytes not yet folded into a checkpoint. */
+  /** Write-ahead log bytes not yet flushed to segment files. */
   logBytes: number;
   /** Commits since the connection opened. */
   commits: number;
   /** Bytes handed to the backend since the connection opened. */
   bytesWritten: number;
+  /** Memtable flushes to segment files, and merges of segment runs, since open. */
+  flushes: number;
+  compactions: number;
+  /** Sorted runs of segment files, and the segment files in them. */
+  runs: number;
+  segments: number;
+  /** Key and value bytes in the memtable. */
+  memtableBytes: number;
+  /** Segment indexes and bloom filters held in memory. */
+  indexBytes: number;
+  /** Bytes held by the block cache, and its limit. */
+  cacheBytes: number;
+  cacheLimit: number;
+  /** Block reads served by the cache / read from the backend since open, and hits / (hits + misses). */
+  cacheHits: number;
+  cacheMisses: number;
+  cacheHitRate: number;
   [key: string]: unknown;
 }
 
@@ -251,6 +300,100 @@ export class Connection {
   compact(): Promise<void>;
   /** A key-value store on this connection; it closes with the connection. */
   storage(options?: StorageOptions): Promise<Storage>;
+  /** Syncs the current database's synced tables with a minibase sync server (issue 6). */
+  sync(options: SyncOptions): Sync;
+  close(): Promise<void>;
+}
+
+// --- Offline sync (issue 6) ---
+
+/** A conflict merge function: returns the row to keep (null deletes it). */
+export type MergeFunction = (local: Row | null, remote: Row | null, base: Row | null) => Row | null | Promise<Row | null>;
+
+/** A fetch-like transport: `globalThis.fetch`, or an adapter over `wx.request`. */
+export type SyncFetch = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }) =>
+  Promise<{ status: number; text(): Promise<string>; body?: { getReader(): { read(): Promise<{ done: boolean; value?: Uint8Array }> } } | null }>;
+
+export interface SyncOptions {
+  /** The server's base URL, e.g. `https://sync.example.com` (paths /v1/... are added). */
+  url: string;
+  /** Synced tables to sync; default every table created with `sync: true`. */
+  tables?: string[];
+  /**
+   * Conflict policy; default 'lww' (last writer by hybrid logical clock, ties broken by origin).
+   * 'merge-fields' merges column by column against the last synced version.
+   */
+  conflict?: 'lww' | 'server-wins' | 'client-wins' | 'merge-fields' | MergeFunction;
+  /** Bearer token, or a function returning one (called before every request). */
+  auth?: string | (() => string | Promise<string>);
+  /** Defaults to globalThis.fetch. */
+  fetch?: SyncFetch;
+  /** Changes per push (1..1000, default 500). */
+  batchSize?: number;
+  /** Changes per pull page (1..1000, default 500). */
+  pullLimit?: number;
+  /** Told how many changes a long pull has applied so far. */
+  onProgress?: (progress: { pulled: number }) => void;
+  /** Retry delays after failures in ms: exponential from min to max, with jitter (default 1000..60000). */
+  backoff?: { min?: number; max?: number };
+}
+
+export interface SyncStatus {
+  online: boolean;
+  lastSuccess: number | null;
+  lastError: Error | null;
+  pending: number;
+}
+
+export interface SyncChange {
+  table: string;
+  key: Value;
+  /** The row now stored; null when deleted. */
+  row: Row | null;
+  deleted: boolean;
+  hlc: string;
+  origin: string;
+}
+
+export interface SyncConflict {
+  table: string;
+  key: Value;
+  local: Row | null;
+  remote: Row | null;
+  base: Row | null;
+  /** 'remote' (local change dropped), 'local' (kept: it is later), 'reissued' (client-wins), 'pending' (merge function). */
+  resolution: 'remote' | 'local' | 'reissued' | 'merged' | 'pending';
+}
+
+export interface DeadLetter {
+  op: string;
+  table: string;
+  key: Value;
+  row: Row | null;
+  hlc: string;
+  code: string;
+  message: string;
+}
+
+export class Sync {
+  private constructor();
+  /** This database's client id (its origin), once the session has been used. */
+  readonly client: string | null;
+  /** Pushes pending changes in order, then pulls what others wrote. */
+  now(): Promise<void>;
+  /** Syncs now, every `interval` ms (default 30000), after local writes, and on server notices with `realtime`. */
+  start(options?: { interval?: number; realtime?: boolean }): void;
+  stop(): void;
+  pending(): Promise<number>;
+  status(): Promise<SyncStatus>;
+  on(event: 'change', fn: (change: SyncChange) => void): () => void;
+  on(event: 'conflict', fn: (conflict: SyncConflict) => void): () => void;
+  on(event: 'error', fn: (error: Error) => void): () => void;
+  on(event: 'status', fn: (status: SyncStatus) => void): () => void;
+  on(event: 'progress', fn: (progress: { pulled: number }) => void): () => void;
+  deadLetters(): Promise<DeadLetter[]>;
+  retry(op: string | DeadLetter): Promise<void>;
+  discard(op: string | DeadLetter): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -334,14 +477,17 @@ export class Storage {
   /** Memory LRU → stored value → loader(); concurrent callers share one loader call. */
   cached<T>(key: string, loader: () => T | Promise<T>, options?: { ttl?: number; memory?: boolean; encrypt?: boolean; compress?: boolean }): Promise<T>;
   stats(): StorageStats;
+  // The *Sync twins work on the memory, node and wx adapters; on 'indexeddb'
+  // they throw SYNC_UNSUPPORTED (a write is acknowledged only once IndexedDB
+  // committed it, and reads run in the tab that owns the database).
   getSync<T = any>(key: string, defaultValue?: T): T | any;
   setSync(key: string, value: StorageValue, options?: SetOptions): void;
   hasSync(key: string): boolean;
   removeSync(key: string): boolean;
   keysSync(): string[];
   infoSync(): StorageInfo;
-  /** Pins the expiry clock (tests); null returns to real time. */
-  setClock(ms: number | Date | null): void;
+  /** Pins the expiry clock (tests); null returns to real time. On 'indexeddb' returns a promise of the engine's clock being set. */
+  setClock(ms: number | Date | null): void | Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,15 +1,26 @@
 // The public API: Connection → database → Table, and transactions. Every
 // method is async; underneath, each is one synchronous bridge call, so a
 // failure surfaces as a rejected promise carrying a MinibaseError.
+// A bridge's call may also return a promise (the browser's IndexedDB
+// bridge resolves once the write is durable, or forwards to another tab), so
+// every call is awaited.
 
 import { MinibaseError } from './errors.js';
 import { Storage, ON_CLOSE } from './storage.js';
+import { Sync } from './sync.js';
+
+/** Operations after which a started sync session pushes (issue 6). */
+const SYNC_WRITE_OPS = new Set(['insert', 'insertMany', 'upsert', 'update', 'delete', 'commit']);
 
 /**
  * @typedef {object} Session internal handle a Connection shares with its tables
  * @property {(op: string, ...args: unknown[]) => unknown} call runs op with the connection handle prepended
  * @property {() => string} db the current database name, or throws NO_SUCH_DATABASE
+ * @property {string} adapter the connection's adapter (decides whether sync reads are offered)
  */
+
+/** Adapters whose reads complete synchronously, so tables offer getSync/selectSync/countSync (issue 4). */
+const SYNC_READ_ADAPTERS = new Set(['memory', 'node', 'wx']);
 
 /** A `where` given directly as an array (older libraries) means `{ where }`. */
 function toQuery(query) {
@@ -70,6 +81,7 @@ export class Connection {
     this.#adapter = adapter;
     this.#session = {
       call: (op, ...args) => this.#call(op, ...args),
+      adapter,
       db: () => {
         if (this.#db === null) {
           throw new MinibaseError('NO_SUCH_DATABASE', 'no database selected: call useDatabase(name) first');
@@ -81,7 +93,31 @@ export class Connection {
 
   #call(op, ...args) {
     if (this.#closed) throw new MinibaseError('CLOSED', `${op}: the connection is closed`);
-    return this.#bridge.call(op, this.#handle, ...args);
+    const result = this.#bridge.call(op, this.#handle, ...args);
+    if (this.#syncs.size > 0 && SYNC_WRITE_OPS.has(op)) {
+      // Push once the write is in (a bridge may answer with a promise).
+      const notify = () => { for (const s of this.#syncs) s.notifyWrite(); };
+      if (typeof result?.then === 'function') result.then(notify, () => {});
+      else notify();
+    }
+    return result;
+  }
+
+  // Sync sessions (issue 6, sync.js).
+  #syncs = new Set();
+
+  /**
+   * Syncs the current database's synced tables (created with `sync: true`)
+   * with a minibase sync server.
+   * @param {{ url: string, tables?: string[], conflict?: 'lww'|'server-wins'|'client-wins'|'merge-fields'|Function,
+   *   auth?: string|(() => string|Promise<string>), fetch?: typeof fetch }} options
+   * @returns {Sync}
+   */
+  sync(options) {
+    const db = this.#session.db();
+    const s = new Sync((op, ...args) => this.#bridge.call(op, ...args), (o) => this.#call('syncOpen', db, o), options);
+    this.#syncs.add(s);
+    return s;
   }
 
   /** The database chosen with `useDatabase`, or null. */
@@ -95,7 +131,7 @@ export class Connection {
    * @param {{ ifNotExists?: boolean }} [options]
    */
   async createDatabase(name, options) {
-    this.#call('createDatabase', name, options ?? {});
+    await this.#call('createDatabase', name, options ?? {});
   }
 
   /**
@@ -103,7 +139,7 @@ export class Connection {
    * @param {string} name
    */
   async useDatabase(name) {
-    this.#call('useDatabase', name);
+    await this.#call('useDatabase', name);
     this.#db = name;
   }
 
@@ -118,7 +154,7 @@ export class Connection {
    * @param {{ ifExists?: boolean }} [options]
    */
   async dropDatabase(name, options) {
-    this.#call('dropDatabase', name, options ?? {});
+    await this.#call('dropDatabase', name, options ?? {});
     if (this.#db === name) this.#db = null;
   }
 
@@ -128,7 +164,7 @@ export class Connection {
    * @param {{ columns: object[], indexes?: object[], primaryKey?: string|string[], ifNotExists?: boolean, comment?: string }} spec
    */
   async createTable(name, spec) {
-    this.#call('createTable', this.#session.db(), name, spec ?? {});
+    await this.#call('createTable', this.#session.db(), name, spec ?? {});
   }
 
   /** @returns {Promise<string[]>} the tables of the current database */
@@ -149,7 +185,7 @@ export class Connection {
    * @param {{ ifExists?: boolean }} [options]
    */
   async dropTable(name, options) {
-    this.#call('dropTable', this.#session.db(), name, options ?? {});
+    await this.#call('dropTable', this.#session.db(), name, options ?? {});
   }
 
   /**
@@ -166,7 +202,7 @@ export class Connection {
    * @returns {Promise<Transaction>}
    */
   async begin() {
-    return new Transaction(this.#session, this.#call('begin'), this.#db);
+    return new Transaction(this.#session, await this.#call('begin'), this.#db);
   }
 
   /**
@@ -197,7 +233,7 @@ export class Connection {
 
   /** Compacts storage now. */
   async compact() {
-    this.#call('compact');
+    await this.#call('compact');
   }
 
   /**
@@ -210,7 +246,7 @@ export class Connection {
   async storage(options) {
     const { cache, sweepInterval, [ON_CLOSE]: onClose, ...rest } = options ?? {};
     const prefix = rest.prefix ?? 'mp_';
-    const st = this.#call('storageOpen', { ...rest, prefix });
+    const st = await this.#call('storageOpen', { ...rest, prefix });
     const call = (op, ...args) => {
       if (this.#closed) throw new MinibaseError('CLOSED', `${op}: the connection is closed`);
       return this.#bridge.call(op, st, ...args);
@@ -221,8 +257,9 @@ export class Connection {
   /** Closes the connection; later calls reject with CLOSED. Closing twice is a no-op. */
   async close() {
     if (this.#closed) return;
+    for (const s of this.#syncs) s.stop();
     this.#closed = true;
-    this.#bridge.call('close', this.#handle);
+    await this.#bridge.call('close', this.#handle);
   }
 }
 
@@ -270,18 +307,18 @@ export class Transaction {
 
   /** Commits; the transaction is finished afterwards even if this fails. */
   async commit() {
-    this.#finish('commit', 'committed');
+    await this.#finish('commit', 'committed');
   }
 
   /** Rolls back; the transaction is finished afterwards. */
   async rollback() {
-    this.#finish('rollback', 'rolled back');
+    await this.#finish('rollback', 'rolled back');
   }
 
   #finish(op, done) {
     const handle = this.#state.use();
     this.#state.done = done;
-    this.#session.call(op, handle);
+    return this.#session.call(op, handle);
   }
 }
 
@@ -375,6 +412,38 @@ export class Table {
     return this.#data('count', toQuery(query));
   }
 
+  // --- synchronous twins of the hot reads (issue 4) ---
+  // On adapters whose reads are synchronous underneath (memory, node, wx: the
+  // mini-program FileSystemManager's *Sync calls) a read is one synchronous
+  // bridge call anyway; these return its result without a Promise.
+
+  #syncRead(method) {
+    if (!SYNC_READ_ADAPTERS.has(this.#session.adapter)) {
+      throw new MinibaseError('SYNC_UNSUPPORTED', `${method}Sync is not available on the '${this.#session.adapter}' adapter: use await table.${method}()`);
+    }
+  }
+
+  /** Synchronous `get`. @param {unknown} key @returns {object|null} */
+  getSync(key) {
+    this.#syncRead('get');
+    return this.#data('get', key);
+  }
+
+  /** Synchronous `select`. @param {object|object[]} [query] @returns {object[]} */
+  selectSync(query) {
+    this.#syncRead('select');
+    const eq = equalityOnly(query);
+    if (eq) return this.#data('selectEq', eq[0], eq[1]);
+    return this.#data('select', toQuery(query));
+  }
+
+  /** Synchronous `count`. @param {object|object[]} [query] @returns {number} */
+  countSync(query) {
+    this.#syncRead('count');
+    return this.#data('count', toQuery(query));
+  }
+  // --- end synchronous twins ---
+
   /**
    * @param {object|object[]} set `{ col: value }` or `[{ name, value }]`
    * @param {object|object[]} [query] `{ where, ... }` or a where array
@@ -402,7 +471,7 @@ export class Table {
 
   /** @param {object} column */
   async addColumn(column) {
-    this.#schema('addColumn', column);
+    await this.#schema('addColumn', column);
   }
 
   /**
@@ -411,12 +480,12 @@ export class Table {
    * @param {object} column
    */
   async modifyColumn(name, column) {
-    this.#schema('modifyColumn', name, column);
+    await this.#schema('modifyColumn', name, column);
   }
 
   /** @param {string} name */
   async dropColumn(name) {
-    this.#schema('dropColumn', name);
+    await this.#schema('dropColumn', name);
   }
 
   /**
@@ -429,6 +498,6 @@ export class Table {
 
   /** @param {string} name */
   async dropIndex(name) {
-    this.#schema('dropIndex', name);
+    await this.#schema('dropIndex', name);
   }
 }

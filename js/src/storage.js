@@ -1,21 +1,34 @@
 // The storage manager: wx.setStorage habits (prefix, expiry, encrypt,
 // compress, a quota) over minibase's engine/storage, plus a memory cache in
-// front (`cached`). Each method is one synchronous bridge call (PROTOCOL.md,
-// "Storage"); the async methods wrap the same calls so a failure becomes a
-// rejected promise, and the *Sync twins return or throw directly.
+// front (`cached`). Each method is one bridge call (PROTOCOL.md, "Storage").
+// On the memory, node and wx adapters the call is synchronous: the async
+// methods wrap it so a failure becomes a rejected promise, and the *Sync
+// twins return or throw directly. On 'indexeddb' the call returns a promise
+// (tabs.js: it runs in the tab that owns the database and resolves once a
+// write is committed to IndexedDB), which the async methods await.
 
 import { MinibaseError } from './errors.js';
 
-// Adapters whose I/O is synchronous, so a *Sync method can return only after
-// its write is durable. (IndexedDB, when it comes, is asynchronous: there the
-// twins throw SYNC_UNSUPPORTED rather than return stale data.)
 /**
  * Key of a `conn.storage()` option, set by `openStorage`: a function run
  * when the store closes (it closes the connection `openStorage` opened).
  */
 export const ON_CLOSE = Symbol('minibase.storage.onClose');
 
+// Adapters whose I/O is synchronous, so a *Sync method can return only after
+// its write is durable. On 'indexeddb' the twins throw SYNC_UNSUPPORTED: a
+// write is acknowledged only once IndexedDB committed it, which no
+// synchronous call can wait for; and a read may have to go to the tab that
+// owns the database (the engine's state lives there), so even a synchronous
+// read in a non-owning tab would answer from nothing, and one in the owning
+// tab could see a write whose commit then fails and is rolled back.
 const SYNC_ADAPTERS = new Set(['memory', 'node', 'wx']);
+
+/**
+ * f(v) now when v is a plain value (the synchronous adapters: no microtask,
+ * so the *Sync twins stay synchronous), else once the promise v resolves.
+ */
+const after = (v, f) => (v instanceof Promise ? v.then(f) : f(v));
 
 const DEFAULT_CACHE = { maxEntries: 1000, maxBytes: 4 << 20 };
 const DEFAULT_SWEEP_SECONDS = 60;
@@ -122,6 +135,8 @@ export class Storage {
   #inflight = new Map(); // key → promise of a running loader
   #pinned = null; // ms, when the clock is pinned (tests)
   #sweep = null;
+  #sweeping = false; // a sweep's call is still running (asynchronous adapters)
+  #writeSeq = 0; // bumped by every write through this object: see cached()
   #stats = { reads: 0, writes: 0, hits: 0, misses: 0 };
   #hot = new Map(); // key → reads
 
@@ -142,8 +157,13 @@ export class Storage {
       // only when JS re-enters Go), so the sweep is this timer; reads never
       // depend on it, because expired keys are invisible anyway.
       this.#sweep = setInterval(() => {
+        if (this.#sweeping) return;
         try {
-          this.#op('storageCleanExpired', SWEEP_BATCH);
+          const r = this.#op('storageCleanExpired', SWEEP_BATCH);
+          if (r instanceof Promise) {
+            this.#sweeping = true;
+            r.catch(() => {}).finally(() => (this.#sweeping = false));
+          }
         } catch {
           // A failed sweep is retried on the next tick; expiry stays exact regardless.
         }
@@ -177,9 +197,10 @@ export class Storage {
     }
   }
 
+  // The #get/#set/#remove helpers return a plain value on the synchronous
+  // adapters and a promise on 'indexeddb'.
   #get(key, defaultValue) {
-    const r = this.#getEntry(key);
-    return r === null ? defaultValue : r.value;
+    return after(this.#getEntry(key), (r) => (r === null ? defaultValue : r.value));
   }
 
   #getEntry(key) {
@@ -189,12 +210,14 @@ export class Storage {
 
   #set(key, value, options) {
     this.#stats.writes++;
+    this.#writeSeq++;
     this.#lru.delete(key);
-    this.#op('storageSet', key, value, setOptions(options));
+    return after(this.#op('storageSet', key, value, setOptions(options)), () => undefined);
   }
 
   #remove(key) {
     this.#stats.writes++;
+    this.#writeSeq++;
     this.#lru.delete(key);
     return this.#op('storageRemove', key);
   }
@@ -207,7 +230,7 @@ export class Storage {
    *   `expire` in seconds; `expireAt` a Date or ms since the epoch
    */
   async set(key, value, options) {
-    this.#set(key, value, options);
+    await this.#set(key, value, options);
   }
 
   /**
@@ -237,8 +260,9 @@ export class Storage {
   /** Removes every key of this store's prefix (and no other). */
   async clear() {
     this.#stats.writes++;
+    this.#writeSeq++;
     this.#lru.clear();
-    this.#op('storageClear');
+    await this.#op('storageClear');
   }
 
   /** @returns {Promise<{ keys: number, currentSize: number, limitSize: number, usage: string }>} sizes in KB */
@@ -258,6 +282,7 @@ export class Storage {
    */
   async batch(ops) {
     if (!Array.isArray(ops)) throw new MinibaseError('BAD_QUERY', 'batch(ops): ops must be an array');
+    this.#writeSeq++;
     const req = ops.map((op) => {
       if (op === null || typeof op !== 'object') throw new MinibaseError('BAD_QUERY', 'batch(ops): every op must be an object');
       if (op.type === 'set' || op.type === 'remove') this.#lru.delete(op.key);
@@ -295,20 +320,34 @@ export class Storage {
       this.#stats.hits++;
       return running;
     }
-    const r = this.#getEntry(key);
-    if (r !== null) {
-      this.#stats.hits++;
-      if (memory) this.#lru.set(key, r.value, r.expireAt ?? Infinity);
-      return r.value;
-    }
-    this.#stats.misses++;
+    // The storage read is part of the shared promise: on 'indexeddb' it is
+    // asynchronous, and a second caller arriving while it runs must wait for
+    // it rather than call loader() too.
     const load = (async () => {
       try {
+        const seq = this.#writeSeq;
+        const r = await this.#getEntry(key);
+        if (r !== null) {
+          this.#stats.hits++;
+          // Not when a write went through this object while the read ran:
+          // the value read may be older than that write.
+          if (memory && seq === this.#writeSeq) this.#lru.set(key, r.value, r.expireAt ?? Infinity);
+          return r.value;
+        }
+        this.#stats.misses++;
         const value = await loader();
         const opts = { encrypt, compress };
         if (ttl > 0) opts.expire = ttl;
-        this.#set(key, value, opts);
+        const write = this.#set(key, value, opts);
+        // Cached before the write settles, so that a set() of key made
+        // meanwhile (which drops the entry) wins; taken back if it fails.
         if (memory) this.#lru.set(key, value, ttl > 0 ? this.#now() + ttl * 1000 : Infinity);
+        try {
+          await write;
+        } catch (err) {
+          this.#lru.delete(key);
+          throw err;
+        }
         return value;
       } finally {
         this.#inflight.delete(key);
@@ -376,11 +415,15 @@ export class Storage {
    * Pins the clock used for expiry to `ms` (null: real time again), here and
    * in the engine: tests of expiry move time instead of sleeping.
    * @param {number|Date|null} ms
+   * @returns {void|Promise<void>} on 'indexeddb', a promise of the engine's clock being set
    */
   setClock(ms) {
     const t = ms instanceof Date ? ms.getTime() : ms;
-    this.#op('storageSetClock', t ?? null);
+    const r = this.#op('storageSetClock', t ?? null);
     this.#pinned = t ?? null;
+    // On 'indexeddb' the engine's clock moves when the owning tab runs the
+    // call: later calls are run after it, and the promise says when.
+    return r instanceof Promise ? r.then(() => undefined) : undefined;
   }
 
   /** True once `close()` was called. */
@@ -395,7 +438,7 @@ export class Storage {
     this.#lru.clear();
     this.#closed = true;
     try {
-      this.#call('storageClose');
+      await this.#call('storageClose');
     } catch {
       // Its connection is closed already, and the store with it.
     }

@@ -75,7 +75,8 @@ const WRITER = `
 import fs from 'node:fs';
 import { connect } from 'minibase';
 const run = Number(process.env.RUN);
-const conn = await connect({ adapter: 'node', root: process.env.ROOT });
+// A small memtable, so the kills land in flushes and compactions too.
+const conn = await connect({ adapter: 'node', root: process.env.ROOT, memtableBytes: 16384 });
 await conn.createDatabase('d', { ifNotExists: true });
 await conn.useDatabase('d');
 await conn.createTable('log', {
@@ -156,6 +157,7 @@ test('a writer killed with SIGKILL loses no acknowledged insert', { timeout: 300
     assert.deepEqual(missing, [], `run ${run}: acknowledged ids missing after the kill`);
     assert.equal(await log.count(), rows.length);
     assert.equal(await log.count({ where: { run } }), rows.filter((r) => r.run === run).length, 'index agrees with rows');
+    assert.ok((await conn.stats()).segments > 0, 'the writer flushed to segment files');
     await conn.close();
   }
 });

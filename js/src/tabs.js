@@ -1,0 +1,502 @@
+// Many tabs, one database: the tab holding the Web Lock "minibase:<name>"
+// owns the database's files and runs every call; the other tabs (and
+// workers) of the origin forward their calls to it over the
+// BroadcastChannel "minibase:<name>" and get the answers back. When the
+// owner goes away its lock is released, the next tab in the lock's queue
+// loads the files from IndexedDB, announces itself, and every call still
+// unanswered is sent again to it.
+//
+// Handles (connections, transactions, stores) are virtual on the calling
+// side: an owner change, or the reload after a failed IndexedDB commit,
+// starts a new "epoch"; connections and stores are reopened transparently
+// in the new one, transactions of the old one fail with TX_CLOSED.
+
+import { MinibaseError, toMinibaseError } from './errors.js';
+import { FileStore, idbHost } from './browser-idb.js';
+
+/** Ops whose second argument is a transaction handle (0: autocommit). */
+const TX_OPS = new Set([
+  'insert', 'upsert', 'insertMany', 'get', 'select', 'selectEq', 'count', 'update', 'delete', 'explain',
+  'commit', 'rollback',
+]);
+
+const randomId = () =>
+  globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+
+const splitId = (id) => {
+  const at = id.lastIndexOf(':');
+  return [id.slice(0, at), Number(id.slice(at + 1))];
+};
+
+const plainError = (err) => ({ code: err?.code ?? 'INTERNAL', message: err?.message ?? String(err) });
+const fromPlain = (e) => new MinibaseError(e.code, e.message);
+
+/**
+ * Runs calls on this tab's engine for one database: the owner side. After
+ * every call that changed files it commits them to IndexedDB before the
+ * caller's promise resolves.
+ */
+export class Owner {
+  #bridge;
+  #store;
+  #name;
+  #durability;
+  #handles = new Set(); // engine connection handles opened on this database
+  #recorded = new Map(); // calling tab's id → Set of its call numbers with a recorded answer
+  #ready = Promise.resolve(); // settles when a reload after a failed commit is done
+  #reloading = false;
+  epoch = randomId();
+
+  /**
+   * @param {import('./bridge.js').Bridge} bridge the engine
+   * @param {FileStore} store the database's files, loaded
+   * @param {string} name
+   * @param {'normal'|'strict'} durability
+   */
+  constructor(bridge, store, name, durability) {
+    this.#bridge = bridge;
+    this.#store = store;
+    this.#name = name;
+    this.#durability = durability === 'strict' ? 'strict' : 'relaxed';
+    idbHost.stores.set(name, store);
+    for (const id of store.answerIds()) this.#noteRecorded(id);
+  }
+
+  #noteRecorded(id) {
+    const [from, seq] = splitId(id);
+    let set = this.#recorded.get(from);
+    if (!set) this.#recorded.set(from, (set = new Set()));
+    set.add(seq);
+  }
+
+  /** Tab `from` has the answers of all its calls numbered below `floor`: forget their records. */
+  settle(from, floor) {
+    const set = this.#recorded.get(from);
+    if (!set || typeof floor !== 'number') return;
+    for (const seq of set) {
+      if (seq < floor) {
+        set.delete(seq);
+        this.#store.forgetAnswer(`${from}:${seq}`);
+      }
+    }
+    if (set.size === 0) this.#recorded.delete(from);
+  }
+
+  /**
+   * Runs one engine call. Answers `{ stale: epoch }` when the call was made
+   * with handles of another epoch (nothing ran), else `{ result, epoch }` or
+   * `{ error, epoch }`. A forwarded call (`id` given) that wrote has its
+   * answer recorded in the same IndexedDB transaction as its files: when it
+   * comes again (its answer was lost with a previous owner) the record
+   * answers and nothing runs twice.
+   */
+  async exec(epoch, op, args, id) {
+    await this.#ready;
+    const recorded = id ? this.#store.answerOf(id) : undefined;
+    if (recorded) return recorded;
+    if (epoch !== this.epoch) return { stale: this.epoch };
+    if (op === 'open' && this.#handles.size === 0 && !this.#store.loaded) {
+      // Every connection was closed, so the engine let go of its mirror: read
+      // the files again (after the last commits landed) for the new one.
+      await this.#store.flush(this.#durability).catch(() => {});
+      await this.#store.load();
+    }
+    if (op === 'open') args = [{ ...args[0], adapter: 'indexeddb', root: this.#name, durability: this.#durability === 'strict' ? 'strict' : 'normal' }];
+    let result;
+    let error = null;
+    try {
+      result = this.#bridge.call(op, ...args);
+      if (op === 'open') this.#handles.add(result);
+      if (op === 'close') this.#handles.delete(args[0]);
+    } catch (err) {
+      error = toMinibaseError(err, op);
+    }
+    const reply = error ? { error: plainError(error), epoch: this.epoch } : { result, epoch: this.epoch };
+    if (this.#store.dirty) {
+      if (id) {
+        this.#store.recordAnswer(id, reply);
+        this.#noteRecorded(id);
+      }
+      try {
+        await this.#store.flush(this.#durability);
+      } catch (err) {
+        // The engine holds commits IndexedDB did not take: throw that state
+        // away and reload the files, so the database is what was acknowledged.
+        if (!this.#reloading) this.#ready = this.#reload();
+        return { error: plainError(err) };
+      }
+    }
+    return reply;
+  }
+
+  async #reload() {
+    this.#reloading = true;
+    try {
+      this.epoch = randomId();
+      for (const h of this.#handles) {
+        try {
+          this.#bridge.call('close', h);
+        } catch {
+          // closing a connection whose state is being discarded
+        }
+      }
+      this.#handles.clear();
+      this.#store.discard();
+      // Later commits were chained after the failed one and fail with it;
+      // wait for them before reading the files back.
+      await this.#store.flush().catch(() => {});
+      await this.#store.load();
+    } finally {
+      this.#reloading = false;
+    }
+  }
+
+  /** Closes every engine connection (the tab is going away or releasing the lock). */
+  shutdown() {
+    for (const h of this.#handles) {
+      try {
+        this.#bridge.call('close', h);
+      } catch {}
+    }
+    this.#handles.clear();
+    idbHost.stores.delete(this.#name);
+    this.#store.close();
+  }
+}
+
+/**
+ * One database as seen from one tab: takes ownership when it can, forwards
+ * calls to the owner otherwise.
+ */
+export class Coordinator {
+  #name;
+  #options;
+  #id = randomId();
+  #channel = null;
+  #owner = null; // Owner, while this tab owns the database
+  #ownerId = null; // the owning tab's id, when it is another tab
+  #ownerEpoch = null;
+  #waiting = []; // resolvers of calls waiting for an owner
+  #inflight = new Map(); // request id → { resolve, to }
+  #seq = 0;
+  #unanswered = new Set(); // numbers of this tab's calls without an answer yet
+  #release = null; // resolves the held lock's callback
+  #failure = null; // why this database cannot be used in this tab
+  #ownedPromise = null;
+
+  /**
+   * @param {string} name
+   * @param {{ durability?: string, engine: () => Promise<import('./bridge.js').Bridge>, locks?: LockManager|null }} options
+   */
+  constructor(name, options) {
+    this.#name = name;
+    this.#options = options;
+  }
+
+  get isOwner() {
+    return this.#owner !== null;
+  }
+
+  /** Starts taking part: joins the channel and queues for the lock. Resolves once calls can be made. */
+  async start() {
+    if (typeof BroadcastChannel === 'function') {
+      this.#channel = new BroadcastChannel(`minibase:${this.#name}`);
+      this.#channel.onmessage = (e) => this.#onMessage(e.data);
+    }
+    const locks = this.#options.locks === undefined ? globalThis.navigator?.locks : this.#options.locks;
+    if (locks?.request) {
+      let owned;
+      this.#ownedPromise = new Promise((resolve) => (owned = resolve));
+      locks
+        .request(`minibase:${this.#name}`, async () => {
+          try {
+            await this.#becomeOwner();
+          } catch (err) {
+            this.#fail(toMinibaseError(err, `open ${this.#name}`));
+            owned();
+            return;
+          }
+          owned();
+          await new Promise((resolve) => (this.#release = resolve));
+          this.#owner?.shutdown();
+          this.#owner = null;
+        })
+        .catch((err) => this.#fail(toMinibaseError(err, `lock ${this.#name}`)));
+      this.#channel?.postMessage({ type: 'who' });
+      // Wait until either this tab owns the database or an owner answered.
+      await Promise.race([this.#ownedPromise, new Promise((resolve) => this.#waiting.push(resolve))]);
+      if (this.#failure) throw this.#failure;
+      return;
+    }
+    // No Web Locks: exclusive open. Ask whether another tab owns it.
+    if (this.#channel) {
+      this.#channel.postMessage({ type: 'who' });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      if (this.#ownerId) {
+        throw new MinibaseError('LOCKED', `database ${this.#name} is open in another tab, and this browser has no Web Locks to share it`);
+      }
+    }
+    await this.#becomeOwner();
+  }
+
+  async #becomeOwner() {
+    const [bridge, store] = await Promise.all([this.#options.engine(), FileStore.open(this.#name)]);
+    this.#owner = new Owner(bridge, store, this.#name, this.#options.durability);
+    this.#ownerId = this.#id;
+    this.#announce();
+    // Calls sent to a previous owner that never answered go again, here.
+    for (const [id, w] of this.#inflight) {
+      this.#inflight.delete(id);
+      w.resolve({ retry: true });
+    }
+    this.#wake();
+  }
+
+  #announce() {
+    this.#channel?.postMessage({ type: 'owner', id: this.#id, epoch: this.#owner?.epoch });
+  }
+
+  #wake() {
+    const w = this.#waiting;
+    this.#waiting = [];
+    for (const resolve of w) resolve();
+  }
+
+  #fail(err) {
+    this.#failure ??= err;
+    this.#wake();
+  }
+
+  async #onMessage(msg) {
+    if (!msg || typeof msg !== 'object') return;
+    switch (msg.type) {
+      case 'who':
+        if (this.#owner) this.#announce();
+        return;
+      case 'owner':
+        if (msg.id === this.#id) return;
+        this.#ownerEpoch = msg.epoch ?? this.#ownerEpoch;
+        if (this.#ownerId !== msg.id) {
+          this.#ownerId = msg.id;
+          // Requests to the previous owner will never be answered: send them again.
+          for (const [id, w] of this.#inflight) {
+            if (w.to !== msg.id) {
+              this.#inflight.delete(id);
+              w.resolve({ retry: true });
+            }
+          }
+        }
+        this.#wake();
+        return;
+      case 'req': {
+        if (msg.to !== this.#id) return;
+        if (!this.#owner) {
+          this.#channel.postMessage({ type: 'res', id: msg.id, to: msg.from, reply: { retry: true } });
+          return;
+        }
+        this.#owner.settle(msg.from, msg.floor);
+        const reply = await this.#owner.exec(msg.epoch, msg.op, msg.args, msg.id);
+        this.#channel.postMessage({ type: 'res', id: msg.id, to: msg.from, reply });
+        return;
+      }
+      case 'res': {
+        if (msg.to !== this.#id) return;
+        const w = this.#inflight.get(msg.id);
+        if (!w) return;
+        this.#inflight.delete(msg.id);
+        w.resolve(msg.reply);
+        return;
+      }
+    }
+  }
+
+  /** The epoch calls are checked against: the local owner's, or the last one the remote owner reported. */
+  epoch() {
+    return this.#owner ? this.#owner.epoch : this.#ownerEpoch;
+  }
+
+  /**
+   * Sends one call to the owner, waiting for one when there is none.
+   * @returns {Promise<{ result?: unknown, error?: object, stale?: string, retry?: boolean }>}
+   */
+  async send(epoch, op, args) {
+    const seq = ++this.#seq;
+    const id = `${this.#id}:${seq}`;
+    let forwarded = false; // once sent to another tab, the call may have run there
+    this.#unanswered.add(seq);
+    try {
+      return await this.#send(epoch, op, args, id, () => (forwarded = true), () => forwarded);
+    } finally {
+      this.#unanswered.delete(seq);
+    }
+  }
+
+  async #send(epoch, op, args, id, markForwarded, wasForwarded) {
+    for (;;) {
+      if (this.#failure) throw this.#failure;
+      if (this.#owner) return this.#owner.exec(epoch, op, args, wasForwarded() ? id : undefined);
+      if (this.#ownerId && this.#channel) {
+        const to = this.#ownerId;
+        markForwarded();
+        let floor = this.#seq + 1;
+        for (const n of this.#unanswered) floor = Math.min(floor, n);
+        const reply = await new Promise((resolve, reject) => {
+          this.#inflight.set(id, { resolve, to });
+          try {
+            this.#channel.postMessage({ type: 'req', id, from: this.#id, to, epoch, op, args, floor });
+          } catch (err) {
+            // Structured clone refused an argument (a function, a DOM node, …).
+            this.#inflight.delete(id);
+            reject(new MinibaseError('BAD_VALUE', `${op}: an argument cannot be sent to the tab that owns the database: ${err?.message ?? err}`, { cause: err }));
+          }
+        });
+        if (reply.retry) {
+          // That tab no longer owns the database: wait for the next owner's announcement.
+          if (this.#ownerId === to) this.#ownerId = null;
+          continue;
+        }
+        if (reply.stale !== undefined) this.#ownerEpoch = reply.stale;
+        return reply;
+      }
+      await new Promise((resolve) => this.#waiting.push(resolve));
+    }
+  }
+
+  /** Gives up ownership (and the lock) and leaves the channel. */
+  close() {
+    this.#release?.();
+    this.#release = null;
+    this.#channel?.close();
+    this.#channel = null;
+    if (!this.#ownedPromise) this.#owner?.shutdown();
+  }
+}
+
+/**
+ * The bridge the API (api.js) talks to for an IndexedDB database: maps the
+ * API's virtual handles to the owner's, reopening connections and stores
+ * after an owner change. Every call returns a promise.
+ */
+export class ClientBridge {
+  #coord;
+  #handles = new Map(); // virtual handle → { kind, epoch, real, args, conn }
+  #next = 0;
+
+  /** @param {Coordinator} coord */
+  constructor(coord) {
+    this.#coord = coord;
+  }
+
+  /**
+   * @param {string} op
+   * @param {...unknown} args
+   */
+  async call(op, ...args) {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const epoch = this.#coord.epoch();
+      let real;
+      try {
+        real = await this.#translate(op, args, epoch);
+      } catch (err) {
+        if (err === STALE) continue;
+        throw err;
+      }
+      if (CLOSE_OPS.has(op) && real === null) return null;
+      const reply = await this.#coord.send(epoch, op, real);
+      if (reply.stale !== undefined) continue;
+      if (reply.error) {
+        if (op === 'commit' || op === 'rollback') this.#handles.delete(args[1]);
+        throw fromPlain(reply.error);
+      }
+      return this.#adopt(op, args, reply.result, reply.epoch ?? epoch);
+    }
+    throw new MinibaseError('INTERNAL', `${op}: the database kept changing owner; try again`);
+  }
+
+  // Real handles for the virtual ones in args, (re)opening connections and
+  // stores of another epoch.
+  async #translate(op, args, epoch) {
+    if (op === 'open') return args;
+    const out = args.slice();
+    const h = this.#handles.get(args[0]);
+    if (!h) throw new MinibaseError('CLOSED', `${op}: unknown handle`);
+    if (CLOSE_OPS.has(op)) {
+      this.#handles.delete(args[0]);
+      if (op === 'close') {
+        // The engine closes a connection's stores with it (PROTOCOL.md, "Storage").
+        for (const [vh, s] of this.#handles) if (s.kind === 'store' && s.conn === args[0]) this.#handles.delete(vh);
+      }
+      if (h.epoch !== epoch) return null; // nothing open in this epoch
+    }
+    out[0] = await this.#realOf(h, epoch);
+    if (TX_OPS.has(op) && args[1]) {
+      const tx = this.#handles.get(args[1]);
+      if (!tx || tx.epoch !== epoch) {
+        this.#handles.delete(args[1]);
+        throw new MinibaseError('TX_CLOSED', `${op}: the transaction was lost when the database changed owner or reloaded after a failed commit`);
+      }
+      out[1] = tx.real;
+    }
+    if (op === 'commit' || op === 'rollback') this.#handles.delete(args[1]);
+    return out;
+  }
+
+  async #realOf(h, epoch) {
+    if (h.epoch === epoch) return h.real;
+    if (h.kind !== 'conn' && h.kind !== 'store') {
+      throw new MinibaseError('TX_CLOSED', 'the transaction was lost when the database changed owner');
+    }
+    // Calls made together on a handle of an older epoch share one reopen,
+    // rather than each opening (and leaking) a handle of its own.
+    if (h.reopening?.epoch !== epoch) {
+      const promise = this.#reopen(h, epoch);
+      h.reopening = { epoch, promise };
+      promise.then(
+        () => h.reopening?.promise === promise && delete h.reopening,
+        () => h.reopening?.promise === promise && delete h.reopening,
+      );
+    }
+    return h.reopening.promise;
+  }
+
+  async #reopen(h, epoch) {
+    let reply;
+    if (h.kind === 'conn') reply = await this.#coord.send(epoch, 'open', h.args);
+    else {
+      const conn = this.#handles.get(h.conn);
+      if (!conn) throw new MinibaseError('CLOSED', 'the storage\'s connection is closed');
+      const real = await this.#realOf(conn, epoch);
+      reply = await this.#coord.send(epoch, 'storageOpen', [real, ...h.args]);
+      // A pinned clock (storage.setClock, tests) is the store's state: pin it again.
+      if (!reply.error && reply.stale === undefined && h.clock !== undefined) {
+        const r = await this.#coord.send(epoch, 'storageSetClock', [reply.result, h.clock]);
+        if (r.stale !== undefined) throw STALE;
+      }
+    }
+    if (reply.stale !== undefined) throw STALE;
+    if (reply.error) throw fromPlain(reply.error);
+    h.epoch = epoch;
+    h.real = reply.result;
+    return h.real;
+  }
+
+  #adopt(op, args, result, epoch) {
+    if (op === 'storageSetClock') {
+      const h = this.#handles.get(args[0]);
+      if (h) h.clock = args[1];
+    }
+    let kind = null;
+    if (op === 'open') kind = { kind: 'conn', args };
+    else if (op === 'begin') kind = { kind: 'tx' };
+    else if (op === 'storageOpen') kind = { kind: 'store', conn: args[0], args: args.slice(1) };
+    if (!kind) return result;
+    const vh = ++this.#next;
+    this.#handles.set(vh, { ...kind, epoch, real: result });
+    return vh;
+  }
+}
+
+const STALE = Symbol('stale');
+
+/** Ops that release a handle: a virtual handle of an older epoch has nothing to release. */
+const CLOSE_OPS = new Set(['close', 'storageClose']);

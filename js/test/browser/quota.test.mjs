@@ -1,0 +1,79 @@
+// A page with a small storage quota (set through the DevTools protocol) gets
+// QUOTA_EXCEEDED for a write IndexedDB refuses, and keeps a usable database
+// holding exactly the acknowledged writes.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { launch, openPage, ready, skip, startServer, tempProfile } from './helpers.mjs';
+
+let server;
+let profile;
+let ctx;
+
+before(async () => {
+  if (skip) return;
+  server = await startServer();
+  profile = tempProfile();
+  ctx = await launch(profile);
+});
+
+after(async () => {
+  await ctx?.close();
+  await server?.close();
+  if (profile) fs.rmSync(profile, { recursive: true, force: true });
+});
+
+async function open() {
+  const conn = await window.minibase.connect({ adapter: 'indexeddb', name: 'quota' });
+  await conn.createDatabase('app', { ifNotExists: true });
+  await conn.useDatabase('app');
+  await conn.createTable('blobs', {
+    ifNotExists: true,
+    columns: [
+      { name: 'id', type: 'number', primaryKey: true },
+      { name: 'body', type: 'string' },
+    ],
+  });
+  window.conn = conn;
+  return conn.table('blobs').count();
+}
+
+const ids = (p) => p.evaluate(async () => (await window.conn.table('blobs').select({ columns: ['id'] })).map((r) => r.id));
+
+test('QUOTA_EXCEEDED, then a usable database', { skip }, async () => {
+  const p = await openPage(ctx, `${server.url}/js/test/browser/pages/blank.html`);
+  await ready(p);
+  // Before IndexedDB is first used: Chromium keeps the quota it saw when it
+  // opened the origin's IndexedDB storage.
+  const cdp = await ctx.newCDPSession(p);
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.url, quotaSize: 1024 * 1024 });
+  const st = await cdp.send('Storage.getUsageAndQuota', { origin: server.url });
+  assert.ok(st.overrideActive && st.quota === 1024 * 1024, `quota override took effect (${JSON.stringify(st)})`);
+
+  assert.equal(await p.evaluate(`(${open})()`), 0);
+  await p.evaluate(() => window.conn.table('blobs').insertMany([1, 2, 3].map((id) => ({ id, body: 'small' }))));
+
+  // ~4 MB in one commit, random (IndexedDB compresses values): more than the quota allows.
+  const code = await p.evaluate(async () => {
+    const random = () => Array.from(crypto.getRandomValues(new Uint8Array(2048)), (x) => x.toString(16).padStart(2, '0')).join('');
+    try {
+      await window.conn.table('blobs').insertMany(Array.from({ length: 1000 }, (_, i) => ({ id: 100 + i, body: random() })));
+      return 'acknowledged';
+    } catch (err) {
+      return err.code;
+    }
+  });
+  assert.equal(code, 'QUOTA_EXCEEDED');
+
+  // The refused commit is gone; the database still takes small writes.
+  assert.deepEqual((await ids(p)).sort((a, b) => a - b), [1, 2, 3]);
+  await p.evaluate(() => window.conn.table('blobs').insert({ id: 4, body: 'after' }));
+  assert.deepEqual((await ids(p)).sort((a, b) => a - b), [1, 2, 3, 4]);
+
+  // And it is what a reload finds.
+  await p.reload();
+  await ready(p);
+  assert.equal(await p.evaluate(`(${open})()`), 4);
+  assert.equal(await p.evaluate(async () => (await window.conn.table('blobs').get(4)).body), 'after');
+  assert.deepEqual(p.errors, []);
+});

@@ -1,0 +1,153 @@
+// Two pages of one origin on one database: one owns it (Web Lock), the
+// other forwards its calls; concurrent writers lose nothing and duplicate
+// nothing; closing the owner hands the database to the other page.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { launch, openPage, ready, skip, startServer, tempProfile } from './helpers.mjs';
+
+let server;
+let profile;
+let ctx;
+
+before(async () => {
+  if (skip) return;
+  server = await startServer();
+  profile = tempProfile();
+  ctx = await launch(profile);
+});
+
+after(async () => {
+  await ctx?.close();
+  await server?.close();
+  if (profile) fs.rmSync(profile, { recursive: true, force: true });
+});
+
+const page = async () => {
+  const p = await openPage(ctx, `${server.url}/js/test/browser/pages/blank.html`);
+  await ready(p);
+  return p;
+};
+
+// In the page: connect to database 'tabs' and make table 'log' exist.
+async function setup() {
+  const conn = await window.minibase.connect({ adapter: 'indexeddb', name: 'tabs' });
+  await conn.createDatabase('app', { ifNotExists: true });
+  await conn.useDatabase('app');
+  await conn.createTable('log', {
+    ifNotExists: true,
+    columns: [
+      { name: 'id', type: 'number', primaryKey: true, autoIncrement: true },
+      { name: 'label', type: 'string' }, // not unique: a call run twice would show twice
+      { name: 'tab', type: 'string' },
+    ],
+    indexes: [{ columns: ['tab'] }],
+  });
+  window.conn = conn;
+  window.acked = [];
+  window.failed = [];
+}
+
+// In the page: n inserts, a read every 10th, collecting the acknowledged labels.
+async function write({ tab, n, from = 0 }) {
+  const log = window.conn.table('log');
+  for (let i = from; i < from + n; i++) {
+    const label = `${tab}-${i}`;
+    try {
+      await log.insert({ label, tab });
+      window.acked.push(label);
+    } catch (err) {
+      window.failed.push(`${label}: ${err.code} ${err.message}`);
+    }
+    if (i % 10 === 0) await log.count({ where: { tab } });
+  }
+  return window.acked.length;
+}
+
+const labels = (p) => p.evaluate(async () => (await window.conn.table('log').select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((r) => r.label));
+const owns = (p) => p.evaluate(() => window.minibase.isOwner('tabs'));
+
+function exactlyOnce(all, acked) {
+  const count = new Map();
+  for (const l of all) count.set(l, (count.get(l) ?? 0) + 1);
+  const dup = [...count].filter(([, c]) => c > 1);
+  assert.deepEqual(dup, [], 'no row twice');
+  const missing = acked.filter((l) => !count.has(l));
+  assert.deepEqual(missing, [], 'every acknowledged write is there');
+}
+
+test('two pages write concurrently; closing the owner hands over', { skip }, async () => {
+  const a = await page();
+  await a.evaluate(`(${setup})()`);
+  const b = await page();
+  await b.evaluate(`(${setup})()`);
+  assert.equal(await owns(a), true, 'the first page owns the database');
+  assert.equal(await owns(b), false);
+
+  const [na, nb] = await Promise.all([
+    a.evaluate(`(${write})({ tab: 'a', n: 300 })`),
+    b.evaluate(`(${write})({ tab: 'b', n: 300 })`),
+  ]);
+  assert.equal(na, 300);
+  assert.equal(nb, 300);
+  const [la, lb] = [await labels(a), await labels(b)];
+  assert.deepEqual(la, lb, 'both pages see the same rows');
+  assert.equal(la.length, 600);
+  exactlyOnce(la, [...(await a.evaluate(() => window.acked)), ...(await b.evaluate(() => window.acked))]);
+
+  // A transaction from the forwarding page runs on the owner.
+  const txResult = await b.evaluate(async () => {
+    const tx = await window.conn.begin();
+    await tx.table('log').insert({ label: 'tx-1', tab: 'b' });
+    const inside = await tx.table('log').count({ where: { tab: 'b' } });
+    await tx.rollback();
+    return [inside, await window.conn.table('log').count({ where: { tab: 'b' } })];
+  });
+  assert.deepEqual(txResult, [301, 300]);
+  // A value that cannot cross to the owner is BAD_VALUE, as it is on the owner itself.
+  const bad = (p) => p.evaluate(() => window.conn.table('log').insert({ label: () => 1, tab: 'x' }).then(() => 'ok', (e) => e.code));
+  assert.equal(await bad(b), 'BAD_VALUE');
+  assert.equal(await bad(a), 'BAD_VALUE');
+
+  // Close the owner while b is writing: b's calls go to b itself once it owns the lock.
+  const writing = b.evaluate(`(${write})({ tab: 'b', n: 200, from: 300 })`);
+  await b.waitForFunction(() => window.acked.length >= 320);
+  await a.close();
+  assert.equal(await writing, 500);
+  assert.deepEqual(await b.evaluate(() => window.failed), []);
+  assert.equal(await owns(b), true, 'b owns the database now');
+  const after = await labels(b);
+  exactlyOnce(after, [...la, ...(await b.evaluate(() => window.acked))]);
+  assert.equal(after.length, 800);
+
+  // A new page sees everything, through b.
+  const c = await page();
+  await c.evaluate(`(${setup})()`);
+  assert.deepEqual(await labels(c), after);
+  assert.deepEqual([...b.errors, ...c.errors], []);
+});
+
+test('without Web Locks a second page gets LOCKED', { skip }, async () => {
+  const noLocks = await ctx.newPage();
+  await noLocks.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });
+  });
+  const open = async (p) => {
+    await p.goto(`${server.url}/js/test/browser/pages/blank.html`);
+    await ready(p);
+    return p.evaluate(async () => {
+      try {
+        await window.minibase.connect({ adapter: 'indexeddb', name: 'exclusive' });
+        return 'open';
+      } catch (err) {
+        return err.code;
+      }
+    });
+  };
+  assert.equal(await open(noLocks), 'open');
+  const second = await ctx.newPage();
+  await second.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });
+  });
+  assert.equal(await open(second), 'LOCKED');
+});

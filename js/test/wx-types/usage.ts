@@ -1,0 +1,29 @@
+// Compile-only usage of js/wx.d.ts (the mini-program entry, 'minibase/wx').
+import { connect, openStorage, polyfills, DEFAULT_WASM_PATH, MinibaseError, type Connection } from 'minibase/wx';
+
+declare const wx: { env: { USER_DATA_PATH: string }; getFileSystemManager(): object; getRandomValues(o: { length: number }): void };
+
+async function main(): Promise<void> {
+  const conn: Connection = await connect({ root: 'notes', wasm: DEFAULT_WASM_PATH, api: wx, reserveMB: 16 });
+  await conn.createDatabase('d', { ifNotExists: true });
+  const store = await openStorage({ adapter: 'wx', prefix: 'mp_', sweepInterval: 0 });
+  await store.set('k', 1, { expire: 60 });
+  const names: readonly string[] = polyfills;
+  try {
+    await connect({ adapter: 'memory' });
+  } catch (err) {
+    if (err instanceof MinibaseError) console.log(err.code, names.length);
+  }
+  // @ts-expect-error the wx entry has no node adapter
+  await connect({ adapter: 'node' });
+}
+void main;
+
+async function syncReads(conn: Connection): Promise<void> {
+  const t = conn.table('notes');
+  const row: Record<string, any> | null = t.getSync(1);
+  const rows: Record<string, any>[] = t.selectSync({ where: { done: false }, limit: 5 });
+  const n: number = t.countSync();
+  console.log(row, rows.length, n);
+}
+void syncReads;

@@ -1,0 +1,214 @@
+// minibase in a mini-program, headlessly: the loader and the wx adapter run
+// in the stand-in (js/test/wx-standin), a runtime without TextEncoder,
+// TextDecoder, crypto, performance or WebAssembly, whose FileSystemManager
+// works on a temporary directory with the storage cap enforced.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const { createRuntime } = require('./wx-standin/runtime.cjs');
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+function tempDir(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-wx-test-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A stand-in runtime on dir (data in dir/usr, code package in dir/package). */
+function runtime(dir, capBytes) {
+  return createRuntime({ dataDir: path.join(dir, 'usr'), packageDir: path.join(dir, 'package'), capBytes });
+}
+
+/** Values from the vm context, as plain host values (other realm's prototypes). */
+const plain = (v) => JSON.parse(JSON.stringify(v));
+
+async function codeOf(promise) {
+  try {
+    await promise;
+    return 'resolved';
+  } catch (err) {
+    return err?.code ?? String(err);
+  }
+}
+
+const NOTES = {
+  columns: [
+    { name: 'id', type: 'number', primaryKey: true, autoIncrement: true },
+    { name: 'title', type: 'string', notNull: true, unique: true },
+    { name: 'body', type: 'string' },
+  ],
+};
+
+test('the foundation API suite (api.test.mjs) passes on the wx adapter, its files under USER_DATA_PATH', { timeout: 300_000 }, (t) => {
+  const dir = tempDir(t);
+  const usr = path.join(dir, 'usr');
+  fs.mkdirSync(usr);
+  const out = spawnSync(process.execPath, ['--import', './js/test/wx-standin/api-preload.mjs', 'js/test/api.test.mjs'], {
+    cwd: repoRoot,
+    // Without NODE_TEST_CONTEXT the child reports in TAP, not to this runner.
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')), WX_DATA_DIR: usr, WX_PACKAGE_DIR: path.join(dir, 'package') },
+    encoding: 'utf8',
+  });
+  assert.equal(out.status, 0, `${out.stdout}\n${out.stderr}`);
+  const pass = Number(/^# pass (\d+)/m.exec(out.stdout)?.[1]);
+  assert.ok(pass >= 19, `api.test.mjs ran ${pass} tests`);
+  assert.match(out.stdout, /^# fail 0$/m);
+  const roots = fs.readdirSync(usr).filter((d) => d.startsWith('api-test-'));
+  assert.ok(roots.length >= 10, `one directory per connection root under the user-data path, got ${roots}`);
+  const logs = roots.flatMap((r) => fs.readdirSync(path.join(usr, r))).filter((f) => f.endsWith('.log'));
+  assert.ok(logs.length > 0, 'the engine wrote its log files there');
+});
+
+test('the loader installs the missing globals and data persists under wx.env.USER_DATA_PATH', async (t) => {
+  const dir = tempDir(t);
+  let rt = runtime(dir);
+  let mb = rt.require('minibase');
+  assert.deepEqual(plain(mb.polyfills), ['TextEncoder', 'TextDecoder', 'crypto.getRandomValues', 'performance']);
+  let conn = await mb.connect(); // adapter 'wx', root 'minibase'
+  assert.equal(rt.run('typeof WebAssembly.Instance'), 'function', 'aliased for wasm_exec.js');
+  await conn.createDatabase('notes');
+  await conn.useDatabase('notes');
+  await conn.createTable('notes', NOTES);
+  const text = 'héllo wörld ✓ 😀 — 你好 \u0000 end';
+  await conn.table('notes').insert({ title: 'unicode', body: text });
+  const err = await conn.table('notes').insert({ title: 'unicode' }).catch((e) => e);
+  assert.equal(err.code, 'UNIQUE_VIOLATION', err.message);
+  assert.equal(err instanceof mb.MinibaseError, true);
+  const storage = await conn.storage({ prefix: 'mp_' });
+  await storage.set('settings', { theme: 'dark', 'язык': '中文' }, { expire: 3600 });
+  await conn.close();
+  assert.ok(fs.readdirSync(path.join(dir, 'usr', 'minibase')).length > 0, 'files under USER_DATA_PATH/minibase');
+
+  // A new runtime (the app started again) on the same user data.
+  rt = runtime(dir);
+  mb = rt.require('minibase');
+  conn = await mb.connect({ root: 'wxfile://usr/minibase' }); // a full user-data path works too
+  await conn.useDatabase('notes');
+  assert.deepEqual(plain(await conn.table('notes').select()), [{ id: 1, title: 'unicode', body: text }]);
+  const again = await conn.storage({ prefix: 'mp_' });
+  assert.deepEqual(plain(await again.get('settings')), { theme: 'dark', 'язык': '中文' });
+  await conn.close();
+
+  const store = await mb.openStorage({ root: 'kv', prefix: 'app_' });
+  await store.set('token', 'abc', { expire: 60 });
+  assert.equal(await store.get('token'), 'abc');
+  await store.close();
+  assert.ok(fs.existsSync(path.join(dir, 'usr', 'kv')));
+});
+
+test('the runtime API object can be passed in (Alipay my, Douyin tt shape)', async (t) => {
+  const dir = tempDir(t);
+  const rt = runtime(dir);
+  const mb = rt.require('minibase');
+  // A runtime with tt instead of wx: same shape, passed explicitly.
+  const tt = { env: { USER_DATA_PATH: 'wxfile://usr' }, getFileSystemManager: rt.wx.getFileSystemManager, getRandomValues: rt.wx.getRandomValues };
+  rt.run('delete globalThis.wx');
+  const conn = await mb.connect({ api: tt, root: 'tt-data' });
+  await conn.createDatabase('d');
+  assert.deepEqual(plain(await conn.showDatabases()), ['d']);
+  await conn.close();
+  assert.ok(fs.existsSync(path.join(dir, 'usr', 'tt-data')));
+  await assert.rejects(mb.connect({ root: 'x', api: {} }), (e) => e.code === 'BAD_QUERY');
+});
+
+test('a missing or wrong wasm path is a clear error', async (t) => {
+  const rt = runtime(tempDir(t));
+  const mb = rt.require('minibase');
+  await assert.rejects(mb.connect({ wasm: '/nowhere/minibase.wasm.br' }), (e) => e.code === 'INTERNAL' && /nowhere/.test(e.message));
+});
+
+test('over the storage cap: QUOTA_EXCEEDED, nothing acknowledged is lost, usable again once space is freed', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir(t);
+  const cap = 1 << 20;
+  let rt = runtime(dir, cap);
+  const mgr = rt.wx.getFileSystemManager();
+  // The app's own file, which it can delete to make room.
+  mgr.writeFileSync('wxfile://usr/cache.bin', new ArrayBuffer(256 << 10));
+  let mb = rt.require('minibase');
+  let conn = await mb.connect({ root: 'db' });
+  await conn.createDatabase('d');
+  await conn.useDatabase('d');
+  await conn.createTable('notes', NOTES);
+  const notes = conn.table('notes');
+  const body = 'x'.repeat(8 << 10);
+  const acked = [];
+  let failure = null;
+  for (let i = 0; i < 500 && !failure; i++) {
+    try {
+      const { id } = await notes.insert({ title: `n${i}`, body });
+      acked.push(id);
+    } catch (err) {
+      failure = err;
+    }
+  }
+  assert.ok(failure, 'the cap was reached');
+  assert.equal(failure.code, 'QUOTA_EXCEEDED', failure.message);
+  assert.ok(acked.length > 10, `${acked.length} inserts before the cap`);
+  assert.ok(mgr.usedBytes <= cap);
+
+  // Reads work at the cap; writes fail cleanly (or fit in what is left).
+  assert.equal(await notes.count(), acked.length);
+  assert.equal(plain(await notes.get(acked[0])).title, 'n0');
+  assert.deepEqual(plain(await notes.select({ columns: ['id'], orderBy: [{ name: 'id', type: 'desc' }], limit: 1 })), [{ id: acked.at(-1) }]);
+  assert.ok(['resolved', 'QUOTA_EXCEEDED'].includes(await codeOf(notes.insert({ title: 'more', body }))));
+
+  // The app frees space; deletes and inserts work again.
+  mgr.unlinkSync('wxfile://usr/cache.bin');
+  await notes.delete({ where: { title: 'more' } });
+  assert.equal(await notes.delete({ where: { id: acked[1] } }), 1);
+  const { id } = await notes.insert({ title: 'after', body: 'room again' });
+  await conn.close();
+
+  // Restarted, everything acknowledged is there.
+  rt = runtime(dir, cap);
+  mb = rt.require('minibase');
+  conn = await mb.connect({ root: 'db' });
+  await conn.useDatabase('d');
+  const ids = plain(await conn.table('notes').select({ columns: ['id'] })).map((r) => r.id);
+  assert.deepEqual(ids, [...acked.filter((x) => x !== acked[1]), id]);
+  await conn.close();
+});
+
+test('js/wx.d.ts type-checks against its usage', () => {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const out = spawnSync(process.execPath, [tsc, '--noEmit', '-p', 'js/test/wx-types'], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(out.status, 0, out.stdout + out.stderr);
+});
+
+test('synchronous twins of the hot reads work on wx (tables and storage), not on async adapters', async (t) => {
+  const rt = runtime(tempDir(t));
+  const mb = rt.require('minibase');
+  const conn = await mb.connect({ root: 'sync' });
+  await conn.createDatabase('d');
+  await conn.useDatabase('d');
+  await conn.createTable('notes', { ...NOTES, indexes: [{ columns: ['body'] }] });
+  const notes = conn.table('notes');
+  await notes.insertMany([{ title: 'a', body: 'x' }, { title: 'b', body: 'y' }, { title: 'c', body: 'x' }]);
+  assert.deepEqual(plain(notes.getSync(2)), { id: 2, title: 'b', body: 'y' });
+  assert.equal(notes.getSync(99), null);
+  assert.deepEqual(plain(notes.selectSync({ where: { body: 'x' } })).map((r) => r.title), ['a', 'c']);
+  assert.deepEqual(plain(notes.selectSync({ orderBy: [{ name: 'title', type: 'desc' }], limit: 2 })).map((r) => r.title), ['c', 'b']);
+  assert.equal(notes.countSync({ where: { body: 'x' } }), 2);
+  assert.throws(() => notes.selectSync({ where: { nope: 1 } }), (e) => e instanceof mb.MinibaseError && typeof e.code === 'string');
+  const tx = await conn.begin();
+  await tx.table('notes').insert({ title: 'd', body: 'z' });
+  assert.equal(tx.table('notes').countSync(), 4, 'inside a transaction it sees the transaction');
+  assert.equal(notes.countSync(), 3);
+  await tx.rollback();
+
+  const store = await conn.storage({ prefix: 's_', sweepInterval: 0 });
+  store.setSync('k', { v: 1 }, { expire: 60 });
+  assert.deepEqual(plain(store.getSync('k')), { v: 1 });
+  assert.equal(store.hasSync('k'), true);
+  await conn.close();
+
+  const { Connection } = await import('minibase');
+  assert.throws(() => new Connection(null, 0, 'indexeddb').table('t').getSync(1), (e) => e.code === 'SYNC_UNSUPPORTED');
+});
