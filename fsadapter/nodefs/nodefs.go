@@ -263,36 +263,31 @@ func (n *FS) open(p, flag string, knowCreated bool) (fd int, created bool, err e
 	return v.Int(), false, nil
 }
 
-// writeAll copies p into JS memory once and writes it to fd, looping only
-// if node reports a short write.
+// writeAll writes p to fd through the reused scratch array, at most
+// maxRetained bytes at a time: a segment or a bulk insert's log record is
+// several megabytes, and a one-off JS array per write grew the process by
+// hundreds of megabytes of ArrayBuffers before V8 collected them.
 func (n *FS) writeAll(fd int, p []byte) error {
-	if len(p) == 0 {
-		return nil
-	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	buf := n.toJS(p)
-	for off := 0; off < len(p); {
-		v, err := n.call("writeSync", fd, buf, off, len(p)-off)
-		if err != nil {
-			return err
+	for len(p) > 0 {
+		chunk := p[:min(len(p), maxRetained)]
+		buf := n.scratchOf(len(chunk))
+		js.CopyBytesToJS(buf, chunk)
+		for off := 0; off < len(chunk); {
+			v, err := n.call("writeSync", fd, buf, off, len(chunk)-off)
+			if err != nil {
+				return err
+			}
+			written := v.Int()
+			if written <= 0 {
+				return io.ErrShortWrite
+			}
+			off += written
 		}
-		written := v.Int()
-		if written <= 0 {
-			return io.ErrShortWrite
-		}
-		off += written
+		p = p[len(chunk):]
 	}
 	return nil
-}
-
-// toJS returns a Uint8Array whose first len(p) bytes are p: the reused
-// scratch array, grown to a power of two when too small, or a one-off array
-// beyond maxRetained. n.mu must be held.
-func (n *FS) toJS(p []byte) js.Value {
-	arr := n.scratchOf(len(p))
-	js.CopyBytesToJS(arr, p)
-	return arr
 }
 
 // ReadRange reads size bytes of name at off (fsadapter.RangeReader) with one

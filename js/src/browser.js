@@ -11,7 +11,7 @@
 // tabs.js.
 
 import './wasm_exec.js'; // defines globalThis.Go (copied from the Go toolchain by js/build.mjs)
-import { Bridge } from './bridge.js';
+import { runEngine, sharedEngine as shared } from './engine.js';
 import { Connection, openConnection } from './api.js';
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { idbHost } from './browser-idb.js';
@@ -59,43 +59,11 @@ async function start(wasm, reserveMB) {
     if (err instanceof MinibaseError) throw err;
     throw new MinibaseError('INTERNAL', `cannot instantiate the minibase engine: ${err.message}`, { cause: err });
   }
-  const bridge = new Bridge(instance, go);
-  const mem = instance.exports.mem;
-  const want = Math.floor((reserveMB * 1024 * 1024) / 65536) - mem.buffer.byteLength / 65536;
-  if (want > 0) {
-    try {
-      mem.grow(want);
-    } catch {
-      // Go grows memory itself when it needs it.
-    }
-  }
-  globalThis.__minibaseHost = { idb: idbHost };
-  go.run(instance).then(
-    () => bridge.fail('the engine exited'),
-    (err) => bridge.fail(`the engine failed: ${err?.message ?? err}`),
-  );
-  delete globalThis.__minibaseHost;
-  await null;
-  if (bridge.dead) throw new MinibaseError('INTERNAL', 'the minibase engine exited while starting');
-  return bridge;
+  return runEngine(go, instance, { host: { idb: idbHost }, reserveMB });
 }
-
-let engine = null;
 
 /** The engine of this page or worker, started on first use and again after it died. */
-function sharedEngine(wasm, reserveMB = DEFAULT_RESERVE_MB) {
-  if (engine && !engine.failed && !engine.bridge?.dead) return engine.promise;
-  const entry = { bridge: null, failed: false, promise: null };
-  entry.promise = start(wasm, reserveMB).then(
-    (b) => (entry.bridge = b),
-    (err) => {
-      entry.failed = true;
-      throw err;
-    },
-  );
-  engine = entry;
-  return entry.promise;
-}
+const sharedEngine = shared((wasm, reserveMB = DEFAULT_RESERVE_MB) => start(wasm, reserveMB));
 
 const coordinators = new Map(); // name → Promise<{ coord, bridge: ClientBridge }>
 const started = new Map(); // name → Coordinator

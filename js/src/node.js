@@ -7,7 +7,7 @@ import './wasm_exec.js'; // defines globalThis.Go (copied from the Go toolchain 
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Bridge } from './bridge.js';
+import { runEngine, sharedEngine } from './engine.js';
 import { openConnection } from './api.js';
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { ON_CLOSE } from './storage.js';
@@ -44,27 +44,9 @@ async function wasmSource(wasm) {
   }
 }
 
-// Go grows wasm memory a page run at a time as its heap grows, and every
-// growth makes V8 collect the whole JS heap (the memory's ArrayBuffer is
-// replaced): a bulk insert would trigger hundreds of full collections. Memory
-// grown before the Go program starts is heap Go uses without growing, and
-// pages never touched cost address space, not RAM. Node has room to spare.
+// Memory reserved before Go starts (engine.js, reserveMemory): Node has
+// address space to spare.
 const DEFAULT_RESERVE_MB = 256;
-
-/**
- * Grows the instance's memory to about `mb` megabytes before Go starts.
- * @param {WebAssembly.Memory} mem
- * @param {number} mb
- */
-function reserveMemory(mem, mb) {
-  const want = Math.floor((mb * 1024 * 1024) / 65536) - mem.buffer.byteLength / 65536;
-  if (!(want > 0)) return;
-  try {
-    mem.grow(want);
-  } catch {
-    // Not fatal: Go grows memory itself when it needs it.
-  }
-}
 
 async function instantiate(wasm) {
   const source = await wasmSource(wasm);
@@ -76,37 +58,11 @@ async function instantiate(wasm) {
   } catch (err) {
     throw new MinibaseError('INTERNAL', `cannot instantiate the minibase engine: ${err.message}`, { cause: err });
   }
-  const bridge = new Bridge(instance, go);
-  reserveMemory(instance.exports.mem, Number(process.env.MINIBASE_RESERVE_MB ?? DEFAULT_RESERVE_MB));
-  globalThis.__minibaseHost = { fs };
-  // run() executes main until it blocks, then returns a promise that settles
-  // only if the program exits.
-  go.run(instance).then(
-    () => bridge.fail('the engine exited'),
-    (err) => bridge.fail(`the engine failed: ${err?.message ?? err}`),
-  );
-  delete globalThis.__minibaseHost; // Go has read it by now
-  await null; // let a failed start settle before the first call
-  if (bridge.dead) throw new MinibaseError('INTERNAL', 'the minibase engine exited while starting');
-  return bridge;
+  return runEngine(go, instance, { host: { fs }, reserveMB: Number(process.env.MINIBASE_RESERVE_MB ?? DEFAULT_RESERVE_MB) });
 }
-
-let current = null; // { promise, bridge, failed } of the shared instance
 
 /** The process-wide engine, started on first use and again after it has died. */
-function sharedBridge(wasm) {
-  if (current && !current.failed && !current.bridge?.dead) return current.promise;
-  const entry = { bridge: null, failed: false, promise: null };
-  entry.promise = instantiate(wasm).then(
-    (bridge) => (entry.bridge = bridge),
-    (err) => {
-      entry.failed = true;
-      throw err;
-    },
-  );
-  current = entry;
-  return entry.promise;
-}
+const sharedBridge = sharedEngine(instantiate);
 
 /**
  * Opens a connection.

@@ -10,7 +10,7 @@
 
 import { calibrateClock, seedRandom, installed as polyfills } from './wx-polyfills.js'; // first: wasm_exec.js checks globals when evaluated
 import './wasm_exec.js'; // defines globalThis.Go
-import { Bridge } from './bridge.js';
+import { runEngine, sharedEngine } from './engine.js';
 import { openConnection } from './api.js';
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { ON_CLOSE } from './storage.js';
@@ -45,16 +45,6 @@ function wasmLoader(options) {
   return loader;
 }
 
-function reserveMemory(mem, mb) {
-  const want = Math.floor((mb * 1024 * 1024) / 65536) - mem.buffer.byteLength / 65536;
-  if (!(want > 0)) return;
-  try {
-    mem.grow(want);
-  } catch {
-    // Not fatal: Go grows memory itself when it needs it.
-  }
-}
-
 /**
  * Makes `instance instanceof WebAssembly.Instance` hold for wasm_exec.js's
  * check: the runtime has no global WebAssembly, or one whose Instance is not
@@ -84,34 +74,11 @@ async function instantiate(options, api) {
     throw new MinibaseError('INTERNAL', `cannot instantiate the minibase engine from ${wasmPath}: ${err?.message ?? err}`, { cause: err });
   }
   aliasWebAssembly(instance, loader);
-  const bridge = new Bridge(instance, go);
-  reserveMemory(instance.exports.mem, options.reserveMB ?? DEFAULT_RESERVE_MB);
-  globalThis.__minibaseHost = { wxfs: api.getFileSystemManager() };
-  go.run(instance).then(
-    () => bridge.fail('the engine exited'),
-    (err) => bridge.fail(`the engine failed: ${err?.message ?? err}`),
-  );
-  delete globalThis.__minibaseHost; // Go has read it by now
-  await null;
-  if (bridge.dead) throw new MinibaseError('INTERNAL', 'the minibase engine exited while starting');
-  return bridge;
+  return runEngine(go, instance, { host: { wxfs: api.getFileSystemManager() }, reserveMB: options.reserveMB ?? DEFAULT_RESERVE_MB });
 }
 
-let current = null; // { promise, bridge, failed } of the shared instance
-
-function sharedBridge(options, api) {
-  if (current && !current.failed && !current.bridge?.dead) return current.promise;
-  const entry = { bridge: null, failed: false, promise: null };
-  entry.promise = instantiate(options, api).then(
-    (bridge) => (entry.bridge = bridge),
-    (err) => {
-      entry.failed = true;
-      throw err;
-    },
-  );
-  current = entry;
-  return entry.promise;
-}
+/** The engine of this mini-program, started on first use and again after it has died. */
+const sharedBridge = sharedEngine(instantiate);
 
 /** root under the user-data directory unless it is already a user-data path. */
 function userDataRoot(api, root) {

@@ -157,10 +157,22 @@ function createFileSystemManager({ dataDir, packageDir, capBytes = DEFAULT_CAP, 
     },
     readFileSync(filePath, encoding, position, length) {
       const host = resolve('readFileSync', filePath, false);
-      let buf = guard('readFileSync', filePath, () => fs.readFileSync(host));
+      let buf;
       if (position !== undefined || length !== undefined) {
-        const start = position ?? 0;
-        buf = buf.subarray(start, length === undefined ? undefined : start + length);
+        // Reads only the range, as the runtime does (base library 2.10.0+).
+        buf = guard('readFileSync', filePath, () => {
+          const start = position ?? 0;
+          const n = length ?? Math.max(0, fs.statSync(host).size - start);
+          const out = Buffer.alloc(n);
+          const fd = fs.openSync(host, 'r');
+          try {
+            return out.subarray(0, fs.readSync(fd, out, 0, n, start));
+          } finally {
+            fs.closeSync(fd);
+          }
+        });
+      } else {
+        buf = guard('readFileSync', filePath, () => fs.readFileSync(host));
       }
       return encoding && encoding !== 'binary' ? buf.toString(encoding) : toArrayBuffer(buf);
     },
