@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 
 const T0 = performance.now(); // before any library is loaded: the cold start clock
-const { SYSTEMS } = await import('./systems.mjs');
+const { SYSTEMS, loadMinibase } = await import('./systems.mjs');
 const { runTableWorkloads, runKv, recorder } = await import('./workloads.mjs');
 
 const [name, mode, dir] = process.argv.slice(2);
@@ -29,10 +29,11 @@ async function kv() {
     const m = new Map();
     await runKv('plain', { set: (k, v) => { m.set(k, JSON.stringify(v)); }, get: (k) => JSON.parse(m.get(k)) }, { now, out });
   } else if (name.startsWith('minibase')) {
-    const { openStorage } = await import('minibase');
-    const adapter = name === 'minibase-node' ? 'node' : 'memory';
+    const adapter = name.slice('minibase-'.length);
+    const { openStorage } = await loadMinibase(adapter, dir);
     const secret = new Uint8Array(32).fill(7); // a raw key: no PBKDF2 in the measurement
-    const st = await openStorage({ adapter, root: adapter === 'node' ? `${dir}/kv` : `kv-${process.pid}`, secret, limitSize: 1 << 30, sweepInterval: 0 });
+    const root = { node: `${dir}/kv`, wx: 'kv' }[adapter] ?? `kv-${process.pid}`;
+    const st = await openStorage({ adapter, root, secret, limitSize: 1 << 30, sweepInterval: 0 });
     await runKv('plain', { set: (k, v) => { st.setSync(k, v); }, get: (k) => st.getSync(k) }, { now, out });
     await runKv('enc', { set: (k, v) => { st.setSync(`e${k}`, v, { encrypt: true, compress: true }); }, get: (k) => st.getSync(`e${k}`) }, { now, out });
     await st.close();

@@ -10,20 +10,27 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { TABLE } from './workloads.mjs';
 
-const TABLE = {
-  columns: [
-    { name: 'id', type: 'number', primaryKey: true },
-    { name: 'username', type: 'string', unique: true, notNull: true },
-    { name: 'age', type: 'number' },
-    { name: 'city', type: 'string' },
-    { name: 'score', type: 'number' },
-    { name: 'profile', type: 'object' },
-  ],
-  indexes: [{ columns: ['age'] }, { columns: ['city'] }],
-};
 
 // ---- minibase -----------------------------------------------------------
+
+/**
+ * minibase in the mini-program stand-in (js/test/wx-standin): the wx bundle
+ * in a vm context without TextEncoder/crypto/performance/WebAssembly, on the
+ * wx FileSystemManager over dir (the stand-in's files are node's fs).
+ */
+async function wxRuntime(dir) {
+  const { createRequire } = await import('node:module');
+  const { createRuntime } = createRequire(import.meta.url)('../test/wx-standin/runtime.cjs');
+  const rt = createRuntime({ dataDir: path.join(dir, 'usr'), packageDir: path.join(dir, 'package'), capBytes: 2 ** 40 });
+  return rt.require('minibase');
+}
+
+/** The minibase entry for an adapter: the Node package, or the wx bundle in the stand-in. */
+export async function loadMinibase(adapter, dir) {
+  return adapter === 'wx' ? wxRuntime(dir) : import('minibase');
+}
 
 function minibase(adapter) {
   let conn, users, root;
@@ -35,11 +42,11 @@ function minibase(adapter) {
   };
   return {
     name: `minibase (${adapter})`,
-    // the node adapter's data outlives the process: its reopen is a fresh process
+    // the node and wx adapters' data outlive the process: their reopen is a fresh process
     coldInProcess: adapter === 'memory',
     async setup(dir) {
-      root = adapter === 'node' ? path.join(dir, 'data') : `bench-${process.pid}`;
-      const { connect } = await import('minibase');
+      root = adapter === 'node' ? path.join(dir, 'data') : adapter === 'wx' ? 'data' : `bench-${process.pid}`;
+      const { connect } = await loadMinibase(adapter, dir);
       await open(connect);
       await conn.createTable('users', TABLE);
     },
@@ -57,7 +64,8 @@ function minibase(adapter) {
     close: () => conn.close(),
     async coldOpen(dir) {
       if (adapter === 'node') root = path.join(dir, 'data');
-      const { connect } = await import('minibase');
+      if (adapter === 'wx') root = 'data';
+      const { connect } = await loadMinibase(adapter, dir);
       await open(connect);
       return users.get(1);
     },
@@ -262,6 +270,7 @@ function mapFloor() {
 export const SYSTEMS = {
   'minibase-node': () => minibase('node'),
   'minibase-memory': () => minibase('memory'),
+  'minibase-wx': () => minibase('wx'),
   lokijs: loki,
   sqljs,
   dexie,

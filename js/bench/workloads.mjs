@@ -8,6 +8,19 @@ export const LOOKUPS = 10_000;
 export const RANGES = 100;
 export const KV_OPS = 10_000;
 
+/** The benchmark table in minibase's schema (the peers declare the same keys and indexes their way). */
+export const TABLE = {
+  columns: [
+    { name: 'id', type: 'number', primaryKey: true },
+    { name: 'username', type: 'string', unique: true, notNull: true },
+    { name: 'age', type: 'number' },
+    { name: 'city', type: 'string' },
+    { name: 'score', type: 'number' },
+    { name: 'profile', type: 'object' },
+  ],
+  indexes: [{ columns: ['age'] }, { columns: ['city'] }],
+};
+
 /** The row number i of the benchmark table (~110 bytes of JSON). */
 export function makeRow(i, rows, prefix = 'user') {
   const ages = Math.max(10, Math.floor(rows / 100)); // every age value is held by ~100 rows

@@ -9,6 +9,7 @@
 //   make bench-chromium            (= node js/bench/chromium/run.mjs)
 //   ROWS=20000 RUNS=1 SYSTEMS=dexie,idb node js/bench/chromium/run.mjs
 //   REPORT=0 ...                   print only
+//   REPLOT=1 node js/bench/chromium/run.mjs   re-render from bench/chromium-runs.json
 
 import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
@@ -27,11 +28,19 @@ const RUNS = Number(process.env.RUNS ?? 3);
 const ALL = ['minibase-idb', 'idb', 'dexie', 'loki'];
 const KV = ['minibase-idb', 'localforage', 'idb-keyval'];
 const hasMinibase = fs.existsSync(path.join(root, 'js/dist/browser.mjs'));
-const names = (process.env.SYSTEMS ?? ALL.join(',')).split(',').filter((n) => n !== 'minibase-idb' || hasMinibase);
-const kvNames = KV.filter((n) => n !== 'minibase-idb' || hasMinibase).filter((n) => !process.env.SYSTEMS || names.includes(n) || !ALL.includes(n));
+const wanted = (process.env.SYSTEMS ?? [...ALL, ...KV].join(',')).split(',');
+const usable = (n) => n !== 'minibase-idb' || hasMinibase;
+const names = ALL.filter((n) => wanted.includes(n) && usable(n));
+const kvNames = KV.filter((n) => wanted.includes(n) && usable(n));
 const CHROME = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'];
 
+if (process.env.REPLOT === '1') {
+  // re-render the report from the runs of the last full run
+  const saved = JSON.parse(fs.readFileSync(path.join(root, 'bench', 'chromium-runs.json'), 'utf8'));
+  console.log(writeChromiumReport({ ...saved, write: true }));
+  process.exit(0);
+}
 if (!fs.existsSync(CHROME)) {
   console.error(`${CHROME} is missing: install Debian's chromium (apt-get install -y chromium); this benchmark never downloads a browser`);
   process.exit(1);

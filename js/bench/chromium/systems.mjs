@@ -5,6 +5,8 @@
 // minibase's openStorage. Every system persists to the page's IndexedDB;
 // "reopen" is a fresh page load in the same browser profile.
 
+import { TABLE } from '../workloads.mjs';
+
 const DB = 'bench';
 
 /** Resolves an IDBRequest. */
@@ -131,17 +133,6 @@ function loki() {
 
 // ---- minibase on IndexedDB ------------------------------------------------------------
 
-const TABLE = {
-  columns: [
-    { name: 'id', type: 'number', primaryKey: true },
-    { name: 'username', type: 'string', unique: true, notNull: true },
-    { name: 'age', type: 'number' },
-    { name: 'city', type: 'string' },
-    { name: 'score', type: 'number' },
-    { name: 'profile', type: 'object' },
-  ],
-  indexes: [{ columns: ['age'] }, { columns: ['city'] }],
-};
 
 /** The browser build of minibase, served from js/dist by the runner. */
 const loadMinibase = () => import(/* @vite-ignore */ `${location.origin}/dist/browser.mjs`);
