@@ -3,11 +3,11 @@
 package nodefs
 
 import (
-	"strconv"
 	"syscall"
 	"syscall/js"
 
 	"minibase/fsadapter"
+	"minibase/fsadapter/internal/jscall"
 )
 
 // jsError is an exception thrown by node's fs, turned into a Go error that
@@ -54,9 +54,9 @@ var errnos = map[string]syscall.Errno{
 // Error objects, so nothing here assumes a property exists.
 func newJSError(v js.Value) *jsError {
 	if v.Type() != js.TypeObject {
-		return &jsError{msg: "JavaScript exception: " + jsString(v)}
+		return &jsError{msg: "JavaScript exception: " + jscall.String(v)}
 	}
-	e := &jsError{msg: jsString(v.Get("message"))}
+	e := &jsError{msg: jscall.String(v.Get("message"))}
 	if code := v.Get("code"); code.Type() == js.TypeString {
 		e.code = code.String()
 	}
@@ -64,21 +64,4 @@ func newJSError(v js.Value) *jsError {
 		e.msg = "JavaScript exception " + e.code
 	}
 	return e
-}
-
-// jsString renders a JS value without calling into JS, which could throw
-// again (a toString that throws).
-func jsString(v js.Value) string {
-	switch v.Type() {
-	case js.TypeString:
-		return v.String()
-	case js.TypeNumber:
-		return strconv.FormatFloat(v.Float(), 'g', -1, 64)
-	case js.TypeBoolean:
-		return strconv.FormatBool(v.Bool())
-	case js.TypeUndefined, js.TypeNull:
-		return ""
-	default:
-		return "<" + v.Type().String() + ">"
-	}
 }

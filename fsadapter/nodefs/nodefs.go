@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"minibase/fsadapter"
+	"minibase/fsadapter/internal/jscall"
 )
 
 // maxRetained is the largest scratch Uint8Array a filesystem keeps between
@@ -385,19 +386,8 @@ func (n *FS) syncDir(dir string) {
 }
 
 // call invokes a node fs function and turns a thrown exception into an error.
-func (n *FS) call(method string, args ...any) (v js.Value, err error) {
-	defer func() {
-		switch r := recover().(type) {
-		case nil:
-		case js.Error:
-			err = newJSError(r.Value)
-		case *js.ValueError: // not a function, or a JS value of the wrong type
-			err = fmt.Errorf("call %s: %w", method, r)
-		default:
-			panic(r)
-		}
-	}()
-	return n.node.Call(method, args...), nil
+func (n *FS) call(method string, args ...any) (js.Value, error) {
+	return jscall.Call(n.node, method, func(thrown js.Value) error { return newJSError(thrown) }, args...)
 }
 
 // appendFile is an fd opened with flag 'a'.

@@ -3,12 +3,12 @@
 package wxfs
 
 import (
-	"strconv"
 	"strings"
 	"syscall"
 	"syscall/js"
 
 	"minibase/fsadapter"
+	"minibase/fsadapter/internal/jscall"
 )
 
 // wxError is a failure thrown by a FileSystemManager *Sync method, turned
@@ -64,7 +64,7 @@ var reasons = []struct {
 // nothing here assumes a property exists.
 func newWxError(v js.Value) *wxError {
 	if v.Type() != js.TypeObject {
-		return &wxError{msg: "JavaScript exception: " + jsString(v)}
+		return &wxError{msg: "JavaScript exception: " + jscall.String(v)}
 	}
 	if m := v.Get("errMsg"); m.Type() == js.TypeString && m.String() != "" {
 		return &wxError{msg: m.String()}
@@ -73,20 +73,4 @@ func newWxError(v js.Value) *wxError {
 		return &wxError{msg: m.String()}
 	}
 	return &wxError{msg: "JavaScript exception without errMsg"}
-}
-
-// jsString renders a JS value without calling into JS, which could throw again.
-func jsString(v js.Value) string {
-	switch v.Type() {
-	case js.TypeString:
-		return v.String()
-	case js.TypeNumber:
-		return strconv.FormatFloat(v.Float(), 'g', -1, 64)
-	case js.TypeBoolean:
-		return strconv.FormatBool(v.Bool())
-	case js.TypeUndefined, js.TypeNull:
-		return ""
-	default:
-		return "<" + v.Type().String() + ">"
-	}
 }

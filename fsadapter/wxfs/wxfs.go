@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"minibase/fsadapter"
+	"minibase/fsadapter/internal/jscall"
 )
 
 // required lists the FileSystemManager methods this backend calls; New
@@ -283,19 +284,8 @@ func (w *FS) arrayBuffer(p []byte) js.Value {
 
 // call invokes a FileSystemManager method and turns a thrown exception into
 // an error.
-func (w *FS) call(method string, args ...any) (v js.Value, err error) {
-	defer func() {
-		switch r := recover().(type) {
-		case nil:
-		case js.Error:
-			err = newWxError(r.Value)
-		case *js.ValueError: // not a function, or a JS value of the wrong type
-			err = fmt.Errorf("call %s: %w", method, r)
-		default:
-			panic(r)
-		}
-	}()
-	return w.mgr.Call(method, args...), nil
+func (w *FS) call(method string, args ...any) (js.Value, error) {
+	return jscall.Call(w.mgr, method, func(thrown js.Value) error { return newWxError(thrown) }, args...)
 }
 
 // appendFile appends through appendFileSync, one call per Write.
