@@ -1,10 +1,11 @@
 // Shared by the browser tests: Debian's Chromium through playwright-core,
 // with a fresh profile directory per test unless one is given.
+import { before, after } from 'node:test';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { repoRoot } from './server.mjs';
+import { repoRoot, startServer } from './server.mjs';
 
 export { startServer, repoRoot } from './server.mjs';
 
@@ -61,4 +62,25 @@ export async function ready(page) {
   await page.waitForFunction(() => window.minibaseReady === true || window.minibaseError);
   const err = await page.evaluate(() => window.minibaseError && String(window.minibaseError));
   if (err) throw new Error(`page failed to load minibase: ${err}`);
+}
+
+/**
+ * One static server and one browser on a fresh profile for a test file,
+ * started before its tests and removed after them. Read the fields inside
+ * tests: `env.server.url`, `env.ctx`.
+ */
+export function useBrowser() {
+  const env = { server: null, profile: null, ctx: null };
+  before(async () => {
+    if (skip) return;
+    env.server = await startServer();
+    env.profile = tempProfile();
+    env.ctx = await launch(env.profile);
+  });
+  after(async () => {
+    await env.ctx?.close();
+    await env.server?.close();
+    if (env.profile) fs.rmSync(env.profile, { recursive: true, force: true });
+  });
+  return env;
 }

@@ -1,27 +1,11 @@
 // A page with a small storage quota (set through the DevTools protocol) gets
 // QUOTA_EXCEEDED for a write IndexedDB refuses, and keeps a usable database
 // holding exactly the acknowledged writes.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { launch, openPage, ready, skip, startServer, tempProfile } from './helpers.mjs';
+import { openPage, ready, skip, useBrowser } from './helpers.mjs';
 
-let server;
-let profile;
-let ctx;
-
-before(async () => {
-  if (skip) return;
-  server = await startServer();
-  profile = tempProfile();
-  ctx = await launch(profile);
-});
-
-after(async () => {
-  await ctx?.close();
-  await server?.close();
-  if (profile) fs.rmSync(profile, { recursive: true, force: true });
-});
+const env = useBrowser();
 
 async function open() {
   const conn = await window.minibase.connect({ adapter: 'indexeddb', name: 'quota' });
@@ -41,13 +25,13 @@ async function open() {
 const ids = (p) => p.evaluate(async () => (await window.conn.table('blobs').select({ columns: ['id'] })).map((r) => r.id));
 
 test('QUOTA_EXCEEDED, then a usable database', { skip }, async () => {
-  const p = await openPage(ctx, `${server.url}/js/test/browser/pages/blank.html`);
+  const p = await openPage(env.ctx, `${env.server.url}/js/test/browser/pages/blank.html`);
   await ready(p);
   // Before IndexedDB is first used: Chromium keeps the quota it saw when it
   // opened the origin's IndexedDB storage.
-  const cdp = await ctx.newCDPSession(p);
-  await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.url, quotaSize: 1024 * 1024 });
-  const st = await cdp.send('Storage.getUsageAndQuota', { origin: server.url });
+  const cdp = await env.ctx.newCDPSession(p);
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: env.server.url, quotaSize: 1024 * 1024 });
+  const st = await cdp.send('Storage.getUsageAndQuota', { origin: env.server.url });
   assert.ok(st.overrideActive && st.quota === 1024 * 1024, `quota override took effect (${JSON.stringify(st)})`);
 
   assert.equal(await p.evaluate(`(${open})()`), 0);

@@ -2,31 +2,16 @@
 // the async API, expiry, encryption and compression, the *Sync twins
 // refusing, data surviving a reload and the browser being killed, and two
 // pages sharing one store (one owns the database, the other forwards).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { launch, openPage, ready, skip, startServer, tempProfile } from './helpers.mjs';
+import { launch, openPage, ready, skip, tempProfile, useBrowser } from './helpers.mjs';
 
-let server;
-let profile;
-let ctx;
+const env = useBrowser();
 
-before(async () => {
-  if (skip) return;
-  server = await startServer();
-  profile = tempProfile();
-  ctx = await launch(profile);
-});
-
-after(async () => {
-  await ctx?.close();
-  await server?.close();
-  if (profile) fs.rmSync(profile, { recursive: true, force: true });
-});
-
-const page = async (context = ctx) => {
-  const p = await openPage(context, `${server.url}/js/test/browser/pages/blank.html`);
+const page = async (context = env.ctx) => {
+  const p = await openPage(context, `${env.server.url}/js/test/browser/pages/blank.html`);
   await ready(p);
   return p;
 };

@@ -1,30 +1,14 @@
 // Two pages of one origin on one database: one owns it (Web Lock), the
 // other forwards its calls; concurrent writers lose nothing and duplicate
 // nothing; closing the owner hands the database to the other page.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { launch, openPage, ready, skip, startServer, tempProfile } from './helpers.mjs';
+import { openPage, ready, skip, useBrowser } from './helpers.mjs';
 
-let server;
-let profile;
-let ctx;
-
-before(async () => {
-  if (skip) return;
-  server = await startServer();
-  profile = tempProfile();
-  ctx = await launch(profile);
-});
-
-after(async () => {
-  await ctx?.close();
-  await server?.close();
-  if (profile) fs.rmSync(profile, { recursive: true, force: true });
-});
+const env = useBrowser();
 
 const page = async () => {
-  const p = await openPage(ctx, `${server.url}/js/test/browser/pages/blank.html`);
+  const p = await openPage(env.ctx, `${env.server.url}/js/test/browser/pages/blank.html`);
   await ready(p);
   return p;
 };
@@ -128,12 +112,12 @@ test('two pages write concurrently; closing the owner hands over', { skip }, asy
 });
 
 test('without Web Locks a second page gets LOCKED', { skip }, async () => {
-  const noLocks = await ctx.newPage();
+  const noLocks = await env.ctx.newPage();
   await noLocks.addInitScript(() => {
     Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });
   });
   const open = async (p) => {
-    await p.goto(`${server.url}/js/test/browser/pages/blank.html`);
+    await p.goto(`${env.server.url}/js/test/browser/pages/blank.html`);
     await ready(p);
     return p.evaluate(async () => {
       try {
@@ -145,7 +129,7 @@ test('without Web Locks a second page gets LOCKED', { skip }, async () => {
     });
   };
   assert.equal(await open(noLocks), 'open');
-  const second = await ctx.newPage();
+  const second = await env.ctx.newPage();
   await second.addInitScript(() => {
     Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });
   });
