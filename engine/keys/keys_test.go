@@ -16,6 +16,7 @@ import (
 
 	"minibase/engine/keys"
 	"minibase/engine/value"
+	"minibase/engine/value/valuetest"
 )
 
 // testRand returns a generator seeded from MINIBASE_SEED when it is set, or
@@ -39,56 +40,6 @@ func str(s string) value.Value  { return value.StringOf(s) }
 func byt(s string) value.Value  { return value.BytesOf([]byte(s)) }
 
 var negZero = math.Copysign(0, -1)
-
-// Pools small enough that random values are often equal or share a prefix.
-var (
-	poolNumbers = []float64{
-		0, negZero, 1, -1, 0.5, -0.5, 1.5, -1.5, 2, -2, 1e-300, -1e-300, 1e300, -1e300,
-		math.SmallestNonzeroFloat64, -math.SmallestNonzeroFloat64, math.MaxFloat64, -math.MaxFloat64,
-		0x1p-1022, -0x1p-1022, // smallest normals
-		1 << 53, -(1 << 53), 1<<53 + 2, 1 << 63, -(1 << 63),
-	}
-	poolPieces = []string{"", "a", "b", "\x00", "\x00\xff", "\x01", "\xfe", "\xff", "é", "日", "😀", "\uffff"}
-)
-
-func randNumber(r *rand.Rand) float64 {
-	switch r.IntN(4) {
-	case 0:
-		return poolNumbers[r.IntN(len(poolNumbers))]
-	case 1:
-		return float64(r.IntN(9) - 4)
-	case 2:
-		return (r.Float64() - 0.5) * math.Pow(10, float64(r.IntN(80)-40))
-	}
-	for {
-		if f := math.Float64frombits(r.Uint64()); value.CheckNumber(f) {
-			return f
-		}
-	}
-}
-
-func randString(r *rand.Rand) string {
-	var sb strings.Builder
-	for n := r.IntN(4); n > 0; n-- {
-		sb.WriteString(poolPieces[r.IntN(len(poolPieces))])
-	}
-	return sb.String()
-}
-
-// randIndexable returns a random null, boolean, number, string or bytes value.
-func randIndexable(r *rand.Rand) value.Value {
-	switch r.IntN(8) {
-	case 0:
-		return value.NullValue
-	case 1:
-		return value.BoolOf(r.IntN(2) == 0)
-	case 2, 3:
-		return num(randNumber(r))
-	case 4, 5, 6:
-		return str(randString(r))
-	}
-	return byt(randString(r))
-}
 
 func sign(c int) int {
 	switch {
@@ -226,7 +177,7 @@ func TestOrderProperty(t *testing.T) {
 	r := testRand(t)
 	vals := make([]value.Value, 600)
 	for i := range vals {
-		vals[i] = randIndexable(r)
+		vals[i] = valuetest.Indexable(r)
 	}
 	enc := make([][]byte, len(vals))
 	for i, v := range vals {
@@ -312,7 +263,7 @@ func TestTupleOrderProperty(t *testing.T) {
 	// A small pool of parts, so that tuples often share a prefix.
 	parts := make([]value.Value, 12)
 	for i := range parts {
-		parts[i] = randIndexable(r)
+		parts[i] = valuetest.Indexable(r)
 	}
 	parts = append(parts, str("a"), str("a\x00"), str(""), byt(""), num(0), num(negZero))
 	tuples := make([][]value.Value, 500)
@@ -321,7 +272,7 @@ func TestTupleOrderProperty(t *testing.T) {
 		tu := make([]value.Value, 1+r.IntN(3))
 		for k := range tu {
 			if r.IntN(3) == 0 {
-				tu[k] = randIndexable(r)
+				tu[k] = valuetest.Indexable(r)
 			} else {
 				tu[k] = parts[r.IntN(len(parts))]
 			}
@@ -344,12 +295,12 @@ func TestRoundTrip(t *testing.T) {
 		str(""), str("a\x00b"), str("\x00"), str("\x00\xff"), str("\xff\xff"), str("日本 😀"), str("\x00\x01"),
 		byt(""), byt("\x00"), byt("\x00\x00\x01\xff"),
 	}
-	for _, f := range poolNumbers {
+	for _, f := range valuetest.Numbers {
 		vals = append(vals, num(f))
 	}
 	r := testRand(t)
 	for range 500 {
-		vals = append(vals, randIndexable(r))
+		vals = append(vals, valuetest.Indexable(r))
 	}
 	for _, v := range vals {
 		b := mustEncode(t, v)
@@ -379,7 +330,7 @@ func TestRoundTrip(t *testing.T) {
 	for range 300 {
 		tu := make([]value.Value, r.IntN(5))
 		for k := range tu {
-			tu[k] = randIndexable(r)
+			tu[k] = valuetest.Indexable(r)
 		}
 		b := mustEncode(t, tu...)
 		got, err := keys.DecodeAll(b, len(tu))
@@ -541,7 +492,7 @@ func TestPrefixEndProperty(t *testing.T) {
 func TestPrefixEndOfTuples(t *testing.T) {
 	r := testRand(t)
 	for range 2000 {
-		v, w, x := randIndexable(r), randIndexable(r), randIndexable(r)
+		v, w, x := valuetest.Indexable(r), valuetest.Indexable(r), valuetest.Indexable(r)
 		lo := mustEncode(t, v)
 		hi := keys.PrefixEnd(lo)
 		require.NotNil(t, hi)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"minibase/engine/value"
+	"minibase/engine/value/valuetest"
 )
 
 // wireVectors are exact encodings shared with the JS codec: the same table is
@@ -234,7 +235,7 @@ func TestRoundTripDetails(t *testing.T) {
 		}
 	})
 	t.Run("AppendNumber is Append of a number", func(t *testing.T) {
-		for _, f := range poolNumbers {
+		for _, f := range valuetest.Numbers {
 			assert.Equal(t, value.Encode(num(f)), value.AppendNumber(nil, f), "%v", f)
 		}
 	})
@@ -243,7 +244,7 @@ func TestRoundTripDetails(t *testing.T) {
 func TestRoundTripRandom(t *testing.T) {
 	r := testRand(t)
 	for range 2000 {
-		roundTrip(t, randValue(r, 0))
+		roundTrip(t, valuetest.Value(r, 0))
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"minibase/engine/value"
+	"minibase/engine/value/valuetest"
 )
 
 func TestKindString(t *testing.T) {
@@ -174,7 +175,7 @@ func TestCompareProperties(t *testing.T) {
 	r := testRand(t)
 	vals := make([]value.Value, 400)
 	for i := range vals {
-		vals[i] = randValue(r, 0)
+		vals[i] = valuetest.Value(r, 0)
 	}
 	enc := make([][]byte, len(vals))
 	for i, v := range vals {
