@@ -72,7 +72,9 @@ export class Sync {
     else if (!POLICIES.has(conflict)) {
       throw new MinibaseError('BAD_QUERY', `sync: unknown conflict policy ${JSON.stringify(conflict)} (lww, server-wins, client-wins, merge-fields or a function)`);
     }
-    const fetchFn = o.fetch ?? globalThis.fetch;
+    // The host's fetch is bound to globalThis: browsers refuse it called as
+    // a method of another object ("Illegal invocation").
+    const fetchFn = o.fetch ?? globalThis.fetch?.bind(globalThis);
     if (typeof fetchFn !== 'function') throw new MinibaseError('BAD_QUERY', 'sync: no fetch in this host; pass options.fetch');
     this.#opts = {
       url: o.url.replace(/\/+$/, ''),

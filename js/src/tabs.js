@@ -374,8 +374,8 @@ export class Coordinator {
 
 /**
  * The bridge the API (api.js) talks to for an IndexedDB database: maps the
- * API's virtual handles to the owner's, reopening connections and stores
- * after an owner change. Every call returns a promise.
+ * API's virtual handles to the owner's, reopening connections, stores and
+ * sync sessions after an owner change. Every call returns a promise.
  */
 export class ClientBridge {
   #coord;
@@ -424,7 +424,7 @@ export class ClientBridge {
       this.#handles.delete(args[0]);
       if (op === 'close') {
         // The engine closes a connection's stores with it (PROTOCOL.md, "Storage").
-        for (const [vh, s] of this.#handles) if (s.kind === 'store' && s.conn === args[0]) this.#handles.delete(vh);
+        for (const [vh, s] of this.#handles) if ((s.kind === 'store' || s.kind === 'sync') && s.conn === args[0]) this.#handles.delete(vh);
       }
       if (h.epoch !== epoch) return null; // nothing open in this epoch
     }
@@ -443,7 +443,7 @@ export class ClientBridge {
 
   async #realOf(h, epoch) {
     if (h.epoch === epoch) return h.real;
-    if (h.kind !== 'conn' && h.kind !== 'store') {
+    if (h.kind === 'tx') {
       throw new MinibaseError('TX_CLOSED', 'the transaction was lost when the database changed owner');
     }
     // Calls made together on a handle of an older epoch share one reopen,
@@ -463,10 +463,11 @@ export class ClientBridge {
     let reply;
     if (h.kind === 'conn') reply = await this.#coord.send(epoch, 'open', h.args);
     else {
+      // A store or a sync session: reopened on its connection's new handle.
       const conn = this.#handles.get(h.conn);
-      if (!conn) throw new MinibaseError('CLOSED', 'the storage\'s connection is closed');
+      if (!conn) throw new MinibaseError('CLOSED', `the ${h.kind === 'store' ? 'storage' : 'sync session'}'s connection is closed`);
       const real = await this.#realOf(conn, epoch);
-      reply = await this.#coord.send(epoch, 'storageOpen', [real, ...h.args]);
+      reply = await this.#coord.send(epoch, h.kind === 'store' ? 'storageOpen' : 'syncOpen', [real, ...h.args]);
       // A pinned clock (storage.setClock, tests) is the store's state: pin it again.
       if (!reply.error && reply.stale === undefined && h.clock !== undefined) {
         const r = await this.#coord.send(epoch, 'storageSetClock', [reply.result, h.clock]);
@@ -476,7 +477,7 @@ export class ClientBridge {
     if (reply.stale !== undefined) throw STALE;
     if (reply.error) throw fromPlain(reply.error);
     h.epoch = epoch;
-    h.real = reply.result;
+    h.real = h.kind === 'sync' ? reply.result.handle : reply.result;
     return h.real;
   }
 
@@ -489,8 +490,14 @@ export class ClientBridge {
     if (op === 'open') kind = { kind: 'conn', args };
     else if (op === 'begin') kind = { kind: 'tx' };
     else if (op === 'storageOpen') kind = { kind: 'store', conn: args[0], args: args.slice(1) };
+    else if (op === 'syncOpen') kind = { kind: 'sync', conn: args[0], args: args.slice(1) };
     if (!kind) return result;
     const vh = ++this.#next;
+    if (kind.kind === 'sync') {
+      // syncOpen answers { handle, client }: the handle is what gets virtual.
+      this.#handles.set(vh, { ...kind, epoch, real: result.handle });
+      return { ...result, handle: vh };
+    }
     this.#handles.set(vh, { ...kind, epoch, real: result });
     return vh;
   }
@@ -499,4 +506,4 @@ export class ClientBridge {
 const STALE = Symbol('stale');
 
 /** Ops that release a handle: a virtual handle of an older epoch has nothing to release. */
-const CLOSE_OPS = new Set(['close', 'storageClose']);
+const CLOSE_OPS = new Set(['close', 'storageClose', 'syncClose']);

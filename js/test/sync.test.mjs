@@ -7,70 +7,17 @@
 // (server/worker/dev.mjs).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'minibase';
 import { backoffDelay } from '../src/sync.js';
+import { startNative, signToken, waitHealthy } from './sync-server.mjs';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-
-function signToken(secret, tenant, sub = 'test') {
-  const head = Buffer.from(JSON.stringify({ tenant, sub })).toString('base64url');
-  return `${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitHealthy(url, child) {
-  for (let i = 0; i < 300; i++) {
-    if (child?.exitCode !== null && child?.exitCode !== undefined) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      const r = await fetch(`${url}/v1/health`);
-      if (r.ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`server at ${url} did not become healthy`);
-}
-
-/** Builds and starts the native server on a free 127.0.0.1 port. */
-async function startNative() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-sync-'));
-  const bin = path.join(dir, 'minibase-server');
-  const b = spawnSync(process.env.GO || 'go', ['build', '-o', bin, './server/cmd/minibase-server'], { cwd: repoRoot, stdio: 'pipe' });
-  if (b.status !== 0) throw new Error(`building the server failed: ${b.stderr}`);
-  const secret = randomBytes(16).toString('hex');
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(bin, ['-addr', `127.0.0.1:${port}`, '-db', path.join(dir, 'sync.db'), '-secret', secret], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr.on('data', (d) => { log += d; });
-  await waitHealthy(url, child);
-  return {
-    url,
-    token: (tenant) => signToken(secret, tenant),
-    log: () => log,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 async function startWorkerServer() {
   const { startWorker } = await import('../../server/worker/dev.mjs');
