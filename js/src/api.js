@@ -59,9 +59,14 @@ function equalityOnly(query) {
  * @param {{ adapter?: string, root?: string, durability?: string }} options
  * @returns {Connection}
  */
-export function openConnection(bridge, options) {
+/**
+ * @param {object} [host] what the loader knows of its host: `fetch`, the
+ *   default transport of `conn.sync()` where the host has no global fetch
+ *   (mini-programs: wx.request)
+ */
+export function openConnection(bridge, options, host = {}) {
   const handle = bridge.call('open', options);
-  return new Connection(bridge, handle, options?.adapter ?? 'memory');
+  return new Connection(bridge, handle, options?.adapter ?? 'memory', host);
 }
 
 /** An open database connection (see `connect`). */
@@ -75,10 +80,11 @@ export class Connection {
   #session;
 
   /** @internal use `connect()` */
-  constructor(bridge, handle, adapter = 'memory') {
+  constructor(bridge, handle, adapter = 'memory', host = {}) {
     this.#bridge = bridge;
     this.#handle = handle;
     this.#adapter = adapter;
+    this.#hostFetch = host.fetch;
     this.#session = {
       call: (op, ...args) => this.#call(op, ...args),
       adapter,
@@ -105,6 +111,7 @@ export class Connection {
 
   // Sync sessions (issue 6, sync.js).
   #syncs = new Set();
+  #hostFetch; // the loader's transport where the host has no fetch (wx.request)
 
   /**
    * Syncs the current database's synced tables (created with `sync: true`)
@@ -115,7 +122,8 @@ export class Connection {
    */
   sync(options) {
     const db = this.#session.db();
-    const s = new Sync((op, ...args) => this.#bridge.call(op, ...args), (o) => this.#call('syncOpen', db, o), options);
+    const opts = options?.fetch === undefined && this.#hostFetch ? { ...options, fetch: this.#hostFetch } : options;
+    const s = new Sync((op, ...args) => this.#bridge.call(op, ...args), (o) => this.#call('syncOpen', db, o), opts);
     this.#syncs.add(s);
     return s;
   }

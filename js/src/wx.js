@@ -11,6 +11,7 @@
 import { calibrateClock, seedRandom, installed as polyfills } from './wx-polyfills.js'; // first: wasm_exec.js checks globals when evaluated
 import './wasm_exec.js'; // defines globalThis.Go
 import { runEngine, sharedEngine } from './engine.js';
+import { requestFetch } from './wx-request.js';
 import { openConnection } from './api.js';
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { ON_CLOSE } from './storage.js';
@@ -110,7 +111,7 @@ export async function connect(options = {}) {
     const opts = { adapter: 'wx', root: 'minibase', durability: 'normal', ...rest };
     if (opts.adapter === 'wx' && typeof opts.root === 'string') opts.root = userDataRoot(api, opts.root);
     const bridge = await sharedBridge({ ...options, wasm }, api);
-    return openConnection(bridge, opts);
+    return openConnection(bridge, opts, { fetch: typeof api.request === 'function' ? requestFetch(api) : undefined });
   } catch (err) {
     throw toMinibaseError(err, 'connect');
   }

@@ -321,6 +321,32 @@ function createWx({ dataDir, packageDir, capBytes = DEFAULT_CAP }) {
       }, 0);
     },
     getSystemInfoSync: () => ({ platform: 'devtools', SDKVersion: '3.0.0' }),
+    // wx.request over Node's fetch: documented options (url, method, header,
+    // data, dataType — 'json' parses the body, anything else leaves text),
+    // a result { statusCode, data, header, errMsg }, a task with abort().
+    request({ url, method = 'GET', header = {}, data, dataType = 'json', success, fail, complete } = {}) {
+      const ctrl = new AbortController();
+      fetch(url, { method, headers: header, body: method === 'GET' ? undefined : data, signal: ctrl.signal }).then(
+        async (r) => {
+          const text = await r.text();
+          let body = text;
+          if (dataType === 'json') {
+            try {
+              body = JSON.parse(text);
+            } catch {}
+          }
+          const res = { statusCode: r.status, data: body, header: Object.fromEntries(r.headers), errMsg: 'request:ok' };
+          success?.(res);
+          complete?.(res);
+        },
+        (err) => {
+          const res = { errMsg: `request:fail ${err.message}` };
+          fail?.(res);
+          complete?.(res);
+        },
+      );
+      return { abort: () => ctrl.abort() };
+    },
   };
   return { wx, WXWebAssembly: createWXWebAssembly(packageDir) };
 }
