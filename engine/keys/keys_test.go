@@ -5,9 +5,7 @@ import (
 	"encoding/hex"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -19,20 +17,10 @@ import (
 	"minibase/engine/value/valuetest"
 )
 
-// testRand returns a generator seeded from MINIBASE_SEED when it is set, or
-// at random, and logs the seed so that a failure can be replayed.
+// testRand returns a generator seeded by valuetest.Seed (MINIBASE_SEED replays a run).
 func testRand(t testing.TB) *rand.Rand {
 	t.Helper()
-	var seed uint64
-	if s := os.Getenv("MINIBASE_SEED"); s != "" {
-		var err error
-		seed, err = strconv.ParseUint(s, 10, 64)
-		require.NoError(t, err, "MINIBASE_SEED")
-	} else {
-		seed = rand.Uint64()
-	}
-	t.Logf("seed %d (rerun with MINIBASE_SEED=%d)", seed, seed)
-	return rand.New(rand.NewPCG(seed, 0x6b657973))
+	return rand.New(rand.NewPCG(valuetest.Seed(t), 0x6b657973))
 }
 
 func num(f float64) value.Value { return value.NumberOf(f) }

@@ -3,29 +3,18 @@ package value_test
 import (
 	"encoding/hex"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"minibase/engine/value"
+	"minibase/engine/value/valuetest"
 )
 
-// testRand returns a generator seeded from MINIBASE_SEED when it is set, or
-// at random, and logs the seed so that a failure can be replayed.
+// testRand returns a generator seeded by valuetest.Seed (MINIBASE_SEED replays a run).
 func testRand(t testing.TB) *rand.Rand {
 	t.Helper()
-	var seed uint64
-	if s := os.Getenv("MINIBASE_SEED"); s != "" {
-		var err error
-		seed, err = strconv.ParseUint(s, 10, 64)
-		require.NoError(t, err, "MINIBASE_SEED")
-	} else {
-		seed = rand.Uint64()
-	}
-	t.Logf("seed %d (rerun with MINIBASE_SEED=%d)", seed, seed)
-	return rand.New(rand.NewPCG(seed, 0x76616c7565))
+	return rand.New(rand.NewPCG(valuetest.Seed(t), 0x76616c7565))
 }
 
 // unhex decodes a hex literal of a test table.

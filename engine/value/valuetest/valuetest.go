@@ -7,7 +7,10 @@ package valuetest
 import (
 	"math"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"strings"
+	"testing"
 
 	"minibase/engine/value"
 )
@@ -100,4 +103,19 @@ func Value(r *rand.Rand, depth int) value.Value {
 		keys[i], items[i] = objectKeys[r.IntN(len(objectKeys))], Value(r, depth+1)
 	}
 	return value.ObjectFrom(keys, items)
+}
+
+// Seed returns the seed of a randomized test: MINIBASE_SEED when it is set,
+// else a random one. It logs the seed so that a failure can be replayed.
+func Seed(t testing.TB) uint64 {
+	t.Helper()
+	seed := rand.Uint64()
+	if s := os.Getenv("MINIBASE_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("MINIBASE_SEED: %v", err)
+		}
+	}
+	t.Logf("seed %d (rerun with MINIBASE_SEED=%d)", seed, seed)
+	return seed
 }
