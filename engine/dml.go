@@ -2,7 +2,6 @@ package engine
 
 import (
 	"errors"
-	"sort"
 
 	"minibase/engine/keys"
 	"minibase/engine/kv"
@@ -238,42 +237,6 @@ type prepared struct {
 	keys bool // collect keeps row keys (update and delete need them)
 }
 
-// points reads a point plan: each range is one exact key of the primary key
-// or of a unique index, so a Get replaces an iterator.
-func (tx *Tx) points(p *plan, fn func(key []byte, r row) bool) error {
-	rd := tx.reader()
-	t := p.t
-	for ri := range p.ranges {
-		if p.reverse {
-			ri = len(p.ranges) - 1 - ri
-		}
-		key := p.ranges[ri].lo
-		raw, err := rd.Get(key)
-		if errors.Is(err, kv.ErrNotFound) {
-			continue
-		} else if err != nil {
-			return storageErr("get", err)
-		}
-		if p.index >= 0 {
-			key = append(append(make([]byte, 0, len(t.primaryPrefix)+len(raw)), t.primaryPrefix...), raw...)
-			if raw, err = rd.Get(key); err != nil {
-				if errors.Is(err, kv.ErrNotFound) {
-					return errorf(CodeCorrupt, "index %s of %s points at a missing row", t.Indexes[p.index].Name, t.Name)
-				}
-				return storageErr("get", err)
-			}
-		}
-		r, err := decodeRow(t, raw)
-		if err != nil {
-			return err
-		}
-		if match(p.filter, r) && !fn(key, r) {
-			return nil
-		}
-	}
-	return nil
-}
-
 func (tx *Tx) prepare(db, table string, q Query) (*prepared, error) {
 	if err := tx.check(); err != nil {
 		return nil, err
@@ -303,152 +266,6 @@ func (tx *Tx) prepare(db, table string, q Query) (*prepared, error) {
 		}
 	}
 	return pr, nil
-}
-
-// scan calls fn for every row the plan reads that matches the where
-// clause, in plan order, until fn returns false. The key passed to fn is
-// only valid during the call.
-func (tx *Tx) scan(p *plan, fn func(key []byte, r row) bool) error {
-	if p.kind == "point" {
-		return tx.points(p, fn)
-	}
-	rd := tx.reader()
-	t := p.t
-	for ri := range p.ranges {
-		if p.reverse {
-			ri = len(p.ranges) - 1 - ri
-		}
-		rg := p.ranges[ri]
-		it := rd.NewIter(kv.IterOptions{Lower: rg.lo, Upper: rg.hi, Reverse: p.reverse})
-		stop := false
-		var ferr error
-		for it.Next() {
-			var key, raw []byte
-			if p.index < 0 {
-				key, raw = it.Key(), it.Value()
-			} else {
-				key = append(append([]byte(nil), t.primaryPrefix...), it.Value()...)
-				var err error
-				if raw, err = rd.Get(key); err != nil {
-					if errors.Is(err, kv.ErrNotFound) {
-						ferr = errorf(CodeCorrupt, "index %s of %s points at a missing row", t.Indexes[p.index].Name, t.Name)
-					} else {
-						ferr = storageErr("read row", err)
-					}
-					break
-				}
-			}
-			r, err := decodeRow(t, raw)
-			if err != nil {
-				ferr = err
-				break
-			}
-			if !match(p.filter, r) {
-				continue
-			}
-			if !fn(key, r) {
-				stop = true
-				break
-			}
-		}
-		if err := it.Close(); err != nil && ferr == nil {
-			ferr = storageErr("scan", err)
-		}
-		if ferr != nil {
-			return ferr
-		}
-		if stop {
-			return nil
-		}
-	}
-	return nil
-}
-
-type keyedRow struct {
-	key []byte
-	r   row
-}
-
-// collect returns the matching rows in orderBy order with offset and limit
-// applied.
-func (tx *Tx) collect(pr *prepared) ([]keyedRow, error) {
-	q := pr.q
-	var out []keyedRow
-	skip := q.Offset
-	err := tx.scan(pr.p, func(key []byte, r row) bool {
-		if pr.p.ordered {
-			if skip > 0 {
-				skip--
-				return true
-			}
-			if q.Limit >= 0 && len(out) >= q.Limit {
-				return false
-			}
-		}
-		if pr.keys {
-			key = append([]byte(nil), key...)
-		} else {
-			key = nil
-		}
-		out = append(out, keyedRow{key, r})
-		return !pr.p.ordered || q.Limit < 0 || len(out) < q.Limit
-	})
-	if err != nil {
-		return nil, err
-	}
-	if pr.p.ordered {
-		return out, nil
-	}
-	pos := make([]int, len(q.OrderBy))
-	for i, o := range q.OrderBy {
-		pos[i], _ = pr.t.colByName(o.Column)
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		for k, o := range q.OrderBy {
-			c := value.Compare(out[i].r[pos[k]], out[j].r[pos[k]])
-			if c != 0 {
-				return (c < 0) != o.Desc
-			}
-		}
-		return false
-	})
-	if q.Offset >= len(out) {
-		return nil, nil
-	}
-	out = out[q.Offset:]
-	if q.Limit >= 0 && q.Limit < len(out) {
-		out = out[:q.Limit]
-	}
-	return out, nil
-}
-
-// Select returns the rows matching q.
-func (tx *Tx) Select(db, table string, q Query) (*Result, error) {
-	defer tx.lock()()
-	pr, err := tx.prepare(db, table, q)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := tx.collect(pr)
-	if err != nil {
-		return nil, err
-	}
-	res := &Result{Columns: pr.t.names, Rows: make([][]value.Value, len(rows))}
-	if pr.cols != nil {
-		res.Columns = q.Columns
-	}
-	for i, kr := range rows {
-		if pr.cols == nil {
-			res.Rows[i] = kr.r
-			continue
-		}
-		out := make([]value.Value, len(pr.cols))
-		for j, p := range pr.cols {
-			out[j] = kr.r[p]
-		}
-		res.Rows[i] = out
-	}
-	return res, nil
 }
 
 // SelectEq returns the rows whose column col equals v: select({ where:
@@ -531,34 +348,6 @@ func (tx *Tx) selectEqByKey(t *Table, col string, v value.Value) (res *Result, o
 	}
 	res.Rows = [][]value.Value{r}
 	return res, true, nil
-}
-
-// Count returns how many rows match q (after offset and limit).
-func (tx *Tx) Count(db, table string, q Query) (int, error) {
-	defer tx.lock()()
-	pr, err := tx.prepare(db, table, q)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	if pr.p.filter == nil {
-		// Counting every row needs no row decoded: count the keys.
-		it := tx.reader().NewIter(kv.IterOptions{Lower: pr.t.primaryPrefix, Upper: keys.PrefixEnd(pr.t.primaryPrefix)})
-		for it.Next() {
-			n++
-		}
-		err = it.Close()
-	} else {
-		err = tx.scan(pr.p, func([]byte, row) bool { n++; return true })
-	}
-	if err != nil {
-		return 0, storageErr("count", err)
-	}
-	n = max(n-q.Offset, 0)
-	if q.Limit >= 0 {
-		n = min(n, q.Limit)
-	}
-	return n, nil
 }
 
 // Explain returns the plan chosen for q.

@@ -104,11 +104,31 @@ func query(t testing.TB, q value.Value) Query {
 
 func selectRows(t testing.TB, c *Conn, table string, q value.Value) *Result {
 	t.Helper()
+	return selectBoth(t, c, "shop", table, q)
+}
+
+// selectBoth runs q through Select and SelectTo and requires that they
+// agree: every test reading through these helpers checks the encoded path
+// (what JS gets) against the decoded one.
+func selectBoth(t testing.TB, c *Conn, db, table string, q value.Value) *Result {
+	t.Helper()
 	var res *Result
+	var enc []byte
 	require.NoError(t, c.Auto(func(tx *Tx) (err error) {
-		res, err = tx.Select("shop", table, query(t, q))
+		if res, err = tx.Select(db, table, query(t, q)); err != nil {
+			return err
+		}
+		enc, err = tx.SelectTo(db, table, query(t, q), []byte{0xAA})
 		return err
 	}))
+	require.Equal(t, byte(0xAA), enc[0], "SelectTo must append to what it is given")
+	got, err := value.Decode(enc[1:])
+	require.NoError(t, err)
+	want := make([]value.Value, len(res.Rows))
+	for i, r := range res.Rows {
+		want[i] = value.ObjectFrom(res.Columns, r)
+	}
+	require.True(t, value.Equal(value.ArrayOf(want), got), "SelectTo %s:\n got %s\nwant %s", q, got, value.ArrayOf(want))
 	return res
 }
 

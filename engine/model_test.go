@@ -233,10 +233,5 @@ func checkModel(t *testing.T, rng *rand.Rand, c *Conn, model map[float64]mrow, s
 
 func selectRowsDB(t *testing.T, c *Conn, q value.Value) *Result {
 	t.Helper()
-	var res *Result
-	require.NoError(t, c.Auto(func(tx *Tx) (err error) {
-		res, err = tx.Select("db", "t", query(t, q))
-		return err
-	}))
-	return res
+	return selectBoth(t, c, "db", "t", q)
 }

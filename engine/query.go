@@ -38,6 +38,7 @@ type Cond struct {
 	Values []value.Value // in, notIn, between (two: low, high)
 	pos    int           // column position, resolved by bind
 	like   *likeMatcher
+	num    bool // a comparison with one number: see matchesNumber
 }
 
 func (And) isExpr()   {}
@@ -429,6 +430,10 @@ func bind(t *Table, e Expr) (Expr, error) {
 		}
 		c := *e
 		c.pos = p
+		switch c.Op {
+		case OpEq, OpNe, OpLt, OpLe, OpGt, OpGe:
+			c.num = c.Value.Kind() == value.Number
+		}
 		typ := t.Columns[p].Type
 		check := func(v value.Value) error {
 			if v.IsNull() || typ == TypeAny || typ == TypeObject || typ.fits(v) {
@@ -534,6 +539,26 @@ func (c *Cond) matches(v value.Value) bool {
 		return v.IsNull()
 	case OpIsNotNull:
 		return !v.IsNull()
+	}
+	return false
+}
+
+// matchesNumber is matches for a number value x, when c.num holds.
+func (c *Cond) matchesNumber(x float64) bool {
+	y := c.Value.Number()
+	switch c.Op {
+	case OpEq:
+		return x == y
+	case OpNe:
+		return x != y
+	case OpLt:
+		return x < y
+	case OpLe:
+		return x <= y
+	case OpGt:
+		return x > y
+	case OpGe:
+		return x >= y
 	}
 	return false
 }

@@ -210,17 +210,23 @@ func (m *mergeIter) Next() bool {
 	}
 	for m.err == nil {
 		best := -1
-		for i, s := range m.srcs {
-			if !m.valid[i] {
-				continue
-			}
-			if best < 0 {
-				best = i
-				continue
-			}
-			c := bytes.Compare(s.Key(), m.srcs[best].Key())
-			if (c < 0 && !m.reverse) || (c > 0 && m.reverse) {
-				best = i
+		if m.cur >= 0 && m.valid[m.cur] && m.alone(m.cur) {
+			// Only one source has entries left (a table read from one run):
+			// no other key to compare with.
+			best = m.cur
+		} else {
+			for i, s := range m.srcs {
+				if !m.valid[i] {
+					continue
+				}
+				if best < 0 {
+					best = i
+					continue
+				}
+				c := bytes.Compare(s.Key(), m.srcs[best].Key())
+				if (c < 0 && !m.reverse) || (c > 0 && m.reverse) {
+					best = i
+				}
 			}
 		}
 		if best < 0 {
@@ -234,6 +240,16 @@ func (m *mergeIter) Next() bool {
 	}
 	m.cur = -1
 	return false
+}
+
+// alone reports whether source i is the only one with entries left.
+func (m *mergeIter) alone(i int) bool {
+	for j, ok := range m.valid {
+		if ok && j != i {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *mergeIter) Key() []byte   { return m.key }

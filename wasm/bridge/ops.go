@@ -561,7 +561,8 @@ var tableOps = map[string]func(c *call, tx *engine.Tx, db, table string) error{
 		if err != nil {
 			return err
 		}
-		return c.rows(tx.Select(db, table, q))
+		c.out, err = tx.SelectTo(db, table, q, c.out)
+		return err
 	},
 	// selectEq is select({ where: { column: value } }) sent flat: the
 	// commonest query skips building and parsing a query object.

@@ -1,0 +1,467 @@
+package engine
+
+import (
+	"errors"
+	"slices"
+	"sort"
+
+	"minibase/engine/keys"
+	"minibase/engine/kv"
+	"minibase/engine/value"
+)
+
+// MaxResultBytes bounds the encoded size of one select's answer. A result
+// is built whole in the engine's memory before it crosses to JS, and running
+// out of wasm memory ends the Go runtime for every connection in the
+// process, so an answer past this size is refused with TOO_LARGE instead.
+const MaxResultBytes = 32 << 20
+
+// maxResultBytes is MaxResultBytes; tests lower it.
+var maxResultBytes = MaxResultBytes
+
+func tooLargeResult(t *Table) error {
+	return errorf(CodeTooLarge, "the result of this select on %s is larger than %d MiB; select fewer columns "+
+		"(columns: [...]) or read it in pages (limit, and a where on the key past the last one read)",
+		t.Name, maxResultBytes>>20)
+}
+
+// scanView calls fn for every row the plan reads that matches the where
+// clause, in plan order, with the row's key and a view of its stored bytes,
+// until fn returns false. Rows are checked in place and never decoded here;
+// the key and the view are valid only during the call.
+func (tx *Tx) scanView(p *plan, fn func(key []byte, v *rowView) bool) error {
+	rd := tx.reader()
+	t := p.t
+	v := newRowView(t)
+	var pk []byte // the row key an index entry points at, rebuilt per entry
+	for ri := range p.ranges {
+		if p.reverse {
+			ri = len(p.ranges) - 1 - ri
+		}
+		rg := p.ranges[ri]
+		if p.kind == "point" {
+			// Each range is one exact key of the primary key or a unique
+			// index: a Get replaces an iterator.
+			raw, err := rd.Get(rg.lo)
+			if errors.Is(err, kv.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return storageErr("get", err)
+			}
+			key := rg.lo
+			if p.index >= 0 {
+				pk = append(append(pk[:0], t.primaryPrefix...), raw...)
+				key = pk
+				if raw, err = rowAt(rd, t, p.index, key); err != nil {
+					return err
+				}
+			}
+			if err := v.load(raw); err != nil {
+				return err
+			}
+			ok := matchView(p.filter, v)
+			if v.err != nil {
+				return v.err
+			}
+			if ok && !fn(key, v) {
+				return nil
+			}
+			continue
+		}
+		it := rd.NewIter(kv.IterOptions{Lower: rg.lo, Upper: rg.hi, Reverse: p.reverse})
+		stop := false
+		var ferr error
+		for it.Next() {
+			key, raw := it.Key(), it.Value()
+			if p.index >= 0 {
+				pk = append(append(pk[:0], t.primaryPrefix...), raw...)
+				key = pk
+				if raw, ferr = rowAt(rd, t, p.index, key); ferr != nil {
+					break
+				}
+			}
+			if ferr = v.load(raw); ferr != nil {
+				break
+			}
+			ok := matchView(p.filter, v)
+			if ferr = v.err; ferr != nil {
+				break
+			}
+			if !ok {
+				continue
+			}
+			if !fn(key, v) {
+				stop = true
+				break
+			}
+		}
+		if err := it.Close(); err != nil && ferr == nil {
+			ferr = storageErr("scan", err)
+		}
+		if ferr != nil {
+			return ferr
+		}
+		if stop {
+			return nil
+		}
+	}
+	return nil
+}
+
+// rowAt reads the row an entry of index i points at.
+func rowAt(rd kv.Reader, t *Table, i int, key []byte) ([]byte, error) {
+	raw, err := rd.Get(key)
+	if errors.Is(err, kv.ErrNotFound) {
+		return nil, errorf(CodeCorrupt, "index %s of %s points at a missing row", t.Indexes[i].Name, t.Name)
+	} else if err != nil {
+		return nil, storageErr("read row", err)
+	}
+	return raw, nil
+}
+
+// scan is scanView for callers that need the matching rows decoded.
+func (tx *Tx) scan(p *plan, fn func(key []byte, r row) bool) error {
+	var derr error
+	err := tx.scanView(p, func(key []byte, v *rowView) bool {
+		r, err := v.row()
+		if err != nil {
+			derr = err
+			return false
+		}
+		return fn(key, r)
+	})
+	if err == nil {
+		err = derr
+	}
+	return err
+}
+
+type keyedRow struct {
+	key []byte
+	r   row
+}
+
+// ranked is a matching row waiting to be sorted: its orderBy values and its
+// place in the scan (ties keep scan order, as a stable sort would).
+type ranked[T any] struct {
+	by   []value.Value
+	seq  int
+	item T
+}
+
+// topK keeps the first k rows in orderBy order (all of them when k < 0):
+// with a limit, an unindexed orderBy holds k rows in a heap instead of
+// collecting and sorting every match.
+type topK[T any] struct {
+	order []Order
+	k     int
+	items []ranked[T]
+}
+
+func (h *topK[T]) less(a, b *ranked[T]) bool {
+	for i, o := range h.order {
+		if c := value.Compare(a.by[i], b.by[i]); c != 0 {
+			return (c < 0) != o.Desc
+		}
+	}
+	return a.seq < b.seq
+}
+
+// full reports whether a row must beat the worst one kept to get in.
+func (h *topK[T]) full() bool { return h.k >= 0 && len(h.items) >= h.k }
+
+// admits reports whether a row ranked r would be kept.
+func (h *topK[T]) admits(r *ranked[T]) bool { return !h.full() || (h.k > 0 && h.less(r, &h.items[0])) }
+
+// add keeps r if it is among the first k; call it only when admits says so.
+func (h *topK[T]) add(r ranked[T]) {
+	if h.k < 0 {
+		h.items = append(h.items, r)
+		return
+	}
+	if len(h.items) < h.k {
+		h.items = append(h.items, r)
+		h.up(len(h.items) - 1)
+		return
+	}
+	h.items[0] = r
+	h.down(0)
+}
+
+// The heap keeps the worst row kept at the top.
+func (h *topK[T]) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !h.less(&h.items[p], &h.items[i]) {
+			return
+		}
+		h.items[p], h.items[i] = h.items[i], h.items[p]
+		i = p
+	}
+}
+
+func (h *topK[T]) down(i int) {
+	n := len(h.items)
+	for {
+		w, l, r := i, 2*i+1, 2*i+2
+		if l < n && h.less(&h.items[w], &h.items[l]) {
+			w = l
+		}
+		if r < n && h.less(&h.items[w], &h.items[r]) {
+			w = r
+		}
+		if w == i {
+			return
+		}
+		h.items[w], h.items[i] = h.items[i], h.items[w]
+		i = w
+	}
+}
+
+// sorted returns the rows kept, in orderBy order.
+func (h *topK[T]) sorted() []ranked[T] {
+	sort.Slice(h.items, func(i, j int) bool { return h.less(&h.items[i], &h.items[j]) })
+	return h.items
+}
+
+// orderPositions resolves the orderBy columns (the planner has checked them).
+func orderPositions(t *Table, order []Order) []int {
+	pos := make([]int, len(order))
+	for i, o := range order {
+		pos[i], _ = t.colByName(o.Column)
+	}
+	return pos
+}
+
+// window is how many rows, from the first, a query can return: offset +
+// limit, or -1 without a limit.
+func window(q Query) int {
+	if q.Limit < 0 {
+		return -1
+	}
+	return q.Offset + q.Limit
+}
+
+// collect returns the matching rows in orderBy order with offset and limit
+// applied, decoded.
+func (tx *Tx) collect(pr *prepared) ([]keyedRow, error) {
+	q := pr.q
+	var out []keyedRow
+	keep := func(key []byte) []byte {
+		if pr.keys {
+			return append([]byte(nil), key...)
+		}
+		return nil
+	}
+	if pr.p.ordered {
+		skip := q.Offset
+		err := tx.scan(pr.p, func(key []byte, r row) bool {
+			if skip > 0 {
+				skip--
+				return true
+			}
+			if q.Limit >= 0 && len(out) >= q.Limit {
+				return false
+			}
+			out = append(out, keyedRow{keep(key), r})
+			return q.Limit < 0 || len(out) < q.Limit
+		})
+		return out, err
+	}
+	pos := orderPositions(pr.t, q.OrderBy)
+	h := &topK[keyedRow]{order: q.OrderBy, k: window(q)}
+	seq := 0
+	by := make([]value.Value, len(pos))
+	var derr error
+	err := tx.scanView(pr.p, func(key []byte, v *rowView) bool {
+		seq++
+		for i, p := range pos {
+			by[i] = v.value(p)
+		}
+		if !h.admits(&ranked[keyedRow]{by: by, seq: seq}) {
+			return true
+		}
+		r, err := v.row()
+		if err != nil {
+			derr = err
+			return false
+		}
+		rb := make([]value.Value, len(pos))
+		for i, p := range pos {
+			rb[i] = r[p]
+		}
+		h.add(ranked[keyedRow]{by: rb, seq: seq, item: keyedRow{keep(key), r}})
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range h.sorted() {
+		out = append(out, it.item)
+	}
+	if q.Offset >= len(out) {
+		return nil, nil
+	}
+	return out[q.Offset:], nil
+}
+
+// Select returns the rows matching q.
+func (tx *Tx) Select(db, table string, q Query) (*Result, error) {
+	defer tx.lock()()
+	pr, err := tx.prepare(db, table, q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.collect(pr)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Columns: pr.t.names, Rows: make([][]value.Value, len(rows))}
+	if pr.cols != nil {
+		res.Columns = q.Columns
+	}
+	for i, kr := range rows {
+		if pr.cols == nil {
+			res.Rows[i] = kr.r
+			continue
+		}
+		out := make([]value.Value, len(pr.cols))
+		for j, p := range pr.cols {
+			out[j] = kr.r[p]
+		}
+		res.Rows[i] = out
+	}
+	return res, nil
+}
+
+// SelectTo appends the rows matching q to out as one encoded rowset (see
+// value.AppendRowsetHeader): what Select returns, without building values.
+// Stored column bytes are copied out as they are, only the selected columns
+// of matching rows, so a select of one column over large rows costs that
+// column; an answer larger than MaxResultBytes is TOO_LARGE.
+func (tx *Tx) SelectTo(db, table string, q Query, out []byte) ([]byte, error) {
+	defer tx.lock()()
+	pr, err := tx.prepare(db, table, q)
+	if err != nil {
+		return out, err
+	}
+	t := pr.t
+	cols, names := pr.cols, q.Columns
+	if cols == nil {
+		cols, names = make([]int, len(t.Columns)), t.names
+		for i := range cols {
+			cols[i] = i
+		}
+	}
+	start := len(out)
+	n := 0
+	var ferr error
+	if pr.p.ordered {
+		skip := q.Offset
+		err = tx.scanView(pr.p, func(_ []byte, v *rowView) bool {
+			if skip > 0 {
+				skip--
+				return true
+			}
+			if q.Limit >= 0 && n >= q.Limit {
+				return false
+			}
+			if ferr = v.all(); ferr != nil {
+				return false
+			}
+			for _, p := range cols {
+				out = v.appendCol(out, p)
+			}
+			n++
+			if len(out)-start > maxResultBytes {
+				ferr = tooLargeResult(t)
+				return false
+			}
+			return q.Limit < 0 || n < q.Limit
+		})
+	} else {
+		// Unordered: keep each candidate's selected columns, encoded, and
+		// its orderBy values, then sort those.
+		pos := orderPositions(t, q.OrderBy)
+		h := &topK[[]byte]{order: q.OrderBy, k: window(q)}
+		seq, held := 0, 0
+		by := make([]value.Value, len(pos))
+		err = tx.scanView(pr.p, func(_ []byte, v *rowView) bool {
+			seq++
+			for i, p := range pos {
+				by[i] = v.value(p)
+			}
+			if !h.admits(&ranked[[]byte]{by: by, seq: seq}) {
+				return true
+			}
+			if ferr = v.all(); ferr != nil {
+				return false
+			}
+			rb := make([]value.Value, len(pos))
+			for i := range pos {
+				rb[i] = value.Clone(by[i]) // by shares the row's bytes
+			}
+			var enc []byte
+			for _, p := range cols {
+				enc = v.appendCol(enc, p)
+			}
+			if h.full() {
+				held -= len(h.items[0].item)
+			}
+			held += len(enc)
+			if held > maxResultBytes {
+				ferr = tooLargeResult(t)
+				return false
+			}
+			h.add(ranked[[]byte]{by: rb, seq: seq, item: enc})
+			return true
+		})
+		if err == nil && ferr == nil {
+			for i, it := range h.sorted() {
+				if i >= q.Offset {
+					out = append(out, it.item...)
+					n++
+				}
+			}
+		}
+	}
+	if err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return out[:start], err
+	}
+	header := value.AppendRowsetHeader(nil, names, n)
+	return slices.Insert(out, start, header...), nil
+}
+
+// Count returns how many rows match q (after offset and limit).
+func (tx *Tx) Count(db, table string, q Query) (int, error) {
+	defer tx.lock()()
+	pr, err := tx.prepare(db, table, q)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	if pr.p.filter == nil {
+		// Counting every row needs no row read: count the keys.
+		it := tx.reader().NewIter(kv.IterOptions{Lower: pr.t.primaryPrefix, Upper: keys.PrefixEnd(pr.t.primaryPrefix)})
+		for it.Next() {
+			n++
+		}
+		err = it.Close()
+	} else {
+		err = tx.scanView(pr.p, func([]byte, *rowView) bool { n++; return true })
+	}
+	if err != nil {
+		return 0, storageErr("count", err)
+	}
+	n = max(n-q.Offset, 0)
+	if q.Limit >= 0 {
+		n = min(n, q.Limit)
+	}
+	return n, nil
+}

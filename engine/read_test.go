@@ -1,0 +1,120 @@
+package engine
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"minibase/engine/value"
+)
+
+// A limit on an unindexed orderBy keeps the top rows in a heap; whatever
+// the window, it must return exactly the slice of the fully sorted answer,
+// ties in scan order.
+func TestTopKEqualsSortedSlice(t *testing.T) {
+	c := usersConn(t)
+	rng := rand.New(rand.NewPCG(7, 7))
+	require.NoError(t, c.Auto(func(tx *Tx) error {
+		for i := range 300 {
+			city := fmt.Sprintf("c%d", rng.IntN(12)) // many ties
+			if _, err := tx.Insert("shop", "users", obj("username", fmt.Sprintf("u%03d", i), "age", rng.IntN(40), "city", city)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	type term struct {
+		col  string
+		desc bool
+	}
+	for _, order := range [][]term{{{"city", false}}, {{"city", true}}, {{"city", true}, {"username", false}}} {
+		var ob []any
+		for _, o := range order {
+			ob = append(ob, obj("name", o.col, "type", map[bool]string{false: "asc", true: "desc"}[o.desc]))
+		}
+		for _, where := range []value.Value{value.NullValue, obj("age", obj("<", 20))} {
+			// The reference: the rows in the order the plan reads them,
+			// stably sorted.
+			res := selectRows(t, c, "users", obj("where", where))
+			rows := slices.Clone(res.Rows)
+			at := func(name string) int { return slices.Index(res.Columns, name) }
+			slices.SortStableFunc(rows, func(a, b []value.Value) int {
+				for _, o := range order {
+					if c := value.Compare(a[at(o.col)], b[at(o.col)]); c != 0 {
+						if o.desc {
+							return -c
+						}
+						return c
+					}
+				}
+				return 0
+			})
+			all := []any{}
+			for _, r := range rows {
+				all = append(all, r[at("id")].Number())
+			}
+			order := arr(ob...)
+			require.Equal(t, all, column(selectRows(t, c, "users", obj("where", where, "orderBy", order)), "id"))
+			for _, w := range [][2]int{{0, 1}, {0, 7}, {5, 10}, {290, 20}, {0, 0}, {3, 1000}} {
+				off, lim := w[0], w[1]
+				got := column(selectRows(t, c, "users", obj("where", where, "orderBy", order, "offset", off, "limit", lim)), "id")
+				want := all[min(off, len(all)):min(off+lim, len(all))]
+				require.Equal(t, want, got, "order %s where %s offset %d limit %d", order, where, off, lim)
+			}
+		}
+	}
+}
+
+// Rows written before a column was added read it as its default, both when
+// a filter names it and when it is returned.
+func TestFilterOnColumnAddedLater(t *testing.T) {
+	c := usersConn(t)
+	insert(t, c, "users", obj("username", "old"))
+	col, err := ParseColumn(obj("name", "level", "type", "number", "default", 3))
+	require.NoError(t, err)
+	require.NoError(t, c.AddColumn("shop", "users", col))
+	insert(t, c, "users", obj("username", "new", "level", 5))
+	require.Equal(t, []any{"old"}, column(selectRows(t, c, "users", obj("where", obj("level", 3))), "username"))
+	require.Equal(t, []any{3.0, 5.0}, column(selectRows(t, c, "users", obj("where", obj("level", obj(">", 1)))), "level"))
+	require.Equal(t, []any{"new"}, column(selectRows(t, c, "users", obj("where", obj("level", obj(">=", 4)), "columns", arr("username"))), "username"))
+}
+
+// A select of one column over large rows costs that column, and an answer
+// past the cap is TOO_LARGE (never an out-of-memory exit of the runtime).
+func TestSelectProjectsAndCapsItsAnswer(t *testing.T) {
+	defer func(n int) { maxResultBytes = n }(maxResultBytes)
+	maxResultBytes = 1 << 20
+	c := usersConn(t)
+	big := strings.Repeat("x", 64<<10)
+	require.NoError(t, c.Auto(func(tx *Tx) error {
+		for i := range 40 { // 2.5 MiB of rows
+			if _, err := tx.Insert("shop", "users", obj("username", fmt.Sprintf("u%d", i), "city", big)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	ids := column(selectRows(t, c, "users", obj("columns", arr("id"))), "id")
+	require.Len(t, ids, 40)
+	ids = column(selectRows(t, c, "users", obj("columns", arr("id"), "orderBy", arr(obj("name", "username", "type", "desc")))), "id")
+	require.Len(t, ids, 40)
+	for _, q := range []value.Value{
+		obj(),
+		obj("orderBy", arr(obj("name", "username", "type", "desc"))),
+		obj("where", obj("age", 0)),
+	} {
+		err := c.Auto(func(tx *Tx) error {
+			_, err := tx.SelectTo("shop", "users", query(t, q), nil)
+			return err
+		})
+		require.Equal(t, CodeTooLarge, CodeOf(err), "%s: %v", q, err)
+		require.Contains(t, err.Error(), "limit")
+	}
+	// A window that fits is answered.
+	rows := selectRows(t, c, "users", obj("orderBy", arr(obj("name", "username", "type", "desc")), "limit", 5))
+	require.Len(t, rows.Rows, 5)
+}

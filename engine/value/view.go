@@ -1,0 +1,63 @@
+package value
+
+import (
+	"encoding/binary"
+	"math"
+	"strings"
+	"unsafe"
+)
+
+// SkipEncoded returns the offset just past the encoded value that starts at
+// b[pos], or false when the bytes there are not a well-formed value (the
+// same walk WellFormed makes). Readers of stored rows use it to find a
+// column's bytes without decoding the columns before it.
+func SkipEncoded(b []byte, pos int) (int, bool) { return skipValue(b, pos, 0) }
+
+// View returns the value encoded in b, which must be exactly one value that
+// SkipEncoded accepted. A string or bytes value shares b's memory instead of
+// copying it, so the result is valid only while b is unchanged and must not
+// be kept: it is for comparing a stored value in place (a filter on a
+// column) without allocating. Arrays and objects are decoded (and copied).
+func View(b []byte) (Value, error) {
+	if len(b) == 0 {
+		return Value{}, ErrMalformed
+	}
+	switch b[0] {
+	case TagNull:
+		return Value{}, nil
+	case TagFalse:
+		return Value{k: Bool}, nil
+	case TagTrue:
+		return Value{k: Bool, n: 1}, nil
+	case TagFloat:
+		if len(b) < 9 {
+			return Value{}, ErrMalformed
+		}
+		return NumberOf(math.Float64frombits(binary.LittleEndian.Uint64(b[1:]))), nil
+	case TagInt:
+		u, _ := binary.Uvarint(b[1:])
+		return NumberOf(float64(int64(u>>1) ^ -int64(u&1))), nil
+	case TagString, TagBytes:
+		n, k := binary.Uvarint(b[1:])
+		if k <= 0 || uint64(len(b)-1-k) < n {
+			return Value{}, ErrMalformed
+		}
+		s := ""
+		if n > 0 {
+			s = unsafe.String(&b[1+k], int(n))
+		}
+		if b[0] == TagBytes {
+			return Value{k: Bytes, s: s}, nil
+		}
+		return Value{k: String, s: s}, nil
+	}
+	return Decode(b)
+}
+
+// Clone returns v with no memory shared with the bytes a View read it from.
+func Clone(v Value) Value {
+	if v.k == String || v.k == Bytes {
+		v.s = strings.Clone(v.s)
+	}
+	return v
+}

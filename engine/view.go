@@ -1,0 +1,191 @@
+package engine
+
+import (
+	"encoding/binary"
+
+	"minibase/engine/value"
+)
+
+// rowView finds each column's encoded value inside a stored row without
+// decoding the row. A scan loads every row it reads into one view, checks
+// the where clause against the columns it names in place, and decodes (or
+// copies out as bytes) only the rows that match: most rows a filtered scan
+// reads are rejected, and building values for them was most of its cost.
+// The row is walked lazily, only as far as the columns asked for: a filter
+// on an early column never steps over a large one after it.
+type rowView struct {
+	t    *Table
+	raw  []byte
+	off  []int32 // per column position: where its value starts in raw, -1 when not (yet) found
+	end  []int32
+	pos  int    // where the walk stopped
+	left uint64 // stored columns not walked yet
+	err  error  // damage met by a lazy walk; the scan reports it
+}
+
+func newRowView(t *Table) *rowView {
+	return &rowView{t: t, off: make([]int32, len(t.Columns)), end: make([]int32, len(t.Columns))}
+}
+
+// load points the view at a stored row (see encodeRow); raw must stay
+// unchanged while the view is used. Damage is CORRUPT, as decodeRow has it.
+func (v *rowView) load(raw []byte) error {
+	for i := range v.off {
+		v.off[i] = -1
+	}
+	v.raw, v.err = raw, nil
+	n, k := binary.Uvarint(raw)
+	if k <= 0 || n > uint64(len(raw)) {
+		return errorf(CodeCorrupt, "row in %s: bad column count", v.t.Name)
+	}
+	v.pos, v.left = k, n
+	return nil
+}
+
+// walk steps over stored columns until column p is found (p < 0: to the
+// end of the row) and reports whether the row holds p.
+func (v *rowView) walk(p int) bool {
+	t, raw, pos := v.t, v.raw, v.pos
+	for v.left > 0 {
+		cid, m := binary.Uvarint(raw[pos:])
+		if m <= 0 {
+			v.err = errorf(CodeCorrupt, "row in %s: bad column id", t.Name)
+			return false
+		}
+		pos += m
+		end, ok := skipStored(raw, pos)
+		if !ok {
+			v.err = errorf(CodeCorrupt, "row in %s: malformed value of column %d", t.Name, cid)
+			return false
+		}
+		v.left--
+		found := -1
+		if cid < uint64(len(t.pos)) && t.pos[cid] >= 0 {
+			found = int(t.pos[cid])
+			v.off[found], v.end[found] = int32(pos), int32(end)
+		}
+		pos = end
+		if found == p && p >= 0 {
+			v.pos = pos
+			return true
+		}
+	}
+	v.pos = pos
+	if p < 0 && pos != len(raw) {
+		v.err = errorf(CodeCorrupt, "row in %s: trailing bytes", t.Name)
+	}
+	return false
+}
+
+// skipStored is value.SkipEncoded with the commonest column values (small
+// numbers, strings, booleans) stepped over inline.
+func skipStored(b []byte, pos int) (int, bool) {
+	if pos < len(b) {
+		switch b[pos] {
+		case value.TagNull, value.TagFalse, value.TagTrue:
+			return pos + 1, true
+		case value.TagInt:
+			// at most 8 varint bytes: |n| ≤ 2^53 zigzags below 2^56
+			for i := pos + 1; i < len(b) && i <= pos+8; i++ {
+				if b[i] < 0x80 {
+					return i + 1, true
+				}
+			}
+		case value.TagString:
+			if pos+1 < len(b) && b[pos+1] < 0x80 {
+				end := pos + 2 + int(b[pos+1])
+				return end, end <= len(b)
+			}
+		}
+	}
+	return value.SkipEncoded(b, pos)
+}
+
+// all walks the rest of the row, so every column's bytes are known and the
+// whole row has been checked.
+func (v *rowView) all() error {
+	if v.err == nil && (v.left > 0 || v.pos != len(v.raw)) {
+		v.walk(-1)
+	}
+	return v.err
+}
+
+// at returns where column p's bytes are, walking to them if needed; ok is
+// false when the row does not hold p (written before p existed).
+func (v *rowView) at(p int) (lo, hi int32, ok bool) {
+	if v.off[p] < 0 && (v.left == 0 || !v.walk(p)) {
+		return 0, 0, false
+	}
+	return v.off[p], v.end[p], true
+}
+
+// value is column p of the loaded row: strings share the row's bytes (see
+// value.View), so the result must not outlive the row. A column the row
+// lacks (added after it was written) reads as its default.
+func (v *rowView) value(p int) value.Value {
+	lo, hi, ok := v.at(p)
+	if !ok {
+		return v.t.absent(p)
+	}
+	x, err := value.View(v.raw[lo:hi])
+	if err != nil {
+		return value.NullValue // unreachable: load walked these bytes
+	}
+	return x
+}
+
+// appendCol appends column p's encoding: the stored bytes as they are.
+func (v *rowView) appendCol(buf []byte, p int) []byte {
+	lo, hi, ok := v.at(p)
+	if !ok {
+		return value.Append(buf, v.t.absent(p))
+	}
+	return append(buf, v.raw[lo:hi]...)
+}
+
+// row decodes the whole loaded row.
+func (v *rowView) row() (row, error) { return decodeRow(v.t, v.raw) }
+
+// matchView evaluates a bound expression against a loaded row in place.
+func matchView(e Expr, v *rowView) bool {
+	switch e := e.(type) {
+	case nil:
+		return true
+	case And:
+		for _, x := range e {
+			if !matchView(x, v) {
+				return false
+			}
+		}
+		return true
+	case Or:
+		for _, x := range e {
+			if matchView(x, v) {
+				return true
+			}
+		}
+		return false
+	case *Cond:
+		lo, hi, ok := v.at(e.pos)
+		if ok && e.num && v.raw[lo] == value.TagInt {
+			// The commonest filter, a number column against a number, is
+			// compared straight from the stored integer.
+			u, _ := binary.Uvarint(v.raw[lo+1 : hi])
+			return e.matchesNumber(float64(int64(u>>1) ^ -int64(u&1)))
+		}
+		if !ok {
+			return e.matches(v.t.absent(e.pos))
+		}
+		x, err := value.View(v.raw[lo:hi])
+		return err == nil && e.matches(x)
+	}
+	return false
+}
+
+// absent is what column p reads as in a row written before it existed.
+func (t *Table) absent(p int) value.Value {
+	if c := &t.Columns[p]; c.HasDefault {
+		return c.Default
+	}
+	return value.NullValue
+}
