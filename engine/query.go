@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"minibase/engine/value"
 )
@@ -396,7 +398,11 @@ func newCond(col, opName string, v value.Value) (*Cond, error) {
 			return nil, badQuery("where %s %s: needs a string pattern, got %s", col, op, v)
 		}
 		if op == OpLike {
-			c.like = compileLike(v.Str())
+			l, err := compileLike(v.Str())
+			if err != nil {
+				return nil, err
+			}
+			c.like = l
 		}
 	case OpIsNull, OpIsNotNull:
 		// the value is ignored: { isNull: true } reads naturally
@@ -563,49 +569,157 @@ func (c *Cond) matchesNumber(x float64) bool {
 	return false
 }
 
+// maxLikePattern bounds a like pattern (in characters): matching costs
+// the text's length times the pattern's length over 64.
+const maxLikePattern = 1024
+
 // likeMatcher implements SQL LIKE: % any run, _ one character, ASCII letters
-// compared case-insensitively (as SQLite does).
-type likeMatcher struct{ pattern []rune }
+// compared case-insensitively (as SQLite does). It runs the pattern as a
+// bit-parallel automaton (shift-and, with % as a state that loops), one
+// step per character of the text: linear in the text whatever the pattern,
+// where backtracking matchers take pattern × text on what a search box
+// produces ('%aaaa…b%' against a long text).
+type likeMatcher struct {
+	words int       // uint64 words per state set
+	last  int       // the accepting state
+	pct   []uint64  // states entered by a %: they loop on any character
+	anyc  []uint64  // states entered by _ : any one character
+	ascii [128][]uint64
+	other map[rune][]uint64
+	cur   []uint64 // scratch state sets
+	next  []uint64
+}
 
-func compileLike(p string) *likeMatcher { return &likeMatcher{pattern: []rune(p)} }
-
-func (m *likeMatcher) match(s string) bool { return likeMatch(m.pattern, []rune(s)) }
-
-func likeMatch(p, s []rune) bool {
-	// Iterative with one backtrack point: linear for typical patterns and
-	// never exponential.
-	pi, si, starP, starS := 0, 0, -1, 0
-	for si < len(s) {
-		switch {
-		case pi < len(p) && p[pi] == '%':
-			starP, starS = pi, si
-			pi++
-		case pi < len(p) && (p[pi] == '_' || foldEq(p[pi], s[si])):
-			pi++
-			si++
-		case starP >= 0:
-			pi = starP + 1
-			starS++
-			si = starS
+func compileLike(p string) (*likeMatcher, error) {
+	var toks []rune
+	for _, r := range p {
+		if r == '%' && len(toks) > 0 && toks[len(toks)-1] == '%' {
+			continue // %% is %
+		}
+		toks = append(toks, r)
+	}
+	if len(toks) > maxLikePattern {
+		return nil, badQuery("a like pattern may have at most %d characters", maxLikePattern)
+	}
+	// State j (bit j) means: the first j tokens have matched.
+	words := (len(toks) + 1 + 63) / 64
+	m := &likeMatcher{words: words, last: len(toks), pct: make([]uint64, words), anyc: make([]uint64, words),
+		other: map[rune][]uint64{}, cur: make([]uint64, words), next: make([]uint64, words)}
+	set := func(b []uint64, j int) { b[j/64] |= 1 << (j % 64) }
+	lits := map[rune][]int{}
+	for i, r := range toks {
+		switch r {
+		case '%':
+			set(m.pct, i+1)
+		case '_':
+			set(m.anyc, i+1)
 		default:
+			lits[foldASCII(r)] = append(lits[foldASCII(r)], i+1)
+		}
+	}
+	for r, states := range lits {
+		b := slices.Clone(m.anyc)
+		for _, j := range states {
+			set(b, j)
+		}
+		if r < 128 {
+			m.ascii[r] = b
+			if 'a' <= r && r <= 'z' {
+				m.ascii[r-'a'+'A'] = b
+			}
+		} else {
+			m.other[r] = b
+		}
+	}
+	return m, nil
+}
+
+func foldASCII(r rune) rune {
+	if 'A' <= r && r <= 'Z' {
+		return r + 'a' - 'A'
+	}
+	return r
+}
+
+// mask is the set of states a character can be consumed into.
+func (m *likeMatcher) mask(r rune) []uint64 {
+	if r < 128 && r >= 0 {
+		if b := m.ascii[r]; b != nil {
+			return b
+		}
+	} else if b, ok := m.other[r]; ok {
+		return b
+	}
+	return m.anyc
+}
+
+func (m *likeMatcher) match(s string) bool {
+	if m.words == 1 {
+		return m.match1(s)
+	}
+	cur, next := m.cur, m.next
+	clear(cur)
+	cur[0] = 1
+	m.closure(cur)
+	for _, r := range s {
+		b := m.mask(r)
+		live := uint64(0)
+		carry := uint64(0)
+		for w := range cur {
+			shifted := cur[w]<<1 | carry
+			carry = cur[w] >> 63
+			next[w] = shifted&b[w] | cur[w]&m.pct[w]
+		}
+		m.closure(next)
+		for _, x := range next {
+			live |= x
+		}
+		if live == 0 {
+			return false
+		}
+		cur, next = next, cur
+	}
+	return cur[m.last/64]&(1<<(m.last%64)) != 0
+}
+
+// closure enters every % state whose predecessor is active (a % may match
+// nothing); runs of % were folded into one, so one pass suffices.
+func (m *likeMatcher) closure(d []uint64) {
+	carry := uint64(0)
+	for w := range d {
+		shifted := d[w]<<1 | carry
+		carry = d[w] >> 63
+		d[w] |= shifted & m.pct[w]
+	}
+}
+
+// match1 is match for patterns of up to 63 characters: one word of state.
+func (m *likeMatcher) match1(s string) bool {
+	pct, anyc := m.pct[0], m.anyc[0]
+	d := uint64(1)
+	d |= d << 1 & pct
+	for i := 0; i < len(s); {
+		r := rune(s[i])
+		if r < 128 {
+			i++
+		} else {
+			var n int
+			r, n = utf8.DecodeRuneInString(s[i:])
+			i += n
+		}
+		b := anyc
+		if r < 128 {
+			if x := m.ascii[r]; x != nil {
+				b = x[0]
+			}
+		} else if x, ok := m.other[r]; ok {
+			b = x[0]
+		}
+		d = d<<1&b | d&pct
+		d |= d << 1 & pct
+		if d == 0 {
 			return false
 		}
 	}
-	for pi < len(p) && p[pi] == '%' {
-		pi++
-	}
-	return pi == len(p)
-}
-
-func foldEq(a, b rune) bool {
-	if a == b {
-		return true
-	}
-	if 'A' <= a && a <= 'Z' {
-		a += 'a' - 'A'
-	}
-	if 'A' <= b && b <= 'Z' {
-		b += 'a' - 'A'
-	}
-	return a == b
+	return d&(1<<m.last) != 0
 }

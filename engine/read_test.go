@@ -118,3 +118,45 @@ func TestSelectProjectsAndCapsItsAnswer(t *testing.T) {
 	rows := selectRows(t, c, "users", obj("orderBy", arr(obj("name", "username", "type", "desc")), "limit", 5))
 	require.Len(t, rows.Rows, 5)
 }
+
+func TestLike(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"abc", "ABC", true},
+		{"a%", "a", true},
+		{"%", "", true},
+		{"_", "", false},
+		{"_", "é", true},
+		{"a_c", "abc", true},
+		{"a_c", "ac", false},
+		{"%b%", "abc", true},
+		{"%b", "abc", false},
+		{"a%c%e", "abcde", true},
+		{"a%%c", "ac", true},
+		{"%ÄB%", "xäb", false}, // only ASCII letters fold, as in SQLite
+		{"%äb%", "xäB", true},
+		{strings.Repeat("%a", 70) + "%", strings.Repeat("a", 70), true}, // more than one word of state
+		{strings.Repeat("%a", 70) + "%", strings.Repeat("a", 69), false},
+		{"%" + strings.Repeat("a", 200) + "b%", strings.Repeat("a", 1000) + "b", true},
+	} {
+		m, err := compileLike(tc.pattern)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, m.match(tc.s), "%q like %q", tc.s, tc.pattern)
+		require.Equal(t, tc.want, likeReference([]rune(tc.pattern), []rune(tc.s)), "reference: %q like %q", tc.s, tc.pattern)
+	}
+}
+
+// What a search box sends ('%' + 'a'×N + 'b%') against a long text is
+// matched in one pass; a pattern past the bound is BAD_QUERY.
+func TestLikeSearchBoxPatterns(t *testing.T) {
+	c := usersConn(t)
+	insert(t, c, "users", obj("username", "long", "city", strings.Repeat("a", 1<<20)))
+	res := selectRows(t, c, "users", obj("where", obj("city", obj("like", "%"+strings.Repeat("a", 1000)+"b%")), "columns", arr("id")))
+	require.Empty(t, res.Rows)
+	res = selectRows(t, c, "users", obj("where", obj("city", obj("like", "%"+strings.Repeat("a", 1000)+"%")), "columns", arr("id")))
+	require.Len(t, res.Rows, 1)
+	_, err := ParseQuery(obj("where", obj("city", obj("like", strings.Repeat("a", maxLikePattern+1)))))
+	require.Equal(t, CodeBadQuery, CodeOf(err))
+}
