@@ -26,9 +26,12 @@ func (tx *Tx) mutate(w *kv.Overlay, t *Table, oldKey []byte, old row, newRow row
 			return err
 		}
 		var err error
-		if newKey, err = t.pkKey(nil, newRow, rowid); err != nil {
+		// Keys and the row are built in the transaction's scratch buffers:
+		// the overlay copies what it is given.
+		if newKey, err = t.pkKey(tx.scratch.key[:0], newRow, rowid); err != nil {
 			return errorf(CodeTypeMismatch, "primary key of %s: %v", t.Name, err)
 		}
+		tx.scratch.key = reusable(newKey)
 		if len(newKey) > maxKeySize {
 			return sizeErr(t, "primary key", len(newKey))
 		}
@@ -51,14 +54,16 @@ func (tx *Tx) mutate(w *kv.Overlay, t *Table, oldKey []byte, old row, newRow row
 		var oldEntry, newEntry []byte
 		var err error
 		if old != nil {
-			if oldEntry, err = t.indexEntry(i, old, pkOld); err != nil {
+			if oldEntry, err = t.appendIndexEntry(tx.scratch.old[:0], i, old, pkOld); err != nil {
 				return err
 			}
+			tx.scratch.old = reusable(oldEntry)
 		}
 		if newRow != nil {
-			if newEntry, err = t.indexEntry(i, newRow, pkNew); err != nil {
+			if newEntry, err = t.appendIndexEntry(tx.scratch.new[:0], i, newRow, pkNew); err != nil {
 				return err
 			}
+			tx.scratch.new = reusable(newEntry)
 		}
 		if bytes.Equal(oldEntry, newEntry) && bytes.Equal(pkOld, pkNew) {
 			continue
@@ -82,7 +87,8 @@ func (tx *Tx) mutate(w *kv.Overlay, t *Table, oldKey []byte, old row, newRow row
 		w.Delete(oldKey)
 	}
 	if newRow != nil {
-		enc := encodeRow(nil, t, newRow)
+		enc := encodeRow(tx.scratch.row[:0], t, newRow)
+		tx.scratch.row = reusable(enc)
 		if len(enc) > maxRowSize {
 			return sizeErr(t, "row", len(enc))
 		}
@@ -94,12 +100,26 @@ func (tx *Tx) mutate(w *kv.Overlay, t *Table, oldKey []byte, old row, newRow row
 	return nil
 }
 
+// reusable keeps a scratch buffer for the next use unless it grew large
+// (one huge row must not stay allocated for the connection's life).
+func reusable(b []byte) []byte {
+	if cap(b) > 64<<10 {
+		return nil
+	}
+	return b
+}
+
 // indexEntry is the key of row r in index i. A unique index keys on the
 // values alone so a duplicate collides; when a value is null the primary key
 // is appended, because nulls never conflict (as in SQL). A non-unique index
 // always appends the primary key. The entry's value is the primary key.
 func (t *Table) indexEntry(i int, r row, pk []byte) ([]byte, error) {
-	k := append([]byte(nil), t.idxPrefix[i]...)
+	return t.appendIndexEntry(nil, i, r, pk)
+}
+
+// appendIndexEntry is indexEntry appended to dst.
+func (t *Table) appendIndexEntry(dst []byte, i int, r row, pk []byte) ([]byte, error) {
+	k := append(dst, t.idxPrefix[i]...)
 	hasNull := false
 	for _, p := range t.idxPos[i] {
 		var err error

@@ -580,10 +580,10 @@ const maxLikePattern = 1024
 // where backtracking matchers take pattern × text on what a search box
 // produces ('%aaaa…b%' against a long text).
 type likeMatcher struct {
-	words int       // uint64 words per state set
-	last  int       // the accepting state
-	pct   []uint64  // states entered by a %: they loop on any character
-	anyc  []uint64  // states entered by _ : any one character
+	words int      // uint64 words per state set
+	last  int      // the accepting state
+	pct   []uint64 // states entered by a %: they loop on any character
+	anyc  []uint64 // states entered by _ : any one character
 	ascii [128][]uint64
 	other map[rune][]uint64
 	cur   []uint64 // scratch state sets

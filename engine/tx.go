@@ -34,6 +34,8 @@ type Tx struct {
 	syncDirty  bool
 	remoteMeta *RowMeta
 	remoteKey  []byte
+
+	scratch struct{ key, old, new, row []byte } // reused by mutate
 }
 
 // lock takes the connection lock unless the caller (Conn.Auto) holds it.
@@ -104,8 +106,9 @@ func (tx *Tx) statement(fn func(w *kv.Overlay) error) error {
 	if err := fn(child); err != nil {
 		return err // ids it took stay taken: gaps are fine, reuse is not
 	}
-	for _, op := range child.Batch().Ops {
-		if op.Delete {
+	cb := child.Batch()
+	for i := range cb.Len() {
+		if op := cb.Op(i); op.Delete {
 			parent.Delete(op.Key)
 		} else {
 			parent.Set(op.Key, op.Value)
@@ -177,8 +180,8 @@ func (tx *Tx) conflicts(b *kv.Batch) error {
 		if rec.seq <= tx.startSeq {
 			continue
 		}
-		for _, op := range b.Ops {
-			if _, hit := rec.keys[string(op.Key)]; hit {
+		for i := range b.Len() {
+			if _, hit := rec.keys[string(b.Op(i).Key)]; hit {
 				return errorf(CodeTxConflict, "transaction conflict: another commit wrote the same row or unique value since it began")
 			}
 		}
@@ -193,9 +196,9 @@ func (c *Conn) recordCommit(b *kv.Batch, tables map[uint32]uint64) {
 		c.recent = c.recent[:0]
 		return
 	}
-	rec := commitRecord{seq: c.commitSeq, keys: make(map[string]struct{}, len(b.Ops))}
-	for _, op := range b.Ops {
-		if !bytes.HasPrefix(op.Key, seqPrefix) && !bytes.Equal(op.Key, syncClockKey) {
+	rec := commitRecord{seq: c.commitSeq, keys: make(map[string]struct{}, b.Len())}
+	for i := range b.Len() {
+		if op := b.Op(i); !bytes.HasPrefix(op.Key, seqPrefix) && !bytes.Equal(op.Key, syncClockKey) {
 			rec.keys[string(op.Key)] = struct{}{}
 		}
 	}

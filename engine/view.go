@@ -96,6 +96,9 @@ func skipStored(b []byte, pos int) (int, bool) {
 				end := pos + 2 + int(b[pos+1])
 				return end, end <= len(b)
 			}
+		case value.TagFloat:
+			// Finite: what the engine stores always is (and View folds the rest).
+			return pos + 9, pos+9 <= len(b)
 		}
 	}
 	return value.SkipEncoded(b, pos)

@@ -3,9 +3,9 @@ package kv
 import (
 	"bytes"
 	"errors"
+	"hash/maphash"
 	"slices"
 	"sort"
-	"unsafe"
 )
 
 // Overlay holds uncommitted writes over a base Reader, typically a Snapshot:
@@ -13,16 +13,19 @@ import (
 // the base. The relational layer uses one per transaction so a transaction
 // reads its own writes, and commits it with Store.Apply(o.Batch()).
 //
-// Writes go to a hash map and a log in write order, because a bulk insert
-// writes hundreds of thousands of keys and reads them back only by key; the
-// sorted view that iterators need is built when one is asked for.
+// Writes go to a Batch (an arena, in write order) and an open-addressing
+// hash index over it, because a bulk insert writes hundreds of thousands of
+// keys and reads them back only by key; the sorted view that iterators need
+// is built when one is asked for. Neither holds a pointer per write, so a
+// large transaction costs the garbage collector nothing to keep.
 //
 // An Overlay is not safe for concurrent use.
 type Overlay struct {
 	base   Reader
-	index  map[string]int // key → position in ops
-	ops    []Op
-	sorted []int // positions of ops in key order; nil when stale
+	b      Batch
+	slots  []uint32 // hash index: position in b.refs + 1, 0 for empty
+	sorted []int32  // positions of b.refs in key order; nil when stale
+	seed   maphash.Seed
 }
 
 // empty is the stored value of a set to an empty value, so that a nil value
@@ -34,40 +37,68 @@ func NewOverlay(base Reader) *Overlay {
 	if base == nil {
 		base = emptyReader{}
 	}
-	return &Overlay{base: base, index: map[string]int{}}
+	return &Overlay{base: base, seed: maphash.MakeSeed()}
 }
 
-// Set records key=value. The overlay keeps both slices: callers must not
-// modify them afterwards.
-func (o *Overlay) Set(key, value []byte) {
-	if value == nil {
-		value = empty
-	}
-	o.put(Op{Key: key, Value: value})
-}
+// Set records key=value. The overlay copies both.
+func (o *Overlay) Set(key, value []byte) { o.put(key, value, false) }
 
 // Delete records a deletion of key, hiding any base value.
-func (o *Overlay) Delete(key []byte) { o.put(Op{Key: key, Delete: true}) }
+func (o *Overlay) Delete(key []byte) { o.put(key, nil, true) }
 
-func (o *Overlay) put(op Op) {
-	if i, ok := o.index[string(op.Key)]; ok {
-		op.Key = o.ops[i].Key
-		o.ops[i] = op
+func (o *Overlay) put(key, value []byte, del bool) {
+	if 2*(len(o.b.refs)+1) > len(o.slots) {
+		o.rehash(2 * (len(o.b.refs) + 1))
+	}
+	s := o.find(key)
+	ref := o.b.add(key, value, del)
+	if i := o.slots[s]; i != 0 {
+		old := o.b.refs[i-1]
+		o.b.size -= int(old.klen + old.vlen) // Size counts what the batch will write
+		o.b.refs[i-1] = ref                  // a rewrite keeps the key's place
 		return
 	}
-	o.index[keyString(op.Key)] = len(o.ops)
-	o.ops = append(o.ops, op)
+	o.b.refs = append(o.b.refs, ref)
+	o.slots[s] = uint32(len(o.b.refs))
 	o.sorted = nil
 }
 
-// keyString views a key the overlay keeps (and nobody modifies, by the Set
-// contract) as a map key without copying it: a bulk insert writes hundreds
-// of thousands of keys, and a copy each would double their memory.
-func keyString(k []byte) string {
-	if len(k) == 0 {
-		return ""
+// find returns the slot of key: the one holding it, or the empty one where
+// it would go.
+func (o *Overlay) find(key []byte) int {
+	mask := len(o.slots) - 1
+	for s := int(maphash.Bytes(o.seed, key)) & mask; ; s = (s + 1) & mask {
+		i := o.slots[s]
+		if i == 0 {
+			return s
+		}
+		r := o.b.refs[i-1]
+		c := o.b.chunks[r.chunk]
+		if string(c[r.off:r.off+r.klen]) == string(key) {
+			return s
+		}
 	}
-	return unsafe.String(&k[0], len(k))
+}
+
+// rehash sizes the index for at least n keys (load at most one half).
+func (o *Overlay) rehash(n int) {
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	if size <= len(o.slots) {
+		return
+	}
+	o.slots = make([]uint32, size)
+	mask := size - 1
+	for i, r := range o.b.refs {
+		c := o.b.chunks[r.chunk]
+		s := int(maphash.Bytes(o.seed, c[r.off:r.off+r.klen])) & mask
+		for o.slots[s] != 0 {
+			s = (s + 1) & mask
+		}
+		o.slots[s] = uint32(i + 1)
+	}
 }
 
 // Grow makes room for n more writes, so a bulk write of known size does not
@@ -76,69 +107,72 @@ func (o *Overlay) Grow(n int) {
 	if n <= 0 {
 		return
 	}
-	if len(o.ops) == 0 {
-		o.index = make(map[string]int, n)
-	}
-	o.ops = slices.Grow(o.ops, n)
+	o.rehash(len(o.b.refs) + n)
+	o.b.refs = slices.Grow(o.b.refs, n)
 }
 
 // Len is the number of keys written (set or deleted) in the overlay.
-func (o *Overlay) Len() int { return len(o.ops) }
+func (o *Overlay) Len() int { return len(o.b.refs) }
 
 // Reset drops every write, keeping the base.
 func (o *Overlay) Reset() {
-	o.index, o.ops, o.sorted = map[string]int{}, nil, nil
+	o.b, o.slots, o.sorted = Batch{}, nil, nil
 }
 
 // Batch returns the overlay's writes, one per key, in the order each key was
-// first written. The batch shares the overlay's storage (a bulk insert's
+// first written. The batch is the overlay's own storage (a bulk insert's
 // batch is large; copying it would double its memory): writing to the
 // overlay afterwards changes the batch.
-func (o *Overlay) Batch() *Batch {
-	b := &Batch{Ops: o.ops}
-	for _, op := range o.ops {
-		b.size += len(op.Key) + len(op.Value)
-	}
-	return b
-}
+func (o *Overlay) Batch() *Batch { return &o.b }
 
 // Get returns the overlay's value of key, else the base's.
 func (o *Overlay) Get(key []byte) ([]byte, error) {
-	if i, ok := o.index[string(key)]; ok {
-		if o.ops[i].Delete {
-			return nil, ErrNotFound
+	if len(o.slots) > 0 {
+		if i := o.slots[o.find(key)]; i != 0 {
+			op := o.b.Op(int(i - 1))
+			if op.Delete {
+				return nil, ErrNotFound
+			}
+			if len(op.Value) == 0 {
+				return empty, nil
+			}
+			return op.Value, nil
 		}
-		return o.ops[i].Value, nil
 	}
 	return o.base.Get(key)
 }
 
-// NewIter merges the overlay's writes over the base. It copies the writes in
-// range, so writing to the overlay while iterating is safe (the iterator
-// does not see those writes); whether it sees base writes is up to the base.
+// NewIter merges the overlay's writes over the base. It takes the writes in
+// range as they are when it is made, so writing to the overlay while
+// iterating is safe (the iterator does not see those writes); whether it
+// sees base writes is up to the base.
 func (o *Overlay) NewIter(opts IterOptions) Iterator {
 	if o.sorted == nil {
-		o.sorted = make([]int, len(o.ops))
+		o.sorted = make([]int32, len(o.b.refs))
 		for i := range o.sorted {
-			o.sorted[i] = i
+			o.sorted[i] = int32(i)
 		}
-		sort.Slice(o.sorted, func(a, b int) bool {
-			return bytes.Compare(o.ops[o.sorted[a]].Key, o.ops[o.sorted[b]].Key) < 0
-		})
+		slices.SortFunc(o.sorted, func(a, b int32) int { return bytes.Compare(o.key(a), o.key(b)) })
 	}
 	lo := 0
 	if opts.Lower != nil {
-		lo = sort.Search(len(o.sorted), func(i int) bool { return bytes.Compare(o.ops[o.sorted[i]].Key, opts.Lower) >= 0 })
+		lo = sort.Search(len(o.sorted), func(i int) bool { return bytes.Compare(o.key(o.sorted[i]), opts.Lower) >= 0 })
 	}
 	hi := len(o.sorted)
 	if opts.Upper != nil {
-		hi = sort.Search(len(o.sorted), func(i int) bool { return bytes.Compare(o.ops[o.sorted[i]].Key, opts.Upper) >= 0 })
+		hi = sort.Search(len(o.sorted), func(i int) bool { return bytes.Compare(o.key(o.sorted[i]), opts.Upper) >= 0 })
 	}
 	top := &opsIter{reverse: opts.Reverse, pos: -1}
 	for _, i := range o.sorted[lo:max(lo, hi)] {
-		top.ops = append(top.ops, o.ops[i])
+		top.ops = append(top.ops, o.b.Op(int(i)))
 	}
 	return &mergeIter{top: top, base: o.base.NewIter(opts), reverse: opts.Reverse}
+}
+
+// key is the key of write i.
+func (o *Overlay) key(i int32) []byte {
+	r := o.b.refs[i]
+	return o.b.chunks[r.chunk][r.off : r.off+r.klen]
 }
 
 // opsIter walks a sorted copy of overlay writes; a delete reads as a nil value.
@@ -167,10 +201,14 @@ func (it *opsIter) Next() bool {
 func (it *opsIter) Key() []byte { return it.ops[it.pos].Key }
 
 func (it *opsIter) Value() []byte {
-	if it.ops[it.pos].Delete {
+	op := &it.ops[it.pos]
+	if op.Delete {
 		return nil
 	}
-	return it.ops[it.pos].Value
+	if len(op.Value) == 0 {
+		return empty
+	}
+	return op.Value
 }
 
 func (it *opsIter) Close() error { return nil }

@@ -86,7 +86,7 @@ func TestOverlayBasics(t *testing.T) {
 		{Key: []byte("c"), Delete: true},
 		{Key: []byte("e"), Value: []byte{}},
 		{Key: []byte("zz"), Delete: true},
-	}, b.Ops)
+	}, b.Ops())
 
 	o.Reset()
 	require.Equal(t, 0, o.Len())
@@ -100,10 +100,10 @@ func TestOverlayBatchHasOneOpPerKey(t *testing.T) {
 	o.Delete([]byte("b"))
 	o.Set([]byte("a"), []byte("3"))
 	b := o.Batch()
-	require.Len(t, b.Ops, 2)
-	require.Equal(t, "b", string(b.Ops[0].Key))
-	require.True(t, b.Ops[0].Delete)
-	require.Equal(t, "3", string(b.Ops[1].Value))
+	require.Len(t, b.Ops(), 2)
+	require.Equal(t, "b", string(b.Ops()[0].Key))
+	require.True(t, b.Ops()[0].Delete)
+	require.Equal(t, "3", string(b.Ops()[1].Value))
 	require.Equal(t, 3, b.Size())
 }
 

@@ -31,8 +31,12 @@ func (s *Store) flushDue() bool {
 
 // flushAndCompact flushes the memtable, then merges runs as the size tiers
 // call for.
-func (s *Store) flushAndCompact() error {
-	if err := s.flush(); err != nil {
+func (s *Store) flushAndCompact() error { return s.flushAndCompactWith(nil) }
+
+// flushAndCompactWith is flushAndCompact with newer writes than the
+// memtable's (a large batch, already logged) written into the same run.
+func (s *Store) flushAndCompactWith(newer source) error {
+	if err := s.flushWith(newer); err != nil {
 		return err
 	}
 	for range maxRuns {
@@ -88,14 +92,26 @@ func (s *Store) pickCompaction() (lo, hi int, ok bool) {
 
 // flush writes the memtable as a new run, installs a manifest naming it and
 // deletes the logs it covers. On failure nothing changes but stray files.
-func (s *Store) flush() error {
+func (s *Store) flush() error { return s.flushWith(nil) }
+
+// flushWith is flush with newer writes than the memtable's merged in.
+func (s *Store) flushWith(newer source) error {
 	if s.seq == s.flushedSeq {
 		return nil
 	}
 	v := s.cur
-	if s.mem.Len() > 0 {
+	var src source
+	switch {
+	case newer != nil && s.mem.Len() > 0:
+		src = newMergeIter([]source{newer, memSource{s.mem.NewIter(nil, nil, false)}}, false, true)
+	case newer != nil:
+		src = newer
+	case s.mem.Len() > 0:
+		src = memSource{s.mem.NewIter(nil, nil, false)}
+	}
+	if src != nil {
 		// Tombstones shadow older runs; with none, they can go.
-		r, err := s.writeRun(memSource{s.mem.NewIter(nil, nil, false)}, len(s.cur) == 0)
+		r, err := s.writeRun(src, len(s.cur) == 0)
 		if err != nil {
 			return fmt.Errorf("flush: %w", err)
 		}

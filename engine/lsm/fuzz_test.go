@@ -17,9 +17,9 @@ import (
 // manifest) holds arbitrary bytes: Open must succeed or report corruption,
 // never panic, and a store it opens must take writes and reopen.
 func FuzzOpen(f *testing.F) {
-	f.Add(wal.Encode(nil, 1, numberedBatch(1).Ops), []byte{})
-	f.Add(wal.Encode(wal.Encode(nil, 1, numberedBatch(1).Ops), 2, numberedBatch(2).Ops), []byte{})
-	f.Add(wal.Encode(nil, 2, numberedBatch(2).Ops), []byte("MBMANI01"))
+	f.Add(wal.Encode(nil, 1, numberedBatch(1).Ops()), []byte{})
+	f.Add(wal.Encode(wal.Encode(nil, 1, numberedBatch(1).Ops()), 2, numberedBatch(2).Ops()), []byte{})
+	f.Add(wal.Encode(nil, 2, numberedBatch(2).Ops()), []byte("MBMANI01"))
 	f.Add([]byte{1, 0, 0, 0}, []byte{})
 	f.Fuzz(func(t *testing.T, log, man []byte) {
 		fs := newMemFS(t)

@@ -60,7 +60,7 @@ type state map[string]string
 func (s state) clone() state { return maps.Clone(s) }
 
 func (s state) apply(b *kv.Batch) {
-	for _, op := range b.Ops {
+	for _, op := range b.Ops() {
 		if op.Delete {
 			delete(s, string(op.Key))
 		} else {

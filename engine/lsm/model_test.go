@@ -155,15 +155,14 @@ func randomBatch(r *rand.Rand) *kv.Batch {
 	b := &kv.Batch{}
 	n := 1 + r.IntN(8)
 	if r.IntN(50) == 0 {
-		n = 200
+		n = 200 + r.IntN(200) // past sortedApplyThreshold: a bulk batch may go straight to a run
 	}
 	for range n {
 		k := fmt.Appendf(nil, "%03d", r.IntN(500))
 		if r.IntN(3) == 0 {
 			b.Delete(k)
 		} else {
-			b.Set(k, make([]byte, r.IntN(100)))
-			b.Ops[len(b.Ops)-1].Value = fmt.Appendf(b.Ops[len(b.Ops)-1].Value[:0], "%d-%s", r.Uint32(), make([]byte, r.IntN(60)))
+			b.Set(k, fmt.Appendf(nil, "%d-%s", r.Uint32(), make([]byte, r.IntN(60))))
 		}
 	}
 	return b

@@ -321,7 +321,7 @@ func (s *Store) replayLog(lg dataFile, isLast bool, rp *replay) (logResult, erro
 			return res, fmt.Errorf("replay log %s at offset %d: seq %d, want %d (log records missing): %w",
 				lg.name, start, seq, rp.next, kv.ErrCorrupt)
 		}
-		s.mem = applyOwned(s.mem, ops, len(s.cur) > 0) // the table references the log file's buffer until the next flush
+		s.mem = applyOwned(s.mem, len(ops), func(i int) kv.Op { return ops[i] }, len(s.cur) > 0) // the table references the log file's buffer until the next flush
 		rp.next++
 		rp.tornFile = ""
 		s.logBytes += r.Offset() - start

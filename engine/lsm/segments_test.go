@@ -111,7 +111,7 @@ func TestSnapshotKeepsSegments(t *testing.T) {
 	before := storeFiles(t, f, ".sst")
 	for i := 1; i <= 200; i++ {
 		b := &kv.Batch{}
-		b.Delete(numberedBatch(i).Ops[0].Key)
+		b.Delete(numberedBatch(i).Ops()[0].Key)
 		require.NoError(t, s.Apply(b))
 	}
 	require.NoError(t, s.Compact())
@@ -162,7 +162,7 @@ func TestDiskFull(t *testing.T) {
 			require.Equal(t, want, dump(t, s))
 			ff.Reset() // space freed
 			b := &kv.Batch{}
-			b.Delete(numberedBatch(1).Ops[0].Key)
+			b.Delete(numberedBatch(1).Ops()[0].Key)
 			require.NoError(t, s.Apply(b))
 			want.apply(b)
 			require.NoError(t, s.Compact())

@@ -127,32 +127,52 @@ func (s *Store) Apply(b *kv.Batch) error {
 	if s.closed {
 		return fmt.Errorf("apply batch: %w", kv.ErrClosed)
 	}
-	if b == nil || len(b.Ops) == 0 {
+	if b == nil || b.Len() == 0 {
 		return nil
 	}
 	if s.broken != nil {
 		return fmt.Errorf("apply batch: %w", s.broken)
 	}
 	seq := s.seq + 1
-	if size := wal.EncodedSize(seq, b.Ops); size-wal.HeaderSize > wal.MaxPayload {
+	size := wal.BatchSize(seq, b)
+	if size-wal.HeaderSize > wal.MaxPayload {
 		return fmt.Errorf("apply batch: record of %d bytes: %w", size, ErrTooLarge)
 	}
 	// Each record gets its own buffer, and the memtable keeps slices of it
 	// rather than the batch's own: one object per commit instead of one per
 	// key and value, which is what the garbage collector pays for (marking
 	// hundreds of thousands of small objects is most of a collection in wasm).
-	ops := slices.Clone(b.Ops) // relocated below; the caller's batch stays as it was
-	rec := wal.EncodeOwned(make([]byte, 0, wal.EncodedSize(seq, ops)), seq, ops)
+	pos := make([]wal.Pos, b.Len())
+	rec := wal.AppendBatch(make([]byte, 0, size), seq, b, pos)
 	err := s.writeRecord(seq, rec)
 	n := len(rec)
 	if err != nil {
 		return fmt.Errorf("apply batch: %w", err)
 	}
 	s.seq = seq
-	s.mem = applyOwned(s.mem, ops, len(s.cur) > 0)
+	opAt := func(i int) kv.Op {
+		p := &pos[i]
+		if p.Delete {
+			return kv.Op{Key: rec[p.Key0:p.Key1:p.Key1], Delete: true}
+		}
+		return kv.Op{Key: rec[p.Key0:p.Key1:p.Key1], Value: rec[p.Value0:p.Value1:p.Value1]}
+	}
 	s.commits++
 	s.written += int64(n)
 	s.logBytes += int64(n)
+	if len(pos) >= sortedApplyThreshold && int64(n) >= s.opts.MemtableBytes && s.flushWait == 0 {
+		// A batch that fills the memtable by itself (a bulk load) is
+		// written as a run at once, merged with what the memtable holds:
+		// building a memtable of it only to flush it next would hold the
+		// data twice more. The log record above already made it durable;
+		// if the run cannot be written, it goes to the memtable instead.
+		src := &opsSource{order: sortedOps(len(pos), opAt), opAt: opAt}
+		if err := s.flushAndCompactWith(src); err == nil {
+			return nil
+		}
+		s.flushWait = s.logBytes + s.opts.MemtableBytes/4
+	}
+	s.mem = applyOwned(s.mem, len(pos), opAt, len(s.cur) > 0)
 	if s.flushDue() {
 		// The commit is durable already; a failed flush (a full disk) is
 		// retried later and surfaces through Compact, not as a failed commit.
@@ -178,34 +198,16 @@ func keyHeads(k []byte) (uint64, uint64) {
 	return binary.BigEndian.Uint64(buf[:8]), binary.BigEndian.Uint64(buf[8:])
 }
 
-// applyOwned applies ops, whose slices the table may keep, and returns the
-// table: t itself, or a new one when the batch was merged in. A batch at
-// least a quarter the size of the table is sorted and merged with it into a
-// table built bottom up, in O(n+m), instead of m inserts that each shift
-// half a B-tree leaf; that makes bulk loads several times cheaper.
-//
-// With tombs set (older data lives in segments) a delete stores a tombstone
-// instead of removing the key.
-func applyOwned(t *memtable.Table, ops []kv.Op, tombs bool) *memtable.Table {
-	if len(ops) < sortedApplyThreshold || len(ops) < t.Len()/4 {
-		for i := range ops {
-			if ops[i].Delete && tombs {
-				t.Set(ops[i].Key, tombstone)
-			} else if ops[i].Delete {
-				t.Delete(ops[i].Key)
-			} else {
-				t.Set(ops[i].Key, ops[i].Value)
-			}
-		}
-		return t
-	}
+// sortedOps returns the positions of n ops in key order, equal keys in
+// batch order (so the last write of a key is the last of its run).
+func sortedOps(n int, opAt func(int) kv.Op) []int32 {
 	// Sort small entries — the first 16 key bytes as two integers and the
 	// op's position — not ops: most comparisons are then two integer
 	// compares instead of a byte loop (slow under wasm), and 24 bytes move
-	// instead of 56. Equal keys keep batch order so the last write wins.
-	entries := make([]sortEntry, len(ops))
-	for i := range ops {
-		h1, h2 := keyHeads(ops[i].Key)
+	// instead of 56.
+	entries := make([]sortEntry, n)
+	for i := range n {
+		h1, h2 := keyHeads(opAt(i).Key)
 		entries[i] = sortEntry{h1: h1, h2: h2, i: int32(i)}
 	}
 	slices.SortFunc(entries, func(a, b sortEntry) int {
@@ -215,7 +217,7 @@ func applyOwned(t *memtable.Table, ops []kv.Op, tombs bool) *memtable.Table {
 		case a.h2 != b.h2:
 			return cmp.Compare(a.h2, b.h2)
 		}
-		if c := bytes.Compare(ops[a.i].Key, ops[b.i].Key); c != 0 {
+		if c := bytes.Compare(opAt(int(a.i)).Key, opAt(int(b.i)).Key); c != 0 {
 			return c
 		}
 		return int(a.i - b.i)
@@ -224,12 +226,70 @@ func applyOwned(t *memtable.Table, ops []kv.Op, tombs bool) *memtable.Table {
 	for j, e := range entries {
 		order[j] = e.i
 	}
-	b := memtable.NewBuilder(t.Len() + len(ops))
+	return order
+}
+
+// opsSource reads sorted ops as a flush source: the last write of each key,
+// deletes as tombstones.
+type opsSource struct {
+	order []int32
+	opAt  func(int) kv.Op
+	j     int
+	cur   kv.Op
+}
+
+func (o *opsSource) Next() bool {
+	for o.j < len(o.order) {
+		op := o.opAt(int(o.order[o.j]))
+		o.j++
+		if o.j < len(o.order) && bytes.Equal(op.Key, o.opAt(int(o.order[o.j])).Key) {
+			continue // a later write to the same key wins
+		}
+		o.cur = op
+		return true
+	}
+	return false
+}
+
+func (o *opsSource) Key() []byte { return o.cur.Key }
+func (o *opsSource) Value() []byte {
+	if o.cur.Delete {
+		return tombstone
+	}
+	return o.cur.Value
+}
+func (o *opsSource) Tomb() bool { return o.cur.Delete }
+func (o *opsSource) Err() error { return nil }
+
+// applyOwned applies ops, whose slices the table may keep, and returns the
+// table: t itself, or a new one when the batch was merged in. A batch at
+// least a quarter the size of the table is sorted and merged with it into a
+// table built bottom up, in O(n+m), instead of m inserts that each shift
+// half a B-tree leaf; that makes bulk loads several times cheaper.
+//
+// With tombs set (older data lives in segments) a delete stores a tombstone
+// instead of removing the key.
+func applyOwned(t *memtable.Table, n int, opAt func(int) kv.Op, tombs bool) *memtable.Table {
+	if n < sortedApplyThreshold || n < t.Len()/4 {
+		for i := range n {
+			op := opAt(i)
+			if op.Delete && tombs {
+				t.Set(op.Key, tombstone)
+			} else if op.Delete {
+				t.Delete(op.Key)
+			} else {
+				t.Set(op.Key, op.Value)
+			}
+		}
+		return t
+	}
+	order := sortedOps(n, opAt)
+	b := memtable.NewBuilder(t.Len() + n)
 	it := t.NewIter(nil, nil, false)
 	more := it.Next()
 	for j := 0; j < len(order); j++ {
-		op := &ops[order[j]]
-		if j+1 < len(order) && bytes.Equal(op.Key, ops[order[j+1]].Key) {
+		op := opAt(int(order[j]))
+		if j+1 < len(order) && bytes.Equal(op.Key, opAt(int(order[j+1])).Key) {
 			continue // a later write to the same key wins
 		}
 		for more && bytes.Compare(it.Key(), op.Key) < 0 {

@@ -294,7 +294,7 @@ func TestTooLarge(t *testing.T) {
 
 // lastRecordLen is the encoded size of the n-th numbered batch.
 func lastRecordLen(n int) int {
-	return wal.EncodedSize(uint64(n), numberedBatch(n).Ops)
+	return wal.EncodedSize(uint64(n), numberedBatch(n).Ops())
 }
 
 // TestTornTailEveryOffset cuts the last record at every byte offset: reopen

@@ -206,13 +206,17 @@ func (m *mergeIter) Next() bool {
 			m.step(i)
 		}
 	} else if m.cur >= 0 {
-		m.advance(m.key)
+		if m.alone(m.cur) {
+			// Only one source has entries left (a table read from one
+			// run): nothing to merge, compare or skip.
+			m.step(m.cur)
+		} else {
+			m.advance(m.key)
+		}
 	}
 	for m.err == nil {
 		best := -1
 		if m.cur >= 0 && m.valid[m.cur] && m.alone(m.cur) {
-			// Only one source has entries left (a table read from one run):
-			// no other key to compare with.
 			best = m.cur
 		} else {
 			for i, s := range m.srcs {

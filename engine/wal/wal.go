@@ -218,3 +218,57 @@ func uvarintLen(v uint64) int {
 	}
 	return n
 }
+
+// Pos is where one write's key and value lie in an encoded record.
+type Pos struct {
+	Key0, Key1, Value0, Value1 uint32
+	Delete                     bool
+}
+
+// BatchSize is EncodedSize for the writes of b.
+func BatchSize(seq uint64, b *kv.Batch) int {
+	n := HeaderSize + uvarintLen(seq) + uvarintLen(uint64(b.Len()))
+	for i := range b.Len() {
+		op := b.Op(i)
+		n += 1 + uvarintLen(uint64(len(op.Key))) + len(op.Key)
+		if !op.Delete {
+			n += uvarintLen(uint64(len(op.Value))) + len(op.Value)
+		}
+	}
+	return n
+}
+
+// AppendBatch appends the record for commit group seq with b's writes to
+// dst, as Encode does, and fills pos (one per write, b.Len() of them) with
+// where each write's key and value went, as offsets into the returned slice.
+// A store that keeps the record can point at its writes there without a
+// slice (and a pointer for the collector) per write.
+func AppendBatch(dst []byte, seq uint64, b *kv.Batch, pos []Pos) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, HeaderSize)...)
+	dst = binary.AppendUvarint(dst, seq)
+	dst = binary.AppendUvarint(dst, uint64(b.Len()))
+	for i := range b.Len() {
+		op := b.Op(i)
+		if op.Delete {
+			dst = append(dst, kindDelete)
+		} else {
+			dst = append(dst, kindSet)
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(op.Key)))
+		p := Pos{Key0: uint32(len(dst)), Delete: op.Delete}
+		dst = append(dst, op.Key...)
+		p.Key1 = uint32(len(dst))
+		if !op.Delete {
+			dst = binary.AppendUvarint(dst, uint64(len(op.Value)))
+			p.Value0 = uint32(len(dst))
+			dst = append(dst, op.Value...)
+			p.Value1 = uint32(len(dst))
+		}
+		pos[i] = p
+	}
+	payload := dst[start+HeaderSize:]
+	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(dst[start+4:], Checksum(payload))
+	return dst
+}
