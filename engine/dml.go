@@ -54,8 +54,12 @@ func (tx *Tx) InsertMany(db, table string, rows value.Value) (int, error) {
 // atomically, decoding each straight into a row; d must hold nothing after
 // them. It is the bulk-insert path of the JS bridge.
 func (tx *Tx) InsertEncoded(db, table string, d *value.Decoder, n int) (int, error) {
+	var r row
+	var given []bool
 	return tx.insertRows(db, table, n, func(t *Table, _ int) (row, []bool, error) {
-		return t.rowFromDecoder(d)
+		var err error
+		r, given, err = t.rowFromDecoderInto(d, r, given)
+		return r, given, err
 	}, func(t *Table) error {
 		if d.More() {
 			return errorf(CodeBadValue, "insertMany into %s: trailing bytes after the rows", t.Name)

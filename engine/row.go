@@ -161,6 +161,14 @@ func (t *Table) rowFromObject(v value.Value) (row, []bool, error) {
 // bytes: no object value and no string per column name is built per row,
 // which is most of what decoding a bulk insert costs.
 func (t *Table) rowFromDecoder(d *value.Decoder) (row, []bool, error) {
+	return t.rowFromDecoderInto(d, nil, nil)
+}
+
+// rowFromDecoderInto is rowFromDecoder filling r and given (reused across
+// the rows of one bulk insert when they have room) with values that share
+// the decoder's buffer (see value.Decoder.NextView): the row must be stored
+// before the buffer changes, and not kept.
+func (t *Table) rowFromDecoderInto(d *value.Decoder, r row, given []bool) (row, []bool, error) {
 	if tag, ok := d.PeekTag(); ok && tag != value.TagObject {
 		v, err := d.Next()
 		if err != nil {
@@ -168,14 +176,18 @@ func (t *Table) rowFromDecoder(d *value.Decoder) (row, []bool, error) {
 		}
 		return nil, nil, errorf(CodeBadValue, "insert into %s: a row must be an object, got %s", t.Name, v.Kind())
 	}
-	r := make(row, len(t.Columns))
-	given := make([]bool, len(t.Columns))
+	if len(r) != len(t.Columns) || len(given) != len(t.Columns) {
+		r, given = make(row, len(t.Columns)), make([]bool, len(t.Columns))
+	} else {
+		clear(r)
+		clear(given)
+	}
 	err := d.ObjectMembers(func(key []byte) error {
 		p, ok := t.colIdx[string(key)]
 		if !ok {
 			return errorf(CodeNoSuchColumn, "insert into %s: no column %q", t.Name, string(key))
 		}
-		v, err := d.Next()
+		v, err := d.NextView()
 		if err != nil {
 			return err
 		}

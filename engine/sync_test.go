@@ -407,3 +407,31 @@ func TestOutboxCrashAtEveryOperation(t *testing.T) {
 	t.Logf("%d operations, %d crash points checked", total, checked)
 	require.Greater(t, checked, total/2)
 }
+
+// A bulk insert reads nested values as their encodings (never decoded);
+// the outbox entry of a synced row must still carry them whole.
+func TestInsertEncodedSyncsNestedValues(t *testing.T) {
+	fs, err := memfs.New()
+	require.NoError(t, err)
+	c := syncConn(t, fs, Options{})
+	spec, err := ParseTableSpec(obj("sync", true, "columns", arr(
+		obj("name", "id", "type", "string", "primaryKey", true),
+		obj("name", "meta", "type", "object"))))
+	require.NoError(t, err)
+	require.NoError(t, c.CreateTable("db", "docs", spec))
+	rows := arr(obj("id", "a", "meta", obj("tags", arr("x", 1, nil), "deep", obj("k", true))), obj("id", "b", "meta", arr()))
+	d := value.NewDecoder(value.Encode(rows))
+	n, err := d.ArrayHeader()
+	require.NoError(t, err)
+	require.NoError(t, c.Auto(func(tx *Tx) error { _, err := tx.InsertEncoded("db", "docs", d, n); return err }))
+	var got []value.Value
+	for _, e := range entries(t, c, Outbox) {
+		got = append(got, e.Row)
+	}
+	require.Len(t, got, 2)
+	for i, r := range got {
+		want, _ := rows.Index(i).Get("meta")
+		meta, _ := r.Get("meta")
+		require.True(t, value.Equal(want, meta), "row %d: %s, want %s", i, meta, want)
+	}
+}

@@ -65,6 +65,9 @@ func Append(buf []byte, v Value) []byte {
 		buf = binary.AppendUvarint(buf, uint64(len(v.s)))
 		return append(buf, v.s...)
 	case Array:
+		if v.raw() {
+			return append(buf, v.s...)
+		}
 		buf = append(buf, TagArray)
 		buf = binary.AppendUvarint(buf, uint64(v.Len()))
 		for _, it := range v.Items() {
@@ -72,6 +75,9 @@ func Append(buf []byte, v Value) []byte {
 		}
 		return buf
 	case Object:
+		if v.raw() {
+			return append(buf, v.s...)
+		}
 		buf = append(buf, TagObject)
 		buf = binary.AppendUvarint(buf, uint64(v.Len()))
 		for i, it := range v.c.items {

@@ -46,6 +46,20 @@ func FuzzDecode(f *testing.F) {
 		if err := d.Skip(); err != nil || d.More() {
 			t.Fatalf("Decoder.Skip(% x): err %v, more %v", b, err, d.More())
 		}
+		// A view of it encodes back to the same value, and consumes it all.
+		d = value.NewDecoder(b)
+		vv, err := d.NextView()
+		if err != nil || d.More() {
+			t.Fatalf("Decoder.NextView(% x): err %v, more %v", b, err, d.More())
+		}
+		if back, err := value.Decode(value.Encode(vv)); err != nil || !value.Equal(back, v) {
+			t.Fatalf("NextView(% x) encodes to %v (%v), want %v", b, back, err, v)
+		}
+		if end, ok := value.SkipEncoded(b, 0); ok {
+			if w, err := value.View(b[:end]); err != nil || !value.Equal(w, v) {
+				t.Fatalf("View(% x) = %v (%v), want %v", b, w, err, v)
+			}
+		}
 	})
 }
 

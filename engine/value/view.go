@@ -61,3 +61,49 @@ func Clone(v Value) Value {
 	}
 	return v
 }
+
+// NextView is Next for a value that only has to be encoded again while the
+// decoder's buffer is unchanged (a row of a bulk insert, which is stored and
+// dropped): strings and bytes share the buffer, and an array or object is
+// kept as its encoding instead of being decoded. Such a composite encodes
+// (Append) as it was, and has its kind, but no items: it must not be
+// inspected or kept.
+func (d *Decoder) NextView() (Value, error) {
+	if d.pos >= len(d.buf) {
+		return Value{}, d.fail("unexpected end")
+	}
+	switch tag := d.buf[d.pos]; tag {
+	case TagString, TagBytes:
+		start := d.pos
+		d.pos++
+		n, err := d.length(1)
+		if err != nil {
+			d.pos = start
+			return d.value(0) // words the error as Next does
+		}
+		s := ""
+		if n > 0 {
+			s = unsafe.String(&d.buf[d.pos], n)
+		}
+		d.pos += n
+		if tag == TagBytes {
+			return Value{k: Bytes, s: s}, nil
+		}
+		return Value{k: String, s: s}, nil
+	case TagArray, TagObject:
+		end, ok := skipValue(d.buf, d.pos, 0)
+		if !ok {
+			return d.value(0) // a rowset inside, or damage: decode it
+		}
+		v := Value{k: Array, s: unsafe.String(&d.buf[d.pos], end-d.pos)}
+		if tag == TagObject {
+			v.k = Object
+		}
+		d.pos = end
+		return v, nil
+	}
+	return d.value(0)
+}
+
+// raw reports whether v is a composite kept as its encoding (NextView).
+func (v Value) raw() bool { return v.c == nil && v.s != "" && (v.k == Array || v.k == Object) }
