@@ -25,8 +25,13 @@ const (
 
 // checkPlain is sealed with the store's key to make the key check value: a
 // wrong secret fails to open it, so Open reports WRONG_SECRET at once
-// instead of every later read failing.
-var checkPlain = []byte("minibase storage key check v1")
+// instead of every later read failing. Version 2 also says that every record
+// of the store is sealed or signed (record.go); a store with a version 1
+// check may hold unsigned plaintext records, which Open signs once.
+var (
+	checkPlainV1 = []byte("minibase storage key check v1")
+	checkPlain   = []byte("minibase storage key check v2")
+)
 
 // deriveKey returns the 32-byte key: the raw key as given, or PBKDF2-SHA256
 // of the passphrase with the store's salt.
@@ -61,13 +66,22 @@ func sealCheck(aead cipher.AEAD, prefix string) ([]byte, error) {
 	return aead.Seal(nonce, nonce, checkPlain, []byte("check\x00"+prefix)), nil
 }
 
-// verifyCheck reports whether aead opens the stored check value.
-func verifyCheck(aead cipher.AEAD, prefix string, check []byte) bool {
+// verifyCheck returns the version of the stored check value aead opens, or
+// 0 when it does not open it (another secret).
+func verifyCheck(aead cipher.AEAD, prefix string, check []byte) int {
 	if len(check) < nonceSize+aead.Overhead() {
-		return false
+		return 0
 	}
 	plain, err := aead.Open(nil, check[:nonceSize], check[nonceSize:], []byte("check\x00"+prefix))
-	return err == nil && subtle.ConstantTimeCompare(plain, checkPlain) == 1
+	switch {
+	case err != nil:
+		return 0
+	case subtle.ConstantTimeCompare(plain, checkPlain) == 1:
+		return 2
+	case subtle.ConstantTimeCompare(plain, checkPlainV1) == 1:
+		return 1
+	}
+	return 0
 }
 
 func newSalt() ([]byte, error) {
