@@ -278,6 +278,11 @@ export interface Stats {
   cacheMisses: number;
   cacheHitRate: number;
   [key: string]: unknown;
+  /**
+   * Passphrases this engine instance has stretched with PBKDF2 for stores that cache their key
+   * (`cacheKey`, the default): each costs ~1 s in wasm; a reopen with the same passphrase reuses it.
+   */
+  keyDerivations: number;
 }
 
 export class Connection {
@@ -409,6 +414,11 @@ export interface StorageOptions {
   limitSize?: number;
   /** PBKDF2 iterations when the store's salt is first created. Default 600,000. */
   kdfIterations?: number;
+  /**
+   * Keep the key derived from a passphrase for the engine's lifetime, so that opening the
+   * store again with the same passphrase skips PBKDF2 (~1 s in wasm). Default true.
+   */
+  cacheKey?: boolean;
   /** Bounds of the memory LRU of `cached()`. Default 1000 entries, 4 MB. */
   cache?: { maxEntries?: number; maxBytes?: number };
   /** Seconds between background sweeps of expired keys; 0 turns them off. Default 60. */
@@ -438,9 +448,12 @@ export type BatchOp =
   | { type: 'has'; key: string }
   | { type: 'remove'; key: string };
 
-/** `info()`: sizes in KB like wx.getStorageInfo, usage as "12.34%". */
+/** `info()`: the shape and units of wx.getStorageInfo (sizes in KB), usage as "12.34%". */
 export interface StorageInfo {
-  keys: number;
+  /** The live keys, without the prefix, sorted. */
+  keys: string[];
+  /** How many: `keys.length`. */
+  keyCount: number;
   currentSize: number;
   limitSize: number;
   usage: string;

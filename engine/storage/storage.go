@@ -49,6 +49,9 @@ type Options struct {
 	// RawKey, when set (32 bytes), is the AES-256 key itself; it takes
 	// precedence over Passphrase.
 	RawKey []byte
+	// KeyCache, when set, keeps the key derived from Passphrase, so the next
+	// Open of this store with the same passphrase does not derive it again.
+	KeyCache *KeyCache
 	// KDFIterations is the PBKDF2 iteration count used when the store's
 	// salt is first created; 0 means DefaultKDFIterations. Later opens use
 	// the count stored with the salt.
@@ -72,10 +75,12 @@ type SetOptions struct {
 	Compress bool
 }
 
-// Info describes a store's use of its quota, in wx.getStorageInfo's units.
+// Info describes a store's use of its quota, in wx.getStorageInfo's shape
+// and units.
 type Info struct {
-	Keys          int     // live (not expired) keys
-	CurrentSizeKB float64 // bytes used / 1024
+	Keys          []string // live (not expired) keys, without the prefix, sorted
+	KeyCount      int      // len(Keys)
+	CurrentSizeKB float64  // bytes used / 1024
 	LimitSizeKB   float64 // quota / 1024
 	Usage         string  // CurrentSize / LimitSize as "12.34%"
 }
@@ -624,7 +629,7 @@ func (m *Manager) Clear() error {
 	})
 }
 
-// Info reports the live key count and the size used against the quota.
+// Info reports the live keys and the size used against the quota.
 func (m *Manager) Info() (Info, error) {
 	var info Info
 	now := value.NumberOf(m.nowMs())
@@ -633,16 +638,22 @@ func (m *Manager) Info() (Info, error) {
 			&engine.Cond{Column: "expireAt", Op: engine.OpIsNull},
 			&engine.Cond{Column: "expireAt", Op: engine.OpGt, Value: now},
 		}}
-		n, err := tx.Count(m.db, itemsTable, engine.Query{Where: live, Limit: -1})
+		res, err := tx.Select(m.db, itemsTable, engine.Query{Where: live, Limit: -1, Columns: []string{"key"}})
 		if err != nil {
 			return err
 		}
+		keys := make([]string, len(res.Rows))
+		for i, r := range res.Rows {
+			keys[i] = strings.TrimPrefix(r[0].Str(), m.prefix)
+		}
+		sort.Strings(keys)
 		st, err := m.storeRow(tx)
 		if err != nil {
 			return err
 		}
 		info = Info{
-			Keys:          n,
+			Keys:          keys,
+			KeyCount:      len(keys),
 			CurrentSizeKB: float64(st.size) / 1024,
 			LimitSizeKB:   float64(m.limit) / 1024,
 			Usage:         strconv.FormatFloat(float64(st.size)*100/float64(m.limit), 'f', 2, 64) + "%",

@@ -93,7 +93,8 @@ func TestHasRemoveKeysClear(t *testing.T) {
 	require.Empty(t, keys)
 	info, err := a.Info()
 	require.NoError(t, err)
-	require.Equal(t, 0, info.Keys)
+	require.Empty(t, info.Keys)
+	require.Equal(t, 0, info.KeyCount)
 	require.Equal(t, 0.0, info.CurrentSizeKB)
 
 	// Clear touched only its own prefix.
@@ -178,7 +179,8 @@ func TestExpiryIsExactBeforeAnySweep(t *testing.T) {
 		}
 		info, err := m.Info()
 		require.NoError(t, err)
-		require.Equal(t, len(want), info.Keys)
+		require.Equal(t, want, info.Keys, "info lists the live key names")
+		require.Equal(t, len(want), info.KeyCount)
 	}
 	visible("at", "forever", "ttl")
 	e.clock.Advance(time.Minute - time.Millisecond)
@@ -248,7 +250,7 @@ func TestQuota(t *testing.T) {
 	require.NoError(t, m.Set("a", value.StringOf(strings.Repeat("x", 900)), SetOptions{}))
 	info, err := m.Info()
 	require.NoError(t, err)
-	require.Equal(t, 1, info.Keys)
+	require.Equal(t, []string{"a"}, info.Keys)
 	require.InDelta(t, 0.9, info.CurrentSizeKB, 0.02)
 	require.InDelta(t, 1000.0/1024, info.LimitSizeKB, 1e-9)
 	require.Regexp(t, `^9\d\.\d\d%$`, info.Usage)
@@ -736,4 +738,53 @@ func TestStoreFromBeforeSignedRecordsKeepsItsPlainValues(t *testing.T) {
 
 func (m *Manager) addSizeAuto(delta int64) error {
 	return m.conn.Auto(func(tx *engine.Tx) error { return m.addSize(tx, delta) })
+}
+
+// Info has wx.getStorageInfo's shape: the key names (without the prefix,
+// only this store's, only live ones), not a count.
+func TestInfoListsKeyNamesLikeGetStorageInfo(t *testing.T) {
+	e := newEnv(t)
+	a := e.open(t, Options{Prefix: "a_"})
+	b := e.open(t, Options{Prefix: "b_"})
+	require.NoError(t, a.Set("zeta", value.NumberOf(1), SetOptions{}))
+	require.NoError(t, a.Set("alpha", value.NumberOf(2), SetOptions{}))
+	require.NoError(t, a.Set("brief", value.NumberOf(3), SetOptions{Expire: time.Second}))
+	require.NoError(t, b.Set("other", value.NumberOf(4), SetOptions{}))
+	e.clock.Advance(time.Second)
+	info, err := a.Info()
+	require.NoError(t, err)
+	require.Equal(t, []string{"alpha", "zeta"}, info.Keys)
+	require.Equal(t, 2, info.KeyCount)
+}
+
+// A host that opens a store again with the same passphrase (the app's
+// lifetime) derives the key once; another passphrase or another store's
+// salt is derived anew, and a wrong passphrase still fails.
+func TestKeyCacheDerivesAPassphraseOnce(t *testing.T) {
+	e := newEnv(t)
+	cache := NewKeyCache(0)
+	m := e.open(t, Options{Passphrase: "pw", KeyCache: cache})
+	require.NoError(t, m.Set("tok", value.StringOf("s"), SetOptions{Encrypt: true}))
+	require.Equal(t, int64(1), cache.Derivations())
+	e.reopen(t)
+	m = e.open(t, Options{Passphrase: "pw", KeyCache: cache})
+	v, _, err := m.Get("tok")
+	require.NoError(t, err)
+	require.Equal(t, "s", v.Str())
+	require.Equal(t, int64(1), cache.Derivations(), "the second open reuses the key")
+
+	_, err = Open(e.conn, withIters(Options{Passphrase: "wrong", KeyCache: cache}))
+	requireCode(t, engine.CodeWrongSecret, err)
+	e.open(t, Options{Prefix: "other_", Passphrase: "pw", KeyCache: cache})
+	require.Equal(t, int64(3), cache.Derivations(), "another passphrase, another salt: derived")
+}
+
+func TestKeyCacheIsBounded(t *testing.T) {
+	cache := NewKeyCache(2)
+	for _, p := range []string{"a", "b", "c", "a"} {
+		_, err := cache.derive(p, []byte("salt"), 1)
+		require.NoError(t, err)
+	}
+	require.Equal(t, int64(4), cache.Derivations(), "a was evicted by c")
+	require.Len(t, cache.keys, 2)
 }

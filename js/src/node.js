@@ -135,6 +135,8 @@ export async function connect(options = {}) {
  * @param {string|Uint8Array} [options.secret] passphrase (PBKDF2-SHA256) or raw 32-byte key, for `encrypt: true`
  * @param {number} [options.limitSize=10485760] quota in bytes
  * @param {number} [options.kdfIterations=600000] PBKDF2 iterations when the store's salt is created
+ * @param {boolean} [options.cacheKey=true] keep a passphrase's derived key for the engine's
+ *   lifetime, so opening the store again skips PBKDF2 (~1 s in wasm)
  * @param {{ maxEntries?: number, maxBytes?: number }} [options.cache] bounds of the memory cache of `cached()`
  * @param {number} [options.sweepInterval=60] seconds between sweeps of expired keys; 0: none
  * @returns {Promise<import('./storage.js').Storage>}

@@ -408,6 +408,9 @@ func (c *call) stats() error {
 		value.Member{Key: "cacheHits", Value: n(s.CacheHits)},
 		value.Member{Key: "cacheMisses", Value: n(s.CacheMisses)},
 		value.Member{Key: "cacheHitRate", Value: value.NumberOf(hitRate(s.CacheHits, s.CacheMisses))},
+		// Passphrases stretched by this instance (storage key cache): each
+		// costs about a second in wasm.
+		value.Member{Key: "keyDerivations", Value: n(c.b.keys.Derivations())},
 	))
 }
 
