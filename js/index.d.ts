@@ -177,8 +177,14 @@ export interface ConnectOptions {
   adapter?: 'node' | 'memory' | 'indexeddb';
   /** Browser build: the database's name (IndexedDB database "minibase:<name>"). Default 'minibase'. */
   name?: string;
-  /** Directory (node) or name (memory) of the data. Default 'minibase-data'. */
+  /**
+   * Directory (node) or name (memory) of the data. Default 'minibase-data'. Must not be empty
+   * (`'.'` is the working directory). A directory that holds other files but no database is
+   * refused with BAD_QUERY unless `adoptRoot` is set.
+   */
   root?: string;
+  /** Create the database in `root` even though the directory holds other files. Default false. */
+  adoptRoot?: boolean;
   /** 'strict' also survives power loss (fsync); default 'normal' survives the process being killed. */
   durability?: 'normal' | 'strict';
   /** Log bytes the memtable collects before it is flushed to a segment file. Default 4 MB. Used when the root is first opened. */

@@ -7,6 +7,7 @@ import (
 	"io"
 	"path"
 	"slices"
+	"strings"
 
 	"minibase/engine/cache"
 	"minibase/engine/kv"
@@ -44,6 +45,11 @@ func Open(fsys fsadapter.FS, opts Options) (*Store, error) {
 		}
 		s.dir = dir
 	}
+	if !opts.AdoptDir {
+		if err := s.checkIsStore(); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
 	if l, ok := fsys.(fsadapter.Locker); ok {
 		// Another process writing these files would lose acknowledged writes.
 		release, err := l.Lock(s.path(lockFileName))
@@ -74,6 +80,32 @@ func Open(fsys fsadapter.FS, opts Options) (*Store, error) {
 // lockFileName is the lock a store holds while open, on backends that
 // several processes can share (fsadapter.Locker).
 const lockFileName = "LOCK"
+
+// checkIsStore refuses a directory that holds files but none of a store's:
+// a root mistyped as a home or project directory must not be written into,
+// and a file there that happens to be named like a log must not be cut or
+// deleted by recovery. Hidden files (a desktop's .DS_Store) do not count.
+func (s *Store) checkIsStore() error {
+	names, err := s.fs.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", s.dir, err)
+	}
+	var other []string
+	for _, name := range names {
+		if _, ok := parseFileName(name); ok || name == lockFileName {
+			return nil
+		}
+		if !strings.HasPrefix(name, ".") {
+			other = append(other, name)
+		}
+	}
+	if len(other) == 0 {
+		return nil
+	}
+	shown := other[:min(len(other), 3)]
+	return fmt.Errorf("%s holds %d files (%s…) and none of a database's; choose an empty or new directory, or adopt this one explicitly: %w",
+		s.dir, len(other), strings.Join(shown, ", "), ErrNotStore)
+}
 
 func (s *Store) releaseLock() error {
 	if s.unlock == nil {

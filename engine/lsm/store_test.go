@@ -269,7 +269,9 @@ func TestStrayFilesIgnored(t *testing.T) {
 	for _, name := range []string{"README", "1.log", "abc.ckpt", "0000000000000000000x.log", "000000000000000000001.log", "00000000000000000001.logx"} {
 		require.NoError(t, f.WriteFile(name, []byte("not mine"), false))
 	}
-	s := open(t, f, lsm.Options{})
+	_, err := lsm.Open(f, lsm.Options{})
+	require.ErrorIs(t, err, lsm.ErrNotStore, "not a store's directory until adopted")
+	s := open(t, f, lsm.Options{AdoptDir: true})
 	require.NoError(t, s.Apply(batchOf("a", "1")))
 	require.NoError(t, s.Compact())
 	require.NoError(t, s.Close())
@@ -278,6 +280,13 @@ func TestStrayFilesIgnored(t *testing.T) {
 	names, err := f.ReadDir(".")
 	require.NoError(t, err)
 	require.Len(t, names, 8, "the six stray files, a segment and a manifest")
+	for _, n := range names {
+		if n == "1.log" || n == "000000000000000000001.log" {
+			data, err := f.ReadFile(n)
+			require.NoError(t, err)
+			require.Equal(t, "not mine", string(data))
+		}
+	}
 }
 
 func TestTooLarge(t *testing.T) {
@@ -467,4 +476,33 @@ func TestSnapshotSurvivesMergeAndRepack(t *testing.T) {
 	after := dump(t, s)
 	require.Equal(t, "new", after["k0001"])
 	require.NotContains(t, after, "k0003")
+}
+
+// A directory that holds files but none of a store's is not opened: a root
+// mistyped as a home directory must not be written into, nor a file there
+// that looks like a log cut short or deleted by recovery.
+func TestOpenRefusesADirectoryThatIsNotAStore(t *testing.T) {
+	f := newMemFS(t)
+	require.NoError(t, f.WriteFile("notes.txt", []byte("mine"), false))
+	require.NoError(t, f.MkdirAll("photos"))
+	_, err := lsm.Open(f, lsm.Options{})
+	require.ErrorIs(t, err, lsm.ErrNotStore)
+	require.Contains(t, err.Error(), "notes.txt")
+	names, err := f.ReadDir(".")
+	require.NoError(t, err)
+	require.Equal(t, []string{"notes.txt", "photos"}, names, "nothing written")
+
+	// An empty directory, one with only hidden files, and a store are fine.
+	for _, dir := range []string{"empty", "hidden"} {
+		require.NoError(t, f.MkdirAll(dir))
+	}
+	require.NoError(t, f.WriteFile("hidden/.DS_Store", []byte("x"), false))
+	for _, dir := range []string{"empty", "hidden", "new/sub"} {
+		s := open(t, f, lsm.Options{Dir: dir})
+		require.NoError(t, s.Apply(batchOf("a", "1")))
+		require.NoError(t, s.Close())
+		s = open(t, f, lsm.Options{Dir: dir})
+		checkStore(t, s, state{"a": "1"})
+		require.NoError(t, s.Close())
+	}
 }

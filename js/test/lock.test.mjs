@@ -105,7 +105,3 @@ test('the lock of a worker thread that exits without closing is released', async
   assert.deepEqual(await conn.showDatabases(), ['from_worker']);
   await conn.close();
 });
-
-test("root: '' is refused instead of meaning the working directory", async () => {
-  await assert.rejects(connect({ adapter: 'node', root: '' }), (err) => err.code === 'BAD_QUERY' && /non-empty/.test(err.message));
-});

@@ -293,7 +293,12 @@ func (c *call) open() error {
 		f := opts.Index(i)
 		switch opts.KeyAt(i) {
 		default:
-			return c.bad("unknown option %q (adapter, root, durability, memtableBytes, cacheBytes)", opts.KeyAt(i))
+			return c.bad("unknown option %q (adapter, root, adoptRoot, durability, memtableBytes, cacheBytes)", opts.KeyAt(i))
+		case "adoptRoot":
+			if f.Kind() != value.Bool {
+				return c.bad("adoptRoot must be a boolean")
+			}
+			eo.Store.AdoptDir = f.Bool()
 		case "adapter":
 			if f.Kind() != value.String {
 				return c.bad("adapter must be a string")
