@@ -304,6 +304,27 @@ func (s *Store) canReuse(lg dataFile, res logResult, lastSeq uint64) bool {
 type replay struct {
 	next     uint64 // sequence number the next applied record must have
 	tornFile string // the last earlier log that ended in a damaged record
+	lastLog  string // the last log that held a needed record, "" before any
+}
+
+// missingLogErr describes commits missing between the logs: the log that
+// held them was deleted, or the log before it was cut short. Either file is
+// named, so whoever reads the error knows what to look for.
+func missingLogErr(name string, off int64, seq uint64, rp *replay, manifest string) error {
+	gone := fmt.Sprintf("commits %d to %d are missing", rp.next, seq-1)
+	if seq == rp.next+1 {
+		gone = fmt.Sprintf("commit %d is missing", rp.next)
+	}
+	var why string
+	switch {
+	case rp.lastLog != "":
+		why = fmt.Sprintf("log %s was deleted, or log %s was cut short", logFileName(rp.next), rp.lastLog)
+	case manifest != "":
+		why = fmt.Sprintf("log %s, the first after manifest %s, was deleted or cut short", logFileName(rp.next), manifest)
+	default:
+		why = fmt.Sprintf("log %s, the first, was deleted or cut short", logFileName(rp.next))
+	}
+	return fmt.Errorf("replay log %s at offset %d: seq %d follows: %s (%s): %w", name, off, seq, gone, why, kv.ErrCorrupt)
 }
 
 // replayLog applies the records of lg after the flushed ones, checking that
@@ -350,12 +371,12 @@ func (s *Store) replayLog(lg dataFile, isLast bool, rp *replay) (logResult, erro
 				return res, fmt.Errorf("replay log %s: log %s ends in a damaged record, and seq %d follows it instead of %d: %w",
 					lg.name, rp.tornFile, seq, rp.next, kv.ErrCorrupt)
 			}
-			return res, fmt.Errorf("replay log %s at offset %d: seq %d, want %d (log records missing): %w",
-				lg.name, start, seq, rp.next, kv.ErrCorrupt)
+			return res, missingLogErr(lg.name, start, seq, rp, s.manifestName)
 		}
 		s.mem = applyOwned(s.mem, ops, len(s.cur) > 0) // the table references the log file's buffer until the next flush
 		rp.next++
 		rp.tornFile = ""
+		rp.lastLog = lg.name
 		s.logBytes += r.Offset() - start
 	}
 	res.size = int64(len(data))

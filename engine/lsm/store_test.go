@@ -506,3 +506,47 @@ func TestOpenRefusesADirectoryThatIsNotAStore(t *testing.T) {
 		require.NoError(t, s.Close())
 	}
 }
+
+// Acknowledged commits in a log that another log follows are never rolled
+// back silently: deleting that log, or cutting it at any record boundary,
+// fails Open with CORRUPT naming the file that is gone or short — in both
+// log layouts, with and without flushes between.
+func TestMissingOrShortNonFinalLogIsCorruptNamingIt(t *testing.T) {
+	for _, m := range modes {
+		for _, opts := range []lsm.Options{
+			{LogFileSize: 300, MemtableBytes: 1 << 20},
+			{LogFileSize: 200, MemtableBytes: 900},
+		} {
+			src := m.wrap(newMemFS(t))
+			s := open(t, src, opts)
+			for i := 1; i <= 38; i++ {
+				require.NoError(t, s.Apply(numberedBatch(i)))
+			}
+			require.NoError(t, s.Close())
+			logs := storeFiles(t, src, ".log")
+			require.GreaterOrEqual(t, len(logs), 3, "%s %+v", m.name, opts)
+			for _, victim := range logs[:len(logs)-1] {
+				f := m.wrap(copyFS(t, src))
+				require.NoError(t, f.Remove(victim))
+				_, err := lsm.Open(f, opts)
+				require.ErrorIs(t, err, kv.ErrCorrupt, "%s: %s deleted", m.name, victim)
+				require.Contains(t, err.Error(), victim, "%s: the error names the missing log", m.name)
+
+				data, err := src.ReadFile(victim)
+				require.NoError(t, err)
+				r := wal.NewReader(victim, data)
+				for {
+					_, err := r.Next()
+					if err != nil || r.Offset() == int64(len(data)) {
+						break
+					}
+					f := m.wrap(copyFS(t, src))
+					require.NoError(t, f.Truncate(victim, r.Offset()))
+					_, err = lsm.Open(f, opts)
+					require.ErrorIs(t, err, kv.ErrCorrupt, "%s: %s cut at %d", m.name, victim, r.Offset())
+					require.Contains(t, err.Error(), victim, "%s: the error names the short log", m.name)
+				}
+			}
+		}
+	}
+}
