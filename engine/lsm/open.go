@@ -74,6 +74,12 @@ func Open(fsys fsadapter.FS, opts Options) (*Store, error) {
 		s.releaseLock()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	if len(found) == 0 && s.createNextLog(0) {
+		// A new store promises its first log in a manifest at once, so that
+		// deleting that log is found even before the first flush. Failing
+		// costs the promise only.
+		_ = s.install(nil, 0)
+	}
 	return s, nil
 }
 
@@ -134,9 +140,10 @@ type damagedFile struct {
 
 // logResult is what replaying one log file found.
 type logResult struct {
-	size    int64  // valid length after cutting a torn tail
-	records int    // records in the file
-	lastSeq uint64 // sequence number of its last record
+	size      int64  // valid length after cutting a torn tail
+	records   int    // records in the file
+	lastSeq   uint64 // sequence number of its last record
+	continued bool   // it ends in a successorMark
 }
 
 // recover opens the segments of the newest manifest that verifies, replays
@@ -186,7 +193,7 @@ func (s *Store) recover(found []dataFile) error {
 			return explainDamage(err, damaged)
 		}
 		chosen = &m
-		s.manifestName, s.flushedSeq = f.name, m.flushedSeq
+		s.manifestName, s.flushedSeq, s.firstLog = f.name, m.flushedSeq, m.firstLog
 		s.nextFile = max(s.nextFile, m.nextFile)
 	}
 	if chosen == nil && len(damaged) > 0 && (len(logs) == 0 || logs[0].num != 1) {
@@ -202,6 +209,10 @@ func (s *Store) recover(found []dataFile) error {
 		}
 	}
 
+	if s.firstLog != 0 && !slices.ContainsFunc(logs, func(f dataFile) bool { return f.num == s.firstLog }) {
+		return fmt.Errorf("manifest %s promises log %s with the commits after seq %d, and it is missing: %w",
+			s.manifestName, logFileName(s.firstLog), s.flushedSeq, kv.ErrCorrupt)
+	}
 	rp := replay{next: s.flushedSeq + 1}
 	last := len(logs) - 1
 	for i, lg := range logs {
@@ -215,6 +226,10 @@ func (s *Store) recover(found []dataFile) error {
 		res, err := s.replayLog(lg, i == last, &rp)
 		if err != nil {
 			return explainDamage(err, damaged)
+		}
+		if next := logFileName(res.lastSeq + 1); res.continued && (i == last || logs[i+1].name != next) {
+			return explainDamage(fmt.Errorf("log %s ends saying the commits after seq %d continue in log %s, and it is missing: %w",
+				lg.name, res.lastSeq, next, kv.ErrCorrupt), damaged)
 		}
 		if i == last && s.canReuse(lg, res, rp.next-1) {
 			s.logName, s.logSize = lg.name, res.size
@@ -354,6 +369,17 @@ func (s *Store) replayLog(lg dataFile, isLast bool, rp *replay) (logResult, erro
 		seq, ops, err := wal.DecodeBatch(payload)
 		if err != nil {
 			return res, fmt.Errorf("replay log %s at offset %d: %w", lg.name, start, err)
+		}
+		if seq == 0 && len(ops) == 0 {
+			// A successorMark, which only ever ends a log with commits.
+			if _, err := r.Next(); !errors.Is(err, io.EOF) || res.records == 0 {
+				return res, fmt.Errorf("replay log %s at offset %d: a misplaced end mark: %w", lg.name, start, kv.ErrCorrupt)
+			}
+			res.continued = true
+			if res.lastSeq > s.flushedSeq {
+				s.logBytes += r.Offset() - start
+			}
+			break
 		}
 		switch {
 		case res.records == 0 && seq != lg.num:

@@ -163,7 +163,8 @@ func TestFlushAndCompaction(t *testing.T) {
 			require.Equal(t, 1, s.Stats().Runs)
 			checkStore(t, s, want)
 			require.Len(t, storeFiles(t, f, ".manifest"), 1)
-			require.Empty(t, storeFiles(t, f, ".log"))
+			require.LessOrEqual(t, len(storeFiles(t, f, ".log")), 1, "at most the empty log the manifest promises")
+			require.Equal(t, int64(0), logBytes(t, f))
 			require.Equal(t, int64(0), s.Stats().LogBytes)
 			checkFiles(t, f, s)
 			require.NoError(t, s.Compact(), "compact twice is a no-op")
@@ -187,7 +188,7 @@ func TestCompactEmptyStore(t *testing.T) {
 	s = open(t, f, lsm.Options{})
 	checkStore(t, s, state{})
 	checkFiles(t, f, s)
-	require.Equal(t, 1, s.Stats().Files)
+	require.Equal(t, 2, s.Stats().Files, "the manifest and the empty log it promises")
 }
 
 func TestClosed(t *testing.T) {
@@ -279,7 +280,7 @@ func TestStrayFilesIgnored(t *testing.T) {
 	checkStore(t, s, state{"a": "1"})
 	names, err := f.ReadDir(".")
 	require.NoError(t, err)
-	require.Len(t, names, 8, "the six stray files, a segment and a manifest")
+	require.Len(t, names, 9, "the six stray files, a segment, a manifest and the empty log it promises")
 	for _, n := range names {
 		if n == "1.log" || n == "000000000000000000001.log" {
 			data, err := f.ReadFile(n)
@@ -537,7 +538,7 @@ func TestMissingOrShortNonFinalLogIsCorruptNamingIt(t *testing.T) {
 				r := wal.NewReader(victim, data)
 				for {
 					_, err := r.Next()
-					if err != nil || r.Offset() == int64(len(data)) {
+					if err != nil || r.Offset() == int64(len(data)) || isEndMark(data[r.Offset():]) {
 						break
 					}
 					f := m.wrap(copyFS(t, src))
@@ -548,5 +549,57 @@ func TestMissingOrShortNonFinalLogIsCorruptNamingIt(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// isEndMark says whether rest is only the mark a full log ends with (no
+// commit), whose loss loses nothing.
+func isEndMark(rest []byte) bool {
+	r := wal.NewReader("", rest)
+	payload, err := r.Next()
+	if err != nil || r.Offset() != int64(len(rest)) {
+		return false
+	}
+	seq, ops, err := wal.DecodeBatch(payload)
+	return err == nil && seq == 0 && len(ops) == 0
+}
+
+// Where logs are appended to, deleting the last log — the only one before
+// the first flush, the one a manifest promises after a flush, or the newest
+// after rotations — fails Open with CORRUPT naming it, instead of opening
+// without the commits it held. (Cutting the last log at a record boundary
+// stays undetectable: nothing written after it tells.)
+func TestDeletedLastLogIsCorruptNamingIt(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		opts    lsm.Options
+		commits int
+	}{
+		{"only log, never flushed", lsm.Options{}, 22},
+		{"the log after a flush", lsm.Options{MemtableBytes: 600}, 22},
+		{"the newest of rotated logs", lsm.Options{LogFileSize: 200}, 22},
+		{"the newest of rotated logs after a flush", lsm.Options{LogFileSize: 200, MemtableBytes: 600}, 22},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := newMemFS(t)
+			s := open(t, src, tc.opts)
+			for i := 1; i <= tc.commits; i++ {
+				require.NoError(t, s.Apply(numberedBatch(i)))
+			}
+			require.NoError(t, s.Close())
+			// The newest log with commits (an empty one may follow it).
+			var victim string
+			for _, name := range storeFiles(t, src, ".log") {
+				if data, err := src.ReadFile(name); err == nil && len(data) > 0 {
+					victim = name
+				}
+			}
+			require.NotEmpty(t, victim)
+			f := copyFS(t, src)
+			require.NoError(t, f.Remove(victim))
+			_, err := lsm.Open(f, tc.opts)
+			require.ErrorIs(t, err, kv.ErrCorrupt)
+			require.Contains(t, err.Error(), victim)
+		})
 	}
 }
