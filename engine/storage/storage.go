@@ -81,8 +81,8 @@ type Info struct {
 	Keys          []string // live (not expired) keys, without the prefix, sorted
 	KeyCount      int      // len(Keys)
 	CurrentSizeKB float64  // bytes used / 1024
-	LimitSizeKB   float64 // quota / 1024
-	Usage         string  // CurrentSize / LimitSize as "12.34%"
+	LimitSizeKB   float64  // quota / 1024
+	Usage         string   // CurrentSize / LimitSize as "12.34%"
 }
 
 // Manager is one open store: a key prefix on a connection, with its
