@@ -41,7 +41,8 @@
 // DECRYPT_FAILED any record it did not write: a plaintext record put in the
 // files cannot stand in for an encrypted value, and no value can be copied
 // under another key. An opener without the secret reads the plain values but
-// may not write (NO_SECRET). Plain values stored before the store had a
+// may not set any (NO_SECRET); it may still remove keys and sweep expired
+// ones, which forges nothing. Plain values stored before the store had a
 // secret are signed by the first Open with it.
 //
 // # Caveats
