@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"minibase/engine/kv"
+	"minibase/engine/lsm"
 	"minibase/fsadapter"
 )
 
@@ -149,6 +150,8 @@ func CodeOf(err error) Code {
 		return CodeQuotaExceeded
 	case errors.Is(err, fsadapter.ErrLocked):
 		return CodeLocked
+	case errors.Is(err, lsm.ErrNotStore):
+		return CodeBadQuery
 	}
 	return CodeIO
 }

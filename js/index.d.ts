@@ -177,8 +177,14 @@ export interface ConnectOptions {
   adapter?: 'node' | 'memory' | 'indexeddb';
   /** Browser build: the database's name (IndexedDB database "minibase:<name>"). Default 'minibase'. */
   name?: string;
-  /** Directory (node) or name (memory) of the data. Default 'minibase-data'. */
+  /**
+   * Directory (node) or name (memory) of the data. Default 'minibase-data'. Must not be empty
+   * (`'.'` is the working directory). A directory that holds other files but no database is
+   * refused with BAD_QUERY unless `adoptRoot` is set.
+   */
   root?: string;
+  /** Create the database in `root` even though the directory holds other files. Default false. */
+  adoptRoot?: boolean;
   /** 'strict' also survives power loss (fsync); default 'normal' survives the process being killed. */
   durability?: 'normal' | 'strict';
   /** Log bytes the memtable collects before it is flushed to a segment file. Default 4 MB. Used when the root is first opened. */
@@ -278,6 +284,11 @@ export interface Stats {
   cacheMisses: number;
   cacheHitRate: number;
   [key: string]: unknown;
+  /**
+   * Passphrases this engine instance has stretched with PBKDF2 for stores that cache their key
+   * (`cacheKey`, the default): each costs ~1 s in wasm; a reopen with the same passphrase reuses it.
+   */
+  keyDerivations: number;
 }
 
 export class Connection {
@@ -409,6 +420,11 @@ export interface StorageOptions {
   limitSize?: number;
   /** PBKDF2 iterations when the store's salt is first created. Default 600,000. */
   kdfIterations?: number;
+  /**
+   * Keep the key derived from a passphrase for the engine's lifetime, so that opening the
+   * store again with the same passphrase skips PBKDF2 (~1 s in wasm). Default true.
+   */
+  cacheKey?: boolean;
   /** Bounds of the memory LRU of `cached()`. Default 1000 entries, 4 MB. */
   cache?: { maxEntries?: number; maxBytes?: number };
   /** Seconds between background sweeps of expired keys; 0 turns them off. Default 60. */
@@ -438,9 +454,12 @@ export type BatchOp =
   | { type: 'has'; key: string }
   | { type: 'remove'; key: string };
 
-/** `info()`: sizes in KB like wx.getStorageInfo, usage as "12.34%". */
+/** `info()`: the shape and units of wx.getStorageInfo (sizes in KB), usage as "12.34%". */
 export interface StorageInfo {
-  keys: number;
+  /** The live keys, without the prefix, sorted. */
+  keys: string[];
+  /** How many: `keys.length`. */
+  keyCount: number;
   currentSize: number;
   limitSize: number;
   usage: string;

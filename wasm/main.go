@@ -111,6 +111,9 @@ func main() {
 		hostFS = host.Get("fs")
 		hostWxFS = host.Get("wxfs")
 		hostIDB = host.Get("idb")
+		// The loader releases this instance's lock files should it die
+		// (a Go fatal error ends the instance, not the process).
+		host.Set("instance", fsadapter.InstanceID())
 		js.Global().Delete("__minibaseHost")
 	}
 	// Small heaps make Go collect very often, and in wasm a collection is

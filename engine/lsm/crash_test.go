@@ -329,3 +329,36 @@ func TestFailedAppendFallbacks(t *testing.T) {
 		})
 	}
 }
+
+// TestCrashMidRotationIsNotAMissingLog kills the simulated process at every
+// operation of a workload whose logs rotate many times between flushes, so
+// that it dies between creating a log and promising it (the mark at the end
+// of the full log, the manifest): recovery must never take that for a
+// deleted log, and every acknowledged batch must be there.
+func TestCrashMidRotationIsNotAMissingLog(t *testing.T) {
+	w := newCrashWorkload(60)
+	for _, d := range []lsm.Durability{lsm.Normal, lsm.Strict} {
+		t.Run(fmt.Sprintf("durability=%d", d), func(t *testing.T) {
+			opts := lsm.Options{LogFileSize: 256, MemtableBytes: 2 << 10, SegmentBytes: 1 << 10, BlockSize: 256, Durability: d}
+			ff := faultfs.Wrap(newMemFS(t))
+			acked, _ := w.run(ff, opts)
+			require.Equal(t, len(w.batches), acked)
+			total := ff.Ops()
+			require.Greater(t, lastStats.Flushes, int64(1))
+			for n := 1; n <= total; n++ {
+				for _, keep := range []int{-1, 1, 1 << 30} {
+					inner := newMemFS(t)
+					ff := faultfs.Wrap(inner)
+					if keep < 0 {
+						ff.CrashAt(n)
+					} else {
+						ff.TearAt(n, keep)
+					}
+					acked, inFlight := w.run(ff, opts)
+					require.True(t, ff.Crashed())
+					checkRecovered(t, inner, opts, w, acked, inFlight, fmt.Sprintf("crash at op %d keeping %d", n, keep))
+				}
+			}
+		})
+	}
+}

@@ -119,32 +119,35 @@ func (s *Store) flushWith(newer source) error {
 			v = append(version{r}, s.cur...)
 		}
 	}
+	// Later commits go to a new log, so every existing log holds only
+	// records the segments cover. It is created before the manifest, which
+	// promises it.
+	if s.log != nil {
+		_ = s.log.Close()
+		s.log = nil
+	}
+	s.logName, s.claimed = "", ""
+	s.createNextLog(s.seq)
 	if err := s.install(v, s.seq); err != nil {
 		return fmt.Errorf("flush: %w", err)
 	}
 	s.flushes++
 	s.mem = memtable.New()
 	s.logBytes = 0
-	// Later commits go to a new log, so every existing log holds only
-	// records the segments cover.
-	if s.log != nil {
-		_ = s.log.Close()
-		s.log = nil
-	}
-	s.logName = ""
 	s.removeStaleLogs()
 	return nil
 }
 
-// removeStaleLogs deletes every log file once the manifest covers them all
-// (no log is open). Failures leave files for the next flush or Open.
+// removeStaleLogs deletes every log file the manifest covers, once it
+// covers every commit; the log after it stays. Failures leave files for the
+// next flush or Open.
 func (s *Store) removeStaleLogs() {
-	if s.log != nil || s.logName != "" || s.seq != s.flushedSeq {
+	if s.seq != s.flushedSeq {
 		return
 	}
 	var names []string
 	for name := range s.files {
-		if f, ok := parseFileName(name); ok && f.kind == kindLog {
+		if f, ok := parseFileName(name); ok && f.kind == kindLog && f.num <= s.flushedSeq {
 			names = append(names, name)
 		}
 	}
@@ -281,6 +284,9 @@ func (s *Store) openSegment(num uint64, size int64) (*segment, error) {
 // are deleted.
 func (s *Store) install(v version, flushedSeq uint64) error {
 	m := manifest{flushedSeq: flushedSeq}
+	if _, ok := s.files[logFileName(flushedSeq+1)]; ok && s.appendMode {
+		m.firstLog = flushedSeq + 1
+	}
 	inNew := map[uint64]bool{}
 	for _, r := range v {
 		refs := make([]segRef, len(r))
@@ -311,7 +317,7 @@ func (s *Store) install(v version, flushedSeq uint64) error {
 	s.setFile(name, int64(len(data)))
 	s.written += int64(len(data))
 	old, oldName := s.cur, s.manifestName
-	s.cur, s.manifestName, s.flushedSeq = v, name, flushedSeq
+	s.cur, s.manifestName, s.flushedSeq, s.firstLog = v, name, flushedSeq, m.firstLog
 	v.ref()
 	// The older manifest goes first: while it exists, the logs and
 	// segments it needs exist too, so Open may fall back to it when the

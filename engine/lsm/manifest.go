@@ -13,15 +13,20 @@ import (
 // that verifies is the current one, which makes switching atomic on every
 // backend:
 //
-//	"MBMANI01" | flushed seq u64 | next file number u64 | uvarint run count
+//	"MBMANI02" | flushed seq u64 | next file number u64 | first log u64 |
+//	uvarint run count
 //	per run (newest first): uvarint segment count, then per segment (in key
 //	order): uvarint file number, uvarint size
 //	CRC-32C u32 of everything before | "MBME"
 //
 // Every commit with a sequence number up to the flushed seq is in the
-// segments; later ones are in the logs.
+// segments; later ones are in the logs. First log, when not zero, is the
+// number of the log that follows the flushed seq: the store creates it
+// before writing the manifest, so its absence means it was deleted. Version 1
+// manifests ("MBMANI01") have no first-log field and are still read.
 const (
-	manifestMagic    = "MBMANI01"
+	manifestMagic    = "MBMANI02"
+	manifestMagicV1  = "MBMANI01"
 	manifestEndMagic = "MBME"
 )
 
@@ -29,6 +34,7 @@ const (
 type manifest struct {
 	flushedSeq uint64
 	nextFile   uint64
+	firstLog   uint64 // 0: no log is promised
 	runs       [][]segRef
 }
 
@@ -42,6 +48,7 @@ func encodeManifest(m manifest) []byte {
 	buf := []byte(manifestMagic)
 	buf = binary.LittleEndian.AppendUint64(buf, m.flushedSeq)
 	buf = binary.LittleEndian.AppendUint64(buf, m.nextFile)
+	buf = binary.LittleEndian.AppendUint64(buf, m.firstLog)
 	buf = binary.AppendUvarint(buf, uint64(len(m.runs)))
 	for _, run := range m.runs {
 		buf = binary.AppendUvarint(buf, uint64(len(run)))
@@ -61,7 +68,10 @@ func decodeManifest(name string, data []byte) (manifest, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("read manifest %s: %s: %w", name, fmt.Sprintf(format, args...), kv.ErrCorrupt)
 	}
-	const fixed = len(manifestMagic) + 16
+	fixed := len(manifestMagic) + 16
+	if len(data) >= 8 && string(data[:8]) == manifestMagic {
+		fixed += 8
+	}
 	if len(data) < fixed+8 {
 		return m, bad("%d bytes is too short", len(data))
 	}
@@ -72,11 +82,17 @@ func decodeManifest(name string, data []byte) (manifest, error) {
 	if wal.Checksum(data[:crcAt]) != binary.LittleEndian.Uint32(data[crcAt:]) {
 		return m, bad("checksum mismatch")
 	}
-	if string(data[:8]) != manifestMagic {
+	if magic := string(data[:8]); magic != manifestMagic && magic != manifestMagicV1 {
 		return m, bad("bad magic")
 	}
 	m.flushedSeq = binary.LittleEndian.Uint64(data[8:])
 	m.nextFile = binary.LittleEndian.Uint64(data[16:])
+	if fixed > 24 {
+		m.firstLog = binary.LittleEndian.Uint64(data[24:])
+		if m.firstLog != 0 && m.firstLog != m.flushedSeq+1 {
+			return m, bad("first log %d does not follow flushed seq %d", m.firstLog, m.flushedSeq)
+		}
+	}
 	body := data[fixed:crcAt]
 	p := 0
 	uv := func() (uint64, bool) {

@@ -2,6 +2,7 @@ package lsm
 
 import (
 	"bytes"
+	"encoding/binary"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,7 +16,9 @@ func sampleManifest() manifest {
 }
 
 func TestManifestRoundTrip(t *testing.T) {
-	for _, m := range []manifest{{nextFile: 1}, sampleManifest()} {
+	promising := sampleManifest()
+	promising.firstLog = promising.flushedSeq + 1
+	for _, m := range []manifest{{nextFile: 1}, sampleManifest(), promising} {
 		got, err := decodeManifest("m", encodeManifest(m))
 		require.NoError(t, err)
 		require.Equal(t, m, got)
@@ -40,6 +43,7 @@ func TestManifestDamage(t *testing.T) {
 		"file number not below nextFile": {nextFile: 3, runs: [][]segRef{{{num: 3, size: 1}}}},
 		"segment twice":                  {nextFile: 9, runs: [][]segRef{{{num: 3, size: 1}}, {{num: 3, size: 1}}}},
 		"empty run":                      {nextFile: 9, runs: [][]segRef{{}}},
+		"first log not after the flush":  {flushedSeq: 5, nextFile: 9, firstLog: 9},
 	} {
 		_, err := decodeManifest("rule.manifest", encodeManifest(m))
 		require.ErrorIs(t, err, kv.ErrCorrupt, name)
@@ -78,3 +82,17 @@ func FuzzManifestValid(f *testing.F) {
 }
 
 var checksum = wal.Checksum
+
+// Manifests written before they promised logs (version 1) still open.
+func TestManifestVersion1StillReads(t *testing.T) {
+	m := sampleManifest()
+	v2 := encodeManifest(m)
+	// Version 1 is version 2 without the first-log field.
+	body := append([]byte(manifestMagicV1), v2[8:24]...)
+	body = append(body, v2[32:len(v2)-8]...)
+	v1 := binary.LittleEndian.AppendUint32(body, wal.Checksum(body))
+	v1 = append(v1, manifestEndMagic...)
+	got, err := decodeManifest("old.manifest", v1)
+	require.NoError(t, err)
+	require.Equal(t, m, got)
+}

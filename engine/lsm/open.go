@@ -7,6 +7,7 @@ import (
 	"io"
 	"path"
 	"slices"
+	"strings"
 
 	"minibase/engine/cache"
 	"minibase/engine/kv"
@@ -44,6 +45,11 @@ func Open(fsys fsadapter.FS, opts Options) (*Store, error) {
 		}
 		s.dir = dir
 	}
+	if !opts.AdoptDir {
+		if err := s.checkIsStore(); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
 	if l, ok := fsys.(fsadapter.Locker); ok {
 		// Another process writing these files would lose acknowledged writes.
 		release, err := l.Lock(s.path(lockFileName))
@@ -68,12 +74,44 @@ func Open(fsys fsadapter.FS, opts Options) (*Store, error) {
 		s.releaseLock()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	if len(found) == 0 && s.createNextLog(0) {
+		// A new store promises its first log in a manifest at once, so that
+		// deleting that log is found even before the first flush. Failing
+		// costs the promise only.
+		_ = s.install(nil, 0)
+	}
 	return s, nil
 }
 
 // lockFileName is the lock a store holds while open, on backends that
 // several processes can share (fsadapter.Locker).
 const lockFileName = "LOCK"
+
+// checkIsStore refuses a directory that holds files but none of a store's:
+// a root mistyped as a home or project directory must not be written into,
+// and a file there that happens to be named like a log must not be cut or
+// deleted by recovery. Hidden files (a desktop's .DS_Store) do not count.
+func (s *Store) checkIsStore() error {
+	names, err := s.fs.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", s.dir, err)
+	}
+	var other []string
+	for _, name := range names {
+		if _, ok := parseFileName(name); ok || name == lockFileName {
+			return nil
+		}
+		if !strings.HasPrefix(name, ".") {
+			other = append(other, name)
+		}
+	}
+	if len(other) == 0 {
+		return nil
+	}
+	shown := other[:min(len(other), 3)]
+	return fmt.Errorf("%s holds %d files (%s…) and none of a database's; choose an empty or new directory, or adopt this one explicitly: %w",
+		s.dir, len(other), strings.Join(shown, ", "), ErrNotStore)
+}
 
 func (s *Store) releaseLock() error {
 	if s.unlock == nil {
@@ -102,9 +140,10 @@ type damagedFile struct {
 
 // logResult is what replaying one log file found.
 type logResult struct {
-	size    int64  // valid length after cutting a torn tail
-	records int    // records in the file
-	lastSeq uint64 // sequence number of its last record
+	size      int64  // valid length after cutting a torn tail
+	records   int    // records in the file
+	lastSeq   uint64 // sequence number of its last record
+	continued bool   // it ends in a successorMark
 }
 
 // recover opens the segments of the newest manifest that verifies, replays
@@ -154,7 +193,7 @@ func (s *Store) recover(found []dataFile) error {
 			return explainDamage(err, damaged)
 		}
 		chosen = &m
-		s.manifestName, s.flushedSeq = f.name, m.flushedSeq
+		s.manifestName, s.flushedSeq, s.firstLog = f.name, m.flushedSeq, m.firstLog
 		s.nextFile = max(s.nextFile, m.nextFile)
 	}
 	if chosen == nil && len(damaged) > 0 && (len(logs) == 0 || logs[0].num != 1) {
@@ -170,6 +209,10 @@ func (s *Store) recover(found []dataFile) error {
 		}
 	}
 
+	if s.firstLog != 0 && !slices.ContainsFunc(logs, func(f dataFile) bool { return f.num == s.firstLog }) {
+		return fmt.Errorf("manifest %s promises log %s with the commits after seq %d, and it is missing: %w",
+			s.manifestName, logFileName(s.firstLog), s.flushedSeq, kv.ErrCorrupt)
+	}
 	rp := replay{next: s.flushedSeq + 1}
 	last := len(logs) - 1
 	for i, lg := range logs {
@@ -183,6 +226,10 @@ func (s *Store) recover(found []dataFile) error {
 		res, err := s.replayLog(lg, i == last, &rp)
 		if err != nil {
 			return explainDamage(err, damaged)
+		}
+		if next := logFileName(res.lastSeq + 1); res.continued && (i == last || logs[i+1].name != next) {
+			return explainDamage(fmt.Errorf("log %s ends saying the commits after seq %d continue in log %s, and it is missing: %w",
+				lg.name, res.lastSeq, next, kv.ErrCorrupt), damaged)
 		}
 		if i == last && s.canReuse(lg, res, rp.next-1) {
 			s.logName, s.logSize = lg.name, res.size
@@ -272,6 +319,27 @@ func (s *Store) canReuse(lg dataFile, res logResult, lastSeq uint64) bool {
 type replay struct {
 	next     uint64 // sequence number the next applied record must have
 	tornFile string // the last earlier log that ended in a damaged record
+	lastLog  string // the last log that held a needed record, "" before any
+}
+
+// missingLogErr describes commits missing between the logs: the log that
+// held them was deleted, or the log before it was cut short. Either file is
+// named, so whoever reads the error knows what to look for.
+func missingLogErr(name string, off int64, seq uint64, rp *replay, manifest string) error {
+	gone := fmt.Sprintf("commits %d to %d are missing", rp.next, seq-1)
+	if seq == rp.next+1 {
+		gone = fmt.Sprintf("commit %d is missing", rp.next)
+	}
+	var why string
+	switch {
+	case rp.lastLog != "":
+		why = fmt.Sprintf("log %s was deleted, or log %s was cut short", logFileName(rp.next), rp.lastLog)
+	case manifest != "":
+		why = fmt.Sprintf("log %s, the first after manifest %s, was deleted or cut short", logFileName(rp.next), manifest)
+	default:
+		why = fmt.Sprintf("log %s, the first, was deleted or cut short", logFileName(rp.next))
+	}
+	return fmt.Errorf("replay log %s at offset %d: seq %d follows: %s (%s): %w", name, off, seq, gone, why, kv.ErrCorrupt)
 }
 
 // replayLog applies the records of lg after the flushed ones, checking that
@@ -302,6 +370,17 @@ func (s *Store) replayLog(lg dataFile, isLast bool, rp *replay) (logResult, erro
 		if err != nil {
 			return res, fmt.Errorf("replay log %s at offset %d: %w", lg.name, start, err)
 		}
+		if seq == 0 && len(ops) == 0 {
+			// A successorMark, which only ever ends a log with commits.
+			if _, err := r.Next(); !errors.Is(err, io.EOF) || res.records == 0 {
+				return res, fmt.Errorf("replay log %s at offset %d: a misplaced end mark: %w", lg.name, start, kv.ErrCorrupt)
+			}
+			res.continued = true
+			if res.lastSeq > s.flushedSeq {
+				s.logBytes += r.Offset() - start
+			}
+			break
+		}
 		switch {
 		case res.records == 0 && seq != lg.num:
 			return res, fmt.Errorf("replay log %s: first record has seq %d: %w", lg.name, seq, kv.ErrCorrupt)
@@ -318,12 +397,12 @@ func (s *Store) replayLog(lg dataFile, isLast bool, rp *replay) (logResult, erro
 				return res, fmt.Errorf("replay log %s: log %s ends in a damaged record, and seq %d follows it instead of %d: %w",
 					lg.name, rp.tornFile, seq, rp.next, kv.ErrCorrupt)
 			}
-			return res, fmt.Errorf("replay log %s at offset %d: seq %d, want %d (log records missing): %w",
-				lg.name, start, seq, rp.next, kv.ErrCorrupt)
+			return res, missingLogErr(lg.name, start, seq, rp, s.manifestName)
 		}
 		s.mem = applyOwned(s.mem, len(ops), func(i int) kv.Op { return ops[i] }, len(s.cur) > 0) // the table references the log file's buffer until the next flush
 		rp.next++
 		rp.tornFile = ""
+		rp.lastLog = lg.name
 		s.logBytes += r.Offset() - start
 	}
 	res.size = int64(len(data))

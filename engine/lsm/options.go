@@ -32,6 +32,10 @@ type Options struct {
 	// Dir is the directory inside the adapter holding the store's files;
 	// empty means the adapter's root. It is created when missing.
 	Dir string
+	// AdoptDir lets Open create a store in a directory that already holds
+	// other files. Without it such a directory fails Open with ErrNotStore
+	// (an empty directory, or one holding a store, is fine).
+	AdoptDir bool
 	// Durability chooses between Normal (default) and Strict.
 	Durability Durability
 	// LogFileSize is the size past which an appendable log file is closed and

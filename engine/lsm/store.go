@@ -37,14 +37,21 @@
 // Open takes the newest manifest that verifies and replays the logs after
 // it. A torn record at the end of the last log (a write cut short) is cut off;
 // all other damage fails Open with an error wrapping kv.ErrCorrupt that names
-// the file.
+// the file. Missing commits are damage too: sequence numbers run on from log
+// to log, and where logs are appended to, every manifest promises the log
+// that follows it and every full log ends with a mark promising the next
+// one (both are created before they are promised), so a deleted log is
+// found even when it is the last.
 //
 // # Caveats
 //
 // Compactions run inside the Apply that triggers them, which then takes as
 // long as rewriting the runs merged. Backends that do not implement
 // RangeReader serve a block by reading its whole segment file (the last one
-// read is kept). The deletion of whole trailing log files cannot be detected.
+// read is kept). Records cut off the end of the last log at a record
+// boundary cannot be detected, nor the deletion of the last commit's file on
+// write-once backends (IndexedDB): nothing written after them tells. Stores
+// written before manifests promised logs are covered from their next flush.
 // Flipped bits in the final record of the final log are indistinguishable
 // from a torn write and drop that record. Stats.Keys and Stats.LiveBytes
 // count shadowed entries until a compaction removes them.
@@ -103,6 +110,12 @@ type Store struct {
 	log     fsadapter.AppendFile
 	logName string
 	logSize int64
+	// claimed is the open log when it was created empty ahead of its first
+	// commit and a manifest or the log before it promises it exists: it
+	// must not be deleted, even empty. firstLog is the log the current
+	// manifest promises (0: none).
+	claimed  string
+	firstLog uint64
 
 	closed      bool
 	broken      error // set when the log cannot take more writes; see ErrLogDamaged
@@ -519,12 +532,60 @@ func (s *Store) writeRecord(seq uint64, rec []byte) error {
 	s.logSize += int64(len(rec))
 	s.files[s.logName] = s.logSize
 	if s.logSize >= s.opts.LogFileSize {
-		// A close error cannot lose the record: Write already handed it
-		// to the backend.
-		_ = s.log.Close()
-		s.log, s.logName = nil, ""
+		s.rotate(seq)
 	}
 	return nil
+}
+
+// successorMark ends a full log: a record no commit has (sequence number 0,
+// no operations) saying that the commits after its last one continue in the
+// log named after the next sequence number, which exists already. Recovery
+// then knows that log must be there: without the mark, deleting the last log
+// would silently roll back every commit in it.
+var successorMark = wal.Encode(nil, 0, nil)
+
+// rotate closes the log that commit seq filled. The next log is created
+// (empty) first and only then promised by the mark, so a crash in between
+// leaves a log nobody promised, never a promise without its log. A failure
+// on the way costs the promise, never a commit: seq is durable already.
+func (s *Store) rotate(seq uint64) {
+	full, name := s.log, s.logName
+	s.log, s.logName, s.claimed = nil, "", ""
+	if s.createNextLog(seq) {
+		n, _ := full.Write(successorMark) // a torn mark ends a log that is not the last: harmless
+		s.files[name] += int64(max(n, 0))
+		s.logBytes += int64(max(n, 0))
+	}
+	// A close error cannot lose the record: Write already handed it to the
+	// backend.
+	_ = full.Close()
+}
+
+// createNextLog creates the empty log the commit after seq goes to and makes
+// it the open log, so that a manifest or the log before it can promise it.
+// It is synced with its directory entry whatever the durability: a promise
+// that outlived its log after a power loss would make the store unopenable.
+// Only where logs are appended to; it reports whether the log exists.
+func (s *Store) createNextLog(seq uint64) bool {
+	if !s.appendMode {
+		return false
+	}
+	name := logFileName(seq + 1)
+	// Nothing acknowledged can be in a file named after an uncommitted
+	// sequence number: at most the stub of a failed append, which this
+	// replaces.
+	if err := s.fs.WriteFile(s.path(name), nil, true); err != nil {
+		return false
+	}
+	s.setFile(name, 0)
+	s.logName, s.logSize, s.claimed = name, 0, name
+	return true
+}
+
+// promised says whether a manifest or a log's mark promises that log name
+// exists, so that it must not be deleted even when empty.
+func (s *Store) promised(name string) bool {
+	return name == s.claimed || (s.firstLog != 0 && name == logFileName(s.firstLog))
 }
 
 // undoAppend makes sure a failed append is never followed by good records:
@@ -542,9 +603,16 @@ func (s *Store) undoAppend(wrote, size int) {
 		// is as it was and the next commit may append to it.
 		return
 	}
-	if s.logSize == 0 && s.remove(name) {
-		s.logName = ""
-		return
+	if s.logSize == 0 {
+		if !s.promised(name) && s.remove(name) {
+			s.logName = ""
+			return
+		}
+		// A promised log must stay: emptying it by rewriting does too.
+		if s.promised(name) && s.fs.WriteFile(s.path(name), nil, true) == nil {
+			s.files[name] = 0
+			return
+		}
 	}
 	s.files[name] = s.logSize + int64(max(wrote, 0))
 	if wrote < size && s.logSize > 0 {

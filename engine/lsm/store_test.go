@@ -163,7 +163,8 @@ func TestFlushAndCompaction(t *testing.T) {
 			require.Equal(t, 1, s.Stats().Runs)
 			checkStore(t, s, want)
 			require.Len(t, storeFiles(t, f, ".manifest"), 1)
-			require.Empty(t, storeFiles(t, f, ".log"))
+			require.LessOrEqual(t, len(storeFiles(t, f, ".log")), 1, "at most the empty log the manifest promises")
+			require.Equal(t, int64(0), logBytes(t, f))
 			require.Equal(t, int64(0), s.Stats().LogBytes)
 			checkFiles(t, f, s)
 			require.NoError(t, s.Compact(), "compact twice is a no-op")
@@ -187,7 +188,7 @@ func TestCompactEmptyStore(t *testing.T) {
 	s = open(t, f, lsm.Options{})
 	checkStore(t, s, state{})
 	checkFiles(t, f, s)
-	require.Equal(t, 1, s.Stats().Files)
+	require.Equal(t, 2, s.Stats().Files, "the manifest and the empty log it promises")
 }
 
 func TestClosed(t *testing.T) {
@@ -269,7 +270,9 @@ func TestStrayFilesIgnored(t *testing.T) {
 	for _, name := range []string{"README", "1.log", "abc.ckpt", "0000000000000000000x.log", "000000000000000000001.log", "00000000000000000001.logx"} {
 		require.NoError(t, f.WriteFile(name, []byte("not mine"), false))
 	}
-	s := open(t, f, lsm.Options{})
+	_, err := lsm.Open(f, lsm.Options{})
+	require.ErrorIs(t, err, lsm.ErrNotStore, "not a store's directory until adopted")
+	s := open(t, f, lsm.Options{AdoptDir: true})
 	require.NoError(t, s.Apply(batchOf("a", "1")))
 	require.NoError(t, s.Compact())
 	require.NoError(t, s.Close())
@@ -277,7 +280,14 @@ func TestStrayFilesIgnored(t *testing.T) {
 	checkStore(t, s, state{"a": "1"})
 	names, err := f.ReadDir(".")
 	require.NoError(t, err)
-	require.Len(t, names, 8, "the six stray files, a segment and a manifest")
+	require.Len(t, names, 9, "the six stray files, a segment, a manifest and the empty log it promises")
+	for _, n := range names {
+		if n == "1.log" || n == "000000000000000000001.log" {
+			data, err := f.ReadFile(n)
+			require.NoError(t, err)
+			require.Equal(t, "not mine", string(data))
+		}
+	}
 }
 
 func TestTooLarge(t *testing.T) {
@@ -467,4 +477,129 @@ func TestSnapshotSurvivesMergeAndRepack(t *testing.T) {
 	after := dump(t, s)
 	require.Equal(t, "new", after["k0001"])
 	require.NotContains(t, after, "k0003")
+}
+
+// A directory that holds files but none of a store's is not opened: a root
+// mistyped as a home directory must not be written into, nor a file there
+// that looks like a log cut short or deleted by recovery.
+func TestOpenRefusesADirectoryThatIsNotAStore(t *testing.T) {
+	f := newMemFS(t)
+	require.NoError(t, f.WriteFile("notes.txt", []byte("mine"), false))
+	require.NoError(t, f.MkdirAll("photos"))
+	_, err := lsm.Open(f, lsm.Options{})
+	require.ErrorIs(t, err, lsm.ErrNotStore)
+	require.Contains(t, err.Error(), "notes.txt")
+	names, err := f.ReadDir(".")
+	require.NoError(t, err)
+	require.Equal(t, []string{"notes.txt", "photos"}, names, "nothing written")
+
+	// An empty directory, one with only hidden files, and a store are fine.
+	for _, dir := range []string{"empty", "hidden"} {
+		require.NoError(t, f.MkdirAll(dir))
+	}
+	require.NoError(t, f.WriteFile("hidden/.DS_Store", []byte("x"), false))
+	for _, dir := range []string{"empty", "hidden", "new/sub"} {
+		s := open(t, f, lsm.Options{Dir: dir})
+		require.NoError(t, s.Apply(batchOf("a", "1")))
+		require.NoError(t, s.Close())
+		s = open(t, f, lsm.Options{Dir: dir})
+		checkStore(t, s, state{"a": "1"})
+		require.NoError(t, s.Close())
+	}
+}
+
+// Acknowledged commits in a log that another log follows are never rolled
+// back silently: deleting that log, or cutting it at any record boundary,
+// fails Open with CORRUPT naming the file that is gone or short — in both
+// log layouts, with and without flushes between.
+func TestMissingOrShortNonFinalLogIsCorruptNamingIt(t *testing.T) {
+	for _, m := range modes {
+		for _, opts := range []lsm.Options{
+			{LogFileSize: 300, MemtableBytes: 1 << 20},
+			{LogFileSize: 200, MemtableBytes: 900},
+		} {
+			src := m.wrap(newMemFS(t))
+			s := open(t, src, opts)
+			for i := 1; i <= 38; i++ {
+				require.NoError(t, s.Apply(numberedBatch(i)))
+			}
+			require.NoError(t, s.Close())
+			logs := storeFiles(t, src, ".log")
+			require.GreaterOrEqual(t, len(logs), 3, "%s %+v", m.name, opts)
+			for _, victim := range logs[:len(logs)-1] {
+				f := m.wrap(copyFS(t, src))
+				require.NoError(t, f.Remove(victim))
+				_, err := lsm.Open(f, opts)
+				require.ErrorIs(t, err, kv.ErrCorrupt, "%s: %s deleted", m.name, victim)
+				require.Contains(t, err.Error(), victim, "%s: the error names the missing log", m.name)
+
+				data, err := src.ReadFile(victim)
+				require.NoError(t, err)
+				r := wal.NewReader(victim, data)
+				for {
+					_, err := r.Next()
+					if err != nil || r.Offset() == int64(len(data)) || isEndMark(data[r.Offset():]) {
+						break
+					}
+					f := m.wrap(copyFS(t, src))
+					require.NoError(t, f.Truncate(victim, r.Offset()))
+					_, err = lsm.Open(f, opts)
+					require.ErrorIs(t, err, kv.ErrCorrupt, "%s: %s cut at %d", m.name, victim, r.Offset())
+					require.Contains(t, err.Error(), victim, "%s: the error names the short log", m.name)
+				}
+			}
+		}
+	}
+}
+
+// isEndMark says whether rest is only the mark a full log ends with (no
+// commit), whose loss loses nothing.
+func isEndMark(rest []byte) bool {
+	r := wal.NewReader("", rest)
+	payload, err := r.Next()
+	if err != nil || r.Offset() != int64(len(rest)) {
+		return false
+	}
+	seq, ops, err := wal.DecodeBatch(payload)
+	return err == nil && seq == 0 && len(ops) == 0
+}
+
+// Where logs are appended to, deleting the last log — the only one before
+// the first flush, the one a manifest promises after a flush, or the newest
+// after rotations — fails Open with CORRUPT naming it, instead of opening
+// without the commits it held. (Cutting the last log at a record boundary
+// stays undetectable: nothing written after it tells.)
+func TestDeletedLastLogIsCorruptNamingIt(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		opts    lsm.Options
+		commits int
+	}{
+		{"only log, never flushed", lsm.Options{}, 22},
+		{"the log after a flush", lsm.Options{MemtableBytes: 600}, 22},
+		{"the newest of rotated logs", lsm.Options{LogFileSize: 200}, 22},
+		{"the newest of rotated logs after a flush", lsm.Options{LogFileSize: 200, MemtableBytes: 600}, 22},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := newMemFS(t)
+			s := open(t, src, tc.opts)
+			for i := 1; i <= tc.commits; i++ {
+				require.NoError(t, s.Apply(numberedBatch(i)))
+			}
+			require.NoError(t, s.Close())
+			// The newest log with commits (an empty one may follow it).
+			var victim string
+			for _, name := range storeFiles(t, src, ".log") {
+				if data, err := src.ReadFile(name); err == nil && len(data) > 0 {
+					victim = name
+				}
+			}
+			require.NotEmpty(t, victim)
+			f := copyFS(t, src)
+			require.NoError(t, f.Remove(victim))
+			_, err := lsm.Open(f, tc.opts)
+			require.ErrorIs(t, err, kv.ErrCorrupt)
+			require.Contains(t, err.Error(), victim)
+		})
+	}
 }

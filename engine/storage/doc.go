@@ -36,12 +36,23 @@
 // per-store salt, stored with a key check value: a wrong secret fails at Open
 // with WRONG_SECRET.
 //
+// Once a store has a secret, its owner signs the values it does not encrypt
+// (an AES-GCM tag over the key name and the value), and refuses with
+// DECRYPT_FAILED any record it did not write: a plaintext record put in the
+// files cannot stand in for an encrypted value, and no value can be copied
+// under another key. An opener without the secret reads the plain values but
+// may not set any (NO_SECRET); it may still remove keys and sweep expired
+// ones, which forges nothing. Plain values stored before the store had a
+// secret are signed by the first Open with it.
+//
 // # Caveats
 //
 //   - Quota (Options.LimitSize) counts keys plus stored records, so a
 //     compressed value counts at its compressed size. Expired entries count
 //     until swept.
 //   - Has does not decrypt: it answers for encrypted values without a secret.
+//   - Signing proves who wrote a value, not that it is the latest: someone
+//     with the files can delete a key or restore an older copy of the files.
 //   - Keys are non-empty UTF-8 strings up to MaxKeySize bytes; values up to
 //     MaxValueSize bytes encoded.
 //   - Prefixes of two stores on one connection may not overlap ("mp_" and

@@ -27,10 +27,21 @@ import (
 // open. pad prefixes the body's length and fills with zeros to a multiple of
 // padBlock bytes: the file on disk then tells a value's size only to within
 // padBlock bytes, never to the byte.
+//
+// A store with a secret writes its unencrypted values signed (flagSigned):
+//
+//	flags byte | nonce (12 bytes) | body | AES-256-GCM tag (16 bytes)
+//
+// the tag sealing nothing, with the flags, the full key name and the body as
+// additional data. With the secret, a record that is neither sealed nor
+// signed was not written by its owner (an opener without the secret, or
+// someone with the files) and is refused: otherwise a plaintext record could
+// stand in for an encrypted one.
 const (
 	flagCompressed = 1 << 0
 	flagEncrypted  = 1 << 1
-	knownFlags     = flagCompressed | flagEncrypted
+	flagSigned     = 1 << 2
+	knownFlags     = flagCompressed | flagEncrypted | flagSigned
 
 	padBlock  = 64
 	nonceSize = 12
@@ -47,22 +58,44 @@ func encodeRecord(fullKey string, enc []byte, compress, encrypt bool, aead ciphe
 			body, flags = z, flags|flagCompressed
 		}
 	}
-	if !encrypt {
+	if !encrypt && aead == nil {
 		return append([]byte{flags}, body...), nil
 	}
 	if aead == nil {
 		return nil, &engine.Error{Code: engine.CodeNoSecret, Msg: "set " + quote(fullKey) + ": encrypt needs a store opened with a secret"}
 	}
+	// A fresh random nonce per value: with 96-bit random nonces GCM stays
+	// safe far beyond the number of writes one device makes.
+	var nonce [nonceSize]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return nil, &engine.Error{Code: engine.CodeInternal, Msg: "set: no randomness for a nonce", Err: err}
+	}
+	if !encrypt {
+		return sign(fullKey, flags, body, nonce, aead), nil
+	}
 	flags |= flagEncrypted
 	plain := pad(body)
 	out := make([]byte, 1+nonceSize, 1+nonceSize+len(plain)+aead.Overhead())
 	out[0] = flags
-	// A fresh random nonce per value: with 96-bit random nonces GCM stays
-	// safe far beyond the number of writes one device makes.
-	if _, err := rand.Read(out[1 : 1+nonceSize]); err != nil {
-		return nil, &engine.Error{Code: engine.CodeInternal, Msg: "set: no randomness for a nonce", Err: err}
+	copy(out[1:], nonce[:])
+	return aead.Seal(out, nonce[:], plain, additionalData(fullKey, flags)), nil
+}
+
+// encodeSigned signs an unsigned plaintext record's body (flags without
+// flagEncrypted), keeping its other flags.
+func encodeSigned(fullKey string, flags byte, body []byte, aead cipher.AEAD) ([]byte, error) {
+	var nonce [nonceSize]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return nil, &engine.Error{Code: engine.CodeInternal, Msg: "sign: no randomness for a nonce", Err: err}
 	}
-	return aead.Seal(out, out[1:1+nonceSize], plain, additionalData(fullKey, flags)), nil
+	return sign(fullKey, flags, body, nonce, aead), nil
+}
+
+func sign(fullKey string, flags byte, body []byte, nonce [nonceSize]byte, aead cipher.AEAD) []byte {
+	flags |= flagSigned
+	out := make([]byte, 0, 1+nonceSize+len(body)+aead.Overhead())
+	out = append(append(append(out, flags), nonce[:]...), body...)
+	return aead.Seal(out, nonce[:], nil, signedData(fullKey, flags, body))
 }
 
 // decodeRecord is encodeRecord's inverse. It never panics on corrupt input:
@@ -86,6 +119,25 @@ func openRecord(fullKey string, rec []byte, aead cipher.AEAD) ([]byte, error) {
 		return nil, corrupt(fullKey, "unknown record format")
 	}
 	flags, body := rec[0], rec[1:]
+	switch {
+	case flags&flagEncrypted != 0 && flags&flagSigned != 0:
+		return nil, corrupt(fullKey, "unknown record format")
+	case flags&flagSigned != 0:
+		const tagSize = 16 // GCM's, whether or not a key is at hand
+		if len(body) < nonceSize+tagSize {
+			return nil, decryptFailed(fullKey)
+		}
+		nonce, signed, tag := body[:nonceSize], body[nonceSize:len(body)-tagSize], body[len(body)-tagSize:]
+		if aead != nil {
+			if _, err := aead.Open(nil, nonce, tag, signedData(fullKey, flags, signed)); err != nil {
+				return nil, decryptFailed(fullKey)
+			}
+		}
+		body = signed
+	case flags&flagEncrypted == 0 && aead != nil:
+		return nil, &engine.Error{Code: engine.CodeDecryptFailed, Msg: "get " + quote(fullKey) +
+			": the value was not written with the store's secret (by an opener without it, or into the files); refused, since it could stand in for an encrypted one"}
+	}
 	if flags&flagEncrypted != 0 {
 		if aead == nil {
 			return nil, &engine.Error{Code: engine.CodeNoSecret, Msg: "get " + quote(fullKey) + ": the value is encrypted; open the store with its secret"}
@@ -126,6 +178,13 @@ func encodedValue(fullKey string, rec []byte, aead cipher.AEAD) ([]byte, error) 
 
 func additionalData(fullKey string, flags byte) []byte {
 	return append([]byte{flags}, fullKey...)
+}
+
+// signedData is what a signed record's tag covers: the key's length keeps
+// the boundary between key and body from moving.
+func signedData(fullKey string, flags byte, body []byte) []byte {
+	ad := binary.AppendUvarint([]byte{flags}, uint64(len(fullKey)))
+	return append(append(ad, fullKey...), body...)
 }
 
 // writers reuses deflate writers: each holds ~1 MB of state whose

@@ -49,6 +49,9 @@ type Options struct {
 	// RawKey, when set (32 bytes), is the AES-256 key itself; it takes
 	// precedence over Passphrase.
 	RawKey []byte
+	// KeyCache, when set, keeps the key derived from Passphrase, so the next
+	// Open of this store with the same passphrase does not derive it again.
+	KeyCache *KeyCache
 	// KDFIterations is the PBKDF2 iteration count used when the store's
 	// salt is first created; 0 means DefaultKDFIterations. Later opens use
 	// the count stored with the salt.
@@ -72,12 +75,14 @@ type SetOptions struct {
 	Compress bool
 }
 
-// Info describes a store's use of its quota, in wx.getStorageInfo's units.
+// Info describes a store's use of its quota, in wx.getStorageInfo's shape
+// and units.
 type Info struct {
-	Keys          int     // live (not expired) keys
-	CurrentSizeKB float64 // bytes used / 1024
-	LimitSizeKB   float64 // quota / 1024
-	Usage         string  // CurrentSize / LimitSize as "12.34%"
+	Keys          []string // live (not expired) keys, without the prefix, sorted
+	KeyCount      int      // len(Keys)
+	CurrentSizeKB float64  // bytes used / 1024
+	LimitSizeKB   float64  // quota / 1024
+	Usage         string   // CurrentSize / LimitSize as "12.34%"
 }
 
 // Manager is one open store: a key prefix on a connection, with its
@@ -152,8 +157,13 @@ func Open(conn *engine.Conn, opts Options) (*Manager, error) {
 		return nil, err
 	}
 	if check != nil {
-		if !verifyCheck(m.aead, m.prefix, check) {
+		switch verifyCheck(m.aead, m.prefix, check) {
+		case 0:
 			return nil, &engine.Error{Code: engine.CodeWrongSecret, Msg: "open storage " + quote(m.prefix) + ": wrong secret"}
+		case 1:
+			if err := m.signPlainRecords(); err != nil {
+				return nil, err
+			}
 		}
 		return m, nil
 	}
@@ -164,9 +174,12 @@ func Open(conn *engine.Conn, opts Options) (*Manager, error) {
 		// Another Open may have set the secret meanwhile: the first wins.
 		cur, err := m.storeRow(tx)
 		if err != nil || cur.check != nil {
-			if err == nil && !verifyCheck(m.aead, m.prefix, cur.check) {
+			if err == nil && verifyCheck(m.aead, m.prefix, cur.check) == 0 {
 				err = &engine.Error{Code: engine.CodeWrongSecret, Msg: "open storage " + quote(m.prefix) + ": wrong secret"}
 			}
+			return err
+		}
+		if err := m.signRecords(tx); err != nil {
 			return err
 		}
 		_, err = tx.Upsert(db, storesTable, value.ObjectOf(
@@ -181,6 +194,67 @@ func Open(conn *engine.Conn, opts Options) (*Manager, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// signPlainRecords brings a store whose check value predates signed records
+// up to date: it signs the unencrypted records (which a store with a secret
+// now refuses unsigned) and then marks the store with a version 2 check, in
+// one transaction.
+func (m *Manager) signPlainRecords() error {
+	check, err := sealCheck(m.aead, m.prefix)
+	if err != nil {
+		return err
+	}
+	return m.conn.Auto(func(tx *engine.Tx) error {
+		st, err := m.storeRow(tx)
+		if err != nil || verifyCheck(m.aead, m.prefix, st.check) != 1 {
+			return err // another Open did it meanwhile
+		}
+		if err := m.signRecords(tx); err != nil {
+			return err
+		}
+		_, err = tx.Upsert(m.db, storesTable, value.ObjectOf(
+			value.Member{Key: "prefix", Value: value.StringOf(m.prefix)},
+			value.Member{Key: "check", Value: value.BytesOf(check)},
+		))
+		return err
+	})
+}
+
+// signRecords signs the store's unsigned plaintext records, when a secret
+// comes to a store that had none or whose records predate signing: they are
+// trusted as they are at this one moment, and from then on a record the
+// owner did not write is refused.
+func (m *Manager) signRecords(tx *engine.Tx) error {
+	res, err := tx.Select(m.db, itemsTable, engine.Query{Where: m.prefixCond(), Limit: -1,
+		Columns: []string{"key", "value", "expireAt", "size"}})
+	if err != nil {
+		return err
+	}
+	var grown int64
+	for _, r := range res.Rows {
+		full, rec := r[0].Str(), []byte(r[1].Str())
+		if len(rec) == 0 || rec[0]&(flagEncrypted|flagSigned) != 0 {
+			continue
+		}
+		signed, err := encodeSigned(full, rec[0], rec[1:], m.aead)
+		if err != nil {
+			return err
+		}
+		size := int64(len(full) + len(signed))
+		grown += size - int64(r[3].Number())
+		_, err = tx.Upsert(m.db, itemsTable, value.ObjectOf(
+			value.Member{Key: "key", Value: r[0]},
+			value.Member{Key: "value", Value: value.BytesOf(signed)},
+			value.Member{Key: "flags", Value: value.NumberOf(float64(signed[0]))},
+			value.Member{Key: "expireAt", Value: r[2]},
+			value.Member{Key: "size", Value: value.NumberOf(float64(size))},
+		))
+		if err != nil {
+			return err
+		}
+	}
+	return m.addSize(tx, grown)
 }
 
 func createTables(conn *engine.Conn, db string) error {
@@ -374,6 +448,12 @@ func (m *Manager) applySet(tx *engine.Tx, p prepared) error {
 	if err != nil {
 		return err
 	}
+	if st.check != nil && m.aead == nil {
+		// The owner refuses unsigned records; writing one would destroy
+		// the key's value (and could stand in for an encrypted one).
+		return &engine.Error{Code: engine.CodeNoSecret, Msg: "set " + quote(strings.TrimPrefix(p.full, m.prefix)) +
+			": the store is protected by a secret; open it with the secret to write"}
+	}
 	// A write that does not grow the store is allowed even over quota, so a
 	// full store can still be shrunk by overwriting.
 	if total := st.size - oldSize + size; size > oldSize && total > m.limit {
@@ -549,7 +629,7 @@ func (m *Manager) Clear() error {
 	})
 }
 
-// Info reports the live key count and the size used against the quota.
+// Info reports the live keys and the size used against the quota.
 func (m *Manager) Info() (Info, error) {
 	var info Info
 	now := value.NumberOf(m.nowMs())
@@ -558,16 +638,22 @@ func (m *Manager) Info() (Info, error) {
 			&engine.Cond{Column: "expireAt", Op: engine.OpIsNull},
 			&engine.Cond{Column: "expireAt", Op: engine.OpGt, Value: now},
 		}}
-		n, err := tx.Count(m.db, itemsTable, engine.Query{Where: live, Limit: -1})
+		res, err := tx.Select(m.db, itemsTable, engine.Query{Where: live, Limit: -1, Columns: []string{"key"}})
 		if err != nil {
 			return err
 		}
+		keys := make([]string, len(res.Rows))
+		for i, r := range res.Rows {
+			keys[i] = strings.TrimPrefix(r[0].Str(), m.prefix)
+		}
+		sort.Strings(keys)
 		st, err := m.storeRow(tx)
 		if err != nil {
 			return err
 		}
 		info = Info{
-			Keys:          n,
+			Keys:          keys,
+			KeyCount:      len(keys),
 			CurrentSizeKB: float64(st.size) / 1024,
 			LimitSizeKB:   float64(m.limit) / 1024,
 			Usage:         strconv.FormatFloat(float64(st.size)*100/float64(m.limit), 'f', 2, 64) + "%",

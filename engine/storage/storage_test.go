@@ -93,7 +93,8 @@ func TestHasRemoveKeysClear(t *testing.T) {
 	require.Empty(t, keys)
 	info, err := a.Info()
 	require.NoError(t, err)
-	require.Equal(t, 0, info.Keys)
+	require.Empty(t, info.Keys)
+	require.Equal(t, 0, info.KeyCount)
 	require.Equal(t, 0.0, info.CurrentSizeKB)
 
 	// Clear touched only its own prefix.
@@ -178,7 +179,8 @@ func TestExpiryIsExactBeforeAnySweep(t *testing.T) {
 		}
 		info, err := m.Info()
 		require.NoError(t, err)
-		require.Equal(t, len(want), info.Keys)
+		require.Equal(t, want, info.Keys, "info lists the live key names")
+		require.Equal(t, len(want), info.KeyCount)
 	}
 	visible("at", "forever", "ttl")
 	e.clock.Advance(time.Minute - time.Millisecond)
@@ -248,7 +250,7 @@ func TestQuota(t *testing.T) {
 	require.NoError(t, m.Set("a", value.StringOf(strings.Repeat("x", 900)), SetOptions{}))
 	info, err := m.Info()
 	require.NoError(t, err)
-	require.Equal(t, 1, info.Keys)
+	require.Equal(t, []string{"a"}, info.Keys)
 	require.InDelta(t, 0.9, info.CurrentSizeKB, 0.02)
 	require.InDelta(t, 1000.0/1024, info.LimitSizeKB, 1e-9)
 	require.Regexp(t, `^9\d\.\d\d%$`, info.Usage)
@@ -617,9 +619,172 @@ func TestGetEncodedPassesTheStoredEncoding(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, found)
 	// A record whose body is not one well-formed value is CORRUPT.
-	putRawItem(t, m, "mp_k", []byte{0, value.TagArray, 5})
+	rec, err := encodeSigned("mp_k", 0, []byte{value.TagArray, 5}, m.aead)
+	require.NoError(t, err)
+	putRawItem(t, m, "mp_k", rec)
 	_, _, _, err = m.GetEncoded("k")
 	requireCode(t, engine.CodeCorrupt, err)
 }
 
 func (o SetOptions) withExpire(d time.Duration) SetOptions { o.Expire = d; return o }
+
+// Without the secret nobody may put a plaintext value where the owner keeps
+// an encrypted one: not through the API (NO_SECRET), and not through the
+// files (the owner refuses a record it did not write).
+func TestPlaintextCannotReplaceAnEncryptedValue(t *testing.T) {
+	e := newEnv(t)
+	owner := e.open(t, Options{Passphrase: "pw"})
+	require.NoError(t, owner.Set("tok", value.StringOf("owner's"), SetOptions{Encrypt: true}))
+
+	intruder, err := Open(e.conn, Options{})
+	require.NoError(t, err)
+	requireCode(t, engine.CodeNoSecret, intruder.Set("tok", value.StringOf("ATTACKER"), SetOptions{}))
+	requireCode(t, engine.CodeNoSecret, intruder.Set("new", value.StringOf("ATTACKER"), SetOptions{}))
+	_, err = intruder.Batch([]Op{{Kind: OpSet, Key: "tok", Value: value.StringOf("ATTACKER")}})
+	requireCode(t, engine.CodeNoSecret, err)
+	v, _, err := owner.Get("tok")
+	require.NoError(t, err)
+	require.Equal(t, "owner's", v.Str())
+
+	// Written into the files as a plain record (what an opener without the
+	// secret wrote before it was refused).
+	putRawItem(t, owner, "mp_tok", append([]byte{0}, value.Encode(value.StringOf("ATTACKER"))...))
+	_, _, err = owner.Get("tok")
+	requireCode(t, engine.CodeDecryptFailed, err)
+	_, _, _, err = owner.GetEncoded("tok")
+	requireCode(t, engine.CodeDecryptFailed, err)
+	_, err = owner.Batch([]Op{{Kind: OpGet, Key: "tok"}})
+	requireCode(t, engine.CodeDecryptFailed, err)
+	e.reopen(t)
+	owner = e.open(t, Options{Passphrase: "pw"})
+	_, _, err = owner.Get("tok")
+	requireCode(t, engine.CodeDecryptFailed, err)
+}
+
+// The owner's unencrypted values are signed with the key name: one cannot
+// be copied under another key, nor changed, and an opener without the
+// secret still reads them.
+func TestSignedPlainValuesAreBoundToTheirKey(t *testing.T) {
+	e := newEnv(t)
+	owner := e.open(t, Options{Passphrase: "pw"})
+	require.NoError(t, owner.Set("a", value.StringOf("alpha"), SetOptions{}))
+	require.NoError(t, owner.Set("b", value.StringOf(strings.Repeat("beta", 50)), SetOptions{Compress: true}))
+	rec := rawItem(t, owner, "mp_a")
+	require.NotZero(t, rec[0]&flagSigned)
+
+	reader, err := Open(e.conn, Options{})
+	require.NoError(t, err)
+	v, _, err := reader.Get("a")
+	require.NoError(t, err)
+	require.Equal(t, "alpha", v.Str())
+	v, _, err = reader.Get("b")
+	require.NoError(t, err)
+	require.Equal(t, strings.Repeat("beta", 50), v.Str())
+
+	putRawItem(t, owner, "mp_b", rec)
+	_, _, err = owner.Get("b")
+	requireCode(t, engine.CodeDecryptFailed, err)
+	for i := 1; i < len(rec); i += 3 {
+		bad := bytes.Clone(rec)
+		bad[i] ^= 0x04
+		putRawItem(t, owner, "mp_a", bad)
+		_, _, err := owner.Get("a")
+		requireCode(t, engine.CodeDecryptFailed, err)
+	}
+	bad := bytes.Clone(rec)
+	bad[0] &^= flagSigned
+	putRawItem(t, owner, "mp_a", bad)
+	_, _, err = owner.Get("a")
+	require.Error(t, err)
+}
+
+// A store whose secret predates signed records (a version 1 check) keeps
+// its plain values: the first open with the secret signs them, once.
+func TestStoreFromBeforeSignedRecordsKeepsItsPlainValues(t *testing.T) {
+	e := newEnv(t)
+	m := e.open(t, Options{Passphrase: "pw"})
+	require.NoError(t, m.Set("enc", value.StringOf("e"), SetOptions{Encrypt: true}))
+	// Make it what the previous version wrote: a version 1 check and an
+	// unsigned plain record.
+	nonce := make([]byte, nonceSize)
+	checkV1 := m.aead.Seal(nonce, nonce, checkPlainV1, []byte("check\x00"+m.prefix))
+	require.NoError(t, m.conn.Auto(func(tx *engine.Tx) error {
+		_, err := tx.Upsert(m.db, storesTable, value.ObjectOf(
+			value.Member{Key: "prefix", Value: value.StringOf(m.prefix)},
+			value.Member{Key: "check", Value: value.BytesOf(checkV1)},
+		))
+		return err
+	}))
+	putRawItem(t, m, "mp_old", append([]byte{0}, value.Encode(value.StringOf("kept"))...))
+	require.NoError(t, m.addSizeAuto(int64(len("mp_old")+1+len(value.Encode(value.StringOf("kept"))))))
+
+	m = e.open(t, Options{Passphrase: "pw"})
+	v, _, err := m.Get("old")
+	require.NoError(t, err)
+	require.Equal(t, "kept", v.Str())
+	require.NotZero(t, rawItem(t, m, "mp_old")[0]&flagSigned)
+	want := int64(0)
+	for _, k := range []string{"mp_old", "mp_enc"} {
+		want += int64(len(k) + len(rawItem(t, m, k)))
+	}
+	info, err := m.Info()
+	require.NoError(t, err)
+	require.Equal(t, float64(want)/1024, info.CurrentSizeKB, "the size total follows the signed records")
+	// Now a forged plain record is refused.
+	putRawItem(t, m, "mp_old", append([]byte{0}, value.Encode(value.StringOf("forged"))...))
+	_, _, err = m.Get("old")
+	requireCode(t, engine.CodeDecryptFailed, err)
+}
+
+func (m *Manager) addSizeAuto(delta int64) error {
+	return m.conn.Auto(func(tx *engine.Tx) error { return m.addSize(tx, delta) })
+}
+
+// Info has wx.getStorageInfo's shape: the key names (without the prefix,
+// only this store's, only live ones), not a count.
+func TestInfoListsKeyNamesLikeGetStorageInfo(t *testing.T) {
+	e := newEnv(t)
+	a := e.open(t, Options{Prefix: "a_"})
+	b := e.open(t, Options{Prefix: "b_"})
+	require.NoError(t, a.Set("zeta", value.NumberOf(1), SetOptions{}))
+	require.NoError(t, a.Set("alpha", value.NumberOf(2), SetOptions{}))
+	require.NoError(t, a.Set("brief", value.NumberOf(3), SetOptions{Expire: time.Second}))
+	require.NoError(t, b.Set("other", value.NumberOf(4), SetOptions{}))
+	e.clock.Advance(time.Second)
+	info, err := a.Info()
+	require.NoError(t, err)
+	require.Equal(t, []string{"alpha", "zeta"}, info.Keys)
+	require.Equal(t, 2, info.KeyCount)
+}
+
+// A host that opens a store again with the same passphrase (the app's
+// lifetime) derives the key once; another passphrase or another store's
+// salt is derived anew, and a wrong passphrase still fails.
+func TestKeyCacheDerivesAPassphraseOnce(t *testing.T) {
+	e := newEnv(t)
+	cache := NewKeyCache(0)
+	m := e.open(t, Options{Passphrase: "pw", KeyCache: cache})
+	require.NoError(t, m.Set("tok", value.StringOf("s"), SetOptions{Encrypt: true}))
+	require.Equal(t, int64(1), cache.Derivations())
+	e.reopen(t)
+	m = e.open(t, Options{Passphrase: "pw", KeyCache: cache})
+	v, _, err := m.Get("tok")
+	require.NoError(t, err)
+	require.Equal(t, "s", v.Str())
+	require.Equal(t, int64(1), cache.Derivations(), "the second open reuses the key")
+
+	_, err = Open(e.conn, withIters(Options{Passphrase: "wrong", KeyCache: cache}))
+	requireCode(t, engine.CodeWrongSecret, err)
+	e.open(t, Options{Prefix: "other_", Passphrase: "pw", KeyCache: cache})
+	require.Equal(t, int64(3), cache.Derivations(), "another passphrase, another salt: derived")
+}
+
+func TestKeyCacheIsBounded(t *testing.T) {
+	cache := NewKeyCache(2)
+	for _, p := range []string{"a", "b", "c", "a"} {
+		_, err := cache.derive(p, []byte("salt"), 1)
+		require.NoError(t, err)
+	}
+	require.Equal(t, int64(4), cache.Derivations(), "a was evicted by c")
+	require.Len(t, cache.keys, 2)
+}

@@ -5,6 +5,8 @@ package nodefs
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"syscall/js"
 
 	"minibase/fsadapter"
@@ -13,7 +15,9 @@ import (
 var _ fsadapter.Locker = (*FS)(nil)
 
 // Lock takes an exclusive lock file (see fsadapter.PIDLock): several Node
-// processes may point at one directory, and only one may write it.
+// processes may point at one directory, and only one may write it; so may
+// several engine instances in one process (worker threads, or the module
+// loaded twice), and only one may write it.
 func (n *FS) Lock(name string) (func() error, error) {
 	process := js.Global().Get("process")
 	if process.Type() != js.TypeObject || process.Get("kill").Type() != js.TypeFunction {
@@ -22,6 +26,11 @@ func (n *FS) Lock(name string) (func() error, error) {
 	p, err := n.path("lock", name)
 	if err != nil {
 		return nil, err
+	}
+	self := process.Get("pid").Int()
+	start := n.procStart(self)
+	if start == "" {
+		start = wallClockStart(process)
 	}
 	return fsadapter.PIDLock(name, fsadapter.PIDLockOps{
 		Key: p,
@@ -40,7 +49,7 @@ func (n *FS) Lock(name string) (func() error, error) {
 		},
 		ReadFile: n.ReadFile,
 		Remove:   n.Remove,
-		Self:     process.Get("pid").Int(),
+		Self:     self,
 		Alive: func(pid int) bool {
 			// kill(pid, 0) sends nothing: it throws ESRCH when no such process
 			// runs, EPERM when one runs that is not ours.
@@ -48,7 +57,36 @@ func (n *FS) Lock(name string) (func() error, error) {
 			var je *jsError
 			return err == nil || !errors.As(err, &je) || je.code != "ESRCH"
 		},
+		Start:   start,
+		StartOf: n.procStart,
 	})
+}
+
+// procStart reads a process's start from /proc (Linux); "" elsewhere.
+func (n *FS) procStart(pid int) string {
+	v, err := n.call("readFileSync", "/proc/"+strconv.Itoa(pid)+"/stat", "latin1")
+	if err != nil || v.Type() != js.TypeString {
+		return ""
+	}
+	start, _ := fsadapter.ProcStatStart([]byte(v.String()))
+	return start
+}
+
+// wallClockStart is the process's start by the wall clock, where there is
+// no /proc: now minus process.uptime(), which is the process's (not a worker
+// thread's) and so agrees across the threads of one process to within
+// fsadapter.StartTolerance.
+func wallClockStart(process js.Value) string {
+	uptime := process.Get("uptime")
+	if uptime.Type() != js.TypeFunction {
+		return ""
+	}
+	now := js.Global().Get("Date").Call("now").Float()
+	ms := now - process.Call("uptime").Float()*1000
+	if math.IsNaN(ms) || math.IsInf(ms, 0) {
+		return ""
+	}
+	return "ms:" + strconv.FormatInt(int64(ms), 10)
 }
 
 func callKill(process js.Value, pid int) (err error) {

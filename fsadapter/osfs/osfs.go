@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -71,7 +72,20 @@ func (l *lockingFS) Lock(name string) (func() error, error) {
 		Remove:   l.Remove,
 		Self:     os.Getpid(),
 		Alive:    processAlive,
+		Start:    procStart(os.Getpid()),
+		StartOf:  procStart,
 	})
+}
+
+// procStart reads a process's start from /proc (Linux); "" elsewhere, where
+// the lock falls back to the pid alone.
+func procStart(pid int) string {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	start, _ := fsadapter.ProcStatStart(stat)
+	return start
 }
 
 // processAlive reports whether a process with this id runs. Signal 0

@@ -247,7 +247,7 @@ export class Connection {
   /**
    * Opens a key-value store on this connection (see `openStorage`). It lives
    * as long as the connection: after `close()` its methods throw CLOSED.
-   * @param {{ prefix?: string, secret?: string|Uint8Array, limitSize?: number, kdfIterations?: number,
+   * @param {{ prefix?: string, secret?: string|Uint8Array, limitSize?: number, kdfIterations?: number, cacheKey?: boolean,
    *   cache?: { maxEntries?: number, maxBytes?: number }, sweepInterval?: number }} [options]
    * @returns {Promise<Storage>}
    */

@@ -16,6 +16,9 @@ export class Bridge {
   #encoder = new Encoder();
   #decoder = new Decoder();
   #failure = null; // why the instance can no longer be used, once it cannot
+  #onFail = [];
+  /** @type {string|null} the name the Go instance writes into the lock files it takes */
+  instanceId = null;
 
   /**
    * @param {WebAssembly.Instance} instance an instance on which `go.run` has been started
@@ -41,7 +44,26 @@ export class Bridge {
    * @param {string} reason
    */
   fail(reason) {
-    this.#failure ??= reason;
+    if (this.#failure !== null) return;
+    this.#failure = reason;
+    for (const fn of this.#onFail.splice(0)) {
+      try {
+        fn(reason);
+      } catch {
+        // A listener's failure must not hide the engine's.
+      }
+    }
+  }
+
+  /**
+   * Calls `fn` once the instance is unusable (at once if it is already): what
+   * it held, such as lock files, is then the host's to release, since the
+   * instance never will.
+   * @param {(reason: string) => void} fn
+   */
+  onFail(fn) {
+    if (this.#failure !== null) fn(this.#failure);
+    else this.#onFail.push(fn);
   }
 
   // A view of linear memory, re-created after the memory has grown.

@@ -44,6 +44,9 @@ export async function runEngine(go, instance, { host, reserveMB }) {
     (err) => bridge.fail(`the engine failed: ${err?.message ?? err}`),
   );
   delete globalThis.__minibaseHost; // Go has read it by now
+  // The name Go writes into the lock files it takes (wasm/main.go), so the
+  // loader can release them if this instance dies.
+  bridge.instanceId = typeof host.instance === 'string' ? host.instance : null;
   await null; // let a failed start settle before the first call
   if (bridge.dead) throw new MinibaseError('INTERNAL', 'the minibase engine exited while starting');
   return bridge;

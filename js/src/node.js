@@ -58,7 +58,36 @@ async function instantiate(wasm) {
   } catch (err) {
     throw new MinibaseError('INTERNAL', `cannot instantiate the minibase engine: ${err.message}`, { cause: err });
   }
-  return runEngine(go, instance, { host: { fs }, reserveMB: Number(process.env.MINIBASE_RESERVE_MB ?? DEFAULT_RESERVE_MB) });
+  const bridge = await runEngine(go, instance, { host: { fs }, reserveMB: Number(process.env.MINIBASE_RESERVE_MB ?? DEFAULT_RESERVE_MB) });
+  bridge.onFail(() => releaseLocks(bridge));
+  // A worker thread that ends (process.exit in it, or its last task done)
+  // takes its instance along but not the process: release its locks too.
+  process.once('exit', () => releaseLocks(bridge));
+  return bridge;
+}
+
+/** Roots each engine has opened with the node adapter: where its lock files may be. */
+const lockRoots = new WeakMap();
+
+/**
+ * Removes the lock files a dead engine instance left: the process lives on,
+ * so to every other instance in it (worker threads, a second copy of this
+ * module) the locks would look held for good. A lock is removed only when
+ * it names this process and this instance.
+ * @param {import('./bridge.js').Bridge} bridge
+ */
+function releaseLocks(bridge) {
+  const id = bridge.instanceId;
+  if (!id) return;
+  for (const root of lockRoots.get(bridge) ?? []) {
+    const file = path.join(root, 'LOCK');
+    try {
+      const lines = fs.readFileSync(file, 'latin1').split('\n');
+      if (lines.includes(`pid ${process.pid}`) && lines.includes(`instance ${id}`)) fs.unlinkSync(file);
+    } catch {
+      // No lock there (closed, or never opened): nothing to release.
+    }
+  }
 }
 
 /** The process-wide engine, started on first use and again after it has died. */
@@ -79,9 +108,18 @@ export async function connect(options = {}) {
   try {
     const { wasm, ...rest } = options ?? {};
     const opts = { adapter: 'node', root: 'minibase-data', durability: 'normal', ...rest };
+    if (opts.root === '') {
+      // path.resolve('') is the working directory: a typo must not open it.
+      throw new MinibaseError('BAD_QUERY', "connect: root must be a non-empty path (use '.' to mean the working directory)");
+    }
     if (opts.adapter === 'node' && typeof opts.root === 'string') opts.root = path.resolve(opts.root);
     const bridge = await sharedBridge(wasm);
-    return openConnection(bridge, opts);
+    const conn = openConnection(bridge, opts);
+    if (opts.adapter === 'node') {
+      if (!lockRoots.has(bridge)) lockRoots.set(bridge, new Set());
+      lockRoots.get(bridge).add(opts.root);
+    }
+    return conn;
   } catch (err) {
     throw toMinibaseError(err, 'connect');
   }
@@ -97,6 +135,8 @@ export async function connect(options = {}) {
  * @param {string|Uint8Array} [options.secret] passphrase (PBKDF2-SHA256) or raw 32-byte key, for `encrypt: true`
  * @param {number} [options.limitSize=10485760] quota in bytes
  * @param {number} [options.kdfIterations=600000] PBKDF2 iterations when the store's salt is created
+ * @param {boolean} [options.cacheKey=true] keep a passphrase's derived key for the engine's
+ *   lifetime, so opening the store again skips PBKDF2 (~1 s in wasm)
  * @param {{ maxEntries?: number, maxBytes?: number }} [options.cache] bounds of the memory cache of `cached()`
  * @param {number} [options.sweepInterval=60] seconds between sweeps of expired keys; 0: none
  * @returns {Promise<import('./storage.js').Storage>}

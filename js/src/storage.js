@@ -265,7 +265,11 @@ export class Storage {
     await this.#op('storageClear');
   }
 
-  /** @returns {Promise<{ keys: number, currentSize: number, limitSize: number, usage: string }>} sizes in KB */
+  /**
+   * Like wx.getStorageInfo: the live key names (without the prefix, sorted),
+   * their number, and sizes in KB.
+   * @returns {Promise<{ keys: string[], keyCount: number, currentSize: number, limitSize: number, usage: string }>}
+   */
   async info() {
     return this.#op('storageInfo');
   }

@@ -48,7 +48,9 @@ test('set / get / has / remove / keys / clear / info', async () => {
   assert.equal(await st.remove('str'), true);
   assert.equal(await st.remove('str'), false);
   const info = await st.info();
-  assert.equal(info.keys, Object.keys(values).length);
+  const left = [...Object.keys(values), 'buf'].filter((k) => k !== 'str').sort();
+  assert.deepEqual(info.keys, left, 'key names without the prefix, like wx.getStorageInfo');
+  assert.equal(info.keyCount, Object.keys(values).length);
   assert.equal(info.limitSize, 10240);
   assert.ok(info.currentSize > 0);
   assert.match(info.usage, /^\d+\.\d\d%$/);
@@ -89,7 +91,7 @@ test('expiry is exact, before any sweep, with a pinned clock', async () => {
     has: await st.has('ttl'),
     get: await st.get('ttl', 'gone'),
     batch: await st.batch([{ type: 'get', key: 'ttl', defaultValue: 'gone' }]),
-    info: (await st.info()).keys,
+    info: (await st.info()).keyCount,
   });
   assert.deepEqual(await live(), { keys: ['at', 'atms', 'forever', 'ttl'], has: true, get: 'v', batch: ['v'], info: 4 });
   st.setClock(t0 + 59_999);
@@ -205,7 +207,7 @@ test('sync twins on the memory adapter', async () => {
   assert.equal(st.getSync('nope', 'd'), 'd');
   assert.equal(st.hasSync('k'), true);
   assert.deepEqual(st.keysSync(), ['k']);
-  assert.equal(st.infoSync().keys, 1);
+  assert.deepEqual(st.infoSync().keys, ['k']);
   assert.equal(st.removeSync('k'), true);
   assert.throws(() => st.setSync('', 1), (e) => e.code === 'BAD_VALUE');
   await st.close();
@@ -268,4 +270,34 @@ test('the memory cache returns the stored value without a bridge call', async ()
   assert.equal(await st.cached('k', () => 2), 1);
   assert.equal(st.stats().hits, before + 1);
   await st.close();
+});
+
+test('a store opened without the secret cannot replace an encrypted value with plaintext', async () => {
+  const root = freshRoot();
+  const owner = await openStorage({ adapter: 'memory', root, secret: 'owner pass', ...FAST });
+  await owner.set('tok', 'OWNER', { encrypt: true });
+  const intruder = await openStorage({ adapter: 'memory', root });
+  await rejectsWith(() => intruder.set('tok', 'ATTACKER'), 'NO_SECRET');
+  await rejectsWith(() => intruder.batch([{ type: 'set', key: 'tok', data: 'ATTACKER' }]), 'NO_SECRET');
+  assert.equal(await owner.get('tok'), 'OWNER');
+  await intruder.close();
+  await owner.close();
+});
+
+test('a passphrase is stretched once per engine: opening the store again reuses the key', async () => {
+  const root = freshRoot();
+  const conn = await connect({ adapter: 'memory', root });
+  const derivations = async () => (await conn.stats()).keyDerivations;
+  const start = await derivations();
+  let st = await conn.storage({ secret: 'pass', ...FAST });
+  await st.set('tok', 'v', { encrypt: true });
+  assert.equal(await derivations(), start + 1);
+  st = await conn.storage({ prefix: 'mp_', secret: 'pass', ...FAST });
+  assert.equal(await st.get('tok'), 'v');
+  assert.equal(await derivations(), start + 1, 'the second open reused the derived key');
+  st = await conn.storage({ secret: 'pass', cacheKey: false, ...FAST });
+  assert.equal(await st.get('tok'), 'v');
+  assert.equal(await derivations(), start + 1, 'cacheKey: false derives outside the cache');
+  await rejectsWith(() => conn.storage({ secret: 'pass', cacheKey: 'yes' }), 'BAD_QUERY');
+  await conn.close();
 });

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"minibase/engine"
+	"minibase/engine/storage"
 	"minibase/engine/value"
 	"minibase/fsadapter"
 )
@@ -28,6 +29,9 @@ type Bridge struct {
 	byRoot map[string]*shared      // adapter + root → connection
 	stores map[uint32]*storeHandle // storage handles (storage.go)
 	next   uint32
+	// keys keeps passphrase-derived storage keys for the instance's
+	// lifetime, the app's: reopening a store skips the slow derivation.
+	keys *storage.KeyCache
 }
 
 type shared struct {
@@ -39,7 +43,7 @@ type shared struct {
 
 // New returns a bridge that opens filesystems with openFS.
 func New(openFS OpenFS) *Bridge {
-	return &Bridge{openFS: openFS, conns: map[uint32]*shared{}, byRoot: map[string]*shared{}}
+	return &Bridge{openFS: openFS, conns: map[uint32]*shared{}, byRoot: map[string]*shared{}, keys: storage.NewKeyCache(0)}
 }
 
 // release drops handle h, closing its Conn when no handle is left.

@@ -293,7 +293,12 @@ func (c *call) open() error {
 		f := opts.Index(i)
 		switch opts.KeyAt(i) {
 		default:
-			return c.bad("unknown option %q (adapter, root, durability, memtableBytes, cacheBytes)", opts.KeyAt(i))
+			return c.bad("unknown option %q (adapter, root, adoptRoot, durability, memtableBytes, cacheBytes)", opts.KeyAt(i))
+		case "adoptRoot":
+			if f.Kind() != value.Bool {
+				return c.bad("adoptRoot must be a boolean")
+			}
+			eo.Store.AdoptDir = f.Bool()
 		case "adapter":
 			if f.Kind() != value.String {
 				return c.bad("adapter must be a string")
@@ -408,6 +413,9 @@ func (c *call) stats() error {
 		value.Member{Key: "cacheHits", Value: n(s.CacheHits)},
 		value.Member{Key: "cacheMisses", Value: n(s.CacheMisses)},
 		value.Member{Key: "cacheHitRate", Value: value.NumberOf(hitRate(s.CacheHits, s.CacheMisses))},
+		// Passphrases stretched by this instance (storage key cache): each
+		// costs about a second in wasm.
+		value.Member{Key: "keyDerivations", Value: n(c.b.keys.Derivations())},
 	))
 }
 

@@ -55,8 +55,9 @@ func (c *call) key(i int) (string, error) {
 	return v.Str(), nil
 }
 
-// storageOpen reads { prefix, secret, limitSize, kdfIterations }; secret
-// is a passphrase (string) or a raw 32-byte key (bytes).
+// storageOpen reads { prefix, secret, limitSize, kdfIterations, cacheKey };
+// secret is a passphrase (string) or a raw 32-byte key (bytes); cacheKey
+// false keeps a passphrase's key out of the instance's key cache.
 func (c *call) storageOpen() error {
 	connID, err := c.handle(0)
 	if err != nil {
@@ -71,7 +72,7 @@ func (c *call) storageOpen() error {
 		return c.bad("options must be an object")
 	}
 	h := &storeHandle{conn: uint32(connID)}
-	so := storage.Options{Clock: h.now}
+	so := storage.Options{Clock: h.now, KeyCache: c.b.keys}
 	for i := 0; i < opts.Len() && opts.Kind() == value.Object; i++ {
 		f := opts.Index(i)
 		if f.IsNull() {
@@ -79,7 +80,14 @@ func (c *call) storageOpen() error {
 		}
 		switch opts.KeyAt(i) {
 		default:
-			return c.bad("unknown option %q (prefix, secret, limitSize, kdfIterations)", opts.KeyAt(i))
+			return c.bad("unknown option %q (prefix, secret, limitSize, kdfIterations, cacheKey)", opts.KeyAt(i))
+		case "cacheKey":
+			if f.Kind() != value.Bool {
+				return c.bad("cacheKey must be a boolean")
+			}
+			if !f.Bool() {
+				so.KeyCache = nil
+			}
 		case "prefix":
 			if f.Kind() != value.String {
 				return c.bad("prefix must be a string")
@@ -282,7 +290,8 @@ var storageOps = map[string]func(c *call, m *storage.Manager, h *storeHandle) er
 			return err
 		}
 		return c.result(value.ObjectOf(
-			value.Member{Key: "keys", Value: value.NumberOf(float64(info.Keys))},
+			value.Member{Key: "keys", Value: stringArray(info.Keys)},
+			value.Member{Key: "keyCount", Value: value.NumberOf(float64(info.KeyCount))},
 			value.Member{Key: "currentSize", Value: value.NumberOf(info.CurrentSizeKB)},
 			value.Member{Key: "limitSize", Value: value.NumberOf(info.LimitSizeKB)},
 			value.Member{Key: "usage", Value: value.StringOf(info.Usage)},

@@ -31,9 +31,11 @@ func TestStorageOps(t *testing.T) {
 
 	info := ok(t, b, "storageInfo", h)
 	keys, _ := info.Get("keys")
+	count, _ := info.Get("keyCount")
 	usage, _ := info.Get("usage")
 	limit, _ := info.Get("limitSize")
-	assert.Equal(t, 1.0, keys.Number())
+	assert.Equal(t, `["user"]`, keys.String(), "the key names, like wx.getStorageInfo")
+	assert.Equal(t, 1.0, count.Number())
 	assert.Equal(t, 10240.0, limit.Number())
 	assert.Regexp(t, `^\d+\.\d\d%$`, usage.Str())
 

@@ -72,16 +72,18 @@ async function main(): Promise<void> {
   const tok: string = await st.get<string>('token', '');
   const removed: boolean = await st.remove('token');
   const info: StorageInfo = await st.info();
+  const names: string[] = info.keys; // key names, like wx.getStorageInfo
+  const nKeys: number = info.keyCount;
   const res: any[] = await st.batch([{ type: 'set', key: 'a', data: 1 }, { type: 'get', key: 'a', defaultValue: 0 }]);
   const cachedN: number = await st.cached('n', async () => 1, { ttl: 60 });
   const hit: number = st.stats().hitRate;
   const ks: string[] = st.keysSync();
   // @ts-expect-error unknown batch type
   await st.batch([{ type: 'frob', key: 'a' }]);
-  const st2 = await conn.storage({ prefix: 'other_' });
+  const st2 = await conn.storage({ prefix: 'other_', secret: 'pw', cacheKey: false });
   await st2.close();
   await st.close();
-  void tok, removed, info, res, cachedN, hit, ks;
+  void tok, removed, info, names, nKeys, res, cachedN, hit, ks;
 }
 
 void main;
