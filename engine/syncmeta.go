@@ -146,6 +146,30 @@ func (c *Conn) syncInit() (*syncState, error) {
 	return st, nil
 }
 
+// observe moves the sync clock past a reading received from the server.
+// A reading the clock refuses (malformed, or further ahead of this device's
+// clock than hlc.DefaultMaxAhead) is an error of the change it came with:
+// adopting it would stamp every later local change with it, and could run
+// the clock out of readings.
+func (st *syncState) observe(ts string) error {
+	h, err := hlc.Parse(ts)
+	if err == nil {
+		err = st.clock.Observe(h)
+	}
+	if err != nil {
+		return clockErr(err, "observe sync clock reading %q", ts)
+	}
+	return nil
+}
+
+// clockErr is a BAD_VALUE that keeps the clock's error (hlc.ErrAhead,
+// hlc.ErrExhausted, hlc.ErrBad) for errors.Is.
+func clockErr(err error, format string, args ...any) error {
+	e := errorf(CodeBadValue, format+": %v", append(args, err)...).(*Error)
+	e.Err = err
+	return e
+}
+
 // writeSyncClock persists the clock and list counter in a commit batch. It
 // writes the connection's current values (not the transaction's), so a
 // transaction committing late never moves them backwards.
@@ -311,7 +335,11 @@ func (tx *Tx) syncChange(w *kv.Overlay, t *Table, key []byte, old, newRow row) e
 		w.Set(mk, encodeMeta(m))
 		return nil
 	}
-	ts := st.clock.Now().String()
+	now, err := st.clock.Now()
+	if err != nil {
+		return clockErr(err, "issue a sync clock reading")
+	}
+	ts := now.String()
 	w.Set(mk, encodeMeta(RowMeta{HLC: ts, Origin: st.client, Deleted: newRow == nil}))
 	e := SyncEntry{Op: randomHex(16), TableID: t.ID, Row: value.NullValue, Base: value.NullValue, HLC: ts, Origin: st.client}
 	if newRow != nil {
@@ -413,10 +441,10 @@ func (tx *Tx) PutSynced(db, table string, key, rowVal value.Value, meta *RowMeta
 		}
 		changed = !sameRow(old, nr)
 		if meta != nil {
-			if ts, err := hlc.Parse(meta.HLC); err == nil {
-				tx.c.syncSt.clock.Observe(ts)
-				tx.syncDirty = true
+			if err := tx.c.syncSt.observe(meta.HLC); err != nil {
+				return err
 			}
+			tx.syncDirty = true
 			tx.remoteMeta, tx.remoteKey = meta, k
 			defer func() { tx.remoteMeta, tx.remoteKey = nil, nil }()
 		} else if !changed && old == nil {
@@ -490,15 +518,13 @@ func (tx *Tx) ObserveSyncClock(ts string) error {
 	if err := tx.check(); err != nil {
 		return err
 	}
-	h, err := hlc.Parse(ts)
-	if err != nil {
-		return errorf(CodeBadValue, "sync clock reading %q: %v", ts, err)
-	}
 	st, err := tx.c.syncInit()
 	if err != nil {
 		return err
 	}
-	st.clock.Observe(h)
+	if err := st.observe(ts); err != nil {
+		return err
+	}
 	tx.syncDirty = true
 	return nil
 }
