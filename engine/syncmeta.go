@@ -529,6 +529,26 @@ func (tx *Tx) ObserveSyncClock(ts string) error {
 	return nil
 }
 
+// NextSyncClock issues a fresh sync clock reading, for a change sent again
+// with a new time (one the server refused because the device's clock ran
+// ahead of it).
+func (tx *Tx) NextSyncClock() (string, error) {
+	defer tx.lock()()
+	if err := tx.check(); err != nil {
+		return "", err
+	}
+	st, err := tx.c.syncInit()
+	if err != nil {
+		return "", err
+	}
+	ts, err := st.clock.Now()
+	if err != nil {
+		return "", clockErr(err, "issue a sync clock reading")
+	}
+	tx.syncDirty = true
+	return ts.String(), nil
+}
+
 // SyncRows calls fn with the key of every live row of a synced table.
 func (tx *Tx) SyncRows(db, table string, fn func(key value.Value) error) error {
 	defer tx.lock()()

@@ -13,7 +13,9 @@
 // that (Now fails instead of issuing an unparsable reading), and it never
 // adopts a reading from another replica that is further ahead of its own
 // wall clock than MaxAhead (Observe fails): one replica with a wrong clock
-// must not drag every other towards the end of the range.
+// must not drag every other towards the end of the range. A clock left
+// more than MaxAhead ahead of its wall clock (the device's clock was set
+// back) follows the wall clock again instead of staying ahead.
 package hlc
 
 import (
@@ -105,6 +107,11 @@ func Parse(s string) (Timestamp, error) {
 	return t, nil
 }
 
+// spillMargin (ms) keeps a clock that observed a reading right at its
+// bound, and then spilt counters into later milliseconds, from counting as
+// set back: that would take billions of readings per millisecond.
+const spillMargin = 60_000
+
 // Clock issues timestamps. It is not safe for concurrent use: its owner
 // serializes calls (the engine calls it under the connection lock).
 type Clock struct {
@@ -136,8 +143,19 @@ func (c *Clock) Last() Timestamp { return c.last }
 // Now issues a timestamp greater than every earlier one from this clock and
 // every one observed. It fails with ErrExhausted, issuing nothing, when the
 // last reading is the greatest the encoding holds.
+//
+// One exception to "greater": when the last reading is further ahead of the
+// wall clock than MaxAhead, the wall clock has been set back (it ran far
+// ahead earlier) or the reading was adopted before readings were bounded.
+// Staying ahead would stamp every later change with a time the sync server
+// refuses, for as long as the gap lasts, so the clock follows the wall
+// clock again.
 func (c *Clock) Now() (Timestamp, error) {
 	w := min(max(c.wall(), 0), MaxWall)
+	if c.maxAhead > 0 && c.last.Wall-w > c.maxAhead+spillMargin {
+		c.last = Timestamp{Wall: w}
+		return c.last, nil
+	}
 	if w > c.last.Wall {
 		c.last = Timestamp{Wall: w}
 		return c.last, nil

@@ -143,6 +143,7 @@ func TestClockNeverPassesItsMaximum(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			clk := New(func() int64 { return c.wall }, c.last)
+			clk.SetMaxAhead(0) // else a clock this far ahead of its wall clock would follow the wall clock again
 			for i := range c.ok {
 				got, err := clk.Now()
 				if err != nil {
@@ -241,4 +242,35 @@ func FuzzClock(f *testing.F) {
 			prev = got
 		}
 	})
+}
+
+// TestClockFollowsWallClockSetBack: a clock left more than MaxAhead ahead
+// of its wall clock (the device's clock ran a year ahead and was then set
+// right, or an old build adopted a far-future reading) issues wall-clock
+// readings again instead of stamping every change with a time the server
+// refuses; within the bound it never goes backwards.
+func TestClockFollowsWallClockSetBack(t *testing.T) {
+	const wall = 1_700_000_000_000
+	cases := []struct {
+		name string
+		last Timestamp
+		want Timestamp
+	}{
+		{name: "a year ahead", last: Timestamp{wall + 365*24*3600_000, 7}, want: Timestamp{Wall: wall}},
+		{name: "at the end of the range", last: Timestamp{MaxWall, MaxLogical}, want: Timestamp{Wall: wall}},
+		{name: "an hour ahead: never backwards", last: Timestamp{wall + 3600_000, 7}, want: Timestamp{wall + 3600_000, 8}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			clk := New(func() int64 { return wall }, c.last)
+			got, err := clk.Now()
+			if err != nil || got != c.want {
+				t.Fatalf("Now() = %v, %v; want %v", got, err, c.want)
+			}
+			next, err := clk.Now()
+			if err != nil || next.Compare(got) <= 0 {
+				t.Fatalf("then Now() = %v, %v; want after %v", next, err, got)
+			}
+		})
+	}
 }

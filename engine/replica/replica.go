@@ -773,7 +773,10 @@ func findOp(es []engine.SyncEntry, op string) (engine.SyncEntry, bool) {
 	return engine.SyncEntry{}, false
 }
 
-// Retry moves a dead letter back to the end of the outbox (same op id).
+// Retry moves a dead letter back to the end of the outbox (same op id). One
+// refused with CLOCK_AHEAD gets a fresh clock reading: its own would still
+// be refused, and the device's clock has presumably been set right since.
+// It then counts as the latest write of its row.
 func (r *Replica) Retry(op string) error {
 	return r.c.Auto(func(tx *engine.Tx) error {
 		es, err := tx.SyncEntries(engine.DeadLetters, r.db, 0)
@@ -786,6 +789,11 @@ func (r *Replica) Retry(op string) error {
 		}
 		if err := tx.SyncDelete(engine.DeadLetters, e.Seq); err != nil {
 			return err
+		}
+		if code, _ := e.Note.Get("code"); code.Str() == CodeClockAhead {
+			if e.HLC, err = tx.NextSyncClock(); err != nil {
+				return err
+			}
 		}
 		e.Note = value.NullValue
 		_, err = tx.SyncAppend(engine.Outbox, e)

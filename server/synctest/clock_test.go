@@ -25,7 +25,8 @@ import (
 // a server without a bound (as before) they are stored, and the devices
 // that pull them report CLOCK_AHEAD instead of adopting the clock. Either
 // way the other devices' clocks keep following their wall clocks, and the
-// far-ahead device still receives what the others write.
+// far-ahead device still receives what the others write. Once its clock is
+// set right it syncs again, and its refused changes can be retried.
 func TestDeviceClockFarAhead(t *testing.T) {
 	for _, bounded := range []bool{true, false} {
 		name := map[bool]string{true: "server bound", false: "no server bound"}[bounded]
@@ -103,6 +104,27 @@ func TestDeviceClockFarAhead(t *testing.T) {
 			_, err = ahead.cl.Sync(ctx)
 			require.NoError(t, err)
 			require.Contains(t, ahead.rows(), "present", "the far-ahead device still receives others' changes")
+			if !bounded {
+				return
+			}
+
+			// The device's clock is set right: its new changes are accepted
+			// (its own clock follows the wall clock again), and a retried dead
+			// letter goes out with a fresh reading.
+			ahead.wall = now.UnixMilli()
+			put(ahead, "fixed")
+			rep, err = ahead.cl.Sync(ctx)
+			require.NoError(t, err)
+			require.Zero(t, rep.DeadLettered)
+			require.NoError(t, ahead.cl.Replica.Retry(dl[0].Op))
+			rep, err = ahead.cl.Sync(ctx)
+			require.NoError(t, err)
+			require.Zero(t, rep.DeadLettered)
+			require.Equal(t, 1, rep.Applied)
+			_, err = sane.cl.Sync(ctx)
+			require.NoError(t, err)
+			require.Contains(t, sane.rows(), "fixed")
+			require.Contains(t, sane.rows(), "future", "the retried change arrives")
 		})
 	}
 }
