@@ -120,7 +120,7 @@ func (c *Conn) syncInit() (*syncState, error) {
 		h, _ := v.Get("h")
 		s, _ := v.Get("s")
 		if derr == nil {
-			last, derr = hlc.Parse(h.Str())
+			last, derr = parseStoredClock(h.Str())
 		}
 		if derr != nil || s.Kind() != value.Number {
 			return nil, errorf(CodeCorrupt, "sync clock is corrupt")
@@ -168,6 +168,28 @@ func clockErr(err error, format string, args ...any) error {
 	e := errorf(CodeBadValue, format+": %v", append(args, err)...).(*Error)
 	e.Err = err
 	return e
+}
+
+// parseStoredClock reads the persisted clock. A 16-digit wall is what
+// builds that let the clock run past its maximum wrote after adopting a
+// far-future reading; it is read as the maximum, which the clock then
+// leaves for the wall clock (a reading far ahead of the wall clock is not
+// kept), instead of failing every later write as a corrupt clock.
+func parseStoredClock(s string) (hlc.Timestamp, error) {
+	ts, err := hlc.Parse(s)
+	if err != nil && len(s) == 22 && s[0] == '1' && s[16] == '-' && digitsOnly(s[:16]) && digitsOnly(s[17:]) {
+		return hlc.Timestamp{Wall: hlc.MaxWall, Logical: hlc.MaxLogical}, nil
+	}
+	return ts, err
+}
+
+func digitsOnly(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // writeSyncClock persists the clock and list counter in a commit batch. It
