@@ -439,12 +439,14 @@ func maxHLC(t time.Time) string {
 	return fmt.Sprintf("%015d-%05d", max(t.UnixMilli(), 0), 99999)
 }
 
-// holdOpen lifts the host's read deadline for a request that waits on
-// purpose (a long-poll, an event stream), which has no body left to read,
-// and gives its answer a write deadline of its own: without this the
-// http.Server's ReadTimeout (there to cut off trickled bodies) would end
-// it early. d is how long the handler may wait before writing; zero sets
-// only the read side. Hosts without deadlines (Workers) ignore it.
+// holdOpen prepares a request that waits on purpose (a long-poll, an event
+// stream) for the host's timeouts: its answer gets a write deadline of its
+// own, d past the wait, since the http.Server's WriteTimeout (there to drop
+// clients that stop reading) counts from the request and would cut it
+// short; zero leaves the write side to the caller. It also lifts the read
+// deadline (ReadTimeout, there for trickled bodies): such a request has no
+// body left to read. net/http resets both after the request, and hosts
+// without deadlines (Workers) ignore them.
 func holdOpen(w http.ResponseWriter, d time.Duration) {
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
