@@ -116,9 +116,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	// Every phase of a connection has a deadline, so idle, slow or trickling
 	// clients cannot hold descriptors forever; the handler lifts the read
 	// deadline for event streams and long-polls, which wait on purpose.
+	headerTimeout := 10 * time.Second
+	if *readTimeout > 0 {
+		headerTimeout = min(headerTimeout, *readTimeout)
+	}
 	hs := &http.Server{
 		Handler:           srv,
-		ReadHeaderTimeout: min(10*time.Second, *readTimeout),
+		ReadHeaderTimeout: headerTimeout,
 		ReadTimeout:       *readTimeout,
 		WriteTimeout:      *writeTimeout,
 		IdleTimeout:       *idleTimeout,
