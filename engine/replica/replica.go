@@ -105,7 +105,9 @@ type RemoteError struct {
 func remoteError(table string, key value.Value, err error) RemoteError {
 	code := string(engine.CodeOf(err))
 	if errors.Is(err, hlc.ErrAhead) {
-		code = CodeClockAhead
+		// The code leads the message too: hosts that pass on only the
+		// message (the JS error event) still name it.
+		code, err = CodeClockAhead, fmt.Errorf("%s: %w", CodeClockAhead, err)
 	}
 	return RemoteError{Table: table, Key: key, Err: err, Code: code}
 }
