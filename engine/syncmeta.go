@@ -120,7 +120,7 @@ func (c *Conn) syncInit() (*syncState, error) {
 		h, _ := v.Get("h")
 		s, _ := v.Get("s")
 		if derr == nil {
-			last, derr = hlc.Parse(h.Str())
+			last, derr = parseStoredClock(h.Str())
 		}
 		if derr != nil || s.Kind() != value.Number {
 			return nil, errorf(CodeCorrupt, "sync clock is corrupt")
@@ -144,6 +144,52 @@ func (c *Conn) syncInit() (*syncState, error) {
 	}
 	c.syncSt = st
 	return st, nil
+}
+
+// observe moves the sync clock past a reading received from the server.
+// A reading the clock refuses (malformed, or further ahead of this device's
+// clock than hlc.DefaultMaxAhead) is an error of the change it came with:
+// adopting it would stamp every later local change with it, and could run
+// the clock out of readings.
+func (st *syncState) observe(ts string) error {
+	h, err := hlc.Parse(ts)
+	if err == nil {
+		err = st.clock.Observe(h)
+	}
+	if err != nil {
+		return clockErr(err, "observe sync clock reading %q", ts)
+	}
+	return nil
+}
+
+// clockErr is a BAD_VALUE that keeps the clock's error (hlc.ErrAhead,
+// hlc.ErrExhausted, hlc.ErrBad) for errors.Is.
+func clockErr(err error, format string, args ...any) error {
+	e := errorf(CodeBadValue, format+": %v", append(args, err)...).(*Error)
+	e.Err = err
+	return e
+}
+
+// parseStoredClock reads the persisted clock. A 16-digit wall is what
+// builds that let the clock run past its maximum wrote after adopting a
+// far-future reading; it is read as the maximum, which the clock then
+// leaves for the wall clock (a reading far ahead of the wall clock is not
+// kept), instead of failing every later write as a corrupt clock.
+func parseStoredClock(s string) (hlc.Timestamp, error) {
+	ts, err := hlc.Parse(s)
+	if err != nil && len(s) == 22 && s[0] == '1' && s[16] == '-' && digitsOnly(s[:16]) && digitsOnly(s[17:]) {
+		return hlc.Timestamp{Wall: hlc.MaxWall, Logical: hlc.MaxLogical}, nil
+	}
+	return ts, err
+}
+
+func digitsOnly(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // writeSyncClock persists the clock and list counter in a commit batch. It
@@ -311,7 +357,11 @@ func (tx *Tx) syncChange(w *kv.Overlay, t *Table, key []byte, old, newRow row) e
 		w.Set(mk, encodeMeta(m))
 		return nil
 	}
-	ts := st.clock.Now().String()
+	now, err := st.clock.Now()
+	if err != nil {
+		return clockErr(err, "issue a sync clock reading")
+	}
+	ts := now.String()
 	w.Set(mk, encodeMeta(RowMeta{HLC: ts, Origin: st.client, Deleted: newRow == nil}))
 	e := SyncEntry{Op: randomHex(16), TableID: t.ID, Row: value.NullValue, Base: value.NullValue, HLC: ts, Origin: st.client}
 	if newRow != nil {
@@ -413,10 +463,10 @@ func (tx *Tx) PutSynced(db, table string, key, rowVal value.Value, meta *RowMeta
 		}
 		changed = !sameRow(old, nr)
 		if meta != nil {
-			if ts, err := hlc.Parse(meta.HLC); err == nil {
-				tx.c.syncSt.clock.Observe(ts)
-				tx.syncDirty = true
+			if err := tx.c.syncSt.observe(meta.HLC); err != nil {
+				return err
 			}
+			tx.syncDirty = true
 			tx.remoteMeta, tx.remoteKey = meta, k
 			defer func() { tx.remoteMeta, tx.remoteKey = nil, nil }()
 		} else if !changed && old == nil {
@@ -490,17 +540,35 @@ func (tx *Tx) ObserveSyncClock(ts string) error {
 	if err := tx.check(); err != nil {
 		return err
 	}
-	h, err := hlc.Parse(ts)
-	if err != nil {
-		return errorf(CodeBadValue, "sync clock reading %q: %v", ts, err)
-	}
 	st, err := tx.c.syncInit()
 	if err != nil {
 		return err
 	}
-	st.clock.Observe(h)
+	if err := st.observe(ts); err != nil {
+		return err
+	}
 	tx.syncDirty = true
 	return nil
+}
+
+// NextSyncClock issues a fresh sync clock reading, for a change sent again
+// with a new time (one the server refused because the device's clock ran
+// ahead of it).
+func (tx *Tx) NextSyncClock() (string, error) {
+	defer tx.lock()()
+	if err := tx.check(); err != nil {
+		return "", err
+	}
+	st, err := tx.c.syncInit()
+	if err != nil {
+		return "", err
+	}
+	ts, err := st.clock.Now()
+	if err != nil {
+		return "", clockErr(err, "issue a sync clock reading")
+	}
+	tx.syncDirty = true
+	return ts.String(), nil
 }
 
 // SyncRows calls fn with the key of every live row of a synced table.

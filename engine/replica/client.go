@@ -69,7 +69,7 @@ func (c *Client) push(ctx context.Context, batch int, rep *Report) error {
 		}
 		resp, err := c.Transport.Push(ctx, req)
 		var serr *ServerError
-		if errors.As(err, &serr) && serr.Status == 422 && serr.Code == CodeValidation {
+		if errors.As(err, &serr) && serr.Status == 422 && (serr.Code == CodeValidation || serr.Code == CodeClockAhead) {
 			if err := c.Replica.Reject(req, serr); err != nil {
 				return err
 			}

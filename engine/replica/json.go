@@ -19,7 +19,11 @@ import (
 
 const maxDepth = 64
 
-// ToJSON encodes v as JSON. Bytes and non-finite numbers have no JSON form.
+var errInvalidUTF8 = errors.New("a string that is not valid UTF-8 cannot be synced (the protocol is JSON)")
+
+// ToJSON encodes v as JSON. Bytes, non-finite numbers and strings that are
+// not valid UTF-8 have no JSON form (writing U+FFFD instead would make two
+// different keys one on the server).
 func ToJSON(v value.Value) ([]byte, error) {
 	return appendJSON(nil, v, 0)
 }
@@ -36,6 +40,9 @@ func appendJSON(b []byte, v value.Value, depth int) ([]byte, error) {
 	case value.Number:
 		return appendNumber(b, v.Number())
 	case value.String:
+		if !utf8.ValidString(v.Str()) {
+			return nil, errInvalidUTF8
+		}
 		return appendString(b, v.Str()), nil
 	case value.Array:
 		b = append(b, '[')
@@ -54,6 +61,9 @@ func appendJSON(b []byte, v value.Value, depth int) ([]byte, error) {
 		for i := 0; i < v.Len(); i++ {
 			if i > 0 {
 				b = append(b, ',')
+			}
+			if !utf8.ValidString(v.KeyAt(i)) {
+				return nil, errInvalidUTF8
 			}
 			b = append(appendString(b, v.KeyAt(i)), ':')
 			var err error
@@ -123,9 +133,19 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// FromJSON decodes one JSON value (RFC 8259); empty input is null.
+// FromJSON decodes one JSON value (RFC 8259); empty input is null. Invalid
+// UTF-8 and lone surrogate escapes are errors: read as U+FFFD they would
+// make different keys one.
 func FromJSON(data []byte) (value.Value, error) {
-	p := &parser{b: data}
+	return fromJSON(data, true)
+}
+
+// fromJSON decodes with strict strings (FromJSON) or with encoding/json's
+// substitution of U+FFFD. Whole server answers are read leniently, so one
+// odd row stored by another client cannot block every later pull; the
+// server refuses such keys, so the substitution never merges two keys.
+func fromJSON(data []byte, strict bool) (value.Value, error) {
+	p := &parser{b: data, strict: strict}
 	p.space()
 	if p.i == len(p.b) {
 		return value.NullValue, nil
@@ -142,8 +162,9 @@ func FromJSON(data []byte) (value.Value, error) {
 }
 
 type parser struct {
-	b []byte
-	i int
+	b      []byte
+	i      int
+	strict bool // invalid UTF-8 and lone surrogates are errors, not U+FFFD
 }
 
 func (p *parser) fail(what string) error {
@@ -321,8 +342,8 @@ func hex4(b []byte) (rune, bool) {
 	return r, true
 }
 
-// str reads a quoted string at p.i; invalid UTF-8 and lone surrogates
-// become U+FFFD (as encoding/json does).
+// str reads a quoted string at p.i; invalid UTF-8 and lone surrogates are
+// errors when p.strict, else they become U+FFFD (as encoding/json does).
 func (p *parser) str() (string, error) {
 	p.i++ // opening quote
 	var out []byte
@@ -367,6 +388,8 @@ func (p *parser) str() (string, error) {
 					if dec := utf16.DecodeRune(r, r2); ok && dec != utf8.RuneError {
 						p.i += 6
 						r = dec
+					} else if p.strict {
+						return "", p.fail("lone surrogate escape in string")
 					} else {
 						r = utf8.RuneError
 					}
@@ -381,6 +404,9 @@ func (p *parser) str() (string, error) {
 		default:
 			r, size := utf8.DecodeRune(p.b[p.i:])
 			if r == utf8.RuneError && size == 1 {
+				if p.strict {
+					return "", p.fail("invalid UTF-8 in string")
+				}
 				out = utf8.AppendRune(out, utf8.RuneError)
 			} else {
 				out = append(out, p.b[p.i:p.i+size]...)

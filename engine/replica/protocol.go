@@ -65,7 +65,10 @@ type Transport interface {
 
 // Error codes of the protocol the client acts on.
 const (
-	CodeValidation     = "VALIDATION"
+	CodeValidation = "VALIDATION"
+	// CodeClockAhead refuses a change stamped too far past the server's
+	// clock; like VALIDATION it names the op, which goes to the dead letters.
+	CodeClockAhead     = "CLOCK_AHEAD"
 	CodeResyncRequired = "RESYNC_REQUIRED"
 	CodeUnauthorized   = "UNAUTHORIZED"
 )
@@ -189,7 +192,7 @@ func (f *fields) raw(k string) RawJSON {
 }
 
 func decodeObject(b []byte) (*fields, error) {
-	v, err := FromJSON(b)
+	v, err := fromJSON(b, false)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 
 	"minibase/engine"
+	"minibase/engine/hlc"
 	"minibase/engine/value"
 )
 
@@ -95,6 +96,20 @@ type RemoteError struct {
 	Table string
 	Key   value.Value
 	Err   error
+	// Code is CodeClockAhead for a change stamped too far ahead of this
+	// device's clock (its clock is not adopted), else the engine's code.
+	Code string
+}
+
+// remoteError reports a received change that was not applied.
+func remoteError(table string, key value.Value, err error) RemoteError {
+	code := string(engine.CodeOf(err))
+	if errors.Is(err, hlc.ErrAhead) {
+		// The code leads the message too: hosts that pass on only the
+		// message (the JS error event) still name it.
+		code, err = CodeClockAhead, fmt.Errorf("%s: %w", CodeClockAhead, err)
+	}
+	return RemoteError{Table: table, Key: key, Err: err, Code: code}
 }
 
 // Report is what one step did.
@@ -367,8 +382,11 @@ func (r *Replica) AckPush(resp PushResponse) (Report, error) {
 	return rep, err
 }
 
-// Reject handles a 422 VALIDATION answer: the op it names moves to the
-// dead letters (the rest of the batch is pushed again by the next round).
+// Reject handles a 422 VALIDATION or CLOCK_AHEAD answer: the op it names
+// moves to the dead letters with that code (the rest of the batch is pushed
+// again by the next round). A change refused for its clock was stamped by a
+// device clock running ahead of the server's; it is kept, visible, rather
+// than re-stamped, and Retry sends it again once the clocks agree.
 func (r *Replica) Reject(req PushRequest, serr *ServerError) error {
 	op := serr.Op
 	if op == "" && serr.Index != nil && *serr.Index >= 0 && *serr.Index < len(req.Changes) {
@@ -455,7 +473,7 @@ func (r *Replica) apply(tx *engine.Tx, d decoded, rep *Report) error {
 	if err != nil {
 		var e *engine.Error
 		if errors.As(err, &e) && e.Code != engine.CodeIO && e.Code != engine.CodeCorrupt && e.Code != engine.CodeClosed && e.Code != engine.CodeInternal {
-			rep.Errors = append(rep.Errors, RemoteError{Table: d.table, Key: d.key, Err: err})
+			rep.Errors = append(rep.Errors, remoteError(d.table, d.key, err))
 			return nil
 		}
 		return err
@@ -475,14 +493,14 @@ func (r *Replica) resolve(tx *engine.Tx, ch Change, local []engine.SyncEntry, st
 	}
 	d, err := decodeChange(ch)
 	if err != nil {
-		rep.Errors = append(rep.Errors, RemoteError{Table: ch.Table, Err: err})
+		rep.Errors = append(rep.Errors, remoteError(ch.Table, value.NullValue, err))
 		return nil
 	}
 	if len(local) == 0 {
 		return r.apply(tx, d, rep)
 	}
 	if err := tx.ObserveSyncClock(d.meta.HLC); err != nil {
-		rep.Errors = append(rep.Errors, RemoteError{Table: d.table, Key: d.key, Err: err})
+		rep.Errors = append(rep.Errors, remoteError(d.table, d.key, err))
 		return nil
 	}
 	if !stale && d.meta.Origin == r.client {
@@ -617,7 +635,7 @@ func (r *Replica) ApplyPull(resp PullResponse) (Report, error) {
 			}
 			key, err := FromJSON(ch.Key)
 			if err != nil {
-				rep.Errors = append(rep.Errors, RemoteError{Table: ch.Table, Err: err})
+				rep.Errors = append(rep.Errors, remoteError(ch.Table, value.NullValue, err))
 				continue
 			}
 			id := rowID(ch.Table, key)
@@ -633,7 +651,7 @@ func (r *Replica) ApplyPull(resp PullResponse) (Report, error) {
 			}
 			d, err := decodeChange(ch)
 			if err != nil {
-				rep.Errors = append(rep.Errors, RemoteError{Table: ch.Table, Err: err})
+				rep.Errors = append(rep.Errors, remoteError(ch.Table, value.NullValue, err))
 				continue
 			}
 			if c, ok := confs[id]; ok && after(ch.HLC, ch.Origin, c.HLC, c.Origin) {
@@ -757,7 +775,10 @@ func findOp(es []engine.SyncEntry, op string) (engine.SyncEntry, bool) {
 	return engine.SyncEntry{}, false
 }
 
-// Retry moves a dead letter back to the end of the outbox (same op id).
+// Retry moves a dead letter back to the end of the outbox (same op id). One
+// refused with CLOCK_AHEAD gets a fresh clock reading: its own would still
+// be refused, and the device's clock has presumably been set right since.
+// It then counts as the latest write of its row.
 func (r *Replica) Retry(op string) error {
 	return r.c.Auto(func(tx *engine.Tx) error {
 		es, err := tx.SyncEntries(engine.DeadLetters, r.db, 0)
@@ -770,6 +791,11 @@ func (r *Replica) Retry(op string) error {
 		}
 		if err := tx.SyncDelete(engine.DeadLetters, e.Seq); err != nil {
 			return err
+		}
+		if code, _ := e.Note.Get("code"); code.Str() == CodeClockAhead {
+			if e.HLC, err = tx.NextSyncClock(); err != nil {
+				return err
+			}
 		}
 		e.Note = value.NullValue
 		_, err = tx.SyncAppend(engine.Outbox, e)

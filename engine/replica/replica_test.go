@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -358,7 +359,7 @@ func TestUnknownPolicy(t *testing.T) {
 }
 
 func FuzzFromJSON(f *testing.F) {
-	for _, s := range []string{`null`, `{"a":[1,2,{"b":"c"}]}`, `"x"`, `[`, `1e400`, `{"a":1,"a":2}`} {
+	for _, s := range []string{`null`, `{"a":[1,2,{"b":"c"}]}`, `"x"`, `[`, `1e400`, `{"a":1,"a":2}`, "\"\xff\"", `"\ud800"`, `"\ud83d\ude00"`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -386,7 +387,17 @@ func FuzzJSONAgainstStdlib(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := FromJSON(data)
+		// The lenient reader (whole server answers) matches encoding/json;
+		// the strict one (FromJSON) agrees with it or refuses a string the
+		// lenient one had to replace with U+FFFD.
+		v, err := fromJSON(data, false)
+		if sv, serr := FromJSON(data); serr == nil {
+			if err != nil || !value.Equal(sv, v) {
+				t.Fatalf("%q: strict read %v (%v), lenient %v (%v)", data, sv, serr, v, err)
+			}
+		} else if err == nil && !bytes.ContainsRune([]byte(v.String()), utf8.RuneError) {
+			t.Fatalf("%q: strict read refused (%v) what the lenient one read without a substitution", data, serr)
+		}
 		var std any
 		stdErr := json.Unmarshal(data, &std)
 		if len(bytes.TrimSpace(data)) == 0 {

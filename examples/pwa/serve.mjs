@@ -22,6 +22,7 @@ const TYPES = {
 const DIST_FILES = new Set(['browser.mjs', 'minibase.wasm']);
 
 function resolve(pathname) {
+  if (!pathname.startsWith('/')) return null;
   if (pathname.startsWith('/minibase/')) {
     const name = pathname.slice('/minibase/'.length);
     return DIST_FILES.has(name) ? path.join(dist, name) : null;
@@ -29,6 +30,19 @@ function resolve(pathname) {
   const name = pathname === '/' ? 'index.html' : pathname.slice(1);
   if (name.includes('/') || name.startsWith('.') || name === 'serve.mjs') return null;
   return path.join(here, name);
+}
+
+// pathnameOf reads the path of a request target. The target is appended to
+// a fixed origin rather than resolved against it: resolved, "//" names a
+// host of its own ("//" alone is no URL at all and threw), and a request
+// must never bring the server down. Anything unreadable is served nothing.
+function pathnameOf(target) {
+  if (typeof target !== 'string' || !target.startsWith('/')) return '';
+  try {
+    return new URL(`http://127.0.0.1${target}`).pathname;
+  } catch {
+    return '';
+  }
 }
 
 /**
@@ -39,7 +53,7 @@ export async function serve({ port = 8790 } = {}) {
   let requests = 0;
   const server = http.createServer((req, res) => {
     requests++;
-    const file = req.method === 'GET' || req.method === 'HEAD' ? resolve(new URL(req.url, 'http://x').pathname) : null;
+    const file = req.method === 'GET' || req.method === 'HEAD' ? resolve(pathnameOf(req.url)) : null;
     if (!file) {
       res.writeHead(404).end();
       return;

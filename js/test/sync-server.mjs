@@ -50,7 +50,10 @@ export async function startNative() {
   const secret = randomBytes(16).toString('hex');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(bin, ['-addr', `127.0.0.1:${port}`, '-db', path.join(dir, 'sync.db'), '-secret', secret], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(bin, ['-addr', `127.0.0.1:${port}`, '-db', path.join(dir, 'sync.db')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, MINIBASE_SYNC_SECRET: secret }, // not -secret: argv shows in ps
+  });
   let log = '';
   child.stderr.on('data', (d) => { log += d; });
   await waitHealthy(url, child);

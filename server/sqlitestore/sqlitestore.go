@@ -8,11 +8,18 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 var memSeq atomic.Int64
+
+// MaxConns bounds the connections (and so file descriptors) of a file
+// database: SQLite runs one writer at a time and a few readers are all a
+// sync server's queries need; without a bound, a burst of requests opens
+// one connection each. Requests beyond it wait for a free connection.
+const MaxConns = 8
 
 // Open opens (creating if needed) the database at path in WAL mode with a
 // busy timeout and foreign keys on. Write transactions begin IMMEDIATE so two
@@ -51,6 +58,10 @@ func Open(path string) (*sql.DB, error) {
 		// The database lives as long as a connection does.
 		db.SetConnMaxIdleTime(0)
 		db.SetConnMaxLifetime(0)
+	} else {
+		db.SetMaxOpenConns(MaxConns)
+		db.SetMaxIdleConns(MaxConns)
+		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	if err := db.Ping(); err != nil {
 		db.Close()

@@ -4,7 +4,9 @@ package sqlitestore_test
 
 import (
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -57,4 +59,37 @@ func TestMemoryIsOneDatabasePerOpen(t *testing.T) {
 func TestEmptyPath(t *testing.T) {
 	_, err := sqlitestore.Open("")
 	assert.Error(t, err)
+}
+
+// TestConnectionPoolIsBounded: however many requests arrive at once, a
+// file database opens at most MaxConns connections.
+func TestConnectionPoolIsBounded(t *testing.T) {
+	db, err := sqlitestore.Open(filepath.Join(t.TempDir(), "p.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	assert.Equal(t, sqlitestore.MaxConns, db.Stats().MaxOpenConnections)
+	// Hold more transactions than the bound: the extra ones wait, so the
+	// pool never grows past it.
+	var wg sync.WaitGroup
+	release := make(chan struct{})
+	for range sqlitestore.MaxConns * 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rows, err := db.Query(`SELECT 1`)
+			if err != nil {
+				return
+			}
+			<-release
+			rows.Close()
+		}()
+	}
+	for i := 0; db.Stats().OpenConnections < sqlitestore.MaxConns; i++ {
+		require.Less(t, i, 10_000, "the pool never filled")
+		time.Sleep(time.Millisecond)
+	}
+	assert.Equal(t, sqlitestore.MaxConns, db.Stats().OpenConnections)
+	close(release)
+	wg.Wait()
+	assert.LessOrEqual(t, db.Stats().OpenConnections, sqlitestore.MaxConns)
 }

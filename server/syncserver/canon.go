@@ -8,17 +8,36 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // maxKeyLen bounds the canonical text of a row key (it is part of the
 // primary key of every stored row).
 const maxKeyLen = 1024
 
+// maxRawKeyLen bounds a key's JSON text before it is parsed at all, so an
+// oversized key costs a length check, not a parse (a number of a million
+// digits takes seconds to read exactly). Escapes such as \u0041 shrink at
+// most six-fold on the way to the canonical form, hence the factor.
+const maxRawKeyLen = 6 * maxKeyLen
+
 // canonicalKey returns the canonical JSON text of a row key, so that keys
 // that are equal as JSON values (1, 1.0, 1e0) are the same stored key.
 // A key is a string, a number, or a non-empty array of strings and numbers
 // (a compound key).
 func canonicalKey(raw json.RawMessage) (string, error) {
+	if len(raw) > maxRawKeyLen {
+		return "", errors.New("key is longer than 1024 bytes")
+	}
+	// encoding/json reads invalid UTF-8 and a lone surrogate escape as
+	// U+FFFD, which would make different keys one stored key.
+	if !utf8.Valid(raw) {
+		return "", errors.New("key is not valid UTF-8")
+	}
+	if loneSurrogate(raw) {
+		return "", errors.New(`key has a lone UTF-16 surrogate escape (\ud800-\udfff)`)
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
@@ -90,6 +109,9 @@ func writeCanonString(b *strings.Builder, s string) error {
 // read as a float64 (what a JS client holds) and, when integral, written as
 // an integer, so 1, 1.0 and 1e0 agree.
 func canonicalNumber(s string) (string, error) {
+	if len(s) > maxKeyLen {
+		return "", errors.New("key is longer than 1024 bytes")
+	}
 	if !strings.ContainsAny(s, ".eE") {
 		n, ok := new(big.Int).SetString(s, 10)
 		if !ok {
@@ -108,4 +130,58 @@ func canonicalNumber(s string) (string, error) {
 		return strconv.FormatFloat(f, 'f', -1, 64), nil
 	}
 	return strconv.FormatFloat(f, 'g', -1, 64), nil
+}
+
+// loneSurrogate reports whether JSON text holds a \u escape of a UTF-16
+// surrogate that is not half of a high-low pair.
+func loneSurrogate(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character: a second backslash is not an escape
+		if i >= len(raw) || raw[i] != 'u' {
+			continue
+		}
+		r, ok := hex4(raw[i+1:])
+		if !ok {
+			continue // the decoder rejects it
+		}
+		i += 4
+		switch {
+		case utf16.IsSurrogate(r) && r < 0xdc00:
+			if i+2 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
+				if lo, ok := hex4(raw[i+3:]); ok && lo >= 0xdc00 && lo < 0xe000 {
+					i += 6
+					continue
+				}
+			}
+			return true
+		case utf16.IsSurrogate(r):
+			return true
+		}
+	}
+	return false
+}
+
+// hex4 reads the four hex digits of a \u escape.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }

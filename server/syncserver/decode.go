@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"time"
+	"unicode/utf8"
 )
 
 // change is one validated change of a push, ready to store.
@@ -35,11 +37,23 @@ var (
 	originRE = regexp.MustCompile(`^[\x21-\x7e]{1,128}$`)
 )
 
+// pushLimits are the bounds a push is checked against besides the schema.
+type pushLimits struct {
+	maxBatch int
+	// maxHLC is the greatest clock reading accepted (fixed width, so string
+	// order is time order); "" accepts any. It is the server's clock plus
+	// Config.MaxClockAhead, named by maxAhead in the refusal.
+	maxHLC   string
+	maxAhead time.Duration
+}
+
 // decodePush parses and validates a whole push body. Structural problems
 // (not JSON, no "changes" array) are 400; a batch over maxBatch is 413; the
-// first bad change is a 422 naming its index and op. Nothing is stored
-// before all of it has passed, which is how a failed push changes nothing.
-func decodePush(body []byte, schema *Schema, maxBatch int) ([]change, error) {
+// first bad change is a 422 naming its index and op (VALIDATION, or
+// CLOCK_AHEAD for a clock past lim.maxHLC). Nothing is stored before all of
+// it has passed, which is how a failed push changes nothing.
+func decodePush(body []byte, schema *Schema, lim pushLimits) ([]change, error) {
+	maxBatch := lim.maxBatch
 	var req struct {
 		Client  json.RawMessage `json:"client"`
 		Changes json.RawMessage `json:"changes"`
@@ -62,6 +76,9 @@ func decodePush(body []byte, schema *Schema, maxBatch int) ([]change, error) {
 		if err := decodeChange(raw, schema, &out[i]); err != nil {
 			return nil, validationErr(i, out[i].Op, err.Error())
 		}
+		if lim.maxHLC != "" && out[i].HLC > lim.maxHLC {
+			return nil, clockAheadErr(i, out[i].Op, out[i].HLC, lim.maxAhead)
+		}
 	}
 	return out, nil
 }
@@ -69,6 +86,11 @@ func decodePush(body []byte, schema *Schema, maxBatch int) ([]change, error) {
 func decodeChange(raw json.RawMessage, schema *Schema, c *change) error {
 	if jsonKind(raw) != TypeObject || bytes.TrimLeft(raw, " \t\r\n")[0] != '{' {
 		return fmt.Errorf("change is not a JSON object")
+	}
+	// encoding/json turns invalid UTF-8 into U+FFFD, which would make two
+	// different keys (or values) one; refuse it instead of storing a guess.
+	if !utf8.Valid(raw) {
+		return fmt.Errorf("change is not valid UTF-8")
 	}
 	var w wireChange
 	if err := json.Unmarshal(raw, &w); err != nil {

@@ -3,7 +3,10 @@ package syncserver
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // Error codes carried in the JSON error body. They are part of the protocol
@@ -12,12 +15,15 @@ const (
 	CodeUnauthorized     = "UNAUTHORIZED"
 	CodeBadRequest       = "BAD_REQUEST"
 	CodeValidation       = "VALIDATION"
+	CodeClockAhead       = "CLOCK_AHEAD"
 	CodeTooLarge         = "TOO_LARGE"
 	CodeResyncRequired   = "RESYNC_REQUIRED"
 	CodeNotFound         = "NOT_FOUND"
 	CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"
 	CodeInternal         = "INTERNAL"
 	CodeUnavailable      = "UNAVAILABLE"
+	CodeTooManyStreams   = "TOO_MANY_STREAMS"
+	CodeTimeout          = "TIMEOUT"
 )
 
 // apiError is an error that knows its HTTP status and wire shape. Handlers
@@ -32,6 +38,10 @@ type apiError struct {
 	Op    string
 	// Cursor is the horizon a client must resync from (RESYNC_REQUIRED only).
 	Cursor *int64
+	// MaxAheadMs is the bound a refused clock broke (CLOCK_AHEAD only).
+	MaxAheadMs *int64
+	// RetryAfter, when positive, is sent as Retry-After (seconds).
+	RetryAfter int
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -44,6 +54,15 @@ func errf(status int, code, msg string) *apiError {
 func validationErr(index int, op, msg string) *apiError {
 	i := index
 	return &apiError{Status: http.StatusUnprocessableEntity, Code: CodeValidation, Message: msg, Index: &i, Op: op}
+}
+
+// clockAheadErr refuses a change stamped too far past the server's clock:
+// accepting it would drag every client that pulls it towards the end of
+// the clock's range (see Config.MaxClockAhead).
+func clockAheadErr(index int, op, hlc string, bound time.Duration) *apiError {
+	i, ms := index, bound.Milliseconds()
+	return &apiError{Status: http.StatusUnprocessableEntity, Code: CodeClockAhead, Index: &i, Op: op, MaxAheadMs: &ms,
+		Message: fmt.Sprintf("hlc %s is more than %s ahead of the server's clock; check the device clock, then retry", hlc, bound)}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -75,6 +94,12 @@ func writeError(w http.ResponseWriter, err error) {
 	}
 	if ae.Cursor != nil {
 		body["cursor"] = *ae.Cursor
+	}
+	if ae.MaxAheadMs != nil {
+		body["maxAheadMs"] = *ae.MaxAheadMs
+	}
+	if ae.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfter))
 	}
 	if ae.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="minibase-sync"`)

@@ -9,9 +9,13 @@ import (
 
 // hub wakes waiters of a tenant after a push commits. It is in-process only:
 // across processes or Worker instances, waiters poll (Config.PollInterval).
+// It also caps how many waiters there are, in all and per tenant, since
+// each one holds a connection for as long as its client likes.
 type hub struct {
-	mu   sync.Mutex
-	subs map[string]map[*subscription]struct{}
+	mu                  sync.Mutex
+	subs                map[string]map[*subscription]struct{}
+	total               int
+	maxTotal, maxTenant int
 }
 
 type subscription struct {
@@ -21,26 +25,43 @@ type subscription struct {
 	ch chan struct{}
 }
 
-func newHub() *hub { return &hub{subs: make(map[string]map[*subscription]struct{})} }
+func newHub(maxTotal, maxTenant int) *hub {
+	return &hub{subs: make(map[string]map[*subscription]struct{}), maxTotal: maxTotal, maxTenant: maxTenant}
+}
 
-func (h *hub) subscribe(tenant string) *subscription {
+// subscribe registers a waiter, or refuses it when a cap is reached: 429
+// when the tenant holds its share (its own clients can close some), 503
+// when the server is full.
+func (h *hub) subscribe(tenant string) (*subscription, error) {
 	sub := &subscription{tenant: tenant, ch: make(chan struct{}, 1)}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	m := h.subs[tenant]
+	if len(m) >= h.maxTenant {
+		return nil, &apiError{Status: http.StatusTooManyRequests, Code: CodeTooManyStreams, RetryAfter: streamRetryAfter,
+			Message: fmt.Sprintf("this tenant already holds %d event streams and long-polls", h.maxTenant)}
+	}
+	if h.total >= h.maxTotal {
+		return nil, &apiError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, RetryAfter: streamRetryAfter,
+			Message: "the server holds as many event streams and long-polls as it may"}
+	}
 	if m == nil {
 		m = make(map[*subscription]struct{})
 		h.subs[tenant] = m
 	}
 	m[sub] = struct{}{}
-	return sub
+	h.total++
+	return sub, nil
 }
 
 func (h *hub) unsubscribe(sub *subscription) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if m := h.subs[sub.tenant]; m != nil {
-		delete(m, sub)
+		if _, ok := m[sub]; ok {
+			delete(m, sub)
+			h.total--
+		}
 		if len(m) == 0 {
 			delete(h.subs, sub.tenant)
 		}
@@ -67,8 +88,23 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, id identit
 		return errf(http.StatusNotImplemented, CodeUnavailable, "this host cannot stream; long-poll /v1/pull?wait=")
 	}
 	ctx := r.Context()
-	sub := s.hub.subscribe(id.Tenant)
+	sub, err := s.hub.subscribe(id.Tenant)
+	if err != nil {
+		return err
+	}
 	defer s.hub.unsubscribe(sub)
+	holdOpen(w, 0)
+	rc := http.NewResponseController(w)
+	// send writes one message under its own write deadline, so a stream
+	// lives as long as its client reads, and no longer.
+	send := func(msg string) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteGrace))
+		if _, err := fmt.Fprint(w, msg); err != nil {
+			return false
+		}
+		flusher.Flush()
+		return true
+	}
 	cursor, _, err := cursorOf(ctx, s.cfg.DB, id.Tenant)
 	if err != nil {
 		return err
@@ -78,10 +114,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, id identit
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // proxies must not hold notices back
 	w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprintf(w, "retry: 3000\nevent: change\ndata: {\"cursor\": %d}\n\n", cursor); err != nil {
+	if !send(fmt.Sprintf("retry: 3000\nevent: change\ndata: {\"cursor\": %d}\n\n", cursor)) {
 		return nil
 	}
-	flusher.Flush()
 
 	keep := time.NewTicker(s.cfg.KeepAlive)
 	defer keep.Stop()
@@ -106,10 +141,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, id identit
 		case <-s.closed:
 			return nil
 		case <-keep.C:
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+			if !send(": keep-alive\n\n") {
 				return nil
 			}
-			flusher.Flush()
 			continue
 		case <-sub.ch:
 		case <-poll:
@@ -129,9 +163,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, id identit
 			continue
 		}
 		cursor = now
-		if _, err := fmt.Fprintf(w, "event: change\ndata: {\"cursor\": %d}\n\n", cursor); err != nil {
+		if !send(fmt.Sprintf("event: change\ndata: {\"cursor\": %d}\n\n", cursor)) {
 			return nil
 		}
-		flusher.Flush()
 	}
 }

@@ -1,10 +1,14 @@
 package syncserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 )
 
 // FuzzDecodePush feeds arbitrary bodies to the push decoder/validator. It
@@ -12,6 +16,9 @@ import (
 // status, and whatever it accepts must be self-consistent: canonical keys
 // are fixed points, rows are JSON objects, and every field is within the
 // limits the store relies on.
+// fuzzMaxHLC is the clock bound FuzzDecodePush decodes under.
+const fuzzMaxHLC = "001800000000000-99999"
+
 func FuzzDecodePush(f *testing.F) {
 	seeds := []string{
 		`{"client":"a","changes":[{"op":"o1","table":"todos","key":1,"row":{"id":1,"title":"x"},"hlc":"001732370000000-00000","origin":"dev-a"}]}`,
@@ -25,6 +32,9 @@ func FuzzDecodePush(f *testing.F) {
 		`{"changes":[{"op":"x","table":"todos","key":1e400,"row":null,"hlc":"000000000000001-00000","origin":"c"}]}`,
 		`{"changes":[{"op":"x","table":"todos","key":[[1]],"row":null,"hlc":"000000000000001-00000","origin":"c"}]}`,
 		`[`, ``, `null`, `{"changes":"x"}`,
+		`{"changes":[{"op":"f","table":"todos","key":1,"row":null,"hlc":"999999999999999-99999","origin":"c"}]}`,
+		"{\"changes\":[{\"op\":\"u\",\"table\":\"todos\",\"key\":\"a\xff\",\"row\":null,\"hlc\":\"000000000000001-00000\",\"origin\":\"c\"}]}",
+		`{"changes":[{"op":"s","table":"todos","key":"\udc00","row":null,"hlc":"000000000000001-00000","origin":"c"}]}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s), false)
@@ -40,7 +50,7 @@ func FuzzDecodePush(f *testing.F) {
 		if !withSchema {
 			s = nil
 		}
-		changes, err := decodePush(body, s, 10)
+		changes, err := decodePush(body, s, pushLimits{maxBatch: 10, maxHLC: fuzzMaxHLC, maxAhead: time.Minute})
 		if err != nil {
 			var ae *apiError
 			if !errors.As(err, &ae) {
@@ -63,6 +73,12 @@ func FuzzDecodePush(f *testing.F) {
 			if !opRE.MatchString(c.Op) || !hlcRE.MatchString(c.HLC) || !originRE.MatchString(c.Origin) {
 				t.Fatalf("change %d: accepted bad field: %+v", i, c)
 			}
+			if c.HLC > fuzzMaxHLC {
+				t.Fatalf("change %d: accepted a clock past the bound: %s", i, c.HLC)
+			}
+			if !utf8.ValidString(c.Key) || !utf8.Valid(c.Row) {
+				t.Fatalf("change %d: accepted invalid UTF-8: %q %q", i, c.Key, c.Row)
+			}
 			if _, ok := s.table(c.Table); !ok {
 				t.Fatalf("change %d: accepted unknown table %q", i, c.Table)
 			}
@@ -81,13 +97,17 @@ func FuzzDecodePush(f *testing.F) {
 }
 
 func FuzzCanonicalKey(f *testing.F) {
-	for _, s := range []string{`1`, `1.0`, `1e0`, `-0`, `0.5`, `1e21`, `123456789012345678901234567890`, `"a"`, `["a",1]`, `"\u00e9"`, `[]`, `null`, `{}`} {
+	for _, s := range []string{`1`, `1.0`, `1e0`, `-0`, `0.5`, `1e21`, `123456789012345678901234567890`, `"a"`, `["a",1]`, `"\u00e9"`, `[]`, `null`, `{}`,
+		"\"\xff\"", `"\ud800"`, `"\ud83d\ude00"`, `"\\ud800"`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		k, err := canonicalKey(raw)
 		if err != nil {
 			return
+		}
+		if !utf8.ValidString(k) || strings.ContainsRune(k, utf8.RuneError) && !bytes.ContainsRune(raw, utf8.RuneError) && !bytes.Contains(bytes.ToLower(raw), []byte(`\ufffd`)) {
+			t.Fatalf("key %q became %q: a character was replaced", raw, k)
 		}
 		if !json.Valid([]byte(k)) {
 			t.Fatalf("canonical key %q is not JSON", k)
@@ -112,9 +132,32 @@ func TestCanonicalKeyTable(t *testing.T) {
 			t.Errorf("canonicalKey(%s) = %q, %v; want %q", c.in, got, err, c.want)
 		}
 	}
-	for _, bad := range []string{`null`, `true`, `{}`, `[]`, `[[1]]`, `[null]`, `1e400`, `1 2`, ``} {
+	for _, bad := range []string{`null`, `true`, `{}`, `[]`, `[[1]]`, `[null]`, `1e400`, `1 2`, ``,
+		"\"\xff\"", `"\ud800"`, `"\udfff"`, `["\udc00\ud800"]`, `"\ud800\ud800"`,
+		strings.Repeat("1", 1025), "1." + strings.Repeat("0", 1100), `"` + strings.Repeat("a", 1100) + `"`} {
 		if got, err := canonicalKey(json.RawMessage(bad)); err == nil {
 			t.Errorf("canonicalKey(%s) = %q, want error", bad, got)
+		}
+	}
+}
+
+// TestCanonicalKeyChecksSizeFirst: a key far over the limit is refused
+// before it is parsed. Reading ten million digits exactly takes minutes; a
+// length check does not. The wait is bounded, not measured.
+func TestCanonicalKeyChecksSizeFirst(t *testing.T) {
+	for _, raw := range []string{strings.Repeat("9", 10_000_000), "[" + strings.Repeat("9", 10_000_000) + "]"} {
+		done := make(chan error, 1)
+		go func() {
+			_, err := canonicalKey(json.RawMessage(raw))
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatal("a ten-million-digit key was accepted")
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("the key was parsed before its size was checked")
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -32,6 +33,20 @@ const (
 	DefaultMaxBody   = 4 << 20
 	DefaultMaxBatch  = 1000
 	DefaultKeepAlive = 15 * time.Second
+	// DefaultMaxClockAhead bounds how far past the server's clock a pushed
+	// change may be stamped: more than ordinary clock drift, far less than
+	// what would push clients' clocks to the end of their range.
+	DefaultMaxClockAhead = 5 * time.Minute
+	// DefaultMaxStreams and DefaultMaxTenantStreams cap the event streams
+	// and long-polls open at once, in all and per tenant; each holds a
+	// connection and a goroutine for as long as the client likes.
+	DefaultMaxStreams       = 1000
+	DefaultMaxTenantStreams = 32
+	// streamRetryAfter is the Retry-After of a refused stream, in seconds.
+	streamRetryAfter = 5
+	// streamWriteGrace bounds one write to a stream: a client that has not
+	// taken a notice in that long has stopped reading.
+	streamWriteGrace = 10 * time.Second
 	defaultPullLimit = 500
 	maxPullLimit     = 1000
 	maxWait          = 30 * time.Second
@@ -47,7 +62,8 @@ type Config struct {
 	// one statement each (still validated as a whole first, still at most
 	// once per op), and SQLite's in-process write lock is not taken.
 	Dialect string
-	// Secret is the HMAC key of bearer tokens (SignToken).
+	// Secret is the HMAC key of bearer tokens (SignToken), at least
+	// MinSecretLen bytes.
 	Secret []byte
 	// Schema lists the synced tables; nil accepts any valid table name with
 	// key column "id" and any columns.
@@ -60,6 +76,15 @@ type Config struct {
 	MaxBatch int
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// MaxClockAhead is how far past Now a pushed change's clock may be;
+	// a later one is refused (422 CLOCK_AHEAD) so that one device with a
+	// wrong clock cannot drag every other replica's clock with it. Default
+	// DefaultMaxClockAhead; negative: no bound.
+	MaxClockAhead time.Duration
+	// MaxStreams and MaxTenantStreams cap the event streams and long-polls
+	// open at once, in all and per tenant (503 and 429 with Retry-After
+	// beyond them). Defaults DefaultMaxStreams and DefaultMaxTenantStreams.
+	MaxStreams, MaxTenantStreams int
 
 	// KeepAlive is the interval of comment lines on event streams; default 15 s.
 	KeepAlive time.Duration
@@ -100,6 +125,9 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.Secret) == 0 {
 		return nil, errors.New("syncserver: Config.Secret is empty")
 	}
+	if len(cfg.Secret) < MinSecretLen {
+		return nil, fmt.Errorf("syncserver: Config.Secret is %d bytes; use at least %d random bytes (openssl rand -hex 32)", len(cfg.Secret), MinSecretLen)
+	}
 	switch cfg.Dialect {
 	case "":
 		cfg.Dialect = "sqlite"
@@ -119,6 +147,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MaxClockAhead == 0 {
+		cfg.MaxClockAhead = DefaultMaxClockAhead
+	}
+	if cfg.MaxStreams <= 0 {
+		cfg.MaxStreams = DefaultMaxStreams
+	}
+	if cfg.MaxTenantStreams <= 0 {
+		cfg.MaxTenantStreams = DefaultMaxTenantStreams
+	}
 	if cfg.KeepAlive <= 0 {
 		cfg.KeepAlive = DefaultKeepAlive
 	}
@@ -128,7 +165,7 @@ func New(cfg Config) (*Server, error) {
 	if err := migrate(context.Background(), cfg.DB); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, d1: cfg.Dialect == "d1", hub: newHub(), closed: make(chan struct{})}
+	s := &Server{cfg: cfg, d1: cfg.Dialect == "d1", hub: newHub(cfg.MaxStreams, cfg.MaxTenantStreams), closed: make(chan struct{})}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/v1/health", s.route(http.MethodGet, false, s.handleHealth))
 	s.mux.HandleFunc("/v1/push", s.route(http.MethodPost, true, s.handlePush))
@@ -231,6 +268,11 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		if errors.As(err, &mbe) {
 			return nil, tooLarge
 		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			// The host's read deadline cut off a body sent too slowly.
+			return nil, errf(http.StatusRequestTimeout, CodeTimeout, "the body did not arrive in time")
+		}
 		return nil, errf(http.StatusBadRequest, CodeBadRequest, "reading body: "+err.Error())
 	}
 	return body, nil
@@ -241,7 +283,12 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, id identity)
 	if err != nil {
 		return err
 	}
-	changes, err := decodePush(body, s.cfg.Schema, s.cfg.MaxBatch)
+	lim := pushLimits{maxBatch: s.cfg.MaxBatch}
+	if s.cfg.MaxClockAhead > 0 {
+		lim.maxAhead = s.cfg.MaxClockAhead
+		lim.maxHLC = maxHLC(s.cfg.Now().Add(s.cfg.MaxClockAhead))
+	}
+	changes, err := decodePush(body, s.cfg.Schema, lim)
 	if err != nil {
 		return err
 	}
@@ -346,8 +393,11 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, id identity)
 	var sub *subscription
 	if wait > 0 {
 		// Subscribe before the first read so a push landing in between is not missed.
-		sub = s.hub.subscribe(id.Tenant)
+		if sub, err = s.hub.subscribe(id.Tenant); err != nil {
+			return err
+		}
 		defer s.hub.unsubscribe(sub)
+		holdOpen(w, wait)
 	}
 	resp, err := s.pullOnce(ctx, id.Tenant, since, limit, tables)
 	if err != nil {
@@ -381,6 +431,28 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, id identity)
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
+}
+
+// maxHLC is the greatest clock reading accepted at t: its millisecond with
+// the counter spent.
+func maxHLC(t time.Time) string {
+	return fmt.Sprintf("%015d-%05d", max(t.UnixMilli(), 0), 99999)
+}
+
+// holdOpen prepares a request that waits on purpose (a long-poll, an event
+// stream) for the host's timeouts: its answer gets a write deadline of its
+// own, d past the wait, since the http.Server's WriteTimeout (there to drop
+// clients that stop reading) counts from the request and would cut it
+// short; zero leaves the write side to the caller. It also lifts the read
+// deadline (ReadTimeout, there for trickled bodies): such a request has no
+// body left to read. net/http resets both after the request, and hosts
+// without deadlines (Workers) ignore them.
+func holdOpen(w http.ResponseWriter, d time.Duration) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	if d > 0 {
+		_ = rc.SetWriteDeadline(time.Now().Add(d + streamWriteGrace))
+	}
 }
 
 // pullOnce reads the feed, then the horizon: if a purge ran in between, the

@@ -24,7 +24,7 @@ import (
 	"minibase/server/syncserver"
 )
 
-var secret = []byte("test-secret")
+var secret = []byte("test-secret-of-at-least-32-bytes")
 
 // testDialect is the Config.Dialect of newEnv; TestD1Dialect reruns the
 // protocol tests with "d1" (no transactions) on SQLite.
@@ -180,7 +180,7 @@ func TestAuth(t *testing.T) {
 	head, _, _ := strings.Cut(good, ".")
 	expired := syncserver.SignToken(secret, "acme", "u", e.clock().Add(-time.Second))
 	future := syncserver.SignToken(secret, "acme", "u", e.clock().Add(time.Hour))
-	other := syncserver.SignToken([]byte("other-secret"), "acme", "u", time.Time{})
+	other := syncserver.SignToken([]byte("other-secret-of-at-least-32-bytes"), "acme", "u", time.Time{})
 	noTenant := syncserver.SignToken(secret, "", "u", time.Time{})
 	cases := []struct {
 		name   string
@@ -728,6 +728,7 @@ func TestConfigErrors(t *testing.T) {
 	defer db.Close()
 	_, err = syncserver.New(syncserver.Config{DB: db})
 	assert.Error(t, err, "no secret")
+
 	_, err = syncserver.New(syncserver.Config{Secret: secret})
 	assert.Error(t, err, "no db")
 	_, err = syncserver.New(syncserver.Config{DB: db, Secret: secret, Dialect: "postgres"})
@@ -737,6 +738,20 @@ func TestConfigErrors(t *testing.T) {
 	require.NoError(t, err)
 	_, err = syncserver.New(syncserver.Config{DB: db, Secret: secret})
 	require.NoError(t, err)
+}
+
+// TestShortSecretIsRefused: a token secret shorter than 32 bytes could be
+// guessed offline from one token, so the server will not start with it.
+func TestShortSecretIsRefused(t *testing.T) {
+	db, err := sqlitestore.Open(":memory:")
+	require.NoError(t, err)
+	defer db.Close()
+	for _, s := range [][]byte{[]byte("x"), secret[:31]} {
+		_, err = syncserver.New(syncserver.Config{DB: db, Secret: s})
+		assert.ErrorContains(t, err, "at least 32", "%d bytes", len(s))
+	}
+	_, err = syncserver.New(syncserver.Config{DB: db, Secret: secret[:32]})
+	assert.NoError(t, err)
 }
 
 func TestParseSchema(t *testing.T) {

@@ -10,6 +10,10 @@ import (
 	"time"
 )
 
+// MinSecretLen is the shortest token secret New accepts: an HMAC key much
+// shorter than its 32-byte output can be guessed offline from one token.
+const MinSecretLen = 32
+
 // maxTokenLen bounds the work an unauthenticated caller can make us do.
 const maxTokenLen = 4096
 

@@ -26,7 +26,9 @@ const bin = path.join(dir, 'minibase-server');
 const b = spawnSync('go', ['build', '-o', bin, './server/cmd/minibase-server'], { cwd: root, stdio: 'inherit' });
 if (b.status !== 0) process.exit(1);
 const secret = randomBytes(16).toString('hex');
-const server = spawn(bin, ['-addr', `127.0.0.1:${port}`, '-db', path.join(dir, 'sync.db'), '-secret', secret], { stdio: 'ignore' });
+const server = spawn(bin, ['-addr', `127.0.0.1:${port}`, '-db', path.join(dir, 'sync.db')], {
+  stdio: 'ignore', env: { ...process.env, MINIBASE_SYNC_SECRET: secret },
+});
 const url = `http://127.0.0.1:${port}`;
 for (let i = 0; i < 100; i++) {
   try { if ((await fetch(`${url}/v1/health`)).ok) break; } catch {}

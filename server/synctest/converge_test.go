@@ -29,7 +29,7 @@ import (
 	"minibase/server/syncserver"
 )
 
-var secret = []byte("synctest-secret")
+var secret = []byte("synctest-secret-of-at-least-32-bytes")
 
 // server is a real sync server on SQLite in a temp dir, on 127.0.0.1,
 // restartable on the same file.

@@ -61,7 +61,14 @@ func TestSyncOps(t *testing.T) {
 	assert.Equal(t, 1.0, applied.Number())
 	assert.Equal(t, 0.0, ok(t, b, "syncPending", h).Number())
 
+	// A change stamped far past this device's clock is reported, not applied
+	// (its clock would be adopted by every later local change).
 	rep = ok(t, b, "syncApplyPull", h, s(`{"changes":[{"op":"z","table":"todos","key":"r","row":{"id":"r","title":"remote"},"hlc":"999999999999999-00000","origin":"other","seq":2}],"cursor":2,"more":false}`))
+	errs, _ := rep.Get("errors")
+	require.Equal(t, 1, errs.Len())
+	msg, _ := errs.Index(0).Get("message")
+	assert.Contains(t, msg.Str(), "CLOCK_AHEAD")
+	rep = ok(t, b, "syncApplyPull", h, s(`{"changes":[{"op":"z","table":"todos","key":"r","row":{"id":"r","title":"remote"},"hlc":"000000000000002-00000","origin":"other","seq":2}],"cursor":2,"more":false}`))
 	changes, _ := rep.Get("changes")
 	require.Equal(t, 1, changes.Len())
 	assert.Equal(t, 2.0, ok(t, b, "syncCursor", h).Number())

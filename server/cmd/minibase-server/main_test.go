@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -88,14 +89,23 @@ func TestServeRestartKeepsData(t *testing.T) {
 	require.Equal(t, 200, st, "%v", body)
 	stop()
 
-	// Same db, fixed secret from the flag: the data is there, the old token is not valid.
-	url, _, stop = start(t, 1, "-db", db, "-secret", "fixed")
+	// Same db, fixed secret from a file: the data is there, the old token is not valid.
+	url, _, stop = start(t, 1, "-db", db, "-secret-file", secretFile(t, fixedSecret+"\n"))
 	defer stop()
 	st, _ = call(t, "GET", url+"/v1/pull?since=0", token, "")
 	assert.Equal(t, 401, st, "tokens of the generated secret die with it")
-	st, body = call(t, "GET", url+"/v1/pull?since=0", syncserver.SignToken([]byte("fixed"), "dev", "t", time.Time{}), "")
+	st, body = call(t, "GET", url+"/v1/pull?since=0", syncserver.SignToken([]byte(fixedSecret), "dev", "t", time.Time{}), "")
 	require.Equal(t, 200, st)
 	assert.Len(t, body["changes"], 1)
+}
+
+const fixedSecret = "0123456789abcdef0123456789abcdef"
+
+func secretFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+	return p
 }
 
 func TestBadFlags(t *testing.T) {
