@@ -15,6 +15,8 @@ GO      ?= go
 GOROOT  := $(shell $(GO) env GOROOT)
 WASMEXEC := $(GOROOT)/lib/wasm/go_js_wasm_exec
 WASM    := js/dist/minibase.wasm
+# The mini-program engine: without the node and IndexedDB adapters (-tags wx).
+WASM_WX := js/dist/minibase-wx.wasm
 GOSRC   := $(shell find engine fsadapter wasm -name '*.go' -not -name '*_test.go') go.mod go.sum
 JSSRC   := $(shell find js/src -name '*.js' -not -name 'wasm_exec.js') js/build.mjs
 
@@ -34,7 +36,11 @@ $(WASM): $(GOSRC)
 	@mkdir -p js/dist
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(WASM) ./wasm
 
-js/dist/.built: $(WASM) $(JSSRC) node_modules/.installed
+$(WASM_WX): $(GOSRC)
+	@mkdir -p js/dist
+	GOOS=js GOARCH=wasm $(GO) build -tags wx -trimpath -ldflags='-s -w' -o $(WASM_WX) ./wasm
+
+js/dist/.built: $(WASM) $(WASM_WX) $(JSSRC) node_modules/.installed
 	node js/build.mjs
 	@touch $@
 
@@ -43,6 +49,7 @@ build: js/dist/.built
 vet:
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet -tags wx ./wasm/
 
 test: build vet test-go test-go-wasm test-js test-browser test-worker
 

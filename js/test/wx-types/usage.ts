@@ -1,5 +1,5 @@
 // Compile-only usage of js/wx.d.ts (the mini-program entry, 'minibase/wx').
-import { connect, openStorage, polyfills, DEFAULT_WASM_PATH, MinibaseError, type Connection } from 'minibase/wx';
+import { connect, openStorage, polyfills, DEFAULT_WASM_PATH, MIN_WECHAT_SDK, MinibaseError, type Connection } from 'minibase/wx';
 
 declare const wx: { env: { USER_DATA_PATH: string }; getFileSystemManager(): object; getRandomValues(o: { length: number }): void };
 
@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   try {
     await connect({ adapter: 'memory' });
   } catch (err) {
-    if (err instanceof MinibaseError) console.log(err.code, names.length);
+    if (err instanceof MinibaseError && err.code === 'UNSUPPORTED_RUNTIME') console.log(MIN_WECHAT_SDK, names.length);
   }
   // @ts-expect-error the wx entry has no node adapter
   await connect({ adapter: 'node' });
