@@ -58,6 +58,8 @@ test-go:
 
 test-go-wasm: node_modules/.installed
 	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec="$(WASMEXEC)" ./engine/... ./fsadapter/... ./wasm/...
+	@# The mini-program build's own memory backend and adapters (-tags wx).
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -tags wx -exec="$(WASMEXEC)" ./fsadapter/memfs/ ./fsadapter/wxfs/ ./wasm/...
 	@# fsadapter/idbfs again, on fake-indexeddb with the real JS host (browser-idb.js).
 	MINIBASE_IDBFS_TEST=1 NODE_OPTIONS="--import $(CURDIR)/fsadapter/idbfs/testdata/node-setup.mjs" \
 	  GOOS=js GOARCH=wasm $(GO) test -count=1 -exec="$(WASMEXEC)" ./fsadapter/idbfs/
@@ -121,9 +123,11 @@ test-worker: build
 # --- end sync server ---
 
 # --- mini-programs (issue 4) ---
-# Size budget of the wasm engine: raw, gzip and brotli of the shipped build,
-# and what each package costs in code. WASM_OPT=1 also tries binaryen's
-# wasm-opt -Oz when it is installed (it saves nothing after brotli today).
+# Size budget of the wasm engine: raw, gzip and brotli of both shipped builds
+# (every adapter; the mini-program one, -tags wx), the wasm proposals each
+# uses, and what each package of the mini-program build costs in code.
+# WASM_OPT=1 also tries binaryen's wasm-opt -Oz when it is installed (it
+# saves nothing after brotli today).
 size: node_modules/.installed
 	node js/size.mjs $(if $(WASM_OPT),--wasm-opt)
 

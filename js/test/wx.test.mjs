@@ -209,6 +209,24 @@ test('the DevTools simulator (http://usr, Chromium globals) runs the same code',
   assert.ok(fs.readdirSync(path.join(dir, 'usr', 'minibase')).length > 0, 'files under http://usr/minibase');
 });
 
+test("adapter 'memory' works in the mini-program build (its own compact backend)", async (t) => {
+  const rt = runtime(tempDir(t));
+  const conn = await rt.require('minibase').connect({ adapter: 'memory', root: 'scratch' });
+  await conn.createDatabase('d');
+  await conn.useDatabase('d');
+  await conn.createTable('notes', NOTES);
+  await conn.table('notes').insertMany([{ title: 'a' }, { title: 'b' }]);
+  assert.deepEqual(plain(await conn.table('notes').select({ columns: ['title'], orderBy: ['title'] })), [{ title: 'a' }, { title: 'b' }]);
+  await conn.close();
+  assert.deepEqual(fs.readdirSync(path.join(rt.dataDir)), [], 'nothing written to the user-data directory');
+});
+
+test('the mini-program engine carries only the wx and memory adapters', async (t) => {
+  const rt = runtime(tempDir(t));
+  const err = await rt.require('minibase').connect({ adapter: 'node', root: 'x' }).catch((e) => e);
+  assert.match(err.message, /not in this build of the engine \(it has memory, wx\)/);
+});
+
 test('a missing or wrong wasm path is a clear error', async (t) => {
   const rt = runtime(tempDir(t));
   const mb = rt.require('minibase');
