@@ -28,6 +28,8 @@ export interface WxConnectOptions {
    * '/engine/minibase.wasm.br') once that subpackage has been loaded.
    */
   wasm?: string;
+  /** The subpackage (app.json name or root) that holds `wasm`; loaded with wx.loadSubpackage before the engine starts. */
+  subpackage?: string;
   /** The mini-program API object. Default the global wx, else tt, else my (Alipay: UNSUPPORTED_RUNTIME). */
   api?: MiniProgramApi;
   /** The WebAssembly loader. Default the global WXWebAssembly, or TTWebAssembly on Douyin. */

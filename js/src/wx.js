@@ -134,6 +134,24 @@ function checkRuntime(options, { api, kind }) {
 
 let goInstalled = false;
 
+/**
+ * Downloads the subpackage (by its app.json name or root) that holds the
+ * engine: WXWebAssembly cannot read a subpackage's files before it is loaded.
+ * Loading one that is loaded already succeeds at once.
+ */
+function loadSubpackage(api, name) {
+  if (typeof api.loadSubpackage !== 'function') {
+    return Promise.reject(unsupported('this runtime cannot load a subpackage (wx.loadSubpackage)'));
+  }
+  return new Promise((resolve, reject) => {
+    api.loadSubpackage({
+      name,
+      success: () => resolve(),
+      fail: (res) => reject(new MinibaseError('IO', `connect: cannot load the subpackage ${name}: ${res?.errMsg ?? 'failed'}`)),
+    });
+  });
+}
+
 async function instantiate(options, runtime) {
   const { loader, g, mgr } = checkRuntime(options, runtime);
   installPolyfills(g);
@@ -142,6 +160,7 @@ async function instantiate(options, runtime) {
     goInstalled = true;
   }
   const wasmPath = options.wasm ?? DEFAULT_WASM_PATH;
+  if (options.subpackage !== undefined) await loadSubpackage(runtime.api, options.subpackage);
   // Entropy and the clock's unit are settled before Go's runtime starts: it
   // reads random bytes and the clock's origin at once.
   await Promise.all([seedRandom(runtime.api), calibrateClock()]).catch((err) => {
@@ -182,8 +201,10 @@ function userDataRoot(api, root) {
  * @param {'wx'|'memory'} [options.adapter='wx'] where data lives
  * @param {string} [options.root='minibase'] directory of the data, under wx.env.USER_DATA_PATH
  * @param {'normal'|'strict'} [options.durability='normal'] the wx filesystem has no flush: both survive the app being killed
- * @param {string} [options.wasm] absolute code-package path of minibase.wasm.br (default: the npm build's);
- *   a subpackage's path once that subpackage is loaded, e.g. '/engine/minibase.wasm.br'
+ * @param {string} [options.wasm] absolute code-package path of minibase.wasm.br (default: the npm build's),
+ *   e.g. '/engine/minibase.wasm.br' in a subpackage
+ * @param {string} [options.subpackage] the subpackage (app.json name or root) that holds options.wasm,
+ *   loaded with wx.loadSubpackage before the engine starts
  * @param {object} [options.api] the mini-program API object (default: wx, tt or my)
  * @param {object} [options.WXWebAssembly] the WebAssembly loader (default: the global WXWebAssembly, or TTWebAssembly on Douyin)
  * @param {number} [options.reserveMB=32] wasm memory to reserve before Go starts
@@ -191,7 +212,7 @@ function userDataRoot(api, root) {
  */
 export async function connect(options = {}) {
   try {
-    const { wasm, api: _api, WXWebAssembly: _loader, reserveMB, ...rest } = options ?? {};
+    const { wasm, api: _api, WXWebAssembly: _loader, reserveMB, subpackage, ...rest } = options ?? {};
     const runtime = platform(options ?? {});
     const { api } = runtime;
     const opts = { adapter: 'wx', root: 'minibase', durability: 'normal', ...rest };
@@ -205,14 +226,14 @@ export async function connect(options = {}) {
 
 /**
  * Opens a key-value store on its own connection (closed with the store).
- * Takes connect's options (adapter, root, durability, wasm, api,
+ * Takes connect's options (adapter, root, durability, wasm, subpackage, api,
  * WXWebAssembly) and the store's (prefix, secret, limitSize, cache, …).
  * @returns {Promise<import('./storage.js').Storage>}
  */
 export async function openStorage(options = {}) {
-  const { adapter, root, durability, wasm, api, WXWebAssembly: loader, reserveMB, ...storeOptions } = options ?? {};
+  const { adapter, root, durability, wasm, subpackage, api, WXWebAssembly: loader, reserveMB, ...storeOptions } = options ?? {};
   const connOptions = {};
-  const given = { adapter, root, durability, wasm, api, WXWebAssembly: loader, reserveMB };
+  const given = { adapter, root, durability, wasm, subpackage, api, WXWebAssembly: loader, reserveMB };
   for (const k of Object.keys(given)) if (given[k] !== undefined) connOptions[k] = given[k];
   const conn = await connect(connOptions);
   try {

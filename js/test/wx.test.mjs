@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
-const { createRuntime } = require('./wx-standin/runtime.cjs');
+const { createRuntime, DIST } = require('./wx-standin/runtime.cjs');
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 function tempDir(t) {
@@ -225,6 +225,23 @@ test('the mini-program engine carries only the wx and memory adapters', async (t
   const rt = runtime(tempDir(t));
   const err = await rt.require('minibase').connect({ adapter: 'node', root: 'x' }).catch((e) => e);
   assert.match(err.message, /not in this build of the engine \(it has memory, wx\)/);
+});
+
+test('the engine in a subpackage: connect({ wasm, subpackage }) loads the subpackage first', async (t) => {
+  const dir = tempDir(t);
+  const rt = runtime(dir, undefined, { subpackages: { engine: 'engine' } });
+  fs.mkdirSync(path.join(rt.packageDir, 'engine'));
+  fs.copyFileSync(path.join(DIST, 'minibase.wasm.br'), path.join(rt.packageDir, 'engine', 'minibase.wasm.br'));
+  const mb = rt.require('minibase');
+  const notLoaded = await mb.connect({ wasm: '/engine/minibase.wasm.br' }).catch((e) => e);
+  assert.equal(notLoaded.code, 'INTERNAL');
+  assert.match(notLoaded.message, /not loaded/, 'WXWebAssembly cannot read a subpackage before it is loaded');
+  const wrong = await mb.connect({ wasm: '/engine/minibase.wasm.br', subpackage: 'nope' }).catch((e) => e);
+  assert.equal(wrong.code, 'IO', wrong.message);
+  const conn = await mb.connect({ wasm: '/engine/minibase.wasm.br', subpackage: 'engine', root: 'sub' });
+  await conn.createDatabase('d');
+  assert.deepEqual(plain(await conn.showDatabases()), ['d']);
+  await conn.close();
 });
 
 test('a missing or wrong wasm path is a clear error', async (t) => {

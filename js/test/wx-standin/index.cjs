@@ -405,13 +405,36 @@ function createFileSystemManager({ dataDir, packageDir, capBytes, profile: profi
 }
 
 /**
+ * The subpackages of the code package ({ name: root }, as app.json declares
+ * them) and which have been downloaded (wx.loadSubpackage).
+ */
+class SubpackageSet {
+  constructor(declared = {}) {
+    this.declared = declared;
+    this.loaded = new Set();
+  }
+  /** The name of the unloaded subpackage p lies in, or ''. */
+  notLoaded(p) {
+    for (const [name, root] of Object.entries(this.declared)) {
+      if (p.startsWith(`/${root.replace(/^\/+|\/+$/g, '')}/`) && !this.loaded.has(name)) return name;
+    }
+    return '';
+  }
+  /** The name of a subpackage given by name or root, or ''. */
+  find(nameOrRoot) {
+    for (const [name, root] of Object.entries(this.declared)) if (nameOrRoot === name || nameOrRoot === root) return name;
+    return '';
+  }
+}
+
+/**
  * A WXWebAssembly reading wasm files from the code package. Compiled modules
  * are cached by path and mtime (the real runtime compiles each time; tests
  * only want to be quick). A strict profile's has only the documented members
  * and gives instances that are no WebAssembly.Instance (nor any other
  * global's): an object with exports.
  */
-function createWXWebAssembly(packageDir, profileName = 'device') {
+function createWXWebAssembly(packageDir, profileName = 'device', subpackages = new SubpackageSet()) {
   const profile = profileOf(profileName);
   const WA = WebAssembly; // captured: tests delete the global afterwards
   const cache = new Map();
@@ -420,6 +443,8 @@ function createWXWebAssembly(packageDir, profileName = 'device') {
       return Promise.reject(new Error('WXWebAssembly.instantiate: path must be an absolute path in the code package'));
     }
     if (!/\.wasm(\.br)?$/.test(p)) return Promise.reject(new Error(`WXWebAssembly.instantiate: ${p} is not a .wasm or .wasm.br file`));
+    const notLoaded = subpackages.notLoaded(p);
+    if (notLoaded) return Promise.reject(new Error(`WXWebAssembly.instantiate: ${p} is in the subpackage ${notLoaded}, which is not loaded`));
     const host = path.join(packageDir, p);
     let st;
     try {
@@ -467,12 +492,27 @@ function createWXWebAssembly(packageDir, profileName = 'device') {
  * The stand-in: { wx, WXWebAssembly } — the API object and the loader,
  * whatever the profile calls them (tt and TTWebAssembly for 'douyin'; see
  * profile.api and profile.loader for the global names).
- * @param {{ dataDir: string, packageDir: string, capBytes?: number, profile?: string, SDKVersion?: string }} o
+ * @param {{ dataDir: string, packageDir: string, capBytes?: number, profile?: string, SDKVersion?: string,
+ *   subpackages?: Record<string, string> }} o subpackages: { name: root } of app.json, whose wasm
+ *   files WXWebAssembly refuses until wx.loadSubpackage({ name }) has succeeded
  */
-function createWx({ dataDir, packageDir, capBytes, profile: profileName = 'device', SDKVersion }) {
+function createWx({ dataDir, packageDir, capBytes, profile: profileName = 'device', SDKVersion, subpackages: declared }) {
   const profile = profileOf(profileName);
   const manager = createFileSystemManager({ dataDir, packageDir, capBytes, profile });
+  const subpackages = new SubpackageSet(declared);
   const wx = {
+    loadSubpackage({ name, success, fail, complete } = {}) {
+      const found = subpackages.find(name);
+      setTimeout(() => {
+        const res = found ? { errMsg: 'loadSubpackage:ok' } : { errMsg: `loadSubpackage:fail subpackage ${name} not found` };
+        if (found) {
+          subpackages.loaded.add(found);
+          success?.(res);
+        } else fail?.(res);
+        complete?.(res);
+      }, 0);
+      return { onProgressUpdate() {} };
+    },
     env: { USER_DATA_PATH: profile.userDataPath },
     getFileSystemManager: () => manager,
     getRandomValues({ length, success, fail, complete } = {}) {
@@ -516,7 +556,7 @@ function createWx({ dataDir, packageDir, capBytes, profile: profileName = 'devic
       return { abort: () => ctrl.abort() };
     },
   };
-  return { wx, WXWebAssembly: createWXWebAssembly(packageDir, profile), profile };
+  return { wx, WXWebAssembly: createWXWebAssembly(packageDir, profile, subpackages), profile };
 }
 
 /**

@@ -28,11 +28,12 @@ const DEVTOOLS_GLOBALS = { TextEncoder, TextDecoder, crypto: globalThis.crypto, 
 
 /**
  * A mini-program runtime on fresh directories.
- * @param {{ dataDir?: string, packageDir?: string, capBytes?: number, globals?: object, profile?: string, SDKVersion?: string }} [o]
+ * @param {{ dataDir?: string, packageDir?: string, capBytes?: number, globals?: object, profile?: string, SDKVersion?: string,
+ *   subpackages?: Record<string, string> }} [o]
  *   packageDir is the code package (it gets miniprogram_npm/minibase → js/dist/miniprogram);
  *   dataDir backs env.USER_DATA_PATH; globals are added (and kept) in the context
  */
-function createRuntime({ dataDir, packageDir, capBytes, globals = {}, profile = 'device', SDKVersion } = {}) {
+function createRuntime({ dataDir, packageDir, capBytes, globals = {}, profile = 'device', SDKVersion, subpackages } = {}) {
   const tmp = dataDir && packageDir ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-wx-'));
   dataDir ??= path.join(tmp, 'usr');
   packageDir ??= path.join(tmp, 'package');
@@ -40,7 +41,7 @@ function createRuntime({ dataDir, packageDir, capBytes, globals = {}, profile = 
   fs.mkdirSync(npm, { recursive: true });
   if (!fs.existsSync(path.join(npm, 'minibase'))) fs.symlinkSync(DIST, path.join(npm, 'minibase'), 'dir');
 
-  const { wx, WXWebAssembly, profile: p } = createWx({ dataDir, packageDir, capBytes, profile, SDKVersion });
+  const { wx, WXWebAssembly, profile: p } = createWx({ dataDir, packageDir, capBytes, profile, SDKVersion, subpackages });
   const context = vm.createContext({
     [p.api]: wx,
     ...(p.loader ? { [p.loader]: WXWebAssembly } : {}),

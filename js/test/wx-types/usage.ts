@@ -6,7 +6,7 @@ declare const wx: { env: { USER_DATA_PATH: string }; getFileSystemManager(): obj
 async function main(): Promise<void> {
   const conn: Connection = await connect({ root: 'notes', wasm: DEFAULT_WASM_PATH, api: wx, reserveMB: 16 });
   await conn.createDatabase('d', { ifNotExists: true });
-  const store = await openStorage({ adapter: 'wx', prefix: 'mp_', sweepInterval: 0 });
+  const store = await openStorage({ adapter: 'wx', prefix: 'mp_', sweepInterval: 0, wasm: '/engine/minibase.wasm.br', subpackage: 'engine' });
   await store.set('k', 1, { expire: 60 });
   const names: readonly string[] = polyfills;
   try {
