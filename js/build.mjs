@@ -1,6 +1,8 @@
 // Builds the JS package: copies Go's wasm_exec.js next to the sources and
 // bundles the Node entry and the compat entry as ESM and CJS into js/dist.
-// The wasm itself is built by the Makefile into js/dist/minibase.wasm.
+// The wasm itself is built by the Makefile: js/dist/minibase.wasm (Node and
+// browsers) and js/dist/minibase-wx.wasm (mini-programs, -tags wx), which
+// this script compresses into js/dist/miniprogram/minibase.wasm.br.
 //
 //   node js/build.mjs
 
@@ -28,6 +30,27 @@ const mainAsExternal = (file) => ({
     );
   },
 });
+
+// The mini-program bundle's wasm_exec.js. Its code runs from installGo(),
+// which wx.js calls when it starts the engine, not at require: it writes
+// globals and checks the polyfills, and a runtime the loader turns away must
+// be able to load the package. And Go.run's check that its argument is a
+// WebAssembly.Instance goes: WXWebAssembly returns instances of no global
+// class, and aliasing WebAssembly.Instance would be a global the app sees.
+const WASM_EXEC_INSTANCE_CHECK = 'if (!(instance instanceof WebAssembly.Instance)) {';
+const wxWasmExec = {
+  name: 'wx-wasm-exec',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]wasm_exec\.js$/ }, (args) => {
+      const src = fs.readFileSync(args.path, 'utf8');
+      if (!src.includes(WASM_EXEC_INSTANCE_CHECK)) {
+        throw new Error(`${args.path}: Go.run's WebAssembly.Instance check changed; update js/build.mjs for this Go release`);
+      }
+      const patched = src.replace(WASM_EXEC_INSTANCE_CHECK, "if (!(instance && typeof instance.exports === 'object')) {");
+      return { contents: `export function installGo() {\n${patched}\n}\n`, loader: 'js' };
+    });
+  },
+};
 
 const common = {
   bundle: true,
@@ -83,17 +106,20 @@ builds.push(
     format: 'cjs',
     entryPoints: [path.join(src, 'wx.js')],
     outfile: path.join(miniprogram, 'index.js'),
+    plugins: [wxWasmExec],
   }),
 );
 await Promise.all(builds);
 
 const wasm = path.join(dist, 'minibase.wasm');
+const wxWasm = path.join(dist, 'minibase-wx.wasm');
 {
-  // The brotli wasm (WXWebAssembly accepts .wasm.br from base library 2.14.0).
+  // The brotli wasm of the mini-program build (WXWebAssembly accepts
+  // .wasm.br from base library 2.14.0).
   const { brotliCompressSync, constants } = await import('node:zlib');
   const br = path.join(miniprogram, 'minibase.wasm.br');
-  if (fs.existsSync(wasm) && (!fs.existsSync(br) || fs.statSync(br).mtimeMs < fs.statSync(wasm).mtimeMs)) {
-    const raw = fs.readFileSync(wasm);
+  if (fs.existsSync(wxWasm) && (!fs.existsSync(br) || fs.statSync(br).mtimeMs < fs.statSync(wxWasm).mtimeMs)) {
+    const raw = fs.readFileSync(wxWasm);
     fs.writeFileSync(br, brotliCompressSync(raw, {
       params: {
         [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
@@ -101,7 +127,7 @@ const wasm = path.join(dist, 'minibase.wasm');
         [constants.BROTLI_PARAM_SIZE_HINT]: raw.length,
       },
     }));
-    fs.copyFileSync(br, path.join(dist, 'minibase.wasm.br'));
   }
 }
-console.log(`built js/dist/{index,compat}.{mjs,cjs}, js/dist/browser.mjs${fs.existsSync(wasm) ? '' : ' (js/dist/minibase.wasm is missing: build it with make build)'}`);
+const missing = [wasm, wxWasm].filter((f) => !fs.existsSync(f)).map((f) => path.relative(path.dirname(js), f));
+console.log(`built js/dist/{index,compat}.{mjs,cjs}, js/dist/browser.mjs, js/dist/miniprogram${missing.length ? ` (${missing.join(', ')} missing: build with make build)` : ''}`);

@@ -26,6 +26,9 @@ export type ErrorCode =
   | 'DECRYPT_FAILED'
   | 'NO_SECRET'
   | 'SYNC_UNSUPPORTED'
+  // The mini-program entry: the runtime lacks what the engine needs (an old
+  // base library, a plugin without getRandomValues, Alipay's logic layer).
+  | 'UNSUPPORTED_RUNTIME'
   // Sync (issue 6): the network failed, the server answered an error
   // (its code), or its answer could not be read or applied.
   | 'NETWORK'

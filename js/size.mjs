@@ -1,9 +1,13 @@
 // The size budget of the wasm engine (`make size`): raw, gzip and brotli
-// size of the shipped build (js/dist/minibase.wasm, -trimpath -s -w), and
-// what each package costs in code, from the function names of a build with
-// symbols (`go tool nm` does not read wasm, so this reads the module's
-// code and name sections itself). With --wasm-opt, also tries binaryen's
-// wasm-opt -Oz and reports whether it pays after brotli.
+// size of the shipped builds (-trimpath -s -w) — the Node/browser one
+// (js/dist/minibase.wasm, every adapter) and the mini-program one
+// (-tags wx: no node or IndexedDB adapter; js/dist/miniprogram's
+// minibase.wasm.br) — the WebAssembly proposals each uses (a phone whose
+// runtime lacks one refuses the module; see js/wasm-features.mjs), and what
+// each package of the mini-program build costs in code, from the function
+// names of a build with symbols (`go tool nm` does not read wasm, so this
+// reads the module's code and name sections itself). With --wasm-opt, also
+// tries binaryen's wasm-opt -Oz and reports whether it pays after brotli.
 //
 //   node js/size.mjs [--wasm-opt] [--top N]
 
@@ -13,11 +17,13 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { wasmFeatures, PROPOSALS } from './wasm-features.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const top = Number(args[args.indexOf('--top') + 1]) || 25;
-const BUDGET = 1.2 * 1024 * 1024; // brotli bytes (issue 4)
+const BUDGET = 1.2 * 1024 * 1024; // brotli bytes, every adapter
+const WX_GOAL = 1.0 * 1024 * 1024; // brotli bytes, the mini-program build
 
 const kb = (n) => `${(n / 1024).toFixed(0).padStart(6)} KB`;
 const mb = (n) => `${(n / 1024 / 1024).toFixed(2)} MB`;
@@ -31,8 +37,8 @@ const brotli = (buf) =>
   }).length;
 const sizes = (buf) => ({ raw: buf.length, gzip: zlib.gzipSync(buf, { level: 9 }).length, brotli: brotli(buf) });
 
-function build(out, ldflags) {
-  execFileSync('go', ['build', '-trimpath', `-ldflags=${ldflags}`, '-o', out, './wasm'], {
+function build(out, ldflags, tags = '') {
+  execFileSync('go', ['build', ...(tags ? ['-tags', tags] : []), '-trimpath', `-ldflags=${ldflags}`, '-o', out, './wasm'], {
     cwd: repo,
     env: { ...process.env, GOOS: 'js', GOARCH: 'wasm' },
     stdio: 'inherit',
@@ -170,16 +176,26 @@ function familyOf(pkg) {
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-size-'));
 try {
-  const shipped = build(path.join(tmp, 'stripped.wasm'), '-s -w');
-  const full = build(path.join(tmp, 'symbols.wasm'), '-w');
-  const s = sizes(shipped);
-  console.log('minibase.wasm (GOOS=js GOARCH=wasm, -trimpath -ldflags="-s -w")');
-  console.log(`  raw    ${mb(s.raw)}`);
-  console.log(`  gzip   ${mb(s.gzip)}  (-9)`);
-  console.log(`  brotli ${mb(s.brotli)}  (q11, what WXWebAssembly loads; budget ${mb(BUDGET)}: ${s.brotli <= BUDGET ? 'within' : 'OVER'})`);
+  const proposals = (buf) =>
+    [...wasmFeatures(buf)].map(([name, n]) => `${name} (${n}${PROPOSALS[name] ? `: ${PROPOSALS[name]}` : ''})`).join('\n    ') || 'none (MVP only)';
+  const report = (title, buf, limit, limitName) => {
+    const s = sizes(buf);
+    console.log(title);
+    console.log(`  raw    ${mb(s.raw)}`);
+    console.log(`  gzip   ${mb(s.gzip)}  (-9)`);
+    console.log(`  brotli ${mb(s.brotli)}  (q11; ${limitName} ${mb(limit)}: ${s.brotli <= limit ? 'within' : 'OVER'})`);
+    console.log(`  wasm proposals used:\n    ${proposals(buf)}`);
+    return s;
+  };
+  const everything = build(path.join(tmp, 'all.wasm'), '-s -w');
+  report('minibase.wasm — Node and browsers, every adapter (GOOS=js GOARCH=wasm, -trimpath -ldflags="-s -w")', everything, BUDGET, 'budget');
+  const shipped = build(path.join(tmp, 'stripped.wasm'), '-s -w', 'wx');
+  console.log();
+  const s = report('minibase.wasm.br — mini-programs (-tags wx: no node or IndexedDB adapter), what WXWebAssembly loads', shipped, WX_GOAL, 'goal');
+  const full = build(path.join(tmp, 'symbols.wasm'), '-w', 'wx');
 
   const { sections, functions } = parseWasm(full);
-  console.log('\nsections (build with symbols):');
+  console.log('\nsections of the mini-program build (with symbols):');
   for (const [name, n] of Object.entries(sections).sort((a, b) => b[1] - a[1]).slice(0, 6)) console.log(`  ${kb(n)}  ${name}`);
 
   const byFamily = new Map();

@@ -10,6 +10,9 @@ export interface MiniProgramApi {
   env: { USER_DATA_PATH: string };
   getFileSystemManager(): object;
   getRandomValues(options: { length: number; success?: (res: { randomValues: ArrayBuffer }) => void; fail?: (res: { errMsg: string }) => void }): void;
+  /** Where connect reads the base library version (SDKVersion) from, when present. */
+  getAppBaseInfo?(): { SDKVersion?: string };
+  getSystemInfoSync?(): { SDKVersion?: string };
 }
 
 export interface WxConnectOptions {
@@ -19,11 +22,17 @@ export interface WxConnectOptions {
   root?: string;
   /** The wx filesystem has no flush: both settings survive the app being killed, neither a power loss. */
   durability?: 'normal' | 'strict';
-  /** Absolute code-package path of the brotli engine. Default '/miniprogram_npm/minibase/minibase.wasm.br'. */
+  /**
+   * Absolute code-package path of the brotli engine. Default
+   * '/miniprogram_npm/minibase/minibase.wasm.br'; a subpackage's path (e.g.
+   * '/engine/minibase.wasm.br') once that subpackage has been loaded.
+   */
   wasm?: string;
-  /** The mini-program API object. Default the global wx, else tt, else my. */
+  /** The subpackage (app.json name or root) that holds `wasm`; loaded with wx.loadSubpackage before the engine starts. */
+  subpackage?: string;
+  /** The mini-program API object. Default the global wx, else tt, else my (Alipay: UNSUPPORTED_RUNTIME). */
   api?: MiniProgramApi;
-  /** The WebAssembly loader. Default the global WXWebAssembly. */
+  /** The WebAssembly loader. Default the global WXWebAssembly, or TTWebAssembly on Douyin. */
   WXWebAssembly?: { instantiate(path: string, imports: object): Promise<unknown> };
   /** Megabytes of wasm memory to reserve before the engine starts. Default 32. */
   reserveMB?: number;
@@ -35,8 +44,11 @@ export interface WxOpenStorageOptions extends StorageOptions, WxConnectOptions {
 
 export function openStorage(options?: WxOpenStorageOptions): Promise<Storage>;
 
-/** The globals this runtime lacked and minibase installed (e.g. 'TextEncoder', 'crypto.getRandomValues'). */
+/** The globals this runtime lacked and minibase installed when connect first started the engine (e.g. 'TextEncoder', 'crypto.getRandomValues'). */
 export const polyfills: readonly string[];
 
 /** Where the mini-program npm build puts the engine. */
 export const DEFAULT_WASM_PATH: string;
+
+/** The oldest WeChat base library minibase runs on ('2.16.1'); connect fails with UNSUPPORTED_RUNTIME below it. */
+export const MIN_WECHAT_SDK: string;

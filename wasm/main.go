@@ -8,17 +8,16 @@ package main
 
 import (
 	"fmt"
-	"path"
+	"maps"
 	"runtime"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"syscall/js"
 	"unsafe"
 
 	"minibase/fsadapter"
-	"minibase/fsadapter/idbfs"
 	"minibase/fsadapter/memfs"
-	"minibase/fsadapter/nodefs"
-	"minibase/fsadapter/wxfs"
 	"minibase/wasm/bridge"
 )
 
@@ -29,11 +28,17 @@ var (
 	b       *bridge.Bridge
 	reqBuf  = make([]byte, 64<<10)
 	respBuf = make([]byte, 0, 64<<10)
-	hostFS  js.Value
-	hostIDB js.Value // the browser loader's IndexedDB host (js/src/browser-idb.js)
-	// hostWxFS is the mini-program FileSystemManager (host.wxfs), set by js/src/wx.js.
-	hostWxFS js.Value
+	// host holds what the loader passed in globalThis.__minibaseHost: node's
+	// fs (host.fs), the IndexedDB host (host.idb), the mini-program
+	// FileSystemManager (host.wxfs) and its options (host.wxfsOptions).
+	host = js.Undefined()
 )
+
+// adapters opens a filesystem by adapter name. Each backend registers itself
+// from a file of its own, so a build tag keeps a backend out of a build that
+// cannot use it: the mini-program build (-tags wx) carries neither node's
+// nor IndexedDB's.
+var adapters = map[string]func(root string) (fsadapter.FS, error){"memory": openMemory}
 
 //go:wasmexport mb_alloc
 func mbAlloc(n uint32) uint32 {
@@ -71,46 +76,41 @@ func mbResp() uint32 {
 	return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(respBuf))))
 }
 
-// openFS maps an adapter name to a filesystem. Memory filesystems are kept
-// per root so that a reconnect within the same instance finds its data.
+// Memory filesystems are kept per root so that a reconnect within the same
+// instance finds its data.
 var memRoots = map[string]fsadapter.FS{}
 
-func openFS(adapter, root string) (fsadapter.FS, error) {
-	switch adapter {
-	case "memory":
-		if fs, ok := memRoots[root]; ok {
-			return fs, nil
-		}
-		fs, err := memfs.New()
-		if err != nil {
-			return nil, err
-		}
-		memRoots[root] = fs
+func openMemory(root string) (fsadapter.FS, error) {
+	if fs, ok := memRoots[root]; ok {
 		return fs, nil
-	case "node":
-		if hostFS.IsUndefined() || hostFS.IsNull() {
-			return nil, fmt.Errorf("open: the node adapter needs node's fs module (host.fs)")
-		}
-		return nodefs.New(hostFS, path.Clean(root))
-	case "indexeddb":
-		// root is the database's name; the loader has read its records already.
-		return idbfs.New(hostIDB, root)
-	case "wx":
-		if hostWxFS.IsUndefined() || hostWxFS.IsNull() {
-			return nil, fmt.Errorf("open: the wx adapter needs a FileSystemManager (host.wxfs): load minibase through its mini-program entry")
-		}
-		// Not path.Clean: it would turn "wxfile://usr" into "wxfile:/usr".
-		return wxfs.New(hostWxFS, root)
 	}
-	return nil, fmt.Errorf("open: unknown adapter %q (memory or node)", adapter)
+	fs, err := memfs.New()
+	if err != nil {
+		return nil, err
+	}
+	memRoots[root] = fs
+	return fs, nil
+}
+
+func openFS(adapter, root string) (fsadapter.FS, error) {
+	open, ok := adapters[adapter]
+	if !ok {
+		return nil, fmt.Errorf("open: adapter %q is not in this build of the engine (it has %s)", adapter, strings.Join(slices.Sorted(maps.Keys(adapters)), ", "))
+	}
+	return open(root)
+}
+
+// hostValue is host[name], or undefined when the loader passed no host.
+func hostValue(name string) js.Value {
+	if host.Type() != js.TypeObject {
+		return js.Undefined()
+	}
+	return host.Get(name)
 }
 
 func main() {
-	host := js.Global().Get("__minibaseHost")
+	host = js.Global().Get("__minibaseHost")
 	if host.Type() == js.TypeObject {
-		hostFS = host.Get("fs")
-		hostWxFS = host.Get("wxfs")
-		hostIDB = host.Get("idb")
 		// The loader releases this instance's lock files should it die
 		// (a Go fatal error ends the instance, not the process).
 		host.Set("instance", fsadapter.InstanceID())

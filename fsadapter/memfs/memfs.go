@@ -1,4 +1,7 @@
-// Package memfs is the in-memory fsadapter backend, over hackpadfs/mem.
+//go:build !wx
+
+// Package memfs is the in-memory fsadapter backend, over hackpadfs/mem
+// (in the mini-program build, -tags wx, a compact map of its own: compact.go).
 //
 // Nothing survives the process; it serves tests, the 'memory' adapter of the
 // JS API, and crash tests (wrapped in faultfs), where the same FS value plays

@@ -20,8 +20,16 @@
 //     survives the app being killed, not power loss.
 //   - Data crosses as one ArrayBuffer per write (writeFileSync and
 //     appendFileSync take string or ArrayBuffer, not a typed-array view).
-//   - appendFileSync fails on a missing file, so OpenAppend creates it first.
-//   - truncateSync exists from WeChat base library 2.16.0; without it,
-//     Truncate reads the file and writes back the part it keeps.
+//   - Devices refuse a write of zero bytes ("data to write is empty"): an
+//     empty file (WriteFile with no data, OpenAppend of a missing file, since
+//     appendFileSync fails on a missing file) is written with one byte and
+//     cut back with truncateSync.
+//   - truncateSync is required (WeChat base library 2.16.1+); Douyin's takes
+//     positional arguments (Options.PositionalTruncate).
+//   - readFileSync with position and length (base library 2.10.0+) throws on
+//     a range past the end of the file; ReadRange reports that as
+//     io.ErrUnexpectedEOF, like a short read elsewhere.
+//   - Douyin words the storage limit "user dir saved file size limit
+//     exceeded"; it is fsadapter.ErrNoSpace too.
 //   - No Locker: a mini-program runs one instance of itself.
 package wxfs

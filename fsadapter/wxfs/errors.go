@@ -48,6 +48,7 @@ var reasons = []struct {
 }{
 	{"maximum size of the file storage limit", syscall.ENOSPC},
 	{"storage limit is exceeded", syscall.ENOSPC},
+	{"saved file size limit exceeded", syscall.ENOSPC}, // Douyin's wording
 	{"no space left", syscall.ENOSPC},
 	{"no such file or directory", syscall.ENOENT},
 	{"already exists", syscall.EEXIST},

@@ -23,7 +23,14 @@ import (
 // checks them up front so a wrong object is an error at open, not later.
 var required = []string{
 	"accessSync", "mkdirSync", "readdirSync", "readFileSync", "writeFileSync",
-	"appendFileSync", "unlinkSync", "rmdirSync", "statSync",
+	"appendFileSync", "truncateSync", "unlinkSync", "rmdirSync", "statSync",
+}
+
+// Options says how a runtime's FileSystemManager differs from WeChat's.
+type Options struct {
+	// PositionalTruncate calls truncateSync(filePath, length), as Douyin's
+	// does, instead of WeChat's truncateSync({ filePath, length }).
+	PositionalTruncate bool
 }
 
 // FS implements fsadapter.FS with a FileSystemManager's *Sync methods.
@@ -31,9 +38,7 @@ type FS struct {
 	mgr        js.Value // the FileSystemManager
 	uint8Array js.Value // the Uint8Array constructor
 	root       string   // the directory "." names, as the runtime sees it
-	// hasTruncate is false before WeChat base library 2.16.0, which added
-	// truncateSync; Truncate then rewrites the file.
-	hasTruncate bool
+	opts       Options
 }
 
 var (
@@ -44,7 +49,7 @@ var (
 // New returns a filesystem rooted at root (e.g. wx.env.USER_DATA_PATH +
 // "/minibase"), creating it when missing. manager is the object
 // wx.getFileSystemManager() returned, or one of the same shape.
-func New(manager js.Value, root string) (fsadapter.FS, error) {
+func New(manager js.Value, root string, opts Options) (fsadapter.FS, error) {
 	if manager.Type() != js.TypeObject {
 		return nil, fmt.Errorf("wxfs: open: file system manager is a %s, not an object", manager.Type())
 	}
@@ -59,10 +64,10 @@ func New(manager js.Value, root string) (fsadapter.FS, error) {
 		return nil, errors.New("wxfs: open: empty root")
 	}
 	w := &FS{
-		mgr:         manager,
-		uint8Array:  js.Global().Get("Uint8Array"),
-		root:        root,
-		hasTruncate: manager.Get("truncateSync").Type() == js.TypeFunction,
+		mgr:        manager,
+		uint8Array: js.Global().Get("Uint8Array"),
+		root:       root,
+		opts:       opts,
 	}
 	if err := w.mkdirAll(root); err != nil {
 		return nil, fmt.Errorf("wxfs: open %s: %w", root, err)
@@ -96,7 +101,10 @@ func (w *FS) ReadFile(name string) ([]byte, error) {
 
 // ReadRange reads n bytes of name at off (fsadapter.RangeReader) with
 // readFileSync's position and length arguments (base library 2.10.0+), so a
-// segment block read costs the block, not the file.
+// segment block read costs the block, not the file. Devices throw on a range
+// past the end of the file rather than returning what there is, so a failed
+// read asks statSync whether the range was the cause: a reader looking for a
+// torn tail must get io.ErrUnexpectedEOF either way.
 func (w *FS) ReadRange(name string, off int64, n int) ([]byte, error) {
 	p, err := w.path("read", name)
 	if err != nil {
@@ -110,6 +118,9 @@ func (w *FS) ReadRange(name string, off int64, n int) ([]byte, error) {
 	}
 	buf, err := w.call("readFileSync", p, js.Undefined(), float64(off), n)
 	if err != nil {
+		if st, statErr := w.call("statSync", p, false); statErr == nil && !isDir(st) && off+int64(n) > newFileInfo(name, st).size {
+			return nil, wrapErr("read", name, io.ErrUnexpectedEOF)
+		}
 		return nil, wrapErr("read", name, err)
 	}
 	if buf.Type() != js.TypeObject || buf.Get("byteLength").Type() != js.TypeNumber {
@@ -131,8 +142,26 @@ func (w *FS) WriteFile(name string, data []byte, sync bool) error {
 	if err != nil {
 		return err
 	}
+	if len(data) == 0 {
+		return wrapErr("write", name, w.createEmpty(p))
+	}
 	_, err = w.call("writeFileSync", p, w.arrayBuffer(data))
 	return wrapErr("write", name, err)
+}
+
+// createEmpty makes p an empty file. Devices refuse a write of zero bytes
+// ("data to write is empty"), so the file is created with one byte and cut
+// back; a file killed in between holds one byte, which the engine's
+// checksums reject like any torn write.
+func (w *FS) createEmpty(p string) error {
+	if _, err := w.call("writeFileSync", p, w.arrayBuffer([]byte{0})); err != nil {
+		return err
+	}
+	if err := w.truncate(p, 0); err != nil {
+		_, _ = w.call("unlinkSync", p)
+		return err
+	}
+	return nil
 }
 
 // OpenAppend returns a file whose writes go through appendFileSync, which
@@ -146,7 +175,7 @@ func (w *FS) OpenAppend(name string) (fsadapter.AppendFile, error) {
 		if !errors.Is(err, fs.ErrNotExist) {
 			return nil, wrapErr("open", name, err)
 		}
-		if _, err := w.call("writeFileSync", p, w.arrayBuffer(nil)); err != nil {
+		if err := w.createEmpty(p); err != nil {
 			return nil, wrapErr("open", name, err)
 		}
 	} else if st, err := w.call("statSync", p); err != nil {
@@ -157,7 +186,7 @@ func (w *FS) OpenAppend(name string) (fsadapter.AppendFile, error) {
 	return &appendFile{fs: w, name: name, path: p}, nil
 }
 
-// Truncate cuts name to size bytes with truncateSync({filePath, length}).
+// Truncate cuts name to size bytes with truncateSync.
 func (w *FS) Truncate(name string, size int64) error {
 	p, err := w.path("truncate", name)
 	if err != nil {
@@ -166,23 +195,18 @@ func (w *FS) Truncate(name string, size int64) error {
 	if size < 0 {
 		return wrapErr("truncate", name, fs.ErrInvalid)
 	}
-	if w.hasTruncate {
-		_, err = w.call("truncateSync", map[string]any{"filePath": p, "length": size})
-		return wrapErr("truncate", name, err)
-	}
-	// No truncateSync: read, cut (or zero-extend) and write back. Truncate is
-	// rare (recovery cuts a torn log tail), so the copy is affordable.
-	data, err := w.ReadFile(name)
-	if err != nil {
-		return err
-	}
-	if int64(len(data)) >= size {
-		data = data[:size]
+	return wrapErr("truncate", name, w.truncate(p, size))
+}
+
+// truncate calls truncateSync in the runtime's own signature.
+func (w *FS) truncate(p string, size int64) error {
+	var err error
+	if w.opts.PositionalTruncate {
+		_, err = w.call("truncateSync", p, size)
 	} else {
-		data = append(data, make([]byte, size-int64(len(data)))...)
+		_, err = w.call("truncateSync", map[string]any{"filePath": p, "length": size})
 	}
-	_, err = w.call("writeFileSync", p, w.arrayBuffer(data))
-	return wrapErr("truncate", name, err)
+	return err
 }
 
 // Remove deletes a file (unlinkSync) or an empty directory (rmdirSync, not

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"syscall/js"
 	"testing"
@@ -29,10 +30,17 @@ func standIn(tb testing.TB) js.Value {
 	return js.Global().Get("require").Invoke(filepath.Join(wd, "..", "..", "js", "test", "wx-standin", "index.cjs"))
 }
 
-// manager is a FileSystemManager on a fresh temporary directory, with the
-// given cap on user data (0: the runtime's 200 MB).
+// manager is a FileSystemManager of a WeChat phone (the stand-in's strict
+// "device" profile) on a fresh temporary directory, with the given cap on
+// user data (0: the runtime's 200 MB).
 func manager(tb testing.TB, capBytes int) js.Value {
-	opts := map[string]any{"dataDir": tb.TempDir()}
+	return managerOf(tb, "device", capBytes)
+}
+
+// managerOf is a FileSystemManager of the stand-in's profile: "device",
+// "devtools" or "douyin".
+func managerOf(tb testing.TB, profile string, capBytes int) js.Value {
+	opts := map[string]any{"dataDir": tb.TempDir(), "profile": profile}
 	if capBytes > 0 {
 		opts["capBytes"] = capBytes
 	}
@@ -42,26 +50,58 @@ func manager(tb testing.TB, capBytes int) js.Value {
 const userData = "wxfile://usr"
 
 func newFS(tb testing.TB) fsadapter.FS {
-	fsys, err := wxfs.New(manager(tb, 0), userData+"/db")
+	fsys, err := wxfs.New(manager(tb, 0), userData+"/db", wxfs.Options{})
 	require.NoError(tb, err)
 	return fsys
 }
 
+// On a phone: zero-byte writes and reads past the end of a file are
+// refused, so empty files and short range reads take other ways.
 func TestConformance(t *testing.T) {
 	fstest.Run(t, newFS)
 }
 
-// Before base library 2.16.0 there is no truncateSync; Truncate rewrites
-// the file instead, and the whole contract still holds.
-func TestConformanceWithoutTruncateSync(t *testing.T) {
+// The simulator: "http://usr" and Node's leniency.
+func TestConformanceDevTools(t *testing.T) {
 	fstest.Run(t, func(tb testing.TB) fsadapter.FS {
-		object := js.Global().Get("Object")
-		mgr := object.Call("assign", object.New(), manager(tb, 0))
-		mgr.Delete("truncateSync")
-		fsys, err := wxfs.New(mgr, userData+"/db")
+		fsys, err := wxfs.New(managerOf(tb, "devtools", 0), "http://usr/db", wxfs.Options{})
 		require.NoError(tb, err)
 		return fsys
 	})
+}
+
+// Douyin: "ttfile://user" and a truncateSync(filePath, length).
+func TestConformanceDouyin(t *testing.T) {
+	fstest.Run(t, func(tb testing.TB) fsadapter.FS {
+		fsys, err := wxfs.New(managerOf(tb, "douyin", 0), "ttfile://user/db", wxfs.Options{PositionalTruncate: true})
+		require.NoError(tb, err)
+		return fsys
+	})
+}
+
+// The strict stand-in refuses what a device refuses; were it to accept
+// these, the tests above would prove nothing.
+func TestStandInRefusesWhatDevicesRefuse(t *testing.T) {
+	mgr := manager(t, 0)
+	call := func(method string, args ...any) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				jsErr, ok := r.(js.Error)
+				require.True(t, ok, "%v", r)
+				assert.True(t, jsErr.Value.Get("errMsg").IsUndefined(), "devices throw Errors without errMsg")
+				err = errors.New(strings.ToLower(jsErr.Value.Get("message").String()))
+			}
+		}()
+		mgr.Call(method, args...)
+		return nil
+	}
+	empty := js.Global().Get("ArrayBuffer").New(0)
+	assert.ErrorContains(t, call("writeFileSync", userData+"/e", empty), "data to write is empty")
+	require.NoError(t, call("writeFileSync", userData+"/f", "abc", "utf8"))
+	assert.ErrorContains(t, call("appendFileSync", userData+"/f", empty), "data to write is empty")
+	assert.ErrorContains(t, call("readFileSync", userData+"/f", js.Undefined(), 1, 5), "out of range")
+	assert.ErrorContains(t, call("truncateSync", userData+"/f", 1), "parameter error", "WeChat's truncateSync takes an object")
+	require.NoError(t, call("truncateSync", map[string]any{"filePath": userData + "/f", "length": 1}))
 }
 
 func TestCaps(t *testing.T) {
@@ -78,17 +118,18 @@ func TestNewRejectsBadManager(t *testing.T) {
 		{"number", js.ValueOf(1)},
 		{"empty object", object.New()},
 		{"missing a function", object.Call("assign", object.New(), manager(t, 0), map[string]any{"appendFileSync": 1})},
+		{"no truncateSync (base library before 2.16.1)", object.Call("assign", object.New(), manager(t, 0), map[string]any{"truncateSync": js.Undefined()})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
-			require.NotPanics(t, func() { _, err = wxfs.New(tc.mgr, userData+"/db") })
+			require.NotPanics(t, func() { _, err = wxfs.New(tc.mgr, userData+"/db", wxfs.Options{}) })
 			assert.Error(t, err)
 		})
 	}
-	_, err := wxfs.New(manager(t, 0), "")
+	_, err := wxfs.New(manager(t, 0), "", wxfs.Options{})
 	assert.Error(t, err, "empty root")
-	_, err = wxfs.New(manager(t, 0), "/outside/user/data")
+	_, err = wxfs.New(manager(t, 0), "/outside/user/data", wxfs.Options{})
 	assert.ErrorIs(t, err, fs.ErrPermission, "the code package is read-only")
 }
 
@@ -97,13 +138,13 @@ func TestNewRejectsBadManager(t *testing.T) {
 func TestRoots(t *testing.T) {
 	mgr := manager(t, 0)
 	for _, root := range []string{userData, userData + "/", userData + "/a/b", userData + "/a/b/"} {
-		fsys, err := wxfs.New(mgr, root)
+		fsys, err := wxfs.New(mgr, root, wxfs.Options{})
 		require.NoError(t, err, root)
 		require.NoError(t, fsys.WriteFile("f", []byte(root), false))
 	}
 	got := mgr.Call("readFileSync", userData+"/a/b/f", "utf8").String()
 	assert.Equal(t, userData+"/a/b/", got)
-	_, err := wxfs.New(mgr, userData+"/a/b/f")
+	_, err := wxfs.New(mgr, userData+"/a/b/f", wxfs.Options{})
 	assert.Error(t, err, "a file is in the way of the root")
 }
 
@@ -114,10 +155,10 @@ func TestAnyManagerOfTheShape(t *testing.T) {
 	mgr := manager(t, 0)
 	copied := object.New()
 	for _, k := range []string{"accessSync", "mkdirSync", "readdirSync", "readFileSync", "writeFileSync",
-		"appendFileSync", "unlinkSync", "rmdirSync", "statSync"} {
+		"appendFileSync", "truncateSync", "unlinkSync", "rmdirSync", "statSync"} {
 		copied.Set(k, mgr.Get(k))
 	}
-	fsys, err := wxfs.New(copied, userData+"/tt")
+	fsys, err := wxfs.New(copied, userData+"/tt", wxfs.Options{})
 	require.NoError(t, err)
 	require.NoError(t, fsys.WriteFile("x", []byte("shape"), false))
 	got, err := fsys.ReadFile("x")
@@ -130,7 +171,7 @@ func TestFailuresMapToSentinels(t *testing.T) {
 	fsys := newFS(t)
 	_, err := fsys.ReadFile("missing")
 	assert.ErrorIs(t, err, fs.ErrNotExist)
-	assert.ErrorContains(t, err, "readFileSync:fail no such file or directory")
+	assert.ErrorContains(t, err, "readFileSync:fail No such file or directory", "the device's wording, capitalised")
 
 	require.NoError(t, fsys.MkdirAll("d/sub"))
 	assert.ErrorIs(t, fsys.Remove("d"), syscall.ENOTEMPTY)
@@ -161,6 +202,8 @@ func TestThrownValuesBecomeErrors(t *testing.T) {
 	}{
 		{"storage limit, errMsg", "const e = new Error('x'); e.errMsg = 'writeFileSync:fail the maximum size of the file storage limit is exceeded'; throw e", true, syscall.ENOSPC},
 		{"storage limit, message only", "throw new Error('appendFileSync:fail the maximum size of the file storage limit is exceeded')", true, syscall.ENOSPC},
+		{"storage limit, capitalised", "throw new Error('appendFileSync:fail The maximum size of the file storage limit is exceeded')", true, syscall.ENOSPC},
+		{"storage limit, Douyin", "throw new Error('writeFileSync:fail user dir saved file size limit exceeded')", true, syscall.ENOSPC},
 		{"plain object with errMsg", "throw { errMsg: 'writeFileSync:fail no such file or directory, open wxfile://usr/x' }", false, fs.ErrNotExist},
 		{"unknown reason", "throw new Error('writeFileSync:fail sdcard not mounted')", false, nil},
 		{"a string", "throw 'just a string'", false, nil},
@@ -169,7 +212,7 @@ func TestThrownValuesBecomeErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			fsys, err := wxfs.New(thrower(t, tc.throw), userData+"/db")
+			fsys, err := wxfs.New(thrower(t, tc.throw), userData+"/db", wxfs.Options{})
 			require.NoError(t, err)
 			var writeErr, appendErr error
 			require.NotPanics(t, func() {
@@ -195,14 +238,25 @@ func TestThrownValuesBecomeErrors(t *testing.T) {
 }
 
 // Past the storage cap, writes fail with ErrNoSpace and change nothing;
-// after freeing space they work again.
+// after freeing space they work again. Douyin words the failure its own way.
 func TestStorageLimit(t *testing.T) {
-	fsys, err := wxfs.New(manager(t, 64<<10), userData+"/db")
-	require.NoError(t, err)
+	t.Run("device", func(t *testing.T) {
+		fsys, err := wxfs.New(manager(t, 64<<10), userData+"/db", wxfs.Options{})
+		require.NoError(t, err)
+		testStorageLimit(t, fsys)
+	})
+	t.Run("douyin", func(t *testing.T) {
+		fsys, err := wxfs.New(managerOf(t, "douyin", 64<<10), "ttfile://user/db", wxfs.Options{PositionalTruncate: true})
+		require.NoError(t, err)
+		testStorageLimit(t, fsys)
+	})
+}
+
+func testStorageLimit(t *testing.T, fsys fsadapter.FS) {
 	big := bytes.Repeat([]byte("x"), 40<<10)
 	require.NoError(t, fsys.WriteFile("a", big, false))
 
-	err = fsys.WriteFile("b", big, false)
+	err := fsys.WriteFile("b", big, false)
 	require.ErrorIs(t, err, fsadapter.ErrNoSpace)
 	_, err = fsys.Stat("b")
 	assert.ErrorIs(t, err, fs.ErrNotExist, "a refused write creates nothing")
@@ -228,7 +282,7 @@ func TestStorageLimit(t *testing.T) {
 func TestFilesUnderUserData(t *testing.T) {
 	dir := t.TempDir()
 	mgr := standIn(t).Call("createFileSystemManager", map[string]any{"dataDir": dir})
-	fsys, err := wxfs.New(mgr, userData+"/minibase")
+	fsys, err := wxfs.New(mgr, userData+"/minibase", wxfs.Options{})
 	require.NoError(t, err)
 	require.NoError(t, fsys.MkdirAll("d"))
 	require.NoError(t, fsys.WriteFile("d/f", []byte("here"), false))

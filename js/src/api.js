@@ -20,6 +20,9 @@ const SYNC_WRITE_OPS = new Set(['insert', 'insertMany', 'upsert', 'update', 'del
  */
 
 /** Adapters whose reads complete synchronously, so tables offer getSync/selectSync/countSync (issue 4). */
+// Not Object.hasOwn: phones before iOS 15.4 run mini-programs without it.
+const hasOwn = Object.prototype.hasOwnProperty;
+
 const SYNC_READ_ADAPTERS = new Set(['memory', 'node', 'wx']);
 
 /** A `where` given directly as an array (older libraries) means `{ where }`. */
@@ -38,13 +41,13 @@ function equalityOnly(query) {
   if (query === null || typeof query !== 'object' || Array.isArray(query)) return null;
   let where = null;
   for (const k in query) {
-    if (k !== 'where' || !Object.hasOwn(query, k)) return null;
+    if (k !== 'where' || !hasOwn.call(query, k)) return null;
     where = query.where;
   }
   if (where === null || typeof where !== 'object' || Array.isArray(where)) return null;
   let col = null;
   for (const k in where) {
-    if (col !== null || !Object.hasOwn(where, k) || k.startsWith('$')) return null;
+    if (col !== null || !hasOwn.call(where, k) || k.startsWith('$')) return null;
     col = k;
   }
   if (col === null) return null;

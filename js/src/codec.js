@@ -33,8 +33,11 @@ const MAX_SAFE = 2 ** 53;
 const SHORT_STRING = 64; // strings shorter than this try the ASCII loops
 const KEEP_BUFFER = 4 * 1024 * 1024; // a bigger buffer is dropped after use
 
-const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder();
+// Made on first use, not at import: the mini-program loader installs
+// TextEncoder and TextDecoder only when it starts the engine, and a runtime
+// it turns away must still be able to load this module.
+let textEncoder = null;
+let textDecoder = null;
 
 /** Byte length of the uvarint encoding of n (0 ≤ n ≤ 2^53). */
 function uvarintSize(n) {
@@ -211,7 +214,7 @@ export class Encoder {
     const reserved = uvarintSize(maxBytes);
     this.#ensure(reserved + maxBytes);
     const start = this.pos + reserved;
-    const { written } = textEncoder.encodeInto(s, this.buf.subarray(start, start + maxBytes));
+    const { written } = (textEncoder ??= new TextEncoder()).encodeInto(s, this.buf.subarray(start, start + maxBytes));
     const actual = uvarintSize(written);
     if (actual !== reserved) this.buf.copyWithin(this.pos + actual, start, start + written);
     this.#uvarint(written);
@@ -397,7 +400,7 @@ export class Decoder {
       }
       if (i === start + n) return s;
     }
-    return textDecoder.decode(buf.subarray(start, start + n));
+    return (textDecoder ??= new TextDecoder()).decode(buf.subarray(start, start + n));
   }
 
   #int() {

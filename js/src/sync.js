@@ -11,6 +11,36 @@ const POLICIES = new Set(['lww', 'server-wins', 'client-wins', 'merge-fields']);
 const EVENTS = new Set(['change', 'conflict', 'error', 'status', 'progress']);
 const MAX_PAGES = 100000; // bounds one round's loops (1000 changes a page at most)
 
+/**
+ * An AbortController, or where the runtime has none (a mini-program's logic
+ * layer) the part of one that this file and wx-request.js use: abort(),
+ * signal.aborted and signal.addEventListener('abort', fn). Such a runtime
+ * has no fetch either, so this signal only ever reaches wx-request.js.
+ */
+function abortController() {
+  if (typeof AbortController === 'function') return new AbortController();
+  let listeners = [];
+  const signal = {
+    aborted: false,
+    addEventListener(type, fn) {
+      if (type === 'abort' && !signal.aborted) listeners.push(fn);
+    },
+    removeEventListener(type, fn) {
+      listeners = listeners.filter((l) => l !== fn);
+    },
+  };
+  return {
+    signal,
+    abort() {
+      if (signal.aborted) return;
+      signal.aborted = true;
+      const fns = listeners;
+      listeners = [];
+      for (const fn of fns) fn();
+    },
+  };
+}
+
 /** A failed request: the server's error body, or a network failure (status 0). */
 function syncError(status, body, cause) {
   const e = body?.error;
@@ -302,7 +332,7 @@ export class Sync {
 
   // Keeps a notice stream open while started; reconnects with backoff.
   async #realtime(mode) {
-    const ctl = new AbortController();
+    const ctl = abortController();
     this.#abort = ctl;
     let failures = 0;
     for (let i = 0; i < 1e9 && this.#abort === ctl; i++) {

@@ -1,15 +1,17 @@
 // The mini-program entry of the package (`require('minibase')` after the
 // mini-program npm build; js/dist/miniprogram/index.js). It loads the Go
-// engine through WXWebAssembly from the brotli wasm in the code package,
-// installs only the polyfills the runtime lacks, and gives the same connect /
-// openStorage API as Node, with adapter 'wx' on the FileSystemManager.
+// engine through WXWebAssembly (TTWebAssembly on Douyin) from the brotli wasm
+// in the code package, installs only the polyfills the runtime lacks, and
+// gives the same connect / openStorage API as Node, with adapter 'wx' on the
+// FileSystemManager.
 //
-// The runtime's API object (wx, or my / tt for runtimes of the same shape)
-// and its WebAssembly loader can be passed in; by default they are the
-// globals wx and WXWebAssembly.
+// Loading it touches no global: the polyfills and Go's wasm_exec.js (which
+// the build wraps in installGo) are installed when connect first starts the
+// engine, after the runtime has been checked, so a runtime it cannot run in
+// gets an UNSUPPORTED_RUNTIME error instead of a crash at require.
 
-import { calibrateClock, seedRandom, installed as polyfills } from './wx-polyfills.js'; // first: wasm_exec.js checks globals when evaluated
-import './wasm_exec.js'; // defines globalThis.Go
+import { installPolyfills, calibrateClock, seedRandom, installed as polyfills } from './wx-polyfills.js';
+import { installGo } from './wasm_exec.js'; // the build wraps Go's glue in installGo (js/build.mjs)
 import { runEngine, sharedEngine } from './engine.js';
 import { requestFetch } from './wx-request.js';
 import { openConnection } from './api.js';
@@ -24,49 +26,147 @@ export { polyfills };
 /** Where the mini-program npm build puts the engine (miniprogram_npm/minibase/). */
 export const DEFAULT_WASM_PATH = '/miniprogram_npm/minibase/minibase.wasm.br';
 
+/**
+ * The oldest WeChat base library minibase runs on: truncateSync takes
+ * { filePath, length } from 2.16.1 (wx.getRandomValues needs 2.15.0,
+ * readFileSync's position and length 2.10.0, a .wasm.br 2.14.0).
+ */
+export const MIN_WECHAT_SDK = '2.16.1';
+
 // Memory grown before Go starts is heap Go uses without growing (each growth
 // is costly); mini-programs have far less memory than Node, so keep it modest.
 const DEFAULT_RESERVE_MB = 32;
 
-/** The runtime's API object: options.api, else wx, my or tt. */
+/** The FileSystemManager methods the wx adapter calls (fsadapter/wxfs). */
+const FS_METHODS = ['accessSync', 'mkdirSync', 'readdirSync', 'readFileSync', 'writeFileSync', 'appendFileSync', 'truncateSync', 'unlinkSync', 'rmdirSync', 'statSync'];
+
+const unsupported = (message) => new MinibaseError('UNSUPPORTED_RUNTIME', `connect: ${message}`);
+
+/* eslint-disable no-undef -- the runtimes' own globals */
+const globalOf = (name) => {
+  switch (name) {
+    case 'wx': return typeof wx === 'object' ? wx : undefined;
+    case 'tt': return typeof tt === 'object' ? tt : undefined;
+    case 'my': return typeof my === 'object' ? my : undefined;
+    case 'WXWebAssembly': return typeof WXWebAssembly === 'object' ? WXWebAssembly : undefined;
+    case 'TTWebAssembly': return typeof TTWebAssembly === 'object' ? TTWebAssembly : undefined;
+    case 'globalThis': return typeof globalThis === 'object' ? globalThis : undefined;
+  }
+  return undefined;
+};
+/* eslint-enable no-undef */
+
+/**
+ * The runtime: its API object (options.api, else wx, tt or my) and which
+ * family it is ('wx', 'tt' for Douyin, 'my' for Alipay).
+ */
 function platform(options) {
-  const api = options.api ?? (typeof wx === 'object' ? wx : typeof tt === 'object' ? tt : typeof my === 'object' ? my : undefined); // eslint-disable-line no-undef
+  const api = options.api ?? globalOf('wx') ?? globalOf('tt') ?? globalOf('my');
   if (!api || typeof api.getFileSystemManager !== 'function') {
     throw new MinibaseError('BAD_QUERY', 'connect: no mini-program API (wx, tt, my) found; pass { api }');
   }
-  return api;
+  const base = api.env?.USER_DATA_PATH;
+  let kind = 'wx';
+  if (api === globalOf('tt') || (typeof base === 'string' && base.startsWith('ttfile://'))) kind = 'tt';
+  else if (api === globalOf('my') && api !== globalOf('wx')) kind = 'my';
+  return { api, kind };
 }
 
-/** The runtime's WebAssembly loader: options.WXWebAssembly, else the global one. */
-function wasmLoader(options) {
-  const loader = options.WXWebAssembly ?? (typeof WXWebAssembly === 'object' ? WXWebAssembly : undefined); // eslint-disable-line no-undef
-  if (!loader || typeof loader.instantiate !== 'function') {
-    throw new MinibaseError('INTERNAL', 'connect: this runtime has no WXWebAssembly (WeChat base library 2.13.0 or later is needed)');
+/** -1, 0 or 1 as version a is before, equal to or after b ('2.16.1'). */
+function compareVersions(a, b) {
+  const pa = String(a).split('.');
+  const pb = String(b).split('.');
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = Number(pa[i] ?? 0) || 0;
+    const y = Number(pb[i] ?? 0) || 0;
+    if (x !== y) return x < y ? -1 : 1;
   }
-  return loader;
+  return 0;
+}
+
+/** The base library version the runtime reports, or '' when it reports none. */
+function sdkVersion(api) {
+  for (const method of ['getAppBaseInfo', 'getSystemInfoSync']) {
+    try {
+      const v = typeof api[method] === 'function' ? api[method]()?.SDKVersion : undefined;
+      if (typeof v === 'string' && v !== '') return v;
+    } catch {
+      // the next source, or none
+    }
+  }
+  return '';
 }
 
 /**
- * Makes `instance instanceof WebAssembly.Instance` hold for wasm_exec.js's
- * check: the runtime has no global WebAssembly, or one whose Instance is not
- * the class of what WXWebAssembly returns.
+ * Checks that the runtime has what the engine needs, before anything is
+ * installed or loaded: a phone with an old base library, a plugin (no
+ * getRandomValues) or Alipay's logic layer (no WebAssembly, no globalThis)
+ * gets an UNSUPPORTED_RUNTIME error that says what is missing.
+ * @returns {{ loader: object, g: object }}
  */
-function aliasWebAssembly(instance, loader) {
-  const current = globalThis.WebAssembly;
-  if (current && typeof current.Instance === 'function' && instance instanceof current.Instance) return;
-  const Instance = typeof loader.Instance === 'function' && instance instanceof loader.Instance ? loader.Instance : instance.constructor;
-  globalThis.WebAssembly = Object.assign(Object.create(current ?? loader), { Instance });
+function checkRuntime(options, { api, kind }) {
+  if (kind === 'my') {
+    throw unsupported("Alipay mini-programs run WebAssembly only inside a Worker and do not allow globalThis; minibase cannot run in their logic layer");
+  }
+  const g = globalOf('globalThis');
+  if (!g) throw unsupported('this runtime has no globalThis, which the engine needs');
+  if (kind === 'wx') {
+    const version = sdkVersion(api);
+    if (version !== '' && compareVersions(version, MIN_WECHAT_SDK) < 0) {
+      throw unsupported(`minibase needs WeChat base library ${MIN_WECHAT_SDK} or later; this one is ${version}`);
+    }
+  }
+  const loader = options.WXWebAssembly ?? (kind === 'tt' ? globalOf('TTWebAssembly') ?? globalOf('WXWebAssembly') : globalOf('WXWebAssembly') ?? globalOf('TTWebAssembly'));
+  if (!loader || typeof loader.instantiate !== 'function') {
+    throw unsupported(`this runtime has no ${kind === 'tt' ? 'TTWebAssembly' : 'WXWebAssembly'} (WeChat base library ${MIN_WECHAT_SDK} or later is needed)`);
+  }
+  const mgr = api.getFileSystemManager();
+  const missing = FS_METHODS.filter((m) => typeof mgr?.[m] !== 'function');
+  if (missing.length > 0) {
+    throw unsupported(`the FileSystemManager has no ${missing.join(', ')} (WeChat base library ${MIN_WECHAT_SDK} or later is needed)`);
+  }
+  const hasCrypto = g.crypto && typeof g.crypto.getRandomValues === 'function';
+  if (!hasCrypto && typeof api.getRandomValues !== 'function') {
+    throw unsupported(`this runtime has no getRandomValues (WeChat base library ${MIN_WECHAT_SDK} or later; it is not available inside plugins)`);
+  }
+  return { loader, g, mgr };
 }
 
-async function instantiate(options, api) {
-  const loader = wasmLoader(options);
+let goInstalled = false;
+
+/**
+ * Downloads the subpackage (by its app.json name or root) that holds the
+ * engine: WXWebAssembly cannot read a subpackage's files before it is loaded.
+ * Loading one that is loaded already succeeds at once.
+ */
+function loadSubpackage(api, name) {
+  if (typeof api.loadSubpackage !== 'function') {
+    return Promise.reject(unsupported('this runtime cannot load a subpackage (wx.loadSubpackage)'));
+  }
+  return new Promise((resolve, reject) => {
+    api.loadSubpackage({
+      name,
+      success: () => resolve(),
+      fail: (res) => reject(new MinibaseError('IO', `connect: cannot load the subpackage ${name}: ${res?.errMsg ?? 'failed'}`)),
+    });
+  });
+}
+
+async function instantiate(options, runtime) {
+  const { loader, g, mgr } = checkRuntime(options, runtime);
+  installPolyfills(g);
+  if (!goInstalled) {
+    installGo(); // defines globalThis.Go; checks the polyfills are there
+    goInstalled = true;
+  }
   const wasmPath = options.wasm ?? DEFAULT_WASM_PATH;
+  if (options.subpackage !== undefined) await loadSubpackage(runtime.api, options.subpackage);
   // Entropy and the clock's unit are settled before Go's runtime starts: it
   // reads random bytes and the clock's origin at once.
-  await Promise.all([seedRandom(api), calibrateClock()]).catch((err) => {
+  await Promise.all([seedRandom(runtime.api), calibrateClock()]).catch((err) => {
     throw new MinibaseError('INTERNAL', `cannot start the minibase engine: ${err.message}`, { cause: err });
   });
-  const go = new globalThis.Go();
+  const go = new g.Go();
   let instance;
   try {
     const result = await loader.instantiate(wasmPath, go.importObject);
@@ -74,8 +174,11 @@ async function instantiate(options, api) {
   } catch (err) {
     throw new MinibaseError('INTERNAL', `cannot instantiate the minibase engine from ${wasmPath}: ${err?.message ?? err}`, { cause: err });
   }
-  aliasWebAssembly(instance, loader);
-  return runEngine(go, instance, { host: { wxfs: api.getFileSystemManager() }, reserveMB: options.reserveMB ?? DEFAULT_RESERVE_MB });
+  if (!instance || typeof instance.exports !== 'object') {
+    throw new MinibaseError('INTERNAL', `cannot instantiate the minibase engine from ${wasmPath}: the loader returned no instance`);
+  }
+  const host = { wxfs: mgr, wxfsOptions: { positionalTruncate: runtime.kind === 'tt' } };
+  return runEngine(go, instance, { host, reserveMB: options.reserveMB ?? DEFAULT_RESERVE_MB });
 }
 
 /** The engine of this mini-program, started on first use and again after it has died. */
@@ -98,19 +201,23 @@ function userDataRoot(api, root) {
  * @param {'wx'|'memory'} [options.adapter='wx'] where data lives
  * @param {string} [options.root='minibase'] directory of the data, under wx.env.USER_DATA_PATH
  * @param {'normal'|'strict'} [options.durability='normal'] the wx filesystem has no flush: both survive the app being killed
- * @param {string} [options.wasm] absolute code-package path of minibase.wasm.br (default: the npm build's)
+ * @param {string} [options.wasm] absolute code-package path of minibase.wasm.br (default: the npm build's),
+ *   e.g. '/engine/minibase.wasm.br' in a subpackage
+ * @param {string} [options.subpackage] the subpackage (app.json name or root) that holds options.wasm,
+ *   loaded with wx.loadSubpackage before the engine starts
  * @param {object} [options.api] the mini-program API object (default: wx, tt or my)
- * @param {object} [options.WXWebAssembly] the WebAssembly loader (default: the global WXWebAssembly)
+ * @param {object} [options.WXWebAssembly] the WebAssembly loader (default: the global WXWebAssembly, or TTWebAssembly on Douyin)
  * @param {number} [options.reserveMB=32] wasm memory to reserve before Go starts
  * @returns {Promise<import('./api.js').Connection>}
  */
 export async function connect(options = {}) {
   try {
-    const { wasm, api: _api, WXWebAssembly: _loader, reserveMB, ...rest } = options ?? {};
-    const api = platform(options ?? {});
+    const { wasm, api: _api, WXWebAssembly: _loader, reserveMB, subpackage, ...rest } = options ?? {};
+    const runtime = platform(options ?? {});
+    const { api } = runtime;
     const opts = { adapter: 'wx', root: 'minibase', durability: 'normal', ...rest };
     if (opts.adapter === 'wx' && typeof opts.root === 'string') opts.root = userDataRoot(api, opts.root);
-    const bridge = await sharedBridge({ ...options, wasm }, api);
+    const bridge = await sharedBridge({ ...options, wasm }, runtime);
     return openConnection(bridge, opts, { fetch: typeof api.request === 'function' ? requestFetch(api) : undefined });
   } catch (err) {
     throw toMinibaseError(err, 'connect');
@@ -119,15 +226,15 @@ export async function connect(options = {}) {
 
 /**
  * Opens a key-value store on its own connection (closed with the store).
- * Takes connect's options (adapter, root, durability, wasm, api,
+ * Takes connect's options (adapter, root, durability, wasm, subpackage, api,
  * WXWebAssembly) and the store's (prefix, secret, limitSize, cache, …).
  * @returns {Promise<import('./storage.js').Storage>}
  */
 export async function openStorage(options = {}) {
-  const { adapter, root, durability, wasm, api, WXWebAssembly: loader, reserveMB, ...storeOptions } = options ?? {};
-  const connOptions = Object.fromEntries(
-    Object.entries({ adapter, root, durability, wasm, api, WXWebAssembly: loader, reserveMB }).filter(([, v]) => v !== undefined),
-  );
+  const { adapter, root, durability, wasm, subpackage, api, WXWebAssembly: loader, reserveMB, ...storeOptions } = options ?? {};
+  const connOptions = {};
+  const given = { adapter, root, durability, wasm, subpackage, api, WXWebAssembly: loader, reserveMB };
+  for (const k of Object.keys(given)) if (given[k] !== undefined) connOptions[k] = given[k];
   const conn = await connect(connOptions);
   try {
     return await conn.storage({ ...storeOptions, [ON_CLOSE]: () => conn.close() });

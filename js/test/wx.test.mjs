@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
-const { createRuntime } = require('./wx-standin/runtime.cjs');
+const { createRuntime, DIST } = require('./wx-standin/runtime.cjs');
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 function tempDir(t) {
@@ -21,9 +21,9 @@ function tempDir(t) {
   return dir;
 }
 
-/** A stand-in runtime on dir (data in dir/usr, code package in dir/package). */
-function runtime(dir, capBytes) {
-  return createRuntime({ dataDir: path.join(dir, 'usr'), packageDir: path.join(dir, 'package'), capBytes });
+/** A stand-in runtime on dir (data in dir/usr, code package in dir/package); a phone's unless told. */
+function runtime(dir, capBytes, more = {}) {
+  return createRuntime({ dataDir: path.join(dir, 'usr'), packageDir: path.join(dir, 'package'), capBytes, ...more });
 }
 
 /** Values from the vm context, as plain host values (other realm's prototypes). */
@@ -69,10 +69,13 @@ test('the foundation API suite (api.test.mjs) passes on the wx adapter, its file
 test('the loader installs the missing globals and data persists under wx.env.USER_DATA_PATH', async (t) => {
   const dir = tempDir(t);
   let rt = runtime(dir);
+  const before = rt.run('Object.getOwnPropertyNames(globalThis).sort().join()');
   let mb = rt.require('minibase');
-  assert.deepEqual(plain(mb.polyfills), ['TextEncoder', 'TextDecoder', 'crypto.getRandomValues', 'performance']);
+  assert.equal(rt.run('Object.getOwnPropertyNames(globalThis).sort().join()'), before, 'loading the package changes no global');
+  assert.deepEqual(plain(mb.polyfills), []);
   let conn = await mb.connect(); // adapter 'wx', root 'minibase'
-  assert.equal(rt.run('typeof WebAssembly.Instance'), 'function', 'aliased for wasm_exec.js');
+  assert.deepEqual(plain(mb.polyfills), ['TextEncoder', 'TextDecoder', 'crypto.getRandomValues', 'performance']);
+  assert.equal(rt.run('typeof WebAssembly'), 'undefined', 'no WebAssembly global aliased for wasm_exec.js');
   await conn.createDatabase('notes');
   await conn.useDatabase('notes');
   await conn.createTable('notes', NOTES);
@@ -116,6 +119,129 @@ test('the runtime API object can be passed in (Alipay my, Douyin tt shape)', asy
   await conn.close();
   assert.ok(fs.existsSync(path.join(dir, 'usr', 'tt-data')));
   await assert.rejects(mb.connect({ root: 'x', api: {} }), (e) => e.code === 'BAD_QUERY');
+});
+
+test('below the minimum base library, or without what the engine needs, connect fails with UNSUPPORTED_RUNTIME', async (t) => {
+  const old = runtime(tempDir(t), undefined, { SDKVersion: '2.16.0' });
+  const err = await old.require('minibase').connect().catch((e) => e);
+  assert.equal(err.code, 'UNSUPPORTED_RUNTIME', err.message);
+  assert.match(err.message, /2\.16\.1/);
+  assert.match(err.message, /2\.16\.0/);
+  assert.equal(old.run('typeof TextEncoder'), 'undefined', 'nothing was installed');
+
+  // Inside a plugin there is no wx.getRandomValues.
+  const plugin = runtime(tempDir(t));
+  plugin.run('delete wx.getRandomValues');
+  const noRandom = await plugin.require('minibase').connect().catch((e) => e);
+  assert.equal(noRandom.code, 'UNSUPPORTED_RUNTIME', noRandom.message);
+  assert.match(noRandom.message, /getRandomValues/);
+
+  const noTruncate = runtime(tempDir(t));
+  noTruncate.run('delete wx.getFileSystemManager().truncateSync');
+  const e3 = await noTruncate.require('minibase').connect().catch((e) => e);
+  assert.equal(e3.code, 'UNSUPPORTED_RUNTIME', e3.message);
+  assert.match(e3.message, /truncateSync/);
+
+  const noLoader = runtime(tempDir(t));
+  noLoader.run('delete globalThis.WXWebAssembly');
+  const e4 = await noLoader.require('minibase').connect().catch((e) => e);
+  assert.equal(e4.code, 'UNSUPPORTED_RUNTIME', e4.message);
+  assert.match(e4.message, /WXWebAssembly/);
+
+  // At the minimum it runs.
+  const min = runtime(tempDir(t), undefined, { SDKVersion: '2.16.1' });
+  const conn = await min.require('minibase').connect();
+  await conn.close();
+});
+
+test('Alipay (my, no globalThis, no WebAssembly outside a Worker): the package loads and connect says why it cannot run', async (t) => {
+  const rt = runtime(tempDir(t), undefined, { profile: 'alipay' });
+  assert.equal(rt.run('typeof globalThis'), 'undefined');
+  const mb = rt.require('minibase');
+  const err = await mb.connect().catch((e) => e);
+  assert.equal(err.code, 'UNSUPPORTED_RUNTIME', err.message);
+  assert.match(err.message, /Alipay/);
+  assert.equal((await mb.openStorage().catch((e) => e)).code, 'UNSUPPORTED_RUNTIME');
+});
+
+test('Douyin (tt): TTWebAssembly found by itself, data under ttfile://user, its storage limit is QUOTA_EXCEEDED', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir(t);
+  let rt = runtime(dir, 512 << 10, { profile: 'douyin' });
+  assert.equal(rt.run('typeof wx + typeof WXWebAssembly + typeof TTWebAssembly'), 'undefinedundefinedobject');
+  let mb = rt.require('minibase');
+  let conn = await mb.connect({ root: 'db' });
+  await conn.createDatabase('d');
+  await conn.useDatabase('d');
+  await conn.createTable('notes', NOTES);
+  const notes = conn.table('notes');
+  const acked = [];
+  let failure = null;
+  for (let i = 0; i < 500 && !failure; i++) {
+    try {
+      acked.push((await notes.insert({ title: `n${i}`, body: 'y'.repeat(8 << 10) })).id);
+    } catch (err) {
+      failure = err;
+    }
+  }
+  assert.equal(failure?.code, 'QUOTA_EXCEEDED', failure?.message);
+  await conn.close();
+  assert.ok(fs.readdirSync(path.join(dir, 'usr', 'db')).length > 0, 'files under ttfile://user/db');
+
+  rt = runtime(dir, 512 << 10, { profile: 'douyin' });
+  mb = rt.require('minibase');
+  conn = await mb.connect({ root: 'ttfile://user/db' });
+  await conn.useDatabase('d');
+  assert.equal(await conn.table('notes').count(), acked.length, 'every acknowledged insert is there');
+  await conn.close();
+});
+
+test('the DevTools simulator (http://usr, Chromium globals) runs the same code', async (t) => {
+  const dir = tempDir(t);
+  const rt = runtime(dir, undefined, { profile: 'devtools' });
+  const mb = rt.require('minibase');
+  const conn = await mb.connect();
+  assert.deepEqual(plain(mb.polyfills), [], 'the simulator has every global the engine needs');
+  await conn.createDatabase('d');
+  await conn.useDatabase('d');
+  await conn.createTable('notes', NOTES);
+  await conn.table('notes').insert({ title: 'sim', body: 'http://usr' });
+  await conn.close();
+  assert.ok(fs.readdirSync(path.join(dir, 'usr', 'minibase')).length > 0, 'files under http://usr/minibase');
+});
+
+test("adapter 'memory' works in the mini-program build (its own compact backend)", async (t) => {
+  const rt = runtime(tempDir(t));
+  const conn = await rt.require('minibase').connect({ adapter: 'memory', root: 'scratch' });
+  await conn.createDatabase('d');
+  await conn.useDatabase('d');
+  await conn.createTable('notes', NOTES);
+  await conn.table('notes').insertMany([{ title: 'a' }, { title: 'b' }]);
+  assert.deepEqual(plain(await conn.table('notes').select({ columns: ['title'], orderBy: ['title'] })), [{ title: 'a' }, { title: 'b' }]);
+  await conn.close();
+  assert.deepEqual(fs.readdirSync(path.join(rt.dataDir)), [], 'nothing written to the user-data directory');
+});
+
+test('the mini-program engine carries only the wx and memory adapters', async (t) => {
+  const rt = runtime(tempDir(t));
+  const err = await rt.require('minibase').connect({ adapter: 'node', root: 'x' }).catch((e) => e);
+  assert.match(err.message, /not in this build of the engine \(it has memory, wx\)/);
+});
+
+test('the engine in a subpackage: connect({ wasm, subpackage }) loads the subpackage first', async (t) => {
+  const dir = tempDir(t);
+  const rt = runtime(dir, undefined, { subpackages: { engine: 'engine' } });
+  fs.mkdirSync(path.join(rt.packageDir, 'engine'));
+  fs.copyFileSync(path.join(DIST, 'minibase.wasm.br'), path.join(rt.packageDir, 'engine', 'minibase.wasm.br'));
+  const mb = rt.require('minibase');
+  const notLoaded = await mb.connect({ wasm: '/engine/minibase.wasm.br' }).catch((e) => e);
+  assert.equal(notLoaded.code, 'INTERNAL');
+  assert.match(notLoaded.message, /not loaded/, 'WXWebAssembly cannot read a subpackage before it is loaded');
+  const wrong = await mb.connect({ wasm: '/engine/minibase.wasm.br', subpackage: 'nope' }).catch((e) => e);
+  assert.equal(wrong.code, 'IO', wrong.message);
+  const conn = await mb.connect({ wasm: '/engine/minibase.wasm.br', subpackage: 'engine', root: 'sub' });
+  await conn.createDatabase('d');
+  assert.deepEqual(plain(await conn.showDatabases()), ['d']);
+  await conn.close();
 });
 
 test('a missing or wrong wasm path is a clear error', async (t) => {

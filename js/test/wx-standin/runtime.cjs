@@ -1,31 +1,39 @@
 // Runs code the way a mini-program does, for tests: in a node:vm context
-// whose globals are what the mini-program JS runtime offers — wx,
-// WXWebAssembly, console, timers — and not TextEncoder, TextDecoder, crypto,
-// performance, WebAssembly, window, document, process or require (so the
-// loader's polyfills really run). Modules are CommonJS, loaded by a small
-// require that resolves relative paths and the packages of miniprogram_npm.
+// whose globals are what the mini-program JS runtime of a profile offers
+// (index.cjs PROFILES; 'device' unless told) — wx and WXWebAssembly (tt and
+// TTWebAssembly on Douyin), console, timers — and on a device not
+// TextEncoder, TextDecoder, crypto, performance, WebAssembly,
+// AbortController, fetch, structuredClone, Object.hasOwn,
+// Array.prototype.at and the rest of absentGlobals (so the loader's
+// polyfills really run, and code that needs what a phone lacks fails here).
+// Modules are CommonJS, loaded by a small require that resolves relative
+// paths and the packages of miniprogram_npm.
 'use strict';
 
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const vm = require('node:vm');
-const { createWx } = require('./index.cjs');
+const { createWx, absentGlobals, removalScript } = require('./index.cjs');
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 /** The built mini-program package folder (package.json "miniprogram"). */
 const DIST = path.join(repoRoot, 'js', 'dist', 'miniprogram');
 
-/** Globals a mini-program runtime lacks that a bare vm context still has. */
-const ABSENT = ['WebAssembly', 'TextEncoder', 'TextDecoder', 'crypto', 'performance', 'window', 'document', 'process', 'require', 'Buffer'];
+/** Globals a device's runtime lacks that a bare vm context still has. */
+const ABSENT = absentGlobals('device').globals;
+
+/** What the simulator (Chromium) has that a bare vm context lacks. */
+const DEVTOOLS_GLOBALS = { TextEncoder, TextDecoder, crypto: globalThis.crypto, performance, AbortController, AbortSignal, fetch, structuredClone, queueMicrotask };
 
 /**
  * A mini-program runtime on fresh directories.
- * @param {{ dataDir?: string, packageDir?: string, capBytes?: number, globals?: object }} [o]
+ * @param {{ dataDir?: string, packageDir?: string, capBytes?: number, globals?: object, profile?: string, SDKVersion?: string,
+ *   subpackages?: Record<string, string> }} [o]
  *   packageDir is the code package (it gets miniprogram_npm/minibase → js/dist/miniprogram);
- *   dataDir backs wx.env.USER_DATA_PATH
+ *   dataDir backs env.USER_DATA_PATH; globals are added (and kept) in the context
  */
-function createRuntime({ dataDir, packageDir, capBytes, globals = {} } = {}) {
+function createRuntime({ dataDir, packageDir, capBytes, globals = {}, profile = 'device', SDKVersion, subpackages } = {}) {
   const tmp = dataDir && packageDir ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-wx-'));
   dataDir ??= path.join(tmp, 'usr');
   packageDir ??= path.join(tmp, 'package');
@@ -33,24 +41,21 @@ function createRuntime({ dataDir, packageDir, capBytes, globals = {} } = {}) {
   fs.mkdirSync(npm, { recursive: true });
   if (!fs.existsSync(path.join(npm, 'minibase'))) fs.symlinkSync(DIST, path.join(npm, 'minibase'), 'dir');
 
-  const { wx, WXWebAssembly } = createWx({ dataDir, packageDir, capBytes });
+  const { wx, WXWebAssembly, profile: p } = createWx({ dataDir, packageDir, capBytes, profile, SDKVersion, subpackages });
   const context = vm.createContext({
-    wx,
-    WXWebAssembly,
+    [p.api]: wx,
+    ...(p.loader ? { [p.loader]: WXWebAssembly } : {}),
     console,
     setTimeout,
     clearTimeout,
     setInterval,
     clearInterval,
+    ...(p.name === 'devtools' ? DEVTOOLS_GLOBALS : {}),
     ...globals,
   });
   // Absent unless a test supplies its own (e.g. a performance in microseconds).
-  const absent = ABSENT.filter((g) => !(g in globals));
-  vm.runInContext(absent.map((g) => `delete globalThis.${g};`).join(''), context);
-  const missing = vm.runInContext(`[${absent.map((g) => `typeof ${g}`).join(',')}]`, context);
-  missing.forEach((t, i) => {
-    if (t !== 'undefined') throw new Error(`stand-in: ${absent[i]} is still defined in the context`);
-  });
+  vm.runInContext(removalScript(p.name, Object.keys(globals)), context);
+  if (p.noGlobalThis) vm.runInContext('delete globalThis.globalThis; if (typeof globalThis !== "undefined") throw new Error("stand-in: globalThis is still defined");', context);
 
   const cache = new Map();
   /** Loads a CommonJS file into the context, once. */
@@ -77,6 +82,8 @@ function createRuntime({ dataDir, packageDir, capBytes, globals = {} } = {}) {
 
   return {
     context,
+    profile: p,
+    /** The API object (wx, or tt on Douyin) and the loader (WXWebAssembly, TTWebAssembly). */
     wx,
     WXWebAssembly,
     dataDir,

@@ -1,18 +1,18 @@
 // Compile-only usage of js/wx.d.ts (the mini-program entry, 'minibase/wx').
-import { connect, openStorage, polyfills, DEFAULT_WASM_PATH, MinibaseError, type Connection } from 'minibase/wx';
+import { connect, openStorage, polyfills, DEFAULT_WASM_PATH, MIN_WECHAT_SDK, MinibaseError, type Connection } from 'minibase/wx';
 
 declare const wx: { env: { USER_DATA_PATH: string }; getFileSystemManager(): object; getRandomValues(o: { length: number }): void };
 
 async function main(): Promise<void> {
   const conn: Connection = await connect({ root: 'notes', wasm: DEFAULT_WASM_PATH, api: wx, reserveMB: 16 });
   await conn.createDatabase('d', { ifNotExists: true });
-  const store = await openStorage({ adapter: 'wx', prefix: 'mp_', sweepInterval: 0 });
+  const store = await openStorage({ adapter: 'wx', prefix: 'mp_', sweepInterval: 0, wasm: '/engine/minibase.wasm.br', subpackage: 'engine' });
   await store.set('k', 1, { expire: 60 });
   const names: readonly string[] = polyfills;
   try {
     await connect({ adapter: 'memory' });
   } catch (err) {
-    if (err instanceof MinibaseError) console.log(err.code, names.length);
+    if (err instanceof MinibaseError && err.code === 'UNSUPPORTED_RUNTIME') console.log(MIN_WECHAT_SDK, names.length);
   }
   // @ts-expect-error the wx entry has no node adapter
   await connect({ adapter: 'node' });
