@@ -190,7 +190,12 @@ function userDataRoot(api, root) {
   if (typeof base !== 'string' || base === '') {
     throw new MinibaseError('BAD_QUERY', 'connect: the mini-program API has no env.USER_DATA_PATH; pass an absolute root');
   }
-  if (root === base || root.startsWith(base + '/')) return root;
+  // '' (or '/') would be the whole user-data directory, shared with the
+  // app's own files: refuse it as the node build refuses an empty root.
+  if (root.replace(/^\/+/, '') === '' || root === base) {
+    throw new MinibaseError('BAD_QUERY', "connect: root must name a directory under the user-data path, e.g. 'minibase'");
+  }
+  if (root.startsWith(base + '/')) return root;
   return `${base}/${root.replace(/^\/+/, '')}`;
 }
 

@@ -119,6 +119,10 @@ test('the runtime API object can be passed in (Alipay my, Douyin tt shape)', asy
   await conn.close();
   assert.ok(fs.existsSync(path.join(dir, 'usr', 'tt-data')));
   await assert.rejects(mb.connect({ root: 'x', api: {} }), (e) => e.code === 'BAD_QUERY');
+  // the whole user-data directory (shared with the app's own files) is never a root
+  for (const root of ['', '/', tt.env.USER_DATA_PATH]) {
+    await assert.rejects(mb.connect({ api: tt, root }), (e) => e.code === 'BAD_QUERY', `root ${JSON.stringify(root)}`);
+  }
 });
 
 test('below the minimum base library, or without what the engine needs, connect fails with UNSUPPORTED_RUNTIME', async (t) => {
