@@ -257,6 +257,8 @@ export interface Stats {
   heapLiveBytes: number;
   /** All memory the Go runtime holds (wasm memory never shrinks). */
   heapTotalBytes: number;
+  /** Size of the engine's wasm linear memory: what it costs the process; grown as needed, never returned. */
+  wasmMemoryBytes: number;
   gcCycles: number;
   /** Keys in the store (rows plus index entries plus the catalog). */
   keys: number;

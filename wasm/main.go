@@ -54,6 +54,11 @@ func mbCall(n uint32) uint32 {
 		n = uint32(len(reqBuf))
 	}
 	respBuf = b.Handle(reqBuf[:n], respBuf[:0])
+	if len(reqBuf) > bulkRequest {
+		// The next request is most likely small: a bulk one's buffer must
+		// not stay allocated for the instance's life.
+		reqBuf = make([]byte, 64<<10)
+	}
 	if n > bulkRequest {
 		// A bulk request leaves a heap full of garbage; collected later, the
 		// next heap target would be set from it and wasm memory (which never
@@ -61,7 +66,7 @@ func mbCall(n uint32) uint32 {
 		// what stays live.
 		runtime.GC()
 	}
-	if cap(respBuf) > 16<<20 {
+	if cap(respBuf) > bulkRequest {
 		// Do not keep a huge answer's buffer alive for the next small one.
 		defer func() { respBuf = make([]byte, 0, 64<<10) }()
 	}
@@ -117,8 +122,12 @@ func main() {
 		js.Global().Delete("__minibaseHost")
 	}
 	// Small heaps make Go collect very often, and in wasm a collection is
-	// costly; trade some memory for fewer collections.
+	// costly; trade some memory for fewer collections, up to a soft limit
+	// sized from the open stores (Bridge.MemoryBudget), past which the
+	// heap is collected back instead of growing wasm memory for good.
 	debug.SetGCPercent(200)
 	b = bridge.New(openFS)
+	b.OnBudget = func(n int64) { debug.SetMemoryLimit(n) }
+	b.OnBudget(b.MemoryBudget())
 	select {}
 }

@@ -10,7 +10,7 @@ type Op struct {
 // Batch is an ordered list of writes applied atomically. When a key appears
 // more than once the last write wins.
 //
-// A batch copies what it is given into large chunks of its own and keeps
+// A batch copies what it is given into chunks of its own (up to 1 MiB) and keeps
 // each write as offsets into them: a commit of hundreds of thousands of
 // writes is a few dozen objects, not two per write, so the garbage
 // collector has nothing to mark or scan in it and no write barrier fires
@@ -31,15 +31,23 @@ type opRef struct {
 	del        bool
 }
 
-// chunkSize is the arena's unit; a larger write gets a chunk of its own.
-const chunkSize = 1 << 20
+// Arena chunks start small (most batches are a commit of a few writes) and
+// double up to maxChunk; a larger write gets a chunk of its own.
+const (
+	minChunk = 256
+	maxChunk = 1 << 20
+)
 
 // add copies key and value into the arena and returns where they went.
 func (b *Batch) add(key, value []byte, del bool) opRef {
 	n := len(key) + len(value)
 	last := len(b.chunks) - 1
 	if last < 0 || cap(b.chunks[last])-len(b.chunks[last]) < n {
-		b.chunks = append(b.chunks, make([]byte, 0, max(chunkSize, n)))
+		size := minChunk
+		if last >= 0 {
+			size = min(2*cap(b.chunks[last]), maxChunk)
+		}
+		b.chunks = append(b.chunks, make([]byte, 0, max(size, n)))
 		last++
 	}
 	c := b.chunks[last]

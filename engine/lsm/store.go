@@ -151,41 +151,49 @@ func (s *Store) Apply(b *kv.Batch) error {
 	if size-wal.HeaderSize > wal.MaxPayload {
 		return fmt.Errorf("apply batch: record of %d bytes: %w", size, ErrTooLarge)
 	}
-	// Each record gets its own buffer, and the memtable keeps slices of it
-	// rather than the batch's own: one object per commit instead of one per
-	// key and value, which is what the garbage collector pays for (marking
-	// hundreds of thousands of small objects is most of a collection in wasm).
-	pos := make([]wal.Pos, b.Len())
-	rec := wal.AppendBatch(make([]byte, 0, size), seq, b, pos)
-	err := s.writeRecord(seq, rec)
-	n := len(rec)
-	if err != nil {
-		return fmt.Errorf("apply batch: %w", err)
+	bulk := b.Len() >= sortedApplyThreshold && int64(size) >= s.opts.MemtableBytes && s.flushWait == 0
+	var opAt func(int) kv.Op
+	if bulk && s.appendMode {
+		// A batch that fills the memtable by itself (a bulk load) is
+		// streamed to the log, never held twice, and written as a run at
+		// once, merged with what the memtable holds: building a memtable of
+		// it only to flush it next would hold the data twice more. If the
+		// run cannot be written, the memtable keeps the batch's own bytes
+		// (a batch never overwrites what it holds).
+		if err := s.writeStream(seq, size, func(w func([]byte) error) error { return wal.WriteBatch(seq, b, w) }); err != nil {
+			return fmt.Errorf("apply batch: %w", err)
+		}
+		opAt = b.Op
+	} else {
+		// Each record gets its own buffer, and the memtable keeps slices of
+		// it rather than the batch's own: one object per commit instead of
+		// one per key and value, which is what the garbage collector pays
+		// for (marking many small objects is most of a collection in wasm).
+		pos := make([]wal.Pos, b.Len())
+		rec := wal.AppendBatch(make([]byte, 0, size), seq, b, pos)
+		if err := s.writeRecord(seq, rec); err != nil {
+			return fmt.Errorf("apply batch: %w", err)
+		}
+		opAt = func(i int) kv.Op {
+			p := &pos[i]
+			if p.Delete {
+				return kv.Op{Key: rec[p.Key0:p.Key1:p.Key1], Delete: true}
+			}
+			return kv.Op{Key: rec[p.Key0:p.Key1:p.Key1], Value: rec[p.Value0:p.Value1:p.Value1]}
+		}
 	}
 	s.seq = seq
-	opAt := func(i int) kv.Op {
-		p := &pos[i]
-		if p.Delete {
-			return kv.Op{Key: rec[p.Key0:p.Key1:p.Key1], Delete: true}
-		}
-		return kv.Op{Key: rec[p.Key0:p.Key1:p.Key1], Value: rec[p.Value0:p.Value1:p.Value1]}
-	}
 	s.commits++
-	s.written += int64(n)
-	s.logBytes += int64(n)
-	if len(pos) >= sortedApplyThreshold && int64(n) >= s.opts.MemtableBytes && s.flushWait == 0 {
-		// A batch that fills the memtable by itself (a bulk load) is
-		// written as a run at once, merged with what the memtable holds:
-		// building a memtable of it only to flush it next would hold the
-		// data twice more. The log record above already made it durable;
-		// if the run cannot be written, it goes to the memtable instead.
-		src := &opsSource{order: sortedOps(len(pos), opAt), opAt: opAt}
+	s.written += int64(size)
+	s.logBytes += int64(size)
+	if bulk {
+		src := &opsSource{order: sortedOps(b.Len(), opAt), opAt: opAt}
 		if err := s.flushAndCompactWith(src); err == nil {
 			return nil
 		}
 		s.flushWait = s.logBytes + s.opts.MemtableBytes/4
 	}
-	s.mem = applyOwned(s.mem, len(pos), opAt, len(s.cur) > 0)
+	s.mem = applyOwned(s.mem, b.Len(), opAt, len(s.cur) > 0)
 	if s.flushDue() {
 		// The commit is durable already; a failed flush (a full disk) is
 		// retried later and surfaces through Compact, not as a failed commit.
@@ -509,6 +517,12 @@ func (s *Store) writeRecord(seq uint64, rec []byte) error {
 		s.setFile(name, int64(len(rec)))
 		return nil
 	}
+	return s.writeStream(seq, len(rec), func(w func([]byte) error) error { return w(rec) })
+}
+
+// writeStream appends the record of commit seq, size bytes that stream
+// hands to its write function, to the open log (append mode only).
+func (s *Store) writeStream(seq uint64, size int, stream func(write func([]byte) error) error) error {
 	if s.logName == "" {
 		s.logName, s.logSize = logFileName(seq), 0
 	}
@@ -520,16 +534,24 @@ func (s *Store) writeRecord(seq uint64, rec []byte) error {
 		s.log = f
 		s.setFile(s.logName, s.logSize)
 	}
-	n, err := s.log.Write(rec)
+	wrote := 0
+	err := stream(func(p []byte) error {
+		n, err := s.log.Write(p)
+		wrote += max(n, 0)
+		return err
+	})
+	if err == nil && wrote != size {
+		err = fmt.Errorf("wrote %d of %d bytes: %w", wrote, size, kv.ErrCorrupt)
+	}
 	if err == nil && s.strict {
 		err = s.log.Sync()
 	}
 	if err != nil {
 		name := s.logName
-		s.undoAppend(n, len(rec))
+		s.undoAppend(wrote, size)
 		return fmt.Errorf("write log %s: %w", name, err)
 	}
-	s.logSize += int64(len(rec))
+	s.logSize += int64(size)
 	s.files[s.logName] = s.logSize
 	if s.logSize >= s.opts.LogFileSize {
 		s.rotate(seq)

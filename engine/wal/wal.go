@@ -272,3 +272,56 @@ func AppendBatch(dst []byte, seq uint64, b *kv.Batch, pos []Pos) []byte {
 	binary.LittleEndian.PutUint32(dst[start+4:], Checksum(payload))
 	return dst
 }
+
+// streamChunk is how many bytes WriteBatch hands to write at a time.
+const streamChunk = 256 << 10
+
+// WriteBatch writes the record for commit group seq with b's writes, the
+// bytes AppendBatch would produce, through write in pieces of about
+// streamChunk bytes: a bulk commit's record is never held whole. It reads
+// the batch twice, once for the checksum the header carries.
+func WriteBatch(seq uint64, b *kv.Batch, write func([]byte) error) error {
+	var prefix []byte
+	prefix = binary.AppendUvarint(prefix, seq)
+	prefix = binary.AppendUvarint(prefix, uint64(b.Len()))
+	buf := make([]byte, 0, streamChunk+4<<10)
+	each := func(emit func([]byte) error) error {
+		buf = append(buf[:0], prefix...)
+		for i := range b.Len() {
+			op := b.Op(i)
+			if op.Delete {
+				buf = append(buf, kindDelete)
+			} else {
+				buf = append(buf, kindSet)
+			}
+			buf = binary.AppendUvarint(buf, uint64(len(op.Key)))
+			buf = append(buf, op.Key...)
+			if !op.Delete {
+				buf = binary.AppendUvarint(buf, uint64(len(op.Value)))
+				buf = append(buf, op.Value...)
+			}
+			if len(buf) >= streamChunk {
+				if err := emit(buf); err != nil {
+					return err
+				}
+				buf = buf[:0]
+			}
+		}
+		if len(buf) == 0 {
+			return nil
+		}
+		return emit(buf)
+	}
+	crc, n := uint32(0), 0
+	_ = each(func(p []byte) error { crc = crc32.Update(crc, castagnoli, p); n += len(p); return nil })
+	if n > MaxPayload {
+		return fmt.Errorf("write batch: payload of %d bytes: %w", n, kv.ErrCorrupt)
+	}
+	var head [HeaderSize]byte
+	binary.LittleEndian.PutUint32(head[:], uint32(n))
+	binary.LittleEndian.PutUint32(head[4:], crc)
+	if err := write(head[:]); err != nil {
+		return err
+	}
+	return each(write)
+}

@@ -253,3 +253,28 @@ func TestEncodeOwnedPointsOpsIntoTheRecord(t *testing.T) {
 	require.Equal(t, "1", string(ops[0].Value))
 	require.True(t, ops[1].Delete)
 }
+
+// WriteBatch streams exactly the record AppendBatch builds, whatever the
+// batch's size relative to its pieces.
+func TestWriteBatchMatchesAppendBatch(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 3000, 20000} {
+		b := &kv.Batch{}
+		for i := range n {
+			k := fmt.Appendf(nil, "key-%06d", i)
+			if i%5 == 0 {
+				b.Delete(k)
+			} else {
+				b.Set(k, bytes.Repeat([]byte{byte(i)}, i%97))
+			}
+		}
+		want := wal.AppendBatch(nil, 42, b, make([]wal.Pos, b.Len()))
+		var got []byte
+		pieces := 0
+		require.NoError(t, wal.WriteBatch(42, b, func(p []byte) error { got = append(got, p...); pieces++; return nil }))
+		require.Equal(t, want, got, "%d ops in %d pieces", n, pieces)
+		require.Equal(t, wal.BatchSize(42, b), len(want))
+		if n == 20000 {
+			require.Greater(t, pieces, 2, "a large record goes in pieces")
+		}
+	}
+}

@@ -333,6 +333,9 @@ export class Transaction {
   }
 }
 
+/** Rows per request of a large insertMany (see Table.insertMany). */
+const INSERT_CHUNK_ROWS = 4096;
+
 /** Reads and writes on one table (see `conn.table(name)` and `tx.table(name)`). */
 export class Table {
   #session;
@@ -385,7 +388,32 @@ export class Table {
    * @returns {Promise<number>} the number inserted
    */
   async insertMany(rows) {
-    return this.#data('insertMany', rows);
+    if (this.#tx || !Array.isArray(rows) || rows.length <= INSERT_CHUNK_ROWS) return this.#data('insertMany', rows);
+    // A large insert goes in chunks inside one transaction: each request
+    // (and the engine's copy of it, in wasm memory that never shrinks) stays
+    // small, and the rows still commit all together or not at all.
+    const db = this.#database();
+    const tx = await this.#session.call('begin');
+    let n = 0;
+    let at = 0;
+    try {
+      for (; at < rows.length; at += INSERT_CHUNK_ROWS) {
+        n += await this.#session.call('insertMany', tx, db, this.#name, rows.slice(at, at + INSERT_CHUNK_ROWS));
+      }
+      await this.#session.call('commit', tx);
+    } catch (err) {
+      try {
+        await this.#session.call('rollback', tx);
+      } catch {
+        // committed or gone already: the first error is the one to report
+      }
+      // The engine numbers rows within the chunk it was given.
+      if (err instanceof MinibaseError && at < rows.length) {
+        err.message = err.message.replace(/\(row (\d+)\)/, (_, i) => `(row ${Number(i) + at})`);
+      }
+      throw err;
+    }
+    return n;
   }
 
   /**

@@ -111,12 +111,17 @@ export class Bridge {
 
     const status = mem[at];
     let result;
+    // stats() also reports the size of linear memory, which only JS can
+    // see: the memory the engine costs the page, grown and never returned.
     try {
       result = this.#decoder.decode(mem, at + 1, at + n);
     } catch (err) {
       throw new MinibaseError('INTERNAL', `${op}: undecodable response from the engine: ${err.message}`, { cause: err });
     }
-    if (status === STATUS_OK) return result;
+    if (status === STATUS_OK) {
+      if (op === 'stats' && result && typeof result === 'object') result.wasmMemoryBytes = this.#exports.mem.buffer.byteLength;
+      return result;
+    }
     if (status === STATUS_ERROR) {
       const code = typeof result?.code === 'string' ? result.code : 'INTERNAL';
       const message = typeof result?.message === 'string' ? result.message : `${op} failed`;

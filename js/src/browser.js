@@ -25,7 +25,7 @@ export { Storage } from './storage.js';
 // Memory grown before Go starts is heap Go uses without growing it (every
 // growth makes the JS engine collect its heap). Less than in Node: a tab's
 // address space is more precious.
-const DEFAULT_RESERVE_MB = 128;
+const DEFAULT_RESERVE_MB = 24;
 
 async function instantiate(wasm, go) {
   if (wasm instanceof WebAssembly.Module) return WebAssembly.instantiate(wasm, go.importObject);

@@ -44,9 +44,11 @@ async function wasmSource(wasm) {
   }
 }
 
-// Memory reserved before Go starts (engine.js, reserveMemory): Node has
-// address space to spare.
-const DEFAULT_RESERVE_MB = 256;
+// Memory reserved before Go starts (engine.js, reserveMemory): enough that
+// opening a store does not grow memory, small because wasm memory is never
+// returned and the engine's memory limit (wasm/main.go) keeps it near the
+// open stores' budget.
+const DEFAULT_RESERVE_MB = 32;
 
 async function instantiate(wasm) {
   const source = await wasmSource(wasm);

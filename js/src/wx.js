@@ -35,7 +35,7 @@ export const MIN_WECHAT_SDK = '2.16.1';
 
 // Memory grown before Go starts is heap Go uses without growing (each growth
 // is costly); mini-programs have far less memory than Node, so keep it modest.
-const DEFAULT_RESERVE_MB = 32;
+const DEFAULT_RESERVE_MB = 24;
 
 /** The FileSystemManager methods the wx adapter calls (fsadapter/wxfs). */
 const FS_METHODS = ['accessSync', 'mkdirSync', 'readdirSync', 'readFileSync', 'writeFileSync', 'appendFileSync', 'truncateSync', 'unlinkSync', 'rmdirSync', 'statSync'];

@@ -139,6 +139,16 @@ test('insertMany returns the count and is all or nothing', async () => {
   await rejectsWith(users.insertMany([{ username: 'fay' }, { username: 'ann' }]), 'UNIQUE_VIOLATION', /username/);
   assert.equal(await users.count(), PEOPLE.length);
   assert.equal((await users.select({ where: { username: 'fay' } })).length, 0);
+
+  // Large inserts go in several requests inside one transaction: still all
+  // or nothing, and an error names the row of the whole array.
+  const many = Array.from({ length: 10_000 }, (_, i) => ({ username: `u${i}` }));
+  many[9_001] = { username: 'ann' };
+  await rejectsWith(users.insertMany(many), 'UNIQUE_VIOLATION', /\(row 9001\)/);
+  assert.equal(await users.count(), PEOPLE.length, 'the chunks before the failing one were rolled back');
+  many[9_001] = { username: 'u9001' };
+  assert.equal(await users.insertMany(many), 10_000);
+  assert.equal(await users.count(), PEOPLE.length + 10_000);
   await conn.close();
 });
 

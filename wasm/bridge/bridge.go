@@ -32,6 +32,10 @@ type Bridge struct {
 	// keys keeps passphrase-derived storage keys for the instance's
 	// lifetime, the app's: reopening a store skips the slow derivation.
 	keys *storage.KeyCache
+
+	// OnBudget, when set, hears MemoryBudget each time a store opens or
+	// closes.
+	OnBudget func(bytes int64)
 }
 
 type shared struct {
@@ -39,6 +43,29 @@ type shared struct {
 	key        string
 	refs       int
 	durability engine.Durability
+	budget     int64 // memory the store is expected to hold (storeBudget)
+}
+
+// BaseMemoryBytes is the memory the engine needs apart from its stores:
+// the runtime, request and answer buffers, a transaction being built.
+const BaseMemoryBytes = 24 << 20
+
+// MemoryBudget is what the instance is expected to hold: BaseMemoryBytes
+// and each open store's memtable and cache. The wasm build sets it as the
+// Go runtime's soft memory limit, so the heap is collected back towards it
+// rather than left to double (wasm memory, once grown, is never returned).
+func (b *Bridge) MemoryBudget() int64 {
+	n := int64(BaseMemoryBytes)
+	for _, sh := range b.byRoot {
+		n += sh.budget
+	}
+	return n
+}
+
+func (b *Bridge) budgetChanged() {
+	if b.OnBudget != nil {
+		b.OnBudget(b.MemoryBudget())
+	}
 }
 
 // New returns a bridge that opens filesystems with openFS.
@@ -63,6 +90,7 @@ func (b *Bridge) release(h uint32) error {
 		return nil
 	}
 	delete(b.byRoot, sh.key)
+	b.budgetChanged()
 	return sh.conn.Close()
 }
 

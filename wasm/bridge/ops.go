@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"minibase/engine"
+	"minibase/engine/lsm"
 	"minibase/engine/value"
 )
 
@@ -359,8 +360,9 @@ func (c *call) open() error {
 		if err != nil {
 			return err
 		}
-		sh = &shared{conn: conn, key: key, durability: eo.Durability}
+		sh = &shared{conn: conn, key: key, durability: eo.Durability, budget: storeBudget(eo)}
 		c.b.byRoot[key] = sh
+		c.b.budgetChanged()
 	} else if sh.durability != eo.Durability {
 		return c.bad("%s is already open with another durability; connections to one root share it", root)
 	}
@@ -368,6 +370,20 @@ func (c *call) open() error {
 	c.b.next++
 	c.b.conns[c.b.next] = sh
 	return c.result(value.NumberOf(float64(c.b.next)))
+}
+
+// storeBudget is what one open store is expected to hold in memory: its
+// memtable (the log bytes and the table over them, about twice its size)
+// and its block cache. The store's own defaults apply where eo has zeros.
+func storeBudget(eo engine.Options) int64 {
+	mt, cache := eo.Store.MemtableBytes, eo.Store.CacheBytes
+	if mt <= 0 {
+		mt = lsm.DefaultMemtableBytes
+	}
+	if cache == 0 {
+		cache = lsm.DefaultCacheBytes
+	}
+	return 2*mt + max(cache, 0)
 }
 
 func (c *call) stats() error {
