@@ -31,7 +31,7 @@ func (c *Conn) ddl(fn func(cat *catalog, w *kv.Overlay) error) error {
 	}
 	c.cat = cat
 	c.commitSeq++
-	c.recordCommit(b, nil)
+	c.recordCommit(nil, b, nil)
 	return nil
 }
 

@@ -164,7 +164,7 @@ func (tx *Tx) commit() error {
 		return storageErr("commit", err)
 	}
 	c.commitSeq++
-	c.recordCommit(b, tx.tables)
+	c.recordCommit(tx, b, tx.tables)
 	return nil
 }
 
@@ -191,8 +191,10 @@ func (tx *Tx) conflicts(b *kv.Batch) error {
 
 // recordCommit keeps the written keys while an explicit transaction that
 // began earlier is still open; with none open it keeps nothing.
-func (c *Conn) recordCommit(b *kv.Batch, tables map[uint32]uint64) {
-	if len(c.open) == 0 {
+func (c *Conn) recordCommit(tx *Tx, b *kv.Batch, tables map[uint32]uint64) {
+	if len(c.open) == 0 || tx != nil && len(c.open) == 1 && c.open[tx.id] == tx {
+		// No other transaction can conflict with this commit: keep nothing
+		// (a bulk insert's keys would be a map of hundreds of thousands).
 		c.recent = c.recent[:0]
 		return
 	}

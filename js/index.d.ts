@@ -190,9 +190,9 @@ export interface ConnectOptions {
   adoptRoot?: boolean;
   /** 'strict' also survives power loss (fsync); default 'normal' survives the process being killed. */
   durability?: 'normal' | 'strict';
-  /** Log bytes the memtable collects before it is flushed to a segment file. Default 4 MB. Used when the root is first opened. */
+  /** Log bytes the memtable collects before it is flushed to a segment file. Default 8 MB on node and memory, 4 MB on wx and IndexedDB. Used when the root is first opened. */
   memtableBytes?: number;
-  /** Byte limit of the block cache for segment files. Default 8 MB. Used when the root is first opened. */
+  /** Byte limit of the block cache for segment files. Default 16 MB on node and memory, 8 MB on wx and IndexedDB. Used when the root is first opened. */
   cacheBytes?: number;
   /** The engine binary; default js/dist/minibase.wasm. Used only when the process-wide engine is first started. */
   wasm?: string | URL | Uint8Array | ArrayBuffer | WebAssembly.Module;
