@@ -302,6 +302,26 @@ func (tx *Tx) SelectEq(db, table, col string, v value.Value) (*Result, error) {
 // selectEqByKey answers col = v from the primary key or a unique index on
 // col alone; ok is false when neither exists (or v cannot be a key).
 func (tx *Tx) selectEqByKey(t *Table, col string, v value.Value) (res *Result, ok bool, err error) {
+	raw, ok, err := tx.rowByKey(t, col, v)
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	res = &Result{Columns: t.names}
+	if raw == nil {
+		return res, true, nil
+	}
+	r, err := decodeRow(t, raw)
+	if err != nil {
+		return nil, true, err
+	}
+	res.Rows = [][]value.Value{r}
+	return res, true, nil
+}
+
+// rowByKey reads the stored row whose col equals v through the primary key
+// or a unique index on col alone: raw is nil when there is none; ok is
+// false when no such key exists (or v cannot be a key).
+func (tx *Tx) rowByKey(t *Table, col string, v value.Value) (raw []byte, ok bool, err error) {
 	p, found := t.colByName(col)
 	if !found || v.IsNull() || v.Kind() == value.Array || v.Kind() == value.Object {
 		return nil, false, nil
@@ -328,30 +348,21 @@ func (tx *Tx) selectEqByKey(t *Table, col string, v value.Value) (res *Result, o
 	if err != nil {
 		return nil, false, nil
 	}
-	res = &Result{Columns: t.names}
 	rd := tx.reader()
-	raw, err := rd.Get(key)
+	raw, err = rd.Get(key)
 	switch {
 	case errors.Is(err, kv.ErrNotFound):
-		return res, true, nil
+		return nil, true, nil
 	case err != nil:
 		return nil, true, storageErr("get", err)
 	}
 	if index >= 0 {
 		key = append(append(make([]byte, 0, len(t.primaryPrefix)+len(raw)), t.primaryPrefix...), raw...)
-		if raw, err = rd.Get(key); err != nil {
-			if errors.Is(err, kv.ErrNotFound) {
-				return nil, true, errorf(CodeCorrupt, "index %s of %s points at a missing row", t.Indexes[index].Name, t.Name)
-			}
-			return nil, true, storageErr("get", err)
+		if raw, err = rowAt(rd, t, index, key); err != nil {
+			return nil, true, err
 		}
 	}
-	r, err := decodeRow(t, raw)
-	if err != nil {
-		return nil, true, err
-	}
-	res.Rows = [][]value.Value{r}
-	return res, true, nil
+	return raw, true, nil
 }
 
 // Explain returns the plan chosen for q.

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"errors"
 	"slices"
 	"sort"
@@ -464,4 +465,85 @@ func (tx *Tx) Count(db, table string, q Query) (int, error) {
 		n = min(n, q.Limit)
 	}
 	return n, nil
+}
+
+// GetTo appends the encoding of what Get returns, the row as an object or
+// null, to out, copying the stored column bytes instead of decoding them.
+func (tx *Tx) GetTo(db, table string, key value.Value, out []byte) ([]byte, error) {
+	defer tx.lock()()
+	if err := tx.check(); err != nil {
+		return out, err
+	}
+	t, err := tx.c.lookupTable(db, table)
+	if err != nil {
+		return out, err
+	}
+	k, err := t.keyFromValue(key)
+	if err != nil {
+		return out, err
+	}
+	raw, err := tx.reader().Get(k)
+	if errors.Is(err, kv.ErrNotFound) {
+		return append(out, value.TagNull), nil
+	} else if err != nil {
+		return out, storageErr("get", err)
+	}
+	v := newRowView(t)
+	if err := v.load(raw); err != nil {
+		return out, err
+	}
+	if err := v.all(); err != nil {
+		return out, err
+	}
+	out = append(out, value.TagObject)
+	out = binary.AppendUvarint(out, uint64(len(t.Columns)))
+	for p := range t.Columns {
+		out = binary.AppendUvarint(out, uint64(len(t.names[p])))
+		out = append(out, t.names[p]...)
+		out = v.appendCol(out, p)
+	}
+	return out, nil
+}
+
+// SelectEqTo appends what SelectEq returns, as one encoded rowset, to out:
+// a key lookup copies the row's stored bytes; anything else is SelectTo.
+func (tx *Tx) SelectEqTo(db, table, col string, x value.Value, out []byte) ([]byte, error) {
+	unlock := tx.lock()
+	if err := tx.check(); err != nil {
+		unlock()
+		return out, err
+	}
+	t, err := tx.c.lookupTable(db, table)
+	if err != nil {
+		unlock()
+		return out, err
+	}
+	raw, ok, err := tx.rowByKey(t, col, x)
+	if ok || err != nil {
+		defer unlock()
+		if err != nil {
+			return out, err
+		}
+		if raw == nil {
+			return value.AppendRowsetHeader(out, t.names, 0), nil
+		}
+		v := newRowView(t)
+		if err := v.load(raw); err != nil {
+			return out, err
+		}
+		if err := v.all(); err != nil {
+			return out, err
+		}
+		out = value.AppendRowsetHeader(out, t.names, 1)
+		for p := range t.Columns {
+			out = v.appendCol(out, p)
+		}
+		return out, nil
+	}
+	unlock()
+	q, err := EqualityQuery(col, x)
+	if err != nil {
+		return out, err
+	}
+	return tx.SelectTo(db, table, q, out)
 }

@@ -160,3 +160,46 @@ func TestLikeSearchBoxPatterns(t *testing.T) {
 	_, err := ParseQuery(obj("where", obj("city", obj("like", strings.Repeat("a", maxLikePattern+1)))))
 	require.Equal(t, CodeBadQuery, CodeOf(err))
 }
+
+// GetTo and SelectEqTo (what the bridge answers JS with) copy stored bytes
+// out; they must encode exactly what Get and SelectEq return.
+func TestPointReadsEncodeWhatTheyReturn(t *testing.T) {
+	c := usersConn(t)
+	insert(t, c, "users", obj("username", "ann", "profile", obj("tags", arr("a", 1), "n", nil)))
+	col, err := ParseColumn(obj("name", "level", "type", "number", "default", 3))
+	require.NoError(t, err)
+	require.NoError(t, c.AddColumn("shop", "users", col))
+	insert(t, c, "users", obj("username", "bob", "city", "x", "level", 9))
+	for _, key := range []value.Value{val(1), val(2), val(99)} {
+		var want value.Value
+		var enc []byte
+		require.NoError(t, c.Auto(func(tx *Tx) (err error) {
+			if want, err = tx.Get("shop", "users", key); err != nil {
+				return err
+			}
+			enc, err = tx.GetTo("shop", "users", key, nil)
+			return err
+		}))
+		got, err := value.Decode(enc)
+		require.NoError(t, err)
+		require.True(t, value.Equal(want, got), "get %s: %s, want %s", key, got, want)
+	}
+	for _, q := range [][2]any{{"id", 2}, {"username", "ann"}, {"username", "zed"}, {"city", "x"}, {"age", 0}} {
+		var res *Result
+		var enc []byte
+		require.NoError(t, c.Auto(func(tx *Tx) (err error) {
+			if res, err = tx.SelectEq("shop", "users", q[0].(string), val(q[1])); err != nil {
+				return err
+			}
+			enc, err = tx.SelectEqTo("shop", "users", q[0].(string), val(q[1]), nil)
+			return err
+		}))
+		got, err := value.Decode(enc)
+		require.NoError(t, err)
+		want := make([]value.Value, len(res.Rows))
+		for i, r := range res.Rows {
+			want[i] = value.ObjectFrom(res.Columns, r)
+		}
+		require.True(t, value.Equal(value.ArrayOf(want), got), "%v: %s, want %s", q, got, value.ArrayOf(want))
+	}
+}

@@ -211,17 +211,9 @@ func (b *Bridge) handleLookup(req []byte, out []byte) ([]byte, bool) {
 	}
 	run := func(tx *engine.Tx) ([]byte, error) {
 		if op == "get" {
-			r, err := tx.Get(db, table, key)
-			if err != nil {
-				return nil, err
-			}
-			return value.Append(append(out, StatusOK), r), nil
+			return tx.GetTo(db, table, key, append(out, StatusOK))
 		}
-		res, err := tx.SelectEq(db, table, col, key)
-		if err != nil {
-			return nil, err
-		}
-		return appendRowset(append(out, StatusOK), res), nil
+		return tx.SelectEqTo(db, table, col, key, append(out, StatusOK))
 	}
 	var resp []byte
 	if txV.Number() == 0 {
