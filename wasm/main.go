@@ -70,6 +70,14 @@ func mbCall(n uint32) uint32 {
 		// Do not keep a huge answer's buffer alive for the next small one.
 		defer func() { respBuf = make([]byte, 0, 64<<10) }()
 	}
+	// Under GOOS=js the scheduler runs only while Go is executing: once a
+	// call returns, no goroutine runs until the next one. A collection
+	// started during a call needs its mark workers scheduled; without this
+	// yield they never were on the synchronous path (every call a
+	// wasmexport), no cycle ever finished, and the heap (and wasm memory,
+	// which never shrinks) grew with every write. Yielding costs nothing
+	// when no cycle is under way.
+	runtime.Gosched()
 	return uint32(len(respBuf))
 }
 

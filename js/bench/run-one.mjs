@@ -60,9 +60,14 @@ if (mode === 'cold') {
     async afterBulk() {
       const mem = process.memoryUsage();
       out.memory = { rssBefore: before, peakRss: process.resourceUsage().maxRSS * 1024, rssAfter: mem.rss, heapUsed: mem.heapUsed };
-      if (sys.stats) out.memory.wasmHeapTotal = (await sys.stats()).heapTotalBytes;
+      if (sys.stats) {
+        const st = await sys.stats();
+        out.memory.wasmHeapTotal = st.heapTotalBytes;
+        out.memory.wasmAfterBulk = st.wasmMemoryBytes;
+      }
     },
   });
+  if (sys.stats) out.memory.wasmAfterTable = (await sys.stats()).wasmMemoryBytes;
   await sys.save(dir);
   await sys.close();
   if (sys.coldInProcess) {
@@ -73,6 +78,13 @@ if (mode === 'cold') {
     await sys.close();
   }
   await kv();
+  if (name.startsWith('minibase')) {
+    // the engine's wasm memory once everything ran (it never shrinks)
+    const { connect } = await loadMinibase(name.slice('minibase-'.length), dir);
+    const probe = await connect({ adapter: 'memory', root: `probe-${process.pid}` });
+    out.memory.wasmAtEnd = (await probe.stats()).wasmMemoryBytes;
+    await probe.close();
+  }
 }
 
 console.log(`RESULT ${JSON.stringify(out)}`);

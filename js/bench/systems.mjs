@@ -56,6 +56,8 @@ function minibase(adapter) {
     getByKey: async (u) => (await users.select({ where: { username: u } }))[0],
     range: (lo, hi, limit) => users.select({ where: { age: { '>=': lo, '<': hi } }, orderBy: ['age'], limit }),
     scan: (max) => users.select({ where: { score: { '<': max } } }),
+    count: (max) => users.count({ where: { score: { '<': max } } }),
+    topk: (below, k) => users.select({ where: { score: { '<': below } }, orderBy: [{ name: 'score', type: 'desc' }], limit: k }),
     update: (below) => users.update({ score: -1 }, { where: { age: { '<': below } } }),
     delete: (atLeast) => users.delete({ where: { age: { '>=': atLeast } } }),
     explain: async (q) => users.explain(q),
@@ -133,6 +135,8 @@ function sqljs() {
       byKey: db.prepare('SELECT * FROM users WHERE username = ?'),
       range: db.prepare('SELECT * FROM users WHERE age >= ? AND age < ? ORDER BY age LIMIT ?'),
       scan: db.prepare('SELECT * FROM users WHERE score < ?'),
+      count: db.prepare('SELECT COUNT(*) AS n FROM users WHERE score < ?'),
+      topk: db.prepare('SELECT * FROM users WHERE score < ? ORDER BY score DESC LIMIT ?'),
     };
   };
   const ins = (r) => stmts.insert.run([r.id, r.username, r.age, r.city, r.score, JSON.stringify(r.profile)]);
@@ -159,6 +163,8 @@ function sqljs() {
     getByKey: async (u) => all(stmts.byKey, [u])[0],
     range: async (lo, hi, limit) => all(stmts.range, [lo, hi, limit]),
     scan: async (max) => all(stmts.scan, [max]),
+    count: async (max) => { stmts.count.bind([max]); stmts.count.step(); const n = stmts.count.getAsObject().n; stmts.count.reset(); return n; },
+    topk: async (below, k) => all(stmts.topk, [below, k]),
     async update(below) { db.run('UPDATE users SET score = -1 WHERE age < ?', [below]); return db.getRowsModified(); },
     async delete(atLeast) { db.run('DELETE FROM users WHERE age >= ?', [atLeast]); return db.getRowsModified(); },
     async save(dir) { fs.writeFileSync(file(dir), db.export()); prepare(); },

@@ -104,6 +104,17 @@ export async function runTableWorkloads(sys, { rows: ROWS, now, out, beforeBulk,
   let scanned;
   rec('scan', await time(async () => { scanned = (await sys.scan(maxScore)).length; }), N);
   check(scanned >= maxScore, `scan found ${scanned}`);
+  if (sys.count) {
+    let counted;
+    rec('count', await time(async () => { counted = await sys.count(maxScore); }), N);
+    check(counted === scanned, `count ${counted}, scan ${scanned}`);
+  }
+  if (sys.topk) {
+    // orderBy + limit on a column no index orders, over a third of the rows
+    let top;
+    rec('topk', await time(async () => { top = await sys.topk(Math.floor(N / 3), 10); }), Math.floor(N / 3));
+    check(top.length === 10 && top[0].score >= top[9].score, 'top-k order');
+  }
 
   const tenth = Math.floor(AGES / 10);
   let updated, deleted;

@@ -150,3 +150,13 @@ func BenchmarkWorkloadUpdate10(b *testing.B) {
 		mustOK(b, br.Handle(req, nil))
 	}
 }
+
+func BenchmarkWorkloadDelete10(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		br, conn := loadedWorkload(b)
+		req := value.Encode(a(s("delete"), conn, n(0), s("d"), s("users"), o("where", o("age", o(">=", n(900))))))
+		b.StartTimer()
+		mustOK(b, br.Handle(req, nil))
+	}
+}
