@@ -79,6 +79,9 @@ func (tx *Tx) insertRows(db, table string, n int, rowAt func(t *Table, i int) (r
 	err = tx.statement(func(w *kv.Overlay) error {
 		w.Grow(min(n, 1<<20) * (1 + len(t.Indexes)))
 		for i := 0; i < n; i++ {
+			if i%yieldRows == yieldRows-1 {
+				yield()
+			}
 			r, given, err := rowAt(t, i)
 			if err == nil {
 				_, err = tx.insertRow(w, t, r, given, false)

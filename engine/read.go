@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/binary"
 	"errors"
+	"runtime"
 	"slices"
 	"sort"
 
@@ -25,6 +26,17 @@ func tooLargeResult(t *Table) error {
 		"(columns: [...]) or read it in pages (limit, and a where on the key past the last one read)",
 		t.Name, maxResultBytes>>20)
 }
+
+// yieldRows is how many rows a long statement handles between yields.
+const yieldRows = 1024
+
+// yield lets other goroutines run in the middle of a long call. In wasm
+// (GOOS=js) the scheduler runs only while Go executes and nothing preempts
+// a call, so without it a garbage collection that starts during a bulk
+// insert or a large scan could not finish before the call ends, and the
+// heap (wasm memory, never returned) would grow by everything the call
+// allocates. Natively it costs a few nanoseconds.
+func yield() { runtime.Gosched() }
 
 // scanView calls fn for every row the plan reads that matches the where
 // clause, in plan order, with the row's key and a view of its stored bytes,
@@ -72,7 +84,10 @@ func (tx *Tx) scanView(p *plan, fn func(key []byte, v *rowView) bool) error {
 		it := rd.NewIter(kv.IterOptions{Lower: rg.lo, Upper: rg.hi, Reverse: p.reverse})
 		stop := false
 		var ferr error
-		for it.Next() {
+		for rows := 0; it.Next(); rows++ {
+			if rows%yieldRows == yieldRows-1 {
+				yield()
+			}
 			key, raw := it.Key(), it.Value()
 			if p.index >= 0 {
 				pk = append(append(pk[:0], t.primaryPrefix...), raw...)

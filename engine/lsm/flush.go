@@ -3,6 +3,7 @@ package lsm
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -235,6 +236,9 @@ func (s *Store) writeRun(src source, dropTombs bool) (run, error) {
 			if err = finish(); err != nil {
 				break
 			}
+			// Let a garbage collection under way finish (see engine.yield):
+			// a flush or compaction can be one long call in wasm.
+			runtime.Gosched()
 		}
 	}
 	if err == nil {
