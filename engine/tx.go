@@ -142,6 +142,7 @@ func (tx *Tx) commit() error {
 	var b *kv.Batch
 	if tx.ov != nil && tx.ov.Len() > 0 {
 		b = tx.ov.Batch()
+		tx.ov.Seal()
 	}
 	if b == nil && len(tx.seqs) == 0 {
 		return nil

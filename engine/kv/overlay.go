@@ -125,6 +125,12 @@ func (o *Overlay) Reset() {
 // overlay afterwards changes the batch.
 func (o *Overlay) Batch() *Batch { return &o.b }
 
+// Seal drops the key index, which only reads and writes need: a commit
+// calls it before handing the batch to the store, so a bulk transaction's
+// index is not held while its batch is sorted and written. The overlay must
+// not be used after Seal except through the batch.
+func (o *Overlay) Seal() { o.slots, o.sorted = nil, nil }
+
 // Get returns the overlay's value of key, else the base's.
 func (o *Overlay) Get(key []byte) ([]byte, error) {
 	if len(o.slots) > 0 {
