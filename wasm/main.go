@@ -40,8 +40,17 @@ var (
 // nor IndexedDB's.
 var adapters = map[string]func(root string) (fsadapter.FS, error){"memory": openMemory}
 
+// maxRequest bounds one request. Running out of wasm memory is fatal to the
+// Go runtime (every connection of the process would end), so a larger
+// request is refused before anything is allocated for it: mb_alloc answers
+// 0 and the bridge reports TOO_LARGE.
+const maxRequest = 64 << 20
+
 //go:wasmexport mb_alloc
 func mbAlloc(n uint32) uint32 {
+	if n > maxRequest {
+		return 0
+	}
 	if uint32(len(reqBuf)) < n {
 		reqBuf = make([]byte, n+n/4)
 	}
@@ -52,6 +61,11 @@ func mbAlloc(n uint32) uint32 {
 func mbCall(n uint32) uint32 {
 	if n > uint32(len(reqBuf)) {
 		n = uint32(len(reqBuf))
+	}
+	if cap(respBuf) > bulkRequest {
+		// Do not keep the last huge answer's buffer (JS has read it by now)
+		// alive for this one.
+		respBuf = make([]byte, 0, 64<<10)
 	}
 	respBuf = b.Handle(reqBuf[:n], respBuf[:0])
 	if len(reqBuf) > bulkRequest {
@@ -65,10 +79,6 @@ func mbCall(n uint32) uint32 {
 		// shrinks) would grow to match. Collect now, while it is cheap to know
 		// what stays live.
 		runtime.GC()
-	}
-	if cap(respBuf) > bulkRequest {
-		// Do not keep a huge answer's buffer alive for the next small one.
-		defer func() { respBuf = make([]byte, 0, 64<<10) }()
 	}
 	// Under GOOS=js the scheduler runs only while Go is executing: once a
 	// call returns, no goroutine runs until the next one. A collection

@@ -16,7 +16,7 @@ const WORKLOADS = [
   { key: 'range', title: '4. 100 indexed range queries (age in [a, a+2), ordered by age, limit 100)', unit: 'queries/s', perOp: 'ms' },
   { key: 'scan', title: '5. Scan query, no usable index (score < n, ~1% of rows returned)', unit: 'rows scanned/s' },
   { key: 'count', title: '5b. Count with the same unindexed filter', unit: 'rows scanned/s' },
-  { key: 'topk', title: '5c. orderBy score desc, limit 10, over a third of the rows (no index orders score)', unit: 'rows considered/s' },
+  { key: 'topk', title: '5c. orderBy score desc, limit 10, where score < a third (no index orders or narrows score)', unit: 'candidate rows/s' },
   { key: 'update', title: '6a. Update 10% of rows by an indexed condition (age < n)', unit: 'rows/s' },
   { key: 'delete', title: '6b. Delete 10% of rows by an indexed condition (age ≥ n)', unit: 'rows/s' },
   { key: 'reopen', title: '7. Reopen (cold start) and the first query', unit: '' },
@@ -197,8 +197,9 @@ export function writeReport({ runs, rows, runCount, seconds, write, machine: sav
     L.push(`| one autocommit insert ≤ 30 µs (node adapter) | ${fmt(one, 1)} µs | ${verdict(one <= 30)} |`);
     L.push(`| one autocommit insert ≤ 15 µs (memory adapter) | ${oneMem === undefined ? '—' : `${fmt(oneMem, 1)} µs`} | ${verdict(oneMem === undefined ? undefined : oneMem <= 15)} |`);
     if (base.ms.topk !== undefined) {
-      const per33k = (base.ms.topk / base.ops.topk) * 33_000;
-      L.push(`| orderBy + limit without a usable index ≤ 3 ms over 33,000 rows | ${fmt(per33k, 2)} ms (a bounded heap of k rows) | ${verdict(per33k <= 3)} |`);
+      // the query reads every row of the table (no index narrows it): scale to a 33,000-row table
+      const per33k = (base.ms.topk / base.ops.scan) * 33_000;
+      L.push(`| orderBy + limit without a usable index ≤ 3 ms over 33,000 rows | ${fmt(per33k, 1)} ms (${fmtMs(base.ms.topk)} ms over ${fmt(base.ops.scan)} rows, a bounded heap of k) | ${verdict(per33k <= 3)} |`);
     }
     const m = base.memory ?? {};
     L.push(`| wasm memory after the whole benchmark ≤ 96 MB (node defaults) | ${mb(m.wasmAtEnd)} | ${verdict(m.wasmAtEnd === undefined ? undefined : m.wasmAtEnd <= 96 * 2 ** 20)} |`);

@@ -91,15 +91,23 @@ export class Bridge {
     let mem;
     let at;
     let n;
+    let tooLarge = false;
     try {
       const ptr = this.#exports.mb_alloc(request.length) >>> 0;
-      this.#memory().set(request, ptr);
-      n = this.#exports.mb_call(request.length) >>> 0;
-      at = this.#exports.mb_resp() >>> 0;
-      mem = this.#memory();
+      if (ptr === 0) tooLarge = true;
+      else {
+        this.#memory().set(request, ptr);
+        n = this.#exports.mb_call(request.length) >>> 0;
+        at = this.#exports.mb_resp() >>> 0;
+        mem = this.#memory();
+      }
     } catch (err) {
       this.fail(err?.message ?? String(err));
       throw new MinibaseError('INTERNAL', `${op}: the minibase engine failed: ${err?.message ?? err}`, { cause: err });
+    }
+    if (tooLarge) {
+      const mb = (request.length / 2 ** 20).toFixed(1);
+      throw new MinibaseError('TOO_LARGE', `${op}: the request is ${mb} MB; the engine takes at most 64 MB per call (send fewer rows or smaller values per call)`);
     }
     if (this.#go.exited) {
       this.fail('the engine exited');
