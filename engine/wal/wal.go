@@ -250,20 +250,13 @@ func AppendBatch(dst []byte, seq uint64, b *kv.Batch, pos []Pos) []byte {
 	dst = binary.AppendUvarint(dst, uint64(b.Len()))
 	for i := range b.Len() {
 		op := b.Op(i)
-		if op.Delete {
-			dst = append(dst, kindDelete)
-		} else {
-			dst = append(dst, kindSet)
-		}
-		dst = binary.AppendUvarint(dst, uint64(len(op.Key)))
-		p := Pos{Key0: uint32(len(dst)), Delete: op.Delete}
-		dst = append(dst, op.Key...)
-		p.Key1 = uint32(len(dst))
+		at := len(dst)
+		dst = appendOp(dst, op)
+		// The key and value end the op's two length-prefixed fields.
+		k0 := at + 1 + uvarintLen(uint64(len(op.Key)))
+		p := Pos{Key0: uint32(k0), Key1: uint32(k0 + len(op.Key)), Delete: op.Delete}
 		if !op.Delete {
-			dst = binary.AppendUvarint(dst, uint64(len(op.Value)))
-			p.Value0 = uint32(len(dst))
-			dst = append(dst, op.Value...)
-			p.Value1 = uint32(len(dst))
+			p.Value0, p.Value1 = uint32(len(dst)-len(op.Value)), uint32(len(dst))
 		}
 		pos[i] = p
 	}
@@ -271,6 +264,22 @@ func AppendBatch(dst []byte, seq uint64, b *kv.Batch, pos []Pos) []byte {
 	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(dst[start+4:], Checksum(payload))
 	return dst
+}
+
+// appendOp appends one op of a payload: kind, key and, for a set, value.
+func appendOp(dst []byte, op kv.Op) []byte {
+	if op.Delete {
+		dst = append(dst, kindDelete)
+	} else {
+		dst = append(dst, kindSet)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(op.Key)))
+	dst = append(dst, op.Key...)
+	if op.Delete {
+		return dst
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(op.Value)))
+	return append(dst, op.Value...)
 }
 
 // streamChunk is how many bytes WriteBatch hands to write at a time.
@@ -288,18 +297,7 @@ func WriteBatch(seq uint64, b *kv.Batch, write func([]byte) error) error {
 	each := func(emit func([]byte) error) error {
 		buf = append(buf[:0], prefix...)
 		for i := range b.Len() {
-			op := b.Op(i)
-			if op.Delete {
-				buf = append(buf, kindDelete)
-			} else {
-				buf = append(buf, kindSet)
-			}
-			buf = binary.AppendUvarint(buf, uint64(len(op.Key)))
-			buf = append(buf, op.Key...)
-			if !op.Delete {
-				buf = binary.AppendUvarint(buf, uint64(len(op.Value)))
-				buf = append(buf, op.Value...)
-			}
+			buf = appendOp(buf, b.Op(i))
 			if len(buf) >= streamChunk {
 				if err := emit(buf); err != nil {
 					return err
