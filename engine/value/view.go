@@ -1,8 +1,6 @@
 package value
 
 import (
-	"encoding/binary"
-	"math"
 	"strings"
 	"unsafe"
 )
@@ -19,39 +17,13 @@ func SkipEncoded(b []byte, pos int) (int, bool) { return skipValue(b, pos, 0) }
 // be kept: it is for comparing a stored value in place (a filter on a
 // column) without allocating. Arrays and objects are decoded (and copied).
 func View(b []byte) (Value, error) {
-	if len(b) == 0 {
-		return Value{}, ErrMalformed
+	if len(b) > 0 && (b[0] == TagString || b[0] == TagBytes) {
+		d := Decoder{buf: b}
+		if v, err := d.NextView(); err == nil && !d.More() {
+			return v, nil
+		}
 	}
-	switch b[0] {
-	case TagNull:
-		return Value{}, nil
-	case TagFalse:
-		return Value{k: Bool}, nil
-	case TagTrue:
-		return Value{k: Bool, n: 1}, nil
-	case TagFloat:
-		if len(b) < 9 {
-			return Value{}, ErrMalformed
-		}
-		return NumberOf(math.Float64frombits(binary.LittleEndian.Uint64(b[1:]))), nil
-	case TagInt:
-		u, _ := binary.Uvarint(b[1:])
-		return NumberOf(float64(int64(u>>1) ^ -int64(u&1))), nil
-	case TagString, TagBytes:
-		n, k := binary.Uvarint(b[1:])
-		if k <= 0 || uint64(len(b)-1-k) < n {
-			return Value{}, ErrMalformed
-		}
-		s := ""
-		if n > 0 {
-			s = unsafe.String(&b[1+k], int(n))
-		}
-		if b[0] == TagBytes {
-			return Value{k: Bytes, s: s}, nil
-		}
-		return Value{k: String, s: s}, nil
-	}
-	return Decode(b)
+	return Decode(b) // nothing else shares b: decoding copies no string
 }
 
 // Clone returns v with no memory shared with the bytes a View read it from.

@@ -56,11 +56,16 @@ func Checksum(p []byte) uint32 { return crc32.Checksum(p, castagnoli) }
 func EncodedSize(seq uint64, ops []kv.Op) int {
 	n := HeaderSize + uvarintLen(seq) + uvarintLen(uint64(len(ops)))
 	for i := range ops {
-		op := &ops[i]
-		n += 1 + uvarintLen(uint64(len(op.Key))) + len(op.Key)
-		if !op.Delete {
-			n += uvarintLen(uint64(len(op.Value))) + len(op.Value)
-		}
+		n += opSize(ops[i])
+	}
+	return n
+}
+
+// opSize is the size of one op of a payload (see appendOp).
+func opSize(op kv.Op) int {
+	n := 1 + uvarintLen(uint64(len(op.Key))) + len(op.Key)
+	if !op.Delete {
+		n += uvarintLen(uint64(len(op.Value))) + len(op.Value)
 	}
 	return n
 }
@@ -69,20 +74,6 @@ func EncodedSize(seq uint64, ops []kv.Op) int {
 // the extended slice. Callers reuse dst across commits to avoid allocating;
 // they check EncodedSize against MaxPayload first when ops may be huge.
 func Encode(dst []byte, seq uint64, ops []kv.Op) []byte {
-	return encode(dst, seq, ops, false)
-}
-
-// EncodeOwned is Encode that also points every op's key and value at its
-// bytes inside the record, so a caller that keeps the record (the store's
-// memtable does) keeps one buffer instead of the batch's many slices,
-// without parsing the record again.
-func EncodeOwned(dst []byte, seq uint64, ops []kv.Op) []byte {
-	return encode(dst, seq, ops, true)
-}
-
-func encode(dst []byte, seq uint64, ops []kv.Op, relocate bool) []byte {
-	// Growing once up front also keeps the relocated slices valid: nothing
-	// below reallocates dst.
 	if need := EncodedSize(seq, ops); cap(dst)-len(dst) < need {
 		grown := make([]byte, len(dst), len(dst)+need)
 		copy(grown, dst)
@@ -93,28 +84,13 @@ func encode(dst []byte, seq uint64, ops []kv.Op, relocate bool) []byte {
 	dst = binary.AppendUvarint(dst, seq)
 	dst = binary.AppendUvarint(dst, uint64(len(ops)))
 	for i := range ops {
-		op := &ops[i]
-		if op.Delete {
-			dst = append(dst, kindDelete)
-		} else {
-			dst = append(dst, kindSet)
-		}
-		dst = binary.AppendUvarint(dst, uint64(len(op.Key)))
-		k := len(dst)
-		dst = append(dst, op.Key...)
-		if relocate {
-			op.Key = dst[k:len(dst):len(dst)]
-		}
-		if op.Delete {
-			continue
-		}
-		dst = binary.AppendUvarint(dst, uint64(len(op.Value)))
-		v := len(dst)
-		dst = append(dst, op.Value...)
-		if relocate {
-			op.Value = dst[v:len(dst):len(dst)]
-		}
+		dst = appendOp(dst, ops[i])
 	}
+	return sealRecord(dst, start)
+}
+
+// sealRecord fills in the header of the record that starts at dst[start].
+func sealRecord(dst []byte, start int) []byte {
 	payload := dst[start+HeaderSize:]
 	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(dst[start+4:], Checksum(payload))
@@ -229,11 +205,7 @@ type Pos struct {
 func BatchSize(seq uint64, b *kv.Batch) int {
 	n := HeaderSize + uvarintLen(seq) + uvarintLen(uint64(b.Len()))
 	for i := range b.Len() {
-		op := b.Op(i)
-		n += 1 + uvarintLen(uint64(len(op.Key))) + len(op.Key)
-		if !op.Delete {
-			n += uvarintLen(uint64(len(op.Value))) + len(op.Value)
-		}
+		n += opSize(b.Op(i))
 	}
 	return n
 }
@@ -260,10 +232,7 @@ func AppendBatch(dst []byte, seq uint64, b *kv.Batch, pos []Pos) []byte {
 		}
 		pos[i] = p
 	}
-	payload := dst[start+HeaderSize:]
-	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(dst[start+4:], Checksum(payload))
-	return dst
+	return sealRecord(dst, start)
 }
 
 // appendOp appends one op of a payload: kind, key and, for a set, value.
