@@ -99,14 +99,26 @@ func (r *Reader) corrupt(format string, args ...any) error {
 
 // verify checks the trailing CRC of b and returns the body before it.
 func (r *Reader) verify(b []byte, what string) ([]byte, error) {
+	return r.verifyAt(b, what, -1)
+}
+
+// verifyAt is verify for the block at offset at (at < 0: a block named by
+// what alone). The message is built only on failure: blocks are verified on
+// every cache miss of a scan.
+func (r *Reader) verifyAt(b []byte, what string, at int64) ([]byte, error) {
+	if len(b) >= crcSize {
+		body := b[:len(b)-crcSize]
+		if wal.Checksum(body) == binary.LittleEndian.Uint32(b[len(body):]) {
+			return body, nil
+		}
+	}
+	if at >= 0 {
+		what = fmt.Sprintf("%s at %d", what, at)
+	}
 	if len(b) < crcSize {
 		return nil, r.corrupt("%s too short", what)
 	}
-	body := b[:len(b)-crcSize]
-	if wal.Checksum(body) != binary.LittleEndian.Uint32(b[len(body):]) {
-		return nil, r.corrupt("%s checksum mismatch", what)
-	}
-	return body, nil
+	return nil, r.corrupt("%s checksum mismatch", what)
 }
 
 func (r *Reader) parseIndex(index []byte, dataEnd uint64) error {
@@ -188,7 +200,7 @@ func (r *Reader) block(i int) ([]byte, error) {
 	if len(raw) != h.size {
 		return nil, r.corrupt("short read of block at %d", h.off)
 	}
-	b, err := r.verify(raw, fmt.Sprintf("block at %d", h.off))
+	b, err := r.verifyAt(raw, "block", int64(h.off))
 	if err != nil {
 		return nil, err
 	}
