@@ -29,7 +29,7 @@ export type ErrorCode =
   // The mini-program entry: the runtime lacks what the engine needs (an old
   // base library, a plugin without getRandomValues, Alipay's logic layer).
   | 'UNSUPPORTED_RUNTIME'
-  // Sync (issue 6): the network failed, the server answered an error
+  // Sync: the network failed, the server answered an error
   // (its code), or its answer could not be read or applied.
   | 'NETWORK'
   | 'UNAUTHORIZED'
@@ -316,12 +316,12 @@ export class Connection {
   compact(): Promise<void>;
   /** A key-value store on this connection; it closes with the connection. */
   storage(options?: StorageOptions): Promise<Storage>;
-  /** Syncs the current database's synced tables with a minibase sync server (issue 6). */
+  /** Syncs the current database's synced tables with a minibase sync server. */
   sync(options: SyncOptions): Sync;
   close(): Promise<void>;
 }
 
-// --- Offline sync (issue 6) ---
+// --- Offline sync ---
 
 /** A conflict merge function: returns the row to keep (null deletes it). */
 export type MergeFunction = (local: Row | null, remote: Row | null, base: Row | null) => Row | null | Promise<Row | null>;

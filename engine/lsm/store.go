@@ -12,8 +12,8 @@
 //	                               up to which commits are in them
 //
 // Apply encodes a batch as one log record and hands it to the backend before
-// touching the memtable, so a returned Apply is acknowledged in the sense of
-// DESIGN.md. Where the backend appends cheaply (Caps.AppendCheap) commits
+// touching the memtable, so a returned Apply is acknowledged: the record is
+// with the backend (on stable storage when the store syncs). Where the backend appends cheaply (Caps.AppendCheap) commits
 // append to a log file that is rotated at Options.LogFileSize; elsewhere
 // (IndexedDB) every commit is its own file, written once.
 //

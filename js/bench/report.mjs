@@ -303,7 +303,7 @@ export function writeChromiumReport({ runs, rows, runCount, seconds, write, mach
     L.push(`| ${w.title.replace(/ \(.*\)$/, '')} | ${cells.join(' | ')} |`);
   }
   L.push('');
-  L.push('## Targets (issues 7 and 8: Chromium, IndexedDB)', '');
+  L.push('## Targets (Chromium, IndexedDB)', '');
   const dx = sum.dexie;
   if (sum['minibase-idb'] && dx) {
     const mb = sum['minibase-idb'];

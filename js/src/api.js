@@ -9,7 +9,7 @@ import { MinibaseError } from './errors.js';
 import { Storage, ON_CLOSE } from './storage.js';
 import { Sync } from './sync.js';
 
-/** Operations after which a started sync session pushes (issue 6). */
+/** Operations after which a started sync session pushes. */
 const SYNC_WRITE_OPS = new Set(['insert', 'insertMany', 'upsert', 'update', 'delete', 'commit']);
 
 /**
@@ -19,10 +19,10 @@ const SYNC_WRITE_OPS = new Set(['insert', 'insertMany', 'upsert', 'update', 'del
  * @property {string} adapter the connection's adapter (decides whether sync reads are offered)
  */
 
-/** Adapters whose reads complete synchronously, so tables offer getSync/selectSync/countSync (issue 4). */
 // Not Object.hasOwn: phones before iOS 15.4 run mini-programs without it.
 const hasOwn = Object.prototype.hasOwnProperty;
 
+/** Adapters whose reads complete synchronously, so tables offer getSync/selectSync/countSync. */
 const SYNC_READ_ADAPTERS = new Set(['memory', 'node', 'wx']);
 
 /** A `where` given directly as an array (older libraries) means `{ where }`. */
@@ -60,12 +60,10 @@ function equalityOnly(query) {
  * Opens a connection on a loaded engine.
  * @param {import('./bridge.js').Bridge} bridge
  * @param {{ adapter?: string, root?: string, durability?: string }} options
- * @returns {Connection}
- */
-/**
  * @param {object} [host] what the loader knows of its host: `fetch`, the
  *   default transport of `conn.sync()` where the host has no global fetch
  *   (mini-programs: wx.request)
+ * @returns {Connection}
  */
 export function openConnection(bridge, options, host = {}) {
   const handle = bridge.call('open', options);
@@ -112,7 +110,7 @@ export class Connection {
     return result;
   }
 
-  // Sync sessions (issue 6, sync.js).
+  // Sync sessions (sync.js).
   #syncs = new Set();
   #hostFetch; // the loader's transport where the host has no fetch (wx.request)
 
@@ -451,7 +449,7 @@ export class Table {
     return this.#data('count', toQuery(query));
   }
 
-  // --- synchronous twins of the hot reads (issue 4) ---
+  // --- synchronous twins of the hot reads ---
   // On adapters whose reads are synchronous underneath (memory, node, wx: the
   // mini-program FileSystemManager's *Sync calls) a read is one synchronous
   // bridge call anyway; these return its result without a Promise.

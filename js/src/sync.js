@@ -1,4 +1,4 @@
-// Offline sync (issue 6): `conn.sync(options)`. The state machine lives in
+// Offline sync: `conn.sync(options)`. The state machine lives in
 // Go (engine/replica, bridge ops `sync*`, see wasm/bridge/sync.go): which
 // changes to push, what a push answer retires, how a pulled page and its
 // cursor commit together, conflict policies, dead letters. This file only

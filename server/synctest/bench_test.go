@@ -17,7 +17,7 @@ import (
 	"minibase/fsadapter/memfs"
 )
 
-// The numbers of issue 6: push and pull of 10,000 changes between one
+// The sync benchmark: push and pull of 10,000 changes between one
 // client and the native server (SQLite file, HTTP on 127.0.0.1).
 //
 //	go test -run '^$' -bench . -benchtime 3x ./server/synctest/

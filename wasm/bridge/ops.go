@@ -269,7 +269,7 @@ func (c *call) run() error {
 	if ok, err := c.runStorage(); ok {
 		return err
 	}
-	if ok, err := c.runSync(); ok { // sync.go (issue 6)
+	if ok, err := c.runSync(); ok { // sync.go
 		return err
 	}
 	return c.bad("unknown operation")
@@ -321,7 +321,7 @@ func (c *call) open() error {
 			default:
 				return c.bad("durability must be 'normal' or 'strict'")
 			}
-		// Storage engine tuning (issue 3): sizes in bytes, 0 for the default.
+		// Storage engine tuning: sizes in bytes, 0 for the default.
 		case "memtableBytes", "cacheBytes":
 			if f.Kind() != value.Number || f.Number() < 0 || f.Number() > 1<<40 {
 				return c.bad("%s must be a number of bytes", opts.KeyAt(i))
@@ -418,7 +418,7 @@ func (c *call) stats() error {
 		value.Member{Key: "logBytes", Value: n(s.LogBytes)},
 		value.Member{Key: "commits", Value: n(s.Commits)},
 		value.Member{Key: "bytesWritten", Value: n(s.BytesWritten)},
-		// Storage engine (issue 3): segments, compaction and block cache.
+		// Storage engine: segments, compaction and block cache.
 		value.Member{Key: "flushes", Value: n(s.Flushes)},
 		value.Member{Key: "compactions", Value: n(s.Compactions)},
 		value.Member{Key: "runs", Value: n(int64(s.Runs))},

@@ -1,4 +1,4 @@
-// The Chromium half of the peers benchmark (issue 7): the workloads of
+// The Chromium half of the peers benchmark: the workloads of
 // ../workloads.mjs on raw IndexedDB, Dexie 4, LokiJS + IndexedDB and
 // minibase's IndexedDB adapter, in headless Debian Chromium driven by
 // playwright-core (never a downloaded browser). Every run of every system

@@ -1,4 +1,4 @@
-// The systems of the peers benchmark in a browser page (issue 7, Chromium
+// The systems of the peers benchmark in a browser page (Chromium
 // half), the same adapter shape as ../systems.mjs: raw IndexedDB, Dexie 4,
 // LokiJS with its incremental IndexedDB adapter, minibase on its IndexedDB
 // adapter; and for the key-value workload localforage, idb-keyval and
