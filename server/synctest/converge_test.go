@@ -9,8 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"minibase/engine/value/valuetest"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -248,12 +248,7 @@ func withNulls(row value.Value) value.Value {
 }
 
 func seed(t testing.TB) uint64 {
-	if s := os.Getenv("MINIBASE_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		require.NoError(t, err)
-		return n
-	}
-	return uint64(time.Now().UnixNano())
+	return valuetest.Seed(t)
 }
 
 func TestConvergence(t *testing.T) {
