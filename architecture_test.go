@@ -26,9 +26,10 @@ var layers = []struct {
 	{"minibase/engine/hlc", nil},
 	{"minibase/engine/memtable", nil},
 	{"minibase/engine/keys", []string{"minibase/engine/value"}},
-	{"minibase/engine/wal", []string{"minibase/engine/kv"}},
-	{"minibase/engine/sstable", []string{"minibase/engine/cache", "minibase/engine/kv", "minibase/engine/wal"}},
-	{"minibase/engine/lsm", []string{"minibase/engine/cache", "minibase/engine/kv", "minibase/engine/memtable", "minibase/engine/sstable", "minibase/engine/wal", "minibase/fsadapter"}},
+	{"minibase/engine/checksum", nil},
+	{"minibase/engine/wal", []string{"minibase/engine/checksum", "minibase/engine/kv"}},
+	{"minibase/engine/sstable", []string{"minibase/engine/cache", "minibase/engine/checksum", "minibase/engine/kv"}},
+	{"minibase/engine/lsm", []string{"minibase/engine/cache", "minibase/engine/checksum", "minibase/engine/kv", "minibase/engine/memtable", "minibase/engine/sstable", "minibase/engine/wal", "minibase/fsadapter"}},
 	{"minibase/engine", []string{"minibase/engine/hlc", "minibase/engine/keys", "minibase/engine/kv", "minibase/engine/lsm", "minibase/engine/value", "minibase/fsadapter"}},
 	// Packages over the relational engine (replication, the key-value
 	// storage manager, …): the engine and its value types, never a backend.

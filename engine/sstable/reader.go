@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"minibase/engine/checksum"
 	"sort"
 
 	"minibase/engine/cache"
 	"minibase/engine/kv"
-	"minibase/engine/wal"
 )
 
 // ReadFunc reads n bytes at offset off of the segment file. The returned
@@ -60,7 +60,7 @@ func Open(name string, id uint64, size int64, read ReadFunc, c *cache.Cache) (*R
 		return nil, r.corrupt("bad magic")
 	}
 	crcAt := FooterSize - 8
-	if wal.Checksum(footer[:crcAt]) != binary.LittleEndian.Uint32(footer[crcAt:]) {
+	if checksum.Of(footer[:crcAt]) != binary.LittleEndian.Uint32(footer[crcAt:]) {
 		return nil, r.corrupt("footer checksum mismatch")
 	}
 	le := binary.LittleEndian
@@ -108,7 +108,7 @@ func (r *Reader) verify(b []byte, what string) ([]byte, error) {
 func (r *Reader) verifyAt(b []byte, what string, at int64) ([]byte, error) {
 	if len(b) >= crcSize {
 		body := b[:len(b)-crcSize]
-		if wal.Checksum(body) == binary.LittleEndian.Uint32(b[len(body):]) {
+		if checksum.Of(body) == binary.LittleEndian.Uint32(b[len(body):]) {
 			return body, nil
 		}
 	}
