@@ -323,3 +323,46 @@ func lengthPrefixed(b []byte, p int) ([]byte, int, bool) {
 	}
 	return b[p : p+int(l) : p+int(l)], p + int(l), true
 }
+
+// Verify reads every data block past the cache and checks the whole file:
+// each block's checksum and entries, keys strictly ascending within and
+// across blocks, each block's last key as the index says, the first key as
+// the index says, and the entry and tombstone counts of the footer. Damage
+// is an error wrapping kv.ErrCorrupt. Tests run it after every store test;
+// it is also what a full integrity check of a store reads.
+func (r *Reader) Verify() error {
+	it := r.NewScanIter(1 << 20)
+	var prev []byte
+	var n, tombs uint64
+	bi := -1
+	for it.Next() {
+		k := it.Key()
+		if n == 0 && !bytes.Equal(k, r.first) {
+			return r.corrupt("first key is not the index's")
+		}
+		if prev != nil && bytes.Compare(prev, k) >= 0 {
+			return r.corrupt("keys out of order at entry %d", n)
+		}
+		if it.bi != bi {
+			if bi >= 0 && !bytes.Equal(prev, r.blocks[bi].lastKey) {
+				return r.corrupt("block %d ends at another key than the index says", bi)
+			}
+			bi = it.bi
+		}
+		prev = append(prev[:0], k...)
+		n++
+		if it.Tomb() {
+			tombs++
+		}
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	if bi >= 0 && !bytes.Equal(prev, r.blocks[bi].lastKey) {
+		return r.corrupt("last block ends at another key than the index says")
+	}
+	if n != r.Entries || tombs != r.Tombstones {
+		return r.corrupt("%d entries and %d tombstones, the footer says %d and %d", n, tombs, r.Entries, r.Tombstones)
+	}
+	return nil
+}
