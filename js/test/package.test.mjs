@@ -11,7 +11,7 @@ test('the package tarball holds what a user needs and nothing else', () => {
   const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   const files = new Map(JSON.parse(out)[0].files.map((f) => [f.path, f.size]));
   for (const need of ['package.json', 'README.md', 'LICENSE', 'js/index.d.ts', 'js/compat.d.ts', 'js/wx.d.ts',
-    'js/dist/index.mjs', 'js/dist/index.cjs', 'js/dist/browser.mjs', 'js/dist/compat.mjs', 'js/dist/compat.cjs',
+    'js/dist/index.mjs', 'js/dist/index.cjs', 'js/dist/index.d.cts', 'js/dist/compat.d.cts', 'js/dist/browser.mjs', 'js/dist/compat.mjs', 'js/dist/compat.cjs',
     'js/dist/minibase.wasm', 'js/dist/miniprogram/index.js', 'js/dist/miniprogram/minibase.wasm.br']) {
     assert.ok(files.get(need) > 0, `${need} is missing or empty in the tarball`);
   }
