@@ -13,6 +13,7 @@
 import './wasm_exec.js'; // defines globalThis.Go (copied from the Go toolchain by js/build.mjs)
 import { runEngine, sharedEngine as shared } from './engine.js';
 import { Connection, openConnection } from './api.js';
+import { applySchema } from './schema.js';
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { idbHost } from './browser-idb.js';
 import { ClientBridge, Coordinator } from './tabs.js';
@@ -117,8 +118,10 @@ export async function connect(options = {}) {
     }
     const { bridge } = await database(name, { wasm, reserveMB, locks, durability });
     // The other options (the engine's, e.g. cacheBytes) go to the owner's engine as they are.
-    const handle = await bridge.call('open', { ...rest, durability });
-    return new Connection(bridge, handle, 'indexeddb');
+    const { schema, ...engineOptions } = rest;
+    const handle = await bridge.call('open', { ...engineOptions, durability });
+    const conn = new Connection(bridge, handle, 'indexeddb');
+    return schema === undefined ? conn : applySchema(conn, schema, (op, ...args) => bridge.call(op, handle, ...args), `indexeddb:${name}`);
   } catch (err) {
     throw toMinibaseError(err, 'connect');
   }
