@@ -329,3 +329,62 @@ test('a process killed mid-migration leaves the old version intact; the step run
   assert.equal(await conn.table('notes').count({ where: { rating: '5' } }), 50);
   await conn.close();
 });
+
+test('sync pushes carry the schema version; SCHEMA_TOO_OLD fails the push and dead-letters nothing', async () => {
+  const schema = {
+    version: 4,
+    database: 'app',
+    tables: { todos: { sync: true, columns: [{ name: 'id', type: 'string', primaryKey: true }, { name: 'title', type: 'string' }] } },
+  };
+  const conn = await connect({ adapter: 'memory', root: memRoot(), schema });
+  await conn.table('todos').insert({ id: 'a', title: 'milk' });
+  const bodies = [];
+  const fetch = async (url, init) => {
+    bodies.push(JSON.parse(init.body));
+    const body = { error: { code: 'SCHEMA_TOO_OLD', message: 'the client is too old', minSchemaVersion: 5 } };
+    return { status: 422, text: async () => JSON.stringify(body) };
+  };
+  const sync = conn.sync({ url: 'http://127.0.0.1:1', fetch });
+  await rejectsWith(sync.now(), 'SCHEMA_TOO_OLD', /too old/);
+  assert.equal(bodies.length, 1);
+  assert.equal(bodies[0].schemaVersion, 4);
+  assert.equal(bodies[0].changes.length, 1);
+  assert.equal(await sync.pending(), 1, 'the change stays queued');
+  assert.deepEqual(await sync.deadLetters(), []);
+  sync.stop();
+  await conn.close();
+});
+
+test('a sync server with -min-schema-version refuses old clients until they migrate', { timeout: 120_000 }, async () => {
+  const { startNative } = await import('./sync-server.mjs');
+  const srv = await startNative({ args: ['-min-schema-version', '2'] });
+  try {
+    const todos = (extra = []) => ({ sync: true, columns: [{ name: 'id', type: 'string', primaryKey: true }, { name: 'title', type: 'string' }, ...extra] });
+    const v1 = { version: 1, database: 'app', tables: { todos: todos() } };
+    const v2 = { version: 2, database: 'app', tables: { todos: todos([{ name: 'color', type: 'string', default: 'red' }]) } };
+    const root = memRoot();
+    let conn = await connect({ adapter: 'memory', root, schema: v1 });
+    await conn.table('todos').insert({ id: 'a', title: 'milk' });
+    let sync = conn.sync({ url: srv.url, auth: srv.token('t1') });
+    await rejectsWith(sync.now(), 'SCHEMA_TOO_OLD', /older than the oldest this server accepts \(2\)/);
+    assert.equal(await sync.pending(), 1);
+    sync.stop();
+    await conn.close();
+
+    conn = await connect({ adapter: 'memory', root, schema: v2 });
+    sync = conn.sync({ url: srv.url, auth: srv.token('t1') });
+    await sync.now();
+    assert.equal(await sync.pending(), 0);
+    sync.stop();
+    await conn.close();
+
+    const other = await connect({ adapter: 'memory', root: memRoot(), schema: v2 });
+    const s2 = other.sync({ url: srv.url, auth: srv.token('t1') });
+    await s2.now();
+    assert.deepEqual(await other.table('todos').select(), [{ id: 'a', title: 'milk', color: 'red' }]);
+    s2.stop();
+    await other.close();
+  } finally {
+    await srv.stop();
+  }
+});
