@@ -24,7 +24,7 @@ export const TX_HANDLE = Symbol('minibase.txHandle');
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
-/** Attempts when another connection's schema change wins the race (TX_CONFLICT). */
+/** Attempts when another connection's schema change wins the race or the owner tab changes. */
 const MAX_ATTEMPTS = 8;
 
 const bad = (msg) => new MinibaseError('BAD_QUERY', `connect schema: ${msg}`);
@@ -125,8 +125,10 @@ async function migrate(conn, s, call) {
       return await migrateOnce(conn, s, call);
     } catch (err) {
       // Another connection (a tab, a worker, imperative DDL) changed the
-      // schema first: look again at what it left.
-      if (!(err instanceof MinibaseError) || err.code !== 'TX_CONFLICT' || attempt >= MAX_ATTEMPTS) throw err;
+      // schema first, or the owner tab went away mid-step (its transaction
+      // is gone, TX_CLOSED): look again at what is stored.
+      const retry = err instanceof MinibaseError && (err.code === 'TX_CONFLICT' || err.code === 'TX_CLOSED');
+      if (!retry || attempt >= MAX_ATTEMPTS) throw err;
     }
   }
 }
