@@ -143,8 +143,7 @@ async function migrateOnce(conn, s, call) {
     // Current: only check that the declaration still matches.
     await inTransaction(conn, s, async (tx, h) => {
       for (const [db, name, spec] of s.decls) await call('declareTable', h, db, name, spec, { create: false });
-      await tx.rollback();
-    });
+    }, { commit: false });
     return;
   }
   if (stored === 0 && !(await anyDeclaredTableExists(call, s))) {
@@ -158,7 +157,6 @@ async function migrateOnce(conn, s, call) {
     await inTransaction(conn, s, async (tx, h) => {
       const fn = s.migrations.get(step);
       if (fn) await fn(tx, { from: step - 1, to: step });
-      if (!tx.active) throw new MinibaseError('BAD_QUERY', `migration ${step} must not commit or roll back its transaction`);
       if (step === s.version) {
         for (const [db, name, spec] of s.decls) await call('declareTable', h, db, name, spec, { create: true });
       }
@@ -175,16 +173,24 @@ async function anyDeclaredTableExists(call, s) {
   return false;
 }
 
-// Runs fn(tx, handle) in a transaction, committing when it returns with the
-// transaction still open and rolling back when it throws.
-async function inTransaction(conn, s, fn) {
+// Runs fn(tx, handle) in a transaction, committing (or, for a check, rolling
+// back) when it returns and rolling back when it throws. A migration must
+// not end the step's transaction itself: half a step would commit without
+// its version, so tx.commit and tx.rollback refuse while fn runs.
+async function inTransaction(conn, s, fn, { commit = true } = {}) {
   const tx = await conn.begin();
   if (s.database !== null) tx.useDatabase(s.database);
+  const end = { commit: tx.commit.bind(tx), rollback: tx.rollback.bind(tx) };
+  const refuse = () => Promise.reject(new MinibaseError('BAD_QUERY',
+    'a migration must not commit or roll back its transaction: the step commits when the migration returns, and rolls back when it throws'));
+  Object.defineProperty(tx, 'commit', { value: refuse, configurable: true });
+  Object.defineProperty(tx, 'rollback', { value: refuse, configurable: true });
   try {
     await fn(tx, tx[TX_HANDLE]);
   } catch (err) {
-    if (tx.active) await tx.rollback().catch(() => {});
+    if (tx.active) await end.rollback().catch(() => {});
     throw err;
   }
-  if (tx.active) await tx.commit();
+  if (commit) await end.commit();
+  else await end.rollback();
 }

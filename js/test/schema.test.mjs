@@ -271,8 +271,18 @@ test('bad schema options are BAD_QUERY and open nothing', async () => {
   const root = memRoot();
   (await connect({ adapter: 'memory', root, schema: V1 })).close();
   await rejectsWith(connect({ adapter: 'memory', root, schema: { ...V1, version: 2, migrations: { 2: (tx) => tx.commit() } } }), 'BAD_QUERY', /must not commit or roll back/);
+  // Half a step must never commit, even when the migration swallows the refusal and goes on.
+  const sneaky = async (tx) => {
+    await tx.table('notes').addColumn({ name: 'half', type: 'string' });
+    await tx.commit().catch(() => {});
+    await tx.rollback().catch(() => {});
+    throw new Error('gave up');
+  };
+  await assert.rejects(connect({ adapter: 'memory', root, schema: { ...V1, version: 2, migrations: { 2: sneaky } } }), /gave up/);
   const conn = await connect({ adapter: 'memory', root });
   assert.equal(await conn.schemaVersion(), 1);
+  await conn.useDatabase('app');
+  assert.deepEqual((await conn.describeTable('notes')).columns.map((c) => c.name), ['id', 'title', 'stars']);
   await conn.close();
 });
 
