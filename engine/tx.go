@@ -148,7 +148,7 @@ func (tx *Tx) commit() error {
 		b = tx.ov.Batch()
 		tx.ov.Seal()
 	}
-	if b == nil && len(tx.seqs) == 0 {
+	if b == nil && len(tx.seqs) == 0 && tx.cat == nil {
 		return nil
 	}
 	if b == nil {
@@ -158,6 +158,9 @@ func (tx *Tx) commit() error {
 		if err := tx.conflicts(b); err != nil {
 			return err
 		}
+	}
+	if tx.cat != nil {
+		b.Set(catalogKey, tx.cat.encode())
 	}
 	for id := range tx.seqs {
 		b.Set(seqKey(id), binary.BigEndian.AppendUint64(nil, math.Float64bits(c.seqs[id])))

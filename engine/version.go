@@ -97,8 +97,9 @@ func (tx *Tx) lookupTable(db, name string) (*Table, error) {
 }
 
 // ddl applies a schema change to the transaction: like any statement it
-// applies whole or not at all, and its catalog is written to the overlay so
-// Commit puts the catalog and the rows in one batch.
+// applies whole or not at all. Commit writes the transaction's catalog in
+// the batch with its rows (once: a migration creating hundreds of tables
+// must not encode the catalog hundreds of times).
 func (tx *Tx) ddl(fn func(cat *catalog, w *kv.Overlay) error) error {
 	defer tx.lock()()
 	if err := tx.check(); err != nil {
@@ -111,13 +112,7 @@ func (tx *Tx) ddl(fn func(cat *catalog, w *kv.Overlay) error) error {
 		return errorf(CodeTxConflict, "transaction conflict: the schema was changed by another commit since the transaction began")
 	}
 	cat := tx.catalog().clone()
-	err := tx.statement(func(w *kv.Overlay) error {
-		if err := fn(cat, w); err != nil {
-			return err
-		}
-		w.Set(catalogKey, cat.encode())
-		return nil
-	})
+	err := tx.statement(func(w *kv.Overlay) error { return fn(cat, w) })
 	if err != nil {
 		return err
 	}
