@@ -398,3 +398,53 @@ test('a sync server with -min-schema-version refuses old clients until they migr
     await srv.stop();
   }
 });
+
+test('an existing unversioned database is adopted when it matches, refused when it does not', async () => {
+  const legacy = async () => {
+    const root = memRoot();
+    const conn = await connect({ adapter: 'memory', root });
+    await conn.createDatabase('app');
+    await conn.useDatabase('app');
+    await conn.createTable('notes', V1.tables.notes);
+    await conn.table('notes').insert({ title: 'old', stars: 3 });
+    await conn.close();
+    return root;
+  };
+  // Matches: version 1 is recorded, the data stays; step 1, when given, runs on it.
+  let root = await legacy();
+  let ran = 0;
+  let conn = await connect({ adapter: 'memory', root, schema: { ...V1, migrations: { 1: async (tx) => { ran++; await tx.table('notes').update({ stars: 4 }, {}); } } } });
+  assert.equal(ran, 1);
+  assert.equal(await conn.schemaVersion(), 1);
+  assert.deepEqual(await conn.table('notes').select(), [{ id: 1, title: 'old', stars: 4 }]);
+  await conn.close();
+  // Does not match: SCHEMA_MISMATCH, and the version stays 0.
+  root = await legacy();
+  const other = structuredClone(V1);
+  other.tables.notes.columns[1].notNull = false;
+  await rejectsWith(connect({ adapter: 'memory', root, schema: other }), 'SCHEMA_MISMATCH', /column title has notNull true, declared false/);
+  conn = await connect({ adapter: 'memory', root });
+  assert.equal(await conn.schemaVersion(), 0);
+  await conn.close();
+});
+
+test('migration errors from the engine surface with their codes and leave the old version', async () => {
+  const root = memRoot();
+  let conn = await connect({ adapter: 'memory', root, schema: V1 });
+  await conn.table('notes').insertMany([{ title: 'a', stars: 1 }, { title: 'b', stars: 1 }]);
+  await conn.close();
+  const cases = [
+    [(tx) => tx.table('nope').addColumn({ name: 'x' }), 'NO_SUCH_TABLE'],
+    [(tx) => tx.table('notes').modifyColumn('stars', { unique: true }), 'UNIQUE_VIOLATION'],
+    [(tx) => tx.table('notes').modifyColumn('title', { type: 'number' }), 'TYPE_MISMATCH'],
+    [(tx) => tx.createDatabase('__mine'), 'BAD_QUERY'],
+    [(tx) => tx.table('notes').insert({ title: null }), 'NOT_NULL_VIOLATION'],
+  ];
+  for (const [step, code] of cases) {
+    await rejectsWith(connect({ adapter: 'memory', root, schema: { ...V1, version: 2, migrations: { 2: step } } }), code);
+  }
+  conn = await connect({ adapter: 'memory', root, schema: V1 });
+  assert.equal(await conn.schemaVersion(), 1);
+  assert.equal(await conn.table('notes').count(), 2);
+  await conn.close();
+});
