@@ -96,7 +96,7 @@ func (s Schema) DropDatabase(name string, ifExists bool) error {
 				}
 			}
 			w.Delete(seqKey(t.ID))
-			delete(s.c.seqs, t.ID)
+			s.forgetSeq(t.ID)
 		}
 		delete(cat.DBs, name)
 		return nil
@@ -182,7 +182,7 @@ func (s Schema) DropTable(db, name string, ifExists bool) error {
 			}
 		}
 		w.Delete(seqKey(t.ID))
-		delete(s.c.seqs, t.ID)
+		s.forgetSeq(t.ID)
 		delete(tables, name)
 		return nil
 	})

@@ -441,3 +441,14 @@ func describeDefault(c Column) string {
 	}
 	return c.Default.String()
 }
+
+// forgetSeq drops the cached autoIncrement mark of a dropped table. Inside
+// a transaction the drop may still roll back, and another transaction may
+// have raised the mark in memory only: forgetting it then would let that
+// one commit a mark of zero, and generated ids would be handed out again.
+// A table ID is never reused once a drop commits, so keeping it is safe.
+func (s Schema) forgetSeq(id uint32) {
+	if s.tx == nil {
+		delete(s.c.seqs, id)
+	}
+}

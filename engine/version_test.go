@@ -542,3 +542,23 @@ func TestMigrationCommitFailsCleanly(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, tbl.Columns, 3)
 }
+
+// A drop inside a transaction that rolls back must not lose the table's
+// autoIncrement mark that another open transaction raised: the next
+// generated id would land on an existing row.
+func TestRolledBackDropKeepsAutoIncrement(t *testing.T) {
+	c := usersConn(t)
+	insert(t, c, "users", obj("username", "ann"))
+	insert(t, c, "users", obj("username", "bob"))
+	a, err := c.Begin()
+	require.NoError(t, err)
+	_, err = a.Insert("shop", "users", obj("username", "cy"))
+	require.NoError(t, err)
+	b, err := c.Begin()
+	require.NoError(t, err)
+	require.NoError(t, b.Schema().DropTable("shop", "users", false))
+	require.NoError(t, b.Rollback())
+	require.NoError(t, a.Commit())
+	require.Equal(t, "4", insert(t, c, "users", obj("username", "dee")).String())
+	require.Equal(t, []any{"ann", "bob", "cy", "dee"}, column(selectRows(t, c, "users", obj("orderBy", "id")), "username"))
+}
