@@ -8,7 +8,7 @@
 import { MinibaseError } from './errors.js';
 import { Storage, ON_CLOSE } from './storage.js';
 import { Sync } from './sync.js';
-import { applySchema, TX_HANDLE } from './schema.js';
+import { applySchema, parseSchema, TX_HANDLE } from './schema.js';
 
 /** Operations after which a started sync session pushes (issue 6). */
 const SYNC_WRITE_OPS = new Set(['insert', 'insertMany', 'upsert', 'update', 'delete', 'commit']);
@@ -70,11 +70,13 @@ function equalityOnly(query) {
  */
 export function openConnection(bridge, options, host = {}) {
   const { schema, ...rest } = options ?? {};
+  // A declared schema (schema.js) is checked before anything is opened, and
+  // the connection is handed out once the root is at its version.
+  const declared = schema === undefined ? null : parseSchema(schema);
   const handle = bridge.call('open', rest);
   const conn = new Connection(bridge, handle, options?.adapter ?? 'memory', host);
-  if (schema === undefined) return conn;
-  // A declared schema (schema.js): the connection is handed out once it is current.
-  return applySchema(conn, schema, (op, ...args) => bridge.call(op, handle, ...args), `${rest.adapter ?? 'memory'}:${rest.root ?? rest.name ?? ''}`);
+  if (declared === null) return conn;
+  return applySchema(conn, declared, (op, ...args) => bridge.call(op, handle, ...args), `${rest.adapter ?? 'memory'}:${rest.root ?? rest.name ?? ''}`);
 }
 
 /** An open database connection (see `connect`). */

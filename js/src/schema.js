@@ -102,14 +102,13 @@ async function exclusive(key, fn) {
  * Brings the connection's root to the declared schema (see the top of this
  * file). On failure the connection is closed and the error thrown.
  * @param {import('./api.js').Connection} conn
- * @param {object} schema connect's `schema` option
+ * @param {ReturnType<typeof parseSchema>} s connect's `schema` option, parsed before the root was opened
  * @param {(op: string, ...args: unknown[]) => unknown} call a bridge call with the connection handle prepended
  * @param {string} key names the root, for taking turns
  * @returns {Promise<import('./api.js').Connection>}
  */
-export async function applySchema(conn, schema, call, key) {
+export async function applySchema(conn, s, call, key) {
   try {
-    const s = parseSchema(schema);
     await exclusive(key, () => migrate(conn, s, call));
     if (s.database !== null) await conn.useDatabase(s.database);
     return conn;

@@ -243,7 +243,7 @@ test('a migration of a synced table must be additive', async () => {
   await conn.close();
 });
 
-test('bad schema options are BAD_QUERY and open nothing', async () => {
+test('bad schema options are BAD_QUERY and open nothing', async (t) => {
   const bads = [
     [null, /schema must be an object/],
     [[], /schema must be an object/],
@@ -266,6 +266,10 @@ test('bad schema options are BAD_QUERY and open nothing', async () => {
   for (const [schema, pattern] of bads) {
     await rejectsWith(connect({ adapter: 'memory', root: memRoot(), schema }), 'BAD_QUERY', pattern);
   }
+  // Checked before the root is opened: no directory appears.
+  const dir = path.join(tempRoot(t), 'never');
+  await rejectsWith(connect({ adapter: 'node', root: dir, schema: { version: 0 } }), 'BAD_QUERY');
+  assert.equal(fs.existsSync(dir), false);
   // A declared table the engine refuses, and a migration that ends its own transaction.
   await rejectsWith(connect({ adapter: 'memory', root: memRoot(), schema: { version: 1, database: 'a', tables: { t: { columns: [{ name: 'o', type: 'object', primaryKey: true }] } } } }), 'BAD_QUERY');
   const root = memRoot();
