@@ -26,6 +26,14 @@ export type ErrorCode =
   | 'DECRYPT_FAILED'
   | 'NO_SECRET'
   | 'SYNC_UNSUPPORTED'
+  // Versioned schemas (connect's `schema`): a declared table differs from the stored one
+  // with no migration step; the stored version is newer than the app's; a migration would
+  // change a synced table in a way that is not additive.
+  | 'SCHEMA_MISMATCH'
+  | 'VERSION_TOO_NEW'
+  | 'SYNC_SCHEMA'
+  // Sync: the server refuses pushes from this schema version (update the app).
+  | 'SCHEMA_TOO_OLD'
   // The mini-program entry: the runtime lacks what the engine needs (an old
   // base library, a plugin without getRandomValues, Alipay's logic layer).
   | 'UNSUPPORTED_RUNTIME'
@@ -113,6 +121,28 @@ export interface TableDescription {
   [key: string]: unknown;
 }
 
+/** A migration step: schema changes and data rewrites through `tx`; the step commits whole. */
+export type Migration = (tx: Transaction, step: { from: number; to: number }) => unknown | Promise<unknown>;
+
+/**
+ * A declared, versioned schema (`connect({ schema })`). On connect each step from the stored
+ * version up runs in one transaction (its migration, if any; on the last step the declared
+ * tables are checked, and what is missing and additive is created), then the version is
+ * recorded. A new database gets the declared tables without migrations.
+ */
+export interface SchemaDeclaration {
+  /** The app's schema version, a whole number from 1. */
+  version: number;
+  /** The database `tables` live in; connect also makes it the current database. */
+  database?: string;
+  /** Tables of `database`: name → createTable spec (without ifNotExists). */
+  tables?: Record<string, TableSpec>;
+  /** Tables of several databases: database → table name → createTable spec. */
+  databases?: Record<string, Record<string, TableSpec>>;
+  /** Steps by the version they lead to (2 runs on a database at version 1). */
+  migrations?: Record<number, Migration>;
+}
+
 // ---- queries ------------------------------------------------------------
 
 export type Operator =
@@ -196,6 +226,8 @@ export interface ConnectOptions {
   cacheBytes?: number;
   /** The engine binary; default js/dist/minibase.wasm. Used only when the process-wide engine is first started. */
   wasm?: string | URL | Uint8Array | ArrayBuffer | WebAssembly.Module;
+  /** A declared, versioned schema: connect resolves once the root is at its version. */
+  schema?: SchemaDeclaration;
 }
 
 export function connect(options?: ConnectOptions): Promise<Connection>;
@@ -245,8 +277,18 @@ export class Transaction {
   private constructor();
   /** True until commit() or rollback(). */
   readonly active: boolean;
-  /** A table whose reads and writes run in this transaction. */
+  /** A table whose reads, writes and schema changes run in this transaction. */
   table(name: string): Table;
+  /** The database this transaction's table() and schema methods use from now on. */
+  useDatabase(name: string): void;
+  /** Schema changes that commit, or vanish, with the transaction. */
+  createDatabase(name: string, options?: { ifNotExists?: boolean }): Promise<void>;
+  dropDatabase(name: string, options?: { ifExists?: boolean }): Promise<void>;
+  createTable(name: string, spec: TableSpec): Promise<void>;
+  dropTable(name: string, options?: { ifExists?: boolean }): Promise<void>;
+  /** The table's schema as this transaction sees it. */
+  describeTable(name: string): Promise<TableDescription>;
+  showTables(): Promise<string[]>;
   commit(): Promise<void>;
   rollback(): Promise<void>;
 }
@@ -312,6 +354,8 @@ export class Connection {
   begin(): Promise<Transaction>;
   /** Commits when fn resolves (returning its result); rolls back and rethrows when it throws. */
   transaction<T>(fn: (tx: Transaction) => T | Promise<T>): Promise<T>;
+  /** The root's schema version (0 when no declared schema ever set one). */
+  schemaVersion(): Promise<number>;
   stats(): Promise<Stats>;
   compact(): Promise<void>;
   /** A key-value store on this connection; it closes with the connection. */

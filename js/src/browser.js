@@ -13,6 +13,7 @@
 import './wasm_exec.js'; // defines globalThis.Go (copied from the Go toolchain by js/build.mjs)
 import { runEngine, sharedEngine as shared } from './engine.js';
 import { Connection, openConnection } from './api.js';
+import { applySchema, parseSchema } from './schema.js';
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { idbHost } from './browser-idb.js';
 import { ClientBridge, Coordinator } from './tabs.js';
@@ -115,10 +116,13 @@ export async function connect(options = {}) {
     if (adapter !== 'indexeddb') {
       throw new MinibaseError('BAD_QUERY', `connect: unknown adapter '${adapter}' in the browser (indexeddb or memory)`);
     }
+    const { schema, ...engineOptions } = rest;
+    const declared = schema === undefined ? null : parseSchema(schema);
     const { bridge } = await database(name, { wasm, reserveMB, locks, durability });
     // The other options (the engine's, e.g. cacheBytes) go to the owner's engine as they are.
-    const handle = await bridge.call('open', { ...rest, durability });
-    return new Connection(bridge, handle, 'indexeddb');
+    const handle = await bridge.call('open', { ...engineOptions, durability });
+    const conn = new Connection(bridge, handle, 'indexeddb');
+    return declared === null ? conn : applySchema(conn, declared, (op, ...args) => bridge.call(op, handle, ...args), `indexeddb:${name}`);
   } catch (err) {
     throw toMinibaseError(err, 'connect');
   }

@@ -189,6 +189,10 @@ export class Sync {
       if (body === null) return;
       const r = await this.#request('POST', '/v1/push', body);
       if (r.status === 422) {
+        // An app too old for the server: no op is at fault, so none goes
+        // to the dead letters; the push fails until the app is updated.
+        const body = parse(r.text);
+        if (body?.error?.code === 'SCHEMA_TOO_OLD') throw syncError(r.status, body);
         await this.#engine('syncReject', r.text);
         continue;
       }

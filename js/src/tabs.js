@@ -18,6 +18,7 @@ import { FileStore, idbHost } from './browser-idb.js';
 const TX_OPS = new Set([
   'insert', 'upsert', 'insertMany', 'get', 'select', 'selectEq', 'count', 'update', 'delete', 'explain',
   'commit', 'rollback',
+  'schemaVersion', 'setSchemaVersion', 'declareTable', 'txSchema',
 ]);
 
 const randomId = () =>

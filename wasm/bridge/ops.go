@@ -261,7 +261,7 @@ func (c *call) run() error {
 		if err != nil {
 			return err
 		}
-		return fn(c, conn, db, table)
+		return fn(c, conn.Schema(), db, table)
 	}
 	if fn, ok := tableOps[c.op]; ok {
 		return c.tableOp(func(tx *engine.Tx, db, table string) error { return fn(c, tx, db, table) })
@@ -270,6 +270,9 @@ func (c *call) run() error {
 		return err
 	}
 	if ok, err := c.runSync(); ok { // sync.go
+		return err
+	}
+	if ok, err := c.runSchema(); ok { // schema.go: versioned schemas
 		return err
 	}
 	return c.bad("unknown operation")
@@ -444,45 +447,45 @@ func hitRate(hits, misses int64) float64 {
 	return float64(hits) / float64(hits+misses)
 }
 
-var ddlOps = map[string]func(c *call, conn *engine.Conn, db, table string) error{
-	"createTable": func(c *call, conn *engine.Conn, db, table string) error {
+var ddlOps = map[string]func(c *call, s engine.Schema, db, table string) error{
+	"createTable": func(c *call, s engine.Schema, db, table string) error {
 		spec, err := engine.ParseTableSpec(c.arg(3))
 		if err != nil {
 			return err
 		}
-		if err := conn.CreateTable(db, table, spec); err != nil {
+		if err := s.CreateTable(db, table, spec); err != nil {
 			return err
 		}
 		return c.result(value.NullValue)
 	},
-	"dropTable": func(c *call, conn *engine.Conn, db, table string) error {
+	"dropTable": func(c *call, s engine.Schema, db, table string) error {
 		ifExists, err := c.flag(3, "ifExists")
 		if err != nil {
 			return err
 		}
-		if err := conn.DropTable(db, table, ifExists); err != nil {
+		if err := s.DropTable(db, table, ifExists); err != nil {
 			return err
 		}
 		return c.result(value.NullValue)
 	},
-	"describeTable": func(c *call, conn *engine.Conn, db, table string) error {
-		d, err := conn.DescribeTable(db, table)
+	"describeTable": func(c *call, s engine.Schema, db, table string) error {
+		d, err := s.DescribeTable(db, table)
 		if err != nil {
 			return err
 		}
 		return c.result(d)
 	},
-	"addColumn": func(c *call, conn *engine.Conn, db, table string) error {
+	"addColumn": func(c *call, s engine.Schema, db, table string) error {
 		col, err := engine.ParseColumn(c.arg(3))
 		if err != nil {
 			return err
 		}
-		if err := conn.AddColumn(db, table, col); err != nil {
+		if err := s.AddColumn(db, table, col); err != nil {
 			return err
 		}
 		return c.result(value.NullValue)
 	},
-	"modifyColumn": func(c *call, conn *engine.Conn, db, table string) error {
+	"modifyColumn": func(c *call, s engine.Schema, db, table string) error {
 		name, err := c.str(3, "column name")
 		if err != nil {
 			return err
@@ -491,38 +494,38 @@ var ddlOps = map[string]func(c *call, conn *engine.Conn, db, table string) error
 		if err != nil {
 			return err
 		}
-		if err := conn.ModifyColumn(db, table, name, ch); err != nil {
+		if err := s.ModifyColumn(db, table, name, ch); err != nil {
 			return err
 		}
 		return c.result(value.NullValue)
 	},
-	"dropColumn": func(c *call, conn *engine.Conn, db, table string) error {
+	"dropColumn": func(c *call, s engine.Schema, db, table string) error {
 		name, err := c.str(3, "column name")
 		if err != nil {
 			return err
 		}
-		if err := conn.DropColumn(db, table, name); err != nil {
+		if err := s.DropColumn(db, table, name); err != nil {
 			return err
 		}
 		return c.result(value.NullValue)
 	},
-	"createIndex": func(c *call, conn *engine.Conn, db, table string) error {
+	"createIndex": func(c *call, s engine.Schema, db, table string) error {
 		spec, err := engine.ParseIndexSpec(c.arg(3))
 		if err != nil {
 			return err
 		}
-		name, err := conn.CreateIndex(db, table, spec)
+		name, err := s.CreateIndex(db, table, spec)
 		if err != nil {
 			return err
 		}
 		return c.result(value.StringOf(name))
 	},
-	"dropIndex": func(c *call, conn *engine.Conn, db, table string) error {
+	"dropIndex": func(c *call, s engine.Schema, db, table string) error {
 		name, err := c.str(3, "index name")
 		if err != nil {
 			return err
 		}
-		if err := conn.DropIndex(db, table, name); err != nil {
+		if err := s.DropIndex(db, table, name); err != nil {
 			return err
 		}
 		return c.result(value.NullValue)
