@@ -196,6 +196,8 @@ export interface ConnectOptions {
   cacheBytes?: number;
   /** The engine binary; default js/dist/minibase.wasm. Used only when the process-wide engine is first started. */
   wasm?: string | URL | Uint8Array | ArrayBuffer | WebAssembly.Module;
+  /** Browser build: ask the browser to exempt the origin's storage from eviction (navigator.storage.persist()). Default false. */
+  persist?: boolean;
 }
 
 export function connect(options?: ConnectOptions): Promise<Connection>;
@@ -208,6 +210,29 @@ export function isOwner(name: string): boolean;
 export function release(name: string): Promise<void>;
 /** Deletes database `name` from IndexedDB; LOCKED while another tab has it open. */
 export function deleteDatabase(name: string): Promise<void>;
+
+/** What `events` reports with `evicted`. */
+export interface EvictedDetail {
+  /** The database found evicted (or cleared) and opened empty. */
+  name: string;
+  /** Its new marker. */
+  marker: string;
+  /** The marker this origin remembered, or null. */
+  previous: string | null;
+  /** True when another tab found it and told this one. */
+  remote?: boolean;
+}
+/** Storage events of this page or worker: `evicted` (a CustomEvent<EvictedDetail>). Listen before `connect`. */
+export const events: EventTarget;
+/** The origin's storage as the browser reports it. */
+export interface OriginStorage {
+  usage?: number;
+  quota?: number;
+  /** Whether the origin's storage is exempt from eviction. */
+  persisted?: boolean;
+}
+/** navigator.storage.estimate() and persisted(), as `stats().storage` reports them. */
+export function storageInfo(): Promise<OriginStorage>;
 
 export interface InsertResult {
   /** The primary key; an object for compound keys. */
@@ -288,6 +313,8 @@ export interface Stats {
   cacheHits: number;
   cacheMisses: number;
   cacheHitRate: number;
+  /** Browser build, IndexedDB: the origin's storage usage, quota and persistence. */
+  storage?: OriginStorage;
   [key: string]: unknown;
   /**
    * Passphrases this engine instance has stretched with PBKDF2 for stores that cache their key

@@ -14,13 +14,59 @@ import './wasm_exec.js'; // defines globalThis.Go (copied from the Go toolchain 
 import { runEngine, sharedEngine as shared } from './engine.js';
 import { Connection, openConnection } from './api.js';
 import { MinibaseError, toMinibaseError } from './errors.js';
-import { idbHost } from './browser-idb.js';
+import { idbHost, storageEvents, forgetWitness } from './browser-idb.js';
 import { ClientBridge, Coordinator } from './tabs.js';
 import { ON_CLOSE } from './storage.js';
 
 export { MinibaseError } from './errors.js';
 export { Connection, Table, Transaction } from './api.js';
 export { Storage } from './storage.js';
+
+/**
+ * Storage events of this page or worker. `evicted` (a CustomEvent, detail
+ * `{ name, marker, previous }`): database `name` was found evicted by the
+ * browser (or cleared) when it was opened, and was opened empty. Listen
+ * before `connect`. Recovery: recreate the schema and sync again; a sync
+ * client starts from an empty cursor and pulls everything.
+ */
+export const events = storageEvents;
+
+/**
+ * What the browser says of this origin's storage: `{ usage, quota,
+ * persisted }` (bytes, and whether it is exempt from eviction); members the
+ * browser cannot tell are missing.
+ */
+export async function storageInfo() {
+  const sm = globalThis.navigator?.storage;
+  const out = {};
+  try {
+    const est = await sm?.estimate?.();
+    if (est) Object.assign(out, { usage: est.usage, quota: est.quota });
+  } catch {}
+  try {
+    const p = await sm?.persisted?.();
+    if (typeof p === 'boolean') out.persisted = p;
+  } catch {}
+  return out;
+}
+
+// Asked once per page or worker: the answer is the origin's.
+let persistAsked = null;
+function askPersist() {
+  persistAsked ??= Promise.resolve()
+    .then(() => globalThis.navigator?.storage?.persist?.())
+    .then((granted) => granted === true, () => false);
+  return persistAsked;
+}
+
+/** The API's bridge to a database in IndexedDB: stats() also reports the origin's storage. */
+class IndexedDBBridge extends ClientBridge {
+  async call(op, ...args) {
+    const result = await super.call(op, ...args);
+    if (op === 'stats' && result && typeof result === 'object') result.storage = await storageInfo();
+    return result;
+  }
+}
 
 // Memory grown before Go starts is heap Go uses without growing it (every
 // growth makes the JS engine collect its heap). Less than in Node: a tab's
@@ -78,7 +124,7 @@ function database(name, options) {
     });
     started.set(name, coord);
     entry = coord.start().then(
-      () => ({ coord, bridge: new ClientBridge(coord) }),
+      () => ({ coord, bridge: new IndexedDBBridge(coord) }),
       (err) => {
         coordinators.delete(name);
         started.delete(name);
@@ -98,13 +144,15 @@ function database(name, options) {
  * @param {'indexeddb'|'memory'} [options.adapter='indexeddb'] where data lives
  * @param {string} [options.name='minibase'] the database (one IndexedDB database "minibase:<name>")
  * @param {'normal'|'strict'} [options.durability='normal'] 'strict' commits with IndexedDB's strict durability
+ * @param {boolean} [options.persist=false] ask the browser to exempt the origin's storage from
+ *   eviction (navigator.storage.persist(); the answer is in `stats().storage.persisted`)
  * @param {string|URL|Uint8Array|ArrayBuffer|WebAssembly.Module} [options.wasm] the engine
  *   (default: minibase.wasm next to this module); used when the engine is first started
  * @returns {Promise<Connection>}
  */
 export async function connect(options = {}) {
   try {
-    const { wasm, reserveMB, locks, adapter = 'indexeddb', name: given, root, ...rest } = options ?? {};
+    const { wasm, reserveMB, locks, adapter = 'indexeddb', name: given, root, persist, ...rest } = options ?? {};
     const name = given ?? root ?? 'minibase';
     if (typeof name !== 'string' || name === '') throw new MinibaseError('BAD_QUERY', 'connect: name must be a non-empty string');
     const durability = rest.durability ?? 'normal';
@@ -115,6 +163,8 @@ export async function connect(options = {}) {
     if (adapter !== 'indexeddb') {
       throw new MinibaseError('BAD_QUERY', `connect: unknown adapter '${adapter}' in the browser (indexeddb or memory)`);
     }
+    // Asked before the data is touched; refused or unsupported is not an error.
+    if (persist) await askPersist();
     const { bridge } = await database(name, { wasm, reserveMB, locks, durability });
     // The other options (the engine's, e.g. cacheBytes) go to the owner's engine as they are.
     const handle = await bridge.call('open', { ...rest, durability });
@@ -144,10 +194,10 @@ export async function connect(options = {}) {
  * @returns {Promise<import('./storage.js').Storage>}
  */
 export async function openStorage(options = {}) {
-  const { adapter, name, root, durability, wasm, reserveMB, locks, ...storeOptions } = options ?? {};
+  const { adapter, name, root, durability, wasm, reserveMB, locks, persist, ...storeOptions } = options ?? {};
   // Only the given ones: an undefined member would override connect's default.
   const connOptions = Object.fromEntries(
-    Object.entries({ adapter, name, root, durability, wasm, reserveMB, locks }).filter(([, v]) => v !== undefined),
+    Object.entries({ adapter, name, root, durability, wasm, reserveMB, locks, persist }).filter(([, v]) => v !== undefined),
   );
   const conn = await connect(connOptions);
   try {
@@ -188,6 +238,7 @@ export function isOwner(name) {
  */
 export async function deleteDatabase(name) {
   await release(name);
+  forgetWitness(name);
   await new Promise((resolve, reject) => {
     const req = indexedDB.deleteDatabase(`minibase:${name}`);
     req.onsuccess = () => resolve();

@@ -12,7 +12,7 @@
 // in the new one, transactions of the old one fail with TX_CLOSED.
 
 import { MinibaseError, toMinibaseError } from './errors.js';
-import { FileStore, idbHost } from './browser-idb.js';
+import { FileStore, idbHost, storageEvents } from './browser-idb.js';
 
 /** Ops whose second argument is a transaction handle (0: autocommit). */
 const TX_OPS = new Set([
@@ -183,6 +183,7 @@ export class Coordinator {
   #release = null; // resolves the held lock's callback
   #failure = null; // why this database cannot be used in this tab
   #ownedPromise = null;
+  #onEvicted = null;
 
   /**
    * @param {string} name
@@ -202,6 +203,11 @@ export class Coordinator {
     if (typeof BroadcastChannel === 'function') {
       this.#channel = new BroadcastChannel(`minibase:${this.#name}`);
       this.#channel.onmessage = (e) => this.#onMessage(e.data);
+      // The owner found the database evicted: the other tabs hear it too.
+      this.#onEvicted = (e) => {
+        if (e.detail?.name === this.#name && !e.detail.remote) this.#channel?.postMessage({ type: 'evicted', detail: e.detail });
+      };
+      storageEvents.addEventListener('evicted', this.#onEvicted);
     }
     const locks = this.#options.locks === undefined ? globalThis.navigator?.locks : this.#options.locks;
     if (locks?.request) {
@@ -299,6 +305,9 @@ export class Coordinator {
         this.#channel.postMessage({ type: 'res', id: msg.id, to: msg.from, reply });
         return;
       }
+      case 'evicted':
+        storageEvents.dispatchEvent(new CustomEvent('evicted', { detail: { ...msg.detail, remote: true } }));
+        return;
       case 'res': {
         if (msg.to !== this.#id) return;
         const w = this.#inflight.get(msg.id);
@@ -368,6 +377,7 @@ export class Coordinator {
     this.#release = null;
     this.#channel?.close();
     this.#channel = null;
+    if (this.#onEvicted) storageEvents.removeEventListener('evicted', this.#onEvicted);
     if (!this.#ownedPromise) this.#owner?.shutdown();
   }
 }
