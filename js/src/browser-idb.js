@@ -61,7 +61,8 @@ export function witnessOf(name) {
   }
 }
 
-function setWitness(name, id) {
+/** Remembers marker `id` for database `name` (null: forgets it). */
+export function setWitness(name, id) {
   try {
     const ls = localStore();
     if (!ls) return;

@@ -17,6 +17,8 @@ import { MinibaseError, toMinibaseError } from './errors.js';
 import { idbHost, storageEvents, forgetWitness } from './browser-idb.js';
 import { ClientBridge, Coordinator } from './tabs.js';
 import { ON_CLOSE } from './storage.js';
+import { opfsHost } from './browser-opfs.js';
+import { OpfsOwner, WORKER_NAME, opfsAvailable, serveOpfs } from './opfs-worker.js';
 
 export { MinibaseError } from './errors.js';
 export { Connection, Table, Transaction } from './api.js';
@@ -59,8 +61,8 @@ function askPersist() {
   return persistAsked;
 }
 
-/** The API's bridge to a database in IndexedDB: stats() also reports the origin's storage. */
-class IndexedDBBridge extends ClientBridge {
+/** The API's bridge to a database shared by tabs (IndexedDB, OPFS): stats() also reports the origin's storage. */
+class SharedBridge extends ClientBridge {
   async call(op, ...args) {
     const result = await super.call(op, ...args);
     if (op === 'stats' && result && typeof result === 'object') result.storage = await storageInfo();
@@ -96,7 +98,7 @@ async function instantiate(wasm, go) {
   return (await WebAssembly.instantiate(bytes, go.importObject)).instance;
 }
 
-async function start(wasm, reserveMB) {
+async function start(wasm, reserveMB, host = { idb: idbHost }) {
   const go = new globalThis.Go();
   let instance;
   try {
@@ -105,7 +107,13 @@ async function start(wasm, reserveMB) {
     if (err instanceof MinibaseError) throw err;
     throw new MinibaseError('INTERNAL', `cannot instantiate the minibase engine: ${err.message}`, { cause: err });
   }
-  return runEngine(go, instance, { host: { idb: idbHost }, reserveMB });
+  return runEngine(go, instance, { host, reserveMB });
+}
+
+// This module loaded as the OPFS worker (opfs-worker.js): it serves the page
+// that started it, with an engine of its own on OPFS.
+if (typeof DedicatedWorkerGlobalScope === 'function' && globalThis instanceof DedicatedWorkerGlobalScope && globalThis.name === WORKER_NAME) {
+  serveOpfs(globalThis, ({ wasm, reserveMB = DEFAULT_RESERVE_MB }) => start(wasm, reserveMB, { opfs: opfsHost }));
 }
 
 /** The engine of this page or worker, started on first use and again after it died. */
@@ -121,10 +129,11 @@ function database(name, options) {
       durability: options.durability,
       engine: () => sharedEngine(options.wasm, options.reserveMB),
       locks: options.locks,
+      owner: options.owner,
     });
     started.set(name, coord);
     entry = coord.start().then(
-      () => ({ coord, bridge: new IndexedDBBridge(coord) }),
+      () => ({ coord, bridge: new SharedBridge(coord) }),
       (err) => {
         coordinators.delete(name);
         started.delete(name);
@@ -160,11 +169,24 @@ export async function connect(options = {}) {
       const bridge = await sharedEngine(wasm, reserveMB);
       return openConnection(bridge, { ...rest, adapter, root: name, durability });
     }
-    if (adapter !== 'indexeddb') {
-      throw new MinibaseError('BAD_QUERY', `connect: unknown adapter '${adapter}' in the browser (indexeddb or memory)`);
+    if (adapter !== 'indexeddb' && adapter !== 'opfs') {
+      throw new MinibaseError('BAD_QUERY', `connect: unknown adapter '${adapter}' in the browser (indexeddb, opfs or memory)`);
     }
     // Asked before the data is touched; refused or unsupported is not an error.
     if (persist) await askPersist();
+    if (adapter === 'opfs') {
+      if (!opfsAvailable()) throw new MinibaseError('BAD_QUERY', 'connect: this context has no OPFS or cannot start a Worker (use indexeddb)');
+      const { opfsWorker } = rest;
+      delete rest.opfsWorker;
+      // Its own lock and channel: an OPFS database is not the IndexedDB one of the same name.
+      const { bridge } = await database(keyOf(name, 'opfs'), {
+        locks,
+        durability,
+        owner: () => OpfsOwner.start(name, { durability, wasm, reserveMB, workerURL: opfsWorker ?? import.meta.url }),
+      });
+      const handle = await bridge.call('open', { ...rest, durability });
+      return new Connection(bridge, handle, 'opfs');
+    }
     const { bridge } = await database(name, { wasm, reserveMB, locks, durability });
     // The other options (the engine's, e.g. cacheBytes) go to the owner's engine as they are.
     const handle = await bridge.call('open', { ...rest, durability });
@@ -208,36 +230,56 @@ export async function openStorage(options = {}) {
   }
 }
 
+/** The coordinator key of database `name` on `adapter`: OPFS databases have their own lock and channel. */
+const keyOf = (name, adapter) => (adapter === 'opfs' ? `opfs:${name}` : name);
+
 /**
  * Gives up this tab's part in database `name`: ownership passes to another
- * tab, and later calls on its connections from this tab reconnect.
+ * tab, and later calls on its connections from this tab reconnect. Resolves
+ * once this tab let go of the database's files.
  * @param {string} name
+ * @param {'indexeddb'|'opfs'} [adapter='indexeddb']
  */
-export async function release(name) {
-  const entry = coordinators.get(name);
+export async function release(name, adapter) {
+  const key = keyOf(name, adapter);
+  const entry = coordinators.get(key);
   if (!entry) return;
-  coordinators.delete(name);
-  started.delete(name);
+  coordinators.delete(key);
+  started.delete(key);
   const { coord } = await entry;
-  coord.close();
+  await coord.close();
 }
 
 /**
  * Whether this page or worker owns database `name` now (holds its Web Lock and
  * runs the other tabs' calls), rather than forwarding its calls.
  * @param {string} name
+ * @param {'indexeddb'|'opfs'} [adapter='indexeddb']
  * @returns {boolean}
  */
-export function isOwner(name) {
-  return started.get(name)?.isOwner ?? false;
+export function isOwner(name, adapter) {
+  return started.get(keyOf(name, adapter))?.isOwner ?? false;
 }
 
 /**
- * Deletes database `name` from IndexedDB (every connection to it must be closed and released).
+ * Deletes database `name` (every connection to it must be closed and released).
  * @param {string} name
+ * @param {'indexeddb'|'opfs'} [adapter='indexeddb']
  */
-export async function deleteDatabase(name) {
-  await release(name);
+export async function deleteDatabase(name, adapter) {
+  await release(name, adapter);
+  if (adapter === 'opfs') {
+    forgetWitness(`opfs:${name}`);
+    try {
+      const top = await (await navigator.storage.getDirectory()).getDirectoryHandle('minibase', { create: true });
+      await top.removeEntry(encodeURIComponent(name), { recursive: true });
+    } catch (err) {
+      if (err?.name === 'NotFoundError') return;
+      const locked = err?.name === 'NoModificationAllowedError' || err?.name === 'InvalidModificationError';
+      throw new MinibaseError(locked ? 'LOCKED' : 'IO', `cannot delete ${name}: ${err?.message ?? err}`);
+    }
+    return;
+  }
   forgetWitness(name);
   await new Promise((resolve, reject) => {
     const req = indexedDB.deleteDatabase(`minibase:${name}`);
