@@ -17,7 +17,8 @@
 //   8      kind: 0 free, 1 file, 2 directory, 3 a forwarded call's answer, 4 the marker
 //   12..15 length of the path (UTF-8), little endian
 //   16..   the path (a file or directory path, an answer's call id, a marker id)
-// Appends are appends to the slot file; a read reads the bytes asked for.
+// A free slot is an empty file. Appends are appends to the slot file; a read
+// reads the bytes asked for.
 
 const HEADER = 4096;
 const MAX_PATH = HEADER - 16;
@@ -30,7 +31,7 @@ export const MARKER = 4;
 
 // Free slots kept ready: a call creates files only from these (a bulk
 // insert that flushes and compacts makes a few dozen at most).
-const SPARE = 64;
+const SPARE = 32;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -44,8 +45,8 @@ function fsError(code, msg) {
 
 // A write the browser refused for quota is ENOSPC to the engine (fsadapter.ErrNoSpace).
 function mapWriteError(err, what) {
-  if (err?.code) return err;
-  if (err?.name === 'QuotaExceededError') return fsError('ENOSPC', `${what}: ${err.message}`);
+  if (typeof err?.code === 'string') return err; // ours (a DOMException's code is a legacy number)
+  if (err?.name === 'QuotaExceededError' || /no space/i.test(err?.message ?? '')) return fsError('ENOSPC', `${what}: ${err.message}`);
   return fsError('EIO', `${what}: ${err?.name ?? ''} ${err?.message ?? err}`);
 }
 
@@ -146,7 +147,6 @@ export class SlotPool {
       const handle = await this.#dir.getFileHandle(file, { create: true });
       const slot = new Slot(file, await openAccess(handle));
       this.#slots.push(slot);
-      this.#writeHeader(slot, FREE, '');
       this.#free.push(slot);
     }
   }
@@ -175,9 +175,13 @@ export class SlotPool {
     new DataView(head.buffer).setUint32(12, p.length, true);
     head.set(p, 16);
     try {
-      if (kind === FREE) slot.access.truncate(HEADER);
-      else if (slot.access.getSize() < HEADER) slot.access.truncate(HEADER);
-      slot.access.write(head, { at: 0 });
+      // A free slot is an empty file: Chromium reserves quota (1 MB and up)
+      // for each file an open access handle has grown, so spare files stay empty.
+      if (kind === FREE) slot.access.truncate(0);
+      else {
+        slot.access.truncate(HEADER);
+        slot.access.write(head, { at: 0 });
+      }
     } catch (err) {
       throw mapWriteError(err, `opfs: ${path || slot.file}`);
     }
@@ -193,8 +197,12 @@ export class SlotPool {
   create(kind, path) {
     const slot = this.#free.pop();
     if (!slot) throw fsError('EMFILE', `opfs: no free file for ${path}: too many files created in one call`);
-    slot.access.truncate(HEADER);
-    this.#writeHeader(slot, kind, path);
+    try {
+      this.#writeHeader(slot, kind, path);
+    } catch (err) {
+      this.#free.push(slot);
+      throw err;
+    }
     slot.kind = kind;
     slot.path = path;
     this.#byPath.set(`${kind}:${path}`, slot);
