@@ -30,7 +30,8 @@ export const ANSWER = 3;
 export const MARKER = 4;
 
 // Free slots kept ready: a call creates files only from these (a bulk
-// insert that flushes and compacts makes a few dozen at most).
+// insert that flushes and compacts makes a few dozen at most). After a call
+// that took more than half of them, twice what it took are kept ready.
 const SPARE = 32;
 
 const enc = new TextEncoder();
@@ -99,11 +100,12 @@ export class SlotPool {
    * Opens (creating when missing) the pool of database `name` under OPFS
    * directory minibase/<name>, opening every slot's access handle.
    */
-  static async open(name) {
+  static async open(name, { spare = SPARE } = {}) {
     const root = await navigator.storage.getDirectory();
     const top = await root.getDirectoryHandle('minibase', { create: true });
     const dir = await top.getDirectoryHandle(encodeURIComponent(name), { create: true });
     const pool = new SlotPool(name, dir);
+    pool.#spare = spare;
     try {
       for await (const [file, handle] of dir.entries()) {
         if (handle.kind !== 'file' || !/^s\d+$/.test(file)) continue;
@@ -142,7 +144,9 @@ export class SlotPool {
 
   /** Creates OPFS files until SPARE slots are free (asynchronous: between calls). */
   async topUp() {
-    while (this.#free.length < SPARE && !this.#closed) {
+    this.#spare = Math.max(this.#spare, 2 * this.#taken);
+    this.#taken = 0;
+    while (this.#free.length < this.#spare && !this.#closed) {
       const file = `s${this.#next++}`;
       const handle = await this.#dir.getFileHandle(file, { create: true });
       const slot = new Slot(file, await openAccess(handle));
@@ -151,8 +155,11 @@ export class SlotPool {
     }
   }
 
+  #spare = SPARE; // free slots to keep ready
+  #taken = 0; // slots taken since the last topUp
+
   get needsTopUp() {
-    return this.#free.length < SPARE;
+    return this.#free.length < Math.max(this.#spare, 2 * this.#taken);
   }
 
   /** True when something was written since the last flush. */
@@ -197,6 +204,7 @@ export class SlotPool {
   create(kind, path) {
     const slot = this.#free.pop();
     if (!slot) throw fsError('EMFILE', `opfs: no free file for ${path}: too many files created in one call`);
+    this.#taken++;
     try {
       this.#writeHeader(slot, kind, path);
     } catch (err) {
