@@ -176,8 +176,13 @@ export interface Plan {
 // ---- API ----------------------------------------------------------------
 
 export interface ConnectOptions {
-  /** Where data lives. Default 'node' (files under `root`); in the browser build 'indexeddb'. */
-  adapter?: 'node' | 'memory' | 'indexeddb';
+  /**
+   * Where data lives. Default 'node' (files under `root`); in the browser build 'indexeddb'.
+   * Browser build: 'opfs' runs the engine in a dedicated Worker the loader starts, on OPFS files.
+   */
+  adapter?: 'node' | 'memory' | 'indexeddb' | 'opfs';
+  /** Browser build, 'opfs': the module the engine's worker loads (default: browser.mjs itself, import.meta.url). */
+  opfsWorker?: string | URL;
   /** Browser build: the database's name (IndexedDB database "minibase:<name>"). Default 'minibase'. */
   name?: string;
   /**
@@ -204,12 +209,12 @@ export function connect(options?: ConnectOptions): Promise<Connection>;
 
 // ---- browser build only (minibase/browser, or the "browser" condition) ----
 
-/** Whether this page or worker owns IndexedDB database `name` now (runs the other tabs' calls). */
-export function isOwner(name: string): boolean;
-/** Gives up this tab's part in database `name`: ownership passes to another tab. */
-export function release(name: string): Promise<void>;
-/** Deletes database `name` from IndexedDB; LOCKED while another tab has it open. */
-export function deleteDatabase(name: string): Promise<void>;
+/** Whether this page or worker owns database `name` now (runs the other tabs' calls). */
+export function isOwner(name: string, adapter?: 'indexeddb' | 'opfs'): boolean;
+/** Gives up this tab's part in database `name`: ownership passes to another tab; resolves once its files are let go. */
+export function release(name: string, adapter?: 'indexeddb' | 'opfs'): Promise<void>;
+/** Deletes database `name` (IndexedDB, or its OPFS directory); LOCKED while another tab has it open. */
+export function deleteDatabase(name: string, adapter?: 'indexeddb' | 'opfs'): Promise<void>;
 
 /** What `events` reports with `evicted`. */
 export interface EvictedDetail {
@@ -219,6 +224,8 @@ export interface EvictedDetail {
   marker: string;
   /** The marker this origin remembered, or null. */
   previous: string | null;
+  /** 'opfs' for an OPFS database; absent for IndexedDB. */
+  adapter?: 'opfs';
   /** True when another tab found it and told this one. */
   remote?: boolean;
 }
@@ -313,7 +320,7 @@ export interface Stats {
   cacheHits: number;
   cacheMisses: number;
   cacheHitRate: number;
-  /** Browser build, IndexedDB: the origin's storage usage, quota and persistence. */
+  /** Browser build (indexeddb, opfs): the origin's storage usage, quota and persistence. */
   storage?: OriginStorage;
   [key: string]: unknown;
   /**

@@ -229,9 +229,12 @@ export class Coordinator {
           owned();
           await new Promise((resolve) => (this.#release = resolve));
           // The lock goes only once the files are let go (OPFS: the worker's access handles).
-          await this.#owner?.shutdown();
-          this.#owner = null;
-          this.#shutDown?.();
+          try {
+            await this.#owner?.shutdown();
+          } finally {
+            this.#owner = null;
+            this.#shutDown?.();
+          }
         })
         .catch((err) => this.#fail(toMinibaseError(err, `lock ${this.#name}`)));
       this.#channel?.postMessage({ type: 'who' });
