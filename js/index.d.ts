@@ -238,7 +238,7 @@ export interface OriginStorage {
   /** Whether the origin's storage is exempt from eviction. */
   persisted?: boolean;
 }
-/** navigator.storage.estimate() and persisted(), as `stats().storage` reports them. */
+/** navigator.storage.estimate() and persisted() (stats() reports the first as storageUsageBytes / storageQuotaBytes). */
 export function storageInfo(): Promise<OriginStorage>;
 
 export interface InsertResult {
@@ -320,8 +320,9 @@ export interface Stats {
   cacheHits: number;
   cacheMisses: number;
   cacheHitRate: number;
-  /** Browser build (indexeddb, opfs): the origin's storage usage, quota and persistence. */
-  storage?: OriginStorage;
+  /** Browser build (indexeddb, opfs): the origin's storage use and quota (navigator.storage.estimate()). */
+  storageUsageBytes?: number;
+  storageQuotaBytes?: number;
   [key: string]: unknown;
   /**
    * Passphrases this engine instance has stretched with PBKDF2 for stores that cache their key

@@ -61,11 +61,16 @@ function askPersist() {
   return persistAsked;
 }
 
-/** The API's bridge to a database shared by tabs (IndexedDB, OPFS): stats() also reports the origin's storage. */
+/** The API's bridge to a database shared by tabs (IndexedDB, OPFS): stats() also reports the origin's storage use and quota. */
 class SharedBridge extends ClientBridge {
   async call(op, ...args) {
     const result = await super.call(op, ...args);
-    if (op === 'stats' && result && typeof result === 'object') result.storage = await storageInfo();
+    if (op === 'stats' && result && typeof result === 'object') {
+      // Numbers, as every stats member is (storageInfo() also says whether it is persisted).
+      const { usage, quota } = await storageInfo();
+      if (typeof usage === 'number') result.storageUsageBytes = usage;
+      if (typeof quota === 'number') result.storageQuotaBytes = quota;
+    }
     return result;
   }
 }
@@ -154,7 +159,7 @@ function database(name, options) {
  * @param {string} [options.name='minibase'] the database (one IndexedDB database "minibase:<name>")
  * @param {'normal'|'strict'} [options.durability='normal'] 'strict' commits with IndexedDB's strict durability
  * @param {boolean} [options.persist=false] ask the browser to exempt the origin's storage from
- *   eviction (navigator.storage.persist(); the answer is in `stats().storage.persisted`)
+ *   eviction (navigator.storage.persist(); `storageInfo().persisted` tells whether it is)
  * @param {string|URL|Uint8Array|ArrayBuffer|WebAssembly.Module} [options.wasm] the engine
  *   (default: minibase.wasm next to this module); used when the engine is first started
  * @returns {Promise<Connection>}

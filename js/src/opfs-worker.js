@@ -104,7 +104,9 @@ export function serveOpfs(scope, startEngine) {
       try {
         out = { rid, result: await handlers[type](msg) };
       } catch (err) {
-        out = { rid, error: { ...plainError(toMinibaseError(err, type)), locked: err?.locked === true } };
+        // Another context holds the files (a second owner without Web Locks): LOCKED.
+        const e = err?.locked ? new MinibaseError('LOCKED', `opfs: database ${msg.name} is open in another tab or worker: ${err.message}`) : toMinibaseError(err, type);
+        out = { rid, error: plainError(e) };
       }
       scope.postMessage(out);
       for (const pool of opfsHost.pools.values()) {
@@ -129,11 +131,8 @@ class WorkerClient {
       const w = this.#waiting.get(e.data?.rid);
       if (!w) return;
       this.#waiting.delete(e.data.rid);
-      if (e.data.error) {
-        const err = new MinibaseError(e.data.error.code, e.data.error.message);
-        if (e.data.error.locked) err.locked = true;
-        w.reject(err);
-      } else w.resolve(e.data.result);
+      if (e.data.error) w.reject(new MinibaseError(e.data.error.code, e.data.error.message));
+      else w.resolve(e.data.result);
     };
     this.#worker.onerror = (e) => {
       this.#failure = new MinibaseError('INTERNAL', `the OPFS worker failed: ${e.message ?? e}`);

@@ -117,7 +117,11 @@ async function handOver(adapter) {
   assert.deepEqual([...b.errors, ...c.errors], []);
 }
 
-test('without Web Locks a second page gets LOCKED', { skip }, async () => {
+for (const adapter of ['indexeddb', 'opfs']) {
+  test(`without Web Locks a second page gets LOCKED (${adapter})`, { skip }, () => exclusive(adapter));
+}
+
+async function exclusive(adapter) {
   const noLocks = await env.ctx.newPage();
   await noLocks.addInitScript(() => {
     Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });
@@ -125,14 +129,14 @@ test('without Web Locks a second page gets LOCKED', { skip }, async () => {
   const open = async (p) => {
     await p.goto(`${env.server.url}/js/test/browser/pages/blank.html`);
     await ready(p);
-    return p.evaluate(async () => {
+    return p.evaluate(async (adapter) => {
       try {
-        await window.minibase.connect({ adapter: 'indexeddb', name: 'exclusive' });
+        await window.minibase.connect({ adapter, name: 'exclusive' });
         return 'open';
       } catch (err) {
         return err.code;
       }
-    });
+    }, adapter);
   };
   assert.equal(await open(noLocks), 'open');
   const second = await env.ctx.newPage();
@@ -140,4 +144,4 @@ test('without Web Locks a second page gets LOCKED', { skip }, async () => {
     Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });
   });
   assert.equal(await open(second), 'LOCKED');
-});
+}
