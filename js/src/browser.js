@@ -155,9 +155,12 @@ function database(name, options) {
  * Opens a connection.
  *
  * @param {object} [options]
- * @param {'indexeddb'|'memory'} [options.adapter='indexeddb'] where data lives
- * @param {string} [options.name='minibase'] the database (one IndexedDB database "minibase:<name>")
+ * @param {'indexeddb'|'opfs'|'memory'} [options.adapter='indexeddb'] where data lives; 'opfs' runs
+ *   the engine in a dedicated Worker this module starts, on OPFS files
+ * @param {string} [options.name='minibase'] the database (IndexedDB database "minibase:<name>",
+ *   or OPFS directory minibase/<name>)
  * @param {'normal'|'strict'} [options.durability='normal'] 'strict' commits with IndexedDB's strict durability
+ * @param {string|URL} [options.opfsWorker] 'opfs': the module the engine's worker loads (default: this one)
  * @param {boolean} [options.persist=false] ask the browser to exempt the origin's storage from
  *   eviction (navigator.storage.persist(); `storageInfo().persisted` tells whether it is)
  * @param {string|URL|Uint8Array|ArrayBuffer|WebAssembly.Module} [options.wasm] the engine
