@@ -100,3 +100,28 @@ func TestOPFSReopen(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "two", string(part))
 }
+
+// Databases named "nest" and "nest/inner" are two: each path goes to the
+// pool of the longest name above it.
+func TestOPFSNestedNames(t *testing.T) {
+	outer := openPool(t, "nest")
+	inner := openPool(t, "nest/inner")
+	require.NoError(t, outer.WriteFile("f", []byte("outer"), false))
+	require.NoError(t, inner.WriteFile("f", []byte("inner"), false))
+	got, err := outer.ReadFile("f")
+	require.NoError(t, err)
+	assert.Equal(t, "outer", string(got))
+	got, err = inner.ReadFile("f")
+	require.NoError(t, err)
+	assert.Equal(t, "inner", string(got))
+	names, err := inner.ReadDir(".")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"f"}, names)
+
+	// Each file is in its own database's OPFS files: the inner one alone, reopened, has it.
+	opfsAPI(t).Call("close", "nest")
+	inner = openPool(t, "nest/inner")
+	got, err = inner.ReadFile("f")
+	require.NoError(t, err)
+	assert.Equal(t, "inner", string(got))
+}

@@ -321,8 +321,13 @@ export const opfsHost = {
   nextFd: 3,
 
   poolOf(p) {
-    for (const [name, pool] of this.pools) if (p === name || p.startsWith(name + '/')) return pool;
-    throw fsError('ENOENT', `opfs: ${p}: no database is open there`);
+    // The longest name that is p or a directory above it: databases 'a' and 'a/b' are two.
+    let best = null;
+    for (const [name, pool] of this.pools) {
+      if ((p === name || p.startsWith(name + '/')) && (!best || name.length > best.name.length)) best = pool;
+    }
+    if (!best) throw fsError('ENOENT', `opfs: ${p}: no database is open there`);
+    return best;
   },
 
   fd(fd) {

@@ -87,5 +87,6 @@ test('the opfs adapter passes the fsadapter conformance suite in a Chromium work
   assert.equal(code, 0, log);
   assert.match(log, /--- PASS: TestOPFSConformance /);
   assert.match(log, /--- PASS: TestOPFSReopen /);
+  assert.match(log, /--- PASS: TestOPFSNestedNames /);
   assert.doesNotMatch(log, /--- SKIP/);
 });
