@@ -206,8 +206,13 @@ export interface Plan {
 // ---- API ----------------------------------------------------------------
 
 export interface ConnectOptions {
-  /** Where data lives. Default 'node' (files under `root`); in the browser build 'indexeddb'. */
-  adapter?: 'node' | 'memory' | 'indexeddb';
+  /**
+   * Where data lives. Default 'node' (files under `root`); in the browser build 'indexeddb'.
+   * Browser build: 'opfs' runs the engine in a dedicated Worker the loader starts, on OPFS files.
+   */
+  adapter?: 'node' | 'memory' | 'indexeddb' | 'opfs';
+  /** Browser build, 'opfs': the module the engine's worker loads (default: browser.mjs itself, import.meta.url). */
+  opfsWorker?: string | URL;
   /** Browser build: the database's name (IndexedDB database "minibase:<name>"). Default 'minibase'. */
   name?: string;
   /**
@@ -228,18 +233,45 @@ export interface ConnectOptions {
   wasm?: string | URL | Uint8Array | ArrayBuffer | WebAssembly.Module;
   /** A declared, versioned schema: connect resolves once the root is at its version. */
   schema?: SchemaDeclaration;
+  /** Browser build: ask the browser to exempt the origin's storage from eviction (navigator.storage.persist()). Default false. */
+  persist?: boolean;
 }
 
 export function connect(options?: ConnectOptions): Promise<Connection>;
 
 // ---- browser build only (minibase/browser, or the "browser" condition) ----
 
-/** Whether this page or worker owns IndexedDB database `name` now (runs the other tabs' calls). */
-export function isOwner(name: string): boolean;
-/** Gives up this tab's part in database `name`: ownership passes to another tab. */
-export function release(name: string): Promise<void>;
-/** Deletes database `name` from IndexedDB; LOCKED while another tab has it open. */
-export function deleteDatabase(name: string): Promise<void>;
+/** Whether this page or worker owns database `name` now (runs the other tabs' calls). */
+export function isOwner(name: string, adapter?: 'indexeddb' | 'opfs'): boolean;
+/** Gives up this tab's part in database `name`: ownership passes to another tab; resolves once its files are let go. */
+export function release(name: string, adapter?: 'indexeddb' | 'opfs'): Promise<void>;
+/** Deletes database `name` (IndexedDB, or its OPFS directory); LOCKED while another tab has it open. */
+export function deleteDatabase(name: string, adapter?: 'indexeddb' | 'opfs'): Promise<void>;
+
+/** What `events` reports with `evicted`. */
+export interface EvictedDetail {
+  /** The database found evicted (or cleared) and opened empty. */
+  name: string;
+  /** Its new marker. */
+  marker: string;
+  /** The marker this origin remembered, or null. */
+  previous: string | null;
+  /** 'opfs' for an OPFS database; absent for IndexedDB. */
+  adapter?: 'opfs';
+  /** True when another tab found it and told this one. */
+  remote?: boolean;
+}
+/** Storage events of this page or worker: `evicted` (a CustomEvent<EvictedDetail>). Listen before `connect`. */
+export const events: EventTarget;
+/** The origin's storage as the browser reports it. */
+export interface OriginStorage {
+  usage?: number;
+  quota?: number;
+  /** Whether the origin's storage is exempt from eviction. */
+  persisted?: boolean;
+}
+/** navigator.storage.estimate() and persisted() (stats() reports the first as storageUsageBytes / storageQuotaBytes). */
+export function storageInfo(): Promise<OriginStorage>;
 
 export interface InsertResult {
   /** The primary key; an object for compound keys. */
@@ -330,6 +362,9 @@ export interface Stats {
   cacheHits: number;
   cacheMisses: number;
   cacheHitRate: number;
+  /** Browser build (indexeddb, opfs): the origin's storage use and quota (navigator.storage.estimate()). */
+  storageUsageBytes?: number;
+  storageQuotaBytes?: number;
   [key: string]: unknown;
   /**
    * Passphrases this engine instance has stretched with PBKDF2 for stores that cache their key

@@ -336,8 +336,8 @@ func (c *call) open() error {
 			}
 		}
 	}
-	if adapter != "memory" && adapter != "node" && adapter != "indexeddb" && adapter != "wx" {
-		return c.bad("unknown adapter %q (memory, node, indexeddb or wx)", adapter)
+	if adapter != "memory" && adapter != "node" && adapter != "indexeddb" && adapter != "wx" && adapter != "opfs" {
+		return c.bad("unknown adapter %q (memory, node, indexeddb, opfs or wx)", adapter)
 	}
 	if adapter == "memory" || adapter == "node" {
 		// Node has memory to spare: a block cache that holds a table of
