@@ -103,7 +103,23 @@ type Config struct {
 	AllowOrigin string
 	// ErrorLog receives internal errors (5xx); nil discards them.
 	ErrorLog *log.Logger
+	// Batch, when set with the "d1" dialect, runs a push's writes as one
+	// transaction (D1's batch), so a push is all-or-nothing there as it is
+	// on SQLite; without it a push spanning chunks is stored chunk by chunk.
+	Batch BatchFunc
 }
+
+// Statement is one SQL statement of a Batch.
+type Statement struct {
+	Query string
+	Args  []any
+}
+
+// BatchFunc runs statements in order as one transaction: either every one
+// of them takes effect or none does. It returns, per statement, the rows it
+// produced, each row's values in the statement's column order (integers may
+// come back as float64, as JavaScript numbers do).
+type BatchFunc func(ctx context.Context, stmts []Statement) ([][][]any, error)
 
 // Server is the sync protocol handler. It is safe for concurrent use.
 type Server struct {
@@ -306,23 +322,24 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, id identity)
 	return nil
 }
 
-// push stores validated changes: in one transaction on SQLite, one
-// statement per chunk on D1.
+// push stores validated changes: in one transaction on SQLite, one batch
+// (one transaction) on D1 with Config.Batch, else one statement per chunk.
 func (s *Server) push(ctx context.Context, tenant string, changes []change) ([]pushResult, int64, bool, error) {
-	results := make([]pushResult, len(changes))
 	now := s.cfg.Now().UnixMilli()
-	run := func(q querier) (int64, bool, error) {
-		res, applied, err := applyChanges(ctx, q, tenant, changes, now)
+	run := func(q querier, batch BatchFunc) ([]pushResult, int64, bool, error) {
+		res, applied, cursor, err := applyChanges(ctx, q, batch, tenant, changes, now)
 		if err != nil {
-			return 0, false, fmt.Errorf("push: %w", err)
+			return nil, 0, false, fmt.Errorf("push: %w", err)
 		}
-		copy(results, res)
-		cursor, _, err := cursorOf(ctx, q, tenant)
-		return cursor, applied, err
+		if cursor < 0 {
+			if cursor, _, err = cursorOf(ctx, q, tenant); err != nil {
+				return nil, 0, false, err
+			}
+		}
+		return res, cursor, applied, nil
 	}
 	if s.d1 {
-		cursor, applied, err := run(s.cfg.DB)
-		return results, cursor, applied, err
+		return run(s.cfg.DB, s.cfg.Batch)
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
@@ -331,7 +348,7 @@ func (s *Server) push(ctx context.Context, tenant string, changes []change) ([]p
 		return nil, 0, false, err
 	}
 	defer tx.Rollback()
-	cursor, applied, err := run(tx)
+	results, cursor, applied, err := run(tx, nil)
 	if err != nil {
 		return nil, 0, false, err
 	}

@@ -13,7 +13,8 @@
 // Variables: MINIBASE_SYNC_SECRET (required; a wrangler secret in
 // production), MINIBASE_SYNC_SCHEMA (optional schema JSON),
 // MINIBASE_SYNC_RETENTION (optional Go duration, default 720h). A cron
-// trigger runs the retention purge.
+// trigger runs the retention purge. MINIBASE_SYNC_TEST_FAIL_TENANT is for
+// tests only: every push of that tenant fails in the middle of its batch.
 package main
 
 import (
@@ -79,6 +80,8 @@ func newServer() (*syncserver.Server, error) {
 		PollInterval: pollInterval,
 		StreamLimit:  streamLimit,
 		ErrorLog:     log.New(os.Stderr, "minibase-sync: ", 0), // the Worker's console
+		// A push's writes run as one D1 batch: one transaction.
+		Batch: d1Batch(cloudflare.GetBinding("DB"), getenv("MINIBASE_SYNC_TEST_FAIL_TENANT")),
 	}
 	if s := getenv("MINIBASE_SYNC_SCHEMA"); s != "" {
 		if cfg.Schema, err = syncserver.ParseSchema([]byte(s)); err != nil {

@@ -16,7 +16,7 @@ before(async () => {
   buildWorker({ quiet: true }); // a build failure is a test failure, never a skip
   try {
     // Retention 1ms: the cron purge (triggered by hand at the end) drops every tombstone.
-    w = await startWorker({ build: false, retention: '1ms' });
+    w = await startWorker({ build: false, retention: '1ms', failTenant: 't-fault' });
   } catch (e) {
     if (/Ready on/.test(String(e.message))) throw e; // wrangler ran; our worker is broken
     skipReason = `wrangler dev cannot start here: ${String(e.message).split('\n').slice(0, 3).join(' | ')}`;
@@ -87,6 +87,23 @@ wtest('push: applied, duplicate, stale by (hlc, origin); pull in seq order', asy
   r = await pull(tk, `since=${r.body.cursor}`);
   assert.deepEqual(r.body.changes.map((c) => [c.key, c.row, c.seq]), [[1, null, 3]]);
   assert.equal(r.body.more, false);
+});
+
+wtest('a push that fails mid-batch keeps nothing (one D1 transaction)', async () => {
+  // The worker runs with MINIBASE_SYNC_TEST_FAIL_TENANT=t-fault: its pushes get
+  // a statement after their first write that fails only if that write is
+  // visible, so the failure lands in the middle of the batch.
+  const tk = w.token('t-fault');
+  const r = await push(tk, change('f1', 1, { id: 1, title: 'a' }, 1), change('f2', 2, { id: 2, title: 'b' }, 1));
+  assert.equal(r.status, 500, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, 'INTERNAL');
+  const p = await pull(tk);
+  assert.equal(p.status, 200);
+  assert.deepEqual(p.body.changes, [], 'nothing of the failed push was kept');
+  assert.equal(p.body.cursor, 0);
+  // The same push on another tenant is stored whole, seqs from 1.
+  const ok = await push(w.token('t-nofault'), change('f1', 1, { id: 1, title: 'a' }, 1), change('f2', 2, { id: 2, title: 'b' }, 1));
+  assert.deepEqual(ok.body.results.map((x) => [x.status, x.seq]), [['applied', 1], ['applied', 2]]);
 });
 
 wtest('another tenant sees nothing', async () => {
