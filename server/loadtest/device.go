@@ -337,3 +337,27 @@ func (d *device) upsert(key string, n int) error {
 		return err
 	})
 }
+
+// pushAll sends every pending change and nothing else (no pull): the
+// replica's push steps, as Client.Sync runs them before it pulls.
+func (d *device) pushAll(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for range 1_000_000 {
+		req, err := d.cl.Replica.NextPush(d.cl.Batch)
+		if err != nil {
+			return err
+		}
+		if len(req.Changes) == 0 {
+			return nil
+		}
+		resp, err := d.tr.Push(ctx, req)
+		if err != nil {
+			return err
+		}
+		if _, err := d.cl.Replica.AckPush(resp); err != nil {
+			return err
+		}
+	}
+	return errors.New("push did not finish")
+}

@@ -64,7 +64,9 @@ type fanoutResult struct {
 	BytesPerIdleDevice   float64
 	ConnectSeconds       float64
 	Probes               int
-	NoticeP50, NoticeP99 time.Duration
+	QuietP50, QuietP99   time.Duration // notices while no device pulls
+	QuietMax             time.Duration
+	NoticeP50, NoticeP99 time.Duration // notices while every device pulls on them
 	NoticeMax            time.Duration
 	PulledP50, PulledP99 time.Duration
 	Missed               int // (device, probe) pairs with no notice within the wait
@@ -77,6 +79,7 @@ type throughputResult struct {
 	ChangesPerSec    float64
 	Pushes           int64
 	ServerRows       int
+	ServerCPU        float64 // seconds of server CPU the pushes took
 }
 
 type results struct {
@@ -389,12 +392,14 @@ type probe struct {
 	id        int
 	base      int64 // the cursor before it: a notice past it announces the probe
 	t0        time.Time
-	noticed   []time.Duration
+	quiet     []time.Duration // notices while devices do not pull
+	noticed   []time.Duration // notices while devices pull on them
 	pulled    []time.Duration
 	gotNotice map[*device]int // device → last probe id it noticed
 	gotPull   map[*device]int
 	done      chan struct{}
 	want      int
+	pulling   bool // devices pull on notices; else a notice completes the device
 }
 
 func (p *probe) notice(d *device, cursor int64) {
@@ -404,13 +409,21 @@ func (p *probe) notice(d *device, cursor int64) {
 		return
 	}
 	p.gotNotice[d] = p.id
-	p.noticed = append(p.noticed, time.Since(p.t0))
+	if p.pulling {
+		p.noticed = append(p.noticed, time.Since(p.t0))
+		return
+	}
+	p.quiet = append(p.quiet, time.Since(p.t0))
+	p.want--
+	if p.want == 0 {
+		close(p.done)
+	}
 }
 
 func (p *probe) pulledTo(d *device, cursor int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.id == 0 || cursor <= p.base || p.gotPull[d] == p.id {
+	if p.id == 0 || !p.pulling || cursor <= p.base || p.gotPull[d] == p.id {
 		return
 	}
 	p.gotPull[d] = p.id
@@ -470,6 +483,54 @@ func runFanout(ctx context.Context, cfg config, logf func(string, ...any)) (*fan
 		}
 	}
 	connectSecs := time.Since(t0).Seconds()
+	// Idle: every stream has had its first notice and nobody pulls.
+	time.Sleep(3 * time.Second)
+	rssAfter, err := f.srv.rss()
+	if err != nil {
+		return nil, err
+	}
+	r := &fanoutResult{Devices: cfg.fanout, RSSBefore: rssBefore, RSSAfter: rssAfter, ConnectSeconds: connectSecs,
+		BytesPerIdleDevice: float64(rssAfter-rssBefore) / float64(cfg.fanout)}
+	logf("fan-out: %d streams open in %.1f s; server RSS %d → %d MB", cfg.fanout, connectSecs, rssBefore>>20, rssAfter>>20)
+	cursor, err := writer.cl.Replica.Cursor()
+	if err != nil {
+		return nil, err
+	}
+	probeNo := 0
+	// commit pushes one new row from the writer and waits until every device
+	// has the notice (devices not pulling) or the change (pulling).
+	commit := func(pulling bool) error {
+		probeNo++
+		if err := writer.upsert(fmt.Sprintf("probe%d", probeNo), probeNo); err != nil {
+			return err
+		}
+		p.mu.Lock()
+		p.id, p.base, p.t0, p.want, p.done, p.pulling = probeNo, cursor, time.Now(), len(f.devices), make(chan struct{}), pulling
+		p.mu.Unlock()
+		// The push is the commit: the clock starts before it is sent, so the
+		// push's own time counts against the notice.
+		if err := writer.pushAll(ctx); err != nil {
+			return err
+		}
+		cursor++ // the writer's one change; nobody else writes in this phase
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+		}
+		p.mu.Lock()
+		r.Missed += len(f.devices) - countID(p.gotNotice, probeNo)
+		p.id = 0
+		p.mu.Unlock()
+		time.Sleep(200 * time.Millisecond)
+		return nil
+	}
+	for range cfg.probes {
+		if err := commit(false); err != nil {
+			return nil, err
+		}
+	}
+	// Now every device pulls when notified, as the client does: first the
+	// backlog of the commits above, then each commit as it comes.
 	var wg sync.WaitGroup
 	for _, d := range f.devices {
 		wg.Add(1)
@@ -489,47 +550,22 @@ func runFanout(ctx context.Context, cfg config, logf func(string, ...any)) (*fan
 			}
 		}()
 	}
-	// The initial catch-up pulls (every stream's first notice) settle first.
-	time.Sleep(3 * time.Second)
-	rssAfter, err := f.srv.rss()
-	if err != nil {
-		return nil, err
-	}
-	r := &fanoutResult{Devices: cfg.fanout, RSSBefore: rssBefore, RSSAfter: rssAfter, ConnectSeconds: connectSecs,
-		BytesPerIdleDevice: float64(rssAfter-rssBefore) / float64(cfg.fanout)}
-	logf("fan-out: %d streams open in %.1f s; server RSS %d → %d MB", cfg.fanout, connectSecs, rssBefore>>20, rssAfter>>20)
-	cursor, err := writer.cl.Replica.Cursor()
-	if err != nil {
-		return nil, err
-	}
-	for i := 1; i <= cfg.probes; i++ {
-		if err := writer.write(rng, fmt.Sprintf("probe%d", i), i); err != nil {
-			return nil, err
-		}
-		p.mu.Lock()
-		p.id, p.base, p.t0, p.want, p.done = i, cursor, time.Now(), len(f.devices), make(chan struct{})
-		p.mu.Unlock()
-		// The push is the commit: the clock starts before it is sent, so the
-		// push's own time counts against the notice.
-		if _, err := writer.sync(ctx); err != nil {
-			return nil, err
-		}
-		if cursor, err = writer.cl.Replica.Cursor(); err != nil {
-			return nil, err
-		}
+	for _, d := range f.devices {
 		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
+		case d.wake <- struct{}{}:
+		default:
 		}
-		p.mu.Lock()
-		r.Missed += len(f.devices) - countID(p.gotNotice, i)
-		p.id = 0
-		p.mu.Unlock()
-		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(3 * time.Second)
+	for range cfg.probes {
+		if err := commit(true); err != nil {
+			return nil, err
+		}
 	}
 	stop()
 	wg.Wait()
 	r.Probes = cfg.probes
+	r.QuietP50, r.QuietP99, r.QuietMax = pct(p.quiet, 50), pct(p.quiet, 99), pct(p.quiet, 100)
 	r.NoticeP50, r.NoticeP99, r.NoticeMax = pct(p.noticed, 50), pct(p.noticed, 99), pct(p.noticed, 100)
 	r.PulledP50, r.PulledP99 = pct(p.pulled, 50), pct(p.pulled, 99)
 	for _, d := range f.devices {
@@ -578,9 +614,13 @@ func runThroughput(ctx context.Context, cfg config, logf func(string, ...any)) (
 	logf("throughput: %d changes queued; pushing", cfg.pushers*cfg.perPusher)
 	var firstErr error
 	var mu sync.Mutex
+	cpu0, err := f.srv.cpu()
+	if err != nil {
+		return nil, err
+	}
 	t0 := time.Now()
 	parallel(len(f.devices), len(f.devices), func(i int) {
-		if _, err := f.devices[i].sync(ctx); err != nil {
+		if err := f.devices[i].pushAll(ctx); err != nil {
 			mu.Lock()
 			firstErr = errors.Join(firstErr, err)
 			mu.Unlock()
@@ -590,11 +630,15 @@ func runThroughput(ctx context.Context, cfg config, logf func(string, ...any)) (
 	if firstErr != nil {
 		return nil, firstErr
 	}
+	cpu1, err := f.srv.cpu()
+	if err != nil {
+		return nil, err
+	}
 	rows, _, err := serverRows(ctx, f.checker())
 	if err != nil {
 		return nil, err
 	}
 	n := cfg.pushers * cfg.perPusher
 	return &throughputResult{Pushers: cfg.pushers, Changes: n, Seconds: secs, ChangesPerSec: float64(n) / secs,
-		Pushes: f.st.pushes.Load(), ServerRows: len(rows)}, nil
+		Pushes: f.st.pushes.Load(), ServerRows: len(rows), ServerCPU: (cpu1 - cpu0).Seconds()}, nil
 }

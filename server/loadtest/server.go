@@ -165,3 +165,27 @@ func raiseFileLimit() (uint64, error) {
 	}
 	return l.Cur, nil
 }
+
+// cpu is the CPU time the server process has used (user + system), from
+// /proc (clock ticks of 1/100 s, Linux's USER_HZ).
+func (s *nativeServer) cpu() (time.Duration, error) {
+	if s.cmd == nil {
+		return 0, errors.New("server not running")
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name (which may hold spaces) start at state.
+	_, rest, ok := strings.Cut(string(raw), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("bad /proc stat")
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond, nil
+}

@@ -181,7 +181,8 @@ func New(cfg Config) (*Server, error) {
 	if err := migrate(context.Background(), cfg.DB); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, d1: cfg.Dialect == "d1", hub: newHub(cfg.MaxStreams, cfg.MaxTenantStreams), closed: make(chan struct{})}
+	closed := make(chan struct{})
+	s := &Server{cfg: cfg, d1: cfg.Dialect == "d1", hub: newHub(cfg.MaxStreams, cfg.MaxTenantStreams, cfg.KeepAlive, closed), closed: closed}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/v1/health", s.route(http.MethodGet, false, s.handleHealth))
 	s.mux.HandleFunc("/v1/push", s.route(http.MethodPost, true, s.handlePush))
