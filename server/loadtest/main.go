@@ -57,6 +57,7 @@ func cli(args []string) error {
 	fs.IntVar(&cfg.probes, "probes", 20, "fan-out phase: timed commits")
 	fs.IntVar(&cfg.pushers, "pushers", 50, "throughput phase: devices pushing at once (0 skips)")
 	fs.IntVar(&cfg.perPusher, "per-pusher", 2000, "throughput phase: changes per device")
+	fs.DurationVar(&cfg.quiet, "quiet", 3*time.Second, "fan-out phase: time given to connections and catch-up pulls to settle")
 	seed := fs.Uint64("seed", 0, "random seed (0: from the clock)")
 	out := fs.String("out", "", "write the Markdown report here (default: stdout)")
 	if err := fs.Parse(args); err != nil {

@@ -39,6 +39,8 @@ type config struct {
 
 	pushers   int // throughput phase: devices pushing at once
 	perPusher int // changes each of them pushes
+
+	quiet time.Duration // fan-out phase: how long to let connections and catch-up pulls settle
 }
 
 // mixedResult is the mixed phase's outcome.
@@ -484,7 +486,7 @@ func runFanout(ctx context.Context, cfg config, logf func(string, ...any)) (*fan
 	}
 	connectSecs := time.Since(t0).Seconds()
 	// Idle: every stream has had its first notice and nobody pulls.
-	time.Sleep(3 * time.Second)
+	time.Sleep(cfg.quiet)
 	rssAfter, err := f.srv.rss()
 	if err != nil {
 		return nil, err
@@ -556,7 +558,7 @@ func runFanout(ctx context.Context, cfg config, logf func(string, ...any)) (*fan
 		default:
 		}
 	}
-	time.Sleep(3 * time.Second)
+	time.Sleep(cfg.quiet)
 	for range cfg.probes {
 		if err := commit(true); err != nil {
 			return nil, err
