@@ -103,6 +103,14 @@ type Config struct {
 	AllowOrigin string
 	// ErrorLog receives internal errors (5xx); nil discards them.
 	ErrorLog *log.Logger
+	// Notify, when set, is told once after every push that stored something,
+	// with the tenant's new cursor: where event streams are held outside this
+	// process (a Durable Object per tenant on Workers), it tells them.
+	Notify func(ctx context.Context, tenant string, cursor int64)
+	// TicketPath, when set, is a GET path answering {"tenant", "cursor"} for
+	// the request's token: a host that holds event streams outside this
+	// handler (the Worker's entry.mjs) asks it before opening one.
+	TicketPath string
 	// Batch, when set with the "d1" dialect, runs a push's writes as one
 	// transaction (D1's batch), so a push is all-or-nothing there as it is
 	// on SQLite; without it a push spanning chunks is stored chunk by chunk.
@@ -188,6 +196,9 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("/v1/push", s.route(http.MethodPost, true, s.handlePush))
 	s.mux.HandleFunc("/v1/pull", s.route(http.MethodGet, true, s.handlePull))
 	s.mux.HandleFunc("/v1/events", s.route(http.MethodGet, true, s.handleEvents))
+	if cfg.TicketPath != "" {
+		s.mux.HandleFunc(cfg.TicketPath, s.route(http.MethodGet, true, s.handleTicket))
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errf(http.StatusNotFound, CodeNotFound, "no such endpoint: "+r.URL.Path))
 	})
@@ -237,6 +248,18 @@ func (s *Server) Purge(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("syncserver: purge: %w", err)
 	}
+	return nil
+}
+
+// handleTicket answers Config.TicketPath: the token's tenant and the
+// tenant's cursor, what a host that holds event streams elsewhere (the
+// Worker's Durable Object) needs to open one.
+func (s *Server) handleTicket(w http.ResponseWriter, r *http.Request, id identity) error {
+	cursor, _, err := cursorOf(r.Context(), s.cfg.DB, id.Tenant)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tenant": id.Tenant, "cursor": cursor})
 	return nil
 }
 
@@ -315,6 +338,9 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, id identity)
 	}
 	if applied {
 		s.hub.notify(id.Tenant, cursor)
+		if s.cfg.Notify != nil {
+			s.cfg.Notify(r.Context(), id.Tenant, cursor)
+		}
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Results []pushResult `json:"results"`

@@ -67,7 +67,7 @@ function wranglerCommand() {
  * Builds (unless build: false) and starts the worker under wrangler dev.
  * Resolves once /v1/health answers; rejects if it does not within timeoutMs.
  * @param {{secret?: string, port?: number, persistTo?: string, schema?: object,
- *          retention?: string, failTenant?: string, build?: boolean, quiet?: boolean, timeoutMs?: number}} [opts]
+ *          retention?: string, failTenant?: string, countQueries?: boolean, build?: boolean, quiet?: boolean, timeoutMs?: number}} [opts]
  */
 export async function startWorker(opts = {}) {
   const { quiet = true, timeoutMs = 60000 } = opts;
@@ -87,6 +87,8 @@ export async function startWorker(opts = {}) {
   if (opts.retention) args.push('--var', `MINIBASE_SYNC_RETENTION:${opts.retention}`);
   // Tests only: every push of this tenant fails in the middle of its D1 batch.
   if (opts.failTenant) args.push('--var', `MINIBASE_SYNC_TEST_FAIL_TENANT:${opts.failTenant}`);
+  // Tests only: count D1 statements, served at /__minibase/queries.
+  if (opts.countQueries) args.push('--var', 'MINIBASE_SYNC_TEST_COUNT_QUERIES:1');
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_LOG_PATH: join(state, 'logs'),
     NO_COLOR: '1', FORCE_COLOR: '0', CI: '1' };
   delete env.CLOUDFLARE_API_TOKEN;
