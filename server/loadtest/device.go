@@ -361,3 +361,33 @@ func (d *device) pushAll(ctx context.Context) error {
 	}
 	return errors.New("push did not finish")
 }
+
+// preparePushes reads every pending change as push requests of at most
+// batch changes each, for the throughput phase to send with the clock
+// running and acknowledge (AckPush) after it stops.
+func (d *device) preparePushes(batch int) ([]replica.PushRequest, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	all, err := d.cl.Replica.NextPush(1 << 30)
+	if err != nil {
+		return nil, err
+	}
+	var out []replica.PushRequest
+	for len(all.Changes) > 0 {
+		n := min(batch, len(all.Changes))
+		out = append(out, replica.PushRequest{Client: all.Client, Changes: all.Changes[:n]})
+		all.Changes = all.Changes[n:]
+	}
+	return out, nil
+}
+
+func (d *device) ack(resps []replica.PushResponse) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, r := range resps {
+		if _, err := d.cl.Replica.AckPush(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}

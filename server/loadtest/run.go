@@ -82,6 +82,10 @@ type throughputResult struct {
 	Pushes           int64
 	ServerRows       int
 	ServerCPU        float64 // seconds of server CPU the pushes took
+
+	// The same with the devices' own push steps (outbox reads, answers
+	// applied) inside the clock, on the same cores.
+	E2ESeconds, E2EServerCPU, E2EChangesPerSec float64
 }
 
 type results struct {
@@ -606,41 +610,98 @@ func runThroughput(ctx context.Context, cfg config, logf func(string, ...any)) (
 	if err := f.addDevices(cfg.pushers, 1000); err != nil {
 		return nil, err
 	}
-	for _, d := range f.devices {
-		for i := range cfg.perPusher {
-			if err := d.upsert(fmt.Sprintf("t-%s-%d", d.name, i), i); err != nil {
-				return nil, err
+	queue := func(round string) error {
+		for _, d := range f.devices {
+			for i := range cfg.perPusher {
+				if err := d.upsert(fmt.Sprintf("t-%s-%s-%d", round, d.name, i), i); err != nil {
+					return err
+				}
 			}
 		}
+		return nil
 	}
-	logf("throughput: %d changes queued; pushing", cfg.pushers*cfg.perPusher)
-	var firstErr error
-	var mu sync.Mutex
-	cpu0, err := f.srv.cpu()
-	if err != nil {
-		return nil, err
-	}
-	t0 := time.Now()
-	parallel(len(f.devices), len(f.devices), func(i int) {
-		if err := f.devices[i].pushAll(ctx); err != nil {
-			mu.Lock()
-			firstErr = errors.Join(firstErr, err)
-			mu.Unlock()
+	// timed runs send on every device at once and returns the wall and
+	// server CPU seconds it took.
+	timed := func(send func(d *device) error) (float64, float64, error) {
+		var firstErr error
+		var mu sync.Mutex
+		cpu0, err := f.srv.cpu()
+		if err != nil {
+			return 0, 0, err
 		}
-	})
-	secs := time.Since(t0).Seconds()
-	if firstErr != nil {
-		return nil, firstErr
+		t0 := time.Now()
+		parallel(len(f.devices), len(f.devices), func(i int) {
+			if err := send(f.devices[i]); err != nil {
+				mu.Lock()
+				firstErr = errors.Join(firstErr, err)
+				mu.Unlock()
+			}
+		})
+		secs := time.Since(t0).Seconds()
+		cpu1, err := f.srv.cpu()
+		return secs, (cpu1 - cpu0).Seconds(), errors.Join(firstErr, err)
 	}
-	cpu1, err := f.srv.cpu()
+	n := cfg.pushers * cfg.perPusher
+	res := &throughputResult{Pushers: cfg.pushers, Changes: n}
+
+	// The server's throughput: the devices read their outboxes into push
+	// requests before the clock starts and acknowledge the answers after it
+	// stops, so their engines' CPU is not counted against the server's.
+	if err := queue("a"); err != nil {
+		return nil, err
+	}
+	reqs := make(map[*device][]replica.PushRequest)
+	for _, d := range f.devices {
+		if reqs[d], err = d.preparePushes(1000); err != nil {
+			return nil, err
+		}
+	}
+	logf("throughput: %d changes queued; pushing", n)
+	resps := make(map[*device][]replica.PushResponse)
+	var respMu sync.Mutex
+	res.Seconds, res.ServerCPU, err = timed(func(d *device) error {
+		var got []replica.PushResponse
+		for _, rq := range reqs[d] {
+			r, err := d.tr.Push(ctx, rq)
+			if err != nil {
+				return err
+			}
+			got = append(got, r)
+		}
+		respMu.Lock()
+		resps[d] = got
+		respMu.Unlock()
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
+	for _, d := range f.devices {
+		if err := d.ack(resps[d]); err != nil {
+			return nil, err
+		}
+		if p, err := d.pending(); err != nil || p != 0 {
+			return nil, fmt.Errorf("%s: %d changes still pending after the push (%v)", d.name, p, err)
+		}
+	}
+	res.ChangesPerSec = float64(n) / res.Seconds
+	res.Pushes = f.st.pushes.Load()
+
+	// End to end: the same again with every step of the client inside the clock.
+	if err := queue("b"); err != nil {
+		return nil, err
+	}
+	logf("throughput: %d changes queued; pushing end to end", n)
+	res.E2ESeconds, res.E2EServerCPU, err = timed(func(d *device) error { return d.pushAll(ctx) })
+	if err != nil {
+		return nil, err
+	}
+	res.E2EChangesPerSec = float64(n) / res.E2ESeconds
 	rows, _, err := serverRows(ctx, f.checker())
 	if err != nil {
 		return nil, err
 	}
-	n := cfg.pushers * cfg.perPusher
-	return &throughputResult{Pushers: cfg.pushers, Changes: n, Seconds: secs, ChangesPerSec: float64(n) / secs,
-		Pushes: f.st.pushes.Load(), ServerRows: len(rows), ServerCPU: (cpu1 - cpu0).Seconds()}, nil
+	res.ServerRows = len(rows)
+	res.Changes = 2 * n
+	return res, nil
 }
