@@ -58,12 +58,20 @@ func cli(args []string) error {
 	fs.IntVar(&cfg.pushers, "pushers", 50, "throughput phase: devices pushing at once (0 skips)")
 	fs.IntVar(&cfg.perPusher, "per-pusher", 2000, "throughput phase: changes per device")
 	fs.DurationVar(&cfg.quiet, "quiet", 3*time.Second, "fan-out phase: time given to connections and catch-up pulls to settle")
+	worker := fs.Bool("worker", false, "load the Worker build under wrangler dev (local D1) instead of the native server; no kill, no throughput phase")
 	seed := fs.Uint64("seed", 0, "random seed (0: from the clock)")
 	out := fs.String("out", "", "write the Markdown report here (default: stdout)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg.seed = *seed
+	if *worker {
+		root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+		if err != nil {
+			return fmt.Errorf("finding the repository: %w", err)
+		}
+		cfg.worker, cfg.kill, cfg.pushers = strings.TrimSpace(string(root)), false, 0
+	}
 	if cfg.seed == 0 {
 		cfg.seed = uint64(time.Now().UnixNano())
 	}
@@ -76,7 +84,7 @@ func cli(args []string) error {
 	}
 	defer os.RemoveAll(dir)
 	cfg.dir = dir
-	if cfg.serverBin == "" {
+	if cfg.serverBin == "" && cfg.worker == "" {
 		cfg.serverBin = filepath.Join(dir, "minibase-server")
 		build := exec.Command("go", "build", "-o", cfg.serverBin, "minibase/server/cmd/minibase-server")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
@@ -112,10 +120,19 @@ func verdict(ok bool) string {
 func markdown(cfg config, r *results, took time.Duration, cmd string) string {
 	var b strings.Builder
 	p := func(f string, a ...any) { fmt.Fprintf(&b, f, a...) }
-	p("# Sync load report (native server)\n\n")
+	if cfg.worker != "" {
+		p("# Sync load report (Worker under wrangler dev, local D1)\n\n")
+	} else {
+		p("# Sync load report (native server)\n\n")
+	}
 	p("`%s` (seed %d) on %s, %d CPUs, Go %s, %s; open-file limit %d. ", cmd, cfg.seed, runtime.GOOS+"/"+runtime.GOARCH,
 		runtime.NumCPU(), runtime.Version(), time.Now().UTC().Format("2006-01-02 15:04 UTC"), r.FileLimit)
-	p("The server is the `minibase-server` command on a SQLite file (WAL), a child process on 127.0.0.1; every device is a ")
+	if cfg.worker != "" {
+		p("The server is the Worker build (Go → wasm, D1 through one batch per push, event streams in a Durable Object per tenant) ")
+		p("under `wrangler dev --local` on 127.0.0.1, started by `server/worker/dev.mjs`; every device is a ")
+	} else {
+		p("The server is the `minibase-server` command on a SQLite file (WAL), a child process on 127.0.0.1; every device is a ")
+	}
 	p("minibase engine on a memory filesystem with the sync client state machine (`engine/replica`) over HTTP and an event ")
 	p("stream, all in the load generator's one process, on the same cores as the server (so the figures include the ")
 	p("clients' own CPU). Whole run: %.0f s.\n\n", took.Seconds())
@@ -140,10 +157,17 @@ func markdown(cfg config, r *results, took time.Duration, cmd string) string {
 		p("## Fan-out: %d idle connected devices of one tenant\n\n", f.Devices)
 		p("| | | target |\n|---|---|---|\n")
 		p("| event streams opened | %d in %.1f s | |\n", f.Devices, f.ConnectSeconds)
-		p("| server RSS | %.1f MB before, %.1f MB with the streams | |\n", float64(f.RSSBefore)/(1<<20), float64(f.RSSAfter)/(1<<20))
-		p("| server memory per idle connected device | %.1f KB | ≤ 20 KB: %s |\n", f.BytesPerIdleDevice/1024, verdict(f.BytesPerIdleDevice <= 20<<10))
-		p("| commit → notice on every device, devices not pulling (%d commits × %d devices) | p50 %s, p99 %s, max %s | p99 ≤ 250 ms: %s |\n",
-			f.Probes, f.Devices, ms(f.QuietP50), ms(f.QuietP99), ms(f.QuietMax), verdict(f.QuietP99 <= 250*time.Millisecond && f.Missed == 0))
+		if f.Worker {
+			p("| D1 statements while the streams sat idle | %.2f per second | 0: %s |\n", f.IdleQueriesPerSec, verdict(f.IdleQueriesPerSec == 0))
+			p("| D1 statements per commit (its push included) | %.1f | |\n", f.QueriesPerNotice)
+			p("| commit → notice on every device, devices not pulling (%d commits × %d devices) | p50 %s, p99 %s, max %s | p99 ≤ 500 ms: %s |\n",
+				f.Probes, f.Devices, ms(f.QuietP50), ms(f.QuietP99), ms(f.QuietMax), verdict(f.QuietP99 <= 500*time.Millisecond && f.Missed == 0))
+		} else {
+			p("| server RSS | %.1f MB before, %.1f MB with the streams | |\n", float64(f.RSSBefore)/(1<<20), float64(f.RSSAfter)/(1<<20))
+			p("| server memory per idle connected device | %.1f KB | ≤ 20 KB: %s |\n", f.BytesPerIdleDevice/1024, verdict(f.BytesPerIdleDevice <= 20<<10))
+			p("| commit → notice on every device, devices not pulling (%d commits × %d devices) | p50 %s, p99 %s, max %s | p99 ≤ 250 ms: %s |\n",
+				f.Probes, f.Devices, ms(f.QuietP50), ms(f.QuietP99), ms(f.QuietMax), verdict(f.QuietP99 <= 250*time.Millisecond && f.Missed == 0))
+		}
 		p("| commit → notice on every device, every device pulling on each notice | p50 %s, p99 %s, max %s | |\n",
 			ms(f.NoticeP50), ms(f.NoticeP99), ms(f.NoticeMax))
 		p("| commit → change pulled on every device | p50 %s, p99 %s | |\n", ms(f.PulledP50), ms(f.PulledP99))

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"minibase/engine/replica"
+	"minibase/server/internal/fdlimit"
 	"minibase/server/syncserver"
 	"minibase/server/synctest"
 )
@@ -41,6 +42,8 @@ type config struct {
 	perPusher int // changes each of them pushes
 
 	quiet time.Duration // fan-out phase: how long to let connections and catch-up pulls settle
+
+	worker string // when set, the repository root: load the Worker under wrangler dev instead
 }
 
 // mixedResult is the mixed phase's outcome.
@@ -73,6 +76,10 @@ type fanoutResult struct {
 	PulledP50, PulledP99 time.Duration
 	Missed               int // (device, probe) pairs with no notice within the wait
 	Converged            int
+
+	Worker            bool
+	IdleQueriesPerSec float64 // D1 statements per second while the streams sat idle
+	QueriesPerNotice  float64 // D1 statements per commit (its push included), devices not pulling
 }
 
 type throughputResult struct {
@@ -115,7 +122,7 @@ func httpClient() *http.Client {
 
 func run(ctx context.Context, cfg config, logf func(string, ...any)) (*results, error) {
 	res := &results{}
-	lim, err := raiseFileLimit()
+	lim, err := fdlimit.Raise()
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +149,7 @@ func run(ctx context.Context, cfg config, logf func(string, ...any)) (*results, 
 }
 
 type fleet struct {
-	srv     *nativeServer
+	srv     target
 	secret  string
 	hc      *http.Client
 	st      *stats
@@ -162,7 +169,13 @@ func newFleet(cfg config, phase string) (*fleet, error) {
 		return nil, err
 	}
 	secret := newSecret()
-	srv, err := startNative(cfg.serverBin, dir, secret)
+	var srv target
+	var err error
+	if cfg.worker != "" {
+		srv, err = startWorker(cfg.worker, dir, secret)
+	} else {
+		srv, err = startNative(cfg.serverBin, dir, secret)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -462,9 +475,12 @@ func runFanout(ctx context.Context, cfg config, logf func(string, ...any)) (*fan
 		}
 	}
 	time.Sleep(500 * time.Millisecond)
-	rssBefore, err := f.srv.rss()
-	if err != nil {
-		return nil, err
+	native := cfg.worker == ""
+	var rssBefore int64
+	if native {
+		if rssBefore, err = f.srv.rss(); err != nil {
+			return nil, err
+		}
 	}
 	if err := f.addDevices(cfg.fanout, 100); err != nil {
 		return nil, err
@@ -481,23 +497,41 @@ func runFanout(ctx context.Context, cfg config, logf func(string, ...any)) (*fan
 			time.Sleep(20 * time.Millisecond) // a burst of 2,000 dials would only test the accept backlog
 		}
 	}
-	for range f.devices {
+	// Opening a stream on the Worker starts a Go instance to check its token.
+	openWait := 60*time.Second + time.Duration(len(f.devices))*300*time.Millisecond
+	for i := range f.devices {
 		select {
 		case <-ready:
-		case <-time.After(60 * time.Second):
-			return nil, errors.New("event streams did not all open within 60 s")
+		case <-time.After(openWait):
+			return nil, fmt.Errorf("only %d of %d event streams opened within %s", i, len(f.devices), openWait)
 		}
 	}
 	connectSecs := time.Since(t0).Seconds()
 	// Idle: every stream has had its first notice and nobody pulls.
-	time.Sleep(cfg.quiet)
-	rssAfter, err := f.srv.rss()
-	if err != nil {
-		return nil, err
+	time.Sleep(min(cfg.quiet, time.Second))
+	r := &fanoutResult{Devices: cfg.fanout, ConnectSeconds: connectSecs, Worker: !native}
+	var q0 int64
+	if !native {
+		if q0, err = f.srv.queries(); err != nil {
+			return nil, err
+		}
 	}
-	r := &fanoutResult{Devices: cfg.fanout, RSSBefore: rssBefore, RSSAfter: rssAfter, ConnectSeconds: connectSecs,
-		BytesPerIdleDevice: float64(rssAfter-rssBefore) / float64(cfg.fanout)}
-	logf("fan-out: %d streams open in %.1f s; server RSS %d → %d MB", cfg.fanout, connectSecs, rssBefore>>20, rssAfter>>20)
+	time.Sleep(cfg.quiet)
+	if native {
+		rssAfter, err := f.srv.rss()
+		if err != nil {
+			return nil, err
+		}
+		r.RSSBefore, r.RSSAfter, r.BytesPerIdleDevice = rssBefore, rssAfter, float64(rssAfter-rssBefore)/float64(cfg.fanout)
+		logf("fan-out: %d streams open in %.1f s; server RSS %d → %d MB", cfg.fanout, connectSecs, rssBefore>>20, rssAfter>>20)
+	} else {
+		q1, err := f.srv.queries()
+		if err != nil {
+			return nil, err
+		}
+		r.IdleQueriesPerSec = float64(q1-q0) / cfg.quiet.Seconds()
+		logf("fan-out: %d streams open in %.1f s; %d D1 statements while idle", cfg.fanout, connectSecs, q1-q0)
+	}
 	cursor, err := writer.cl.Replica.Cursor()
 	if err != nil {
 		return nil, err
@@ -530,10 +564,18 @@ func runFanout(ctx context.Context, cfg config, logf func(string, ...any)) (*fan
 		time.Sleep(200 * time.Millisecond)
 		return nil
 	}
+	qStart, _ := f.srv.queries()
 	for range cfg.probes {
 		if err := commit(false); err != nil {
 			return nil, err
 		}
+	}
+	if !native {
+		qEnd, err := f.srv.queries()
+		if err != nil {
+			return nil, err
+		}
+		r.QueriesPerNotice = float64(qEnd-qStart) / float64(max(cfg.probes, 1))
 	}
 	// Now every device pulls when notified, as the client does: first the
 	// backlog of the commits above, then each commit as it comes.

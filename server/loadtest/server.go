@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -150,22 +151,6 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// raiseFileLimit lifts the soft limit on open files to the hard one: every
-// simulated device holds an event stream (and the server one per device).
-func raiseFileLimit() (uint64, error) {
-	var l syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-		return 0, err
-	}
-	if l.Cur < l.Max {
-		l.Cur = l.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-			return 0, err
-		}
-	}
-	return l.Cur, nil
-}
-
 // cpu is the CPU time the server process has used (user + system), from
 // /proc (clock ticks of 1/100 s, Linux's USER_HZ).
 func (s *nativeServer) cpu() (time.Duration, error) {
@@ -188,4 +173,117 @@ func (s *nativeServer) cpu() (time.Duration, error) {
 		return 0, errors.New("bad /proc stat")
 	}
 	return time.Duration(ut+st) * 10 * time.Millisecond, nil
+}
+
+// target is the server under load: the native command or the Worker under
+// wrangler dev.
+type target interface {
+	url() string
+	kill()
+	start() error
+	stop()
+	// rss and cpu are the server process's memory and CPU time (native only).
+	rss() (int64, error)
+	cpu() (time.Duration, error)
+	// queries is how many D1 statements the Worker has run (Worker only).
+	queries() (int64, error)
+}
+
+func (s *nativeServer) queries() (int64, error) { return 0, errors.New("not a Worker") }
+
+// workerServer is the Worker build under `wrangler dev` with a local D1,
+// started through server/worker/dev.mjs (which builds it), counting D1
+// statements.
+type workerServer struct {
+	root, secret, base string
+	cmd                *exec.Cmd
+	exited             chan struct{}
+	log                *os.File
+}
+
+func startWorker(root, dir, secret string) (*workerServer, error) {
+	w := &workerServer{root: root, secret: secret}
+	logf, err := os.Create(filepath.Join(dir, "wrangler.log"))
+	if err != nil {
+		return nil, err
+	}
+	w.log = logf
+	cmd := exec.Command("node", filepath.Join(root, "server/worker/dev.mjs"))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "MINIBASE_SYNC_SECRET="+secret, "MINIBASE_SYNC_COUNT_QUERIES=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	w.cmd, w.exited = cmd, make(chan struct{})
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(logf, line)
+			if _, u, ok := strings.Cut(line, "ready on "); ok {
+				if u, _, _ = strings.Cut(u, " "); u != "" {
+					select {
+					case found <- u:
+					default:
+					}
+				}
+			}
+		}
+	}()
+	go func() { _ = cmd.Wait(); close(w.exited) }()
+	select {
+	case w.base = <-found:
+		return w, nil
+	case <-w.exited:
+		return nil, fmt.Errorf("wrangler dev exited (log: %s)", logf.Name())
+	case <-time.After(3 * time.Minute):
+		w.stop()
+		return nil, fmt.Errorf("wrangler dev not ready in 3 minutes (log: %s)", logf.Name())
+	}
+}
+
+func (w *workerServer) url() string { return w.base }
+func (w *workerServer) kill()       { w.stop() }
+func (w *workerServer) start() error {
+	return errors.New("the Worker is not restarted by the load test")
+}
+
+func (w *workerServer) stop() {
+	if w.cmd == nil {
+		return
+	}
+	_ = syscall.Kill(-w.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-w.exited:
+	case <-time.After(15 * time.Second):
+		_ = syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+		<-w.exited
+	}
+	w.log.Close()
+	w.cmd = nil
+}
+
+func (w *workerServer) rss() (int64, error) { return 0, errors.New("not measured on the Worker") }
+func (w *workerServer) cpu() (time.Duration, error) {
+	return 0, errors.New("not measured on the Worker")
+}
+
+func (w *workerServer) queries() (int64, error) {
+	res, err := http.Get(w.base + "/__minibase/queries")
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	var v struct{ Queries int64 }
+	if err := json.NewDecoder(res.Body).Decode(&v); err != nil {
+		return 0, err
+	}
+	return v.Queries, nil
 }

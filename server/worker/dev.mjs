@@ -3,6 +3,7 @@
 // with a local D1 database and telemetry off.
 //
 //   node server/worker/dev.mjs                 build, start, print URL and a token; Ctrl-C stops
+//                                              (MINIBASE_SYNC_COUNT_QUERIES=1: count D1 statements at /__minibase/queries)
 //   import { startWorker } from './dev.mjs'    the same for tests: { url, secret, token(), stop() }
 //
 // Wrangler 4 asks for Node 22.12+; on older Node its CLI is started directly
@@ -137,7 +138,8 @@ export async function startWorker(opts = {}) {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const t0 = Date.now();
-  const w = await startWorker({ quiet: false, secret: process.env.MINIBASE_SYNC_SECRET });
+  const w = await startWorker({ quiet: false, secret: process.env.MINIBASE_SYNC_SECRET,
+    countQueries: process.env.MINIBASE_SYNC_COUNT_QUERIES === '1' });
   console.log(`\nminibase sync worker ready on ${w.url} (${Date.now() - t0} ms)`);
   console.log(`secret: ${w.secret}\nsample token (tenant "dev"): ${w.token('dev')}`);
   const bye = async () => { await w.stop(); process.exit(0); };
