@@ -28,7 +28,7 @@ func TestSmallRun(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	cfg := config{serverBin: bin, dir: dir, seed: uint64(time.Now().UnixNano()),
 		devices: 20, duration: 3 * time.Second, sharedKeys: 10, kill: true,
-		fanout: 30, probes: 2, quiet: 500 * time.Millisecond,
+		fanout: 30, probes: 2, pullProbes: 2, quiet: 500 * time.Millisecond,
 		pushers: 3, perPusher: 300}
 	t.Logf("seed %d", cfg.seed)
 	res, err := run(context.Background(), cfg, t.Logf)

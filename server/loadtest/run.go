@@ -35,8 +35,9 @@ type config struct {
 	sharedKeys int           // rows every device writes
 	kill       bool          // SIGKILL the server halfway through the mixed phase, then restart it
 
-	fanout int // fan-out phase: idle connected devices
-	probes int // commits whose notice must reach every one of them
+	fanout     int // fan-out phase: idle connected devices
+	probes     int // commits whose notice must reach every one of them (devices not pulling)
+	pullProbes int // the same while every device pulls on each notice
 
 	pushers   int // throughput phase: devices pushing at once
 	perPusher int // changes each of them pushes
@@ -68,7 +69,7 @@ type fanoutResult struct {
 	RSSBefore, RSSAfter  int64
 	BytesPerIdleDevice   float64
 	ConnectSeconds       float64
-	Probes               int
+	Probes, PullProbes   int
 	QuietP50, QuietP99   time.Duration // notices while no device pulls
 	QuietMax             time.Duration
 	NoticeP50, NoticeP99 time.Duration // notices while every device pulls on them
@@ -605,14 +606,14 @@ func runFanout(ctx context.Context, cfg config, logf func(string, ...any)) (*fan
 		}
 	}
 	time.Sleep(cfg.quiet)
-	for range cfg.probes {
+	for range cfg.pullProbes {
 		if err := commit(true); err != nil {
 			return nil, err
 		}
 	}
 	stop()
 	wg.Wait()
-	r.Probes = cfg.probes
+	r.Probes, r.PullProbes = cfg.probes, cfg.pullProbes
 	r.QuietP50, r.QuietP99, r.QuietMax = pct(p.quiet, 50), pct(p.quiet, 99), pct(p.quiet, 100)
 	r.NoticeP50, r.NoticeP99, r.NoticeMax = pct(p.noticed, 50), pct(p.noticed, 99), pct(p.noticed, 100)
 	r.PulledP50, r.PulledP99 = pct(p.pulled, 50), pct(p.pulled, 99)

@@ -282,6 +282,12 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, id identit
 	if err != nil {
 		return err
 	}
+	select {
+	case <-s.closed: // the fan-out loop has ended: nobody would write to this stream
+		s.hub.unsubscribe(sub)
+		return errf(http.StatusServiceUnavailable, CodeUnavailable, "the server is shutting down")
+	default:
+	}
 	if s.cfg.PollInterval <= 0 && s.cfg.StreamLimit <= 0 {
 		cursor, err := s.initialCursor(ctx, id.Tenant)
 		if err != nil {

@@ -901,3 +901,13 @@ func TestSameRowTwiceInOnePush(t *testing.T) {
 	res = e.mustPush(tk, change("s5", 3, todo(3, "y"), hlc(3, 0), "a"))
 	assert.Greater(t, res[0]["seq"], got[1]["seq"])
 }
+
+// TestEventsAfterCloseAreRefused: once the server is closed (its fan-out
+// loop gone), a new event stream is refused instead of hanging unserved.
+func TestEventsAfterCloseAreRefused(t *testing.T) {
+	e := newEnv(t, syncserver.Config{})
+	e.srv.Close()
+	st, body := e.do("GET", "/v1/events", tok("t"), nil)
+	assert.Equal(t, 503, st)
+	assert.Equal(t, "UNAVAILABLE", errCode(body))
+}

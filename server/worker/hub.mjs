@@ -21,6 +21,8 @@ const encoder = new TextEncoder();
 const KEEP_ALIVE_MS = 15000;
 /** Streams one object holds at most; beyond, 429 as the native server's per-tenant cap. */
 export const MAX_STREAMS = 10000;
+/** Unread messages a stream may hold before its client counts as gone. */
+const MAX_BACKLOG = 256;
 
 export class TenantHub {
   constructor(state, env) {
@@ -85,6 +87,13 @@ export class TenantHub {
   }
 
   write(stream, text) {
+    // A client that stopped reading while staying connected would make its
+    // unread notices pile up here: past a bound it is dropped.
+    const backlog = stream.writer.desiredSize;
+    if (backlog !== null && backlog < -MAX_BACKLOG) {
+      this.drop(stream);
+      return;
+    }
     // A write fails once the client has gone: that is how a stream ends.
     stream.writer.write(encoder.encode(text)).catch(() => this.drop(stream));
   }
