@@ -146,6 +146,11 @@ func (h *hub) attach(sub *subscription, conn net.Conn, cursor int64) {
 	if behind {
 		h.wake()
 	}
+	select {
+	case <-h.closed: // closed meanwhile: the loop may be gone; end the stream
+		conn.Close()
+	default:
+	}
 }
 
 // fanoutWriteGrace bounds one write of the fan-out loop. A write only
