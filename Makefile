@@ -7,6 +7,7 @@
 #   make bench   minibase against its peers in Node (LokiJS, sql.js, Dexie, a Map floor) and in
 #                headless Chromium (IndexedDB, Dexie, LokiJS, localforage, idb-keyval);
 #                writes bench/report.md and bench/report-chromium.md
+#   make bench-sync  the sync server under load (server/loadtest): bench/sync-report.md
 #
 # Everything it needs beyond Go and Node it installs itself (npm packages,
 # Go modules).
@@ -128,7 +129,19 @@ test-worker: build
 	# the JS sync suite again, against the Worker build under wrangler dev
 	MINIBASE_SYNC_WORKER=1 node --test --test-name-pattern='against the worker server' js/test/sync.test.mjs
 
-.PHONY: server worker test-worker
+# The sync load test (server/loadtest): the native server as a child process
+# on 127.0.0.1 against 200 devices (offline periods, a SIGKILL restart), 2,000
+# idle connected devices (notice latency, memory per stream) and 50 devices
+# pushing at once; writes bench/sync-report.md. LOADTEST_FLAGS adds flags.
+LOADTEST_FLAGS ?=
+bench-sync:
+	@mkdir -p bench
+	$(GO) build -o bench/.minibase-server ./server/cmd/minibase-server
+	$(GO) run ./server/loadtest -server-bin bench/.minibase-server -out bench/sync-report.md $(LOADTEST_FLAGS)
+	@rm -f bench/.minibase-server
+	@cat bench/sync-report.md
+
+.PHONY: server worker test-worker bench-sync
 # --- end sync server ---
 
 # --- mini-programs ---

@@ -41,6 +41,8 @@ var layers = []struct {
 	// the wasm command.
 	{"minibase/wasm/bridge", []string{"minibase/engine/...", "minibase/fsadapter"}},
 	{"minibase/wasm", []string{"minibase/wasm/bridge", "minibase/fsadapter/..."}},
+	// The load generator's simulated devices are engines on memory filesystems.
+	{"minibase/server/loadtest", []string{"minibase/server/...", "minibase/engine/...", "minibase/fsadapter", "minibase/fsadapter/memfs"}},
 	{"minibase/server/...", []string{"minibase/server/...", "minibase/engine/..."}},
 }
 

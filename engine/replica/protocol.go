@@ -60,7 +60,7 @@ type PullResponse struct {
 }
 
 // Transport carries requests to a sync server. Natively it is HTTP
-// (server/synctest.HTTP); in the browser and mini-programs the JS side does
+// (engine/replica/replicahttp); in the browser and mini-programs the JS side does
 // the requests and feeds the answers to the same state machine.
 type Transport interface {
 	Push(ctx context.Context, req PushRequest) (PushResponse, error)

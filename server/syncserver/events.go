@@ -1,8 +1,12 @@
 package syncserver
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -11,11 +15,25 @@ import (
 // across processes or Worker instances, waiters poll (Config.PollInterval).
 // It also caps how many waiters there are, in all and per tenant, since
 // each one holds a connection for as long as its client likes.
+//
+// Event streams on HTTP/1 connections are taken over from net/http
+// (hijacked) and written by the hub's one fan-out goroutine: an idle stream
+// then costs a socket and one small goroutine blocked reading it (to see the
+// client leave), not a handler goroutine with net/http's buffers and a
+// database query per notice. Thousands of devices of a tenant stay connected
+// cheaply, and a commit reaches them all in one pass.
 type hub struct {
 	mu                  sync.Mutex
 	subs                map[string]map[*subscription]struct{}
 	total               int
 	maxTotal, maxTenant int
+
+	cursors   map[string]int64    // latest cursor notified per tenant
+	dirty     map[string]struct{} // tenants whose attached streams are behind
+	kick      chan struct{}       // wakes the fan-out loop
+	keepAlive time.Duration
+	closed    <-chan struct{}
+	loopOnce  sync.Once
 }
 
 type subscription struct {
@@ -23,10 +41,16 @@ type subscription struct {
 	// ch holds at most one pending wake-up: notices coalesce, and the waiter
 	// reads the current cursor itself, so none is lost by dropping extras.
 	ch chan struct{}
+	// conn is set for a stream attached to the fan-out loop, which alone
+	// writes to it after attach; sent is the cursor it last announced.
+	conn net.Conn
+	sent int64
 }
 
-func newHub(maxTotal, maxTenant int) *hub {
-	return &hub{subs: make(map[string]map[*subscription]struct{}), maxTotal: maxTotal, maxTenant: maxTenant}
+func newHub(maxTotal, maxTenant int, keepAlive time.Duration, closed <-chan struct{}) *hub {
+	return &hub{subs: make(map[string]map[*subscription]struct{}), maxTotal: maxTotal, maxTenant: maxTenant,
+		cursors: make(map[string]int64), dirty: make(map[string]struct{}), kick: make(chan struct{}, 1),
+		keepAlive: keepAlive, closed: closed}
 }
 
 // subscribe registers a waiter, or refuses it when a cap is reached: 429
@@ -64,19 +88,190 @@ func (h *hub) unsubscribe(sub *subscription) {
 		}
 		if len(m) == 0 {
 			delete(h.subs, sub.tenant)
+			delete(h.cursors, sub.tenant)
+			delete(h.dirty, sub.tenant)
 		}
 	}
 }
 
-func (h *hub) notify(tenant string, _ int64) {
+func (h *hub) notify(tenant string, cursor int64) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	for sub := range h.subs[tenant] {
+	m := h.subs[tenant]
+	if len(m) == 0 {
+		h.mu.Unlock()
+		return
+	}
+	if cursor > h.cursors[tenant] {
+		h.cursors[tenant] = cursor
+	}
+	streams := false
+	for sub := range m {
+		if sub.conn != nil {
+			streams = true
+			continue
+		}
 		select {
 		case sub.ch <- struct{}{}:
 		default:
 		}
 	}
+	if streams {
+		h.dirty[tenant] = struct{}{}
+	}
+	h.mu.Unlock()
+	if streams {
+		h.wake()
+	}
+}
+
+func (h *hub) wake() {
+	select {
+	case h.kick <- struct{}{}:
+	default:
+	}
+}
+
+// attach hands a stream that has announced cursor on conn to the fan-out
+// loop. A push that committed after that cursor was read has already
+// raised the tenant's cursor, so it is sent at once.
+func (h *hub) attach(sub *subscription, conn net.Conn, cursor int64) {
+	h.loopOnce.Do(func() { go h.fanout() })
+	h.mu.Lock()
+	sub.conn, sub.sent = conn, cursor
+	behind := h.cursors[sub.tenant] > cursor
+	if behind {
+		h.dirty[sub.tenant] = struct{}{}
+	}
+	h.mu.Unlock()
+	if behind {
+		h.wake()
+	}
+	select {
+	case <-h.closed: // closed meanwhile: the loop may be gone; end the stream
+		conn.Close()
+	default:
+	}
+}
+
+// fanoutWriteGrace bounds one write of the fan-out loop. A write only
+// waits when the client has left a socket buffer's worth of notices
+// unread; such a client has stopped reading and is dropped.
+const fanoutWriteGrace = time.Second
+
+// fanout writes notices and keep-alives to attached streams until the
+// server closes; a stream whose write fails is closed (its reader
+// goroutine then unsubscribes it).
+func (h *hub) fanout() {
+	keep := time.NewTicker(h.keepAlive)
+	defer keep.Stop()
+	type out struct {
+		conn net.Conn
+		msg  []byte
+	}
+	var batch []out
+	msgs := map[int64][]byte{}
+	for {
+		batch = batch[:0]
+		forget := true // notices' texts are kept only while they are reused
+		select {
+		case <-h.closed:
+			h.mu.Lock()
+			for _, m := range h.subs {
+				for sub := range m {
+					if sub.conn != nil {
+						sub.conn.Close()
+					}
+				}
+			}
+			h.mu.Unlock()
+			return
+		case <-h.kick:
+			h.mu.Lock()
+			for tenant := range h.dirty {
+				cursor := h.cursors[tenant]
+				msg, ok := msgs[cursor]
+				if !ok {
+					msg = []byte(fmt.Sprintf("event: change\ndata: {\"cursor\": %d}\n\n", cursor))
+					msgs[cursor] = msg
+				}
+				for sub := range h.subs[tenant] {
+					if sub.conn != nil && sub.sent < cursor {
+						sub.sent = cursor
+						batch = append(batch, out{sub.conn, msg})
+					}
+				}
+				delete(h.dirty, tenant)
+			}
+			h.mu.Unlock()
+		case <-keep.C:
+			h.mu.Lock()
+			for _, m := range h.subs {
+				for sub := range m {
+					if sub.conn != nil {
+						batch = append(batch, out{sub.conn, keepAliveMsg})
+					}
+				}
+			}
+			h.mu.Unlock()
+			forget = false
+		}
+		for _, o := range batch {
+			_ = o.conn.SetWriteDeadline(time.Now().Add(fanoutWriteGrace))
+			if _, err := o.conn.Write(o.msg); err != nil {
+				o.conn.Close()
+			}
+		}
+		if forget && len(msgs) > 64 {
+			clear(msgs)
+		}
+	}
+}
+
+var keepAliveMsg = []byte(": keep-alive\n\n")
+
+// hijackStream takes an event stream's connection over from net/http and
+// attaches it to the fan-out loop; it reports false when the host cannot
+// (HTTP/2, a wrapped writer), and the stream is then served in place.
+func (s *Server) hijackStream(w http.ResponseWriter, r *http.Request, sub *subscription, cursor int64) bool {
+	hj, ok := w.(http.Hijacker)
+	if !ok || r.ProtoMajor != 1 || r.Method != http.MethodGet {
+		return false
+	}
+	var head strings.Builder
+	head.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nX-Accel-Buffering: no\r\nConnection: close\r\n")
+	for k, vs := range w.Header() {
+		for _, v := range vs {
+			head.WriteString(k + ": " + v + "\r\n")
+		}
+	}
+	fmt.Fprintf(&head, "\r\nretry: 3000\nevent: change\ndata: {\"cursor\": %d}\n\n", cursor)
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return false
+	}
+	// The body is delimited by the connection's end (Connection: close), so
+	// nothing else may use this connection; net/http's buffers are dropped.
+	_ = conn.SetReadDeadline(time.Time{})
+	_ = conn.SetWriteDeadline(time.Now().Add(streamWriteGrace))
+	if _, err := io.WriteString(conn, head.String()); err != nil {
+		conn.Close()
+		s.hub.unsubscribe(sub)
+		return true
+	}
+	s.hub.attach(sub, conn, cursor)
+	go func() {
+		// The client sends nothing on a stream; a read returns when it leaves
+		// (or the fan-out loop closes the connection).
+		var b [1]byte
+		for {
+			if _, err := conn.Read(b[:]); err != nil {
+				break
+			}
+		}
+		conn.Close()
+		s.hub.unsubscribe(sub)
+	}()
+	return true
 }
 
 // handleEvents streams "change" notices. The first event carries the
@@ -91,6 +286,22 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, id identit
 	sub, err := s.hub.subscribe(id.Tenant)
 	if err != nil {
 		return err
+	}
+	select {
+	case <-s.closed: // the fan-out loop has ended: nobody would write to this stream
+		s.hub.unsubscribe(sub)
+		return errf(http.StatusServiceUnavailable, CodeUnavailable, "the server is shutting down")
+	default:
+	}
+	if s.cfg.PollInterval <= 0 && s.cfg.StreamLimit <= 0 {
+		cursor, err := s.initialCursor(ctx, id.Tenant)
+		if err != nil {
+			s.hub.unsubscribe(sub)
+			return err
+		}
+		if s.hijackStream(w, r, sub, cursor) {
+			return nil
+		}
 	}
 	defer s.hub.unsubscribe(sub)
 	holdOpen(w, 0)
@@ -167,4 +378,22 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, id identit
 			return nil
 		}
 	}
+}
+
+// initialCursor reads the tenant's cursor for a stream's first event on a
+// goroutine of its own: the database driver's deep stack then does not stay
+// with the handler's goroutine (which, for a stream served in place, lives
+// as long as the stream).
+func (s *Server) initialCursor(ctx context.Context, tenant string) (int64, error) {
+	type answer struct {
+		cursor int64
+		err    error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		c, _, err := cursorOf(ctx, s.cfg.DB, tenant)
+		ch <- answer{c, err}
+	}()
+	a := <-ch
+	return a.cursor, a.err
 }

@@ -70,7 +70,7 @@ func FuzzDecodePush(f *testing.F) {
 			t.Fatalf("batch cap not enforced: %d", len(changes))
 		}
 		for i, c := range changes {
-			if !opRE.MatchString(c.Op) || !hlcRE.MatchString(c.HLC) || !originRE.MatchString(c.Origin) {
+			if !opOracle.MatchString(c.Op) || !hlcOracle.MatchString(c.HLC) || !originOracle.MatchString(c.Origin) {
 				t.Fatalf("change %d: accepted bad field: %+v", i, c)
 			}
 			if c.HLC > fuzzMaxHLC {

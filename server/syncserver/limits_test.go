@@ -4,6 +4,7 @@ package syncserver_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -207,4 +208,49 @@ func TestStreamsOutliveReadTimeout(t *testing.T) {
 	res = openStream(t, ts.URL+"/v1/pull?since=0&wait=0.3", tok("t"))
 	defer res.Body.Close()
 	assert.Equal(t, 200, res.StatusCode, "a long-poll longer than the timeouts still answers")
+}
+
+// TestFanoutToManyStreams: every one of many event streams of a tenant gets
+// each commit's notice (in cursor order, the last one always), with the
+// CORS headers of any answer; another tenant's streams get none.
+func TestFanoutToManyStreams(t *testing.T) {
+	e := newEnv(t, syncserver.Config{MaxStreams: 500, MaxTenantStreams: 500})
+	const n = 150
+	var readers []*bufio.Reader
+	for i := range n {
+		tenant := "t"
+		if i%10 == 0 {
+			tenant = "u"
+		}
+		res := openStream(t, e.ts.URL+"/v1/events", tok(tenant))
+		t.Cleanup(func() { res.Body.Close() })
+		require.Equal(t, 200, res.StatusCode)
+		assert.Equal(t, "*", res.Header.Get("Access-Control-Allow-Origin"))
+		assert.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
+		r := bufio.NewReader(res.Body)
+		_, data := readEvent(t, r)
+		assert.JSONEq(t, `{"cursor": 0}`, data)
+		if tenant == "t" {
+			readers = append(readers, r)
+		}
+	}
+	for i := 1; i <= 3; i++ {
+		e.mustPush(tok("t"), change(fmt.Sprint("f", i), i, todo(i, "x"), hlc(int64(i), 0), "a"))
+	}
+	for _, r := range readers {
+		last := 0.0
+		for last < 3 {
+			_, data := readEvent(t, r)
+			var msg struct{ Cursor float64 }
+			require.NoError(t, json.Unmarshal([]byte(data), &msg))
+			require.Greater(t, msg.Cursor, last, "notices only move forward")
+			last = msg.Cursor
+		}
+	}
+	e.mustPush(tok("u"), change("g", 1, todo(1, "x"), hlc(1, 0), "a"))
+	e.mustPush(tok("t"), change("f4", 4, todo(4, "x"), hlc(4, 0), "a"))
+	for _, r := range readers {
+		_, data := readEvent(t, r)
+		assert.JSONEq(t, `{"cursor": 4}`, data, "another tenant's commit is not announced here")
+	}
 }

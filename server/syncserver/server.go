@@ -107,7 +107,31 @@ type Config struct {
 	MinSchemaVersion uint64
 	// ErrorLog receives internal errors (5xx); nil discards them.
 	ErrorLog *log.Logger
+	// Notify, when set, is told once after every push that stored something,
+	// with the tenant's new cursor: where event streams are held outside this
+	// process (a Durable Object per tenant on Workers), it tells them.
+	Notify func(ctx context.Context, tenant string, cursor int64)
+	// TicketPath, when set, is a GET path answering {"tenant", "cursor"} for
+	// the request's token: a host that holds event streams outside this
+	// handler (the Worker's entry.mjs) asks it before opening one.
+	TicketPath string
+	// Batch, when set with the "d1" dialect, runs a push's writes as one
+	// transaction (D1's batch), so a push is all-or-nothing there as it is
+	// on SQLite; without it a push spanning chunks is stored chunk by chunk.
+	Batch BatchFunc
 }
+
+// Statement is one SQL statement of a Batch.
+type Statement struct {
+	Query string
+	Args  []any
+}
+
+// BatchFunc runs statements in order as one transaction: either every one
+// of them takes effect or none does. It returns, per statement, the rows it
+// produced, each row's values in the statement's column order (integers may
+// come back as float64, as JavaScript numbers do).
+type BatchFunc func(ctx context.Context, stmts []Statement) ([][][]any, error)
 
 // Server is the sync protocol handler. It is safe for concurrent use.
 type Server struct {
@@ -169,12 +193,16 @@ func New(cfg Config) (*Server, error) {
 	if err := migrate(context.Background(), cfg.DB); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, d1: cfg.Dialect == "d1", hub: newHub(cfg.MaxStreams, cfg.MaxTenantStreams), closed: make(chan struct{})}
+	closed := make(chan struct{})
+	s := &Server{cfg: cfg, d1: cfg.Dialect == "d1", hub: newHub(cfg.MaxStreams, cfg.MaxTenantStreams, cfg.KeepAlive, closed), closed: closed}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/v1/health", s.route(http.MethodGet, false, s.handleHealth))
 	s.mux.HandleFunc("/v1/push", s.route(http.MethodPost, true, s.handlePush))
 	s.mux.HandleFunc("/v1/pull", s.route(http.MethodGet, true, s.handlePull))
 	s.mux.HandleFunc("/v1/events", s.route(http.MethodGet, true, s.handleEvents))
+	if cfg.TicketPath != "" {
+		s.mux.HandleFunc(cfg.TicketPath, s.route(http.MethodGet, true, s.handleTicket))
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errf(http.StatusNotFound, CodeNotFound, "no such endpoint: "+r.URL.Path))
 	})
@@ -224,6 +252,18 @@ func (s *Server) Purge(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("syncserver: purge: %w", err)
 	}
+	return nil
+}
+
+// handleTicket answers Config.TicketPath: the token's tenant and the
+// tenant's cursor, what a host that holds event streams elsewhere (the
+// Worker's Durable Object) needs to open one.
+func (s *Server) handleTicket(w http.ResponseWriter, r *http.Request, id identity) error {
+	cursor, _, err := cursorOf(r.Context(), s.cfg.DB, id.Tenant)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tenant": id.Tenant, "cursor": cursor})
 	return nil
 }
 
@@ -305,6 +345,9 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, id identity)
 	}
 	if applied {
 		s.hub.notify(id.Tenant, cursor)
+		if s.cfg.Notify != nil {
+			s.cfg.Notify(r.Context(), id.Tenant, cursor)
+		}
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Results []pushResult `json:"results"`
@@ -313,23 +356,24 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, id identity)
 	return nil
 }
 
-// push stores validated changes: in one transaction on SQLite, one
-// statement per chunk on D1.
+// push stores validated changes: in one transaction on SQLite, one batch
+// (one transaction) on D1 with Config.Batch, else one statement per chunk.
 func (s *Server) push(ctx context.Context, tenant string, changes []change) ([]pushResult, int64, bool, error) {
-	results := make([]pushResult, len(changes))
 	now := s.cfg.Now().UnixMilli()
-	run := func(q querier) (int64, bool, error) {
-		res, applied, err := applyChanges(ctx, q, tenant, changes, now)
+	run := func(q querier, batch BatchFunc) ([]pushResult, int64, bool, error) {
+		res, applied, cursor, err := applyChanges(ctx, q, batch, tenant, changes, now)
 		if err != nil {
-			return 0, false, fmt.Errorf("push: %w", err)
+			return nil, 0, false, fmt.Errorf("push: %w", err)
 		}
-		copy(results, res)
-		cursor, _, err := cursorOf(ctx, q, tenant)
-		return cursor, applied, err
+		if cursor < 0 {
+			if cursor, _, err = cursorOf(ctx, q, tenant); err != nil {
+				return nil, 0, false, err
+			}
+		}
+		return res, cursor, applied, nil
 	}
 	if s.d1 {
-		cursor, applied, err := run(s.cfg.DB)
-		return results, cursor, applied, err
+		return run(s.cfg.DB, s.cfg.Batch)
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
@@ -338,7 +382,7 @@ func (s *Server) push(ctx context.Context, tenant string, changes []change) ([]p
 		return nil, 0, false, err
 	}
 	defer tx.Rollback()
-	cursor, applied, err := run(tx)
+	results, cursor, applied, err := run(tx, nil)
 	if err != nil {
 		return nil, 0, false, err
 	}

@@ -30,19 +30,36 @@ var secret = []byte("test-secret-of-at-least-32-bytes")
 // protocol tests with "d1" (no transactions) on SQLite.
 var testDialect = ""
 
+// testBatch makes newEnv give a "d1" server a Config.Batch (sqliteBatch).
+var testBatch = false
+
 // TestD1Dialect runs the protocol tests the way the Worker runs the server:
 // without transactions, change chunks stored statement by statement.
 func TestD1Dialect(t *testing.T) {
 	testDialect = "d1"
 	defer func() { testDialect = "" }()
-	for name, fn := range map[string]func(*testing.T){
+	for name, fn := range d1Suite() {
+		t.Run(name, fn)
+	}
+}
+
+// TestD1BatchDialect runs them the way the Worker runs a push: its writes
+// as one batch (one transaction), the rest without transactions.
+func TestD1BatchDialect(t *testing.T) {
+	testDialect, testBatch = "d1", true
+	defer func() { testDialect, testBatch = "", false }()
+	for name, fn := range d1Suite() {
+		t.Run(name, fn)
+	}
+}
+
+func d1Suite() map[string]func(*testing.T) {
+	return map[string]func(*testing.T){
 		"Auth": TestAuth, "TenantIsolation": TestTenantIsolation, "PushStatuses": TestPushStatuses,
 		"LWW": TestLastWriterWinsByClockNotArrival, "Pagination": TestPullPaginationAndCursor,
 		"Tombstones": TestTombstones, "CanonicalKeys": TestCanonicalKeys, "BadInput": TestBadInputChangesNothing,
 		"Retention": TestRetentionHorizon, "Restart": TestRestartKeepsEverything, "LongPoll": TestLongPoll,
 		"Events": TestEvents, "SameRowTwice": TestSameRowTwiceInOnePush, "Concurrent": TestConcurrentPushes,
-	} {
-		t.Run(name, fn)
 	}
 }
 
@@ -64,6 +81,9 @@ func newEnv(t *testing.T, cfg syncserver.Config) *env {
 	}
 	if cfg.Dialect == "" {
 		cfg.Dialect = testDialect
+		if testBatch && cfg.Batch == nil {
+			cfg.Batch = sqliteBatch(cfg.DB, -1)
+		}
 	}
 	e := &env{t: t, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	if cfg.Secret == nil {
@@ -880,4 +900,14 @@ func TestSameRowTwiceInOnePush(t *testing.T) {
 	// seq stays strictly increasing and unique across pushes.
 	res = e.mustPush(tk, change("s5", 3, todo(3, "y"), hlc(3, 0), "a"))
 	assert.Greater(t, res[0]["seq"], got[1]["seq"])
+}
+
+// TestEventsAfterCloseAreRefused: once the server is closed (its fan-out
+// loop gone), a new event stream is refused instead of hanging unserved.
+func TestEventsAfterCloseAreRefused(t *testing.T) {
+	e := newEnv(t, syncserver.Config{})
+	e.srv.Close()
+	st, body := e.do("GET", "/v1/events", tok("t"), nil)
+	assert.Equal(t, 503, st)
+	assert.Equal(t, "UNAVAILABLE", errCode(body))
 }

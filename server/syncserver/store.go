@@ -163,10 +163,12 @@ func toWireIn(c *change) wireIn {
 	return w
 }
 
-// applyChanges stores validated changes and reports each one's fate. It is
-// correct inside a transaction (SQLite) and, chunk by chunk, without one
-// (D1): each statement decides winners and assigns seq by itself.
-func applyChanges(ctx context.Context, q querier, tenant string, changes []change, nowMS int64) ([]pushResult, bool, error) {
+// applyChanges stores validated changes and reports each one's fate, and
+// the tenant's cursor after them when batch gave it (else -1). It is correct
+// inside a transaction (SQLite), as one batch (D1 with batch, one
+// transaction), and chunk by chunk without either (D1): each statement
+// decides winners and assigns seq by itself.
+func applyChanges(ctx context.Context, q querier, batch BatchFunc, tenant string, changes []change, nowMS int64) ([]pushResult, bool, int64, error) {
 	results := make([]pushResult, len(changes))
 	// A repeated op id within one push is answered like its first occurrence
 	// and never reaches the store twice.
@@ -178,7 +180,52 @@ func applyChanges(ctx context.Context, q querier, tenant string, changes []chang
 			todo = append(todo, i)
 		}
 	}
+	chunks, err := planChunks(changes, todo)
+	if err != nil {
+		return nil, false, -1, err
+	}
+	wons := make([]map[string]int64, len(chunks))
+	cursor := int64(-1)
+	if batch != nil {
+		if wons, cursor, err = upsertBatch(ctx, batch, tenant, chunks, nowMS); err != nil {
+			return nil, false, -1, err
+		}
+	} else {
+		for i, c := range chunks {
+			if wons[i], err = upsertChunk(ctx, q, tenant, c.raw, nowMS); err != nil {
+				return nil, false, -1, err
+			}
+		}
+	}
 	applied := false
+	for i, c := range chunks {
+		if err := resolveChunk(ctx, q, tenant, changes, c.idx, wons[i], results); err != nil {
+			return nil, false, -1, err
+		}
+		applied = applied || len(wons[i]) > 0
+	}
+	for i := range changes {
+		f := first[changes[i].Op]
+		if f == i {
+			continue
+		}
+		results[i] = results[f]
+		if results[f].Status == "applied" {
+			results[i].Status = "duplicate"
+		}
+	}
+	return results, applied, cursor, nil
+}
+
+// chunk is a run of changes (indexes into the push) and their JSON as the
+// batch statement reads it.
+type chunk struct {
+	idx []int
+	raw string
+}
+
+func planChunks(changes []change, todo []int) ([]chunk, error) {
+	var out []chunk
 	for len(todo) > 0 {
 		n, size := 0, 0
 		var batch []wireIn
@@ -191,50 +238,94 @@ func applyChanges(ctx context.Context, q querier, tenant string, changes []chang
 			}
 			n++
 		}
-		chunk := todo[:n]
-		todo = todo[n:]
-		a, err := applyChunk(ctx, q, tenant, changes, chunk, batch, results, nowMS)
+		raw, err := json.Marshal(batch)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
-		applied = applied || a
+		out = append(out, chunk{idx: todo[:n], raw: string(raw)})
+		todo = todo[n:]
 	}
-	for i := range changes {
-		f := first[changes[i].Op]
-		if f == i {
-			continue
-		}
-		results[i] = results[f]
-		if results[f].Status == "applied" {
-			results[i].Status = "duplicate"
-		}
-	}
-	return results, applied, nil
+	return out, nil
 }
 
-func applyChunk(ctx context.Context, q querier, tenant string, changes []change, chunk []int, batch []wireIn, results []pushResult, nowMS int64) (bool, error) {
-	raw, err := json.Marshal(batch)
-	if err != nil {
-		return false, err
-	}
-	won := make(map[string]int64, len(chunk))
-	rows, err := q.QueryContext(ctx, sqlUpsertBatch, tenant, string(raw), nowMS)
-	if err != nil {
-		return false, err
-	}
-	for rows.Next() {
+// upsertChunk runs the batch statement on one chunk and returns the winners'
+// seqs by op.
+func upsertChunk(ctx context.Context, q querier, tenant, raw string, nowMS int64) (map[string]int64, error) {
+	won := make(map[string]int64)
+	err := scanEach(ctx, q, sqlUpsertBatch, tenant, raw, func(r *sql.Rows) error {
 		var op string
 		var seq int64
-		if err := rows.Scan(&op, &seq); err != nil {
-			rows.Close()
-			return false, err
+		if err := r.Scan(&op, &seq); err != nil {
+			return err
 		}
 		won[op] = seq
+		return nil
+	}, nowMS)
+	return won, err
+}
+
+// upsertBatch runs every chunk's statement and then the cursor's as one
+// batch (one transaction): a push is stored whole or not at all.
+func upsertBatch(ctx context.Context, batch BatchFunc, tenant string, chunks []chunk, nowMS int64) ([]map[string]int64, int64, error) {
+	stmts := make([]Statement, 0, len(chunks)+1)
+	for _, c := range chunks {
+		stmts = append(stmts, Statement{Query: sqlUpsertBatch, Args: []any{tenant, c.raw, nowMS}})
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return false, err
+	stmts = append(stmts, Statement{Query: sqlCursor, Args: []any{tenant}})
+	out, err := batch(ctx, stmts)
+	if err != nil {
+		return nil, -1, err
 	}
+	if len(out) != len(stmts) {
+		return nil, -1, fmt.Errorf("batch answered %d results for %d statements", len(out), len(stmts))
+	}
+	wons := make([]map[string]int64, len(chunks))
+	for i := range chunks {
+		wons[i] = make(map[string]int64, len(out[i]))
+		for _, row := range out[i] {
+			if len(row) < 2 {
+				return nil, -1, fmt.Errorf("batch: short row %v", row)
+			}
+			op, ok := row[0].(string)
+			seq, ok2 := asInt64(row[1])
+			if !ok || !ok2 {
+				return nil, -1, fmt.Errorf("batch: bad row %v", row)
+			}
+			wons[i][op] = seq
+		}
+	}
+	last := out[len(chunks)]
+	if len(last) != 1 || len(last[0]) < 1 {
+		return nil, -1, fmt.Errorf("batch: no cursor")
+	}
+	cursor, ok := asInt64(last[0][0])
+	if !ok {
+		return nil, -1, fmt.Errorf("batch: bad cursor %v", last[0][0])
+	}
+	return wons, cursor, nil
+}
+
+// asInt64 reads an integer column from a batch row: int64 from Go drivers,
+// float64 from JavaScript.
+func asInt64(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	case float64:
+		if n != float64(int64(n)) {
+			return 0, false
+		}
+		return int64(n), true
+	}
+	return 0, false
+}
+
+// resolveChunk records the winners of a chunk as applied and tells the
+// others apart: duplicate (op already stored) or stale (a greater version
+// is stored; it comes back as current).
+func resolveChunk(ctx context.Context, q querier, tenant string, changes []change, chunk []int, won map[string]int64, results []pushResult) error {
 	var lost []wireIn
 	var lostIdx []int // index into changes
 	for _, i := range chunk {
@@ -247,10 +338,11 @@ func applyChunk(ctx context.Context, q querier, tenant string, changes []change,
 		lostIdx = append(lostIdx, i)
 	}
 	if len(lost) == 0 {
-		return len(won) > 0, nil
+		return nil
 	}
-	if raw, err = json.Marshal(lost); err != nil {
-		return false, err
+	raw, err := json.Marshal(lost)
+	if err != nil {
+		return err
 	}
 	dup := make(map[int]int64)
 	if err := scanEach(ctx, q, sqlOpsOf, tenant, string(raw), func(r *sql.Rows) error {
@@ -262,7 +354,7 @@ func applyChunk(ctx context.Context, q querier, tenant string, changes []change,
 		dup[k] = seq
 		return nil
 	}); err != nil {
-		return false, err
+		return err
 	}
 	cur := make(map[int]*wireOut)
 	if len(dup) < len(lost) {
@@ -281,7 +373,7 @@ func applyChunk(ctx context.Context, q querier, tenant string, changes []change,
 			}
 			return nil
 		}); err != nil {
-			return false, err
+			return err
 		}
 	}
 	for k, i := range lostIdx {
@@ -295,7 +387,7 @@ func applyChunk(ctx context.Context, q querier, tenant string, changes []change,
 		case v == nil:
 			// Neither stored nor recorded: only a purge racing this push (D1, no
 			// transaction) can do that. Fail; the client's retry is safe.
-			return false, fmt.Errorf("change %q: row vanished during the push", c.Op)
+			return fmt.Errorf("change %q: row vanished during the push", c.Op)
 		case v.Op == c.Op:
 			// The row's version is this op though its op id is no longer in the
 			// log (purged): still at most once.
@@ -304,11 +396,11 @@ func applyChunk(ctx context.Context, q querier, tenant string, changes []change,
 			results[i] = pushResult{Op: c.Op, Status: "stale", Current: v}
 		}
 	}
-	return len(won) > 0, nil
+	return nil
 }
 
-func scanEach(ctx context.Context, q querier, query, tenant, arg string, each func(*sql.Rows) error) error {
-	rows, err := q.QueryContext(ctx, query, tenant, arg)
+func scanEach(ctx context.Context, q querier, query, tenant, arg string, each func(*sql.Rows) error, more ...any) error {
+	rows, err := q.QueryContext(ctx, query, append([]any{tenant, arg}, more...)...)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@
 // with a local D1 database and telemetry off.
 //
 //   node server/worker/dev.mjs                 build, start, print URL and a token; Ctrl-C stops
+//                                              (MINIBASE_SYNC_COUNT_QUERIES=1: count D1 statements at /__minibase/queries)
 //   import { startWorker } from './dev.mjs'    the same for tests: { url, secret, token(), stop() }
 //
 // Wrangler 4 asks for Node 22.12+; on older Node its CLI is started directly
@@ -67,7 +68,7 @@ function wranglerCommand() {
  * Builds (unless build: false) and starts the worker under wrangler dev.
  * Resolves once /v1/health answers; rejects if it does not within timeoutMs.
  * @param {{secret?: string, port?: number, persistTo?: string, schema?: object,
- *          retention?: string, build?: boolean, quiet?: boolean, timeoutMs?: number}} [opts]
+ *          retention?: string, failTenant?: string, countQueries?: boolean, build?: boolean, quiet?: boolean, timeoutMs?: number}} [opts]
  */
 export async function startWorker(opts = {}) {
   const { quiet = true, timeoutMs = 60000 } = opts;
@@ -85,6 +86,10 @@ export async function startWorker(opts = {}) {
     '--var', `MINIBASE_SYNC_SECRET:${secret}`];
   if (opts.schema) args.push('--var', `MINIBASE_SYNC_SCHEMA:${JSON.stringify(opts.schema)}`);
   if (opts.retention) args.push('--var', `MINIBASE_SYNC_RETENTION:${opts.retention}`);
+  // Tests only: every push of this tenant fails in the middle of its D1 batch.
+  if (opts.failTenant) args.push('--var', `MINIBASE_SYNC_TEST_FAIL_TENANT:${opts.failTenant}`);
+  // Tests only: count D1 statements, served at /__minibase/queries.
+  if (opts.countQueries) args.push('--var', 'MINIBASE_SYNC_TEST_COUNT_QUERIES:1');
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_LOG_PATH: join(state, 'logs'),
     NO_COLOR: '1', FORCE_COLOR: '0', CI: '1' };
   delete env.CLOUDFLARE_API_TOKEN;
@@ -133,7 +138,8 @@ export async function startWorker(opts = {}) {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const t0 = Date.now();
-  const w = await startWorker({ quiet: false, secret: process.env.MINIBASE_SYNC_SECRET });
+  const w = await startWorker({ quiet: false, secret: process.env.MINIBASE_SYNC_SECRET,
+    countQueries: process.env.MINIBASE_SYNC_COUNT_QUERIES === '1' });
   console.log(`\nminibase sync worker ready on ${w.url} (${Date.now() - t0} ms)`);
   console.log(`secret: ${w.secret}\nsample token (tenant "dev"): ${w.token('dev')}`);
   const bye = async () => { await w.stop(); process.exit(0); };

@@ -7,13 +7,16 @@
 //
 // Workers may start a fresh Go instance for every request, so nothing lives
 // in Go globals: each request opens the D1 connector and a Server (whose
-// migration check is one SELECT), and event streams and long-polls poll D1
-// instead of waiting on an in-process notifier.
+// migration check is one SELECT). Event streams live in a Durable Object per
+// tenant (hub.mjs, bound as HUB; entry.mjs routes them there), which every
+// stored push notifies once; without that binding, event streams and
+// long-polls poll D1 instead of waiting on an in-process notifier.
 //
 // Variables: MINIBASE_SYNC_SECRET (required; a wrangler secret in
 // production), MINIBASE_SYNC_SCHEMA (optional schema JSON),
 // MINIBASE_SYNC_RETENTION (optional Go duration, default 720h). A cron
-// trigger runs the retention purge.
+// trigger runs the retention purge. MINIBASE_SYNC_TEST_FAIL_TENANT is for
+// tests only: every push of that tenant fails in the middle of its batch.
 package main
 
 import (
@@ -23,6 +26,8 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"syscall/js"
 	"time"
 
@@ -79,6 +84,12 @@ func newServer() (*syncserver.Server, error) {
 		PollInterval: pollInterval,
 		StreamLimit:  streamLimit,
 		ErrorLog:     log.New(os.Stderr, "minibase-sync: ", 0), // the Worker's console
+		// A push's writes run as one D1 batch: one transaction.
+		Batch: d1Batch(cloudflare.GetBinding("DB"), getenv("MINIBASE_SYNC_TEST_FAIL_TENANT")),
+	}
+	if ns, err := cloudflare.NewDurableObjectNamespace("HUB"); err == nil {
+		cfg.Notify = notifyHub(ns, cfg.ErrorLog)
+		cfg.TicketPath = ticketPath
 	}
 	if s := getenv("MINIBASE_SYNC_SCHEMA"); s != "" {
 		if cfg.Schema, err = syncserver.ParseSchema([]byte(s)); err != nil {
@@ -91,6 +102,35 @@ func newServer() (*syncserver.Server, error) {
 		}
 	}
 	return syncserver.New(cfg)
+}
+
+// ticketPath is where entry.mjs asks, for a GET /v1/events, whose token it
+// carries and where the tenant's cursor stands, before it hands the stream
+// to the tenant's Durable Object. entry.mjs answers 404 to clients that ask
+// it directly (it would only tell them their own tenant).
+const ticketPath = "/__minibase/ticket"
+
+// notifyHub tells the tenant's Durable Object (hub.mjs) the cursor of a
+// stored push, once; it fans the notice out to the tenant's streams. A
+// failure only delays notices (clients still sync), so it is logged.
+func notifyHub(ns *cloudflare.DurableObjectNamespace, logger *log.Logger) func(context.Context, string, int64) {
+	return func(ctx context.Context, tenant string, cursor int64) {
+		stub, err := ns.Get(ns.IdFromName(tenant))
+		if err == nil {
+			var req *http.Request
+			req, err = http.NewRequestWithContext(ctx, http.MethodPost, "https://hub/notify",
+				strings.NewReader(`{"cursor":`+strconv.FormatInt(cursor, 10)+`}`))
+			if err == nil {
+				var res *http.Response
+				if res, err = stub.Fetch(req); err == nil {
+					res.Body.Close()
+				}
+			}
+		}
+		if err != nil {
+			logger.Printf("notify the hub of %q: %v", tenant, err)
+		}
+	}
 }
 
 // getenv reads a Worker variable; unset is "" (cloudflare.Getenv would

@@ -16,7 +16,7 @@ before(async () => {
   buildWorker({ quiet: true }); // a build failure is a test failure, never a skip
   try {
     // Retention 1ms: the cron purge (triggered by hand at the end) drops every tombstone.
-    w = await startWorker({ build: false, retention: '1ms' });
+    w = await startWorker({ build: false, retention: '1ms', failTenant: 't-fault', countQueries: true });
   } catch (e) {
     if (/Ready on/.test(String(e.message))) throw e; // wrangler ran; our worker is broken
     skipReason = `wrangler dev cannot start here: ${String(e.message).split('\n').slice(0, 3).join(' | ')}`;
@@ -89,6 +89,23 @@ wtest('push: applied, duplicate, stale by (hlc, origin); pull in seq order', asy
   assert.equal(r.body.more, false);
 });
 
+wtest('a push that fails mid-batch keeps nothing (one D1 transaction)', async () => {
+  // The worker runs with MINIBASE_SYNC_TEST_FAIL_TENANT=t-fault: its pushes get
+  // a statement after their first write that fails only if that write is
+  // visible, so the failure lands in the middle of the batch.
+  const tk = w.token('t-fault');
+  const r = await push(tk, change('f1', 1, { id: 1, title: 'a' }, 1), change('f2', 2, { id: 2, title: 'b' }, 1));
+  assert.equal(r.status, 500, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, 'INTERNAL');
+  const p = await pull(tk);
+  assert.equal(p.status, 200);
+  assert.deepEqual(p.body.changes, [], 'nothing of the failed push was kept');
+  assert.equal(p.body.cursor, 0);
+  // The same push on another tenant is stored whole, seqs from 1.
+  const ok = await push(w.token('t-nofault'), change('f1', 1, { id: 1, title: 'a' }, 1), change('f2', 2, { id: 2, title: 'b' }, 1));
+  assert.deepEqual(ok.body.results.map((x) => [x.status, x.seq]), [['applied', 1], ['applied', 2]]);
+});
+
 wtest('another tenant sees nothing', async () => {
   await push(w.token('t-iso-a'), change('i1', 1, { id: 1, secret: 'a' }, 1));
   const r = await pull(w.token('t-iso-b'));
@@ -140,6 +157,80 @@ wtest('events stream starts with the current cursor', async () => {
   }
   ac.abort();
   assert.match(text, /event: change\ndata: \{"cursor": 1\}/);
+});
+
+// Reads SSE events from a fetch body: next() resolves with the next event's data.
+function sse(res) {
+  const reader = res.body.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  return {
+    async next() {
+      for (let i = 0; i < 1000; i++) {
+        const at = buf.indexOf('\n\n');
+        if (at >= 0) {
+          const block = buf.slice(0, at);
+          buf = buf.slice(at + 2);
+          const data = block.split('\n').find((l) => l.startsWith('data: '));
+          if (data) return JSON.parse(data.slice(6));
+          continue; // a comment (keep-alive)
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error('stream ended');
+        buf += dec.decode(value, { stream: true });
+      }
+      throw new Error('no event');
+    },
+  };
+}
+
+const openEvents = (tk, signal) => fetch(`${w.url}/v1/events`, { headers: { authorization: `Bearer ${tk}` }, signal });
+
+wtest('events come from the tenant\'s Durable Object: one notice per push to every stream, none for other tenants', async () => {
+  const tk = w.token('t-hub');
+  await push(tk, change('h1', 1, { id: 1 }, 1));
+  const ac = new AbortController();
+  try {
+    const streams = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await openEvents(tk, ac.signal);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type'), /text\/event-stream/);
+      assert.equal(res.headers.get('access-control-allow-origin'), '*');
+      const s = sse(res);
+      assert.deepEqual(await s.next(), { cursor: 1 });
+      streams.push(s);
+    }
+    await push(w.token('t-hub-other'), change('o1', 1, { id: 1 }, 1));
+    await push(tk, change('h2', 2, { id: 2 }, 2));
+    for (const s of streams) assert.deepEqual(await s.next(), { cursor: 2 });
+    const stats = await fetch(`${w.url}/__minibase/ticket`, { headers: { authorization: `Bearer ${tk}` } });
+    assert.equal(stats.status, 404, 'the internal ticket path is not reachable from outside');
+    await stats.arrayBuffer();
+    const bad = await openEvents('garbage');
+    assert.equal(bad.status, 401);
+    assert.equal((await bad.json()).error.code, 'UNAUTHORIZED');
+  } finally {
+    ac.abort();
+  }
+});
+
+wtest('idle event streams cost no D1 query', async () => {
+  const tk = w.token('t-idle');
+  const ac = new AbortController();
+  try {
+    for (let i = 0; i < 10; i++) {
+      const res = await openEvents(tk, ac.signal);
+      await sse(res).next();
+    }
+    const count = async () => (await (await fetch(`${w.url}/__minibase/queries`)).json()).queries;
+    const before = await count();
+    assert.ok(before > 0, 'the counter counts');
+    await new Promise((r) => setTimeout(r, 3000)); // three of the Go streams' poll intervals
+    assert.equal(await count(), before, 'no D1 statement while 10 streams sat idle');
+  } finally {
+    ac.abort();
+  }
 });
 
 wtest('cron purge advances the horizon: an old cursor must resync (410)', async () => {

@@ -31,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"minibase/server/internal/fdlimit"
 	"minibase/server/sqlitestore"
 	"minibase/server/syncserver"
 )
@@ -72,6 +73,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	logger := log.New(os.Stderr, "minibase-server: ", log.LstdFlags)
+	if n, err := fdlimit.Raise(); err != nil {
+		logger.Printf("warning: cannot raise the open-file limit: %v", err)
+	} else if n > 0 && n < uint64(*maxStreams)+64 {
+		logger.Printf("warning: the open-file limit (%d) is below -max-streams (%d): raise ulimit -n", n, *maxStreams)
+	}
 
 	if *secretFlag != "" {
 		logger.Print("warning: -secret shows in the process list; prefer MINIBASE_SYNC_SECRET or -secret-file")
