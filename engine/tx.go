@@ -161,9 +161,11 @@ func (tx *Tx) commit() error {
 	if tx.syncDirty {
 		c.writeSyncClock(b)
 	}
+	notes := c.noteChanges(b)
 	if err := c.store.Apply(b); err != nil {
 		return storageErr("commit", err)
 	}
+	c.publishChanges(notes)
 	c.commitSeq++
 	c.recordCommit(tx, b, tx.tables)
 	return nil

@@ -1,0 +1,195 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"minibase/engine/value"
+)
+
+func takeOps(c *Conn) []string {
+	cs, _, _ := c.TakeChanges()
+	out := []string{}
+	for _, ch := range cs {
+		out = append(out, fmt.Sprintf("%s.%s %s %s", ch.DB, ch.Table, ch.Op, ch.Key))
+	}
+	return out
+}
+
+func TestChangeFeed(t *testing.T) {
+	cases := []struct {
+		name string
+		run  func(t *testing.T, c *Conn)
+		want []string
+	}{
+		{"insert", func(t *testing.T, c *Conn) {
+			insert(t, c, "users", obj("username", "bob", "age", 30))
+		}, []string{"shop.users insert 2"}},
+		{"update and delete", func(t *testing.T, c *Conn) {
+			require.NoError(t, c.Auto(func(tx *Tx) error {
+				_, err := tx.Update("shop", "users", obj("age", 31), query(t, obj("where", obj("id", 1))))
+				return err
+			}))
+			require.NoError(t, c.Auto(func(tx *Tx) error {
+				_, err := tx.Delete("shop", "users", query(t, obj("where", obj("username", "ann"))))
+				return err
+			}))
+		}, []string{"shop.users update 1", "shop.users delete 1"}},
+		{"a transaction shows at its commit only", func(t *testing.T, c *Conn) {
+			tx, err := c.Begin()
+			require.NoError(t, err)
+			_, err = tx.Insert("shop", "users", obj("username", "bob"))
+			require.NoError(t, err)
+			_, err = tx.Insert("shop", "users", obj("username", "ann")) // unique violation: the statement leaves nothing
+			require.Error(t, err)
+			require.Empty(t, takeOps(c), "nothing before the commit")
+			_, err = tx.Insert("shop", "users", obj("username", "cy"))
+			require.NoError(t, err)
+			require.NoError(t, tx.Commit())
+		}, []string{"shop.users insert 2", "shop.users insert 4"}}, // the failed statement's id stays taken
+		{"a rolled back transaction shows nothing", func(t *testing.T, c *Conn) {
+			tx, err := c.Begin()
+			require.NoError(t, err)
+			_, err = tx.Insert("shop", "users", obj("username", "dan"))
+			require.NoError(t, err)
+			require.NoError(t, tx.Rollback())
+		}, []string{}},
+		{"insertMany", func(t *testing.T, c *Conn) {
+			require.NoError(t, c.Auto(func(tx *Tx) error {
+				_, err := tx.InsertMany("shop", "users", arr(obj("username", "x1"), obj("username", "x2")))
+				return err
+			}))
+		}, []string{"shop.users insert 2", "shop.users insert 3"}},
+		{"a delete that matches nothing", func(t *testing.T, c *Conn) {
+			require.NoError(t, c.Auto(func(tx *Tx) error {
+				_, err := tx.Delete("shop", "users", query(t, obj("where", obj("id", 99))))
+				return err
+			}))
+		}, []string{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := usersConn(t)
+			c.WatchChanges(true)
+			insert(t, c, "users", obj("username", "ann", "age", 30))
+			takeOps(c)
+			tc.run(t, c)
+			got := takeOps(c)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestChangeFeedOffCostsNothing(t *testing.T) {
+	c := usersConn(t)
+	insert(t, c, "users", obj("username", "ann"))
+	cs, schema, overflow := c.TakeChanges()
+	require.Nil(t, cs)
+	require.False(t, schema || overflow)
+	c.WatchChanges(true)
+	c.WatchChanges(false)
+	insert(t, c, "users", obj("username", "bob"))
+	cs, _, _ = c.TakeChanges()
+	require.Nil(t, cs, "a feed turned off keeps nothing")
+}
+
+func TestChangeFeedRowAndSchema(t *testing.T) {
+	c := usersConn(t)
+	c.WatchChanges(true)
+	insert(t, c, "users", obj("username", "ann", "age", 30))
+	cs, schema, _ := c.TakeChanges()
+	require.False(t, schema)
+	require.Len(t, cs, 1)
+	name, _ := cs[0].Row.Get("username")
+	require.Equal(t, "ann", name.Str())
+	// row key, unique entry, age entry
+	require.Len(t, cs[0].Keys, 3)
+	require.NoError(t, c.DropTable("shop", "users", false))
+	_, schema, _ = c.TakeChanges()
+	require.True(t, schema)
+}
+
+func inRanges(rs []KeyRange, ks [][]byte) bool {
+	for _, r := range rs {
+		for _, k := range ks {
+			if bytes.Compare(k, r.Lo) >= 0 && bytes.Compare(k, r.Hi) < 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// After random writes, a query whose answer changed must have had a change
+// key in its read ranges: invalidation by ranges never misses an update.
+// (The converse, no false alarms, is what the ranges are for; it is counted
+// and must happen for some queries, or the test would prove nothing.)
+func TestReadRangesCoverEveryChange(t *testing.T) {
+	c := usersConn(t)
+	c.WatchChanges(true)
+	rng := rand.New(rand.NewSource(7))
+	cities := []any{"paris", "rome", "oslo", nil}
+	queries := []value.Value{
+		obj(),
+		obj("where", obj("age", 30)),
+		obj("where", obj("age", obj("$gte", 20, "$lt", 40))),
+		obj("where", obj("username", "u3")),
+		obj("where", obj("id", 5)),
+		obj("where", obj("id", obj("$in", arr(1, 2, 3)))),
+		obj("where", obj("city", "rome")),
+		obj("where", obj("age", 30, "city", "oslo")),
+		obj("orderBy", "age", "limit", 3),
+		obj("where", obj("id", obj("$gt", 10)), "orderBy", arr(obj("id", "desc")), "limit", 2),
+	}
+	answers := make([]string, len(queries))
+	ranges := make([][]KeyRange, len(queries))
+	eval := func(i int) {
+		answers[i] = fmt.Sprint(selectRows(t, c, "users", queries[i]).Rows)
+		require.NoError(t, c.Auto(func(tx *Tx) (err error) {
+			ranges[i], err = tx.ReadRanges("shop", "users", query(t, queries[i]))
+			return err
+		}))
+	}
+	for i := range queries {
+		eval(i)
+	}
+	skipped := 0
+	for step := 0; step < 400; step++ {
+		id := rng.Intn(20) + 1
+		age := float64(rng.Intn(5) * 10)
+		city := cities[rng.Intn(len(cities))]
+		_ = c.Auto(func(tx *Tx) error {
+			var err error
+			switch rng.Intn(4) {
+			case 0:
+				_, err = tx.Upsert("shop", "users", obj("id", id, "username", fmt.Sprint("u", id), "age", age, "city", city))
+			case 1:
+				_, err = tx.Update("shop", "users", obj("age", age), query(t, obj("where", obj("id", id))))
+			case 2:
+				_, err = tx.Update("shop", "users", obj("city", city), query(t, obj("where", obj("id", id))))
+			default:
+				_, err = tx.Delete("shop", "users", query(t, obj("where", obj("id", id))))
+			}
+			return err
+		})
+		cs, _, _ := c.TakeChanges()
+		var ks [][]byte
+		for _, ch := range cs {
+			ks = append(ks, ch.Keys...)
+		}
+		for i := range queries {
+			before := answers[i]
+			hit := inRanges(ranges[i], ks)
+			eval(i)
+			if !hit {
+				skipped++
+				require.Equal(t, before, answers[i], "query %s changed without a change in its ranges (step %d)", queries[i], step)
+			}
+		}
+	}
+	require.Greater(t, skipped, 400, "ranges must spare some queries some re-evaluations")
+}
