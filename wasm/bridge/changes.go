@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"encoding/hex"
+	"strings"
 
 	"minibase/engine"
 	"minibase/engine/value"
@@ -42,12 +43,16 @@ func (c *call) runChanges() (bool, error) {
 			for j, k := range ch.Keys {
 				ks[j] = value.StringOf(hex.EncodeToString(k))
 			}
+			row := ch.Row
+			if strings.HasPrefix(ch.DB, engine.SystemPrefix) {
+				row = value.NullValue // a store's sealed bytes: its watcher reads the value itself
+			}
 			list[i] = value.ObjectOf(
 				value.Member{Key: "db", Value: value.StringOf(ch.DB)},
 				value.Member{Key: "table", Value: value.StringOf(ch.Table)},
 				value.Member{Key: "op", Value: value.StringOf(ch.Op)},
 				value.Member{Key: "key", Value: ch.Key},
-				value.Member{Key: "row", Value: ch.Row},
+				value.Member{Key: "row", Value: row},
 				value.Member{Key: "keys", Value: value.ArrayOf(ks)},
 			)
 		}
