@@ -526,7 +526,7 @@ export class Live {
     if (this.#dirty.size) this.#schedule();
     if (this.#listeners.size === 0) return;
     const out = [];
-    if (overflow || schema) out.push({ op: 'reset', reason: overflow ? 'overflow' : 'schema', source, seq: ++this.#seq });
+    if (overflow) out.push({ op: 'reset', reason: 'overflow', source, seq: ++this.#seq });
     for (const ch of changes) {
       out.push({ db: ch.db, table: ch.table, key: ch.key, op: ch.op, row: ch.row ?? undefined, source, seq: ++this.#seq });
     }
