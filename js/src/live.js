@@ -146,6 +146,7 @@ class Feed {
  * @param {'local'|'tab'|'sync'} source
  */
 export function afterCall(bridge, op, result, source) {
+  if (bridge.pushesChanges) return;
   const feeds = hubs.get(bridge);
   if (feeds === undefined || feeds.size === 0 || !COMMITTING_OPS.has(op)) return;
   const pump = () => {
@@ -153,6 +154,21 @@ export function afterCall(bridge, op, result, source) {
   };
   if (result && typeof result.then === 'function') result.then(pump, pump);
   else pump();
+}
+
+/** What changesTake answers when nothing changed. */
+export const EMPTY_CHANGES = Object.freeze({ changes: [], schema: false, overflow: false });
+
+/**
+ * Hands a batch the owner tab broadcast (tabs.js) to the watchers of bridge.
+ * @param {object} bridge
+ * @param {{ changes: object[], schema: boolean, overflow: boolean }} batch
+ * @param {'local'|'tab'} source
+ */
+export function deliverChanges(bridge, batch, source) {
+  const feeds = hubs.get(bridge);
+  if (feeds === undefined) return;
+  for (const f of feeds.values()) for (const l of f.lives) l.deliver(batch, source);
 }
 
 // --- subscriptions ---------------------------------------------------------
