@@ -29,6 +29,12 @@ const HISTORY = 1000;
 const SYSTEM_PREFIX = '__';
 const STORAGE_DB = '__storage';
 
+// Not queueMicrotask: a mini-program's logic layer may lack it.
+const microtask = (fn) => {
+  Promise.resolve().then(fn);
+};
+const ASYNC_ITERATOR = typeof Symbol.asyncIterator === 'symbol' ? Symbol.asyncIterator : Symbol.for('Symbol.asyncIterator');
+
 const after = (v, f) => (v && typeof v.then === 'function' ? v.then(f) : f(v));
 
 function report(err) {
@@ -228,7 +234,7 @@ export class LiveSubscription {
     };
     if (this.#closed) {
       sub.closed = handle.closed = true;
-      queueMicrotask(() => sub.complete?.());
+      microtask(() => sub.complete?.());
       return handle;
     }
     this.#subs.add(sub);
@@ -258,7 +264,7 @@ export class LiveSubscription {
   }
 
   /** @returns {AsyncIterator<T>} */
-  [Symbol.asyncIterator]() {
+  [ASYNC_ITERATOR]() {
     let pending = []; // undelivered values (newest only) and the end
     let wake = null;
     let ended = false;
@@ -293,7 +299,7 @@ export class LiveSubscription {
         h.unsubscribe();
         return { value: undefined, done: true };
       },
-      [Symbol.asyncIterator]() {
+      [ASYNC_ITERATOR]() {
         return it;
       },
     };
@@ -511,7 +517,7 @@ export class Live {
   #schedule() {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    queueMicrotask(() => {
+    microtask(() => {
       this.#scheduled = false;
       const dirty = [...this.#dirty];
       this.#dirty.clear();
@@ -552,7 +558,7 @@ export class Live {
     }
     if (this.#history.length > HISTORY) this.#history.splice(0, this.#history.length - HISTORY);
     const listeners = [...this.#listeners];
-    queueMicrotask(() => {
+    microtask(() => {
       for (const l of listeners) {
         if (!this.#listeners.has(l)) continue;
         for (const c of out) if (l.accepts(c)) notify(l.sub, c, this.#stats);
@@ -575,7 +581,7 @@ export class Live {
         e.subs.add(sub);
         const start = () => {
           if (fresh) this.#evaluate(e, false);
-          else if (e.has) queueMicrotask(() => e.subs.has(sub) && notify(sub, e.value, this.#stats));
+          else if (e.has) microtask(() => e.subs.has(sub) && notify(sub, e.value, this.#stats));
         };
         const r = this.#register();
         if (r && typeof r.then === 'function') r.then(start, (err) => sub.error?.(err));
@@ -649,7 +655,7 @@ export class Live {
         if (since !== null) {
           const oldest = history.length ? history[0].seq : this.#seq + 1;
           const replay = history.filter((c) => c.seq > since && accepts(c));
-          queueMicrotask(() => {
+          microtask(() => {
             if (since < oldest - 1) notify(sub, { op: 'reset', reason: 'since', source: 'local', seq: since }, this.#stats);
             for (const c of replay) notify(sub, c, this.#stats);
           });
