@@ -3,8 +3,9 @@ package engine
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
+	"sort"
 
+	"minibase/engine/keys"
 	"minibase/engine/kv"
 	"minibase/engine/value"
 )
@@ -29,8 +30,10 @@ type Change struct {
 	DB, Table string
 	Op        string      // "insert", "update" or "delete"
 	Key       value.Value // the primary key value, as insert returns it
-	Row       value.Value // the row after the change; null for a delete
 	Keys      [][]byte    // the store keys covering the row: row key, index entries old and new
+
+	t   *Table
+	cur row // the row after the change (RowValue), nil for a delete
 }
 
 // maxPendingChanges bounds the feed when nobody takes from it: past it the
@@ -39,6 +42,11 @@ type Change struct {
 const maxPendingChanges = 1 << 17
 
 type changeFeed struct {
+	byID     map[uint32]tableRef // tables by ID, for the catalog in cat
+	cat      *catalog
+	all      bool       // keep every change, not only those in ranges
+	ranges   []KeyRange // sorted, disjoint: the keys watchers read (FilterChanges)
+	notify   func()     // OnChanges
 	pending  []Change
 	schema   bool // a schema changed since the last take
 	overflow bool
@@ -50,10 +58,60 @@ func (c *Conn) WatchChanges(on bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if on && c.feed == nil {
-		c.feed = &changeFeed{}
+		c.feed = &changeFeed{all: true}
 	} else if !on {
 		c.feed = nil
 	}
+}
+
+// FilterChanges narrows the feed: unless all is set, a commit leaves only
+// the changes with a key in one of ranges, so that writes nobody watches cost
+// no more than the check. The ranges must be in place before a watcher reads
+// (a commit between its read and the filter would be missed).
+func (c *Conn) FilterChanges(all bool, ranges []KeyRange) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.feed == nil {
+		return
+	}
+	rs := append([]KeyRange(nil), ranges...)
+	sort.Slice(rs, func(i, j int) bool { return bytes.Compare(rs[i].Lo, rs[j].Lo) < 0 })
+	merged := rs[:0]
+	for _, r := range rs {
+		if n := len(merged); n > 0 && bytes.Compare(r.Lo, merged[n-1].Hi) <= 0 {
+			if bytes.Compare(r.Hi, merged[n-1].Hi) > 0 {
+				merged[n-1].Hi = r.Hi
+			}
+			continue
+		}
+		merged = append(merged, r)
+	}
+	c.feed.all, c.feed.ranges = all, merged
+}
+
+// OnChanges sets fn to run (under the connection's lock; it must not call
+// back into the Conn) each time a commit leaves changes in the feed or a
+// schema changes.
+func (c *Conn) OnChanges(fn func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.feed != nil {
+		c.feed.notify = fn
+	}
+}
+
+// wanted reports whether one of ks lies in the feed's ranges.
+func (f *changeFeed) wanted(ks [][]byte) bool {
+	if f.all {
+		return true
+	}
+	for _, k := range ks {
+		i := sort.Search(len(f.ranges), func(i int) bool { return bytes.Compare(f.ranges[i].Lo, k) > 0 })
+		if i > 0 && bytes.Compare(k, f.ranges[i-1].Hi) < 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // TakeChanges returns the changes committed since the last call, in commit
@@ -70,34 +128,84 @@ func (c *Conn) TakeChanges() (changes []Change, schema, overflow bool) {
 	return changes, schema, overflow
 }
 
-// noteChanges reads, before batch b is applied, what it changes (nil with
-// nobody watching). The old rows come from the store as it is before b.
-func (c *Conn) noteChanges(b *kv.Batch) []Change {
+// noteExisted records, for the change feed, whether a row key the
+// transaction writes held a row before the transaction: the first write of
+// the key in the transaction decides. Only while the feed is on.
+func (tx *Tx) noteExisted(key []byte, existed bool) {
+	if tx.existed == nil {
+		tx.existed = map[string]bool{}
+	}
+	if _, seen := tx.existed[string(key)]; !seen {
+		tx.existed[string(key)] = existed
+	}
+}
+
+// noteChanges reads what batch b, about to be applied, changes (nil with
+// nobody watching). Everything comes from the batch and from what mutate saw
+// (tx.existed), so watching adds no read of the store: a row key set is an
+// insert or an update, a row key deleted a delete, and the index entries the
+// batch sets or deletes are the old and new entries that moved; the entries
+// that did not move are rebuilt from the new row.
+func (c *Conn) noteChanges(b *kv.Batch, tx *Tx) []Change {
 	f := c.feed
 	if f == nil || f.overflow {
 		return nil
 	}
-	var byID map[uint32]tableRef
+	if f.cat != c.cat {
+		f.byID, f.cat = c.tablesByID(), c.cat
+	}
 	var out []Change
+	first := map[uint32]int{} // table ID → its first change in out
+	var moved [][]byte        // index entries of the batch, by table below
+	var movedTable []uint32
 	for i := range b.Len() {
 		op := b.Op(i)
 		k := op.Key
-		if len(k) < 7 || k[0] != dataTag || binary.BigEndian.Uint16(k[5:7]) != 0 {
-			continue // not a row key: an index entry, a counter, sync state
+		if len(k) < 7 || k[0] != dataTag {
+			continue // a counter, the catalog, sync state
 		}
-		if byID == nil {
-			byID = c.tablesByID()
-		}
-		ref, ok := byID[binary.BigEndian.Uint32(k[1:5])]
+		id := binary.BigEndian.Uint32(k[1:5])
+		ref, ok := f.byID[id]
 		if !ok {
 			continue
 		}
-		ch, ok := ref.change(c.store, op)
-		if ok {
-			out = append(out, ch)
+		if binary.BigEndian.Uint16(k[5:7]) != 0 {
+			moved = append(moved, append([]byte(nil), k...))
+			movedTable = append(movedTable, id)
+			continue
+		}
+		existed, known := false, false
+		if tx != nil {
+			existed, known = tx.existed[string(k)]
+		}
+		if !known {
+			_, err := c.store.Get(k)
+			existed = err == nil
+		}
+		ch, ok := ref.change(op, existed)
+		if !ok {
+			continue
+		}
+		if _, ok := first[id]; !ok {
+			first[id] = len(out)
+		}
+		out = append(out, ch)
+	}
+	for i, k := range moved {
+		if at, ok := first[movedTable[i]]; ok && !containsKey(out[at].Keys, k) {
+			out[at].Keys = append(out[at].Keys, k)
 		}
 	}
-	return out
+	if f.all {
+		return out
+	}
+	kept := out[:0]
+	for _, ch := range out {
+		if f.wanted(ch.Keys) {
+			kept = append(kept, ch)
+		}
+	}
+	return kept
 }
 
 // publishChanges appends the changes of a commit that landed.
@@ -108,15 +216,21 @@ func (c *Conn) publishChanges(cs []Change) {
 	}
 	if len(f.pending)+len(cs) > maxPendingChanges {
 		f.pending, f.overflow = nil, true
-		return
+	} else {
+		f.pending = append(f.pending, cs...)
 	}
-	f.pending = append(f.pending, cs...)
+	if f.notify != nil {
+		f.notify()
+	}
 }
 
 // noteSchema records that a schema change landed.
 func (c *Conn) noteSchema() {
 	if c.feed != nil {
 		c.feed.schema = true
+		if c.feed.notify != nil {
+			c.feed.notify()
+		}
 	}
 }
 
@@ -136,55 +250,67 @@ func (c *Conn) tablesByID() map[uint32]tableRef {
 }
 
 // change describes the write of one row key; ok is false when it changes
-// nothing (a delete of a missing row) or a row cannot be decoded.
-func (ref tableRef) change(rd kv.Reader, op kv.Op) (Change, bool) {
+// nothing (a delete of a row that did not exist) or a row cannot be decoded.
+func (ref tableRef) change(op kv.Op, existed bool) (Change, bool) {
 	t := ref.t
-	var old, cur row
-	raw, err := rd.Get(op.Key)
-	if err == nil {
-		if old, err = decodeRow(t, raw); err != nil {
-			return Change{}, false
-		}
-	} else if !errors.Is(err, kv.ErrNotFound) {
-		return Change{}, false
-	}
-	if !op.Delete {
-		if cur, err = decodeRow(t, op.Value); err != nil {
-			return Change{}, false
-		}
-	}
-	ch := Change{DB: ref.db, Table: t.Name, Row: value.NullValue}
-	switch {
-	case old == nil && cur == nil:
-		return Change{}, false
-	case old == nil:
-		ch.Op = "insert"
-	case cur == nil:
-		ch.Op = "delete"
-	default:
-		ch.Op = "update"
-	}
+	ch := Change{DB: ref.db, Table: t.Name, t: t}
 	key := append([]byte(nil), op.Key...)
 	ch.Keys = append(ch.Keys, key)
-	pk := key[len(t.primaryPrefix):]
 	rowid := t.rowidOf(key)
-	for _, r := range []row{old, cur} {
-		if r == nil {
-			continue
+	if op.Delete {
+		if !existed {
+			return Change{}, false
 		}
-		for i := range t.Indexes {
-			if e, err := t.appendIndexEntry(nil, i, r, pk); err == nil && !containsKey(ch.Keys, e) {
-				ch.Keys = append(ch.Keys, e)
-			}
+		ch.Op = "delete"
+		k, err := t.keyValue(key)
+		if err != nil {
+			return Change{}, false
+		}
+		ch.Key = k
+		return ch, true
+	}
+	cur, err := decodeRow(t, op.Value)
+	if err != nil {
+		return Change{}, false
+	}
+	ch.Op = "insert"
+	if existed {
+		ch.Op = "update"
+	}
+	pk := key[len(t.primaryPrefix):]
+	for i := range t.Indexes {
+		if e, err := t.appendIndexEntry(nil, i, cur, pk); err == nil {
+			ch.Keys = append(ch.Keys, e)
 		}
 	}
-	if cur != nil {
-		ch.Key = t.pkValue(cur, rowid)
-		ch.Row = t.rowObject(cur)
-	} else {
-		ch.Key = t.pkValue(old, rowid)
-	}
+	ch.Key = t.pkValue(cur, rowid)
+	ch.cur = cur
 	return ch, true
+}
+
+// keyValue is the primary key value of a row key, as pkValue gives it.
+func (t *Table) keyValue(key []byte) (value.Value, error) {
+	if len(t.pkPos) == 0 {
+		return value.NumberOf(t.rowidOf(key)), nil
+	}
+	r := make(row, len(t.Columns))
+	rest := key[len(t.primaryPrefix):]
+	for _, p := range t.pkPos {
+		v, next, err := keys.Decode(rest)
+		if err != nil {
+			return value.Value{}, err
+		}
+		r[p], rest = v, next
+	}
+	return t.pkValue(r, 0), nil
+}
+
+// RowValue is the row after the change as an object; null for a delete.
+func (ch *Change) RowValue() value.Value {
+	if ch.cur == nil {
+		return value.NullValue
+	}
+	return ch.t.rowObject(ch.cur)
 }
 
 func containsKey(ks [][]byte, k []byte) bool {

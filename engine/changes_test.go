@@ -64,6 +64,19 @@ func TestChangeFeed(t *testing.T) {
 				return err
 			}))
 		}, []string{"shop.users insert 2", "shop.users insert 3"}},
+		{"deleted and inserted again in one transaction is an update", func(t *testing.T, c *Conn) {
+			tx, err := c.Begin()
+			require.NoError(t, err)
+			_, err = tx.Delete("shop", "users", query(t, obj("where", obj("id", 1))))
+			require.NoError(t, err)
+			_, err = tx.Insert("shop", "users", obj("id", 1, "username", "ann2"))
+			require.NoError(t, err)
+			_, err = tx.Insert("shop", "users", obj("username", "tmp"))
+			require.NoError(t, err)
+			_, err = tx.Delete("shop", "users", query(t, obj("where", obj("username", "tmp"))))
+			require.NoError(t, err)
+			require.NoError(t, tx.Commit())
+		}, []string{"shop.users update 1"}},
 		{"a delete that matches nothing", func(t *testing.T, c *Conn) {
 			require.NoError(t, c.Auto(func(tx *Tx) error {
 				_, err := tx.Delete("shop", "users", query(t, obj("where", obj("id", 99))))
@@ -104,7 +117,7 @@ func TestChangeFeedRowAndSchema(t *testing.T) {
 	cs, schema, _ := c.TakeChanges()
 	require.False(t, schema)
 	require.Len(t, cs, 1)
-	name, _ := cs[0].Row.Get("username")
+	name, _ := cs[0].RowValue().Get("username")
 	require.Equal(t, "ann", name.Str())
 	// row key, unique entry, age entry
 	require.Len(t, cs[0].Keys, 3)
@@ -157,6 +170,13 @@ func TestReadRangesCoverEveryChange(t *testing.T) {
 	for i := range queries {
 		eval(i)
 	}
+	// Filtered to the union of the ranges (all but the full scan): the
+	// feed must still show every change a query could see.
+	var union []KeyRange
+	for _, rs := range ranges[1:] {
+		union = append(union, rs...)
+	}
+	c.FilterChanges(false, union)
 	skipped := 0
 	for step := 0; step < 400; step++ {
 		id := rng.Intn(20) + 1
@@ -181,7 +201,8 @@ func TestReadRangesCoverEveryChange(t *testing.T) {
 		for _, ch := range cs {
 			ks = append(ks, ch.Keys...)
 		}
-		for i := range queries {
+		for i := range queries[1:] {
+			i++
 			before := answers[i]
 			hit := inRanges(ranges[i], ks)
 			eval(i)
@@ -192,4 +213,82 @@ func TestReadRangesCoverEveryChange(t *testing.T) {
 		}
 	}
 	require.Greater(t, skipped, 400, "ranges must spare some queries some re-evaluations")
+}
+
+// BenchmarkInsertWatched: an autocommit insert with the change feed on and
+// taken after every commit, against the feed off.
+func BenchmarkInsertWatched(b *testing.B) {
+	for _, watched := range []bool{false, true} {
+		b.Run(fmt.Sprint("watched=", watched), func(b *testing.B) {
+			c := usersConn(b)
+			c.WatchChanges(watched)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				insert(b, c, "users", obj("username", fmt.Sprint("u", i), "age", i%100))
+				c.TakeChanges()
+			}
+		})
+	}
+}
+
+func TestChangeFeedKeys(t *testing.T) {
+	c, _ := testConn(t)
+	require.NoError(t, c.CreateDatabase("d", false))
+	for name, cols := range map[string]value.Value{
+		"pair": arr(obj("name", "a", "type", "string", "primaryKey", true), obj("name", "b", "type", "number", "primaryKey", true), obj("name", "v", "type", "string")),
+		"bare": arr(obj("name", "v", "type", "string")),
+	} {
+		spec, err := ParseTableSpec(obj("columns", cols))
+		require.NoError(t, err)
+		require.NoError(t, c.CreateTable("d", name, spec))
+	}
+	c.WatchChanges(true)
+	run := func(fn func(tx *Tx) error) { require.NoError(t, c.Auto(fn)) }
+	run(func(tx *Tx) error { _, err := tx.Insert("d", "pair", obj("a", "x", "b", 2, "v", "1")); return err })
+	run(func(tx *Tx) error { _, err := tx.Insert("d", "bare", obj("v", "1")); return err })
+	run(func(tx *Tx) error { _, err := tx.Delete("d", "pair", query(t, obj())); return err })
+	run(func(tx *Tx) error { _, err := tx.Delete("d", "bare", query(t, obj())); return err })
+	cs, _, _ := c.TakeChanges()
+	got := []string{}
+	for _, ch := range cs {
+		got = append(got, fmt.Sprintf("%s %s %s %s", ch.Table, ch.Op, ch.Key, ch.RowValue()))
+	}
+	require.Equal(t, []string{
+		`pair insert {"a":"x","b":2} {"a":"x","b":2,"v":"1"}`,
+		`bare insert 1 {"v":"1"}`,
+		`pair delete {"a":"x","b":2} null`,
+		`bare delete 1 null`,
+	}, got)
+}
+
+func TestChangeFeedFilter(t *testing.T) {
+	c := usersConn(t)
+	c.WatchChanges(true)
+	notified := 0
+	c.OnChanges(func() { notified++ })
+	var rs []KeyRange
+	require.NoError(t, c.Auto(func(tx *Tx) (err error) {
+		rs, err = tx.ReadRanges("shop", "users", query(t, obj("where", obj("age", obj("$gte", 30, "$lt", 40)))))
+		return err
+	}))
+	c.FilterChanges(false, append(rs, rs...)) // overlapping ranges merge
+	insert(t, c, "users", obj("username", "young", "age", 20))
+	require.Empty(t, takeOps(c), "outside the ranges")
+	require.Equal(t, 0, notified)
+	insert(t, c, "users", obj("username", "ann", "age", 35))
+	require.Equal(t, []string{"shop.users insert 2"}, takeOps(c))
+	require.NoError(t, c.Auto(func(tx *Tx) error { // moves young into the range: its new age entry is in it
+		_, err := tx.Update("shop", "users", obj("age", 31), query(t, obj("where", obj("username", "young"))))
+		return err
+	}))
+	require.Equal(t, []string{"shop.users update 1"}, takeOps(c))
+	require.NoError(t, c.Auto(func(tx *Tx) error { // and out again: its old entry was
+		_, err := tx.Update("shop", "users", obj("age", 50), query(t, obj("where", obj("username", "young"))))
+		return err
+	}))
+	require.Equal(t, []string{"shop.users update 1"}, takeOps(c))
+	require.Equal(t, 3, notified)
+	c.FilterChanges(true, nil)
+	insert(t, c, "users", obj("username", "zed", "age", 1))
+	require.Len(t, takeOps(c), 1)
 }

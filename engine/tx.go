@@ -36,6 +36,7 @@ type Tx struct {
 	remoteKey  []byte
 
 	scratch struct{ key, old, new, row []byte } // reused by mutate
+	existed map[string]bool                     // row keys written → held a row before (change feed only)
 }
 
 // lock takes the connection lock unless the caller (Conn.Auto) holds it.
@@ -161,7 +162,7 @@ func (tx *Tx) commit() error {
 	if tx.syncDirty {
 		c.writeSyncClock(b)
 	}
-	notes := c.noteChanges(b)
+	notes := c.noteChanges(b, tx)
 	if err := c.store.Apply(b); err != nil {
 		return storageErr("commit", err)
 	}
