@@ -105,14 +105,49 @@ class Feed {
   lives = new Set();
   #bridge;
   #pumping = null; // the pump in progress on an asynchronous bridge
+  #flag; // address of the engine's change counter (0: none, take after every write)
+  #seen = -1;
+  #filter = ''; // the filter last sent
 
-  constructor(bridge) {
+  constructor(bridge, flag) {
     this.#bridge = bridge;
+    this.#flag = typeof bridge.peek32 === 'function' ? flag : 0;
+  }
+
+  /**
+   * Tells the engine which changes to keep: all of them while someone reads
+   * the feed itself, else those in the ranges the live queries read. Sent
+   * before a query's first read of new ranges (Live.#tracker).
+   */
+  refilter() {
+    const live = this.lives.values().next().value;
+    if (!live || this.#bridge.pushesChanges) return undefined;
+    let all = false;
+    const ranges = new Map();
+    for (const l of this.lives) {
+      all ||= l.wantsRows;
+      for (const r of l.ranges()) ranges.set(`${r[0]}-${r[1]}`, r);
+    }
+    const list = all ? [] : [...ranges.values()];
+    const key = all ? 'all' : [...ranges.keys()].sort().join(',');
+    if (key === this.#filter) return undefined;
+    this.#filter = key;
+    try {
+      return this.#bridge.call('changesFilter', live.handle, all, list);
+    } catch {
+      return undefined; // closed
+    }
   }
 
   // The engine call is made with the handle of one of the watching
   // connections: they all reach the same engine.Conn.
   pump(source) {
+    if (this.#flag) {
+      // Nothing was committed that a watcher reads: no call.
+      const n = this.#bridge.peek32(this.#flag);
+      if (n === this.#seen) return;
+      this.#seen = n;
+    }
     if (this.#pumping) {
       this.#pumping = this.#pumping.then(() => this.#take(source)).catch(() => {});
       return;
@@ -131,7 +166,9 @@ class Feed {
     if (!live) return undefined;
     let r;
     try {
-      r = this.#bridge.call('changesTake', live.handle);
+      let rows = false;
+      for (const l of this.lives) rows ||= l.wantsRows;
+      r = this.#bridge.call('changesTake', live.handle, rows);
     } catch {
       return undefined; // the connection closed meanwhile
     }
@@ -373,6 +410,11 @@ export class Live {
     this.#call = call;
   }
 
+  /** Whether conn.changes() listeners want the rows of changes (live queries need only their keys). @internal */
+  get wantsRows() {
+    return this.#listeners.size > 0;
+  }
+
   /** Counters: evaluations (all), reevaluations (caused by commits), notifications, skipped (re-run, same answer), … */
   stats() {
     let subscribers = 0;
@@ -383,17 +425,26 @@ export class Live {
   // Joins the engine's feed while anything is watched.
   #register() {
     if (this.#feed || this.#registering) return this.#registering;
-    const r = after(this.#call('changesWatch', true), (id) => {
+    const r = after(this.#call('changesWatch', true), (answer) => {
+      const [id, flag] = Array.isArray(answer) ? answer : [answer, 0];
       let feeds = hubs.get(this.#bridge);
       if (!feeds) hubs.set(this.#bridge, (feeds = new Map()));
       let feed = feeds.get(id);
-      if (!feed) feeds.set(id, (feed = new Feed(this.#bridge)));
+      if (!feed) feeds.set(id, (feed = new Feed(this.#bridge, flag)));
       feed.lives.add(this);
       this.#feed = { feed, id };
       this.#registering = null;
+      return feed.refilter();
     });
     if (r && typeof r.then === 'function') this.#registering = r;
     return r;
+  }
+
+  /** The key ranges this connection's live queries have read (the engine's filter). @internal */
+  ranges() {
+    const out = [];
+    for (const rs of this.#ranges.values()) out.push(...rs);
+    return out;
   }
 
   #idle() {
@@ -426,6 +477,8 @@ export class Live {
       if (rs === undefined) {
         rs = await this.#call(op === 'get' ? 'keyRange' : 'readRanges', 0, db, table, arg);
         this.#ranges.set(rk, rs);
+        // The engine keeps the changes in these ranges from now on, before the read.
+        await this.#feed?.feed.refilter();
       }
       const tk = `${db}\0${table}`;
       const have = deps.get(tk);
@@ -651,7 +704,8 @@ export class Live {
         const l = { accepts, sub };
         listeners.add(l);
         sub.listener = l;
-        this.#register();
+        // The feed's readers want every change: the engine stops filtering.
+        after(this.#register(), () => this.#feed?.feed.refilter());
         if (since !== null) {
           const oldest = history.length ? history[0].seq : this.#seq + 1;
           const replay = history.filter((c) => c.seq > since && accepts(c));
@@ -663,6 +717,7 @@ export class Live {
       },
       remove: (sub) => {
         listeners.delete(sub.listener);
+        this.#feed?.feed.refilter();
         this.#unregisterIfIdle();
       },
       current: () => last,
@@ -713,12 +768,13 @@ export class Live {
         if (this.#closed) throw new MinibaseError('CLOSED', 'watch: the connection is closed');
         outer.add(sub);
         this.#listeners.add(listener);
-        after(this.#register(), () => fetch());
+        after(this.#register(), () => after(this.#feed?.feed.refilter(), () => fetch()));
       },
       remove: (sub) => {
         outer.delete(sub);
         if (outer.size) return;
         this.#listeners.delete(listener);
+        this.#feed?.feed.refilter();
         this.#unregisterIfIdle();
       },
       current: () => current,

@@ -109,7 +109,7 @@ export class Owner {
     // The feed is the owner's to take (below) and broadcast: a tab asking
     // for it gets nothing, and gets the batches on the channel instead.
     if (op === 'changesTake') return { result: EMPTY_CHANGES, epoch: this.epoch };
-    if (op === 'changesWatch' && args[1] === false) return { result: null, epoch: this.epoch };
+    if ((op === 'changesWatch' && args[1] === false) || op === 'changesFilter') return { result: null, epoch: this.epoch };
     if (op === 'changesWatch') this.#watching = true;
     let result;
     let error = null;
