@@ -147,7 +147,7 @@ export class Owner {
     if (h === undefined) return;
     let batch;
     try {
-      batch = this.#bridge.call('changesTake', h);
+      batch = this.#bridge.call('changesTake', h, true); // with rows: a tab may read the feed itself
     } catch {
       return;
     }
