@@ -93,6 +93,7 @@ demo: build
 
 bench: build bench-chromium-deps
 	node js/bench/bench.mjs
+	node js/bench/live-bench.mjs
 	node js/bench/chromium/run.mjs
 
 # The Chromium half of the peers benchmark alone (bench/report-chromium.md).
