@@ -36,10 +36,12 @@ type Change struct {
 	cur row // the row after the change (RowValue), nil for a delete
 }
 
-// maxPendingChanges bounds the feed when nobody takes from it: past it the
-// changes are dropped and TakeChanges reports an overflow, after which a
-// watcher must assume that everything changed.
-const maxPendingChanges = 1 << 17
+// maxPendingChanges bounds the feed, and what one commit may put in it:
+// past it the changes are dropped (and not even built: a bulk insert must
+// not hold a copy of every row it wrote) and TakeChanges reports an
+// overflow, after which a watcher assumes that everything changed. A UI
+// re-running its queries after a bulk write costs less than the changes.
+const maxPendingChanges = 10000
 
 type changeFeed struct {
 	byID     map[uint32]tableRef // tables by ID, for the catalog in cat
@@ -50,6 +52,7 @@ type changeFeed struct {
 	pending  []Change
 	schema   bool // a schema changed since the last take
 	overflow bool
+	overrun  bool // the commit being noted has more changes than the feed keeps
 }
 
 // WatchChanges turns the feed on or off. Turning it off drops what was
@@ -135,6 +138,9 @@ func (tx *Tx) noteExisted(key []byte, existed bool) {
 	if tx.existed == nil {
 		tx.existed = map[string]bool{}
 	}
+	if len(tx.existed) > maxPendingChanges {
+		return // the commit will overflow the feed anyway (noteChanges)
+	}
 	if _, seen := tx.existed[string(key)]; !seen {
 		tx.existed[string(key)] = existed
 	}
@@ -151,12 +157,16 @@ func (c *Conn) noteChanges(b *kv.Batch, tx *Tx) []Change {
 	if f == nil || f.overflow {
 		return nil
 	}
+	if tx != nil && len(tx.existed) > maxPendingChanges || b.Len() > 64*maxPendingChanges {
+		f.overrun = true
+		return nil
+	}
 	if f.cat != c.cat {
 		f.byID, f.cat = c.tablesByID(), c.cat
 	}
 	var out []Change
 	first := map[uint32]int{} // table ID → its first change in out
-	var moved [][]byte        // index entries of the batch, by table below
+	var moved [][]byte        // index entries the batch deletes, by table below
 	var movedTable []uint32
 	for i := range b.Len() {
 		op := b.Op(i)
@@ -170,8 +180,12 @@ func (c *Conn) noteChanges(b *kv.Batch, tx *Tx) []Change {
 			continue
 		}
 		if binary.BigEndian.Uint16(k[5:7]) != 0 {
-			moved = append(moved, append([]byte(nil), k...))
-			movedTable = append(movedTable, id)
+			// An index entry. The ones set are the new row's, rebuilt
+			// below; the ones deleted are old entries that moved away.
+			if op.Delete {
+				moved = append(moved, append([]byte(nil), k...))
+				movedTable = append(movedTable, id)
+			}
 			continue
 		}
 		existed, known := false, false
@@ -186,13 +200,20 @@ func (c *Conn) noteChanges(b *kv.Batch, tx *Tx) []Change {
 		if !ok {
 			continue
 		}
+		if len(out)+len(f.pending) >= maxPendingChanges {
+			f.overrun = true
+			return nil
+		}
 		if _, ok := first[id]; !ok {
 			first[id] = len(out)
 		}
 		out = append(out, ch)
 	}
+	// Which row an old entry belonged to does not matter to a watcher (only
+	// whether some change of the commit has a key in its ranges), so they
+	// go with the table's first change: linear, however large the commit.
 	for i, k := range moved {
-		if at, ok := first[movedTable[i]]; ok && !containsKey(out[at].Keys, k) {
+		if at, ok := first[movedTable[i]]; ok {
 			out[at].Keys = append(out[at].Keys, k)
 		}
 	}
@@ -211,11 +232,11 @@ func (c *Conn) noteChanges(b *kv.Batch, tx *Tx) []Change {
 // publishChanges appends the changes of a commit that landed.
 func (c *Conn) publishChanges(cs []Change) {
 	f := c.feed
-	if f == nil || len(cs) == 0 {
+	if f == nil || len(cs) == 0 && !f.overrun {
 		return
 	}
-	if len(f.pending)+len(cs) > maxPendingChanges {
-		f.pending, f.overflow = nil, true
+	if f.overrun || len(f.pending)+len(cs) > maxPendingChanges {
+		f.pending, f.overflow, f.overrun = nil, true, false
 	} else {
 		f.pending = append(f.pending, cs...)
 	}
@@ -311,15 +332,6 @@ func (ch *Change) RowValue() value.Value {
 		return value.NullValue
 	}
 	return ch.t.rowObject(ch.cur)
-}
-
-func containsKey(ks [][]byte, k []byte) bool {
-	for _, x := range ks {
-		if bytes.Equal(x, k) {
-			return true
-		}
-	}
-	return false
 }
 
 // KeyRange is a range of store keys a read covers: Lo ≤ key < Hi.

@@ -302,3 +302,30 @@ func t0Prefix(c *Conn) []byte {
 	t, _ := c.lookupTable("shop", "users")
 	return t.primaryPrefix
 }
+
+func TestChangeFeedOverflow(t *testing.T) {
+	c := usersConn(t)
+	c.WatchChanges(true)
+	notified := 0
+	c.OnChanges(func() { notified++ })
+	rows := make([]value.Value, maxPendingChanges+1)
+	for i := range rows {
+		rows[i] = obj("username", fmt.Sprint("u", i))
+	}
+	require.NoError(t, c.Auto(func(tx *Tx) error { _, err := tx.InsertMany("shop", "users", value.ArrayOf(rows)); return err }))
+	cs, _, overflow := c.TakeChanges()
+	require.Empty(t, cs)
+	require.True(t, overflow, "more rows than the feed keeps: an overflow, not the rows")
+	require.Equal(t, 1, notified)
+	insert(t, c, "users", obj("username", "after"))
+	cs, _, overflow = c.TakeChanges()
+	require.False(t, overflow)
+	require.Len(t, cs, 1)
+	// Many small commits nobody takes overflow too.
+	for i := 0; i <= maxPendingChanges; i++ {
+		insert(t, c, "users", obj("username", fmt.Sprint("v", i)))
+	}
+	cs, _, overflow = c.TakeChanges()
+	require.Empty(t, cs)
+	require.True(t, overflow)
+}

@@ -474,3 +474,53 @@ test('randomized: after random writes every live result equals a fresh query', a
   assert.ok(s.evaluations < 60 * (queries.length + 1), `ranges spared some re-runs (${s.evaluations} evaluations)`);
   await conn.close();
 });
+
+describe('attacks', () => {
+  test('a subscriber that unsubscribes, writes or closes the connection from its callback', async () => {
+    const conn = await shop();
+    const users = conn.table('users');
+    const seen = [];
+    const once = users.watch({}, (rows) => {
+      seen.push(`once ${rows.length}`);
+      once.unsubscribe();
+    });
+    let writes = 0;
+    users.watch({ where: { name: 'counter' } }, async (rows) => {
+      seen.push(`counter ${rows[0]?.age ?? '-'}`);
+      if (rows.length && rows[0].age < 3) {
+        writes++;
+        await users.update({ age: rows[0].age + 1 }, { where: { name: 'counter' } });
+      }
+    });
+    await settle();
+    await users.insert({ name: 'counter', age: 0 });
+    for (let i = 0; i < 10; i++) await settle();
+    assert.deepEqual(seen, ['once 0', 'counter -', 'counter 0', 'counter 1', 'counter 2', 'counter 3']);
+    assert.equal(writes, 3);
+    let completed = false;
+    users.watch({}).subscribe({
+      next: () => conn.close(),
+      complete: () => (completed = true),
+    });
+    for (let i = 0; i < 5; i++) await settle();
+    assert.equal(completed, true);
+    await assert.rejects(users.select(), { code: 'CLOSED' });
+  });
+
+  test('more changes than the engine keeps: a reset, and every watcher runs again', async () => {
+    const conn = await shop();
+    const users = conn.table('users');
+    const seen = [];
+    const resets = [];
+    users.watch({ where: { name: 'x' } }, (rows) => seen.push(rows.length));
+    conn.changes({}, (c) => c.op === 'reset' && resets.push(c.reason));
+    await settle();
+    const big = Array.from({ length: 12_000 }, (_, i) => ({ name: i === 11_999 ? "x" : `n${i}` }));
+    await users.insertMany(big);
+    await settle();
+    await settle();
+    assert.deepEqual(resets, ['overflow']);
+    assert.deepEqual(seen, [0, 1]);
+    await conn.close();
+  });
+});
