@@ -254,7 +254,8 @@ export type LiveObserver<T> = ((value: T) => void) | { next?(value: T): void; er
 
 /**
  * What `table.watch`, `conn.live`, `conn.changes` and `storage.watch` return: a
- * subscription, a minimal Observable and an async iterator (of the newest values).
+ * subscription, a minimal Observable and an async iterator (of a query: the newest answer
+ * when the reader falls behind; of `conn.changes()`: every change).
  */
 export interface LiveSubscription<T> extends AsyncIterable<T> {
   /** The latest value, undefined before the first. */

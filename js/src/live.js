@@ -219,8 +219,8 @@ export function deliverChanges(bridge, batch, source) {
 /**
  * What `watch`, `live`, `changes` and `storage.watch` return: a subscription
  * (`unsubscribe()`), a minimal Observable (`subscribe(observer)`), and an
- * async iterator of the values (only the newest one is kept when the
- * iterator falls behind).
+ * async iterator of the values (of a query's answers only the newest is
+ * kept when the iterator falls behind; a change feed keeps every change).
  * @template T
  */
 export class LiveSubscription {
@@ -229,10 +229,12 @@ export class LiveSubscription {
   #closed = false;
   #done;
   #resolveDone;
+  #keepAll; // the iterator keeps every value (a change feed), not only the newest (a query's answer)
 
   /** @internal */
-  constructor(source, callback) {
+  constructor(source, callback, keepAll = false) {
     this.#source = source;
+    this.#keepAll = keepAll;
     this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
     if (callback !== undefined) this.subscribe(callback);
   }
@@ -305,9 +307,10 @@ export class LiveSubscription {
     let pending = []; // undelivered values (newest only) and the end
     let wake = null;
     let ended = false;
+    const keepAll = this.#keepAll;
     const push = (item) => {
       if (item.done) ended = true;
-      else pending = pending.filter((p) => p.done);
+      else if (!keepAll) pending = pending.filter((p) => p.done);
       pending.push(item);
       if (wake) {
         const w = wake;
@@ -722,7 +725,7 @@ export class Live {
       },
       current: () => last,
     };
-    const s = new LiveSubscription(source, undefined);
+    const s = new LiveSubscription(source, undefined, true);
     if (callback !== undefined) s.subscribe((c) => { last = c; callback(c); });
     return s;
   }

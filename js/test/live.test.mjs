@@ -524,3 +524,16 @@ describe('attacks', () => {
     await conn.close();
   });
 });
+
+test('the async iterator of conn.changes keeps every change, however slow the reader', async () => {
+  const conn = await shop();
+  const it = conn.changes({ tables: ['users'] })[Symbol.asyncIterator]();
+  await conn.table('users').insert({ name: 'a' });
+  await conn.table('users').insert({ name: 'b' });
+  await conn.table('users').insert({ name: 'c' });
+  const got = [];
+  for (let i = 0; i < 3; i++) got.push((await it.next()).value.row.name);
+  assert.deepEqual(got, ['a', 'b', 'c']);
+  await it.return();
+  await conn.close();
+});
