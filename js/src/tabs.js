@@ -47,7 +47,7 @@ export class Owner {
   #ready = Promise.resolve(); // settles when a reload after a failed commit is done
   #reloading = false;
   #watching = false; // a tab watches live queries: take the change feed after each call
-  /** @type {((batch: object, from: string|null) => void)|null} hears each committed batch (live.js) */
+  /** @type {((batch: object, from: string|null, sync: boolean) => void)|null} hears each committed batch (live.js); sync: a sync client's step wrote it */
   onChanges = null;
   epoch = randomId();
 
@@ -136,13 +136,13 @@ export class Owner {
         return { error: plainError(err) };
       }
     }
-    if (wrote && this.#watching && this.onChanges) this.#takeChanges(id ? splitId(id)[0] : null);
+    if (wrote && this.#watching && this.onChanges) this.#takeChanges(id ? splitId(id)[0] : null, op.startsWith('sync'));
     return reply;
   }
 
   // Committed (and, above, flushed) changes go to every tab before the
   // caller's answer does.
-  #takeChanges(from) {
+  #takeChanges(from, sync) {
     const h = this.#handles.values().next().value;
     if (h === undefined) return;
     let batch;
@@ -151,7 +151,7 @@ export class Owner {
     } catch {
       return;
     }
-    if (batch.changes.length || batch.schema || batch.overflow) this.onChanges(batch, from);
+    if (batch.changes.length || batch.schema || batch.overflow) this.onChanges(batch, from, sync);
   }
 
   async #reload() {
@@ -270,9 +270,9 @@ export class Coordinator {
   async #becomeOwner() {
     const [bridge, store] = await Promise.all([this.#options.engine(), FileStore.open(this.#name)]);
     this.#owner = new Owner(bridge, store, this.#name, this.#options.durability);
-    this.#owner.onChanges = (batch, from) => {
-      this.#channel?.postMessage({ type: 'changes', batch, from });
-      this.onChanges?.(batch, from === null || from === this.#id ? 'local' : 'tab');
+    this.#owner.onChanges = (batch, from, sync) => {
+      this.#channel?.postMessage({ type: 'changes', batch, from, sync });
+      this.onChanges?.(batch, sync ? 'sync' : from === null || from === this.#id ? 'local' : 'tab');
     };
     this.#ownerId = this.#id;
     this.#announce();
@@ -321,7 +321,7 @@ export class Coordinator {
         this.#wake();
         return;
       case 'changes':
-        this.onChanges?.(msg.batch, msg.from === this.#id ? 'local' : 'tab');
+        this.onChanges?.(msg.batch, msg.sync ? 'sync' : msg.from === this.#id ? 'local' : 'tab');
         return;
       case 'req': {
         if (msg.to !== this.#id) return;

@@ -77,3 +77,38 @@ test('a commit in one page re-runs the watchers of the other', { skip }, async (
   assert.deepEqual(b.errors, []);
   assert.deepEqual(c.errors, []);
 });
+
+test("a sync pull re-runs the watchers, with source 'sync'", { skip }, async () => {
+  const { startNative } = await import('../sync-server.mjs');
+  const srv = await startNative();
+  try {
+    const p = await page();
+    const r = await p.evaluate(async ({ url, token }) => {
+      const open = async (name) => {
+        const c = await window.minibase.connect({ adapter: 'indexeddb', name });
+        await c.createDatabase('app', { ifNotExists: true });
+        await c.useDatabase('app');
+        await c.createTable('todos', { ifNotExists: true, sync: true, columns: [{ name: 'id', type: 'string', primaryKey: true }, { name: 'title', type: 'string' }] });
+        return c;
+      };
+      const a = await open('live-sync-a');
+      const b = await open('live-sync-b');
+      const seen = [];
+      const sources = [];
+      b.table('todos').watch({}, (rows) => seen.push(rows.map((t) => t.title)));
+      b.changes({ tables: ['todos'] }, (c) => sources.push(`${c.op} ${c.key} ${c.source}`));
+      await new Promise((res) => setTimeout(res, 50));
+      await a.table('todos').insert({ id: 't1', title: 'milk' });
+      await a.sync({ url, auth: token }).now();
+      await b.sync({ url, auth: token }).now();
+      await new Promise((res) => setTimeout(res, 100));
+      await a.close();
+      await b.close();
+      return { seen, sources };
+    }, { url: srv.url, token: srv.token('live-browser') });
+    assert.deepEqual(r.seen, [[], ['milk']]);
+    assert.deepEqual(r.sources, ['insert t1 sync']);
+  } finally {
+    await srv.stop();
+  }
+});
