@@ -94,7 +94,9 @@ demo: build
 
 bench: build bench-chromium-deps
 	node js/bench/bench.mjs
+	node js/bench/live-bench.mjs
 	node js/bench/chromium/run.mjs
+	node js/bench/chromium/live-tabs.mjs
 
 # The Chromium half of the peers benchmark alone (bench/report-chromium.md).
 bench-chromium: build bench-chromium-deps

@@ -48,7 +48,8 @@ type Conn struct {
 	recent    []commitRecord
 	auto      Tx // reused by Auto
 	now       func() time.Time
-	syncSt    *syncState // sync client id and clock (syncmeta.go), loaded lazily
+	syncSt    *syncState  // sync client id and clock (syncmeta.go), loaded lazily
+	feed      *changeFeed // committed changes, while watched (changes.go)
 }
 
 // Open opens (or creates) the minibase stored in fs.

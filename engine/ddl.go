@@ -30,6 +30,7 @@ func (c *Conn) ddl(fn func(cat *catalog, w *kv.Overlay) error) error {
 		return storageErr("schema change", err)
 	}
 	c.cat = cat
+	c.noteSchema()
 	c.commitSeq++
 	c.recordCommit(nil, b, nil)
 	return nil

@@ -94,6 +94,14 @@ func (tx *Tx) mutate(w *kv.Overlay, t *Table, oldKey []byte, old row, newRow row
 		}
 		w.Set(newKey, enc)
 	}
+	if tx.c != nil && tx.c.feed != nil { // changes.go
+		if old != nil {
+			tx.noteExisted(oldKey, true)
+		}
+		if newRow != nil && (old == nil || !bytes.Equal(oldKey, newKey)) {
+			tx.noteExisted(newKey, false)
+		}
+	}
 	if t.Sync && tx.c != nil { // schema migrations (tx.c nil) are not changes to sync
 		return tx.recordSync(w, t, oldKey, old, newKey, newRow)
 	}

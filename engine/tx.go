@@ -40,6 +40,7 @@ type Tx struct {
 	remoteKey  []byte
 
 	scratch struct{ key, old, new, row []byte } // reused by mutate
+	existed map[string]bool                     // row keys written → held a row before (change feed only)
 }
 
 // lock takes the connection lock unless the caller (Conn.Auto) holds it.
@@ -168,12 +169,14 @@ func (tx *Tx) commit() error {
 	if tx.syncDirty {
 		c.writeSyncClock(b)
 	}
+	notes := c.noteChanges(b, tx)
 	if err := c.store.Apply(b); err != nil {
 		return storageErr("commit", err)
 	}
 	if tx.cat != nil {
 		c.cat = tx.cat
 	}
+	c.publishChanges(notes)
 	c.commitSeq++
 	c.recordCommit(tx, b, tx.tables)
 	return nil

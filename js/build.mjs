@@ -75,6 +75,16 @@ for (const [format, ext] of [['esm', 'mjs'], ['cjs', 'cjs']]) {
     }),
   );
 }
+// Framework helpers (minibase/react, minibase/vue): the framework is a peer,
+// left to the app's bundler.
+for (const [name, peer] of [['react', 'react'], ['vue', 'vue']]) {
+  for (const [format, ext] of [['esm', 'mjs'], ['cjs', 'cjs']]) {
+    builds.push(esbuild.build({
+      ...common, platform: 'neutral', target: 'es2020', format, external: [peer],
+      entryPoints: [path.join(src, `${name}.js`)], outfile: path.join(dist, `${name}.${ext}`),
+    }));
+  }
+}
 // Browser ESM bundle (page, Worker, Service Worker): IndexedDB adapter and
 // tabs; it loads minibase.wasm from next to itself (js/dist).
 builds.push(
@@ -138,4 +148,4 @@ for (const name of ['index', 'compat']) {
 }
 
 const missing = [wasm, wxWasm].filter((f) => !fs.existsSync(f)).map((f) => path.relative(path.dirname(js), f));
-console.log(`built js/dist/{index,compat}.{mjs,cjs,d.cts}, js/dist/browser.mjs, js/dist/miniprogram${missing.length ? ` (${missing.join(', ')} missing: build with make build)` : ''}`);
+console.log(`built js/dist/{index,compat,react,vue}.{mjs,cjs}, js/dist/{index,compat}.d.cts, js/dist/browser.mjs, js/dist/miniprogram${missing.length ? ` (${missing.join(', ')} missing: build with make build)` : ''}`);

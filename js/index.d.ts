@@ -303,6 +303,75 @@ export class Table {
   /** Resolves to the index name. */
   createIndex(spec: IndexSpec | string | string[]): Promise<string>;
   dropIndex(name: string): Promise<void>;
+  /**
+   * The rows of `select(query)` now and after every commit that can change them (this
+   * connection, another in the process, another tab, sync). Equal queries share one
+   * evaluation; `callback` runs only when the rows changed. Not on a transaction's table.
+   */
+  watch(query?: QueryArg, callback?: (rows: Row[]) => void): LiveSubscription<Row[]>;
+}
+
+// --- Live queries ---
+
+/** A subscriber of a live value: a function of each value, or an observer. */
+export type LiveObserver<T> = ((value: T) => void) | { next?(value: T): void; error?(err: MinibaseError): void; complete?(): void };
+
+/**
+ * What `table.watch`, `conn.live`, `conn.changes` and `storage.watch` return: a
+ * subscription, a minimal Observable and an async iterator (of a query: the newest answer
+ * when the reader falls behind; of `conn.changes()`: every change).
+ */
+export interface LiveSubscription<T> extends AsyncIterable<T> {
+  /** The latest value, undefined before the first. */
+  readonly current: T | undefined;
+  /** True once unsubscribed or the connection closed. */
+  readonly closed: boolean;
+  /** Resolves when the subscription ends: the final signal when the connection closes. */
+  readonly done: Promise<void>;
+  subscribe(observer: LiveObserver<T>): { unsubscribe(): void; readonly closed: boolean };
+  /** Ends every subscriber added through this object. */
+  unsubscribe(): void;
+}
+
+/** The reads `conn.live(fn)` may make: over one snapshot, each tracked for invalidation. */
+export interface LiveReader {
+  table(name: string): {
+    readonly name: string;
+    get(key: Value): Promise<Row | null>;
+    select(query?: QueryArg): Promise<Row[]>;
+    count(query?: QueryArg): Promise<number>;
+  };
+}
+
+/** One committed change of `conn.changes()`; `op: 'reset'` when changes were lost (take a fresh read). */
+export interface ChangeEvent {
+  op: 'insert' | 'update' | 'delete' | 'reset';
+  db?: string;
+  table?: string;
+  /** The primary key (an object for compound keys). */
+  key?: Value;
+  /** The row after the change (absent for a delete). */
+  row?: Row;
+  /** 'local': a connection of this process or page; 'tab': another tab or worker; 'sync': a pulled change. */
+  source: 'local' | 'tab' | 'sync';
+  /** Increasing within the connection: pass the last one seen as `since` to resume. */
+  seq: number;
+  reason?: 'overflow' | 'since';
+}
+
+/** `stats().live`: counters of the connection's live queries. */
+export interface LiveStats {
+  /** Distinct live queries (shared evaluations) and their subscribers. */
+  queries: number;
+  subscribers: number;
+  feeds: number;
+  /** Evaluations in all, those caused by a commit, callbacks made, re-runs whose answer was unchanged. */
+  evaluations: number;
+  reevaluations: number;
+  notifications: number;
+  skipped: number;
+  changes: number;
+  subscriberErrors: number;
 }
 
 export class Transaction {
@@ -365,6 +434,8 @@ export interface Stats {
   /** Browser build (indexeddb, opfs): the origin's storage use and quota (navigator.storage.estimate()). */
   storageUsageBytes?: number;
   storageQuotaBytes?: number;
+  /** Live query counters, once the connection used one. */
+  live?: LiveStats;
   [key: string]: unknown;
   /**
    * Passphrases this engine instance has stretched with PBKDF2 for stores that cache their key
@@ -397,6 +468,14 @@ export class Connection {
   storage(options?: StorageOptions): Promise<Storage>;
   /** Syncs the current database's synced tables with a minibase sync server. */
   sync(options: SyncOptions): Sync;
+  /**
+   * Runs `fn` (reads over one snapshot) now and after every commit touching what it read;
+   * the same function shares one evaluation. `callback` runs when its result changed.
+   */
+  live<T>(fn: (tx: LiveReader) => Promise<T>, callback?: (value: T) => void): LiveSubscription<T>;
+  /** Committed changes in commit order (`since`: replay those after that seq, if still kept). */
+  changes(options?: { tables?: string[]; since?: number }, callback?: (change: ChangeEvent) => void): LiveSubscription<ChangeEvent>;
+  /** Closes the connection; live subscriptions end (complete(), `done`). */
   close(): Promise<void>;
 }
 
@@ -589,6 +668,8 @@ export class Storage {
   removeSync(key: string): boolean;
   keysSync(): string[];
   infoSync(): StorageInfo;
+  /** The value under key now (null when missing) and after every commit that writes it. */
+  watch<T = any>(key: string, callback?: (value: T | null) => void): LiveSubscription<T | null>;
   /** Pins the expiry clock (tests); null returns to real time. On 'indexeddb' returns a promise of the engine's clock being set. */
   setClock(ms: number | Date | null): void | Promise<void>;
   close(): Promise<void>;

@@ -1,7 +1,7 @@
 // Types of the mini-program entry (`require('minibase')` after the
 // mini-program npm build, or `minibase/wx`): the same API as the Node entry,
 // with adapter 'wx' and the options of the WXWebAssembly loader.
-import type { Connection, SchemaDeclaration, Storage, StorageOptions } from './index.js';
+import type { Connection, SchemaDeclaration, Storage, StorageOptions, LiveSubscription } from './index.js';
 
 export * from './index.js';
 
@@ -54,3 +54,14 @@ export const DEFAULT_WASM_PATH: string;
 
 /** The oldest WeChat base library minibase runs on ('2.16.1'); connect fails with UNSUPPORTED_RUNTIME below it. */
 export const MIN_WECHAT_SDK: string;
+
+/**
+ * Shows a live query in a Page or Component: `page.data[key]` follows it and setData
+ * gets only the changed paths (`'list[3].done'`); ends on onUnload / detached.
+ */
+export function bindLive<T>(
+  page: { data?: Record<string, any>; setData(patch: Record<string, unknown>): void; [k: string]: any },
+  key: string,
+  live: Pick<LiveSubscription<T>, 'subscribe'>,
+  options?: { map?: (value: T) => unknown; onError?: (err: Error) => void; depth?: number },
+): { unsubscribe(): void; readonly sent: number };

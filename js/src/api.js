@@ -9,6 +9,7 @@ import { MinibaseError } from './errors.js';
 import { Storage, ON_CLOSE } from './storage.js';
 import { Sync } from './sync.js';
 import { applySchema, parseSchema, TX_HANDLE } from './schema.js';
+import { Live, afterCall } from './live.js';
 
 /** Operations after which a started sync session pushes. */
 const SYNC_WRITE_OPS = new Set(['insert', 'insertMany', 'upsert', 'update', 'delete', 'commit']);
@@ -96,6 +97,7 @@ export class Connection {
     this.#session = {
       call: (op, ...args) => this.#call(op, ...args),
       adapter,
+      live: () => this.#liveState(),
       db: () => {
         if (this.#db === null) {
           throw new MinibaseError('NO_SUCH_DATABASE', 'no database selected: call useDatabase(name) first');
@@ -108,6 +110,7 @@ export class Connection {
   #call(op, ...args) {
     if (this.#closed) throw new MinibaseError('CLOSED', `${op}: the connection is closed`);
     const result = this.#bridge.call(op, this.#handle, ...args);
+    afterCall(this.#bridge, op, result, 'local');
     if (this.#syncs.size > 0 && SYNC_WRITE_OPS.has(op)) {
       // Push once the write is in (a bridge may answer with a promise).
       const notify = () => { for (const s of this.#syncs) s.notifyWrite(); };
@@ -131,7 +134,12 @@ export class Connection {
   sync(options) {
     const db = this.#session.db();
     const opts = options?.fetch === undefined && this.#hostFetch ? { ...options, fetch: this.#hostFetch } : options;
-    const s = new Sync((op, ...args) => this.#bridge.call(op, ...args), (o) => this.#call('syncOpen', db, o), opts);
+    const syncCall = (op, ...args) => {
+      const r = this.#bridge.call(op, ...args);
+      afterCall(this.#bridge, op, r, 'sync');
+      return r;
+    };
+    const s = new Sync(syncCall, (o) => this.#call('syncOpen', db, o), opts);
     this.#syncs.add(s);
     return s;
   }
@@ -247,9 +255,45 @@ export class Connection {
     return this.#call('schemaVersion', 0);
   }
 
-  /** @returns {Promise<object>} engine statistics */
+  /** @returns {Promise<object>} engine statistics (and `live`, the live queries' counters, once any was used) */
   async stats() {
-    return this.#call('stats');
+    const s = await this.#call('stats');
+    if (this.#live && s && typeof s === 'object') s.live = this.#live.stats();
+    return s;
+  }
+
+  // Live queries (live.js).
+  #live = null;
+
+  #liveState() {
+    if (this.#closed) throw new MinibaseError('CLOSED', 'live: the connection is closed');
+    this.#live ??= new Live(this, this.#bridge, this.#handle, (op, ...args) => this.#call(op, ...args),
+      (db, name) => new Table(this.#session, name, db, null));
+    return this.#live;
+  }
+
+  /**
+   * Runs `fn` (reads only, over one snapshot) now and again after every
+   * commit that touches what it read; subscribers get its result when it changed.
+   * @template T
+   * @param {(tx: { table(name: string): { get(key: unknown): Promise<object|null>, select(q?: object): Promise<object[]>, count(q?: object): Promise<number> } }) => Promise<T>} fn
+   * @param {(value: T) => void} [callback]
+   * @returns {import('./live.js').LiveSubscription<T>}
+   */
+  live(fn, callback) {
+    return this.#liveState().live(fn, callback);
+  }
+
+  /**
+   * The feed of committed changes, in commit order:
+   * `{ db, table, key, op, row, source: 'local'|'tab'|'sync', seq }`, and
+   * `{ op: 'reset' }` when changes were lost (a schema change, an overflow,
+   * a `since` older than the kept history).
+   * @param {{ tables?: string[], since?: number }} [options]
+   * @param {(change: object) => void} [callback]
+   */
+  changes(options, callback) {
+    return this.#liveState().changes(options, callback);
   }
 
   /** Compacts storage now. */
@@ -272,13 +316,20 @@ export class Connection {
       if (this.#closed) throw new MinibaseError('CLOSED', `${op}: the connection is closed`);
       return this.#bridge.call(op, st, ...args);
     };
-    return new Storage(call, { adapter: this.#adapter, prefix, cache, sweepInterval, onClose });
+    const storeCall = (op, ...args) => {
+      const r = call(op, ...args);
+      afterCall(this.#bridge, op, r, 'local');
+      return r;
+    };
+    const watch = (key, read, cb) => this.#liveState().watchStorage(prefix + key, read, cb);
+    return new Storage(storeCall, { adapter: this.#adapter, prefix, cache, sweepInterval, onClose, watch });
   }
 
   /** Closes the connection; later calls reject with CLOSED. Closing twice is a no-op. */
   async close() {
     if (this.#closed) return;
     for (const s of this.#syncs) s.stop();
+    this.#live?.close();
     this.#closed = true;
     await this.#bridge.call('close', this.#handle);
   }
@@ -503,6 +554,18 @@ export class Table {
     const eq = equalityOnly(query);
     if (eq) return this.#data('selectEq', eq[0], eq[1]);
     return this.#data('select', toQuery(query));
+  }
+
+  /**
+   * The rows of `select(query)` now and after every commit that changes
+   * them: `callback(rows)`; equal queries share one evaluation.
+   * @param {object|object[]} [query]
+   * @param {(rows: object[]) => void} [callback]
+   * @returns {import('./live.js').LiveSubscription<object[]>}
+   */
+  watch(query, callback) {
+    if (this.#tx) throw new MinibaseError('BAD_QUERY', 'watch: use conn.table(name).watch(), not a transaction\'s table');
+    return this.#session.live().watch(this.#database(), this.#name, 'select', toQuery(query), callback);
   }
 
   /**

@@ -74,6 +74,16 @@ export class Bridge {
   }
 
   /**
+   * The uint32 at addr in the engine's linear memory: the change feed's flag
+   * (live.js reads it after a write instead of making a call).
+   * @param {number} addr
+   */
+  peek32(addr) {
+    const mem = this.#memory();
+    return (mem[addr] | (mem[addr + 1] << 8) | (mem[addr + 2] << 16) | (mem[addr + 3] << 24)) >>> 0;
+  }
+
+  /**
    * Runs one operation synchronously and returns its decoded result.
    * @param {string} op
    * @param {...unknown} args

@@ -130,6 +130,7 @@ export class Storage {
   #call;
   #adapter;
   #onClose;
+  #watch;
   #closed = false;
   #lru;
   #inflight = new Map(); // key → promise of a running loader
@@ -149,6 +150,7 @@ export class Storage {
     this.#call = call;
     this.#adapter = info.adapter;
     this.#onClose = info.onClose;
+    this.#watch = info.watch;
     this.prefix = info.prefix;
     this.#lru = new Lru({ ...DEFAULT_CACHE, ...(info.cache ?? {}) });
     const every = info.sweepInterval ?? DEFAULT_SWEEP_SECONDS;
@@ -428,6 +430,19 @@ export class Storage {
     // On 'indexeddb' the engine's clock moves when the owning tab runs the
     // call: later calls are run after it, and the promise says when.
     return r instanceof Promise ? r.then(() => undefined) : undefined;
+  }
+
+  /**
+   * The value under key now, and again after every commit that writes it
+   * (this connection, another in the process, another tab, sync):
+   * `callback(value)` with null once it is removed.
+   * @param {string} key
+   * @param {(value: unknown) => void} [callback]
+   */
+  watch(key, callback) {
+    if (this.#closed) throw new MinibaseError('CLOSED', 'watch: the storage is closed');
+    if (!this.#watch) throw new MinibaseError('SYNC_UNSUPPORTED', 'watch: this store was not opened through a connection');
+    return this.#watch(key, () => this.#get(key, null), callback);
   }
 
   /** True once `close()` was called. */

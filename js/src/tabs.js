@@ -13,6 +13,7 @@
 
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { FileStore, idbHost, storageEvents } from './browser-idb.js';
+import { deliverChanges, EMPTY_CHANGES } from './live.js';
 
 /** Ops whose second argument is a transaction handle (0: autocommit). */
 const TX_OPS = new Set([
@@ -46,6 +47,9 @@ export class Owner {
   #recorded = new Map(); // calling tab's id → Set of its call numbers with a recorded answer
   #ready = Promise.resolve(); // settles when a reload after a failed commit is done
   #reloading = false;
+  #watching = false; // a tab watches live queries: take the change feed after each call
+  /** @type {((batch: object, from: string|null, sync: boolean) => void)|null} hears each committed batch (live.js); sync: a sync client's step wrote it */
+  onChanges = null;
   epoch = randomId();
 
   /**
@@ -103,6 +107,11 @@ export class Owner {
       await this.#store.load();
     }
     if (op === 'open') args = [{ ...args[0], adapter: 'indexeddb', root: this.#name, durability: this.#durability === 'strict' ? 'strict' : 'normal' }];
+    // The feed is the owner's to take (below) and broadcast: a tab asking
+    // for it gets nothing, and gets the batches on the channel instead.
+    if (op === 'changesTake') return { result: EMPTY_CHANGES, epoch: this.epoch };
+    if ((op === 'changesWatch' && args[1] === false) || op === 'changesFilter') return { result: null, epoch: this.epoch };
+    if (op === 'changesWatch') this.#watching = true;
     let result;
     let error = null;
     try {
@@ -113,6 +122,7 @@ export class Owner {
       error = toMinibaseError(err, op);
     }
     const reply = error ? { error: plainError(error), epoch: this.epoch } : { result, epoch: this.epoch };
+    const wrote = this.#store.dirty;
     if (this.#store.dirty) {
       if (id) {
         this.#store.recordAnswer(id, reply);
@@ -127,7 +137,22 @@ export class Owner {
         return { error: plainError(err) };
       }
     }
+    if (wrote && this.#watching && this.onChanges) this.#takeChanges(id ? splitId(id)[0] : null, op.startsWith('sync'));
     return reply;
+  }
+
+  // Committed (and, above, flushed) changes go to every tab before the
+  // caller's answer does.
+  #takeChanges(from, sync) {
+    const h = this.#handles.values().next().value;
+    if (h === undefined) return;
+    let batch;
+    try {
+      batch = this.#bridge.call('changesTake', h, true); // with rows: a tab may read the feed itself
+    } catch {
+      return;
+    }
+    if (batch.changes.length || batch.schema || batch.overflow) this.onChanges(batch, from, sync);
   }
 
   async #reload() {
@@ -255,12 +280,19 @@ export class Coordinator {
     await this.#becomeOwner();
   }
 
+  /** @type {((batch: object, source: 'local'|'tab') => void)|null} hears committed changes (ClientBridge) */
+  onChanges = null;
+
   async #becomeOwner() {
     if (this.#options.owner) this.#owner = await this.#options.owner();
     else {
       const [bridge, store] = await Promise.all([this.#options.engine(), FileStore.open(this.#name)]);
       this.#owner = new Owner(bridge, store, this.#name, this.#options.durability);
     }
+    this.#owner.onChanges = (batch, from, sync) => {
+      this.#channel?.postMessage({ type: 'changes', batch, from, sync });
+      this.onChanges?.(batch, sync ? 'sync' : from === null || from === this.#id ? 'local' : 'tab');
+    };
     this.#ownerId = this.#id;
     this.#announce();
     // Calls sent to a previous owner that never answered go again, here.
@@ -306,6 +338,9 @@ export class Coordinator {
           }
         }
         this.#wake();
+        return;
+      case 'changes':
+        this.onChanges?.(msg.batch, msg.sync ? 'sync' : msg.from === this.#id ? 'local' : 'tab');
         return;
       case 'req': {
         if (msg.to !== this.#id) return;
@@ -409,10 +444,15 @@ export class ClientBridge {
   #coord;
   #handles = new Map(); // virtual handle → { kind, epoch, real, args, conn }
   #next = 0;
+  #watching = false; // live queries asked for the change feed (live.js)
+  #watchEpoch = null;
+  /** Committed changes arrive from the owner (Coordinator.onChanges), not by taking them after each call. */
+  pushesChanges = true;
 
   /** @param {Coordinator} coord */
   constructor(coord) {
     this.#coord = coord;
+    coord.onChanges = (batch, source) => deliverChanges(this, batch, source);
   }
 
   /**
@@ -432,6 +472,10 @@ export class ClientBridge {
       if (CLOSE_OPS.has(op) && real === null) return null;
       const reply = await this.#coord.send(epoch, op, real);
       if (reply.stale !== undefined) continue;
+      if (op === 'changesWatch' && args[1] === true) {
+        this.#watching = true;
+        this.#watchEpoch = reply.epoch ?? epoch;
+      }
       if (reply.error) {
         if (op === 'commit' || op === 'rollback') this.#handles.delete(args[1]);
         throw fromPlain(reply.error);
@@ -506,6 +550,13 @@ export class ClientBridge {
     if (reply.error) throw fromPlain(reply.error);
     h.epoch = epoch;
     h.real = h.kind === 'sync' ? reply.result.handle : reply.result;
+    if (h.kind === 'conn' && this.#watching && this.#watchEpoch !== epoch) {
+      // A new owner (or a reload): its engine has no feed yet, and changes
+      // made meanwhile were never heard, so every live query runs again.
+      this.#watchEpoch = epoch;
+      await this.#coord.send(epoch, 'changesWatch', [h.real, true]);
+      deliverChanges(this, { changes: [], schema: false, overflow: true }, 'tab');
+    }
     return h.real;
   }
 

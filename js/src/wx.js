@@ -21,6 +21,7 @@ import { ON_CLOSE } from './storage.js';
 export { MinibaseError } from './errors.js';
 export { Connection, Table, Transaction } from './api.js';
 export { Storage } from './storage.js';
+export { bindLive } from './wx-live.js';
 export { polyfills };
 
 /** Where the mini-program npm build puts the engine (miniprogram_npm/minibase/). */

@@ -275,6 +275,9 @@ func (c *call) run() error {
 	if ok, err := c.runSchema(); ok { // schema.go: versioned schemas
 		return err
 	}
+	if ok, err := c.runChanges(); ok { // changes.go
+		return err
+	}
 	return c.bad("unknown operation")
 }
 

@@ -1,5 +1,5 @@
 // Compile-only usage of js/wx.d.ts (the mini-program entry, 'minibase/wx').
-import { connect, openStorage, polyfills, DEFAULT_WASM_PATH, MIN_WECHAT_SDK, MinibaseError, type Connection } from 'minibase/wx';
+import { connect, openStorage, bindLive, polyfills, DEFAULT_WASM_PATH, MIN_WECHAT_SDK, MinibaseError, type Connection } from 'minibase/wx';
 
 declare const wx: { env: { USER_DATA_PATH: string }; getFileSystemManager(): object; getRandomValues(o: { length: number }): void };
 
@@ -14,6 +14,11 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof MinibaseError && err.code === 'UNSUPPORTED_RUNTIME') console.log(MIN_WECHAT_SDK, names.length);
   }
+  const page = { data: { todos: [] as unknown[] }, setData(patch: Record<string, unknown>) { void patch; } };
+  const binding = bindLive(page, 'todos', conn.table('todos').watch({ orderBy: 'id' }), { map: (rows) => rows.slice(0, 20) });
+  const sent: number = binding.sent;
+  binding.unsubscribe();
+  void sent;
   // @ts-expect-error the wx entry has no node adapter
   await connect({ adapter: 'node' });
 }
