@@ -272,6 +272,9 @@ func (c *call) run() error {
 	if ok, err := c.runSync(); ok { // sync.go (issue 6)
 		return err
 	}
+	if ok, err := c.runBackup(); ok { // backup.go
+		return err
+	}
 	return c.bad("unknown operation")
 }
 

@@ -1,0 +1,366 @@
+package bridge
+
+import (
+	"fmt"
+
+	"minibase/engine"
+	"minibase/engine/value"
+)
+
+// Moving data in and out of a root: export pages, staged imports, backups
+// and restores (js/src/backup.js drives them). Long work is a handle and a
+// call per bounded piece, so no call holds more than a piece in memory.
+
+// importDB is the system database an import stages its tables in.
+const importDB = "import"
+
+// maxPiece bounds a backup piece one call returns.
+const maxPiece = 4 << 20
+
+// restoreJob is a restore under way: it owns its own connection to the
+// root, which nothing else may have open.
+type restoreJob struct {
+	conn *engine.Conn
+	r    *engine.Restore
+	key  string
+}
+
+func (c *call) job(i int) (uint32, any, error) {
+	h, err := c.handle(i)
+	if err != nil {
+		return 0, nil, err
+	}
+	j, ok := c.b.jobs[uint32(h)]
+	if !ok {
+		return 0, nil, &engine.Error{Code: engine.CodeClosed, Msg: c.op + ": the backup or restore is finished or was never started"}
+	}
+	return uint32(h), j, nil
+}
+
+func (c *call) newJob(j any) error {
+	if c.b.jobs == nil {
+		c.b.jobs = map[uint32]any{}
+	}
+	c.b.next++
+	c.b.jobs[c.b.next] = j
+	return c.result(value.NumberOf(float64(c.b.next)))
+}
+
+func (c *call) bytesArg(i int, what string) ([]byte, error) {
+	v := c.arg(i)
+	if v.Kind() != value.Bytes {
+		return nil, c.bad("%s must be bytes, got %s", what, v.Kind())
+	}
+	return []byte(v.Str()), nil
+}
+
+// stagingName is the name of the i-th table an import stages.
+func stagingName(i int) string { return fmt.Sprintf("t%d", i) }
+
+// runBackup serves the ops of this file; it reports false for any other op.
+func (c *call) runBackup() (bool, error) {
+	fn, ok := backupOps[c.op]
+	if !ok {
+		return false, nil
+	}
+	return true, fn(c)
+}
+
+var backupOps = map[string]func(c *call) error{
+	"checkIntegrity": func(c *call) error {
+		conn, err := c.conn()
+		if err != nil {
+			return err
+		}
+		if err := conn.CheckIntegrity(); err != nil {
+			return err
+		}
+		return c.result(value.NullValue)
+	},
+	// exportPage: conn, tx, db, table, after (bytes or null), limit →
+	// { rows, next }: rows in primary key order after the cursor.
+	"exportPage": func(c *call) error {
+		return c.tableOp(func(tx *engine.Tx, db, table string) error {
+			var after []byte
+			if !c.arg(4).IsNull() {
+				var err error
+				if after, err = c.bytesArg(4, "cursor"); err != nil {
+					return err
+				}
+			}
+			limit := c.arg(5)
+			if !limit.IsInteger() || limit.Number() < 1 || limit.Number() > 100000 {
+				return c.bad("limit must be a whole number from 1 to 100000")
+			}
+			res, next, err := tx.ExportPage(db, table, after, int(limit.Number()))
+			if err != nil {
+				return err
+			}
+			nextV := value.NullValue
+			if next != nil {
+				nextV = value.BytesOf(next)
+			}
+			// [next, rows]: the rows go out as a rowset, columns named once.
+			c.out = append(c.out, value.TagArray, 2)
+			c.out = value.Append(c.out, nextV)
+			c.out = appendRowset(c.out, res)
+			return nil
+		})
+	},
+	// importStage: conn, [table spec, ...] → null. Empties the staging
+	// database (what an interrupted import left) and creates table i of the
+	// list as its staging table t<i>.
+	"importStage": func(c *call) error {
+		conn, err := c.conn()
+		if err != nil {
+			return err
+		}
+		specs := c.arg(1)
+		if specs.Kind() != value.Array {
+			return c.bad("the table specs must be an array")
+		}
+		sys, err := clearStaging(conn)
+		if err != nil {
+			return err
+		}
+		for i, sv := range specs.Items() {
+			spec, err := engine.ParseTableSpec(sv)
+			if err != nil {
+				return err
+			}
+			spec.IfNotExists = false
+			if err := conn.CreateTable(sys, stagingName(i), spec); err != nil {
+				return err
+			}
+		}
+		return c.result(value.NullValue)
+	},
+	// importRows: conn, i, rows → number inserted into staging table i, in
+	// one commit.
+	"importRows": func(c *call) error {
+		conn, err := c.conn()
+		if err != nil {
+			return err
+		}
+		i, err := c.handle(1)
+		if err != nil {
+			return err
+		}
+		var n int
+		err = conn.Auto(func(tx *engine.Tx) error {
+			n, err = tx.InsertMany(engine.SystemPrefix+importDB, stagingName(int(i)), c.arg(2))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		return c.result(value.NumberOf(float64(n)))
+	},
+	// importFinish: conn, [[db, table], ...] → null: staging table i
+	// replaces table i of the list, all in one commit.
+	"importFinish": func(c *call) error {
+		conn, err := c.conn()
+		if err != nil {
+			return err
+		}
+		targets := c.arg(1)
+		if targets.Kind() != value.Array {
+			return c.bad("the targets must be an array")
+		}
+		moves := make([]engine.TableMove, targets.Len())
+		for i, t := range targets.Items() {
+			if t.Kind() != value.Array || t.Len() != 2 || t.Index(0).Kind() != value.String || t.Index(1).Kind() != value.String {
+				return c.bad("target %d must be [database, table]", i)
+			}
+			moves[i] = engine.TableMove{FromDB: engine.SystemPrefix + importDB, From: stagingName(i), ToDB: t.Index(0).Str(), To: t.Index(1).Str()}
+		}
+		if err := conn.ReplaceTables(moves); err != nil {
+			return err
+		}
+		if _, err := clearStaging(conn); err != nil {
+			return err
+		}
+		return c.result(value.NullValue)
+	},
+	"importAbort": func(c *call) error {
+		conn, err := c.conn()
+		if err != nil {
+			return err
+		}
+		if _, err := clearStaging(conn); err != nil {
+			return err
+		}
+		return c.result(value.NullValue)
+	},
+	// backupOpen: conn → handle of a backup reading a snapshot taken now.
+	"backupOpen": func(c *call) error {
+		conn, err := c.conn()
+		if err != nil {
+			return err
+		}
+		bk, err := conn.NewBackup()
+		if err != nil {
+			return err
+		}
+		return c.newJob(bk)
+	},
+	// backupRead: h, max bytes → the next piece of the file, or null at its end.
+	"backupRead": func(c *call) error {
+		h, j, err := c.job(0)
+		if err != nil {
+			return err
+		}
+		bk, ok := j.(*engine.Backup)
+		if !ok {
+			return c.bad("not a backup handle")
+		}
+		max := c.arg(1)
+		if !max.IsInteger() || max.Number() < 1 {
+			return c.bad("max must be a positive whole number")
+		}
+		p, err := bk.Read(min(int(max.Number()), maxPiece))
+		if err != nil || p == nil {
+			delete(c.b.jobs, h)
+			if err != nil {
+				return err
+			}
+			return c.result(value.NullValue)
+		}
+		return c.result(value.BytesOf(p))
+	},
+	// backupCheck: → handle of a check of a backup file fed in pieces.
+	"backupCheck": func(c *call) error { return c.newJob(&engine.CheckBackup{}) },
+	// restoreOpen: { adapter, root, durability } → handle of a restore
+	// into that root, which no connection of this instance may have open.
+	"restoreOpen": func(c *call) error {
+		opts := c.arg(0)
+		if opts.Kind() != value.Object {
+			return c.bad("options must be an object")
+		}
+		adapter, root := "memory", ""
+		eo := engine.Options{Restore: true}
+		for i := 0; i < opts.Len(); i++ {
+			f := opts.Index(i)
+			switch opts.KeyAt(i) {
+			case "adapter":
+				adapter = f.Str()
+			case "root", "name":
+				root = f.Str()
+			case "durability":
+				if f.Str() == "strict" {
+					eo.Durability = engine.Strict
+				}
+			default:
+				return c.bad("unknown option %q (adapter, root, durability)", opts.KeyAt(i))
+			}
+		}
+		if root == "" {
+			return c.bad("root must be a non-empty string")
+		}
+		key := adapter + "\x00" + root
+		if _, open := c.b.byRoot[key]; open {
+			return &engine.Error{Code: engine.CodeLocked, Msg: fmt.Sprintf("restore: %s is open; close its connections first", root)}
+		}
+		for _, j := range c.b.jobs {
+			if rj, ok := j.(*restoreJob); ok && rj.key == key {
+				return &engine.Error{Code: engine.CodeLocked, Msg: fmt.Sprintf("restore: a restore into %s is under way", root)}
+			}
+		}
+		fs, err := c.b.openFS(adapter, root)
+		if err != nil {
+			return err
+		}
+		conn, err := engine.Open(fs, eo)
+		if err != nil {
+			return err
+		}
+		r, err := conn.NewRestore()
+		if err != nil {
+			conn.Close()
+			return err
+		}
+		return c.newJob(&restoreJob{conn: conn, r: r, key: key})
+	},
+	// write: h, bytes → null: the next piece for a check or a restore.
+	"backupWrite": func(c *call) error {
+		h, j, err := c.job(0)
+		if err != nil {
+			return err
+		}
+		p, err := c.bytesArg(1, "piece")
+		if err != nil {
+			return err
+		}
+		switch j := j.(type) {
+		case *engine.CheckBackup:
+			err = j.Write(p)
+		case *restoreJob:
+			err = j.r.Write(p)
+		default:
+			return c.bad("not a check or restore handle")
+		}
+		if err != nil {
+			endJob(c.b, h, j)
+			return err
+		}
+		return c.result(value.NullValue)
+	},
+	// backupEnd: h → { keys } for a check, null for a restore (which
+	// finishes and closes its connection); h, true ends either early.
+	"backupEnd": func(c *call) error {
+		h, j, err := c.job(0)
+		if err != nil {
+			return err
+		}
+		abort := c.arg(1).Bool()
+		defer endJob(c.b, h, j)
+		switch j := j.(type) {
+		case *engine.CheckBackup:
+			n, err := j.Close()
+			if err != nil && !abort {
+				return err
+			}
+			return c.result(value.ObjectOf(value.Member{Key: "keys", Value: value.NumberOf(float64(n))}))
+		case *restoreJob:
+			if !abort {
+				if err := j.r.Finish(); err != nil {
+					return err
+				}
+			}
+			return c.result(value.NullValue)
+		case *engine.Backup:
+			return c.result(value.NullValue)
+		}
+		return c.bad("not a backup handle")
+	},
+}
+
+// endJob forgets a handle, closing what it holds.
+func endJob(b *Bridge, h uint32, j any) {
+	delete(b.jobs, h)
+	switch j := j.(type) {
+	case *restoreJob:
+		j.conn.Close()
+	case *engine.Backup:
+		j.Close()
+	}
+}
+
+// clearStaging drops every table an import staged and returns the staging
+// database's name.
+func clearStaging(conn *engine.Conn) (string, error) {
+	sys, err := conn.EnsureSystemDatabase(importDB)
+	if err != nil {
+		return "", err
+	}
+	names, err := conn.Tables(sys)
+	if err != nil {
+		return "", err
+	}
+	for _, n := range names {
+		if err := conn.DropTable(sys, n, true); err != nil {
+			return "", err
+		}
+	}
+	return sys, nil
+}
