@@ -406,7 +406,7 @@ export async function importLines(io, source, options = {}) {
   let batchLines = [];
   let batchTable = -1;
   let batchBytes = 0;
-  let staged = false;
+  let staged = null; // the import's handle once its tables are staged
 
   const flush = async () => {
     if (batch.length === 0) return;
@@ -414,7 +414,7 @@ export async function importLines(io, source, options = {}) {
     const t = tables[batchTable];
     if (mode === 'replace') {
       try {
-        await io.call('importRows', batchTable, batch);
+        await io.raw('importRows', staged, batchTable, batch);
       } catch (err) {
         throw atLine(err, batchLines);
       }
@@ -452,8 +452,7 @@ export async function importLines(io, source, options = {}) {
         total = tables.reduce((n, t) => n + t.rows, 0);
         checkAborted(signal, 'import');
         if (mode === 'replace') {
-          staged = true;
-          await io.call('importStage', tables.map((t) => specOf(t.schema)));
+          staged = await io.call('importStage', tables.map((t) => specOf(t.schema)));
         } else {
           for (const t of tables) {
             await io.call('createDatabase', t.database, { ifNotExists: true });
@@ -482,11 +481,11 @@ export async function importLines(io, source, options = {}) {
     await flush();
     if (mode === 'replace') {
       checkAborted(signal, 'import');
-      await io.call('importFinish', tables.map((t) => [t.database, t.table]));
-      staged = false;
+      await io.raw('importFinish', staged, tables.map((t) => [t.database, t.table]));
+      staged = null;
     }
   } catch (err) {
-    if (staged) await quietly(() => io.call('importAbort'));
+    if (staged !== null) await quietly(() => io.raw('importAbort', staged));
     throw err;
   }
   return { mode, tables: tables.length, rows: done - rejectedCount, rejected, rejectedCount };

@@ -301,3 +301,26 @@ test('a corrupt, truncated or foreign backup is refused with CORRUPT and nothing
   const dir = tempDir(t);
   await assert.rejects(verify(path.join(dir, 'missing.mbbak')), { code: 'IO' });
 });
+
+test('two imports into one root at once do not share staging tables', async () => {
+  const src = await connect({ adapter: 'memory', root: memRoot() });
+  await seed(src, 3000);
+  const users = await collect(src.export({ tables: ['shop.users'] }));
+  const pairs = await collect(src.export({ tables: ['shop.pairs'] }));
+  const root = memRoot();
+  const a = await connect({ adapter: 'memory', root });
+  const b = await connect({ adapter: 'memory', root });
+  const res = await Promise.all([a.import(users, { batchRows: 100 }), b.import(pairs, { batchRows: 1 }), a.import(users, { batchRows: 250 })]);
+  assert.deepEqual(res.map((r) => r.rows), [3000, 3, 3000]);
+  const want = await snapshot(src);
+  delete want['other.empty'];
+  assert.deepEqual(await snapshot(a), want);
+  await a.checkIntegrity();
+  // A failed import in the middle of a good one leaves the good one whole.
+  const bad = users.replace('"user9"', '"user8"');
+  const out = await Promise.allSettled([a.import(users, { batchRows: 100 }), b.import(bad, { batchRows: 100 })]);
+  assert.equal(out[0].status, 'fulfilled');
+  assert.equal(out[1].reason.code, 'UNIQUE_VIOLATION');
+  assert.deepEqual(await snapshot(a), want);
+  await Promise.all([a.close(), b.close(), src.close()]);
+});

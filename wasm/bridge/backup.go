@@ -54,9 +54,6 @@ func (c *call) bytesArg(i int, what string) ([]byte, error) {
 	return []byte(v.Str()), nil
 }
 
-// stagingName is the name of the i-th table an import stages.
-func stagingName(i int) string { return fmt.Sprintf("t%d", i) }
-
 // runBackup serves the ops of this file; it reports false for any other op.
 func (c *call) runBackup() (bool, error) {
 	fn, ok := backupOps[c.op]
@@ -107,9 +104,9 @@ var backupOps = map[string]func(c *call) error{
 			return nil
 		})
 	},
-	// importStage: conn, [table spec, ...] → null. Empties the staging
-	// database (what an interrupted import left) and creates table i of the
-	// list as its staging table t<i>.
+	// importStage: conn, [table spec, ...] → import handle. Creates table
+	// i of the list as staging table i of the import; what imports that are
+	// no longer under way left behind (the process died) goes first.
 	"importStage": func(c *call) error {
 		conn, err := c.conn()
 		if err != nil {
@@ -119,36 +116,47 @@ var backupOps = map[string]func(c *call) error{
 		if specs.Kind() != value.Array {
 			return c.bad("the table specs must be an array")
 		}
-		sys, err := clearStaging(conn)
+		if err := dropStaging(conn, func(id uint32) bool { _, live := c.b.jobs[id]; return !live }); err != nil {
+			return err
+		}
+		sys, err := conn.EnsureSystemDatabase(importDB)
 		if err != nil {
 			return err
 		}
+		c.b.next++
+		job := &importJob{id: c.b.next, conn: conn, sys: sys}
 		for i, sv := range specs.Items() {
 			spec, err := engine.ParseTableSpec(sv)
+			if err == nil {
+				spec.IfNotExists = false
+				err = conn.CreateTable(sys, job.staging(i), spec)
+			}
 			if err != nil {
+				dropStaging(conn, func(id uint32) bool { return id == job.id })
 				return err
 			}
-			spec.IfNotExists = false
-			if err := conn.CreateTable(sys, stagingName(i), spec); err != nil {
-				return err
-			}
+			job.tables++
 		}
-		return c.result(value.NullValue)
+		if c.b.jobs == nil {
+			c.b.jobs = map[uint32]any{}
+		}
+		c.b.jobs[job.id] = job
+		return c.result(value.NumberOf(float64(job.id)))
 	},
-	// importRows: conn, i, rows → number inserted into staging table i, in
-	// one commit.
+	// importRows: h, i, rows → number inserted into staging table i, in one
+	// commit.
 	"importRows": func(c *call) error {
-		conn, err := c.conn()
+		job, err := c.importJob()
 		if err != nil {
 			return err
 		}
-		i, err := c.handle(1)
-		if err != nil {
-			return err
+		i := c.arg(1)
+		if !i.IsInteger() || i.Number() < 0 || int(i.Number()) >= job.tables {
+			return c.bad("table %v is not one the import staged", i)
 		}
 		var n int
-		err = conn.Auto(func(tx *engine.Tx) error {
-			n, err = tx.InsertMany(engine.SystemPrefix+importDB, stagingName(int(i)), c.arg(2))
+		err = job.conn.Auto(func(tx *engine.Tx) error {
+			n, err = tx.InsertMany(job.sys, job.staging(int(i.Number())), c.arg(2))
 			return err
 		})
 		if err != nil {
@@ -156,38 +164,38 @@ var backupOps = map[string]func(c *call) error{
 		}
 		return c.result(value.NumberOf(float64(n)))
 	},
-	// importFinish: conn, [[db, table], ...] → null: staging table i
-	// replaces table i of the list, all in one commit.
+	// importFinish: h, [[db, table], ...] → null: staging table i replaces
+	// table i of the list, all in one commit.
 	"importFinish": func(c *call) error {
-		conn, err := c.conn()
+		job, err := c.importJob()
 		if err != nil {
 			return err
 		}
 		targets := c.arg(1)
-		if targets.Kind() != value.Array {
-			return c.bad("the targets must be an array")
+		if targets.Kind() != value.Array || targets.Len() != job.tables {
+			return c.bad("the targets must be an array of %d [database, table]", job.tables)
 		}
 		moves := make([]engine.TableMove, targets.Len())
 		for i, t := range targets.Items() {
 			if t.Kind() != value.Array || t.Len() != 2 || t.Index(0).Kind() != value.String || t.Index(1).Kind() != value.String {
 				return c.bad("target %d must be [database, table]", i)
 			}
-			moves[i] = engine.TableMove{FromDB: engine.SystemPrefix + importDB, From: stagingName(i), ToDB: t.Index(0).Str(), To: t.Index(1).Str()}
+			moves[i] = engine.TableMove{FromDB: job.sys, From: job.staging(i), ToDB: t.Index(0).Str(), To: t.Index(1).Str()}
 		}
-		if err := conn.ReplaceTables(moves); err != nil {
+		if err := job.conn.ReplaceTables(moves); err != nil {
 			return err
 		}
-		if _, err := clearStaging(conn); err != nil {
-			return err
-		}
+		delete(c.b.jobs, job.id)
 		return c.result(value.NullValue)
 	},
+	// importAbort: h → null: drops what the import staged.
 	"importAbort": func(c *call) error {
-		conn, err := c.conn()
+		job, err := c.importJob()
 		if err != nil {
 			return err
 		}
-		if _, err := clearStaging(conn); err != nil {
+		delete(c.b.jobs, job.id)
+		if err := dropStaging(job.conn, func(id uint32) bool { return id == job.id }); err != nil {
 			return err
 		}
 		return c.result(value.NullValue)
@@ -346,21 +354,49 @@ func endJob(b *Bridge, h uint32, j any) {
 	}
 }
 
-// clearStaging drops every table an import staged and returns the staging
-// database's name.
-func clearStaging(conn *engine.Conn) (string, error) {
+// importJob is an import under way: its rows go to staging tables named
+// after its handle in the system database importDB, so two imports into one
+// root never share one.
+type importJob struct {
+	id     uint32
+	conn   *engine.Conn
+	sys    string
+	tables int
+}
+
+func (j *importJob) staging(i int) string { return fmt.Sprintf("s%d_%d", j.id, i) }
+
+func (c *call) importJob() (*importJob, error) {
+	_, j, err := c.job(0)
+	if err != nil {
+		return nil, err
+	}
+	job, ok := j.(*importJob)
+	if !ok {
+		return nil, c.bad("not an import handle")
+	}
+	return job, nil
+}
+
+// dropStaging drops the staging tables of the imports drop picks.
+func dropStaging(conn *engine.Conn, drop func(id uint32) bool) error {
 	sys, err := conn.EnsureSystemDatabase(importDB)
 	if err != nil {
-		return "", err
+		return err
 	}
 	names, err := conn.Tables(sys)
 	if err != nil {
-		return "", err
+		return err
 	}
 	for _, n := range names {
+		var id uint32
+		var i int
+		if _, err := fmt.Sscanf(n, "s%d_%d", &id, &i); err == nil && !drop(id) {
+			continue
+		}
 		if err := conn.DropTable(sys, n, true); err != nil {
-			return "", err
+			return err
 		}
 	}
-	return sys, nil
+	return nil
 }
