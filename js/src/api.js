@@ -8,7 +8,7 @@
 import { MinibaseError } from './errors.js';
 import { Storage, ON_CLOSE } from './storage.js';
 import { Sync } from './sync.js';
-import { backupTo, exportLines, importLines } from './backup.js';
+import { RESTORE, backupTo, exportLines, importLines, restoreThrough } from './backup.js';
 
 /** Operations after which a started sync session pushes (issue 6). */
 const SYNC_WRITE_OPS = new Set(['insert', 'insertMany', 'upsert', 'update', 'delete', 'commit']);
@@ -291,6 +291,11 @@ export class Connection {
    */
   async backup(target, options) {
     return backupTo(this.#io(), target, options);
+  }
+
+  /** @internal the browser's restore(): see backup.js, restoreThrough */
+  async [RESTORE](source, options) {
+    return restoreThrough(this.#io(), source, options);
   }
 
   /**

@@ -597,6 +597,43 @@ export async function verifyBackup(bridge, source, { files, onProgress, signal }
   return { keys, bytes };
 }
 
+/** Feeds a checked backup to restore job h and finishes it. */
+async function applyRestore(call, h, source, { files, onProgress, signal, total }) {
+  let bytes = 0;
+  try {
+    for await (const p of bytePieces(source, files)) {
+      checkAborted(signal, 'restore');
+      await call('backupWrite', h, p);
+      bytes += p.length;
+      onProgress?.({ done: bytes, total, bytes, phase: 'restore' });
+    }
+    await call('backupEnd', h);
+  } catch (err) {
+    await quietly(() => call('backupEnd', h, true));
+    throw err;
+  }
+}
+
+/** Key of the Connection method restoreThrough serves (the browser's restore()). */
+export const RESTORE = Symbol('minibase.restore');
+
+/**
+ * Restores a backup through an open connection, the only one on its root
+ * (the browser: only the owning tab's connection writes the files). The
+ * file is checked whole first, on `verifier` (a bridge of this page).
+ * @param {Io} io
+ */
+export async function restoreThrough(io, source, options = {}) {
+  const { verifier, onProgress, signal } = options;
+  if (!isRereadable(source)) {
+    throw new MinibaseError('BAD_QUERY', 'restore: the source is read twice (checked, then restored): pass bytes, a Blob or a function returning a fresh stream');
+  }
+  const { keys, bytes: total } = await verifyBackup(verifier, source, { files: io.files, onProgress, signal });
+  const h = await io.call('restoreConn');
+  await applyRestore(io.raw, h, source, { files: io.files, onProgress, signal, total });
+  return { keys, bytes: total };
+}
+
 /**
  * Restores a backup into a root: checks the whole file first (a corrupt or
  * truncated file is CORRUPT and changes nothing), then replaces the root's
@@ -615,18 +652,6 @@ export async function restoreBackup(bridge, source, options) {
   const opts = { adapter, root };
   if (durability !== undefined) opts.durability = durability;
   const h = await bridge.call('restoreOpen', opts);
-  let bytes = 0;
-  try {
-    for await (const p of bytePieces(source, files)) {
-      checkAborted(signal, 'restore');
-      await bridge.call('backupWrite', h, p);
-      bytes += p.length;
-      onProgress?.({ done: bytes, total, bytes, phase: 'restore' });
-    }
-    await bridge.call('backupEnd', h);
-  } catch (err) {
-    await quietly(() => bridge.call('backupEnd', h, true));
-    throw err;
-  }
-  return { keys, bytes };
+  await applyRestore((op, ...args) => bridge.call(op, ...args), h, source, { files, onProgress, signal, total });
+  return { keys, bytes: total };
 }

@@ -17,10 +17,12 @@ import { MinibaseError, toMinibaseError } from './errors.js';
 import { idbHost } from './browser-idb.js';
 import { ClientBridge, Coordinator } from './tabs.js';
 import { ON_CLOSE } from './storage.js';
+import { RESTORE, createAbortSignal } from './backup.js';
 
 export { MinibaseError } from './errors.js';
 export { Connection, Table, Transaction } from './api.js';
 export { Storage } from './storage.js';
+export { createAbortSignal };
 
 // Memory grown before Go starts is heap Go uses without growing it (every
 // growth makes the JS engine collect its heap). Less than in Node: a tab's
@@ -194,4 +196,29 @@ export async function deleteDatabase(name) {
     req.onerror = () => reject(new MinibaseError('IO', `cannot delete ${name}: ${req.error?.message}`));
     req.onblocked = () => reject(new MinibaseError('LOCKED', `cannot delete ${name}: it is open in another tab`));
   });
+}
+
+/**
+ * Restores a backup (from `conn.backup()`, e.g. a Blob the user picked) into
+ * a database: the whole file is checked first, and a corrupt, truncated or
+ * foreign one is refused with CORRUPT before anything changes. Other
+ * connections to the database (in any tab) must be closed first (LOCKED).
+ * @param {Blob|Uint8Array|ArrayBuffer|Function} source
+ * @param {{ adapter?: 'indexeddb'|'memory', name?: string, onProgress?: Function, signal?: object,
+ *   wasm?: string|URL|Uint8Array|ArrayBuffer|WebAssembly.Module }} [options]
+ * @returns {Promise<{ keys: number, bytes: number }>}
+ */
+export async function restore(source, options = {}) {
+  const { onProgress, signal, ...connOptions } = options ?? {};
+  try {
+    const verifier = await sharedEngine(connOptions.wasm, connOptions.reserveMB);
+    const conn = await connect({ ...connOptions, restore: true });
+    try {
+      return await conn[RESTORE](source, { verifier, onProgress, signal });
+    } finally {
+      await conn.close();
+    }
+  } catch (err) {
+    throw toMinibaseError(err, 'restore');
+  }
 }

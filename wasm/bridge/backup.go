@@ -23,6 +23,7 @@ type restoreJob struct {
 	conn *engine.Conn
 	r    *engine.Restore
 	key  string
+	own  bool // conn was opened for the restore and closes with it
 }
 
 func (c *call) job(i int) (uint32, any, error) {
@@ -287,7 +288,38 @@ var backupOps = map[string]func(c *call) error{
 			conn.Close()
 			return err
 		}
-		return c.newJob(&restoreJob{conn: conn, r: r, key: key})
+		return c.newJob(&restoreJob{conn: conn, r: r, key: key, own: true})
+	},
+	// restoreConn: conn → handle of a restore through that connection,
+	// which must be the only one open on its root (the browser's, whose
+	// files only the owning tab's open connection can write).
+	"restoreConn": func(c *call) error {
+		h, err := c.handle(0)
+		if err != nil {
+			return err
+		}
+		sh, ok := c.b.conns[uint32(h)]
+		if !ok {
+			return &engine.Error{Code: engine.CodeClosed, Msg: c.op + ": the connection is closed"}
+		}
+		if sh.refs > 1 {
+			return &engine.Error{Code: engine.CodeLocked, Msg: fmt.Sprintf("restore: %d connections are open on this root; close the others first", sh.refs)}
+		}
+		for _, st := range c.b.stores {
+			if st.conn == uint32(h) {
+				return &engine.Error{Code: engine.CodeLocked, Msg: "restore: a storage manager is open on this connection"}
+			}
+		}
+		for _, j := range c.b.jobs {
+			if rj, ok := j.(*restoreJob); ok && rj.key == sh.key {
+				return &engine.Error{Code: engine.CodeLocked, Msg: "restore: a restore into this root is under way"}
+			}
+		}
+		r, err := sh.conn.NewRestore()
+		if err != nil {
+			return err
+		}
+		return c.newJob(&restoreJob{conn: sh.conn, r: r, key: sh.key})
 	},
 	// write: h, bytes → null: the next piece for a check or a restore.
 	"backupWrite": func(c *call) error {
@@ -348,7 +380,9 @@ func endJob(b *Bridge, h uint32, j any) {
 	delete(b.jobs, h)
 	switch j := j.(type) {
 	case *restoreJob:
-		j.conn.Close()
+		if j.own {
+			j.conn.Close()
+		}
 	case *engine.Backup:
 		j.Close()
 	}

@@ -298,6 +298,9 @@ func (c *call) open() error {
 		switch opts.KeyAt(i) {
 		default:
 			return c.bad("unknown option %q (adapter, root, adoptRoot, durability, memtableBytes, cacheBytes)", opts.KeyAt(i))
+		case "restore":
+			// Opens a root whose restore was interrupted, to restore it again.
+			eo.Restore = f.Bool()
 		case "adoptRoot":
 			if f.Kind() != value.Bool {
 				return c.bad("adoptRoot must be a boolean")
