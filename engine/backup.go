@@ -2,10 +2,12 @@ package engine
 
 import (
 	"errors"
+	"slices"
 
 	"minibase/engine/backupfile"
 	"minibase/engine/keys"
 	"minibase/engine/kv"
+	"minibase/engine/value"
 )
 
 // Codes of moving data in and out of a store (backups and imports).
@@ -286,52 +288,60 @@ func loadCatalog(st kv.Reader, restoring bool) (*catalog, error) {
 	return cat, nil
 }
 
-// ExportPage returns up to limit rows of a table in primary key order,
-// starting after the row whose stored key is after (nil: the first row),
-// and the stored key to continue from (nil once the table is done). Inside
-// an explicit transaction every page reads the same snapshot.
-func (tx *Tx) ExportPage(db, table string, after []byte, limit int) (*Result, []byte, error) {
+// ExportPageTo appends to out, as one encoded rowset (see SelectTo), up to
+// limit rows of a table in primary key order, starting after the row whose
+// stored key is after (nil: the first row); it returns the stored key to
+// continue from, nil once the table is done. Columns are copied as stored,
+// not decoded. Inside an explicit transaction every page reads the same
+// snapshot.
+func (tx *Tx) ExportPageTo(db, table string, after []byte, limit int, out []byte) ([]byte, []byte, error) {
 	defer tx.lock()()
 	if err := tx.check(); err != nil {
-		return nil, nil, err
+		return out, nil, err
 	}
 	t, err := tx.c.lookupTable(db, table)
 	if err != nil {
-		return nil, nil, err
+		return out, nil, err
 	}
 	lower := t.primaryPrefix
 	if after != nil {
 		if len(after) <= len(t.primaryPrefix) || string(after[:len(t.primaryPrefix)]) != string(t.primaryPrefix) {
-			return nil, nil, errorf(CodeBadQuery, "exportPage: the cursor is not a key of %s.%s", db, table)
+			return out, nil, errorf(CodeBadQuery, "exportPage: the cursor is not a key of %s.%s", db, table)
 		}
 		lower = append(append([]byte(nil), after...), 0)
 	}
-	res := &Result{Columns: t.names}
+	start := len(out)
+	v := newRowView(t)
 	it := tx.reader().NewIter(kv.IterOptions{Lower: lower, Upper: keys.PrefixEnd(t.primaryPrefix)})
 	var next []byte
-	size := 0
+	n := 0
 	more := false
 	for it.Next() {
-		if len(res.Rows) >= limit || size >= MaxResultBytes/2 {
+		if n >= limit || len(out)-start >= MaxResultBytes/2 {
 			more = true
 			break
 		}
-		r, err := decodeRow(t, it.Value())
-		if err != nil {
-			it.Close()
-			return nil, nil, err
+		if err := v.load(it.Value()); err == nil {
+			err = v.all()
 		}
-		res.Rows = append(res.Rows, r)
-		size += len(it.Value())
+		if v.err != nil || err != nil {
+			it.Close()
+			return out[:start], nil, errorf(CodeCorrupt, "export %s.%s: a stored row does not decode", db, table)
+		}
+		for p := range t.Columns {
+			out = v.appendCol(out, p)
+		}
+		n++
 		next = append(next[:0], it.Key()...)
 	}
 	if err := it.Close(); err != nil {
-		return nil, nil, storageErr("export", err)
+		return out[:start], nil, storageErr("export", err)
 	}
 	if !more {
 		next = nil
 	}
-	return res, next, nil
+	header := value.AppendRowsetHeader(nil, t.names, n)
+	return slices.Insert(out, start, header...), next, nil
 }
 
 // TableMove names a table to move in ReplaceTables.

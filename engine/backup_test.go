@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"minibase/engine/value"
 	"minibase/fsadapter/faultfs"
 	"minibase/fsadapter/memfs"
 )
@@ -152,10 +153,14 @@ func TestExportPagesAndReplaceTables(t *testing.T) {
 	var got []string
 	var after []byte
 	for {
-		res, next, err := tx.ExportPage("shop", "users", after, 100)
+		enc, next, err := tx.ExportPageTo("shop", "users", after, 100, []byte{0xAA})
 		require.NoError(t, err)
-		for _, r := range res.Rows {
-			got = append(got, r[1].Str())
+		require.Equal(t, byte(0xAA), enc[0], "ExportPageTo appends to what it is given")
+		rows, err := value.Decode(enc[1:])
+		require.NoError(t, err)
+		for _, r := range rows.Items() {
+			name, _ := r.Get("username")
+			got = append(got, name.Str())
 		}
 		if next == nil {
 			break
@@ -168,7 +173,7 @@ func TestExportPagesAndReplaceTables(t *testing.T) {
 	require.Len(t, got, 250)
 	require.Equal(t, "u000", got[0])
 	require.Equal(t, "u249", got[249])
-	_, _, err = c.newExplicitTx().ExportPage("shop", "users", []byte("bogus"), 10)
+	_, _, err = c.newExplicitTx().ExportPageTo("shop", "users", []byte("bogus"), 10, nil)
 	require.ErrorIs(t, err, ErrBadQuery)
 
 	// Stage a replacement in a system database and swap it in.

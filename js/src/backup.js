@@ -162,7 +162,7 @@ export async function* exportLines(io, options = {}) {
       let after = null;
       do {
         checkAborted(signal, 'export');
-        const [next, rows] = await io.call('exportPage', tx, tables[t].database, tables[t].table, after, EXPORT_PAGE_ROWS);
+        const [rows, next] = await io.call('exportPage', tx, tables[t].database, tables[t].table, after, EXPORT_PAGE_ROWS);
         for (const r of rows) {
           line = JSON.stringify({ t, r }, replacer) + '\n';
           bytes += line.length;

@@ -76,7 +76,7 @@ var backupOps = map[string]func(c *call) error{
 		return c.result(value.NullValue)
 	},
 	// exportPage: conn, tx, db, table, after (bytes or null), limit →
-	// { rows, next }: rows in primary key order after the cursor.
+	// [rows, next]: rows in primary key order after the cursor.
 	"exportPage": func(c *call) error {
 		return c.tableOp(func(tx *engine.Tx, db, table string) error {
 			var after []byte
@@ -90,7 +90,10 @@ var backupOps = map[string]func(c *call) error{
 			if !limit.IsInteger() || limit.Number() < 1 || limit.Number() > 100000 {
 				return c.bad("limit must be a whole number from 1 to 100000")
 			}
-			res, next, err := tx.ExportPage(db, table, after, int(limit.Number()))
+			// [rows, next]: the rows go out as a rowset copied from the
+			// stored bytes, then the cursor.
+			out := append(c.out, value.TagArray, 2)
+			out, next, err := tx.ExportPageTo(db, table, after, int(limit.Number()), out)
 			if err != nil {
 				return err
 			}
@@ -98,10 +101,7 @@ var backupOps = map[string]func(c *call) error{
 			if next != nil {
 				nextV = value.BytesOf(next)
 			}
-			// [next, rows]: the rows go out as a rowset, columns named once.
-			c.out = append(c.out, value.TagArray, 2)
-			c.out = value.Append(c.out, nextV)
-			c.out = appendRowset(c.out, res)
+			c.out = value.Append(out, nextV)
 			return nil
 		})
 	},
@@ -144,8 +144,8 @@ var backupOps = map[string]func(c *call) error{
 		c.b.jobs[job.id] = job
 		return c.result(value.NumberOf(float64(job.id)))
 	},
-	// importRows: h, i, rows → number inserted into staging table i, in one
-	// commit.
+	// importRows is served by handleImportRows; this answers the requests
+	// it cannot read (and words their errors).
 	"importRows": func(c *call) error {
 		job, err := c.importJob()
 		if err != nil {
@@ -155,15 +155,7 @@ var backupOps = map[string]func(c *call) error{
 		if !i.IsInteger() || i.Number() < 0 || int(i.Number()) >= job.tables {
 			return c.bad("table %v is not one the import staged", i)
 		}
-		var n int
-		err = job.conn.Auto(func(tx *engine.Tx) error {
-			n, err = tx.InsertMany(job.sys, job.staging(int(i.Number())), c.arg(2))
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		return c.result(value.NumberOf(float64(n)))
+		return c.bad("rows must be an array")
 	},
 	// importFinish: h, [[db, table], ...] → null: staging table i replaces
 	// table i of the list, all in one commit.
@@ -386,6 +378,44 @@ func endJob(b *Bridge, h uint32, j any) {
 	case *engine.Backup:
 		j.Close()
 	}
+}
+
+// handleImportRows serves importRows (h, i, rows → number inserted into
+// staging table i, in one commit) decoding the rows one at a time as they
+// are inserted, like insertMany (handleStream).
+func (b *Bridge) handleImportRows(req []byte, out []byte) ([]byte, bool) {
+	d := value.NewDecoder(req)
+	n, err := d.ArrayHeader()
+	if err != nil || n != 4 {
+		return nil, false
+	}
+	op, ok := d.StringView()
+	if !ok || op != "importRows" {
+		return nil, false
+	}
+	hv, err1 := d.Next()
+	iv, err2 := d.Next()
+	if err1 != nil || err2 != nil || !hv.IsInteger() || !iv.IsInteger() || iv.Number() < 0 {
+		return nil, false
+	}
+	job, ok := b.jobs[uint32(hv.Number())].(*importJob)
+	if !ok || int(iv.Number()) >= job.tables {
+		return nil, false
+	}
+	count, err := d.ArrayHeader()
+	if err != nil {
+		return nil, false
+	}
+	var inserted int
+	err = job.conn.Auto(func(tx *engine.Tx) error {
+		var err error
+		inserted, err = tx.InsertEncoded(job.sys, job.staging(int(iv.Number())), d, count)
+		return err
+	})
+	if err != nil {
+		return appendError(out, engine.CodeOf(err), err.Error()), true
+	}
+	return value.Append(append(out, StatusOK), value.NumberOf(float64(inserted))), true
 }
 
 // importJob is an import under way: its rows go to staging tables named

@@ -113,6 +113,9 @@ func (b *Bridge) Handle(req []byte, out []byte) (resp []byte) {
 	if resp, ok := b.handleStream(req, out); ok {
 		return resp
 	}
+	if resp, ok := b.handleImportRows(req, out); ok { // backup.go
+		return resp
+	}
 	if resp, ok := b.handleLookup(req, out); ok {
 		return resp
 	}
