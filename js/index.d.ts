@@ -296,6 +296,8 @@ export interface RestoreOptions extends JobOptions {
 export function restore(source: string | Uint8Array | ArrayBuffer | Blob | (() => ImportSource | Promise<ImportSource>), options?: RestoreOptions): Promise<{ keys: number; bytes: number }>;
 /** Node: checks a backup file end to end without restoring it. */
 export function verify(source: string | Uint8Array | (() => ImportSource | Promise<ImportSource>)): Promise<{ keys: number; bytes: number }>;
+/** What the inspectors show (the CLI, minibase/inspector, a mini-program debug page). */
+export { describeRoot, pageRows, formatValue, type TableOverview } from './inspector.js';
 /** An AbortController stand-in for hosts without one (mini-programs). */
 export function createAbortSignal(): { signal: AbortSignalLike; abort(reason?: unknown): void };
 

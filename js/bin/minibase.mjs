@@ -6,7 +6,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { connect, restore, verify, MinibaseError } from '../dist/index.mjs';
+import { connect, describeRoot, restore, verify, MinibaseError } from '../dist/index.mjs';
 
 const USAGE = `usage: minibase <command> [arguments]
 
@@ -149,25 +149,20 @@ const commands = {
     need(pos, 1, '<root>');
     const conn = await open(pos[0]);
     try {
-      const dbs = await conn.showDatabases();
-      const lines = [`${pos[0]}: ${dbs.length} database${dbs.length === 1 ? '' : 's'}`];
-      for (const db of dbs) {
-        await conn.useDatabase(db);
-        const tables = await conn.showTables();
-        lines.push('', `database ${db} (${tables.length} table${tables.length === 1 ? '' : 's'})`);
-        for (const t of tables) {
-          const d = await conn.describeTable(t);
-          const n = await conn.table(t).count();
-          lines.push(`  table ${t}: ${n} row${n === 1 ? '' : 's'}${d.sync ? ', synced' : ''}${d.comment ? ` — ${d.comment}` : ''}`);
-          for (const c of d.columns) {
+      const { databases, stats: s } = await describeRoot(conn);
+      const lines = [`${pos[0]}: ${databases.length} database${databases.length === 1 ? '' : 's'}`];
+      for (const db of databases) {
+        lines.push('', `database ${db.name} (${db.tables.length} table${db.tables.length === 1 ? '' : 's'})`);
+        for (const t of db.tables) {
+          lines.push(`  table ${t.name}: ${t.rows} row${t.rows === 1 ? '' : 's'}${t.sync ? ', synced' : ''}${t.comment ? ` — ${t.comment}` : ''}`);
+          for (const c of t.columns) {
             const flags = ['primaryKey', 'autoIncrement', 'unique', 'notNull'].filter((f) => c[f]);
             if (c.default !== undefined) flags.push(`default ${JSON.stringify(c.default)}`);
             lines.push(`    ${c.name}  ${c.type}${flags.length ? `  ${flags.join(', ')}` : ''}`);
           }
-          for (const ix of d.indexes) lines.push(`    index ${ix.name} (${ix.columns.join(', ')})${ix.unique ? ' unique' : ''}`);
+          for (const ix of t.indexes) lines.push(`    index ${ix.name} (${ix.columns.join(', ')})${ix.unique ? ' unique' : ''}`);
         }
       }
-      const s = await conn.stats();
       lines.push('', 'stats', `  keys ${s.keys}, live ${human(s.liveBytes)}, on disk ${human(s.diskBytes)} in ${s.files} files (${s.segments} segments in ${s.runs} runs, log ${human(s.logBytes)})`);
       lines.push(`  flushes ${s.flushes}, compactions ${s.compactions}, cache ${human(s.cacheBytes)} of ${human(s.cacheLimit)}`);
       await out(lines.join('\n') + '\n');

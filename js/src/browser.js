@@ -23,6 +23,7 @@ export { MinibaseError } from './errors.js';
 export { Connection, Table, Transaction } from './api.js';
 export { Storage } from './storage.js';
 export { createAbortSignal };
+export { describeRoot, pageRows, formatValue } from './inspect.js';
 
 // Memory grown before Go starts is heap Go uses without growing it (every
 // growth makes the JS engine collect its heap). Less than in Node: a tab's

@@ -17,6 +17,7 @@ export { MinibaseError } from './errors.js';
 export { Connection, Table, Transaction } from './api.js';
 export { Storage } from './storage.js';
 export { createAbortSignal };
+export { describeRoot, pageRows, formatValue } from './inspect.js';
 
 // Directory of this file: the bundle in js/dist (CJS has __dirname; ESM has import.meta).
 const here = typeof __dirname === 'string' ? __dirname : path.dirname(fileURLToPath(import.meta.url));

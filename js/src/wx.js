@@ -23,6 +23,7 @@ export { MinibaseError } from './errors.js';
 export { Connection, Table, Transaction } from './api.js';
 export { Storage } from './storage.js';
 export { polyfills, createAbortSignal };
+export { describeRoot, pageRows, formatValue } from './inspect.js';
 
 /** Where the mini-program npm build puts the engine (miniprogram_npm/minibase/). */
 export const DEFAULT_WASM_PATH = '/miniprogram_npm/minibase/minibase.wasm.br';

@@ -89,7 +89,8 @@ async function main(): Promise<void> {
 void main;
 
 // Export, import, backup (backup.js).
-import { restore, createAbortSignal, type ImportResult, type Progress } from 'minibase';
+import { restore, createAbortSignal, describeRoot, type ImportResult, type Progress } from 'minibase';
+import { mountInspector } from 'minibase/inspector';
 
 async function moving(): Promise<void> {
   await restore(new Uint8Array(0), { adapter: 'memory', root: 'r', onProgress: (p) => void p.phase });
@@ -106,6 +107,11 @@ async function moving(): Promise<void> {
   void blob;
   await conn.backup('app.mbbak', { onProgress: (p) => void p.bytes });
   await conn.checkIntegrity();
+  const { databases } = await describeRoot(conn);
+  const rows: number = databases[0].tables[0].rows;
+  void rows;
+  const ui = await mountInspector({} as HTMLElement, conn, { pageSize: 10 });
+  await ui.select('shop', 'users');
   // @ts-expect-error mode is 'replace' or 'merge'
   await conn.import(text, { mode: 'append' });
 }
