@@ -15,6 +15,8 @@ const IMPORT_BATCH_ROWS = 1000;
 const IMPORT_BATCH_BYTES = 1 << 20;
 const BACKUP_PIECE_BYTES = 1 << 20;
 const MAX_REJECTED = 1000;
+/** The longest line an import reads: a row is at most the engine's request limit. */
+const MAX_LINE = 64 * 2 ** 20;
 
 /**
  * @typedef {object} Io what a job needs of a connection
@@ -253,6 +255,9 @@ async function* linesOf(source, files) {
       }
     }
     pending += text;
+    if (pending.length > MAX_LINE && pending.indexOf('\n') < 0) {
+      throw new MinibaseError('TOO_LARGE', `line ${line + 1} is longer than ${MAX_LINE / 2 ** 20} MB: not a minibase export, or a row too large to import`);
+    }
     let nl;
     while ((nl = pending.indexOf('\n')) >= 0) {
       const t = pending.slice(0, nl);

@@ -324,3 +324,35 @@ test('two imports into one root at once do not share staging tables', async () =
   assert.deepEqual(await snapshot(a), want);
   await Promise.all([a.close(), b.close(), src.close()]);
 });
+
+test('an import cannot reach system databases, and a line without end is bounded', async () => {
+  const conn = await connect({ adapter: 'memory', root: memRoot() });
+  const st = await conn.storage({ prefix: 'x_' });
+  await st.set('k', 'kept');
+  const hostile = (database) => [
+    JSON.stringify({ format: 'minibase-export', version: 1, tables: [{ database, table: 'kv', rows: 0, schema: { name: 'kv', columns: [{ name: 'k', type: 'string', primaryKey: true }] } }] }),
+    JSON.stringify({ end: true, rows: 0 }),
+  ].join('\n');
+  for (const mode of ['replace', 'merge']) {
+    await assert.rejects(conn.import(hostile('__storage'), { mode }), { code: 'BAD_QUERY' }, mode);
+    await assert.rejects(conn.import(hostile('__import'), { mode }), { code: 'BAD_QUERY' }, mode);
+  }
+  assert.equal(await st.get('k'), 'kept');
+  assert.deepEqual(await conn.showDatabases(), []);
+
+  async function* endless() {
+    const chunk = 'x'.repeat(1 << 20);
+    for (let i = 0; i < 200; i++) yield chunk;
+  }
+  await assert.rejects(conn.import(endless()), { code: 'TOO_LARGE' }, 'no newline: refused after 64 MB, not buffered for ever');
+  async function* headerThenEndless() {
+    yield hostile('d').split('\n')[0] + '\n';
+    yield* endless();
+  }
+  await assert.rejects(conn.import(headerThenEndless()), { code: 'TOO_LARGE' });
+  // A cancelled export ends its snapshot and says why.
+  const { signal, abort } = createAbortSignal();
+  abort();
+  await assert.rejects(collect(conn.export({ signal })), { code: 'ABORTED' });
+  await conn.close();
+});
