@@ -143,6 +143,7 @@ async function exportTargets(io, options) {
  */
 export async function* exportLines(io, options = {}) {
   const { onProgress, signal } = options;
+  checkAborted(signal, 'export');
   const targets = await exportTargets(io, options);
   const tx = await io.call('begin');
   try {
@@ -397,6 +398,7 @@ export async function importLines(io, source, options = {}) {
   const batchRows = options.batchRows ?? IMPORT_BATCH_ROWS;
   if (mode !== 'replace' && mode !== 'merge') throw new MinibaseError('BAD_QUERY', "import: mode must be 'replace' or 'merge'");
   if (!(Number.isInteger(batchRows) && batchRows > 0)) throw new MinibaseError('BAD_QUERY', 'import: batchRows must be a positive whole number');
+  checkAborted(signal, 'import');
   if (mode === 'merge' && isRereadable(source)) await checkExport(source, io.files, signal);
 
   let tables = null;
