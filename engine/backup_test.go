@@ -207,3 +207,90 @@ func TestBackupFromNewerVersionIsVersionTooNew(t *testing.T) {
 	err := chk.Write(data)
 	require.ErrorIs(t, err, &Error{Code: CodeVersionTooNew})
 }
+
+// A restore killed at any filesystem operation leaves the root either as it
+// was, or wholly restored, or refusing to open until it is restored again;
+// never a mix that opens.
+func TestRestoreCrashAtEveryOperation(t *testing.T) {
+	src := usersConn(t)
+	for i := range 60 {
+		insert(t, src, "users", obj("username", fmt.Sprintf("new%02d", i), "age", i))
+	}
+	data := backupOf(t, src, 1<<20)
+	want := allUsers(t, src)
+
+	// The root before: an older content, written with small files so the
+	// restore's writes cross flushes and compactions.
+	prepare := func() (*faultfs.FS, string) {
+		mem, err := memfs.New()
+		require.NoError(t, err)
+		ffs := faultfs.Wrap(mem)
+		c, err := Open(ffs, smallStore)
+		require.NoError(t, err)
+		require.NoError(t, c.CreateDatabase("shop", false))
+		spec, err := ParseTableSpec(obj("columns", arr(
+			obj("name", "id", "type", "number", "primaryKey", true, "autoIncrement", true),
+			obj("name", "username", "type", "string", "unique", true, "notNull", true),
+			obj("name", "age", "type", "number", "default", 0),
+			obj("name", "city", "type", "string"),
+			obj("name", "profile", "type", "object"),
+		), "indexes", arr(obj("columns", arr("age")))))
+		require.NoError(t, err)
+		require.NoError(t, c.CreateTable("shop", "users", spec))
+		for i := range 30 {
+			insert(t, c, "users", obj("username", fmt.Sprintf("old%02d", i), "age", i))
+		}
+		old := allUsers(t, c)
+		require.NoError(t, c.Close())
+		ffs.Reset()
+		return ffs, old
+	}
+	restore := func(ffs *faultfs.FS, opts Options) error {
+		c, err := Open(ffs, opts)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return restoreInto(c, data, 777)
+	}
+
+	ffs, _ := prepare()
+	restoreOpts := smallStore
+	restoreOpts.Restore = true
+	require.NoError(t, restore(ffs, smallStore))
+	total := ffs.Ops()
+	require.Greater(t, total, 20)
+	outcomes := map[string]int{}
+	for n := 1; n <= total; n++ {
+		ffs, old := prepare()
+		ffs.CrashAt(n)
+		_ = restore(ffs, smallStore)
+		if !ffs.Crashed() {
+			continue
+		}
+		ffs.Reset()
+		c, err := Open(ffs, smallStore)
+		if err != nil {
+			require.ErrorIs(t, err, ErrCorrupt, "crash at op %d", n)
+			outcomes["refuses to open"]++
+			require.NoError(t, restore(ffs, restoreOpts), "restoring again after a crash at op %d", n)
+			c, err = Open(ffs, smallStore)
+			require.NoError(t, err)
+			require.Equal(t, want, allUsers(t, c))
+		} else {
+			got := allUsers(t, c)
+			switch got {
+			case old:
+				outcomes["old"]++
+			case want:
+				outcomes["restored"]++
+			default:
+				t.Fatalf("crash at op %d: a mix opened: %s", n, got)
+			}
+		}
+		require.NoError(t, c.CheckIntegrity(), "crash at op %d", n)
+		require.NoError(t, c.Close())
+	}
+	t.Logf("%d operations: %v", total, outcomes)
+	require.Greater(t, outcomes["refuses to open"], 0)
+}
