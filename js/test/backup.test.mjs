@@ -356,3 +356,34 @@ test('an import cannot reach system databases, and a line without end is bounded
   await assert.rejects(collect(conn.export({ signal })), { code: 'ABORTED' });
   await conn.close();
 });
+
+test('a restore that fails midway leaves the root refusing to open until restored again', async (t) => {
+  const dir = tempDir(t);
+  const src = await connect({ adapter: 'memory', root: memRoot() });
+  await seed(src, 4000);
+  const want = await snapshot(src);
+  const { data, blob } = await src.backup();
+  const good = data ?? new Uint8Array(await blob.arrayBuffer());
+  await src.close();
+  const root = path.join(dir, 'db');
+  const before = await connect({ adapter: 'node', root });
+  await before.createDatabase('old');
+  await before.close();
+
+  // The source reads fine for the check, then fails halfway through the restore.
+  let reads = 0;
+  const flaky = () => (async function* () {
+    reads++;
+    const half = reads > 1;
+    for (let at = 0; at < good.length; at += 64 << 10) {
+      if (half && at > good.length / 2) throw new Error('the disk went away');
+      yield good.subarray(at, at + (64 << 10));
+    }
+  })();
+  await assert.rejects(restore(flaky, { adapter: 'node', root }), /the disk went away/);
+  await assert.rejects(connect({ adapter: 'node', root }), { code: 'CORRUPT' });
+  await restore(good, { adapter: 'node', root });
+  const back = await connect({ adapter: 'node', root });
+  assert.deepEqual(await snapshot(back), want);
+  await back.close();
+});
