@@ -26,7 +26,8 @@ const USAGE = `usage: minibase <command> [arguments]
 A <root> is a database directory (the node adapter's root). A backup file
 (from 'backup' or conn.backup()) is opened read-only: it is checked and
 loaded into memory, and nothing is written to it.
-Progress of long work goes to stderr.`;
+Progress of long work goes to stderr: a bar on a terminal, lines with
+MINIBASE_PROGRESS=1.`;
 
 class UsageError extends Error {}
 

@@ -14,6 +14,10 @@ const BIN = fileURLToPath(new URL('../bin/minibase.mjs', import.meta.url));
 function cli(cwd, ...args) {
   const env = { ...process.env };
   delete env.MINIBASE_PROGRESS;
+  if (args[0] === '--progress') {
+    args.shift();
+    env.MINIBASE_PROGRESS = '1';
+  }
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env, timeout: 60_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
@@ -101,6 +105,17 @@ test('backup, inspect the backup read-only, restore, export, import, compact', a
   r = cli(dir, 'compact', 'db');
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /compacted/);
+
+  // Progress, when asked for off a terminal: lines on stderr, stdout untouched.
+  r = cli(dir, '--progress', 'import', 'again', 'out.ndjson');
+  assert.equal(r.code, 0, r.err);
+  const bars = r.err.trimEnd().split('\n');
+  assert.ok(bars.length >= 2, r.err);
+  assert.match(bars.at(-1), /^import \[#{30}\] 100% 1500\/1500 /);
+  assert.doesNotMatch(r.out, /\[#/);
+  r = cli(dir, '--progress', 'restore', 'app.mbbak', 'again2');
+  assert.match(r.err, /restore \(verify\) [\d.]+ KB/);
+  assert.match(r.err, /restore \(restore\) \[#+ *\] 100%/);
 });
 
 test('damage and mistakes give an error and a non-zero exit', async (t) => {
