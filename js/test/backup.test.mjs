@@ -14,6 +14,16 @@ function tempDir(t) {
   return dir;
 }
 
+/** CRC-32C, to forge a well-formed header of a newer format version. */
+function crc32c(bytes) {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  }
+  return ~c >>> 0;
+}
+
 let roots = 0;
 const memRoot = () => `backup-test-${process.pid}-${roots++}`;
 
@@ -284,14 +294,15 @@ test('a corrupt, truncated or foreign backup is refused with CORRUPT and nothing
   const flip = good.slice();
   flip[Math.floor(flip.length / 2)] ^= 4;
   const newer = good.slice();
-  newer[8] = 9; // version byte; the header checksum then fails too
+  newer[8] = 9; // the format version, with its header checksum made right again
+  new DataView(newer.buffer).setUint32(12, crc32c(newer.subarray(0, 12)), true);
   const exportText = new TextEncoder().encode('{"format":"minibase-export","version":1}\n');
   for (const [name, bad, code] of [
     ['flipped bit', flip, 'CORRUPT'],
     ['truncated', good.slice(0, good.length - 5), 'CORRUPT'],
     ['empty', new Uint8Array(0), 'CORRUPT'],
     ['an export', exportText, 'CORRUPT'],
-    ['newer', newer, 'CORRUPT'],
+    ['newer', newer, 'VERSION_TOO_NEW'],
   ]) {
     await assert.rejects(restore(bad, { adapter: 'memory', root: target }), { code }, name);
     const again = await connect({ adapter: 'memory', root: target });

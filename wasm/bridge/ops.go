@@ -297,7 +297,7 @@ func (c *call) open() error {
 		f := opts.Index(i)
 		switch opts.KeyAt(i) {
 		default:
-			return c.bad("unknown option %q (adapter, root, adoptRoot, durability, memtableBytes, cacheBytes)", opts.KeyAt(i))
+			return c.bad("unknown option %q (adapter, root, adoptRoot, durability, memtableBytes, cacheBytes, restore)", opts.KeyAt(i))
 		case "restore":
 			// Opens a root whose restore was interrupted, to restore it again.
 			eo.Restore = f.Bool()
