@@ -63,3 +63,20 @@ test('the inspector shows tables, pages rows, runs a query and shows stats', { s
   assert.ok(fs.statSync(shot).size > 1000);
   assert.deepEqual(page.errors, []);
 });
+
+test('make pwa serves the inspector of the app database at /inspect', { skip }, async () => {
+  const { serve } = await import('../../../examples/pwa/serve.mjs');
+  const server = await serve({ port: 0 });
+  try {
+    const app = await openPage(env.ctx, server.url);
+    await app.waitForFunction(() => document.getElementById('status')?.textContent.includes('owns'));
+    const page = await openPage(env.ctx, `${server.url}inspect`);
+    await page.waitForFunction(() => document.querySelector('nav button[data-table="app.tasks"]'));
+    assert.match(await page.locator('nav button').first().textContent(), /^tasks \(\d+\)$/);
+    await page.locator('nav button').first().click();
+    await page.waitForFunction(() => document.querySelector('.schema')?.textContent.includes('title  string'));
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await server.close();
+  }
+});
