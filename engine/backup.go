@@ -196,20 +196,32 @@ func (r *Restore) begin() error {
 	}
 }
 
-// Write applies the next piece of the backup.
-func (r *Restore) Write(p []byte) error {
-	r.c.mu.Lock()
-	defer r.c.mu.Unlock()
+// ready checks that the restore can go on, and begins it the first time.
+// A transaction begun meanwhile would read and write a store being
+// replaced: it stops the restore (the store stays marked unfinished).
+func (r *Restore) ready() error {
 	if r.err != nil {
 		return r.err
 	}
 	if err := r.c.checkOpen(); err != nil {
 		return err
 	}
+	if len(r.c.open) > 0 {
+		r.err = errorf(CodeLocked, "restore: a transaction was begun on the connection being restored")
+		return r.err
+	}
 	if !r.begun {
-		if r.err = r.begin(); r.err != nil {
-			return r.err
-		}
+		r.err = r.begin()
+	}
+	return r.err
+}
+
+// Write applies the next piece of the backup.
+func (r *Restore) Write(p []byte) error {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	if err := r.ready(); err != nil {
+		return err
 	}
 	r.err = backupErr(r.r.Write(p, func(k, v []byte) error {
 		if string(k) == string(restoreKey) {
@@ -229,16 +241,8 @@ func (r *Restore) Write(p []byte) error {
 func (r *Restore) Finish() error {
 	r.c.mu.Lock()
 	defer r.c.mu.Unlock()
-	if r.err != nil {
-		return r.err
-	}
-	if err := r.c.checkOpen(); err != nil {
+	if err := r.ready(); err != nil {
 		return err
-	}
-	if !r.begun {
-		if r.err = r.begin(); r.err != nil {
-			return r.err
-		}
 	}
 	if r.err = backupErr(r.r.Close()); r.err != nil {
 		return r.err
