@@ -2,6 +2,8 @@ package bridge
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"minibase/engine"
 	"minibase/engine/value"
@@ -428,7 +430,9 @@ type importJob struct {
 	tables int
 }
 
-func (j *importJob) staging(i int) string { return fmt.Sprintf("s%d_%d", j.id, i) }
+func (j *importJob) staging(i int) string {
+	return "s" + strconv.FormatUint(uint64(j.id), 10) + "_" + strconv.Itoa(i)
+}
 
 func (c *call) importJob() (*importJob, error) {
 	_, j, err := c.job(0)
@@ -442,6 +446,15 @@ func (c *call) importJob() (*importJob, error) {
 	return job, nil
 }
 
+// stagingImport reads the import handle out of a staging table's name
+// (importJob.staging).
+func stagingImport(name string) (uint32, bool) {
+	rest, ok := strings.CutPrefix(name, "s")
+	digits, _, ok2 := strings.Cut(rest, "_")
+	id, err := strconv.ParseUint(digits, 10, 32)
+	return uint32(id), ok && ok2 && err == nil
+}
+
 // dropStaging drops the staging tables of the imports drop picks.
 func dropStaging(conn *engine.Conn, drop func(id uint32) bool) error {
 	sys, err := conn.EnsureSystemDatabase(importDB)
@@ -453,9 +466,7 @@ func dropStaging(conn *engine.Conn, drop func(id uint32) bool) error {
 		return err
 	}
 	for _, n := range names {
-		var id uint32
-		var i int
-		if _, err := fmt.Sscanf(n, "s%d_%d", &id, &i); err == nil && !drop(id) {
+		if id, ok := stagingImport(n); ok && !drop(id) {
 			continue
 		}
 		if err := conn.DropTable(sys, n, true); err != nil {
