@@ -101,7 +101,7 @@ bench-chromium: build bench-chromium-deps
 
 # Debian's chromium, never a downloaded browser.
 bench-chromium-deps:
-	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || { echo "cannot install Debian's chromium (apt-get install -y chromium)"; exit 1; }
+	@test -x "$${CHROMIUM:-/usr/bin/chromium}" || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || { echo "cannot install Debian's chromium (apt-get install -y chromium)"; exit 1; }
 
 # Short runs of every fuzz target (the seed corpora also run in `make test`).
 FUZZTIME ?= 10s
@@ -112,7 +112,7 @@ fuzz:
 	  done; \
 	done
 
-# --- sync server (issue 6) ---
+# --- sync server ---
 # The native sync server on SQLite (./minibase-sync.db), e.g.
 #   make server SERVER_FLAGS='-addr 127.0.0.1:8788 -schema schema.json'
 SERVER_FLAGS ?=
@@ -131,7 +131,7 @@ test-worker: build
 .PHONY: server worker test-worker
 # --- end sync server ---
 
-# --- mini-programs (issue 4) ---
+# --- mini-programs ---
 # Size budget of the wasm engine: raw, gzip and brotli of both shipped builds
 # (every adapter; the mini-program one, -tags wx), the wasm proposals each
 # uses, and what each package of the mini-program build costs in code.

@@ -10,14 +10,6 @@ import (
 	"minibase/engine/value"
 )
 
-// Codes of moving data in and out of a store (backups and imports).
-const (
-	// CodeBadFormat: an import or backup source is not in the expected format.
-	CodeBadFormat Code = "BAD_FORMAT"
-	// CodeVersionTooNew: the data was written by a newer version of minibase.
-	CodeVersionTooNew Code = "VERSION_TOO_NEW"
-)
-
 // restoreKey marks a store whose restore has begun and not finished: it is
 // written with the first restored keys and deleted with the last, and a
 // store that still has it does not open (its content is neither the old

@@ -29,6 +29,7 @@ const dataTag = 0x01
 type catalog struct {
 	NextTableID uint32
 	DBs         map[string]map[string]*Table // database → table name → schema
+	Version     uint64                       // the app's schema version (version.go); 0: never set
 }
 
 func newCatalog() *catalog {
@@ -37,7 +38,7 @@ func newCatalog() *catalog {
 
 // clone copies the maps (tables are replaced, never mutated in place).
 func (c *catalog) clone() *catalog {
-	n := &catalog{NextTableID: c.NextTableID, DBs: make(map[string]map[string]*Table, len(c.DBs))}
+	n := &catalog{NextTableID: c.NextTableID, DBs: make(map[string]map[string]*Table, len(c.DBs)), Version: c.Version}
 	for db, tables := range c.DBs {
 		m := make(map[string]*Table, len(tables))
 		for k, t := range tables {
@@ -46,6 +47,19 @@ func (c *catalog) clone() *catalog {
 		n.DBs[db] = m
 	}
 	return n
+}
+
+// lookup finds a table by database and name.
+func (c *catalog) lookup(db, name string) (*Table, error) {
+	tables, ok := c.DBs[db]
+	if !ok {
+		return nil, errorf(CodeNoSuchDatabase, "no database %q", db)
+	}
+	t, ok := tables[name]
+	if !ok {
+		return nil, errorf(CodeNoSuchTable, "no table %q in database %q", name, db)
+	}
+	return t, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -89,8 +103,11 @@ func (c *catalog) encode() []byte {
 		}
 		dbs = append(dbs, value.ObjectOf(mem("name", str(name)), mem("tables", value.ArrayOf(tables))))
 	}
-	return value.Encode(value.ObjectOf(
-		mem("v", num(1)), mem("nextTable", num(uint64(c.NextTableID))), mem("dbs", value.ArrayOf(dbs))))
+	m := []value.Member{mem("v", num(1)), mem("nextTable", num(uint64(c.NextTableID))), mem("dbs", value.ArrayOf(dbs))}
+	if c.Version != 0 { // written only when set, so catalogs of unversioned roots stay as they were
+		m = append(m, mem("schemaVersion", num(c.Version)))
+	}
+	return value.Encode(value.ObjectOf(m...))
 }
 
 func encodeTable(t *Table) value.Value {
@@ -170,6 +187,9 @@ func decodeCatalog(b []byte) (*catalog, error) {
 	r := &catalogReader{}
 	c := newCatalog()
 	c.NextTableID = uint32(r.num(v, "nextTable"))
+	if _, ok := v.Get("schemaVersion"); ok {
+		c.Version = r.num(v, "schemaVersion")
+	}
 	for _, db := range r.arr(v, "dbs") {
 		tables := map[string]*Table{}
 		for _, tv := range r.arr(db, "tables") {

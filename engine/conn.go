@@ -171,15 +171,7 @@ func (c *Conn) tableByID(id uint32) *Table {
 }
 
 func (c *Conn) lookupTable(db, name string) (*Table, error) {
-	tables, ok := c.cat.DBs[db]
-	if !ok {
-		return nil, errorf(CodeNoSuchDatabase, "no database %q", db)
-	}
-	t, ok := tables[name]
-	if !ok {
-		return nil, errorf(CodeNoSuchTable, "no table %q in database %q", name, db)
-	}
-	return t, nil
+	return c.cat.lookup(db, name)
 }
 
 // nextSeq takes the next autoIncrement value (or hidden row id) of t.

@@ -36,11 +36,11 @@ func (c *Conn) ddl(fn func(cat *catalog, w *kv.Overlay) error) error {
 }
 
 // CreateDatabase creates an empty database.
-func (c *Conn) CreateDatabase(name string, ifNotExists bool) error {
+func (s Schema) CreateDatabase(name string, ifNotExists bool) error {
 	if err := checkName("database", name); err != nil {
 		return err
 	}
-	return c.ddl(func(cat *catalog, _ *kv.Overlay) error {
+	return s.ddl(func(cat *catalog, _ *kv.Overlay) error {
 		if _, ok := cat.DBs[name]; ok {
 			if ifNotExists {
 				return nil
@@ -74,8 +74,8 @@ func (c *Conn) EnsureSystemDatabase(name string) (string, error) {
 }
 
 // DropDatabase deletes a database with all its tables and rows.
-func (c *Conn) DropDatabase(name string, ifExists bool) error {
-	return c.ddl(func(cat *catalog, w *kv.Overlay) error {
+func (s Schema) DropDatabase(name string, ifExists bool) error {
+	return s.ddl(func(cat *catalog, w *kv.Overlay) error {
 		tables, ok := cat.DBs[name]
 		if !ok {
 			if ifExists {
@@ -84,6 +84,9 @@ func (c *Conn) DropDatabase(name string, ifExists bool) error {
 			return errorf(CodeNoSuchDatabase, "no database %q", name)
 		}
 		for _, t := range tables {
+			if err := s.refuseSyncedDrop(t); err != nil {
+				return err
+			}
 			if err := deleteRange(w, tablePrefix(t.ID)); err != nil {
 				return err
 			}
@@ -93,7 +96,7 @@ func (c *Conn) DropDatabase(name string, ifExists bool) error {
 				}
 			}
 			w.Delete(seqKey(t.ID))
-			delete(c.seqs, t.ID)
+			s.forgetSeq(t.ID)
 		}
 		delete(cat.DBs, name)
 		return nil
@@ -130,8 +133,8 @@ func (c *Conn) HasDatabase(name string) error {
 }
 
 // CreateTable creates a table from its spec.
-func (c *Conn) CreateTable(db, name string, spec TableSpec) error {
-	return c.ddl(func(cat *catalog, _ *kv.Overlay) error {
+func (s Schema) CreateTable(db, name string, spec TableSpec) error {
+	return s.ddl(func(cat *catalog, _ *kv.Overlay) error {
 		tables, ok := cat.DBs[db]
 		if !ok {
 			return errorf(CodeNoSuchDatabase, "no database %q", db)
@@ -154,8 +157,8 @@ func (c *Conn) CreateTable(db, name string, spec TableSpec) error {
 }
 
 // DropTable deletes a table and its rows.
-func (c *Conn) DropTable(db, name string, ifExists bool) error {
-	return c.ddl(func(cat *catalog, w *kv.Overlay) error {
+func (s Schema) DropTable(db, name string, ifExists bool) error {
+	return s.ddl(func(cat *catalog, w *kv.Overlay) error {
 		tables, ok := cat.DBs[db]
 		if !ok {
 			return errorf(CodeNoSuchDatabase, "no database %q", db)
@@ -167,6 +170,9 @@ func (c *Conn) DropTable(db, name string, ifExists bool) error {
 			}
 			return errorf(CodeNoSuchTable, "no table %q in database %q", name, db)
 		}
+		if err := s.refuseSyncedDrop(t); err != nil {
+			return err
+		}
 		if err := deleteRange(w, tablePrefix(t.ID)); err != nil {
 			return err
 		}
@@ -176,7 +182,7 @@ func (c *Conn) DropTable(db, name string, ifExists bool) error {
 			}
 		}
 		w.Delete(seqKey(t.ID))
-		delete(c.seqs, t.ID)
+		s.forgetSeq(t.ID)
 		delete(tables, name)
 		return nil
 	})
@@ -212,8 +218,8 @@ func (c *Conn) DescribeTable(db, name string) (value.Value, error) {
 
 // alterTable runs a schema change on one table: fn gets a copy of the
 // schema to change and the overlay to migrate rows through.
-func (c *Conn) alterTable(db, name string, fn func(old, t *Table, w *kv.Overlay) error) error {
-	return c.ddl(func(cat *catalog, w *kv.Overlay) error {
+func (s Schema) alterTable(db, name string, fn func(old, t *Table, w *kv.Overlay) error) error {
+	return s.ddl(func(cat *catalog, w *kv.Overlay) error {
 		tables, ok := cat.DBs[db]
 		if !ok {
 			return errorf(CodeNoSuchDatabase, "no database %q", db)
@@ -225,6 +231,9 @@ func (c *Conn) alterTable(db, name string, fn func(old, t *Table, w *kv.Overlay)
 		t := old.clone()
 		t.Version++
 		if err := fn(old, t, w); err != nil {
+			return err
+		}
+		if err := s.checkAdditive(old, t); err != nil {
 			return err
 		}
 		t.prepare()
@@ -279,8 +288,8 @@ func rewriteTable(w *kv.Overlay, old, t *Table, conv func(r row) (row, error)) e
 }
 
 // AddColumn adds a column; existing rows read its default (or null).
-func (c *Conn) AddColumn(db, table string, col Column) error {
-	return c.alterTable(db, table, func(old, t *Table, w *kv.Overlay) error {
+func (s Schema) AddColumn(db, table string, col Column) error {
+	return s.alterTable(db, table, func(old, t *Table, w *kv.Overlay) error {
 		if _, dup := t.colByName(col.Name); dup {
 			return errorf(CodeAlreadyExists, "column %q already exists in %s", col.Name, t.Name)
 		}
@@ -361,8 +370,8 @@ func ParseColumnChange(v value.Value) (ColumnChange, error) {
 
 // ModifyColumn renames, retypes or re-constrains a column, converting and
 // re-checking every row.
-func (c *Conn) ModifyColumn(db, table, name string, ch ColumnChange) error {
-	return c.alterTable(db, table, func(old, t *Table, w *kv.Overlay) error {
+func (s Schema) ModifyColumn(db, table, name string, ch ColumnChange) error {
+	return s.alterTable(db, table, func(old, t *Table, w *kv.Overlay) error {
 		p, ok := t.colByName(name)
 		if !ok {
 			return errorf(CodeNoSuchColumn, "modify column: no column %q in %s", name, t.Name)
@@ -487,8 +496,8 @@ func convert(v value.Value, from, to Type) (value.Value, error) {
 
 // DropColumn removes a column. Columns in the primary key cannot be dropped;
 // indexes over the column are dropped with it.
-func (c *Conn) DropColumn(db, table, name string) error {
-	return c.alterTable(db, table, func(old, t *Table, w *kv.Overlay) error {
+func (s Schema) DropColumn(db, table, name string) error {
+	return s.alterTable(db, table, func(old, t *Table, w *kv.Overlay) error {
 		p, ok := t.colByName(name)
 		if !ok {
 			return errorf(CodeNoSuchColumn, "drop column: no column %q in %s", name, t.Name)
@@ -521,9 +530,9 @@ func (c *Conn) DropColumn(db, table, name string) error {
 }
 
 // CreateIndex builds an index over the existing rows and returns its name.
-func (c *Conn) CreateIndex(db, table string, spec IndexSpec) (string, error) {
+func (s Schema) CreateIndex(db, table string, spec IndexSpec) (string, error) {
 	var name string
-	err := c.alterTable(db, table, func(old, t *Table, w *kv.Overlay) error {
+	err := s.alterTable(db, table, func(old, t *Table, w *kv.Overlay) error {
 		ix, err := t.addIndex(spec)
 		if err != nil {
 			return err
@@ -551,8 +560,8 @@ func (c *Conn) CreateIndex(db, table string, spec IndexSpec) (string, error) {
 
 // DropIndex removes a secondary index. Unique indexes of unique columns go
 // with modifyColumn({ unique: false }).
-func (c *Conn) DropIndex(db, table, name string) error {
-	return c.alterTable(db, table, func(old, t *Table, w *kv.Overlay) error {
+func (s Schema) DropIndex(db, table, name string) error {
+	return s.alterTable(db, table, func(old, t *Table, w *kv.Overlay) error {
 		i, ok := t.indexByName(name)
 		if !ok {
 			return errorf(CodeNoSuchIndex, "no index %q on %s", name, t.Name)

@@ -27,7 +27,7 @@ func (tx *Tx) Upsert(db, table string, obj value.Value) (value.Value, error) {
 
 func (tx *Tx) insertOne(db, table string, obj value.Value, upsert bool) (value.Value, error) {
 	defer tx.lock()()
-	t, err := tx.c.lookupTable(db, table)
+	t, err := tx.lookupTable(db, table)
 	if err != nil {
 		return value.Value{}, err
 	}
@@ -72,7 +72,7 @@ func (tx *Tx) InsertEncoded(db, table string, d *value.Decoder, n int) (int, err
 // given, runs last and can still fail the statement.
 func (tx *Tx) insertRows(db, table string, n int, rowAt func(t *Table, i int) (row, []bool, error), done func(t *Table) error) (int, error) {
 	defer tx.lock()()
-	t, err := tx.c.lookupTable(db, table)
+	t, err := tx.lookupTable(db, table)
 	if err != nil {
 		return 0, err
 	}
@@ -179,7 +179,7 @@ func (tx *Tx) Get(db, table string, key value.Value) (value.Value, error) {
 	if err := tx.check(); err != nil {
 		return value.Value{}, err
 	}
-	t, err := tx.c.lookupTable(db, table)
+	t, err := tx.lookupTable(db, table)
 	if err != nil {
 		return value.Value{}, err
 	}
@@ -248,7 +248,7 @@ func (tx *Tx) prepare(db, table string, q Query) (*prepared, error) {
 	if err := tx.check(); err != nil {
 		return nil, err
 	}
-	t, err := tx.c.lookupTable(db, table)
+	t, err := tx.lookupTable(db, table)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +285,7 @@ func (tx *Tx) SelectEq(db, table, col string, v value.Value) (*Result, error) {
 		unlock()
 		return nil, err
 	}
-	t, err := tx.c.lookupTable(db, table)
+	t, err := tx.lookupTable(db, table)
 	if err != nil {
 		unlock()
 		return nil, err

@@ -32,8 +32,11 @@
 //     wrote one of its keys. Write skew between disjoint keys is possible.
 //   - Schema changes are autocommit and migrate rows in one batch, so their
 //     cost grows with the table.
-//   - In this version every row is held in memory (the store keeps a
-//     memtable of all data, made durable by its log and checkpoints).
+//   - Rows live in an LSM store (engine/lsm): recent writes in a memtable
+//     made durable by a log, the rest in sorted segment files read one
+//     block at a time through a block cache, so memory is bounded by the
+//     memtable and cache sizes, not by the data. A transaction's own
+//     writes are held in memory until it commits.
 //
 // Errors are *Error values with a stable Code; match them with errors.Is
 // against the Err… sentinels, or read the code with CodeOf.

@@ -38,6 +38,9 @@ const (
 	CodeWrongSecret      Code = "WRONG_SECRET"
 	CodeDecryptFailed    Code = "DECRYPT_FAILED"
 	CodeNoSecret         Code = "NO_SECRET"
+	CodeSchemaMismatch   Code = "SCHEMA_MISMATCH"
+	CodeVersionTooNew    Code = "VERSION_TOO_NEW"
+	CodeSyncSchema       Code = "SYNC_SCHEMA"
 )
 
 // Error is an engine error: a stable code and a message that says what and
@@ -114,6 +117,16 @@ var (
 	// ErrNoSecret is returned when encrypting or decrypting a value in a
 	// store opened without a secret.
 	ErrNoSecret = &Error{Code: CodeNoSecret}
+	// ErrSchemaMismatch is returned when a declared schema differs from the
+	// stored one in a way no migration step covers.
+	ErrSchemaMismatch = &Error{Code: CodeSchemaMismatch}
+	// ErrVersionTooNew is returned when the stored schema version is newer
+	// than the one the app declares (an older app on a newer database), and
+	// for a backup file of a newer format.
+	ErrVersionTooNew = &Error{Code: CodeVersionTooNew}
+	// ErrSyncSchema is returned when a migration would change a synced
+	// table's shape in a way that is not additive.
+	ErrSyncSchema = &Error{Code: CodeSyncSchema}
 )
 
 // maxMsgArg bounds how much of a caller's string an error message repeats:

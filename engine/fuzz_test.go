@@ -55,6 +55,9 @@ func FuzzDecodeRow(f *testing.F) {
 func FuzzDecodeCatalog(f *testing.F) {
 	c := usersConn(f)
 	f.Add(c.cat.encode())
+	versioned := c.cat.clone()
+	versioned.Version = 7
+	f.Add(versioned.encode())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		cat, err := decodeCatalog(b)
 		if err != nil {

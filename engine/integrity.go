@@ -8,15 +8,22 @@ import (
 	"minibase/engine/kv"
 )
 
-// CheckIntegrity verifies that every table's indexes agree with its rows:
-// each row has exactly its index entries, each entry points at a row, and
-// unique indexes hold no duplicates. Tests run it after every test; crash
-// tests run it after every recovery.
+// CheckIntegrity verifies the store's files whole (every segment block's
+// checksum and key order, where the store can check itself) and that every
+// table's indexes agree with its rows: each row has exactly its index
+// entries, each entry points at a row, and unique indexes hold no
+// duplicates. Tests run it after every test; crash tests run it after every
+// recovery.
 func (c *Conn) CheckIntegrity() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.checkOpen(); err != nil {
 		return err
+	}
+	if st, ok := c.store.(interface{ Check() error }); ok {
+		if err := st.Check(); err != nil {
+			return storageErr("integrity of the store", err)
+		}
 	}
 	for db, tables := range c.cat.DBs {
 		for _, t := range tables {

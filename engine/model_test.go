@@ -4,11 +4,9 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
-	"os"
+	"minibase/engine/value/valuetest"
 	"slices"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -30,12 +28,7 @@ type mrow struct {
 }
 
 func modelSeed(t *testing.T) uint64 {
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("MINIBASE_SEED"); s != "" {
-		seed, _ = strconv.ParseUint(s, 10, 64)
-	}
-	t.Logf("seed %d (replay with MINIBASE_SEED=%d)", seed, seed)
-	return seed
+	return valuetest.Seed(t)
 }
 
 func TestModel(t *testing.T) {

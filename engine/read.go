@@ -489,7 +489,7 @@ func (tx *Tx) GetTo(db, table string, key value.Value, out []byte) ([]byte, erro
 	if err := tx.check(); err != nil {
 		return out, err
 	}
-	t, err := tx.c.lookupTable(db, table)
+	t, err := tx.lookupTable(db, table)
 	if err != nil {
 		return out, err
 	}
@@ -528,7 +528,7 @@ func (tx *Tx) SelectEqTo(db, table, col string, x value.Value, out []byte) ([]by
 		unlock()
 		return out, err
 	}
-	t, err := tx.c.lookupTable(db, table)
+	t, err := tx.lookupTable(db, table)
 	if err != nil {
 		unlock()
 		return out, err

@@ -380,7 +380,7 @@ func (tx *Tx) syncChange(w *kv.Overlay, t *Table, key []byte, old, newRow row) e
 
 // syncTable looks up a table that must be synced.
 func (tx *Tx) syncTable(db, table string) (*Table, error) {
-	t, err := tx.c.lookupTable(db, table)
+	t, err := tx.lookupTable(db, table)
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,10 @@ type Tx struct {
 	done     bool
 	locked   bool // run by Conn.Auto, which already holds the connection lock
 
+	// Schema changes inside the transaction (version.go): cat is its own
+	// catalog once it changed one, catBase the connection's when it began.
+	cat, catBase *catalog
+
 	// Sync (syncmeta.go): syncDirty says the commit must persist the sync
 	// clock; remoteMeta/remoteKey are set while a received change is applied.
 	syncDirty  bool
@@ -60,7 +64,7 @@ type commitRecord struct {
 func (c *Conn) newExplicitTx() *Tx {
 	c.nextTxID++
 	snap := c.store.Snapshot()
-	tx := &Tx{c: c, explicit: true, startSeq: c.commitSeq, id: c.nextTxID, snap: snap, base: snap}
+	tx := &Tx{c: c, explicit: true, startSeq: c.commitSeq, id: c.nextTxID, snap: snap, base: snap, catBase: c.cat}
 	c.open[tx.id] = tx
 	return tx
 }
@@ -144,7 +148,7 @@ func (tx *Tx) commit() error {
 		b = tx.ov.Batch()
 		tx.ov.Seal()
 	}
-	if b == nil && len(tx.seqs) == 0 {
+	if b == nil && len(tx.seqs) == 0 && tx.cat == nil {
 		return nil
 	}
 	if b == nil {
@@ -155,6 +159,9 @@ func (tx *Tx) commit() error {
 			return err
 		}
 	}
+	if tx.cat != nil {
+		b.Set(catalogKey, tx.cat.encode())
+	}
 	for id := range tx.seqs {
 		b.Set(seqKey(id), binary.BigEndian.AppendUint64(nil, math.Float64bits(c.seqs[id])))
 	}
@@ -164,6 +171,9 @@ func (tx *Tx) commit() error {
 	if err := c.store.Apply(b); err != nil {
 		return storageErr("commit", err)
 	}
+	if tx.cat != nil {
+		c.cat = tx.cat
+	}
 	c.commitSeq++
 	c.recordCommit(tx, b, tx.tables)
 	return nil
@@ -172,7 +182,15 @@ func (tx *Tx) commit() error {
 // conflicts checks the batch against commits made since the transaction began.
 func (tx *Tx) conflicts(b *kv.Batch) error {
 	c := tx.c
+	if tx.cat != nil {
+		if err := tx.schemaConflicts(); err != nil {
+			return err
+		}
+	}
 	for id, ver := range tx.tables {
+		if tx.cat != nil {
+			break // the catalog is the one it began on (schemaConflicts): versions are its own
+		}
 		if t := c.tableByID(id); t == nil || t.Version != ver {
 			return errorf(CodeTxConflict, "transaction conflict: a table it writes was changed or dropped since it began")
 		}
@@ -221,6 +239,7 @@ func (tx *Tx) Rollback() error {
 func (tx *Tx) end() {
 	tx.done = true
 	tx.ov = nil
+	tx.cat = nil
 	if tx.snap != nil {
 		tx.snap.Release()
 		tx.snap = nil

@@ -1,11 +1,12 @@
 // Package fsadapter is the only door between the engine and a filesystem.
 //
-// Backends (memory, the native disk, node's synchronous fs under wasm, and
-// later IndexedDB and the wx FileSystemManager) are hackpadfs filesystems
-// where one fits: New wraps one into the small FS contract the storage engine
-// needs, together with Caps that say how the backend behaves. A backend may
-// implement FS directly instead (nodefs does, one JS call per operation); it
-// passes the same conformance suite. The engine never branches on the
+// Backends: memory (memfs), the native disk (osfs), node's synchronous fs
+// under wasm (nodefs), IndexedDB (idbfs) and the mini-program
+// FileSystemManager (wxfs). New wraps a hackpadfs filesystem into the small
+// FS contract the storage engine needs, together with Caps that say how the
+// backend behaves; a backend may implement FS directly instead (most do,
+// one host call per operation). Every backend passes the same conformance
+// suite (fstest). The engine never branches on the
 // backend's type: it reads Caps.
 //
 // # Contract

@@ -14,7 +14,7 @@ import (
 // ErrLocked is returned (wrapped) by Lock when a live process, or another
 // engine instance in this process, holds the lock. The engine reports it as
 // LOCKED.
-var ErrLocked = errors.New("fsadapter: locked by another process")
+var ErrLocked = errors.New("locked by another engine")
 
 // Locker is implemented by backends that several processes can open at the
 // same time (a disk shared by Node processes). The store takes its lock at
@@ -183,7 +183,7 @@ func PIDLock(name string, ops PIDLockOps) (func() error, error) {
 	heldMu.Lock()
 	defer heldMu.Unlock()
 	if held[ops.Key] {
-		return nil, fmt.Errorf("open: %s is already held in this process: %w", name, ErrLocked)
+		return nil, fmt.Errorf("%s is already held in this process: %w", name, ErrLocked)
 	}
 	me := lockOwner{pid: ops.Self, start: ops.Start, instance: ops.Instance}
 	if me.instance == "" {
@@ -235,7 +235,7 @@ func liveHolder(name string, owner, me lockOwner, ops PIDLockOps) error {
 		if ops.StartOf != nil && owner.start != "" && !SameStart(owner.start, ops.StartOf(owner.pid)) {
 			return nil // the pid was reused by a process that started later
 		}
-		return fmt.Errorf("open: %s is held by process %d: %w", name, owner.pid, ErrLocked)
+		return fmt.Errorf("%s is held by process %d: %w", name, owner.pid, ErrLocked)
 	}
 	switch {
 	case owner.instance == "":
@@ -247,6 +247,6 @@ func liveHolder(name string, owner, me lockOwner, ops PIDLockOps) error {
 	case owner.instance == me.instance:
 		return nil // this instance's own, from a store it never closed
 	}
-	return fmt.Errorf("open: %s is held by another minibase engine in this process %d (a worker thread, or a second copy of the module loaded through both import and require): %w",
+	return fmt.Errorf("%s is held by another minibase engine in this process %d (a worker thread, or a second copy of the module loaded through both import and require): %w",
 		name, owner.pid, ErrLocked)
 }

@@ -26,10 +26,18 @@ export type ErrorCode =
   | 'DECRYPT_FAILED'
   | 'NO_SECRET'
   | 'SYNC_UNSUPPORTED'
+  // Versioned schemas (connect's `schema`): a declared table differs from the stored one
+  // with no migration step; the stored version is newer than the app's; a migration would
+  // change a synced table in a way that is not additive.
+  | 'SCHEMA_MISMATCH'
+  | 'VERSION_TOO_NEW'
+  | 'SYNC_SCHEMA'
+  // Sync: the server refuses pushes from this schema version (update the app).
+  | 'SCHEMA_TOO_OLD'
   // The mini-program entry: the runtime lacks what the engine needs (an old
   // base library, a plugin without getRandomValues, Alipay's logic layer).
   | 'UNSUPPORTED_RUNTIME'
-  // Sync (issue 6): the network failed, the server answered an error
+  // Sync: the network failed, the server answered an error
   // (its code), or its answer could not be read or applied.
   | 'NETWORK'
   | 'UNAUTHORIZED'
@@ -38,10 +46,9 @@ export type ErrorCode =
   | 'BAD_REQUEST'
   | 'SYNC_PROTOCOL'
   | 'SYNC_APPLY'
-  // Export, import, backup and restore: a source of another format, data
-  // from a newer minibase, a job cancelled through its signal.
+  // Export, import, backup and restore: a source of another format, a job
+  // cancelled through its signal (data from a newer minibase: VERSION_TOO_NEW).
   | 'BAD_FORMAT'
-  | 'VERSION_TOO_NEW'
   | 'ABORTED';
 
 /** The only error the package raises; `code` says what kind of failure it is. */
@@ -118,6 +125,28 @@ export interface TableDescription {
   [key: string]: unknown;
 }
 
+/** A migration step: schema changes and data rewrites through `tx`; the step commits whole. */
+export type Migration = (tx: Transaction, step: { from: number; to: number }) => unknown | Promise<unknown>;
+
+/**
+ * A declared, versioned schema (`connect({ schema })`). On connect each step from the stored
+ * version up runs in one transaction (its migration, if any; on the last step the declared
+ * tables are checked, and what is missing and additive is created), then the version is
+ * recorded. A new database gets the declared tables without migrations.
+ */
+export interface SchemaDeclaration {
+  /** The app's schema version, a whole number from 1. */
+  version: number;
+  /** The database `tables` live in; connect also makes it the current database. */
+  database?: string;
+  /** Tables of `database`: name → createTable spec (without ifNotExists). */
+  tables?: Record<string, TableSpec>;
+  /** Tables of several databases: database → table name → createTable spec. */
+  databases?: Record<string, Record<string, TableSpec>>;
+  /** Steps by the version they lead to (2 runs on a database at version 1). */
+  migrations?: Record<number, Migration>;
+}
+
 // ---- queries ------------------------------------------------------------
 
 export type Operator =
@@ -181,8 +210,13 @@ export interface Plan {
 // ---- API ----------------------------------------------------------------
 
 export interface ConnectOptions {
-  /** Where data lives. Default 'node' (files under `root`); in the browser build 'indexeddb'. */
-  adapter?: 'node' | 'memory' | 'indexeddb';
+  /**
+   * Where data lives. Default 'node' (files under `root`); in the browser build 'indexeddb'.
+   * Browser build: 'opfs' runs the engine in a dedicated Worker the loader starts, on OPFS files.
+   */
+  adapter?: 'node' | 'memory' | 'indexeddb' | 'opfs';
+  /** Browser build, 'opfs': the module the engine's worker loads (default: browser.mjs itself, import.meta.url). */
+  opfsWorker?: string | URL;
   /** Browser build: the database's name (IndexedDB database "minibase:<name>"). Default 'minibase'. */
   name?: string;
   /**
@@ -201,6 +235,10 @@ export interface ConnectOptions {
   cacheBytes?: number;
   /** The engine binary; default js/dist/minibase.wasm. Used only when the process-wide engine is first started. */
   wasm?: string | URL | Uint8Array | ArrayBuffer | WebAssembly.Module;
+  /** A declared, versioned schema: connect resolves once the root is at its version. */
+  schema?: SchemaDeclaration;
+  /** Browser build: ask the browser to exempt the origin's storage from eviction (navigator.storage.persist()). Default false. */
+  persist?: boolean;
 }
 
 export function connect(options?: ConnectOptions): Promise<Connection>;
@@ -296,19 +334,58 @@ export interface RestoreOptions extends JobOptions {
 export function restore(source: string | Uint8Array | ArrayBuffer | Blob | (() => ImportSource | Promise<ImportSource>), options?: RestoreOptions): Promise<{ keys: number; bytes: number }>;
 /** Node: checks a backup file end to end without restoring it. */
 export function verify(source: string | Uint8Array | (() => ImportSource | Promise<ImportSource>)): Promise<{ keys: number; bytes: number }>;
-/** What the inspectors show (the CLI, minibase/inspector, a mini-program debug page). */
-export { describeRoot, pageRows, formatValue, type TableOverview } from './inspector.js';
+// What the inspectors show (the CLI, minibase/inspector, a mini-program debug page).
+export interface TableOverview {
+  name: string;
+  rows: number;
+  columns: object[];
+  indexes: { name: string; columns: string[]; unique: boolean }[];
+  primaryKey: string[];
+  sync: boolean;
+  comment: string;
+}
+/** Every database with its tables (schema and row count), and the engine's stats. */
+export function describeRoot(conn: Connection): Promise<{ databases: { name: string; tables: TableOverview[] }[]; stats: Stats }>;
+/** One page of a table's rows, in primary key order unless orderBy says otherwise. */
+export function pageRows(conn: Connection, db: string, table: string, options?: { where?: object; orderBy?: unknown; offset?: number; limit?: number }): Promise<{ rows: Row[]; total: number; offset: number; limit: number }>;
+/** A value as the inspectors print it: bytes as a short hex preview, objects as JSON. */
+export function formatValue(v: unknown): string;
 /** An AbortController stand-in for hosts without one (mini-programs). */
 export function createAbortSignal(): { signal: AbortSignalLike; abort(reason?: unknown): void };
 
 // ---- browser build only (minibase/browser, or the "browser" condition) ----
 
-/** Whether this page or worker owns IndexedDB database `name` now (runs the other tabs' calls). */
-export function isOwner(name: string): boolean;
-/** Gives up this tab's part in database `name`: ownership passes to another tab. */
-export function release(name: string): Promise<void>;
-/** Deletes database `name` from IndexedDB; LOCKED while another tab has it open. */
-export function deleteDatabase(name: string): Promise<void>;
+/** Whether this page or worker owns database `name` now (runs the other tabs' calls). */
+export function isOwner(name: string, adapter?: 'indexeddb' | 'opfs'): boolean;
+/** Gives up this tab's part in database `name`: ownership passes to another tab; resolves once its files are let go. */
+export function release(name: string, adapter?: 'indexeddb' | 'opfs'): Promise<void>;
+/** Deletes database `name` (IndexedDB, or its OPFS directory); LOCKED while another tab has it open. */
+export function deleteDatabase(name: string, adapter?: 'indexeddb' | 'opfs'): Promise<void>;
+
+/** What `events` reports with `evicted`. */
+export interface EvictedDetail {
+  /** The database found evicted (or cleared) and opened empty. */
+  name: string;
+  /** Its new marker. */
+  marker: string;
+  /** The marker this origin remembered, or null. */
+  previous: string | null;
+  /** 'opfs' for an OPFS database; absent for IndexedDB. */
+  adapter?: 'opfs';
+  /** True when another tab found it and told this one. */
+  remote?: boolean;
+}
+/** Storage events of this page or worker: `evicted` (a CustomEvent<EvictedDetail>). Listen before `connect`. */
+export const events: EventTarget;
+/** The origin's storage as the browser reports it. */
+export interface OriginStorage {
+  usage?: number;
+  quota?: number;
+  /** Whether the origin's storage is exempt from eviction. */
+  persisted?: boolean;
+}
+/** navigator.storage.estimate() and persisted() (stats() reports the first as storageUsageBytes / storageQuotaBytes). */
+export function storageInfo(): Promise<OriginStorage>;
 
 export interface InsertResult {
   /** The primary key; an object for compound keys. */
@@ -346,8 +423,18 @@ export class Transaction {
   private constructor();
   /** True until commit() or rollback(). */
   readonly active: boolean;
-  /** A table whose reads and writes run in this transaction. */
+  /** A table whose reads, writes and schema changes run in this transaction. */
   table(name: string): Table;
+  /** The database this transaction's table() and schema methods use from now on. */
+  useDatabase(name: string): void;
+  /** Schema changes that commit, or vanish, with the transaction. */
+  createDatabase(name: string, options?: { ifNotExists?: boolean }): Promise<void>;
+  dropDatabase(name: string, options?: { ifExists?: boolean }): Promise<void>;
+  createTable(name: string, spec: TableSpec): Promise<void>;
+  dropTable(name: string, options?: { ifExists?: boolean }): Promise<void>;
+  /** The table's schema as this transaction sees it. */
+  describeTable(name: string): Promise<TableDescription>;
+  showTables(): Promise<string[]>;
   commit(): Promise<void>;
   rollback(): Promise<void>;
 }
@@ -389,6 +476,9 @@ export interface Stats {
   cacheHits: number;
   cacheMisses: number;
   cacheHitRate: number;
+  /** Browser build (indexeddb, opfs): the origin's storage use and quota (navigator.storage.estimate()). */
+  storageUsageBytes?: number;
+  storageQuotaBytes?: number;
   [key: string]: unknown;
   /**
    * Passphrases this engine instance has stretched with PBKDF2 for stores that cache their key
@@ -413,6 +503,8 @@ export class Connection {
   begin(): Promise<Transaction>;
   /** Commits when fn resolves (returning its result); rolls back and rethrows when it throws. */
   transaction<T>(fn: (tx: Transaction) => T | Promise<T>): Promise<T>;
+  /** The root's schema version (0 when no declared schema ever set one). */
+  schemaVersion(): Promise<number>;
   stats(): Promise<Stats>;
   compact(): Promise<void>;
   /** Checks every index against its rows and every row against its schema; CORRUPT when they disagree. */
@@ -439,12 +531,12 @@ export class Connection {
   backup(target?: string | BackupTarget, options?: JobOptions): Promise<BackupResult>;
   /** A key-value store on this connection; it closes with the connection. */
   storage(options?: StorageOptions): Promise<Storage>;
-  /** Syncs the current database's synced tables with a minibase sync server (issue 6). */
+  /** Syncs the current database's synced tables with a minibase sync server. */
   sync(options: SyncOptions): Sync;
   close(): Promise<void>;
 }
 
-// --- Offline sync (issue 6) ---
+// --- Offline sync ---
 
 /** A conflict merge function: returns the row to keep (null deletes it). */
 export type MergeFunction = (local: Row | null, remote: Row | null, base: Row | null) => Row | null | Promise<Row | null>;

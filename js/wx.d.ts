@@ -1,7 +1,7 @@
 // Types of the mini-program entry (`require('minibase')` after the
 // mini-program npm build, or `minibase/wx`): the same API as the Node entry,
 // with adapter 'wx' and the options of the WXWebAssembly loader.
-import type { Connection, Storage, StorageOptions } from './index.js';
+import type { Connection, SchemaDeclaration, Storage, StorageOptions } from './index.js';
 
 export * from './index.js';
 
@@ -36,6 +36,8 @@ export interface WxConnectOptions {
   WXWebAssembly?: { instantiate(path: string, imports: object): Promise<unknown> };
   /** Megabytes of wasm memory to reserve before the engine starts. Default 32. */
   reserveMB?: number;
+  /** A declared, versioned schema: connect resolves once the root is at its version. */
+  schema?: SchemaDeclaration;
 }
 
 export function connect(options?: WxConnectOptions): Promise<Connection>;

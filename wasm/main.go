@@ -24,7 +24,15 @@ import (
 // bulkRequest is the request size past which a call counts as bulk work.
 const bulkRequest = 1 << 20
 
+// Calls yield to the Go scheduler once every yieldEvery calls, and after
+// any request larger than yieldRequest (see mbCall).
+const (
+	yieldEvery   = 16
+	yieldRequest = 64 << 10
+)
+
 var (
+	calls   uint32 // calls so far, for the periodic yield
 	b       *bridge.Bridge
 	reqBuf  = make([]byte, 64<<10)
 	respBuf = make([]byte, 0, 64<<10)
@@ -82,12 +90,17 @@ func mbCall(n uint32) uint32 {
 	}
 	// Under GOOS=js the scheduler runs only while Go is executing: once a
 	// call returns, no goroutine runs until the next one. A collection
-	// started during a call needs its mark workers scheduled; without this
-	// yield they never were on the synchronous path (every call a
+	// started during a call needs its mark workers scheduled; without
+	// yields they never were on the synchronous path (every call a
 	// wasmexport), no cycle ever finished, and the heap (and wasm memory,
-	// which never shrinks) grew with every write. Yielding costs nothing
-	// when no cycle is under way.
-	runtime.Gosched()
+	// which never shrinks) grew with every write. A yield costs ~10 µs in
+	// wasm, a third of a point read, so small calls yield once every
+	// yieldEvery calls: a cycle then finishes within a few calls (the
+	// allocating calls assist it meanwhile).
+	calls++
+	if calls%yieldEvery == 0 || n > yieldRequest {
+		runtime.Gosched()
+	}
 	return uint32(len(respBuf))
 }
 

@@ -20,7 +20,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
+
+	"minibase/engine/checksum"
 )
 
 // Version is the format version this package writes; it reads versions up
@@ -41,10 +42,6 @@ const (
 	trailerLen = 1 + 8 + 8 + 4 + len(endMagic)
 )
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-func checksum(p []byte) uint32 { return crc32.Checksum(p, castagnoli) }
-
 // ErrCorrupt is wrapped by every error about a damaged, truncated or foreign
 // file.
 var ErrCorrupt = errors.New("backup file is corrupt")
@@ -60,7 +57,7 @@ func corrupt(format string, a ...any) error {
 func Header() []byte {
 	b := append([]byte(magic), 0, 0, 0, 0)
 	binary.LittleEndian.PutUint16(b[8:], Version)
-	return binary.LittleEndian.AppendUint32(b, checksum(b))
+	return binary.LittleEndian.AppendUint32(b, checksum.Of(b))
 }
 
 // Writer encodes pairs into blocks. Its output is taken with Take, so a
@@ -107,7 +104,7 @@ func (w *Writer) flush() {
 	}
 	w.out = append(w.out, 'B')
 	w.out = binary.LittleEndian.AppendUint32(w.out, uint32(len(w.payload)))
-	w.out = binary.LittleEndian.AppendUint32(w.out, checksum(w.payload))
+	w.out = binary.LittleEndian.AppendUint32(w.out, checksum.Of(w.payload))
 	w.out = append(w.out, w.payload...)
 	w.bytes += uint64(len(w.payload))
 	w.payload = w.payload[:0]
@@ -124,7 +121,7 @@ func (w *Writer) Finish() {
 	w.out = append(w.out, 'E')
 	w.out = binary.LittleEndian.AppendUint64(w.out, w.pairs)
 	w.out = binary.LittleEndian.AppendUint64(w.out, w.bytes)
-	w.out = binary.LittleEndian.AppendUint32(w.out, checksum(w.out[at:]))
+	w.out = binary.LittleEndian.AppendUint32(w.out, checksum.Of(w.out[at:]))
 	w.out = append(w.out, endMagic...)
 }
 
@@ -174,7 +171,7 @@ func (r *Reader) Write(p []byte, fn func(key, value []byte) error) error {
 			if string(h[:len(magic)]) != magic {
 				return corrupt("not a minibase backup (bad magic)")
 			}
-			if checksum(h[:12]) != binary.LittleEndian.Uint32(h[12:]) {
+			if checksum.Of(h[:12]) != binary.LittleEndian.Uint32(h[12:]) {
 				return corrupt("header checksum mismatch")
 			}
 			if v := binary.LittleEndian.Uint16(h[8:]); v > Version {
@@ -202,7 +199,7 @@ func (r *Reader) Write(p []byte, fn func(key, value []byte) error) error {
 					return nil
 				}
 				payload := r.buf[blockHead : blockHead+int(n)]
-				if checksum(payload) != binary.LittleEndian.Uint32(r.buf[5:]) {
+				if checksum.Of(payload) != binary.LittleEndian.Uint32(r.buf[5:]) {
 					return corrupt("block checksum mismatch after %d pairs", r.pairs)
 				}
 				if err := r.pairsOf(payload, fn); err != nil {
@@ -215,7 +212,7 @@ func (r *Reader) Write(p []byte, fn func(key, value []byte) error) error {
 					return nil
 				}
 				t := r.buf[:trailerLen]
-				if checksum(t[:17]) != binary.LittleEndian.Uint32(t[17:]) || string(t[21:]) != endMagic {
+				if checksum.Of(t[:17]) != binary.LittleEndian.Uint32(t[17:]) || string(t[21:]) != endMagic {
 					return corrupt("trailer checksum mismatch")
 				}
 				if binary.LittleEndian.Uint64(t[1:]) != r.pairs || binary.LittleEndian.Uint64(t[9:]) != r.bytes {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+
+	"minibase/engine/checksum"
 )
 
 type pair struct{ k, v string }
@@ -101,7 +103,7 @@ func TestDamage(t *testing.T) {
 	tooNew[8] = Version + 1
 	copy(tooNew[12:16], Header()[12:16])
 	h := tooNew[:12]
-	c := checksum(h)
+	c := checksum.Of(h)
 	tooNew[12], tooNew[13], tooNew[14], tooNew[15] = byte(c), byte(c>>8), byte(c>>16), byte(c>>24)
 
 	cases := []struct {

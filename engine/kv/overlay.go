@@ -168,6 +168,11 @@ func (o *Overlay) NewIter(opts IterOptions) Iterator {
 	if opts.Upper != nil {
 		hi = sort.Search(len(o.sorted), func(i int) bool { return bytes.Compare(o.key(o.sorted[i]), opts.Upper) >= 0 })
 	}
+	if lo >= hi {
+		// Nothing written in range: the base alone, without a merge step
+		// per entry.
+		return o.base.NewIter(opts)
+	}
 	top := &opsIter{reverse: opts.Reverse, pos: -1}
 	for _, i := range o.sorted[lo:max(lo, hi)] {
 		top.ops = append(top.ops, o.b.Op(int(i)))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"minibase/engine/value/valuetest"
 	"slices"
 	"testing"
 
@@ -138,9 +139,7 @@ func TestOverlayIterCloseError(t *testing.T) {
 // TestOverlayModel compares merged reads against a map for random writes to
 // both layers and random bounds.
 func TestOverlayModel(t *testing.T) {
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
-	r := rand.New(rand.NewPCG(seed, 1))
+	r := rand.New(rand.NewPCG(valuetest.Seed(t), 1))
 	for round := 0; round < 20; round++ {
 		base := memtable.New()
 		want := map[string]string{}

@@ -1,6 +1,7 @@
 package lsm_test
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -47,10 +48,30 @@ func newMemFS(t testing.TB) fsadapter.FS {
 	return f
 }
 
+// open opens a store and, when the test ends, checks it whole
+// (Store.Check): the store as the test left it or, when the test closed it,
+// as a reopen finds it.
 func open(t testing.TB, f fsadapter.FS, opts lsm.Options) *lsm.Store {
 	t.Helper()
 	s, err := lsm.Open(f, opts)
 	require.NoError(t, err)
+	t.Cleanup(func() {
+		if t.Failed() {
+			return
+		}
+		err := s.Check()
+		if errors.Is(err, kv.ErrClosed) {
+			again, openErr := lsm.Open(f, opts)
+			if openErr != nil {
+				return // the test took the files away or damaged them on purpose
+			}
+			err = again.Check()
+			_ = again.Close()
+		}
+		if err != nil {
+			t.Errorf("the store fails its check at the end of the test: %v", err)
+		}
+	})
 	return s
 }
 

@@ -3,9 +3,9 @@ package lsm
 import (
 	"encoding/binary"
 	"fmt"
+	"minibase/engine/checksum"
 
 	"minibase/engine/kv"
-	"minibase/engine/wal"
 )
 
 // A manifest names the segment files that hold the data up to one sequence
@@ -57,7 +57,7 @@ func encodeManifest(m manifest) []byte {
 			buf = binary.AppendUvarint(buf, uint64(s.size))
 		}
 	}
-	buf = binary.LittleEndian.AppendUint32(buf, wal.Checksum(buf))
+	buf = binary.LittleEndian.AppendUint32(buf, checksum.Of(buf))
 	return append(buf, manifestEndMagic...)
 }
 
@@ -79,7 +79,7 @@ func decodeManifest(name string, data []byte) (manifest, error) {
 		return m, bad("no end marker (torn write?)")
 	}
 	crcAt := len(data) - 8
-	if wal.Checksum(data[:crcAt]) != binary.LittleEndian.Uint32(data[crcAt:]) {
+	if checksum.Of(data[:crcAt]) != binary.LittleEndian.Uint32(data[crcAt:]) {
 		return m, bad("checksum mismatch")
 	}
 	if magic := string(data[:8]); magic != manifestMagic && magic != manifestMagicV1 {

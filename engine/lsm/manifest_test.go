@@ -3,12 +3,12 @@ package lsm
 import (
 	"bytes"
 	"encoding/binary"
+	"minibase/engine/checksum"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"minibase/engine/kv"
-	"minibase/engine/wal"
 )
 
 func sampleManifest() manifest {
@@ -73,15 +73,13 @@ func FuzzManifestValid(f *testing.F) {
 		}
 		copy(data[len(data)-4:], manifestEndMagic)
 		crcAt := len(data) - 8
-		sum := checksum(data[:crcAt])
+		sum := checksum.Of(data[:crcAt])
 		data[crcAt], data[crcAt+1], data[crcAt+2], data[crcAt+3] = byte(sum), byte(sum>>8), byte(sum>>16), byte(sum>>24)
 		if _, err := decodeManifest("f.manifest", data); err != nil {
 			require.ErrorIs(t, err, kv.ErrCorrupt)
 		}
 	})
 }
-
-var checksum = wal.Checksum
 
 // Manifests written before they promised logs (version 1) still open.
 func TestManifestVersion1StillReads(t *testing.T) {
@@ -90,7 +88,7 @@ func TestManifestVersion1StillReads(t *testing.T) {
 	// Version 1 is version 2 without the first-log field.
 	body := append([]byte(manifestMagicV1), v2[8:24]...)
 	body = append(body, v2[32:len(v2)-8]...)
-	v1 := binary.LittleEndian.AppendUint32(body, wal.Checksum(body))
+	v1 := binary.LittleEndian.AppendUint32(body, checksum.Of(body))
 	v1 = append(v1, manifestEndMagic...)
 	got, err := decodeManifest("old.manifest", v1)
 	require.NoError(t, err)

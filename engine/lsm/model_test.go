@@ -5,9 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"minibase/engine/value/valuetest"
 	"os"
 	"slices"
-	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -26,12 +26,7 @@ func modelSeed(t *testing.T) uint64 {
 	if *seedFlag != 0 {
 		return *seedFlag
 	}
-	if env := os.Getenv("MINIBASE_SEED"); env != "" {
-		seed, err := strconv.ParseUint(env, 10, 64)
-		require.NoError(t, err, "MINIBASE_SEED")
-		return seed
-	}
-	return rand.Uint64()
+	return valuetest.Seed(t)
 }
 
 // TestModel drives the store with random batches, reopens, compactions,

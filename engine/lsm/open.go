@@ -54,7 +54,7 @@ func Open(fsys fsadapter.FS, opts Options) (*Store, error) {
 		// Another process writing these files would lose acknowledged writes.
 		release, err := l.Lock(s.path(lockFileName))
 		if err != nil {
-			return nil, fmt.Errorf("open store: %w", err)
+			return nil, err // names the lock file already
 		}
 		s.unlock = release
 	}

@@ -167,20 +167,29 @@ func (r *runSource) Err() error    { return r.err }
 
 // mergeIter merges sources ordered newest first: for a key in several, the
 // newest wins. It yields tombstones only when keepTombs is set.
+//
+// Sources rarely interleave key by key: a table loaded in bulk is one run
+// and the rows written since sit in the memtable past its end. So the
+// iterator remembers the runner-up (the source with the least key among
+// the others) and, while the current source's next key stays strictly
+// before the runner-up's, steps that source alone: one comparison per
+// entry instead of a pass over every source.
 type mergeIter struct {
 	srcs      []source
 	valid     []bool
 	reverse   bool
 	keepTombs bool
 	started   bool
-	cur       int // source of the current entry; -1 when none
+	cur       int  // source of the current entry; -1 when none
+	next      int  // the runner-up: the other valid source with the least key; -1 when none
+	ahead     bool // the current key is strictly before the runner-up's
 	key       []byte
 	err       error
 	onClose   func()
 }
 
 func newMergeIter(srcs []source, reverse, keepTombs bool) *mergeIter {
-	return &mergeIter{srcs: srcs, valid: make([]bool, len(srcs)), reverse: reverse, keepTombs: keepTombs, cur: -1}
+	return &mergeIter{srcs: srcs, valid: make([]bool, len(srcs)), reverse: reverse, keepTombs: keepTombs, cur: -1, next: -1}
 }
 
 // advance moves every source positioned at key past it.
@@ -199,6 +208,22 @@ func (m *mergeIter) step(i int) {
 	}
 }
 
+// pass moves past the current key: only the current source holds it when
+// it is ahead of the runner-up.
+func (m *mergeIter) pass() {
+	if m.ahead {
+		m.step(m.cur)
+	} else {
+		m.advance(m.key)
+	}
+}
+
+// before reports whether key a comes strictly before b in walking order.
+func (m *mergeIter) before(a, b []byte) bool {
+	c := bytes.Compare(a, b)
+	return c < 0 && !m.reverse || c > 0 && m.reverse
+}
+
 func (m *mergeIter) Next() bool {
 	if !m.started {
 		m.started = true
@@ -206,54 +231,43 @@ func (m *mergeIter) Next() bool {
 			m.step(i)
 		}
 	} else if m.cur >= 0 {
-		if m.alone(m.cur) {
-			// Only one source has entries left (a table read from one
-			// run): nothing to merge, compare or skip.
-			m.step(m.cur)
-		} else {
-			m.advance(m.key)
-		}
+		m.pass()
 	}
 	for m.err == nil {
 		best := -1
-		if m.cur >= 0 && m.valid[m.cur] && m.alone(m.cur) {
+		if m.cur >= 0 && m.ahead && m.valid[m.cur] &&
+			(m.next < 0 || m.before(m.srcs[m.cur].Key(), m.srcs[m.next].Key())) {
+			// Only the current source moved, and it is still ahead.
 			best = m.cur
 		} else {
+			second := -1
 			for i, s := range m.srcs {
 				if !m.valid[i] {
 					continue
 				}
-				if best < 0 {
+				switch {
+				case best < 0:
 					best = i
-					continue
-				}
-				c := bytes.Compare(s.Key(), m.srcs[best].Key())
-				if (c < 0 && !m.reverse) || (c > 0 && m.reverse) {
-					best = i
+				case m.before(s.Key(), m.srcs[best].Key()):
+					best, second = i, best
+				case second < 0 || m.before(s.Key(), m.srcs[second].Key()):
+					second = i
 				}
 			}
-		}
-		if best < 0 {
-			break
+			if best < 0 {
+				break
+			}
+			m.next = second
+			m.ahead = second < 0 || m.before(m.srcs[best].Key(), m.srcs[second].Key())
 		}
 		m.cur, m.key = best, m.srcs[best].Key()
 		if m.keepTombs || !m.srcs[best].Tomb() {
 			return true
 		}
-		m.advance(m.key)
+		m.pass()
 	}
 	m.cur = -1
 	return false
-}
-
-// alone reports whether source i is the only one with entries left.
-func (m *mergeIter) alone(i int) bool {
-	for j, ok := range m.valid {
-		if ok && j != i {
-			return false
-		}
-	}
-	return true
 }
 
 func (m *mergeIter) Key() []byte   { return m.key }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"minibase/engine/value/valuetest"
 	"slices"
 	"testing"
 
@@ -174,9 +175,7 @@ func TestIterAfterExhaustion(t *testing.T) {
 // TestModel runs random writes, clones and range scans against a map, and
 // checks that clones never see writes made to each other.
 func TestModel(t *testing.T) {
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
-	r := rand.New(rand.NewPCG(seed, 0))
+	r := rand.New(rand.NewPCG(valuetest.Seed(t), 0))
 	type pair struct {
 		tab *memtable.Table
 		m   model

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"minibase/engine/value"
 )
@@ -25,6 +26,9 @@ type Change struct {
 type PushRequest struct {
 	Client  string   `json:"client"`
 	Changes []Change `json:"changes"`
+	// SchemaVersion is the client's schema version (0: none declared), so a
+	// server can refuse changes in shapes older than it accepts.
+	SchemaVersion uint64 `json:"schemaVersion,omitempty"`
 }
 
 // Push result statuses.
@@ -153,7 +157,11 @@ func EncodePushRequest(req PushRequest) ([]byte, error) {
 			return nil, err
 		}
 	}
-	return append(b, "]}"...), nil
+	b = append(b, ']')
+	if req.SchemaVersion != 0 {
+		b = append(append(b, `,"schemaVersion":`...), strconv.FormatUint(req.SchemaVersion, 10)...)
+	}
+	return append(b, '}'), nil
 }
 
 // fields reads a JSON object's members by name.

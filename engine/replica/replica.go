@@ -233,6 +233,11 @@ func toChange(e engine.SyncEntry) (Change, error) {
 func (r *Replica) NextPush(limit int) (PushRequest, error) {
 	req := PushRequest{Client: r.client, Changes: []Change{}}
 	err := r.c.Auto(func(tx *engine.Tx) error {
+		v, err := tx.SchemaVersion()
+		if err != nil {
+			return err
+		}
+		req.SchemaVersion = v
 		scan := limit
 		if r.only != nil {
 			scan = 0

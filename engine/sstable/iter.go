@@ -197,5 +197,5 @@ func (it *Iter) bulkBlock(i int) ([]byte, error) {
 	}
 	h := r.blocks[i]
 	off := h.off - r.blocks[it.bulkFirst].off
-	return r.verify(it.bulk[off:off+int64(h.size)], fmt.Sprintf("block at %d", h.off))
+	return r.verifyAt(it.bulk[off:off+int64(h.size)], "block", int64(h.off))
 }

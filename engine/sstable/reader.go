@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"minibase/engine/checksum"
 	"sort"
 
 	"minibase/engine/cache"
 	"minibase/engine/kv"
-	"minibase/engine/wal"
 )
 
 // ReadFunc reads n bytes at offset off of the segment file. The returned
@@ -60,7 +60,7 @@ func Open(name string, id uint64, size int64, read ReadFunc, c *cache.Cache) (*R
 		return nil, r.corrupt("bad magic")
 	}
 	crcAt := FooterSize - 8
-	if wal.Checksum(footer[:crcAt]) != binary.LittleEndian.Uint32(footer[crcAt:]) {
+	if checksum.Of(footer[:crcAt]) != binary.LittleEndian.Uint32(footer[crcAt:]) {
 		return nil, r.corrupt("footer checksum mismatch")
 	}
 	le := binary.LittleEndian
@@ -99,14 +99,26 @@ func (r *Reader) corrupt(format string, args ...any) error {
 
 // verify checks the trailing CRC of b and returns the body before it.
 func (r *Reader) verify(b []byte, what string) ([]byte, error) {
+	return r.verifyAt(b, what, -1)
+}
+
+// verifyAt is verify for the block at offset at (at < 0: a block named by
+// what alone). The message is built only on failure: blocks are verified on
+// every cache miss of a scan.
+func (r *Reader) verifyAt(b []byte, what string, at int64) ([]byte, error) {
+	if len(b) >= crcSize {
+		body := b[:len(b)-crcSize]
+		if checksum.Of(body) == binary.LittleEndian.Uint32(b[len(body):]) {
+			return body, nil
+		}
+	}
+	if at >= 0 {
+		what = fmt.Sprintf("%s at %d", what, at)
+	}
 	if len(b) < crcSize {
 		return nil, r.corrupt("%s too short", what)
 	}
-	body := b[:len(b)-crcSize]
-	if wal.Checksum(body) != binary.LittleEndian.Uint32(b[len(body):]) {
-		return nil, r.corrupt("%s checksum mismatch", what)
-	}
-	return body, nil
+	return nil, r.corrupt("%s checksum mismatch", what)
 }
 
 func (r *Reader) parseIndex(index []byte, dataEnd uint64) error {
@@ -188,7 +200,7 @@ func (r *Reader) block(i int) ([]byte, error) {
 	if len(raw) != h.size {
 		return nil, r.corrupt("short read of block at %d", h.off)
 	}
-	b, err := r.verify(raw, fmt.Sprintf("block at %d", h.off))
+	b, err := r.verifyAt(raw, "block", int64(h.off))
 	if err != nil {
 		return nil, err
 	}
@@ -310,4 +322,47 @@ func lengthPrefixed(b []byte, p int) ([]byte, int, bool) {
 		return nil, 0, false
 	}
 	return b[p : p+int(l) : p+int(l)], p + int(l), true
+}
+
+// Verify reads every data block past the cache and checks the whole file:
+// each block's checksum and entries, keys strictly ascending within and
+// across blocks, each block's last key as the index says, the first key as
+// the index says, and the entry and tombstone counts of the footer. Damage
+// is an error wrapping kv.ErrCorrupt. Tests run it after every store test;
+// it is also what a full integrity check of a store reads.
+func (r *Reader) Verify() error {
+	it := r.NewScanIter(1 << 20)
+	var prev []byte
+	var n, tombs uint64
+	bi := -1
+	for it.Next() {
+		k := it.Key()
+		if n == 0 && !bytes.Equal(k, r.first) {
+			return r.corrupt("first key is not the index's")
+		}
+		if prev != nil && bytes.Compare(prev, k) >= 0 {
+			return r.corrupt("keys out of order at entry %d", n)
+		}
+		if it.bi != bi {
+			if bi >= 0 && !bytes.Equal(prev, r.blocks[bi].lastKey) {
+				return r.corrupt("block %d ends at another key than the index says", bi)
+			}
+			bi = it.bi
+		}
+		prev = append(prev[:0], k...)
+		n++
+		if it.Tomb() {
+			tombs++
+		}
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	if bi >= 0 && !bytes.Equal(prev, r.blocks[bi].lastKey) {
+		return r.corrupt("last block ends at another key than the index says")
+	}
+	if n != r.Entries || tombs != r.Tombstones {
+		return r.corrupt("%d entries and %d tombstones, the footer says %d and %d", n, tombs, r.Entries, r.Tombstones)
+	}
+	return nil
 }

@@ -27,8 +27,7 @@ package sstable
 
 import (
 	"encoding/binary"
-
-	"minibase/engine/wal"
+	"minibase/engine/checksum"
 )
 
 // Format constants.
@@ -125,7 +124,7 @@ func (w *Writer) finishBlock() {
 	}
 	w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(len(w.offsets)))
 	w.offsets = w.offsets[:0]
-	w.buf = binary.LittleEndian.AppendUint32(w.buf, wal.Checksum(w.buf[w.blockStart:]))
+	w.buf = binary.LittleEndian.AppendUint32(w.buf, checksum.Of(w.buf[w.blockStart:]))
 	w.index = binary.AppendUvarint(w.index, uint64(len(w.lastKey)))
 	w.index = append(w.index, w.lastKey...)
 	w.index = binary.AppendUvarint(w.index, uint64(w.blockStart))
@@ -141,10 +140,10 @@ func (w *Writer) Finish() []byte {
 	buf = binary.AppendUvarint(buf, uint64(len(w.firstKey)))
 	buf = append(buf, w.firstKey...)
 	buf = append(buf, w.index...)
-	buf = binary.LittleEndian.AppendUint32(buf, wal.Checksum(buf[indexOff:]))
+	buf = binary.LittleEndian.AppendUint32(buf, checksum.Of(buf[indexOff:]))
 	bloomOff := len(buf)
 	buf = appendBloom(buf, w.hashes)
-	buf = binary.LittleEndian.AppendUint32(buf, wal.Checksum(buf[bloomOff:]))
+	buf = binary.LittleEndian.AppendUint32(buf, checksum.Of(buf[bloomOff:]))
 	footerOff := len(buf)
 	buf = append(buf, footerMagic...)
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(indexOff))
@@ -154,7 +153,7 @@ func (w *Writer) Finish() []byte {
 	buf = binary.LittleEndian.AppendUint64(buf, w.entries)
 	buf = binary.LittleEndian.AppendUint64(buf, w.tombs)
 	buf = binary.LittleEndian.AppendUint64(buf, w.liveBytes)
-	buf = binary.LittleEndian.AppendUint32(buf, wal.Checksum(buf[footerOff:]))
+	buf = binary.LittleEndian.AppendUint32(buf, checksum.Of(buf[footerOff:]))
 	buf = append(buf, footerEndMagic...)
 	w.buf = nil
 	return buf

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,56 +19,84 @@ import (
 	"minibase/engine/value/valuetest"
 )
 
-// wireVectors are exact encodings shared with the JS codec: the same table is
-// VECTORS in js/test/codec.test.mjs, so a change here must be made there too
-// (and is a change of the wire format between the JS wrapper and the engine).
-var wireVectors = []struct {
+// wireVector is one exact encoding shared with the JS codec.
+type wireVector struct {
 	name string
 	v    value.Value
 	hex  string
-}{
-	{"null", value.NullValue, "00"},
-	{"false", value.BoolOf(false), "01"},
-	{"true", value.BoolOf(true), "02"},
-	// Integers with |n| ≤ 2^53: tag 04, zigzag uvarint.
-	{"0", num(0), "0400"},
-	{"1", num(1), "0402"},
-	{"-1", num(-1), "0401"},
-	{"63", num(63), "047e"},       // largest one-byte positive
-	{"64", num(64), "048001"},     // first two-byte
-	{"-64", num(-64), "047f"},     // largest one-byte negative
-	{"-65", num(-65), "048101"},   // first two-byte negative
-	{"300", num(300), "04d804"},   // zigzag 600
-	{"-300", num(-300), "04d704"}, // zigzag 599
-	{"2^31", num(1 << 31), "048080808010"},
-	{"2^32", num(1 << 32), "048080808020"}, // past 32 bits (JS must not use bit ops here)
-	{"-2^40", num(-(1 << 40)), "04ffffffffff3f"},
-	{"2^53", num(1 << 53), "048080808080808020"},     // the largest integer on the int path
-	{"-2^53", num(-(1 << 53)), "04ffffffffffffff1f"}, // the smallest
-	// Everything else finite: tag 03, float64 little-endian.
-	{"2^53+2", num(1<<53 + 2), "030100000000004043"}, // an integer, but past 2^53
-	{"1.5", num(1.5), "03000000000000f83f"},
-	{"-0.5", num(-0.5), "03000000000000e0bf"},
-	{"1e300", num(1e300), "039c7500883ce4377e"},
-	{"5e-324", num(5e-324), "030100000000000000"}, // smallest subnormal
-	{"MaxFloat64", num(math.MaxFloat64), "03ffffffffffffef7f"},
-	// Strings: uvarint byte length, UTF-8.
-	{"empty string", str(""), "0500"},
-	{"a", str("a"), "050161"},
-	{"héllo", str("héllo"), "050668c3a96c6c6f"}, // length counts bytes, not characters
-	{"日本", str("日本"), "0506e697a5e69cac"},
-	{"emoji", str("😀"), "0504f09f9880"}, // one code point, four bytes (two UTF-16 units in JS)
-	{"63 x", str(strings.Repeat("x", 63)), "053f" + strings.Repeat("78", 63)},
-	{"64 y", str(strings.Repeat("y", 64)), "0540" + strings.Repeat("79", 64)},
-	{"100 é", str(strings.Repeat("é", 100)), "05c801" + strings.Repeat("c3a9", 100)}, // 200 bytes: two-byte length
-	{"bytes", value.BytesOf([]byte{1, 2, 3}), "0603010203"},
-	{"array", arr(num(1), str("a"), value.NullValue), "0703040205016100"},
-	{"object", obj("a", num(1), "b", arr(value.BoolOf(true))), "0802016104020162070102"},
 }
 
-// wireRowset is the rowset vector of js/test/codec.test.mjs:
-// AppendRowsetHeader(["id","name"], 2) then 1, "ann", 2, null.
-const wireRowset = "0902026964046e616d650204020503616e6e040400"
+// wireVectors and wireRowset are read from testdata/vectors.json, which
+// js/test/codec.test.mjs reads too: one table of the wire format between
+// the JS wrapper and the engine.
+var wireVectors, wireRowset = func() ([]wireVector, string) {
+	data, err := os.ReadFile("testdata/vectors.json")
+	if err != nil {
+		panic(err)
+	}
+	var file struct {
+		Vectors []struct {
+			Name  string
+			Value json.RawMessage
+			Hex   string
+		}
+		Rowset struct{ Hex string }
+	}
+	if err := json.Unmarshal(data, &file); err != nil {
+		panic(err)
+	}
+	var out []wireVector
+	for _, v := range file.Vectors {
+		dec := json.NewDecoder(bytes.NewReader(v.Value))
+		dec.UseNumber()
+		var x any
+		if err := dec.Decode(&x); err != nil {
+			panic(fmt.Sprintf("%s: %v", v.Name, err))
+		}
+		out = append(out, wireVector{v.Name, fromJSON(x), v.Hex})
+	}
+	return out, file.Rowset.Hex
+}()
+
+// fromJSON builds the value a vector's JSON describes: {"$bytes": hex} for
+// bytes, {"$object": [[key, value], ...]} for an object (members in order).
+func fromJSON(x any) value.Value {
+	switch x := x.(type) {
+	case nil:
+		return value.NullValue
+	case bool:
+		return value.BoolOf(x)
+	case json.Number:
+		f, err := strconv.ParseFloat(string(x), 64)
+		if err != nil {
+			panic(err)
+		}
+		return num(f)
+	case string:
+		return str(x)
+	case []any:
+		items := make([]value.Value, len(x))
+		for i, e := range x {
+			items[i] = fromJSON(e)
+		}
+		return arr(items...)
+	case map[string]any:
+		if h, ok := x["$bytes"].(string); ok {
+			b, err := hex.DecodeString(h)
+			if err != nil {
+				panic(err)
+			}
+			return value.BytesOf(b)
+		}
+		var kv []any
+		for _, m := range x["$object"].([]any) {
+			pair := m.([]any)
+			kv = append(kv, pair[0].(string), fromJSON(pair[1]))
+		}
+		return obj(kv...)
+	}
+	panic(fmt.Sprintf("vector value %v", x))
+}
 
 func TestWireVectors(t *testing.T) {
 	for _, c := range wireVectors {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"minibase/engine/checksum"
 
 	"minibase/engine/kv"
 )
@@ -75,7 +76,7 @@ func (r *Reader) next() ([]byte, error) {
 	}
 	end := HeaderSize + int(n)
 	payload := rest[HeaderSize:end:end]
-	if Checksum(payload) != sum {
+	if checksum.Of(payload) != sum {
 		return nil, r.damaged(end, "checksum mismatch")
 	}
 	r.off += end
@@ -106,7 +107,7 @@ func findRecord(data []byte, from int) int {
 			continue
 		}
 		budget -= int(n)
-		if Checksum(data[p+HeaderSize:p+HeaderSize+int(n)]) == binary.LittleEndian.Uint32(data[p+4:]) {
+		if checksum.Of(data[p+HeaderSize:p+HeaderSize+int(n)]) == binary.LittleEndian.Uint32(data[p+4:]) {
 			return p
 		}
 	}

@@ -27,7 +27,7 @@ package wal
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
+	"minibase/engine/checksum"
 
 	"minibase/engine/kv"
 )
@@ -44,13 +44,6 @@ const (
 	kindSet    = 1
 	kindDelete = 2
 )
-
-// castagnoli is the CRC-32C table, which has hardware support on amd64 and
-// arm64 and better error detection than IEEE for short records.
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// Checksum is the CRC-32C of p, as stored in record headers.
-func Checksum(p []byte) uint32 { return crc32.Checksum(p, castagnoli) }
 
 // EncodedSize is the exact size of the record Encode writes for ops.
 func EncodedSize(seq uint64, ops []kv.Op) int {
@@ -93,7 +86,7 @@ func Encode(dst []byte, seq uint64, ops []kv.Op) []byte {
 func sealRecord(dst []byte, start int) []byte {
 	payload := dst[start+HeaderSize:]
 	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(dst[start+4:], Checksum(payload))
+	binary.LittleEndian.PutUint32(dst[start+4:], checksum.Of(payload))
 	return dst
 }
 
@@ -280,7 +273,7 @@ func WriteBatch(seq uint64, b *kv.Batch, write func([]byte) error) error {
 		return emit(buf)
 	}
 	crc, n := uint32(0), 0
-	_ = each(func(p []byte) error { crc = crc32.Update(crc, castagnoli, p); n += len(p); return nil })
+	_ = each(func(p []byte) error { crc = checksum.Update(crc, p); n += len(p); return nil })
 	if n > MaxPayload {
 		return fmt.Errorf("write batch: payload of %d bytes: %w", n, kv.ErrCorrupt)
 	}

@@ -3,7 +3,7 @@
 // change is also handed to a JS host object that persists it.
 //
 // IndexedDB is asynchronous, and the engine runs inside synchronous
-// //go:wasmexport calls that must never wait for JS (see DESIGN.md), so
+// //go:wasmexport calls that cannot wait for a Promise to settle, so
 // hackpadfs/indexeddb, which parks the goroutine on a Promise for every
 // operation and saves the whole file on every Write, cannot serve the fast
 // path. Instead the JS loader reads all of a database's records before the

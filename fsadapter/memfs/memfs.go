@@ -1,27 +1,317 @@
-//go:build !wx
-
-// Package memfs is the in-memory fsadapter backend, over hackpadfs/mem
-// (in the mini-program build, -tags wx, a compact map of its own: compact.go).
+// Package memfs is the in-memory fsadapter backend: a map from path to node,
+// written for the fsadapter contract alone.
 //
 // Nothing survives the process; it serves tests, the 'memory' adapter of the
 // JS API, and crash tests (wrapped in faultfs), where the same FS value plays
-// the disk that outlives a simulated crash.
+// the disk that outlives a simulated crash. An append grows the file's slice
+// (amortized, like a real file), where a general-purpose in-memory
+// filesystem would copy the whole file per write, which made every commit
+// on the memory adapter cost the size of its log.
 package memfs
 
 import (
 	"fmt"
-
-	"github.com/hack-pad/hackpadfs/mem"
+	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
 
 	"minibase/fsadapter"
 )
 
-// New returns an empty in-memory filesystem. Appending is cheap (a write
-// grows the file's buffer instead of re-saving it); there is nothing to sync.
+// New returns an empty in-memory filesystem. Appending is cheap; there is
+// nothing to sync.
 func New() (fsadapter.FS, error) {
-	m, err := mem.NewFS()
-	if err != nil {
-		return nil, fmt.Errorf("memfs: create filesystem: %w", err)
+	return &compactFS{nodes: map[string]*node{".": {dir: true, mod: time.Now()}}}, nil
+}
+
+type node struct {
+	dir  bool
+	data []byte
+	mod  time.Time
+}
+
+type compactFS struct {
+	mu    sync.Mutex
+	nodes map[string]*node
+}
+
+var (
+	_ fsadapter.FS          = (*compactFS)(nil)
+	_ fsadapter.RangeReader = (*compactFS)(nil)
+)
+
+func (m *compactFS) Caps() fsadapter.Caps {
+	return fsadapter.Caps{Name: "memory", AppendCheap: true, Sync: false}
+}
+
+// file returns the regular file name, or the error an operation on it gets.
+func (m *compactFS) file(name string) (*node, error) {
+	n, ok := m.nodes[name]
+	switch {
+	case !ok:
+		return nil, fs.ErrNotExist
+	case n.dir:
+		return nil, syscall.EISDIR
 	}
-	return fsadapter.New(m, fsadapter.Caps{Name: "memory", AppendCheap: true, Sync: false}), nil
+	return n, nil
+}
+
+// parentOK checks that name's directory exists.
+func (m *compactFS) parentOK(name string) error {
+	p, ok := m.nodes[path.Dir(name)]
+	switch {
+	case !ok:
+		return fs.ErrNotExist
+	case !p.dir:
+		return syscall.ENOTDIR
+	}
+	return nil
+}
+
+func (m *compactFS) ReadFile(name string) ([]byte, error) {
+	if err := check("read", name); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, err := m.file(name)
+	if err != nil {
+		return nil, wrap("read", name, err)
+	}
+	return slices.Clone(n.data), nil
+}
+
+func (m *compactFS) ReadRange(name string, off int64, size int) ([]byte, error) {
+	if err := check("read", name); err != nil {
+		return nil, err
+	}
+	if off < 0 || size < 0 {
+		return nil, wrap("read", name, fs.ErrInvalid)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, err := m.file(name)
+	if err != nil {
+		return nil, wrap("read", name, err)
+	}
+	if off+int64(size) > int64(len(n.data)) {
+		return nil, wrap("read", name, io.ErrUnexpectedEOF)
+	}
+	return slices.Clone(n.data[off : off+int64(size)]), nil
+}
+
+func (m *compactFS) WriteFile(name string, data []byte, sync bool) error {
+	if err := check("write", name); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.parentOK(name); err != nil {
+		return wrap("write", name, err)
+	}
+	if n, ok := m.nodes[name]; ok && n.dir {
+		return wrap("write", name, syscall.EISDIR)
+	}
+	m.nodes[name] = &node{data: slices.Clone(data), mod: time.Now()}
+	return nil
+}
+
+func (m *compactFS) OpenAppend(name string) (fsadapter.AppendFile, error) {
+	if err := check("open", name); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.file(name); err == fs.ErrNotExist {
+		if err := m.parentOK(name); err != nil {
+			return nil, wrap("open", name, err)
+		}
+		m.nodes[name] = &node{mod: time.Now()}
+	} else if err != nil {
+		return nil, wrap("open", name, err)
+	}
+	return &compactAppend{fs: m, name: name}, nil
+}
+
+func (m *compactFS) Truncate(name string, size int64) error {
+	if err := check("truncate", name); err != nil {
+		return err
+	}
+	if size < 0 {
+		return wrap("truncate", name, fs.ErrInvalid)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, err := m.file(name)
+	if err != nil {
+		return wrap("truncate", name, err)
+	}
+	if size <= int64(len(n.data)) {
+		n.data = n.data[:size:size]
+	} else {
+		n.data = append(n.data, make([]byte, size-int64(len(n.data)))...)
+	}
+	n.mod = time.Now()
+	return nil
+}
+
+func (m *compactFS) Remove(name string) error {
+	if err := check("remove", name); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.nodes[name]
+	if !ok {
+		return wrap("remove", name, fs.ErrNotExist)
+	}
+	if n.dir && len(m.children(name)) > 0 {
+		return wrap("remove", name, syscall.ENOTEMPTY)
+	}
+	delete(m.nodes, name)
+	return nil
+}
+
+// children lists the direct children of dir, sorted.
+func (m *compactFS) children(dir string) []string {
+	prefix := dir + "/"
+	if dir == "." {
+		prefix = ""
+	}
+	var names []string
+	for p := range m.nodes {
+		if p != "." && strings.HasPrefix(p, prefix) && !strings.Contains(p[len(prefix):], "/") {
+			names = append(names, p[len(prefix):])
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (m *compactFS) ReadDir(dir string) ([]string, error) {
+	if err := check("readdir", dir); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.nodes[dir]
+	switch {
+	case !ok:
+		return nil, wrap("readdir", dir, fs.ErrNotExist)
+	case !n.dir:
+		return nil, wrap("readdir", dir, syscall.ENOTDIR)
+	}
+	return m.children(dir), nil
+}
+
+func (m *compactFS) MkdirAll(dir string) error {
+	if err := check("mkdir", dir); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	// Check the whole path before creating any of it.
+	var missing []string
+	for p := dir; p != "."; p = path.Dir(p) {
+		n, ok := m.nodes[p]
+		if ok && !n.dir {
+			return wrap("mkdir", dir, syscall.ENOTDIR)
+		}
+		if !ok {
+			missing = append(missing, p)
+		}
+	}
+	for _, p := range missing {
+		m.nodes[p] = &node{dir: true, mod: time.Now()}
+	}
+	return nil
+}
+
+func (m *compactFS) Stat(name string) (fs.FileInfo, error) {
+	if err := check("stat", name); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.nodes[name]
+	if !ok {
+		return nil, wrap("stat", name, fs.ErrNotExist)
+	}
+	return &info{name: path.Base(name), size: int64(len(n.data)), dir: n.dir, mod: n.mod}, nil
+}
+
+// compactAppend appends to a node; after a Truncate it continues at the new end.
+type compactAppend struct {
+	fs     *compactFS
+	name   string
+	closed bool
+}
+
+func (a *compactAppend) Write(p []byte) (int, error) {
+	a.fs.mu.Lock()
+	defer a.fs.mu.Unlock()
+	if a.closed {
+		return 0, wrap("append", a.name, fs.ErrClosed)
+	}
+	n, err := a.fs.file(a.name)
+	if err != nil {
+		return 0, wrap("append", a.name, err)
+	}
+	n.data = append(n.data, p...)
+	n.mod = time.Now()
+	return len(p), nil
+}
+
+func (a *compactAppend) Sync() error {
+	a.fs.mu.Lock()
+	defer a.fs.mu.Unlock()
+	if a.closed {
+		return wrap("sync", a.name, fs.ErrClosed)
+	}
+	return nil
+}
+
+func (a *compactAppend) Close() error {
+	a.fs.mu.Lock()
+	defer a.fs.mu.Unlock()
+	if a.closed {
+		return wrap("close", a.name, fs.ErrClosed)
+	}
+	a.closed = true
+	return nil
+}
+
+type info struct {
+	name string
+	size int64
+	dir  bool
+	mod  time.Time
+}
+
+func (i *info) Name() string { return i.name }
+func (i *info) Size() int64  { return i.size }
+func (i *info) Mode() fs.FileMode {
+	if i.dir {
+		return fs.ModeDir | 0o755
+	}
+	return 0o644
+}
+func (i *info) ModTime() time.Time { return i.mod }
+func (i *info) IsDir() bool        { return i.dir }
+func (i *info) Sys() any           { return nil }
+
+func check(op, name string) error {
+	if !fs.ValidPath(name) {
+		return wrap(op, name, fs.ErrInvalid)
+	}
+	return nil
+}
+
+func wrap(op, name string, err error) error {
+	return fmt.Errorf("fsadapter: %s %s: %w", op, name, err)
 }

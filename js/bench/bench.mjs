@@ -1,4 +1,4 @@
-// The benchmark side by side with minibase's peers in Node (issue 7):
+// The benchmark side by side with minibase's peers in Node:
 // the same workloads, schema and rows on minibase (node and memory adapters),
 // LokiJS, sql.js, Dexie 4 on fake-indexeddb and a Map + JSON floor.
 //

@@ -1,4 +1,4 @@
-// The storage-engine benchmark (issue 3): Node, wasm build, 'node' adapter
+// The storage-engine benchmark: Node, wasm build, 'node' adapter
 // (a temp dir), a table with one unique and one secondary index, rows of
 // about 100 bytes.
 //

@@ -1,4 +1,4 @@
-// The workloads of the peers benchmark (issue 7), written once for every
+// The workloads of the peers benchmark, written once for every
 // environment: run-one.mjs runs them in a Node process, chromium/page.mjs in
 // a browser page. A system is an adapter object (see systems.mjs); `now` is
 // the environment's clock in milliseconds.

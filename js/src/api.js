@@ -9,8 +9,9 @@ import { MinibaseError } from './errors.js';
 import { Storage, ON_CLOSE } from './storage.js';
 import { Sync } from './sync.js';
 import { RESTORE, backupTo, exportLines, importLines, restoreThrough } from './backup.js';
+import { applySchema, parseSchema, TX_HANDLE } from './schema.js';
 
-/** Operations after which a started sync session pushes (issue 6). */
+/** Operations after which a started sync session pushes. */
 const SYNC_WRITE_OPS = new Set(['insert', 'insertMany', 'upsert', 'update', 'delete', 'commit']);
 
 /**
@@ -20,10 +21,10 @@ const SYNC_WRITE_OPS = new Set(['insert', 'insertMany', 'upsert', 'update', 'del
  * @property {string} adapter the connection's adapter (decides whether sync reads are offered)
  */
 
-/** Adapters whose reads complete synchronously, so tables offer getSync/selectSync/countSync (issue 4). */
 // Not Object.hasOwn: phones before iOS 15.4 run mini-programs without it.
 const hasOwn = Object.prototype.hasOwnProperty;
 
+/** Adapters whose reads complete synchronously, so tables offer getSync/selectSync/countSync. */
 const SYNC_READ_ADAPTERS = new Set(['memory', 'node', 'wx']);
 
 /** A `where` given directly as an array (older libraries) means `{ where }`. */
@@ -61,16 +62,20 @@ function equalityOnly(query) {
  * Opens a connection on a loaded engine.
  * @param {import('./bridge.js').Bridge} bridge
  * @param {{ adapter?: string, root?: string, durability?: string }} options
- * @returns {Connection}
- */
-/**
  * @param {object} [host] what the loader knows of its host: `fetch`, the
  *   default transport of `conn.sync()` where the host has no global fetch
  *   (mini-programs: wx.request)
+ * @returns {Connection}
  */
 export function openConnection(bridge, options, host = {}) {
-  const handle = bridge.call('open', options);
-  return new Connection(bridge, handle, options?.adapter ?? 'memory', host);
+  const { schema, ...rest } = options ?? {};
+  // A declared schema (schema.js) is checked before anything is opened, and
+  // the connection is handed out once the root is at its version.
+  const declared = schema === undefined ? null : parseSchema(schema);
+  const handle = bridge.call('open', rest);
+  const conn = new Connection(bridge, handle, options?.adapter ?? 'memory', host);
+  if (declared === null) return conn;
+  return applySchema(conn, declared, (op, ...args) => bridge.call(op, handle, ...args), `${rest.adapter ?? 'memory'}:${rest.root ?? rest.name ?? ''}`);
 }
 
 /** An open database connection (see `connect`). */
@@ -114,7 +119,7 @@ export class Connection {
     return result;
   }
 
-  // Sync sessions (issue 6, sync.js).
+  // Sync sessions (sync.js).
   #syncs = new Set();
   #hostFetch; // the loader's transport where the host has no fetch (wx.request)
 
@@ -239,6 +244,11 @@ export class Connection {
     return result;
   }
 
+  /** @returns {Promise<number>} the root's schema version (0 when no declared schema ever set one; see connect's `schema`) */
+  async schemaVersion() {
+    return this.#call('schemaVersion', 0);
+  }
+
   /** @returns {Promise<object>} engine statistics */
   async stats() {
     return this.#call('stats');
@@ -358,6 +368,59 @@ export class Transaction {
     return this.#state.done === null;
   }
 
+  /** @internal the engine's handle (schema.js) */
+  get [TX_HANDLE]() {
+    return this.#state.use();
+  }
+
+  /**
+   * Makes `name` the database this transaction's `table()` and schema
+   * methods work in (nothing is checked until it is used).
+   * @param {string} name
+   */
+  useDatabase(name) {
+    this.#db = name;
+  }
+
+  // Schema changes inside the transaction: they commit, or vanish, with it.
+  #schema(op, ...args) {
+    return this.#session.call('txSchema', this.#state.use(), op, ...args);
+  }
+
+  #database() {
+    return this.#db ?? this.#session.db();
+  }
+
+  /** Creates a database, as part of this transaction. @param {string} name @param {{ ifNotExists?: boolean }} [options] */
+  async createDatabase(name, options) {
+    await this.#schema('createDatabase', name, options ?? {});
+  }
+
+  /** Drops a database, as part of this transaction. @param {string} name @param {{ ifExists?: boolean }} [options] */
+  async dropDatabase(name, options) {
+    await this.#schema('dropDatabase', name, options ?? {});
+  }
+
+  /** Creates a table, as part of this transaction. @param {string} name @param {object} spec */
+  async createTable(name, spec) {
+    await this.#schema('createTable', this.#database(), name, spec ?? {});
+  }
+
+  /** Drops a table, as part of this transaction. @param {string} name @param {{ ifExists?: boolean }} [options] */
+  async dropTable(name, options) {
+    await this.#schema('dropTable', this.#database(), name, options ?? {});
+  }
+
+  /** @param {string} name @returns {Promise<object>} the table's schema as this transaction sees it */
+  async describeTable(name) {
+    return this.#schema('describeTable', this.#database(), name);
+  }
+
+  /** @returns {Promise<string[]>} the tables of the database, as this transaction sees them */
+  async showTables() {
+    return this.#schema('showTables', this.#database());
+  }
+
   /**
    * A table whose reads and writes run inside this transaction.
    * @param {string} name
@@ -417,11 +480,10 @@ export class Table {
     return this.#session.call(op, tx, this.#database(), this.#name, ...args);
   }
 
-  // Schema operations: conn, db, table, ...args; never part of a transaction.
+  // Schema operations: conn, db, table, ...args; inside a transaction they
+  // commit, or vanish, with it.
   #schema(op, ...args) {
-    if (this.#tx) {
-      throw new MinibaseError('BAD_QUERY', `${op}: schema changes cannot run inside a transaction; use conn.table(name)`);
-    }
+    if (this.#tx) return this.#session.call('txSchema', this.#tx.use(), op, this.#database(), this.#name, ...args);
     return this.#session.call(op, this.#database(), this.#name, ...args);
   }
 
@@ -502,7 +564,7 @@ export class Table {
     return this.#data('count', toQuery(query));
   }
 
-  // --- synchronous twins of the hot reads (issue 4) ---
+  // --- synchronous twins of the hot reads ---
   // On adapters whose reads are synchronous underneath (memory, node, wx: the
   // mini-program FileSystemManager's *Sync calls) a read is one synchronous
   // bridge call anyway; these return its result without a Promise.

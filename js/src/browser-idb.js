@@ -12,16 +12,76 @@
 // forwarded (tabs.js), written in the same transaction as the files the call
 // changed: a tab that takes over after the owner died answers a call sent
 // again from that record instead of running it twice.
+//
+// A third, "meta", holds the eviction marker: a random id written when the
+// IndexedDB database is created, and copied to localStorage (where the
+// context has it: pages, not workers). Browsers evict an origin's IndexedDB
+// (and OPFS, caches) as a whole, but Chromium's quota eviction leaves
+// localStorage alone: a copy there that names a marker the database no
+// longer has means the data was evicted (or cleared) since. The database is
+// then opened empty, never half, and `events` fires `evicted`.
 
 import { MinibaseError } from './errors.js';
 
 const STORE = 'files';
 const REQUESTS = 'requests';
+const META = 'meta';
+const MARKER = 'marker';
+const VERSION = 2;
 const DIR = 'dir';
 const DELETE = Symbol('delete');
 
 /** The IndexedDB database name of minibase database `name`. */
 export const idbName = (name) => `minibase:${name}`;
+
+/**
+ * Where the browser loader reports storage events: `evicted` (a
+ * CustomEvent whose detail is `{ name, marker, previous }`) when a database
+ * is found evicted at open and was opened empty.
+ */
+export const storageEvents = new EventTarget();
+
+const witnessKey = (name) => `minibase:${name}:marker`;
+
+/** localStorage where this context has one (pages; not workers), else null. */
+function localStore() {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null; // a sandboxed frame, storage disabled
+  }
+}
+
+/** The marker id this origin last saw for database `name`, when it can remember one. */
+export function witnessOf(name) {
+  try {
+    return localStore()?.getItem(witnessKey(name)) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Remembers marker `id` for database `name` (null: forgets it). */
+export function setWitness(name, id) {
+  try {
+    const ls = localStore();
+    if (!ls) return;
+    if (id === null) ls.removeItem(witnessKey(name));
+    else ls.setItem(witnessKey(name), id);
+  } catch {
+    // localStorage full or disabled: detection is best effort
+  }
+}
+
+/** Forgets what this origin remembers of database `name` (it is being deleted). */
+export function forgetWitness(name) {
+  setWitness(name, null);
+}
+
+const newMarker = () => ({
+  id: globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`,
+  created: Date.now(),
+});
 
 function request(req) {
   return new Promise((resolve, reject) => {
@@ -63,20 +123,78 @@ export class FileStore {
    */
   static async open(name, factory = globalThis.indexedDB) {
     if (!factory) throw new MinibaseError('IO', 'indexeddb: this environment has no IndexedDB');
+    const store = new FileStore(name, null);
+    store.#factory = factory;
+    await store.load();
+    return store;
+  }
+
+  #factory = null;
+  #closed = false; // closed by close(), not by the browser
+
+  // Opens the IndexedDB database (creating it, with a new marker, when
+  // missing) and checks its marker against the one this origin remembers.
+  async #connect() {
+    const name = this.#name;
     let db;
     try {
-      const req = factory.open(idbName(name), 1);
-      req.onupgradeneeded = () => {
-        req.result.createObjectStore(STORE);
-        req.result.createObjectStore(REQUESTS);
+      const req = this.#factory.open(idbName(name), VERSION);
+      req.onupgradeneeded = (e) => {
+        const d = req.result;
+        if (e.oldVersion < 1) {
+          d.createObjectStore(STORE);
+          d.createObjectStore(REQUESTS);
+        }
+        // A database from before markers keeps its data: it gets one now.
+        d.createObjectStore(META).put(newMarker(), MARKER);
       };
       db = await request(req);
     } catch (err) {
       throw idbError(err, `indexeddb: open ${name}`);
     }
-    const store = new FileStore(name, db);
-    await store.load();
-    return store;
+    // The browser closes the connection when it clears the origin's data:
+    // the next load() opens the database again (and finds it evicted).
+    db.onclose = () => {
+      if (this.#db === db) this.#db = null;
+    };
+    this.#db = db;
+    let marker;
+    let hasFiles;
+    try {
+      const tx = db.transaction([STORE, META], 'readonly');
+      [marker, hasFiles] = await Promise.all([
+        request(tx.objectStore(META).get(MARKER)),
+        request(tx.objectStore(STORE).openKeyCursor()).then((c) => c !== null),
+      ]);
+    } catch (err) {
+      throw idbError(err, `indexeddb: open ${name}`);
+    }
+    const remembered = witnessOf(name);
+    if (marker && (remembered === null || remembered === marker.id)) {
+      setWitness(name, marker.id);
+      return;
+    }
+    // Evicted (the marker this origin remembers is gone) or half there (files
+    // without a marker): start empty, with a new marker.
+    if (!marker || hasFiles) {
+      marker = newMarker();
+      try {
+        const tx = db.transaction([STORE, REQUESTS, META], 'readwrite');
+        tx.objectStore(STORE).clear();
+        tx.objectStore(REQUESTS).clear();
+        tx.objectStore(META).put(marker, MARKER);
+        await new Promise((resolve, reject) => {
+          tx.oncomplete = resolve;
+          tx.onabort = () => reject(tx.error);
+        });
+      } catch (err) {
+        throw idbError(err, `indexeddb: reset evicted ${name}`);
+      }
+    }
+    setWitness(name, marker.id);
+    storageEvents.dispatchEvent(
+      new CustomEvent('evicted', { detail: { name, marker: marker.id, previous: remembered } }),
+    );
   }
 
   get name() {
@@ -90,6 +208,10 @@ export class FileStore {
 
   /** Reads every record (again), dropping unflushed changes and a failed flush's state. */
   async load() {
+    if (!this.#db) {
+      if (this.#closed) throw new MinibaseError('CLOSED', `indexeddb: ${this.#name} is closed`);
+      await this.#connect();
+    }
     try {
       const tx = this.#db.transaction([STORE, REQUESTS], 'readonly');
       const st = tx.objectStore(STORE);
@@ -182,6 +304,7 @@ export class FileStore {
     return new Promise((resolve, reject) => {
       let tx;
       try {
+        if (!this.#db) throw new DOMException('the database connection was closed by the browser', 'InvalidStateError');
         tx = this.#db.transaction([STORE, REQUESTS], 'readwrite', { durability });
         const st = tx.objectStore(STORE);
         for (const [k, v] of batch) {
@@ -209,7 +332,9 @@ export class FileStore {
   }
 
   close() {
-    this.#db.close();
+    this.#closed = true;
+    this.#db?.close();
+    this.#db = null;
   }
 }
 

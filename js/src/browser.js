@@ -13,17 +13,71 @@
 import './wasm_exec.js'; // defines globalThis.Go (copied from the Go toolchain by js/build.mjs)
 import { runEngine, sharedEngine as shared } from './engine.js';
 import { Connection, openConnection } from './api.js';
+import { applySchema, parseSchema } from './schema.js';
 import { MinibaseError, toMinibaseError } from './errors.js';
-import { idbHost } from './browser-idb.js';
+import { idbHost, storageEvents, forgetWitness } from './browser-idb.js';
 import { ClientBridge, Coordinator } from './tabs.js';
 import { ON_CLOSE } from './storage.js';
 import { RESTORE, createAbortSignal } from './backup.js';
+import { opfsHost } from './browser-opfs.js';
+import { OpfsOwner, WORKER_NAME, opfsAvailable, serveOpfs } from './opfs-worker.js';
 
 export { MinibaseError } from './errors.js';
 export { Connection, Table, Transaction } from './api.js';
 export { Storage } from './storage.js';
 export { createAbortSignal };
 export { describeRoot, pageRows, formatValue } from './inspect.js';
+
+/**
+ * Storage events of this page or worker. `evicted` (a CustomEvent, detail
+ * `{ name, marker, previous }`): database `name` was found evicted by the
+ * browser (or cleared) when it was opened, and was opened empty. Listen
+ * before `connect`. Recovery: recreate the schema and sync again; a sync
+ * client starts from an empty cursor and pulls everything.
+ */
+export const events = storageEvents;
+
+/**
+ * What the browser says of this origin's storage: `{ usage, quota,
+ * persisted }` (bytes, and whether it is exempt from eviction); members the
+ * browser cannot tell are missing.
+ */
+export async function storageInfo() {
+  const sm = globalThis.navigator?.storage;
+  const out = {};
+  try {
+    const est = await sm?.estimate?.();
+    if (est) Object.assign(out, { usage: est.usage, quota: est.quota });
+  } catch {}
+  try {
+    const p = await sm?.persisted?.();
+    if (typeof p === 'boolean') out.persisted = p;
+  } catch {}
+  return out;
+}
+
+// Asked once per page or worker: the answer is the origin's.
+let persistAsked = null;
+function askPersist() {
+  persistAsked ??= Promise.resolve()
+    .then(() => globalThis.navigator?.storage?.persist?.())
+    .then((granted) => granted === true, () => false);
+  return persistAsked;
+}
+
+/** The API's bridge to a database shared by tabs (IndexedDB, OPFS): stats() also reports the origin's storage use and quota. */
+class SharedBridge extends ClientBridge {
+  async call(op, ...args) {
+    const result = await super.call(op, ...args);
+    if (op === 'stats' && result && typeof result === 'object') {
+      // Numbers, as every stats member is (storageInfo() also says whether it is persisted).
+      const { usage, quota } = await storageInfo();
+      if (typeof usage === 'number') result.storageUsageBytes = usage;
+      if (typeof quota === 'number') result.storageQuotaBytes = quota;
+    }
+    return result;
+  }
+}
 
 // Memory grown before Go starts is heap Go uses without growing it (every
 // growth makes the JS engine collect its heap). Less than in Node: a tab's
@@ -53,7 +107,7 @@ async function instantiate(wasm, go) {
   return (await WebAssembly.instantiate(bytes, go.importObject)).instance;
 }
 
-async function start(wasm, reserveMB) {
+async function start(wasm, reserveMB, host = { idb: idbHost }) {
   const go = new globalThis.Go();
   let instance;
   try {
@@ -62,7 +116,13 @@ async function start(wasm, reserveMB) {
     if (err instanceof MinibaseError) throw err;
     throw new MinibaseError('INTERNAL', `cannot instantiate the minibase engine: ${err.message}`, { cause: err });
   }
-  return runEngine(go, instance, { host: { idb: idbHost }, reserveMB });
+  return runEngine(go, instance, { host, reserveMB });
+}
+
+// This module loaded as the OPFS worker (opfs-worker.js): it serves the page
+// that started it, with an engine of its own on OPFS.
+if (typeof DedicatedWorkerGlobalScope === 'function' && globalThis instanceof DedicatedWorkerGlobalScope && globalThis.name === WORKER_NAME) {
+  serveOpfs(globalThis, ({ wasm, reserveMB = DEFAULT_RESERVE_MB }) => start(wasm, reserveMB, { opfs: opfsHost }));
 }
 
 /** The engine of this page or worker, started on first use and again after it died. */
@@ -78,10 +138,11 @@ function database(name, options) {
       durability: options.durability,
       engine: () => sharedEngine(options.wasm, options.reserveMB),
       locks: options.locks,
+      owner: options.owner,
     });
     started.set(name, coord);
     entry = coord.start().then(
-      () => ({ coord, bridge: new ClientBridge(coord) }),
+      () => ({ coord, bridge: new SharedBridge(coord) }),
       (err) => {
         coordinators.delete(name);
         started.delete(name);
@@ -98,16 +159,21 @@ function database(name, options) {
  * Opens a connection.
  *
  * @param {object} [options]
- * @param {'indexeddb'|'memory'} [options.adapter='indexeddb'] where data lives
- * @param {string} [options.name='minibase'] the database (one IndexedDB database "minibase:<name>")
+ * @param {'indexeddb'|'opfs'|'memory'} [options.adapter='indexeddb'] where data lives; 'opfs' runs
+ *   the engine in a dedicated Worker this module starts, on OPFS files
+ * @param {string} [options.name='minibase'] the database (IndexedDB database "minibase:<name>",
+ *   or OPFS directory minibase/<name>)
  * @param {'normal'|'strict'} [options.durability='normal'] 'strict' commits with IndexedDB's strict durability
+ * @param {string|URL} [options.opfsWorker] 'opfs': the module the engine's worker loads (default: this one)
+ * @param {boolean} [options.persist=false] ask the browser to exempt the origin's storage from
+ *   eviction (navigator.storage.persist(); `storageInfo().persisted` tells whether it is)
  * @param {string|URL|Uint8Array|ArrayBuffer|WebAssembly.Module} [options.wasm] the engine
  *   (default: minibase.wasm next to this module); used when the engine is first started
  * @returns {Promise<Connection>}
  */
 export async function connect(options = {}) {
   try {
-    const { wasm, reserveMB, locks, adapter = 'indexeddb', name: given, root, ...rest } = options ?? {};
+    const { wasm, reserveMB, locks, adapter = 'indexeddb', name: given, root, persist, ...rest } = options ?? {};
     const name = given ?? root ?? 'minibase';
     if (typeof name !== 'string' || name === '') throw new MinibaseError('BAD_QUERY', 'connect: name must be a non-empty string');
     const durability = rest.durability ?? 'normal';
@@ -115,13 +181,31 @@ export async function connect(options = {}) {
       const bridge = await sharedEngine(wasm, reserveMB);
       return openConnection(bridge, { ...rest, adapter, root: name, durability });
     }
-    if (adapter !== 'indexeddb') {
-      throw new MinibaseError('BAD_QUERY', `connect: unknown adapter '${adapter}' in the browser (indexeddb or memory)`);
+    if (adapter !== 'indexeddb' && adapter !== 'opfs') {
+      throw new MinibaseError('BAD_QUERY', `connect: unknown adapter '${adapter}' in the browser (indexeddb, opfs or memory)`);
     }
+    // Asked before the data is touched; refused or unsupported is not an error.
+    if (persist) await askPersist();
+    if (adapter === 'opfs') {
+      if (!opfsAvailable()) throw new MinibaseError('BAD_QUERY', 'connect: this context has no OPFS or cannot start a Worker (use indexeddb)');
+      const { opfsWorker } = rest;
+      delete rest.opfsWorker;
+      // Its own lock and channel: an OPFS database is not the IndexedDB one of the same name.
+      const { bridge } = await database(keyOf(name, 'opfs'), {
+        locks,
+        durability,
+        owner: () => OpfsOwner.start(name, { durability, wasm, reserveMB, workerURL: opfsWorker ?? import.meta.url }),
+      });
+      const handle = await bridge.call('open', { ...rest, durability });
+      return new Connection(bridge, handle, 'opfs');
+    }
+    const { schema, ...engineOptions } = rest;
+    const declared = schema === undefined ? null : parseSchema(schema);
     const { bridge } = await database(name, { wasm, reserveMB, locks, durability });
     // The other options (the engine's, e.g. cacheBytes) go to the owner's engine as they are.
-    const handle = await bridge.call('open', { ...rest, durability });
-    return new Connection(bridge, handle, 'indexeddb');
+    const handle = await bridge.call('open', { ...engineOptions, durability });
+    const conn = new Connection(bridge, handle, 'indexeddb');
+    return declared === null ? conn : applySchema(conn, declared, (op, ...args) => bridge.call(op, handle, ...args), `indexeddb:${name}`);
   } catch (err) {
     throw toMinibaseError(err, 'connect');
   }
@@ -147,10 +231,10 @@ export async function connect(options = {}) {
  * @returns {Promise<import('./storage.js').Storage>}
  */
 export async function openStorage(options = {}) {
-  const { adapter, name, root, durability, wasm, reserveMB, locks, ...storeOptions } = options ?? {};
+  const { adapter, name, root, durability, wasm, reserveMB, locks, persist, ...storeOptions } = options ?? {};
   // Only the given ones: an undefined member would override connect's default.
   const connOptions = Object.fromEntries(
-    Object.entries({ adapter, name, root, durability, wasm, reserveMB, locks }).filter(([, v]) => v !== undefined),
+    Object.entries({ adapter, name, root, durability, wasm, reserveMB, locks, persist }).filter(([, v]) => v !== undefined),
   );
   const conn = await connect(connOptions);
   try {
@@ -161,36 +245,57 @@ export async function openStorage(options = {}) {
   }
 }
 
+/** The coordinator key of database `name` on `adapter`: OPFS databases have their own lock and channel. */
+const keyOf = (name, adapter) => (adapter === 'opfs' ? `opfs:${name}` : name);
+
 /**
  * Gives up this tab's part in database `name`: ownership passes to another
- * tab, and later calls on its connections from this tab reconnect.
+ * tab, and later calls on its connections from this tab reconnect. Resolves
+ * once this tab let go of the database's files.
  * @param {string} name
+ * @param {'indexeddb'|'opfs'} [adapter='indexeddb']
  */
-export async function release(name) {
-  const entry = coordinators.get(name);
+export async function release(name, adapter) {
+  const key = keyOf(name, adapter);
+  const entry = coordinators.get(key);
   if (!entry) return;
-  coordinators.delete(name);
-  started.delete(name);
+  coordinators.delete(key);
+  started.delete(key);
   const { coord } = await entry;
-  coord.close();
+  await coord.close();
 }
 
 /**
  * Whether this page or worker owns database `name` now (holds its Web Lock and
  * runs the other tabs' calls), rather than forwarding its calls.
  * @param {string} name
+ * @param {'indexeddb'|'opfs'} [adapter='indexeddb']
  * @returns {boolean}
  */
-export function isOwner(name) {
-  return started.get(name)?.isOwner ?? false;
+export function isOwner(name, adapter) {
+  return started.get(keyOf(name, adapter))?.isOwner ?? false;
 }
 
 /**
- * Deletes database `name` from IndexedDB (every connection to it must be closed and released).
+ * Deletes database `name` (every connection to it must be closed and released).
  * @param {string} name
+ * @param {'indexeddb'|'opfs'} [adapter='indexeddb']
  */
-export async function deleteDatabase(name) {
-  await release(name);
+export async function deleteDatabase(name, adapter) {
+  await release(name, adapter);
+  if (adapter === 'opfs') {
+    forgetWitness(`opfs:${name}`);
+    try {
+      const top = await (await navigator.storage.getDirectory()).getDirectoryHandle('minibase', { create: true });
+      await top.removeEntry(encodeURIComponent(name), { recursive: true });
+    } catch (err) {
+      if (err?.name === 'NotFoundError') return;
+      const locked = err?.name === 'NoModificationAllowedError' || err?.name === 'InvalidModificationError';
+      throw new MinibaseError(locked ? 'LOCKED' : 'IO', `cannot delete ${name}: ${err?.message ?? err}`);
+    }
+    return;
+  }
+  forgetWitness(name);
   await new Promise((resolve, reject) => {
     const req = indexedDB.deleteDatabase(`minibase:${name}`);
     req.onsuccess = () => resolve();

@@ -69,6 +69,10 @@ function formatPath(path) {
     .join('');
 }
 
+// The codec's helpers are _underscored methods, not #private ones: the
+// mini-program bundle targets ES2017, where a private method call is lowered
+// to a WeakSet check plus a .call(), several per value decoded.
+
 /**
  * Encodes JS values into the wire format. One Encoder reuses its buffer
  * across calls; the bytes returned by `encode` are valid until the next call.
@@ -77,10 +81,10 @@ export class Encoder {
   /** @param {number} [initialSize] starting buffer size in bytes */
   constructor(initialSize = 64 * 1024) {
     this.initialSize = initialSize;
-    this.#reset(initialSize);
+    this._reset(initialSize);
   }
 
-  #reset(size) {
+  _reset(size) {
     this.buf = new Uint8Array(size);
     this.view = new DataView(this.buf.buffer);
     this.pos = 0;
@@ -94,7 +98,7 @@ export class Encoder {
    * @throws {MinibaseError} BAD_VALUE for values that have no encoding, TOO_LARGE past MAX_ENCODED
    */
   encode(value) {
-    return this.#encode(value, null);
+    return this._encode(value, null);
   }
 
   /**
@@ -105,23 +109,23 @@ export class Encoder {
    * @returns {Uint8Array} a view of the internal buffer, valid until the next call
    */
   encodeRequest(op, args) {
-    return this.#encode([op, ...args], op);
+    return this._encode([op, ...args], op);
   }
 
-  #encode(value, op) {
-    if (this.buf.length > KEEP_BUFFER) this.#reset(this.initialSize);
+  _encode(value, op) {
+    if (this.buf.length > KEEP_BUFFER) this._reset(this.initialSize);
     this.pos = 0;
     try {
-      this.#value(value, 0);
+      this._value(value, 0);
     } catch (err) {
       this.pos = 0;
       this.stack.length = 0;
-      throw this.#describeError(err, op);
+      throw this._describeError(err, op);
     }
     return this.buf.subarray(0, this.pos);
   }
 
-  #describeError(err, op) {
+  _describeError(err, op) {
     let out;
     if (err instanceof MinibaseError) {
       out = err;
@@ -139,7 +143,7 @@ export class Encoder {
     return out;
   }
 
-  #ensure(n) {
+  _ensure(n) {
     const need = this.pos + n;
     if (need <= this.buf.length) return;
     if (need > MAX_ENCODED) {
@@ -154,7 +158,7 @@ export class Encoder {
   }
 
   // Writes a uvarint; the caller has ensured room for 8 bytes.
-  #uvarint(n) {
+  _uvarint(n) {
     const buf = this.buf;
     let pos = this.pos;
     while (n >= 0x80) {
@@ -165,9 +169,9 @@ export class Encoder {
     this.pos = pos;
   }
 
-  #number(n) {
+  _number(n) {
     if (Number.isInteger(n) && n >= -MAX_SAFE && n <= MAX_SAFE) {
-      this.#ensure(10);
+      this._ensure(10);
       // zigzag(n) = 2m + s with m = n, s = 0 for n ≥ 0 and m = -n-1, s = 1
       // below; computed in two parts so that nothing exceeds 2^53.
       let m = n;
@@ -179,21 +183,21 @@ export class Encoder {
       const rest = Math.floor(m / 64);
       this.buf[this.pos++] = TAG_INT;
       this.buf[this.pos++] = ((m & 63) << 1) | s | (rest > 0 ? 0x80 : 0);
-      if (rest > 0) this.#uvarint(rest);
+      if (rest > 0) this._uvarint(rest);
       return;
     }
     if (!Number.isFinite(n)) throw badValue(`cannot encode ${n}: numbers must be finite`);
-    this.#ensure(9);
+    this._ensure(9);
     this.buf[this.pos++] = TAG_FLOAT;
     this.view.setFloat64(this.pos, n, true);
     this.pos += 8;
   }
 
   // Writes a string's uvarint byte length and its UTF-8 bytes.
-  #string(s) {
+  _string(s) {
     const len = s.length;
     if (len < SHORT_STRING) {
-      this.#ensure(1 + len);
+      this._ensure(1 + len);
       const buf = this.buf;
       const start = this.pos + 1;
       let i = 0;
@@ -212,68 +216,68 @@ export class Encoder {
     // encode, then move the bytes if the real prefix is shorter.
     const maxBytes = len * 3;
     const reserved = uvarintSize(maxBytes);
-    this.#ensure(reserved + maxBytes);
+    this._ensure(reserved + maxBytes);
     const start = this.pos + reserved;
     const { written } = (textEncoder ??= new TextEncoder()).encodeInto(s, this.buf.subarray(start, start + maxBytes));
     const actual = uvarintSize(written);
     if (actual !== reserved) this.buf.copyWithin(this.pos + actual, start, start + written);
-    this.#uvarint(written);
+    this._uvarint(written);
     this.pos += written;
   }
 
-  #bytes(u8) {
-    this.#ensure(9 + u8.length);
+  _bytes(u8) {
+    this._ensure(9 + u8.length);
     this.buf[this.pos++] = TAG_BYTES;
-    this.#uvarint(u8.length);
+    this._uvarint(u8.length);
     this.buf.set(u8, this.pos);
     this.pos += u8.length;
   }
 
-  #value(v, depth) {
+  _value(v, depth) {
     if (depth > MAX_DEPTH) throw badValue(`value nested deeper than ${MAX_DEPTH} levels`);
     switch (typeof v) {
       case 'string':
-        this.#ensure(1);
+        this._ensure(1);
         this.buf[this.pos++] = TAG_STRING;
-        this.#string(v);
+        this._string(v);
         return;
       case 'number':
-        this.#number(v);
+        this._number(v);
         return;
       case 'boolean':
-        this.#ensure(1);
+        this._ensure(1);
         this.buf[this.pos++] = v ? TAG_TRUE : TAG_FALSE;
         return;
       case 'undefined':
-        this.#ensure(1);
+        this._ensure(1);
         this.buf[this.pos++] = TAG_NULL;
         return;
       case 'object':
         if (v === null) {
-          this.#ensure(1);
+          this._ensure(1);
           this.buf[this.pos++] = TAG_NULL;
           return;
         }
-        this.#container(v, depth);
+        this._container(v, depth);
         return;
       default:
         throw badValue(`cannot encode ${describe(v)}`);
     }
   }
 
-  #container(v, depth) {
+  _container(v, depth) {
     if (ArrayBuffer.isView(v)) {
-      this.#bytes(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+      this._bytes(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
       return;
     }
     if (v instanceof ArrayBuffer) {
-      this.#bytes(new Uint8Array(v));
+      this._bytes(new Uint8Array(v));
       return;
     }
     if (v instanceof Date) {
       const t = v.getTime();
       if (Number.isNaN(t)) throw badValue('cannot encode an invalid Date');
-      this.#number(t);
+      this._number(t);
       return;
     }
     if (v instanceof Map || v instanceof Set || v instanceof WeakMap || v instanceof WeakSet || v instanceof Promise) {
@@ -281,18 +285,18 @@ export class Encoder {
     }
     if (this.stack.includes(v)) throw badValue('cannot encode a cyclic structure');
     this.stack.push(v);
-    if (Array.isArray(v)) this.#array(v, depth);
-    else this.#object(v, depth);
+    if (Array.isArray(v)) this._array(v, depth);
+    else this._object(v, depth);
     this.stack.pop();
   }
 
-  #array(a, depth) {
-    this.#ensure(9);
+  _array(a, depth) {
+    this._ensure(9);
     this.buf[this.pos++] = TAG_ARRAY;
-    this.#uvarint(a.length);
+    this._uvarint(a.length);
     let i = 0;
     try {
-      for (; i < a.length; i++) this.#value(a[i], depth + 1);
+      for (; i < a.length; i++) this._value(a[i], depth + 1);
     } catch (err) {
       err.path?.unshift(i);
       throw err;
@@ -301,8 +305,8 @@ export class Encoder {
 
   // Own enumerable string keys; members whose value is undefined are skipped.
   // The count is written as one byte first and widened afterwards if needed.
-  #object(o, depth) {
-    this.#ensure(2);
+  _object(o, depth) {
+    this._ensure(2);
     this.buf[this.pos++] = TAG_OBJECT;
     const countAt = this.pos++;
     let count = 0;
@@ -311,9 +315,9 @@ export class Encoder {
       for (key of Object.keys(o)) {
         const item = o[key];
         if (item === undefined) continue;
-        this.#ensure(1);
-        this.#string(key);
-        this.#value(item, depth + 1);
+        this._ensure(1);
+        this._string(key);
+        this._value(item, depth + 1);
         count++;
       }
     } catch (err) {
@@ -325,11 +329,11 @@ export class Encoder {
       return;
     }
     const extra = uvarintSize(count) - 1;
-    this.#ensure(extra);
+    this._ensure(extra);
     this.buf.copyWithin(countAt + 1 + extra, countAt + 1, this.pos);
     const end = this.pos + extra;
     this.pos = countAt;
-    this.#uvarint(count);
+    this._uvarint(count);
     this.pos = end;
   }
 }
@@ -353,40 +357,40 @@ export class Decoder {
     this.pos = start;
     this.end = end;
     try {
-      const v = this.#value(0);
-      if (this.pos !== end) this.#fail(`${end - this.pos} trailing bytes`);
+      const v = this._value(0);
+      if (this.pos !== end) this._fail(`${end - this.pos} trailing bytes`);
       return v;
     } finally {
       this.buf = this.view = null; // do not keep wasm memory alive
     }
   }
 
-  #fail(what) {
+  _fail(what) {
     throw new MinibaseError('BAD_VALUE', `malformed encoding at byte ${this.pos}: ${what}`);
   }
 
-  #uvarint() {
+  _uvarint() {
     let x = 0;
     let mul = 1;
     for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) this.#fail('bad varint');
+      if (this.pos >= this.end) this._fail('bad varint');
       const b = this.buf[this.pos++];
       x += (b & 0x7f) * mul;
       if (b < 0x80) return x;
       mul *= 128;
     }
-    return this.#fail('bad varint');
+    return this._fail('bad varint');
   }
 
   // A length whose items need at least perItem bytes each must fit the rest.
-  #length(perItem) {
-    const n = this.#uvarint();
-    if (n > (this.end - this.pos) / perItem) this.#fail('length exceeds input');
+  _length(perItem) {
+    const n = this._uvarint();
+    if (n > (this.end - this.pos) / perItem) this._fail('length exceeds input');
     return n;
   }
 
-  #string() {
-    const n = this.#length(1);
+  _string() {
+    const n = this._length(1);
     const buf = this.buf;
     const start = this.pos;
     this.pos += n;
@@ -403,19 +407,19 @@ export class Decoder {
     return (textDecoder ??= new TextDecoder()).decode(buf.subarray(start, start + n));
   }
 
-  #int() {
-    if (this.pos >= this.end) this.#fail('bad varint');
+  _int() {
+    if (this.pos >= this.end) this._fail('bad varint');
     const b0 = this.buf[this.pos++];
     const s = b0 & 1;
     let m = (b0 & 0x7f) >> 1;
-    if (b0 & 0x80) m += this.#uvarint() * 64;
-    if (m > (s ? MAX_SAFE - 1 : MAX_SAFE)) this.#fail('integer out of range');
+    if (b0 & 0x80) m += this._uvarint() * 64;
+    if (m > (s ? MAX_SAFE - 1 : MAX_SAFE)) this._fail('integer out of range');
     return s ? -m - 1 : m;
   }
 
-  #value(depth) {
-    if (depth > MAX_DEPTH) this.#fail('nested too deeply');
-    if (this.pos >= this.end) this.#fail('unexpected end');
+  _value(depth) {
+    if (depth > MAX_DEPTH) this._fail('nested too deeply');
+    if (this.pos >= this.end) this._fail('unexpected end');
     const tag = this.buf[this.pos++];
     switch (tag) {
       case TAG_NULL:
@@ -425,55 +429,55 @@ export class Decoder {
       case TAG_TRUE:
         return true;
       case TAG_FLOAT: {
-        if (this.end - this.pos < 8) this.#fail('truncated number');
+        if (this.end - this.pos < 8) this._fail('truncated number');
         const f = this.view.getFloat64(this.pos, true);
-        if (!Number.isFinite(f)) this.#fail('number is not finite');
+        if (!Number.isFinite(f)) this._fail('number is not finite');
         this.pos += 8;
         return f === 0 ? 0 : f;
       }
       case TAG_INT:
-        return this.#int();
+        return this._int();
       case TAG_STRING:
-        return this.#string();
+        return this._string();
       case TAG_BYTES: {
-        const n = this.#length(1);
+        const n = this._length(1);
         const out = this.buf.slice(this.pos, this.pos + n);
         this.pos += n;
         return out;
       }
       case TAG_ARRAY: {
-        const n = this.#length(1);
+        const n = this._length(1);
         const out = new Array(n);
-        for (let i = 0; i < n; i++) out[i] = this.#value(depth + 1);
+        for (let i = 0; i < n; i++) out[i] = this._value(depth + 1);
         return out;
       }
       case TAG_OBJECT: {
-        const n = this.#length(2);
+        const n = this._length(2);
         const out = {};
         for (let i = 0; i < n; i++) {
-          const key = this.#string();
-          setMember(out, key, this.#value(depth + 1));
+          const key = this._string();
+          setMember(out, key, this._value(depth + 1));
         }
         return out;
       }
       case TAG_ROWSET:
-        return this.#rowset(depth);
+        return this._rowset(depth);
     }
     this.pos--;
-    return this.#fail(`unknown tag 0x${tag.toString(16).padStart(2, '0')}`);
+    return this._fail(`unknown tag 0x${tag.toString(16).padStart(2, '0')}`);
   }
 
-  #rowset(depth) {
-    const nc = this.#length(1);
+  _rowset(depth) {
+    const nc = this._length(1);
     const cols = new Array(nc);
-    for (let i = 0; i < nc; i++) cols[i] = this.#string();
+    for (let i = 0; i < nc; i++) cols[i] = this._string();
     const plain = !cols.includes('__proto__');
-    const nr = this.#length(Math.max(nc, 1));
+    const nr = this._length(Math.max(nc, 1));
     const rows = new Array(nr);
     for (let r = 0; r < nr; r++) {
       const row = {};
       for (let c = 0; c < nc; c++) {
-        const v = this.#value(depth + 2);
+        const v = this._value(depth + 2);
         if (plain) row[cols[c]] = v;
         else setMember(row, cols[c], v);
       }

@@ -43,7 +43,7 @@ async function wasmSource(wasm) {
   try {
     return await fs.promises.readFile(file);
   } catch (err) {
-    throw new MinibaseError('IO', `cannot read the minibase engine at ${file}: ${err.message} (run \`make build\`)`, { cause: err });
+    throw new MinibaseError('IO', `cannot read the minibase engine at ${file}: ${err.message} (an installed package ships it in js/dist; pass connect({ wasm: path or bytes }) to load it from elsewhere, or run \`make build\` in a checkout)`, { cause: err });
   }
 }
 

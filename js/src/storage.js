@@ -1,5 +1,5 @@
 // The storage manager: wx.setStorage habits (prefix, expiry, encrypt,
-// compress, a quota) over minibase's engine/storage, plus a memory cache in
+// compress, a quota) over minibase's engine/kvstore, plus a memory cache in
 // front (`cached`). Each method is one bridge call (PROTOCOL.md, "Storage").
 // On the memory, node and wx adapters the call is synchronous: the async
 // methods wrap it so a failure becomes a rejected promise, and the *Sync

@@ -1,4 +1,4 @@
-// Offline sync (issue 6): `conn.sync(options)`. The state machine lives in
+// Offline sync: `conn.sync(options)`. The state machine lives in
 // Go (engine/replica, bridge ops `sync*`, see wasm/bridge/sync.go): which
 // changes to push, what a push answer retires, how a pulled page and its
 // cursor commit together, conflict policies, dead letters. This file only
@@ -189,6 +189,10 @@ export class Sync {
       if (body === null) return;
       const r = await this.#request('POST', '/v1/push', body);
       if (r.status === 422) {
+        // An app too old for the server: no op is at fault, so none goes
+        // to the dead letters; the push fails until the app is updated.
+        const body = parse(r.text);
+        if (body?.error?.code === 'SCHEMA_TOO_OLD') throw syncError(r.status, body);
         await this.#engine('syncReject', r.text);
         continue;
       }

@@ -12,12 +12,13 @@
 // in the new one, transactions of the old one fail with TX_CLOSED.
 
 import { MinibaseError, toMinibaseError } from './errors.js';
-import { FileStore, idbHost } from './browser-idb.js';
+import { FileStore, idbHost, storageEvents } from './browser-idb.js';
 
 /** Ops whose second argument is a transaction handle (0: autocommit). */
 const TX_OPS = new Set([
   'insert', 'upsert', 'insertMany', 'get', 'select', 'selectEq', 'count', 'update', 'delete', 'explain',
   'commit', 'rollback', 'exportPage',
+  'schemaVersion', 'setSchemaVersion', 'declareTable', 'txSchema',
 ]);
 
 const randomId = () =>
@@ -183,10 +184,14 @@ export class Coordinator {
   #release = null; // resolves the held lock's callback
   #failure = null; // why this database cannot be used in this tab
   #ownedPromise = null;
+  #onEvicted = null;
+  #shutDown = null; // resolves close()'s promise once the owner shut down
 
   /**
    * @param {string} name
-   * @param {{ durability?: string, engine: () => Promise<import('./bridge.js').Bridge>, locks?: LockManager|null }} options
+   * @param {{ durability?: string, engine: () => Promise<import('./bridge.js').Bridge>, locks?: LockManager|null,
+   *   owner?: () => Promise<{ epoch: string, exec: Function, settle: Function, shutdown: Function }> }} options
+   *   owner: how this tab becomes the owner when it is not the IndexedDB Owner (the OPFS worker's)
    */
   constructor(name, options) {
     this.#name = name;
@@ -202,6 +207,12 @@ export class Coordinator {
     if (typeof BroadcastChannel === 'function') {
       this.#channel = new BroadcastChannel(`minibase:${this.#name}`);
       this.#channel.onmessage = (e) => this.#onMessage(e.data);
+      // The owner found the database evicted: the other tabs hear it too.
+      this.#onEvicted = (e) => {
+        const key = e.detail?.adapter === 'opfs' ? `opfs:${e.detail.name}` : e.detail?.name;
+        if (key === this.#name && !e.detail.remote) this.#channel?.postMessage({ type: 'evicted', detail: e.detail });
+      };
+      storageEvents.addEventListener('evicted', this.#onEvicted);
     }
     const locks = this.#options.locks === undefined ? globalThis.navigator?.locks : this.#options.locks;
     if (locks?.request) {
@@ -218,8 +229,13 @@ export class Coordinator {
           }
           owned();
           await new Promise((resolve) => (this.#release = resolve));
-          this.#owner?.shutdown();
-          this.#owner = null;
+          // The lock goes only once the files are let go (OPFS: the worker's access handles).
+          try {
+            await this.#owner?.shutdown();
+          } finally {
+            this.#owner = null;
+            this.#shutDown?.();
+          }
         })
         .catch((err) => this.#fail(toMinibaseError(err, `lock ${this.#name}`)));
       this.#channel?.postMessage({ type: 'who' });
@@ -240,8 +256,11 @@ export class Coordinator {
   }
 
   async #becomeOwner() {
-    const [bridge, store] = await Promise.all([this.#options.engine(), FileStore.open(this.#name)]);
-    this.#owner = new Owner(bridge, store, this.#name, this.#options.durability);
+    if (this.#options.owner) this.#owner = await this.#options.owner();
+    else {
+      const [bridge, store] = await Promise.all([this.#options.engine(), FileStore.open(this.#name)]);
+      this.#owner = new Owner(bridge, store, this.#name, this.#options.durability);
+    }
     this.#ownerId = this.#id;
     this.#announce();
     // Calls sent to a previous owner that never answered go again, here.
@@ -299,6 +318,9 @@ export class Coordinator {
         this.#channel.postMessage({ type: 'res', id: msg.id, to: msg.from, reply });
         return;
       }
+      case 'evicted':
+        storageEvents.dispatchEvent(new CustomEvent('evicted', { detail: { ...msg.detail, remote: true } }));
+        return;
       case 'res': {
         if (msg.to !== this.#id) return;
         const w = this.#inflight.get(msg.id);
@@ -362,13 +384,19 @@ export class Coordinator {
     }
   }
 
-  /** Gives up ownership (and the lock) and leaves the channel. */
+  /**
+   * Gives up ownership (and the lock) and leaves the channel. Resolves once
+   * this tab let go of the database's files (at once when it did not own it).
+   */
   close() {
+    const done = this.#release ? new Promise((resolve) => (this.#shutDown = resolve)) : Promise.resolve();
     this.#release?.();
     this.#release = null;
     this.#channel?.close();
     this.#channel = null;
+    if (this.#onEvicted) storageEvents.removeEventListener('evicted', this.#onEvicted);
     if (!this.#ownedPromise) this.#owner?.shutdown();
+    return done;
   }
 }
 

@@ -41,8 +41,8 @@ export async function waitHealthy(url, child) {
   throw new Error(`server at ${url} did not become healthy`);
 }
 
-/** Builds and starts the native server on a free 127.0.0.1 port. */
-export async function startNative() {
+/** Builds and starts the native server on a free 127.0.0.1 port; `args` are extra flags. */
+export async function startNative({ args = [] } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-sync-'));
   const bin = path.join(dir, 'minibase-server');
   const b = spawnSync(process.env.GO || 'go', ['build', '-o', bin, './server/cmd/minibase-server'], { cwd: repoRoot, stdio: 'pipe' });
@@ -50,7 +50,7 @@ export async function startNative() {
   const secret = randomBytes(16).toString('hex');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(bin, ['-addr', `127.0.0.1:${port}`, '-db', path.join(dir, 'sync.db')], {
+  const child = spawn(bin, ['-addr', `127.0.0.1:${port}`, '-db', path.join(dir, 'sync.db'), ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, MINIBASE_SYNC_SECRET: secret }, // not -secret: argv shows in ps
   });

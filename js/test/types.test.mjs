@@ -13,3 +13,9 @@ test('index.d.ts and compat.d.ts type-check against their usage', () => {
   const out = spawnSync(process.execPath, [tsc, '--noEmit', '-p', 'js/test/types'], { cwd: repoRoot, encoding: 'utf8' });
   assert.equal(out.status, 0, out.stdout + out.stderr);
 });
+
+test('a CommonJS consumer (node16 resolution, require) gets declarations it may load', () => {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const out = spawnSync(process.execPath, [tsc, '--noEmit', '-p', 'js/test/types-cjs'], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(out.status, 0, out.stdout + out.stderr);
+});

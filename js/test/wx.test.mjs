@@ -342,3 +342,30 @@ test('synchronous twins of the hot reads work on wx (tables and storage), not on
   const { Connection } = await import('minibase');
   assert.throws(() => new Connection(null, 0, 'indexeddb').table('t').getSync(1), (e) => e.code === 'SYNC_UNSUPPORTED');
 });
+
+test('a declared schema migrates in the mini-program runtime (wx adapter), across app restarts', async (t) => {
+  const dir = tempDir(t);
+  const notes = (extra) => ({ columns: [{ name: 'id', type: 'number', primaryKey: true, autoIncrement: true }, { name: 'title', type: 'string' }, ...extra] });
+  let mb = runtime(dir).require('minibase');
+  let conn = await mb.connect({ root: 'app', schema: { version: 1, database: 'app', tables: { notes: notes([]) } } });
+  await conn.table('notes').insertMany([{ title: 'a' }, { title: 'b' }]);
+  await conn.close();
+
+  mb = runtime(dir).require('minibase'); // the next app version starts
+  const v2 = {
+    version: 2,
+    database: 'app',
+    tables: { notes: notes([{ name: 'done', type: 'boolean', notNull: true, default: false }]) },
+    migrations: { 2: async (tx) => {
+      await tx.table('notes').addColumn({ name: 'done', type: 'boolean', notNull: true, default: false });
+      await tx.table('notes').update({ done: true }, { where: { title: 'a' } });
+    } },
+  };
+  conn = await mb.connect({ root: 'app', schema: v2 });
+  assert.equal(await conn.schemaVersion(), 2);
+  assert.deepEqual(plain(await conn.table('notes').select({ orderBy: 'id' })), [{ id: 1, title: 'a', done: true }, { id: 2, title: 'b', done: false }]);
+  await conn.close();
+
+  mb = runtime(dir).require('minibase'); // an old build again
+  assert.equal(await codeOf(mb.connect({ root: 'app', schema: { version: 1, database: 'app', tables: { notes: notes([]) } } })), 'VERSION_TOO_NEW');
+});

@@ -24,6 +24,7 @@ const (
 	CodeUnavailable      = "UNAVAILABLE"
 	CodeTooManyStreams   = "TOO_MANY_STREAMS"
 	CodeTimeout          = "TIMEOUT"
+	CodeSchemaTooOld     = "SCHEMA_TOO_OLD"
 )
 
 // apiError is an error that knows its HTTP status and wire shape. Handlers
@@ -40,6 +41,8 @@ type apiError struct {
 	Cursor *int64
 	// MaxAheadMs is the bound a refused clock broke (CLOCK_AHEAD only).
 	MaxAheadMs *int64
+	// MinSchemaVersion is the oldest client schema accepted (SCHEMA_TOO_OLD only).
+	MinSchemaVersion *uint64
 	// RetryAfter, when positive, is sent as Retry-After (seconds).
 	RetryAfter int
 }
@@ -97,6 +100,9 @@ func writeError(w http.ResponseWriter, err error) {
 	}
 	if ae.MaxAheadMs != nil {
 		body["maxAheadMs"] = *ae.MaxAheadMs
+	}
+	if ae.MinSchemaVersion != nil {
+		body["minSchemaVersion"] = *ae.MinSchemaVersion
 	}
 	if ae.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfter))

@@ -101,6 +101,10 @@ type Config struct {
 	// clients; default "*" (tokens travel in a header, never in cookies).
 	// "-" disables CORS headers.
 	AllowOrigin string
+	// MinSchemaVersion, when positive, refuses pushes from clients whose
+	// schema version (the push's "schemaVersion"; absent is 0) is older:
+	// 422 SCHEMA_TOO_OLD, so rows of an old shape are not stored.
+	MinSchemaVersion uint64
 	// ErrorLog receives internal errors (5xx); nil discards them.
 	ErrorLog *log.Logger
 }
@@ -287,6 +291,9 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, id identity)
 	if s.cfg.MaxClockAhead > 0 {
 		lim.maxAhead = s.cfg.MaxClockAhead
 		lim.maxHLC = maxHLC(s.cfg.Now().Add(s.cfg.MaxClockAhead))
+	}
+	if err := checkSchemaVersion(body, s.cfg.MinSchemaVersion); err != nil {
+		return err
 	}
 	changes, err := decodePush(body, s.cfg.Schema, lim)
 	if err != nil {

@@ -1,5 +1,5 @@
 // Sync numbers through the real .wasm in Node, against the native server on
-// 127.0.0.1 (issue 6): push and pull of 10,000 changes (changes/s each way)
+// 127.0.0.1: push and pull of 10,000 changes (changes/s each way)
 // and realtime notice latency, commit on client A → change applied on
 // client B (median, p99).
 //

@@ -5,6 +5,7 @@ package synctest
 import (
 	"context"
 	"fmt"
+	"minibase/engine/replica/replicahttp"
 	"path/filepath"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ import (
 	"minibase/fsadapter/memfs"
 )
 
-// The numbers of issue 6: push and pull of 10,000 changes between one
+// The sync benchmark: push and pull of 10,000 changes between one
 // client and the native server (SQLite file, HTTP on 127.0.0.1).
 //
 //	go test -run '^$' -bench . -benchtime 3x ./server/synctest/
@@ -28,7 +29,7 @@ func benchClient(b *testing.B, url, tenant string) *client {
 	fs, err := memfs.New()
 	require.NoError(b, err)
 	c := &client{t: b, name: "bench", fs: fs, wall: time.Now().UnixMilli(), policy: replica.LWW,
-		tr: &flaky{inner: NewHTTP(url, token(tenant, "bench")), applied: map[string]int{}, mu: new(syncMutex)}}
+		tr: &flaky{inner: replicahttp.NewHTTP(url, token(tenant, "bench")), applied: map[string]int{}, mu: new(syncMutex)}}
 	c.open()
 	c.cl.Batch, c.cl.PullLimit = replica.DefaultBatch, 1000
 	return c

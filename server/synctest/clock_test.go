@@ -4,6 +4,7 @@ package synctest
 
 import (
 	"context"
+	"minibase/engine/replica/replicahttp"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -48,7 +49,7 @@ func TestDeviceClockFarAhead(t *testing.T) {
 				fs, err := memfs.New()
 				require.NoError(t, err)
 				c := &client{t: t, name: name, fs: fs, wall: wall, policy: replica.LWW,
-					tr: &flaky{inner: NewHTTP(hs.URL, token("clock", name)), applied: map[string]int{}, mu: new(syncMutex)}}
+					tr: &flaky{inner: replicahttp.NewHTTP(hs.URL, token("clock", name)), applied: map[string]int{}, mu: new(syncMutex)}}
 				c.open()
 				t.Cleanup(func() { c.c.Close() })
 				return c

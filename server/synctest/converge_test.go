@@ -9,8 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"minibase/engine/replica/replicahttp"
+	"minibase/engine/value/valuetest"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -248,12 +249,7 @@ func withNulls(row value.Value) value.Value {
 }
 
 func seed(t testing.TB) uint64 {
-	if s := os.Getenv("MINIBASE_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		require.NoError(t, err)
-		return n
-	}
-	return uint64(time.Now().UnixNano())
+	return valuetest.Seed(t)
 }
 
 func TestConvergence(t *testing.T) {
@@ -277,14 +273,14 @@ func converge(t *testing.T, policies []replica.Policy, account bool) {
 	const nClients, keys, steps = 6, 10, 400
 	path := filepath.Join(t.TempDir(), "sync.db")
 	srv := startServer(t, path)
-	tenantTr := NewHTTP(srv.http.URL, token("tenant-a", "checker"))
+	tenantTr := replicahttp.NewHTTP(srv.http.URL, token("tenant-a", "checker"))
 	var mu sync.Mutex
 	applied := map[string]int{}
 	var clients []*client
 	for i := range nClients {
 		fs, err := memfs.New()
 		require.NoError(t, err)
-		tr := &flaky{inner: NewHTTP(srv.http.URL, token("tenant-a", fmt.Sprint("dev", i))), rng: rng, lossy: true, applied: applied, mu: &mu}
+		tr := &flaky{inner: replicahttp.NewHTTP(srv.http.URL, token("tenant-a", fmt.Sprint("dev", i))), rng: rng, lossy: true, applied: applied, mu: &mu}
 		c := &client{t: t, name: fmt.Sprint("c", i), fs: fs, tr: tr, policy: policies[i%len(policies)],
 			wall: 1_700_000_000_000 + rng.Int64N(600_000) - 300_000} // clocks skewed by up to ±5 minutes
 		c.open()
@@ -302,7 +298,7 @@ func converge(t *testing.T, policies []replica.Policy, account bool) {
 			srv = startServer(t, path)
 			tenantTr.SetURL(srv.http.URL)
 			for _, c := range clients {
-				c.tr.inner.(*HTTP).SetURL(srv.http.URL)
+				c.tr.inner.(*replicahttp.HTTP).SetURL(srv.http.URL)
 			}
 		}
 		c := clients[rng.IntN(nClients)]

@@ -4,6 +4,7 @@ package synctest
 
 import (
 	"context"
+	"minibase/engine/replica/replicahttp"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -33,7 +34,7 @@ func TestResyncAfterRetention(t *testing.T) {
 		fs, err := memfs.New()
 		require.NoError(t, err)
 		c := &client{t: t, name: name, fs: fs, wall: now.UnixMilli(), policy: replica.LWW,
-			tr: &flaky{inner: NewHTTP(hs.URL, token("resync", name)), applied: map[string]int{}, mu: new(syncMutex)}}
+			tr: &flaky{inner: replicahttp.NewHTTP(hs.URL, token("resync", name)), applied: map[string]int{}, mu: new(syncMutex)}}
 		c.open()
 		t.Cleanup(func() { c.c.Close() })
 		return c
@@ -82,7 +83,7 @@ func TestResyncAfterRetention(t *testing.T) {
 	require.NoError(t, err)
 	_, err = a.cl.Sync(ctx)
 	require.NoError(t, err)
-	want := serverRows(t, NewHTTP(hs.URL, token("resync", "checker")))
+	want := serverRows(t, replicahttp.NewHTTP(hs.URL, token("resync", "checker")))
 	require.Equal(t, want, a.rows())
 	require.Equal(t, want, b.rows())
 }

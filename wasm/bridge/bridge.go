@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"minibase/engine"
-	"minibase/engine/storage"
+	"minibase/engine/kvstore"
 	"minibase/engine/value"
 	"minibase/fsadapter"
 )
@@ -32,7 +32,7 @@ type Bridge struct {
 	next   uint32
 	// keys keeps passphrase-derived storage keys for the instance's
 	// lifetime, the app's: reopening a store skips the slow derivation.
-	keys *storage.KeyCache
+	keys *kvstore.KeyCache
 
 	// OnBudget, when set, hears MemoryBudget each time a store opens or
 	// closes.
@@ -71,7 +71,7 @@ func (b *Bridge) budgetChanged() {
 
 // New returns a bridge that opens filesystems with openFS.
 func New(openFS OpenFS) *Bridge {
-	return &Bridge{openFS: openFS, conns: map[uint32]*shared{}, byRoot: map[string]*shared{}, keys: storage.NewKeyCache(0)}
+	return &Bridge{openFS: openFS, conns: map[uint32]*shared{}, byRoot: map[string]*shared{}, keys: kvstore.NewKeyCache(0)}
 }
 
 // release drops handle h, closing its Conn when no handle is left.

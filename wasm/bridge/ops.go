@@ -261,7 +261,7 @@ func (c *call) run() error {
 		if err != nil {
 			return err
 		}
-		return fn(c, conn, db, table)
+		return fn(c, conn.Schema(), db, table)
 	}
 	if fn, ok := tableOps[c.op]; ok {
 		return c.tableOp(func(tx *engine.Tx, db, table string) error { return fn(c, tx, db, table) })
@@ -269,7 +269,10 @@ func (c *call) run() error {
 	if ok, err := c.runStorage(); ok {
 		return err
 	}
-	if ok, err := c.runSync(); ok { // sync.go (issue 6)
+	if ok, err := c.runSync(); ok { // sync.go
+		return err
+	}
+	if ok, err := c.runSchema(); ok { // schema.go: versioned schemas
 		return err
 	}
 	if ok, err := c.runBackup(); ok { // backup.go
@@ -327,7 +330,7 @@ func (c *call) open() error {
 			default:
 				return c.bad("durability must be 'normal' or 'strict'")
 			}
-		// Storage engine tuning (issue 3): sizes in bytes, 0 for the default.
+		// Storage engine tuning: sizes in bytes, 0 for the default.
 		case "memtableBytes", "cacheBytes":
 			if f.Kind() != value.Number || f.Number() < 0 || f.Number() > 1<<40 {
 				return c.bad("%s must be a number of bytes", opts.KeyAt(i))
@@ -339,8 +342,8 @@ func (c *call) open() error {
 			}
 		}
 	}
-	if adapter != "memory" && adapter != "node" && adapter != "indexeddb" && adapter != "wx" {
-		return c.bad("unknown adapter %q (memory, node, indexeddb or wx)", adapter)
+	if adapter != "memory" && adapter != "node" && adapter != "indexeddb" && adapter != "wx" && adapter != "opfs" {
+		return c.bad("unknown adapter %q (memory, node, indexeddb, opfs or wx)", adapter)
 	}
 	if adapter == "memory" || adapter == "node" {
 		// Node has memory to spare: a block cache that holds a table of
@@ -424,7 +427,7 @@ func (c *call) stats() error {
 		value.Member{Key: "logBytes", Value: n(s.LogBytes)},
 		value.Member{Key: "commits", Value: n(s.Commits)},
 		value.Member{Key: "bytesWritten", Value: n(s.BytesWritten)},
-		// Storage engine (issue 3): segments, compaction and block cache.
+		// Storage engine: segments, compaction and block cache.
 		value.Member{Key: "flushes", Value: n(s.Flushes)},
 		value.Member{Key: "compactions", Value: n(s.Compactions)},
 		value.Member{Key: "runs", Value: n(int64(s.Runs))},
@@ -450,45 +453,45 @@ func hitRate(hits, misses int64) float64 {
 	return float64(hits) / float64(hits+misses)
 }
 
-var ddlOps = map[string]func(c *call, conn *engine.Conn, db, table string) error{
-	"createTable": func(c *call, conn *engine.Conn, db, table string) error {
+var ddlOps = map[string]func(c *call, s engine.Schema, db, table string) error{
+	"createTable": func(c *call, s engine.Schema, db, table string) error {
 		spec, err := engine.ParseTableSpec(c.arg(3))
 		if err != nil {
 			return err
 		}
-		if err := conn.CreateTable(db, table, spec); err != nil {
+		if err := s.CreateTable(db, table, spec); err != nil {
 			return err
 		}
 		return c.result(value.NullValue)
 	},
-	"dropTable": func(c *call, conn *engine.Conn, db, table string) error {
+	"dropTable": func(c *call, s engine.Schema, db, table string) error {
 		ifExists, err := c.flag(3, "ifExists")
 		if err != nil {
 			return err
 		}
-		if err := conn.DropTable(db, table, ifExists); err != nil {
+		if err := s.DropTable(db, table, ifExists); err != nil {
 			return err
 		}
 		return c.result(value.NullValue)
 	},
-	"describeTable": func(c *call, conn *engine.Conn, db, table string) error {
-		d, err := conn.DescribeTable(db, table)
+	"describeTable": func(c *call, s engine.Schema, db, table string) error {
+		d, err := s.DescribeTable(db, table)
 		if err != nil {
 			return err
 		}
 		return c.result(d)
 	},
-	"addColumn": func(c *call, conn *engine.Conn, db, table string) error {
+	"addColumn": func(c *call, s engine.Schema, db, table string) error {
 		col, err := engine.ParseColumn(c.arg(3))
 		if err != nil {
 			return err
 		}
-		if err := conn.AddColumn(db, table, col); err != nil {
+		if err := s.AddColumn(db, table, col); err != nil {
 			return err
 		}
 		return c.result(value.NullValue)
 	},
-	"modifyColumn": func(c *call, conn *engine.Conn, db, table string) error {
+	"modifyColumn": func(c *call, s engine.Schema, db, table string) error {
 		name, err := c.str(3, "column name")
 		if err != nil {
 			return err
@@ -497,38 +500,38 @@ var ddlOps = map[string]func(c *call, conn *engine.Conn, db, table string) error
 		if err != nil {
 			return err
 		}
-		if err := conn.ModifyColumn(db, table, name, ch); err != nil {
+		if err := s.ModifyColumn(db, table, name, ch); err != nil {
 			return err
 		}
 		return c.result(value.NullValue)
 	},
-	"dropColumn": func(c *call, conn *engine.Conn, db, table string) error {
+	"dropColumn": func(c *call, s engine.Schema, db, table string) error {
 		name, err := c.str(3, "column name")
 		if err != nil {
 			return err
 		}
-		if err := conn.DropColumn(db, table, name); err != nil {
+		if err := s.DropColumn(db, table, name); err != nil {
 			return err
 		}
 		return c.result(value.NullValue)
 	},
-	"createIndex": func(c *call, conn *engine.Conn, db, table string) error {
+	"createIndex": func(c *call, s engine.Schema, db, table string) error {
 		spec, err := engine.ParseIndexSpec(c.arg(3))
 		if err != nil {
 			return err
 		}
-		name, err := conn.CreateIndex(db, table, spec)
+		name, err := s.CreateIndex(db, table, spec)
 		if err != nil {
 			return err
 		}
 		return c.result(value.StringOf(name))
 	},
-	"dropIndex": func(c *call, conn *engine.Conn, db, table string) error {
+	"dropIndex": func(c *call, s engine.Schema, db, table string) error {
 		name, err := c.str(3, "index name")
 		if err != nil {
 			return err
 		}
-		if err := conn.DropIndex(db, table, name); err != nil {
+		if err := s.DropIndex(db, table, name); err != nil {
 			return err
 		}
 		return c.result(value.NullValue)

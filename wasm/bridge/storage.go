@@ -5,17 +5,17 @@ import (
 	"time"
 
 	"minibase/engine"
-	"minibase/engine/storage"
+	"minibase/engine/kvstore"
 	"minibase/engine/value"
 )
 
 // This file serves the storage manager's operations (PROTOCOL.md, "Storage"):
 // storageOpen returns a store handle, every other op takes it first.
 
-// storeHandle is an open storage.Manager and the connection handle it was
+// storeHandle is an open kvstore.Manager and the connection handle it was
 // opened on: when that handle closes, the store answers CLOSED.
 type storeHandle struct {
-	m     *storage.Manager
+	m     *kvstore.Manager
 	conn  uint32
 	clock *time.Time // pinned by storageSetClock (tests); nil: real time
 }
@@ -28,7 +28,7 @@ func (h *storeHandle) now() time.Time {
 }
 
 // store resolves argument 0 to an open store.
-func (c *call) store() (*storage.Manager, *storeHandle, error) {
+func (c *call) store() (*kvstore.Manager, *storeHandle, error) {
 	id, err := c.handle(0)
 	if err != nil {
 		return nil, nil, err
@@ -72,7 +72,7 @@ func (c *call) storageOpen() error {
 		return c.bad("options must be an object")
 	}
 	h := &storeHandle{conn: uint32(connID)}
-	so := storage.Options{Clock: h.now, KeyCache: c.b.keys}
+	so := kvstore.Options{Clock: h.now, KeyCache: c.b.keys}
 	for i := 0; i < opts.Len() && opts.Kind() == value.Object; i++ {
 		f := opts.Index(i)
 		if f.IsNull() {
@@ -117,7 +117,7 @@ func (c *call) storageOpen() error {
 			so.KDFIterations = int(f.Number())
 		}
 	}
-	m, err := storage.Open(conn, so)
+	m, err := kvstore.Open(conn, so)
 	if err != nil {
 		return err
 	}
@@ -132,8 +132,8 @@ func (c *call) storageOpen() error {
 
 // setOptions reads { expire (seconds), expireAt (ms since the epoch),
 // encrypt, compress }.
-func (c *call) setOptions(v value.Value) (storage.SetOptions, error) {
-	var o storage.SetOptions
+func (c *call) setOptions(v value.Value) (kvstore.SetOptions, error) {
+	var o kvstore.SetOptions
 	if v.IsNull() {
 		return o, nil
 	}
@@ -174,11 +174,11 @@ func (c *call) setOptions(v value.Value) (storage.SetOptions, error) {
 }
 
 // batchOps reads [{ type, key, data, options, defaultValue }].
-func (c *call) batchOps(v value.Value) ([]storage.Op, error) {
+func (c *call) batchOps(v value.Value) ([]kvstore.Op, error) {
 	if v.Kind() != value.Array {
 		return nil, c.bad("batch takes an array of operations")
 	}
-	ops := make([]storage.Op, v.Len())
+	ops := make([]kvstore.Op, v.Len())
 	for i := range ops {
 		e := v.Index(i)
 		if e.Kind() != value.Object {
@@ -192,7 +192,7 @@ func (c *call) batchOps(v value.Value) ([]storage.Op, error) {
 		if k.Kind() != value.String {
 			return nil, &engine.Error{Code: engine.CodeBadValue, Msg: c.op + ": operation " + itoa(i) + ": a key must be a string"}
 		}
-		ops[i] = storage.Op{Kind: storage.OpKind(t.Str()), Key: k.Str()}
+		ops[i] = kvstore.Op{Kind: kvstore.OpKind(t.Str()), Key: k.Str()}
 		ops[i].Value, _ = e.Get("data")
 		ops[i].Default, _ = e.Get("defaultValue")
 		opts, _ := e.Get("options")
@@ -206,8 +206,8 @@ func (c *call) batchOps(v value.Value) ([]storage.Op, error) {
 
 func itoa(i int) string { return value.NumberOf(float64(i)).String() }
 
-var storageOps = map[string]func(c *call, m *storage.Manager, h *storeHandle) error{
-	"storageSet": func(c *call, m *storage.Manager, _ *storeHandle) error {
+var storageOps = map[string]func(c *call, m *kvstore.Manager, h *storeHandle) error{
+	"storageSet": func(c *call, m *kvstore.Manager, _ *storeHandle) error {
 		key, err := c.key(1)
 		if err != nil {
 			return err
@@ -224,7 +224,7 @@ var storageOps = map[string]func(c *call, m *storage.Manager, h *storeHandle) er
 	// storageGet answers { value, expireAt } (expireAt in ms, or null) when
 	// the key is live, null when not, so JS can tell a stored null from a
 	// missing key and its memory cache can expire with the stored value.
-	"storageGet": func(c *call, m *storage.Manager, _ *storeHandle) error {
+	"storageGet": func(c *call, m *kvstore.Manager, _ *storeHandle) error {
 		key, err := c.key(1)
 		if err != nil {
 			return err
@@ -249,7 +249,7 @@ var storageOps = map[string]func(c *call, m *storage.Manager, h *storeHandle) er
 		c.out = append(append(c.out, 8), "expireAt"...)
 		return c.result(expireAt)
 	},
-	"storageHas": func(c *call, m *storage.Manager, _ *storeHandle) error {
+	"storageHas": func(c *call, m *kvstore.Manager, _ *storeHandle) error {
 		key, err := c.key(1)
 		if err != nil {
 			return err
@@ -260,7 +260,7 @@ var storageOps = map[string]func(c *call, m *storage.Manager, h *storeHandle) er
 		}
 		return c.result(value.BoolOf(found))
 	},
-	"storageRemove": func(c *call, m *storage.Manager, _ *storeHandle) error {
+	"storageRemove": func(c *call, m *kvstore.Manager, _ *storeHandle) error {
 		key, err := c.key(1)
 		if err != nil {
 			return err
@@ -271,20 +271,20 @@ var storageOps = map[string]func(c *call, m *storage.Manager, h *storeHandle) er
 		}
 		return c.result(value.BoolOf(found))
 	},
-	"storageKeys": func(c *call, m *storage.Manager, _ *storeHandle) error {
+	"storageKeys": func(c *call, m *kvstore.Manager, _ *storeHandle) error {
 		keys, err := m.Keys()
 		if err != nil {
 			return err
 		}
 		return c.result(stringArray(keys))
 	},
-	"storageClear": func(c *call, m *storage.Manager, _ *storeHandle) error {
+	"storageClear": func(c *call, m *kvstore.Manager, _ *storeHandle) error {
 		if err := m.Clear(); err != nil {
 			return err
 		}
 		return c.result(value.NullValue)
 	},
-	"storageInfo": func(c *call, m *storage.Manager, _ *storeHandle) error {
+	"storageInfo": func(c *call, m *kvstore.Manager, _ *storeHandle) error {
 		info, err := m.Info()
 		if err != nil {
 			return err
@@ -299,7 +299,7 @@ var storageOps = map[string]func(c *call, m *storage.Manager, h *storeHandle) er
 	},
 	// storageCleanExpired [h, max?] deletes up to max expired keys (all when
 	// max is absent or 0): cleanExpired() and the host's periodic sweep.
-	"storageCleanExpired": func(c *call, m *storage.Manager, _ *storeHandle) error {
+	"storageCleanExpired": func(c *call, m *kvstore.Manager, _ *storeHandle) error {
 		limit := 0
 		if v := c.arg(1); !v.IsNull() {
 			if !v.IsInteger() || v.Number() < 0 {
@@ -313,7 +313,7 @@ var storageOps = map[string]func(c *call, m *storage.Manager, h *storeHandle) er
 		}
 		return c.result(value.NumberOf(float64(n)))
 	},
-	"storageBatch": func(c *call, m *storage.Manager, _ *storeHandle) error {
+	"storageBatch": func(c *call, m *kvstore.Manager, _ *storeHandle) error {
 		ops, err := c.batchOps(c.arg(1))
 		if err != nil {
 			return err
@@ -326,7 +326,7 @@ var storageOps = map[string]func(c *call, m *storage.Manager, h *storeHandle) er
 	},
 	// storageSetClock [h, ms | null] pins the store's clock (null: real
 	// time again), so JS tests of expiry never sleep.
-	"storageSetClock": func(c *call, _ *storage.Manager, h *storeHandle) error {
+	"storageSetClock": func(c *call, _ *kvstore.Manager, h *storeHandle) error {
 		v := c.arg(1)
 		switch {
 		case v.IsNull():

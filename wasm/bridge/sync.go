@@ -8,7 +8,7 @@ import (
 	"minibase/engine/value"
 )
 
-// Sync operations (issue 6). The JS side (js/src/sync.js) makes the HTTP
+// Sync operations. The JS side (js/src/sync.js) makes the HTTP
 // requests with the host's fetch and hands the answers here; these ops are
 // the steps of engine/replica's state machine. Wire bodies travel as JSON
 // strings, so JS sends what it got from the server without parsing it.

@@ -1,4 +1,4 @@
-// The Chromium half of the peers benchmark (issue 7): the workloads of
+// The Chromium half of the peers benchmark: the workloads of
 // ../workloads.mjs on raw IndexedDB, Dexie 4, LokiJS + IndexedDB and
 // minibase's IndexedDB adapter, in headless Debian Chromium driven by
 // playwright-core (never a downloaded browser). Every run of every system
@@ -8,6 +8,7 @@
 //
 //   make bench-chromium            (= node js/bench/chromium/run.mjs)
 //   ROWS=20000 RUNS=1 SYSTEMS=dexie,idb node js/bench/chromium/run.mjs
+//   LARGE_ROWS=500000 (default: ~100 MB of minibase files, built in ~1–4 min per system here) the large-database phase; 0 skips it
 //   REPORT=0 ...                   print only
 //   REPLOT=1 node js/bench/chromium/run.mjs   re-render from bench/chromium-runs.json
 
@@ -25,11 +26,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
 const ROWS = Number(process.env.ROWS ?? 100_000);
 const RUNS = Number(process.env.RUNS ?? 3);
-const ALL = ['minibase-idb', 'idb', 'dexie', 'loki'];
+const ALL = ['minibase-idb', 'minibase-opfs', 'idb', 'dexie', 'loki'];
 const KV = ['minibase-idb', 'localforage', 'idb-keyval'];
 const hasMinibase = fs.existsSync(path.join(root, 'js/dist/browser.mjs'));
 const wanted = (process.env.SYSTEMS ?? [...ALL, ...KV].join(',')).split(',');
-const usable = (n) => n !== 'minibase-idb' || hasMinibase;
+const usable = (n) => !n.startsWith('minibase-') || hasMinibase;
 const names = ALL.filter((n) => wanted.includes(n) && usable(n));
 const kvNames = KV.filter((n) => wanted.includes(n) && usable(n));
 const CHROME = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -77,13 +78,13 @@ await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
 const origin = `http://127.0.0.1:${server.address().port}`;
 
 /** Loads the page in ctx for one system and mode; returns its result. */
-async function visit(ctx, system, mode) {
+async function visit(ctx, system, mode, rows = ROWS) {
   const page = await ctx.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   try {
-    await page.goto(`${origin}/index.html?system=${system}&mode=${mode}&rows=${ROWS}`);
-    await page.waitForFunction(() => window.__result, null, { timeout: 600_000, polling: 200 });
+    await page.goto(`${origin}/index.html?system=${system}&mode=${mode}&rows=${rows}`);
+    await page.waitForFunction(() => window.__result, null, { timeout: 1_800_000, polling: 200 });
     const r = await page.evaluate(() => window.__result);
     if (!r.ok) throw new Error(`${system} ${mode}: ${r.error}`);
     return r.result;
@@ -95,6 +96,9 @@ async function visit(ctx, system, mode) {
 }
 
 const started = Date.now();
+const LARGE_ROWS = Number(process.env.LARGE_ROWS ?? 500_000);
+const LARGE_SYSTEMS = LARGE_ROWS > 0 ? ['minibase-idb', 'minibase-opfs', 'dexie'].filter((n) => wanted.includes(n) && usable(n)) : [];
+const large = [];
 const runs = Object.fromEntries([...new Set([...names, ...kvNames])].map((n) => [n, []]));
 try {
   for (let r = 0; r < RUNS; r++) {
@@ -124,6 +128,23 @@ try {
       console.error(`run ${r + 1}/${RUNS} ${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     }
   }
+  // The large database: open + first query, reads and memory at LARGE_ROWS
+  // rows, on each minibase backend and Dexie. A new page in the same profile
+  // opens it (as the cold start above); LARGE_ROWS=0 skips it.
+  for (const name of LARGE_SYSTEMS) {
+    const t0 = Date.now();
+    const profile = path.join(tmp, `profile-large-${name}`);
+    const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROME, args: [...FLAGS, '--enable-precise-memory-info'], headless: true });
+    try {
+      const built = await visit(ctx, name, 'large-build', LARGE_ROWS);
+      const opened = await visit(ctx, name, 'large-open', LARGE_ROWS);
+      large.push({ system: name, name: built.name, rows: LARGE_ROWS, ...built, ms: { ...built.ms, ...opened.ms }, ops: { ...built.ops, ...opened.ops }, memory: opened.memory });
+    } finally {
+      await ctx.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    }
+    console.error(`large ${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
 } finally {
   server.close();
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -132,7 +153,7 @@ try {
 const browserVersion = (() => {
   try { return execFileSync(CHROME, ['--version'], { encoding: 'utf8' }).trim(); } catch { return ''; }
 })();
-const result = { runs, rows: ROWS, runCount: RUNS, seconds: (Date.now() - started) / 1000, machine: { ...machine(), browser: browserVersion || 'Debian chromium' } };
+const result = { runs, large, rows: ROWS, runCount: RUNS, seconds: (Date.now() - started) / 1000, machine: { ...machine(), browser: browserVersion || 'Debian chromium' } };
 const write = process.env.REPORT !== '0';
 const benchDir = path.join(root, 'bench');
 if (write) fs.writeFileSync(path.join(benchDir, 'chromium-runs.json'), JSON.stringify(result) + '\n');

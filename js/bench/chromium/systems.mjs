@@ -1,4 +1,4 @@
-// The systems of the peers benchmark in a browser page (issue 7, Chromium
+// The systems of the peers benchmark in a browser page (Chromium
 // half), the same adapter shape as ../systems.mjs: raw IndexedDB, Dexie 4,
 // LokiJS with its incremental IndexedDB adapter, minibase on its IndexedDB
 // adapter; and for the key-value workload localforage, idb-keyval and
@@ -137,18 +137,20 @@ function loki() {
 /** The browser build of minibase, served from js/dist by the runner. */
 const loadMinibase = () => import(/* @vite-ignore */ `${location.origin}/dist/browser.mjs`);
 
-function minibase() {
+function minibase(adapter = 'indexeddb') {
   let conn, users;
   const open = async () => {
     const { connect } = await loadMinibase();
-    conn = await connect({ adapter: 'indexeddb', name: DB });
+    conn = await connect({ adapter, name: DB });
     await conn.createDatabase('bench', { ifNotExists: true });
     await conn.useDatabase('bench');
     users = conn.table('users');
   };
   return {
-    name: 'minibase (indexeddb)',
-    note: 'minibase (this repo), `adapter: \'indexeddb\'`, default durability (a write is acknowledged once its IndexedDB transaction has committed)',
+    name: `minibase (${adapter})`,
+    note: adapter === 'opfs'
+      ? 'minibase (this repo), `adapter: \'opfs\'`: the engine in the worker the loader starts, on OPFS files through FileSystemSyncAccessHandle; a write is acknowledged after flush()'
+      : 'minibase (this repo), `adapter: \'indexeddb\'`, default durability (a write is acknowledged once its IndexedDB transaction has committed)',
     async setup() { await open(); await conn.createTable('users', TABLE); },
     bulkInsert: (rows) => users.insertMany(rows),
     insertOne: (row) => users.insert(row),
@@ -166,7 +168,8 @@ function minibase() {
 }
 
 export const SYSTEMS = {
-  'minibase-idb': minibase,
+  'minibase-idb': () => minibase('indexeddb'),
+  'minibase-opfs': () => minibase('opfs'),
   idb: rawIdb,
   dexie,
   loki,

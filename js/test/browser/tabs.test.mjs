@@ -1,6 +1,8 @@
 // Two pages of one origin on one database: one owns it (Web Lock), the
 // other forwards its calls; concurrent writers lose nothing and duplicate
-// nothing; closing the owner hands the database to the other page.
+// nothing; closing the owner hands the database to the other page. On both
+// backends: IndexedDB (the owner's page runs the engine) and OPFS (the
+// owner's worker does).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openPage, ready, skip, useBrowser } from './helpers.mjs';
@@ -14,8 +16,8 @@ const page = async () => {
 };
 
 // In the page: connect to database 'tabs' and make table 'log' exist.
-async function setup() {
-  const conn = await window.minibase.connect({ adapter: 'indexeddb', name: 'tabs' });
+async function setup(adapter) {
+  const conn = await window.minibase.connect({ adapter, name: 'tabs' });
   await conn.createDatabase('app', { ifNotExists: true });
   await conn.useDatabase('app');
   await conn.createTable('log', {
@@ -49,7 +51,7 @@ async function write({ tab, n, from = 0 }) {
 }
 
 const labels = (p) => p.evaluate(async () => (await window.conn.table('log').select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((r) => r.label));
-const owns = (p) => p.evaluate(() => window.minibase.isOwner('tabs'));
+const owns = (p, adapter) => p.evaluate((adapter) => window.minibase.isOwner('tabs', adapter), adapter);
 
 function exactlyOnce(all, acked) {
   const count = new Map();
@@ -60,13 +62,17 @@ function exactlyOnce(all, acked) {
   assert.deepEqual(missing, [], 'every acknowledged write is there');
 }
 
-test('two pages write concurrently; closing the owner hands over', { skip }, async () => {
+for (const adapter of ['indexeddb', 'opfs']) {
+  test(`two pages write concurrently; closing the owner hands over (${adapter})`, { skip }, () => handOver(adapter));
+}
+
+async function handOver(adapter) {
   const a = await page();
-  await a.evaluate(`(${setup})()`);
+  await a.evaluate(`(${setup})('${adapter}')`);
   const b = await page();
-  await b.evaluate(`(${setup})()`);
-  assert.equal(await owns(a), true, 'the first page owns the database');
-  assert.equal(await owns(b), false);
+  await b.evaluate(`(${setup})('${adapter}')`);
+  assert.equal(await owns(a, adapter), true, 'the first page owns the database');
+  assert.equal(await owns(b, adapter), false);
 
   const [na, nb] = await Promise.all([
     a.evaluate(`(${write})({ tab: 'a', n: 300 })`),
@@ -99,19 +105,23 @@ test('two pages write concurrently; closing the owner hands over', { skip }, asy
   await a.close();
   assert.equal(await writing, 500);
   assert.deepEqual(await b.evaluate(() => window.failed), []);
-  assert.equal(await owns(b), true, 'b owns the database now');
+  assert.equal(await owns(b, adapter), true, 'b owns the database now');
   const after = await labels(b);
   exactlyOnce(after, [...la, ...(await b.evaluate(() => window.acked))]);
   assert.equal(after.length, 800);
 
   // A new page sees everything, through b.
   const c = await page();
-  await c.evaluate(`(${setup})()`);
+  await c.evaluate(`(${setup})('${adapter}')`);
   assert.deepEqual(await labels(c), after);
   assert.deepEqual([...b.errors, ...c.errors], []);
-});
+}
 
-test('without Web Locks a second page gets LOCKED', { skip }, async () => {
+for (const adapter of ['indexeddb', 'opfs']) {
+  test(`without Web Locks a second page gets LOCKED (${adapter})`, { skip }, () => exclusive(adapter));
+}
+
+async function exclusive(adapter) {
   const noLocks = await env.ctx.newPage();
   await noLocks.addInitScript(() => {
     Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });
@@ -119,14 +129,14 @@ test('without Web Locks a second page gets LOCKED', { skip }, async () => {
   const open = async (p) => {
     await p.goto(`${env.server.url}/js/test/browser/pages/blank.html`);
     await ready(p);
-    return p.evaluate(async () => {
+    return p.evaluate(async (adapter) => {
       try {
-        await window.minibase.connect({ adapter: 'indexeddb', name: 'exclusive' });
+        await window.minibase.connect({ adapter, name: 'exclusive' });
         return 'open';
       } catch (err) {
         return err.code;
       }
-    });
+    }, adapter);
   };
   assert.equal(await open(noLocks), 'open');
   const second = await env.ctx.newPage();
@@ -134,4 +144,4 @@ test('without Web Locks a second page gets LOCKED', { skip }, async () => {
     Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });
   });
   assert.equal(await open(second), 'LOCKED');
-});
+}

@@ -1,4 +1,4 @@
-// Compile-only test of the sync types (issue 6).
+// Compile-only test of the sync types.
 import { connect, type SyncStatus, type SyncConflict, type DeadLetter, type Row } from 'minibase';
 
 async function syncUsage(): Promise<void> {

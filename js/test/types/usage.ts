@@ -1,6 +1,6 @@
 // Compile-only test of the hand-written types: `npx tsc -p js/test/types`.
 // Lines marked @ts-expect-error must fail to type-check.
-import { connect, openStorage, MinibaseError, type ErrorCode, type Row, type Plan, type Storage, type StorageInfo } from 'minibase';
+import { connect, openStorage, MinibaseError, type ErrorCode, type Row, type Plan, type Storage, type StorageInfo, type TableDescription } from 'minibase';
 import { Connect } from 'minibase/compat';
 
 async function main(): Promise<void> {
@@ -38,6 +38,29 @@ async function main(): Promise<void> {
   const tx = await conn.begin();
   const active: boolean = tx.active;
   await tx.rollback();
+  const versioned = await connect({
+    adapter: 'memory',
+    root: 'versioned',
+    schema: {
+      version: 2,
+      database: 'shop',
+      tables: { users: { columns: [{ name: 'id', type: 'number', primaryKey: true }, { name: 'email', type: 'string' }] } },
+      migrations: {
+        2: async (mtx, { from, to }) => {
+          await mtx.table('users').addColumn({ name: 'email', type: 'string' });
+          await mtx.createTable('log', { columns: [{ name: 'at', type: 'number' }] });
+          mtx.useDatabase('shop');
+          const d: TableDescription = await mtx.describeTable('users');
+          void d, from, to;
+        },
+      },
+    },
+  });
+  const version: number = await versioned.schemaVersion();
+  // @ts-expect-error a version is a number
+  await connect({ schema: { version: '2' } });
+  const tooNew: ErrorCode = 'VERSION_TOO_NEW';
+  void version, tooNew;
   try {
     await users.insert({ username: 'ann' });
   } catch (err) {

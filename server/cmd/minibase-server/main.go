@@ -62,6 +62,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	retention := fs.Duration("retention", syncserver.DefaultRetention, "how long tombstones and op ids are kept")
 	tenant := fs.String("tenant", "dev", "tenant of the sample token printed with a generated secret")
 	maxAhead := fs.Duration("max-clock-ahead", syncserver.DefaultMaxClockAhead, "refuse changes stamped further than this past the server's clock (negative: no bound)")
+	minSchema := fs.Uint64("min-schema-version", 0, "refuse pushes from clients whose schema version is older (422 SCHEMA_TOO_OLD; 0: accept all)")
 	maxStreams := fs.Int("max-streams", syncserver.DefaultMaxStreams, "event streams and long-polls open at once, in all")
 	maxTenantStreams := fs.Int("max-tenant-streams", syncserver.DefaultMaxTenantStreams, "event streams and long-polls open at once, per tenant")
 	readTimeout := fs.Duration("read-timeout", 30*time.Second, "time to read a whole request, body included (streams and long-polls lift it)")
@@ -105,6 +106,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	srv, err := syncserver.New(syncserver.Config{
 		DB: db, Secret: []byte(secret), Schema: schema, Retention: *retention, ErrorLog: logger,
 		MaxClockAhead: *maxAhead, MaxStreams: *maxStreams, MaxTenantStreams: *maxTenantStreams,
+		MinSchemaVersion: *minSchema,
 	})
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-// Package storage is minibase's key-value storage manager: the
+// Package kvstore is minibase's key-value storage manager: the
 // wx.setStorage habits (a key prefix, expiry, encrypt and compress flags, a
 // quota) with real guarantees, kept in a system database of an engine.Conn
 // so every write is transactional and crash-safe.
@@ -8,8 +8,8 @@
 // Open a Manager on a connection; Set, Get, Has, Remove, Keys, Clear, Info
 // and Batch work on the keys under its prefix.
 //
-//	m, _ := storage.Open(conn, storage.Options{Prefix: "mp_", Passphrase: secret})
-//	_ = m.Set("token", value.StringOf(tok), storage.SetOptions{Expire: time.Hour, Encrypt: true})
+//	m, _ := kvstore.Open(conn, kvstore.Options{Prefix: "mp_", Passphrase: secret})
+//	_ = m.Set("token", value.StringOf(tok), kvstore.SetOptions{Expire: time.Hour, Encrypt: true})
 //	v, found, _ := m.Get("token")
 //
 // Entries live in the table items of the system database "__storage", one
@@ -57,4 +57,4 @@
 //     MaxValueSize bytes encoded.
 //   - Prefixes of two stores on one connection may not overlap ("mp_" and
 //     "mp_x_"): Open refuses with BAD_VALUE.
-package storage
+package kvstore

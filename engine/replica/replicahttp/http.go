@@ -1,8 +1,8 @@
-// Package synctest holds the HTTP transport of the Go sync client
-// (engine/replica) and the tests that run real engine replicas against the
-// real sync server: convergence under random offline periods and a server
-// restart, and the push/pull benchmarks.
-package synctest
+// Package replicahttp is the HTTP transport of the Go sync client
+// (engine/replica), speaking server/PROTOCOL.md over net/http. It is a
+// package of its own so that the wasm build, whose sync client's HTTP is
+// made by JS (js/src/sync.js), does not link net/http.
+package replicahttp
 
 import (
 	"bytes"

@@ -1,0 +1,252 @@
+// The 'opfs' adapter of the browser build: the engine runs in a dedicated
+// Worker the loader starts itself (browser.mjs loaded again as a module
+// worker named WORKER_NAME), on OPFS files through FileSystemSyncAccessHandle
+// (browser-opfs.js). The page keeps its API: OpfsOwner takes the place of
+// the IndexedDB owner in tabs.js and forwards each engine call to the worker
+// by message. After a call that wrote, the worker flushes the files it
+// wrote (FileSystemSyncAccessHandle.flush) before it answers: a commit is
+// acknowledged only when durable.
+
+import { MinibaseError, toMinibaseError } from './errors.js';
+import { SlotPool, opfsHost, ANSWER, MARKER } from './browser-opfs.js';
+import { storageEvents, witnessOf, setWitness } from './browser-idb.js';
+
+/** The name of the worker the loader starts for OPFS (a module worker of browser.mjs). */
+export const WORKER_NAME = 'minibase-opfs-engine';
+
+const randomId = () =>
+  globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+
+const plainError = (err) => ({ code: err?.code ?? 'INTERNAL', message: err?.message ?? String(err) });
+
+/** Whether this context can run the 'opfs' adapter (a Worker to start, OPFS to use). */
+export function opfsAvailable() {
+  return typeof Worker === 'function' && typeof globalThis.navigator?.storage?.getDirectory === 'function';
+}
+
+// ---- in the worker ----------------------------------------------------
+
+/**
+ * Serves the page's requests in the OPFS worker. `startEngine(host)` starts
+ * the Go engine with the host objects given (browser.js's loader).
+ * @param {DedicatedWorkerGlobalScope} scope
+ * @param {(options: { wasm?: unknown, reserveMB?: number }) => Promise<import('./bridge.js').Bridge>} startEngine
+ */
+export function serveOpfs(scope, startEngine) {
+  let engine = null;
+  let chain = Promise.resolve();
+  const handlers = {
+    async open({ name, wasm, reserveMB }) {
+      engine ??= startEngine({ wasm, reserveMB });
+      await engine;
+      if (!opfsHost.pools.has(name)) opfsHost.pools.set(name, await SlotPool.open(name));
+      const pool = opfsHost.pools.get(name);
+      const answers = [...pool.entries(ANSWER)].map((s) => [s.path, JSON.parse(new TextDecoder().decode(pool.readAll(s)))]);
+      const marker = [...pool.entries(MARKER)][0]?.path ?? null;
+      return { marker, hasFiles: pool.hasFiles, answers };
+    },
+    // A new marker; with `clear`, every file goes first (the database is evicted or half).
+    async mark({ name, clear }) {
+      const pool = poolOf(name);
+      if (clear) pool.clear();
+      for (const s of [...pool.entries(MARKER)]) pool.release(s);
+      const id = randomId();
+      pool.create(MARKER, id);
+      pool.flush();
+      return id;
+    },
+    async exec({ name, op, args, id }) {
+      const bridge = await engine;
+      const pool = poolOf(name);
+      let reply;
+      try {
+        reply = { result: bridge.call(op, ...args) };
+      } catch (err) {
+        reply = { error: plainError(toMinibaseError(err, op)) };
+      }
+      const wrote = pool.dirty;
+      if (wrote) {
+        if (id) pool.writeAll(pool.get(ANSWER, id) ?? pool.create(ANSWER, id), new TextEncoder().encode(JSON.stringify(reply)));
+        pool.flush();
+      }
+      return { reply, wrote };
+    },
+    async forget({ name, ids }) {
+      const pool = poolOf(name);
+      for (const id of ids) {
+        const s = pool.get(ANSWER, id);
+        if (s) pool.release(s);
+      }
+      pool.flush();
+    },
+    // Closes the engine's connections to the database and its files.
+    async release({ name, handles }) {
+      const bridge = await engine;
+      for (const h of handles) {
+        try {
+          bridge?.call('close', h);
+        } catch {}
+      }
+      opfsHost.pools.get(name)?.close();
+      opfsHost.pools.delete(name);
+    },
+  };
+  const poolOf = (name) => {
+    const pool = opfsHost.pools.get(name);
+    if (!pool) throw new MinibaseError('CLOSED', `opfs: database ${name} is not open in this worker`);
+    return pool;
+  };
+  scope.onmessage = (e) => {
+    const { rid, type, ...msg } = e.data ?? {};
+    // One request at a time, in order, with the free files topped up between them.
+    chain = chain.then(async () => {
+      let out;
+      try {
+        out = { rid, result: await handlers[type](msg) };
+      } catch (err) {
+        // Another context holds the files (a second owner without Web Locks): LOCKED.
+        const e = err?.locked ? new MinibaseError('LOCKED', `opfs: database ${msg.name} is open in another tab or worker: ${err.message}`) : toMinibaseError(err, type);
+        out = { rid, error: plainError(e) };
+      }
+      scope.postMessage(out);
+      for (const pool of opfsHost.pools.values()) {
+        if (pool.needsTopUp) await pool.topUp().catch(() => {});
+      }
+    });
+  };
+}
+
+// ---- in the page ------------------------------------------------------
+
+/** The OPFS worker of this page, started on first use. */
+class WorkerClient {
+  #worker;
+  #next = 0;
+  #waiting = new Map();
+  #failure = null;
+
+  constructor(url) {
+    this.#worker = new Worker(url, { type: 'module', name: WORKER_NAME });
+    this.#worker.onmessage = (e) => {
+      const w = this.#waiting.get(e.data?.rid);
+      if (!w) return;
+      this.#waiting.delete(e.data.rid);
+      if (e.data.error) w.reject(new MinibaseError(e.data.error.code, e.data.error.message));
+      else w.resolve(e.data.result);
+    };
+    this.#worker.onerror = (e) => {
+      this.#failure = new MinibaseError('INTERNAL', `the OPFS worker failed: ${e.message ?? e}`);
+      for (const w of this.#waiting.values()) w.reject(this.#failure);
+      this.#waiting.clear();
+    };
+  }
+
+  request(type, msg) {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const id = ++this.#next;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      try {
+        this.#worker.postMessage({ ...msg, type, rid: id });
+      } catch (err) {
+        // Structured clone refused an argument (a function, a DOM node, …), as tabs.js does.
+        this.#waiting.delete(id);
+        reject(new MinibaseError('BAD_VALUE', `${msg.op ?? type}: an argument cannot be sent to the engine's worker: ${err?.message ?? err}`, { cause: err }));
+      }
+    });
+  }
+}
+
+let client = null;
+function workerOf(url) {
+  client ??= new WorkerClient(url);
+  return client;
+}
+
+const splitId = (id) => {
+  const at = id.lastIndexOf(':');
+  return [id.slice(0, at), Number(id.slice(at + 1))];
+};
+
+/**
+ * The owner side of an OPFS database (the Owner of tabs.js for IndexedDB):
+ * runs calls in the OPFS worker. Answers of forwarded calls that wrote are
+ * stored and flushed with their data, as on IndexedDB.
+ */
+export class OpfsOwner {
+  #worker;
+  #name;
+  #durability;
+  #handles = new Set();
+  #answers = new Map(); // call id → answer
+  epoch = randomId();
+
+  constructor(worker, name, durability, answers) {
+    this.#worker = worker;
+    this.#name = name;
+    this.#durability = durability === 'strict' ? 'strict' : 'normal';
+    this.#answers = new Map(answers);
+  }
+
+  /**
+   * Opens database `name` in the page's OPFS worker (starting it), and
+   * checks its eviction marker as browser-idb.js does.
+   * @param {string} name
+   * @param {{ durability?: string, wasm?: unknown, reserveMB?: number, workerURL: string|URL }} options
+   */
+  static async start(name, { durability, wasm, reserveMB, workerURL }) {
+    const worker = workerOf(workerURL);
+    const wasmArg = wasm instanceof WebAssembly.Module || wasm === undefined ? wasm : String(new URL(String(wasm), globalThis.location?.href));
+    const opened = await worker.request('open', { name, wasm: wasmArg, reserveMB });
+    const key = `opfs:${name}`;
+    const remembered = witnessOf(key);
+    let marker = opened.marker;
+    if (!marker || (remembered !== null && remembered !== marker)) {
+      // New, evicted or half there: a fresh marker (and no files unless it is new and empty).
+      const evicted = remembered !== null || opened.hasFiles;
+      marker = await worker.request('mark', { name, clear: evicted });
+      if (evicted) opened.answers = [];
+      setWitness(key, marker);
+      if (evicted) storageEvents.dispatchEvent(new CustomEvent('evicted', { detail: { name, adapter: 'opfs', marker, previous: remembered } }));
+    } else setWitness(key, marker);
+    return new OpfsOwner(worker, name, durability, opened.answers);
+  }
+
+  settle(from, floor) {
+    if (typeof floor !== 'number') return;
+    const ids = [];
+    for (const id of this.#answers.keys()) {
+      const [f, seq] = splitId(id);
+      if (f === from && seq < floor) ids.push(id);
+    }
+    if (!ids.length) return;
+    for (const id of ids) this.#answers.delete(id);
+    this.#worker.request('forget', { name: this.#name, ids }).catch(() => {});
+  }
+
+  async exec(epoch, op, args, id) {
+    const recorded = id ? this.#answers.get(id) : undefined;
+    if (recorded) return { ...recorded, epoch: this.epoch };
+    if (epoch !== this.epoch) return { stale: this.epoch };
+    if (op === 'open') args = [{ ...args[0], adapter: 'opfs', root: this.#name, durability: this.#durability }];
+    let out;
+    try {
+      out = await this.#worker.request('exec', { name: this.#name, op, args, id });
+    } catch (err) {
+      return { error: plainError(toMinibaseError(err, op)) };
+    }
+    if (!out.reply.error) {
+      if (op === 'open') this.#handles.add(out.reply.result);
+      if (op === 'close') this.#handles.delete(args[0]);
+    }
+    if (id && out.wrote) this.#answers.set(id, out.reply);
+    return { ...out.reply, epoch: this.epoch };
+  }
+
+  /** Closes the engine's connections and the OPFS files; resolves once another context can open them. */
+  async shutdown() {
+    const handles = [...this.#handles];
+    this.#handles.clear();
+    await this.#worker.request('release', { name: this.#name, handles }).catch(() => {});
+  }
+}

@@ -1,0 +1,92 @@
+// The 'opfs' adapter's Go tests (wasm/adapter_opfs_test.go: the fsadapter
+// conformance suite, and a reopen) compiled for js/wasm and run in a
+// dedicated Worker of Chromium on its real OPFS, through the host of
+// js/src/browser-opfs.js (FileSystemSyncAccessHandle exists only in workers).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { launch, openPage, ready, repoRoot, skip, startServer, tempProfile } from './helpers.mjs';
+
+// Written at test time (node --test would run a .js file kept below js/test).
+const WORKER = `import '/js/src/wasm_exec.js';
+import { SlotPool, opfsHost } from '/js/src/browser-opfs.js';
+
+globalThis.__opfsTest = {
+  host: { opfs: opfsHost },
+  // Spare files for the suite's 300 files made in a row (the engine's calls
+  // make a few dozen, with the pool topped up between calls).
+  async open(name) {
+    opfsHost.pools.get(name)?.close();
+    opfsHost.pools.set(name, await SlotPool.open(name, { spare: 320 }));
+  },
+  close(name) {
+    opfsHost.pools.get(name)?.close();
+    opfsHost.pools.delete(name);
+  },
+};
+
+self.onmessage = async (e) => {
+  const log = [];
+  console.log = (...a) => log.push(a.join(' '));
+  console.error = console.log;
+  const go = new Go();
+  go.argv = ['test.wasm', ...e.data];
+  go.env = { HOME: '/', TMPDIR: '/tmp' };
+  let code = null;
+  go.exit = (c) => (code = c);
+  try {
+    const { instance } = await WebAssembly.instantiateStreaming(fetch('/build/test.wasm'), go.importObject);
+    await go.run(instance);
+  } catch (err) {
+    log.push(String(err?.stack ?? err));
+  }
+  self.postMessage({ code, log: log.join('\\n') });
+};
+`;
+
+let server;
+let profile;
+let build;
+let ctx;
+
+before(async () => {
+  if (skip) return;
+  build = fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-opfs-gotest-'));
+  execFileSync('go', ['test', '-c', '-o', path.join(build, 'test.wasm'), './wasm/'], {
+    cwd: repoRoot,
+    env: { ...process.env, GOOS: 'js', GOARCH: 'wasm' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  fs.writeFileSync(path.join(build, 'worker.js'), WORKER);
+  server = await startServer({ mounts: { '/': repoRoot, '/build/': build } });
+  profile = tempProfile();
+  ctx = await launch(profile);
+});
+
+after(async () => {
+  await ctx?.close();
+  await server?.close();
+  for (const dir of [profile, build]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('the opfs adapter passes the fsadapter conformance suite in a Chromium worker', { skip }, async () => {
+  const page = await openPage(ctx, `${server.url}/js/test/browser/pages/blank.html`);
+  await ready(page);
+  const { code, log } = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const w = new Worker('/build/worker.js', { type: 'module' });
+        w.onmessage = (e) => resolve(e.data);
+        w.onerror = (e) => resolve({ code: -1, log: String(e.message) });
+        w.postMessage(['-test.v', '-test.run', 'OPFS']);
+      }),
+  );
+  assert.equal(code, 0, log);
+  assert.match(log, /--- PASS: TestOPFSConformance /);
+  assert.match(log, /--- PASS: TestOPFSReopen /);
+  assert.match(log, /--- PASS: TestOPFSNestedNames /);
+  assert.doesNotMatch(log, /--- SKIP/);
+});
