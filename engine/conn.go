@@ -33,6 +33,9 @@ type Options struct {
 	// Now is the wall clock behind sync timestamps (time.Now when nil);
 	// tests replace it.
 	Now func() time.Time
+	// Restore opens a store whose restore was interrupted, so that it can
+	// be restored again (NewRestore); without it such a store does not open.
+	Restore bool
 }
 
 // Conn is an open minibase: databases, their tables, and the store they
@@ -63,23 +66,9 @@ func Open(fs fsadapter.FS, opts Options) (*Conn, error) {
 		return nil, storageErr("open", err)
 	}
 	c := &Conn{store: st, seqs: map[uint32]float64{}, open: map[uint64]*Tx{}, now: opts.Now}
-	raw, err := st.Get(catalogKey)
-	switch {
-	case errors.Is(err, kv.ErrNotFound):
-		c.cat = newCatalog()
-	case err != nil:
+	if c.cat, err = loadCatalog(st, opts.Restore); err != nil {
 		st.Close()
-		return nil, storageErr("open: read catalog", err)
-	default:
-		if c.cat, err = decodeCatalog(raw); err != nil {
-			st.Close()
-			return nil, err
-		}
-	}
-	for _, tables := range c.cat.DBs {
-		for _, t := range tables {
-			t.prepare()
-		}
+		return nil, err
 	}
 	return c, nil
 }

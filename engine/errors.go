@@ -121,7 +121,8 @@ var (
 	// stored one in a way no migration step covers.
 	ErrSchemaMismatch = &Error{Code: CodeSchemaMismatch}
 	// ErrVersionTooNew is returned when the stored schema version is newer
-	// than the one the app declares (an older app on a newer database).
+	// than the one the app declares (an older app on a newer database), and
+	// for a backup file of a newer format.
 	ErrVersionTooNew = &Error{Code: CodeVersionTooNew}
 	// ErrSyncSchema is returned when a migration would change a synced
 	// table's shape in a way that is not additive.

@@ -96,6 +96,16 @@ builds.push(
     entryPoints: [path.join(src, 'browser.js')],
     outfile: path.join(dist, 'browser.mjs'),
   }),
+  // The browser inspector (minibase/inspector): DOM only, no engine of its
+  // own; it works on a connection the page opened.
+  esbuild.build({
+    ...common,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'esm',
+    entryPoints: [path.join(src, 'inspector.js')],
+    outfile: path.join(dist, 'inspector.mjs'),
+  }),
 );
 // Mini-program bundle (WeChat and runtimes of its shape): one CommonJS file,
 // ES2017 so that every base library can run it, next to the brotli wasm it
@@ -148,4 +158,4 @@ for (const name of ['index', 'compat']) {
 }
 
 const missing = [wasm, wxWasm].filter((f) => !fs.existsSync(f)).map((f) => path.relative(path.dirname(js), f));
-console.log(`built js/dist/{index,compat,react,vue}.{mjs,cjs}, js/dist/{index,compat}.d.cts, js/dist/browser.mjs, js/dist/miniprogram${missing.length ? ` (${missing.join(', ')} missing: build with make build)` : ''}`);
+console.log(`built js/dist/{index,compat,react,vue}.{mjs,cjs}, js/dist/{index,compat}.d.cts, js/dist/{browser,inspector}.mjs, js/dist/miniprogram${missing.length ? ` (${missing.join(', ')} missing: build with make build)` : ''}`);

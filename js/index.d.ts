@@ -45,7 +45,11 @@ export type ErrorCode =
   | 'RESYNC_REQUIRED'
   | 'BAD_REQUEST'
   | 'SYNC_PROTOCOL'
-  | 'SYNC_APPLY';
+  | 'SYNC_APPLY'
+  // Export, import, backup and restore: a source of another format, a job
+  // cancelled through its signal (data from a newer minibase: VERSION_TOO_NEW).
+  | 'BAD_FORMAT'
+  | 'ABORTED';
 
 /** The only error the package raises; `code` says what kind of failure it is. */
 export class MinibaseError extends Error {
@@ -238,6 +242,116 @@ export interface ConnectOptions {
 }
 
 export function connect(options?: ConnectOptions): Promise<Connection>;
+
+// ---- export, import, backup ----
+
+/** An AbortSignal, or the stand-in of createAbortSignal() where AbortController does not exist. */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+}
+
+export interface Progress {
+  /** Rows (export, import) or bytes (backup, restore) done so far. */
+  done: number;
+  /** The total when known (rows of an export or import; bytes of a restore), else null. */
+  total: number | null;
+  /** Bytes read or written so far. */
+  bytes: number;
+  /** Of a restore: 'verify' (the whole file is checked first), then 'restore'. */
+  phase?: 'verify' | 'restore';
+}
+
+export interface JobOptions {
+  onProgress?: (p: Progress) => void;
+  /** Cancels the job: it rejects with ABORTED (an import in 'replace' mode then changes nothing). */
+  signal?: AbortSignalLike;
+}
+
+export interface ExportOptions extends JobOptions {
+  /** Databases to export. Default all. */
+  databases?: string[];
+  /** Tables to export, as 'db.table' or a table name. Default all of `databases`. */
+  tables?: string[];
+}
+
+/** Text or bytes, whole or as an (async) iterable of chunks, a stream, a `{ path }` (node, wx), or a function returning one (read again for checks). */
+export type ImportSource =
+  | string
+  | Uint8Array
+  | ArrayBuffer
+  | Blob
+  | { path: string }
+  | Iterable<string | Uint8Array>
+  | AsyncIterable<string | Uint8Array>
+  | ReadableStream<Uint8Array>
+  | (() => ImportSource | Promise<ImportSource>);
+
+export interface ImportOptions extends JobOptions {
+  mode?: 'replace' | 'merge';
+  /** Rows per batch (one commit each in 'merge'). Default 1000. */
+  batchRows?: number;
+}
+
+export interface ImportResult {
+  mode: 'replace' | 'merge';
+  tables: number;
+  /** Rows written. */
+  rows: number;
+  /** 'merge': the first 1000 lines refused, with why. */
+  rejected: { line: number; code: ErrorCode; message: string }[];
+  rejectedCount: number;
+}
+
+export interface BackupTarget {
+  write(chunk: Uint8Array): unknown;
+  close?(): unknown;
+}
+
+export interface BackupResult {
+  bytes: number;
+  /** Without a target, where the host has Blob (browsers). */
+  blob?: Blob;
+  /** Without a target, where the host has no Blob. */
+  data?: Uint8Array;
+}
+
+export interface RestoreOptions extends JobOptions {
+  /** Node and wx: the adapter and root to restore into (it must not be open). Default the entry's connect() defaults. */
+  adapter?: string;
+  root?: string;
+  /** Browser: the database to restore into (no tab may have it open). */
+  name?: string;
+  durability?: 'normal' | 'strict';
+}
+
+/**
+ * Restores a backup into a root, after checking the whole file: a corrupt,
+ * truncated or foreign file is refused with CORRUPT (a newer format with
+ * VERSION_TOO_NEW) and nothing changes. A restore killed midway leaves the
+ * root refusing to open (CORRUPT) until it is restored again.
+ */
+export function restore(source: string | Uint8Array | ArrayBuffer | Blob | (() => ImportSource | Promise<ImportSource>), options?: RestoreOptions): Promise<{ keys: number; bytes: number }>;
+/** Node: checks a backup file end to end without restoring it. */
+export function verify(source: string | Uint8Array | (() => ImportSource | Promise<ImportSource>)): Promise<{ keys: number; bytes: number }>;
+// What the inspectors show (the CLI, minibase/inspector, a mini-program debug page).
+export interface TableOverview {
+  name: string;
+  rows: number;
+  columns: object[];
+  indexes: { name: string; columns: string[]; unique: boolean }[];
+  primaryKey: string[];
+  sync: boolean;
+  comment: string;
+}
+/** Every database with its tables (schema and row count), and the engine's stats. */
+export function describeRoot(conn: Connection): Promise<{ databases: { name: string; tables: TableOverview[] }[]; stats: Stats }>;
+/** One page of a table's rows, in primary key order unless orderBy says otherwise. */
+export function pageRows(conn: Connection, db: string, table: string, options?: { where?: object; orderBy?: unknown; offset?: number; limit?: number }): Promise<{ rows: Row[]; total: number; offset: number; limit: number }>;
+/** A value as the inspectors print it: bytes as a short hex preview, objects as JSON. */
+export function formatValue(v: unknown): string;
+/** An AbortController stand-in for hosts without one (mini-programs). */
+export function createAbortSignal(): { signal: AbortSignalLike; abort(reason?: unknown): void };
 
 // ---- browser build only (minibase/browser, or the "browser" condition) ----
 
@@ -464,6 +578,28 @@ export class Connection {
   schemaVersion(): Promise<number>;
   stats(): Promise<Stats>;
   compact(): Promise<void>;
+  /** Checks every index against its rows and every row against its schema; CORRUPT when they disagree. */
+  checkIntegrity(): Promise<void>;
+  /**
+   * The tables (default: every table of every database) as NDJSON lines, read
+   * from one snapshot: a header `{ format: 'minibase-export', version, tables }`,
+   * a `{ t, r }` line per row (bytes as `{ $bytes: base64 }`), then `{ end: true, rows }`.
+   */
+  export(options?: ExportOptions): AsyncGenerator<string, void, undefined>;
+  /**
+   * Loads an export. 'replace' (default) swaps the exported tables in all at
+   * once or not at all; 'merge' creates what is missing, upserts row by row
+   * and reports the lines it rejected. Bad input: BAD_FORMAT, CORRUPT
+   * (truncated), VERSION_TOO_NEW, or the engine's code with the line number.
+   */
+  import(source: ImportSource, options?: ImportOptions): Promise<ImportResult>;
+  /**
+   * A consistent backup of the whole root (every database, storage, sync
+   * state) as one checksummed file: to a path (node; wx: under USER_DATA_PATH),
+   * to a `{ write(chunk) }` target, or (no target) returned as a Blob where
+   * the host has Blob, else as bytes.
+   */
+  backup(target?: string | BackupTarget, options?: JobOptions): Promise<BackupResult>;
   /** A key-value store on this connection; it closes with the connection. */
   storage(options?: StorageOptions): Promise<Storage>;
   /** Syncs the current database's synced tables with a minibase sync server. */

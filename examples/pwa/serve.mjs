@@ -1,5 +1,6 @@
 // A small static server for the PWA, bound to 127.0.0.1 only: the app at /,
-// the minibase browser build (js/dist) at /minibase/.
+// the inspector of its database at /inspect, the minibase browser build
+// (js/dist) at /minibase/.
 //
 //   node examples/pwa/serve.mjs          (make pwa; PORT=8790 by default)
 import http from 'node:http';
@@ -19,7 +20,7 @@ const TYPES = {
   '.svg': 'image/svg+xml',
 };
 // Only what the app needs is served.
-const DIST_FILES = new Set(['browser.mjs', 'minibase.wasm']);
+const DIST_FILES = new Set(['browser.mjs', 'minibase.wasm', 'inspector.mjs']);
 
 function resolve(pathname) {
   if (!pathname.startsWith('/')) return null;
@@ -27,7 +28,7 @@ function resolve(pathname) {
     const name = pathname.slice('/minibase/'.length);
     return DIST_FILES.has(name) ? path.join(dist, name) : null;
   }
-  const name = pathname === '/' ? 'index.html' : pathname.slice(1);
+  const name = pathname === '/' ? 'index.html' : pathname === '/inspect' ? 'inspect.html' : pathname.slice(1);
   if (name.includes('/') || name.startsWith('.') || name === 'serve.mjs') return null;
   return path.join(here, name);
 }

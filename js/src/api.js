@@ -8,6 +8,7 @@
 import { MinibaseError } from './errors.js';
 import { Storage, ON_CLOSE } from './storage.js';
 import { Sync } from './sync.js';
+import { RESTORE, backupTo, exportLines, importLines, restoreThrough } from './backup.js';
 import { applySchema, parseSchema, TX_HANDLE } from './schema.js';
 import { Live, afterCall } from './live.js';
 
@@ -94,6 +95,7 @@ export class Connection {
     this.#handle = handle;
     this.#adapter = adapter;
     this.#hostFetch = host.fetch;
+    this.#files = host.files;
     this.#session = {
       call: (op, ...args) => this.#call(op, ...args),
       adapter,
@@ -299,6 +301,55 @@ export class Connection {
   /** Compacts storage now. */
   async compact() {
     await this.#call('compact');
+  }
+
+  // Export, import, backup (backup.js).
+  #files; // the loader's file access (node, wx), for paths given to backup()
+
+  #io() {
+    return { call: (op, ...args) => this.#call(op, ...args), raw: (op, ...args) => this.#bridge.call(op, ...args), files: this.#files };
+  }
+
+  /**
+   * Checks that every index agrees with its rows and every row with its
+   * schema; rejects with CORRUPT when not.
+   */
+  async checkIntegrity() {
+    await this.#call('checkIntegrity');
+  }
+
+  /**
+   * Exports tables as NDJSON lines from one snapshot (see backup.js).
+   * @param {{ databases?: string[], tables?: string[], onProgress?: Function, signal?: object }} [options]
+   * @returns {AsyncGenerator<string>}
+   */
+  export(options) {
+    return exportLines(this.#io(), options);
+  }
+
+  /**
+   * Imports an export: 'replace' swaps the exported tables in all at once or
+   * not at all; 'merge' upserts and reports rejected lines.
+   * @param {unknown} source
+   * @param {{ mode?: 'replace'|'merge', onProgress?: Function, signal?: object }} [options]
+   */
+  async import(source, options) {
+    return importLines(this.#io(), source, options);
+  }
+
+  /**
+   * Writes a consistent backup of the whole root (all databases, storage,
+   * sync state) to a path, a `{ write }` target, or (no target) a Blob.
+   * @param {string|object} [target]
+   * @param {{ onProgress?: Function, signal?: object }} [options]
+   */
+  async backup(target, options) {
+    return backupTo(this.#io(), target, options);
+  }
+
+  /** @internal the browser's restore(): see backup.js, restoreThrough */
+  async [RESTORE](source, options) {
+    return restoreThrough(this.#io(), source, options);
   }
 
   /**

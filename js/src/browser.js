@@ -18,12 +18,15 @@ import { MinibaseError, toMinibaseError } from './errors.js';
 import { idbHost, storageEvents, forgetWitness } from './browser-idb.js';
 import { ClientBridge, Coordinator } from './tabs.js';
 import { ON_CLOSE } from './storage.js';
+import { RESTORE, createAbortSignal } from './backup.js';
 import { opfsHost } from './browser-opfs.js';
 import { OpfsOwner, WORKER_NAME, opfsAvailable, serveOpfs } from './opfs-worker.js';
 
 export { MinibaseError } from './errors.js';
 export { Connection, Table, Transaction } from './api.js';
 export { Storage } from './storage.js';
+export { createAbortSignal };
+export { describeRoot, pageRows, formatValue } from './inspect.js';
 
 /**
  * Storage events of this page or worker. `evicted` (a CustomEvent, detail
@@ -299,4 +302,29 @@ export async function deleteDatabase(name, adapter) {
     req.onerror = () => reject(new MinibaseError('IO', `cannot delete ${name}: ${req.error?.message}`));
     req.onblocked = () => reject(new MinibaseError('LOCKED', `cannot delete ${name}: it is open in another tab`));
   });
+}
+
+/**
+ * Restores a backup (from `conn.backup()`, e.g. a Blob the user picked) into
+ * a database: the whole file is checked first, and a corrupt, truncated or
+ * foreign one is refused with CORRUPT before anything changes. Other
+ * connections to the database (in any tab) must be closed first (LOCKED).
+ * @param {Blob|Uint8Array|ArrayBuffer|Function} source
+ * @param {{ adapter?: 'indexeddb'|'memory', name?: string, onProgress?: Function, signal?: object,
+ *   wasm?: string|URL|Uint8Array|ArrayBuffer|WebAssembly.Module }} [options]
+ * @returns {Promise<{ keys: number, bytes: number }>}
+ */
+export async function restore(source, options = {}) {
+  const { onProgress, signal, ...connOptions } = options ?? {};
+  try {
+    const verifier = await sharedEngine(connOptions.wasm, connOptions.reserveMB);
+    const conn = await connect({ ...connOptions, restore: true });
+    try {
+      return await conn[RESTORE](source, { verifier, onProgress, signal });
+    } finally {
+      await conn.close();
+    }
+  } catch (err) {
+    throw toMinibaseError(err, 'restore');
+  }
 }

@@ -11,10 +11,13 @@ import { runEngine, sharedEngine } from './engine.js';
 import { openConnection } from './api.js';
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { ON_CLOSE } from './storage.js';
+import { createAbortSignal, restoreBackup, verifyBackup } from './backup.js';
 
 export { MinibaseError } from './errors.js';
 export { Connection, Table, Transaction } from './api.js';
 export { Storage } from './storage.js';
+export { createAbortSignal };
+export { describeRoot, pageRows, formatValue } from './inspect.js';
 
 // Directory of this file: the bundle in js/dist (CJS has __dirname; ESM has import.meta).
 const here = typeof __dirname === 'string' ? __dirname : path.dirname(fileURLToPath(import.meta.url));
@@ -116,7 +119,7 @@ export async function connect(options = {}) {
     }
     if (opts.adapter === 'node' && typeof opts.root === 'string') opts.root = path.resolve(opts.root);
     const bridge = await sharedBridge(wasm);
-    const conn = openConnection(bridge, opts);
+    const conn = openConnection(bridge, opts, { files: nodeFiles });
     if (opts.adapter === 'node') {
       if (!lockRoots.has(bridge)) lockRoots.set(bridge, new Set());
       lockRoots.get(bridge).add(opts.root);
@@ -153,5 +156,80 @@ export async function openStorage(options = {}) {
   } catch (err) {
     await conn.close().catch(() => {});
     throw toMinibaseError(err, 'openStorage');
+  }
+}
+
+/** Files for backup(path) and restore(path): written whole or not at all. */
+const nodeFiles = {
+  async write(file, pieces) {
+    const tmp = `${file}.${process.pid}.tmp`;
+    const fd = fs.openSync(tmp, 'w');
+    let bytes = 0;
+    try {
+      for await (const p of pieces) {
+        fs.writeSync(fd, p);
+        bytes += p.length;
+      }
+      fs.fsyncSync(fd);
+    } catch (err) {
+      fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw toMinibaseError(err, `backup to ${file}`);
+    }
+    fs.closeSync(fd);
+    fs.renameSync(tmp, file);
+    return bytes;
+  },
+  async *read(file) {
+    let handle;
+    try {
+      handle = await fs.promises.open(file, 'r');
+    } catch (err) {
+      throw new MinibaseError('IO', `cannot read ${file}: ${err.message}`, { cause: err });
+    }
+    try {
+      const buf = new Uint8Array(1 << 20);
+      for (;;) {
+        const { bytesRead } = await handle.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) return;
+        yield buf.slice(0, bytesRead);
+      }
+    } finally {
+      await handle.close();
+    }
+  },
+};
+
+/**
+ * Restores a backup (from `conn.backup()`) into a root that no connection
+ * has open: the whole file is checked first, and a corrupt, truncated or
+ * foreign file is refused with CORRUPT before anything changes.
+ * @param {string|Uint8Array|Function} source a path, the bytes, or a function returning a fresh stream
+ * @param {{ adapter?: 'node'|'memory', root?: string, durability?: string, onProgress?: Function, signal?: object }} [options]
+ * @returns {Promise<{ keys: number, bytes: number }>}
+ */
+export async function restore(source, options = {}) {
+  try {
+    const opts = { adapter: 'node', root: 'minibase-data', ...options };
+    if (opts.adapter === 'node' && typeof opts.root === 'string' && opts.root !== '') opts.root = path.resolve(opts.root);
+    const bridge = await sharedBridge(opts.wasm);
+    if (opts.adapter === 'node') fs.mkdirSync(opts.root, { recursive: true });
+    return await restoreBackup(bridge, source, { ...opts, files: nodeFiles });
+  } catch (err) {
+    throw toMinibaseError(err, 'restore');
+  }
+}
+
+/**
+ * Checks a backup file end to end without restoring it.
+ * @param {string|Uint8Array|Function} source
+ * @returns {Promise<{ keys: number, bytes: number }>}
+ */
+export async function verify(source, options = {}) {
+  try {
+    const bridge = await sharedBridge(options.wasm);
+    return await verifyBackup(bridge, source, { ...options, files: nodeFiles });
+  } catch (err) {
+    throw toMinibaseError(err, 'verify backup');
   }
 }

@@ -18,7 +18,7 @@ import { deliverChanges, EMPTY_CHANGES } from './live.js';
 /** Ops whose second argument is a transaction handle (0: autocommit). */
 const TX_OPS = new Set([
   'insert', 'upsert', 'insertMany', 'get', 'select', 'selectEq', 'count', 'update', 'delete', 'explain',
-  'commit', 'rollback',
+  'commit', 'rollback', 'exportPage',
   'schemaVersion', 'setSchemaVersion', 'declareTable', 'txSchema',
 ]);
 
@@ -518,6 +518,9 @@ export class ClientBridge {
     if (h.kind === 'tx') {
       throw new MinibaseError('TX_CLOSED', 'the transaction was lost when the database changed owner');
     }
+    if (h.kind === 'job') {
+      throw new MinibaseError('CLOSED', 'the backup, import or restore was lost when the database changed owner; start it again');
+    }
     // Calls made together on a handle of an older epoch share one reopen,
     // rather than each opening (and leaking) a handle of its own.
     if (h.reopening?.epoch !== epoch) {
@@ -570,6 +573,7 @@ export class ClientBridge {
     else if (op === 'begin') kind = { kind: 'tx' };
     else if (op === 'storageOpen') kind = { kind: 'store', conn: args[0], args: args.slice(1) };
     else if (op === 'syncOpen') kind = { kind: 'sync', conn: args[0], args: args.slice(1) };
+    else if (JOB_OPS.has(op)) kind = { kind: 'job' }; // backup.js: a backup, import or restore under way
     if (!kind) return result;
     const vh = ++this.#next;
     if (kind.kind === 'sync') {
@@ -583,6 +587,9 @@ export class ClientBridge {
 }
 
 const STALE = Symbol('stale');
+
+/** Ops that start a job (backup.js) whose handle later ops take first. */
+const JOB_OPS = new Set(['backupOpen', 'importStage', 'restoreConn']);
 
 /** Ops that release a handle: a virtual handle of an older epoch has nothing to release. */
 const CLOSE_OPS = new Set(['close', 'storageClose', 'syncClose']);

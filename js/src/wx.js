@@ -17,12 +17,14 @@ import { requestFetch } from './wx-request.js';
 import { openConnection } from './api.js';
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { ON_CLOSE } from './storage.js';
+import { createAbortSignal, restoreBackup } from './backup.js';
 
 export { MinibaseError } from './errors.js';
 export { Connection, Table, Transaction } from './api.js';
 export { Storage } from './storage.js';
 export { bindLive } from './wx-live.js';
-export { polyfills };
+export { polyfills, createAbortSignal };
+export { describeRoot, pageRows, formatValue } from './inspect.js';
 
 /** Where the mini-program npm build puts the engine (miniprogram_npm/minibase/). */
 export const DEFAULT_WASM_PATH = '/miniprogram_npm/minibase/minibase.wasm.br';
@@ -224,7 +226,7 @@ export async function connect(options = {}) {
     const opts = { adapter: 'wx', root: 'minibase', durability: 'normal', ...rest };
     if (opts.adapter === 'wx' && typeof opts.root === 'string') opts.root = userDataRoot(api, opts.root);
     const bridge = await sharedBridge({ ...options, wasm }, runtime);
-    return openConnection(bridge, opts, { fetch: typeof api.request === 'function' ? requestFetch(api) : undefined });
+    return openConnection(bridge, opts, { fetch: typeof api.request === 'function' ? requestFetch(api) : undefined, files: wxFiles(api) });
   } catch (err) {
     throw toMinibaseError(err, 'connect');
   }
@@ -247,5 +249,88 @@ export async function openStorage(options = {}) {
   } catch (err) {
     await conn.close().catch(() => {});
     throw toMinibaseError(err, 'openStorage');
+  }
+}
+
+/** The piece a backup file is read in (a whole-file read would cost its size in memory). */
+const READ_PIECE = 1 << 20;
+
+/**
+ * Files of the user-data directory for backup(path) and restore(path): a
+ * relative path is under USER_DATA_PATH; a backup is written to a temporary
+ * name and renamed, so a file by that name is always whole.
+ */
+function wxFiles(api) {
+  const fsm = () => api.getFileSystemManager();
+  const where = (p) => (p.includes('://') ? p : `${api.env.USER_DATA_PATH}/${p.replace(/^\/+/, '')}`);
+  const fail = (what, err) => new MinibaseError(/exceed|limit|quota/i.test(err?.errMsg ?? err?.message ?? '') ? 'QUOTA_EXCEEDED' : 'IO', `${what}: ${err?.errMsg ?? err?.message ?? err}`, { cause: err });
+  return {
+    async write(file, pieces) {
+      const m = fsm();
+      const path = where(file);
+      const tmp = `${path}.tmp`;
+      let bytes = 0;
+      const parent = path.slice(0, path.lastIndexOf('/'));
+      try {
+        m.accessSync(parent);
+      } catch {
+        try {
+          m.mkdirSync(parent, true);
+        } catch (err) {
+          throw fail(`backup to ${file}`, err);
+        }
+      }
+      try {
+        for await (const p of pieces) {
+          // The first piece creates the file (an empty write fails on devices).
+          const data = p.buffer.slice(p.byteOffset, p.byteOffset + p.length);
+          if (bytes === 0) m.writeFileSync(tmp, data);
+          else m.appendFileSync(tmp, data);
+          bytes += p.length;
+        }
+        m.renameSync(tmp, path);
+      } catch (err) {
+        try {
+          m.unlinkSync(tmp);
+        } catch {
+          // never created
+        }
+        throw err instanceof MinibaseError ? err : fail(`backup to ${file}`, err);
+      }
+      return bytes;
+    },
+    async *read(file) {
+      const m = fsm();
+      const path = where(file);
+      let size;
+      try {
+        size = m.statSync(path).size;
+      } catch (err) {
+        throw fail(`cannot read ${file}`, err);
+      }
+      for (let at = 0; at < size; at += READ_PIECE) {
+        yield new Uint8Array(m.readFileSync(path, undefined, at, Math.min(READ_PIECE, size - at)));
+      }
+    },
+  };
+}
+
+/**
+ * Restores a backup (from `conn.backup()`) into a root no connection has
+ * open; the whole file is checked first, and a corrupt one is refused with
+ * CORRUPT before anything changes.
+ * @param {string|Uint8Array|ArrayBuffer|Function} source a user-data path, the bytes, or a function returning them
+ * @param {{ adapter?: 'wx'|'memory', root?: string, onProgress?: Function, signal?: object }} [options]
+ */
+export async function restore(source, options = {}) {
+  try {
+    const { wasm, api: _api, WXWebAssembly: _loader, reserveMB, subpackage, ...rest } = options ?? {};
+    const runtime = platform(options ?? {});
+    const opts = { adapter: 'wx', root: 'minibase', ...rest };
+    if (opts.adapter === 'wx' && typeof opts.root === 'string') opts.root = userDataRoot(runtime.api, opts.root);
+    const bridge = await sharedBridge({ ...options, wasm }, runtime);
+    return await restoreBackup(bridge, source, { ...opts, files: wxFiles(runtime.api) });
+  } catch (err) {
+    throw toMinibaseError(err, 'restore');
   }
 }

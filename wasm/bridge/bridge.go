@@ -28,6 +28,7 @@ type Bridge struct {
 	conns  map[uint32]*shared      // handle → connection
 	byRoot map[string]*shared      // adapter + root → connection
 	stores map[uint32]*storeHandle // storage handles (storage.go)
+	jobs   map[uint32]any          // backups, checks and restores under way (backup.go)
 	next   uint32
 	// keys keeps passphrase-derived storage keys for the instance's
 	// lifetime, the app's: reopening a store skips the slow derivation.
@@ -110,6 +111,9 @@ func (b *Bridge) Handle(req []byte, out []byte) (resp []byte) {
 		}
 	}()
 	if resp, ok := b.handleStream(req, out); ok {
+		return resp
+	}
+	if resp, ok := b.handleImportRows(req, out); ok { // backup.go
 		return resp
 	}
 	if resp, ok := b.handleLookup(req, out); ok {

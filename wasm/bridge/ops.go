@@ -278,6 +278,9 @@ func (c *call) run() error {
 	if ok, err := c.runChanges(); ok { // changes.go
 		return err
 	}
+	if ok, err := c.runBackup(); ok { // backup.go
+		return err
+	}
 	return c.bad("unknown operation")
 }
 
@@ -300,7 +303,10 @@ func (c *call) open() error {
 		f := opts.Index(i)
 		switch opts.KeyAt(i) {
 		default:
-			return c.bad("unknown option %q (adapter, root, adoptRoot, durability, memtableBytes, cacheBytes)", opts.KeyAt(i))
+			return c.bad("unknown option %q (adapter, root, adoptRoot, durability, memtableBytes, cacheBytes, restore)", opts.KeyAt(i))
+		case "restore":
+			// Opens a root whose restore was interrupted, to restore it again.
+			eo.Restore = f.Bool()
 		case "adoptRoot":
 			if f.Kind() != value.Bool {
 				return c.bad("adoptRoot must be a boolean")

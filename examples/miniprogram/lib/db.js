@@ -90,4 +90,10 @@ async function saveSettings(prefs) {
   await settings.set('prefs', prefs, { expire: SETTINGS_TTL });
 }
 
-module.exports = { open, list, add, toggle, remove, clearDone, categories, loadSettings, saveSettings, DEFAULT_SETTINGS };
+/** The open connection, for the debug page (pages/debug). */
+function connection() {
+  if (!conn) throw new Error('db.open() first');
+  return conn;
+}
+
+module.exports = { open, connection, list, add, toggle, remove, clearDone, categories, loadSettings, saveSettings, DEFAULT_SETTINGS };

@@ -110,3 +110,32 @@ async function main(): Promise<void> {
 }
 
 void main;
+
+// Export, import, backup (backup.js).
+import { restore, createAbortSignal, describeRoot, type ImportResult, type Progress } from 'minibase';
+import { mountInspector } from 'minibase/inspector';
+
+async function moving(): Promise<void> {
+  await restore(new Uint8Array(0), { adapter: 'memory', root: 'r', onProgress: (p) => void p.phase });
+  const conn = await connect({ adapter: 'memory', root: 'moving' });
+  const { signal, abort } = createAbortSignal();
+  let text = '';
+  for await (const line of conn.export({ databases: ['shop'], tables: ['shop.users'], signal, onProgress: (p: Progress) => void p.done })) text += line;
+  const res: ImportResult = await conn.import(text, { mode: 'merge', signal });
+  const lines: number[] = res.rejected.map((r) => r.line);
+  void lines;
+  abort();
+  const { bytes, blob } = await conn.backup();
+  void bytes;
+  void blob;
+  await conn.backup('app.mbbak', { onProgress: (p) => void p.bytes });
+  await conn.checkIntegrity();
+  const { databases } = await describeRoot(conn);
+  const rows: number = databases[0].tables[0].rows;
+  void rows;
+  const ui = await mountInspector({} as HTMLElement, conn, { pageSize: 10 });
+  await ui.select('shop', 'users');
+  // @ts-expect-error mode is 'replace' or 'merge'
+  await conn.import(text, { mode: 'append' });
+}
+void moving;
