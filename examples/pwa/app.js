@@ -29,8 +29,10 @@ function status() {
   $('status').textContent = `${net} · ${role}`;
 }
 
-async function render() {
-  const rows = await tasks.select({ orderBy: [{ name: 'id', type: 'asc' }] });
+// The list follows the data: a live query calls draw with the rows after
+// every commit that changed them, from this tab, another tab or the
+// service worker; writes below never re-query by hand.
+function draw(rows) {
   const list = $('tasks');
   list.replaceChildren(
     ...rows.map((t) => {
@@ -42,7 +44,6 @@ async function render() {
       box.checked = t.done;
       box.onchange = async () => {
         await tasks.update({ done: box.checked }, { where: { id: t.id } });
-        await render();
       };
       const title = document.createElement('span');
       title.textContent = t.title;
@@ -51,13 +52,13 @@ async function render() {
       del.title = 'delete';
       del.onclick = async () => {
         await tasks.delete({ where: { id: t.id } });
-        await render();
       };
       li.append(box, title, del);
       return li;
     }),
   );
   document.body.dataset.count = String(rows.length);
+  document.body.dataset.ready = 'true';
   status();
 }
 
@@ -67,12 +68,8 @@ $('add').onsubmit = async (e) => {
   if (!title) return;
   await tasks.insert({ title, created: Date.now() }); // resolves once it is in IndexedDB
   $('title').value = '';
-  await render();
 };
 addEventListener('online', status);
 addEventListener('offline', status);
-// Another tab's changes go through the owner; show them when we come back.
-document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && render());
 
-await render();
-document.body.dataset.ready = 'true';
+tasks.watch({ orderBy: [{ name: 'id', type: 'asc' }] }, draw);
