@@ -42,13 +42,32 @@ function items() {
 }
 
 /** One page of items for the current filters: where + orderBy + limit. */
-async function list({ category = 'all', hideDone = false, sort = 'newest', count = 20 } = {}) {
+function listQuery({ category = 'all', hideDone = false, sort = 'newest', count = 20 } = {}) {
   const where = {};
   if (category !== 'all') where.category = category;
   if (hideDone) where.done = false;
-  const query = { where, orderBy: ORDER[sort] || ORDER.newest, limit: { start: 0, count } };
+  return { where, query: { where, orderBy: ORDER[sort] || ORDER.newest, limit: count } };
+}
+
+/** One page of the list and the number of items the filters keep. */
+async function list(filters) {
+  const { where, query } = listQuery(filters);
   const [rows, total] = await Promise.all([items().select(query), items().count({ where })]);
   return { rows, total };
+}
+
+/**
+ * The same as a live query: `{ rows, total }` now and again after every
+ * commit that changes either (see bindLive in the list page).
+ */
+function liveList(filters) {
+  const { where, query } = listQuery(filters);
+  if (!conn) throw new Error('db.open() first');
+  return conn.live(async (tx) => {
+    const t = tx.table('items');
+    const [rows, total] = await Promise.all([t.select(query), t.count({ where })]);
+    return { rows, total };
+  });
 }
 
 /** Adds "2 milk" or "milk" (quantity first, optional); returns the new id. */
@@ -96,4 +115,4 @@ function connection() {
   return conn;
 }
 
-module.exports = { open, connection, list, add, toggle, remove, clearDone, categories, loadSettings, saveSettings, DEFAULT_SETTINGS };
+module.exports = { open, connection, list, liveList, add, toggle, remove, clearDone, categories, loadSettings, saveSettings, DEFAULT_SETTINGS };

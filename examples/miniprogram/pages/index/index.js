@@ -1,4 +1,5 @@
 // The list page: add items, tick them off, filter, sort, page through.
+const { bindLive } = require('minibase');
 const db = require('../../lib/db.js');
 
 const PAGE = 20;
@@ -23,16 +24,36 @@ Page({
       await getApp().ready;
       const prefs = await db.loadSettings();
       this.setData({ sort: prefs.sort, hideDone: prefs.hideDone, category: prefs.category });
-      await this.refresh();
+      this.refresh();
     } catch (err) {
       this.setData({ error: `Could not open the list: ${err.message}` });
     }
   },
 
-  async refresh() {
+  // The list is a live query of the current filters: after every commit
+  // that changes what it shows, bindLive calls setData with only the paths
+  // that changed (one row's fields for a tick), so writes never re-query.
+  // A filter change subscribes again.
+  refresh() {
+    this.unwatch();
     const { category, hideDone, sort, count } = this.data;
-    const { rows, total } = await db.list({ category, hideDone, sort, count });
-    this.setData({ items: rows, total, error: '' });
+    const live = db.liveList({ category, hideDone, sort, count });
+    const onError = (err) => this.setData({ error: err.message });
+    const bound = [
+      bindLive(this, 'items', live, { map: (v) => v.rows, onError }),
+      bindLive(this, 'total', live, { map: (v) => v.total, onError }),
+    ];
+    this.unwatch = () => {
+      for (const b of bound) b.unsubscribe();
+      live.unsubscribe();
+      this.unwatch = () => {};
+    };
+  },
+
+  unwatch() {},
+
+  onUnload() {
+    this.unwatch();
   },
 
   async savePrefs() {
@@ -53,8 +74,7 @@ Page({
     if (!text.trim()) return;
     try {
       await db.add(text, this.data.newCategory);
-      this.setData({ input: '' });
-      await this.refresh();
+      this.setData({ input: '', error: '' });
     } catch (err) {
       this.setData({ error: err.code === 'QUOTA_EXCEEDED' ? 'Storage is full: clear done items' : err.message });
     }
@@ -62,39 +82,36 @@ Page({
 
   async onToggle(e) {
     await db.toggle(Number(e.currentTarget.dataset.id));
-    await this.refresh();
   },
 
   async onDelete(e) {
     await db.remove(Number(e.currentTarget.dataset.id));
-    await this.refresh();
   },
 
   async onClearDone() {
     await db.clearDone();
-    await this.refresh();
   },
 
   async onSort(e) {
     this.setData({ sort: e.currentTarget.dataset.sort, count: PAGE });
     await this.savePrefs();
-    await this.refresh();
+    this.refresh();
   },
 
   async onFilter(e) {
     this.setData({ category: e.currentTarget.dataset.category, count: PAGE });
     await this.savePrefs();
-    await this.refresh();
+    this.refresh();
   },
 
   async onHideDone(e) {
     this.setData({ hideDone: e.detail.value });
     await this.savePrefs();
-    await this.refresh();
+    this.refresh();
   },
 
   async onMore() {
     this.setData({ count: this.data.count + PAGE });
-    await this.refresh();
+    this.refresh();
   },
 });
