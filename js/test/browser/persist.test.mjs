@@ -231,6 +231,16 @@ test('a Service Worker opens the same database', { skip }, async () => {
       const open = eval(`(${src})`);
       const conn = await open();
       await conn.table('notes').insert({ text: 'from the page', n: 1 });
+      // A live query and the change feed of this page see the service worker's write.
+      const sources = [];
+      const feed = conn.changes({ tables: ['notes'] }, (c) => sources.push(`${c.op}:${c.source}`));
+      let live;
+      const liveSaw = new Promise((resolve, reject) => {
+        live = conn.table('notes').watch({ orderBy: [{ name: 'id', type: 'asc' }] }, (rows) => {
+          if (rows.some((r) => r.text === 'from the service worker')) resolve(rows.map((r) => r.text));
+        });
+        setTimeout(() => reject(new Error('no live update after the service worker wrote')), 20_000);
+      });
       const reg = await navigator.serviceWorker.register('/build/sw.js', { type: 'module', scope: '/build/' });
       const sw = reg.installing ?? reg.waiting ?? reg.active;
       if (sw.state !== 'activated') await new Promise((resolve) => sw.addEventListener('statechange', () => sw.state === 'activated' && resolve()));
@@ -239,10 +249,15 @@ test('a Service Worker opens the same database', { skip }, async () => {
         sw.postMessage({ name: 'persist' });
       });
       const seenByPage = (await conn.table('notes').select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((r) => r.text);
-      return { answer, seenByPage };
+      const liveRows = await liveSaw;
+      live.unsubscribe();
+      feed.unsubscribe();
+      return { answer, seenByPage, liveRows, sources };
     }, open.toString());
     assert.deepEqual(result.answer, { ok: ['from the page', 'from the service worker'] });
     assert.deepEqual(result.seenByPage, ['from the page', 'from the service worker']);
+    assert.deepEqual(result.liveRows, ['from the page', 'from the service worker'], 'the live query followed the service worker');
+    assert.ok(result.sources.includes('insert:tab'), `the change feed says where the write came from: ${result.sources}`);
   } finally {
     await ctx.close();
     fs.rmSync(dir, { recursive: true, force: true });
