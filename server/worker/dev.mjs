@@ -68,7 +68,7 @@ function wranglerCommand() {
  * Builds (unless build: false) and starts the worker under wrangler dev.
  * Resolves once /v1/health answers; rejects if it does not within timeoutMs.
  * @param {{secret?: string, port?: number, persistTo?: string, schema?: object,
- *          retention?: string, failTenant?: string, countQueries?: boolean, build?: boolean, quiet?: boolean, timeoutMs?: number}} [opts]
+ *          retention?: string, minSchemaVersion?: number, failTenant?: string, countQueries?: boolean, build?: boolean, quiet?: boolean, timeoutMs?: number}} [opts]
  */
 export async function startWorker(opts = {}) {
   const { quiet = true, timeoutMs = 60000 } = opts;
@@ -86,6 +86,7 @@ export async function startWorker(opts = {}) {
     '--var', `MINIBASE_SYNC_SECRET:${secret}`];
   if (opts.schema) args.push('--var', `MINIBASE_SYNC_SCHEMA:${JSON.stringify(opts.schema)}`);
   if (opts.retention) args.push('--var', `MINIBASE_SYNC_RETENTION:${opts.retention}`);
+  if (opts.minSchemaVersion) args.push('--var', `MINIBASE_SYNC_MIN_SCHEMA_VERSION:${opts.minSchemaVersion}`);
   // Tests only: every push of this tenant fails in the middle of its D1 batch.
   if (opts.failTenant) args.push('--var', `MINIBASE_SYNC_TEST_FAIL_TENANT:${opts.failTenant}`);
   // Tests only: count D1 statements, served at /__minibase/queries.

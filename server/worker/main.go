@@ -23,6 +23,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log"
 	"net/http"
 	"os"
@@ -99,6 +100,11 @@ func newServer() (*syncserver.Server, error) {
 	if s := getenv("MINIBASE_SYNC_RETENTION"); s != "" {
 		if cfg.Retention, err = time.ParseDuration(s); err != nil {
 			return nil, err
+		}
+	}
+	if s := getenv("MINIBASE_SYNC_MIN_SCHEMA_VERSION"); s != "" {
+		if cfg.MinSchemaVersion, err = strconv.ParseUint(s, 10, 64); err != nil {
+			return nil, fmt.Errorf("MINIBASE_SYNC_MIN_SCHEMA_VERSION: %w", err)
 		}
 	}
 	return syncserver.New(cfg)
