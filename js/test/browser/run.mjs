@@ -41,7 +41,9 @@ const files = process.argv.slice(2).length
   ? process.argv.slice(2)
   : fs.readdirSync(here).filter((f) => f.endsWith('.test.mjs')).sort().map((f) => path.join(here, f));
 fs.mkdirSync(path.join(here, 'artifacts'), { recursive: true });
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], {
+// A test that hangs (a page that never answers) fails after 5 minutes with
+// its name, instead of holding the whole run until CI gives up on it.
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=300000', ...files], {
   stdio: 'inherit',
   env: { ...process.env, MINIBASE_BROWSER_TESTS: '1' },
 });
