@@ -349,8 +349,16 @@ export class Coordinator {
           return;
         }
         this.#owner.settle(msg.from, msg.floor);
-        const reply = await this.#owner.exec(msg.epoch, msg.op, msg.args, msg.id);
-        this.#channel.postMessage({ type: 'res', id: msg.id, to: msg.from, reply });
+        let reply;
+        try {
+          reply = await this.#owner.exec(msg.epoch, msg.op, msg.args, msg.id);
+        } catch (err) {
+          // The asking tab waits for exactly this answer: a failure that
+          // escaped exec (the files could not be read again, say) must reach
+          // it as an error, or its call would never settle.
+          reply = { error: plainError(toMinibaseError(err, msg.op)) };
+        }
+        this.#channel?.postMessage({ type: 'res', id: msg.id, to: msg.from, reply });
         return;
       }
       case 'evicted':
