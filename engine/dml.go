@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"errors"
 
 	"minibase/engine/keys"
@@ -241,7 +242,6 @@ type prepared struct {
 	q    Query
 	p    *plan
 	cols []int
-	keys bool // collect keeps row keys (update and delete need them)
 }
 
 func (tx *Tx) prepare(db, table string, q Query) (*prepared, error) {
@@ -417,7 +417,6 @@ func (tx *Tx) Update(db, table string, set value.Value, q Query) (int, error) {
 		return 0, err
 	}
 	t := pr.t
-	pr.keys = true
 	pos := make([]int, len(names))
 	for i, n := range names {
 		p, ok := t.colByName(n)
@@ -431,15 +430,23 @@ func (tx *Tx) Update(db, table string, set value.Value, q Query) (int, error) {
 	}
 	n := 0
 	err = tx.statement(func(w *kv.Overlay) error {
-		rows, err := tx.collect(pr)
+		rows, err := tx.collectStored(pr)
 		if err != nil {
 			return err
 		}
-		for _, kr := range rows {
-			nr := append(row(nil), kr.r...)
+		var old, nr row
+		for i := range rows.len() {
+			if i%yieldRows == yieldRows-1 {
+				yield()
+			}
+			key, raw := rows.at(i)
+			if old, err = decodeRowView(t, raw, old); err != nil {
+				return err
+			}
+			nr = append(nr[:0], old...)
 			changed := false
 			for i, p := range pos {
-				if !value.Equal(nr[p], vals[i]) {
+				if !sameValue(nr[p], vals[i]) {
 					nr[p], changed = vals[i], true
 				}
 			}
@@ -451,7 +458,7 @@ func (tx *Tx) Update(db, table string, set value.Value, q Query) (int, error) {
 					return err
 				}
 			}
-			if err := tx.mutate(w, t, kr.key, kr.r, nr, t.rowidOf(kr.key), false); err != nil {
+			if err := tx.mutate(w, t, key, old, nr, t.rowidOf(key), false); err != nil {
 				return err
 			}
 			n++
@@ -464,6 +471,16 @@ func (tx *Tx) Update(db, table string, set value.Value, q Query) (int, error) {
 	return n, nil
 }
 
+// sameValue reports whether a stored value (possibly an array or object
+// kept as its encoding, see decodeRowView) equals a new one; composites
+// compare by encoding, so a reordered object counts as a change.
+func sameValue(stored, v value.Value) bool {
+	if k := stored.Kind(); k == value.Array || k == value.Object {
+		return v.Kind() == k && bytes.Equal(value.Append(nil, stored), value.Append(nil, v))
+	}
+	return value.Equal(stored, v)
+}
+
 // Delete removes every row matching q and returns how many it removed.
 func (tx *Tx) Delete(db, table string, q Query) (int, error) {
 	defer tx.lock()()
@@ -471,19 +488,26 @@ func (tx *Tx) Delete(db, table string, q Query) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	pr.keys = true
 	n := 0
 	err = tx.statement(func(w *kv.Overlay) error {
-		rows, err := tx.collect(pr)
+		rows, err := tx.collectStored(pr)
 		if err != nil {
 			return err
 		}
-		for _, kr := range rows {
-			if err := tx.mutate(w, pr.t, kr.key, kr.r, nil, 0, false); err != nil {
+		var old row
+		for i := range rows.len() {
+			if i%yieldRows == yieldRows-1 {
+				yield()
+			}
+			key, raw := rows.at(i)
+			if old, err = decodeRowView(pr.t, raw, old); err != nil {
+				return err
+			}
+			if err := tx.mutate(w, pr.t, key, old, nil, 0, false); err != nil {
 				return err
 			}
 		}
-		n = len(rows)
+		n = rows.len()
 		return nil
 	})
 	if err != nil {

@@ -260,18 +260,20 @@ func window(q Query) int {
 
 // collect returns the matching rows in orderBy order with offset and limit
 // applied, decoded.
-func (tx *Tx) collect(pr *prepared) ([]keyedRow, error) {
+func (tx *Tx) collect(pr *prepared) ([]row, error) {
+	return collectWith(tx, pr, func(_ []byte, v *rowView) (row, error) { return v.row() })
+}
+
+// collectWith returns item(key, row) for the matching rows in orderBy order
+// with offset and limit applied. item must copy what it keeps: the key and
+// the view are valid only during the call.
+func collectWith[T any](tx *Tx, pr *prepared, item func(key []byte, v *rowView) (T, error)) ([]T, error) {
 	q := pr.q
-	var out []keyedRow
-	keep := func(key []byte) []byte {
-		if pr.keys {
-			return append([]byte(nil), key...)
-		}
-		return nil
-	}
+	var out []T
+	var derr error
 	if pr.p.ordered {
 		skip := q.Offset
-		err := tx.scan(pr.p, func(key []byte, r row) bool {
+		err := tx.scanView(pr.p, func(key []byte, v *rowView) bool {
 			if skip > 0 {
 				skip--
 				return true
@@ -279,34 +281,41 @@ func (tx *Tx) collect(pr *prepared) ([]keyedRow, error) {
 			if q.Limit >= 0 && len(out) >= q.Limit {
 				return false
 			}
-			out = append(out, keyedRow{keep(key), r})
+			it, err := item(key, v)
+			if err != nil {
+				derr = err
+				return false
+			}
+			out = append(out, it)
 			return q.Limit < 0 || len(out) < q.Limit
 		})
+		if err == nil {
+			err = derr
+		}
 		return out, err
 	}
 	pos := orderPositions(pr.t, q.OrderBy)
-	h := &topK[keyedRow]{order: q.OrderBy, k: window(q)}
+	h := &topK[T]{order: q.OrderBy, k: window(q)}
 	seq := 0
 	by := make([]value.Value, len(pos))
-	var derr error
 	err := tx.scanView(pr.p, func(key []byte, v *rowView) bool {
 		seq++
 		for i, p := range pos {
 			by[i] = v.value(p)
 		}
-		if !h.admits(&ranked[keyedRow]{by: by, seq: seq}) {
+		if !h.admits(&ranked[T]{by: by, seq: seq}) {
 			return true
 		}
-		r, err := v.row()
+		it, err := item(key, v)
 		if err != nil {
 			derr = err
 			return false
 		}
 		rb := make([]value.Value, len(pos))
-		for i, p := range pos {
-			rb[i] = r[p]
+		for i := range by {
+			rb[i] = value.Clone(by[i]) // by shares the row's bytes
 		}
-		h.add(ranked[keyedRow]{by: rb, seq: seq, item: keyedRow{keep(key), r}})
+		h.add(ranked[T]{by: rb, seq: seq, item: it})
 		return true
 	})
 	if err == nil {
@@ -341,12 +350,12 @@ func (tx *Tx) Select(db, table string, q Query) (*Result, error) {
 	}
 	for i, kr := range rows {
 		if pr.cols == nil {
-			res.Rows[i] = kr.r
+			res.Rows[i] = kr
 			continue
 		}
 		out := make([]value.Value, len(pr.cols))
 		for j, p := range pr.cols {
-			out[j] = kr.r[p]
+			out[j] = kr[p]
 		}
 		res.Rows[i] = out
 	}

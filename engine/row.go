@@ -59,8 +59,21 @@ func encodeRow(buf []byte, t *Table, r row) []byte {
 	return buf
 }
 
-func decodeRow(t *Table, b []byte) (row, error) {
-	r := make(row, len(t.Columns))
+func decodeRow(t *Table, b []byte) (row, error) { return decodeRowInto(t, b, nil, false) }
+
+// decodeRowView is decodeRow into r (reused when it has room) with values
+// that share b (see value.Decoder.NextView): strings point into b and an
+// array or object stays its encoding. Such a row can be stored again and
+// keyed as it is (an update or a delete does only that with the old row),
+// but it must not be kept or returned.
+func decodeRowView(t *Table, b []byte, r row) (row, error) { return decodeRowInto(t, b, r, true) }
+
+func decodeRowInto(t *Table, b []byte, r row, view bool) (row, error) {
+	if len(r) != len(t.Columns) {
+		r = make(row, len(t.Columns))
+	} else {
+		clear(r)
+	}
 	seen := uint64(0) // bitmap for the first 64 columns; others fall back to defaults below
 	n, k := binary.Uvarint(b)
 	if k <= 0 || n > uint64(len(b)) {
@@ -72,7 +85,12 @@ func decodeRow(t *Table, b []byte) (row, error) {
 		if err != nil {
 			return nil, errorf(CodeCorrupt, "row in %s: %v", t.Name, err)
 		}
-		v, err := d.Next()
+		var v value.Value
+		if view {
+			v, err = d.NextView()
+		} else {
+			v, err = d.Next()
+		}
 		if err != nil {
 			return nil, errorf(CodeCorrupt, "row in %s: %v", t.Name, err)
 		}

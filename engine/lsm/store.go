@@ -59,13 +59,10 @@ package lsm
 
 import (
 	"bytes"
-	"cmp"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path"
-	"slices"
 	"strings"
 	"sync"
 
@@ -202,52 +199,6 @@ func (s *Store) Apply(b *kv.Batch) error {
 		}
 	}
 	return nil
-}
-
-// sortEntry is an op's position with its key's first 16 bytes.
-type sortEntry struct {
-	h1, h2 uint64
-	i      int32
-}
-
-// keyHeads returns the first 16 bytes of k as two big-endian integers,
-// zero-padded, so that comparing heads orders keys as bytes.Compare does
-// whenever the heads differ.
-func keyHeads(k []byte) (uint64, uint64) {
-	var buf [16]byte
-	copy(buf[:], k)
-	return binary.BigEndian.Uint64(buf[:8]), binary.BigEndian.Uint64(buf[8:])
-}
-
-// sortedOps returns the positions of n ops in key order, equal keys in
-// batch order (so the last write of a key is the last of its run).
-func sortedOps(n int, opAt func(int) kv.Op) []int32 {
-	// Sort small entries — the first 16 key bytes as two integers and the
-	// op's position — not ops: most comparisons are then two integer
-	// compares instead of a byte loop (slow under wasm), and 24 bytes move
-	// instead of 56.
-	entries := make([]sortEntry, n)
-	for i := range n {
-		h1, h2 := keyHeads(opAt(i).Key)
-		entries[i] = sortEntry{h1: h1, h2: h2, i: int32(i)}
-	}
-	slices.SortFunc(entries, func(a, b sortEntry) int {
-		switch {
-		case a.h1 != b.h1:
-			return cmp.Compare(a.h1, b.h1)
-		case a.h2 != b.h2:
-			return cmp.Compare(a.h2, b.h2)
-		}
-		if c := bytes.Compare(opAt(int(a.i)).Key, opAt(int(b.i)).Key); c != 0 {
-			return c
-		}
-		return int(a.i - b.i)
-	})
-	order := make([]int32, len(entries))
-	for j, e := range entries {
-		order[j] = e.i
-	}
-	return order
 }
 
 // opsSource reads sorted ops as a flush source: the last write of each key,

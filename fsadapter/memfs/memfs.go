@@ -4,7 +4,7 @@
 // Nothing survives the process; it serves tests, the 'memory' adapter of the
 // JS API, and crash tests (wrapped in faultfs), where the same FS value plays
 // the disk that outlives a simulated crash. An append grows the file's slice
-// (amortized, like a real file), where a general-purpose in-memory
+// in chunks, never moving what it holds, where a general-purpose in-memory
 // filesystem would copy the whole file per write, which made every commit
 // on the memory adapter cost the size of its log.
 package memfs
@@ -31,7 +31,7 @@ func New() (fsadapter.FS, error) {
 
 type node struct {
 	dir  bool
-	data []byte
+	data fileData
 	mod  time.Time
 }
 
@@ -83,7 +83,7 @@ func (m *compactFS) ReadFile(name string) ([]byte, error) {
 	if err != nil {
 		return nil, wrap("read", name, err)
 	}
-	return slices.Clone(n.data), nil
+	return n.data.read(0, int(n.data.size)), nil
 }
 
 func (m *compactFS) ReadRange(name string, off int64, size int) ([]byte, error) {
@@ -99,10 +99,10 @@ func (m *compactFS) ReadRange(name string, off int64, size int) ([]byte, error) 
 	if err != nil {
 		return nil, wrap("read", name, err)
 	}
-	if off+int64(size) > int64(len(n.data)) {
+	if off+int64(size) > n.data.size {
 		return nil, wrap("read", name, io.ErrUnexpectedEOF)
 	}
-	return slices.Clone(n.data[off : off+int64(size)]), nil
+	return n.data.read(off, size), nil
 }
 
 func (m *compactFS) WriteFile(name string, data []byte, sync bool) error {
@@ -117,7 +117,7 @@ func (m *compactFS) WriteFile(name string, data []byte, sync bool) error {
 	if n, ok := m.nodes[name]; ok && n.dir {
 		return wrap("write", name, syscall.EISDIR)
 	}
-	m.nodes[name] = &node{data: slices.Clone(data), mod: time.Now()}
+	m.nodes[name] = &node{data: dataOf(data), mod: time.Now()}
 	return nil
 }
 
@@ -151,11 +151,7 @@ func (m *compactFS) Truncate(name string, size int64) error {
 	if err != nil {
 		return wrap("truncate", name, err)
 	}
-	if size <= int64(len(n.data)) {
-		n.data = n.data[:size:size]
-	} else {
-		n.data = append(n.data, make([]byte, size-int64(len(n.data)))...)
-	}
+	n.data.truncate(size)
 	n.mod = time.Now()
 	return nil
 }
@@ -242,7 +238,7 @@ func (m *compactFS) Stat(name string) (fs.FileInfo, error) {
 	if !ok {
 		return nil, wrap("stat", name, fs.ErrNotExist)
 	}
-	return &info{name: path.Base(name), size: int64(len(n.data)), dir: n.dir, mod: n.mod}, nil
+	return &info{name: path.Base(name), size: n.data.size, dir: n.dir, mod: n.mod}, nil
 }
 
 // compactAppend appends to a node; after a Truncate it continues at the new end.
@@ -262,7 +258,7 @@ func (a *compactAppend) Write(p []byte) (int, error) {
 	if err != nil {
 		return 0, wrap("append", a.name, err)
 	}
-	n.data = append(n.data, p...)
+	n.data.append(p)
 	n.mod = time.Now()
 	return len(p), nil
 }
