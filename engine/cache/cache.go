@@ -107,3 +107,10 @@ func (c *Cache) Stats() Stats {
 	defer c.mu.Unlock()
 	return Stats{Bytes: c.bytes, Limit: c.limit, Hits: c.hits, Misses: c.misses}
 }
+
+// Room reports whether n more bytes fit without evicting anything.
+func (c *Cache) Room(n int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes+n <= c.limit
+}

@@ -20,8 +20,20 @@ type Iter struct {
 	chunk        int    // bytes per bulk read; <= 0 reads all data blocks at once
 	bulk         []byte // the blocks bulkFirst.. read by the last bulk read
 	bulkFirst    int
-	bulkEnd      int // index after the last block in bulk
+	bulkEnd      int  // index after the last block in bulk
+	misses       int  // blocks in a row that were not in the cache
+	allIn        bool // every entry of the current block is within the far bound
 }
+
+// A forward iterator that misses the cache readaheadAfter blocks in a row
+// is scanning: it reads the blocks ahead of it readaheadBytes at a time,
+// one read instead of one per block (a call out to JS per block on the
+// node adapter), and adds them to the cache only while the cache has room,
+// so that a scan larger than the cache does not evict what point reads use.
+const (
+	readaheadAfter = 2
+	readaheadBytes = 256 << 10
+)
 
 // NewIter returns an iterator over [lower, upper); nil bounds are open.
 func (r *Reader) NewIter(lower, upper []byte, reverse bool) *Iter {
@@ -41,16 +53,30 @@ func (r *Reader) NewScanIter(chunk int) *Iter {
 func (it *Iter) load(i int) bool {
 	var b []byte
 	var err error
-	if it.scan {
+	switch {
+	case it.scan:
 		b, err = it.bulkBlock(i)
-	} else {
-		b, err = it.r.block(i)
+	case !it.reverse && it.misses >= readaheadAfter:
+		b, err = it.readahead(i)
+	default:
+		var hit bool
+		b, hit, err = it.r.blockHit(i)
+		if hit {
+			it.misses = 0
+		} else {
+			it.misses++
+		}
 	}
 	if err != nil {
 		it.err = err
 		return false
 	}
 	it.bi = i
+	if it.reverse {
+		it.allIn = it.lower == nil || i > 0 && bytes.Compare(it.r.blocks[i-1].lastKey, it.lower) >= 0
+	} else {
+		it.allIn = it.upper == nil || bytes.Compare(it.r.blocks[i].lastKey, it.upper) < 0
+	}
 	it.ents = it.ents[:0]
 	b, offs, ok := splitBlock(b)
 	if !ok {
@@ -148,6 +174,9 @@ func (it *Iter) seek() bool {
 
 // inBounds checks the far bound of the walk at the current entry.
 func (it *Iter) inBounds() bool {
+	if it.allIn {
+		return true
+	}
 	k := it.ents[it.pos].key
 	if it.reverse {
 		if it.lower != nil && bytes.Compare(k, it.lower) < 0 {
@@ -175,6 +204,56 @@ func (it *Iter) Tomb() bool { return it.ents[it.pos].tomb }
 // Err is the first error met.
 func (it *Iter) Err() error { return it.err }
 
+// readahead returns block i for a scanning iterator: from the cache, from
+// the last readahead, or by reading it and the blocks after it up to
+// readaheadBytes (and not past the block holding the upper bound).
+func (it *Iter) readahead(i int) ([]byte, error) {
+	r := it.r
+	if i < it.bulkFirst || i >= it.bulkEnd {
+		if b, ok := r.cached(i); ok {
+			return b, nil
+		}
+		last := len(r.blocks) - 1
+		if it.upper != nil {
+			last = min(r.findBlock(it.upper), last)
+		}
+		end, size := i+1, r.blocks[i].size
+		for end <= last && size+r.blocks[end].size <= readaheadBytes {
+			size += r.blocks[end].size
+			end++
+		}
+		if err := it.bulkRead(i, end, size); err != nil {
+			return nil, err
+		}
+	}
+	b, err := it.bulkAt(i)
+	if err == nil {
+		r.cacheIfRoom(i, b)
+	}
+	return b, err
+}
+
+// bulkRead reads blocks [i, end), size bytes, into it.bulk.
+func (it *Iter) bulkRead(i, end, size int) error {
+	r := it.r
+	data, err := r.read(r.blocks[i].off, size)
+	if err != nil {
+		return fmt.Errorf("read segment %s: %w", r.name, err)
+	}
+	if len(data) != size {
+		return r.corrupt("short read of data blocks")
+	}
+	it.bulk, it.bulkFirst, it.bulkEnd = data, i, end
+	return nil
+}
+
+// bulkAt verifies and returns block i of the last bulk read.
+func (it *Iter) bulkAt(i int) ([]byte, error) {
+	h := it.r.blocks[i]
+	off := h.off - it.r.blocks[it.bulkFirst].off
+	return it.r.verifyAt(it.bulk[off:off+int64(h.size)], "block", int64(h.off))
+}
+
 // bulkBlock returns block i, reading it and the blocks after it that fit in
 // one chunk when it is not in the last bulk read.
 func (it *Iter) bulkBlock(i int) ([]byte, error) {
@@ -186,16 +265,9 @@ func (it *Iter) bulkBlock(i int) ([]byte, error) {
 			size += r.blocks[end].size
 			end++
 		}
-		data, err := r.read(r.blocks[i].off, size)
-		if err != nil {
-			return nil, fmt.Errorf("read segment %s: %w", r.name, err)
+		if err := it.bulkRead(i, end, size); err != nil {
+			return nil, err
 		}
-		if len(data) != size {
-			return nil, r.corrupt("short read of data blocks")
-		}
-		it.bulk, it.bulkFirst, it.bulkEnd = data, i, end
 	}
-	h := r.blocks[i]
-	off := h.off - r.blocks[it.bulkFirst].off
-	return r.verifyAt(it.bulk[off:off+int64(h.size)], "block", int64(h.off))
+	return it.bulkAt(i)
 }

@@ -188,24 +188,43 @@ func (r *Reader) Name() string { return r.name }
 
 // block returns the verified entries of block i, through the cache.
 func (r *Reader) block(i int) ([]byte, error) {
-	h := r.blocks[i]
-	k := cache.Key{File: r.id, Off: h.off}
-	if b, ok := r.cache.Get(k); ok {
-		return b, nil
+	b, _, err := r.blockHit(i)
+	return b, err
+}
+
+// blockHit is block, also saying whether the block came from the cache.
+func (r *Reader) blockHit(i int) ([]byte, bool, error) {
+	if b, ok := r.cached(i); ok {
+		return b, true, nil
 	}
+	h := r.blocks[i]
 	raw, err := r.read(h.off, h.size)
 	if err != nil {
-		return nil, fmt.Errorf("read segment %s: %w", r.name, err)
+		return nil, false, fmt.Errorf("read segment %s: %w", r.name, err)
 	}
 	if len(raw) != h.size {
-		return nil, r.corrupt("short read of block at %d", h.off)
+		return nil, false, r.corrupt("short read of block at %d", h.off)
 	}
 	b, err := r.verifyAt(raw, "block", int64(h.off))
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	r.cache.Add(k, b)
-	return b, nil
+	r.cache.Add(cache.Key{File: r.id, Off: h.off}, b)
+	return b, false, nil
+}
+
+// cached returns block i when the cache holds it.
+func (r *Reader) cached(i int) ([]byte, bool) {
+	return r.cache.Get(cache.Key{File: r.id, Off: r.blocks[i].off})
+}
+
+// cacheIfRoom adds a copy of verified block i (b may share a larger read)
+// to the cache when that evicts nothing.
+func (r *Reader) cacheIfRoom(i int, b []byte) {
+	k := cache.Key{File: r.id, Off: r.blocks[i].off}
+	if r.cache.Room(int64(len(b))) {
+		r.cache.Add(k, append([]byte(nil), b...))
+	}
 }
 
 // entry is one decoded entry; key and value point into a block.

@@ -231,3 +231,63 @@ func TestVerifyFindsEveryFlippedByte(t *testing.T) {
 		require.ErrorIs(t, r.Verify(), kv.ErrCorrupt, "byte %d", i)
 	}
 }
+
+// A forward iterator that keeps missing the cache reads ahead: the same
+// entries as block-at-a-time reads, in a few reads, never past the block
+// holding the upper bound, filling the cache only while it has room, and
+// still reporting a damaged block.
+func TestReadahead(t *testing.T) {
+	data, ents := build(3000)
+	for _, limit := range []int64{0, 2000, 1 << 20} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			reads, bytesRead := 0, 0
+			read := func(off int64, n int) ([]byte, error) {
+				reads++
+				bytesRead += n
+				return reader(data)(off, n)
+			}
+			c := cache.New(limit)
+			r, err := sstable.Open("ra.seg", 1, int64(len(data)), read, c)
+			require.NoError(t, err)
+			for _, hi := range []string{"", "k00500", "k04000"} {
+				var upper []byte
+				var want []string
+				for _, e := range ents {
+					if hi == "" || e.k < hi {
+						want = append(want, e.k)
+					}
+				}
+				if hi != "" {
+					upper = []byte(hi)
+				}
+				reads, bytesRead = 0, 0
+				it := r.NewIter(nil, upper, false)
+				var got []string
+				for it.Next() {
+					got = append(got, string(it.Key()))
+				}
+				require.NoError(t, it.Err())
+				require.Equal(t, want, got, "upper %q", hi)
+				if limit == 0 {
+					// The file is ~200 blocks of 256 bytes, under one
+					// readahead: two misses, then one read.
+					require.LessOrEqual(t, reads, 3, "upper %q: %d reads", hi, reads)
+					if hi == "k00500" {
+						require.Less(t, bytesRead, len(data)/4, "read past the upper bound")
+					}
+				}
+			}
+			require.LessOrEqual(t, c.Stats().Bytes, limit)
+		})
+	}
+	d := bytes.Clone(data)
+	d[len(data)/2] ^= 1 // a data block well past the first readahead
+	r, err := sstable.Open("ra.seg", 1, int64(len(d)), reader(d), cache.New(0))
+	if err == nil {
+		it := r.NewIter(nil, nil, false)
+		for it.Next() {
+		}
+		err = it.Err()
+	}
+	require.ErrorIs(t, err, kv.ErrCorrupt)
+}
