@@ -19,7 +19,7 @@ type Op struct {
 // the batch's life.
 type Batch struct {
 	chunks [][]byte
-	refs   []opRef
+	refs   refList
 	size   int
 }
 
@@ -29,6 +29,37 @@ type opRef struct {
 	off        uint32
 	klen, vlen uint32
 	del        bool
+}
+
+// refList is the list of a batch's writes, in pages: a list that grew by
+// append would copy itself whole each time it doubled, holding the old and
+// the new copy at once (8 and 16 MB for a 100,000-row insert) and leaving
+// the old one as garbage that wasm memory never gives back.
+type refList struct {
+	pages [][]opRef // every page full to refPage but the last; the first grows by append
+	n     int
+}
+
+const refPageBits = 14
+
+// refPage is how many writes a page holds (320 KiB of refs).
+const refPage = 1 << refPageBits
+
+func (l *refList) len() int           { return l.n }
+func (l *refList) at(i int) opRef     { return l.pages[i>>refPageBits][i&(refPage-1)] }
+func (l *refList) set(i int, r opRef) { l.pages[i>>refPageBits][i&(refPage-1)] = r }
+
+func (l *refList) push(r opRef) {
+	p := l.n >> refPageBits
+	if p == len(l.pages) {
+		c := 0
+		if p > 0 {
+			c = refPage
+		}
+		l.pages = append(l.pages, make([]opRef, 0, c))
+	}
+	l.pages[p] = append(l.pages[p], r)
+	l.n++
 }
 
 // Arena chunks start small (most batches are a commit of a few writes) and
@@ -70,23 +101,23 @@ func (b *Batch) op(r opRef) Op {
 }
 
 // Set adds key=value. The batch copies both.
-func (b *Batch) Set(key, value []byte) { b.refs = append(b.refs, b.add(key, value, false)) }
+func (b *Batch) Set(key, value []byte) { b.refs.push(b.add(key, value, false)) }
 
 // Delete adds a deletion of key.
-func (b *Batch) Delete(key []byte) { b.refs = append(b.refs, b.add(key, nil, true)) }
+func (b *Batch) Delete(key []byte) { b.refs.push(b.add(key, nil, true)) }
 
 // Len is the number of writes.
-func (b *Batch) Len() int { return len(b.refs) }
+func (b *Batch) Len() int { return b.refs.len() }
 
 // Op returns write i, in the order added. Its slices point into the batch
 // and must not be modified.
-func (b *Batch) Op(i int) Op { return b.op(b.refs[i]) }
+func (b *Batch) Op(i int) Op { return b.op(b.refs.at(i)) }
 
 // Ops returns every write, in order (a slice built for the caller).
 func (b *Batch) Ops() []Op {
-	out := make([]Op, len(b.refs))
-	for i, r := range b.refs {
-		out[i] = b.op(r)
+	out := make([]Op, b.refs.len())
+	for i := range out {
+		out[i] = b.op(b.refs.at(i))
 	}
 	return out
 }
@@ -96,4 +127,4 @@ func (b *Batch) Size() int { return b.size }
 
 // Reset empties the batch for reuse. Slices returned by Op before it stay
 // valid: the arena is dropped, not overwritten.
-func (b *Batch) Reset() { b.chunks, b.refs, b.size = nil, b.refs[:0], 0 }
+func (b *Batch) Reset() { b.chunks, b.refs, b.size = nil, refList{}, 0 }

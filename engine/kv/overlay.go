@@ -47,19 +47,19 @@ func (o *Overlay) Set(key, value []byte) { o.put(key, value, false) }
 func (o *Overlay) Delete(key []byte) { o.put(key, nil, true) }
 
 func (o *Overlay) put(key, value []byte, del bool) {
-	if 2*(len(o.b.refs)+1) > len(o.slots) {
-		o.rehash(2 * (len(o.b.refs) + 1))
+	if n := o.b.refs.len() + 1; 4*n > 3*len(o.slots) {
+		o.rehash(2 * n)
 	}
 	s := o.find(key)
 	ref := o.b.add(key, value, del)
 	if i := o.slots[s]; i != 0 {
-		old := o.b.refs[i-1]
+		old := o.b.refs.at(int(i - 1))
 		o.b.size -= int(old.klen + old.vlen) // Size counts what the batch will write
-		o.b.refs[i-1] = ref                  // a rewrite keeps the key's place
+		o.b.refs.set(int(i-1), ref)          // a rewrite keeps the key's place
 		return
 	}
-	o.b.refs = append(o.b.refs, ref)
-	o.slots[s] = uint32(len(o.b.refs))
+	o.b.refs.push(ref)
+	o.slots[s] = uint32(o.b.refs.len())
 	o.sorted = nil
 }
 
@@ -72,7 +72,7 @@ func (o *Overlay) find(key []byte) int {
 		if i == 0 {
 			return s
 		}
-		r := o.b.refs[i-1]
+		r := o.b.refs.at(int(i - 1))
 		c := o.b.chunks[r.chunk]
 		if string(c[r.off:r.off+r.klen]) == string(key) {
 			return s
@@ -80,10 +80,10 @@ func (o *Overlay) find(key []byte) int {
 	}
 }
 
-// rehash sizes the index for at least n keys (load at most one half).
+// rehash sizes the index for at least n keys (load at most three quarters).
 func (o *Overlay) rehash(n int) {
 	size := 16
-	for size < 2*n {
+	for 3*size < 4*n {
 		size *= 2
 	}
 	if size <= len(o.slots) {
@@ -91,7 +91,8 @@ func (o *Overlay) rehash(n int) {
 	}
 	o.slots = make([]uint32, size)
 	mask := size - 1
-	for i, r := range o.b.refs {
+	for i := range o.b.refs.len() {
+		r := o.b.refs.at(i)
 		c := o.b.chunks[r.chunk]
 		s := int(maphash.Bytes(o.seed, c[r.off:r.off+r.klen])) & mask
 		for o.slots[s] != 0 {
@@ -102,17 +103,16 @@ func (o *Overlay) rehash(n int) {
 }
 
 // Grow makes room for n more writes, so a bulk write of known size does not
-// regrow (and copy, and rehash) the overlay's log and index as it goes.
+// rehash the overlay's index as it goes.
 func (o *Overlay) Grow(n int) {
 	if n <= 0 {
 		return
 	}
-	o.rehash(len(o.b.refs) + n)
-	o.b.refs = slices.Grow(o.b.refs, n)
+	o.rehash(o.b.refs.len() + n)
 }
 
 // Len is the number of keys written (set or deleted) in the overlay.
-func (o *Overlay) Len() int { return len(o.b.refs) }
+func (o *Overlay) Len() int { return o.b.refs.len() }
 
 // Reset drops every write, keeping the base.
 func (o *Overlay) Reset() {
@@ -154,7 +154,7 @@ func (o *Overlay) Get(key []byte) ([]byte, error) {
 // sees base writes is up to the base.
 func (o *Overlay) NewIter(opts IterOptions) Iterator {
 	if o.sorted == nil {
-		o.sorted = make([]int32, len(o.b.refs))
+		o.sorted = make([]int32, o.b.refs.len())
 		for i := range o.sorted {
 			o.sorted[i] = int32(i)
 		}
@@ -182,7 +182,7 @@ func (o *Overlay) NewIter(opts IterOptions) Iterator {
 
 // key is the key of write i.
 func (o *Overlay) key(i int32) []byte {
-	r := o.b.refs[i]
+	r := o.b.refs.at(int(i))
 	return o.b.chunks[r.chunk][r.off : r.off+r.klen]
 }
 

@@ -184,3 +184,44 @@ func TestOverlayModel(t *testing.T) {
 		}
 	}
 }
+
+// An overlay of more writes than one page of its write list holds (and
+// past several index regrowths) keeps one write per key, the last one, in
+// first-written order, and reads them all back.
+func TestOverlayManyWrites(t *testing.T) {
+	const keys = 50_000
+	o := kv.NewOverlay(nil)
+	for round := range 2 {
+		for i := range keys {
+			k := []byte(fmt.Sprintf("k%06d", i))
+			switch {
+			case round == 1 && i%3 == 0:
+				o.Delete(k)
+			default:
+				o.Set(k, []byte(fmt.Sprintf("v%d-%d", round, i)))
+			}
+		}
+	}
+	b := o.Batch()
+	require.Equal(t, keys, b.Len())
+	require.Equal(t, keys, o.Len())
+	for _, i := range []int{0, 1, 16383, 16384, 16385, 32768, keys - 1} {
+		op := b.Op(i)
+		require.Equal(t, fmt.Sprintf("k%06d", i), string(op.Key))
+		require.Equal(t, i%3 == 0, op.Delete, "write %d", i)
+		v, err := o.Get(op.Key)
+		if i%3 == 0 {
+			require.ErrorIs(t, err, kv.ErrNotFound)
+		} else {
+			require.NoError(t, err)
+			require.Equal(t, fmt.Sprintf("v1-%d", i), string(v))
+		}
+	}
+	n := 0
+	it := o.NewIter(kv.IterOptions{})
+	for it.Next() {
+		n++
+	}
+	require.NoError(t, it.Close())
+	require.Equal(t, keys-keys/3-1, n)
+}
