@@ -38,7 +38,7 @@ var layers = []struct {
 	// Packages over the relational engine (replication, the key-value
 	// storage manager, …): the engine and its value types, never a backend.
 	{"minibase/engine/...", []string{"minibase/engine/...", "minibase/fsadapter"}},
-	{"minibase/fsadapter", nil},
+	{"minibase/fsadapter", []string{"minibase/fsadapter/internal/fsutil"}},
 	{"minibase/fsadapter/internal/...", nil},
 	{"minibase/fsadapter/...", []string{"minibase/fsadapter", "minibase/fsadapter/internal/..."}},
 	// The bridge sees storage only as fsadapter.FS: backends are chosen by
