@@ -29,7 +29,7 @@ import (
 // so the address JS was given stays valid until the feed is turned off.
 var feedFlags = map[*engine.Conn]*uint32{}
 
-func changesWatch(c *call, conn *engine.Conn) error {
+func opChangesWatch(c *call, conn *engine.Conn) error {
 	on := c.arg(1)
 	if on.Kind() != value.Bool {
 		return c.bad("on must be a boolean")
@@ -51,7 +51,7 @@ func changesWatch(c *call, conn *engine.Conn) error {
 	return c.result(value.ArrayOf([]value.Value{value.StringOf(c.b.conns[uint32(h)].key), value.NumberOf(addr)}))
 }
 
-func changesFilter(c *call, conn *engine.Conn) error {
+func opChangesFilter(c *call, conn *engine.Conn) error {
 	all := c.arg(1)
 	list := c.arg(2)
 	if all.Kind() != value.Bool || list.Kind() != value.Array {
@@ -73,7 +73,7 @@ func changesFilter(c *call, conn *engine.Conn) error {
 	return c.result(value.NullValue)
 }
 
-func changesTake(c *call, conn *engine.Conn) error {
+func opChangesTake(c *call, conn *engine.Conn) error {
 	withRows := c.arg(1).Kind() == value.Bool && c.arg(1).Bool()
 	cs, schema, overflow := conn.TakeChanges()
 	list := make([]value.Value, len(cs))
@@ -105,7 +105,7 @@ func changesTake(c *call, conn *engine.Conn) error {
 	))
 }
 
-func readRanges(c *call, tx *engine.Tx, db, table string) error {
+func opReadRanges(c *call, tx *engine.Tx, db, table string) error {
 	q, err := engine.ParseQuery(c.arg(4))
 	if err != nil {
 		return err
@@ -117,7 +117,7 @@ func readRanges(c *call, tx *engine.Tx, db, table string) error {
 	return c.result(hexRanges(rs))
 }
 
-func keyRange(c *call, tx *engine.Tx, db, table string) error {
+func opKeyRange(c *call, tx *engine.Tx, db, table string) error {
 	r, err := tx.KeyReadRange(db, table, c.arg(4))
 	if err != nil {
 		return err

@@ -143,14 +143,31 @@ func (c *call) done(err error) error {
 	return c.result(value.NullValue)
 }
 
-// closeConn releases the connection handle in argument 0.
-func closeConn(c *call, _ *engine.Conn) error {
+// number answers a count (rows, keys, outbox entries) once err is nil.
+func (c *call) number(n int, err error) error {
+	if err != nil {
+		return err
+	}
+	return c.result(value.NumberOf(float64(n)))
+}
+
+// strings answers a list of names once err is nil.
+func (c *call) strings(names []string, err error) error {
+	if err != nil {
+		return err
+	}
+	return c.result(stringArray(names))
+}
+
+// opClose releases the connection handle in argument 0.
+func opClose(c *call, _ *engine.Conn) error {
 	h, _ := c.handle(0)
 	return c.done(c.b.release(uint32(h)))
 }
 
-// createDatabase, dropDatabase and useDatabase take [conn, name, options].
-func createDatabase(c *call, s engine.Schema) error {
+// opCreateDatabase, opDropDatabase and opUseDatabase serve the ops of
+// [conn, name, options].
+func opCreateDatabase(c *call, s engine.Schema) error {
 	name, err := c.userDB(1, "database name")
 	if err != nil {
 		return err
@@ -162,7 +179,7 @@ func createDatabase(c *call, s engine.Schema) error {
 	return c.done(s.CreateDatabase(name, ifNotExists))
 }
 
-func dropDatabase(c *call, s engine.Schema) error {
+func opDropDatabase(c *call, s engine.Schema) error {
 	name, err := c.userDB(1, "database name")
 	if err != nil {
 		return err
@@ -174,7 +191,7 @@ func dropDatabase(c *call, s engine.Schema) error {
 	return c.done(s.DropDatabase(name, ifExists))
 }
 
-func useDatabase(c *call, conn *engine.Conn) error {
+func opUseDatabase(c *call, conn *engine.Conn) error {
 	name, err := c.userDB(1, "database name")
 	if err != nil {
 		return err
@@ -182,27 +199,19 @@ func useDatabase(c *call, conn *engine.Conn) error {
 	return c.done(conn.HasDatabase(name))
 }
 
-func showDatabases(c *call, s engine.Schema) error {
-	names, err := s.Databases()
-	if err != nil {
-		return err
-	}
-	return c.result(stringArray(names))
+func opShowDatabases(c *call, s engine.Schema) error {
+	return c.strings(s.Databases())
 }
 
-func showTables(c *call, s engine.Schema) error {
+func opShowTables(c *call, s engine.Schema) error {
 	db, err := c.dbArg(1)
 	if err != nil {
 		return err
 	}
-	names, err := s.Tables(db)
-	if err != nil {
-		return err
-	}
-	return c.result(stringArray(names))
+	return c.strings(s.Tables(db))
 }
 
-func begin(c *call, conn *engine.Conn) error {
+func opBegin(c *call, conn *engine.Conn) error {
 	tx, err := conn.Begin()
 	if err != nil {
 		return err
@@ -225,7 +234,7 @@ func endTx(end func(*engine.Tx) error) func(*call, *engine.Conn) error {
 	}
 }
 
-func compact(c *call, conn *engine.Conn) error { return c.done(conn.Compact()) }
+func opCompact(c *call, conn *engine.Conn) error { return c.done(conn.Compact()) }
 
 func stringArray(names []string) value.Value {
 	out := make([]value.Value, len(names))
@@ -235,7 +244,9 @@ func stringArray(names []string) value.Value {
 	return value.ArrayOf(out)
 }
 
-func (c *call) open() error {
+// opOpen opens a connection handle on a root, sharing the engine.Conn of
+// a root already open.
+func opOpen(c *call) error {
 	opts := c.arg(0)
 	if opts.Kind() != value.Object {
 		return c.bad("options must be an object")
@@ -342,7 +353,7 @@ func storeBudget(eo engine.Options) int64 {
 	return 2*mt + max(cache, 0)
 }
 
-func stats(c *call, conn *engine.Conn) error {
+func opStats(c *call, conn *engine.Conn) error {
 	s, err := conn.Stats()
 	if err != nil {
 		return err
@@ -498,11 +509,7 @@ func opUpsert(c *call, tx *engine.Tx, db, table string) error {
 	return idResult(c, id)
 }
 func opInsertMany(c *call, tx *engine.Tx, db, table string) error {
-	n, err := tx.InsertMany(db, table, c.arg(4))
-	if err != nil {
-		return err
-	}
-	return c.result(value.NumberOf(float64(n)))
+	return c.number(tx.InsertMany(db, table, c.arg(4)))
 }
 func opGet(c *call, tx *engine.Tx, db, table string) error {
 	r, err := tx.Get(db, table, c.arg(4))
@@ -534,33 +541,21 @@ func opCount(c *call, tx *engine.Tx, db, table string) error {
 	if err != nil {
 		return err
 	}
-	n, err := tx.Count(db, table, q)
-	if err != nil {
-		return err
-	}
-	return c.result(value.NumberOf(float64(n)))
+	return c.number(tx.Count(db, table, q))
 }
 func opUpdate(c *call, tx *engine.Tx, db, table string) error {
 	q, err := engine.ParseQuery(c.arg(5))
 	if err != nil {
 		return err
 	}
-	n, err := tx.Update(db, table, c.arg(4), q)
-	if err != nil {
-		return err
-	}
-	return c.result(value.NumberOf(float64(n)))
+	return c.number(tx.Update(db, table, c.arg(4), q))
 }
 func opDelete(c *call, tx *engine.Tx, db, table string) error {
 	q, err := engine.ParseQuery(c.arg(4))
 	if err != nil {
 		return err
 	}
-	n, err := tx.Delete(db, table, q)
-	if err != nil {
-		return err
-	}
-	return c.result(value.NumberOf(float64(n)))
+	return c.number(tx.Delete(db, table, q))
 }
 func opExplain(c *call, tx *engine.Tx, db, table string) error {
 	q, err := engine.ParseQuery(c.arg(4))

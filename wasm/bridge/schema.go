@@ -27,9 +27,9 @@ func inTx(fn func(c *call, tx *engine.Tx) error) func(*call, *engine.Conn) error
 	}
 }
 
-// schemaVersion is [conn, tx]: the version tx sees, or the committed one
+// opSchemaVersion serves [conn, tx]: the version tx sees, or the committed one
 // when tx is 0.
-func schemaVersion(c *call, conn *engine.Conn) error {
+func opSchemaVersion(c *call, conn *engine.Conn) error {
 	txID, err := c.handle(1)
 	if err != nil {
 		return err
@@ -49,7 +49,7 @@ func schemaVersion(c *call, conn *engine.Conn) error {
 	return c.result(value.NumberOf(float64(v)))
 }
 
-func setSchemaVersion(c *call, tx *engine.Tx) error {
+func opSetSchemaVersion(c *call, tx *engine.Tx) error {
 	v := c.arg(2)
 	if !v.IsInteger() || v.Number() < 1 {
 		return c.bad("the version must be a whole number from 1, got %s", v)
@@ -57,9 +57,9 @@ func setSchemaVersion(c *call, tx *engine.Tx) error {
 	return c.done(tx.SetSchemaVersion(uint64(v.Number())))
 }
 
-// declareTable is [conn, tx, db, table, spec, { create }]: it answers the
+// opDeclareTable serves [conn, tx, db, table, spec, { create }]: it answers the
 // list of what it created.
-func declareTable(c *call, tx *engine.Tx) error {
+func opDeclareTable(c *call, tx *engine.Tx) error {
 	db, err := c.userDB(2, "database name")
 	if err != nil {
 		return err
@@ -76,16 +76,12 @@ func declareTable(c *call, tx *engine.Tx) error {
 	if err != nil {
 		return err
 	}
-	done, err := tx.Schema().Declare(db, table, spec, create)
-	if err != nil {
-		return err
-	}
-	return c.result(stringArray(done))
+	return c.strings(tx.Schema().Declare(db, table, spec, create))
 }
 
-// txSchema is [conn, tx, op, ...args]: the schema op with its usual
+// opTxSchema serves [conn, tx, op, ...args]: the schema op with its usual
 // arguments after conn, run inside the transaction.
-func txSchema(c *call, tx *engine.Tx) error {
+func opTxSchema(c *call, tx *engine.Tx) error {
 	op, err := c.str(2, "schema operation")
 	if err != nil {
 		return err

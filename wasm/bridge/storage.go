@@ -55,10 +55,10 @@ func (c *call) key(i int) (string, error) {
 	return v.Str(), nil
 }
 
-// storageOpen reads { prefix, secret, limitSize, kdfIterations, cacheKey };
+// opStorageOpen reads { prefix, secret, limitSize, kdfIterations, cacheKey };
 // secret is a passphrase (string) or a raw 32-byte key (bytes); cacheKey
 // false keeps a passphrase's key out of the instance's key cache.
-func storageOpen(c *call, conn *engine.Conn) error {
+func opStorageOpen(c *call, conn *engine.Conn) error {
 	connID, _ := c.handle(0)
 	opts := c.arg(1)
 	if !opts.IsNull() && opts.Kind() != value.Object {
@@ -262,11 +262,7 @@ func opStorageRemove(c *call, m *kvstore.Manager, _ *storeHandle) error {
 	return c.result(value.BoolOf(found))
 }
 func opStorageKeys(c *call, m *kvstore.Manager, _ *storeHandle) error {
-	keys, err := m.Keys()
-	if err != nil {
-		return err
-	}
-	return c.result(stringArray(keys))
+	return c.strings(m.Keys())
 }
 func opStorageClear(c *call, m *kvstore.Manager, _ *storeHandle) error {
 	return c.done(m.Clear())
@@ -295,11 +291,7 @@ func opStorageCleanExpired(c *call, m *kvstore.Manager, _ *storeHandle) error {
 		}
 		limit = int(min(v.Number(), math.MaxInt32))
 	}
-	n, err := m.Sweep(limit)
-	if err != nil {
-		return err
-	}
-	return c.result(value.NumberOf(float64(n)))
+	return c.number(m.Sweep(limit))
 }
 func opStorageBatch(c *call, m *kvstore.Manager, _ *storeHandle) error {
 	ops, err := c.batchOps(c.arg(1))
@@ -329,9 +321,9 @@ func opStorageSetClock(c *call, _ *kvstore.Manager, h *storeHandle) error {
 	return c.result(value.NullValue)
 }
 
-// storageClose forgets the store; closing a closed store is not an error:
+// opStorageClose forgets the store; closing a closed store is not an error:
 // close() may run twice.
-func storageClose(c *call) error {
+func opStorageClose(c *call) error {
 	id, err := c.handle(0)
 	if err != nil {
 		return err

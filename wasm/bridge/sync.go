@@ -33,7 +33,7 @@ func (c *call) syncHandle() (*syncHandle, error) {
 	return nil, &engine.Error{Code: engine.CodeClosed, Msg: c.op + ": the sync session or its connection is closed"}
 }
 
-func syncOpen(c *call, conn *engine.Conn) error {
+func opSyncOpen(c *call, conn *engine.Conn) error {
 	connH, _ := c.handle(0)
 	db, err := c.dbArg(1)
 	if err != nil {
@@ -90,15 +90,15 @@ func jsonArg[T any](c *call, i int, decode func([]byte) (T, error)) (T, error) {
 	return v, nil
 }
 
-// syncClose forgets the session; closing a closed one is not an error.
-func syncClose(c *call) error {
+// opSyncClose forgets the session; closing a closed one is not an error.
+func opSyncClose(c *call) error {
 	if id, err := c.handle(0); err == nil {
 		delete(c.b.syncs, uint32(id))
 	}
 	return c.result(value.NullValue)
 }
 
-func syncNextPush(c *call, h *syncHandle) error {
+func opSyncNextPush(c *call, h *syncHandle) error {
 	limit := replica.DefaultBatch
 	if v := c.arg(1); v.IsInteger() && v.Number() > 0 && v.Number() <= 1000 {
 		limit = int(v.Number())
@@ -118,7 +118,7 @@ func syncNextPush(c *call, h *syncHandle) error {
 	return c.result(value.StringOf(string(b)))
 }
 
-func syncAckPush(c *call, h *syncHandle) error {
+func opSyncAckPush(c *call, h *syncHandle) error {
 	resp, err := jsonArg(c, 1, replica.DecodePushResponse)
 	if err != nil {
 		return err
@@ -126,7 +126,7 @@ func syncAckPush(c *call, h *syncHandle) error {
 	return c.report(h.r.AckPush(resp))
 }
 
-func syncReject(c *call, h *syncHandle) error {
+func opSyncReject(c *call, h *syncHandle) error {
 	body, err := c.str(1, "JSON body")
 	if err != nil {
 		return err
@@ -134,7 +134,7 @@ func syncReject(c *call, h *syncHandle) error {
 	return c.done(h.r.Reject(h.last, replica.DecodeServerError(422, []byte(body))))
 }
 
-func syncCursor(c *call, h *syncHandle) error {
+func opSyncCursor(c *call, h *syncHandle) error {
 	cur, err := h.r.Cursor()
 	if err != nil {
 		return err
@@ -142,7 +142,7 @@ func syncCursor(c *call, h *syncHandle) error {
 	return c.result(value.NumberOf(float64(cur)))
 }
 
-func syncApplyPull(c *call, h *syncHandle) error {
+func opSyncApplyPull(c *call, h *syncHandle) error {
 	resp, err := jsonArg(c, 1, replica.DecodePullResponse)
 	if err != nil {
 		return err
@@ -150,19 +150,15 @@ func syncApplyPull(c *call, h *syncHandle) error {
 	return c.report(h.r.ApplyPull(resp))
 }
 
-func syncResync(c *call, h *syncHandle) error { return c.done(h.r.BeginResync()) }
+func opSyncResync(c *call, h *syncHandle) error { return c.done(h.r.BeginResync()) }
 
-func syncFinish(c *call, h *syncHandle) error { return c.report(h.r.FinishResync()) }
+func opSyncFinish(c *call, h *syncHandle) error { return c.report(h.r.FinishResync()) }
 
-func syncPending(c *call, h *syncHandle) error {
-	n, err := h.r.Pending()
-	if err != nil {
-		return err
-	}
-	return c.result(value.NumberOf(float64(n)))
+func opSyncPending(c *call, h *syncHandle) error {
+	return c.number(h.r.Pending())
 }
 
-func syncDeadLetters(c *call, h *syncHandle) error {
+func opSyncDeadLetters(c *call, h *syncHandle) error {
 	es, err := h.r.DeadLetters()
 	if err != nil {
 		return err
@@ -177,7 +173,7 @@ func syncDeadLetters(c *call, h *syncHandle) error {
 	return c.result(value.ArrayOf(out))
 }
 
-func syncConflicts(c *call, h *syncHandle) error {
+func opSyncConflicts(c *call, h *syncHandle) error {
 	es, err := h.r.Conflicts()
 	if err != nil {
 		return err
@@ -201,7 +197,7 @@ func syncDeadLetter(act func(r *replica.Replica, op string) error) func(*call, *
 	}
 }
 
-func syncResolve(c *call, h *syncHandle) error {
+func opSyncResolve(c *call, h *syncHandle) error {
 	id, err := c.handle(1)
 	if err != nil {
 		return err
