@@ -219,19 +219,29 @@ func opBegin(c *call, conn *engine.Conn) error {
 	return c.result(value.NumberOf(float64(tx.ID())))
 }
 
-// endTx reads [conn, tx] for commit and rollback.
-func endTx(end func(*engine.Tx) error) func(*call, *engine.Conn) error {
-	return func(c *call, conn *engine.Conn) error {
-		h, err := c.handle(1)
-		if err != nil {
-			return err
-		}
-		tx, err := conn.Tx(h)
-		if err != nil {
-			return err
-		}
-		return c.done(end(tx))
+// txOf reads argument 1, a transaction handle of conn.
+func (c *call) txOf(conn *engine.Conn) (*engine.Tx, error) {
+	h, err := c.handle(1)
+	if err != nil {
+		return nil, err
 	}
+	return conn.Tx(h)
+}
+
+func opCommit(c *call, conn *engine.Conn) error {
+	tx, err := c.txOf(conn)
+	if err != nil {
+		return err
+	}
+	return c.done(tx.Commit())
+}
+
+func opRollback(c *call, conn *engine.Conn) error {
+	tx, err := c.txOf(conn)
+	if err != nil {
+		return err
+	}
+	return c.done(tx.Rollback())
 }
 
 func opCompact(c *call, conn *engine.Conn) error { return c.done(conn.Compact()) }

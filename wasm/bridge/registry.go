@@ -3,7 +3,6 @@ package bridge
 import (
 	"minibase/engine"
 	"minibase/engine/kvstore"
-	"minibase/engine/replica"
 )
 
 // handleKind names what a handle an op opens is; the JS side keeps virtual
@@ -40,92 +39,100 @@ type opSpec struct {
 	// live queries take the feed after it.
 	commits bool
 
-	// run serves the op; schema ops set schema instead, which also serves
-	// them inside a transaction (txSchema).
-	run    func(c *call) error
-	schema func(c *call, s engine.Schema) error
+	// The handler, exactly one of these, by what the op's arguments start
+	// with. They are plain functions rather than closures built around
+	// them, so the table is static data in the wasm module, not code run
+	// at start.
+	run    func(c *call) error                                  // anything else: reads its own arguments
+	conn   func(c *call, conn *engine.Conn) error               // [conn, ...]
+	table  func(c *call, tx *engine.Tx, db, table string) error // [conn, tx, db, table, ...] (tableOp)
+	inTx   func(c *call, tx *engine.Tx) error                   // [conn, tx, ...], tx an explicit transaction
+	schema func(c *call, s engine.Schema) error                 // [conn, ...], also run inside a transaction by txSchema
+	ddl    func(c *call, s engine.Schema, db, table string) error
+	store  func(c *call, m *kvstore.Manager, h *storeHandle) error // [store, ...]
+	sync   func(c *call, h *syncHandle) error                      // [sync session, ...]
 }
 
 // ops is every operation, in the order of wasm/PROTOCOL.md.
 var ops = []opSpec{
 	{name: "open", opens: kindConn, run: opOpen},
-	{name: "close", closes: true, run: onConn(opClose)},
+	{name: "close", closes: true, conn: opClose},
 	{name: "createDatabase", schema: opCreateDatabase},
 	{name: "dropDatabase", commits: true, schema: opDropDatabase},
 	{name: "showDatabases", schema: opShowDatabases},
-	{name: "useDatabase", run: onConn(opUseDatabase)},
-	{name: "createTable", commits: true, schema: ddl(opCreateTable)},
-	{name: "dropTable", commits: true, schema: ddl(opDropTable)},
+	{name: "useDatabase", conn: opUseDatabase},
+	{name: "createTable", commits: true, ddl: opCreateTable},
+	{name: "dropTable", commits: true, ddl: opDropTable},
 	{name: "showTables", schema: opShowTables},
-	{name: "describeTable", schema: ddl(opDescribeTable)},
-	{name: "addColumn", commits: true, schema: ddl(opAddColumn)},
-	{name: "modifyColumn", commits: true, schema: ddl(opModifyColumn)},
-	{name: "dropColumn", commits: true, schema: ddl(opDropColumn)},
-	{name: "createIndex", commits: true, schema: ddl(opCreateIndex)},
-	{name: "dropIndex", commits: true, schema: ddl(opDropIndex)},
-	{name: "insert", tx: true, writes: true, commits: true, run: onTable(opInsert)},
-	{name: "insertMany", tx: true, writes: true, commits: true, run: onTable(opInsertMany)},
-	{name: "upsert", tx: true, writes: true, commits: true, run: onTable(opUpsert)},
-	{name: "get", tx: true, run: onTable(opGet)},
-	{name: "select", tx: true, run: onTable(opSelect)},
-	{name: "selectEq", tx: true, run: onTable(opSelectEq)},
-	{name: "count", tx: true, run: onTable(opCount)},
-	{name: "update", tx: true, writes: true, commits: true, run: onTable(opUpdate)},
-	{name: "delete", tx: true, writes: true, commits: true, run: onTable(opDelete)},
-	{name: "explain", tx: true, run: onTable(opExplain)},
-	{name: "begin", opens: kindTx, run: onConn(opBegin)},
-	{name: "commit", tx: true, writes: true, commits: true, run: onConn(endTx((*engine.Tx).Commit))},
-	{name: "rollback", tx: true, run: onConn(endTx((*engine.Tx).Rollback))},
-	{name: "stats", run: onConn(opStats)},
-	{name: "compact", run: onConn(opCompact)},
+	{name: "describeTable", ddl: opDescribeTable},
+	{name: "addColumn", commits: true, ddl: opAddColumn},
+	{name: "modifyColumn", commits: true, ddl: opModifyColumn},
+	{name: "dropColumn", commits: true, ddl: opDropColumn},
+	{name: "createIndex", commits: true, ddl: opCreateIndex},
+	{name: "dropIndex", commits: true, ddl: opDropIndex},
+	{name: "insert", tx: true, writes: true, commits: true, table: opInsert},
+	{name: "insertMany", tx: true, writes: true, commits: true, table: opInsertMany},
+	{name: "upsert", tx: true, writes: true, commits: true, table: opUpsert},
+	{name: "get", tx: true, table: opGet},
+	{name: "select", tx: true, table: opSelect},
+	{name: "selectEq", tx: true, table: opSelectEq},
+	{name: "count", tx: true, table: opCount},
+	{name: "update", tx: true, writes: true, commits: true, table: opUpdate},
+	{name: "delete", tx: true, writes: true, commits: true, table: opDelete},
+	{name: "explain", tx: true, table: opExplain},
+	{name: "begin", opens: kindTx, conn: opBegin},
+	{name: "commit", tx: true, writes: true, commits: true, conn: opCommit},
+	{name: "rollback", tx: true, conn: opRollback},
+	{name: "stats", conn: opStats},
+	{name: "compact", conn: opCompact},
 
-	{name: "schemaVersion", tx: true, run: onConn(opSchemaVersion)},
-	{name: "setSchemaVersion", tx: true, run: onConn(inTx(opSetSchemaVersion))},
-	{name: "declareTable", tx: true, run: onConn(inTx(opDeclareTable))},
-	{name: "txSchema", tx: true, run: onConn(inTx(opTxSchema))},
+	{name: "schemaVersion", tx: true, conn: opSchemaVersion},
+	{name: "setSchemaVersion", tx: true, inTx: opSetSchemaVersion},
+	{name: "declareTable", tx: true, inTx: opDeclareTable},
+	{name: "txSchema", tx: true, inTx: opTxSchema},
 
-	{name: "storageOpen", opens: kindStore, run: onConn(opStorageOpen)},
+	{name: "storageOpen", opens: kindStore, conn: opStorageOpen},
 	{name: "storageClose", closes: true, run: opStorageClose},
-	{name: "storageSet", commits: true, run: onStore(opStorageSet)},
-	{name: "storageGet", run: onStore(opStorageGet)},
-	{name: "storageHas", run: onStore(opStorageHas)},
-	{name: "storageRemove", commits: true, run: onStore(opStorageRemove)},
-	{name: "storageKeys", run: onStore(opStorageKeys)},
-	{name: "storageClear", commits: true, run: onStore(opStorageClear)},
-	{name: "storageInfo", run: onStore(opStorageInfo)},
-	{name: "storageCleanExpired", commits: true, run: onStore(opStorageCleanExpired)},
-	{name: "storageBatch", commits: true, run: onStore(opStorageBatch)},
-	{name: "storageSetClock", run: onStore(opStorageSetClock)},
+	{name: "storageSet", commits: true, store: opStorageSet},
+	{name: "storageGet", store: opStorageGet},
+	{name: "storageHas", store: opStorageHas},
+	{name: "storageRemove", commits: true, store: opStorageRemove},
+	{name: "storageKeys", store: opStorageKeys},
+	{name: "storageClear", commits: true, store: opStorageClear},
+	{name: "storageInfo", store: opStorageInfo},
+	{name: "storageCleanExpired", commits: true, store: opStorageCleanExpired},
+	{name: "storageBatch", commits: true, store: opStorageBatch},
+	{name: "storageSetClock", store: opStorageSetClock},
 
-	{name: "syncOpen", opens: kindSync, run: onConn(opSyncOpen)},
+	{name: "syncOpen", opens: kindSync, conn: opSyncOpen},
 	{name: "syncClose", closes: true, run: opSyncClose},
-	{name: "syncNextPush", run: onSync(opSyncNextPush)},
-	{name: "syncAckPush", commits: true, run: onSync(opSyncAckPush)},
-	{name: "syncReject", run: onSync(opSyncReject)},
-	{name: "syncCursor", run: onSync(opSyncCursor)},
-	{name: "syncApplyPull", commits: true, run: onSync(opSyncApplyPull)},
-	{name: "syncResync", commits: true, run: onSync(opSyncResync)},
-	{name: "syncFinish", commits: true, run: onSync(opSyncFinish)},
-	{name: "syncPending", run: onSync(opSyncPending)},
-	{name: "syncDeadLetters", run: onSync(opSyncDeadLetters)},
-	{name: "syncConflicts", run: onSync(opSyncConflicts)},
-	{name: "syncRetry", run: onSync(syncDeadLetter((*replica.Replica).Retry))},
-	{name: "syncDiscard", run: onSync(syncDeadLetter((*replica.Replica).Discard))},
-	{name: "syncResolve", commits: true, run: onSync(opSyncResolve)},
+	{name: "syncNextPush", sync: opSyncNextPush},
+	{name: "syncAckPush", commits: true, sync: opSyncAckPush},
+	{name: "syncReject", sync: opSyncReject},
+	{name: "syncCursor", sync: opSyncCursor},
+	{name: "syncApplyPull", commits: true, sync: opSyncApplyPull},
+	{name: "syncResync", commits: true, sync: opSyncResync},
+	{name: "syncFinish", commits: true, sync: opSyncFinish},
+	{name: "syncPending", sync: opSyncPending},
+	{name: "syncDeadLetters", sync: opSyncDeadLetters},
+	{name: "syncConflicts", sync: opSyncConflicts},
+	{name: "syncRetry", sync: opSyncRetry},
+	{name: "syncDiscard", sync: opSyncDiscard},
+	{name: "syncResolve", commits: true, sync: opSyncResolve},
 
-	{name: "changesWatch", run: onConn(opChangesWatch)},
-	{name: "changesFilter", run: onConn(opChangesFilter)},
-	{name: "changesTake", run: onConn(opChangesTake)},
-	{name: "readRanges", run: onTable(opReadRanges)},
-	{name: "keyRange", run: onTable(opKeyRange)},
+	{name: "changesWatch", conn: opChangesWatch},
+	{name: "changesFilter", conn: opChangesFilter},
+	{name: "changesTake", conn: opChangesTake},
+	{name: "readRanges", table: opReadRanges},
+	{name: "keyRange", table: opKeyRange},
 
-	{name: "checkIntegrity", run: onConn(opCheckIntegrity)},
-	{name: "exportPage", tx: true, run: onTable(opExportPage)},
-	{name: "importStage", opens: kindJob, run: onConn(opImportStage)},
+	{name: "checkIntegrity", conn: opCheckIntegrity},
+	{name: "exportPage", tx: true, table: opExportPage},
+	{name: "importStage", opens: kindJob, conn: opImportStage},
 	{name: "importRows", run: opImportRows},
 	{name: "importFinish", run: opImportFinish},
 	{name: "importAbort", run: opImportAbort},
-	{name: "backupOpen", opens: kindJob, run: onConn(opBackupOpen)},
+	{name: "backupOpen", opens: kindJob, conn: opBackupOpen},
 	{name: "backupRead", run: opBackupRead},
 	{name: "backupCheck", opens: kindJob, run: opBackupCheck},
 	{name: "restoreOpen", opens: kindJob, run: opRestoreOpen},
@@ -151,67 +158,61 @@ func (c *call) run() error {
 	if spec == nil {
 		return c.bad("unknown operation")
 	}
-	if spec.schema != nil {
-		conn, err := c.conn()
-		if err != nil {
-			return err
-		}
-		return spec.schema(c, conn.Schema())
-	}
-	return spec.run(c)
-}
-
-// onConn serves an op whose argument 0 is a connection handle.
-func onConn(fn func(c *call, conn *engine.Conn) error) func(*call) error {
-	return func(c *call) error {
-		conn, err := c.conn()
-		if err != nil {
-			return err
-		}
-		return fn(c, conn)
-	}
-}
-
-// onTable serves an op of [conn, tx, db, table, ...] (see tableOp).
-func onTable(fn func(c *call, tx *engine.Tx, db, table string) error) func(*call) error {
-	return func(c *call) error {
-		return c.tableOp(func(tx *engine.Tx, db, table string) error { return fn(c, tx, db, table) })
-	}
-}
-
-// ddl serves a schema op of [conn, db, table, ...].
-func ddl(fn func(c *call, s engine.Schema, db, table string) error) func(*call, engine.Schema) error {
-	return func(c *call, s engine.Schema) error {
-		db, err := c.dbArg(1)
-		if err != nil {
-			return err
-		}
-		table, err := c.str(2, "table name")
-		if err != nil {
-			return err
-		}
-		return fn(c, s, db, table)
-	}
-}
-
-// onStore serves an op whose argument 0 is a store handle.
-func onStore(fn func(c *call, m *kvstore.Manager, h *storeHandle) error) func(*call) error {
-	return func(c *call) error {
+	switch {
+	case spec.run != nil:
+		return spec.run(c)
+	case spec.table != nil:
+		return c.tableOp(func(tx *engine.Tx, db, table string) error { return spec.table(c, tx, db, table) })
+	case spec.store != nil:
 		m, h, err := c.store()
 		if err != nil {
 			return err
 		}
-		return fn(c, m, h)
-	}
-}
-
-// onSync serves an op whose argument 0 is a sync session handle.
-func onSync(fn func(c *call, h *syncHandle) error) func(*call) error {
-	return func(c *call) error {
+		return spec.store(c, m, h)
+	case spec.sync != nil:
 		h, err := c.syncHandle()
 		if err != nil {
 			return err
 		}
-		return fn(c, h)
+		return spec.sync(c, h)
 	}
+	conn, err := c.conn()
+	if err != nil {
+		return err
+	}
+	switch {
+	case spec.conn != nil:
+		return spec.conn(c, conn)
+	case spec.inTx != nil:
+		txID, err := c.handle(1)
+		if err != nil {
+			return err
+		}
+		if txID == 0 {
+			return c.bad("needs an explicit transaction")
+		}
+		tx, err := conn.Tx(txID)
+		if err != nil {
+			return err
+		}
+		return spec.inTx(c, tx)
+	}
+	return spec.runSchema(c, conn.Schema())
+}
+
+// runSchema serves a schema op with s, the connection's or a transaction's
+// (txSchema).
+func (spec *opSpec) runSchema(c *call, s engine.Schema) error {
+	if spec.schema != nil {
+		return spec.schema(c, s)
+	}
+	db, err := c.dbArg(1)
+	if err != nil {
+		return err
+	}
+	table, err := c.str(2, "table name")
+	if err != nil {
+		return err
+	}
+	return spec.ddl(c, s, db, table)
 }

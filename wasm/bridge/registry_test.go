@@ -123,8 +123,15 @@ func TestOpDeclarations(t *testing.T) {
 			t.Errorf("%s: declared twice", o.name)
 		}
 		names[o.name] = true
-		if (o.run == nil) == (o.schema == nil) {
-			t.Errorf("%s: needs exactly one of run and schema", o.name)
+		handlers := 0
+		for _, set := range []bool{o.run != nil, o.conn != nil, o.table != nil, o.inTx != nil, o.schema != nil,
+			o.ddl != nil, o.store != nil, o.sync != nil} {
+			if set {
+				handlers++
+			}
+		}
+		if handlers != 1 {
+			t.Errorf("%s: has %d handlers, wants exactly one", o.name, handlers)
 		}
 		if o.writes && !o.commits {
 			t.Errorf("%s: writes rows but is not marked as committing", o.name)

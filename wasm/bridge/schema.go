@@ -9,24 +9,6 @@ import (
 // takes [conn, tx, ...], tx being an explicit transaction, or 0 where a
 // read of the committed state is meant.
 
-// inTx reads [conn, tx] for the ops that need an explicit transaction.
-func inTx(fn func(c *call, tx *engine.Tx) error) func(*call, *engine.Conn) error {
-	return func(c *call, conn *engine.Conn) error {
-		txID, err := c.handle(1)
-		if err != nil {
-			return err
-		}
-		if txID == 0 {
-			return c.bad("needs an explicit transaction")
-		}
-		tx, err := conn.Tx(txID)
-		if err != nil {
-			return err
-		}
-		return fn(c, tx)
-	}
-}
-
 // opSchemaVersion serves [conn, tx]: the version tx sees, or the committed one
 // when tx is 0.
 func opSchemaVersion(c *call, conn *engine.Conn) error {
@@ -89,8 +71,8 @@ func opTxSchema(c *call, tx *engine.Tx) error {
 	inner := &call{b: c.b, op: op, args: append([]value.Value{c.arg(0)}, c.args[min(3, len(c.args)):]...), out: c.out}
 	defer func() { c.out = inner.out }()
 	spec := opsByName[op]
-	if spec == nil || spec.schema == nil {
+	if spec == nil || spec.schema == nil && spec.ddl == nil {
 		return c.bad("unknown schema operation %q", op)
 	}
-	return spec.schema(inner, tx.Schema())
+	return spec.runSchema(inner, tx.Schema())
 }

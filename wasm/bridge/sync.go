@@ -186,15 +186,20 @@ func opSyncConflicts(c *call, h *syncHandle) error {
 	return c.result(value.ArrayOf(out))
 }
 
-// syncDeadLetter reads [sync, op] for syncRetry and syncDiscard.
-func syncDeadLetter(act func(r *replica.Replica, op string) error) func(*call, *syncHandle) error {
-	return func(c *call, h *syncHandle) error {
-		op, err := c.str(1, "op")
-		if err != nil {
-			return err
-		}
-		return c.done(act(h.r, op))
+func opSyncRetry(c *call, h *syncHandle) error {
+	op, err := c.str(1, "op")
+	if err != nil {
+		return err
 	}
+	return c.done(h.r.Retry(op))
+}
+
+func opSyncDiscard(c *call, h *syncHandle) error {
+	op, err := c.str(1, "op")
+	if err != nil {
+		return err
+	}
+	return c.done(h.r.Discard(op))
 }
 
 func opSyncResolve(c *call, h *syncHandle) error {
