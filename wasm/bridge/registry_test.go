@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"minibase/engine/value"
 )
 
@@ -176,4 +179,43 @@ func TestEveryOpAnswersBadArguments(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestTxSchemaRunsOnlySchemaOps: txSchema runs a declared schema op inside
+// the transaction and refuses every other op, itself included.
+func TestTxSchemaRunsOnlySchemaOps(t *testing.T) {
+	b := newBridge(t)
+	conn := ok(t, b, "open", o("adapter", s("memory"), "root", s("txschema")))
+	tx := ok(t, b, "begin", conn)
+	ok(t, b, "txSchema", conn, tx, s("createDatabase"), s("d"), o())
+	ok(t, b, "txSchema", conn, tx, s("createTable"), s("d"), s("t"),
+		o("columns", a(o("name", s("id"), "type", s("number"), "primaryKey", value.BoolOf(true)))))
+	for _, op := range []string{"txSchema", "useDatabase", "insert", "begin", "open", "storageOpen", "nope"} {
+		assert.Equal(t, "BAD_QUERY", code(t, b, "txSchema", conn, tx, s(op), s("d")), op)
+	}
+	assert.Equal(t, []value.Value{s("t")}, ok(t, b, "txSchema", conn, tx, s("showTables"), s("d")).Items())
+	assert.Equal(t, "NO_SUCH_DATABASE", code(t, b, "showTables", conn, s("d")), "not committed yet")
+	ok(t, b, "commit", conn, tx)
+	assert.Equal(t, []value.Value{s("t")}, ok(t, b, "showTables", conn, s("d")).Items())
+}
+
+// TestClosingAConnectionDropsItsSessions: stores and sync sessions live no
+// longer than the connection handle they were opened on, and the bridge
+// keeps no entry for them afterwards.
+func TestClosingAConnectionDropsItsSessions(t *testing.T) {
+	b := newBridge(t)
+	keep := ok(t, b, "open", o("adapter", s("memory"), "root", s("sessions")))
+	conn := ok(t, b, "open", o("adapter", s("memory"), "root", s("sessions")))
+	ok(t, b, "createDatabase", conn, s("app"), o())
+	sync := ok(t, b, "syncOpen", conn, s("app"), o())
+	sh, _ := sync.Get("handle")
+	other, _ := ok(t, b, "syncOpen", keep, s("app"), o()).Get("handle")
+	st := ok(t, b, "storageOpen", conn, o())
+	ok(t, b, "close", conn)
+	require.Len(t, b.syncs, 1, "only the session of the connection still open")
+	assert.Empty(t, b.stores)
+	assert.Equal(t, "CLOSED", code(t, b, "syncPending", sh))
+	assert.Equal(t, "CLOSED", code(t, b, "storageKeys", st))
+	assert.Equal(t, 0.0, ok(t, b, "syncPending", other).Number())
+	ok(t, b, "syncClose", sh) // closing a closed session is not an error
 }
