@@ -31,11 +31,14 @@ var layers = []struct {
 	{"minibase/engine/sstable", []string{"minibase/engine/cache", "minibase/engine/checksum", "minibase/engine/kv"}},
 	{"minibase/engine/lsm", []string{"minibase/engine/cache", "minibase/engine/checksum", "minibase/engine/kv", "minibase/engine/memtable", "minibase/engine/sstable", "minibase/engine/wal", "minibase/fsadapter"}},
 	{"minibase/engine/backupfile", []string{"minibase/engine/checksum"}},
+	// The sync protocol's messages, shared by the client and the server:
+	// types only, importing nothing.
+	{"minibase/engine/replica/wire", nil},
 	{"minibase/engine", []string{"minibase/engine/backupfile", "minibase/engine/hlc", "minibase/engine/keys", "minibase/engine/kv", "minibase/engine/lsm", "minibase/engine/value", "minibase/fsadapter"}},
 	// Packages over the relational engine (replication, the key-value
 	// storage manager, …): the engine and its value types, never a backend.
 	{"minibase/engine/...", []string{"minibase/engine/...", "minibase/fsadapter"}},
-	{"minibase/fsadapter", nil},
+	{"minibase/fsadapter", []string{"minibase/fsadapter/internal/fsutil"}},
 	{"minibase/fsadapter/internal/...", nil},
 	{"minibase/fsadapter/...", []string{"minibase/fsadapter", "minibase/fsadapter/internal/..."}},
 	// The bridge sees storage only as fsadapter.FS: backends are chosen by

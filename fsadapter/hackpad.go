@@ -8,10 +8,11 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/hack-pad/hackpadfs"
+
+	"minibase/fsadapter/internal/fsutil"
 )
 
 // New adapts any hackpadfs filesystem to FS. caps must describe hfs truthfully:
@@ -42,7 +43,7 @@ type hackpadFS struct {
 func (h *hackpadFS) Caps() Caps { return h.caps }
 
 func (h *hackpadFS) ReadFile(name string) ([]byte, error) {
-	if err := checkPath("read", name); err != nil {
+	if err := fsutil.CheckPath("read", name); err != nil {
 		return nil, err
 	}
 	data, err := hackpadfs.ReadFile(h.fs, name)
@@ -55,7 +56,7 @@ func (h *hackpadFS) ReadFile(name string) ([]byte, error) {
 // ReadRange reads n bytes of name at off (RangeReader), so a segment block
 // read costs the block, not the file.
 func (h *hackpadFS) ReadRange(name string, off int64, n int) ([]byte, error) {
-	if err := checkPath("read", name); err != nil {
+	if err := fsutil.CheckPath("read", name); err != nil {
 		return nil, err
 	}
 	if off < 0 || n < 0 {
@@ -80,7 +81,7 @@ func (h *hackpadFS) ReadRange(name string, off int64, n int) ([]byte, error) {
 // WriteFile hands data to the backend in exactly one Write call (none for
 // empty data), because on IndexedDB every Write re-saves the whole file.
 func (h *hackpadFS) WriteFile(name string, data []byte, sync bool) error {
-	if err := checkPath("write", name); err != nil {
+	if err := fsutil.CheckPath("write", name); err != nil {
 		return err
 	}
 	sync = sync && h.caps.Sync
@@ -115,7 +116,7 @@ func (h *hackpadFS) WriteFile(name string, data []byte, sync bool) error {
 }
 
 func (h *hackpadFS) OpenAppend(name string) (AppendFile, error) {
-	if err := checkPath("open", name); err != nil {
+	if err := fsutil.CheckPath("open", name); err != nil {
 		return nil, err
 	}
 	created := false
@@ -127,11 +128,11 @@ func (h *hackpadFS) OpenAppend(name string) (AppendFile, error) {
 	if err != nil {
 		return nil, wrapErr("open", name, err)
 	}
-	return &appendFile{fs: h, name: name, f: f, dirPending: created}, nil
+	return &appendFile{Appender: fsutil.NewAppender(name, created, wrapErr), fs: h, name: name, f: f}, nil
 }
 
 func (h *hackpadFS) Truncate(name string, size int64) error {
-	if err := checkPath("truncate", name); err != nil {
+	if err := fsutil.CheckPath("truncate", name); err != nil {
 		return err
 	}
 	if size < 0 {
@@ -149,14 +150,14 @@ func (h *hackpadFS) Truncate(name string, size int64) error {
 }
 
 func (h *hackpadFS) Remove(name string) error {
-	if err := checkPath("remove", name); err != nil {
+	if err := fsutil.CheckPath("remove", name); err != nil {
 		return err
 	}
 	return wrapErr("remove", name, hackpadfs.Remove(h.fs, name))
 }
 
 func (h *hackpadFS) ReadDir(dir string) ([]string, error) {
-	if err := checkPath("readdir", dir); err != nil {
+	if err := fsutil.CheckPath("readdir", dir); err != nil {
 		return nil, err
 	}
 	entries, err := hackpadfs.ReadDir(h.fs, dir)
@@ -173,14 +174,14 @@ func (h *hackpadFS) ReadDir(dir string) ([]string, error) {
 }
 
 func (h *hackpadFS) MkdirAll(dir string) error {
-	if err := checkPath("mkdir", dir); err != nil {
+	if err := fsutil.CheckPath("mkdir", dir); err != nil {
 		return err
 	}
 	return wrapErr("mkdir", dir, hackpadfs.MkdirAll(h.fs, dir, dirPerm))
 }
 
 func (h *hackpadFS) Stat(name string) (fs.FileInfo, error) {
-	if err := checkPath("stat", name); err != nil {
+	if err := fsutil.CheckPath("stat", name); err != nil {
 		return nil, err
 	}
 	info, err := hackpadfs.Stat(h.fs, name)
@@ -204,55 +205,35 @@ func (h *hackpadFS) syncDir(dir string) {
 
 // appendFile is an AppendFile over a hackpadfs file opened with O_APPEND.
 type appendFile struct {
+	*fsutil.Appender
 	fs   *hackpadFS
 	name string
-
-	mu         sync.Mutex
-	f          hackpadfs.File // nil once closed: hackpadfs/mem files panic when used after Close
-	dirPending bool           // the file was created by OpenAppend and its directory not yet synced
+	f    hackpadfs.File // nil once closed: hackpadfs/mem files panic when used after Close
 }
 
 func (a *appendFile) Write(p []byte) (int, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.f == nil {
-		return 0, wrapErr("append", a.name, fs.ErrClosed)
-	}
-	n, err := hackpadfs.WriteFile(a.f, p)
-	if err == nil && n < len(p) {
-		err = io.ErrShortWrite
-	}
-	return n, wrapErr("append", a.name, err)
+	return a.Appender.Write(p, func(p []byte) (int, error) {
+		n, err := hackpadfs.WriteFile(a.f, p)
+		if err == nil && n < len(p) {
+			err = io.ErrShortWrite
+		}
+		return n, err
+	})
 }
 
 func (a *appendFile) Sync() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.f == nil {
-		return wrapErr("sync", a.name, fs.ErrClosed)
-	}
 	if !a.fs.caps.Sync {
-		return nil
+		return a.Appender.Sync(nil, nil)
 	}
-	if err := hackpadfs.SyncFile(a.f); err != nil {
-		return wrapErr("sync", a.name, err)
-	}
-	if a.dirPending {
-		a.fs.syncDir(path.Dir(a.name))
-		a.dirPending = false
-	}
-	return nil
+	return a.Appender.Sync(func() error { return hackpadfs.SyncFile(a.f) }, func() { a.fs.syncDir(path.Dir(a.name)) })
 }
 
 func (a *appendFile) Close() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.f == nil {
-		return wrapErr("close", a.name, fs.ErrClosed)
-	}
-	err := a.f.Close()
-	a.f = nil
-	return wrapErr("close", a.name, err)
+	return a.Appender.Close(func() error {
+		err := a.f.Close()
+		a.f = nil
+		return err
+	})
 }
 
 // writeFull writes p in one Write call and reports a short write as an error.
@@ -264,25 +245,14 @@ func writeFull(f hackpadfs.File, p []byte) error {
 	return err
 }
 
-// checkPath rejects names outside the adapter's root before they reach a
-// backend, so every backend fails them the same way (fs.ErrInvalid).
-func checkPath(op, name string) error {
-	if !fs.ValidPath(name) {
-		return wrapErr(op, name, fs.ErrInvalid)
-	}
-	return nil
-}
-
-// wrapErr prefixes err with the operation and name, and makes every flavour
-// of "out of space" match ErrNoSpace while keeping the original error.
+// wrapErr words err as every backend does (fsutil.WrapErr), and makes
+// every flavour of "out of space" match ErrNoSpace while keeping the
+// original error.
 func wrapErr(op, name string, err error) error {
-	if err == nil {
-		return nil
-	}
 	if isNoSpace(err) && !errors.Is(err, ErrNoSpace) {
 		return fmt.Errorf("fsadapter: %s %s: %w: %w", op, name, ErrNoSpace, err)
 	}
-	return fmt.Errorf("fsadapter: %s %s: %w", op, name, err)
+	return fsutil.WrapErr(op, name, err)
 }
 
 // isNoSpace reports whether err means the backend ran out of space or quota:

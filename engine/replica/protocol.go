@@ -6,58 +6,33 @@ import (
 	"fmt"
 	"strconv"
 
+	"minibase/engine/replica/wire"
 	"minibase/engine/value"
 )
 
-// The wire types of server/PROTOCOL.md (version 1).
-
-// Change is one row change on the wire. Row is JSON null for a delete.
-type Change struct {
-	Op     string  `json:"op"`
-	Table  string  `json:"table"`
-	Key    RawJSON `json:"key"`
-	Row    RawJSON `json:"row"`
-	HLC    string  `json:"hlc"`
-	Origin string  `json:"origin"`
-	Seq    int64   `json:"seq,omitempty"`
-}
-
-// PushRequest is the body of POST /v1/push.
-type PushRequest struct {
-	Client  string   `json:"client"`
-	Changes []Change `json:"changes"`
-	// SchemaVersion is the client's schema version (0: none declared), so a
-	// server can refuse changes in shapes older than it accepts.
-	SchemaVersion uint64 `json:"schemaVersion,omitempty"`
-}
+// The wire types of server/PROTOCOL.md, declared in engine/replica/wire,
+// under the names the client has always used.
+type (
+	// Change is one row change on the wire (wire.Change).
+	Change = wire.Change
+	// PushRequest is the body of POST /v1/push (wire.PushRequest).
+	PushRequest = wire.PushRequest
+	// PushResult is the server's verdict on one pushed change (wire.PushResult).
+	PushResult = wire.PushResult
+	// PushResponse is the answer to a push (wire.PushResponse).
+	PushResponse = wire.PushResponse
+	// PullResponse is the answer to GET /v1/pull (wire.PullResponse).
+	PullResponse = wire.PullResponse
+	// RawJSON is a JSON text carried as it is (wire.RawJSON).
+	RawJSON = wire.RawJSON
+)
 
 // Push result statuses.
 const (
-	Applied   = "applied"
-	Duplicate = "duplicate"
-	Stale     = "stale"
+	Applied   = wire.Applied
+	Duplicate = wire.Duplicate
+	Stale     = wire.Stale
 )
-
-// PushResult is the server's verdict on one pushed change.
-type PushResult struct {
-	Op      string  `json:"op"`
-	Status  string  `json:"status"`
-	Seq     int64   `json:"seq,omitempty"`
-	Current *Change `json:"current,omitempty"`
-}
-
-// PushResponse is the answer to a push.
-type PushResponse struct {
-	Results []PushResult `json:"results"`
-	Cursor  int64        `json:"cursor"`
-}
-
-// PullResponse is the answer to GET /v1/pull.
-type PullResponse struct {
-	Changes []Change `json:"changes"`
-	Cursor  int64    `json:"cursor"`
-	More    bool     `json:"more"`
-}
 
 // Transport carries requests to a sync server. Natively it is HTTP
 // (engine/replica/replicahttp); in the browser and mini-programs the JS side does
@@ -69,12 +44,12 @@ type Transport interface {
 
 // Error codes of the protocol the client acts on.
 const (
-	CodeValidation = "VALIDATION"
+	CodeValidation = wire.CodeValidation
 	// CodeClockAhead refuses a change stamped too far past the server's
 	// clock; like VALIDATION it names the op, which goes to the dead letters.
-	CodeClockAhead     = "CLOCK_AHEAD"
-	CodeResyncRequired = "RESYNC_REQUIRED"
-	CodeUnauthorized   = "UNAUTHORIZED"
+	CodeClockAhead     = wire.CodeClockAhead
+	CodeResyncRequired = wire.CodeResyncRequired
+	CodeUnauthorized   = wire.CodeUnauthorized
 )
 
 // ServerError is an error answer of the server: {"error": {...}} with its
@@ -98,34 +73,15 @@ func (e *ServerError) Permanent() bool {
 	return e.Status >= 400 && e.Status < 500 && e.Status != 408 && e.Status != 429
 }
 
-// RawJSON is a JSON text carried as it is: a change's key or row. It
-// implements the encoding/json interfaces for Go callers that use them; the
-// client itself encodes and decodes with EncodePushRequest and friends.
-type RawJSON []byte
-
-// MarshalJSON implements json.Marshaler.
-func (r RawJSON) MarshalJSON() ([]byte, error) {
-	if len(r) == 0 {
-		return []byte("null"), nil
-	}
-	return r, nil
-}
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (r *RawJSON) UnmarshalJSON(b []byte) error {
-	*r = append((*r)[:0], b...)
-	return nil
-}
-
 func appendChange(b []byte, c *Change) ([]byte, error) {
 	b = append(b, `{"op":`...)
 	b = appendString(b, c.Op)
 	b = append(b, `,"table":`...)
 	b = appendString(b, c.Table)
 	b = append(b, `,"key":`...)
-	b = append(b, RawJSON(c.Key).orNull()...)
+	b = append(b, orNull(c.Key)...)
 	b = append(b, `,"row":`...)
-	b = append(b, RawJSON(c.Row).orNull()...)
+	b = append(b, orNull(c.Row)...)
 	b = append(b, `,"hlc":`...)
 	b = appendString(b, c.HLC)
 	b = append(b, `,"origin":`...)
@@ -137,7 +93,8 @@ func appendChange(b []byte, c *Change) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-func (r RawJSON) orNull() []byte {
+// orNull is a raw JSON text, null when empty.
+func orNull(r RawJSON) []byte {
 	if len(r) == 0 {
 		return []byte("null")
 	}

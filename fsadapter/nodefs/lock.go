@@ -10,6 +10,7 @@ import (
 	"syscall/js"
 
 	"minibase/fsadapter"
+	"minibase/fsadapter/internal/fsutil"
 )
 
 var _ fsadapter.Locker = (*FS)(nil)
@@ -37,13 +38,13 @@ func (n *FS) Lock(name string) (func() error, error) {
 		CreateExclusive: func(name string, data []byte) error {
 			fd, err := n.call("openSync", p, "wx")
 			if err != nil {
-				return wrapErr("lock", name, err)
+				return fsutil.WrapErr("lock", name, err)
 			}
 			defer n.call("closeSync", fd)
 			buf := n.uint8Array.New(len(data))
 			js.CopyBytesToJS(buf, data)
 			if _, err := n.call("writeSync", fd, buf, 0, len(data)); err != nil {
-				return wrapErr("lock", name, err)
+				return fsutil.WrapErr("lock", name, err)
 			}
 			return nil
 		},

@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"minibase/fsadapter"
+	"minibase/fsadapter/internal/fsutil"
 	"minibase/fsadapter/internal/jscall"
 )
 
@@ -103,7 +103,7 @@ func (n *FS) ReadFile(name string) ([]byte, error) {
 	}
 	buf, err := n.call("readFileSync", p)
 	if err != nil {
-		return nil, wrapErr("read", name, err)
+		return nil, fsutil.WrapErr("read", name, err)
 	}
 	data := make([]byte, buf.Get("length").Int())
 	js.CopyBytesToGo(data, buf)
@@ -120,7 +120,7 @@ func (n *FS) WriteFile(name string, data []byte, sync bool) error {
 	n.forget(name)
 	fd, created, err := n.open(p, "w", sync)
 	if err != nil {
-		return wrapErr("write", name, err)
+		return fsutil.WrapErr("write", name, err)
 	}
 	err = n.writeAll(fd, data)
 	if err == nil && sync {
@@ -130,7 +130,7 @@ func (n *FS) WriteFile(name string, data []byte, sync bool) error {
 		err = closeErr
 	}
 	if err != nil {
-		return wrapErr("write", name, err)
+		return fsutil.WrapErr("write", name, err)
 	}
 	if created {
 		n.syncDir(path.Dir(p))
@@ -149,9 +149,9 @@ func (n *FS) OpenAppend(name string) (fsadapter.AppendFile, error) {
 	// the directory too, and OpenAppend cannot know whether Sync will come.
 	fd, created, err := n.open(p, "a", true)
 	if err != nil {
-		return nil, wrapErr("open", name, err)
+		return nil, fsutil.WrapErr("open", name, err)
 	}
-	return &appendFile{fs: n, name: name, path: p, fd: fd, dirPending: created}, nil
+	return &appendFile{Appender: fsutil.NewAppender(name, created, fsutil.WrapErr), fs: n, path: p, fd: fd}, nil
 }
 
 // Truncate cuts name to size bytes.
@@ -161,11 +161,11 @@ func (n *FS) Truncate(name string, size int64) error {
 		return err
 	}
 	if size < 0 {
-		return wrapErr("truncate", name, fs.ErrInvalid)
+		return fsutil.WrapErr("truncate", name, fs.ErrInvalid)
 	}
 	n.forget(name)
 	_, err = n.call("truncateSync", p, size)
-	return wrapErr("truncate", name, err)
+	return fsutil.WrapErr("truncate", name, err)
 }
 
 // Remove deletes a file or an empty directory, like os.Remove: unlink first,
@@ -187,7 +187,7 @@ func (n *FS) Remove(name string) error {
 	if !errors.Is(dirErr, syscall.ENOTDIR) {
 		err = dirErr
 	}
-	return wrapErr("remove", name, err)
+	return fsutil.WrapErr("remove", name, err)
 }
 
 // ReadDir lists dir, sorted (readdirSync's order is the OS's).
@@ -198,14 +198,9 @@ func (n *FS) ReadDir(dir string) ([]string, error) {
 	}
 	list, err := n.call("readdirSync", p)
 	if err != nil {
-		return nil, wrapErr("readdir", dir, err)
+		return nil, fsutil.WrapErr("readdir", dir, err)
 	}
-	names := make([]string, list.Length())
-	for i := range names {
-		names[i] = list.Index(i).String()
-	}
-	slices.Sort(names)
-	return names, nil
+	return jscall.SortedStrings(list), nil
 }
 
 // MkdirAll creates dir and its missing parents; an existing dir is fine.
@@ -215,7 +210,7 @@ func (n *FS) MkdirAll(dir string) error {
 		return err
 	}
 	_, err = n.call("mkdirSync", p, map[string]any{"recursive": true})
-	return wrapErr("mkdir", dir, err)
+	return fsutil.WrapErr("mkdir", dir, err)
 }
 
 // Stat describes name from one statSync.
@@ -226,24 +221,13 @@ func (n *FS) Stat(name string) (fs.FileInfo, error) {
 	}
 	st, err := n.call("statSync", p)
 	if err != nil {
-		return nil, wrapErr("stat", name, err)
+		return nil, fsutil.WrapErr("stat", name, err)
 	}
 	return newFileInfo(path.Base(name), st), nil
 }
 
 // path maps a valid io/fs name to the path node sees.
-func (n *FS) path(op, name string) (string, error) {
-	if !fs.ValidPath(name) {
-		return "", wrapErr(op, name, fs.ErrInvalid)
-	}
-	if name == "." {
-		return n.root, nil
-	}
-	if n.root == "/" {
-		return "/" + name, nil
-	}
-	return n.root + "/" + name, nil
-}
+func (n *FS) path(op, name string) (string, error) { return fsutil.Join(op, n.root, name) }
 
 // open opens p with node flag 'w' or 'a'. With knowCreated it first tries the
 // exclusive variant ('wx', 'ax') to learn whether the file is new.
@@ -299,23 +283,23 @@ func (n *FS) ReadRange(name string, off int64, size int) ([]byte, error) {
 		return nil, err
 	}
 	if off < 0 || size < 0 {
-		return nil, wrapErr("read", name, fs.ErrInvalid)
+		return nil, fsutil.WrapErr("read", name, fs.ErrInvalid)
 	}
 	n.rmu.Lock()
 	defer n.rmu.Unlock()
 	fd, err := n.readFD(name, p)
 	if err != nil {
-		return nil, wrapErr("read", name, err)
+		return nil, fsutil.WrapErr("read", name, err)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	buf := n.scratchOf(size)
 	got, err := n.call("readSync", fd, buf, 0, size, float64(off))
 	if err != nil {
-		return nil, wrapErr("read", name, err)
+		return nil, fsutil.WrapErr("read", name, err)
 	}
 	if got.Int() != size {
-		return nil, wrapErr("read", name, io.ErrUnexpectedEOF)
+		return nil, fsutil.WrapErr("read", name, io.ErrUnexpectedEOF)
 	}
 	data := make([]byte, size)
 	js.CopyBytesToGo(data, buf) // the first size bytes: min of both lengths
@@ -392,62 +376,33 @@ func (n *FS) call(method string, args ...any) (js.Value, error) {
 
 // appendFile is an fd opened with flag 'a'.
 type appendFile struct {
+	*fsutil.Appender
 	fs   *FS
-	name string // as the caller named it, for errors
 	path string // as node sees it
-
-	mu         sync.Mutex
-	fd         int
-	closed     bool
-	dirPending bool // the file was created by OpenAppend and its directory not yet synced
+	fd   int
 }
 
 func (a *appendFile) Write(p []byte) (int, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.closed {
-		return 0, wrapErr("append", a.name, fs.ErrClosed)
-	}
-	if err := a.fs.writeAll(a.fd, p); err != nil {
-		// A partial count is unknowable after a thrown error; report none.
-		return 0, wrapErr("append", a.name, err)
-	}
-	return len(p), nil
+	return a.Appender.Write(p, func(p []byte) (int, error) {
+		if err := a.fs.writeAll(a.fd, p); err != nil {
+			return 0, err // a partial count is unknowable after a thrown error; report none
+		}
+		return len(p), nil
+	})
 }
 
 func (a *appendFile) Sync() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.closed {
-		return wrapErr("sync", a.name, fs.ErrClosed)
-	}
-	if _, err := a.fs.call("fsyncSync", a.fd); err != nil {
-		return wrapErr("sync", a.name, err)
-	}
-	if a.dirPending {
-		a.fs.syncDir(path.Dir(a.path))
-		a.dirPending = false
-	}
-	return nil
+	return a.Appender.Sync(func() error {
+		_, err := a.fs.call("fsyncSync", a.fd)
+		return err
+	}, func() { a.fs.syncDir(path.Dir(a.path)) })
 }
 
 func (a *appendFile) Close() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.closed {
-		return wrapErr("close", a.name, fs.ErrClosed)
-	}
-	a.closed = true // even if closeSync throws: the fd must not be used again
-	_, err := a.fs.call("closeSync", a.fd)
-	return wrapErr("close", a.name, err)
-}
-
-// fileInfo is a node fs.Stats copied into Go.
-type fileInfo struct {
-	name    string
-	size    int64
-	mode    fs.FileMode
-	modTime time.Time
+	return a.Appender.Close(func() error {
+		_, err := a.fs.call("closeSync", a.fd)
+		return err
+	})
 }
 
 // POSIX file type bits of fs.Stats.mode.
@@ -457,7 +412,8 @@ const (
 	sIFREG = 0o100000
 )
 
-func newFileInfo(name string, st js.Value) *fileInfo {
+// newFileInfo copies a node fs.Stats.
+func newFileInfo(name string, st js.Value) *fsutil.FileInfo {
 	raw := st.Get("mode").Int()
 	mode := fs.FileMode(raw) & fs.ModePerm
 	switch raw & sIFMT {
@@ -467,26 +423,5 @@ func newFileInfo(name string, st js.Value) *fileInfo {
 	default:
 		mode |= fs.ModeIrregular
 	}
-	return &fileInfo{
-		name:    name,
-		size:    int64(st.Get("size").Float()),
-		mode:    mode,
-		modTime: time.UnixMilli(int64(st.Get("mtimeMs").Float())),
-	}
-}
-
-func (i *fileInfo) Name() string       { return i.name }
-func (i *fileInfo) Size() int64        { return i.size }
-func (i *fileInfo) Mode() fs.FileMode  { return i.mode }
-func (i *fileInfo) ModTime() time.Time { return i.modTime }
-func (i *fileInfo) IsDir() bool        { return i.mode.IsDir() }
-func (i *fileInfo) Sys() any           { return nil }
-
-// wrapErr prefixes err the way fsadapter.New's adapter does, so errors read
-// the same whatever the backend.
-func wrapErr(op, name string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("fsadapter: %s %s: %w", op, name, err)
+	return fsutil.NewFileInfo(name, int64(st.Get("size").Float()), mode, time.UnixMilli(int64(st.Get("mtimeMs").Float())))
 }

@@ -8,14 +8,13 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"syscall/js"
 	"time"
 
 	"minibase/fsadapter"
+	"minibase/fsadapter/internal/fsutil"
 	"minibase/fsadapter/internal/jscall"
 )
 
@@ -88,10 +87,10 @@ func (w *FS) ReadFile(name string) ([]byte, error) {
 	}
 	buf, err := w.call("readFileSync", p)
 	if err != nil {
-		return nil, wrapErr("read", name, err)
+		return nil, fsutil.WrapErr("read", name, err)
 	}
 	if buf.Type() != js.TypeObject || buf.Get("byteLength").Type() != js.TypeNumber {
-		return nil, wrapErr("read", name, fmt.Errorf("readFileSync returned a %s, not an ArrayBuffer", buf.Type()))
+		return nil, fsutil.WrapErr("read", name, fmt.Errorf("readFileSync returned a %s, not an ArrayBuffer", buf.Type()))
 	}
 	view := w.uint8Array.New(buf)
 	data := make([]byte, view.Get("length").Int())
@@ -111,24 +110,24 @@ func (w *FS) ReadRange(name string, off int64, n int) ([]byte, error) {
 		return nil, err
 	}
 	if off < 0 || n < 0 {
-		return nil, wrapErr("read", name, fs.ErrInvalid)
+		return nil, fsutil.WrapErr("read", name, fs.ErrInvalid)
 	}
 	if n == 0 {
 		return []byte{}, nil
 	}
 	buf, err := w.call("readFileSync", p, js.Undefined(), float64(off), n)
 	if err != nil {
-		if st, statErr := w.call("statSync", p, false); statErr == nil && !isDir(st) && off+int64(n) > newFileInfo(name, st).size {
-			return nil, wrapErr("read", name, io.ErrUnexpectedEOF)
+		if st, statErr := w.call("statSync", p, false); statErr == nil && !isDir(st) && off+int64(n) > newFileInfo(name, st).Size() {
+			return nil, fsutil.WrapErr("read", name, io.ErrUnexpectedEOF)
 		}
-		return nil, wrapErr("read", name, err)
+		return nil, fsutil.WrapErr("read", name, err)
 	}
 	if buf.Type() != js.TypeObject || buf.Get("byteLength").Type() != js.TypeNumber {
-		return nil, wrapErr("read", name, fmt.Errorf("readFileSync returned a %s, not an ArrayBuffer", buf.Type()))
+		return nil, fsutil.WrapErr("read", name, fmt.Errorf("readFileSync returned a %s, not an ArrayBuffer", buf.Type()))
 	}
 	view := w.uint8Array.New(buf)
 	if view.Get("length").Int() != n {
-		return nil, wrapErr("read", name, io.ErrUnexpectedEOF)
+		return nil, fsutil.WrapErr("read", name, io.ErrUnexpectedEOF)
 	}
 	data := make([]byte, n)
 	js.CopyBytesToGo(data, view)
@@ -143,10 +142,10 @@ func (w *FS) WriteFile(name string, data []byte, sync bool) error {
 		return err
 	}
 	if len(data) == 0 {
-		return wrapErr("write", name, w.createEmpty(p))
+		return fsutil.WrapErr("write", name, w.createEmpty(p))
 	}
 	_, err = w.call("writeFileSync", p, w.arrayBuffer(data))
-	return wrapErr("write", name, err)
+	return fsutil.WrapErr("write", name, err)
 }
 
 // createEmpty makes p an empty file. Devices refuse a write of zero bytes
@@ -173,17 +172,17 @@ func (w *FS) OpenAppend(name string) (fsadapter.AppendFile, error) {
 	}
 	if _, err := w.call("accessSync", p); err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			return nil, wrapErr("open", name, err)
+			return nil, fsutil.WrapErr("open", name, err)
 		}
 		if err := w.createEmpty(p); err != nil {
-			return nil, wrapErr("open", name, err)
+			return nil, fsutil.WrapErr("open", name, err)
 		}
 	} else if st, err := w.call("statSync", p); err != nil {
-		return nil, wrapErr("open", name, err)
+		return nil, fsutil.WrapErr("open", name, err)
 	} else if isDir(st) {
-		return nil, wrapErr("open", name, syscall.EISDIR)
+		return nil, fsutil.WrapErr("open", name, syscall.EISDIR)
 	}
-	return &appendFile{fs: w, name: name, path: p}, nil
+	return &appendFile{Appender: fsutil.NewAppender(name, false, fsutil.WrapErr), fs: w, path: p}, nil
 }
 
 // Truncate cuts name to size bytes with truncateSync.
@@ -193,9 +192,9 @@ func (w *FS) Truncate(name string, size int64) error {
 		return err
 	}
 	if size < 0 {
-		return wrapErr("truncate", name, fs.ErrInvalid)
+		return fsutil.WrapErr("truncate", name, fs.ErrInvalid)
 	}
-	return wrapErr("truncate", name, w.truncate(p, size))
+	return fsutil.WrapErr("truncate", name, w.truncate(p, size))
 }
 
 // truncate calls truncateSync in the runtime's own signature.
@@ -218,14 +217,14 @@ func (w *FS) Remove(name string) error {
 	}
 	st, err := w.call("statSync", p)
 	if err != nil {
-		return wrapErr("remove", name, err)
+		return fsutil.WrapErr("remove", name, err)
 	}
 	if isDir(st) {
 		_, err = w.call("rmdirSync", p, false)
 	} else {
 		_, err = w.call("unlinkSync", p)
 	}
-	return wrapErr("remove", name, err)
+	return fsutil.WrapErr("remove", name, err)
 }
 
 // ReadDir lists dir, sorted (the runtime's order is unspecified).
@@ -236,14 +235,9 @@ func (w *FS) ReadDir(dir string) ([]string, error) {
 	}
 	list, err := w.call("readdirSync", p)
 	if err != nil {
-		return nil, wrapErr("readdir", dir, err)
+		return nil, fsutil.WrapErr("readdir", dir, err)
 	}
-	names := make([]string, list.Length())
-	for i := range names {
-		names[i] = list.Index(i).String()
-	}
-	slices.Sort(names)
-	return names, nil
+	return jscall.SortedStrings(list), nil
 }
 
 // MkdirAll creates dir and its missing parents; an existing dir is fine.
@@ -252,7 +246,7 @@ func (w *FS) MkdirAll(dir string) error {
 	if err != nil {
 		return err
 	}
-	return wrapErr("mkdir", dir, w.mkdirAll(p))
+	return fsutil.WrapErr("mkdir", dir, w.mkdirAll(p))
 }
 
 // mkdirAll runs mkdirSync(p, true), which some runtimes fail with "file
@@ -280,21 +274,13 @@ func (w *FS) Stat(name string) (fs.FileInfo, error) {
 	}
 	st, err := w.call("statSync", p, false)
 	if err != nil {
-		return nil, wrapErr("stat", name, err)
+		return nil, fsutil.WrapErr("stat", name, err)
 	}
 	return newFileInfo(path.Base(name), st), nil
 }
 
 // path maps a valid io/fs name to the path the runtime sees.
-func (w *FS) path(op, name string) (string, error) {
-	if !fs.ValidPath(name) {
-		return "", wrapErr(op, name, fs.ErrInvalid)
-	}
-	if name == "." {
-		return w.root, nil
-	}
-	return w.root + "/" + name, nil
-}
+func (w *FS) path(op, name string) (string, error) { return fsutil.Join(op, w.root, name) }
 
 // arrayBuffer copies p into a new ArrayBuffer of exactly len(p) bytes: the
 // write methods take an ArrayBuffer, not a view of part of one.
@@ -314,48 +300,28 @@ func (w *FS) call(method string, args ...any) (js.Value, error) {
 
 // appendFile appends through appendFileSync, one call per Write.
 type appendFile struct {
+	*fsutil.Appender
 	fs   *FS
-	name string // as the caller named it, for errors
 	path string // as the runtime sees it
-
-	mu     sync.Mutex
-	closed bool
 }
 
 func (a *appendFile) Write(p []byte) (int, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.closed {
-		return 0, wrapErr("append", a.name, fs.ErrClosed)
-	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if _, err := a.fs.call("appendFileSync", a.path, a.fs.arrayBuffer(p)); err != nil {
-		return 0, wrapErr("append", a.name, err)
-	}
-	return len(p), nil
+	return a.Appender.Write(p, func(p []byte) (int, error) {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		if _, err := a.fs.call("appendFileSync", a.path, a.fs.arrayBuffer(p)); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	})
 }
 
 // Sync has nothing to flush: the runtime offers no fsync.
-func (a *appendFile) Sync() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.closed {
-		return wrapErr("sync", a.name, fs.ErrClosed)
-	}
-	return nil
-}
+func (a *appendFile) Sync() error { return a.Appender.Sync(nil, nil) }
 
-func (a *appendFile) Close() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.closed {
-		return wrapErr("close", a.name, fs.ErrClosed)
-	}
-	a.closed = true
-	return nil
-}
+// Close has nothing to release: every Write was a call of its own.
+func (a *appendFile) Close() error { return a.Appender.Close(nil) }
 
 // isDir asks a Stats object, by its isDirectory method where it has one
 // and by the POSIX type bits of mode otherwise.
@@ -370,49 +336,29 @@ func isDir(st js.Value) bool {
 	return m.Type() == js.TypeNumber && m.Int()&sIFMT == sIFDIR
 }
 
-// fileInfo is a FileSystemManager Stats copied into Go.
-type fileInfo struct {
-	name    string
-	size    int64
-	mode    fs.FileMode
-	modTime time.Time
-}
-
 // POSIX file type bits of Stats.mode.
 const (
 	sIFMT  = 0o170000
 	sIFDIR = 0o040000
 )
 
-func newFileInfo(name string, st js.Value) *fileInfo {
-	i := &fileInfo{name: name}
+// newFileInfo copies a FileSystemManager Stats, whose members may be missing.
+func newFileInfo(name string, st js.Value) *fsutil.FileInfo {
+	var mode fs.FileMode
 	if m := st.Get("mode"); m.Type() == js.TypeNumber {
-		i.mode = fs.FileMode(m.Int()) & fs.ModePerm
+		mode = fs.FileMode(m.Int()) & fs.ModePerm
 	}
 	if isDir(st) {
-		i.mode |= fs.ModeDir
+		mode |= fs.ModeDir
 	}
+	var size int64
 	if s := st.Get("size"); s.Type() == js.TypeNumber {
-		i.size = int64(s.Float())
+		size = int64(s.Float())
 	}
+	var modTime time.Time
 	// lastModifiedTime is in seconds.
 	if t := st.Get("lastModifiedTime"); t.Type() == js.TypeNumber {
-		i.modTime = time.UnixMilli(int64(t.Float() * 1000))
+		modTime = time.UnixMilli(int64(t.Float() * 1000))
 	}
-	return i
-}
-
-func (i *fileInfo) Name() string       { return i.name }
-func (i *fileInfo) Size() int64        { return i.size }
-func (i *fileInfo) Mode() fs.FileMode  { return i.mode }
-func (i *fileInfo) ModTime() time.Time { return i.modTime }
-func (i *fileInfo) IsDir() bool        { return i.mode.IsDir() }
-func (i *fileInfo) Sys() any           { return nil }
-
-// wrapErr prefixes err the way the other backends do.
-func wrapErr(op, name string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("fsadapter: %s %s: %w", op, name, err)
+	return fsutil.NewFileInfo(name, size, mode, modTime)
 }

@@ -11,9 +11,7 @@ import { Sync } from './sync.js';
 import { RESTORE, backupTo, exportLines, importLines, restoreThrough } from './backup.js';
 import { applySchema, parseSchema, TX_HANDLE } from './schema.js';
 import { Live, afterCall } from './live.js';
-
-/** Operations after which a started sync session pushes. */
-const SYNC_WRITE_OPS = new Set(['insert', 'insertMany', 'upsert', 'update', 'delete', 'commit']);
+import { SYNC_WRITE_OPS } from './ops.gen.js';
 
 /**
  * @typedef {object} Session internal handle a Connection shares with its tables

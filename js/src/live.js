@@ -13,14 +13,7 @@
 // share them; a result equal to the previous one notifies nobody.
 
 import { MinibaseError } from './errors.js';
-
-/** Calls after which the engine may hold new committed changes. */
-const COMMITTING_OPS = new Set([
-  'insert', 'insertMany', 'upsert', 'update', 'delete', 'commit',
-  'createTable', 'dropTable', 'addColumn', 'modifyColumn', 'dropColumn', 'createIndex', 'dropIndex', 'dropDatabase',
-  'storageSet', 'storageRemove', 'storageClear', 'storageBatch', 'storageCleanExpired',
-  'syncAckPush', 'syncApplyPull', 'syncFinish', 'syncResync', 'syncResolve',
-]);
+import { COMMITTING_OPS } from './ops.gen.js';
 
 /** Changes kept for `conn.changes({ since })`. */
 const HISTORY = 1000;

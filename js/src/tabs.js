@@ -14,13 +14,7 @@
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { FileStore, idbHost, storageEvents } from './browser-idb.js';
 import { deliverChanges, EMPTY_CHANGES } from './live.js';
-
-/** Ops whose second argument is a transaction handle (0: autocommit). */
-const TX_OPS = new Set([
-  'insert', 'upsert', 'insertMany', 'get', 'select', 'selectEq', 'count', 'update', 'delete', 'explain',
-  'commit', 'rollback', 'exportPage',
-  'schemaVersion', 'setSchemaVersion', 'declareTable', 'txSchema',
-]);
+import { CLOSE_OPS, OPENS, TX_OPS } from './ops.gen.js';
 
 const randomId = () =>
   globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
@@ -576,13 +570,13 @@ export class ClientBridge {
       const h = this.#handles.get(args[0]);
       if (h) h.clock = args[1];
     }
-    let kind = null;
-    if (op === 'open') kind = { kind: 'conn', args };
-    else if (op === 'begin') kind = { kind: 'tx' };
-    else if (op === 'storageOpen') kind = { kind: 'store', conn: args[0], args: args.slice(1) };
-    else if (op === 'syncOpen') kind = { kind: 'sync', conn: args[0], args: args.slice(1) };
-    else if (JOB_OPS.has(op)) kind = { kind: 'job' }; // backup.js: a backup, import or restore under way
-    if (!kind) return result;
+    // What the result is a handle of (wasm/bridge/registry.go): a job is a
+    // backup, import or restore under way (backup.js).
+    const opens = OPENS.get(op);
+    if (opens === undefined) return result;
+    let kind = { kind: opens };
+    if (opens === 'conn') kind = { kind: opens, args };
+    else if (opens === 'store' || opens === 'sync') kind = { kind: opens, conn: args[0], args: args.slice(1) };
     const vh = ++this.#next;
     if (kind.kind === 'sync') {
       // syncOpen answers { handle, client }: the handle is what gets virtual.
@@ -595,9 +589,3 @@ export class ClientBridge {
 }
 
 const STALE = Symbol('stale');
-
-/** Ops that start a job (backup.js) whose handle later ops take first. */
-const JOB_OPS = new Set(['backupOpen', 'importStage', 'restoreConn']);
-
-/** Ops that release a handle: a virtual handle of an older epoch has nothing to release. */
-const CLOSE_OPS = new Set(['close', 'storageClose', 'syncClose']);

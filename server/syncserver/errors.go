@@ -7,24 +7,26 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"minibase/engine/replica/wire"
 )
 
-// Error codes carried in the JSON error body. They are part of the protocol
-// (PROTOCOL.md): clients branch on them, so they never change.
+// Error codes carried in the JSON error body (PROTOCOL.md), declared with
+// the other wire types in engine/replica/wire.
 const (
-	CodeUnauthorized     = "UNAUTHORIZED"
-	CodeBadRequest       = "BAD_REQUEST"
-	CodeValidation       = "VALIDATION"
-	CodeClockAhead       = "CLOCK_AHEAD"
-	CodeTooLarge         = "TOO_LARGE"
-	CodeResyncRequired   = "RESYNC_REQUIRED"
-	CodeNotFound         = "NOT_FOUND"
-	CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"
-	CodeInternal         = "INTERNAL"
-	CodeUnavailable      = "UNAVAILABLE"
-	CodeTooManyStreams   = "TOO_MANY_STREAMS"
-	CodeTimeout          = "TIMEOUT"
-	CodeSchemaTooOld     = "SCHEMA_TOO_OLD"
+	CodeUnauthorized     = wire.CodeUnauthorized
+	CodeBadRequest       = wire.CodeBadRequest
+	CodeValidation       = wire.CodeValidation
+	CodeClockAhead       = wire.CodeClockAhead
+	CodeTooLarge         = wire.CodeTooLarge
+	CodeResyncRequired   = wire.CodeResyncRequired
+	CodeNotFound         = wire.CodeNotFound
+	CodeMethodNotAllowed = wire.CodeMethodNotAllowed
+	CodeInternal         = wire.CodeInternal
+	CodeUnavailable      = wire.CodeUnavailable
+	CodeTooManyStreams   = wire.CodeTooManyStreams
+	CodeTimeout          = wire.CodeTimeout
+	CodeSchemaTooOld     = wire.CodeSchemaTooOld
 )
 
 // apiError is an error that knows its HTTP status and wire shape. Handlers

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"minibase/engine/replica/wire"
 )
 
 // ProtocolVersion is the protocol this server speaks (the /v1/ paths).
@@ -349,18 +351,15 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, id identity)
 			s.cfg.Notify(r.Context(), id.Tenant, cursor)
 		}
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Results []pushResult `json:"results"`
-		Cursor  int64        `json:"cursor"`
-	}{results, cursor})
+	writeJSON(w, http.StatusOK, wire.PushResponse{Results: results, Cursor: cursor})
 	return nil
 }
 
 // push stores validated changes: in one transaction on SQLite, one batch
 // (one transaction) on D1 with Config.Batch, else one statement per chunk.
-func (s *Server) push(ctx context.Context, tenant string, changes []change) ([]pushResult, int64, bool, error) {
+func (s *Server) push(ctx context.Context, tenant string, changes []change) ([]wire.PushResult, int64, bool, error) {
 	now := s.cfg.Now().UnixMilli()
-	run := func(q querier, batch BatchFunc) ([]pushResult, int64, bool, error) {
+	run := func(q querier, batch BatchFunc) ([]wire.PushResult, int64, bool, error) {
 		res, applied, cursor, err := applyChanges(ctx, q, batch, tenant, changes, now)
 		if err != nil {
 			return nil, 0, false, fmt.Errorf("push: %w", err)
@@ -390,12 +389,6 @@ func (s *Server) push(ctx context.Context, tenant string, changes []change) ([]p
 		return nil, 0, false, err
 	}
 	return results, cursor, applied, nil
-}
-
-type pullResponse struct {
-	Changes []*wireOut `json:"changes"`
-	Cursor  int64      `json:"cursor"`
-	More    bool       `json:"more"`
 }
 
 func parsePullQuery(r *http.Request) (since int64, limit int, tables []string, wait time.Duration, err error) {
@@ -509,7 +502,7 @@ func holdOpen(w http.ResponseWriter, d time.Duration) {
 // pullOnce reads the feed, then the horizon: if a purge ran in between, the
 // horizon read afterwards reflects it and the client is sent to resync, so
 // no transaction is needed for a consistent answer (D1 has none).
-func (s *Server) pullOnce(ctx context.Context, tenant string, since int64, limit int, tables []string) (*pullResponse, error) {
+func (s *Server) pullOnce(ctx context.Context, tenant string, since int64, limit int, tables []string) (*wire.PullResponse, error) {
 	rows, err := pullRows(ctx, s.cfg.DB, tenant, since, tables, limit)
 	if err != nil {
 		return nil, err
@@ -526,12 +519,12 @@ func (s *Server) pullOnce(ctx context.Context, tenant string, since int64, limit
 		return nil, &apiError{Status: http.StatusGone, Code: CodeResyncRequired,
 			Message: "cursor outside the retained history; pull again from since=0", Cursor: &h}
 	}
-	resp := &pullResponse{Changes: rows, Cursor: since}
+	resp := &wire.PullResponse{Changes: rows, Cursor: since}
 	if len(rows) > limit {
 		resp.Changes, resp.More = rows[:limit], true
 	}
 	if resp.Changes == nil {
-		resp.Changes = []*wireOut{}
+		resp.Changes = []wire.Change{}
 	}
 	if n := len(resp.Changes); n > 0 {
 		resp.Cursor = resp.Changes[n-1].Seq

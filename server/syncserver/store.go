@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"minibase/engine/replica/wire"
 )
 
 // schemaVersion is bumped when the tables below change shape.
@@ -122,24 +124,6 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// wireOut is a stored version as the protocol shows it (a change plus seq).
-type wireOut struct {
-	Op     string          `json:"op"`
-	Table  string          `json:"table"`
-	Key    json.RawMessage `json:"key"`
-	Row    json.RawMessage `json:"row"`
-	HLC    string          `json:"hlc"`
-	Origin string          `json:"origin"`
-	Seq    int64           `json:"seq"`
-}
-
-type pushResult struct {
-	Op      string   `json:"op"`
-	Status  string   `json:"status"`
-	Seq     int64    `json:"seq,omitempty"`
-	Current *wireOut `json:"current,omitempty"`
-}
-
 // chunkBytes bounds the JSON handed to one statement (D1 caps a bound
 // string at 2 MB).
 const chunkBytes = 900 << 10
@@ -168,8 +152,8 @@ func toWireIn(c *change) wireIn {
 // inside a transaction (SQLite), as one batch (D1 with batch, one
 // transaction), and chunk by chunk without either (D1): each statement
 // decides winners and assigns seq by itself.
-func applyChanges(ctx context.Context, q querier, batch BatchFunc, tenant string, changes []change, nowMS int64) ([]pushResult, bool, int64, error) {
-	results := make([]pushResult, len(changes))
+func applyChanges(ctx context.Context, q querier, batch BatchFunc, tenant string, changes []change, nowMS int64) ([]wire.PushResult, bool, int64, error) {
+	results := make([]wire.PushResult, len(changes))
 	// A repeated op id within one push is answered like its first occurrence
 	// and never reaches the store twice.
 	first := make(map[string]int, len(changes))
@@ -210,8 +194,8 @@ func applyChanges(ctx context.Context, q querier, batch BatchFunc, tenant string
 			continue
 		}
 		results[i] = results[f]
-		if results[f].Status == "applied" {
-			results[i].Status = "duplicate"
+		if results[f].Status == wire.Applied {
+			results[i].Status = wire.Duplicate
 		}
 	}
 	return results, applied, cursor, nil
@@ -325,13 +309,13 @@ func asInt64(v any) (int64, bool) {
 // resolveChunk records the winners of a chunk as applied and tells the
 // others apart: duplicate (op already stored) or stale (a greater version
 // is stored; it comes back as current).
-func resolveChunk(ctx context.Context, q querier, tenant string, changes []change, chunk []int, won map[string]int64, results []pushResult) error {
+func resolveChunk(ctx context.Context, q querier, tenant string, changes []change, chunk []int, won map[string]int64, results []wire.PushResult) error {
 	var lost []wireIn
 	var lostIdx []int // index into changes
 	for _, i := range chunk {
 		c := &changes[i]
 		if seq, ok := won[c.Op]; ok {
-			results[i] = pushResult{Op: c.Op, Status: "applied", Seq: seq}
+			results[i] = wire.PushResult{Op: c.Op, Status: wire.Applied, Seq: seq}
 			continue
 		}
 		lost = append(lost, toWireIn(c))
@@ -356,7 +340,7 @@ func resolveChunk(ctx context.Context, q querier, tenant string, changes []chang
 	}); err != nil {
 		return err
 	}
-	cur := make(map[int]*wireOut)
+	cur := make(map[int]*wire.Change)
 	if len(dup) < len(lost) {
 		if err := scanEach(ctx, q, sqlCurrentOf, tenant, string(raw), func(r *sql.Rows) error {
 			var (
@@ -369,7 +353,8 @@ func resolveChunk(ctx context.Context, q querier, tenant string, changes []chang
 				return err
 			}
 			if k >= 0 && k < len(lost) {
-				cur[k] = newWireOut(op, lost[k].T, lost[k].K, row, hlc, origin, seq)
+				v := storedChange(op, lost[k].T, lost[k].K, row, hlc, origin, seq)
+				cur[k] = &v
 			}
 			return nil
 		}); err != nil {
@@ -379,7 +364,7 @@ func resolveChunk(ctx context.Context, q querier, tenant string, changes []chang
 	for k, i := range lostIdx {
 		c := &changes[i]
 		if seq, ok := dup[k]; ok {
-			results[i] = pushResult{Op: c.Op, Status: "duplicate", Seq: seq}
+			results[i] = wire.PushResult{Op: c.Op, Status: wire.Duplicate, Seq: seq}
 			continue
 		}
 		v := cur[k]
@@ -391,9 +376,9 @@ func resolveChunk(ctx context.Context, q querier, tenant string, changes []chang
 		case v.Op == c.Op:
 			// The row's version is this op though its op id is no longer in the
 			// log (purged): still at most once.
-			results[i] = pushResult{Op: c.Op, Status: "duplicate", Seq: v.Seq}
+			results[i] = wire.PushResult{Op: c.Op, Status: wire.Duplicate, Seq: v.Seq}
 		default:
-			results[i] = pushResult{Op: c.Op, Status: "stale", Current: v}
+			results[i] = wire.PushResult{Op: c.Op, Status: wire.Stale, Current: v}
 		}
 	}
 	return nil
@@ -413,10 +398,12 @@ func scanEach(ctx context.Context, q querier, query, tenant, arg string, each fu
 	return rows.Err()
 }
 
-func newWireOut(op, table, key string, row sql.NullString, hlc, origin string, seq int64) *wireOut {
-	w := &wireOut{Op: op, Table: table, Key: json.RawMessage(key), HLC: hlc, Origin: origin, Seq: seq}
+// storedChange is a stored version as the protocol shows it: a change and
+// its seq (never 0, so the seq member is always there).
+func storedChange(op, table, key string, row sql.NullString, hlc, origin string, seq int64) wire.Change {
+	w := wire.Change{Op: op, Table: table, Key: wire.RawJSON(key), HLC: hlc, Origin: origin, Seq: seq}
 	if row.Valid {
-		w.Row = json.RawMessage(row.String)
+		w.Row = wire.RawJSON(row.String)
 	}
 	return w
 }
@@ -429,7 +416,7 @@ func cursorOf(ctx context.Context, q querier, tenant string) (cursor, horizon in
 
 // pullRows reads up to limit+1 versions after since, so the caller can tell
 // whether more remain.
-func pullRows(ctx context.Context, q querier, tenant string, since int64, tables []string, limit int) ([]*wireOut, error) {
+func pullRows(ctx context.Context, q querier, tenant string, since int64, tables []string, limit int) ([]wire.Change, error) {
 	var b strings.Builder
 	b.WriteString(`SELECT tbl, key, row, hlc, origin, op, seq FROM mb_sync_rows WHERE tenant = ? AND seq > ?`)
 	args := []any{tenant, since}
@@ -446,7 +433,7 @@ func pullRows(ctx context.Context, q querier, tenant string, since int64, tables
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*wireOut
+	var out []wire.Change
 	for rows.Next() {
 		var (
 			tbl, key, hlc, origin, op string
@@ -456,7 +443,7 @@ func pullRows(ctx context.Context, q querier, tenant string, since int64, tables
 		if err := rows.Scan(&tbl, &key, &row, &hlc, &origin, &op, &seq); err != nil {
 			return nil, err
 		}
-		out = append(out, newWireOut(op, tbl, key, row, hlc, origin, seq))
+		out = append(out, storedChange(op, tbl, key, row, hlc, origin, seq))
 	}
 	return out, rows.Err()
 }

@@ -28,6 +28,7 @@ type Bridge struct {
 	conns  map[uint32]*shared      // handle → connection
 	byRoot map[string]*shared      // adapter + root → connection
 	stores map[uint32]*storeHandle // storage handles (storage.go)
+	syncs  map[uint32]*syncHandle  // sync sessions (sync.go)
 	jobs   map[uint32]any          // backups, checks and restores under way (backup.go)
 	next   uint32
 	// keys keeps passphrase-derived storage keys for the instance's
@@ -79,7 +80,8 @@ func (b *Bridge) budgetChanged() {
 
 // New returns a bridge that opens filesystems with openFS.
 func New(openFS OpenFS) *Bridge {
-	return &Bridge{openFS: openFS, conns: map[uint32]*shared{}, byRoot: map[string]*shared{}, keys: kvstore.NewKeyCache(0)}
+	return &Bridge{openFS: openFS, conns: map[uint32]*shared{}, byRoot: map[string]*shared{}, syncs: map[uint32]*syncHandle{},
+		keys: kvstore.NewKeyCache(0)}
 }
 
 // release drops handle h, closing its Conn when no handle is left.
@@ -92,6 +94,11 @@ func (b *Bridge) release(h uint32) error {
 	for id, st := range b.stores {
 		if st.conn == h {
 			delete(b.stores, id) // a store lives no longer than its connection handle
+		}
+	}
+	for id, sy := range b.syncs {
+		if sy.conn == h {
+			delete(b.syncs, id) // nor does a sync session
 		}
 	}
 	sh.refs--

@@ -134,155 +134,117 @@ func (c *call) tableOp(fn func(tx *engine.Tx, db, table string) error) error {
 	return fn(tx, db, table)
 }
 
-// ddlArgs reads [conn, db, table].
-func (c *call) ddlArgs() (*engine.Conn, string, string, error) {
-	conn, err := c.conn()
+// done answers null once err is nil: the shape of every op whose only
+// answer is that it worked.
+func (c *call) done(err error) error {
 	if err != nil {
-		return nil, "", "", err
+		return err
 	}
-	db, err := c.dbArg(1)
-	if err != nil {
-		return nil, "", "", err
-	}
-	table, err := c.str(2, "table name")
-	return conn, db, table, err
+	return c.result(value.NullValue)
 }
 
-func (c *call) run() error {
-	switch c.op {
-	case "open":
-		return c.open()
-	case "close":
-		if _, err := c.conn(); err != nil {
-			return err
-		}
-		h, _ := c.handle(0)
-		if err := c.b.release(uint32(h)); err != nil {
-			return err
-		}
-		return c.result(value.NullValue)
-	case "createDatabase", "dropDatabase", "useDatabase":
-		conn, err := c.conn()
-		if err != nil {
-			return err
-		}
-		name, err := c.userDB(1, "database name")
-		if err != nil {
-			return err
-		}
-		switch c.op {
-		case "createDatabase":
-			var ifNotExists bool
-			if ifNotExists, err = c.flag(2, "ifNotExists"); err == nil {
-				err = conn.CreateDatabase(name, ifNotExists)
-			}
-		case "dropDatabase":
-			var ifExists bool
-			if ifExists, err = c.flag(2, "ifExists"); err == nil {
-				err = conn.DropDatabase(name, ifExists)
-			}
-		default:
-			err = conn.HasDatabase(name)
-		}
-		if err != nil {
-			return err
-		}
-		return c.result(value.NullValue)
-	case "showDatabases":
-		conn, err := c.conn()
-		if err != nil {
-			return err
-		}
-		names, err := conn.Databases()
-		if err != nil {
-			return err
-		}
-		return c.result(stringArray(names))
-	case "showTables":
-		conn, err := c.conn()
-		if err != nil {
-			return err
-		}
-		db, err := c.dbArg(1)
-		if err != nil {
-			return err
-		}
-		names, err := conn.Tables(db)
-		if err != nil {
-			return err
-		}
-		return c.result(stringArray(names))
-	case "begin":
-		conn, err := c.conn()
-		if err != nil {
-			return err
-		}
-		tx, err := conn.Begin()
-		if err != nil {
-			return err
-		}
-		return c.result(value.NumberOf(float64(tx.ID())))
-	case "commit", "rollback":
-		conn, err := c.conn()
-		if err != nil {
-			return err
-		}
-		h, err := c.handle(1)
-		if err != nil {
-			return err
-		}
-		tx, err := conn.Tx(h)
-		if err != nil {
-			return err
-		}
-		if c.op == "commit" {
-			err = tx.Commit()
-		} else {
-			err = tx.Rollback()
-		}
-		if err != nil {
-			return err
-		}
-		return c.result(value.NullValue)
-	case "stats":
-		return c.stats()
-	case "compact":
-		conn, err := c.conn()
-		if err != nil {
-			return err
-		}
-		if err := conn.Compact(); err != nil {
-			return err
-		}
-		return c.result(value.NullValue)
-	}
-	if fn, ok := ddlOps[c.op]; ok {
-		conn, db, table, err := c.ddlArgs()
-		if err != nil {
-			return err
-		}
-		return fn(c, conn.Schema(), db, table)
-	}
-	if fn, ok := tableOps[c.op]; ok {
-		return c.tableOp(func(tx *engine.Tx, db, table string) error { return fn(c, tx, db, table) })
-	}
-	if ok, err := c.runStorage(); ok {
+// number answers a count (rows, keys, outbox entries) once err is nil.
+func (c *call) number(n int, err error) error {
+	if err != nil {
 		return err
 	}
-	if ok, err := c.runSync(); ok { // sync.go
-		return err
-	}
-	if ok, err := c.runSchema(); ok { // schema.go: versioned schemas
-		return err
-	}
-	if ok, err := c.runChanges(); ok { // changes.go
-		return err
-	}
-	if ok, err := c.runBackup(); ok { // backup.go
-		return err
-	}
-	return c.bad("unknown operation")
+	return c.result(value.NumberOf(float64(n)))
 }
+
+// strings answers a list of names once err is nil.
+func (c *call) strings(names []string, err error) error {
+	if err != nil {
+		return err
+	}
+	return c.result(stringArray(names))
+}
+
+// opClose releases the connection handle in argument 0.
+func opClose(c *call, _ *engine.Conn) error {
+	h, _ := c.handle(0)
+	return c.done(c.b.release(uint32(h)))
+}
+
+// opCreateDatabase, opDropDatabase and opUseDatabase serve the ops of
+// [conn, name, options].
+func opCreateDatabase(c *call, s engine.Schema) error {
+	name, err := c.userDB(1, "database name")
+	if err != nil {
+		return err
+	}
+	ifNotExists, err := c.flag(2, "ifNotExists")
+	if err != nil {
+		return err
+	}
+	return c.done(s.CreateDatabase(name, ifNotExists))
+}
+
+func opDropDatabase(c *call, s engine.Schema) error {
+	name, err := c.userDB(1, "database name")
+	if err != nil {
+		return err
+	}
+	ifExists, err := c.flag(2, "ifExists")
+	if err != nil {
+		return err
+	}
+	return c.done(s.DropDatabase(name, ifExists))
+}
+
+func opUseDatabase(c *call, conn *engine.Conn) error {
+	name, err := c.userDB(1, "database name")
+	if err != nil {
+		return err
+	}
+	return c.done(conn.HasDatabase(name))
+}
+
+func opShowDatabases(c *call, s engine.Schema) error {
+	return c.strings(s.Databases())
+}
+
+func opShowTables(c *call, s engine.Schema) error {
+	db, err := c.dbArg(1)
+	if err != nil {
+		return err
+	}
+	return c.strings(s.Tables(db))
+}
+
+func opBegin(c *call, conn *engine.Conn) error {
+	tx, err := conn.Begin()
+	if err != nil {
+		return err
+	}
+	return c.result(value.NumberOf(float64(tx.ID())))
+}
+
+// txOf reads argument 1, a transaction handle of conn.
+func (c *call) txOf(conn *engine.Conn) (*engine.Tx, error) {
+	h, err := c.handle(1)
+	if err != nil {
+		return nil, err
+	}
+	return conn.Tx(h)
+}
+
+func opCommit(c *call, conn *engine.Conn) error {
+	tx, err := c.txOf(conn)
+	if err != nil {
+		return err
+	}
+	return c.done(tx.Commit())
+}
+
+func opRollback(c *call, conn *engine.Conn) error {
+	tx, err := c.txOf(conn)
+	if err != nil {
+		return err
+	}
+	return c.done(tx.Rollback())
+}
+
+func opCompact(c *call, conn *engine.Conn) error { return c.done(conn.Compact()) }
 
 func stringArray(names []string) value.Value {
 	out := make([]value.Value, len(names))
@@ -292,7 +254,9 @@ func stringArray(names []string) value.Value {
 	return value.ArrayOf(out)
 }
 
-func (c *call) open() error {
+// opOpen opens a connection handle on a root, sharing the engine.Conn of
+// a root already open.
+func opOpen(c *call) error {
 	opts := c.arg(0)
 	if opts.Kind() != value.Object {
 		return c.bad("options must be an object")
@@ -399,11 +363,7 @@ func storeBudget(eo engine.Options) int64 {
 	return 2*mt + max(cache, 0)
 }
 
-func (c *call) stats() error {
-	conn, err := c.conn()
-	if err != nil {
-		return err
-	}
+func opStats(c *call, conn *engine.Conn) error {
 	s, err := conn.Stats()
 	if err != nil {
 		return err
@@ -456,89 +416,69 @@ func hitRate(hits, misses int64) float64 {
 	return float64(hits) / float64(hits+misses)
 }
 
-var ddlOps = map[string]func(c *call, s engine.Schema, db, table string) error{
-	"createTable": func(c *call, s engine.Schema, db, table string) error {
-		spec, err := engine.ParseTableSpec(c.arg(3))
-		if err != nil {
-			return err
-		}
-		if err := s.CreateTable(db, table, spec); err != nil {
-			return err
-		}
-		return c.result(value.NullValue)
-	},
-	"dropTable": func(c *call, s engine.Schema, db, table string) error {
-		ifExists, err := c.flag(3, "ifExists")
-		if err != nil {
-			return err
-		}
-		if err := s.DropTable(db, table, ifExists); err != nil {
-			return err
-		}
-		return c.result(value.NullValue)
-	},
-	"describeTable": func(c *call, s engine.Schema, db, table string) error {
-		d, err := s.DescribeTable(db, table)
-		if err != nil {
-			return err
-		}
-		return c.result(d)
-	},
-	"addColumn": func(c *call, s engine.Schema, db, table string) error {
-		col, err := engine.ParseColumn(c.arg(3))
-		if err != nil {
-			return err
-		}
-		if err := s.AddColumn(db, table, col); err != nil {
-			return err
-		}
-		return c.result(value.NullValue)
-	},
-	"modifyColumn": func(c *call, s engine.Schema, db, table string) error {
-		name, err := c.str(3, "column name")
-		if err != nil {
-			return err
-		}
-		ch, err := engine.ParseColumnChange(c.arg(4))
-		if err != nil {
-			return err
-		}
-		if err := s.ModifyColumn(db, table, name, ch); err != nil {
-			return err
-		}
-		return c.result(value.NullValue)
-	},
-	"dropColumn": func(c *call, s engine.Schema, db, table string) error {
-		name, err := c.str(3, "column name")
-		if err != nil {
-			return err
-		}
-		if err := s.DropColumn(db, table, name); err != nil {
-			return err
-		}
-		return c.result(value.NullValue)
-	},
-	"createIndex": func(c *call, s engine.Schema, db, table string) error {
-		spec, err := engine.ParseIndexSpec(c.arg(3))
-		if err != nil {
-			return err
-		}
-		name, err := s.CreateIndex(db, table, spec)
-		if err != nil {
-			return err
-		}
-		return c.result(value.StringOf(name))
-	},
-	"dropIndex": func(c *call, s engine.Schema, db, table string) error {
-		name, err := c.str(3, "index name")
-		if err != nil {
-			return err
-		}
-		if err := s.DropIndex(db, table, name); err != nil {
-			return err
-		}
-		return c.result(value.NullValue)
-	},
+func opCreateTable(c *call, s engine.Schema, db, table string) error {
+	spec, err := engine.ParseTableSpec(c.arg(3))
+	if err != nil {
+		return err
+	}
+	return c.done(s.CreateTable(db, table, spec))
+}
+func opDropTable(c *call, s engine.Schema, db, table string) error {
+	ifExists, err := c.flag(3, "ifExists")
+	if err != nil {
+		return err
+	}
+	return c.done(s.DropTable(db, table, ifExists))
+}
+func opDescribeTable(c *call, s engine.Schema, db, table string) error {
+	d, err := s.DescribeTable(db, table)
+	if err != nil {
+		return err
+	}
+	return c.result(d)
+}
+func opAddColumn(c *call, s engine.Schema, db, table string) error {
+	col, err := engine.ParseColumn(c.arg(3))
+	if err != nil {
+		return err
+	}
+	return c.done(s.AddColumn(db, table, col))
+}
+func opModifyColumn(c *call, s engine.Schema, db, table string) error {
+	name, err := c.str(3, "column name")
+	if err != nil {
+		return err
+	}
+	ch, err := engine.ParseColumnChange(c.arg(4))
+	if err != nil {
+		return err
+	}
+	return c.done(s.ModifyColumn(db, table, name, ch))
+}
+func opDropColumn(c *call, s engine.Schema, db, table string) error {
+	name, err := c.str(3, "column name")
+	if err != nil {
+		return err
+	}
+	return c.done(s.DropColumn(db, table, name))
+}
+func opCreateIndex(c *call, s engine.Schema, db, table string) error {
+	spec, err := engine.ParseIndexSpec(c.arg(3))
+	if err != nil {
+		return err
+	}
+	name, err := s.CreateIndex(db, table, spec)
+	if err != nil {
+		return err
+	}
+	return c.result(value.StringOf(name))
+}
+func opDropIndex(c *call, s engine.Schema, db, table string) error {
+	name, err := c.str(3, "index name")
+	if err != nil {
+		return err
+	}
+	return c.done(s.DropIndex(db, table, name))
 }
 
 // rows writes a select result as a rowset.
@@ -564,94 +504,77 @@ func idResult(c *call, id value.Value) error {
 	return c.result(value.ObjectOf(value.Member{Key: "id", Value: id}))
 }
 
-var tableOps = map[string]func(c *call, tx *engine.Tx, db, table string) error{
-	"insert": func(c *call, tx *engine.Tx, db, table string) error {
-		id, err := tx.Insert(db, table, c.arg(4))
-		if err != nil {
-			return err
-		}
-		return idResult(c, id)
-	},
-	"upsert": func(c *call, tx *engine.Tx, db, table string) error {
-		id, err := tx.Upsert(db, table, c.arg(4))
-		if err != nil {
-			return err
-		}
-		return idResult(c, id)
-	},
-	"insertMany": func(c *call, tx *engine.Tx, db, table string) error {
-		n, err := tx.InsertMany(db, table, c.arg(4))
-		if err != nil {
-			return err
-		}
-		return c.result(value.NumberOf(float64(n)))
-	},
-	"get": func(c *call, tx *engine.Tx, db, table string) error {
-		r, err := tx.Get(db, table, c.arg(4))
-		if err != nil {
-			return err
-		}
-		return c.result(r)
-	},
-	"select": func(c *call, tx *engine.Tx, db, table string) error {
-		q, err := engine.ParseQuery(c.arg(4))
-		if err != nil {
-			return err
-		}
-		c.out, err = tx.SelectTo(db, table, q, c.out)
+func opInsert(c *call, tx *engine.Tx, db, table string) error {
+	id, err := tx.Insert(db, table, c.arg(4))
+	if err != nil {
 		return err
-	},
-	// selectEq is select({ where: { column: value } }) sent flat: the
-	// commonest query skips building and parsing a query object.
-	"selectEq": func(c *call, tx *engine.Tx, db, table string) error {
-		col, err := c.str(4, "column name")
-		if err != nil {
-			return err
-		}
-		return c.rows(tx.SelectEq(db, table, col, c.arg(5)))
-	},
-	"count": func(c *call, tx *engine.Tx, db, table string) error {
-		q, err := engine.ParseQuery(c.arg(4))
-		if err != nil {
-			return err
-		}
-		n, err := tx.Count(db, table, q)
-		if err != nil {
-			return err
-		}
-		return c.result(value.NumberOf(float64(n)))
-	},
-	"update": func(c *call, tx *engine.Tx, db, table string) error {
-		q, err := engine.ParseQuery(c.arg(5))
-		if err != nil {
-			return err
-		}
-		n, err := tx.Update(db, table, c.arg(4), q)
-		if err != nil {
-			return err
-		}
-		return c.result(value.NumberOf(float64(n)))
-	},
-	"delete": func(c *call, tx *engine.Tx, db, table string) error {
-		q, err := engine.ParseQuery(c.arg(4))
-		if err != nil {
-			return err
-		}
-		n, err := tx.Delete(db, table, q)
-		if err != nil {
-			return err
-		}
-		return c.result(value.NumberOf(float64(n)))
-	},
-	"explain": func(c *call, tx *engine.Tx, db, table string) error {
-		q, err := engine.ParseQuery(c.arg(4))
-		if err != nil {
-			return err
-		}
-		p, err := tx.Explain(db, table, q)
-		if err != nil {
-			return err
-		}
-		return c.result(p)
-	},
+	}
+	return idResult(c, id)
+}
+func opUpsert(c *call, tx *engine.Tx, db, table string) error {
+	id, err := tx.Upsert(db, table, c.arg(4))
+	if err != nil {
+		return err
+	}
+	return idResult(c, id)
+}
+func opInsertMany(c *call, tx *engine.Tx, db, table string) error {
+	return c.number(tx.InsertMany(db, table, c.arg(4)))
+}
+func opGet(c *call, tx *engine.Tx, db, table string) error {
+	r, err := tx.Get(db, table, c.arg(4))
+	if err != nil {
+		return err
+	}
+	return c.result(r)
+}
+func opSelect(c *call, tx *engine.Tx, db, table string) error {
+	q, err := engine.ParseQuery(c.arg(4))
+	if err != nil {
+		return err
+	}
+	c.out, err = tx.SelectTo(db, table, q, c.out)
+	return err
+}
+
+// selectEq is select({ where: { column: value } }) sent flat: the
+// commonest query skips building and parsing a query object.
+func opSelectEq(c *call, tx *engine.Tx, db, table string) error {
+	col, err := c.str(4, "column name")
+	if err != nil {
+		return err
+	}
+	return c.rows(tx.SelectEq(db, table, col, c.arg(5)))
+}
+func opCount(c *call, tx *engine.Tx, db, table string) error {
+	q, err := engine.ParseQuery(c.arg(4))
+	if err != nil {
+		return err
+	}
+	return c.number(tx.Count(db, table, q))
+}
+func opUpdate(c *call, tx *engine.Tx, db, table string) error {
+	q, err := engine.ParseQuery(c.arg(5))
+	if err != nil {
+		return err
+	}
+	return c.number(tx.Update(db, table, c.arg(4), q))
+}
+func opDelete(c *call, tx *engine.Tx, db, table string) error {
+	q, err := engine.ParseQuery(c.arg(4))
+	if err != nil {
+		return err
+	}
+	return c.number(tx.Delete(db, table, q))
+}
+func opExplain(c *call, tx *engine.Tx, db, table string) error {
+	q, err := engine.ParseQuery(c.arg(4))
+	if err != nil {
+		return err
+	}
+	p, err := tx.Explain(db, table, q)
+	if err != nil {
+		return err
+	}
+	return c.result(p)
 }

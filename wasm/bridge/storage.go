@@ -55,18 +55,11 @@ func (c *call) key(i int) (string, error) {
 	return v.Str(), nil
 }
 
-// storageOpen reads { prefix, secret, limitSize, kdfIterations, cacheKey };
+// opStorageOpen reads { prefix, secret, limitSize, kdfIterations, cacheKey };
 // secret is a passphrase (string) or a raw 32-byte key (bytes); cacheKey
 // false keeps a passphrase's key out of the instance's key cache.
-func (c *call) storageOpen() error {
-	connID, err := c.handle(0)
-	if err != nil {
-		return err
-	}
-	conn, err := c.conn()
-	if err != nil {
-		return err
-	}
+func opStorageOpen(c *call, conn *engine.Conn) error {
+	connID, _ := c.handle(0)
 	opts := c.arg(1)
 	if !opts.IsNull() && opts.Kind() != value.Object {
 		return c.bad("options must be an object")
@@ -206,162 +199,135 @@ func (c *call) batchOps(v value.Value) ([]kvstore.Op, error) {
 
 func itoa(i int) string { return value.NumberOf(float64(i)).String() }
 
-var storageOps = map[string]func(c *call, m *kvstore.Manager, h *storeHandle) error{
-	"storageSet": func(c *call, m *kvstore.Manager, _ *storeHandle) error {
-		key, err := c.key(1)
-		if err != nil {
-			return err
-		}
-		o, err := c.setOptions(c.arg(3))
-		if err != nil {
-			return err
-		}
-		if err := m.Set(key, c.arg(2), o); err != nil {
-			return err
-		}
-		return c.result(value.NullValue)
-	},
-	// storageGet answers { value, expireAt } (expireAt in ms, or null) when
-	// the key is live, null when not, so JS can tell a stored null from a
-	// missing key and its memory cache can expire with the stored value.
-	"storageGet": func(c *call, m *kvstore.Manager, _ *storeHandle) error {
-		key, err := c.key(1)
-		if err != nil {
-			return err
-		}
-		enc, exp, found, err := m.GetEncoded(key)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return c.result(value.NullValue)
-		}
-		expireAt := value.NullValue
-		if !exp.IsZero() {
-			expireAt = value.NumberOf(float64(exp.UnixMilli()))
-		}
-		// The object is written by hand so the stored encoding goes out as it
-		// is, never decoded and encoded again: tag, member count, then
-		// (key length, key, value) per member.
-		c.out = append(c.out, value.TagObject, 2)
-		c.out = append(append(c.out, 5), "value"...)
-		c.out = append(c.out, enc...)
-		c.out = append(append(c.out, 8), "expireAt"...)
-		return c.result(expireAt)
-	},
-	"storageHas": func(c *call, m *kvstore.Manager, _ *storeHandle) error {
-		key, err := c.key(1)
-		if err != nil {
-			return err
-		}
-		found, err := m.Has(key)
-		if err != nil {
-			return err
-		}
-		return c.result(value.BoolOf(found))
-	},
-	"storageRemove": func(c *call, m *kvstore.Manager, _ *storeHandle) error {
-		key, err := c.key(1)
-		if err != nil {
-			return err
-		}
-		found, err := m.Remove(key)
-		if err != nil {
-			return err
-		}
-		return c.result(value.BoolOf(found))
-	},
-	"storageKeys": func(c *call, m *kvstore.Manager, _ *storeHandle) error {
-		keys, err := m.Keys()
-		if err != nil {
-			return err
-		}
-		return c.result(stringArray(keys))
-	},
-	"storageClear": func(c *call, m *kvstore.Manager, _ *storeHandle) error {
-		if err := m.Clear(); err != nil {
-			return err
-		}
-		return c.result(value.NullValue)
-	},
-	"storageInfo": func(c *call, m *kvstore.Manager, _ *storeHandle) error {
-		info, err := m.Info()
-		if err != nil {
-			return err
-		}
-		return c.result(value.ObjectOf(
-			value.Member{Key: "keys", Value: stringArray(info.Keys)},
-			value.Member{Key: "keyCount", Value: value.NumberOf(float64(info.KeyCount))},
-			value.Member{Key: "currentSize", Value: value.NumberOf(info.CurrentSizeKB)},
-			value.Member{Key: "limitSize", Value: value.NumberOf(info.LimitSizeKB)},
-			value.Member{Key: "usage", Value: value.StringOf(info.Usage)},
-		))
-	},
-	// storageCleanExpired [h, max?] deletes up to max expired keys (all when
-	// max is absent or 0): cleanExpired() and the host's periodic sweep.
-	"storageCleanExpired": func(c *call, m *kvstore.Manager, _ *storeHandle) error {
-		limit := 0
-		if v := c.arg(1); !v.IsNull() {
-			if !v.IsInteger() || v.Number() < 0 {
-				return c.bad("max must be a non-negative integer")
-			}
-			limit = int(min(v.Number(), math.MaxInt32))
-		}
-		n, err := m.Sweep(limit)
-		if err != nil {
-			return err
-		}
-		return c.result(value.NumberOf(float64(n)))
-	},
-	"storageBatch": func(c *call, m *kvstore.Manager, _ *storeHandle) error {
-		ops, err := c.batchOps(c.arg(1))
-		if err != nil {
-			return err
-		}
-		res, err := m.Batch(ops)
-		if err != nil {
-			return err
-		}
-		return c.result(value.ArrayOf(res))
-	},
-	// storageSetClock [h, ms | null] pins the store's clock (null: real
-	// time again), so JS tests of expiry never sleep.
-	"storageSetClock": func(c *call, _ *kvstore.Manager, h *storeHandle) error {
-		v := c.arg(1)
-		switch {
-		case v.IsNull():
-			h.clock = nil
-		case v.Kind() == value.Number && math.Abs(v.Number()) <= 8.64e15:
-			t := time.UnixMilli(int64(v.Number()))
-			h.clock = &t
-		default:
-			return c.bad("the clock must be a time in ms or null")
-		}
-		return c.result(value.NullValue)
-	},
+func opStorageSet(c *call, m *kvstore.Manager, _ *storeHandle) error {
+	key, err := c.key(1)
+	if err != nil {
+		return err
+	}
+	o, err := c.setOptions(c.arg(3))
+	if err != nil {
+		return err
+	}
+	return c.done(m.Set(key, c.arg(2), o))
 }
 
-// runStorage serves the storage ops; ok is false for any other op.
-func (c *call) runStorage() (bool, error) {
-	switch c.op {
-	case "storageOpen":
-		return true, c.storageOpen()
-	case "storageClose":
-		// Closing a closed store is not an error: close() may run twice.
-		id, err := c.handle(0)
-		if err == nil {
-			delete(c.b.stores, uint32(id))
-			err = c.result(value.NullValue)
-		}
-		return true, err
-	}
-	fn, ok := storageOps[c.op]
-	if !ok {
-		return false, nil
-	}
-	m, h, err := c.store()
+// storageGet answers { value, expireAt } (expireAt in ms, or null) when
+// the key is live, null when not, so JS can tell a stored null from a
+// missing key and its memory cache can expire with the stored value.
+func opStorageGet(c *call, m *kvstore.Manager, _ *storeHandle) error {
+	key, err := c.key(1)
 	if err != nil {
-		return true, err
+		return err
 	}
-	return true, fn(c, m, h)
+	enc, exp, found, err := m.GetEncoded(key)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return c.result(value.NullValue)
+	}
+	expireAt := value.NullValue
+	if !exp.IsZero() {
+		expireAt = value.NumberOf(float64(exp.UnixMilli()))
+	}
+	// The object is written by hand so the stored encoding goes out as it
+	// is, never decoded and encoded again: tag, member count, then
+	// (key length, key, value) per member.
+	c.out = append(c.out, value.TagObject, 2)
+	c.out = append(append(c.out, 5), "value"...)
+	c.out = append(c.out, enc...)
+	c.out = append(append(c.out, 8), "expireAt"...)
+	return c.result(expireAt)
+}
+func opStorageHas(c *call, m *kvstore.Manager, _ *storeHandle) error {
+	key, err := c.key(1)
+	if err != nil {
+		return err
+	}
+	found, err := m.Has(key)
+	if err != nil {
+		return err
+	}
+	return c.result(value.BoolOf(found))
+}
+func opStorageRemove(c *call, m *kvstore.Manager, _ *storeHandle) error {
+	key, err := c.key(1)
+	if err != nil {
+		return err
+	}
+	found, err := m.Remove(key)
+	if err != nil {
+		return err
+	}
+	return c.result(value.BoolOf(found))
+}
+func opStorageKeys(c *call, m *kvstore.Manager, _ *storeHandle) error {
+	return c.strings(m.Keys())
+}
+func opStorageClear(c *call, m *kvstore.Manager, _ *storeHandle) error {
+	return c.done(m.Clear())
+}
+func opStorageInfo(c *call, m *kvstore.Manager, _ *storeHandle) error {
+	info, err := m.Info()
+	if err != nil {
+		return err
+	}
+	return c.result(value.ObjectOf(
+		value.Member{Key: "keys", Value: stringArray(info.Keys)},
+		value.Member{Key: "keyCount", Value: value.NumberOf(float64(info.KeyCount))},
+		value.Member{Key: "currentSize", Value: value.NumberOf(info.CurrentSizeKB)},
+		value.Member{Key: "limitSize", Value: value.NumberOf(info.LimitSizeKB)},
+		value.Member{Key: "usage", Value: value.StringOf(info.Usage)},
+	))
+}
+
+// storageCleanExpired [h, max?] deletes up to max expired keys (all when
+// max is absent or 0): cleanExpired() and the host's periodic sweep.
+func opStorageCleanExpired(c *call, m *kvstore.Manager, _ *storeHandle) error {
+	limit := 0
+	if v := c.arg(1); !v.IsNull() {
+		if !v.IsInteger() || v.Number() < 0 {
+			return c.bad("max must be a non-negative integer")
+		}
+		limit = int(min(v.Number(), math.MaxInt32))
+	}
+	return c.number(m.Sweep(limit))
+}
+func opStorageBatch(c *call, m *kvstore.Manager, _ *storeHandle) error {
+	ops, err := c.batchOps(c.arg(1))
+	if err != nil {
+		return err
+	}
+	res, err := m.Batch(ops)
+	if err != nil {
+		return err
+	}
+	return c.result(value.ArrayOf(res))
+}
+
+// storageSetClock [h, ms | null] pins the store's clock (null: real
+// time again), so JS tests of expiry never sleep.
+func opStorageSetClock(c *call, _ *kvstore.Manager, h *storeHandle) error {
+	v := c.arg(1)
+	switch {
+	case v.IsNull():
+		h.clock = nil
+	case v.Kind() == value.Number && math.Abs(v.Number()) <= 8.64e15:
+		t := time.UnixMilli(int64(v.Number()))
+		h.clock = &t
+	default:
+		return c.bad("the clock must be a time in ms or null")
+	}
+	return c.result(value.NullValue)
+}
+
+// opStorageClose forgets the store; closing a closed store is not an error:
+// close() may run twice.
+func opStorageClose(c *call) error {
+	id, err := c.handle(0)
+	if err != nil {
+		return err
+	}
+	delete(c.b.stores, uint32(id))
+	return c.result(value.NullValue)
 }

@@ -1,8 +1,6 @@
 package bridge
 
 import (
-	"strings"
-
 	"minibase/engine"
 	"minibase/engine/replica"
 	"minibase/engine/value"
@@ -12,21 +10,7 @@ import (
 // requests with the host's fetch and hands the answers here; these ops are
 // the steps of engine/replica's state machine. Wire bodies travel as JSON
 // strings, so JS sends what it got from the server without parsing it.
-//
-//	syncOpen        [conn, db, {tables, policy}] → {handle, client}
-//	syncNextPush    [sync, limit]            → request body (JSON string) or null
-//	syncAckPush     [sync, responseJSON]     → report
-//	syncReject      [sync, errorJSON]        → null (422: op to dead letters)
-//	syncCursor      [sync]                   → number
-//	syncApplyPull   [sync, responseJSON]     → report
-//	syncResync      [sync]                   → null (410: start a full resync)
-//	syncFinish      [sync]                   → report (after the last page)
-//	syncPending     [sync]                   → number
-//	syncDeadLetters [sync]                   → [{op, table, key, row, hlc, code, message}]
-//	syncRetry / syncDiscard [sync, op]       → null
-//	syncConflicts   [sync]                   → [{id, table, key, local, remote, base}]
-//	syncResolve     [sync, id, merged]       → null
-//	syncClose       [sync]                   → null
+// The ops, their arguments and answers are in wasm/PROTOCOL.md ("Sync").
 
 type syncHandle struct {
 	conn uint32 // connection handle it belongs to
@@ -34,29 +18,22 @@ type syncHandle struct {
 	last replica.PushRequest // the batch in flight, for syncReject
 }
 
-// syncs is keyed by bridge so the Bridge struct needs no field of its own.
-var syncs = map[*Bridge]map[uint32]*syncHandle{}
-
 func (c *call) syncHandle() (*syncHandle, error) {
 	id, err := c.handle(0)
 	if err != nil {
 		return nil, err
 	}
-	h, ok := syncs[c.b][uint32(id)]
+	h, ok := c.b.syncs[uint32(id)]
 	if ok {
 		if _, live := c.b.conns[h.conn]; live {
 			return h, nil
 		}
-		delete(syncs[c.b], uint32(id))
+		delete(c.b.syncs, uint32(id))
 	}
 	return nil, &engine.Error{Code: engine.CodeClosed, Msg: c.op + ": the sync session or its connection is closed"}
 }
 
-func (c *call) syncOpen() error {
-	conn, err := c.conn()
-	if err != nil {
-		return err
-	}
+func opSyncOpen(c *call, conn *engine.Conn) error {
 	connH, _ := c.handle(0)
 	db, err := c.dbArg(1)
 	if err != nil {
@@ -92,11 +69,8 @@ func (c *call) syncOpen() error {
 		}
 		return c.bad("%v", err)
 	}
-	if syncs[c.b] == nil {
-		syncs[c.b] = map[uint32]*syncHandle{}
-	}
 	c.b.next++
-	syncs[c.b][c.b.next] = &syncHandle{conn: uint32(connH), r: r}
+	c.b.syncs[c.b.next] = &syncHandle{conn: uint32(connH), r: r}
 	return c.result(value.ObjectOf(
 		value.Member{Key: "handle", Value: value.NumberOf(float64(c.b.next))},
 		value.Member{Key: "client", Value: value.StringOf(r.Client())}))
@@ -116,148 +90,132 @@ func jsonArg[T any](c *call, i int, decode func([]byte) (T, error)) (T, error) {
 	return v, nil
 }
 
-func (c *call) runSync() (bool, error) {
-	if !strings.HasPrefix(c.op, "sync") {
-		return false, nil
+// opSyncClose forgets the session; closing a closed one is not an error.
+func opSyncClose(c *call) error {
+	if id, err := c.handle(0); err == nil {
+		delete(c.b.syncs, uint32(id))
 	}
-	if c.op == "syncOpen" {
-		return true, c.syncOpen()
-	}
-	if c.op == "syncClose" {
-		if id, err := c.handle(0); err == nil {
-			delete(syncs[c.b], uint32(id))
-		}
-		return true, c.result(value.NullValue)
-	}
-	h, err := c.syncHandle()
-	if err != nil {
-		return true, err
-	}
-	return true, c.syncStep(h)
+	return c.result(value.NullValue)
 }
 
-func (c *call) syncStep(h *syncHandle) error {
-	r := h.r
-	switch c.op {
-	case "syncNextPush":
-		limit := replica.DefaultBatch
-		if v := c.arg(1); v.IsInteger() && v.Number() > 0 && v.Number() <= 1000 {
-			limit = int(v.Number())
-		}
-		req, err := r.NextPush(limit)
-		if err != nil {
-			return err
-		}
-		h.last = req
-		if len(req.Changes) == 0 {
-			return c.result(value.NullValue)
-		}
-		b, err := replica.EncodePushRequest(req)
-		if err != nil {
-			return err
-		}
-		return c.result(value.StringOf(string(b)))
-	case "syncAckPush":
-		resp, err := jsonArg(c, 1, replica.DecodePushResponse)
-		if err != nil {
-			return err
-		}
-		rep, err := r.AckPush(resp)
-		if err != nil {
-			return err
-		}
-		return c.result(reportValue(rep))
-	case "syncReject":
-		body, err := c.str(1, "JSON body")
-		if err != nil {
-			return err
-		}
-		if err := r.Reject(h.last, replica.DecodeServerError(422, []byte(body))); err != nil {
-			return err
-		}
-		return c.result(value.NullValue)
-	case "syncCursor":
-		cur, err := r.Cursor()
-		if err != nil {
-			return err
-		}
-		return c.result(value.NumberOf(float64(cur)))
-	case "syncApplyPull":
-		resp, err := jsonArg(c, 1, replica.DecodePullResponse)
-		if err != nil {
-			return err
-		}
-		rep, err := r.ApplyPull(resp)
-		if err != nil {
-			return err
-		}
-		return c.result(reportValue(rep))
-	case "syncResync":
-		if err := r.BeginResync(); err != nil {
-			return err
-		}
-		return c.result(value.NullValue)
-	case "syncFinish":
-		rep, err := r.FinishResync()
-		if err != nil {
-			return err
-		}
-		return c.result(reportValue(rep))
-	case "syncPending":
-		n, err := r.Pending()
-		if err != nil {
-			return err
-		}
-		return c.result(value.NumberOf(float64(n)))
-	case "syncDeadLetters", "syncConflicts":
-		var es []engine.SyncEntry
-		var err error
-		if c.op == "syncDeadLetters" {
-			es, err = r.DeadLetters()
-		} else {
-			es, err = r.Conflicts()
-		}
-		if err != nil {
-			return err
-		}
-		out := make([]value.Value, len(es))
-		for i, e := range es {
-			if c.op == "syncDeadLetters" {
-				code, _ := e.Note.Get("code")
-				msg, _ := e.Note.Get("message")
-				out[i] = obj("op", value.StringOf(e.Op), "table", value.StringOf(e.Table), "key", e.Key,
-					"row", e.Row, "hlc", value.StringOf(e.HLC), "code", code, "message", msg)
-			} else {
-				out[i] = obj("id", value.NumberOf(float64(e.Seq)), "table", value.StringOf(e.Table), "key", e.Key,
-					"local", e.Row, "remote", e.Note, "base", e.Base)
-			}
-		}
-		return c.result(value.ArrayOf(out))
-	case "syncRetry", "syncDiscard":
-		op, err := c.str(1, "op")
-		if err != nil {
-			return err
-		}
-		if c.op == "syncRetry" {
-			err = r.Retry(op)
-		} else {
-			err = r.Discard(op)
-		}
-		if err != nil {
-			return err
-		}
-		return c.result(value.NullValue)
-	case "syncResolve":
-		id, err := c.handle(1)
-		if err != nil {
-			return err
-		}
-		if err := r.Resolve(id, c.arg(2)); err != nil {
-			return err
-		}
+func opSyncNextPush(c *call, h *syncHandle) error {
+	limit := replica.DefaultBatch
+	if v := c.arg(1); v.IsInteger() && v.Number() > 0 && v.Number() <= 1000 {
+		limit = int(v.Number())
+	}
+	req, err := h.r.NextPush(limit)
+	if err != nil {
+		return err
+	}
+	h.last = req
+	if len(req.Changes) == 0 {
 		return c.result(value.NullValue)
 	}
-	return c.bad("unknown operation")
+	b, err := replica.EncodePushRequest(req)
+	if err != nil {
+		return err
+	}
+	return c.result(value.StringOf(string(b)))
+}
+
+func opSyncAckPush(c *call, h *syncHandle) error {
+	resp, err := jsonArg(c, 1, replica.DecodePushResponse)
+	if err != nil {
+		return err
+	}
+	return c.report(h.r.AckPush(resp))
+}
+
+func opSyncReject(c *call, h *syncHandle) error {
+	body, err := c.str(1, "JSON body")
+	if err != nil {
+		return err
+	}
+	return c.done(h.r.Reject(h.last, replica.DecodeServerError(422, []byte(body))))
+}
+
+func opSyncCursor(c *call, h *syncHandle) error {
+	cur, err := h.r.Cursor()
+	if err != nil {
+		return err
+	}
+	return c.result(value.NumberOf(float64(cur)))
+}
+
+func opSyncApplyPull(c *call, h *syncHandle) error {
+	resp, err := jsonArg(c, 1, replica.DecodePullResponse)
+	if err != nil {
+		return err
+	}
+	return c.report(h.r.ApplyPull(resp))
+}
+
+func opSyncResync(c *call, h *syncHandle) error { return c.done(h.r.BeginResync()) }
+
+func opSyncFinish(c *call, h *syncHandle) error { return c.report(h.r.FinishResync()) }
+
+func opSyncPending(c *call, h *syncHandle) error {
+	return c.number(h.r.Pending())
+}
+
+func opSyncDeadLetters(c *call, h *syncHandle) error {
+	es, err := h.r.DeadLetters()
+	if err != nil {
+		return err
+	}
+	out := make([]value.Value, len(es))
+	for i, e := range es {
+		code, _ := e.Note.Get("code")
+		msg, _ := e.Note.Get("message")
+		out[i] = obj("op", value.StringOf(e.Op), "table", value.StringOf(e.Table), "key", e.Key,
+			"row", e.Row, "hlc", value.StringOf(e.HLC), "code", code, "message", msg)
+	}
+	return c.result(value.ArrayOf(out))
+}
+
+func opSyncConflicts(c *call, h *syncHandle) error {
+	es, err := h.r.Conflicts()
+	if err != nil {
+		return err
+	}
+	out := make([]value.Value, len(es))
+	for i, e := range es {
+		out[i] = obj("id", value.NumberOf(float64(e.Seq)), "table", value.StringOf(e.Table), "key", e.Key,
+			"local", e.Row, "remote", e.Note, "base", e.Base)
+	}
+	return c.result(value.ArrayOf(out))
+}
+
+func opSyncRetry(c *call, h *syncHandle) error {
+	op, err := c.str(1, "op")
+	if err != nil {
+		return err
+	}
+	return c.done(h.r.Retry(op))
+}
+
+func opSyncDiscard(c *call, h *syncHandle) error {
+	op, err := c.str(1, "op")
+	if err != nil {
+		return err
+	}
+	return c.done(h.r.Discard(op))
+}
+
+func opSyncResolve(c *call, h *syncHandle) error {
+	id, err := c.handle(1)
+	if err != nil {
+		return err
+	}
+	return c.done(h.r.Resolve(id, c.arg(2)))
+}
+
+// report answers a step's report.
+func (c *call) report(rep replica.Report, err error) error {
+	if err != nil {
+		return err
+	}
+	return c.result(reportValue(rep))
 }
 
 func obj(kv ...any) value.Value {

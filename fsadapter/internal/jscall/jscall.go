@@ -7,6 +7,7 @@ package jscall
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall/js"
@@ -51,4 +52,15 @@ func String(v js.Value) string {
 	default:
 		return "<" + v.Type().String() + ">"
 	}
+}
+
+// SortedStrings copies a JS array of strings (a directory listing) into Go,
+// sorted: hosts list a directory in whatever order their OS keeps.
+func SortedStrings(list js.Value) []string {
+	out := make([]string, list.Length())
+	for i := range out {
+		out[i] = list.Index(i).String()
+	}
+	slices.Sort(out)
+	return out
 }
