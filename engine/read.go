@@ -84,31 +84,35 @@ func (tx *Tx) scanView(p *plan, fn func(key []byte, v *rowView) bool) error {
 		it := rd.NewIter(kv.IterOptions{Lower: rg.lo, Upper: rg.hi, Reverse: p.reverse})
 		stop := false
 		var ferr error
-		for rows := 0; it.Next(); rows++ {
-			if rows%yieldRows == yieldRows-1 {
+		rows := 0
+		visit := func(key, raw []byte) bool {
+			if rows++; rows%yieldRows == 0 {
 				yield()
 			}
-			key, raw := it.Key(), it.Value()
 			if p.index >= 0 {
 				pk = append(append(pk[:0], t.primaryPrefix...), raw...)
 				key = pk
 				if raw, ferr = rowAt(rd, t, p.index, key); ferr != nil {
-					break
+					return false
 				}
 			}
 			if ferr = v.load(raw); ferr != nil {
-				break
+				return false
 			}
 			ok := matchView(p.filter, v)
 			if ferr = v.err; ferr != nil {
-				break
+				return false
 			}
-			if !ok {
-				continue
-			}
-			if !fn(key, v) {
+			if ok && !fn(key, v) {
 				stop = true
-				break
+				return false
+			}
+			return true
+		}
+		if w, ok := it.(kv.Walker); ok {
+			w.Walk(visit)
+		} else {
+			for it.Next() && visit(it.Key(), it.Value()) {
 			}
 		}
 		if err := it.Close(); err != nil && ferr == nil {

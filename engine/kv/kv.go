@@ -50,6 +50,19 @@ type Iterator interface {
 	Close() error
 }
 
+// Walker is an Iterator that can hand its remaining entries to a function
+// in a loop of its own: Walk(fn) does what
+//
+//	for it.Next() { if !fn(it.Key(), it.Value()) { break } }
+//
+// does, minus the calls through every layer of the iterator per entry
+// (most of a scan's cost per row under wasm). The slices passed to fn are
+// valid only during the call.
+type Walker interface {
+	Iterator
+	Walk(fn func(key, value []byte) bool)
+}
+
 // Snapshot is a read-only view of the store frozen at one point in time.
 // Writes applied after it was taken are invisible to it.
 type Snapshot interface {

@@ -192,6 +192,25 @@ func checkRange(t *testing.T, r *rand.Rand, rd kv.Reader, want state) {
 	}
 	require.NoError(t, it.Close())
 	require.Equal(t, exp, got)
+	// Walk, stopped after a random number of entries and then continued
+	// with Next, reads the same entries.
+	it = rd.NewIter(kv.IterOptions{Lower: lo, Upper: hi, Reverse: rev})
+	if w, ok := it.(kv.Walker); ok {
+		got = got[:0]
+		stopAt := r.IntN(len(exp) + 2)
+		w.Walk(func(k, v []byte) bool {
+			got = append(got, string(k)+"="+string(v))
+			return len(got) < stopAt
+		})
+		if len(got) > 0 && len(got) == stopAt {
+			require.Equal(t, got[len(got)-1], string(it.Key())+"="+string(it.Value()), "the current entry after a stopped walk")
+		}
+		for it.Next() {
+			got = append(got, string(it.Key())+"="+string(it.Value()))
+		}
+		require.Equal(t, exp, got, "walk")
+	}
+	require.NoError(t, it.Close())
 	for range 5 {
 		k := fmt.Sprintf("%03d", r.IntN(500))
 		v, err := rd.Get([]byte(k))

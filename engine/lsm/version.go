@@ -160,6 +160,15 @@ func (r *runSource) Next() bool {
 	return false
 }
 
+// walkBefore is sstable.Iter.WalkBefore on the current segment; the next
+// segment is opened by Next.
+func (r *runSource) walkBefore(limit []byte, tombs bool, fn func(key, value []byte) bool) bool {
+	if r.cur == nil || r.err != nil {
+		return false
+	}
+	return r.cur.WalkBefore(limit, tombs, fn)
+}
+
 func (r *runSource) Key() []byte   { return r.cur.Key() }
 func (r *runSource) Value() []byte { return r.cur.Value() }
 func (r *runSource) Tomb() bool    { return r.cur.Tomb() }
@@ -268,6 +277,32 @@ func (m *mergeIter) Next() bool {
 	}
 	m.cur = -1
 	return false
+}
+
+// Walk implements kv.Walker. While the current source is a run ahead of
+// the runner-up, the run's entries before the runner-up's key are handed
+// to fn straight from the segment's blocks.
+func (m *mergeIter) Walk(fn func(key, value []byte) bool) {
+	for m.Next() {
+		if !fn(m.key, m.Value()) {
+			return
+		}
+		if m.reverse || !m.ahead {
+			continue
+		}
+		rs, ok := m.srcs[m.cur].(*runSource)
+		if !ok {
+			continue
+		}
+		var limit []byte
+		if m.next >= 0 {
+			limit = m.srcs[m.next].Key()
+		}
+		if rs.walkBefore(limit, m.keepTombs, fn) {
+			m.key = rs.Key() // where a plain loop would have stopped
+			return
+		}
+	}
 }
 
 func (m *mergeIter) Key() []byte   { return m.key }

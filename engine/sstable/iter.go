@@ -192,6 +192,40 @@ func (it *Iter) inBounds() bool {
 	return true
 }
 
+// WalkBefore calls fn for the entries after the current one, in forward
+// order, while their keys are before limit (nil: no limit) and within the
+// far bound, skipping tombstones unless tombs is set, until fn returns
+// false. The iterator is left on the last entry it read (delivered or
+// skipped), so Next goes on from there; stopped reports that fn returned
+// false. It reads blocks as Next does. It must be called on a started
+// forward iterator with a current entry.
+func (it *Iter) WalkBefore(limit []byte, tombs bool, fn func(key, value []byte) bool) (stopped bool) {
+	for it.err == nil && it.ents != nil && !it.reverse {
+		ents := it.ents
+		check := !it.allIn || limit != nil // most blocks of a scan need no compare
+		for it.pos+1 < len(ents) {
+			e := &ents[it.pos+1]
+			if check && (!it.allIn && bytes.Compare(e.key, it.upper) >= 0 || limit != nil && bytes.Compare(e.key, limit) >= 0) {
+				return false // Next reads e again
+			}
+			it.pos++
+			if e.tomb && !tombs {
+				continue
+			}
+			if !fn(e.key, e.value) {
+				return true
+			}
+		}
+		// The block is done: on to the next one, with pos before its first
+		// entry, which is what Next expects of a fresh block.
+		if it.bi+1 >= len(it.r.blocks) || !it.load(it.bi+1) {
+			return false // Next finds the end (or the error) as it would have
+		}
+		it.pos = -1
+	}
+	return false
+}
+
 // Key is the current key.
 func (it *Iter) Key() []byte { return it.ents[it.pos].key }
 
