@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
@@ -47,8 +48,34 @@ func FuzzDecodeRow(f *testing.F) {
 	r, _, _ := tbl.rowFromObject(obj("id", 1, "username", "ann", "age", 3, "profile", obj("a", arr(1, "x"))))
 	f.Add(encodeRow(nil, tbl, r))
 	f.Add([]byte{0})
+	f.Add([]byte{6, 1, value.TagInt, 0x80, 0x01, 2, value.TagString, 1, 'a', 3, value.TagTrue, 4, value.TagNull, 5, value.TagFloat, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 6, value.TagNull})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = decodeRow(tbl, b)
+		r, err := decodeRow(tbl, b)
+		// The row view (what scans filter with) and decodeRowView (what
+		// updates and deletes read) agree with decodeRow on every column.
+		v := newRowView(tbl)
+		verr := v.load(b)
+		if verr == nil {
+			verr = v.all()
+		}
+		rv, rverr := decodeRowView(tbl, b, nil)
+		if err != nil {
+			if verr == nil && rverr == nil {
+				t.Fatalf("decodeRow fails (%v) where the views accept % x", err, b)
+			}
+			return
+		}
+		if verr != nil || rverr != nil {
+			return // the views may be stricter (a rowset is not a stored value)
+		}
+		for p := range tbl.Columns {
+			if got := v.value(p); !value.Equal(got, r[p]) {
+				t.Fatalf("column %d: view %s, decodeRow %s", p, got, r[p])
+			}
+			if a, b := value.Append(nil, rv[p]), value.Append(nil, r[p]); !bytes.Equal(a, b) {
+				t.Fatalf("column %d: decodeRowView encodes % x, decodeRow % x", p, a, b)
+			}
+		}
 	})
 }
 

@@ -105,11 +105,11 @@ func decodeRowInto(t *Table, b []byte, r row, view bool) (row, error) {
 	if d.More() {
 		return nil, errorf(CodeCorrupt, "row in %s: trailing bytes", t.Name)
 	}
-	if int(n) < len(t.Columns) {
-		for i := range t.Columns {
-			if (i >= 64 || seen&(1<<i) == 0) && t.Columns[i].HasDefault && r[i].IsNull() {
-				r[i] = t.Columns[i].Default
-			}
+	// A row written before a column was added lacks it (and may hold
+	// columns dropped since, so its count says nothing): the default.
+	for i := range t.Columns {
+		if (i >= 64 || seen&(1<<i) == 0) && t.Columns[i].HasDefault && r[i].IsNull() {
+			r[i] = t.Columns[i].Default
 		}
 	}
 	return r, nil

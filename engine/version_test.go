@@ -562,3 +562,21 @@ func TestRolledBackDropKeepsAutoIncrement(t *testing.T) {
 	require.Equal(t, "4", insert(t, c, "users", obj("username", "dee")).String())
 	require.Equal(t, []any{"ann", "bob", "cy", "dee"}, column(selectRows(t, c, "users", obj("orderBy", "id")), "username"))
 }
+
+// A row written before a column was dropped still holds the dropped
+// column's bytes, so it holds as many columns as the table has after a
+// column is added: the added column must still read as its default, in a
+// select, a filter, an update and a delete.
+func TestAddedColumnDefaultAfterDrop(t *testing.T) {
+	c := usersConn(t)
+	insert(t, c, "users", obj("username", "ann", "age", 30, "city", "Oslo"))
+	require.NoError(t, c.DropColumn("shop", "users", "city"))
+	require.NoError(t, c.AddColumn("shop", "users", Column{Name: "n", Type: TypeNumber, HasDefault: true, Default: value.NumberOf(7)}))
+	require.Equal(t, []any{7.0}, column(selectRows(t, c, "users", val(nil)), "n"))
+	require.Equal(t, []any{"ann"}, column(selectRows(t, c, "users", obj("where", obj("n", 7))), "username"))
+	require.NoError(t, c.Auto(func(tx *Tx) error {
+		_, err := tx.Update("shop", "users", obj("age", 31), query(t, obj("where", obj("username", "ann"))))
+		return err
+	}))
+	require.Equal(t, []any{7.0}, column(selectRows(t, c, "users", val(nil)), "n"), "an update keeps the default")
+}
