@@ -97,8 +97,8 @@ func (tx *Tx) check() error {
 }
 
 // statement runs fn so that it either fully applies or leaves the
-// transaction as it was: inside an explicit transaction its writes go to a
-// child overlay merged only on success.
+// transaction as it was: inside an explicit transaction its writes are
+// rolled back to a savepoint when it fails.
 func (tx *Tx) statement(fn func(w *kv.Overlay) error) error {
 	if err := tx.check(); err != nil {
 		return err
@@ -106,19 +106,13 @@ func (tx *Tx) statement(fn func(w *kv.Overlay) error) error {
 	if !tx.explicit {
 		return fn(tx.writer())
 	}
-	parent := tx.writer()
-	child := kv.NewOverlay(parent)
-	if err := fn(child); err != nil {
+	w := tx.writer()
+	sp := w.Mark()
+	if err := fn(w); err != nil {
+		w.Rollback(sp)
 		return err // ids it took stay taken: gaps are fine, reuse is not
 	}
-	cb := child.Batch()
-	for i := range cb.Len() {
-		if op := cb.Op(i); op.Delete {
-			parent.Delete(op.Key)
-		} else {
-			parent.Set(op.Key, op.Value)
-		}
-	}
+	w.Release(sp)
 	return nil
 }
 

@@ -62,6 +62,23 @@ func (l *refList) push(r opRef) {
 	l.n++
 }
 
+// truncate drops the writes from n on.
+func (l *refList) truncate(n int) {
+	if n >= l.n {
+		return
+	}
+	p := n >> refPageBits
+	l.pages[p] = l.pages[p][:n&(refPage-1)]
+	for i := p + 1; i < len(l.pages); i++ {
+		l.pages[i] = nil
+	}
+	l.pages = l.pages[:p+1]
+	if len(l.pages[p]) == 0 && p > 0 {
+		l.pages = l.pages[:p]
+	}
+	l.n = n
+}
+
 // Arena chunks start small (most batches are a commit of a few writes) and
 // double up to maxChunk; a larger write gets a chunk of its own.
 const (
