@@ -1,4 +1,4 @@
-// The mini-program entry of the package (`require('minibase')` after the
+// The mini-program entry of the package (`require('minibase-db')` after the
 // mini-program npm build; js/dist/miniprogram/index.js). It loads the Go
 // engine through WXWebAssembly (TTWebAssembly on Douyin) from the brotli wasm
 // in the code package, installs only the polyfills the runtime lacks, and
@@ -26,8 +26,8 @@ export { bindLive } from './wx-live.js';
 export { polyfills, createAbortSignal };
 export { describeRoot, pageRows, formatValue } from './inspect.js';
 
-/** Where the mini-program npm build puts the engine (miniprogram_npm/minibase/). */
-export const DEFAULT_WASM_PATH = '/miniprogram_npm/minibase/minibase.wasm.br';
+/** Where the mini-program npm build puts the engine (miniprogram_npm/minibase-db/). */
+export const DEFAULT_WASM_PATH = '/miniprogram_npm/minibase-db/minibase.wasm.br';
 
 /**
  * The oldest WeChat base library minibase runs on: truncateSync takes

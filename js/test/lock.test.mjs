@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { connect } from 'minibase';
+import { connect } from 'minibase-db';
 
 const require = createRequire(import.meta.url);
 
@@ -49,7 +49,7 @@ test('a root open on the main thread is LOCKED to a worker thread until it is cl
 
 test('a root open through import is LOCKED through require (two copies of the module)', async (t) => {
   const root = tempRoot(t);
-  const cjs = require('minibase');
+  const cjs = require('minibase-db');
   assert.notEqual(cjs.connect, connect, 'two module instances, two engines');
 
   const esmConn = await connect({ adapter: 'node', root });
