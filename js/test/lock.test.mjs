@@ -54,7 +54,12 @@ test('a root open through import is LOCKED through require (two copies of the mo
 
   const esmConn = await connect({ adapter: 'node', root });
   await esmConn.createDatabase('esm');
-  await assert.rejects(cjs.connect({ adapter: 'node', root }), (err) => err.code === 'LOCKED');
+  await assert.rejects(cjs.connect({ adapter: 'node', root }), (err) => {
+    assert.equal(err.code, 'LOCKED', err.message);
+    assert.equal(err.message.split(root).length, 2, `the message names the root once: ${err.message}`);
+    assert.doesNotMatch(err.message, /open: open/);
+    return true;
+  });
   await esmConn.close();
 
   const cjsConn = await cjs.connect({ adapter: 'node', root });
