@@ -175,7 +175,8 @@ async function instantiate(options, runtime) {
     const result = await loader.instantiate(wasmPath, go.importObject);
     instance = result && result.instance ? result.instance : result;
   } catch (err) {
-    throw new MinibaseError('INTERNAL', `cannot instantiate the minibase engine from ${wasmPath}: ${err?.message ?? err}`, { cause: err });
+    const hint = options.wasm ? '' : " (run the DevTools' Build npm, or pass connect({ wasm: '/path/to/minibase.wasm.br' }) where your build puts it)";
+    throw new MinibaseError('INTERNAL', `cannot instantiate the minibase engine from ${wasmPath}: ${err?.message ?? err}${hint}`, { cause: err });
   }
   if (!instance || typeof instance.exports !== 'object') {
     throw new MinibaseError('INTERNAL', `cannot instantiate the minibase engine from ${wasmPath}: the loader returned no instance`);

@@ -254,6 +254,20 @@ test('a missing or wrong wasm path is a clear error', async (t) => {
   await assert.rejects(mb.connect({ wasm: '/nowhere/minibase.wasm.br' }), (e) => e.code === 'INTERNAL' && /nowhere/.test(e.message));
 });
 
+test('without the engine at the default path, the error says where it looked and how to point elsewhere', async (t) => {
+  const dir = tempDir(t);
+  // What a project gets when its build did not copy minibase.wasm.br: the
+  // package's code in miniprogram_npm/minibase-db, no engine next to it.
+  const npm = path.join(dir, 'package', 'miniprogram_npm', 'minibase-db');
+  fs.mkdirSync(npm, { recursive: true });
+  fs.copyFileSync(path.join(DIST, 'index.js'), path.join(npm, 'index.js'));
+  const err = await runtime(dir).require('minibase-db').connect().catch((e) => e);
+  assert.equal(err.code, 'INTERNAL', err.message);
+  assert.ok(err.message.includes('/miniprogram_npm/minibase-db/minibase.wasm.br'), err.message);
+  assert.match(err.message, /connect\(\{ wasm: /);
+  assert.doesNotMatch(err.message, /make build/);
+});
+
 test('over the storage cap: QUOTA_EXCEEDED, nothing acknowledged is lost, usable again once space is freed', { timeout: 120_000 }, async (t) => {
   const dir = tempDir(t);
   const cap = 1 << 20;
