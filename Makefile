@@ -10,7 +10,11 @@
 #   make bench-sync  the sync server under load (server/loadtest): bench/sync-report.md
 #
 # Everything it needs beyond Go and Node it installs itself (npm packages,
-# Go modules).
+# Go modules). npm packages come from committed lockfiles (`npm ci`, which
+# never rewrites them), one install per need: the package's own (esbuild,
+# typescript, fake-indexeddb: make build, make demo and the Node tests), the
+# browser tests' (js/test/browser), the Worker's (server/worker), the
+# benchmarks' peers (js/bench) and WeChat's tooling (js/test/miniprogram-ci).
 
 GO      ?= go
 GOROOT  := $(shell $(GO) env GOROOT)
@@ -25,10 +29,28 @@ JSSRC   := $(shell find js/src -name '*.js' -not -name 'wasm_exec.js') js/build.
 
 all: build
 
-node_modules/.installed: package.json $(wildcard package-lock.json)
+# npm ci in folder $(1) from its committed package-lock.json, then a stamp
+# (folder/node_modules/.installed) so that make runs it again only when the
+# lockfile or package.json changes.
+define npm-ci
 	@command -v node >/dev/null || { echo "node is required (Node 20+)"; exit 1; }
-	npm install --no-audit --no-fund --loglevel=error
-	@touch $@
+	@test -f $(1)/package-lock.json || { echo "$(1)/package-lock.json is missing: run 'npm install --package-lock-only' in $(1) and commit it"; exit 1; }
+	cd $(1) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(1)/node_modules/.installed
+endef
+
+NPM_BROWSER := js/test/browser/node_modules/.installed
+NPM_WORKER  := server/worker/node_modules/.installed
+NPM_BENCH   := js/bench/node_modules/.installed
+
+node_modules/.installed: package.json $(wildcard package-lock.json)
+	$(call npm-ci,.)
+$(NPM_BROWSER): js/test/browser/package.json $(wildcard js/test/browser/package-lock.json)
+	$(call npm-ci,js/test/browser)
+$(NPM_WORKER): server/worker/package.json $(wildcard server/worker/package-lock.json)
+	$(call npm-ci,server/worker)
+$(NPM_BENCH): js/bench/package.json $(wildcard js/bench/package-lock.json)
+	$(call npm-ci,js/bench)
 
 deps: node_modules/.installed
 	$(GO) mod download
@@ -75,13 +97,13 @@ test-js: build test-miniprogram-ci-deps
 # (offline) that test is skipped.
 MPCI := js/test/miniprogram-ci
 test-miniprogram-ci-deps:
-	@test -f $(MPCI)/node_modules/.installed || { \
-	  (cd $(MPCI) && npm install --no-audit --no-fund --no-package-lock --loglevel=error) && touch $(MPCI)/node_modules/.installed; \
+	@test $(MPCI)/node_modules/.installed -nt $(MPCI)/package-lock.json || { \
+	  (cd $(MPCI) && npm ci --no-audit --no-fund --loglevel=error) && touch $(MPCI)/node_modules/.installed; \
 	} || echo "miniprogram-ci could not be installed: js/test/wx-miniprogram-ci.test.mjs is skipped"
 
 # Browser: IndexedDB adapter, tabs, the PWA, in Debian's headless Chromium
 # (js/test/browser/run.mjs installs it with apt-get when it is missing).
-test-browser: build
+test-browser: build $(NPM_BROWSER)
 	node js/test/browser/run.mjs
 
 # The offline PWA example (examples/pwa) on http://127.0.0.1:8790.
@@ -92,14 +114,14 @@ pwa: build
 demo: build
 	node examples/node/quickstart.mjs
 
-bench: build bench-chromium-deps
+bench: build $(NPM_BENCH) $(NPM_BROWSER) bench-chromium-deps
 	node js/bench/bench.mjs
 	node js/bench/live-bench.mjs
 	node js/bench/chromium/run.mjs
 	node js/bench/chromium/live-tabs.mjs
 
 # The Chromium half of the peers benchmark alone (bench/report-chromium.md).
-bench-chromium: build bench-chromium-deps
+bench-chromium: build $(NPM_BENCH) bench-chromium-deps
 	node js/bench/chromium/run.mjs
 
 # Debian's chromium, never a downloaded browser.
@@ -123,10 +145,10 @@ server:
 	$(GO) run ./server/cmd/minibase-server $(SERVER_FLAGS)
 
 # The Cloudflare Worker build (D1) under `wrangler dev` on 127.0.0.1, local D1.
-worker: node_modules/.installed
+worker: $(NPM_WORKER)
 	node server/worker/dev.mjs
 
-test-worker: build
+test-worker: build $(NPM_WORKER)
 	node --test server/worker/
 	# the JS sync suite again, against the Worker build under wrangler dev
 	MINIBASE_SYNC_WORKER=1 node --test --test-name-pattern='against the worker server' js/test/sync.test.mjs
@@ -136,7 +158,7 @@ test-worker: build
 # idle connected devices (notice latency, memory per stream) and 50 devices
 # pushing at once; writes bench/sync-report.md. LOADTEST_FLAGS adds flags.
 LOADTEST_FLAGS ?=
-bench-sync:
+bench-sync: $(if $(findstring -worker,$(LOADTEST_FLAGS)),$(NPM_WORKER))
 	@mkdir -p bench
 	$(GO) build -o bench/.minibase-server ./server/cmd/minibase-server
 	$(GO) run ./server/loadtest -server-bin bench/.minibase-server -out bench/sync-report.md $(LOADTEST_FLAGS)
@@ -159,4 +181,4 @@ size: node_modules/.installed
 # --- end mini-programs ---
 
 clean:
-	rm -rf js/dist node_modules/.installed
+	rm -rf js/dist node_modules/.installed $(NPM_BROWSER) $(NPM_WORKER) $(NPM_BENCH) $(MPCI)/node_modules/.installed

@@ -75,7 +75,7 @@ for (const [format, ext] of [['esm', 'mjs'], ['cjs', 'cjs']]) {
     }),
   );
 }
-// Framework helpers (minibase/react, minibase/vue): the framework is a peer,
+// Framework helpers (minibase-db/react, minibase-db/vue): the framework is a peer,
 // left to the app's bundler.
 for (const [name, peer] of [['react', 'react'], ['vue', 'vue']]) {
   for (const [format, ext] of [['esm', 'mjs'], ['cjs', 'cjs']]) {
@@ -96,7 +96,7 @@ builds.push(
     entryPoints: [path.join(src, 'browser.js')],
     outfile: path.join(dist, 'browser.mjs'),
   }),
-  // The browser inspector (minibase/inspector): DOM only, no engine of its
+  // The browser inspector (minibase-db/inspector): DOM only, no engine of its
   // own; it works on a connection the page opened.
   esbuild.build({
     ...common,
@@ -119,7 +119,7 @@ builds.push(
   esbuild.build({
     ...common,
     // 'node' only for the export annotation that lets Node's ESM import the
-    // CJS by name (`import { connect } from 'minibase/wx'`); the entry uses
+    // CJS by name (`import { connect } from 'minibase-db/wx'`); the entry uses
     // no Node module, and the bundle carries none.
     platform: 'node',
     target: 'es2017',

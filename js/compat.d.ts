@@ -1,4 +1,4 @@
-// Types of `minibase/compat`: the older hand-rolled libraries' method names
+// Types of `minibase-db/compat`: the older hand-rolled libraries' method names
 // over the minibase API. Every method is async.
 
 import type {
@@ -8,7 +8,7 @@ import type {
 export { MinibaseError } from './index.js';
 
 export class Connect {
-  /** Opens a connection; same options as `connect` from 'minibase'. */
+  /** Opens a connection; same options as `connect` from 'minibase-db'. */
   static open(options?: ConnectOptions): Promise<Connect>;
   constructor(conn: Connection);
   /** The main-API connection underneath. */

@@ -1,4 +1,4 @@
-// Types of the `minibase` package (Node entry). Hand-written; the sources are
+// Types of the `minibase-db` package (Node entry). Hand-written; the sources are
 // plain ESM JavaScript in js/src.
 
 /** Every stable error code a MinibaseError can carry. */
@@ -334,7 +334,7 @@ export interface RestoreOptions extends JobOptions {
 export function restore(source: string | Uint8Array | ArrayBuffer | Blob | (() => ImportSource | Promise<ImportSource>), options?: RestoreOptions): Promise<{ keys: number; bytes: number }>;
 /** Node: checks a backup file end to end without restoring it. */
 export function verify(source: string | Uint8Array | (() => ImportSource | Promise<ImportSource>)): Promise<{ keys: number; bytes: number }>;
-// What the inspectors show (the CLI, minibase/inspector, a mini-program debug page).
+// What the inspectors show (the CLI, minibase-db/inspector, a mini-program debug page).
 export interface TableOverview {
   name: string;
   rows: number;
@@ -353,7 +353,7 @@ export function formatValue(v: unknown): string;
 /** An AbortController stand-in for hosts without one (mini-programs). */
 export function createAbortSignal(): { signal: AbortSignalLike; abort(reason?: unknown): void };
 
-// ---- browser build only (minibase/browser, or the "browser" condition) ----
+// ---- browser build only (minibase-db/browser, or the "browser" condition) ----
 
 /** Whether this page or worker owns database `name` now (runs the other tabs' calls). */
 export function isOwner(name: string, adapter?: 'indexeddb' | 'opfs'): boolean;

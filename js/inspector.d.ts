@@ -1,4 +1,4 @@
-// Types of the browser inspector (`minibase/inspector`).
+// Types of the browser inspector (`minibase-db/inspector`).
 import type { Connection } from './index.js';
 
 export { describeRoot, pageRows, formatValue, type TableOverview } from './index.js';

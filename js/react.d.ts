@@ -1,4 +1,4 @@
-// Types of minibase/react.
+// Types of minibase-db/react.
 import type { LiveSubscription } from './index.js';
 
 /**

@@ -1,4 +1,4 @@
-// Types of minibase/vue (structural, so that the package needs no Vue types).
+// Types of minibase-db/vue (structural, so that the package needs no Vue types).
 import type { LiveSubscription } from './index.js';
 
 /** A shallow ref of the latest value of a live query, with `error` and `stop()`. */

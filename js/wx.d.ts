@@ -1,5 +1,5 @@
-// Types of the mini-program entry (`require('minibase')` after the
-// mini-program npm build, or `minibase/wx`): the same API as the Node entry,
+// Types of the mini-program entry (`require('minibase-db')` after the
+// mini-program npm build, or `minibase-db/wx`): the same API as the Node entry,
 // with adapter 'wx' and the options of the WXWebAssembly loader.
 import type { Connection, SchemaDeclaration, Storage, StorageOptions, LiveSubscription } from './index.js';
 
@@ -24,7 +24,7 @@ export interface WxConnectOptions {
   durability?: 'normal' | 'strict';
   /**
    * Absolute code-package path of the brotli engine. Default
-   * '/miniprogram_npm/minibase/minibase.wasm.br'; a subpackage's path (e.g.
+   * '/miniprogram_npm/minibase-db/minibase.wasm.br'; a subpackage's path (e.g.
    * '/engine/minibase.wasm.br') once that subpackage has been loaded.
    */
   wasm?: string;

@@ -9,7 +9,7 @@
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, MinibaseError } from 'minibase';
+import { connect, MinibaseError } from 'minibase-db';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = process.argv[2] ?? path.join(here, 'data');

@@ -12,7 +12,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { connect } from 'minibase';
+import { connect } from 'minibase-db';
 
 const ROWS = Number(process.env.ROWS ?? 100_000);
 const LOOKUPS = 10_000;

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import inspector from 'node:inspector';
-import { connect } from 'minibase';
+import { connect } from 'minibase-db';
 import { TABLE, makeRow, randomInts } from './workloads.mjs';
 const ROWS = Number(process.env.ROWS ?? 100000);
 const only = (process.env.ONLY ?? '').split(',').filter(Boolean);

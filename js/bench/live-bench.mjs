@@ -13,7 +13,7 @@
 // Prints a markdown table.
 
 import { performance } from 'node:perf_hooks';
-import { connect } from 'minibase';
+import { connect } from 'minibase-db';
 
 const ROWS = Number(process.env.ROWS ?? 100_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 1000);

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { openStorage } from 'minibase';
+import { openStorage } from 'minibase-db';
 
 const OPS = Number(process.env.OPS ?? 20_000);
 const KEYS = 1000; // sets overwrite a working set of this many keys

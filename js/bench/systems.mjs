@@ -24,12 +24,12 @@ async function wxRuntime(dir) {
   const { createRequire } = await import('node:module');
   const { createRuntime } = createRequire(import.meta.url)('../test/wx-standin/runtime.cjs');
   const rt = createRuntime({ dataDir: path.join(dir, 'usr'), packageDir: path.join(dir, 'package'), capBytes: 2 ** 40 });
-  return rt.require('minibase');
+  return rt.require('minibase-db');
 }
 
 /** The minibase entry for an adapter: the Node package, or the wx bundle in the stand-in. */
 export async function loadMinibase(adapter, dir) {
-  return adapter === 'wx' ? wxRuntime(dir) : import('minibase');
+  return adapter === 'wx' ? wxRuntime(dir) : import('minibase-db');
 }
 
 function minibase(adapter) {

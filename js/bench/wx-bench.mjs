@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import * as nodeEntry from 'minibase';
+import * as nodeEntry from 'minibase-db';
 
 const require = createRequire(import.meta.url);
 const { createRuntime } = require('../test/wx-standin/runtime.cjs');
@@ -48,7 +48,7 @@ try {
   console.log(`${N} operations each, ${os.cpus().length} cores, Node ${process.version}`);
   await run('node adapter (Node entry)', nodeEntry, { adapter: 'node', root: path.join(dir, 'node') });
   const rt = createRuntime({ dataDir: path.join(dir, 'usr'), packageDir: path.join(dir, 'package') });
-  await run('wx adapter (stand-in)', rt.require('minibase'), { root: 'bench' });
+  await run('wx adapter (stand-in)', rt.require('minibase-db'), { root: 'bench' });
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -2,13 +2,13 @@
 // The minibase command line: look inside a database root or a backup file,
 // check it, compact it, and move data in and out of it.
 //
-//   npx minibase <command> ...   (run `npx minibase help`)
+//   npx minibase-db <command> ...   (run `npx minibase-db help`)
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { connect, describeRoot, restore, verify, MinibaseError } from '../dist/index.mjs';
 
-const USAGE = `usage: minibase <command> [arguments]
+const USAGE = `usage: minibase-db <command> [arguments]
 
   inspect <root|backup>                      databases, tables, columns, indexes, row counts, stats
   dump    <root|backup> <db.table> [--where <json>] [--limit <n>]
@@ -325,10 +325,10 @@ async function main(argv) {
   } catch (err) {
     endProgress();
     if (err instanceof UsageError) {
-      process.stderr.write(`minibase: ${err.message}\n\n${USAGE}\n`);
+      process.stderr.write(`minibase-db: ${err.message}\n\n${USAGE}\n`);
       return 2;
     }
-    process.stderr.write(`minibase ${cmd}: ${err.code ? `${err.code}: ` : ''}${err.message}\n`);
+    process.stderr.write(`minibase-db ${cmd}: ${err.code ? `${err.code}: ` : ''}${err.message}\n`);
     return 1;
   }
 }

@@ -1,4 +1,4 @@
-// The browser entry of the package (`import { connect } from 'minibase'`
+// The browser entry of the package (`import { connect } from 'minibase-db'`
 // under the "browser" condition, or js/dist/browser.mjs directly). ESM; works
 // in a page, a dedicated Worker and a Service Worker.
 //

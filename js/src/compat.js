@@ -1,4 +1,4 @@
-// `minibase/compat`: the method names of the hand-rolled "Connect / DataBase /
+// `minibase-db/compat`: the method names of the hand-rolled "Connect / DataBase /
 // Table" libraries, mapped onto the minibase API so that code written for them
 // ports with few edits. Every method is async: add `await`.
 //
@@ -15,9 +15,9 @@
 //   conn.deleteData('users', [{ name: 'id', type: '=', value: 1 }])
 //   conn.setAutoCommit(false); conn.addData('users', …); conn.commit()
 //
-// After (minibase/compat, same shapes, durable, indexed):
+// After (minibase-db/compat, same shapes, durable, indexed):
 //
-//   import { Connect } from 'minibase/compat'
+//   import { Connect } from 'minibase-db/compat'
 //   const conn = await Connect.open({ root: 'app' })        // or: await connect({ root: 'app' })
 //   await conn.createDataBase('shop', { ifNotExists: true }); await conn.useDataBase('shop')
 //   await conn.createTable('users', [ …same columns… ])
@@ -28,7 +28,7 @@
 //   await conn.selectData([{ name: 'id', type: '>=', value: 1 }])
 //   await conn.setAutoCommit(false); await conn.addData('users', …); await conn.commit()
 //
-// New code should use the main API (`import { connect } from 'minibase'`).
+// New code should use the main API (`import { connect } from 'minibase-db'`).
 
 import { connect as connectMain, MinibaseError } from './node.js';
 

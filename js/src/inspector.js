@@ -1,5 +1,5 @@
 // A small inspector for the browser (`import { mountInspector } from
-// 'minibase/inspector'`): databases and tables, a paged row view, a query
+// 'minibase-db/inspector'`): databases and tables, a paged row view, a query
 // box and the engine's stats, drawn with plain DOM into an element of the
 // page, over any open connection.
 

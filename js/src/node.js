@@ -1,4 +1,4 @@
-// The Node entry of the package (`import { connect } from 'minibase'`).
+// The Node entry of the package (`import { connect } from 'minibase-db'`).
 // It loads the Go engine once per process, lazily, and shares it between
 // connections.
 

@@ -1,4 +1,4 @@
-// minibase/react: useLiveQuery, a live query as React state. React is a
+// minibase-db/react: useLiveQuery, a live query as React state. React is a
 // peer: this file imports only it.
 //
 //   const todos = useLiveQuery(() => conn.table('todos').watch({ where: { done: false } }), [conn]);

@@ -1,4 +1,4 @@
-// minibase/vue: useLiveQuery, a live query as a Vue ref. Vue is a peer:
+// minibase-db/vue: useLiveQuery, a live query as a Vue ref. Vue is a peer:
 // this file imports only it.
 //
 //   const todos = useLiveQuery(() => conn.table('todos').watch({ where: { done: done.value } }));

@@ -1,4 +1,4 @@
-// The mini-program entry of the package (`require('minibase')` after the
+// The mini-program entry of the package (`require('minibase-db')` after the
 // mini-program npm build; js/dist/miniprogram/index.js). It loads the Go
 // engine through WXWebAssembly (TTWebAssembly on Douyin) from the brotli wasm
 // in the code package, installs only the polyfills the runtime lacks, and
@@ -26,8 +26,8 @@ export { bindLive } from './wx-live.js';
 export { polyfills, createAbortSignal };
 export { describeRoot, pageRows, formatValue } from './inspect.js';
 
-/** Where the mini-program npm build puts the engine (miniprogram_npm/minibase/). */
-export const DEFAULT_WASM_PATH = '/miniprogram_npm/minibase/minibase.wasm.br';
+/** Where the mini-program npm build puts the engine (miniprogram_npm/minibase-db/). */
+export const DEFAULT_WASM_PATH = '/miniprogram_npm/minibase-db/minibase.wasm.br';
 
 /**
  * The oldest WeChat base library minibase runs on: truncateSync takes
@@ -175,7 +175,8 @@ async function instantiate(options, runtime) {
     const result = await loader.instantiate(wasmPath, go.importObject);
     instance = result && result.instance ? result.instance : result;
   } catch (err) {
-    throw new MinibaseError('INTERNAL', `cannot instantiate the minibase engine from ${wasmPath}: ${err?.message ?? err}`, { cause: err });
+    const hint = options.wasm ? '' : " (run the DevTools' Build npm, or pass connect({ wasm: '/path/to/minibase.wasm.br' }) where your build puts it)";
+    throw new MinibaseError('INTERNAL', `cannot instantiate the minibase engine from ${wasmPath}: ${err?.message ?? err}${hint}`, { cause: err });
   }
   if (!instance || typeof instance.exports !== 'object') {
     throw new MinibaseError('INTERNAL', `cannot instantiate the minibase engine from ${wasmPath}: the loader returned no instance`);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { connect, MinibaseError, Connection, Table, Transaction } from 'minibase';
+import { connect, MinibaseError, Connection, Table, Transaction } from 'minibase-db';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 let roots = 0;
@@ -443,10 +443,10 @@ test('connections share one engine but not their current database', async () => 
   await b.close();
 });
 
-test('the CommonJS entry works through require("minibase")', () => {
+test('the CommonJS entry works through require("minibase-db")', () => {
   const code = `
-    const { connect, MinibaseError } = require('minibase');
-    const compat = require('minibase/compat');
+    const { connect, MinibaseError } = require('minibase-db');
+    const compat = require('minibase-db/compat');
     (async () => {
       const conn = await connect({ adapter: 'memory', root: 'cjs' });
       await conn.createDatabase('d'); await conn.useDatabase('d');

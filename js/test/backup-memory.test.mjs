@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connect } from 'minibase';
+import { connect } from 'minibase-db';
 
 test('importing 120 MB keeps wasm memory under 100 MB', { timeout: 300_000 }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-import-memory-'));

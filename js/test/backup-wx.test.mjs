@@ -15,7 +15,7 @@ test('wx: backup to a user-data file, restore into a new root, export and import
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-wx-backup-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const rt = createRuntime({ dataDir: path.join(dir, 'usr'), packageDir: path.join(dir, 'package') });
-  const mb = rt.require('minibase');
+  const mb = rt.require('minibase-db');
   const conn = await mb.connect({ root: 'app' });
   await conn.createDatabase('notes');
   await conn.useDatabase('notes');

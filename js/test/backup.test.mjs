@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connect, restore, verify, createAbortSignal } from 'minibase';
+import { connect, restore, verify, createAbortSignal } from 'minibase-db';
 
 function tempDir(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-backup-'));

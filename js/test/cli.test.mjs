@@ -1,5 +1,5 @@
 // The command line (js/bin/minibase.mjs), run as a child process the way
-// `npx minibase ...` runs it.
+// `npx minibase-db ...` runs it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect } from 'minibase';
+import { connect } from 'minibase-db';
 
 const BIN = fileURLToPath(new URL('../bin/minibase.mjs', import.meta.url));
 

@@ -1,9 +1,9 @@
 // The older hand-rolled libraries' shapes, through the main API and through
-// the `minibase/compat` entry.
+// the `minibase-db/compat` entry.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, MinibaseError } from 'minibase';
-import { Connect, connect as connectCompat, MinibaseError as CompatError } from 'minibase/compat';
+import { connect, MinibaseError } from 'minibase-db';
+import { Connect, connect as connectCompat, MinibaseError as CompatError } from 'minibase-db/compat';
 
 let roots = 0;
 const freshRoot = () => `compat-test-${process.pid}-${++roots}`;
@@ -53,7 +53,7 @@ test('main API accepts the old shapes of where, set, orderBy, limit and column o
   await conn.close();
 });
 
-test('minibase/compat: the old method names, as async functions', async () => {
+test('minibase-db/compat: the old method names, as async functions', async () => {
   assert.equal(CompatError, MinibaseError, 'one error class for both entries');
   const db = await Connect.open({ adapter: 'memory', root: freshRoot() });
   assert.deepEqual(await db.showDataBases(), []);
@@ -90,7 +90,7 @@ test('minibase/compat: the old method names, as async functions', async () => {
   await db.close();
 });
 
-test('minibase/compat: setAutoCommit(false) groups calls until commit or rollback', async () => {
+test('minibase-db/compat: setAutoCommit(false) groups calls until commit or rollback', async () => {
   const db = await connectCompat({ adapter: 'memory', root: freshRoot() });
   await db.createDataBase('shop');
   await db.useDataBase('shop');
@@ -121,7 +121,7 @@ test('minibase/compat: setAutoCommit(false) groups calls until commit or rollbac
   await db.close();
 });
 
-test('minibase/compat: a data call without a table name or a chosen table is an error', async () => {
+test('minibase-db/compat: a data call without a table name or a chosen table is an error', async () => {
   const db = await Connect.open({ adapter: 'memory', root: freshRoot() });
   await db.createDataBase('shop');
   await db.useDataBase('shop');

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect } from 'minibase';
+import { connect } from 'minibase-db';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -73,7 +73,7 @@ test('data, schema and autoIncrement persist across close() and connect()', asyn
 // transaction) has resolved, i.e. once it is acknowledged.
 const WRITER = `
 import fs from 'node:fs';
-import { connect } from 'minibase';
+import { connect } from 'minibase-db';
 const run = Number(process.env.RUN);
 // A small memtable, so the kills land in flushes and compactions too.
 const conn = await connect({ adapter: 'node', root: process.env.ROOT, memtableBytes: 16384 });
@@ -179,7 +179,7 @@ test("durability: 'strict' works the same from the API and persists", async (t) 
 test('a root another live process has open is LOCKED; once that process dies it opens', async (t) => {
   const root = tempRoot(t);
   const holder = `
-    import { connect } from 'minibase';
+    import { connect } from 'minibase-db';
     const conn = await connect({ adapter: 'node', root: process.argv[1] });
     await conn.createDatabase('held');
     console.log('open');

@@ -2,7 +2,7 @@
 // MinibaseError, changes nothing, and the engine keeps working afterwards.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, MinibaseError } from 'minibase';
+import { connect, MinibaseError } from 'minibase-db';
 
 let roots = 0;
 const freshRoot = () => `errors-test-${process.pid}-${++roots}`;

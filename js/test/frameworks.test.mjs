@@ -1,4 +1,4 @@
-// minibase/react and minibase/vue, the built bundles (js/dist/react.mjs,
+// minibase-db/react and minibase-db/vue, the built bundles (js/dist/react.mjs,
 // vue.mjs), against small stand-ins of the framework APIs they use: the
 // package installs neither framework.
 import { test } from 'node:test';
@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { connect } from 'minibase';
+import { connect } from 'minibase-db';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -68,7 +68,7 @@ async function todos() {
   return conn;
 }
 
-test('minibase/react: useLiveQuery renders the live rows and unsubscribes on unmount', async (t) => {
+test('minibase-db/react: useLiveQuery renders the live rows and unsubscribes on unmount', async (t) => {
   const dir = pkg('react', REACT);
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const react = await import(pathToFileURL(path.join(dir, 'node_modules/react/index.js')));
@@ -87,7 +87,7 @@ test('minibase/react: useLiveQuery renders the live rows and unsubscribes on unm
   await conn.close();
 });
 
-test('minibase/vue: useLiveQuery is a ref that follows the query', async (t) => {
+test('minibase-db/vue: useLiveQuery is a ref that follows the query', async (t) => {
   const dir = pkg('vue', VUE);
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const { useLiveQuery } = await import(pathToFileURL(path.join(dir, 'vue.mjs')));

@@ -4,7 +4,7 @@
 // and wasm memory (which is never returned) grew with every write.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'minibase';
+import { connect } from 'minibase-db';
 
 // Measured: 4.5–10.5 MB; a heap that is never collected grows by more than
 // the 40 MB written.

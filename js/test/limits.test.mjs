@@ -3,7 +3,7 @@
 // running: running out of wasm memory is fatal to the Go runtime.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'minibase';
+import { connect } from 'minibase-db';
 
 const DOCS = {
   columns: [

@@ -6,7 +6,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { connect } from 'minibase';
+import { connect } from 'minibase-db';
 import { startNative } from './sync-server.mjs';
 
 const freshRoot = () => `live-${process.pid}-${randomBytes(4).toString('hex')}`;

@@ -4,7 +4,7 @@
 // instance the way a Go fatal error does, leaving the thread running;
 // { exit } ends the thread without closing anything.
 import { parentPort } from 'node:worker_threads';
-import { connect } from 'minibase';
+import { connect } from 'minibase-db';
 
 // Keep the Go object of the engine this thread starts, to end it.
 const gos = [];

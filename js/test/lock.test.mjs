@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { connect } from 'minibase';
+import { connect } from 'minibase-db';
 
 const require = createRequire(import.meta.url);
 
@@ -49,12 +49,17 @@ test('a root open on the main thread is LOCKED to a worker thread until it is cl
 
 test('a root open through import is LOCKED through require (two copies of the module)', async (t) => {
   const root = tempRoot(t);
-  const cjs = require('minibase');
+  const cjs = require('minibase-db');
   assert.notEqual(cjs.connect, connect, 'two module instances, two engines');
 
   const esmConn = await connect({ adapter: 'node', root });
   await esmConn.createDatabase('esm');
-  await assert.rejects(cjs.connect({ adapter: 'node', root }), (err) => err.code === 'LOCKED');
+  await assert.rejects(cjs.connect({ adapter: 'node', root }), (err) => {
+    assert.equal(err.code, 'LOCKED', err.message);
+    assert.equal(err.message.split(root).length, 2, `the message names the root once: ${err.message}`);
+    assert.doesNotMatch(err.message, /open: open/);
+    return true;
+  });
   await esmConn.close();
 
   const cjsConn = await cjs.connect({ adapter: 'node', root });

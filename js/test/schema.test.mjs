@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, MinibaseError } from 'minibase';
+import { connect, MinibaseError } from 'minibase-db';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 let roots = 0;
@@ -293,7 +293,7 @@ test('bad schema options are BAD_QUERY and open nothing', async (t) => {
 // The migrating process is killed in the middle of step 2, after its schema
 // change and data rewrite went through but before the step committed.
 const MIGRATOR = `
-import { connect } from 'minibase';
+import { connect } from 'minibase-db';
 const root = process.argv[1];
 await connect({ adapter: 'node', root, schema: {
   version: 2, database: 'app',

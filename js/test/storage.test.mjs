@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connect, openStorage, Storage, MinibaseError } from 'minibase';
+import { connect, openStorage, Storage, MinibaseError } from 'minibase-db';
 
 let roots = 0;
 const freshRoot = () => `storage-test-${process.pid}-${++roots}`;

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect } from 'minibase';
+import { connect } from 'minibase-db';
 import { backoffDelay } from '../src/sync.js';
 import { startNative, signToken, waitHealthy } from './sync-server.mjs';
 
@@ -284,7 +284,7 @@ test('retry delays grow exponentially, stay bounded and are jittered', () => {
 // were answered, then syncs the same database in-process. Every row must be
 // on the server exactly once: the tenant's sequence equals N.
 const CHILD = `
-import { connect } from 'minibase';
+import { connect } from 'minibase-db';
 const [root, url, auth, n] = process.argv.slice(2);
 const conn = await connect({ adapter: 'node', root });
 await conn.createDatabase('app', { ifNotExists: true });

@@ -20,7 +20,7 @@ const fs = require('node:fs');
 const { createRuntime } = require(process.env.RUNTIME);
 (async () => {
   const rt = createRuntime({ dataDir: process.env.DATA, packageDir: process.env.PKG });
-  const mb = rt.require('minibase');
+  const mb = rt.require('minibase-db');
   const run = Number(process.env.RUN);
   const conn = await mb.connect({ root: 'db' });
   await conn.createDatabase('d', { ifNotExists: true });
@@ -96,7 +96,7 @@ test('a mini-program killed with SIGKILL mid-write loses no acknowledged insert 
     }
 
     const rt = createRuntime({ dataDir: dirs.data, packageDir: dirs.pkg });
-    const mb = rt.require('minibase');
+    const mb = rt.require('minibase-db');
     const conn = await mb.connect({ root: 'db' });
     await conn.useDatabase('d');
     const log = conn.table('log');

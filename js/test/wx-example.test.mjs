@@ -115,7 +115,7 @@ test('the example is a complete project whose templates match its page', () => {
   const app = json('app.json');
   const project = json('project.config.json');
   assert.equal(project.compileType, 'miniprogram');
-  assert.equal(json('package.json').dependencies.minibase, 'file:../..');
+  assert.equal(json('package.json').dependencies['minibase-db'], 'file:../..');
   for (const p of app.pages) {
     for (const ext of ['js', 'json', 'wxml', 'wxss']) assert.ok(fs.existsSync(path.join(example, `${p}.${ext}`)), `${p}.${ext}`);
   }

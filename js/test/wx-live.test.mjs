@@ -20,7 +20,7 @@ test('bindLive sends only the changed paths to setData', async (t) => {
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const fw = createFramework();
   const rt = createRuntime({ dataDir: path.join(dir, 'usr'), packageDir: path.join(dir, 'package'), globals: fw.globals });
-  const mb = rt.require('minibase');
+  const mb = rt.require('minibase-db');
   const conn = await mb.connect({ root: 'live' });
   await conn.createDatabase('app');
   await conn.useDatabase('app');

@@ -1,7 +1,7 @@
 // The example mini-program built with WeChat's own tooling: an `npm pack` of
 // this package installed into a copy of examples/miniprogram (a tarball, as
 // a user gets it: a file: link to the repository would loop), WeChat's
-// "Build npm" (miniprogram-ci packNpm), the built miniprogram_npm/minibase
+// "Build npm" (miniprogram-ci packNpm), the built miniprogram_npm/minibase-db
 // run in the stand-in's device profile through the example's own pages, and
 // the main package's size from WeChat's code analysis. miniprogram-ci is
 // installed apart (js/test/miniprogram-ci, `make test-miniprogram-ci-deps`);
@@ -37,14 +37,14 @@ test('WeChat\'s Build npm packs the example from an npm tarball; it runs, and th
     filter: (src) => !/[\\/](node_modules|miniprogram_npm)$/.test(src),
   });
   const pkg = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8'));
-  pkg.dependencies.minibase = `file:${path.join(dir, tarball)}`;
+  pkg.dependencies['minibase-db'] = `file:${path.join(dir, tarball)}`;
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify(pkg, null, 2));
   execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error'], { cwd: project, stdio: 'inherit' });
-  assert.ok(!fs.lstatSync(path.join(project, 'node_modules', 'minibase')).isSymbolicLink(), 'installed from the tarball, not linked');
+  assert.ok(!fs.lstatSync(path.join(project, 'node_modules', 'minibase-db')).isSymbolicLink(), 'installed from the tarball, not linked');
 
   const out = execFileSync(process.execPath, [path.join(ciDir, 'build.cjs'), project], { cwd: ciDir, encoding: 'utf8', maxBuffer: 64 * MB });
   const { files } = JSON.parse(out.trim().split('\n').at(-1));
-  const built = path.join(project, 'miniprogram_npm', 'minibase');
+  const built = path.join(project, 'miniprogram_npm', 'minibase-db');
   assert.deepEqual(fs.readdirSync(built).sort(), ['index.js', 'minibase.wasm.br', 'package.json'], 'Build npm copied the package\'s miniprogram folder');
 
   // The built package, run by the example's own app and page on a phone's runtime.
@@ -72,7 +72,7 @@ test('WeChat\'s Build npm packs the example from an npm tarball; it runs, and th
   // WeChat's analysis of the package: the main package's 2 MB must leave the app room.
   const main = files.filter((f) => f.subPackage === null && !f.path.startsWith('node_modules/'));
   const total = main.reduce((a, f) => a + f.size, 0);
-  const ours = main.filter((f) => f.path.startsWith('miniprogram_npm/minibase/')).reduce((a, f) => a + f.size, 0);
+  const ours = main.filter((f) => f.path.startsWith('miniprogram_npm/minibase-db/')).reduce((a, f) => a + f.size, 0);
   t.diagnostic(`main package ${(total / MB).toFixed(2)} MB, of which minibase ${(ours / MB).toFixed(2)} MB`);
   assert.ok(total <= 2 * MB, `main package ${total} bytes`);
   assert.ok(ours <= 1.4 * MB, `minibase's share of the main package: ${ours} bytes`);

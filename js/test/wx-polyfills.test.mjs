@@ -178,7 +178,7 @@ test('in the stand-in, Go and encrypted storage run without Math.random', async 
   const dir = tempDir(t);
   const rt = createRuntime({ dataDir: path.join(dir, 'usr'), packageDir: path.join(dir, 'pkg') });
   rt.run('Math.random = () => { throw new Error("Math.random must not be used") }');
-  const mb = rt.require('minibase');
+  const mb = rt.require('minibase-db');
   const store = await mb.openStorage({ root: 'enc', secret: 'correct horse battery staple', kdfIterations: 1000 });
   await store.set('card', { number: '4111 1111 1111 1111' }, { encrypt: true });
   assert.equal((await store.get('card')).number, '4111 1111 1111 1111');
@@ -193,7 +193,7 @@ test('a performance.now counting microseconds is corrected to milliseconds', asy
   const dir = tempDir(t);
   const performance = { now: () => Date.now() * 1000 }; // microseconds since the epoch
   const rt = createRuntime({ dataDir: path.join(dir, 'usr'), packageDir: path.join(dir, 'pkg'), globals: { performance } });
-  const mb = rt.require('minibase');
+  const mb = rt.require('minibase-db');
   const conn = await mb.connect({ root: 'clock' });
   await conn.close();
   assert.ok(mb.polyfills.includes('performance (microseconds → milliseconds)'), String(mb.polyfills));

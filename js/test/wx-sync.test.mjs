@@ -26,7 +26,7 @@ async function twoInstalls(t) {
   const install = async (name) => {
     const rt = createRuntime({ dataDir: path.join(dir, name, 'usr'), packageDir: path.join(dir, name, 'package') });
     assert.equal(rt.context.fetch, undefined, 'the stand-in has no fetch');
-    const conn = await rt.require('minibase').connect({ root: 'notes' });
+    const conn = await rt.require('minibase-db').connect({ root: 'notes' });
     await conn.createDatabase('app', { ifNotExists: true });
     await conn.useDatabase('app');
     await conn.createTable('notes', {

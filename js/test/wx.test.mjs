@@ -70,7 +70,7 @@ test('the loader installs the missing globals and data persists under wx.env.USE
   const dir = tempDir(t);
   let rt = runtime(dir);
   const before = rt.run('Object.getOwnPropertyNames(globalThis).sort().join()');
-  let mb = rt.require('minibase');
+  let mb = rt.require('minibase-db');
   assert.equal(rt.run('Object.getOwnPropertyNames(globalThis).sort().join()'), before, 'loading the package changes no global');
   assert.deepEqual(plain(mb.polyfills), []);
   let conn = await mb.connect(); // adapter 'wx', root 'minibase'
@@ -91,7 +91,7 @@ test('the loader installs the missing globals and data persists under wx.env.USE
 
   // A new runtime (the app started again) on the same user data.
   rt = runtime(dir);
-  mb = rt.require('minibase');
+  mb = rt.require('minibase-db');
   conn = await mb.connect({ root: 'wxfile://usr/minibase' }); // a full user-data path works too
   await conn.useDatabase('notes');
   assert.deepEqual(plain(await conn.table('notes').select()), [{ id: 1, title: 'unicode', body: text }]);
@@ -109,7 +109,7 @@ test('the loader installs the missing globals and data persists under wx.env.USE
 test('the runtime API object can be passed in (Alipay my, Douyin tt shape)', async (t) => {
   const dir = tempDir(t);
   const rt = runtime(dir);
-  const mb = rt.require('minibase');
+  const mb = rt.require('minibase-db');
   // A runtime with tt instead of wx: same shape, passed explicitly.
   const tt = { env: { USER_DATA_PATH: 'wxfile://usr' }, getFileSystemManager: rt.wx.getFileSystemManager, getRandomValues: rt.wx.getRandomValues };
   rt.run('delete globalThis.wx');
@@ -127,7 +127,7 @@ test('the runtime API object can be passed in (Alipay my, Douyin tt shape)', asy
 
 test('below the minimum base library, or without what the engine needs, connect fails with UNSUPPORTED_RUNTIME', async (t) => {
   const old = runtime(tempDir(t), undefined, { SDKVersion: '2.16.0' });
-  const err = await old.require('minibase').connect().catch((e) => e);
+  const err = await old.require('minibase-db').connect().catch((e) => e);
   assert.equal(err.code, 'UNSUPPORTED_RUNTIME', err.message);
   assert.match(err.message, /2\.16\.1/);
   assert.match(err.message, /2\.16\.0/);
@@ -136,32 +136,32 @@ test('below the minimum base library, or without what the engine needs, connect 
   // Inside a plugin there is no wx.getRandomValues.
   const plugin = runtime(tempDir(t));
   plugin.run('delete wx.getRandomValues');
-  const noRandom = await plugin.require('minibase').connect().catch((e) => e);
+  const noRandom = await plugin.require('minibase-db').connect().catch((e) => e);
   assert.equal(noRandom.code, 'UNSUPPORTED_RUNTIME', noRandom.message);
   assert.match(noRandom.message, /getRandomValues/);
 
   const noTruncate = runtime(tempDir(t));
   noTruncate.run('delete wx.getFileSystemManager().truncateSync');
-  const e3 = await noTruncate.require('minibase').connect().catch((e) => e);
+  const e3 = await noTruncate.require('minibase-db').connect().catch((e) => e);
   assert.equal(e3.code, 'UNSUPPORTED_RUNTIME', e3.message);
   assert.match(e3.message, /truncateSync/);
 
   const noLoader = runtime(tempDir(t));
   noLoader.run('delete globalThis.WXWebAssembly');
-  const e4 = await noLoader.require('minibase').connect().catch((e) => e);
+  const e4 = await noLoader.require('minibase-db').connect().catch((e) => e);
   assert.equal(e4.code, 'UNSUPPORTED_RUNTIME', e4.message);
   assert.match(e4.message, /WXWebAssembly/);
 
   // At the minimum it runs.
   const min = runtime(tempDir(t), undefined, { SDKVersion: '2.16.1' });
-  const conn = await min.require('minibase').connect();
+  const conn = await min.require('minibase-db').connect();
   await conn.close();
 });
 
 test('Alipay (my, no globalThis, no WebAssembly outside a Worker): the package loads and connect says why it cannot run', async (t) => {
   const rt = runtime(tempDir(t), undefined, { profile: 'alipay' });
   assert.equal(rt.run('typeof globalThis'), 'undefined');
-  const mb = rt.require('minibase');
+  const mb = rt.require('minibase-db');
   const err = await mb.connect().catch((e) => e);
   assert.equal(err.code, 'UNSUPPORTED_RUNTIME', err.message);
   assert.match(err.message, /Alipay/);
@@ -172,7 +172,7 @@ test('Douyin (tt): TTWebAssembly found by itself, data under ttfile://user, its 
   const dir = tempDir(t);
   let rt = runtime(dir, 512 << 10, { profile: 'douyin' });
   assert.equal(rt.run('typeof wx + typeof WXWebAssembly + typeof TTWebAssembly'), 'undefinedundefinedobject');
-  let mb = rt.require('minibase');
+  let mb = rt.require('minibase-db');
   let conn = await mb.connect({ root: 'db' });
   await conn.createDatabase('d');
   await conn.useDatabase('d');
@@ -192,7 +192,7 @@ test('Douyin (tt): TTWebAssembly found by itself, data under ttfile://user, its 
   assert.ok(fs.readdirSync(path.join(dir, 'usr', 'db')).length > 0, 'files under ttfile://user/db');
 
   rt = runtime(dir, 512 << 10, { profile: 'douyin' });
-  mb = rt.require('minibase');
+  mb = rt.require('minibase-db');
   conn = await mb.connect({ root: 'ttfile://user/db' });
   await conn.useDatabase('d');
   assert.equal(await conn.table('notes').count(), acked.length, 'every acknowledged insert is there');
@@ -202,7 +202,7 @@ test('Douyin (tt): TTWebAssembly found by itself, data under ttfile://user, its 
 test('the DevTools simulator (http://usr, Chromium globals) runs the same code', async (t) => {
   const dir = tempDir(t);
   const rt = runtime(dir, undefined, { profile: 'devtools' });
-  const mb = rt.require('minibase');
+  const mb = rt.require('minibase-db');
   const conn = await mb.connect();
   assert.deepEqual(plain(mb.polyfills), [], 'the simulator has every global the engine needs');
   await conn.createDatabase('d');
@@ -215,7 +215,7 @@ test('the DevTools simulator (http://usr, Chromium globals) runs the same code',
 
 test("adapter 'memory' works in the mini-program build (its own compact backend)", async (t) => {
   const rt = runtime(tempDir(t));
-  const conn = await rt.require('minibase').connect({ adapter: 'memory', root: 'scratch' });
+  const conn = await rt.require('minibase-db').connect({ adapter: 'memory', root: 'scratch' });
   await conn.createDatabase('d');
   await conn.useDatabase('d');
   await conn.createTable('notes', NOTES);
@@ -227,7 +227,7 @@ test("adapter 'memory' works in the mini-program build (its own compact backend)
 
 test('the mini-program engine carries only the wx and memory adapters', async (t) => {
   const rt = runtime(tempDir(t));
-  const err = await rt.require('minibase').connect({ adapter: 'node', root: 'x' }).catch((e) => e);
+  const err = await rt.require('minibase-db').connect({ adapter: 'node', root: 'x' }).catch((e) => e);
   assert.match(err.message, /not in this build of the engine \(it has memory, wx\)/);
 });
 
@@ -236,7 +236,7 @@ test('the engine in a subpackage: connect({ wasm, subpackage }) loads the subpac
   const rt = runtime(dir, undefined, { subpackages: { engine: 'engine' } });
   fs.mkdirSync(path.join(rt.packageDir, 'engine'));
   fs.copyFileSync(path.join(DIST, 'minibase.wasm.br'), path.join(rt.packageDir, 'engine', 'minibase.wasm.br'));
-  const mb = rt.require('minibase');
+  const mb = rt.require('minibase-db');
   const notLoaded = await mb.connect({ wasm: '/engine/minibase.wasm.br' }).catch((e) => e);
   assert.equal(notLoaded.code, 'INTERNAL');
   assert.match(notLoaded.message, /not loaded/, 'WXWebAssembly cannot read a subpackage before it is loaded');
@@ -250,8 +250,22 @@ test('the engine in a subpackage: connect({ wasm, subpackage }) loads the subpac
 
 test('a missing or wrong wasm path is a clear error', async (t) => {
   const rt = runtime(tempDir(t));
-  const mb = rt.require('minibase');
+  const mb = rt.require('minibase-db');
   await assert.rejects(mb.connect({ wasm: '/nowhere/minibase.wasm.br' }), (e) => e.code === 'INTERNAL' && /nowhere/.test(e.message));
+});
+
+test('without the engine at the default path, the error says where it looked and how to point elsewhere', async (t) => {
+  const dir = tempDir(t);
+  // What a project gets when its build did not copy minibase.wasm.br: the
+  // package's code in miniprogram_npm/minibase-db, no engine next to it.
+  const npm = path.join(dir, 'package', 'miniprogram_npm', 'minibase-db');
+  fs.mkdirSync(npm, { recursive: true });
+  fs.copyFileSync(path.join(DIST, 'index.js'), path.join(npm, 'index.js'));
+  const err = await runtime(dir).require('minibase-db').connect().catch((e) => e);
+  assert.equal(err.code, 'INTERNAL', err.message);
+  assert.ok(err.message.includes('/miniprogram_npm/minibase-db/minibase.wasm.br'), err.message);
+  assert.match(err.message, /connect\(\{ wasm: /);
+  assert.doesNotMatch(err.message, /make build/);
 });
 
 test('over the storage cap: QUOTA_EXCEEDED, nothing acknowledged is lost, usable again once space is freed', { timeout: 120_000 }, async (t) => {
@@ -261,7 +275,7 @@ test('over the storage cap: QUOTA_EXCEEDED, nothing acknowledged is lost, usable
   const mgr = rt.wx.getFileSystemManager();
   // The app's own file, which it can delete to make room.
   mgr.writeFileSync('wxfile://usr/cache.bin', new ArrayBuffer(256 << 10));
-  let mb = rt.require('minibase');
+  let mb = rt.require('minibase-db');
   let conn = await mb.connect({ root: 'db' });
   await conn.createDatabase('d');
   await conn.useDatabase('d');
@@ -298,7 +312,7 @@ test('over the storage cap: QUOTA_EXCEEDED, nothing acknowledged is lost, usable
 
   // Restarted, everything acknowledged is there.
   rt = runtime(dir, cap);
-  mb = rt.require('minibase');
+  mb = rt.require('minibase-db');
   conn = await mb.connect({ root: 'db' });
   await conn.useDatabase('d');
   const ids = plain(await conn.table('notes').select({ columns: ['id'] })).map((r) => r.id);
@@ -314,7 +328,7 @@ test('js/wx.d.ts type-checks against its usage', () => {
 
 test('synchronous twins of the hot reads work on wx (tables and storage), not on async adapters', async (t) => {
   const rt = runtime(tempDir(t));
-  const mb = rt.require('minibase');
+  const mb = rt.require('minibase-db');
   const conn = await mb.connect({ root: 'sync' });
   await conn.createDatabase('d');
   await conn.useDatabase('d');
@@ -339,19 +353,19 @@ test('synchronous twins of the hot reads work on wx (tables and storage), not on
   assert.equal(store.hasSync('k'), true);
   await conn.close();
 
-  const { Connection } = await import('minibase');
+  const { Connection } = await import('minibase-db');
   assert.throws(() => new Connection(null, 0, 'indexeddb').table('t').getSync(1), (e) => e.code === 'SYNC_UNSUPPORTED');
 });
 
 test('a declared schema migrates in the mini-program runtime (wx adapter), across app restarts', async (t) => {
   const dir = tempDir(t);
   const notes = (extra) => ({ columns: [{ name: 'id', type: 'number', primaryKey: true, autoIncrement: true }, { name: 'title', type: 'string' }, ...extra] });
-  let mb = runtime(dir).require('minibase');
+  let mb = runtime(dir).require('minibase-db');
   let conn = await mb.connect({ root: 'app', schema: { version: 1, database: 'app', tables: { notes: notes([]) } } });
   await conn.table('notes').insertMany([{ title: 'a' }, { title: 'b' }]);
   await conn.close();
 
-  mb = runtime(dir).require('minibase'); // the next app version starts
+  mb = runtime(dir).require('minibase-db'); // the next app version starts
   const v2 = {
     version: 2,
     database: 'app',
@@ -366,6 +380,6 @@ test('a declared schema migrates in the mini-program runtime (wx adapter), acros
   assert.deepEqual(plain(await conn.table('notes').select({ orderBy: 'id' })), [{ id: 1, title: 'a', done: true }, { id: 2, title: 'b', done: false }]);
   await conn.close();
 
-  mb = runtime(dir).require('minibase'); // an old build again
+  mb = runtime(dir).require('minibase-db'); // an old build again
   assert.equal(await codeOf(mb.connect({ root: 'app', schema: { version: 1, database: 'app', tables: { notes: notes([]) } } })), 'VERSION_TOO_NEW');
 });

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { connect } from 'minibase';
+import { connect } from 'minibase-db';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const N = Number(process.argv[2] ?? 10000);

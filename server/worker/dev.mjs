@@ -59,9 +59,9 @@ function freePort() {
 function wranglerCommand() {
   const [major, minor] = process.versions.node.split('.').map(Number);
   if (major > 22 || (major === 22 && minor >= 12)) {
-    return [join(root, 'node_modules/.bin/wrangler'), []];
+    return [join(here, 'node_modules/.bin/wrangler'), []];
   }
-  return [process.execPath, ['--no-warnings', join(root, 'node_modules/wrangler/wrangler-dist/cli.js')]];
+  return [process.execPath, ['--no-warnings', join(here, 'node_modules/wrangler/wrangler-dist/cli.js')]];
 }
 
 /**

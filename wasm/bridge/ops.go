@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"errors"
 	"fmt"
 	"runtime/metrics"
 	"strings"
@@ -335,7 +336,7 @@ func opOpen(c *call) error {
 		}
 		conn, err := engine.Open(fs, eo)
 		if err != nil {
-			return err
+			return inRoot(root, err)
 		}
 		sh = &shared{conn: conn, key: key, durability: eo.Durability, budget: storeBudget(eo)}
 		c.b.byRoot[key] = sh
@@ -347,6 +348,19 @@ func opOpen(c *call) error {
 	c.b.next++
 	c.b.conns[c.b.next] = sh
 	return c.result(value.NumberOf(float64(c.b.next)))
+}
+
+// inRoot names the root in an error of engine.Open ("open <root>: …"):
+// the engine sees only a filesystem, and a LOCKED or CORRUPT message that
+// does not say which root leaves an app with several of them guessing.
+func inRoot(root string, err error) error {
+	var e *engine.Error
+	if !errors.As(err, &e) || !strings.HasPrefix(e.Msg, "open: ") {
+		return err
+	}
+	named := *e
+	named.Msg = "open " + root + ": " + strings.TrimPrefix(e.Msg, "open: ")
+	return &named
 }
 
 // storeBudget is what one open store is expected to hold in memory: its

@@ -1,7 +1,7 @@
 // The app's data layer on minibase: one table of items, and the settings in
 // the storage manager (kept 30 days). Everything lives under
 // wx.env.USER_DATA_PATH/shopping and works offline.
-const { connect } = require('minibase');
+const { connect } = require('minibase-db');
 
 const SETTINGS_TTL = 30 * 24 * 3600; // seconds
 const DEFAULT_SETTINGS = { sort: 'newest', hideDone: false, category: 'all' };

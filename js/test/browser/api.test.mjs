@@ -7,7 +7,7 @@ import { bundleApiSuite } from './bundle.mjs';
 import { repoRoot, launch, openPage, ready, skip, startServer, tempProfile } from './helpers.mjs';
 
 // Needs Node's child_process: nothing to test in a page.
-const SKIP = ['the CommonJS entry works through require("minibase")'];
+const SKIP = ['the CommonJS entry works through require("minibase-db")'];
 
 let server;
 let context;

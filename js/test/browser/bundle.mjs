@@ -1,5 +1,5 @@
 // Bundles js/test/api.test.mjs for the page (pages/api.html): node:test,
-// node:assert/strict and the node-only imports become shims, 'minibase'
+// node:assert/strict and the node-only imports become shims, 'minibase-db'
 // becomes the browser build on IndexedDB, which stays external so that it
 // finds minibase.wasm next to itself.
 import fs from 'node:fs';
@@ -33,9 +33,9 @@ export async function bundleApiSuite() {
             'node:assert/strict': shim('assert.js'),
             'node:child_process': shim('empty.js'),
             'node:url': shim('empty.js'),
-            minibase: shim('minibase.js'),
+            'minibase-db': shim('minibase.js'),
           };
-          build.onResolve({ filter: /^(node:(test|assert\/strict|child_process|url)|minibase)$/ }, (args) => ({ path: map[args.path] }));
+          build.onResolve({ filter: /^(node:(test|assert\/strict|child_process|url)|minibase-db)$/ }, (args) => ({ path: map[args.path] }));
           build.onResolve({ filter: /dist\/browser\.mjs$/ }, () => ({ path: '/js/dist/browser.mjs', external: true }));
         },
       },

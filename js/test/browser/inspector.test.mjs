@@ -1,4 +1,4 @@
-// The browser inspector (minibase/inspector) in Chromium on IndexedDB:
+// The browser inspector (minibase-db/inspector) in Chromium on IndexedDB:
 // tables with row counts, schema, a paged row view, a query box, stats;
 // a screenshot goes to js/test/browser/artifacts.
 import { test } from 'node:test';

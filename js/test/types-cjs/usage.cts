@@ -1,7 +1,7 @@
 // The declarations as a CommonJS consumer sees them (a .cts file, or any
 // file of a "type": "commonjs" project): require-flavoured types.
-import { connect, MinibaseError } from 'minibase';
-import compat = require('minibase/compat');
+import { connect, MinibaseError } from 'minibase-db';
+import compat = require('minibase-db/compat');
 
 async function main(): Promise<void> {
   const conn = await connect({ adapter: 'memory', root: 'cjs' });

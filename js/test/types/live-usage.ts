@@ -1,7 +1,7 @@
 // Type checks of the live query API (tsc --noEmit -p js/test/types).
-import { connect, type ChangeEvent, type LiveSubscription, type Row } from 'minibase';
-import { useLiveQuery as useReact } from 'minibase/react';
-import { useLiveQuery as useVue } from 'minibase/vue';
+import { connect, type ChangeEvent, type LiveSubscription, type Row } from 'minibase-db';
+import { useLiveQuery as useReact } from 'minibase-db/react';
+import { useLiveQuery as useVue } from 'minibase-db/vue';
 
 async function live() {
   const conn = await connect({ adapter: 'memory' });

@@ -1,5 +1,5 @@
 // Compile-only test of the sync types.
-import { connect, type SyncStatus, type SyncConflict, type DeadLetter, type Row } from 'minibase';
+import { connect, type SyncStatus, type SyncConflict, type DeadLetter, type Row } from 'minibase-db';
 
 async function syncUsage(): Promise<void> {
   const conn = await connect({ adapter: 'memory', root: 'types-sync' });

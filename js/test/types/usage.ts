@@ -1,7 +1,7 @@
 // Compile-only test of the hand-written types: `npx tsc -p js/test/types`.
 // Lines marked @ts-expect-error must fail to type-check.
-import { connect, openStorage, MinibaseError, type ErrorCode, type Row, type Plan, type Storage, type StorageInfo, type TableDescription } from 'minibase';
-import { Connect } from 'minibase/compat';
+import { connect, openStorage, MinibaseError, type ErrorCode, type Row, type Plan, type Storage, type StorageInfo, type TableDescription } from 'minibase-db';
+import { Connect } from 'minibase-db/compat';
 
 async function main(): Promise<void> {
   const conn = await connect({ adapter: 'memory', root: 'types' });
@@ -112,8 +112,8 @@ async function main(): Promise<void> {
 void main;
 
 // Export, import, backup (backup.js).
-import { restore, createAbortSignal, describeRoot, type ImportResult, type Progress } from 'minibase';
-import { mountInspector } from 'minibase/inspector';
+import { restore, createAbortSignal, describeRoot, type ImportResult, type Progress } from 'minibase-db';
+import { mountInspector } from 'minibase-db/inspector';
 
 async function moving(): Promise<void> {
   await restore(new Uint8Array(0), { adapter: 'memory', root: 'r', onProgress: (p) => void p.phase });

@@ -1,8 +1,8 @@
 // Preload (node --import) that turns this process into a mini-program
-// runtime for a test file written against `import … from 'minibase'`: the
+// runtime for a test file written against `import … from 'minibase-db'`: the
 // globals and methods a phone's mini-program runtime lacks are deleted (the
 // stand-in's 'device' profile), wx and WXWebAssembly (the
-// stand-in) are installed, and 'minibase' resolves to minibase-wx.mjs — the
+// stand-in) are installed, and 'minibase-db' resolves to minibase-wx.mjs — the
 // wx bundle, with adapter 'memory' replaced by 'wx'. Unlike runtime.cjs's vm
 // context, everything stays in one realm, so a suite's instanceof and
 // deepStrictEqual checks on results hold. Used by wx.test.mjs to re-run

@@ -30,7 +30,7 @@ const DEVTOOLS_GLOBALS = { TextEncoder, TextDecoder, crypto: globalThis.crypto, 
  * A mini-program runtime on fresh directories.
  * @param {{ dataDir?: string, packageDir?: string, capBytes?: number, globals?: object, profile?: string, SDKVersion?: string,
  *   subpackages?: Record<string, string> }} [o]
- *   packageDir is the code package (it gets miniprogram_npm/minibase → js/dist/miniprogram);
+ *   packageDir is the code package (it gets miniprogram_npm/minibase-db → js/dist/miniprogram);
  *   dataDir backs env.USER_DATA_PATH; globals are added (and kept) in the context
  */
 function createRuntime({ dataDir, packageDir, capBytes, globals = {}, profile = 'device', SDKVersion, subpackages } = {}) {
@@ -39,7 +39,7 @@ function createRuntime({ dataDir, packageDir, capBytes, globals = {}, profile = 
   packageDir ??= path.join(tmp, 'package');
   const npm = path.join(packageDir, 'miniprogram_npm');
   fs.mkdirSync(npm, { recursive: true });
-  if (!fs.existsSync(path.join(npm, 'minibase'))) fs.symlinkSync(DIST, path.join(npm, 'minibase'), 'dir');
+  if (!fs.existsSync(path.join(npm, 'minibase-db'))) fs.symlinkSync(DIST, path.join(npm, 'minibase-db'), 'dir');
 
   const { wx, WXWebAssembly, profile: p } = createWx({ dataDir, packageDir, capBytes, profile, SDKVersion, subpackages });
   const context = vm.createContext({

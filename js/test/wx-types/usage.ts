@@ -1,5 +1,5 @@
-// Compile-only usage of js/wx.d.ts (the mini-program entry, 'minibase/wx').
-import { connect, openStorage, bindLive, polyfills, DEFAULT_WASM_PATH, MIN_WECHAT_SDK, MinibaseError, type Connection } from 'minibase/wx';
+// Compile-only usage of js/wx.d.ts (the mini-program entry, 'minibase-db/wx').
+import { connect, openStorage, bindLive, polyfills, DEFAULT_WASM_PATH, MIN_WECHAT_SDK, MinibaseError, type Connection } from 'minibase-db/wx';
 
 declare const wx: { env: { USER_DATA_PATH: string }; getFileSystemManager(): object; getRandomValues(o: { length: number }): void };
 

@@ -1,8 +1,8 @@
 // A debug page for development builds: the databases, tables and stats of
 // the app's minibase, a paged row view and a query box (the same data as
-// `npx minibase inspect` and minibase/inspector). In a release build it
+// `npx minibase-db inspect` and minibase-db/inspector). In a release build it
 // shows nothing: users' data is not for this page.
-const { describeRoot, pageRows, formatValue } = require('minibase');
+const { describeRoot, pageRows, formatValue } = require('minibase-db');
 const db = require('../../lib/db.js');
 
 const PAGE = 20;

@@ -1,5 +1,5 @@
 // The list page: add items, tick them off, filter, sort, page through.
-const { bindLive } = require('minibase');
+const { bindLive } = require('minibase-db');
 const db = require('../../lib/db.js');
 
 const PAGE = 20;

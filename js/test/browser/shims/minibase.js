@@ -1,4 +1,4 @@
-// 'minibase' for the JS API suite in the page: the browser build, with every
+// 'minibase-db' for the JS API suite in the page: the browser build, with every
 // connection on IndexedDB (the suite asks for { adapter: 'memory', root }).
 import { connect as browserConnect } from '../../../dist/browser.mjs';
 
