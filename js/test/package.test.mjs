@@ -39,6 +39,8 @@ test('each npm install of the repository has a lockfile that matches its package
     for (const kind of ['dependencies', 'devDependencies', 'optionalDependencies']) {
       assert.deepEqual(top[kind] ?? {}, pkg[kind] ?? {}, `${dir}: ${kind} of package.json and package-lock.json differ`);
       for (const [name, spec] of Object.entries(pkg[kind] ?? {})) {
+        // The benchmarks import the package itself, through a link to the repository.
+        if (name === 'minibase-db' && spec.startsWith('file:') && path.resolve(root, dir, spec.slice(5)) === path.resolve(root)) continue;
         assert.ok(exact.test(spec), `${dir}: ${name}@${spec} is not pinned to one version`);
         assert.equal(lock.packages[`node_modules/${name}`]?.version, spec, `${dir}: the lockfile does not hold ${name}@${spec}`);
       }
