@@ -164,3 +164,34 @@ test('long ASCII, short non-ASCII and mixed strings take every string path', () 
     assert.deepEqual(decode(encode({ [s]: s })), { [s]: s });
   }
 });
+
+test('objects of other prototypes and realms encode as their own enumerable members', async () => {
+  const { runInNewContext } = await import('node:vm');
+  class Point {
+    constructor() {
+      this.x = 1;
+      this.y = 2;
+    }
+    get sum() {
+      return this.x + this.y;
+    }
+  }
+  const bare = Object.create(null);
+  bare.a = [1, 'b'];
+  const foreign = runInNewContext('({ list: [1, { k: "v" }], when: 5 })');
+  for (const [value, want] of [
+    [new Point(), { x: 1, y: 2 }],
+    [bare, { a: [1, 'b'] }],
+    [foreign, { list: [1, { k: 'v' }], when: 5 }],
+    [runInNewContext('[1, [2]]'), [1, [2]]],
+    [new Uint8Array([1, 2]).subarray(1), new Uint8Array([2])],
+    [new Date(7), 7],
+    [runInNewContext('new Date(9)'), 9],
+    [runInNewContext('new ArrayBuffer(2)'), new Uint8Array(2)],
+  ]) {
+    assert.deepEqual(decode(encode(value)), want);
+  }
+  const cyclic = runInNewContext('const o = {}; o.o = o; o');
+  assertBadValue(() => encode(cyclic), /cyclic/);
+  assertBadValue(() => encode(runInNewContext('new Map()')), /Map/);
+});
