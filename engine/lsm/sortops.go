@@ -15,6 +15,7 @@ type sortEntry struct {
 	h1, h2 uint64
 	i      int32
 	fin    bool
+	dup    bool // a later write of the same key follows
 }
 
 // headsAt returns k[d:d+16] as two big-endian integers, zero-padded, so
@@ -45,8 +46,9 @@ func compareEntries(a, b sortEntry) int {
 	return cmp.Compare(a.i, b.i)
 }
 
-// sortedOps returns the positions of n ops in key order, equal keys in
-// batch order (so the last write of a key is the last of its run).
+// sortedOps returns the positions of n ops in key order, one per key: the
+// last write of each (the sort finds equal keys anyway, so the callers need
+// not compare neighbours).
 //
 // It is a most-significant-digit sort with 16-byte digits: entries are
 // sorted by their keys' first 16 bytes as integers, and each run that ties
@@ -62,18 +64,26 @@ func sortedOps(n int, opAt func(int) kv.Op) []int32 {
 		entries[i] = sortEntry{h1: h1, h2: h2, i: int32(i)}
 	}
 	sortDigits(entries, 0, opAt)
-	order := make([]int32, len(entries))
-	for j, e := range entries {
-		order[j] = e.i
+	order := make([]int32, 0, len(entries))
+	for _, e := range entries {
+		if !e.dup {
+			order = append(order, e.i)
+		}
 	}
 	return order
 }
 
 // sortDigits sorts entries whose keys agree on their first d bytes by the
 // 16 bytes from d on (already in the entries), then each tying run by what
-// follows.
+// follows. Equal keys end as neighbouring finished entries of equal length
+// in one run; all but the last are marked dup.
 func sortDigits(entries []sortEntry, d int, opAt func(int) kv.Op) {
 	slices.SortFunc(entries, compareEntries)
+	if d > 0 {
+		for j := 0; j+1 < len(entries) && entries[j+1].fin; j++ {
+			entries[j].dup = entries[j].h2 == entries[j+1].h2
+		}
+	}
 	for lo := 0; lo < len(entries); {
 		hi := lo + 1
 		for hi < len(entries) && !entries[lo].fin && entries[hi].h1 == entries[lo].h1 && entries[hi].h2 == entries[lo].h2 {

@@ -201,8 +201,8 @@ func (s *Store) Apply(b *kv.Batch) error {
 	return nil
 }
 
-// opsSource reads sorted ops as a flush source: the last write of each key,
-// deletes as tombstones.
+// opsSource reads sorted ops (one per key, see sortedOps) as a flush
+// source, deletes as tombstones.
 type opsSource struct {
 	order []int32
 	opAt  func(int) kv.Op
@@ -211,16 +211,12 @@ type opsSource struct {
 }
 
 func (o *opsSource) Next() bool {
-	for o.j < len(o.order) {
-		op := o.opAt(int(o.order[o.j]))
-		o.j++
-		if o.j < len(o.order) && bytes.Equal(op.Key, o.opAt(int(o.order[o.j])).Key) {
-			continue // a later write to the same key wins
-		}
-		o.cur = op
-		return true
+	if o.j >= len(o.order) {
+		return false
 	}
-	return false
+	o.cur = o.opAt(int(o.order[o.j]))
+	o.j++
+	return true
 }
 
 func (o *opsSource) Key() []byte { return o.cur.Key }
@@ -261,9 +257,6 @@ func applyOwned(t *memtable.Table, n int, opAt func(int) kv.Op, tombs bool) *mem
 	more := it.Next()
 	for j := 0; j < len(order); j++ {
 		op := opAt(int(order[j]))
-		if j+1 < len(order) && bytes.Equal(op.Key, opAt(int(order[j+1])).Key) {
-			continue // a later write to the same key wins
-		}
 		for more && bytes.Compare(it.Key(), op.Key) < 0 {
 			b.Add(it.Key(), it.Value())
 			more = it.Next()
