@@ -3,6 +3,7 @@ package lsm
 import (
 	"cmp"
 	"encoding/binary"
+	"math/bits"
 	"slices"
 
 	"minibase/engine/kv"
@@ -27,6 +28,70 @@ func headsAt(k []byte, d int) (uint64, uint64) {
 		copy(buf[:], k[d:])
 	}
 	return binary.BigEndian.Uint64(buf[:8]), binary.BigEndian.Uint64(buf[8:])
+}
+
+// lessEntry is compareEntries(a, b) < 0, written out so that the sort
+// below inlines it.
+func lessEntry(a, b *sortEntry) bool {
+	if a.fin != b.fin {
+		return a.fin
+	}
+	if a.h1 != b.h1 {
+		return a.h1 < b.h1
+	}
+	if a.h2 != b.h2 {
+		return a.h2 < b.h2
+	}
+	return a.i < b.i
+}
+
+// sortEntries sorts by lessEntry: a quicksort whose comparisons are inline
+// (slices.SortFunc calls its comparison through a function value, and in
+// wasm those calls were most of a bulk load's sort), falling back to
+// slices.SortFunc past a recursion depth that only adversarial orders
+// reach. Entries are distinct (positions differ), so the order is total.
+func sortEntries(a []sortEntry, depth int) {
+	for len(a) > 16 {
+		if depth == 0 {
+			slices.SortFunc(a, compareEntries)
+			return
+		}
+		depth--
+		n, m := len(a), len(a)/2
+		if lessEntry(&a[m], &a[0]) {
+			a[m], a[0] = a[0], a[m]
+		}
+		if lessEntry(&a[n-1], &a[0]) {
+			a[n-1], a[0] = a[0], a[n-1]
+		}
+		if lessEntry(&a[n-1], &a[m]) {
+			a[n-1], a[m] = a[m], a[n-1]
+		}
+		pivot := a[m] // the median of three, not the last: both parts are non-empty
+		i, j := -1, n
+		for {
+			for i++; lessEntry(&a[i], &pivot); i++ {
+			}
+			for j--; lessEntry(&pivot, &a[j]); j-- {
+			}
+			if i >= j {
+				break
+			}
+			a[i], a[j] = a[j], a[i]
+		}
+		if j+1 < n-j-1 {
+			sortEntries(a[:j+1], depth)
+			a = a[j+1:]
+		} else {
+			sortEntries(a[j+1:], depth)
+			a = a[:j+1]
+		}
+	}
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && lessEntry(&a[j], &a[j-1]); j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
 }
 
 // compareEntries orders finished keys first (by length, then position),
@@ -78,7 +143,7 @@ func sortedOps(n int, opAt func(int) kv.Op) []int32 {
 // follows. Equal keys end as neighbouring finished entries of equal length
 // in one run; all but the last are marked dup.
 func sortDigits(entries []sortEntry, d int, opAt func(int) kv.Op) {
-	slices.SortFunc(entries, compareEntries)
+	sortEntries(entries, 2*bits.Len(uint(len(entries))))
 	if d > 0 {
 		for j := 0; j+1 < len(entries) && entries[j+1].fin; j++ {
 			entries[j].dup = entries[j].h2 == entries[j+1].h2

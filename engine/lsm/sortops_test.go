@@ -77,3 +77,37 @@ func lastOfEachKey(b *kv.Batch, pos []int32) []int32 {
 	}
 	return out
 }
+
+// sortEntries sorts any order of entries (random, sorted, reversed, all
+// heads equal, few distinct heads) at every recursion budget, including
+// none (the fallback).
+func TestSortEntries(t *testing.T) {
+	rng := rand.New(rand.NewPCG(valuetest.Seed(t), 9))
+	shapes := map[string]func(i, n int) sortEntry{
+		"random":   func(i, n int) sortEntry { return sortEntry{h1: rng.Uint64(), h2: rng.Uint64()} },
+		"sorted":   func(i, n int) sortEntry { return sortEntry{h1: uint64(i)} },
+		"reversed": func(i, n int) sortEntry { return sortEntry{h1: uint64(n - i)} },
+		"equal":    func(i, n int) sortEntry { return sortEntry{h1: 7, h2: 7} },
+		"few":      func(i, n int) sortEntry { return sortEntry{h1: uint64(rng.IntN(3)), fin: rng.IntN(2) == 0} },
+	}
+	for name, shape := range shapes {
+		for _, n := range []int{0, 1, 2, 17, 100, 5000} {
+			for _, depth := range []int{0, 1, 64} {
+				a := make([]sortEntry, n)
+				for i := range a {
+					a[i] = shape(i, n)
+					a[i].i = int32(rng.IntN(1 << 30)) // positions are distinct in use; ties here test totality
+				}
+				want := slices.Clone(a)
+				slices.SortStableFunc(want, compareEntries)
+				sortEntries(a, depth)
+				if !slices.IsSortedFunc(a, compareEntries) {
+					t.Fatalf("%s n=%d depth=%d: not sorted", name, n, depth)
+				}
+				if !slices.EqualFunc(a, want, func(x, y sortEntry) bool { return compareEntries(x, y) == 0 }) {
+					t.Fatalf("%s n=%d depth=%d: not a permutation of the input", name, n, depth)
+				}
+			}
+		}
+	}
+}
