@@ -360,8 +360,8 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, id identity)
 // (one transaction) on D1 with Config.Batch, else one statement per chunk.
 func (s *Server) push(ctx context.Context, tenant string, changes []change) ([]pushResult, int64, bool, error) {
 	now := s.cfg.Now().UnixMilli()
-	run := func(q querier, batch BatchFunc) ([]pushResult, int64, bool, error) {
-		res, applied, cursor, err := applyChanges(ctx, q, batch, tenant, changes, now)
+	run := func(q querier, tx *sql.Tx, batch BatchFunc) ([]pushResult, int64, bool, error) {
+		res, applied, cursor, err := applyChanges(ctx, q, tx, batch, tenant, changes, now)
 		if err != nil {
 			return nil, 0, false, fmt.Errorf("push: %w", err)
 		}
@@ -373,7 +373,7 @@ func (s *Server) push(ctx context.Context, tenant string, changes []change) ([]p
 		return res, cursor, applied, nil
 	}
 	if s.d1 {
-		return run(s.cfg.DB, s.cfg.Batch)
+		return run(s.cfg.DB, nil, s.cfg.Batch)
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
@@ -382,7 +382,7 @@ func (s *Server) push(ctx context.Context, tenant string, changes []change) ([]p
 		return nil, 0, false, err
 	}
 	defer tx.Rollback()
-	results, cursor, applied, err := run(tx, nil)
+	results, cursor, applied, err := run(tx, tx, nil)
 	if err != nil {
 		return nil, 0, false, err
 	}
