@@ -39,14 +39,14 @@ func benchServer(b *testing.B) (*httptest.Server, func()) {
 }
 
 // pushBodies encodes n changes as pushes of at most 1000, like a client's outbox.
-func pushBodies(n int, prefix string) [][]byte { return pushBodiesFrom(0, n, prefix) }
+func pushBodies(n int, prefix string) [][]byte { return pushBodiesFrom(0, n, 1000, prefix) }
 
-// pushBodiesFrom is pushBodies for keys from base on.
-func pushBodiesFrom(base, n int, prefix string) [][]byte {
+// pushBodiesFrom is pushBodies for keys from base on, per changes a push.
+func pushBodiesFrom(base, n, per int, prefix string) [][]byte {
 	var bodies [][]byte
-	for start := base; start < base+n; start += 1000 {
+	for start := base; start < base+n; start += per {
 		var changes []map[string]any
-		for i := start; i < min(start+1000, base+n); i++ {
+		for i := start; i < min(start+per, base+n); i++ {
 			changes = append(changes, map[string]any{
 				"op": fmt.Sprintf("%s-%d", prefix, i), "table": "todos", "key": i,
 				"row":    map[string]any{"id": i, "title": fmt.Sprintf("todo number %d", i), "done": i%2 == 0},
@@ -176,8 +176,13 @@ func BenchmarkNoticeLatency(b *testing.B) {
 // BenchmarkPushConcurrent: 50 devices of one tenant each push 2,000 new
 // changes (two pushes of 1000) at once, the load test's throughput phase
 // without the devices' engines.
-func BenchmarkPushConcurrent(b *testing.B) {
-	const devices, perDevice = 50, 2000
+func BenchmarkPushConcurrent(b *testing.B) { benchPushConcurrent(b, 50, 2000, 1000) }
+
+// BenchmarkPushConcurrentSmall: 50 devices each push 200 changes in pushes
+// of 5, where a commit's fixed cost weighs most.
+func BenchmarkPushConcurrentSmall(b *testing.B) { benchPushConcurrent(b, 50, 200, 5) }
+
+func benchPushConcurrent(b *testing.B, devices, perDevice, perPush int) {
 	ts, stop := benchServer(b)
 	defer stop()
 	for i := 0; b.Loop(); i++ {
@@ -185,7 +190,7 @@ func BenchmarkPushConcurrent(b *testing.B) {
 		token := tok(fmt.Sprintf("tenant-%d", i))
 		bodies := make([][][]byte, devices)
 		for d := range bodies {
-			bodies[d] = pushBodiesFrom(d*perDevice, perDevice, fmt.Sprintf("r%d", i))
+			bodies[d] = pushBodiesFrom(d*perDevice, perDevice, perPush, fmt.Sprintf("r%d", i))
 		}
 		b.StartTimer()
 		var wg sync.WaitGroup

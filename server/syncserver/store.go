@@ -9,7 +9,7 @@ import (
 )
 
 // schemaVersion is bumped when the tables below change shape.
-const schemaVersion = "2"
+const schemaVersion = "3"
 
 // The store is one portable SQL schema (SQLite and D1, which is SQLite).
 // mb_sync_rows is the compacted change feed: one row per synced row holding its
@@ -33,7 +33,10 @@ var migrations = []string{
 		PRIMARY KEY (tenant, tbl, key)
 	)`,
 	`CREATE UNIQUE INDEX IF NOT EXISTS mb_sync_rows_seq ON mb_sync_rows (tenant, seq)`,
-	`CREATE INDEX IF NOT EXISTS mb_sync_rows_tomb ON mb_sync_rows (deleted, updated_at)`,
+	// Tombstones only (purge reads them by age): a live row's write does not
+	// touch this index. Version 2 indexed every row.
+	`DROP INDEX IF EXISTS mb_sync_rows_tomb`,
+	`CREATE INDEX IF NOT EXISTS mb_sync_rows_tombs ON mb_sync_rows (updated_at) WHERE deleted = 1`,
 	`CREATE TABLE IF NOT EXISTS mb_sync_ops (
 		tenant TEXT NOT NULL,
 		op TEXT NOT NULL,
