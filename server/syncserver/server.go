@@ -139,6 +139,12 @@ type Server struct {
 	cfg     Config
 	d1      bool
 	writeMu sync.Mutex // serialises SQLite write transactions in this process
+	// writeConn, under writeMu, is the connection SQLite writes go through
+	// when the pool has more than one: SQLite drops a connection's page
+	// cache whenever another connection has written since its last
+	// transaction, so writes spread over the pool would each start cold
+	// and read their b-tree pages from the file again.
+	writeConn *sql.Conn
 	group   groupCommitter
 	hub     *hub
 	mux     *http.ServeMux
@@ -227,9 +233,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// Close ends event streams and pending long-polls. It does not close DB.
+// Close ends event streams and pending long-polls and gives back the
+// connection writes held. It does not close DB.
 func (s *Server) Close() error {
-	s.closeOnce.Do(func() { close(s.closed) })
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+		if s.writeConn != nil {
+			s.writeConn.Close()
+			s.writeConn = nil
+		}
+	})
 	return nil
 }
 
@@ -243,7 +258,7 @@ func (s *Server) Purge(ctx context.Context) error {
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	tx, err := s.cfg.DB.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("syncserver: purge: %w", err)
 	}
@@ -399,7 +414,7 @@ func (s *Server) commitGroup(jobs []*pushJob) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	run := func(jobs []*pushJob) error {
-		tx, err := s.cfg.DB.BeginTx(ctx, nil)
+		tx, err := s.beginWrite(ctx)
 		if err != nil {
 			return err
 		}
@@ -422,6 +437,38 @@ func (s *Server) commitGroup(jobs []*pushJob) {
 		j.err = err
 	}
 }
+
+// beginWrite begins a write transaction on the write connection (writeMu
+// held). A connection that fails to begin is given back and the next
+// write takes a fresh one.
+func (s *Server) beginWrite(ctx context.Context) (*sql.Tx, error) {
+	if s.cfg.DB.Stats().MaxOpenConnections == 1 {
+		// Holding the only connection would leave none for reads.
+		return s.cfg.DB.BeginTx(ctx, nil)
+	}
+	if s.writeConn == nil {
+		c, err := s.cfg.DB.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		// The writer's cache holds the b-tree pages every push walks (the
+		// default is 2 MB); readers keep the default.
+		if _, err := c.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", writeCacheKB)); err != nil {
+			c.Close()
+			return nil, err
+		}
+		s.writeConn = c
+	}
+	tx, err := s.writeConn.BeginTx(ctx, nil)
+	if err != nil {
+		s.writeConn.Close()
+		s.writeConn = nil
+	}
+	return tx, err
+}
+
+// writeCacheKB is the page cache of the write connection, in KiB.
+const writeCacheKB = 64 << 10
 
 // pushJob is one push waiting for its group's commit.
 type pushJob struct {
