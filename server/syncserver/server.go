@@ -145,9 +145,9 @@ type Server struct {
 	// transaction, so writes spread over the pool would each start cold
 	// and read their b-tree pages from the file again.
 	writeConn *sql.Conn
-	group   groupCommitter
-	hub     *hub
-	mux     *http.ServeMux
+	group     groupCommitter
+	hub       *hub
+	mux       *http.ServeMux
 
 	closeOnce sync.Once
 	closed    chan struct{}
