@@ -117,3 +117,62 @@ func TestGroupCommitManyAtOnce(t *testing.T) {
 	assert.Empty(t, s.group.pending)
 	assert.False(t, s.group.busy)
 }
+
+// TestFullPushUsesThePreparedStatement: pushes of exactly maxValuesRows
+// changes (the prepared statement) answer as smaller ones do: applied, then
+// duplicate when sent again, then stale for older versions.
+func TestFullPushUsesThePreparedStatement(t *testing.T) {
+	s := groupServer(t)
+	keys := make([]string, maxValuesRows)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("k%04d", i)
+	}
+	newer := groupChanges("new", keys...)
+	for round, want := range []string{"applied", "duplicate"} {
+		res, cursor, _, err := s.push(context.Background(), "t", newer)
+		require.NoError(t, err, "round %d", round)
+		require.Len(t, res, maxValuesRows)
+		assert.Equal(t, int64(maxValuesRows), cursor)
+		for i, r := range res {
+			assert.Equal(t, want, r.Status, "round %d change %d", round, i)
+			assert.Equal(t, int64(i+1), r.Seq)
+		}
+	}
+	older := groupChanges("old", keys...)
+	for i := range older {
+		older[i].HLC = "000000000000001-00000"
+	}
+	res, _, applied, err := s.push(context.Background(), "t", older)
+	require.NoError(t, err)
+	assert.False(t, applied)
+	for _, r := range res {
+		assert.Equal(t, "stale", r.Status)
+	}
+	require.NotNil(t, s.full, "the full-size statement was prepared")
+}
+
+// TestLosersAreLookedUpByKey: the queries that explain a push's losing
+// changes walk the changes and look each one up by its key; walking the
+// tenant's ops or rows instead made a re-sent push cost the tenant's
+// history times its size.
+func TestLosersAreLookedUpByKey(t *testing.T) {
+	s := groupServer(t)
+	for _, c := range []struct{ query, search string }{
+		{sqlOpsOf, "SEARCH o USING INDEX sqlite_autoindex_mb_sync_ops_1 (tenant=? AND op=?)"},
+		{sqlCurrentOf, "SEARCH r USING INDEX sqlite_autoindex_mb_sync_rows_1 (tenant=? AND tbl=? AND key=?)"},
+	} {
+		rows, err := s.cfg.DB.Query("EXPLAIN QUERY PLAN "+c.query, "t", "[]")
+		require.NoError(t, err)
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+			plan = append(plan, detail)
+		}
+		require.NoError(t, rows.Close())
+		require.Len(t, plan, 2, "%q", plan)
+		assert.Contains(t, plan[0], "SCAN j", "the changes are the outer loop")
+		assert.Equal(t, c.search, plan[1])
+	}
+}

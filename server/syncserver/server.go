@@ -145,6 +145,7 @@ type Server struct {
 	// transaction, so writes spread over the pool would each start cold
 	// and read their b-tree pages from the file again.
 	writeConn *sql.Conn
+	full      *sql.Stmt // upsertValues(maxValuesRows), prepared once (under writeMu)
 	group     groupCommitter
 	hub       *hub
 	mux       *http.ServeMux
@@ -243,6 +244,10 @@ func (s *Server) Close() error {
 		if s.writeConn != nil {
 			s.writeConn.Close()
 			s.writeConn = nil
+		}
+		if s.full != nil {
+			s.full.Close()
+			s.full = nil
 		}
 	})
 	return nil
@@ -387,7 +392,7 @@ func (s *Server) push(ctx context.Context, tenant string, changes []change) ([]p
 
 // pushIn stores one push's changes with q (and tx or batch, as applyChanges
 // takes them) and reads the cursor after them.
-func (s *Server) pushIn(ctx context.Context, q querier, tx *sql.Tx, batch BatchFunc, tenant string, changes []change) ([]pushResult, int64, bool, error) {
+func (s *Server) pushIn(ctx context.Context, q querier, tx *writeTx, batch BatchFunc, tenant string, changes []change) ([]pushResult, int64, bool, error) {
 	res, applied, cursor, err := applyChanges(ctx, q, tx, batch, tenant, changes, s.cfg.Now().UnixMilli())
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("push: %w", err)
@@ -414,13 +419,15 @@ func (s *Server) commitGroup(jobs []*pushJob) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	run := func(jobs []*pushJob) error {
+		full := s.fullUpsert() // before the transaction: a pool of one has no second connection
 		tx, err := s.beginWrite(ctx)
 		if err != nil {
 			return err
 		}
 		defer tx.Rollback()
+		w := &writeTx{Tx: tx, full: full}
 		for _, j := range jobs {
-			if j.results, j.cursor, j.applied, j.err = s.pushIn(ctx, tx, tx, nil, j.tenant, j.changes); j.err != nil {
+			if j.results, j.cursor, j.applied, j.err = s.pushIn(ctx, tx, w, nil, j.tenant, j.changes); j.err != nil {
 				return j.err
 			}
 		}
@@ -465,6 +472,19 @@ func (s *Server) beginWrite(ctx context.Context) (*sql.Tx, error) {
 		s.writeConn = nil
 	}
 	return tx, err
+}
+
+// fullUpsert is the prepared upsertValues(maxValuesRows), or nil when it
+// cannot be prepared (the statement is then parsed per push).
+func (s *Server) fullUpsert() *sql.Stmt {
+	if s.full == nil {
+		st, err := s.cfg.DB.Prepare(upsertValues(maxValuesRows))
+		if err != nil {
+			return nil
+		}
+		s.full = st
+	}
+	return s.full
 }
 
 // writeCacheKB is the page cache of the write connection, in KiB.

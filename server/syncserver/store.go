@@ -125,13 +125,17 @@ func upsertValues(n int) string {
 
 const (
 
-	// sqlOpsOf finds recorded ops among the changes of a chunk that did not win.
+	// sqlOpsOf finds recorded ops among the changes of a chunk that did not
+	// win. CROSS JOIN keeps the changes the outer loop (SQLite's order
+	// constraint): the planner would otherwise walk every op of the tenant
+	// and scan the JSON for each.
 	sqlOpsOf = `SELECT j.key, o.seq FROM json_each(?2) AS j
-JOIN mb_sync_ops AS o ON o.tenant = ?1 AND o.op = j.value ->> 'p'`
+CROSS JOIN mb_sync_ops AS o ON o.tenant = ?1 AND o.op = j.value ->> 'p'`
 
-	// sqlCurrentOf reads the stored versions of the rows of those changes.
+	// sqlCurrentOf reads the stored versions of the rows of those changes
+	// (CROSS JOIN as above).
 	sqlCurrentOf = `SELECT j.key, r.op, r.row, r.hlc, r.origin, r.seq FROM json_each(?2) AS j
-JOIN mb_sync_rows AS r ON r.tenant = ?1 AND r.tbl = j.value ->> 't' AND r.key = j.value ->> 'k'`
+CROSS JOIN mb_sync_rows AS r ON r.tenant = ?1 AND r.tbl = j.value ->> 't' AND r.key = j.value ->> 'k'`
 
 	sqlCursor = `SELECT MAX(COALESCE((SELECT MAX(seq) FROM mb_sync_rows WHERE tenant = ?1), 0),
 	COALESCE((SELECT horizon FROM mb_sync_tenants WHERE tenant = ?1), 0)),
@@ -204,7 +208,7 @@ func toWireIn(c *change) wireIn {
 // correct inside a transaction (tx, SQLite: changes bound as arguments), as one batch (D1
 // with batch, one transaction), and chunk by chunk without either (D1):
 // each statement decides winners and assigns seq by itself.
-func applyChanges(ctx context.Context, q querier, tx *sql.Tx, batch BatchFunc, tenant string, changes []change, nowMS int64) ([]pushResult, bool, int64, error) {
+func applyChanges(ctx context.Context, q querier, tx *writeTx, batch BatchFunc, tenant string, changes []change, nowMS int64) ([]pushResult, bool, int64, error) {
 	results := make([]pushResult, len(changes))
 	// A repeated op id within one push is answered like its first occurrence
 	// and never reaches the store twice.
@@ -293,7 +297,7 @@ func planChunks(changes []change, todo []int) ([]chunk, error) {
 
 // upsertRows stores changes (indexes todo) inside tx, maxValuesRows to a
 // statement, and returns the winners' seqs by op.
-func upsertRows(ctx context.Context, tx *sql.Tx, tenant string, changes []change, todo []int, nowMS int64) (map[string]int64, error) {
+func upsertRows(ctx context.Context, tx *writeTx, tenant string, changes []change, todo []int, nowMS int64) (map[string]int64, error) {
 	won := make(map[string]int64, len(todo))
 	for len(todo) > 0 {
 		n := min(len(todo), maxValuesRows)
@@ -307,7 +311,15 @@ func upsertRows(ctx context.Context, tx *sql.Tx, tenant string, changes []change
 			}
 			args = append(args, c.Table, c.Key, row, c.HLC, c.Origin, c.Op)
 		}
-		rows, err := tx.QueryContext(ctx, upsertValues(n), args...)
+		var rows *sql.Rows
+		var err error
+		if n == maxValuesRows && tx.full != nil {
+			st := tx.StmtContext(ctx, tx.full)
+			rows, err = st.QueryContext(ctx, args...)
+			defer st.Close()
+		} else {
+			rows, err = tx.QueryContext(ctx, upsertValues(n), args...)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -327,6 +339,15 @@ func upsertRows(ctx context.Context, tx *sql.Tx, tenant string, changes []change
 		todo = todo[n:]
 	}
 	return won, nil
+}
+
+// writeTx is a SQLite write transaction and, when prepared, the statement
+// of a full upsertValues (maxValuesRows changes): parsing that one costs
+// about as much as a tenth of storing its changes, and a full push is the
+// common case under load.
+type writeTx struct {
+	*sql.Tx
+	full *sql.Stmt
 }
 
 // maxValuesRows bounds the changes of one upsertValues statement: six
