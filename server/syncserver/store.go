@@ -223,24 +223,29 @@ func applyChanges(ctx context.Context, q querier, tx *writeTx, batch BatchFunc, 
 	var chunks []chunk
 	var wons []map[string]int64
 	cursor := int64(-1)
-	var err error
 	if tx != nil {
+		// One chunk: its changes go as arguments, never as JSON.
 		chunks = []chunk{{idx: todo}}
 		won, err := upsertRows(ctx, tx, tenant, changes, todo, nowMS)
 		if err != nil {
 			return nil, false, -1, err
 		}
 		wons = []map[string]int64{won}
-	} else if chunks, err = planChunks(changes, todo); err != nil {
-		return nil, false, -1, err
-	} else if wons = make([]map[string]int64, len(chunks)); batch != nil {
-		if wons, cursor, err = upsertBatch(ctx, batch, tenant, chunks, nowMS); err != nil {
+	} else {
+		var err error
+		if chunks, err = planChunks(changes, todo); err != nil {
 			return nil, false, -1, err
 		}
-	} else {
-		for i, c := range chunks {
-			if wons[i], err = upsertChunk(ctx, q, tenant, c.raw, nowMS); err != nil {
+		wons = make([]map[string]int64, len(chunks))
+		if batch != nil {
+			if wons, cursor, err = upsertBatch(ctx, batch, tenant, chunks, nowMS); err != nil {
 				return nil, false, -1, err
+			}
+		} else {
+			for i, c := range chunks {
+				if wons[i], err = upsertChunk(ctx, q, tenant, c.raw, nowMS); err != nil {
+					return nil, false, -1, err
+				}
 			}
 		}
 	}
