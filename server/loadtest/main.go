@@ -182,7 +182,7 @@ func markdown(cfg config, r *results, took time.Duration, cmd string) string {
 		n := t.Changes / 2
 		p("## Push throughput: %d devices pushing %d changes each at once\n\n", t.Pushers, n/max(t.Pushers, 1))
 		p("| | | target |\n|---|---|---|\n")
-		p("| server: requests prepared before the clock, answers applied after it | %d changes in %d pushes (≤ 1000 changes each), %.2f s: **%.0f changes/s** | ≥ 20,000: %s |\n",
+		p("| server: requests read and encoded before the clock, answers decoded and applied after it | %d changes in %d pushes (≤ 1000 changes each), %.2f s: **%.0f changes/s** | ≥ 20,000: %s |\n",
 			n, t.Pushes, t.Seconds, t.ChangesPerSec, verdict(t.ChangesPerSec >= 20000))
 		p("| its server CPU | %.2f s, %.0f changes per server CPU-second | |\n", t.ServerCPU, float64(n)/max(t.ServerCPU, 0.01))
 		p("| end to end: every client step inside the clock | %d changes, %.2f s: %.0f changes/s (server CPU %.2f s) | |\n",

@@ -688,39 +688,58 @@ func runThroughput(ctx context.Context, cfg config, logf func(string, ...any)) (
 	res := &throughputResult{Pushers: cfg.pushers, Changes: n}
 
 	// The server's throughput: the devices read their outboxes into push
-	// requests before the clock starts and acknowledge the answers after it
-	// stops, so their engines' CPU is not counted against the server's.
+	// requests and encode them before the clock starts, and decode and
+	// acknowledge the answers after it stops, so their engines' and JSON
+	// CPU is not counted against the server's.
 	if err := queue("a"); err != nil {
 		return nil, err
 	}
-	reqs := make(map[*device][]replica.PushRequest)
+	// Encoded too: what the clock measures is the server taking pushes.
+	bodies := make(map[*device][][]byte)
 	for _, d := range f.devices {
-		if reqs[d], err = d.preparePushes(1000); err != nil {
+		reqs, err := d.preparePushes(1000)
+		if err != nil {
 			return nil, err
+		}
+		for _, rq := range reqs {
+			body, err := replica.EncodePushRequest(rq)
+			if err != nil {
+				return nil, err
+			}
+			bodies[d] = append(bodies[d], body)
 		}
 	}
 	logf("throughput: %d changes queued; pushing", n)
-	resps := make(map[*device][]replica.PushResponse)
-	var respMu sync.Mutex
+	answers := make(map[*device][][]byte)
+	var ansMu sync.Mutex
 	res.Seconds, res.ServerCPU, err = timed(func(d *device) error {
-		var got []replica.PushResponse
-		for _, rq := range reqs[d] {
-			r, err := d.tr.Push(ctx, rq)
+		var got [][]byte
+		for _, body := range bodies[d] {
+			data, err := d.postEncoded(ctx, body)
 			if err != nil {
 				return err
 			}
-			got = append(got, r)
+			got = append(got, data)
 		}
-		respMu.Lock()
-		resps[d] = got
-		respMu.Unlock()
+		ansMu.Lock()
+		answers[d] = got
+		ansMu.Unlock()
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	for _, d := range f.devices {
-		if err := d.ack(resps[d]); err != nil {
+		var resps []replica.PushResponse
+		for _, data := range answers[d] {
+			r, err := replica.DecodePushResponse(data)
+			if err != nil {
+				return nil, err
+			}
+			d.tr.record(r)
+			resps = append(resps, r)
+		}
+		if err := d.ack(resps); err != nil {
 			return nil, err
 		}
 		if p, err := d.pending(); err != nil || p != 0 {

@@ -26,6 +26,9 @@ func TestFileSettingsAndPersistence(t *testing.T) {
 	require.NoError(t, db.QueryRow(`PRAGMA busy_timeout`).Scan(&busy))
 	assert.Equal(t, 1, fk)
 	assert.Positive(t, busy)
+	var sync int
+	require.NoError(t, db.QueryRow(`PRAGMA synchronous`).Scan(&sync))
+	assert.Equal(t, 2, sync, "FULL: a commit is on disk before it returns")
 	_, err = db.Exec(`CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (42)`)
 	require.NoError(t, err)
 	require.NoError(t, db.Close())

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,11 +39,14 @@ func benchServer(b *testing.B) (*httptest.Server, func()) {
 }
 
 // pushBodies encodes n changes as pushes of at most 1000, like a client's outbox.
-func pushBodies(n int, prefix string) [][]byte {
+func pushBodies(n int, prefix string) [][]byte { return pushBodiesFrom(0, n, 1000, prefix) }
+
+// pushBodiesFrom is pushBodies for keys from base on, per changes a push.
+func pushBodiesFrom(base, n, per int, prefix string) [][]byte {
 	var bodies [][]byte
-	for start := 0; start < n; start += 1000 {
+	for start := base; start < base+n; start += per {
 		var changes []map[string]any
-		for i := start; i < min(start+1000, n); i++ {
+		for i := start; i < min(start+per, base+n); i++ {
 			changes = append(changes, map[string]any{
 				"op": fmt.Sprintf("%s-%d", prefix, i), "table": "todos", "key": i,
 				"row":    map[string]any{"id": i, "title": fmt.Sprintf("todo number %d", i), "done": i%2 == 0},
@@ -167,4 +171,62 @@ func BenchmarkNoticeLatency(b *testing.B) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkPushConcurrent: 50 devices of one tenant each push 2,000 new
+// changes (two pushes of 1000) at once, the load test's throughput phase
+// without the devices' engines.
+func BenchmarkPushConcurrent(b *testing.B) { benchPushConcurrent(b, 50, 2000, 1000) }
+
+// BenchmarkPushConcurrentSmall: 50 devices each push 200 changes in pushes
+// of 5, where a commit's fixed cost weighs most.
+func BenchmarkPushConcurrentSmall(b *testing.B) { benchPushConcurrent(b, 50, 200, 5) }
+
+func benchPushConcurrent(b *testing.B, devices, perDevice, perPush int) {
+	ts, stop := benchServer(b)
+	defer stop()
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		token := tok(fmt.Sprintf("tenant-%d", i))
+		bodies := make([][][]byte, devices)
+		for d := range bodies {
+			bodies[d] = pushBodiesFrom(d*perDevice, perDevice, perPush, fmt.Sprintf("r%d", i))
+		}
+		b.StartTimer()
+		var wg sync.WaitGroup
+		errs := make(chan error, devices)
+		for d := range devices {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, body := range bodies[d] {
+					if err := tryPost(ts.URL+"/v1/push", token, body); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(devices*perDevice*b.N)/b.Elapsed().Seconds(), "changes/s")
+}
+
+func tryPost(url, token string, body []byte) error {
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	msg, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		return fmt.Errorf("push: %d %s", res.StatusCode, msg)
+	}
+	return nil
 }

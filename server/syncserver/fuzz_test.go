@@ -161,3 +161,66 @@ func TestCanonicalKeyChecksSizeFirst(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodePushFast: whatever the one-pass decoder accepts, the decoder
+// that reads a change at a time accepts alike, with the same changes.
+func FuzzDecodePushFast(f *testing.F) {
+	seeds := []string{
+		`{"client":"a","changes":[{"op":"o1","table":"todos","key":1,"row":{"id":1,"title":"x"},"hlc":"001732370000000-00000","origin":"dev-a"}]}`,
+		`{"changes":[{"op":"o1","table":"todos","key":1,"row":{"id":1},"hlc":"001732370000000-00000","origin":"a"}],"changes":[{"op":"o2","table":"todos","key":1,"hlc":"001732370000000-00000","origin":"a"}]}`,
+		`{"changes":[{"op":"o1","table":"todos","key":1,"row":{"id":1},"hlc":"001732370000000-00000","origin":"a"}],"Changes":[{"op":"o2","table":"todos","key":2,"row":null,"hlc":"001732370000000-00000","origin":"a"}]}`,
+		`{"changes":[null]}`, `{"changes":[[]]}`, `{"changes":[{"op":"o","op":"p","table":"todos","key":"k","row":{"id":"k"},"hlc":"001732370000000-00000","origin":"a"}]}`,
+		"{\"client\":\"\xff\",\"changes\":[]}",
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
+	}
+	schema, err := ParseSchema([]byte(`{"tables": {"todos": {"key": "id", "columns": {"id": "any", "title": "string"}}}}`))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, withSchema bool) {
+		s := schema
+		if !withSchema {
+			s = nil
+		}
+		lim := pushLimits{maxBatch: 10, maxHLC: fuzzMaxHLC, maxAhead: time.Minute}
+		fast, ok := decodePushFast(body, s, lim)
+		if !ok {
+			return
+		}
+		slow, err := decodePushSlow(body, s, lim)
+		if err != nil {
+			t.Fatalf("fast accepted what slow refuses: %v", err)
+		}
+		if len(fast) != len(slow) {
+			t.Fatalf("fast %d changes, slow %d", len(fast), len(slow))
+		}
+		for i := range fast {
+			a, b := fast[i], slow[i]
+			if a.Op != b.Op || a.Table != b.Table || a.Key != b.Key || a.HLC != b.HLC || a.Origin != b.Origin ||
+				!bytes.Equal(a.Row, b.Row) || (a.Row == nil) != (b.Row == nil) {
+				t.Fatalf("change %d: fast %+v, slow %+v", i, a, b)
+			}
+		}
+	})
+}
+
+// FuzzCanonicalKeyFast: a key plainKey takes has the canonical text the
+// general path gives it.
+func FuzzCanonicalKeyFast(f *testing.F) {
+	for _, s := range []string{`1`, `-1`, `0`, `-0`, `007`, `"a b"`, `"\u0041"`, `"a\"b"`, `"é"`, "\"\x7f\"", `"<>&"`, `12345678901234567890123`, `""`, `"`, `-`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		fast, ok := plainKey(raw)
+		if !ok {
+			return
+		}
+		slow, err := canonicalKeySlow(raw)
+		if err != nil || slow != fast {
+			t.Fatalf("%q: plain %q, general %q (%v)", raw, fast, slow, err)
+		}
+	})
+}

@@ -18,6 +18,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,8 +141,16 @@ type Server struct {
 	cfg     Config
 	d1      bool
 	writeMu sync.Mutex // serialises SQLite write transactions in this process
-	hub     *hub
-	mux     *http.ServeMux
+	// writeConn, under writeMu, is the connection SQLite writes go through
+	// when the pool has more than one: SQLite drops a connection's page
+	// cache whenever another connection has written since its last
+	// transaction, so writes spread over the pool would each start cold
+	// and read their b-tree pages from the file again.
+	writeConn *sql.Conn
+	full      *sql.Stmt // upsertValues(maxValuesRows), prepared once (under writeMu)
+	group     groupCommitter
+	hub       *hub
+	mux       *http.ServeMux
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -227,9 +236,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// Close ends event streams and pending long-polls. It does not close DB.
+// Close ends event streams and pending long-polls and gives back the
+// connection writes held. It does not close DB.
 func (s *Server) Close() error {
-	s.closeOnce.Do(func() { close(s.closed) })
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+		if s.writeConn != nil {
+			s.writeConn.Close()
+			s.writeConn = nil
+		}
+		if s.full != nil {
+			s.full.Close()
+			s.full = nil
+		}
+	})
 	return nil
 }
 
@@ -243,7 +265,7 @@ func (s *Server) Purge(ctx context.Context) error {
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	tx, err := s.cfg.DB.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("syncserver: purge: %w", err)
 	}
@@ -355,40 +377,184 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, id identity)
 	return nil
 }
 
-// push stores validated changes: in one transaction on SQLite, one batch
-// (one transaction) on D1 with Config.Batch, else one statement per chunk.
+// push stores validated changes: in one transaction on SQLite (shared with
+// the pushes waiting at the same time, see commitGroup), one batch (one
+// transaction) on D1 with Config.Batch, else one statement per chunk.
 func (s *Server) push(ctx context.Context, tenant string, changes []change) ([]wire.PushResult, int64, bool, error) {
-	now := s.cfg.Now().UnixMilli()
-	run := func(q querier, batch BatchFunc) ([]wire.PushResult, int64, bool, error) {
-		res, applied, cursor, err := applyChanges(ctx, q, batch, tenant, changes, now)
-		if err != nil {
-			return nil, 0, false, fmt.Errorf("push: %w", err)
-		}
-		if cursor < 0 {
-			if cursor, _, err = cursorOf(ctx, q, tenant); err != nil {
-				return nil, 0, false, err
-			}
-		}
-		return res, cursor, applied, nil
-	}
 	if s.d1 {
-		return run(s.cfg.DB, s.cfg.Batch)
+		return s.pushIn(ctx, s.cfg.DB, nil, s.cfg.Batch, tenant, changes)
 	}
+	j := &pushJob{tenant: tenant, changes: changes, wake: make(chan struct{}, 1)}
+	s.group.do(j, s.commitGroup)
+	return j.results, j.cursor, j.applied, j.err
+}
+
+// pushIn stores one push's changes with q (and tx or batch, as applyChanges
+// takes them) and reads the cursor after them.
+func (s *Server) pushIn(ctx context.Context, q querier, tx *writeTx, batch BatchFunc, tenant string, changes []change) ([]wire.PushResult, int64, bool, error) {
+	res, applied, cursor, err := applyChanges(ctx, q, tx, batch, tenant, changes, s.cfg.Now().UnixMilli())
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("push: %w", err)
+	}
+	if cursor < 0 {
+		if cursor, _, err = cursorOf(ctx, q, tenant); err != nil {
+			return nil, 0, false, err
+		}
+	}
+	return res, cursor, applied, nil
+}
+
+// commitGroup stores the pushes of jobs in one SQLite transaction, each
+// as if alone, and answers each of them only after the commit: a commit's
+// fixed cost (with synchronous=FULL, a sync of the log to disk) is paid
+// once for every push that waited for the one before. If one push fails,
+// the transaction is rolled back and each push runs in a transaction of
+// its own, so one push's error is never another's.
+func (s *Server) commitGroup(jobs []*pushJob) {
+	// The pushes' own contexts are not the transaction's: a client leaving
+	// must not fail the pushes of the others it was grouped with. Each
+	// push is bounded (MaxBatch), so the transaction is too.
+	ctx := context.Background()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	tx, err := s.cfg.DB.BeginTx(ctx, nil)
+	run := func(jobs []*pushJob) error {
+		full := s.fullUpsert() // before the transaction: a pool of one has no second connection
+		tx, err := s.beginWrite(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		w := &writeTx{Tx: tx, full: full}
+		for _, j := range jobs {
+			if j.results, j.cursor, j.applied, j.err = s.pushIn(ctx, tx, w, nil, j.tenant, j.changes); j.err != nil {
+				return j.err
+			}
+		}
+		return tx.Commit()
+	}
+	err := run(jobs)
+	if err != nil && len(jobs) > 1 {
+		for _, j := range jobs {
+			j.err = run([]*pushJob{j})
+		}
+		return
+	}
+	for _, j := range jobs {
+		j.err = err
+	}
+}
+
+// beginWrite begins a write transaction on the write connection (writeMu
+// held). A connection that fails to begin is given back and the next
+// write takes a fresh one.
+func (s *Server) beginWrite(ctx context.Context) (*sql.Tx, error) {
+	if s.cfg.DB.Stats().MaxOpenConnections == 1 {
+		// Holding the only connection would leave none for reads.
+		return s.cfg.DB.BeginTx(ctx, nil)
+	}
+	if s.writeConn == nil {
+		c, err := s.cfg.DB.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		// The writer's cache holds the b-tree pages every push walks (the
+		// default is 2 MB); readers keep the default.
+		if _, err := c.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", writeCacheKB)); err != nil {
+			c.Close()
+			return nil, err
+		}
+		s.writeConn = c
+	}
+	tx, err := s.writeConn.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, 0, false, err
+		s.writeConn.Close()
+		s.writeConn = nil
 	}
-	defer tx.Rollback()
-	results, cursor, applied, err := run(tx, nil)
-	if err != nil {
-		return nil, 0, false, err
+	return tx, err
+}
+
+// fullUpsert is the prepared upsertValues(maxValuesRows), or nil when it
+// cannot be prepared (the statement is then parsed per push).
+func (s *Server) fullUpsert() *sql.Stmt {
+	if s.full == nil {
+		st, err := s.cfg.DB.Prepare(upsertValues(maxValuesRows))
+		if err != nil {
+			return nil
+		}
+		s.full = st
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, 0, false, err
+	return s.full
+}
+
+// writeCacheKB is the page cache of the write connection, in KiB.
+const writeCacheKB = 64 << 10
+
+// pushJob is one push waiting for its group's commit.
+type pushJob struct {
+	tenant  string
+	changes []change
+	wake    chan struct{} // done, or this job leads the next group
+
+	done    bool
+	results []wire.PushResult
+	cursor  int64
+	applied bool
+	err     error
+}
+
+// maxGroupChanges bounds the changes of one group commit, so that the
+// pushes that arrive while a group runs wait for at most one more.
+const maxGroupChanges = 4 * DefaultMaxBatch
+
+// groupCommitter queues pushes and has one of the waiting requests at a
+// time commit every push queued so far in one transaction (group commit):
+// no goroutine of its own, so nothing outlives a Server.
+type groupCommitter struct {
+	mu      sync.Mutex
+	pending []*pushJob
+	busy    bool // a leader is committing; queued jobs wait for it
+}
+
+// do returns once j has been committed (or has failed). The caller that
+// finds nobody committing leads: it commits groups until its own job is
+// done, then hands the lead to the first job still waiting.
+func (g *groupCommitter) do(j *pushJob, commit func([]*pushJob)) {
+	g.mu.Lock()
+	g.pending = append(g.pending, j)
+	lead := !g.busy
+	g.busy = true
+	g.mu.Unlock()
+	if !lead {
+		<-j.wake
+		if j.done {
+			return
+		}
 	}
-	return results, cursor, applied, nil
+	for !j.done {
+		g.mu.Lock()
+		n, size := 0, 0
+		for n < len(g.pending) && (n == 0 || size+len(g.pending[n].changes) <= maxGroupChanges) {
+			size += len(g.pending[n].changes)
+			n++
+		}
+		group := slices.Clone(g.pending[:n])
+		g.pending = slices.Delete(g.pending, 0, n)
+		g.mu.Unlock()
+		commit(group)
+		for _, o := range group {
+			o.done = true
+			if o != j {
+				o.wake <- struct{}{}
+			}
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.pending) == 0 {
+		g.busy = false
+		return
+	}
+	g.pending[0].wake <- struct{}{} // not done: it leads
 }
 
 func parsePullQuery(r *http.Request) (since int64, limit int, tables []string, wait time.Duration, err error) {

@@ -11,7 +11,7 @@ import (
 )
 
 // schemaVersion is bumped when the tables below change shape.
-const schemaVersion = "2"
+const schemaVersion = "3"
 
 // The store is one portable SQL schema (SQLite and D1, which is SQLite).
 // mb_sync_rows is the compacted change feed: one row per synced row holding its
@@ -35,7 +35,10 @@ var migrations = []string{
 		PRIMARY KEY (tenant, tbl, key)
 	)`,
 	`CREATE UNIQUE INDEX IF NOT EXISTS mb_sync_rows_seq ON mb_sync_rows (tenant, seq)`,
-	`CREATE INDEX IF NOT EXISTS mb_sync_rows_tomb ON mb_sync_rows (deleted, updated_at)`,
+	// Tombstones only (purge reads them by age): a live row's write does not
+	// touch this index. Version 2 indexed every row.
+	`DROP INDEX IF EXISTS mb_sync_rows_tomb`,
+	`CREATE INDEX IF NOT EXISTS mb_sync_rows_tombs ON mb_sync_rows (updated_at) WHERE deleted = 1`,
 	`CREATE TABLE IF NOT EXISTS mb_sync_ops (
 		tenant TEXT NOT NULL,
 		op TEXT NOT NULL,
@@ -60,44 +63,81 @@ var migrations = []string{
 	`INSERT INTO mb_sync_meta (k, v) VALUES ('schema', '` + schemaVersion + `') ON CONFLICT (k) DO UPDATE SET v = excluded.v`,
 }
 
-const (
-	// sqlUpsertBatch stores a chunk of changes (a JSON array, ?2) in one
-	// statement: D1 counts queries per request, and one statement per change
-	// would not fit a 1000-change push. A change is skipped when its op is
-	// already recorded, and wins only if its (hlc, origin) is greater than the
-	// stored one: last writer wins on the clock, never on arrival. seq is the
-	// tenant's cursor (read once; the SELECT is evaluated before the inserts)
-	// plus the change's rank among the candidates, so it is atomic with the
-	// write even without a transaction. Candidates are filtered against the
-	// stored state first, so only a batch holding two versions of one row,
-	// newer first, leaves a gap. RETURNING names the winners. The op log is
-	// written by trigger, in the same statement.
-	sqlUpsertBatch = `INSERT INTO mb_sync_rows (tenant, tbl, key, row, hlc, origin, op, deleted, updated_at, seq)
-SELECT ?1, j.value ->> 't', j.value ->> 'k', j.value ->> 'r', j.value ->> 'h', j.value ->> 'o', j.value ->> 'p',
-	(j.value ->> 'r') IS NULL, ?3,
+// sqlUpsertBatch stores a chunk of changes (a JSON array, ?2) in one
+// statement: D1 counts queries per request, and one statement per change
+// would not fit a 1000-change push. A change is skipped when its op is
+// already recorded, and wins only if its (hlc, origin) is greater than the
+// stored one: last writer wins on the clock, never on arrival. seq is the
+// tenant's cursor (read once; the SELECT is evaluated before the inserts)
+// plus the change's rank among the candidates, so it is atomic with the
+// write even without a transaction. Candidates are filtered against the
+// stored state first, so only a batch holding two versions of one row,
+// newer first, leaves a gap. RETURNING names the winners. The op log is
+// written by trigger, in the same statement.
+var sqlUpsertBatch = upsertSQL("json_each(?2) AS j", func(f string) string { return "j.value ->> '" + f + "'" }, "j.key")
+
+// upsertSQL writes the batch statement over a source of changes: src names
+// it j, field gives the SQL of one of its fields (t table, k key, r row, h
+// hlc, o origin, p op) and ord its order. ?1 is the tenant, ?3 the time.
+func upsertSQL(src string, field func(string) string, ord string) string {
+	t, k, r, h, o, p := field("t"), field("k"), field("r"), field("h"), field("o"), field("p")
+	return `INSERT INTO mb_sync_rows (tenant, tbl, key, row, hlc, origin, op, deleted, updated_at, seq)
+SELECT ?1, ` + t + `, ` + k + `, ` + r + `, ` + h + `, ` + o + `, ` + p + `,
+	(` + r + `) IS NULL, ?3,
 	(SELECT MAX(COALESCE((SELECT MAX(seq) FROM mb_sync_rows WHERE tenant = ?1), 0),
 	            COALESCE((SELECT horizon FROM mb_sync_tenants WHERE tenant = ?1), 0)))
-		+ ROW_NUMBER() OVER (ORDER BY j.key)
-FROM json_each(?2) AS j
-WHERE NOT EXISTS (SELECT 1 FROM mb_sync_ops AS o WHERE o.tenant = ?1 AND o.op = j.value ->> 'p')
+		+ ROW_NUMBER() OVER (ORDER BY ` + ord + `)
+FROM ` + src + `
+WHERE NOT EXISTS (SELECT 1 FROM mb_sync_ops AS o WHERE o.tenant = ?1 AND o.op = ` + p + `)
   AND NOT EXISTS (SELECT 1 FROM mb_sync_rows AS r
-	WHERE r.tenant = ?1 AND r.tbl = j.value ->> 't' AND r.key = j.value ->> 'k'
-	  AND (r.hlc > j.value ->> 'h' OR (r.hlc = j.value ->> 'h' AND r.origin >= j.value ->> 'o')))
-ORDER BY j.key
+	WHERE r.tenant = ?1 AND r.tbl = ` + t + ` AND r.key = ` + k + `
+	  AND (r.hlc > ` + h + ` OR (r.hlc = ` + h + ` AND r.origin >= ` + o + `)))
+ORDER BY ` + ord + `
 ON CONFLICT (tenant, tbl, key) DO UPDATE SET
 	row = excluded.row, hlc = excluded.hlc, origin = excluded.origin, op = excluded.op,
 	deleted = excluded.deleted, updated_at = excluded.updated_at, seq = excluded.seq
 WHERE excluded.hlc > mb_sync_rows.hlc
    OR (excluded.hlc = mb_sync_rows.hlc AND excluded.origin > mb_sync_rows.origin)
 RETURNING op, seq`
+}
 
-	// sqlOpsOf finds recorded ops among the changes of a chunk that did not win.
+// valuesFields are the columns of upsertValues' source, in the order
+// upsertRows binds them.
+var valuesFields = map[string]string{"t": "j.column1", "k": "j.column2", "r": "j.column3", "h": "j.column4", "o": "j.column5", "p": "j.column6"}
+
+// upsertValues is the batch statement over n changes bound as arguments
+// (?4 on, six per change; anonymous, because the driver looks up every
+// argument's name and SQLite finds a numbered one by a linear search) instead of a JSON array: where a push is one
+// transaction anyway (SQLite), it spares encoding the changes as JSON and
+// SQLite parsing that JSON again for every field it reads, and it is still
+// one statement, so the pages it writes are journaled once, not once per
+// change as one statement per change would.
+func upsertValues(n int) string {
+	var b strings.Builder
+	b.WriteString("(VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "(?, ?, ?, ?, ?, ?, %d)", i)
+	}
+	b.WriteString(") AS j")
+	return upsertSQL(b.String(), func(f string) string { return valuesFields[f] }, "j.column7")
+}
+
+const (
+
+	// sqlOpsOf finds recorded ops among the changes of a chunk that did not
+	// win. CROSS JOIN keeps the changes the outer loop (SQLite's order
+	// constraint): the planner would otherwise walk every op of the tenant
+	// and scan the JSON for each.
 	sqlOpsOf = `SELECT j.key, o.seq FROM json_each(?2) AS j
-JOIN mb_sync_ops AS o ON o.tenant = ?1 AND o.op = j.value ->> 'p'`
+CROSS JOIN mb_sync_ops AS o ON o.tenant = ?1 AND o.op = j.value ->> 'p'`
 
-	// sqlCurrentOf reads the stored versions of the rows of those changes.
+	// sqlCurrentOf reads the stored versions of the rows of those changes
+	// (CROSS JOIN as above).
 	sqlCurrentOf = `SELECT j.key, r.op, r.row, r.hlc, r.origin, r.seq FROM json_each(?2) AS j
-JOIN mb_sync_rows AS r ON r.tenant = ?1 AND r.tbl = j.value ->> 't' AND r.key = j.value ->> 'k'`
+CROSS JOIN mb_sync_rows AS r ON r.tenant = ?1 AND r.tbl = j.value ->> 't' AND r.key = j.value ->> 'k'`
 
 	sqlCursor = `SELECT MAX(COALESCE((SELECT MAX(seq) FROM mb_sync_rows WHERE tenant = ?1), 0),
 	COALESCE((SELECT horizon FROM mb_sync_tenants WHERE tenant = ?1), 0)),
@@ -148,11 +188,11 @@ func toWireIn(c *change) wireIn {
 }
 
 // applyChanges stores validated changes and reports each one's fate, and
-// the tenant's cursor after them when batch gave it (else -1). It is correct
-// inside a transaction (SQLite), as one batch (D1 with batch, one
-// transaction), and chunk by chunk without either (D1): each statement
-// decides winners and assigns seq by itself.
-func applyChanges(ctx context.Context, q querier, batch BatchFunc, tenant string, changes []change, nowMS int64) ([]wire.PushResult, bool, int64, error) {
+// the tenant's cursor after them when batch gave it (else -1). It is
+// correct inside a transaction (tx, SQLite: changes bound as arguments), as one batch (D1
+// with batch, one transaction), and chunk by chunk without either (D1):
+// each statement decides winners and assigns seq by itself.
+func applyChanges(ctx context.Context, q querier, tx *writeTx, batch BatchFunc, tenant string, changes []change, nowMS int64) ([]wire.PushResult, bool, int64, error) {
 	results := make([]wire.PushResult, len(changes))
 	// A repeated op id within one push is answered like its first occurrence
 	// and never reaches the store twice.
@@ -164,20 +204,32 @@ func applyChanges(ctx context.Context, q querier, batch BatchFunc, tenant string
 			todo = append(todo, i)
 		}
 	}
-	chunks, err := planChunks(changes, todo)
-	if err != nil {
-		return nil, false, -1, err
-	}
-	wons := make([]map[string]int64, len(chunks))
+	var chunks []chunk
+	var wons []map[string]int64
 	cursor := int64(-1)
-	if batch != nil {
-		if wons, cursor, err = upsertBatch(ctx, batch, tenant, chunks, nowMS); err != nil {
+	if tx != nil {
+		// One chunk: its changes go as arguments, never as JSON.
+		chunks = []chunk{{idx: todo}}
+		won, err := upsertRows(ctx, tx, tenant, changes, todo, nowMS)
+		if err != nil {
 			return nil, false, -1, err
 		}
+		wons = []map[string]int64{won}
 	} else {
-		for i, c := range chunks {
-			if wons[i], err = upsertChunk(ctx, q, tenant, c.raw, nowMS); err != nil {
+		var err error
+		if chunks, err = planChunks(changes, todo); err != nil {
+			return nil, false, -1, err
+		}
+		wons = make([]map[string]int64, len(chunks))
+		if batch != nil {
+			if wons, cursor, err = upsertBatch(ctx, batch, tenant, chunks, nowMS); err != nil {
 				return nil, false, -1, err
+			}
+		} else {
+			for i, c := range chunks {
+				if wons[i], err = upsertChunk(ctx, q, tenant, c.raw, nowMS); err != nil {
+					return nil, false, -1, err
+				}
 			}
 		}
 	}
@@ -231,6 +283,65 @@ func planChunks(changes []change, todo []int) ([]chunk, error) {
 	}
 	return out, nil
 }
+
+// upsertRows stores changes (indexes todo) inside tx, maxValuesRows to a
+// statement, and returns the winners' seqs by op.
+func upsertRows(ctx context.Context, tx *writeTx, tenant string, changes []change, todo []int, nowMS int64) (map[string]int64, error) {
+	won := make(map[string]int64, len(todo))
+	for len(todo) > 0 {
+		n := min(len(todo), maxValuesRows)
+		args := make([]any, 3, 3+6*n)
+		args[0], args[1], args[2] = tenant, nil, nowMS
+		for _, i := range todo[:n] {
+			c := &changes[i]
+			var row any // NULL for a delete
+			if c.Row != nil {
+				row = string(c.Row)
+			}
+			args = append(args, c.Table, c.Key, row, c.HLC, c.Origin, c.Op)
+		}
+		var rows *sql.Rows
+		var err error
+		if n == maxValuesRows && tx.full != nil {
+			st := tx.StmtContext(ctx, tx.full)
+			rows, err = st.QueryContext(ctx, args...)
+			defer st.Close()
+		} else {
+			rows, err = tx.QueryContext(ctx, upsertValues(n), args...)
+		}
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var op string
+			var seq int64
+			if err := rows.Scan(&op, &seq); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			won[op] = seq
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		todo = todo[n:]
+	}
+	return won, nil
+}
+
+// writeTx is a SQLite write transaction and, when prepared, the statement
+// of a full upsertValues (maxValuesRows changes): parsing that one costs
+// about as much as a tenth of storing its changes, and a full push is the
+// common case under load.
+type writeTx struct {
+	*sql.Tx
+	full *sql.Stmt
+}
+
+// maxValuesRows bounds the changes of one upsertValues statement: six
+// arguments each stay far under SQLite's 32766.
+const maxValuesRows = 1000
 
 // upsertChunk runs the batch statement on one chunk and returns the winners'
 // seqs by op.
