@@ -75,10 +75,12 @@ func (v *rowView) walk(p int) bool {
 			case value.TagNull, value.TagFalse, value.TagTrue:
 				end = pos + 1
 			case value.TagInt:
-				if raw[pos+1] < 0x80 {
-					end = pos + 2
-				} else if pos+2 < len(raw) && raw[pos+2] < 0x80 {
-					end = pos + 3
+				// at most 8 varint bytes: |n| ≤ 2^53 zigzags below 2^56
+				for k := pos + 1; k < len(raw) && k <= pos+8; k++ {
+					if raw[k] < 0x80 {
+						end = k + 1
+						break
+					}
 				}
 			case value.TagString:
 				if n := int(raw[pos+1]); n < 0x80 && pos+2+n <= len(raw) {
