@@ -25,7 +25,7 @@ const dirMarker = "dir"
 // ErrNotResident is wrapped by a read of bytes the host has not loaded from
 // IndexedDB yet. The host has noted what was missing: it loads those chunks
 // and runs the engine call again (a call that failed changed nothing).
-var ErrNotResident = errors.New("not resident: the host loads it from IndexedDB")
+var ErrNotResident = fsadapter.ErrNotResident
 
 // FS implements fsadapter.FS over an in-memory mirror (memfs) of the small
 // files, and the host's chunk cache for the large ones, whose changes are
