@@ -556,6 +556,8 @@ export interface Stats {
   chunkLoads?: number;
   chunkEvictions?: number;
   chunkReruns?: number;
+  /** IndexedDB, owning tab: milliseconds the last load of the database's file list (and segment ends) took. */
+  filesLoadMs?: number;
   /** Live query counters, once the connection used one. */
   live?: LiveStats;
   [key: string]: unknown;

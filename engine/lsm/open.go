@@ -166,6 +166,18 @@ func (s *Store) recover(found []dataFile) error {
 			return fmt.Errorf("%s is a version 1 checkpoint, a format this version no longer reads: %w", f.name, kv.ErrCorrupt)
 		}
 	}
+	// Recovery reads every log and manifest whole: a backend that loads
+	// files on demand is told all of them at once (one load, not one per
+	// file) before anything else is read.
+	if p, ok := s.fs.(Prefetcher); ok && len(logs)+len(mans) > 0 {
+		names := make([]string, 0, len(logs)+len(mans))
+		for _, f := range append(slices.Clone(logs), mans...) {
+			names = append(names, s.path(f.name))
+		}
+		if err := p.Prefetch(names); err != nil {
+			return fmt.Errorf("open: %w", err)
+		}
+	}
 	var damaged []damagedFile
 	var obsolete []string
 	var chosen *manifest

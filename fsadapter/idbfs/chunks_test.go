@@ -286,3 +286,38 @@ func TestChunkedFileNames(t *testing.T) {
 	flush(t, "names")
 	assert.Empty(t, tree(t, openWith(t, "names", 1<<20)))
 }
+
+// Prefetch asks for every chunk of every named chunked file at once: one run
+// fails naming them all, the next finds them loaded.
+func TestPrefetchNamesEveryFile(t *testing.T) {
+	const name = "prefetch"
+	chunk := chunkBytes(t)
+	fsys := openWith(t, name, 0)
+	files := map[string][]byte{"a": pattern(3*chunk, 7), "b": pattern(2*chunk+9, 8), "small": []byte("s")}
+	for n, data := range files {
+		require.NoError(t, fsys.WriteFile(n, data, false))
+	}
+	flush(t, name)
+	fsys = openWith(t, name, 0)
+	p := fsys.(fsadapter.Prefetcher)
+	names := []string{"a", "b", "small"}
+	require.ErrorIs(t, p.Prefetch(names), idbfs.ErrNotResident)
+	runs := 0
+	got := map[string][]byte{}
+	require.NoError(t, run(t, name, func() error {
+		runs++
+		if err := p.Prefetch(names); err != nil {
+			return err
+		}
+		for _, n := range names {
+			data, err := fsys.ReadFile(n)
+			if err != nil {
+				return err
+			}
+			got[n] = data
+		}
+		return nil
+	}))
+	assert.Equal(t, 2, runs, "one run to ask, one to read")
+	assert.Equal(t, files, got)
+}

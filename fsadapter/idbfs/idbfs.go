@@ -46,6 +46,7 @@ type FS struct {
 var (
 	_ fsadapter.FS          = (*FS)(nil)
 	_ fsadapter.RangeReader = (*FS)(nil)
+	_ fsadapter.Prefetcher  = (*FS)(nil)
 )
 
 // New returns the mirror of the database root, filled from the records the
@@ -53,13 +54,14 @@ var (
 // (or null when the loader did not load root first), where value is a file's
 // bytes, "dir", or the size of a file kept in chunks. host.read(root, name,
 // off, n) serves those: the bytes, null when they are not loaded yet, or a
-// string saying why they cannot be (a chunk missing or damaged).
-// host.chunkBytes is the size from which a file is kept in chunks.
+// string saying why they cannot be (a chunk missing or damaged);
+// host.want(root, name) notes every chunk of name not loaded and answers
+// whether all are. host.chunkBytes is the size from which a file is kept in chunks.
 func New(host js.Value, root string) (fsadapter.FS, error) {
 	if host.Type() != js.TypeObject {
 		return nil, errors.New("idbfs: open: no IndexedDB host (connect through the browser loader)")
 	}
-	for _, fn := range []string{"take", "put", "mkdir", "del", "read"} {
+	for _, fn := range []string{"take", "put", "mkdir", "del", "read", "want"} {
 		if host.Get(fn).Type() != js.TypeFunction {
 			return nil, fmt.Errorf("idbfs: open: host has no function %s", fn)
 		}
@@ -267,6 +269,29 @@ func (f *FS) WriteFile(name string, data []byte, _ bool) error {
 		return err
 	}
 	f.lazy[name] = int64(len(data))
+	return nil
+}
+
+// Prefetch asks the host for every chunk of the named chunked files it has
+// not loaded (the other names are in the mirror); it fails with
+// ErrNotResident when it asked for any.
+func (f *FS) Prefetch(names []string) error {
+	missing := 0
+	for _, name := range names {
+		if _, ok := f.lazy[name]; !ok {
+			continue
+		}
+		v, err := f.call("want", f.root, name)
+		if err != nil {
+			return fmt.Errorf("fsadapter: prefetch %s: %w", name, err)
+		}
+		if v.Type() != js.TypeBoolean || !v.Bool() {
+			missing++
+		}
+	}
+	if missing > 0 {
+		return fmt.Errorf("fsadapter: prefetch: %d files: %w", missing, ErrNotResident)
+	}
 	return nil
 }
 

@@ -150,7 +150,7 @@ export class FileStore {
   #taken = null; // the records take() handed out during the current run
   #residentBytes;
   /** Counters for stats and benchmarks. */
-  counters = { chunkLoads: 0, chunkLoadBytes: 0, reruns: 0, evictions: 0 };
+  counters = { chunkLoads: 0, chunkLoadBytes: 0, reruns: 0, evictions: 0, loadMs: 0 };
 
   constructor(name, db, { residentBytes = DEFAULT_RESIDENT_BYTES } = {}) {
     this.#name = name;
@@ -264,6 +264,7 @@ export class FileStore {
       if (this.#closed) throw new MinibaseError('CLOSED', `indexeddb: ${this.#name} is closed`);
       await this.#connect();
     }
+    const started = Date.now();
     this.#sizes = new Map();
     this.#chunks = new Map();
     this.#chunkBytes = 0;
@@ -295,6 +296,7 @@ export class FileStore {
     } catch (err) {
       throw idbError(err, `indexeddb: load ${this.#name}`);
     }
+    this.counters.loadMs = Date.now() - started;
     this.#pending = new Map();
     this.#pendingRequests = new Map();
     this.#broken = null;
@@ -426,6 +428,18 @@ export class FileStore {
       pos += end - start;
     }
     return out;
+  }
+
+  /**
+   * Notes every chunk of file `path` not loaded (called from Go before it
+   * reads the file whole); answers whether all are loaded.
+   */
+  want(path) {
+    const size = this.#sizeOf(path);
+    if (size === undefined || this.#queued(path) !== undefined) return true;
+    const before = this.#misses.size;
+    this.#noteMisses(path, size, 0, Math.max(0, Math.ceil(size / CHUNK_BYTES) - 1));
+    return this.#misses.size === before;
   }
 
   // Notes the chunks of [first, last] not loaded, and some after them: a
@@ -667,6 +681,9 @@ export const idbHost = {
   },
   read(root, path, off, n) {
     return storeOf(root).read(path, off, n);
+  },
+  want(root, path) {
+    return storeOf(root).want(path);
   },
   /** Files of at least this size are kept in chunks and read through read(). */
   chunkBytes: CHUNK_BYTES,

@@ -85,6 +85,7 @@ class SharedBridge extends ClientBridge {
         result.chunkLoads = files.chunkLoads;
         result.chunkEvictions = files.evictions;
         result.chunkReruns = files.reruns;
+        result.filesLoadMs = files.loadMs;
       }
       // Numbers, as every stats member is (storageInfo() also says whether it is persisted).
       const { usage, quota } = await storageInfo();
