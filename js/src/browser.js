@@ -197,6 +197,9 @@ export async function connect(options = {}) {
     const name = given ?? root ?? 'minibase';
     if (typeof name !== 'string' || name === '') throw new MinibaseError('BAD_QUERY', 'connect: name must be a non-empty string');
     const durability = rest.durability ?? 'normal';
+    if (residentBytes !== undefined && !(Number.isSafeInteger(residentBytes) && residentBytes >= 0)) {
+      throw new MinibaseError('BAD_QUERY', 'connect: residentBytes must be a whole number of bytes, 0 or more');
+    }
     if (adapter === 'memory') {
       const bridge = await sharedEngine(wasm, reserveMB);
       return openConnection(bridge, { ...rest, adapter, root: name, durability });
@@ -251,10 +254,10 @@ export async function connect(options = {}) {
  * @returns {Promise<import('./storage.js').Storage>}
  */
 export async function openStorage(options = {}) {
-  const { adapter, name, root, durability, wasm, reserveMB, locks, persist, ...storeOptions } = options ?? {};
+  const { adapter, name, root, durability, wasm, reserveMB, locks, persist, residentBytes, ...storeOptions } = options ?? {};
   // Only the given ones: an undefined member would override connect's default.
   const connOptions = Object.fromEntries(
-    Object.entries({ adapter, name, root, durability, wasm, reserveMB, locks, persist }).filter(([, v]) => v !== undefined),
+    Object.entries({ adapter, name, root, durability, wasm, reserveMB, locks, persist, residentBytes }).filter(([, v]) => v !== undefined),
   );
   const conn = await connect(connOptions);
   try {

@@ -197,12 +197,19 @@ test('a chunk gone from IndexedDB is a CORRUPT error, and the page goes on', { s
       // The engine is still there for other databases.
       const other = await open('undamaged', OPTIONS);
       await other.table('items').insert(row(1));
-      return { code, file, other: await other.table('items').count() };
+      let badBudget = null;
+      try {
+        await window.minibase.connect({ adapter: 'indexeddb', name: 'other', residentBytes: -1 });
+      } catch (err) {
+        badBudget = err.code;
+      }
+      return { code, file, other: await other.table('items').count(), badBudget };
     },
     { src: open.toString(), rowSrc: row.toString(), OPTIONS },
   );
   assert.equal(got.code, 'CORRUPT', `reading ${got.file} without its first chunk`);
   assert.equal(got.other, 1);
+  assert.equal(got.badBudget, 'BAD_QUERY', 'residentBytes: -1');
   assert.deepEqual(p.errors, []);
   await p.close();
 });
