@@ -268,6 +268,9 @@ func (s *Store) recover(found []dataFile) error {
 // version. A missing or damaged segment is corruption naming it.
 func (s *Store) openVersion(manName string, m manifest, onDisk map[uint64]bool) error {
 	var v version
+	// A backend that loads on demand (fsadapter.ErrNotResident) hears of
+	// every segment whose index it lacks in one pass, not one per open.
+	var later error
 	for _, refs := range m.runs {
 		var r run
 		for _, ref := range refs {
@@ -283,6 +286,12 @@ func (s *Store) openVersion(manName string, m manifest, onDisk map[uint64]bool) 
 				return fmt.Errorf("read segment %s: %d bytes, manifest %s says %d: %w", name, fi.Size(), manName, ref.size, kv.ErrCorrupt)
 			}
 			sg, err := s.openSegment(ref.num, ref.size)
+			if errors.Is(err, fsadapter.ErrNotResident) {
+				if later == nil {
+					later = err
+				}
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -296,6 +305,9 @@ func (s *Store) openVersion(manName string, m manifest, onDisk map[uint64]bool) 
 			r = append(r, sg)
 		}
 		v = append(v, r)
+	}
+	if later != nil {
+		return later
 	}
 	v.ref()
 	s.cur = v

@@ -71,3 +71,60 @@ func TestOpenPrefetchesLogsAndManifests(t *testing.T) {
 	checkStore(t, again, want)
 	require.NoError(t, again.Close())
 }
+
+// coldSegments is a backend (memfs, which reads ranges) on which no segment range is loaded until asked
+// for: a read fails with ErrNotResident and notes the range.
+type coldSegments struct {
+	fsadapter.FS
+	loaded map[string]bool
+	missed map[string]bool
+}
+
+func (c *coldSegments) ReadRange(name string, off int64, n int) ([]byte, error) {
+	key := fmt.Sprintf("%s@%d+%d", name, off, n)
+	if strings.HasSuffix(name, ".sst") && !c.loaded[key] {
+		c.missed[key] = true
+		return nil, fmt.Errorf("read %s: %w", name, fsadapter.ErrNotResident)
+	}
+	return c.FS.(fsadapter.RangeReader).ReadRange(name, off, n)
+}
+
+// Opening the segments goes on past one whose index is not loaded, so one
+// open names the footers of all of them, the next their indexes, and the
+// third opens: not one open per segment.
+func TestOpenNamesEverySegmentItLacks(t *testing.T) {
+	mem := newMemFS(t)
+	opts := lsm.Options{MemtableBytes: 2 << 10, SegmentBytes: 2 << 10}
+	s := open(t, writeOnceFS{mem}, opts)
+	want := state{}
+	for i := range 400 {
+		b := numberedBatch(i)
+		require.NoError(t, s.Apply(b))
+		want.apply(b)
+	}
+	require.NoError(t, s.Close())
+	segs := storeFiles(t, mem, ".sst")
+	require.Greater(t, len(segs), 4)
+
+	c := &coldSegments{FS: mem, loaded: map[string]bool{}, missed: map[string]bool{}}
+	opens := 0
+	var got *lsm.Store
+	for ; opens < 10; opens++ {
+		var err error
+		got, err = lsm.Open(c, opts)
+		if err == nil {
+			break
+		}
+		require.ErrorIs(t, err, fsadapter.ErrNotResident)
+		require.NotEmpty(t, c.missed)
+		for k := range c.missed {
+			c.loaded[k] = true
+		}
+		c.missed = map[string]bool{}
+	}
+	require.NotNil(t, got)
+	assert.LessOrEqual(t, opens, 2, "failed opens before one succeeds, with %d segments", len(segs))
+	require.NoError(t, got.Close())
+	again := open(t, writeOnceFS{mem}, opts)
+	checkStore(t, again, want)
+}

@@ -72,7 +72,7 @@ for (const mb of SIZES) {
     let ctx = await launch(dir);
     let p = await page(ctx);
     const built = Date.now();
-    const usage = await p.evaluate(
+    const builtStats = await p.evaluate(
       async ({ rows, BATCH, RESIDENT }) => {
         const conn = await window.minibase.connect({ adapter: 'indexeddb', name: 'scale', residentBytes: RESIDENT });
         await conn.createDatabase('app');
@@ -104,7 +104,7 @@ for (const mb of SIZES) {
         }
         const s = await conn.stats();
         await conn.close();
-        return s.diskBytes;
+        return { disk: s.diskBytes, runs: s.runs, segments: s.segments, compactions: s.compactions, wasmMB: s.wasmMemoryBytes / 2 ** 20 };
       },
       { rows, BATCH, RESIDENT },
     );
@@ -124,6 +124,8 @@ for (const mb of SIZES) {
         const conn = await window.minibase.connect({ adapter: 'indexeddb', name: 'scale', residentBytes: RESIDENT });
         await conn.useDatabase('app');
         const opened = performance.now() - t0;
+        const so = await conn.stats();
+        const atOpen = { reruns: so.chunkReruns, chunkLoads: so.chunkLoads, indexKB: Math.round(so.indexBytes / 1024), heapLiveMB: Math.round(so.heapLiveBytes / 2 ** 20), wasmMB: Math.round(so.wasmMemoryBytes / 2 ** 20), runs: so.runs, segments: so.segments, memtableKB: Math.round(so.memtableBytes / 1024) };
         const items = conn.table('items');
         const first = await items.get(Math.floor(rows / 2));
         const openFirst = performance.now() - t0;
@@ -138,15 +140,15 @@ for (const mb of SIZES) {
         const range = await items.select({ where: { n: { '>=': 500, '<': 510 } } });
         const rangeMs = performance.now() - t2;
         const s = await conn.stats();
-        return { engineStart, opened, openFirst, pointUs, warmPointUs, loadMs: s.filesLoadMs, rangeMs, rangeRows: range.length, wasmMB: s.wasmMemoryBytes / 2 ** 20, residentMB: (s.residentChunkBytes ?? 0) / 2 ** 20, chunkLoads: s.chunkLoads, reruns: s.chunkReruns };
+        return { atOpen, engineStart, opened, openFirst, pointUs, warmPointUs, loadMs: s.filesLoadMs, rangeMs, rangeRows: range.length, wasmMB: s.wasmMemoryBytes / 2 ** 20, residentMB: (s.residentChunkBytes ?? 0) / 2 ** 20, chunkLoads: s.chunkLoads, reruns: s.chunkReruns };
       },
       { rows, RESIDENT },
     );
     const jsMB = await heapMB(p);
     const rssMB = rendererRSS(dir) / 1024;
     console.log(JSON.stringify({
-      dist: DIST, targetMB: mb, rows, filesMB: +(usage / 2 ** 20).toFixed(1), buildS: +buildS.toFixed(1),
-      engineStartMs: +r.engineStart.toFixed(0), openMs: +r.opened.toFixed(0), openFirstMs: +r.openFirst.toFixed(0), filesLoadMs: r.loadMs, pointUs: +r.pointUs.toFixed(0), warmPointUs: +r.warmPointUs.toFixed(0), range10Ms: +r.rangeMs.toFixed(1), rangeRows: r.rangeRows,
+      dist: DIST, targetMB: mb, rows, filesMB: +(builtStats.disk / 2 ** 20).toFixed(1), built: { ...builtStats, disk: undefined }, buildS: +buildS.toFixed(1),
+      atOpen: r.atOpen, engineStartMs: +r.engineStart.toFixed(0), openMs: +r.opened.toFixed(0), openFirstMs: +r.openFirst.toFixed(0), filesLoadMs: r.loadMs, pointUs: +r.pointUs.toFixed(0), warmPointUs: +r.warmPointUs.toFixed(0), range10Ms: +r.rangeMs.toFixed(1), rangeRows: r.rangeRows,
       jsHeapMB: +jsMB.toFixed(1), wasmMB: +r.wasmMB.toFixed(1), residentChunkMB: +r.residentMB.toFixed(1), rendererRssMB: +rssMB.toFixed(0), chunkLoads: r.chunkLoads, reruns: r.reruns,
     }));
     await ctx.close();
