@@ -155,7 +155,7 @@ func CodeOf(err error) Code {
 		return ""
 	case errors.As(err, &e):
 		return e.Code
-	case errors.Is(err, kv.ErrCorrupt):
+	case errors.Is(err, kv.ErrCorrupt), errors.Is(err, fsadapter.ErrCorrupt):
 		return CodeCorrupt
 	case errors.Is(err, kv.ErrClosed):
 		return CodeClosed

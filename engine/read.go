@@ -10,6 +10,7 @@ import (
 	"minibase/engine/keys"
 	"minibase/engine/kv"
 	"minibase/engine/value"
+	"minibase/fsadapter"
 )
 
 // MaxResultBytes bounds the encoded size of one select's answer. A result
@@ -47,6 +48,22 @@ func (tx *Tx) scanView(p *plan, fn func(key []byte, v *rowView) bool) error {
 	t := p.t
 	v := newRowView(t)
 	var pk []byte // the row key an index entry points at, rebuilt per entry
+	// A backend that loads bytes on demand (fsadapter.ErrNotResident) has
+	// the call run again once it loaded what the call missed. Rather than
+	// stopping at the first row it misses, the scan goes on reading (but no
+	// longer answering) a bounded number of rows, so one run names every
+	// block of a short range of index entries or keys, not one per run.
+	var later error
+	pending := 0
+	notLoaded := func(err error) bool {
+		if !errors.Is(err, fsadapter.ErrNotResident) {
+			return false
+		}
+		if later == nil {
+			later = storageErr("read row", err)
+		}
+		return true
+	}
 	for ri := range p.ranges {
 		if p.reverse {
 			ri = len(p.ranges) - 1 - ri
@@ -59,6 +76,12 @@ func (tx *Tx) scanView(p *plan, fn func(key []byte, v *rowView) bool) error {
 			if errors.Is(err, kv.ErrNotFound) {
 				continue
 			} else if err != nil {
+				if notLoaded(err) {
+					if pending++; pending >= maxPendingReads {
+						return later
+					}
+					continue
+				}
 				return storageErr("get", err)
 			}
 			key := rg.lo
@@ -66,8 +89,20 @@ func (tx *Tx) scanView(p *plan, fn func(key []byte, v *rowView) bool) error {
 				pk = append(append(pk[:0], t.primaryPrefix...), raw...)
 				key = pk
 				if raw, err = rowAt(rd, t, p.index, key); err != nil {
+					if notLoaded(err) {
+						if pending++; pending >= maxPendingReads {
+							return later
+						}
+						continue
+					}
 					return err
 				}
+			}
+			if later != nil {
+				if pending++; pending >= maxPendingReads {
+					return later
+				}
+				continue
 			}
 			if err := v.load(raw); err != nil {
 				return err
@@ -93,8 +128,17 @@ func (tx *Tx) scanView(p *plan, fn func(key []byte, v *rowView) bool) error {
 				pk = append(append(pk[:0], t.primaryPrefix...), raw...)
 				key = pk
 				if raw, ferr = rowAt(rd, t, p.index, key); ferr != nil {
+					if notLoaded(ferr) {
+						ferr = nil
+						pending++
+						return pending < maxPendingReads
+					}
 					return false
 				}
+			}
+			if later != nil {
+				pending++
+				return pending < maxPendingReads
 			}
 			if ferr = v.load(raw); ferr != nil {
 				return false
@@ -121,12 +165,19 @@ func (tx *Tx) scanView(p *plan, fn func(key []byte, v *rowView) bool) error {
 		if ferr != nil {
 			return ferr
 		}
+		if later != nil && pending >= maxPendingReads {
+			return later
+		}
 		if stop {
 			return nil
 		}
 	}
-	return nil
+	return later
 }
+
+// maxPendingReads bounds the rows a scan reads on after a row the backend
+// has not loaded yet (see scanView).
+const maxPendingReads = 512
 
 // rowAt reads the row an entry of index i points at.
 func rowAt(rd kv.Reader, t *Table, i int, key []byte) ([]byte, error) {

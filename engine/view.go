@@ -14,10 +14,10 @@ import (
 // The row is walked lazily, only as far as the columns asked for: a filter
 // on an early column never steps over a large one after it.
 type rowView struct {
-	t    *Table
-	raw  []byte
-	off  []int32 // per column position: where its value starts in raw, when found
-	end  []int32
+	t   *Table
+	raw []byte
+	off []int32 // per column position: where its value starts in raw, when found
+	end []int32
 	// found marks the columns whose off and end belong to the loaded row:
 	// bit p for column p < 64, and found[p>>6] beyond (most tables need
 	// one word, cleared by one store per row).

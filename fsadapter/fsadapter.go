@@ -92,3 +92,12 @@ type RangeReader interface {
 	// io.ErrUnexpectedEOF.
 	ReadRange(name string, off int64, n int) ([]byte, error)
 }
+
+// Prefetcher is implemented by backends that load files on demand and cannot
+// wait for them inside a call (IndexedDB under wasm). Prefetch says the
+// caller is about to read the named files whole: when any of them is not
+// loaded, it notes all of them and fails with an error wrapping
+// ErrNotResident, so that the one call run again finds them all loaded.
+type Prefetcher interface {
+	Prefetch(names []string) error
+}

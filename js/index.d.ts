@@ -239,6 +239,8 @@ export interface ConnectOptions {
   schema?: SchemaDeclaration;
   /** Browser build: ask the browser to exempt the origin's storage from eviction (navigator.storage.persist()). Default false. */
   persist?: boolean;
+  /** Browser build, 'indexeddb': bytes of segment-file chunks kept loaded between calls (default 32 MB); a query reading others loads them from IndexedDB first. */
+  residentBytes?: number;
 }
 
 export function connect(options?: ConnectOptions): Promise<Connection>;
@@ -548,6 +550,14 @@ export interface Stats {
   /** Browser build (indexeddb, opfs): the origin's storage use and quota (navigator.storage.estimate()). */
   storageUsageBytes?: number;
   storageQuotaBytes?: number;
+  /** IndexedDB, in the tab that owns the database: bytes of segment chunks loaded now. */
+  residentChunkBytes?: number;
+  /** IndexedDB, owning tab: chunks read from IndexedDB, chunks let go past `residentBytes`, and calls run again after loading chunks. */
+  chunkLoads?: number;
+  chunkEvictions?: number;
+  chunkReruns?: number;
+  /** IndexedDB, owning tab: milliseconds the last load of the database's file list (and segment ends) took. */
+  filesLoadMs?: number;
   /** Live query counters, once the connection used one. */
   live?: LiveStats;
   [key: string]: unknown;

@@ -166,6 +166,18 @@ func (s *Store) recover(found []dataFile) error {
 			return fmt.Errorf("%s is a version 1 checkpoint, a format this version no longer reads: %w", f.name, kv.ErrCorrupt)
 		}
 	}
+	// Recovery reads every log and manifest whole: a backend that loads
+	// files on demand is told all of them at once (one load, not one per
+	// file) before anything else is read.
+	if p, ok := s.fs.(Prefetcher); ok && len(logs)+len(mans) > 0 {
+		names := make([]string, 0, len(logs)+len(mans))
+		for _, f := range append(slices.Clone(logs), mans...) {
+			names = append(names, s.path(f.name))
+		}
+		if err := p.Prefetch(names); err != nil {
+			return fmt.Errorf("open: %w", err)
+		}
+	}
 	var damaged []damagedFile
 	var obsolete []string
 	var chosen *manifest
@@ -256,6 +268,9 @@ func (s *Store) recover(found []dataFile) error {
 // version. A missing or damaged segment is corruption naming it.
 func (s *Store) openVersion(manName string, m manifest, onDisk map[uint64]bool) error {
 	var v version
+	// A backend that loads on demand (fsadapter.ErrNotResident) hears of
+	// every segment whose index it lacks in one pass, not one per open.
+	var later error
 	for _, refs := range m.runs {
 		var r run
 		for _, ref := range refs {
@@ -271,6 +286,12 @@ func (s *Store) openVersion(manName string, m manifest, onDisk map[uint64]bool) 
 				return fmt.Errorf("read segment %s: %d bytes, manifest %s says %d: %w", name, fi.Size(), manName, ref.size, kv.ErrCorrupt)
 			}
 			sg, err := s.openSegment(ref.num, ref.size)
+			if errors.Is(err, fsadapter.ErrNotResident) {
+				if later == nil {
+					later = err
+				}
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -284,6 +305,9 @@ func (s *Store) openVersion(manName string, m manifest, onDisk map[uint64]bool) 
 			r = append(r, sg)
 		}
 		v = append(v, r)
+	}
+	if later != nil {
+		return later
 	}
 	v.ref()
 	s.cur = v

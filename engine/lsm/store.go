@@ -76,6 +76,10 @@ import (
 // RangeReader is the backend's optional range read (fsadapter.RangeReader).
 type RangeReader = fsadapter.RangeReader
 
+// Prefetcher is the backend's optional hint of whole-file reads to come
+// (fsadapter.Prefetcher).
+type Prefetcher = fsadapter.Prefetcher
+
 // Store is the LSM store. It is safe for concurrent use, though minibase
 // calls it from one goroutine.
 type Store struct {

@@ -1,6 +1,7 @@
 // Package idbfs is the IndexedDB fsadapter backend for browsers (js/wasm):
-// a synchronous in-memory mirror of one database's files, whose every
-// change is also handed to a JS host object that persists it.
+// a synchronous in-memory mirror of one database's small files, and large
+// files (segments) read a range at a time from the JS host's cache of
+// chunks, whose every change is also handed to the JS host that persists it.
 //
 // IndexedDB is asynchronous, and the engine runs inside synchronous
 // //go:wasmexport calls that cannot wait for a Promise to settle, so
@@ -16,7 +17,15 @@
 // # Caveats
 //
 //   - Built only for js/wasm (build tag js && wasm); natively the package is empty.
-//   - The whole database lives in memory (the mirror) as well as in IndexedDB.
+//   - Files smaller than the host's chunkBytes (manifests, logs) live in
+//     memory (the mirror) as well as in IndexedDB. Larger ones are stored in
+//     chunks and not held here: a read of a chunk the host has not loaded
+//     fails with ErrNotResident, the host notes the chunk, and it runs the
+//     engine call again once the chunk is loaded (IndexedDB cannot be waited
+//     for inside a call). A chunk gone or damaged in IndexedDB is an error
+//     wrapping fsadapter.ErrCorrupt.
+//   - Appending to or truncating a chunked file needs all of its chunks loaded
+//     (the engine does neither on this backend: Caps().AppendCheap is false).
 //   - Durability is the JS host's job: a WriteFile here succeeds once the
 //     bytes are in the mirror and queued; the promise of the engine call that
 //     wrote them resolves only after the IndexedDB transaction completed.

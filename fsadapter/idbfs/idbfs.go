@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"strings"
 	"syscall/js"
+	"time"
 
 	"github.com/hack-pad/hackpadfs"
 	"github.com/hack-pad/hackpadfs/mem"
@@ -20,29 +22,46 @@ import (
 // dirMarker is the value of a directory's record; a file's is a Uint8Array.
 const dirMarker = "dir"
 
-// FS implements fsadapter.FS over an in-memory mirror (memfs) whose changes
-// are reported to a JS host.
+// ErrNotResident is wrapped by a read of bytes the host has not loaded from
+// IndexedDB yet. The host has noted what was missing: it loads those chunks
+// and runs the engine call again (a call that failed changed nothing).
+var ErrNotResident = fsadapter.ErrNotResident
+
+// FS implements fsadapter.FS over an in-memory mirror (memfs) of the small
+// files, and the host's chunk cache for the large ones, whose changes are
+// reported to a JS host.
 type FS struct {
 	mem        fsadapter.FS // the mirror, through the fsadapter contract
 	raw        *mem.FS      // the same mirror, for ReadRange
-	host       js.Value     // put(root, name, bytes), mkdir(root, name), del(root, name), take(root)
+	host       js.Value     // put, mkdir, del, take, read (see New)
 	root       string       // the database's name, as the host knows it
 	uint8Array js.Value
+	// lazy holds the files the host keeps in chunks and loads on demand
+	// (those of at least chunk bytes), with their sizes; they are not in
+	// the mirror.
+	lazy  map[string]int64
+	chunk int64
 }
 
 var (
 	_ fsadapter.FS          = (*FS)(nil)
 	_ fsadapter.RangeReader = (*FS)(nil)
+	_ fsadapter.Prefetcher  = (*FS)(nil)
 )
 
 // New returns the mirror of the database root, filled from the records the
-// host loaded from IndexedDB (host.take(root) returns [[name, value], …] once,
-// or null when the loader did not load root first).
+// host loaded from IndexedDB: host.take(root) returns [[name, value], …] once
+// (or null when the loader did not load root first), where value is a file's
+// bytes, "dir", or the size of a file kept in chunks. host.read(root, name,
+// off, n) serves those: the bytes, null when they are not loaded yet, or a
+// string saying why they cannot be (a chunk missing or damaged);
+// host.want(root, name) notes every chunk of name not loaded and answers
+// whether all are. host.chunkBytes is the size from which a file is kept in chunks.
 func New(host js.Value, root string) (fsadapter.FS, error) {
 	if host.Type() != js.TypeObject {
 		return nil, errors.New("idbfs: open: no IndexedDB host (connect through the browser loader)")
 	}
-	for _, fn := range []string{"take", "put", "mkdir", "del"} {
+	for _, fn := range []string{"take", "put", "mkdir", "del", "read", "want"} {
 		if host.Get(fn).Type() != js.TypeFunction {
 			return nil, fmt.Errorf("idbfs: open: host has no function %s", fn)
 		}
@@ -57,6 +76,12 @@ func New(host js.Value, root string) (fsadapter.FS, error) {
 		host:       host,
 		root:       root,
 		uint8Array: js.Global().Get("Uint8Array"),
+		lazy:       map[string]int64{},
+	}
+	if c := host.Get("chunkBytes"); c.Type() == js.TypeNumber && c.Int() > 0 {
+		f.chunk = int64(c.Int())
+	} else {
+		return nil, errors.New("idbfs: open: host has no chunkBytes")
 	}
 	records, err := f.call("take", root)
 	if err != nil {
@@ -91,6 +116,8 @@ func (f *FS) fill(records js.Value) error {
 			dirs = append(dirs, name.String())
 		case val.InstanceOf(f.uint8Array):
 			files = append(files, file{name.String(), val})
+		case val.Type() == js.TypeNumber && val.Float() >= 0 && val.Float() == float64(int64(val.Float())):
+			f.lazy[name.String()] = int64(val.Float())
 		default:
 			return fmt.Errorf("record %s is neither a file nor a directory", name.String())
 		}
@@ -111,6 +138,11 @@ func (f *FS) fill(records js.Value) error {
 			return err
 		}
 	}
+	for name := range f.lazy {
+		if err := f.mem.MkdirAll(path.Dir(name)); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -122,25 +154,58 @@ func (f *FS) Caps() fsadapter.Caps {
 	return fsadapter.Caps{Name: "indexeddb", AppendCheap: false, Sync: false}
 }
 
-// ReadFile reads from the mirror.
-func (f *FS) ReadFile(name string) ([]byte, error) { return f.mem.ReadFile(name) }
+// ReadFile reads from the mirror, or a chunked file from the host.
+func (f *FS) ReadFile(name string) ([]byte, error) {
+	if size, ok := f.lazy[name]; ok {
+		return f.readLazy(name, 0, int(size))
+	}
+	return f.mem.ReadFile(name)
+}
 
-// ReadDir lists the mirror.
-func (f *FS) ReadDir(dir string) ([]string, error) { return f.mem.ReadDir(dir) }
+// ReadDir lists the mirror and the chunked files.
+func (f *FS) ReadDir(dir string) ([]string, error) {
+	names, err := f.mem.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	added := false
+	for name := range f.lazy {
+		if path.Dir(name) == path.Clean(dir) {
+			names = append(names, path.Base(name))
+			added = true
+		}
+	}
+	if added {
+		sort.Strings(names)
+	}
+	return names, nil
+}
 
-// Stat describes a mirrored file.
-func (f *FS) Stat(name string) (fs.FileInfo, error) { return f.mem.Stat(name) }
+// Stat describes a mirrored or chunked file.
+func (f *FS) Stat(name string) (fs.FileInfo, error) {
+	if size, ok := f.lazy[name]; ok {
+		return fileInfo{name: path.Base(name), size: size}, nil
+	}
+	return f.mem.Stat(name)
+}
 
-// ReadRange returns n bytes of name from offset off, copied from the mirror
-// without copying the rest of the file (the optional range-read interface a
-// storage engine may look for: block reads of large files). Reading past the
-// end fails with io.ErrUnexpectedEOF.
+// ReadRange returns n bytes of name from offset off, without copying the
+// rest of the file (the optional range-read interface a storage engine may
+// look for: block reads of large files). Reading past the end fails with
+// io.ErrUnexpectedEOF; bytes of a chunked file not loaded yet with
+// ErrNotResident.
 func (f *FS) ReadRange(name string, off int64, n int) ([]byte, error) {
 	if !fs.ValidPath(name) {
 		return nil, fmt.Errorf("fsadapter: read %s: %w", name, fs.ErrInvalid)
 	}
 	if off < 0 || n < 0 {
 		return nil, fmt.Errorf("fsadapter: read %s: negative range: %w", name, fs.ErrInvalid)
+	}
+	if size, ok := f.lazy[name]; ok {
+		if off+int64(n) > size {
+			return nil, fmt.Errorf("fsadapter: read %s [%d, +%d): %w", name, off, n, io.ErrUnexpectedEOF)
+		}
+		return f.readLazy(name, off, n)
 	}
 	file, err := f.raw.Open(name)
 	if err != nil {
@@ -161,17 +226,99 @@ func (f *FS) ReadRange(name string, off int64, n int) ([]byte, error) {
 	return nil, fmt.Errorf("fsadapter: read %s [%d, +%d): %w", name, off, n, err)
 }
 
-// WriteFile writes the mirror and queues the whole file for IndexedDB.
+// readLazy reads bytes of a chunked file through the host.
+func (f *FS) readLazy(name string, off int64, n int) ([]byte, error) {
+	buf := make([]byte, n)
+	if n == 0 {
+		return buf, nil
+	}
+	v, err := f.call("read", f.root, name, off, n)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("fsadapter: read %s [%d, +%d): %w", name, off, n, err)
+	case v.Type() == js.TypeNull || v.Type() == js.TypeUndefined:
+		return nil, fmt.Errorf("fsadapter: read %s [%d, +%d): %w", name, off, n, ErrNotResident)
+	case v.Type() == js.TypeString:
+		return nil, fmt.Errorf("fsadapter: read %s [%d, +%d): %s: %w", name, off, n, v.String(), fsadapter.ErrCorrupt)
+	case !v.InstanceOf(f.uint8Array) || v.Length() != n:
+		return nil, fmt.Errorf("fsadapter: read %s [%d, +%d): the host answered something else: %w", name, off, n, fsadapter.ErrCorrupt)
+	}
+	js.CopyBytesToGo(buf, v)
+	return buf, nil
+}
+
+// WriteFile writes the mirror (or, for a file of at least the chunk size,
+// notes its size: the host keeps its bytes) and queues the whole file for
+// IndexedDB.
 func (f *FS) WriteFile(name string, data []byte, _ bool) error {
+	if int64(len(data)) < f.chunk {
+		if err := f.mem.WriteFile(name, data, false); err != nil {
+			return err
+		}
+		delete(f.lazy, name)
+		return f.put("write", name, data)
+	}
+	// An empty file first, so the name is checked as any other write's.
+	if err := f.mem.WriteFile(name, nil, false); err != nil {
+		return err
+	}
+	if err := f.mem.Remove(name); err != nil {
+		return err
+	}
+	if err := f.put("write", name, data); err != nil {
+		return err
+	}
+	f.lazy[name] = int64(len(data))
+	return nil
+}
+
+// Prefetch asks the host for every chunk of the named chunked files it has
+// not loaded (the other names are in the mirror); it fails with
+// ErrNotResident when it asked for any.
+func (f *FS) Prefetch(names []string) error {
+	missing := 0
+	for _, name := range names {
+		if _, ok := f.lazy[name]; !ok {
+			continue
+		}
+		v, err := f.call("want", f.root, name)
+		if err != nil {
+			return fmt.Errorf("fsadapter: prefetch %s: %w", name, err)
+		}
+		if v.Type() != js.TypeBoolean || !v.Bool() {
+			missing++
+		}
+	}
+	if missing > 0 {
+		return fmt.Errorf("fsadapter: prefetch: %d files: %w", missing, ErrNotResident)
+	}
+	return nil
+}
+
+// resident moves a chunked file into the mirror (to be appended to or cut),
+// which needs all of its bytes loaded.
+func (f *FS) resident(name string) error {
+	size, ok := f.lazy[name]
+	if !ok {
+		return nil
+	}
+	data, err := f.readLazy(name, 0, int(size))
+	if err != nil {
+		return err
+	}
 	if err := f.mem.WriteFile(name, data, false); err != nil {
 		return err
 	}
-	return f.put("write", name, data)
+	delete(f.lazy, name)
+	return nil
 }
 
 // OpenAppend opens a mirrored file for appending; every Write queues the
 // whole file again (the engine appends only where Caps().AppendCheap).
 func (f *FS) OpenAppend(name string) (fsadapter.AppendFile, error) {
+	if err := f.resident(name); err != nil {
+		return nil, err
+	}
 	_, statErr := f.mem.Stat(name)
 	a, err := f.mem.OpenAppend(name)
 	if err != nil {
@@ -188,6 +335,9 @@ func (f *FS) OpenAppend(name string) (fsadapter.AppendFile, error) {
 
 // Truncate cuts the mirrored file and queues it.
 func (f *FS) Truncate(name string, size int64) error {
+	if err := f.resident(name); err != nil {
+		return err
+	}
 	if err := f.mem.Truncate(name, size); err != nil {
 		return err
 	}
@@ -196,8 +346,17 @@ func (f *FS) Truncate(name string, size int64) error {
 
 // Remove deletes from the mirror and queues the deletion.
 func (f *FS) Remove(name string) error {
-	if err := f.mem.Remove(name); err != nil {
-		return err
+	if _, ok := f.lazy[name]; ok {
+		delete(f.lazy, name)
+	} else {
+		for other := range f.lazy {
+			if strings.HasPrefix(other, name+"/") {
+				return fmt.Errorf("fsadapter: remove %s: directory not empty: %w", name, fs.ErrExist)
+			}
+		}
+		if err := f.mem.Remove(name); err != nil {
+			return err
+		}
 	}
 	if _, err := f.call("del", f.root, name); err != nil {
 		return fmt.Errorf("fsadapter: remove %s: %w", name, err)
@@ -207,6 +366,11 @@ func (f *FS) Remove(name string) error {
 
 // MkdirAll creates the missing directories and queues a record for each.
 func (f *FS) MkdirAll(dir string) error {
+	for d := dir; fs.ValidPath(d) && d != "."; d = path.Dir(d) {
+		if _, ok := f.lazy[d]; ok {
+			return fmt.Errorf("fsadapter: mkdir %s: %s is a file: %w", dir, d, fs.ErrExist)
+		}
+	}
 	var missing []string
 	if fs.ValidPath(dir) {
 		for d := dir; d != "."; d = path.Dir(d) {
@@ -279,3 +443,16 @@ func (a *appendFile) Write(p []byte) (int, error) {
 
 func (a *appendFile) Sync() error  { return a.f.Sync() }
 func (a *appendFile) Close() error { return a.f.Close() }
+
+// fileInfo describes a chunked file.
+type fileInfo struct {
+	name string
+	size int64
+}
+
+func (i fileInfo) Name() string       { return i.name }
+func (i fileInfo) Size() int64        { return i.size }
+func (i fileInfo) Mode() fs.FileMode  { return 0o644 }
+func (i fileInfo) ModTime() time.Time { return time.Time{} }
+func (i fileInfo) IsDir() bool        { return false }
+func (i fileInfo) Sys() any           { return nil }

@@ -180,7 +180,16 @@ func TestNewRejectsBadHosts(t *testing.T) {
 		})},
 		{"not loaded", a.Get("host")},
 		{"bad record", object.Call("assign", object.New(), a.Get("host"), map[string]any{
-			"take": js.Global().Get("Function").New("return [['f', 42]]"),
+			"take": js.Global().Get("Function").New("return [['f', {}]]"),
+		})},
+		{"negative size", object.Call("assign", object.New(), a.Get("host"), map[string]any{
+			"take": js.Global().Get("Function").New("return [['f', -1]]"),
+		})},
+		{"fractional size", object.Call("assign", object.New(), a.Get("host"), map[string]any{
+			"take": js.Global().Get("Function").New("return [['f', 1.5]]"),
+		})},
+		{"no chunk size", object.Call("assign", object.New(), a.Get("host"), map[string]any{
+			"take": js.Global().Get("Function").New("return []"), "chunkBytes": 0,
 		})},
 		{"bad name", object.Call("assign", object.New(), a.Get("host"), map[string]any{
 			"take": js.Global().Get("Function").New("return [['../f', new Uint8Array(1)]]"),

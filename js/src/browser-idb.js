@@ -2,11 +2,22 @@
 //
 // One IndexedDB database per minibase database ("minibase:<name>"), one
 // object store "files": key = the file's path, value = its bytes (a
-// Uint8Array) or "dir" for a directory. The engine works on a synchronous
-// in-memory mirror in Go; every file it writes or removes is queued here
-// (put/del, called synchronously from Go), and `flush` commits the queue in
-// ONE readwrite transaction. Callers resolve a write's promise only after
-// that transaction completed, which is what "acknowledged" means.
+// Uint8Array), "dir" for a directory, or `{ size }` for a file of at least
+// CHUNK_BYTES, whose bytes are in the store "chunks" as records of
+// CHUNK_BYTES keyed [path, chunk number]. The engine works on a synchronous
+// in-memory mirror in Go of the small files (the manifest, the logs); every
+// file it writes or removes is queued here (put/del, called synchronously
+// from Go), and `flush` commits the queue in ONE readwrite transaction.
+// Callers resolve a write's promise only after that transaction completed,
+// which is what "acknowledged" means.
+//
+// Large files (segments) are not held: Go reads them a range at a time
+// (`read`), served from a cache of chunks bounded by `residentBytes`. Go
+// cannot wait for IndexedDB inside a call, so a read of a chunk not in the
+// cache answers null (the engine call fails with a not-resident error, having
+// changed nothing) and notes the chunk; `run` then loads the noted chunks and
+// runs the call again. The engine opens a segment by reading its end (index,
+// bloom filter), so `load` reads the last chunks of every chunked file.
 //
 // A second object store, "requests", holds the answers to calls other tabs
 // forwarded (tabs.js), written in the same transaction as the files the call
@@ -26,8 +37,25 @@ import { MinibaseError } from './errors.js';
 const STORE = 'files';
 const REQUESTS = 'requests';
 const META = 'meta';
+const CHUNKS = 'chunks';
 const MARKER = 'marker';
-const VERSION = 2;
+const VERSION = 3;
+
+/** The size of a chunk record, and the size from which a file is kept in chunks (read on demand). */
+export const CHUNK_BYTES = 64 << 10;
+/** Default bound of the chunks a database keeps loaded between calls. */
+export const DEFAULT_RESIDENT_BYTES = 32 << 20;
+// How many last chunks of each chunked file `load` reads: a segment's index
+// and bloom filter are at its end and are read when it is opened.
+const TAIL_CHUNKS = 2;
+// Runs of one call before its not-resident failure is the caller's.
+const MAX_RUNS = 64;
+// Chunks read ahead after a miss, doubling with each run of the same call
+// (a scan misses block after block), up to this many.
+const MAX_READAHEAD = 64;
+
+const chunkRange = (path) => IDBKeyRange.bound([path, 0], [path, Infinity]);
+const chunkKey = (path, n) => `${n}\u0000${path}`;
 const DIR = 'dir';
 const DELETE = Symbol('delete');
 
@@ -110,20 +138,36 @@ export class FileStore {
   #pendingRequests = new Map(); // request id → answer | DELETE, committed with the next files
   #chain = Promise.resolve();
   #broken = null; // the error of a failed flush, until reload()
+  #committing = new Map(); // the batch of the commit under way: still read from here until it completed
+  #sizes = new Map(); // path → size, of every committed chunked file
+  #chunks = new Map(); // chunkKey → Uint8Array, least recently used first
+  #chunkBytes = 0;
+  #bad = new Map(); // chunkKey → why the chunk cannot be read (missing, wrong size)
+  #misses = new Map(); // chunkKey → [path, n], noted by read() since the call began
+  #hold = new Set(); // paths whose chunks a call that succeeded still missed (a compaction's input)
+  #attempt = 0; // runs so far of the current call
+  #running = 0; // calls inside run()
+  #taken = null; // the records take() handed out during the current run
+  #residentBytes;
+  /** Counters for stats and benchmarks. */
+  counters = { chunkLoads: 0, chunkLoadBytes: 0, reruns: 0, evictions: 0, loadMs: 0 };
 
-  constructor(name, db) {
+  constructor(name, db, { residentBytes = DEFAULT_RESIDENT_BYTES } = {}) {
     this.#name = name;
     this.#db = db;
+    this.#residentBytes = residentBytes;
   }
 
   /**
    * Opens (creating when missing) the IndexedDB database of `name` and loads its records.
    * @param {string} name
    * @param {IDBFactory} [factory]
+   * @param {{ residentBytes?: number }} [options] residentBytes: the bytes of chunks kept
+   *   loaded between calls (default DEFAULT_RESIDENT_BYTES)
    */
-  static async open(name, factory = globalThis.indexedDB) {
+  static async open(name, factory = globalThis.indexedDB, options = {}) {
     if (!factory) throw new MinibaseError('IO', 'indexeddb: this environment has no IndexedDB');
-    const store = new FileStore(name, null);
+    const store = new FileStore(name, null, options);
     store.#factory = factory;
     await store.load();
     return store;
@@ -146,7 +190,14 @@ export class FileStore {
           d.createObjectStore(REQUESTS);
         }
         // A database from before markers keeps its data: it gets one now.
-        d.createObjectStore(META).put(newMarker(), MARKER);
+        if (e.oldVersion < 2) d.createObjectStore(META).put(newMarker(), MARKER);
+        if (e.oldVersion < 3) {
+          d.createObjectStore(CHUNKS);
+          // Whole large files become chunks, one record at a time (a
+          // cursor holds one value), in the upgrade's own transaction: the
+          // database opens in the new layout or not at all.
+          if (e.oldVersion >= 1) migrateToChunks(req.transaction);
+        }
       };
       db = await request(req);
     } catch (err) {
@@ -179,8 +230,9 @@ export class FileStore {
     if (!marker || hasFiles) {
       marker = newMarker();
       try {
-        const tx = db.transaction([STORE, REQUESTS, META], 'readwrite');
+        const tx = db.transaction([STORE, REQUESTS, META, CHUNKS], 'readwrite');
         tx.objectStore(STORE).clear();
+        tx.objectStore(CHUNKS).clear();
         tx.objectStore(REQUESTS).clear();
         tx.objectStore(META).put(marker, MARKER);
         await new Promise((resolve, reject) => {
@@ -212,18 +264,39 @@ export class FileStore {
       if (this.#closed) throw new MinibaseError('CLOSED', `indexeddb: ${this.#name} is closed`);
       await this.#connect();
     }
+    const started = Date.now();
+    this.#sizes = new Map();
+    this.#chunks = new Map();
+    this.#chunkBytes = 0;
+    this.#bad = new Map();
+    this.#hold = new Set();
     try {
-      const tx = this.#db.transaction([STORE, REQUESTS], 'readonly');
+      const tx = this.#db.transaction([STORE, REQUESTS, CHUNKS], 'readonly');
       const st = tx.objectStore(STORE);
       const rq = tx.objectStore(REQUESTS);
       const [keys, values, rkeys, rvalues] = await Promise.all([
         request(st.getAllKeys()), request(st.getAll()), request(rq.getAllKeys()), request(rq.getAll()),
       ]);
-      this.#loaded = keys.map((k, i) => [k, values[i]]);
+      this.#loaded = keys.map((k, i) => {
+        const v = values[i];
+        if (v && typeof v === 'object' && !(v instanceof Uint8Array) && Number.isSafeInteger(v.size)) {
+          this.#sizes.set(k, v.size);
+          return [k, v.size];
+        }
+        return [k, v];
+      });
       this.#requests = new Map(rkeys.map((k, i) => [k, rvalues[i]]));
+      // The ends of the chunked files, in the same transaction.
+      const tails = [];
+      for (const [path, size] of this.#sizes) {
+        const last = Math.ceil(size / CHUNK_BYTES) - 1;
+        for (let n = Math.max(0, last - TAIL_CHUNKS + 1); n <= last; n++) tails.push([path, n]);
+      }
+      await this.#getChunks(tx.objectStore(CHUNKS), tails);
     } catch (err) {
       throw idbError(err, `indexeddb: load ${this.#name}`);
     }
+    this.counters.loadMs = Date.now() - started;
     this.#pending = new Map();
     this.#pendingRequests = new Map();
     this.#broken = null;
@@ -259,10 +332,12 @@ export class FileStore {
   take() {
     const r = this.#loaded;
     this.#loaded = null;
+    if (r && this.#running > 0) this.#taken = r;
     return r;
   }
 
   put(path, bytes) {
+    this.#forgetChunks(path);
     this.#pending.set(path, bytes);
   }
 
@@ -271,11 +346,226 @@ export class FileStore {
   }
 
   del(path) {
+    this.#forgetChunks(path);
     this.#pending.set(path, DELETE);
+  }
+
+  /** The size of chunked file `path` as committed or queued, or undefined. */
+  #sizeOf(path) {
+    const p = this.#queued(path);
+    if (p instanceof Uint8Array) return p.length;
+    if (p !== undefined) return undefined;
+    return this.#sizes.get(path);
+  }
+
+  // The bytes (or DIR, DELETE) of path waiting for a commit or being committed.
+  #queued(path) {
+    const p = this.#pending.get(path);
+    return p !== undefined ? p : this.#committing.get(path);
+  }
+
+  #forgetChunks(path) {
+    const n = this.#sizes.get(path);
+    if (n === undefined) return;
+    for (let i = 0, last = Math.ceil(n / CHUNK_BYTES); i < last; i++) {
+      const k = chunkKey(path, i);
+      const c = this.#chunks.get(k);
+      if (c) {
+        this.#chunks.delete(k);
+        this.#chunkBytes -= c.length;
+      }
+      this.#bad.delete(k);
+    }
+    this.#hold.delete(path);
+  }
+
+  /**
+   * Bytes [off, off+n) of file `path` (called synchronously from Go): a
+   * Uint8Array, null when a chunk is not loaded (it is noted for `run`), or
+   * a string saying why a chunk cannot be read.
+   */
+  read(path, off, n) {
+    const p = this.#queued(path);
+    if (p instanceof Uint8Array) {
+      if (off + n > p.length) throw new Error(`indexeddb: read ${path} past its end`);
+      return p.subarray(off, off + n);
+    }
+    const size = this.#sizeOf(path);
+    if (size === undefined) throw new Error(`indexeddb: read ${path}: not a chunked file`);
+    if (off < 0 || off + n > size) throw new Error(`indexeddb: read ${path} past its end`);
+    if (n === 0) return new Uint8Array(0);
+    const first = Math.floor(off / CHUNK_BYTES);
+    const last = Math.floor((off + n - 1) / CHUNK_BYTES);
+    const got = [];
+    let missing = -1;
+    for (let i = first; i <= last; i++) {
+      const k = chunkKey(path, i);
+      const c = this.#chunks.get(k);
+      if (c) {
+        this.#chunks.delete(k); // most recently used: last in the map
+        this.#chunks.set(k, c);
+        got.push(c);
+        continue;
+      }
+      const why = this.#bad.get(k);
+      if (why) return why;
+      if (missing < 0) missing = i;
+    }
+    if (missing >= 0) {
+      this.#noteMisses(path, size, first, last);
+      return null;
+    }
+    if (got.length === 1) {
+      const at = off - first * CHUNK_BYTES;
+      return got[0].subarray(at, at + n);
+    }
+    const out = new Uint8Array(n);
+    let pos = 0;
+    for (let i = 0; i < got.length; i++) {
+      const start = i === 0 ? off - first * CHUNK_BYTES : 0;
+      const end = Math.min(got[i].length, off + n - (first + i) * CHUNK_BYTES);
+      out.set(got[i].subarray(start, end), pos);
+      pos += end - start;
+    }
+    return out;
+  }
+
+  /**
+   * Notes every chunk of file `path` not loaded (called from Go before it
+   * reads the file whole); answers whether all are loaded.
+   */
+  want(path) {
+    const size = this.#sizeOf(path);
+    if (size === undefined || this.#queued(path) !== undefined) return true;
+    const before = this.#misses.size;
+    this.#noteMisses(path, size, 0, Math.max(0, Math.ceil(size / CHUNK_BYTES) - 1));
+    return this.#misses.size === before;
+  }
+
+  // Notes the chunks of [first, last] not loaded, and some after them: a
+  // call that misses again is most likely scanning on.
+  #noteMisses(path, size, first, last) {
+    const count = Math.ceil(size / CHUNK_BYTES);
+    const ahead = Math.min(MAX_READAHEAD, 2 ** Math.min(this.#attempt, 6)) - 1;
+    const end = Math.min(count - 1, last + ahead);
+    for (let i = first; i <= end; i++) {
+      const k = chunkKey(path, i);
+      if (!this.#chunks.has(k) && !this.#bad.has(k)) this.#misses.set(k, [path, i]);
+    }
+  }
+
+  // Reads chunks [[path, n], …] from the chunks store into the cache; a
+  // missing one or one of the wrong size is noted as bad.
+  #getChunks(st, list) {
+    return Promise.all(
+      list.map(([path, n]) =>
+        request(st.get([path, n])).then((v) => {
+          const size = this.#sizes.get(path);
+          if (size === undefined) return; // deleted meanwhile
+          const want = Math.min(CHUNK_BYTES, size - n * CHUNK_BYTES);
+          const k = chunkKey(path, n);
+          if (this.#chunks.has(k)) return;
+          if (!(v instanceof Uint8Array)) {
+            this.#bad.set(k, `chunk ${n} of ${path} is missing from IndexedDB`);
+            return;
+          }
+          if (v.length !== want) {
+            this.#bad.set(k, `chunk ${n} of ${path} has ${v.length} bytes, ${want} expected`);
+            return;
+          }
+          this.#chunks.set(k, v);
+          this.#chunkBytes += v.length;
+          this.counters.chunkLoads++;
+          this.counters.chunkLoadBytes += v.length;
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Runs `fn` (one synchronous engine call) until it no longer misses
+   * chunks: after a run that missed, the chunks it noted are loaded and, when
+   * the call failed, it runs again (a failed call changed nothing; a call
+   * that succeeded and still missed did so in work it may skip, a
+   * compaction: its chunks are kept loaded for the next try). Chunks past
+   * `residentBytes` are let go after the call.
+   * @template T
+   * @param {() => T} fn
+   * @returns {Promise<T>}
+   */
+  async run(fn) {
+    this.#running++;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        this.#attempt = attempt;
+        this.#misses = new Map();
+        this.#taken = null;
+        let result;
+        let error = null;
+        try {
+          result = fn();
+        } catch (err) {
+          error = err;
+        }
+        if (this.#misses.size === 0) {
+          if (error) throw error;
+          return result;
+        }
+        const misses = [...this.#misses.values()];
+        this.#misses = new Map();
+        if (error && this.#taken) {
+          // The call that opened the files failed: the next run opens them again.
+          this.#loaded = this.#taken;
+          this.#taken = null;
+        }
+        if (!error) for (const [path] of misses) this.#hold.add(path);
+        await this.#load(misses);
+        if (!error) return result;
+        if (attempt + 1 >= MAX_RUNS) throw error;
+        this.counters.reruns++;
+      }
+    } finally {
+      this.#running--;
+      this.#trim();
+    }
+  }
+
+  async #load(list) {
+    if (!this.#db) {
+      if (this.#closed) throw new MinibaseError('CLOSED', `indexeddb: ${this.#name} is closed`);
+      throw new MinibaseError('IO', `indexeddb: ${this.#name}: the connection was closed by the browser`);
+    }
+    try {
+      const tx = this.#db.transaction([CHUNKS], 'readonly');
+      await this.#getChunks(tx.objectStore(CHUNKS), list);
+    } catch (err) {
+      throw idbError(err, `indexeddb: read ${this.#name}`);
+    }
+  }
+
+  // Lets go of the least recently used chunks past the budget, the held
+  // ones (a compaction's input) last, and only between calls.
+  #trim() {
+    if (this.#running > 0 || this.#chunkBytes <= this.#residentBytes) return;
+    for (const pass of [false, true]) {
+      for (const [k, c] of this.#chunks) {
+        if (this.#chunkBytes <= this.#residentBytes * (pass ? 4 : 1)) break;
+        if (!pass && this.#hold.has(k.slice(k.indexOf('\u0000') + 1))) continue;
+        this.#chunks.delete(k);
+        this.#chunkBytes -= c.length;
+        this.counters.evictions++;
+      }
+    }
+  }
+
+  /** What is loaded: `{ residentBytes, residentChunks, budgetBytes, ...counters }`. */
+  stats() {
+    return { residentBytes: this.#chunkBytes, residentChunks: this.#chunks.size, budgetBytes: this.#residentBytes, ...this.counters };
   }
 
   /** Forgets unflushed changes (their engine state is being thrown away). */
   discard() {
+    for (const path of this.#pending.keys()) this.#forgetChunks(path);
     this.#pending = new Map();
     this.#pendingRequests = new Map();
   }
@@ -301,15 +591,29 @@ export class FileStore {
     const answers = this.#pendingRequests;
     this.#pending = new Map();
     this.#pendingRequests = new Map();
+    const chunked = new Map(); // path → its chunks, cached once committed
+    this.#committing = batch;
     return new Promise((resolve, reject) => {
       let tx;
       try {
         if (!this.#db) throw new DOMException('the database connection was closed by the browser', 'InvalidStateError');
-        tx = this.#db.transaction([STORE, REQUESTS], 'readwrite', { durability });
+        tx = this.#db.transaction([STORE, REQUESTS, CHUNKS], 'readwrite', { durability });
         const st = tx.objectStore(STORE);
+        const ch = tx.objectStore(CHUNKS);
         for (const [k, v] of batch) {
+          if (v !== DIR) ch.delete(chunkRange(k));
           if (v === DELETE) st.delete(k);
-          else st.put(v, k);
+          else if (v instanceof Uint8Array && v.length >= CHUNK_BYTES) {
+            const parts = [];
+            for (let at = 0, n = 0; at < v.length; at += CHUNK_BYTES, n++) {
+              // A copy, not a view: IndexedDB would store a view's whole buffer.
+              const part = v.slice(at, at + CHUNK_BYTES);
+              ch.put(part, [k, n]);
+              parts.push(part);
+            }
+            st.put({ size: v.length }, k);
+            chunked.set(k, parts);
+          } else st.put(v, k);
         }
         const rq = tx.objectStore(REQUESTS);
         for (const [k, v] of answers) {
@@ -325,7 +629,25 @@ export class FileStore {
       }
       tx.oncomplete = () => resolve();
       tx.onabort = () => reject(tx.error ?? new DOMException('transaction aborted', 'AbortError'));
-    }).catch((err) => {
+    }).then(() => {
+      this.#committing = new Map();
+      for (const [k, v] of batch) {
+        if (this.#pending.has(k)) continue; // changed again meanwhile, queued
+        this.#forgetChunks(k);
+        this.#sizes.delete(k);
+        const parts = chunked.get(k);
+        if (!parts) continue;
+        this.#sizes.set(k, v.length);
+        // Just written, most likely read next (a flush's segment, read by the
+        // compaction after it).
+        parts.forEach((part, n) => {
+          this.#chunks.set(chunkKey(k, n), part);
+          this.#chunkBytes += part.length;
+        });
+      }
+      this.#trim();
+    }, (err) => {
+      this.#committing = new Map();
       this.#broken = idbError(err, `indexeddb: commit to ${this.#name}`);
       throw this.#broken;
     });
@@ -357,7 +679,36 @@ export const idbHost = {
   del(root, path) {
     storeOf(root).del(path);
   },
+  read(root, path, off, n) {
+    return storeOf(root).read(path, off, n);
+  },
+  want(root, path) {
+    return storeOf(root).want(path);
+  },
+  /** Files of at least this size are kept in chunks and read through read(). */
+  chunkBytes: CHUNK_BYTES,
 };
+
+/**
+ * Rewrites every whole file of at least CHUNK_BYTES as chunks, in the
+ * upgrade transaction `tx` (the layout before chunks kept each file whole).
+ * @param {IDBTransaction} tx
+ */
+function migrateToChunks(tx) {
+  const st = tx.objectStore(STORE);
+  const ch = tx.objectStore(CHUNKS);
+  const req = st.openCursor();
+  req.onsuccess = () => {
+    const cur = req.result;
+    if (!cur) return;
+    const v = cur.value;
+    if (v instanceof Uint8Array && v.length >= CHUNK_BYTES) {
+      for (let at = 0, n = 0; at < v.length; at += CHUNK_BYTES, n++) ch.put(v.slice(at, at + CHUNK_BYTES), [cur.key, n]);
+      cur.update({ size: v.length });
+    }
+    cur.continue();
+  };
+}
 
 function storeOf(root) {
   const s = idbHost.stores.get(root);

@@ -65,11 +65,28 @@ function askPersist() {
   return persistAsked;
 }
 
-/** The API's bridge to a database shared by tabs (IndexedDB, OPFS): stats() also reports the origin's storage use and quota. */
+/**
+ * The API's bridge to a database shared by tabs (IndexedDB, OPFS): stats() also reports the origin's
+ * storage use and quota, and in the tab that owns an IndexedDB database its loaded segment chunks.
+ */
 class SharedBridge extends ClientBridge {
+  #name;
+  constructor(coord, name) {
+    super(coord);
+    this.#name = name;
+  }
+
   async call(op, ...args) {
     const result = await super.call(op, ...args);
     if (op === 'stats' && result && typeof result === 'object') {
+      const files = idbHost.stores.get(this.#name)?.stats();
+      if (files) {
+        result.residentChunkBytes = files.residentBytes;
+        result.chunkLoads = files.chunkLoads;
+        result.chunkEvictions = files.evictions;
+        result.chunkReruns = files.reruns;
+        result.filesLoadMs = files.loadMs;
+      }
       // Numbers, as every stats member is (storageInfo() also says whether it is persisted).
       const { usage, quota } = await storageInfo();
       if (typeof usage === 'number') result.storageUsageBytes = usage;
@@ -139,10 +156,11 @@ function database(name, options) {
       engine: () => sharedEngine(options.wasm, options.reserveMB),
       locks: options.locks,
       owner: options.owner,
+      residentBytes: options.residentBytes,
     });
     started.set(name, coord);
     entry = coord.start().then(
-      () => ({ coord, bridge: new SharedBridge(coord) }),
+      () => ({ coord, bridge: new SharedBridge(coord, name) }),
       (err) => {
         coordinators.delete(name);
         started.delete(name);
@@ -165,6 +183,8 @@ function database(name, options) {
  *   or OPFS directory minibase/<name>)
  * @param {'normal'|'strict'} [options.durability='normal'] 'strict' commits with IndexedDB's strict durability
  * @param {string|URL} [options.opfsWorker] 'opfs': the module the engine's worker loads (default: this one)
+ * @param {number} [options.residentBytes] 'indexeddb': the bytes of segment chunks kept loaded
+ *   between calls (default 32 MB); the rest is read from IndexedDB when a query needs it
  * @param {boolean} [options.persist=false] ask the browser to exempt the origin's storage from
  *   eviction (navigator.storage.persist(); `storageInfo().persisted` tells whether it is)
  * @param {string|URL|Uint8Array|ArrayBuffer|WebAssembly.Module} [options.wasm] the engine
@@ -173,10 +193,13 @@ function database(name, options) {
  */
 export async function connect(options = {}) {
   try {
-    const { wasm, reserveMB, locks, adapter = 'indexeddb', name: given, root, persist, ...rest } = options ?? {};
+    const { wasm, reserveMB, locks, adapter = 'indexeddb', name: given, root, persist, residentBytes, ...rest } = options ?? {};
     const name = given ?? root ?? 'minibase';
     if (typeof name !== 'string' || name === '') throw new MinibaseError('BAD_QUERY', 'connect: name must be a non-empty string');
     const durability = rest.durability ?? 'normal';
+    if (residentBytes !== undefined && !(Number.isSafeInteger(residentBytes) && residentBytes >= 0)) {
+      throw new MinibaseError('BAD_QUERY', 'connect: residentBytes must be a whole number of bytes, 0 or more');
+    }
     if (adapter === 'memory') {
       const bridge = await sharedEngine(wasm, reserveMB);
       return openConnection(bridge, { ...rest, adapter, root: name, durability });
@@ -201,7 +224,7 @@ export async function connect(options = {}) {
     }
     const { schema, ...engineOptions } = rest;
     const declared = schema === undefined ? null : parseSchema(schema);
-    const { bridge } = await database(name, { wasm, reserveMB, locks, durability });
+    const { bridge } = await database(name, { wasm, reserveMB, locks, durability, residentBytes });
     // The other options (the engine's, e.g. cacheBytes) go to the owner's engine as they are.
     const handle = await bridge.call('open', { ...engineOptions, durability });
     const conn = new Connection(bridge, handle, 'indexeddb');
@@ -231,10 +254,10 @@ export async function connect(options = {}) {
  * @returns {Promise<import('./storage.js').Storage>}
  */
 export async function openStorage(options = {}) {
-  const { adapter, name, root, durability, wasm, reserveMB, locks, persist, ...storeOptions } = options ?? {};
+  const { adapter, name, root, durability, wasm, reserveMB, locks, persist, residentBytes, ...storeOptions } = options ?? {};
   // Only the given ones: an undefined member would override connect's default.
   const connOptions = Object.fromEntries(
-    Object.entries({ adapter, name, root, durability, wasm, reserveMB, locks, persist }).filter(([, v]) => v !== undefined),
+    Object.entries({ adapter, name, root, durability, wasm, reserveMB, locks, persist, residentBytes }).filter(([, v]) => v !== undefined),
   );
   const conn = await connect(connOptions);
   try {

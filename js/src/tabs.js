@@ -109,7 +109,8 @@ export class Owner {
     let result;
     let error = null;
     try {
-      result = this.#bridge.call(op, ...args);
+      // A call that read chunks not loaded yet runs again once they are (browser-idb.js).
+      result = await this.#store.run(() => this.#bridge.call(op, ...args));
       if (op === 'open') this.#handles.add(result);
       if (op === 'close') this.#handles.delete(args[0]);
     } catch (err) {
@@ -209,7 +210,8 @@ export class Coordinator {
   /**
    * @param {string} name
    * @param {{ durability?: string, engine: () => Promise<import('./bridge.js').Bridge>, locks?: LockManager|null,
-   *   owner?: () => Promise<{ epoch: string, exec: Function, settle: Function, shutdown: Function }> }} options
+   *   owner?: () => Promise<{ epoch: string, exec: Function, settle: Function, shutdown: Function }>,
+   *   residentBytes?: number }} options
    *   owner: how this tab becomes the owner when it is not the IndexedDB Owner (the OPFS worker's)
    */
   constructor(name, options) {
@@ -280,7 +282,7 @@ export class Coordinator {
   async #becomeOwner() {
     if (this.#options.owner) this.#owner = await this.#options.owner();
     else {
-      const [bridge, store] = await Promise.all([this.#options.engine(), FileStore.open(this.#name)]);
+      const [bridge, store] = await Promise.all([this.#options.engine(), FileStore.open(this.#name, undefined, { residentBytes: this.#options.residentBytes })]);
       this.#owner = new Owner(bridge, store, this.#name, this.#options.durability);
     }
     this.#owner.onChanges = (batch, from, sync) => {
