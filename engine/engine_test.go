@@ -765,3 +765,69 @@ func TestUpdateDeleteKeepStoredValues(t *testing.T) {
 	// at cleanup checks every index against the rows).
 	assert.Equal(t, 4, len(selectRows(t, c, "users", obj("where", obj("age", obj("<", 2)))).Rows))
 }
+
+// A statement that fails inside a transaction, after writing rows, index
+// entries and rewrites of keys the transaction wrote before, leaves the
+// transaction exactly as it was: its reads, every index, and what commits.
+func TestFailedStatementsRollBackToTheirSavepoint(t *testing.T) {
+	c := usersConn(t)
+	tx, err := c.Begin()
+	require.NoError(t, err)
+	for i := range 100 {
+		_, err := tx.Insert("shop", "users", obj("username", fmt.Sprintf("u%04d", i), "age", i%10, "city", "c"))
+		require.NoError(t, err)
+	}
+	snapshot := func() string {
+		res, err := tx.Select("shop", "users", query(t, obj("orderBy", "username")))
+		require.NoError(t, err)
+		return value.ArrayOf(func() []value.Value {
+			out := make([]value.Value, len(res.Rows))
+			for i, r := range res.Rows {
+				out[i] = value.ObjectFrom(res.Columns, r)
+			}
+			return out
+		}()).String() + fmt.Sprint(len(res.Rows))
+	}
+	before := snapshot()
+	// A bulk insert of 5,000 rows (20,000 writes: past a page of the write
+	// list) whose last row repeats a unique value.
+	rows := make([]value.Value, 5000)
+	for i := range rows {
+		rows[i] = obj("username", fmt.Sprintf("n%05d", i), "age", 3)
+	}
+	rows[len(rows)-1] = obj("username", "u0042")
+	_, err = tx.InsertMany("shop", "users", value.ArrayOf(rows))
+	require.ErrorIs(t, err, ErrUniqueViolation)
+	require.Equal(t, before, snapshot())
+	// An update that rewrites rows (and their index entries) the
+	// transaction inserted, then collides on the unique column.
+	_, err = tx.Update("shop", "users", obj("username", "same"), query(t, obj("where", obj("age", obj("<", 5)))))
+	require.ErrorIs(t, err, ErrUniqueViolation)
+	require.Equal(t, before, snapshot())
+	// A delete that succeeds, then an update that fails after it.
+	n, err := tx.Delete("shop", "users", query(t, obj("where", obj("age", 9))))
+	require.NoError(t, err)
+	require.Equal(t, 10, n)
+	afterDelete := snapshot()
+	_, err = tx.Update("shop", "users", obj("username", "same"), query(t, obj("where", obj("age", 1))))
+	require.ErrorIs(t, err, ErrUniqueViolation)
+	require.Equal(t, afterDelete, snapshot())
+	for _, tc := range []struct {
+		q    value.Value
+		want int
+	}{
+		{obj("where", obj("age", 3)), 10},
+		{obj("where", obj("username", "u0042")), 1},
+		{obj("where", obj("username", "n00001")), 0},
+		{obj("where", obj("username", "same")), 0},
+	} {
+		res, err := tx.Select("shop", "users", query(t, tc.q))
+		require.NoError(t, err)
+		require.Len(t, res.Rows, tc.want, "%s inside the transaction", tc.q)
+	}
+	require.NoError(t, tx.Commit())
+	require.Len(t, selectRows(t, c, "users", val(nil)).Rows, 90)
+	require.Len(t, selectRows(t, c, "users", obj("where", obj("age", 3))).Rows, 10)
+	require.Empty(t, selectRows(t, c, "users", obj("where", obj("username", "same"))).Rows)
+	// CheckIntegrity at cleanup checks every index entry against the rows.
+}
