@@ -41,7 +41,13 @@ func (v *rowView) load(raw []byte) error {
 		clear(v.found)
 	}
 	v.raw, v.err = raw, nil
-	n, k := binary.Uvarint(raw)
+	var n uint64
+	var k int
+	if len(raw) > 0 && raw[0] < 0x80 {
+		n, k = uint64(raw[0]), 1
+	} else {
+		n, k = binary.Uvarint(raw)
+	}
 	if k <= 0 || n > uint64(len(raw)) {
 		return errorf(CodeCorrupt, "row in %s: bad column count", v.t.Name)
 	}
@@ -216,7 +222,12 @@ func matchView(e Expr, v *rowView) bool {
 		if ok && e.num && v.raw[lo] == value.TagInt {
 			// The commonest filter, a number column against a number, is
 			// compared straight from the stored integer.
-			u, _ := binary.Uvarint(v.raw[lo+1 : hi])
+			var u uint64
+			if b := v.raw[lo+1]; b < 0x80 {
+				u = uint64(b)
+			} else {
+				u, _ = binary.Uvarint(v.raw[lo+1 : hi])
+			}
 			return e.matchesNumber(float64(int64(u>>1) ^ -int64(u&1)))
 		}
 		if !ok {

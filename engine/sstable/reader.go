@@ -234,18 +234,32 @@ type entry struct {
 }
 
 // decodeEntry reads the entry at b[p:] and returns the offset after it.
+// Keys and values under 128 bytes (one-byte lengths) are read inline: it
+// runs once per entry of every block a scan loads.
 func decodeEntry(b []byte, p int) (entry, int, bool) {
 	var e entry
-	var ok bool
-	e.key, p, ok = lengthPrefixed(b, p)
-	if !ok {
-		return e, 0, false
+	if p < len(b) && b[p] < 0x80 {
+		n := int(b[p])
+		if p+1+n > len(b) {
+			return e, 0, false
+		}
+		e.key, p = b[p+1:p+1+n:p+1+n], p+1+n
+	} else {
+		var ok bool
+		if e.key, p, ok = lengthPrefixed(b, p); !ok {
+			return e, 0, false
+		}
 	}
-	tag, w := binary.Uvarint(b[p:])
-	if w <= 0 {
-		return e, 0, false
+	var tag uint64
+	if p < len(b) && b[p] < 0x80 {
+		tag, p = uint64(b[p]), p+1
+	} else {
+		t, w := binary.Uvarint(b[p:])
+		if w <= 0 {
+			return e, 0, false
+		}
+		tag, p = t, p+w
 	}
-	p += w
 	if tag == 0 {
 		e.tomb = true
 		return e, p, true
