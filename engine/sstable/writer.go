@@ -51,7 +51,8 @@ type Writer struct {
 	blockStart int
 	index      []byte
 	firstKey   []byte
-	lastKey    []byte
+	lastAt     int // where the last key added is in buf (it ends the index entry of its block)
+	lastLen    int
 	hashes     []uint64
 	offsets    []uint32 // of the entries in the current block
 	entries    uint64
@@ -90,6 +91,7 @@ func (w *Writer) Add(key, value []byte, tomb bool) {
 		}
 	}
 	w.buf = binary.AppendUvarint(w.buf, uint64(len(key)))
+	w.lastAt, w.lastLen = len(w.buf), len(key)
 	w.buf = append(w.buf, key...)
 	if tomb {
 		w.buf = append(w.buf, 0)
@@ -99,7 +101,6 @@ func (w *Writer) Add(key, value []byte, tomb bool) {
 		w.buf = append(w.buf, value...)
 		w.liveBytes += uint64(len(key) + len(value))
 	}
-	w.lastKey = append(w.lastKey[:0], key...)
 	w.hashes = append(w.hashes, Hash(key))
 	w.entries++
 	if len(w.buf)-w.blockStart >= w.blockSize {
@@ -125,8 +126,8 @@ func (w *Writer) finishBlock() {
 	w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(len(w.offsets)))
 	w.offsets = w.offsets[:0]
 	w.buf = binary.LittleEndian.AppendUint32(w.buf, checksum.Of(w.buf[w.blockStart:]))
-	w.index = binary.AppendUvarint(w.index, uint64(len(w.lastKey)))
-	w.index = append(w.index, w.lastKey...)
+	w.index = binary.AppendUvarint(w.index, uint64(w.lastLen))
+	w.index = append(w.index, w.buf[w.lastAt:w.lastAt+w.lastLen]...)
 	w.index = binary.AppendUvarint(w.index, uint64(w.blockStart))
 	w.index = binary.AppendUvarint(w.index, uint64(len(w.buf)-w.blockStart))
 	w.blockStart = len(w.buf)
