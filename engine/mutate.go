@@ -50,7 +50,11 @@ func (tx *Tx) mutate(w *kv.Overlay, t *Table, oldKey []byte, old row, newRow row
 	if newRow != nil {
 		pkNew = newKey[len(t.primaryPrefix):]
 	}
+	samePK := old != nil && newRow != nil && bytes.Equal(pkOld, pkNew)
 	for i := range t.Indexes {
+		if samePK && !t.indexMoves(i, old, newRow) {
+			continue // an update that leaves the index's columns alone keeps its entry
+		}
 		var oldEntry, newEntry []byte
 		var err error
 		if old != nil {
@@ -106,6 +110,17 @@ func (tx *Tx) mutate(w *kv.Overlay, t *Table, oldKey []byte, old row, newRow row
 		return tx.recordSync(w, t, oldKey, old, newKey, newRow)
 	}
 	return nil
+}
+
+// indexMoves reports whether index i's entry differs between two states of
+// a row: whether any of its columns changed.
+func (t *Table) indexMoves(i int, old, newRow row) bool {
+	for _, p := range t.idxPos[i] {
+		if !sameValue(old[p], newRow[p]) {
+			return true
+		}
+	}
+	return false
 }
 
 // reusable keeps a scratch buffer for the next use unless it grew large
