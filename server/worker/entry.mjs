@@ -60,7 +60,10 @@ async function longPoll(request, env, ctx) {
       held = await hub.fetch(`https://hub/wait?after=${after}&ms=${left}`, { signal: request.signal });
     } catch (err) {
       if (request.signal?.aborted) return answer(); // the client left; nobody reads it
-      throw err;
+      // The object failed (reset, overloaded): the client backs off and asks again.
+      console.error(`minibase-sync: long-poll wait on the hub: ${err}`);
+      return Response.json({ error: { code: 'UNAVAILABLE', message: 'cannot wait for changes now; pull again later' } },
+        { status: 503, headers: mergeCORS({ 'Retry-After': '5' }, res.headers) });
     }
     if (held.status !== 200) {
       return new Response(held.body, { status: held.status, headers: mergeCORS(held.headers, res.headers) });
