@@ -18,6 +18,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +56,10 @@ const (
 	maxWait          = 30 * time.Second
 	maxPullTables    = 64
 )
+
+// WaitHeader carries, with Config.WaitElsewhere, "<wait ms> <tenant cursor>
+// <tenant, URL path-escaped>" on a long-poll's empty answer.
+const WaitHeader = "X-Minibase-Wait"
 
 // Config configures a Server. Only DB and Secret are required.
 type Config struct {
@@ -118,6 +123,13 @@ type Config struct {
 	// the request's token: a host that holds event streams outside this
 	// handler (the Worker's entry.mjs) asks it before opening one.
 	TicketPath string
+	// WaitElsewhere makes a long-poll that finds nothing answer at once,
+	// empty, with a WaitHeader saying for how long it may wait, the
+	// tenant's cursor and the tenant: the host waits for the tenant's next
+	// notice itself (the Worker's entry.mjs, on the tenant's Durable Object)
+	// and asks again, so no instance is held and no database polled while a
+	// long-poll waits. The host must strip the header before answering.
+	WaitElsewhere bool
 	// Batch, when set with the "d1" dialect, runs a push's writes as one
 	// transaction (D1's batch), so a push is all-or-nothing there as it is
 	// on SQLite; without it a push spanning chunks is stored chunk by chunk.
@@ -600,6 +612,25 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, id identity)
 		return err
 	}
 	ctx := r.Context()
+	if wait > 0 && s.cfg.WaitElsewhere {
+		// The host waits for a notice past the tenant's cursor, so it is read
+		// before the rows: a push landing after it is past it, one before it
+		// is in the rows. (since would not do: rows of other tables, or
+		// purged ones, leave the cursor past it with nothing to pull.)
+		after, _, err := cursorOf(ctx, s.cfg.DB, id.Tenant)
+		if err != nil {
+			return err
+		}
+		resp, err := s.pullOnce(ctx, id.Tenant, since, limit, tables)
+		if err != nil {
+			return err
+		}
+		if len(resp.Changes) == 0 {
+			w.Header().Set(WaitHeader, fmt.Sprintf("%d %d %s", wait.Milliseconds(), after, url.PathEscape(id.Tenant)))
+		}
+		writeJSON(w, http.StatusOK, resp)
+		return nil
+	}
 	var sub *subscription
 	if wait > 0 {
 		// Subscribe before the first read so a push landing in between is not missed.

@@ -664,6 +664,47 @@ func TestLongPoll(t *testing.T) {
 	assert.Empty(t, changesOf(body))
 }
 
+// TestLongPollWaitElsewhere: with Config.WaitElsewhere a long-poll never
+// waits in the handler; an empty answer says for how long the host may wait,
+// past which tenant cursor (all tables, read before the rows) and for whom.
+func TestLongPollWaitElsewhere(t *testing.T) {
+	e := newEnv(t, syncserver.Config{WaitElsewhere: true})
+	tk := tok("a b/ü") // escaped in the header
+	e.mustPush(tk, change("n1", 1, todo(1, "x"), hlc(1, 0), "a"))
+	e.mustPush(tk, ch{"op": "o1", "table": "notes", "key": 1, "row": map[string]any{"id": 1}, "hlc": hlc(1, 0), "origin": "a"})
+
+	get := func(query string) (*http.Response, map[string]any) {
+		req, err := http.NewRequest(http.MethodGet, e.ts.URL+"/v1/pull?"+query, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+tk)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		var body map[string]any
+		require.NoError(t, json.NewDecoder(res.Body).Decode(&body))
+		return res, body
+	}
+	for _, tc := range []struct {
+		query, header string
+		changes       int
+	}{
+		{"since=2&wait=30", "30000 2 a%20b%2F%C3%BC", 0},
+		{"since=2&wait=99", "30000 2 a%20b%2F%C3%BC", 0},             // wait capped as always
+		{"since=1&tables=todos&wait=0.5", "500 2 a%20b%2F%C3%BC", 0}, // the tenant's cursor, not since
+		{"since=0&wait=30", "", 2},                                   // changes: answered as usual
+		{"since=2", "", 0},                                           // no wait asked
+	} {
+		res, body := get(tc.query)
+		assert.Equal(t, 200, res.StatusCode, tc.query)
+		assert.Equal(t, tc.header, res.Header.Get(syncserver.WaitHeader), tc.query)
+		assert.Len(t, changesOf(body), tc.changes, tc.query)
+	}
+	res, body := get("since=9&wait=30") // past the cursor: resync, no wait
+	assert.Equal(t, http.StatusGone, res.StatusCode)
+	assert.Equal(t, "RESYNC_REQUIRED", errCode(body))
+	assert.Empty(t, res.Header.Get(syncserver.WaitHeader))
+}
+
 // readEvent returns the next SSE event's name and data, skipping comments.
 func readEvent(t *testing.T, r *bufio.Reader) (string, string) {
 	t.Helper()

@@ -8,7 +8,9 @@
 // no tokens, no SQL, no protocol beyond the notice's text. entry.mjs sends it
 // streams whose token the Go server has checked (with the tenant's cursor at
 // that moment); the Go server's push handler sends it the new cursor once
-// per stored push. Idle streams cost no D1 query at all.
+// per stored push. It also holds long-polls that found nothing new until
+// the next notice (entry.mjs asks it). Idle streams and waiting long-polls
+// cost no D1 query at all.
 //
 // Streams are server-sent events (the client reads /v1/events the same way
 // from the native server and from the Worker). The object stays in memory
@@ -19,8 +21,10 @@ const encoder = new TextEncoder();
 
 /** Keep-alive comment interval, as on the native server. */
 const KEEP_ALIVE_MS = 15000;
-/** Streams one object holds at most; beyond, 429 as the native server's per-tenant cap. */
+/** Streams and long-polls one object holds at most; beyond, 429 as the native server's per-tenant cap. */
 export const MAX_STREAMS = 10000;
+/** Longest long-poll wait held, as the server's cap on `wait`; bounds a waiter whatever it asks. */
+const MAX_WAIT_MS = 30000;
 /** Unread messages a stream may hold before its client counts as gone. */
 const MAX_BACKLOG = 256;
 
@@ -33,6 +37,8 @@ export class TenantHub {
     /** @type {Set<{writer: WritableStreamDefaultWriter, sent: number}>} */
     this.streams = new Set();
     this.timer = null;
+    /** Long-polls waiting for a cursor past theirs: {after, done(notified)}. */
+    this.waiters = new Set();
   }
 
   async fetch(request) {
@@ -48,15 +54,18 @@ export class TenantHub {
     if (url.pathname === '/events' && request.method === 'GET') {
       return this.open(Number(url.searchParams.get('cursor')) || 0, request);
     }
+    if (url.pathname === '/wait' && request.method === 'GET') {
+      return this.wait(Number(url.searchParams.get('after')), Number(url.searchParams.get('ms')), request);
+    }
     if (url.pathname === '/stats') {
-      return Response.json({ streams: this.streams.size, cursor: this.cursor });
+      return Response.json({ streams: this.streams.size, waiters: this.waiters.size, cursor: this.cursor });
     }
     return new Response('not found', { status: 404 });
   }
 
   open(cursor, request) {
-    if (this.streams.size >= MAX_STREAMS) {
-      return Response.json({ error: { code: 'TOO_MANY_STREAMS', message: `this tenant already holds ${MAX_STREAMS} event streams` } },
+    if (this.streams.size + this.waiters.size >= MAX_STREAMS) {
+      return Response.json({ error: { code: 'TOO_MANY_STREAMS', message: `this tenant already holds ${MAX_STREAMS} event streams and long-polls` } },
         { status: 429, headers: { 'Retry-After': '5' } });
     }
     const { readable, writable } = new TransformStream();
@@ -73,6 +82,37 @@ export class TenantHub {
     });
   }
 
+  /**
+   * Holds a long-poll that found nothing past the tenant's cursor `after`
+   * until a push announces a greater one ({notified: true}) or `ms` runs out
+   * or the client leaves ({notified: false}). The cursor was read before
+   * the long-poll's pull, so a push since then has either been announced
+   * here already (answered at once) or will be.
+   */
+  wait(after, ms, request) {
+    if (!Number.isSafeInteger(after) || after < 0 || !(ms >= 0)) {
+      return Response.json({ error: { code: 'BAD_REQUEST', message: 'after and ms must be non-negative numbers' } }, { status: 400 });
+    }
+    if (this.cursor > after) return Response.json({ notified: true });
+    if (this.streams.size + this.waiters.size >= MAX_STREAMS) {
+      return Response.json({ error: { code: 'TOO_MANY_STREAMS', message: `this tenant already holds ${MAX_STREAMS} event streams and long-polls` } },
+        { status: 429, headers: { 'Retry-After': '5' } });
+    }
+    return new Promise((resolve) => {
+      const waiter = { after, done: null };
+      const timer = setTimeout(() => waiter.done(false), Math.min(ms, MAX_WAIT_MS));
+      const onAbort = () => waiter.done(false);
+      waiter.done = (notified) => {
+        if (!this.waiters.delete(waiter)) return;
+        clearTimeout(timer);
+        request.signal?.removeEventListener?.('abort', onAbort);
+        resolve(Response.json({ notified }));
+      };
+      this.waiters.add(waiter);
+      request.signal?.addEventListener?.('abort', onAbort);
+    });
+  }
+
   send(stream) {
     stream.sent = this.cursor;
     this.write(stream, `event: change\ndata: {"cursor": ${this.cursor}}\n\n`);
@@ -80,6 +120,7 @@ export class TenantHub {
 
   broadcast() {
     for (const s of this.streams) if (s.sent < this.cursor) this.send(s);
+    for (const w of this.waiters) if (w.after < this.cursor) w.done(true);
   }
 
   keepAlive() {

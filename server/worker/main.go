@@ -9,8 +9,9 @@
 // in Go globals: each request opens the D1 connector and a Server (whose
 // migration check is one SELECT). Event streams live in a Durable Object per
 // tenant (hub.mjs, bound as HUB; entry.mjs routes them there), which every
-// stored push notifies once; without that binding, event streams and
-// long-polls poll D1 instead of waiting on an in-process notifier.
+// stored push notifies once, and long-polls that find nothing wait there
+// too (entry.mjs); without that binding, event streams and long-polls poll
+// D1 instead of waiting on an in-process notifier.
 //
 // Variables: MINIBASE_SYNC_SECRET (required; a wrangler secret in
 // production), MINIBASE_SYNC_SCHEMA (optional schema JSON),
@@ -91,6 +92,7 @@ func newServer() (*syncserver.Server, error) {
 	if ns, err := cloudflare.NewDurableObjectNamespace("HUB"); err == nil {
 		cfg.Notify = notifyHub(ns, cfg.ErrorLog)
 		cfg.TicketPath = ticketPath
+		cfg.WaitElsewhere = true // entry.mjs waits on the hub: no D1 polling
 	}
 	if s := getenv("MINIBASE_SYNC_SCHEMA"); s != "" {
 		if cfg.Schema, err = syncserver.ParseSchema([]byte(s)); err != nil {

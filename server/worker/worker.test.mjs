@@ -141,6 +141,57 @@ wtest('long-poll answers empty when the wait runs out, at once when data is ther
   assert.equal(r.body.changes.length, 1);
 });
 
+const queryCount = async () => (await (await fetch(`${w.url}/__minibase/queries`)).json()).queries;
+const hubStats = async (tenant) => (await fetch(`${w.url}/__minibase/hub?tenant=${encodeURIComponent(tenant)}`)).json();
+
+// Resolves once the tenant's Durable Object holds n long-polls.
+async function waitersHeld(tenant, n) {
+  for (let i = 0; i < 600; i++) {
+    if ((await hubStats(tenant)).waiters === n) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`the hub of ${tenant} never held ${n} long-polls (has ${(await hubStats(tenant)).waiters})`);
+}
+
+wtest('waiting long-polls are held by the Durable Object: no D1 query while they wait, one push wakes them all', async () => {
+  const tenant = 't-lp-hub';
+  const tk = w.token(tenant);
+  await push(tk, change('w0', 1, { id: 1 }, 1));
+  const polls = Array.from({ length: 5 }, () => pull(tk, 'since=1&wait=25'));
+  await waitersHeld(tenant, 5);
+  const before = await queryCount();
+  await new Promise((r) => setTimeout(r, 3000)); // three of the Go server's poll intervals
+  assert.equal(await queryCount(), before, 'no D1 statement while 5 long-polls waited');
+  await push(tk, change('w1', 2, { id: 2 }, 2));
+  for (const r of await Promise.all(polls)) {
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body.changes.map((c) => [c.key, c.seq]), [[2, 2]]);
+    assert.equal(r.body.cursor, 2);
+  }
+  assert.equal((await hubStats(tenant)).waiters, 0);
+});
+
+wtest('a long-poll on some tables sleeps through pushes to others, and its wait still ends', async () => {
+  const tenant = 't-lp-tables';
+  const tk = w.token(tenant);
+  const poll = pull(tk, 'since=0&tables=todos&wait=25');
+  await waitersHeld(tenant, 1);
+  await push(tk, change('n1', 1, { id: 1 }, 1, 'dev-a', 'notes'));
+  await waitersHeld(tenant, 1); // woken or not yet, it holds no change of todos
+  await push(tk, change('t1', 1, { id: 1 }, 1));
+  const r = await poll;
+  assert.deepEqual(r.body.changes.map((c) => [c.table, c.seq]), [['todos', 2]]);
+  // A wait that runs out answers empty, without the internal header.
+  const res = await fetch(`${w.url}/v1/pull?since=2&tables=todos&wait=1`, { headers: { authorization: `Bearer ${tk}` } });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('x-minibase-wait'), null);
+  assert.equal(res.headers.get('access-control-allow-origin'), '*');
+  assert.deepEqual((await res.json()).changes, []);
+  const bad = await pull('garbage', 'since=0&wait=5');
+  assert.equal(bad.status, 401);
+  assert.equal(bad.body.error.code, 'UNAUTHORIZED');
+});
+
 wtest('events stream starts with the current cursor', async () => {
   const tk = w.token('t-ev');
   await push(tk, change('e1', 1, { id: 1 }, 1));
