@@ -6,6 +6,9 @@
 //   node js/bench/hotpaths.mjs                       100,000 rows, memory adapter
 //   ADAPTER=node ROWS=20000 ONLY=getpk,unique node js/bench/hotpaths.mjs
 //   WASM=/path/other.wasm PROF=1 ONLY=scan node js/bench/hotpaths.mjs   (writes scan.cpuprofile)
+//   CACHE=33554432 ...                                a block cache of that many bytes
+// The bulk insert always runs (the other workloads need its rows); ONLY=bulk
+// times and profiles it alone.
 import fsx from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
