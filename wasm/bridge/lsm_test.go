@@ -37,3 +37,24 @@ func TestBridgeStoreOptionsAndStats(t *testing.T) {
 	require.Equal(t, 1.0, num("runs"))
 	require.Equal(t, 200.0+1, num("keys"), "rows plus the catalog, exact after compaction")
 }
+
+// The memory budget (the wasm build's soft memory limit) is the open
+// stores' memtables (twice: one flushing) and caches, plus half that for
+// everything else, at least BaseMemoryBytes; closing a store gives its
+// share back.
+func TestMemoryBudget(t *testing.T) {
+	b := newBridge(t)
+	var heard []int64
+	b.OnBudget = func(n int64) { heard = append(heard, n) }
+	require.Equal(t, int64(BaseMemoryBytes), b.MemoryBudget(), "no store open")
+	const mb = 1 << 20
+	small := ok(t, b, "open", o("adapter", s("memory"), "root", s("small"), "memtableBytes", n(4*mb), "cacheBytes", n(8*mb)))
+	require.Equal(t, int64(16*mb+8*mb), b.MemoryBudget(), "a small-device store: 16 MB + the 8 MB floor")
+	big := ok(t, b, "open", o("adapter", s("memory"), "root", s("big"), "memtableBytes", n(8*mb), "cacheBytes", n(16*mb)))
+	require.Equal(t, int64(48*mb+24*mb), b.MemoryBudget(), "both stores: 48 MB + half of it")
+	ok(t, b, "close", big)
+	require.Equal(t, int64(24*mb), b.MemoryBudget())
+	ok(t, b, "close", small)
+	require.Equal(t, int64(BaseMemoryBytes), b.MemoryBudget())
+	require.Equal(t, []int64{24 * mb, 72 * mb, 24 * mb, BaseMemoryBytes}, heard, "every change is heard")
+}
