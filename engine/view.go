@@ -99,7 +99,7 @@ func (v *rowView) walk(p int) bool {
 			}
 		}
 		if end < 0 {
-			e, ok := skipStored(raw, pos)
+			e, ok := value.SkipEncoded(raw, pos)
 			if !ok {
 				v.err = errorf(CodeCorrupt, "row in %s: malformed value of column %d", t.Name, cid)
 				return false
@@ -124,33 +124,6 @@ func (v *rowView) walk(p int) bool {
 		v.err = errorf(CodeCorrupt, "row in %s: trailing bytes", t.Name)
 	}
 	return false
-}
-
-// skipStored is value.SkipEncoded with the commonest column values (small
-// numbers, strings, booleans) stepped over inline.
-func skipStored(b []byte, pos int) (int, bool) {
-	if pos < len(b) {
-		switch b[pos] {
-		case value.TagNull, value.TagFalse, value.TagTrue:
-			return pos + 1, true
-		case value.TagInt:
-			// at most 8 varint bytes: |n| ≤ 2^53 zigzags below 2^56
-			for i := pos + 1; i < len(b) && i <= pos+8; i++ {
-				if b[i] < 0x80 {
-					return i + 1, true
-				}
-			}
-		case value.TagString:
-			if pos+1 < len(b) && b[pos+1] < 0x80 {
-				end := pos + 2 + int(b[pos+1])
-				return end, end <= len(b)
-			}
-		case value.TagFloat:
-			// Finite: what the engine stores always is (and View folds the rest).
-			return pos + 9, pos+9 <= len(b)
-		}
-	}
-	return value.SkipEncoded(b, pos)
 }
 
 // all walks the rest of the row, so every column's bytes are known and the

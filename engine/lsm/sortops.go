@@ -1,7 +1,6 @@
 package lsm
 
 import (
-	"cmp"
 	"encoding/binary"
 	"math/bits"
 	"slices"
@@ -30,8 +29,9 @@ func headsAt(k []byte, d int) (uint64, uint64) {
 	return binary.BigEndian.Uint64(buf[:8]), binary.BigEndian.Uint64(buf[8:])
 }
 
-// lessEntry is compareEntries(a, b) < 0, written out so that the sort
-// below inlines it.
+// lessEntry orders finished keys first (by length, then position), then
+// by heads, then by position, so equal keys keep batch order. It is small
+// so that the sort below inlines it.
 func lessEntry(a, b *sortEntry) bool {
 	if a.fin != b.fin {
 		return a.fin
@@ -94,21 +94,15 @@ func sortEntries(a []sortEntry, depth int) {
 	}
 }
 
-// compareEntries orders finished keys first (by length, then position),
-// then by heads, then by position, so equal keys keep batch order.
+// compareEntries is lessEntry as a three-way comparison, for slices.SortFunc.
 func compareEntries(a, b sortEntry) int {
 	switch {
-	case a.fin != b.fin:
-		if a.fin {
-			return -1
-		}
+	case lessEntry(&a, &b):
+		return -1
+	case lessEntry(&b, &a):
 		return 1
-	case a.h1 != b.h1:
-		return cmp.Compare(a.h1, b.h1)
-	case a.h2 != b.h2:
-		return cmp.Compare(a.h2, b.h2)
 	}
-	return cmp.Compare(a.i, b.i)
+	return 0
 }
 
 // sortedOps returns the positions of n ops in key order, one per key: the
