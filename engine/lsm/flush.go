@@ -196,6 +196,8 @@ func (s *Store) writeRun(src source, dropTombs bool) (run, error) {
 	// Room for a full segment plus the block, index and filter that end it.
 	hint := int(min(s.opts.SegmentBytes, 64<<20)) + int(min(s.opts.SegmentBytes/8, 1<<20)) + 64<<10
 	w := sstable.NewWriter(s.opts.BlockSize, hint)
+	_, ranged := s.fs.(RangeReader)
+	var primed int64 // bytes of this run put in the block cache
 	finish := func() error {
 		if w.Entries() == 0 {
 			return nil
@@ -210,7 +212,7 @@ func (s *Store) writeRun(src source, dropTombs bool) (run, error) {
 		}
 		s.setFile(name, int64(len(data)))
 		s.written += int64(len(data))
-		if _, ranged := s.fs.(RangeReader); ranged {
+		if ranged {
 			// WriteFile kept nothing: the next segment reuses the buffer
 			// instead of leaving megabytes of garbage per file.
 			w = sstable.NewWriterInto(s.opts.BlockSize, data)
@@ -222,6 +224,11 @@ func (s *Store) writeRun(src source, dropTombs bool) (run, error) {
 		if err != nil {
 			s.remove(name)
 			return err
+		}
+		if ranged && primed < s.opts.CacheBytes {
+			// Reads of the new run start warm. Only where blocks are read
+			// from storage: a file kept whole in memory is read from there.
+			primed += sg.r.Prime(data, s.opts.CacheBytes-primed)
 		}
 		out = append(out, sg)
 		return nil

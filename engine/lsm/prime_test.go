@@ -1,0 +1,69 @@
+package lsm_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"minibase/engine/kv"
+	"minibase/engine/lsm"
+	"minibase/fsadapter"
+)
+
+// blockReads counts the data-block reads a store makes of its segments
+// (ranges past a segment's footer, index and filter are opened once).
+type blockReads struct {
+	fsadapter.FS
+	reads int
+}
+
+func (b *blockReads) ReadRange(name string, off int64, n int) ([]byte, error) {
+	if strings.HasSuffix(name, ".sst") {
+		b.reads++
+	}
+	return b.FS.(fsadapter.RangeReader).ReadRange(name, off, n)
+}
+
+// A run a flush or compaction has just written is read from the block cache:
+// its blocks went there as they were written, up to the cache's limit.
+func TestWrittenRunStartsInTheCache(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		cacheBytes int64
+		allCached  bool
+	}{
+		{"cache holds the run", 1 << 20, true},
+		{"cache smaller than the run", 8 << 10, false},
+		{"no cache", -1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := &blockReads{FS: newMemFS(t)}
+			s := open(t, fs, lsm.Options{CacheBytes: tc.cacheBytes, BlockSize: 1 << 10})
+			b := &kv.Batch{}
+			for i := range 2000 {
+				b.Set([]byte(fmt.Sprintf("key%05d", i)), []byte(fmt.Sprintf("value-%d", i)))
+			}
+			require.NoError(t, s.Apply(b))
+			require.NoError(t, s.Compact())
+			st := s.Stats()
+			require.Positive(t, st.Segments)
+			if tc.cacheBytes > 0 {
+				assert.LessOrEqual(t, st.CacheBytes, tc.cacheBytes, "priming stays within the limit")
+			}
+			before := fs.reads
+			for i := 0; i < 2000; i += 7 {
+				v, err := s.Get([]byte(fmt.Sprintf("key%05d", i)))
+				require.NoError(t, err)
+				require.Equal(t, fmt.Sprintf("value-%d", i), string(v))
+			}
+			if tc.allCached {
+				assert.Zero(t, fs.reads-before, "reads of the run just written")
+			} else {
+				assert.Positive(t, fs.reads-before, "blocks past the cache are read")
+			}
+		})
+	}
+}
