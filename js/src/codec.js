@@ -420,7 +420,11 @@ export class Decoder {
   }
 
   _string() {
-    const n = this._length(1);
+    return this._chars(this._length(1));
+  }
+
+  // The string of the n bytes at pos.
+  _chars(n) {
     const buf = this.buf;
     const start = this.pos;
     this.pos += n;
@@ -435,6 +439,35 @@ export class Decoder {
       if (i === start + n) return s;
     }
     return (textDecoder ??= new TextDecoder()).decode(buf.subarray(start, start + n));
+  }
+
+  // An object key: the same few names come back in every row, so a short
+  // ASCII key is looked up in a small table by its bytes and the string
+  // decoded the first time is returned again. That saves building the string
+  // a character at a time, and a repeated string is one V8 has already
+  // internalized as a property name, so setting it is a plain store.
+  _key() {
+    const n = this._length(1);
+    const buf = this.buf;
+    const start = this.pos;
+    if (n > KEY_MAX) return this._chars(n);
+    let h = n;
+    for (let i = start; i < start + n; i++) h = (Math.imul(h, 31) + buf[i]) | 0;
+    const slot = h & (KEY_SLOTS - 1);
+    const k = keyTable[slot];
+    if (k !== undefined && k.length === n) {
+      let i = 0;
+      while (i < n && k.charCodeAt(i) === buf[start + i]) i++;
+      if (i === n) {
+        this.pos += n;
+        return k;
+      }
+    }
+    const s = this._chars(n);
+    let ascii = true;
+    for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) { ascii = false; break; }
+    if (ascii) keyTable[slot] = s;
+    return s;
   }
 
   _int() {
@@ -485,7 +518,7 @@ export class Decoder {
         const n = this._length(2);
         const out = {};
         for (let i = 0; i < n; i++) {
-          const key = this._string();
+          const key = this._key();
           setMember(out, key, this._value(depth + 1));
         }
         return out;
@@ -500,7 +533,7 @@ export class Decoder {
   _rowset(depth) {
     const nc = this._length(1);
     const cols = new Array(nc);
-    for (let i = 0; i < nc; i++) cols[i] = this._string();
+    for (let i = 0; i < nc; i++) cols[i] = this._key();
     const plain = !cols.includes('__proto__');
     const nr = this._length(Math.max(nc, 1));
     const rows = new Array(nr);
@@ -516,6 +549,12 @@ export class Decoder {
     return rows;
   }
 }
+
+// Object keys the decoder has seen (Decoder._key): a slot per hash, the last
+// key that hashed there.
+const KEY_MAX = 32;
+const KEY_SLOTS = 512;
+const keyTable = new Array(KEY_SLOTS);
 
 // A key "__proto__" becomes an own property, never the prototype.
 function setMember(obj, key, value) {
