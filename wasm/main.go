@@ -159,6 +159,11 @@ func main() {
 	debug.SetGCPercent(200)
 	b = bridge.New(openFS)
 	b.OnBudget = func(n int64) { debug.SetMemoryLimit(n) }
+	b.Burst = func(open func()) {
+		// Collect only at the memory limit while a store opens.
+		defer debug.SetGCPercent(debug.SetGCPercent(-1))
+		open()
+	}
 	b.OnBudget(b.MemoryBudget())
 	select {}
 }

@@ -1,11 +1,14 @@
 package bridge
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"minibase/engine/value"
+	"minibase/fsadapter"
+	"minibase/fsadapter/memfs"
 )
 
 // TestBridgeStoreOptionsAndStats opens a root with a tiny memtable and
@@ -56,5 +59,37 @@ func TestMemoryBudget(t *testing.T) {
 	require.Equal(t, int64(24*mb), b.MemoryBudget())
 	ok(t, b, "close", small)
 	require.Equal(t, int64(BaseMemoryBytes), b.MemoryBudget())
-	require.Equal(t, []int64{24 * mb, 72 * mb, 24 * mb, BaseMemoryBytes}, heard, "every change is heard")
+	require.Equal(t, []int64{24 * mb, 24 * mb, 72 * mb, 72 * mb, 24 * mb, BaseMemoryBytes}, heard,
+		"every change is heard; an opening store counts from before its open")
 }
+
+// A store opens inside Burst (the host holds its collector back), under the
+// budget it will have once open; a failed open gives that budget back.
+func TestOpenRunsAsABurst(t *testing.T) {
+	b := newBridge(t)
+	const mb = 1 << 20
+	var during []int64
+	b.Burst = func(open func()) {
+		during = append(during, b.MemoryBudget())
+		open()
+	}
+	conn := ok(t, b, "open", o("adapter", s("memory"), "root", s("a"), "memtableBytes", n(4*mb), "cacheBytes", n(8*mb)))
+	require.Equal(t, []int64{24 * mb}, during, "the open ran in a burst under its own budget")
+	ok(t, b, "open", o("adapter", s("memory"), "root", s("a"), "memtableBytes", n(4*mb), "cacheBytes", n(8*mb)))
+	require.Len(t, during, 1, "a second handle to an open store opens nothing")
+	failing := New(func(adapter, root string) (fsadapter.FS, error) {
+		m, err := memfs.New()
+		return unlistable{m}, err
+	})
+	failing.Burst = b.Burst
+	code(t, failing, "open", o("adapter", s("memory"), "root", s("b")))
+	require.Len(t, during, 2, "the failing open ran in a burst too")
+	require.Equal(t, int64(BaseMemoryBytes), failing.MemoryBudget(), "nothing is held for a store that did not open")
+	ok(t, b, "close", conn)
+}
+
+// unlistable is a filesystem whose directories cannot be listed: a store
+// on it fails to open.
+type unlistable struct{ fsadapter.FS }
+
+func (unlistable) ReadDir(string) ([]string, error) { return nil, errors.New("unreadable directory") }

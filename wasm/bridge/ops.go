@@ -334,11 +334,22 @@ func opOpen(c *call) error {
 		if err != nil {
 			return err
 		}
-		conn, err := engine.Open(fs, eo)
+		budget := storeBudget(eo)
+		c.b.opening = budget
+		c.b.budgetChanged()
+		var conn *engine.Conn
+		open := func() { conn, err = engine.Open(fs, eo) }
+		if c.b.Burst != nil {
+			c.b.Burst(open)
+		} else {
+			open()
+		}
+		c.b.opening = 0
 		if err != nil {
+			c.b.budgetChanged()
 			return inRoot(root, err)
 		}
-		sh = &shared{conn: conn, key: key, durability: eo.Durability, budget: storeBudget(eo)}
+		sh = &shared{conn: conn, key: key, durability: eo.Durability, budget: budget}
 		c.b.byRoot[key] = sh
 		c.b.budgetChanged()
 	} else if sh.durability != eo.Durability {
