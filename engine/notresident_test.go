@@ -24,6 +24,7 @@ type onDemand struct {
 	fsadapter.FS
 	mu      sync.Mutex
 	cold    bool                // segment bytes must be loaded first
+	tail    int64               // the bytes at the end of every segment that are always loaded
 	loaded  map[string]struct{} // "name@off" of the ranges loaded
 	missed  map[string]struct{} // ranges missed since the last load
 	records []int               // misses noted per run
@@ -33,7 +34,12 @@ func (o *onDemand) ReadRange(name string, off int64, n int) ([]byte, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	key := fmt.Sprintf("%s@%d", name, off)
-	if _, ok := o.loaded[key]; o.cold && !ok && strings.HasSuffix(name, ".sst") {
+	inTail := false
+	if o.tail > 0 {
+		fi, err := o.FS.Stat(name)
+		inTail = err == nil && off >= fi.Size()-o.tail
+	}
+	if _, ok := o.loaded[key]; o.cold && !ok && !inTail && strings.HasSuffix(name, ".sst") {
 		o.missed[key] = struct{}{}
 		return nil, fmt.Errorf("fsadapter: read %s: %w", name, fsadapter.ErrNotResident)
 	}
@@ -120,9 +126,13 @@ func TestScanNamesEveryMissInOneRun(t *testing.T) {
 	for _, tc := range queries {
 		t.Run(tc.name, func(t *testing.T) {
 			od.mu.Lock()
-			od.cold, od.loaded, od.records = false, map[string]struct{}{}, nil
+			// Segments are opened by their first read. The host loads the
+			// end of every segment, where its footer, index and filter are,
+			// when it opens the database (browser-idb.js): the runs are
+			// the data blocks' alone.
+			od.cold, od.loaded, od.records, od.tail = false, map[string]struct{}{}, nil, 4<<10
 			od.mu.Unlock()
-			c, err := Open(od, opts) // opening reads indexes and filters, loaded
+			c, err := Open(od, opts) // reads the catalog, loaded
 			require.NoError(t, err)
 			defer c.Close()
 			od.mu.Lock()

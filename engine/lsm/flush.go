@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"minibase/engine/kv"
 	"minibase/engine/memtable"
 	"minibase/engine/sstable"
 )
@@ -228,7 +229,7 @@ func (s *Store) writeRun(src source, dropTombs bool) (run, error) {
 		if ranged && primed < s.opts.CacheBytes {
 			// Reads of the new run start warm. Only where blocks are read
 			// from storage: a file kept whole in memory is read from there.
-			primed += sg.r.Prime(data, s.opts.CacheBytes-primed)
+			primed += sg.r.Load().Prime(data, s.opts.CacheBytes-primed)
 		}
 		out = append(out, sg)
 		return nil
@@ -270,8 +271,42 @@ func (s *Store) discard(r run) {
 	}
 }
 
-// openSegment opens segment file num of size bytes and registers it.
+// openSegment opens segment file num of size bytes now and registers it.
 func (s *Store) openSegment(num uint64, size int64) (*segment, error) {
+	sg := s.newSegment(num, size, segMeta{})
+	r, err := sg.open()
+	if err != nil {
+		return nil, err
+	}
+	sg.meta = metaOf(r)
+	sg.r.Store(r)
+	s.segs[num] = sg
+	return sg, nil
+}
+
+// lazySegment registers segment file num of size bytes, which a manifest
+// described as meta, to be opened on its first read. The file must agree
+// with the manifest then.
+func (s *Store) lazySegment(num uint64, size int64, meta segMeta) *segment {
+	sg := s.newSegment(num, size, meta)
+	open := sg.open
+	sg.open = func() (*sstable.Reader, error) {
+		r, err := open()
+		if err != nil {
+			return nil, err
+		}
+		if got := metaOf(r); !bytes.Equal(got.smallest, meta.smallest) || !bytes.Equal(got.largest, meta.largest) ||
+			got.entries != meta.entries || got.tombstones != meta.tombstones {
+			return nil, fmt.Errorf("read segment %s: its keys or counts differ from what the manifest says: %w", sg.name, kv.ErrCorrupt)
+		}
+		return r, nil
+	}
+	s.segs[num] = sg
+	return sg
+}
+
+// newSegment is segment file num of size bytes, not yet opened.
+func (s *Store) newSegment(num uint64, size int64, meta segMeta) *segment {
 	name := segFileName(num)
 	p := s.path(name)
 	var read sstable.ReadFunc
@@ -280,13 +315,9 @@ func (s *Store) openSegment(num uint64, size int64) (*segment, error) {
 	} else {
 		read = func(off int64, n int) ([]byte, error) { return s.whole.read(s.fs, p, off, n) }
 	}
-	r, err := sstable.Open(name, num, size, read, s.cache)
-	if err != nil {
-		return nil, err
-	}
-	sg := &segment{num: num, name: name, size: size, r: r}
-	s.segs[num] = sg
-	return sg, nil
+	sg := &segment{num: num, name: name, size: size, meta: meta}
+	sg.open = func() (*sstable.Reader, error) { return sstable.Open(name, num, size, read, s.cache) }
+	return sg
 }
 
 // install makes v the current version: it writes a manifest naming v, then
@@ -302,7 +333,7 @@ func (s *Store) install(v version, flushedSeq uint64) error {
 	for _, r := range v {
 		refs := make([]segRef, len(r))
 		for i, sg := range r {
-			refs[i] = segRef{num: sg.num, size: sg.size}
+			refs[i] = segRef{num: sg.num, size: sg.size, meta: &sg.meta}
 			inNew[sg.num] = true
 		}
 		m.runs = append(m.runs, refs)

@@ -1,6 +1,7 @@
 package lsm
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"minibase/engine/checksum"
@@ -13,19 +14,24 @@ import (
 // that verifies is the current one, which makes switching atomic on every
 // backend:
 //
-//	"MBMANI02" | flushed seq u64 | next file number u64 | first log u64 |
+//	"MBMANI03" | flushed seq u64 | next file number u64 | first log u64 |
 //	uvarint run count
 //	per run (newest first): uvarint segment count, then per segment (in key
-//	order): uvarint file number, uvarint size
+//	order): uvarint file number, uvarint size, uvarint-length-prefixed
+//	smallest and largest keys, uvarint entries, tombstones, live bytes
 //	CRC-32C u32 of everything before | "MBME"
 //
 // Every commit with a sequence number up to the flushed seq is in the
 // segments; later ones are in the logs. First log, when not zero, is the
 // number of the log that follows the flushed seq: the store creates it
-// before writing the manifest, so its absence means it was deleted. Version 1
-// manifests ("MBMANI01") have no first-log field and are still read.
+// before writing the manifest, so its absence means it was deleted. A
+// segment's keys and counts let the store open it on its first read instead
+// of at Open. Older manifests are still read: version 2 ("MBMANI02") has no
+// keys or counts (its segments are opened at Open), version 1 ("MBMANI01")
+// no first-log field either.
 const (
-	manifestMagic    = "MBMANI02"
+	manifestMagic    = "MBMANI03"
+	manifestMagicV2  = "MBMANI02"
 	manifestMagicV1  = "MBMANI01"
 	manifestEndMagic = "MBME"
 )
@@ -38,10 +44,12 @@ type manifest struct {
 	runs       [][]segRef
 }
 
-// segRef names a segment file and its size.
+// segRef names a segment file and its size, and describes it where the
+// manifest does (meta nil: a version 1 or 2 manifest).
 type segRef struct {
 	num  uint64
 	size int64
+	meta *segMeta
 }
 
 func encodeManifest(m manifest) []byte {
@@ -55,6 +63,13 @@ func encodeManifest(m manifest) []byte {
 		for _, s := range run {
 			buf = binary.AppendUvarint(buf, s.num)
 			buf = binary.AppendUvarint(buf, uint64(s.size))
+			buf = binary.AppendUvarint(buf, uint64(len(s.meta.smallest)))
+			buf = append(buf, s.meta.smallest...)
+			buf = binary.AppendUvarint(buf, uint64(len(s.meta.largest)))
+			buf = append(buf, s.meta.largest...)
+			buf = binary.AppendUvarint(buf, s.meta.entries)
+			buf = binary.AppendUvarint(buf, s.meta.tombstones)
+			buf = binary.AppendUvarint(buf, s.meta.liveBytes)
 		}
 	}
 	buf = binary.LittleEndian.AppendUint32(buf, checksum.Of(buf))
@@ -69,8 +84,10 @@ func decodeManifest(name string, data []byte) (manifest, error) {
 		return fmt.Errorf("read manifest %s: %s: %w", name, fmt.Sprintf(format, args...), kv.ErrCorrupt)
 	}
 	fixed := len(manifestMagic) + 16
-	if len(data) >= 8 && string(data[:8]) == manifestMagic {
+	described := false // segments come with their keys and counts
+	if len(data) >= 8 && (string(data[:8]) == manifestMagic || string(data[:8]) == manifestMagicV2) {
 		fixed += 8
+		described = string(data[:8]) == manifestMagic
 	}
 	if len(data) < fixed+8 {
 		return m, bad("%d bytes is too short", len(data))
@@ -82,7 +99,7 @@ func decodeManifest(name string, data []byte) (manifest, error) {
 	if checksum.Of(data[:crcAt]) != binary.LittleEndian.Uint32(data[crcAt:]) {
 		return m, bad("checksum mismatch")
 	}
-	if magic := string(data[:8]); magic != manifestMagic && magic != manifestMagicV1 {
+	if magic := string(data[:8]); magic != manifestMagic && magic != manifestMagicV2 && magic != manifestMagicV1 {
 		return m, bad("bad magic")
 	}
 	m.flushedSeq = binary.LittleEndian.Uint64(data[8:])
@@ -103,6 +120,15 @@ func decodeManifest(name string, data []byte) (manifest, error) {
 		p += w
 		return v, true
 	}
+	bytesField := func() ([]byte, bool) {
+		n, ok := uv()
+		if !ok || n > uint64(len(body)-p) {
+			return nil, false
+		}
+		b := bytes.Clone(body[p : p+int(n)])
+		p += int(n)
+		return b, true
+	}
 	nruns, ok := uv()
 	if !ok || nruns > uint64(len(body)) {
 		return m, bad("bad run count")
@@ -121,7 +147,22 @@ func decodeManifest(name string, data []byte) (manifest, error) {
 				return m, bad("bad segment entry")
 			}
 			seen[num] = true
-			run = append(run, segRef{num: num, size: int64(size)})
+			ref := segRef{num: num, size: int64(size)}
+			if described {
+				var meta segMeta
+				var ok [5]bool
+				meta.smallest, ok[0] = bytesField()
+				meta.largest, ok[1] = bytesField()
+				meta.entries, ok[2] = uv()
+				meta.tombstones, ok[3] = uv()
+				meta.liveBytes, ok[4] = uv()
+				if ok != [5]bool{true, true, true, true, true} || meta.entries == 0 || meta.tombstones > meta.entries ||
+					bytes.Compare(meta.smallest, meta.largest) > 0 {
+					return m, bad("bad segment description")
+				}
+				ref.meta = &meta
+			}
+			run = append(run, ref)
 		}
 		m.runs = append(m.runs, run)
 	}

@@ -285,21 +285,26 @@ func (s *Store) openVersion(manName string, m manifest, onDisk map[uint64]bool) 
 			if fi.Size() != ref.size {
 				return fmt.Errorf("read segment %s: %d bytes, manifest %s says %d: %w", name, fi.Size(), manName, ref.size, kv.ErrCorrupt)
 			}
-			sg, err := s.openSegment(ref.num, ref.size)
-			if errors.Is(err, fsadapter.ErrNotResident) {
-				if later == nil {
-					later = err
+			var sg *segment
+			if ref.meta != nil {
+				sg = s.lazySegment(ref.num, ref.size, *ref.meta)
+			} else {
+				sg, err = s.openSegment(ref.num, ref.size)
+				if errors.Is(err, fsadapter.ErrNotResident) {
+					if later == nil {
+						later = err
+					}
+					continue
 				}
-				continue
-			}
-			if err != nil {
-				return err
+				if err != nil {
+					return err
+				}
 			}
 			s.files[name] = ref.size
-			if n := len(r); n > 0 && bytes.Compare(r[n-1].r.Largest(), sg.r.Smallest()) >= 0 {
+			if n := len(r); n > 0 && bytes.Compare(r[n-1].meta.largest, sg.meta.smallest) >= 0 {
 				return fmt.Errorf("manifest %s: segment %s overlaps the one before it: %w", manName, name, kv.ErrCorrupt)
 			}
-			if sg.r.Entries == 0 {
+			if sg.meta.entries == 0 {
 				return fmt.Errorf("read segment %s: empty: %w", name, kv.ErrCorrupt)
 			}
 			r = append(r, sg)

@@ -175,3 +175,29 @@ func TestDiskFull(t *testing.T) {
 		})
 	}
 }
+
+// Open reads no segment: a segment is opened (footer, index, filter) by its
+// first read, and a lookup opens only the segments that may hold its key.
+func TestSegmentsOpenOnFirstRead(t *testing.T) {
+	base, opts := segmentedStore(t, 600)
+	f := &blockReads{FS: base}
+	s := open(t, f, opts)
+	st := s.Stats()
+	require.Greater(t, st.Segments, 3)
+	require.Zero(t, f.reads, "segment reads during Open")
+	require.Zero(t, st.IndexBytes, "no index or filter held before a read")
+	v, err := s.Get([]byte("key00007"))
+	require.NoError(t, err)
+	require.Equal(t, "value-7", string(v))
+	one := s.Stats().IndexBytes
+	require.Positive(t, one)
+	require.Positive(t, f.reads)
+	it := s.NewIter(kv.IterOptions{})
+	n := 0
+	for it.Next() {
+		n++
+	}
+	require.NoError(t, it.Close())
+	require.Equal(t, 601, n, "every key and \"last\" read back")
+	require.Greater(t, s.Stats().IndexBytes, one, "the scan opened the rest")
+}

@@ -383,12 +383,14 @@ func (s *Store) Stats() kv.Stats {
 		st.Runs++
 		for _, sg := range r {
 			st.Segments++
-			st.Keys += int64(sg.r.Entries - 2*sg.r.Tombstones)
-			st.LiveBytes += int64(sg.r.LiveBytes)
+			st.Keys += int64(sg.meta.entries - 2*sg.meta.tombstones)
+			st.LiveBytes += int64(sg.meta.liveBytes)
 		}
 	}
 	for _, sg := range s.segs {
-		st.IndexBytes += sg.r.ResidentBytes
+		if r := sg.r.Load(); r != nil {
+			st.IndexBytes += r.ResidentBytes
+		}
 	}
 	st.Keys = max(st.Keys, 0)
 	for _, size := range s.files {
@@ -424,10 +426,14 @@ func (s *Store) Check() error {
 	_ = it.Close()
 	for ri, r := range v {
 		for i, sg := range r {
-			if err := sg.r.Verify(); err != nil {
+			sr, err := sg.reader()
+			if err == nil {
+				err = sr.Verify()
+			}
+			if err != nil {
 				return fmt.Errorf("check: run %d: %w", ri, err)
 			}
-			if i > 0 && bytes.Compare(r[i-1].r.Largest(), sg.r.Smallest()) >= 0 {
+			if i > 0 && bytes.Compare(r[i-1].meta.largest, sg.meta.smallest) >= 0 {
 				return fmt.Errorf("check: run %d: segments %s and %s overlap: %w", ri, r[i-1].name, sg.name, kv.ErrCorrupt)
 			}
 		}
@@ -457,7 +463,7 @@ func (s *Store) Compact() error {
 
 func (s *Store) hasTombstones(r run) bool {
 	for _, sg := range r {
-		if sg.r.Tombstones > 0 {
+		if sg.meta.tombstones > 0 {
 			return true
 		}
 	}

@@ -3,21 +3,61 @@ package lsm
 import (
 	"bytes"
 	"sort"
+	"sync/atomic"
 
 	"minibase/engine/memtable"
 	"minibase/engine/sstable"
 )
 
-// segment is an open segment file. refs counts the versions (the store's
-// current one, snapshots, iterators) that include it; the file is deleted
-// once it is obsolete (dropped by a durable manifest) and unreferenced.
+// segment is a segment file of the store. refs counts the versions (the
+// store's current one, snapshots, iterators) that include it; the file is
+// deleted once it is obsolete (dropped by a durable manifest) and
+// unreferenced.
+//
+// A segment named by a manifest that records its key range and counts is
+// opened (its footer, index and bloom filter read) on its first read, not
+// when the store opens: opening then costs the same for any amount of data,
+// and a lookup reads the index of the one segment per run that covers its
+// key (what Pebble's table cache does).
 type segment struct {
-	num      uint64
-	name     string
-	size     int64
-	r        *sstable.Reader
+	num  uint64
+	name string
+	size int64
+	meta segMeta
+	// r is the open reader, nil until the first read of a lazily opened
+	// segment; open opens it.
+	r        atomic.Pointer[sstable.Reader]
+	open     func() (*sstable.Reader, error)
 	refs     int
 	obsolete bool
+}
+
+// segMeta is what a manifest records of a segment beside its number and size.
+type segMeta struct {
+	smallest, largest             []byte
+	entries, tombstones, liveBytes uint64
+}
+
+// metaOf is the segMeta of an open reader.
+func metaOf(r *sstable.Reader) segMeta {
+	return segMeta{smallest: r.Smallest(), largest: r.Largest(), entries: r.Entries, tombstones: r.Tombstones, liveBytes: r.LiveBytes}
+}
+
+// reader returns the segment's reader, opening it on first use. Two
+// goroutines may open it at once; one reader is kept. A failure (damage, or
+// bytes a backend has not loaded yet) is not kept: the next read tries again.
+func (sg *segment) reader() (*sstable.Reader, error) {
+	if r := sg.r.Load(); r != nil {
+		return r, nil
+	}
+	r, err := sg.open()
+	if err != nil {
+		return nil, err
+	}
+	if !sg.r.CompareAndSwap(nil, r) {
+		return sg.r.Load(), nil
+	}
+	return r, nil
 }
 
 // run is a sorted sequence of segments with disjoint key ranges, in key
@@ -34,8 +74,8 @@ func (r run) size() int64 {
 
 // find returns the segment that may hold key, or nil.
 func (r run) find(key []byte) *segment {
-	i := sort.Search(len(r), func(i int) bool { return bytes.Compare(r[i].r.Largest(), key) >= 0 })
-	if i == len(r) || bytes.Compare(r[i].r.Smallest(), key) > 0 {
+	i := sort.Search(len(r), func(i int) bool { return bytes.Compare(r[i].meta.largest, key) >= 0 })
+	if i == len(r) || bytes.Compare(r[i].meta.smallest, key) > 0 {
 		return nil
 	}
 	return r[i]
@@ -76,7 +116,11 @@ func lookup(mem *memtable.Table, v version, key []byte) (value []byte, found boo
 		if !hashed {
 			h, hashed = sstable.Hash(key), true
 		}
-		val, tomb, ok, err := s.r.GetHashed(key, h)
+		sr, err := s.reader()
+		if err != nil {
+			return nil, false, err
+		}
+		val, tomb, ok, err := sr.GetHashed(key, h)
 		if err != nil {
 			return nil, false, err
 		}
@@ -120,10 +164,10 @@ type runSource struct {
 func newRunSource(r run, lower, upper []byte, reverse bool) *runSource {
 	var segs []*segment
 	for _, s := range r {
-		if lower != nil && bytes.Compare(s.r.Largest(), lower) < 0 {
+		if lower != nil && bytes.Compare(s.meta.largest, lower) < 0 {
 			continue
 		}
-		if upper != nil && bytes.Compare(s.r.Smallest(), upper) >= 0 {
+		if upper != nil && bytes.Compare(s.meta.smallest, upper) >= 0 {
 			continue
 		}
 		segs = append(segs, s)
@@ -150,10 +194,15 @@ func (r *runSource) Next() bool {
 			r.cur = nil
 			return false
 		}
+		sr, err := r.segs[0].reader()
+		if err != nil {
+			r.err = err
+			return false
+		}
 		if r.scan {
-			r.cur = r.segs[0].r.NewScanIter(r.chunk)
+			r.cur = sr.NewScanIter(r.chunk)
 		} else {
-			r.cur = r.segs[0].r.NewIter(r.lower, r.upper, r.reverse)
+			r.cur = sr.NewIter(r.lower, r.upper, r.reverse)
 		}
 		r.segs = r.segs[1:]
 	}
