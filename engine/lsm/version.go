@@ -34,7 +34,7 @@ type segment struct {
 
 // segMeta is what a manifest records of a segment beside its number and size.
 type segMeta struct {
-	smallest, largest             []byte
+	smallest, largest              []byte
 	entries, tombstones, liveBytes uint64
 }
 

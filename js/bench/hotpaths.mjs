@@ -7,6 +7,7 @@
 //   ADAPTER=node ROWS=20000 ONLY=getpk,unique node js/bench/hotpaths.mjs
 //   WASM=/path/other.wasm PROF=1 ONLY=scan node js/bench/hotpaths.mjs   (writes scan.cpuprofile)
 //   CACHE=33554432 ...                                a block cache of that many bytes
+//   ADAPTER=wx ...                                    the wx bundle in the mini-program stand-in
 // The bulk insert always runs (the other workloads need its rows); ONLY=bulk
 // times and profiles it alone.
 import fsx from 'node:fs';
@@ -14,13 +15,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import inspector from 'node:inspector';
-import { connect } from 'minibase-db';
+import { loadMinibase } from './systems.mjs';
 import { TABLE, makeRow, randomInts } from './workloads.mjs';
 const ROWS = Number(process.env.ROWS ?? 100000);
 const only = (process.env.ONLY ?? '').split(',').filter(Boolean);
 const adapter = process.env.ADAPTER ?? 'memory';
-const root = adapter === 'node' ? fsx.mkdtempSync(path.join(os.tmpdir(), 'minibase-hotpaths-')) : `m${process.pid}`;
-const conn = await connect({ adapter, root, wasm: process.env.WASM, ...(process.env.CACHE ? { cacheBytes: Number(process.env.CACHE) } : {}) });
+const dir = fsx.mkdtempSync(path.join(os.tmpdir(), 'minibase-hotpaths-'));
+process.on('exit', () => fsx.rmSync(dir, { recursive: true, force: true }));
+const { connect } = await loadMinibase(adapter, dir);
+const root = adapter === 'node' ? dir : adapter === 'wx' ? 'data' : `m${process.pid}`;
+const conn = await connect({ ...(adapter === 'wx' ? {} : { adapter, wasm: process.env.WASM }), root, ...(process.env.CACHE ? { cacheBytes: Number(process.env.CACHE) } : {}) });
 await conn.createDatabase('b'); await conn.useDatabase('b');
 await conn.createTable('users', TABLE);
 const users = conn.table('users');
