@@ -2,6 +2,8 @@ package lsm_test
 
 import (
 	"bytes"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -200,4 +202,42 @@ func TestSegmentsOpenOnFirstRead(t *testing.T) {
 	require.NoError(t, it.Close())
 	require.Equal(t, 601, n, "every key and \"last\" read back")
 	require.Greater(t, s.Stats().IndexBytes, one, "the scan opened the rest")
+}
+
+// Readers opening the same segments at once (a lookup and scans from other
+// goroutines, each opening what it reads first) see one consistent store.
+func TestSegmentsOpenConcurrently(t *testing.T) {
+	base, opts := segmentedStore(t, 600)
+	s := open(t, base, opts)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if g%2 == 0 {
+				it := s.NewIter(kv.IterOptions{})
+				n := 0
+				for it.Next() {
+					n++
+				}
+				if err := it.Close(); err != nil || n != 601 {
+					errs <- fmt.Errorf("scan: %d keys, %v", n, err)
+				}
+				return
+			}
+			for i := 1 + g; i <= 600; i += 7 {
+				v, err := s.Get(fmt.Appendf(nil, "key%05d", i))
+				if err != nil || string(v) != fmt.Sprintf("value-%d", i) {
+					errs <- fmt.Errorf("get %d: %q, %v", i, v, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
