@@ -16,8 +16,10 @@
 // cannot wait for IndexedDB inside a call, so a read of a chunk not in the
 // cache answers null (the engine call fails with a not-resident error, having
 // changed nothing) and notes the chunk; `run` then loads the noted chunks and
-// runs the call again. The engine opens a segment by reading its end (index,
-// bloom filter), so `load` reads the last chunks of every chunked file.
+// runs the call again. The engine opens a segment on its first read (its
+// footer, index and bloom filter are at its end), so `load` reads the small
+// files and only the sizes of the chunked ones: opening costs the same for
+// any amount of data.
 //
 // A second object store, "requests", holds the answers to calls other tabs
 // forwarded (tabs.js), written in the same transaction as the files the call
@@ -45,9 +47,6 @@ const VERSION = 3;
 export const CHUNK_BYTES = 64 << 10;
 /** Default bound of the chunks a database keeps loaded between calls. */
 export const DEFAULT_RESIDENT_BYTES = 32 << 20;
-// How many last chunks of each chunked file `load` reads: a segment's index
-// and bloom filter are at its end and are read when it is opened.
-const TAIL_CHUNKS = 2;
 // Runs of one call before its not-resident failure is the caller's.
 const MAX_RUNS = 64;
 // Chunks read ahead after a miss, doubling with each run of the same call
@@ -286,13 +285,6 @@ export class FileStore {
         return [k, v];
       });
       this.#requests = new Map(rkeys.map((k, i) => [k, rvalues[i]]));
-      // The ends of the chunked files, in the same transaction.
-      const tails = [];
-      for (const [path, size] of this.#sizes) {
-        const last = Math.ceil(size / CHUNK_BYTES) - 1;
-        for (let n = Math.max(0, last - TAIL_CHUNKS + 1); n <= last; n++) tails.push([path, n]);
-      }
-      await this.#getChunks(tx.objectStore(CHUNKS), tails);
     } catch (err) {
       throw idbError(err, `indexeddb: load ${this.#name}`);
     }
