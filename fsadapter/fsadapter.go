@@ -37,6 +37,10 @@ type Caps struct {
 	AppendCheap bool
 	// Sync is true when the backend can flush to stable storage (fsync).
 	Sync bool
+	// InMemory is true when the files are bytes in this process's memory:
+	// reading a range is a copy, so blocks the store has just written are
+	// not copied into its block cache as well.
+	InMemory bool
 }
 
 // FS is the filesystem contract the storage engine is written against.

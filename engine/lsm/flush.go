@@ -226,9 +226,9 @@ func (s *Store) writeRun(src source, dropTombs bool) (run, error) {
 			s.remove(name)
 			return err
 		}
-		if ranged && primed < s.opts.CacheBytes {
+		if ranged && !s.fs.Caps().InMemory && primed < s.opts.CacheBytes {
 			// Reads of the new run start warm. Only where blocks are read
-			// from storage: a file kept whole in memory is read from there.
+			// from storage: a file kept in memory is read from there.
 			primed += sg.r.Load().Prime(data, s.opts.CacheBytes-primed)
 		}
 		out = append(out, sg)

@@ -13,11 +13,18 @@ import (
 	"minibase/fsadapter"
 )
 
-// blockReads counts the data-block reads a store makes of its segments
-// (ranges past a segment's footer, index and filter are opened once).
+// blockReads counts the range reads a store makes of its segments. It
+// stands for storage outside the process unless inMemory says otherwise.
 type blockReads struct {
 	fsadapter.FS
-	reads int
+	reads    int
+	inMemory bool
+}
+
+func (b *blockReads) Caps() fsadapter.Caps {
+	c := b.FS.Caps()
+	c.InMemory = b.inMemory
+	return c
 }
 
 func (b *blockReads) ReadRange(name string, off int64, n int) ([]byte, error) {
@@ -33,14 +40,16 @@ func TestWrittenRunStartsInTheCache(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		cacheBytes int64
+		inMemory   bool
 		allCached  bool
 	}{
-		{"cache holds the run", 1 << 20, true},
-		{"cache smaller than the run", 8 << 10, false},
-		{"no cache", -1, false},
+		{"cache holds the run", 1 << 20, false, true},
+		{"cache smaller than the run", 8 << 10, false, false},
+		{"no cache", -1, false, false},
+		{"files in memory: read from there", 1 << 20, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fs := &blockReads{FS: newMemFS(t)}
+			fs := &blockReads{FS: newMemFS(t), inMemory: tc.inMemory}
 			s := open(t, fs, lsm.Options{CacheBytes: tc.cacheBytes, BlockSize: 1 << 10})
 			b := &kv.Batch{}
 			for i := range 2000 {

@@ -46,7 +46,7 @@ var (
 )
 
 func (m *compactFS) Caps() fsadapter.Caps {
-	return fsadapter.Caps{Name: "memory", AppendCheap: true, Sync: false}
+	return fsadapter.Caps{Name: "memory", AppendCheap: true, Sync: false, InMemory: true}
 }
 
 // file returns the regular file name, or the error an operation on it gets.
