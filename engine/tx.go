@@ -132,6 +132,15 @@ func (tx *Tx) Commit() error {
 	return tx.commit()
 }
 
+// Writes is the number of keys the transaction has written so far (rows and
+// index entries, set or deleted).
+func (tx *Tx) Writes() int {
+	if tx.ov == nil {
+		return 0
+	}
+	return tx.ov.Len()
+}
+
 func (tx *Tx) commit() error {
 	if err := tx.check(); err != nil {
 		return err

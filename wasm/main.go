@@ -81,11 +81,12 @@ func mbCall(n uint32) uint32 {
 		// not stay allocated for the instance's life.
 		reqBuf = make([]byte, 64<<10)
 	}
-	if n > bulkRequest {
-		// A bulk request leaves a heap full of garbage; collected later, the
+	if n > bulkRequest || b.TookBulk() {
+		// Bulk work leaves a heap full of garbage; collected later, the
 		// next heap target would be set from it and wasm memory (which never
-		// shrinks) would grow to match. Collect now, while it is cheap to know
-		// what stays live.
+		// shrinks) would grow to match, and the next calls would pay for
+		// the collection. Collect now, while it is cheap to know what stays
+		// live and the caller is waiting on a long call anyway.
 		runtime.GC()
 	}
 	// Under GOOS=js the scheduler runs only while Go is executing: once a

@@ -49,6 +49,24 @@ type Bridge struct {
 	// opening is the budget of a store being opened, counted before its
 	// open runs so that the limit is the one it will be opened under.
 	opening int64
+	// bulk says a call since the last TookBulk committed a bulk transaction.
+	bulk bool
+}
+
+// BulkWrites is the number of keys written from which committing a
+// transaction counts as bulk work (TookBulk): a 100,000-row insertMany
+// writes 400,000 with three indexes.
+const BulkWrites = 1 << 16
+
+// TookBulk reports whether a call since the last TookBulk committed a bulk
+// transaction, which leaves a heap full of garbage and a collection under
+// way: the host collects then, at the end of the long call, instead of
+// letting the next short calls pay for it (the first hundred autocommit
+// inserts after a 100,000-row load took 0.6-2.6 ms each instead of ~0.1).
+func (b *Bridge) TookBulk() bool {
+	was := b.bulk
+	b.bulk = false
+	return was
 }
 
 type shared struct {

@@ -93,3 +93,31 @@ func TestOpenRunsAsABurst(t *testing.T) {
 type unlistable struct{ fsadapter.FS }
 
 func (unlistable) ReadDir(string) ([]string, error) { return nil, errors.New("unreadable directory") }
+
+// Committing a transaction of BulkWrites keys or more is bulk work the host
+// collects after (TookBulk, once); a small one is not.
+func TestTookBulk(t *testing.T) {
+	b := newBridge(t)
+	conn := ok(t, b, "open", o("adapter", s("memory"), "root", s("bulk")))
+	ok(t, b, "createDatabase", conn, s("d"), o())
+	ok(t, b, "createTable", conn, s("d"), s("t"), o("columns", a(o("name", s("id"), "type", s("number"), "primaryKey", value.BoolOf(true)))))
+	insert := func(rows int) {
+		tx := ok(t, b, "begin", conn)
+		batch := make([]value.Value, 0, 4096)
+		for i := 0; i < rows; i++ {
+			batch = append(batch, o("id", n(float64(i))))
+			if len(batch) == cap(batch) || i == rows-1 {
+				ok(t, b, "insertMany", conn, tx, s("d"), s("t"), a(batch...))
+				batch = batch[:0]
+			}
+		}
+		ok(t, b, "commit", conn, tx)
+	}
+	insert(10)
+	require.False(t, b.TookBulk(), "a small transaction")
+	ok(t, b, "dropTable", conn, s("d"), s("t"), o())
+	ok(t, b, "createTable", conn, s("d"), s("t"), o("columns", a(o("name", s("id"), "type", s("number"), "primaryKey", value.BoolOf(true)))))
+	insert(BulkWrites)
+	require.True(t, b.TookBulk(), "a transaction of BulkWrites rows")
+	require.False(t, b.TookBulk(), "heard once")
+}

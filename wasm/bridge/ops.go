@@ -234,6 +234,9 @@ func opCommit(c *call, conn *engine.Conn) error {
 	if err != nil {
 		return err
 	}
+	if tx.Writes() >= BulkWrites {
+		c.b.bulk = true
+	}
 	return c.done(tx.Commit())
 }
 
