@@ -53,10 +53,29 @@ type Conn struct {
 	now       func() time.Time
 	syncSt    *syncState  // sync client id and clock (syncmeta.go), loaded lazily
 	feed      *changeFeed // committed changes, while watched (changes.go)
+	restore   bool        // Options.Restore, for Resume
 }
 
 // Open opens (or creates) the minibase stored in fs.
 func Open(fs fsadapter.FS, opts Options) (*Conn, error) {
+	c, err := OpenStore(fs, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Resume(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// OpenStore is the first half of Open: it opens and recovers the store in
+// fs (replaying its logs) but reads none of its data. Resume is the second
+// half, and the connection is usable once Resume succeeded. A backend that
+// loads bytes on demand fails Resume with fsadapter.ErrNotResident until it
+// has loaded what Resume read; keeping the connection between the runs of
+// Resume spares the recovery each time.
+func OpenStore(fs fsadapter.FS, opts Options) (*Conn, error) {
 	so := opts.Store
 	if opts.Durability == Strict {
 		so.Durability = lsm.Strict
@@ -65,12 +84,23 @@ func Open(fs fsadapter.FS, opts Options) (*Conn, error) {
 	if err != nil {
 		return nil, storageErr("open", err)
 	}
-	c := &Conn{store: st, seqs: map[uint32]float64{}, open: map[uint64]*Tx{}, now: opts.Now}
-	if c.cat, err = loadCatalog(st, opts.Restore); err != nil {
-		st.Close()
-		return nil, err
+	return &Conn{store: st, seqs: map[uint32]float64{}, open: map[uint64]*Tx{}, now: opts.Now, restore: opts.Restore}, nil
+}
+
+// Resume reads the catalog of a connection OpenStore returned; it does
+// nothing once that succeeded.
+func (c *Conn) Resume() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.checkOpen(); err != nil || c.cat != nil {
+		return err
 	}
-	return c, nil
+	cat, err := loadCatalog(c.store, c.restore)
+	if err != nil {
+		return err
+	}
+	c.cat = cat
+	return nil
 }
 
 // Close closes the connection; open transactions are rolled back.

@@ -46,9 +46,10 @@ type Bridge struct {
 	// while it runs, each scanning everything replayed so far (with 7 MB of
 	// log, 2.4 s of a 2.5 s open in wasm went to collection assists).
 	Burst func(open func())
-	// opening is the budget of a store being opened, counted before its
-	// open runs so that the limit is the one it will be opened under.
-	opening int64
+	// pending are stores opened whose catalog was not loaded yet
+	// (openRoot), by root key. Their budget counts from before their open,
+	// so that the limit is the one they are opened under.
+	pending map[string]*shared
 	// bulk says a call since the last TookBulk committed a bulk transaction.
 	bulk bool
 }
@@ -101,7 +102,9 @@ func (b *Bridge) MemoryBudget() int64 {
 	for _, sh := range b.byRoot {
 		stores += sh.budget
 	}
-	stores += b.opening
+	for _, sh := range b.pending {
+		stores += sh.budget
+	}
 	return stores + max(int64(BaseMemoryBytes), stores/2)
 }
 
@@ -113,7 +116,7 @@ func (b *Bridge) budgetChanged() {
 
 // New returns a bridge that opens filesystems with openFS.
 func New(openFS OpenFS) *Bridge {
-	return &Bridge{openFS: openFS, conns: map[uint32]*shared{}, byRoot: map[string]*shared{}, syncs: map[uint32]*syncHandle{},
+	return &Bridge{openFS: openFS, conns: map[uint32]*shared{}, byRoot: map[string]*shared{}, pending: map[string]*shared{}, syncs: map[uint32]*syncHandle{},
 		keys: kvstore.NewKeyCache(0)}
 }
 

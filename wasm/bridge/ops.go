@@ -9,6 +9,7 @@ import (
 	"minibase/engine"
 	"minibase/engine/lsm"
 	"minibase/engine/value"
+	"minibase/fsadapter"
 )
 
 // Storage engine defaults of the node and memory adapters (see open).
@@ -333,28 +334,10 @@ func opOpen(c *call) error {
 	key := adapter + "\x00" + root
 	sh, ok := c.b.byRoot[key]
 	if !ok {
-		fs, err := c.b.openFS(adapter, root)
-		if err != nil {
-			return err
-		}
-		budget := storeBudget(eo)
-		c.b.opening = budget
-		c.b.budgetChanged()
-		var conn *engine.Conn
-		open := func() { conn, err = engine.Open(fs, eo) }
-		if c.b.Burst != nil {
-			c.b.Burst(open)
-		} else {
-			open()
-		}
-		c.b.opening = 0
-		if err != nil {
-			c.b.budgetChanged()
+		var err error
+		if sh, err = c.b.openRoot(key, adapter, root, eo); err != nil {
 			return inRoot(root, err)
 		}
-		sh = &shared{conn: conn, key: key, durability: eo.Durability, budget: budget}
-		c.b.byRoot[key] = sh
-		c.b.budgetChanged()
 	} else if sh.durability != eo.Durability {
 		return c.bad("%s is already open with another durability; connections to one root share it", root)
 	}
@@ -362,6 +345,46 @@ func opOpen(c *call) error {
 	c.b.next++
 	c.b.conns[c.b.next] = sh
 	return c.result(value.NumberOf(float64(c.b.next)))
+}
+
+// openRoot opens the store of a root no connection has open. A store whose
+// catalog is in bytes the backend has not loaded yet (fsadapter.
+// ErrNotResident: the host loads them and runs the call again) stays open,
+// recovered, in b.pending until the call runs again, so the next run does
+// not replay its logs once more.
+func (b *Bridge) openRoot(key, adapter, root string, eo engine.Options) (*shared, error) {
+	p, ok := b.pending[key]
+	if !ok {
+		fs, err := b.openFS(adapter, root)
+		if err != nil {
+			return nil, err
+		}
+		p = &shared{key: key, durability: eo.Durability, budget: storeBudget(eo)}
+		b.pending[key] = p
+		b.budgetChanged()
+		open := func() { p.conn, err = engine.OpenStore(fs, eo) }
+		if b.Burst != nil {
+			b.Burst(open)
+		} else {
+			open()
+		}
+		if err != nil {
+			delete(b.pending, key)
+			b.budgetChanged()
+			return nil, err
+		}
+	}
+	if err := p.conn.Resume(); err != nil {
+		if !errors.Is(err, fsadapter.ErrNotResident) {
+			delete(b.pending, key)
+			p.conn.Close()
+			b.budgetChanged()
+		}
+		return nil, err
+	}
+	delete(b.pending, key)
+	b.byRoot[key] = p
+	return p, nil
 }
 
 // inRoot names the root in an error of engine.Open ("open <root>: …"):
