@@ -289,9 +289,8 @@ func (s *Store) openSegment(num uint64, size int64) (*segment, error) {
 // with the manifest then.
 func (s *Store) lazySegment(num uint64, size int64, meta segMeta) *segment {
 	sg := s.newSegment(num, size, meta)
-	open := sg.open
 	sg.open = func() (*sstable.Reader, error) {
-		r, err := open()
+		r, err := sstable.OpenTail(sg.name, num, size, meta.tail, sg.read, s.cache)
 		if err != nil {
 			return nil, err
 		}
@@ -315,7 +314,7 @@ func (s *Store) newSegment(num uint64, size int64, meta segMeta) *segment {
 	} else {
 		read = func(off int64, n int) ([]byte, error) { return s.whole.read(s.fs, p, off, n) }
 	}
-	sg := &segment{num: num, name: name, size: size, meta: meta}
+	sg := &segment{num: num, name: name, size: size, meta: meta, read: read}
 	sg.open = func() (*sstable.Reader, error) { return sstable.Open(name, num, size, read, s.cache) }
 	return sg
 }

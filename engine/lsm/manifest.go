@@ -18,7 +18,8 @@ import (
 //	uvarint run count
 //	per run (newest first): uvarint segment count, then per segment (in key
 //	order): uvarint file number, uvarint size, uvarint-length-prefixed
-//	smallest and largest keys, uvarint entries, tombstones, live bytes
+//	smallest and largest keys, uvarint entries, tombstones, live bytes,
+//	tail bytes (index, filter and footer: read in one go)
 //	CRC-32C u32 of everything before | "MBME"
 //
 // Every commit with a sequence number up to the flushed seq is in the
@@ -70,6 +71,7 @@ func encodeManifest(m manifest) []byte {
 			buf = binary.AppendUvarint(buf, s.meta.entries)
 			buf = binary.AppendUvarint(buf, s.meta.tombstones)
 			buf = binary.AppendUvarint(buf, s.meta.liveBytes)
+			buf = binary.AppendUvarint(buf, uint64(s.meta.tail))
 		}
 	}
 	buf = binary.LittleEndian.AppendUint32(buf, checksum.Of(buf))
@@ -150,14 +152,17 @@ func decodeManifest(name string, data []byte) (manifest, error) {
 			ref := segRef{num: num, size: int64(size)}
 			if described {
 				var meta segMeta
-				var ok [5]bool
+				var ok [6]bool
+				var tail uint64
 				meta.smallest, ok[0] = bytesField()
 				meta.largest, ok[1] = bytesField()
 				meta.entries, ok[2] = uv()
 				meta.tombstones, ok[3] = uv()
 				meta.liveBytes, ok[4] = uv()
-				if ok != [5]bool{true, true, true, true, true} || meta.entries == 0 || meta.tombstones > meta.entries ||
-					bytes.Compare(meta.smallest, meta.largest) > 0 {
+				tail, ok[5] = uv()
+				meta.tail = int64(tail)
+				if ok != [6]bool{true, true, true, true, true, true} || meta.entries == 0 || meta.tombstones > meta.entries ||
+					bytes.Compare(meta.smallest, meta.largest) > 0 || tail > size {
 					return m, bad("bad segment description")
 				}
 				ref.meta = &meta

@@ -17,7 +17,7 @@ import (
 
 func sampleManifest() manifest {
 	meta := func(lo, hi string, entries, tombs uint64) *segMeta {
-		return &segMeta{smallest: []byte(lo), largest: []byte(hi), entries: entries, tombstones: tombs, liveBytes: 10 * entries}
+		return &segMeta{smallest: []byte(lo), largest: []byte(hi), entries: entries, tombstones: tombs, liveBytes: 10 * entries, tail: 70}
 	}
 	return manifest{flushedSeq: 42, nextFile: 9, runs: [][]segRef{
 		{{num: 7, size: 100, meta: meta("a", "k", 3, 0)}, {num: 8, size: 200, meta: meta("m", "m", 1, 1)}},
@@ -94,6 +94,7 @@ func TestManifestDamage(t *testing.T) {
 		"segment without entries":        {nextFile: 9, runs: [][]segRef{{{num: 3, size: 1, meta: &segMeta{smallest: []byte("a"), largest: []byte("b")}}}}},
 		"more tombstones than entries":   {nextFile: 9, runs: [][]segRef{{{num: 3, size: 1, meta: &segMeta{largest: []byte("b"), entries: 1, tombstones: 2}}}}},
 		"smallest key after the largest": {nextFile: 9, runs: [][]segRef{{{num: 3, size: 1, meta: &segMeta{smallest: []byte("b"), largest: []byte("a"), entries: 1}}}}},
+		"tail longer than the file":      {nextFile: 9, runs: [][]segRef{{{num: 3, size: 100, meta: &segMeta{largest: []byte("a"), entries: 1, tail: 101}}}}},
 	} {
 		_, err := decodeManifest("rule.manifest", encodeManifest(m))
 		require.ErrorIs(t, err, kv.ErrCorrupt, name)

@@ -28,6 +28,7 @@ type segment struct {
 	// segment; open opens it.
 	r        atomic.Pointer[sstable.Reader]
 	open     func() (*sstable.Reader, error)
+	read     sstable.ReadFunc // the file's bytes
 	refs     int
 	obsolete bool
 }
@@ -36,11 +37,12 @@ type segment struct {
 type segMeta struct {
 	smallest, largest              []byte
 	entries, tombstones, liveBytes uint64
+	tail                           int64 // sstable.Reader.TailBytes
 }
 
 // metaOf is the segMeta of an open reader.
 func metaOf(r *sstable.Reader) segMeta {
-	return segMeta{smallest: r.Smallest(), largest: r.Largest(), entries: r.Entries, tombstones: r.Tombstones, liveBytes: r.LiveBytes}
+	return segMeta{smallest: r.Smallest(), largest: r.Largest(), entries: r.Entries, tombstones: r.Tombstones, liveBytes: r.LiveBytes, tail: r.TailBytes()}
 }
 
 // reader returns the segment's reader, opening it on first use. Two

@@ -39,19 +39,49 @@ type Reader struct {
 	LiveBytes  uint64
 	// ResidentBytes is what the reader keeps in memory: index and filter.
 	ResidentBytes int64
+
+	tail int64 // bytes from the index to the end of the file
 }
+
+// TailBytes is the size of the segment's index, bloom filter and footer,
+// which end the file: what OpenTail reads in one go.
+func (r *Reader) TailBytes() int64 { return r.tail }
 
 // Open reads and verifies the footer, index and bloom filter of the segment
 // file name of size bytes. id names the file in the cache. Damage fails it
 // with an error wrapping kv.ErrCorrupt that names the file.
 func Open(name string, id uint64, size int64, read ReadFunc, c *cache.Cache) (*Reader, error) {
+	return OpenTail(name, id, size, 0, read, c)
+}
+
+// OpenTail is Open reading the last tail bytes of the file in one read
+// first: given the segment's TailBytes, the index, filter and footer come
+// in one read instead of two (a backend that loads on demand misses once,
+// not twice). A tail that is wrong costs a second read, never a wrong
+// answer.
+func OpenTail(name string, id uint64, size, tail int64, read ReadFunc, c *cache.Cache) (*Reader, error) {
 	r := &Reader{name: name, id: id, read: read, cache: c}
 	if size < FooterSize {
 		return nil, r.corrupt("%d bytes is too short", size)
 	}
-	footer, err := read(size-FooterSize, FooterSize)
-	if err != nil {
-		return nil, fmt.Errorf("read segment %s: %w", name, err)
+	var end []byte // the last len(end) bytes of the file
+	if tail >= FooterSize && tail <= size {
+		b, err := read(size-tail, int(tail))
+		if err != nil {
+			return nil, fmt.Errorf("read segment %s: %w", name, err)
+		}
+		if int64(len(b)) == tail {
+			end = b
+		}
+	}
+	var footer []byte
+	if end != nil {
+		footer = end[len(end)-FooterSize:]
+	} else {
+		var err error
+		if footer, err = read(size-FooterSize, FooterSize); err != nil {
+			return nil, fmt.Errorf("read segment %s: %w", name, err)
+		}
 	}
 	if len(footer) != FooterSize || string(footer[FooterSize-4:]) != footerEndMagic {
 		return nil, r.corrupt("no footer (torn write?)")
@@ -72,10 +102,16 @@ func Open(name string, id uint64, size int64, read ReadFunc, c *cache.Cache) (*R
 		bloomOff != indexOff+indexLen || bloomLen != body-bloomOff {
 		return nil, r.corrupt("footer locates blocks outside the file")
 	}
-	meta, err := read(int64(indexOff), int(indexLen+bloomLen))
-	if err != nil {
-		return nil, fmt.Errorf("read segment %s: %w", name, err)
+	var meta []byte
+	if from := int64(len(end)) - (size - int64(indexOff)); end != nil && from >= 0 {
+		meta = end[from : from+int64(indexLen+bloomLen)]
+	} else {
+		var err error
+		if meta, err = read(int64(indexOff), int(indexLen+bloomLen)); err != nil {
+			return nil, fmt.Errorf("read segment %s: %w", name, err)
+		}
 	}
+	r.tail = size - int64(indexOff)
 	if len(meta) != int(indexLen+bloomLen) {
 		return nil, r.corrupt("short read of index")
 	}

@@ -291,3 +291,41 @@ func TestReadahead(t *testing.T) {
 	}
 	require.ErrorIs(t, err, kv.ErrCorrupt)
 }
+
+// OpenTail given the segment's TailBytes reads index, filter and footer in
+// one read; any other tail still opens the same reader, with more reads.
+func TestOpenTail(t *testing.T) {
+	data, ents := build(500)
+	r, err := open(t, "a.seg", data)
+	require.NoError(t, err)
+	tail := r.TailBytes()
+	require.Greater(t, tail, int64(sstable.FooterSize))
+	for _, tc := range []struct {
+		name  string
+		tail  int64
+		reads int
+	}{
+		{"exact", tail, 1},
+		{"longer", tail + 300, 1},
+		{"whole file", int64(len(data)), 1},
+		{"footer only", sstable.FooterSize, 2},
+		{"too short for the footer", 3, 2},
+		{"none", 0, 2},
+		{"past the file", int64(len(data)) + 1, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reads := 0
+			rd := reader(data)
+			counting := func(off int64, n int) ([]byte, error) { reads++; return rd(off, n) }
+			r, err := sstable.OpenTail("a.seg", 1, int64(len(data)), tc.tail, counting, cache.New(1<<20))
+			require.NoError(t, err)
+			require.Equal(t, tc.reads, reads)
+			require.Equal(t, tail, r.TailBytes())
+			for _, e := range ents[:50] {
+				_, _, found, err := r.Get([]byte(e.k))
+				require.NoError(t, err)
+				require.True(t, found)
+			}
+		})
+	}
+}
