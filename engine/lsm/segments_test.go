@@ -241,3 +241,72 @@ func TestSegmentsOpenConcurrently(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A lookup that misses bytes the backend has not loaded in one run still
+// reads the older runs, so one call names what every run needs; an older
+// run's value is never the answer while a newer run was not read.
+func TestLookupNamesEveryRunItMisses(t *testing.T) {
+	cold := &notLoaded{FS: newMemFS(t), loaded: map[string]bool{}}
+	s := open(t, cold, lsm.Options{MemtableBytes: 1 << 10, BlockSize: 256})
+	// Three runs whose key ranges all hold k001: the oldest has every key,
+	// the two newer ones the even keys and the last one.
+	for round := range 3 {
+		b := &kv.Batch{}
+		for i := 0; i < 200; i++ {
+			if round == 0 || i%2 == 0 || i == 199 {
+				b.Set(fmt.Appendf(nil, "k%03d", i), fmt.Appendf(nil, "v%d-%d", round, i))
+			}
+		}
+		require.NoError(t, s.Apply(b))
+		require.NoError(t, s.Apply(batchOf("pad", "flush")))
+	}
+	require.Equal(t, 3, s.Stats().Runs)
+	require.NoError(t, s.Close())
+	s = open(t, cold, lsm.Options{MemtableBytes: 1 << 10, BlockSize: 256})
+	get := func(key string) (string, int) {
+		cold.cold, cold.loaded = true, map[string]bool{}
+		defer func() { cold.cold = false }() // the check after the test reads everything
+		for runs := 1; ; runs++ {
+			v, err := s.Get([]byte(key))
+			if err == nil {
+				return string(v), runs
+			}
+			require.ErrorIs(t, err, fsadapter.ErrNotResident)
+			require.Less(t, runs, 20)
+			cold.loadMissed()
+		}
+	}
+	v, runs := get("k001")
+	require.Equal(t, "v0-1", v, "only the oldest run holds it")
+	require.Equal(t, 3, runs, "every run's index and filter in the first pass, the block in the second")
+	v, runs = get("k002")
+	require.Equal(t, "v2-2", v, "the newest value, not an older run's")
+	require.Equal(t, 2, runs, "the newest run's block in the first pass: its segment is open")
+}
+
+// notLoaded fails range reads of segments with fsadapter.ErrNotResident
+// while cold, until loadMissed made what was asked readable.
+type notLoaded struct {
+	fsadapter.FS
+	cold           bool
+	loaded, missed map[string]bool
+}
+
+func (n *notLoaded) ReadRange(name string, off int64, size int) ([]byte, error) {
+	key := fmt.Sprintf("%s@%d+%d", name, off, size)
+	if n.cold && !n.loaded[key] {
+		if n.missed == nil {
+			n.missed = map[string]bool{}
+		}
+		n.missed[key] = true
+		return nil, fmt.Errorf("read %s: %w", name, fsadapter.ErrNotResident)
+	}
+	return n.FS.(fsadapter.RangeReader).ReadRange(name, off, size)
+}
+
+func (n *notLoaded) loadMissed() {
+	for k := range n.missed {
+		n.loaded[k] = true
+	}
+	n.missed = nil
+}

@@ -2,11 +2,13 @@ package lsm
 
 import (
 	"bytes"
+	"errors"
 	"sort"
 	"sync/atomic"
 
 	"minibase/engine/memtable"
 	"minibase/engine/sstable"
+	"minibase/fsadapter"
 )
 
 // segment is a segment file of the store. refs counts the versions (the
@@ -104,12 +106,19 @@ var tombstone = []byte{0}
 func isTomb(v []byte) bool { return len(v) == 1 && &v[0] == &tombstone[0] }
 
 // lookup finds key in mem and then the runs, newest first.
+//
+// A run whose bytes the backend has not loaded yet (fsadapter.
+// ErrNotResident: the host loads what the call missed and runs it again)
+// fails the lookup, but the older runs are still read, so that one run of
+// the call names what every run needs (a segment's index and filter, then
+// its block) instead of one run of the call per run of the store.
 func lookup(mem *memtable.Table, v version, key []byte) (value []byte, found bool, err error) {
 	if val, ok := mem.Get(key); ok {
 		return val, !isTomb(val), nil
 	}
 	var h uint64
 	hashed := false
+	var later error // a newer run was not loaded: whatever older runs hold is not the answer
 	for _, r := range v {
 		s := r.find(key)
 		if s == nil {
@@ -119,18 +128,28 @@ func lookup(mem *memtable.Table, v version, key []byte) (value []byte, found boo
 			h, hashed = sstable.Hash(key), true
 		}
 		sr, err := s.reader()
-		if err != nil {
-			return nil, false, err
+		var val []byte
+		var tomb, ok bool
+		if err == nil {
+			val, tomb, ok, err = sr.GetHashed(key, h)
 		}
-		val, tomb, ok, err := sr.GetHashed(key, h)
+		if errors.Is(err, fsadapter.ErrNotResident) {
+			if later == nil {
+				later = err
+			}
+			continue
+		}
 		if err != nil {
 			return nil, false, err
 		}
 		if ok {
+			if later != nil {
+				return nil, false, later
+			}
 			return val, !tomb, nil
 		}
 	}
-	return nil, false, nil
+	return nil, false, later
 }
 
 // source is one input of a merge: entries in order, tombstones included.
