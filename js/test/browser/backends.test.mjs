@@ -164,9 +164,6 @@ for (const adapter of BACKENDS) {
         await c3.useDatabase('app');
         const rows = (await c3.table('t').select({})).map((r) => r.k);
         await c3.close();
-        // Not on IndexedDB: there deleteDatabase right after release can still
-        // find the database open (LOCKED), a known limit of release.
-        if (adapter !== 'opfs') return { rows, afterDelete: [] };
         await window.minibase.deleteDatabase('reopen', adapter);
         const c4 = await window.minibase.connect({ adapter, name: 'reopen' });
         return { rows, afterDelete: await c4.showDatabases() };
