@@ -26,6 +26,9 @@ export type ErrorCode =
   | 'DECRYPT_FAILED'
   | 'NO_SECRET'
   | 'SYNC_UNSUPPORTED'
+  // The 'opfs' adapter: the engine's worker died (terminated, crashed) while the call was
+  // under way, so whether it committed is unknown; the next call starts a new worker.
+  | 'WORKER_LOST'
   // Versioned schemas (connect's `schema`): a declared table differs from the stored one
   // with no migration step; the stored version is newer than the app's; a migration would
   // change a synced table in a way that is not additive.
