@@ -5,15 +5,11 @@
 // and leaves that tab's data alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, ready, skip, useBrowser } from './helpers.mjs';
+import { skip, useBrowser } from './helpers.mjs';
 
 const env = useBrowser();
 
-const page = async () => {
-  const p = await openPage(env.ctx, `${env.server.url}/js/test/browser/pages/blank.html`);
-  await ready(p);
-  return p;
-};
+const page = () => env.page();
 
 // In the page: connect to `name`, make table t, insert keys; window.conn keeps the connection.
 async function fill({ adapter, name, keys, locks }) {

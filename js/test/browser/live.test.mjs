@@ -4,15 +4,11 @@
 // away the watchers follow the new owner.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, ready, skip, useBrowser } from './helpers.mjs';
+import { skip, useBrowser } from './helpers.mjs';
 
 const env = useBrowser();
 
-const page = async () => {
-  const p = await openPage(env.ctx, `${env.server.url}/js/test/browser/pages/blank.html`);
-  await ready(p);
-  return p;
-};
+const page = () => env.page();
 
 // In the page: connect, make table 'notes', and watch the notes of one topic.
 async function setup(topic) {

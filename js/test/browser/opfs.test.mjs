@@ -3,98 +3,40 @@
 // back) and QUOTA_EXCEEDED. The cases of every backend (reload, restart, a
 // second page, the app's Worker, SIGKILL) are in backends.test.mjs; two tabs
 // with an owner hand-over are in tabs.test.mjs.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { launch, openPage, ready, repoRoot, skip, startServer, tempProfile } from './helpers.mjs';
+import { inPage, ready, skip, useBrowser, withProfile } from './helpers.mjs';
 
-let server;
+// One server for the file; each test starts its browser on a profile of its own.
+const env = useBrowser({ browser: false });
+const OPFS = { adapter: 'opfs' };
 
-before(async () => {
-  if (skip) return;
-  server = await startServer({ mounts: { '/': repoRoot } });
-});
-
-after(async () => {
-  await server?.close();
-});
-
-async function page(ctx) {
-  const p = await openPage(ctx, `${server.url}/js/test/browser/pages/blank.html`);
-  await ready(p);
-  await p.evaluate(() => {
-    window.evictions = [];
-    window.minibase.events.addEventListener('evicted', (e) => window.evictions.push(e.detail));
-  });
-  return p;
-}
-
-// Runs in the page: opens OPFS database `name`, creating the schema when new.
-async function open(name = 'persist', durability) {
-  const conn = await window.minibase.connect({ adapter: 'opfs', name, durability });
-  await conn.createDatabase('app', { ifNotExists: true });
-  await conn.useDatabase('app');
-  await conn.createTable('notes', {
-    ifNotExists: true,
-    columns: [
-      { name: 'id', type: 'number', primaryKey: true, autoIncrement: true },
-      { name: 'text', type: 'string', unique: true },
-      { name: 'n', type: 'number' },
-    ],
-    indexes: [{ columns: ['n'] }],
-  });
-  return conn;
-}
-
-/** Runs fn(open, arg) in the page. */
-const inPage = (p, fn, arg) =>
-  p.evaluate(
-    async ({ src, openSrc, arg }) => (0, eval)(`(${src})`)((0, eval)(`(${openSrc})`), arg), // eslint-disable-line no-eval
-    { src: fn.toString(), openSrc: open.toString(), arg },
-  );
-
-test('opfs: the origin cleared behind the app: evicted, and an empty database', { skip }, async () => {
-  const dir = tempProfile();
-  const ctx = await launch(dir);
-  try {
-    let p = await page(ctx);
-    assert.equal(await inPage(p, async (open) => (await open('gone')).table('notes').insertMany([{ text: 'a', n: 1 }, { text: 'b', n: 2 }])).then(() => 2), 2);
+test('opfs: the origin cleared behind the app: evicted, and an empty database', { skip }, () =>
+  withProfile(async (profile) => {
+    const ctx = await profile.launch();
+    let p = await env.page(ctx);
+    assert.equal(await inPage(p, async (open) => (await open('gone')).table('notes').insertMany([{ text: 'a', n: 1 }, { text: 'b', n: 2 }]), undefined, OPFS), 2);
     await p.close();
     const other = await ctx.newPage();
     const cdp = await ctx.newCDPSession(other);
-    await cdp.send('Storage.clearDataForOrigin', { origin: server.url, storageTypes: 'file_systems' });
+    await cdp.send('Storage.clearDataForOrigin', { origin: env.server.url, storageTypes: 'file_systems' });
     await other.close();
-    p = await page(ctx);
+    p = await env.page(ctx);
     const dbs = await p.evaluate(async () => (await window.minibase.connect({ adapter: 'opfs', name: 'gone' })).showDatabases());
     assert.deepEqual(dbs, []);
     assert.deepEqual(await p.evaluate(() => window.evictions.map((e) => [e.name, e.adapter])), [['gone', 'opfs']]);
     assert.deepEqual(p.errors, []);
-  } finally {
-    await ctx.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('opfs: QUOTA_EXCEEDED, then a usable database', { skip }, async () => {
-  const dir = tempProfile();
-  const ctx = await launch(dir);
-  try {
-    const p = await openPage(ctx, `${server.url}/js/test/browser/pages/blank.html`);
-    await ready(p);
+test('opfs: QUOTA_EXCEEDED, then a usable database', { skip }, () =>
+  withProfile(async (profile) => {
+    const ctx = await profile.launch();
+    const p = await env.page(ctx);
     const cdp = await ctx.newCDPSession(p);
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.url, quotaSize: 8 * 1024 * 1024 });
-    const openBlobs = async () => {
-      const conn = await window.minibase.connect({ adapter: 'opfs', name: 'quota' });
-      await conn.createDatabase('app', { ifNotExists: true });
-      await conn.useDatabase('app');
-      await conn.createTable('blobs', {
-        ifNotExists: true,
-        columns: [{ name: 'id', type: 'number', primaryKey: true }, { name: 'body', type: 'string' }],
-      });
-      return conn;
-    };
-    const r = await p.evaluate(async (src) => {
-      const conn = await (0, eval)(`(${src})`)(); // eslint-disable-line no-eval
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: env.server.url, quotaSize: 8 * 1024 * 1024 });
+    const BLOBS = { adapter: 'opfs', table: 'blobs' };
+    const r = await inPage(p, async (open) => {
+      const conn = await open('quota');
       const blobs = conn.table('blobs');
       await blobs.insertMany([1, 2, 3].map((id) => ({ id, body: 'small' })));
       const random = () => Array.from(crypto.getRandomValues(new Uint8Array(2048)), (x) => x.toString(16).padStart(2, '0')).join('');
@@ -112,11 +54,11 @@ test('opfs: QUOTA_EXCEEDED, then a usable database', { skip }, async () => {
       }
       window.conn = conn;
       return { code, message: window.quotaError, acked, afterRefused: await blobs.count() };
-    }, openBlobs.toString());
+    }, undefined, BLOBS);
     assert.equal(r.code, 'QUOTA_EXCEEDED', r.message);
     assert.equal(r.afterRefused, r.acked, 'the refused insert left nothing');
     // More quota: the same connection takes writes again; freeing space works.
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.url, quotaSize: 64 * 1024 * 1024 });
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: env.server.url, quotaSize: 64 * 1024 * 1024 });
     const final = await p.evaluate(async () => {
       const blobs = window.conn.table('blobs');
       await blobs.insert({ id: 4, body: 'after' });
@@ -127,27 +69,18 @@ test('opfs: QUOTA_EXCEEDED, then a usable database', { skip }, async () => {
     assert.equal(final, 4);
     await p.reload();
     await ready(p);
-    const ids = await p.evaluate(async (src) => {
-      const conn = await (0, eval)(`(${src})`)(); // eslint-disable-line no-eval
-      return (await conn.table('blobs').select({ columns: ['id'] })).map((x) => x.id).sort((a, b) => a - b);
-    }, openBlobs.toString());
+    const ids = await inPage(p, async (open) => (await (await open('quota')).table('blobs').select({ columns: ['id'] })).map((x) => x.id).sort((a, b) => a - b), undefined, BLOBS);
     assert.deepEqual(ids, [1, 2, 3, 4]);
-  } finally {
-    await ctx.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
 // The engine's worker dies under the page (terminated as a crash would, or an
 // uncaught error in it): the calls it had fail with WORKER_LOST instead of
 // hanging, the next call starts a new worker on the same files, and what was
 // acknowledged before is there, after a reload too.
 for (const kill of ['terminate', 'error']) {
-  test(`opfs: the engine's worker dies (${kill}): pending calls fail, the next call reopens`, { skip }, async () => {
-    const dir = tempProfile();
-    const ctx = await launch(dir);
-    try {
-      const p = await page(ctx);
+  test(`opfs: the engine's worker dies (${kill}): pending calls fail, the next call reopens`, { skip }, () =>
+    withProfile(async (profile) => {
+      const p = await env.page(await profile.launch());
       const name = `killed-${kill}`;
       const r = await inPage(
         p,
@@ -176,6 +109,7 @@ for (const kill of ['terminate', 'error']) {
           return { acked, codes: [...codes], failed: settled.length - acked.length, txCode, rows, newWorker: globalThis[Symbol.for('minibase.opfsWorker')] !== worker };
         },
         { name, kill },
+        OPFS,
       );
       assert.ok(r.failed > 0, 'calls were pending when the worker died');
       assert.deepEqual(r.codes, ['WORKER_LOST']);
@@ -189,30 +123,24 @@ for (const kill of ['terminate', 'error']) {
       assert.ok(!r.rows.includes('in-tx'), 'the uncommitted transaction left nothing');
       await p.reload();
       await ready(p);
-      const reloaded = await inPage(p, async (open, name) => (await (await open(name)).table('notes').select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((x) => x.text), name);
+      const reloaded = await inPage(p, async (open, name) => (await (await open(name)).table('notes').select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((x) => x.text), name, OPFS);
       assert.deepEqual(reloaded, [...r.rows, 'after']);
       assert.deepEqual(p.errors, []);
-    } finally {
-      await ctx.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 }
 
-test("opfs: the owner's worker dies: another tab's calls go on, and release and delete work with it dead", { skip }, async () => {
-  const dir = tempProfile();
-  const ctx = await launch(dir);
-  try {
-    const owner = await page(ctx);
-    const other = await page(ctx);
-    await inPage(owner, async (open) => {
-      window.conn = await open('shared-kill');
-      await window.conn.table('notes').insert({ text: 'owner', n: 1 });
-    });
-    await inPage(other, async (open) => {
-      window.conn = await open('shared-kill');
-      await window.conn.table('notes').insert({ text: 'other', n: 2 });
-    });
+test("opfs: the owner's worker dies: another tab's calls go on, and release and delete work with it dead", { skip }, () =>
+  withProfile(async (profile) => {
+    const ctx = await profile.launch();
+    const owner = await env.page(ctx);
+    const other = await env.page(ctx);
+    const openAs = (p, text, n) =>
+      inPage(p, async (open, { text, n }) => {
+        window.conn = await open('shared-kill');
+        await window.conn.table('notes').insert({ text, n });
+      }, { text, n }, OPFS);
+    await openAs(owner, 'owner', 1);
+    await openAs(other, 'other', 2);
     assert.equal(await owner.evaluate(() => window.minibase.isOwner('shared-kill', 'opfs')), true);
     await owner.evaluate(() => globalThis[Symbol.for('minibase.opfsWorker')].terminate());
     // The other tab's forwarded calls reach the owner, which starts a new worker.
@@ -230,7 +158,7 @@ test("opfs: the owner's worker dies: another tab's calls go on, and release and 
     });
     assert.equal(after, false);
     await owner.close();
-    assert.deepEqual(await other.evaluate(async () => (await window.conn.table('notes').count()) ), 3, 'the other tab owns it now, with every row');
+    assert.deepEqual(await other.evaluate(async () => window.conn.table('notes').count()), 3, 'the other tab owns it now, with every row');
     const deleted = await other.evaluate(async () => {
       await window.conn.close();
       await window.minibase.deleteDatabase('shared-kill', 'opfs');
@@ -238,8 +166,4 @@ test("opfs: the owner's worker dies: another tab's calls go on, and release and 
     });
     assert.deepEqual(deleted, []);
     assert.deepEqual([...owner.errors, ...other.errors], []);
-  } finally {
-    await ctx.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
