@@ -10,6 +10,7 @@
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { SlotPool, opfsHost, ANSWER, MARKER } from './browser-opfs.js';
 import { storageEvents, witnessOf, setWitness } from './browser-idb.js';
+import { EMPTY_CHANGES } from './live.js';
 
 /** The name of the worker the loader starts for OPFS (a module worker of browser.mjs). */
 export const WORKER_NAME = 'minibase-opfs-engine';
@@ -66,7 +67,9 @@ export function serveOpfs(scope, startEngine) {
       pool.flush();
       return id;
     },
-    async exec({ name, op, args, id }) {
+    // take: a connection to take the change feed through after a call that
+    // wrote (a tab watches live queries), answered with the call.
+    async exec({ name, op, args, id, take }) {
       const bridge = await engine;
       const pool = poolOf(name);
       let reply;
@@ -80,7 +83,16 @@ export function serveOpfs(scope, startEngine) {
         if (id) pool.writeAll(pool.get(ANSWER, id) ?? pool.create(ANSWER, id), new TextEncoder().encode(JSON.stringify(reply)));
         pool.flush();
       }
-      return { reply, wrote };
+      let changes = null;
+      if (wrote && take !== undefined) {
+        try {
+          const batch = bridge.call('changesTake', take, true); // with rows: a tab may read the feed itself
+          if (batch.changes.length || batch.schema || batch.overflow) changes = batch;
+        } catch {
+          // No feed to give (the connection just closed): the watchers miss nothing they could see.
+        }
+      }
+      return { reply, wrote, changes };
     },
     async forget({ name, ids }) {
       const pool = poolOf(name);
@@ -235,6 +247,9 @@ export class OpfsOwner {
   #handles = new Set();
   #answers = new Map(); // call id → answer
   #restarting = null;
+  #watching = false; // a tab watches live queries: take the change feed after each call that wrote
+  /** @type {((batch: object, from: string|null, sync: boolean) => void)|null} hears each committed batch (tabs.js) */
+  onChanges = null;
   epoch = randomId();
 
   constructor(worker, name, durability, answers, options) {
@@ -312,9 +327,15 @@ export class OpfsOwner {
     if (recorded) return { ...recorded, epoch: this.epoch };
     if (epoch !== this.epoch) return { stale: this.epoch };
     if (op === 'open') args = [{ ...args[0], adapter: 'opfs', root: this.#name, durability: this.#durability }];
+    // The feed is the owner's to take and broadcast, as tabs.js's Owner does:
+    // a tab asking for it gets nothing, and gets the batches on the channel.
+    if (op === 'changesTake') return { result: EMPTY_CHANGES, epoch: this.epoch };
+    if ((op === 'changesWatch' && args[1] === false) || op === 'changesFilter') return { result: null, epoch: this.epoch };
+    if (op === 'changesWatch') this.#watching = true;
+    const take = this.#watching && this.onChanges ? this.#handles.values().next().value : undefined;
     let out;
     try {
-      out = await this.#worker.request('exec', { name: this.#name, op, args, id });
+      out = await this.#worker.request('exec', { name: this.#name, op, args, id, take });
     } catch (err) {
       return { error: plainError(toMinibaseError(err, op)) };
     }
@@ -323,6 +344,8 @@ export class OpfsOwner {
       if (op === 'close') this.#handles.delete(args[0]);
     }
     if (id && out.wrote) this.#answers.set(id, out.reply);
+    // Committed changes go to every tab before the caller's answer does.
+    if (out.changes) this.onChanges?.(out.changes, id ? splitId(id)[0] : null, op.startsWith('sync'));
     return { ...out.reply, epoch: this.epoch };
   }
 

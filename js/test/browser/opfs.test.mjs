@@ -88,6 +88,9 @@ for (const kill of ['terminate', 'error']) {
           const conn = await open(name);
           const notes = conn.table('notes');
           for (let i = 0; i < 5; i++) await notes.insert({ text: `before-${i}`, n: i });
+          // A live query from before the death follows writes made after it.
+          const watched = [];
+          notes.watch({ where: { n: 1000 } }, (rows) => watched.push(rows.map((x) => x.text).join()));
           const tx = await conn.begin();
           await tx.table('notes').insert({ text: 'in-tx', n: -1 });
           const pending = Array.from({ length: 40 }, (_, i) => notes.insert({ text: `during-${i}`, n: 100 + i }));
@@ -106,7 +109,9 @@ for (const kill of ['terminate', 'error']) {
           const txCode = await tx.table('notes').insert({ text: 'in-tx-2', n: -2 }).then(() => 'acknowledged', (err) => err.code);
           const rows = (await notes.select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((x) => x.text);
           await notes.insert({ text: 'after', n: 1000 });
-          return { acked, codes: [...codes], failed: settled.length - acked.length, txCode, rows, newWorker: globalThis[Symbol.for('minibase.opfsWorker')] !== worker };
+          for (let i = 0; i < 200 && watched.at(-1) !== 'after'; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+          const newWorker = globalThis[Symbol.for('minibase.opfsWorker')] !== worker;
+          return { acked, codes: [...codes], failed: settled.length - acked.length, txCode, rows, newWorker, watched: watched.at(-1) };
         },
         { name, kill },
         OPFS,
@@ -115,6 +120,7 @@ for (const kill of ['terminate', 'error']) {
       assert.deepEqual(r.codes, ['WORKER_LOST']);
       assert.equal(r.txCode, 'TX_CLOSED', 'a transaction of the dead worker is gone');
       assert.ok(r.newWorker, 'a new worker runs the engine');
+      assert.equal(r.watched, 'after', 'the live query followed the new worker');
       const before = ['before-0', 'before-1', 'before-2', 'before-3', 'before-4'];
       assert.deepEqual(r.rows.slice(0, 5), before, 'rows committed before the death are intact');
       for (const a of r.acked) assert.ok(r.rows.includes(a), `acknowledged ${a} is there`);
