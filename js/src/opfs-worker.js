@@ -10,7 +10,7 @@
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { SlotPool, opfsHost, ANSWER, MARKER } from './browser-opfs.js';
 import { storageEvents, witnessOf, setWitness } from './browser-idb.js';
-import { EMPTY_CHANGES } from './live.js';
+import { hasChanges, ownerFeedAnswer } from './live.js';
 
 /** The name of the worker the loader starts for OPFS (a module worker of browser.mjs). */
 export const WORKER_NAME = 'minibase-opfs-engine';
@@ -87,7 +87,7 @@ export function serveOpfs(scope, startEngine) {
       if (wrote && take !== undefined) {
         try {
           const batch = bridge.call('changesTake', take, true); // with rows: a tab may read the feed itself
-          if (batch.changes.length || batch.schema || batch.overflow) changes = batch;
+          if (hasChanges(batch)) changes = batch;
         } catch {
           // No feed to give (the connection just closed): the watchers miss nothing they could see.
         }
@@ -327,10 +327,9 @@ export class OpfsOwner {
     if (recorded) return { ...recorded, epoch: this.epoch };
     if (epoch !== this.epoch) return { stale: this.epoch };
     if (op === 'open') args = [{ ...args[0], adapter: 'opfs', root: this.#name, durability: this.#durability }];
-    // The feed is the owner's to take and broadcast, as tabs.js's Owner does:
-    // a tab asking for it gets nothing, and gets the batches on the channel.
-    if (op === 'changesTake') return { result: EMPTY_CHANGES, epoch: this.epoch };
-    if ((op === 'changesWatch' && args[1] === false) || op === 'changesFilter') return { result: null, epoch: this.epoch };
+    // The feed is the owner's to take (in the worker, with the call) and broadcast.
+    const own = ownerFeedAnswer(op, args);
+    if (own) return { ...own, epoch: this.epoch };
     if (op === 'changesWatch') this.#watching = true;
     const take = this.#watching && this.onChanges ? this.#handles.values().next().value : undefined;
     let out;
