@@ -151,6 +151,13 @@ export function serveOpfs(scope, startEngine) {
 const WORKER_HOOK = Symbol.for('minibase.opfsWorker');
 
 /**
+ * How long a new worker has to take its Web Lock of life (its first
+ * message): one that died before it did leaves no other trace, so past this
+ * it counts as lost rather than leaving the calls waiting forever.
+ */
+const LIFE_WAIT_MS = 15_000;
+
+/**
  * The OPFS worker of this page, started on first use and again after it
  * died. A worker that died (terminated, closed, crashed: its Web Lock of
  * life came free, or it raised an uncaught error) fails the calls it had
@@ -178,7 +185,9 @@ class WorkerClient {
     const locks = globalThis.navigator?.locks;
     if (locks?.request) {
       const lock = `minibase:opfs-worker:${randomId()}`;
+      const timer = setTimeout(() => this.#lose(`the OPFS worker did not start within ${LIFE_WAIT_MS} ms`), LIFE_WAIT_MS);
       this.#gone = this.request('life', { lock })
+        .finally(() => clearTimeout(timer))
         .then(() => locks.request(lock, () => {}))
         .then(
           () => this.#lose('the OPFS worker stopped'),

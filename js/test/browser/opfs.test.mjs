@@ -173,3 +173,44 @@ test("opfs: the owner's worker dies: another tab's calls go on, and release and 
     assert.deepEqual(deleted, []);
     assert.deepEqual([...owner.errors, ...other.errors], []);
   }));
+
+test('opfs: the worker killed again and again under writes, and as it starts: every acknowledged row stays, once', { skip }, () =>
+  withProfile(async (profile) => {
+    const p = await env.page(await profile.launch());
+    const r = await inPage(
+      p,
+      async (open) => {
+        const notes = (await open('rekilled')).table('notes');
+        const acked = [];
+        const codes = new Set();
+        for (let round = 0; round < 6; round++) {
+          await notes.count(); // the worker runs: the kill lands in its queue
+          const calls = Array.from({ length: 30 }, (_, i) => {
+            const text = `r${round}-${i}`;
+            return notes.insert({ text, n: round }).then(() => acked.push(text), (err) => codes.add(err.code));
+          });
+          await new Promise((resolve) => setTimeout(resolve, round)); // a different point in the queue each time
+          globalThis[Symbol.for('minibase.opfsWorker')]?.terminate();
+          await Promise.all(calls);
+        }
+        // Killed as it starts, before it took its lock of life: it counts as lost after a bound.
+        const hook = Symbol.for('minibase.opfsWorker');
+        Object.defineProperty(globalThis, hook, { configurable: true, set: (w) => w.terminate() });
+        const startCode = await notes.count().then(() => 'answered', (err) => err.code);
+        delete globalThis[hook];
+        const rows = (await notes.select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((x) => x.text);
+        return { acked, codes: [...codes], rows, startCode };
+      },
+      undefined,
+      OPFS,
+    );
+    assert.deepEqual(r.codes, ['WORKER_LOST']);
+    assert.equal(r.startCode, 'WORKER_LOST', 'a worker killed as it starts');
+    for (const a of r.acked) assert.ok(r.rows.includes(a), `acknowledged ${a} is there`);
+    assert.equal(new Set(r.rows).size, r.rows.length, 'no row twice');
+    await p.reload();
+    await ready(p);
+    const again = await inPage(p, async (open) => (await (await open('rekilled')).table('notes').select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((x) => x.text), undefined, OPFS);
+    assert.deepEqual(again, r.rows, 'the same rows after a reload');
+    assert.deepEqual(p.errors, []);
+  }));
