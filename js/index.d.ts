@@ -26,6 +26,9 @@ export type ErrorCode =
   | 'DECRYPT_FAILED'
   | 'NO_SECRET'
   | 'SYNC_UNSUPPORTED'
+  // The 'opfs' adapter: the engine's worker died (terminated, crashed) while the call was
+  // under way, so whether it committed is unknown; the next call starts a new worker.
+  | 'WORKER_LOST'
   // Versioned schemas (connect's `schema`): a declared table differs from the stored one
   // with no migration step; the stored version is newer than the app's; a migration would
   // change a synced table in a way that is not additive.
@@ -361,7 +364,11 @@ export function createAbortSignal(): { signal: AbortSignalLike; abort(reason?: u
 export function isOwner(name: string, adapter?: 'indexeddb' | 'opfs'): boolean;
 /** Gives up this tab's part in database `name`: ownership passes to another tab; resolves once its files are let go. */
 export function release(name: string, adapter?: 'indexeddb' | 'opfs'): Promise<void>;
-/** Deletes database `name` (IndexedDB, or its OPFS directory); LOCKED while another tab has it open. */
+/**
+ * Deletes database `name` (IndexedDB, or its OPFS directory). Connections this tab just closed
+ * are waited for; LOCKED while another tab or worker has it open (on IndexedDB, a connection
+ * that holds no Web Lock is taken for open when it is still not closed after 5 seconds).
+ */
 export function deleteDatabase(name: string, adapter?: 'indexeddb' | 'opfs'): Promise<void>;
 
 /** What `events` reports with `evicted`. */

@@ -300,30 +300,74 @@ export function isOwner(name, adapter) {
 }
 
 /**
+ * How long deleteDatabase waits for IndexedDB connections that are still
+ * closing before it answers LOCKED.
+ */
+const DELETE_WAIT_MS = 5000;
+
+/**
  * Deletes database `name` (every connection to it must be closed and released).
+ * LOCKED when another tab or worker has it open.
  * @param {string} name
  * @param {'indexeddb'|'opfs'} [adapter='indexeddb']
  */
 export async function deleteDatabase(name, adapter) {
   await release(name, adapter);
-  if (adapter === 'opfs') {
-    forgetWitness(`opfs:${name}`);
-    try {
-      const top = await (await navigator.storage.getDirectory()).getDirectoryHandle('minibase', { create: true });
-      await top.removeEntry(encodeURIComponent(name), { recursive: true });
-    } catch (err) {
-      if (err?.name === 'NotFoundError') return;
-      const locked = err?.name === 'NoModificationAllowedError' || err?.name === 'InvalidModificationError';
-      throw new MinibaseError(locked ? 'LOCKED' : 'IO', `cannot delete ${name}: ${err?.message ?? err}`);
-    }
+  const key = keyOf(name, adapter);
+  const remove = adapter === 'opfs' ? () => removeOpfs(name) : () => removeIdb(name);
+  const locks = globalThis.navigator?.locks;
+  if (!locks?.request) {
+    await remove();
     return;
   }
+  // The owner of a database holds its lock while it has the files open:
+  // taken here (only if free), it says no other tab has them, and keeps
+  // any from opening them while they are removed.
+  await locks.request(`minibase:${key}`, { ifAvailable: true }, async (lock) => {
+    if (!lock) throw new MinibaseError('LOCKED', `cannot delete ${name}: it is open in another tab or worker`);
+    await remove();
+  });
+}
+
+async function removeOpfs(name) {
+  forgetWitness(`opfs:${name}`);
+  try {
+    const top = await (await navigator.storage.getDirectory()).getDirectoryHandle('minibase', { create: true });
+    await top.removeEntry(encodeURIComponent(name), { recursive: true });
+  } catch (err) {
+    if (err?.name === 'NotFoundError') return;
+    const locked = err?.name === 'NoModificationAllowedError' || err?.name === 'InvalidModificationError';
+    throw new MinibaseError(locked ? 'LOCKED' : 'IO', `cannot delete ${name}: ${err?.message ?? err}`);
+  }
+}
+
+// IndexedDB fires 'blocked' while any connection to the database is not
+// closed yet, including one whose close() was called and is still finishing
+// (this tab's own, just released, or a tab that went away): the request
+// goes on by itself once those close, so 'blocked' means "still waiting",
+// as Dexie treats it. Only a connection still open after DELETE_WAIT_MS is
+// taken for a live one (one that does not hold the lock: a tab without Web
+// Locks); the browser keeps the request, and the database is deleted once
+// that connection closes.
+function removeIdb(name) {
   forgetWitness(name);
-  await new Promise((resolve, reject) => {
+  return new Promise((resolve, reject) => {
+    let timer = null;
     const req = indexedDB.deleteDatabase(`minibase:${name}`);
-    req.onsuccess = () => resolve();
-    req.onerror = () => reject(new MinibaseError('IO', `cannot delete ${name}: ${req.error?.message}`));
-    req.onblocked = () => reject(new MinibaseError('LOCKED', `cannot delete ${name}: it is open in another tab`));
+    req.onsuccess = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    req.onerror = () => {
+      clearTimeout(timer);
+      reject(new MinibaseError('IO', `cannot delete ${name}: ${req.error?.message}`));
+    };
+    req.onblocked = () => {
+      timer ??= setTimeout(
+        () => reject(new MinibaseError('LOCKED', `cannot delete ${name}: it is still open in another tab or worker after ${DELETE_WAIT_MS} ms`)),
+        DELETE_WAIT_MS,
+      );
+    };
   });
 }
 

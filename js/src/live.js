@@ -166,7 +166,7 @@ class Feed {
       return undefined; // the connection closed meanwhile
     }
     return after(r, (batch) => {
-      if (!batch || (batch.changes.length === 0 && !batch.schema && !batch.overflow)) return;
+      if (!hasChanges(batch)) return;
       for (const l of this.lives) l.deliver(batch, source);
     });
   }
@@ -194,6 +194,24 @@ export function afterCall(bridge, op, result, source) {
 
 /** What changesTake answers when nothing changed. */
 export const EMPTY_CHANGES = Object.freeze({ changes: [], schema: false, overflow: false });
+
+/**
+ * The change-feed calls the owner of a database shared by tabs answers
+ * itself, since it takes the feed after each commit and broadcasts it (a
+ * tab asking for the feed gets nothing, and gets the batches on the
+ * channel; one tab's unwatching does not stop the others'): `{ result }`,
+ * or undefined for a call the engine runs.
+ * @param {string} op
+ * @param {unknown[]} args
+ */
+export function ownerFeedAnswer(op, args) {
+  if (op === 'changesTake') return { result: EMPTY_CHANGES };
+  if ((op === 'changesWatch' && args[1] === false) || op === 'changesFilter') return { result: null };
+  return undefined;
+}
+
+/** Whether a batch changesTake answered holds anything to hand on. */
+export const hasChanges = (batch) => Boolean(batch && (batch.changes.length || batch.schema || batch.overflow));
 
 /**
  * Hands a batch the owner tab broadcast (tabs.js) to the watchers of bridge.

@@ -10,6 +10,7 @@
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { SlotPool, opfsHost, ANSWER, MARKER } from './browser-opfs.js';
 import { storageEvents, witnessOf, setWitness } from './browser-idb.js';
+import { hasChanges, ownerFeedAnswer } from './live.js';
 
 /** The name of the worker the loader starts for OPFS (a module worker of browser.mjs). */
 export const WORKER_NAME = 'minibase-opfs-engine';
@@ -34,11 +35,22 @@ export function opfsAvailable() {
  */
 export function serveOpfs(scope, startEngine) {
   let engine = null;
+  let started = null; // the engine's bridge once it runs
   let chain = Promise.resolve();
   const handlers = {
+    // Takes the Web Lock `lock` for as long as this worker lives: the page
+    // waits for it, and gets it when the worker is gone, however it went.
+    async life({ lock }) {
+      await new Promise((granted) => {
+        scope.navigator.locks.request(lock, () => {
+          granted();
+          return new Promise(() => {});
+        });
+      });
+    },
     async open({ name, wasm, reserveMB }) {
       engine ??= startEngine({ wasm, reserveMB });
-      await engine;
+      started = await engine;
       if (!opfsHost.pools.has(name)) opfsHost.pools.set(name, await SlotPool.open(name));
       const pool = opfsHost.pools.get(name);
       const answers = [...pool.entries(ANSWER)].map((s) => [s.path, JSON.parse(new TextDecoder().decode(pool.readAll(s)))]);
@@ -55,7 +67,9 @@ export function serveOpfs(scope, startEngine) {
       pool.flush();
       return id;
     },
-    async exec({ name, op, args, id }) {
+    // take: a connection to take the change feed through after a call that
+    // wrote (a tab watches live queries), answered with the call.
+    async exec({ name, op, args, id, take }) {
       const bridge = await engine;
       const pool = poolOf(name);
       let reply;
@@ -69,7 +83,16 @@ export function serveOpfs(scope, startEngine) {
         if (id) pool.writeAll(pool.get(ANSWER, id) ?? pool.create(ANSWER, id), new TextEncoder().encode(JSON.stringify(reply)));
         pool.flush();
       }
-      return { reply, wrote };
+      let changes = null;
+      if (wrote && take !== undefined) {
+        try {
+          const batch = bridge.call('changesTake', take, true); // with rows: a tab may read the feed itself
+          if (hasChanges(batch)) changes = batch;
+        } catch {
+          // No feed to give (the connection just closed): the watchers miss nothing they could see.
+        }
+      }
+      return { reply, wrote, changes };
     },
     async forget({ name, ids }) {
       const pool = poolOf(name);
@@ -109,6 +132,12 @@ export function serveOpfs(scope, startEngine) {
         out = { rid, error: plainError(e) };
       }
       scope.postMessage(out);
+      if (started?.dead) {
+        // The engine exited (a trap, out of memory): this worker is of no
+        // more use. Gone, it lets go of its files, and the page starts another.
+        scope.close();
+        return;
+      }
       for (const pool of opfsHost.pools.values()) {
         if (pool.needsTopUp) await pool.topUp().catch(() => {});
       }
@@ -118,15 +147,32 @@ export function serveOpfs(scope, startEngine) {
 
 // ---- in the page ------------------------------------------------------
 
-/** The OPFS worker of this page, started on first use. */
+/** The key under which the page keeps its OPFS Worker, for tests that kill it as a crash would. */
+const WORKER_HOOK = Symbol.for('minibase.opfsWorker');
+
+/**
+ * How long a new worker has to take its Web Lock of life (its first
+ * message): one that died before it did leaves no other trace, so past this
+ * it counts as lost rather than leaving the calls waiting forever.
+ */
+const LIFE_WAIT_MS = 15_000;
+
+/**
+ * The OPFS worker of this page, started on first use and again after it
+ * died. A worker that died (terminated, closed, crashed: its Web Lock of
+ * life came free, or it raised an uncaught error) fails the calls it had
+ * with WORKER_LOST, and the next call starts a new one.
+ */
 class WorkerClient {
   #worker;
   #next = 0;
   #waiting = new Map();
   #failure = null;
+  #gone; // settles once the worker's context is gone, and with it its access handles
 
   constructor(url) {
     this.#worker = new Worker(url, { type: 'module', name: WORKER_NAME });
+    globalThis[WORKER_HOOK] = this.#worker;
     this.#worker.onmessage = (e) => {
       const w = this.#waiting.get(e.data?.rid);
       if (!w) return;
@@ -134,11 +180,40 @@ class WorkerClient {
       if (e.data.error) w.reject(new MinibaseError(e.data.error.code, e.data.error.message));
       else w.resolve(e.data.result);
     };
-    this.#worker.onerror = (e) => {
-      this.#failure = new MinibaseError('INTERNAL', `the OPFS worker failed: ${e.message ?? e}`);
-      for (const w of this.#waiting.values()) w.reject(this.#failure);
-      this.#waiting.clear();
-    };
+    // An uncaught error leaves the worker in a state nothing can vouch for: it goes.
+    this.#worker.onerror = (e) => this.#lose(`the OPFS worker failed: ${e?.message ?? e}`);
+    const locks = globalThis.navigator?.locks;
+    if (locks?.request) {
+      const lock = `minibase:opfs-worker:${randomId()}`;
+      const timer = setTimeout(() => this.#lose(`the OPFS worker did not start within ${LIFE_WAIT_MS} ms`), LIFE_WAIT_MS);
+      this.#gone = this.request('life', { lock })
+        .finally(() => clearTimeout(timer))
+        .then(() => locks.request(lock, () => {}))
+        .then(
+          () => this.#lose('the OPFS worker stopped'),
+          () => {},
+        );
+    } else this.#gone = Promise.resolve();
+  }
+
+  /** True once the worker died: nothing more is sent to it. */
+  get lost() {
+    return this.#failure !== null;
+  }
+
+  /** Resolves once the worker's context is gone (at once without Web Locks: the files' opening retries). */
+  gone() {
+    return this.#gone;
+  }
+
+  #lose(reason) {
+    if (this.#failure) return;
+    this.#failure = new MinibaseError('WORKER_LOST', `${reason}; the call may or may not have committed, and the next call starts a new worker`);
+    this.#worker.terminate();
+    if (globalThis[WORKER_HOOK] === this.#worker) delete globalThis[WORKER_HOOK];
+    for (const w of this.#waiting.values()) w.reject(this.#failure);
+    this.#waiting.clear();
+    if (client === this) client = null;
   }
 
   request(type, msg) {
@@ -177,15 +252,21 @@ export class OpfsOwner {
   #worker;
   #name;
   #durability;
+  #options; // start's, to open the database again in a new worker
   #handles = new Set();
   #answers = new Map(); // call id → answer
+  #restarting = null;
+  #watching = false; // a tab watches live queries: take the change feed after each call that wrote
+  /** @type {((batch: object, from: string|null, sync: boolean) => void)|null} hears each committed batch (tabs.js) */
+  onChanges = null;
   epoch = randomId();
 
-  constructor(worker, name, durability, answers) {
+  constructor(worker, name, durability, answers, options) {
     this.#worker = worker;
     this.#name = name;
     this.#durability = durability === 'strict' ? 'strict' : 'normal';
     this.#answers = new Map(answers);
+    this.#options = options;
   }
 
   /**
@@ -209,7 +290,26 @@ export class OpfsOwner {
       setWitness(key, marker);
       if (evicted) storageEvents.dispatchEvent(new CustomEvent('evicted', { detail: { name, adapter: 'opfs', marker, previous: remembered } }));
     } else setWitness(key, marker);
-    return new OpfsOwner(worker, name, durability, opened.answers);
+    return new OpfsOwner(worker, name, durability, opened.answers, { durability, wasm, reserveMB, workerURL });
+  }
+
+  // The worker died: once it is gone, the database opens in a new one, in a
+  // new epoch (connections are opened again by the callers' bridges, as
+  // after an owner change; transactions of the old one are TX_CLOSED).
+  #restart() {
+    this.#restarting ??= (async () => {
+      try {
+        await this.#worker.gone();
+        const fresh = await OpfsOwner.start(this.#name, this.#options);
+        this.#worker = fresh.#worker;
+        this.#answers = fresh.#answers;
+        this.#handles.clear();
+        this.epoch = randomId();
+      } finally {
+        this.#restarting = null;
+      }
+    })();
+    return this.#restarting;
   }
 
   settle(from, floor) {
@@ -225,13 +325,25 @@ export class OpfsOwner {
   }
 
   async exec(epoch, op, args, id) {
+    if (this.#worker.lost) {
+      try {
+        await this.#restart();
+      } catch (err) {
+        return { error: plainError(toMinibaseError(err, op)) };
+      }
+    }
     const recorded = id ? this.#answers.get(id) : undefined;
     if (recorded) return { ...recorded, epoch: this.epoch };
     if (epoch !== this.epoch) return { stale: this.epoch };
     if (op === 'open') args = [{ ...args[0], adapter: 'opfs', root: this.#name, durability: this.#durability }];
+    // The feed is the owner's to take (in the worker, with the call) and broadcast.
+    const own = ownerFeedAnswer(op, args);
+    if (own) return { ...own, epoch: this.epoch };
+    if (op === 'changesWatch') this.#watching = true;
+    const take = this.#watching && this.onChanges ? this.#handles.values().next().value : undefined;
     let out;
     try {
-      out = await this.#worker.request('exec', { name: this.#name, op, args, id });
+      out = await this.#worker.request('exec', { name: this.#name, op, args, id, take });
     } catch (err) {
       return { error: plainError(toMinibaseError(err, op)) };
     }
@@ -240,6 +352,8 @@ export class OpfsOwner {
       if (op === 'close') this.#handles.delete(args[0]);
     }
     if (id && out.wrote) this.#answers.set(id, out.reply);
+    // Committed changes go to every tab before the caller's answer does.
+    if (out.changes) this.onChanges?.(out.changes, id ? splitId(id)[0] : null, op.startsWith('sync'));
     return { ...out.reply, epoch: this.epoch };
   }
 
@@ -247,6 +361,12 @@ export class OpfsOwner {
   async shutdown() {
     const handles = [...this.#handles];
     this.#handles.clear();
+    await this.#restarting?.catch(() => {});
+    if (this.#worker.lost) {
+      // Its files go with it: the lock passes on once they have.
+      await this.#worker.gone();
+      return;
+    }
     await this.#worker.request('release', { name: this.#name, handles }).catch(() => {});
   }
 }

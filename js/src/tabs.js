@@ -13,7 +13,7 @@
 
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { FileStore, idbHost, storageEvents } from './browser-idb.js';
-import { deliverChanges, EMPTY_CHANGES } from './live.js';
+import { deliverChanges, hasChanges, ownerFeedAnswer } from './live.js';
 import { CLOSE_OPS, OPENS, TX_OPS } from './ops.gen.js';
 
 const randomId = () =>
@@ -101,10 +101,9 @@ export class Owner {
       await this.#store.load();
     }
     if (op === 'open') args = [{ ...args[0], adapter: 'indexeddb', root: this.#name, durability: this.#durability === 'strict' ? 'strict' : 'normal' }];
-    // The feed is the owner's to take (below) and broadcast: a tab asking
-    // for it gets nothing, and gets the batches on the channel instead.
-    if (op === 'changesTake') return { result: EMPTY_CHANGES, epoch: this.epoch };
-    if ((op === 'changesWatch' && args[1] === false) || op === 'changesFilter') return { result: null, epoch: this.epoch };
+    // The feed is the owner's to take (below) and broadcast.
+    const own = ownerFeedAnswer(op, args);
+    if (own) return { ...own, epoch: this.epoch };
     if (op === 'changesWatch') this.#watching = true;
     let result;
     let error = null;
@@ -147,7 +146,7 @@ export class Owner {
     } catch {
       return;
     }
-    if (batch.changes.length || batch.schema || batch.overflow) this.onChanges(batch, from, sync);
+    if (hasChanges(batch)) this.onChanges(batch, from, sync);
   }
 
   async #reload() {

@@ -1,36 +1,17 @@
 // The foundation's JS API suite (js/test/api.test.mjs), run inside a real
 // Chromium page with every connection on the IndexedDB adapter.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { bundleApiSuite } from './bundle.mjs';
-import { repoRoot, launch, openPage, ready, skip, startServer, tempProfile } from './helpers.mjs';
+import { openPage, ready, skip, useBrowser } from './helpers.mjs';
 
 // Needs Node's child_process: nothing to test in a page.
 const SKIP = ['the CommonJS entry works through require("minibase-db")'];
 
-let server;
-let context;
-let profile;
-
-let build;
-
-before(async () => {
-  if (skip) return;
-  build = await bundleApiSuite();
-  server = await startServer({ mounts: { '/': repoRoot, '/build/': build } });
-  profile = tempProfile();
-  context = await launch(profile);
-});
-
-after(async () => {
-  await context?.close();
-  await server?.close();
-  for (const dir of [profile, build]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+const env = useBrowser({ build: (dir) => bundleApiSuite(dir) });
 
 test('the JS API suite passes in Chromium on IndexedDB', { skip }, async () => {
-  const page = await openPage(context, `${server.url}/js/test/browser/pages/api.html`);
+  const page = await openPage(env.ctx, `${env.server.url}/js/test/browser/pages/api.html`);
   await ready(page);
   const results = await page.evaluate((skip) => window.runSuite(skip), SKIP);
   const failed = results.filter((r) => r.ok === false);

@@ -7,18 +7,12 @@
 // (a Service Worker: IndexedDB only), opfs.test.mjs, evict.test.mjs,
 // quota.test.mjs and chunks.test.mjs; two tabs with an owner hand-over are in
 // tabs.test.mjs.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { launch, openPage, ready, repoRoot, skip, startServer, tempProfile } from './helpers.mjs';
+import { inPage, ready, skip, useBrowser, withProfile } from './helpers.mjs';
 
 const BACKENDS = ['indexeddb', 'opfs'];
 
-// Written at test time into a directory served as /build/: node --test would
-// run any .js file kept below js/test.
 const WORKER = `// An app's dedicated module Worker using minibase: answers { adapter, name, op } messages.
 import { connect } from '/js/dist/browser.mjs';
 
@@ -37,80 +31,21 @@ self.onmessage = async (e) => {
 };
 `;
 
-let server;
-let build;
-
-before(async () => {
-  if (skip) return;
-  build = fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-backends-'));
-  fs.writeFileSync(path.join(build, 'worker.js'), WORKER);
-  server = await startServer({ mounts: { '/': repoRoot, '/build/': build } });
-});
-
-after(async () => {
-  await server?.close();
-  if (build) fs.rmSync(build, { recursive: true, force: true });
-});
-
-async function page(ctx) {
-  const p = await openPage(ctx, `${server.url}/js/test/browser/pages/blank.html`);
-  await ready(p);
-  await p.evaluate(() => {
-    window.evictions = [];
-    window.minibase.events.addEventListener('evicted', (e) => window.evictions.push(e.detail));
-  });
-  return p;
-}
-
-// Runs in the page: opens database `name` on `adapter`, creating the schema when new.
-async function open(adapter, name, durability) {
-  const conn = await window.minibase.connect({ adapter, name, durability });
-  await conn.createDatabase('app', { ifNotExists: true });
-  await conn.useDatabase('app');
-  await conn.createTable('notes', {
-    ifNotExists: true,
-    columns: [
-      { name: 'id', type: 'number', primaryKey: true, autoIncrement: true },
-      { name: 'text', type: 'string', unique: true },
-      { name: 'n', type: 'number' },
-    ],
-    indexes: [{ columns: ['n'] }],
-  });
-  return conn;
-}
-
-/** Runs fn(open, arg) in the page, with open bound to adapter. */
-const inPage = (p, adapter, fn, arg) =>
-  p.evaluate(
-    async ({ src, openSrc, adapter, arg }) => {
-      const open = (0, eval)(`(${openSrc})`); // eslint-disable-line no-eval
-      return (0, eval)(`(${src})`)((name, durability) => open(adapter, name, durability), arg); // eslint-disable-line no-eval
-    },
-    { src: fn.toString(), openSrc: open.toString(), adapter, arg },
-  );
+// One server for the file; each test starts its browsers on a profile of its own.
+const env = useBrowser({ browser: false, files: { 'worker.js': WORKER } });
 
 const texts = (p, adapter, name) =>
-  inPage(p, adapter, async (open, name) => (await (await open(name)).table('notes').select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((r) => r.text), name);
-
-// The browser process of the Chromium started on profile dir (not its helpers).
-function browserPid(dir) {
-  const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  const line = ps.split('\n').find((l) => l.includes(`--user-data-dir=${dir}`) && !l.includes('--type='));
-  assert.ok(line, `no browser process for ${dir}`);
-  return Number(line.trim().split(/\s+/)[0]);
-}
+  inPage(p, async (open, name) => (await (await open(name)).table('notes').select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((r) => r.text), name, { adapter });
 
 for (const adapter of BACKENDS) {
   const other = adapter === 'opfs' ? 'indexeddb' : 'opfs';
 
-  test(`${adapter}: writes survive a reload and a browser restart`, { skip }, async () => {
-    const profile = tempProfile();
-    let ctx;
-    try {
-      ctx = await launch(profile);
-      let p = await page(ctx);
-      const count = await inPage(p, adapter, async (open) => {
-        const conn = await open('persist', 'strict');
+  test(`${adapter}: writes survive a reload and a browser restart`, { skip }, () =>
+    withProfile(async (profile) => {
+      let ctx = await profile.launch();
+      let p = await env.page(ctx);
+      const count = await inPage(p, async (open) => {
+        const conn = await open('persist', { durability: 'strict' });
         const notes = conn.table('notes');
         await notes.insert({ text: 'first', n: 1 });
         await notes.insertMany(Array.from({ length: 5000 }, (_, i) => ({ text: `bulk ${i}`, n: i })));
@@ -121,7 +56,7 @@ for (const adapter of BACKENDS) {
         await notes.delete({ where: { n: { '>=': 400 } } });
         const st = await conn.stats();
         return { n: await notes.count(), files: st.files, usage: st.storageUsageBytes };
-      });
+      }, undefined, { adapter });
       assert.equal(count.n, 402);
       assert.ok(count.files > 0);
       assert.equal(typeof count.usage, 'number');
@@ -134,7 +69,7 @@ for (const adapter of BACKENDS) {
       await ready(p);
       assert.deepEqual(await texts(p, adapter, 'persist'), want, 'after a reload');
       // A second page sees the same data, through the first page's engine.
-      const p2 = await page(ctx);
+      const p2 = await env.page(ctx);
       assert.deepEqual(await texts(p2, adapter, 'persist'), want, 'in a second page');
       assert.equal(await p2.evaluate((a) => window.minibase.isOwner('persist', a), adapter), false);
       // The other backend's database of the same name is another database.
@@ -142,10 +77,10 @@ for (const adapter of BACKENDS) {
       assert.deepEqual([...p.errors, ...p2.errors], []);
       await ctx.close();
 
-      ctx = await launch(profile);
-      p = await page(ctx);
+      ctx = await profile.launch();
+      p = await env.page(ctx);
       assert.deepEqual(await texts(p, adapter, 'persist'), want, 'after a browser restart');
-      const n = await inPage(p, adapter, async (open) => (await (await open('persist')).table('notes').get(1)).n);
+      const n = await inPage(p, async (open) => (await (await open('persist')).table('notes').get(1)).n, undefined, { adapter });
       assert.equal(n, 2, 'the transaction committed');
       // Closing every connection, releasing, connecting again; then deleting.
       const again = await p.evaluate(async (adapter) => {
@@ -164,29 +99,19 @@ for (const adapter of BACKENDS) {
         await c3.useDatabase('app');
         const rows = (await c3.table('t').select({})).map((r) => r.k);
         await c3.close();
-        // Not on IndexedDB: there deleteDatabase right after release can still
-        // find the database open (LOCKED), a known limit of release.
-        if (adapter !== 'opfs') return { rows, afterDelete: [] };
         await window.minibase.deleteDatabase('reopen', adapter);
         const c4 = await window.minibase.connect({ adapter, name: 'reopen' });
         return { rows, afterDelete: await c4.showDatabases() };
       }, adapter);
       assert.deepEqual(again, { rows: ['a', 'b', 'c'], afterDelete: [] });
       assert.deepEqual(await p.evaluate(() => window.evictions), [], 'a deleted database is not an evicted one');
-    } finally {
-      await ctx?.close();
-      fs.rmSync(profile, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  test(`${adapter}: the app's own dedicated Worker uses the same database`, { skip }, async () => {
-    const profile = tempProfile();
-    const ctx = await launch(profile);
-    try {
-      const p = await page(ctx);
+  test(`${adapter}: the app's own dedicated Worker uses the same database`, { skip }, () =>
+    withProfile(async (profile) => {
+      const p = await env.page(await profile.launch());
       const result = await inPage(
         p,
-        adapter,
         async (open, adapter) => {
           const conn = await open('shared');
           await conn.table('notes').insert({ text: 'from the page', n: 1 });
@@ -203,72 +128,55 @@ for (const adapter of BACKENDS) {
           return { fromWorker, seenByWorker, seenByPage };
         },
         adapter,
+        { adapter },
       );
       assert.deepEqual(result.fromWorker, { ok: { id: 2 } });
       assert.deepEqual(result.seenByWorker.ok.map((r) => r.text), ['from the page', 'from the worker']);
       assert.deepEqual(result.seenByPage, ['from the page', 'from the worker']);
-    } finally {
-      await ctx.close();
-      fs.rmSync(profile, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  test(`${adapter}: acknowledged writes survive the browser being killed`, { skip }, async () => {
-    const dir = tempProfile();
-    let ctx;
-    try {
-      ctx = await launch(dir);
-      let p = await page(ctx);
-      const acked = await inPage(p, adapter, async (open) => {
+  test(`${adapter}: acknowledged writes survive the browser being killed`, { skip }, () =>
+    withProfile(async (profile) => {
+      let p = await env.page(await profile.launch());
+      const acked = await inPage(p, async (open) => {
         const notes = (await open('killed')).table('notes');
         for (let i = 0; i < 50; i++) await notes.insert({ text: `one ${i}`, n: i });
         await notes.insertMany(Array.from({ length: 1000 }, (_, i) => ({ text: `many ${i}`, n: i })));
         return notes.count();
-      });
+      }, undefined, { adapter });
       assert.equal(acked, 1050);
       // No graceful shutdown: SIGKILL the browser process right after the acknowledgment.
-      process.kill(browserPid(dir), 'SIGKILL');
-      await ctx.close().catch(() => {});
-      ctx = await launch(dir);
-      p = await page(ctx);
+      await profile.kill();
+      p = await env.page(await profile.launch());
       const got = await texts(p, adapter, 'killed');
       assert.equal(got.length, 1050);
       assert.equal(got[49], 'one 49');
       assert.deepEqual(await p.evaluate(() => window.evictions), []);
-    } finally {
-      await ctx?.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  test(`${adapter}: a SIGKILL in the middle of writes loses no acknowledged write`, { skip }, async () => {
-    const dir = tempProfile();
-    let ctx;
-    try {
-      ctx = await launch(dir);
-      let p = await page(ctx);
+  test(`${adapter}: a SIGKILL in the middle of writes loses no acknowledged write`, { skip }, () =>
+    withProfile(async (profile) => {
+      let p = await env.page(await profile.launch());
       let acked = -1;
       await p.exposeFunction('acked', (i) => {
         acked = Math.max(acked, i);
       });
       // Not awaited: the page writes until the browser dies. Single rows and
       // batches, so the kill lands in log writes, flushes and compactions.
-      inPage(p, adapter, async (open) => {
+      inPage(p, async (open) => {
         const notes = (await open('midwrite')).table('notes');
         for (let i = 0; ; i += 100) {
           await notes.insert({ text: `row ${i}`, n: i });
           await notes.insertMany(Array.from({ length: 99 }, (_, j) => ({ text: `row ${i + j + 1}`, n: i + j + 1 })));
           window.acked(i + 99);
         }
-      }).catch(() => {});
+      }, undefined, { adapter }).catch(() => {});
       const deadline = Date.now() + 60_000;
       while (acked < 3000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       assert.ok(acked >= 3000, `the page acknowledged ${acked + 1} rows in a minute`);
       const sure = acked;
-      process.kill(browserPid(dir), 'SIGKILL');
-      await ctx.close().catch(() => {});
-      ctx = await launch(dir);
-      p = await page(ctx);
+      await profile.kill();
+      p = await env.page(await profile.launch());
       const got = await texts(p, adapter, 'midwrite');
       assert.ok(got.length >= sure + 1, `${got.length} rows after the kill, ${sure + 1} were acknowledged`);
       assert.deepEqual(got.slice(0, sure + 1), Array.from({ length: sure + 1 }, (_, i) => `row ${i}`), 'every acknowledged row, in order');
@@ -276,9 +184,5 @@ for (const adapter of BACKENDS) {
       assert.ok([0, 1].includes(got.length % 100), `${got.length} rows: a torn batch`);
       assert.deepEqual(got, Array.from({ length: got.length }, (_, i) => `row ${i}`));
       assert.deepEqual(await p.evaluate(() => window.evictions), []);
-    } finally {
-      await ctx?.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 }

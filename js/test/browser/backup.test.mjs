@@ -4,15 +4,11 @@
 // and imports through the owner.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, ready, skip, useBrowser } from './helpers.mjs';
+import { skip, useBrowser } from './helpers.mjs';
 
 const env = useBrowser();
 
-const page = async () => {
-  const p = await openPage(env.ctx, `${env.server.url}/js/test/browser/pages/blank.html`);
-  await ready(p);
-  return p;
-};
+const page = () => env.page();
 
 test('backup to a Blob, restore into another database, export and import, on IndexedDB', { skip }, async () => {
   const p = await page();

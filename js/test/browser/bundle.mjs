@@ -2,8 +2,6 @@
 // node:assert/strict and the node-only imports become shims, 'minibase-db'
 // becomes the browser build on IndexedDB, which stays external so that it
 // finds minibase.wasm next to itself.
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { repoRoot } from './server.mjs';
@@ -11,9 +9,8 @@ import { repoRoot } from './server.mjs';
 const here = path.join(repoRoot, 'js/test/browser');
 const shim = (name) => path.join(here, 'shims', name);
 
-/** Writes the bundle into a new temporary directory (served as /build/) and returns that directory. */
-export async function bundleApiSuite() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-browser-build-'));
+/** Writes the bundle into directory dir (served as /build/), as api.bundle.mjs. */
+export async function bundleApiSuite(dir) {
   const outfile = path.join(dir, 'api.bundle.mjs');
   await esbuild.build({
     entryPoints: [path.join(repoRoot, 'js/test/api.test.mjs')],
@@ -41,5 +38,4 @@ export async function bundleApiSuite() {
       },
     ],
   });
-  return dir;
 }

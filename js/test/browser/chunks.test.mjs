@@ -5,16 +5,10 @@
 // a CORRUPT error, not a crash.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import { launch, openPage, ready, skip, tempProfile, useBrowser } from './helpers.mjs';
+import { skip, useBrowser, withProfile } from './helpers.mjs';
 
 const env = useBrowser();
-const page = async (ctx) => {
-  const p = await openPage(ctx ?? env.ctx, `${env.server.url}/js/test/browser/pages/blank.html`);
-  await ready(p);
-  return p;
-};
+const page = (ctx) => env.page(ctx);
 
 const ROWS = 6000;
 // Small buffers, so a few MB of rows make many segments, compactions, and
@@ -98,19 +92,9 @@ test('a database larger than residentBytes answers point reads, scans and index 
   await p.close();
 });
 
-// The browser process of the Chromium started on profile dir (not its helpers).
-function browserPid(dir) {
-  const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  const line = ps.split('\n').find((l) => l.includes(`--user-data-dir=${dir}`) && !l.includes('--type='));
-  assert.ok(line, `no browser process for ${dir}`);
-  return Number(line.trim().split(/\s+/)[0]);
-}
-
-test('a SIGKILL in the middle of writes (flushes, compactions, chunk loads) loses no acknowledged write', { skip }, async () => {
-  const dir = tempProfile();
-  try {
-    let ctx = await launch(dir);
-    let p = await page(ctx);
+test('a SIGKILL in the middle of writes (flushes, compactions, chunk loads) loses no acknowledged write', { skip }, () =>
+  withProfile(async (profile) => {
+    let p = await page(await profile.launch());
     let acked = -1;
     await p.exposeFunction('acked', (i) => {
       acked = Math.max(acked, i);
@@ -136,11 +120,9 @@ test('a SIGKILL in the middle of writes (flushes, compactions, chunk loads) lose
     while (acked < 4000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.ok(acked >= 4000, `the page wrote ${acked + 1} rows in two minutes`);
     const sure = acked;
-    process.kill(browserPid(dir), 'SIGKILL');
-    await ctx.close().catch(() => {});
+    await profile.kill();
 
-    ctx = await launch(dir);
-    p = await page(ctx);
+    p = await page(await profile.launch());
     const ids = await p.evaluate(
       async ({ src, OPTIONS }) => {
         const open = eval(`(${src})`);
@@ -152,11 +134,7 @@ test('a SIGKILL in the middle of writes (flushes, compactions, chunk loads) lose
     assert.ok(ids.length >= sure + 1, `${ids.length} rows after the kill, ${sure + 1} were acknowledged`);
     assert.deepEqual(ids.slice(0, sure + 1), Array.from({ length: sure + 1 }, (_, i) => i), 'every acknowledged row, in order');
     assert.equal(ids.length % 50, 0, 'whole batches only');
-    await ctx.close();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
 test('a chunk gone from IndexedDB is a CORRUPT error, and the page goes on', { skip }, async () => {
   const p = await page();

@@ -5,42 +5,13 @@
 // stats() reports the browser's storage estimate; persist: true asks to be exempt from eviction.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, ready, skip, useBrowser } from './helpers.mjs';
+import { inPage, skip, useBrowser } from './helpers.mjs';
 import { startNative } from '../sync-server.mjs';
 
 const env = useBrowser();
-
-async function page() {
-  const p = await openPage(env.ctx, `${env.server.url}/js/test/browser/pages/blank.html`);
-  await ready(p);
-  // Every `evicted` event this page sees, from before its first connect.
-  await p.evaluate(() => {
-    window.evictions = [];
-    window.minibase.events.addEventListener('evicted', (e) => window.evictions.push(e.detail));
-  });
-  return p;
-}
-
-/** Runs fn(open, arg) in the page; open(name) → a connection with the synced table todos. */
-function inPage(p, fn, arg) {
-  return p.evaluate(
-    async ({ src, arg }) => {
-      const open = async (name, options = {}) => {
-        const c = await window.minibase.connect({ adapter: 'indexeddb', name, ...options });
-        await c.createDatabase('app', { ifNotExists: true });
-        await c.useDatabase('app');
-        await c.createTable('todos', {
-          ifNotExists: true,
-          sync: true,
-          columns: [{ name: 'id', type: 'string', primaryKey: true }, { name: 'title', type: 'string' }],
-        });
-        return c;
-      };
-      return (0, eval)(`(${src})`)(open, arg); // eslint-disable-line no-eval
-    },
-    { src: fn.toString(), arg },
-  );
-}
+const page = () => env.page();
+/** Runs fn(open, arg) in the page; open(name, options) → a connection with the synced table todos. */
+const inTodos = (p, fn, arg) => inPage(p, fn, arg, { table: 'todos' });
 
 const evictions = (p) => p.evaluate(() => window.evictions.map(({ name, previous }) => ({ name, hadMarker: !!previous })));
 
@@ -49,7 +20,7 @@ test('cleared IndexedDB: evicted, an empty database, and a re-pull through the s
   try {
     const opts = { url: srv.url, token: srv.token('evict') };
     let p = await page();
-    const before = await inPage(
+    const before = await inTodos(
       p,
       async (open, { url, token }) => {
         const c = await open('evict', { persist: true });
@@ -70,7 +41,7 @@ test('cleared IndexedDB: evicted, an empty database, and a re-pull through the s
     // A reload is not an eviction.
     await p.close();
     p = await page();
-    assert.equal(await inPage(p, async (open) => (await open('evict')).table('todos').count()), 50);
+    assert.equal(await inTodos(p, async (open) => (await open('evict')).table('todos').count()), 50);
     assert.deepEqual(await evictions(p), []);
     await p.close();
 
@@ -89,7 +60,7 @@ test('cleared IndexedDB: evicted, an empty database, and a re-pull through the s
     assert.deepEqual(after.dbs, [], 'the evicted database opens empty');
 
     // The documented recovery: recreate the schema, sync, everything comes back.
-    const repulled = await inPage(
+    const repulled = await inTodos(
       p,
       async (open, { url, token }) => {
         const c = await open('evict');
@@ -103,7 +74,7 @@ test('cleared IndexedDB: evicted, an empty database, and a re-pull through the s
 
     // Recovered is not evicted again.
     p = await page();
-    assert.equal(await inPage(p, async (open) => (await open('evict')).table('todos').count()), 50);
+    assert.equal(await inTodos(p, async (open) => (await open('evict')).table('todos').count()), 50);
     assert.deepEqual(await evictions(p), []);
     assert.deepEqual(p.errors, []);
     await p.close();
@@ -115,7 +86,7 @@ test('cleared IndexedDB: evicted, an empty database, and a re-pull through the s
 test('a database whose marker is gone opens empty, not half', { skip }, async () => {
   let p = await page();
   assert.equal(
-    await inPage(p, async (open) => {
+    await inTodos(p, async (open) => {
       const c = await open('half');
       await c.table('todos').insertMany([{ id: 'a', title: 'x' }, { id: 'b', title: 'y' }]);
       await c.close();
@@ -147,7 +118,7 @@ test('a database whose marker is gone opens empty, not half', { skip }, async ()
 
 test('cleared while open: the next write fails, then the tab carries on with an empty database', { skip }, async () => {
   const p = await page();
-  await inPage(p, async (open) => {
+  await inTodos(p, async (open) => {
     window.conn = await open('live');
     await window.conn.table('todos').insert({ id: 'a', title: 'before' });
   });

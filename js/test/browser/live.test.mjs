@@ -1,22 +1,19 @@
-// Live queries across two pages of one origin on one IndexedDB database:
-// the owner broadcasts what each commit touched, so a watcher in the other
-// page re-runs (source 'tab'), in both directions, and after the owner goes
+// Live queries across pages of one origin on one database, on both
+// backends: the owner broadcasts what each commit touched, so a watcher in
+// any other page re-runs (source 'tab'), whichever page wrote (the owner, the
+// watcher's own, or a third that forwards too), and after the owner goes
 // away the watchers follow the new owner.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, ready, skip, useBrowser } from './helpers.mjs';
+import { skip, useBrowser } from './helpers.mjs';
 
 const env = useBrowser();
 
-const page = async () => {
-  const p = await openPage(env.ctx, `${env.server.url}/js/test/browser/pages/blank.html`);
-  await ready(p);
-  return p;
-};
+const page = () => env.page();
 
 // In the page: connect, make table 'notes', and watch the notes of one topic.
-async function setup(topic) {
-  const conn = await window.minibase.connect({ adapter: 'indexeddb', name: 'live' });
+async function setup({ topic, adapter }) {
+  const conn = await window.minibase.connect({ adapter, name: 'live' });
   await conn.createDatabase('app', { ifNotExists: true });
   await conn.useDatabase('app');
   await conn.createTable('notes', {
@@ -44,39 +41,53 @@ const until = async (p, fn, arg) => {
   assert.fail(`never: ${fn}`);
 };
 
-test('a commit in one page re-runs the watchers of the other', { skip }, async () => {
-  const a = await page();
-  await a.evaluate(`(${setup})('a')`);
-  const b = await page();
-  await b.evaluate(`(${setup})('a')`);
-  assert.equal(await a.evaluate(() => window.minibase.isOwner('live')), true);
+for (const adapter of ['indexeddb', 'opfs']) {
+  test(`${adapter}: a commit in one page re-runs the watchers of the others`, { skip }, async () => {
+    const pages = [];
+    const open = async () => {
+      const p = await page();
+      await p.evaluate(setup, { topic: 'a', adapter });
+      pages.push(p);
+      return p;
+    };
+    const owns = (p) => p.evaluate((adapter) => window.minibase.isOwner('live', adapter), adapter);
+    const insert = (p, row) => p.evaluate((row) => window.conn.table('notes').insert(row), row);
+    const a = await open();
+    const b = await open();
+    const c = await open();
+    assert.deepEqual([await owns(a), await owns(b), await owns(c)], [true, false, false]);
 
-  // The other page writes; the owner's watcher and the writer's own follow.
-  await b.evaluate(() => window.conn.table('notes').insert({ topic: 'a', text: 'from b' }));
-  await until(a, () => window.seen.at(-1)?.join() === 'from b');
-  await until(b, () => window.seen.at(-1)?.join() === 'from b');
-  // The owner writes; the other page follows.
-  await a.evaluate(() => window.conn.table('notes').insert({ topic: 'a', text: 'from a' }));
-  await until(b, () => window.seen.at(-1)?.join() === 'from b,from a');
-  // A write outside the watched range re-runs nothing anywhere.
-  const before = await b.evaluate(async () => (await window.conn.stats()).live.evaluations);
-  await a.evaluate(() => window.conn.table('notes').insert({ topic: 'z', text: 'elsewhere' }));
-  await until(b, () => window.sources.length === 3);
-  assert.equal(await b.evaluate(async () => (await window.conn.stats()).live.evaluations), before);
-  assert.deepEqual(await a.evaluate(() => window.sources), ['insert a tab', 'insert a local', 'insert z local']);
-  assert.deepEqual(await b.evaluate(() => window.sources), ['insert a local', 'insert a tab', 'insert z tab']);
-  assert.deepEqual(await a.evaluate(() => window.seen), [[], ['from b'], ['from b', 'from a']]);
+    // A page that forwards writes; the owner's watcher and the writer's own follow.
+    await insert(b, { topic: 'a', text: 'from b' });
+    await until(a, () => window.seen.at(-1)?.join() === 'from b');
+    await until(b, () => window.seen.at(-1)?.join() === 'from b');
+    // The owner writes; the others follow.
+    await insert(a, { topic: 'a', text: 'from a' });
+    await until(b, () => window.seen.at(-1)?.join() === 'from b,from a');
+    // A third page, not the owner either, writes in a transaction; both others follow.
+    await c.evaluate(() => window.conn.transaction((tx) => tx.table('notes').insert({ topic: 'a', text: 'from c' })));
+    for (const p of [a, b, c]) await until(p, () => window.seen.at(-1)?.join() === 'from b,from a,from c');
+    // A write outside the watched range re-runs nothing anywhere.
+    const before = await b.evaluate(async () => (await window.conn.stats()).live.evaluations);
+    await insert(a, { topic: 'z', text: 'elsewhere' });
+    await until(b, () => window.sources.length === 4);
+    assert.equal(await b.evaluate(async () => (await window.conn.stats()).live.evaluations), before);
+    assert.deepEqual(await a.evaluate(() => window.sources), ['insert a tab', 'insert a local', 'insert a tab', 'insert z local']);
+    assert.deepEqual(await b.evaluate(() => window.sources), ['insert a local', 'insert a tab', 'insert a tab', 'insert z tab']);
+    assert.deepEqual(await c.evaluate(() => window.sources), ['insert a tab', 'insert a tab', 'insert a local', 'insert z tab']);
+    assert.deepEqual(await a.evaluate(() => window.seen), [[], ['from b'], ['from b', 'from a'], ['from b', 'from a', 'from c']]);
 
-  // The owner goes: the other page takes over and its watchers keep following.
-  await a.close();
-  await until(b, () => window.minibase.isOwner('live'));
-  const c = await page();
-  await c.evaluate(`(${setup})('a')`);
-  await c.evaluate(() => window.conn.table('notes').insert({ topic: 'a', text: 'from c' }));
-  await until(b, () => window.seen.at(-1)?.join() === 'from b,from a,from c');
-  assert.deepEqual(b.errors, []);
-  assert.deepEqual(c.errors, []);
-});
+    // The owner goes: another page takes over and the watchers keep following.
+    await a.close();
+    await until(b, () => window.minibase.isOwner('live', 'indexeddb') || window.minibase.isOwner('live', 'opfs'));
+    const d = await open();
+    await insert(d, { topic: 'a', text: 'from d' });
+    await until(b, () => window.seen.at(-1)?.join() === 'from b,from a,from c,from d');
+    await until(c, () => window.seen.at(-1)?.join() === 'from b,from a,from c,from d');
+    assert.deepEqual(pages.flatMap((p) => p.errors), []);
+    for (const p of pages.slice(1)) await p.close();
+  });
+}
 
 test("a sync pull re-runs the watchers, with source 'sync'", { skip }, async () => {
   const { startNative } = await import('../sync-server.mjs');

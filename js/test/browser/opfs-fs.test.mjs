@@ -2,13 +2,9 @@
 // conformance suite, and a reopen) compiled for js/wasm and run in a
 // dedicated Worker of Chromium on its real OPFS, through the host of
 // js/src/browser-opfs.js (FileSystemSyncAccessHandle exists only in workers).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { launch, openPage, ready, repoRoot, skip, startServer, tempProfile } from './helpers.mjs';
+import { goTestWasm, skip, useBrowser } from './helpers.mjs';
 
 // Written at test time (node --test would run a .js file kept below js/test).
 const WORKER = `import '/js/src/wasm_exec.js';
@@ -47,34 +43,10 @@ self.onmessage = async (e) => {
 };
 `;
 
-let server;
-let profile;
-let build;
-let ctx;
-
-before(async () => {
-  if (skip) return;
-  build = fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-opfs-gotest-'));
-  execFileSync('go', ['test', '-c', '-o', path.join(build, 'test.wasm'), './wasm/'], {
-    cwd: repoRoot,
-    env: { ...process.env, GOOS: 'js', GOARCH: 'wasm' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  fs.writeFileSync(path.join(build, 'worker.js'), WORKER);
-  server = await startServer({ mounts: { '/': repoRoot, '/build/': build } });
-  profile = tempProfile();
-  ctx = await launch(profile);
-});
-
-after(async () => {
-  await ctx?.close();
-  await server?.close();
-  for (const dir of [profile, build]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+const env = useBrowser({ files: { 'worker.js': WORKER }, build: (dir) => goTestWasm('./wasm/', dir) });
 
 test('the opfs adapter passes the fsadapter conformance suite in a Chromium worker', { skip }, async () => {
-  const page = await openPage(ctx, `${server.url}/js/test/browser/pages/blank.html`);
-  await ready(page);
+  const page = await env.page();
   const { code, log } = await page.evaluate(
     () =>
       new Promise((resolve) => {

@@ -2,15 +2,10 @@
 // same database as the page (the OPFS adapter cannot run in one). The cases
 // of every backend (reload, restart, a dedicated Worker, SIGKILL) are in
 // backends.test.mjs.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { launch, openPage, ready, repoRoot, skip, startServer, tempProfile } from './helpers.mjs';
+import { inPage, skip, useBrowser } from './helpers.mjs';
 
-// Worker scripts are written at test time into a directory served as
-// /build/: node --test would run any .js file kept below js/test.
 const SERVICE_WORKER = `// A module service worker that uses minibase itself: answers { name } messages
 // with the rows of table notes, after inserting one of its own.
 import { connect } from '/js/dist/browser.mjs';
@@ -34,79 +29,39 @@ self.addEventListener('message', (e) => {
 });
 `;
 
-let server;
-let build;
-
-before(async () => {
-  if (skip) return;
-  build = fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-browser-workers-'));
-  fs.writeFileSync(path.join(build, 'sw.js'), SERVICE_WORKER);
-  server = await startServer({ mounts: { '/': repoRoot, '/build/': build } });
-});
-
-after(async () => {
-  await server?.close();
-  if (build) fs.rmSync(build, { recursive: true, force: true });
-});
-
-const page = (ctx) => openPage(ctx, `${server.url}/js/test/browser/pages/blank.html`);
-
-// Runs in the page: opens database 'persist', creating the schema when new.
-async function open(durability) {
-  const conn = await window.minibase.connect({ adapter: 'indexeddb', name: 'persist', durability });
-  await conn.createDatabase('app', { ifNotExists: true });
-  await conn.useDatabase('app');
-  await conn.createTable('notes', {
-    ifNotExists: true,
-    columns: [
-      { name: 'id', type: 'number', primaryKey: true, autoIncrement: true },
-      { name: 'text', type: 'string', unique: true },
-      { name: 'n', type: 'number' },
-    ],
-    indexes: [{ columns: ['n'] }],
-  });
-  return conn;
-}
+const env = useBrowser({ files: { 'sw.js': SERVICE_WORKER } });
 
 test('a Service Worker opens the same database', { skip }, async () => {
-  const dir = tempProfile();
-  const ctx = await launch(dir);
-  try {
-    const p = await page(ctx);
-    await ready(p);
-    const result = await p.evaluate(async (src) => {
-      const open = eval(`(${src})`);
-      const conn = await open();
-      await conn.table('notes').insert({ text: 'from the page', n: 1 });
-      // A live query and the change feed of this page see the service worker's write.
-      const sources = [];
-      const feed = conn.changes({ tables: ['notes'] }, (c) => sources.push(`${c.op}:${c.source}`));
-      let live;
-      const liveSaw = new Promise((resolve, reject) => {
-        live = conn.table('notes').watch({ orderBy: [{ name: 'id', type: 'asc' }] }, (rows) => {
-          if (rows.some((r) => r.text === 'from the service worker')) resolve(rows.map((r) => r.text));
-        });
-        setTimeout(() => reject(new Error('no live update after the service worker wrote')), 20_000);
+  const p = await env.page();
+  const result = await inPage(p, async (open) => {
+    const conn = await open('persist');
+    await conn.table('notes').insert({ text: 'from the page', n: 1 });
+    // A live query and the change feed of this page see the service worker's write.
+    const sources = [];
+    const feed = conn.changes({ tables: ['notes'] }, (c) => sources.push(`${c.op}:${c.source}`));
+    let live;
+    const liveSaw = new Promise((resolve, reject) => {
+      live = conn.table('notes').watch({ orderBy: [{ name: 'id', type: 'asc' }] }, (rows) => {
+        if (rows.some((r) => r.text === 'from the service worker')) resolve(rows.map((r) => r.text));
       });
-      const reg = await navigator.serviceWorker.register('/build/sw.js', { type: 'module', scope: '/build/' });
-      const sw = reg.installing ?? reg.waiting ?? reg.active;
-      if (sw.state !== 'activated') await new Promise((resolve) => sw.addEventListener('statechange', () => sw.state === 'activated' && resolve()));
-      const answer = await new Promise((resolve) => {
-        navigator.serviceWorker.onmessage = (e) => resolve(e.data);
-        sw.postMessage({ name: 'persist' });
-      });
-      const seenByPage = (await conn.table('notes').select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((r) => r.text);
-      const liveRows = await liveSaw;
-      live.unsubscribe();
-      feed.unsubscribe();
-      return { answer, seenByPage, liveRows, sources };
-    }, open.toString());
-    assert.deepEqual(result.answer, { ok: ['from the page', 'from the service worker'] });
-    assert.deepEqual(result.seenByPage, ['from the page', 'from the service worker']);
-    assert.deepEqual(result.liveRows, ['from the page', 'from the service worker'], 'the live query followed the service worker');
-    assert.ok(result.sources.includes('insert:tab'), `the change feed says where the write came from: ${result.sources}`);
-  } finally {
-    await ctx.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+      setTimeout(() => reject(new Error('no live update after the service worker wrote')), 20_000);
+    });
+    const reg = await navigator.serviceWorker.register('/build/sw.js', { type: 'module', scope: '/build/' });
+    const sw = reg.installing ?? reg.waiting ?? reg.active;
+    if (sw.state !== 'activated') await new Promise((resolve) => sw.addEventListener('statechange', () => sw.state === 'activated' && resolve()));
+    const answer = await new Promise((resolve) => {
+      navigator.serviceWorker.onmessage = (e) => resolve(e.data);
+      sw.postMessage({ name: 'persist' });
+    });
+    const seenByPage = (await conn.table('notes').select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((r) => r.text);
+    const liveRows = await liveSaw;
+    live.unsubscribe();
+    feed.unsubscribe();
+    return { answer, seenByPage, liveRows, sources };
+  });
+  assert.deepEqual(result.answer, { ok: ['from the page', 'from the service worker'] });
+  assert.deepEqual(result.seenByPage, ['from the page', 'from the service worker']);
+  assert.deepEqual(result.liveRows, ['from the page', 'from the service worker'], 'the live query followed the service worker');
+  assert.ok(result.sources.includes('insert:tab'), `the change feed says where the write came from: ${result.sources}`);
+  assert.deepEqual(p.errors, []);
 });

@@ -3,30 +3,21 @@
 // holding exactly the acknowledged writes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, ready, skip, useBrowser } from './helpers.mjs';
+import { inPage, ready, skip, useBrowser } from './helpers.mjs';
 
 const env = useBrowser();
 
-async function open() {
-  const conn = await window.minibase.connect({ adapter: 'indexeddb', name: 'quota' });
-  await conn.createDatabase('app', { ifNotExists: true });
-  await conn.useDatabase('app');
-  await conn.createTable('blobs', {
-    ifNotExists: true,
-    columns: [
-      { name: 'id', type: 'number', primaryKey: true },
-      { name: 'body', type: 'string' },
-    ],
-  });
-  window.conn = conn;
-  return conn.table('blobs').count();
-}
+// In the page: database 'quota' with table blobs, kept as window.conn; its row count.
+const open = (p) =>
+  inPage(p, async (open) => {
+    window.conn = await open('quota');
+    return window.conn.table('blobs').count();
+  }, undefined, { table: 'blobs' });
 
 const ids = (p) => p.evaluate(async () => (await window.conn.table('blobs').select({ columns: ['id'] })).map((r) => r.id));
 
 test('QUOTA_EXCEEDED, then a usable database', { skip }, async () => {
-  const p = await openPage(env.ctx, `${env.server.url}/js/test/browser/pages/blank.html`);
-  await ready(p);
+  const p = await env.page();
   // Before IndexedDB is first used: Chromium keeps the quota it saw when it
   // opened the origin's IndexedDB storage.
   const cdp = await env.ctx.newCDPSession(p);
@@ -34,7 +25,7 @@ test('QUOTA_EXCEEDED, then a usable database', { skip }, async () => {
   const st = await cdp.send('Storage.getUsageAndQuota', { origin: env.server.url });
   assert.ok(st.overrideActive && st.quota === 1024 * 1024, `quota override took effect (${JSON.stringify(st)})`);
 
-  assert.equal(await p.evaluate(`(${open})()`), 0);
+  assert.equal(await open(p), 0);
   await p.evaluate(() => window.conn.table('blobs').insertMany([1, 2, 3].map((id) => ({ id, body: 'small' }))));
 
   // ~4 MB in one commit, random (IndexedDB compresses values): more than the quota allows.
@@ -57,7 +48,7 @@ test('QUOTA_EXCEEDED, then a usable database', { skip }, async () => {
   // And it is what a reload finds.
   await p.reload();
   await ready(p);
-  assert.equal(await p.evaluate(`(${open})()`), 4);
+  assert.equal(await open(p), 4);
   assert.equal(await p.evaluate(async () => (await window.conn.table('blobs').get(4)).body), 'after');
   assert.deepEqual(p.errors, []);
 });

@@ -5,15 +5,11 @@
 // the old app version gets VERSION_TOO_NEW and changes nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, ready, skip, useBrowser } from './helpers.mjs';
+import { skip, useBrowser } from './helpers.mjs';
 
 const env = useBrowser();
 
-const page = async () => {
-  const p = await openPage(env.ctx, `${env.server.url}/js/test/browser/pages/blank.html`);
-  await ready(p);
-  return p;
-};
+const page = () => env.page();
 
 // In the page: the schema at `version` (1 or 2); step 2 counts its runs in
 // localStorage, which every page of the origin shares.

@@ -4,17 +4,11 @@
 // pages sharing one store (one owns the database, the other forwards).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import { launch, openPage, ready, skip, tempProfile, useBrowser } from './helpers.mjs';
+import { ready, skip, useBrowser, withProfile } from './helpers.mjs';
 
 const env = useBrowser();
 
-const page = async (context = env.ctx) => {
-  const p = await openPage(context, `${env.server.url}/js/test/browser/pages/blank.html`);
-  await ready(p);
-  return p;
-};
+const page = (ctx) => env.page(ctx);
 
 // A raw 32-byte key: no PBKDF2 (600,000 iterations by default) in the tests.
 const SECRET = Array.from({ length: 32 }, (_, i) => i + 1);
@@ -166,19 +160,9 @@ test("the browser build's memory adapter keeps the *Sync twins", { skip }, async
   await p.close();
 });
 
-// The browser process of the Chromium started on profile dir (not its helpers).
-function browserPid(dir) {
-  const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  const line = ps.split('\n').find((l) => l.includes(`--user-data-dir=${dir}`) && !l.includes('--type='));
-  assert.ok(line, `no browser process for ${dir}`);
-  return Number(line.trim().split(/\s+/)[0]);
-}
-
-test('acknowledged storage writes survive the browser being killed', { skip }, async () => {
-  const dir = tempProfile();
-  try {
-    let c = await launch(dir);
-    let p = await page(c);
+test('acknowledged storage writes survive the browser being killed', { skip }, () =>
+  withProfile(async (profile) => {
+    let p = await page(await profile.launch());
     const n = await p.evaluate(async () => {
       const st = await window.minibase.openStorage({ adapter: 'indexeddb', name: 'kill', sweepInterval: 0 });
       for (let i = 0; i < 100; i++) await st.set(`k${i}`, { i });
@@ -188,20 +172,14 @@ test('acknowledged storage writes survive the browser being killed', { skip }, a
     });
     assert.equal(n, 149);
     // No graceful shutdown: SIGKILL right after the acknowledgment.
-    process.kill(browserPid(dir), 'SIGKILL');
-    await c.close().catch(() => {});
-    c = await launch(dir);
-    p = await page(c);
+    await profile.kill();
+    p = await page(await profile.launch());
     const got = await p.evaluate(async () => {
       const st = await window.minibase.openStorage({ adapter: 'indexeddb', name: 'kill', sweepInterval: 0 });
       return { n: (await st.keys()).length, k99: await st.get('k99'), k0: await st.has('k0'), b49: await st.get('b49') };
     });
     assert.deepEqual(got, { n: 149, k99: { i: 99 }, k0: false, b49: 49 });
-    await c.close();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
 test('two pages share one store: one owns the database, the other forwards', { skip }, async () => {
   // In the page: open store 'shared' and keep it as window.st.

@@ -3,37 +3,13 @@
 // offline survives a page reload, and a delete travels back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, ready, skip, useBrowser } from './helpers.mjs';
+import { inPage, ready, skip, useBrowser } from './helpers.mjs';
 import { startNative } from '../sync-server.mjs';
 
 const env = useBrowser();
-
-async function page() {
-  const p = await openPage(env.ctx, `${env.server.url}/js/test/browser/pages/blank.html`);
-  await ready(p);
-  return p;
-}
-
-/** Runs fn in the page with open(name) → a connection whose synced table todos exists. */
-function inPage(p, fn, arg) {
-  return p.evaluate(
-    async ({ src, arg }) => {
-      const open = async (name) => {
-        const c = await window.minibase.connect({ adapter: 'indexeddb', name });
-        await c.createDatabase('app', { ifNotExists: true });
-        await c.useDatabase('app');
-        await c.createTable('todos', {
-          ifNotExists: true,
-          sync: true,
-          columns: [{ name: 'id', type: 'string', primaryKey: true }, { name: 'title', type: 'string' }],
-        });
-        return c;
-      };
-      return (0, eval)(`(${src})`)(open, arg); // eslint-disable-line no-eval
-    },
-    { src: fn.toString(), arg },
-  );
-}
+const page = () => env.page();
+/** Runs fn(open, arg) in the page; open(name, options) → a connection with the synced table todos. */
+const inTodos = (p, fn, arg) => inPage(p, fn, arg, { table: 'todos' });
 
 test('IndexedDB databases sync through the server; the outbox survives a reload', { skip }, async () => {
   const srv = await startNative();
@@ -41,7 +17,7 @@ test('IndexedDB databases sync through the server; the outbox survives a reload'
     const opts = { url: srv.url, token: srv.token('browser') };
     let p = await page();
     // Offline: writes queue in the outbox, nothing is sent.
-    const queued = await inPage(p, async (open) => {
+    const queued = await inTodos(p, async (open) => {
       const a = await open('sync-a');
       await a.table('todos').insertMany([{ id: 'x', title: 'milk' }, { id: 'y', title: 'eggs' }]);
       await a.table('todos').update({ title: 'oat milk' }, { where: { id: 'x' } });
@@ -53,7 +29,7 @@ test('IndexedDB databases sync through the server; the outbox survives a reload'
 
     await p.reload();
     await ready(p);
-    const r = await inPage(
+    const r = await inTodos(
       p,
       async (open, { url, token }) => {
         const a = await open('sync-a');

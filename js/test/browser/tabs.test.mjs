@@ -5,15 +5,11 @@
 // owner's worker does).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, ready, skip, useBrowser } from './helpers.mjs';
+import { ready, skip, useBrowser } from './helpers.mjs';
 
 const env = useBrowser();
 
-const page = async () => {
-  const p = await openPage(env.ctx, `${env.server.url}/js/test/browser/pages/blank.html`);
-  await ready(p);
-  return p;
-};
+const page = () => env.page();
 
 // In the page: connect to database 'tabs' and make table 'log' exist.
 async function setup(adapter) {
