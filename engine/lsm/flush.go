@@ -113,7 +113,7 @@ func (s *Store) flushWith(newer source) error {
 	}
 	if src != nil {
 		// Tombstones shadow older runs; with none, they can go.
-		r, err := s.writeRun(src, len(s.cur) == 0)
+		r, err := s.writeRun(src, len(s.cur) == 0, true)
 		if err != nil {
 			return fmt.Errorf("flush: %w", err)
 		}
@@ -173,7 +173,7 @@ func (s *Store) merge(lo, hi int) error {
 		}
 		srcs = append(srcs, src)
 	}
-	out, err := s.writeRun(newMergeIter(srcs, false, true), hi == len(s.cur)-1)
+	out, err := s.writeRun(newMergeIter(srcs, false, true), hi == len(s.cur)-1, false)
 	if err != nil {
 		return fmt.Errorf("merge runs: %w", err)
 	}
@@ -190,9 +190,13 @@ func (s *Store) merge(lo, hi int) error {
 }
 
 // writeRun writes src's entries as segment files of about SegmentBytes and
-// opens them. dropTombs leaves deletions out. On error it deletes what it
+// opens them. dropTombs leaves deletions out. prime puts the blocks written
+// into the block cache's free room (Reader.Prime): a flush's, the newest
+// data, which reads right after a write or a load ask for; not a
+// compaction's, whose inputs' blocks still fill the cache while it runs and
+// whose output is mostly data no one just read. On error it deletes what it
 // wrote.
-func (s *Store) writeRun(src source, dropTombs bool) (run, error) {
+func (s *Store) writeRun(src source, dropTombs, prime bool) (run, error) {
 	var out run
 	// Room for a full segment plus the block, index and filter that end it.
 	hint := int(min(s.opts.SegmentBytes, 64<<20)) + int(min(s.opts.SegmentBytes/8, 1<<20)) + 64<<10
@@ -226,7 +230,7 @@ func (s *Store) writeRun(src source, dropTombs bool) (run, error) {
 			s.remove(name)
 			return err
 		}
-		if ranged && !s.fs.Caps().InMemory && primed < s.opts.CacheBytes {
+		if prime && ranged && !s.fs.Caps().InMemory && primed < s.opts.CacheBytes {
 			// Reads of the new run start warm. Only where blocks are read
 			// from storage: a file kept in memory is read from there.
 			primed += sg.r.Load().Prime(data, s.opts.CacheBytes-primed)

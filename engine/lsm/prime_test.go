@@ -76,3 +76,33 @@ func TestWrittenRunStartsInTheCache(t *testing.T) {
 		})
 	}
 }
+
+// Priming fills only free room: a later flush leaves what the cache holds
+// in place, and a compaction's output is not primed.
+func TestPrimingEvictsNothing(t *testing.T) {
+	for _, cacheBytes := range []int64{8 << 10, 1 << 20} {
+		fs := &blockReads{FS: newMemFS(t)}
+		s := open(t, fs, lsm.Options{CacheBytes: cacheBytes, BlockSize: 1 << 10, MemtableBytes: 4 << 10})
+		write := func(from int) {
+			b := &kv.Batch{}
+			for i := from; i < from+500; i++ {
+				b.Set([]byte(fmt.Sprintf("key%05d", i)), []byte(fmt.Sprintf("value-%d", i)))
+			}
+			require.NoError(t, s.Apply(b)) // larger than the memtable: flushed
+		}
+		readFirst := func() int {
+			before := fs.reads
+			for i := 0; i < 20; i++ {
+				_, err := s.Get([]byte(fmt.Sprintf("key%05d", i)))
+				require.NoError(t, err)
+			}
+			return fs.reads - before
+		}
+		write(0)
+		require.Zero(t, readFirst(), "the first run's first blocks were primed")
+		write(10000)
+		require.Zero(t, readFirst(), "the second flush evicted none of them")
+		require.NoError(t, s.Compact())
+		require.Positive(t, readFirst(), "the compaction's output (new files) was not primed, with room (cache %d) or not", cacheBytes)
+	}
+}

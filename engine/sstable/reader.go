@@ -250,17 +250,19 @@ func (r *Reader) blockHit(i int) ([]byte, bool, error) {
 }
 
 // Prime adds copies of the data blocks of file, the bytes of this segment
-// just written by this process, to the cache, up to budget bytes, and
-// returns how many it added. A run a flush or compaction has just written
-// is what the next reads ask for; without this every first read of it
-// would go back to storage for a block that was in memory a moment ago
-// (RocksDB's prepopulate_block_cache). The blocks are not verified again:
-// they never left memory.
+// just written by this process, to the cache, up to budget bytes and only
+// into free room (it evicts nothing), and returns how many it added. A run
+// just flushed is what the next reads ask for; without this every first
+// read of it would go back to storage for a block that was in memory a
+// moment ago (RocksDB's prepopulate_block_cache). Filling only free room
+// keeps a sustained load from churning the cache (and the collector) with
+// copies no one reads. The blocks are not verified again: they never left
+// memory.
 func (r *Reader) Prime(file []byte, budget int64) int64 {
 	var added int64
 	for _, h := range r.blocks {
 		n := int64(h.size - crcSize)
-		if added+n > budget || h.size < crcSize || h.off+int64(h.size) > int64(len(file)) {
+		if added+n > budget || h.size < crcSize || h.off+int64(h.size) > int64(len(file)) || !r.cache.Room(n) {
 			break
 		}
 		r.cache.Add(cache.Key{File: r.id, Off: h.off}, append([]byte(nil), file[h.off:h.off+n]...))

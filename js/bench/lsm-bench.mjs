@@ -5,6 +5,7 @@
 //   make build && node js/bench/lsm-bench.mjs
 //   ROWS=100000 node js/bench/lsm-bench.mjs        a quick run
 //   MEMTABLE=... CACHE=... set memtableBytes / cacheBytes (default: engine defaults)
+//   WASM=/path/other.wasm                        another engine build (A/B)
 //
 // Prints a markdown table: insertMany throughput and peak memory, 1,000
 // autocommit inserts (rows/s, bytes written per commit), point lookups by the
@@ -21,7 +22,7 @@ const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const BATCH = Number(process.env.BATCH ?? 10_000);
 const LOOKUPS = Number(process.env.LOOKUPS ?? 5_000);
 const SINGLES = 1_000;
-const tuning = {};
+const tuning = process.env.WASM ? { wasm: process.env.WASM } : {};
 if (process.env.MEMTABLE) tuning.memtableBytes = Number(process.env.MEMTABLE);
 if (process.env.CACHE) tuning.cacheBytes = Number(process.env.CACHE);
 
