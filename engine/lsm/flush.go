@@ -3,7 +3,10 @@ package lsm
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"slices"
 	"sync"
 
@@ -203,6 +206,13 @@ func (s *Store) writeRun(src source, dropTombs, prime bool) (run, error) {
 	w := sstable.NewWriter(s.opts.BlockSize, hint)
 	_, ranged := s.fs.(RangeReader)
 	var primed int64 // bytes of this run put in the block cache
+	if prime {
+		prime = ranged && !s.fs.Caps().InMemory
+	}
+	primeBudget := int64(0)
+	if prime {
+		primeBudget = primeRoom(s.opts.CacheBytes)
+	}
 	finish := func() error {
 		if w.Entries() == 0 {
 			return nil
@@ -230,10 +240,10 @@ func (s *Store) writeRun(src source, dropTombs, prime bool) (run, error) {
 			s.remove(name)
 			return err
 		}
-		if prime && ranged && !s.fs.Caps().InMemory && primed < s.opts.CacheBytes {
+		if prime && primed < primeBudget {
 			// Reads of the new run start warm. Only where blocks are read
 			// from storage: a file kept in memory is read from there.
-			primed += sg.r.Load().Prime(data, s.opts.CacheBytes-primed)
+			primed += sg.r.Load().Prime(data, primeBudget-primed)
 		}
 		out = append(out, sg)
 		return nil
@@ -264,6 +274,25 @@ func (s *Store) writeRun(src source, dropTombs, prime bool) (run, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// primeRoom is how many bytes a flush may copy into a block cache of limit
+// bytes: none while the heap is within a quarter of the process's memory
+// limit (debug.SetMemoryLimit; the wasm host sets it from the open
+// stores). A flush at the end of a large write runs with that write's
+// garbage still in the heap; copies added then would keep the collector
+// running and raise the peak that wasm memory (never returned) keeps.
+func primeRoom(limit int64) int64 {
+	ml := debug.SetMemoryLimit(-1)
+	if ml == math.MaxInt64 || limit <= 0 {
+		return max(limit, 0)
+	}
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return min(max(ml*3/4-int64(s[0].Value.Uint64()), 0), limit)
 }
 
 // discard deletes segments that no manifest names.
