@@ -22,7 +22,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestCaps(t *testing.T) {
-	assert.Equal(t, fsadapter.Caps{Name: "memory", AppendCheap: true, Sync: false}, newFS(t).Caps())
+	assert.Equal(t, fsadapter.Caps{Name: "memory", AppendCheap: true, Sync: false, InMemory: true}, newFS(t).Caps())
 }
 
 // Two filesystems share nothing.
