@@ -264,8 +264,10 @@ func (s *Store) recover(found []dataFile) error {
 	return nil
 }
 
-// openVersion opens every segment m names and makes them the current
-// version. A missing or damaged segment is corruption naming it.
+// openVersion registers every segment m names and makes them the current
+// version. Segments m describes open on their first read; those of older
+// manifests are opened now. A missing or cut segment is corruption naming
+// it (damage inside one is found by the read that opens it).
 func (s *Store) openVersion(manName string, m manifest, onDisk map[uint64]bool) error {
 	var v version
 	// A backend that loads on demand (fsadapter.ErrNotResident) hears of
