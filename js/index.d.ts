@@ -545,7 +545,7 @@ export interface Stats {
   segments: number;
   /** Key and value bytes in the memtable. */
   memtableBytes: number;
-  /** Segment indexes and bloom filters held in memory. */
+  /** Indexes and bloom filters held in memory, of the segments read so far (a segment is opened by its first read). */
   indexBytes: number;
   /** Bytes held by the block cache, and its limit. */
   cacheBytes: number;
