@@ -10,7 +10,6 @@ import (
 	"slices"
 	"sync"
 
-	"minibase/engine/kv"
 	"minibase/engine/memtable"
 	"minibase/engine/sstable"
 )
@@ -306,7 +305,7 @@ func (s *Store) discard(r run) {
 
 // openSegment opens segment file num of size bytes now and registers it.
 func (s *Store) openSegment(num uint64, size int64) (*segment, error) {
-	sg := s.newSegment(num, size, segMeta{})
+	sg := s.newSegment(num, size, segMeta{}, false)
 	r, err := sg.open()
 	if err != nil {
 		return nil, err
@@ -318,27 +317,15 @@ func (s *Store) openSegment(num uint64, size int64) (*segment, error) {
 }
 
 // lazySegment registers segment file num of size bytes, which a manifest
-// described as meta, to be opened on its first read. The file must agree
-// with the manifest then.
+// described as meta, to be opened on its first read.
 func (s *Store) lazySegment(num uint64, size int64, meta segMeta) *segment {
-	sg := s.newSegment(num, size, meta)
-	sg.open = func() (*sstable.Reader, error) {
-		r, err := sstable.OpenTail(sg.name, num, size, meta.tail, sg.read, s.cache)
-		if err != nil {
-			return nil, err
-		}
-		if got := metaOf(r); !bytes.Equal(got.smallest, meta.smallest) || !bytes.Equal(got.largest, meta.largest) ||
-			got.entries != meta.entries || got.tombstones != meta.tombstones {
-			return nil, fmt.Errorf("read segment %s: its keys or counts differ from what the manifest says: %w", sg.name, kv.ErrCorrupt)
-		}
-		return r, nil
-	}
+	sg := s.newSegment(num, size, meta, true)
 	s.segs[num] = sg
 	return sg
 }
 
 // newSegment is segment file num of size bytes, not yet opened.
-func (s *Store) newSegment(num uint64, size int64, meta segMeta) *segment {
+func (s *Store) newSegment(num uint64, size int64, meta segMeta, described bool) *segment {
 	name := segFileName(num)
 	p := s.path(name)
 	var read sstable.ReadFunc
@@ -347,9 +334,7 @@ func (s *Store) newSegment(num uint64, size int64, meta segMeta) *segment {
 	} else {
 		read = func(off int64, n int) ([]byte, error) { return s.whole.read(s.fs, p, off, n) }
 	}
-	sg := &segment{num: num, name: name, size: size, meta: meta, read: read}
-	sg.open = func() (*sstable.Reader, error) { return sstable.Open(name, num, size, read, s.cache) }
-	return sg
+	return &segment{num: num, name: name, size: size, meta: meta, described: described, read: read, cache: s.cache}
 }
 
 // install makes v the current version: it writes a manifest naming v, then

@@ -3,9 +3,12 @@ package lsm
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"sort"
 	"sync/atomic"
 
+	"minibase/engine/cache"
+	"minibase/engine/kv"
 	"minibase/engine/memtable"
 	"minibase/engine/sstable"
 	"minibase/fsadapter"
@@ -26,13 +29,30 @@ type segment struct {
 	name string
 	size int64
 	meta segMeta
+	// described says meta came from a manifest: the file must agree with
+	// it when it is opened.
+	described bool
+	read      sstable.ReadFunc // the file's bytes
+	cache     *cache.Cache
 	// r is the open reader, nil until the first read of a lazily opened
-	// segment; open opens it.
+	// segment.
 	r        atomic.Pointer[sstable.Reader]
-	open     func() (*sstable.Reader, error)
-	read     sstable.ReadFunc // the file's bytes
 	refs     int
 	obsolete bool
+}
+
+// open reads the segment's footer, index and bloom filter (in one read when
+// meta knows their size).
+func (sg *segment) open() (*sstable.Reader, error) {
+	r, err := sstable.OpenTail(sg.name, sg.num, sg.size, sg.meta.tail, sg.read, sg.cache)
+	if err != nil || !sg.described {
+		return r, err
+	}
+	if got := metaOf(r); !bytes.Equal(got.smallest, sg.meta.smallest) || !bytes.Equal(got.largest, sg.meta.largest) ||
+		got.entries != sg.meta.entries || got.tombstones != sg.meta.tombstones {
+		return nil, fmt.Errorf("read segment %s: its keys or counts differ from what the manifest says: %w", sg.name, kv.ErrCorrupt)
+	}
+	return r, nil
 }
 
 // segMeta is what a manifest records of a segment beside its number and size.
