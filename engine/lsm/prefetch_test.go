@@ -73,25 +73,37 @@ func TestOpenPrefetchesLogsAndManifests(t *testing.T) {
 }
 
 // coldSegments is a backend (memfs, which reads ranges) on which no segment range is loaded until asked
-// for: a read fails with ErrNotResident and notes the range.
+// for: a read fails with ErrNotResident and notes the range, until
+// loadMissed loads what was noted. warm turns it off.
 type coldSegments struct {
 	fsadapter.FS
+	warm   bool
 	loaded map[string]bool
 	missed map[string]bool
 }
 
 func (c *coldSegments) ReadRange(name string, off int64, n int) ([]byte, error) {
 	key := fmt.Sprintf("%s@%d+%d", name, off, n)
-	if strings.HasSuffix(name, ".sst") && !c.loaded[key] {
+	if !c.warm && strings.HasSuffix(name, ".sst") && !c.loaded[key] {
 		c.missed[key] = true
 		return nil, fmt.Errorf("read %s: %w", name, fsadapter.ErrNotResident)
 	}
 	return c.FS.(fsadapter.RangeReader).ReadRange(name, off, n)
 }
 
-// Opening the segments goes on past one whose index is not loaded, so one
-// open names the footers of all of them, the next their indexes, and the
-// third opens: not one open per segment.
+// loadMissed makes what reads missed readable, as the host does before it
+// runs the call again.
+func (c *coldSegments) loadMissed() {
+	for k := range c.missed {
+		c.loaded[k] = true
+	}
+	c.missed = map[string]bool{}
+}
+
+// Opening reads no segment, so a backend that loads on demand opens a
+// store of many segments at the first try. (Segments of manifests from
+// before segment descriptions are opened at open, going on past one whose
+// index is not loaded so that one open names all of them.)
 func TestOpenNamesEverySegmentItLacks(t *testing.T) {
 	mem := newMemFS(t)
 	opts := lsm.Options{MemtableBytes: 2 << 10, SegmentBytes: 2 << 10}
@@ -117,13 +129,10 @@ func TestOpenNamesEverySegmentItLacks(t *testing.T) {
 		}
 		require.ErrorIs(t, err, fsadapter.ErrNotResident)
 		require.NotEmpty(t, c.missed)
-		for k := range c.missed {
-			c.loaded[k] = true
-		}
-		c.missed = map[string]bool{}
+		c.loadMissed()
 	}
 	require.NotNil(t, got)
-	assert.LessOrEqual(t, opens, 2, "failed opens before one succeeds, with %d segments", len(segs))
+	assert.Zero(t, opens, "failed opens before one succeeds, with %d segments", len(segs))
 	require.NoError(t, got.Close())
 	again := open(t, writeOnceFS{mem}, opts)
 	checkStore(t, again, want)

@@ -246,7 +246,7 @@ func TestSegmentsOpenConcurrently(t *testing.T) {
 // reads the older runs, so one call names what every run needs; an older
 // run's value is never the answer while a newer run was not read.
 func TestLookupNamesEveryRunItMisses(t *testing.T) {
-	cold := &notLoaded{FS: newMemFS(t), loaded: map[string]bool{}}
+	cold := &coldSegments{FS: newMemFS(t), warm: true, loaded: map[string]bool{}, missed: map[string]bool{}}
 	s := open(t, cold, lsm.Options{MemtableBytes: 1 << 10, BlockSize: 256})
 	// Three runs whose key ranges all hold k001: the oldest has every key,
 	// the two newer ones the even keys and the last one.
@@ -264,8 +264,8 @@ func TestLookupNamesEveryRunItMisses(t *testing.T) {
 	require.NoError(t, s.Close())
 	s = open(t, cold, lsm.Options{MemtableBytes: 1 << 10, BlockSize: 256})
 	get := func(key string) (string, int) {
-		cold.cold, cold.loaded = true, map[string]bool{}
-		defer func() { cold.cold = false }() // the check after the test reads everything
+		cold.warm, cold.loaded = false, map[string]bool{}
+		defer func() { cold.warm = true }() // the check after the test reads everything
 		for runs := 1; ; runs++ {
 			v, err := s.Get([]byte(key))
 			if err == nil {
@@ -282,31 +282,4 @@ func TestLookupNamesEveryRunItMisses(t *testing.T) {
 	v, runs = get("k002")
 	require.Equal(t, "v2-2", v, "the newest value, not an older run's")
 	require.Equal(t, 2, runs, "the newest run's block in the first pass: its segment is open")
-}
-
-// notLoaded fails range reads of segments with fsadapter.ErrNotResident
-// while cold, until loadMissed made what was asked readable.
-type notLoaded struct {
-	fsadapter.FS
-	cold           bool
-	loaded, missed map[string]bool
-}
-
-func (n *notLoaded) ReadRange(name string, off int64, size int) ([]byte, error) {
-	key := fmt.Sprintf("%s@%d+%d", name, off, size)
-	if n.cold && !n.loaded[key] {
-		if n.missed == nil {
-			n.missed = map[string]bool{}
-		}
-		n.missed[key] = true
-		return nil, fmt.Errorf("read %s: %w", name, fsadapter.ErrNotResident)
-	}
-	return n.FS.(fsadapter.RangeReader).ReadRange(name, off, size)
-}
-
-func (n *notLoaded) loadMissed() {
-	for k := range n.missed {
-		n.loaded[k] = true
-	}
-	n.missed = nil
 }
