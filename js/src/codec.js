@@ -464,9 +464,9 @@ export class Decoder {
       }
     }
     const s = this._chars(n);
-    let ascii = true;
-    for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) { ascii = false; break; }
-    if (ascii) keyTable[slot] = s;
+    // One character a byte: ASCII (a hit compares characters with bytes,
+    // so anything else kept here would only never match).
+    if (s.length === n) keyTable[slot] = s;
     return s;
   }
 
