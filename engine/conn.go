@@ -139,6 +139,21 @@ func (c *Conn) Begin() (*Tx, error) {
 	return c.newExplicitTx(), nil
 }
 
+// BeginBulk starts a bulk transaction: one that takes only InsertMany (and
+// InsertEncoded) into one table, then Commit or Rollback. Its rows are not
+// written through the transaction's overlay but collected and sorted at
+// commit (bulk.go), several times cheaper for a large load; the price is
+// that uniqueness is checked at Commit, which fails as a whole, naming the
+// row (counted across the load's statements) that collides first. Rows of
+// a synced table load as in Begin's transactions.
+func (c *Conn) BeginBulk() (*Tx, error) {
+	tx, err := c.Begin()
+	if err == nil {
+		tx.bulkMode = true
+	}
+	return tx, err
+}
+
 // Tx returns the open explicit transaction with the given ID.
 func (c *Conn) Tx(id uint64) (*Tx, error) {
 	c.mu.Lock()

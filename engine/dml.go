@@ -73,9 +73,30 @@ func (tx *Tx) InsertEncoded(db, table string, d *value.Decoder, n int) (int, err
 // given, runs last and can still fail the statement.
 func (tx *Tx) insertRows(db, table string, n int, rowAt func(t *Table, i int) (row, []bool, error), done func(t *Table) error) (int, error) {
 	defer tx.lock()()
+	if err := tx.live(); err != nil {
+		return 0, err
+	}
 	t, err := tx.lookupTable(db, table)
 	if err != nil {
 		return 0, err
+	}
+	if tx.bulkMode && tx.load == nil && t.Sync {
+		tx.bulkMode = false // a synced table's rows go through mutate (the outbox): a plain transaction
+	}
+	switch {
+	case tx.bulkMode:
+		return tx.loadRows(t, n, rowAt, done)
+	case !tx.explicit && n >= bulkRows && !t.Sync && (tx.ov == nil || tx.ov.Len() == 0):
+		// An autocommit load: checked and sorted now, so that it fails as a
+		// statement and its commit is the batch seal built.
+		tx.load = newBulkLoad(t)
+		if _, err := tx.loadRows(t, n, rowAt, done); err != nil {
+			return 0, err
+		}
+		if _, err := tx.load.seal(tx); err != nil {
+			return 0, err
+		}
+		return n, nil
 	}
 	err = tx.statement(func(w *kv.Overlay) error {
 		w.Grow(min(n, 1<<20) * (1 + len(t.Indexes)))
@@ -102,6 +123,53 @@ func (tx *Tx) insertRows(db, table string, n int, rowAt func(t *Table, i int) (r
 	return n, nil
 }
 
+// loadRows adds n rows to the transaction's bulk load (bulk.go), all or,
+// on an error, none. Rows are numbered from the load's first, so a load
+// sent in several statements names a failing row as its caller counts.
+func (tx *Tx) loadRows(t *Table, n int, rowAt func(t *Table, i int) (row, []bool, error), done func(t *Table) error) (int, error) {
+	if tx.load == nil {
+		tx.load = newBulkLoad(t)
+	} else if tx.load.t != t {
+		return 0, errorf(CodeBadQuery, "a bulk transaction loads one table: it holds rows of %s", tx.load.t.Name)
+	}
+	tx.touch(t)
+	l := tx.load
+	first := l.rows()
+	undo := l.marks()
+	for i := 0; i < n; i++ {
+		if i%yieldRows == yieldRows-1 {
+			yield()
+		}
+		r, _, err := rowAt(t, i)
+		var rowid float64
+		fresh := false
+		if err == nil {
+			rowid, fresh, err = tx.assignIDs(t, r)
+		}
+		if err == nil {
+			err = l.add(tx, r, rowid, fresh)
+		}
+		if err != nil {
+			// Row by row, a collision among the rows before this one would
+			// have failed first.
+			if _, uerr := l.check(tx); uerr != nil {
+				err = uerr
+			} else {
+				err = wrapRowErr(err, first+i)
+			}
+			l.truncate(undo)
+			return 0, err
+		}
+	}
+	if done != nil {
+		if err := done(t); err != nil {
+			l.truncate(undo)
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
 // wrapRowErr says which row of a batch failed, keeping the code.
 func wrapRowErr(err error, i int) error {
 	var e *Error
@@ -124,26 +192,9 @@ func (tx *Tx) insert(w *kv.Overlay, t *Table, obj value.Value, upsert bool) (val
 // insertRow inserts (or, with upsert, merges) a row built from the given
 // columns; it is where generated ids are assigned.
 func (tx *Tx) insertRow(w *kv.Overlay, t *Table, r row, given []bool, upsert bool) (value.Value, error) {
-	var err error
-	var rowid float64
-	fresh := false
-	if ai := t.autoIncCol(); ai >= 0 {
-		if r[ai].IsNull() {
-			n, err := tx.nextSeq(t)
-			if err != nil {
-				return value.Value{}, err
-			}
-			r[ai] = value.NumberOf(n)
-			fresh = true
-		} else if err := tx.bumpSeq(t, r[ai].Number()); err != nil {
-			return value.Value{}, err
-		}
-	}
-	if len(t.pkPos) == 0 {
-		if rowid, err = tx.nextSeq(t); err != nil {
-			return value.Value{}, err
-		}
-		fresh = true
+	rowid, fresh, err := tx.assignIDs(t, r)
+	if err != nil {
+		return value.Value{}, err
 	}
 	if upsert && len(t.pkPos) > 0 {
 		key, err := t.pkKey(nil, r, 0)
@@ -171,6 +222,32 @@ func (tx *Tx) insertRow(w *kv.Overlay, t *Table, r row, given []bool, upsert boo
 		return value.Value{}, err
 	}
 	return t.pkValue(r, rowid), nil
+}
+
+// assignIDs generates what an inserted row's keys lack: its autoIncrement
+// column when null (an explicit value raises the counter instead), and the
+// hidden row id of a table without a primary key. fresh says the primary
+// key was generated, so it cannot collide.
+func (tx *Tx) assignIDs(t *Table, r row) (rowid float64, fresh bool, err error) {
+	if ai := t.autoIncCol(); ai >= 0 {
+		if r[ai].IsNull() {
+			n, err := tx.nextSeq(t)
+			if err != nil {
+				return 0, false, err
+			}
+			r[ai] = value.NumberOf(n)
+			fresh = true
+		} else if err := tx.bumpSeq(t, r[ai].Number()); err != nil {
+			return 0, false, err
+		}
+	}
+	if len(t.pkPos) == 0 {
+		if rowid, err = tx.nextSeq(t); err != nil {
+			return 0, false, err
+		}
+		fresh = true
+	}
+	return rowid, fresh, nil
 }
 
 // Get returns the row whose primary key is key (a value, or an object of

@@ -200,11 +200,16 @@ func (t *Table) rowFromDecoderInto(d *value.Decoder, r row, given []bool) (row, 
 		clear(r)
 		clear(given)
 	}
+	next := 0 // rows of one insert mostly list their columns in one order: try the one after the last first
 	err := d.ObjectMembers(func(key []byte) error {
-		p, ok := t.colIdx[string(key)]
-		if !ok {
-			return errorf(CodeNoSuchColumn, "insert into %s: no column %q", t.Name, string(key))
+		p := next
+		if p >= len(t.Columns) || t.Columns[p].Name != string(key) {
+			var ok bool
+			if p, ok = t.colIdx[string(key)]; !ok {
+				return errorf(CodeNoSuchColumn, "insert into %s: no column %q", t.Name, string(key))
+			}
 		}
+		next = p + 1
 		v, err := d.NextView()
 		if err != nil {
 			return err

@@ -39,6 +39,11 @@ type Tx struct {
 	remoteMeta *RowMeta
 	remoteKey  []byte
 
+	// A bulk transaction (Conn.BeginBulk) takes only insertMany into one
+	// table; load holds its rows, or an autocommit bulk insert's (bulk.go).
+	bulkMode bool
+	load     *bulkLoad
+
 	scratch struct{ key, old, new, row []byte } // reused by mutate
 	existed map[string]bool                     // row keys written → held a row before (change feed only)
 }
@@ -87,6 +92,17 @@ func (tx *Tx) writer() *kv.Overlay {
 }
 
 func (tx *Tx) check() error {
+	if err := tx.live(); err != nil {
+		return err
+	}
+	if tx.bulkMode {
+		return errorf(CodeBadQuery, "transaction %d is a bulk load: it takes only insertMany, commit and rollback", tx.id)
+	}
+	return nil
+}
+
+// live reports a transaction that can no longer be used.
+func (tx *Tx) live() error {
 	if tx.done {
 		return errorf(CodeTxClosed, "transaction %d is already committed or rolled back", tx.id)
 	}
@@ -135,20 +151,30 @@ func (tx *Tx) Commit() error {
 // Writes is the number of keys the transaction has written so far (rows and
 // index entries, set or deleted).
 func (tx *Tx) Writes() int {
-	if tx.ov == nil {
-		return 0
+	n := 0
+	if tx.ov != nil {
+		n = tx.ov.Len()
 	}
-	return tx.ov.Len()
+	if tx.load != nil {
+		n += tx.load.writes()
+	}
+	return n
 }
 
 func (tx *Tx) commit() error {
-	if err := tx.check(); err != nil {
+	if err := tx.live(); err != nil {
 		return err
 	}
 	defer tx.end()
 	c := tx.c
 	var b *kv.Batch
-	if tx.ov != nil && tx.ov.Len() > 0 {
+	switch {
+	case tx.load != nil && tx.load.rows() > 0:
+		var err error
+		if b, err = tx.load.seal(tx); err != nil {
+			return err
+		}
+	case tx.ov != nil && tx.ov.Len() > 0:
 		b = tx.ov.Batch()
 		tx.ov.Seal()
 	}
@@ -245,6 +271,7 @@ func (tx *Tx) Rollback() error {
 func (tx *Tx) end() {
 	tx.done = true
 	tx.ov = nil
+	tx.load = nil
 	tx.cat = nil
 	if tx.snap != nil {
 		tx.snap.Release()

@@ -145,3 +145,48 @@ func (b *Batch) Size() int { return b.size }
 // Reset empties the batch for reuse. Slices returned by Op before it stay
 // valid: the arena is dropped, not overwritten.
 func (b *Batch) Reset() { b.chunks, b.refs, b.size = nil, refList{}, 0 }
+
+// Key returns the key of write i (Op(i).Key, without building the Op).
+func (b *Batch) Key(i int) []byte {
+	r := b.refs.at(i)
+	return b.chunks[r.chunk][r.off : r.off+r.klen : r.off+r.klen]
+}
+
+// Mark is a position in a batch: Truncate drops the writes added after it.
+type Mark struct{ refs, size, chunks, chunkLen int }
+
+// Mark returns the batch's current position.
+func (b *Batch) Mark() Mark {
+	m := Mark{refs: b.refs.len(), size: b.size, chunks: len(b.chunks)}
+	if m.chunks > 0 {
+		m.chunkLen = len(b.chunks[m.chunks-1])
+	}
+	return m
+}
+
+// Truncate drops every write added after m, which must be a mark of b taken
+// since its last Reset or Append.
+func (b *Batch) Truncate(m Mark) {
+	b.refs.truncate(m.refs)
+	clear(b.chunks[m.chunks:])
+	b.chunks = b.chunks[:m.chunks]
+	if m.chunks > 0 {
+		b.chunks[m.chunks-1] = b.chunks[m.chunks-1][:m.chunkLen]
+	}
+	b.size = m.size
+}
+
+// Append adds src's writes at the given positions, in that order, taking
+// over src's arena instead of copying it (src is left empty). A sorted
+// commit is assembled this way from runs sorted apart.
+func (b *Batch) Append(src *Batch, order []int32) {
+	base := uint32(len(b.chunks))
+	b.chunks = append(b.chunks, src.chunks...)
+	for _, i := range order {
+		r := src.refs.at(int(i))
+		b.size += int(r.klen + r.vlen)
+		r.chunk += base
+		b.refs.push(r)
+	}
+	src.Reset()
+}

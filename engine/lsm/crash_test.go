@@ -24,13 +24,22 @@ type crashWorkload struct {
 	states  []state      // states[k]: content after the first k batches
 }
 
-func newCrashWorkload(n int) crashWorkload {
+func newCrashWorkload(n int) crashWorkload { return newCrashWorkloadBulk(n, 0) }
+
+// newCrashWorkloadBulk is newCrashWorkload with every bulkEvery-th batch
+// (none when 0) a bulk load: hundreds of ops, more than crashOptions'
+// memtable, which the store writes as a run of its own instead of logging.
+func newCrashWorkloadBulk(n, bulkEvery int) crashWorkload {
 	r := rand.New(rand.NewPCG(7, 7))
 	w := crashWorkload{compact: map[int]bool{}, states: []state{{}}}
 	cur := state{}
 	for i := 0; i < n; i++ {
 		b := &kv.Batch{}
-		for j := 0; j < 1+r.IntN(6); j++ {
+		ops := 1 + r.IntN(6)
+		if bulkEvery > 0 && i%bulkEvery == bulkEvery-1 {
+			ops = 300
+		}
+		for j := 0; j < ops; j++ {
 			k := fmt.Appendf(nil, "k%03d", r.IntN(60))
 			if r.IntN(4) == 0 {
 				b.Delete(k)
@@ -87,7 +96,16 @@ var crashOptions = lsm.Options{LogFileSize: 1 << 10, MemtableBytes: 1 << 10, Seg
 // that every acknowledged batch is there and the batch in flight is there
 // entirely or not at all.
 func TestCrashEveryPoint(t *testing.T) {
-	w := newCrashWorkload(crashBatches)
+	crashEveryPoint(t, newCrashWorkload(crashBatches))
+}
+
+// TestCrashEveryPointBulk is TestCrashEveryPoint with bulk loads among the
+// batches: a bulk load commits by the manifest that names its run.
+func TestCrashEveryPointBulk(t *testing.T) {
+	crashEveryPoint(t, newCrashWorkloadBulk(crashBatches/4, 6))
+}
+
+func crashEveryPoint(t *testing.T, w crashWorkload) {
 	for _, m := range modes {
 		for _, d := range []lsm.Durability{lsm.Normal, lsm.Strict} {
 			t.Run(fmt.Sprintf("%s/durability=%d", m.name, d), func(t *testing.T) {
@@ -163,7 +181,16 @@ func equalState(a, b state) bool {
 // once with ErrNoSpace, without a crash: the failing Apply reports it, the
 // store goes on, and a reopen holds exactly the acknowledged batches.
 func TestFailedWritesKeepStoreUsable(t *testing.T) {
-	w := newCrashWorkload(crashBatches / 2)
+	failedWritesKeepStoreUsable(t, newCrashWorkload(crashBatches/2))
+}
+
+// TestFailedWritesKeepStoreUsableBulk: a bulk load whose run cannot be
+// written or installed is logged instead, and still commits.
+func TestFailedWritesKeepStoreUsableBulk(t *testing.T) {
+	failedWritesKeepStoreUsable(t, newCrashWorkloadBulk(crashBatches/4, 6))
+}
+
+func failedWritesKeepStoreUsable(t *testing.T, w crashWorkload) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			ff := faultfs.Wrap(m.wrap(newMemFS(t)))

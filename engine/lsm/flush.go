@@ -43,6 +43,11 @@ func (s *Store) flushAndCompactWith(newer source) error {
 	if err := s.flushWith(newer); err != nil {
 		return err
 	}
+	return s.compactAfterFlush()
+}
+
+// compactAfterFlush merges runs as the size tiers call for.
+func (s *Store) compactAfterFlush() error {
 	for range maxRuns {
 		lo, hi, ok := s.pickCompaction()
 		if !ok {

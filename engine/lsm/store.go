@@ -148,40 +148,48 @@ func (s *Store) Apply(b *kv.Batch) error {
 		return fmt.Errorf("apply batch: %w", s.broken)
 	}
 	seq := s.seq + 1
+	if s.appendMode && b.Len() >= sortedApplyThreshold && int64(b.Size()) >= s.opts.MemtableBytes && s.flushWait == 0 &&
+		wal.BatchSizeBound(b)-wal.HeaderSize <= wal.MaxPayload {
+		// A batch that fills the memtable by itself (a bulk load) is written
+		// as a run at once, merged with what the memtable holds, and commits
+		// when the manifest naming that run is installed: it never goes
+		// through the log (written twice) nor a memtable (held twice more).
+		// Only if the run cannot be installed is it logged and kept in the
+		// memtable like any commit (a batch never overwrites what it holds).
+		prevLog, prevSize := s.logName, s.logSize
+		s.seq = seq
+		src := &opsSource{order: kv.SortedOrder(b.Len(), b.Key, true), opAt: b.Op}
+		if err := s.flushWith(src); err == nil {
+			s.commits++
+			s.written += int64(b.Size())
+			// The commit is durable; a merge that fails is retried later.
+			_ = s.compactAfterFlush()
+			return nil
+		}
+		s.seq = seq - 1
+		s.flushWait = s.logBytes + s.opts.MemtableBytes/4
+		return s.logBulk(seq, b, prevLog, prevSize)
+	}
 	size := wal.BatchSize(seq, b)
 	if size-wal.HeaderSize > wal.MaxPayload {
 		return fmt.Errorf("apply batch: record of %d bytes: %w", size, ErrTooLarge)
 	}
 	bulk := b.Len() >= sortedApplyThreshold && int64(size) >= s.opts.MemtableBytes && s.flushWait == 0
-	var opAt func(int) kv.Op
-	if bulk && s.appendMode {
-		// A batch that fills the memtable by itself (a bulk load) is
-		// streamed to the log, never held twice, and written as a run at
-		// once, merged with what the memtable holds: building a memtable of
-		// it only to flush it next would hold the data twice more. If the
-		// run cannot be written, the memtable keeps the batch's own bytes
-		// (a batch never overwrites what it holds).
-		if err := s.writeStream(seq, size, func(w func([]byte) error) error { return wal.WriteBatch(seq, b, w) }); err != nil {
-			return fmt.Errorf("apply batch: %w", err)
+	// Each record gets its own buffer, and the memtable keeps slices of it
+	// rather than the batch's own: one object per commit instead of one per
+	// key and value, which is what the garbage collector pays for (marking
+	// many small objects is most of a collection in wasm).
+	pos := make([]wal.Pos, b.Len())
+	rec := wal.AppendBatch(make([]byte, 0, size), seq, b, pos)
+	if err := s.writeRecord(seq, rec); err != nil {
+		return fmt.Errorf("apply batch: %w", err)
+	}
+	opAt := func(i int) kv.Op {
+		p := &pos[i]
+		if p.Delete {
+			return kv.Op{Key: rec[p.Key0:p.Key1:p.Key1], Delete: true}
 		}
-		opAt = b.Op
-	} else {
-		// Each record gets its own buffer, and the memtable keeps slices of
-		// it rather than the batch's own: one object per commit instead of
-		// one per key and value, which is what the garbage collector pays
-		// for (marking many small objects is most of a collection in wasm).
-		pos := make([]wal.Pos, b.Len())
-		rec := wal.AppendBatch(make([]byte, 0, size), seq, b, pos)
-		if err := s.writeRecord(seq, rec); err != nil {
-			return fmt.Errorf("apply batch: %w", err)
-		}
-		opAt = func(i int) kv.Op {
-			p := &pos[i]
-			if p.Delete {
-				return kv.Op{Key: rec[p.Key0:p.Key1:p.Key1], Delete: true}
-			}
-			return kv.Op{Key: rec[p.Key0:p.Key1:p.Key1], Value: rec[p.Value0:p.Value1:p.Value1]}
-		}
+		return kv.Op{Key: rec[p.Key0:p.Key1:p.Key1], Value: rec[p.Value0:p.Value1:p.Value1]}
 	}
 	s.seq = seq
 	s.commits++
@@ -202,6 +210,56 @@ func (s *Store) Apply(b *kv.Batch) error {
 			s.flushWait = s.logBytes + s.opts.MemtableBytes/4
 		}
 	}
+	return nil
+}
+
+// sortedOps returns the positions of n ops in key order, one per key: the
+// last write of each.
+func sortedOps(n int, opAt func(int) kv.Op) []int32 {
+	return kv.SortedOrder(n, func(i int) []byte { return opAt(i).Key }, true)
+}
+
+// logBulk commits bulk batch b as seq the way of any other commit, logged
+// and kept in the memtable, once its run could not be installed. A flush
+// that failed after moving the commits to come on to a new log (named after
+// seq+1, the commit it was installing) leaves the record to the log that was
+// open before it, prevLog, where it follows that log's last record: a log's
+// first record is the one it is named after.
+func (s *Store) logBulk(seq uint64, b *kv.Batch, prevLog string, prevSize int64) error {
+	next := logFileName(seq + 1)
+	moved := s.logName == next
+	claimed := s.claimed
+	if moved {
+		s.logName, s.logSize = prevLog, prevSize // "": writeStream starts a log named after seq
+	}
+	size := wal.BatchSize(seq, b)
+	err := s.writeStream(seq, size, func(w func([]byte) error) error { return wal.WriteBatch(seq, b, w) })
+	switch {
+	case !moved || s.logName == next: // (a full log rotated on to next by itself)
+	case err == nil:
+		if s.log != nil {
+			_ = s.log.Close()
+			s.log = nil
+		}
+		s.logName, s.logSize, s.claimed = next, 0, claimed
+	default:
+		// seq is still to come, and goes on in the log before: the empty
+		// next log must not stay between it and the logs after.
+		if claimed == next {
+			s.claimed = ""
+		}
+		if !s.remove(next) && s.broken == nil {
+			s.broken = fmt.Errorf("log %s: %w", next, ErrLogDamaged)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("apply batch: %w", err)
+	}
+	s.seq = seq
+	s.commits++
+	s.written += int64(size)
+	s.logBytes += int64(size)
+	s.mem = applyOwned(s.mem, b.Len(), b.Op, len(s.cur) > 0)
 	return nil
 }
 

@@ -203,6 +203,12 @@ func BatchSize(seq uint64, b *kv.Batch) int {
 	return n
 }
 
+// BatchSizeBound is at least BatchSize(seq, b), found without walking the
+// writes.
+func BatchSizeBound(b *kv.Batch) int {
+	return HeaderSize + 2*binary.MaxVarintLen64 + b.Size() + b.Len()*(1+2*binary.MaxVarintLen64)
+}
+
 // AppendBatch appends the record for commit group seq with b's writes to
 // dst, as Encode does, and fills pos (one per write, b.Len() of them) with
 // where each write's key and value went, as offsets into the returned slice.

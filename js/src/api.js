@@ -553,13 +553,14 @@ export class Table {
     if (this.#tx || !Array.isArray(rows) || rows.length <= INSERT_CHUNK_ROWS) return this.#data('insertMany', rows);
     // A large insert goes in chunks inside one transaction: each request
     // (and the engine's copy of it, in wasm memory that never shrinks) stays
-    // small, and the rows still commit all together or not at all.
+    // small, and the rows still commit all together or not at all. It is a
+    // bulk load: the engine sorts the rows at commit instead of writing each
+    // through the transaction, and counts rows across the chunks in errors.
     const db = this.#database();
-    const tx = await this.#session.call('begin');
+    const tx = await this.#session.call('begin', { bulk: true });
     let n = 0;
-    let at = 0;
     try {
-      for (; at < rows.length; at += INSERT_CHUNK_ROWS) {
+      for (let at = 0; at < rows.length; at += INSERT_CHUNK_ROWS) {
         n += await this.#session.call('insertMany', tx, db, this.#name, rows.slice(at, at + INSERT_CHUNK_ROWS));
       }
       await this.#session.call('commit', tx);
@@ -568,10 +569,6 @@ export class Table {
         await this.#session.call('rollback', tx);
       } catch {
         // committed or gone already: the first error is the one to report
-      }
-      // The engine numbers rows within the chunk it was given.
-      if (err instanceof MinibaseError && at < rows.length) {
-        err.message = err.message.replace(/\(row (\d+)\)/, (_, i) => `(row ${Number(i) + at})`);
       }
       throw err;
     }

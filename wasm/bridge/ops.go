@@ -214,7 +214,15 @@ func opShowTables(c *call, s engine.Schema) error {
 }
 
 func opBegin(c *call, conn *engine.Conn) error {
-	tx, err := conn.Begin()
+	bulk, err := c.flag(1, "bulk")
+	if err != nil {
+		return err
+	}
+	begin := conn.Begin
+	if bulk {
+		begin = conn.BeginBulk
+	}
+	tx, err := begin()
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package lsm
+package kv
 
 import (
 	"bytes"
@@ -6,71 +6,86 @@ import (
 	"slices"
 	"testing"
 
-	"minibase/engine/kv"
 	"minibase/engine/value/valuetest"
 )
 
-// sortedOps agrees with a stable sort by bytes.Compare keeping the last
-// write of each key, on keys built to
-// tie on long prefixes, to be prefixes of each other, to differ only in
-// trailing zero bytes, and to repeat.
-func TestSortedOpsMatchesBytesCompare(t *testing.T) {
+// SortedOrder agrees with a stable sort by bytes.Compare (keeping only the
+// last write of each key with lastOnly) on keys built to tie on long
+// prefixes, to be prefixes of each other, to differ only in trailing zero
+// bytes, and to repeat; and on batches sorted but for a tail of each length
+// around the one it merges instead of sorting.
+func TestSortedOrderMatchesBytesCompare(t *testing.T) {
 	prefixes := [][]byte{nil, []byte("\x01\x00\x00\x00\x07"), bytes.Repeat([]byte{'p'}, 16), bytes.Repeat([]byte{'q'}, 31), bytes.Repeat([]byte{0}, 20)}
 	base := valuetest.Seed(t)
-	for seed := base; seed < base+50; seed++ {
+	for seed := base; seed < base+80; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		n := 1 + rng.IntN(600)
-		var b kv.Batch
+		var keys [][]byte
 		for range n {
 			k := append([]byte(nil), prefixes[rng.IntN(len(prefixes))]...)
 			for range rng.IntN(40) {
 				k = append(k, byte(rng.IntN(3))) // small alphabet: many ties and zeros
 			}
-			if rng.IntN(4) == 0 && b.Len() > 0 {
-				k = append([]byte(nil), b.Op(rng.IntN(b.Len())).Key...) // a repeat
+			if rng.IntN(4) == 0 && len(keys) > 0 {
+				k = append([]byte(nil), keys[rng.IntN(len(keys))]...) // a repeat
 			}
+			keys = append(keys, k)
+		}
+		if seed%2 == 0 {
+			// Sorted and distinct, then a tail of random keys (some repeats of the prefix's).
+			slices.SortFunc(keys, bytes.Compare)
+			keys = slices.CompactFunc(keys, bytes.Equal)
+			tail := []int{0, 1, 2, sortedTailMax - 1, sortedTailMax, sortedTailMax + 1}[rng.IntN(6)]
+			for range tail {
+				keys = append(keys, append([]byte(nil), keys[rng.IntN(len(keys))]...))
+				if rng.IntN(2) == 0 {
+					keys[len(keys)-1] = append(keys[len(keys)-1], byte(rng.IntN(3)))
+				}
+			}
+		}
+		var b Batch
+		for _, k := range keys {
 			b.Set(k, []byte{byte(b.Len())})
 		}
-		want := make([]int32, b.Len())
-		for i := range want {
-			want[i] = int32(i)
-		}
-		if got := sortedOps(b.Len(), b.Op); !slices.Equal(got, lastOfEachKey(&b, want)) {
-			t.Fatalf("seed %d: order differs from a stable byte sort", seed)
+		for _, lastOnly := range []bool{true, false} {
+			want := stableOrder(&b, lastOnly)
+			if got := SortedOrder(b.Len(), b.Key, lastOnly); !slices.Equal(got, want) {
+				t.Fatalf("seed %d lastOnly %v: order differs from a stable byte sort", seed, lastOnly)
+			}
 		}
 	}
 }
 
-// FuzzSortedOps: any set of keys comes out in byte order, one per key.
-func FuzzSortedOps(f *testing.F) {
+// FuzzSortedOrder: any set of keys comes out in byte order, one per key.
+func FuzzSortedOrder(f *testing.F) {
 	f.Add([]byte("a\x00b\x00\x00ab"), uint8(3))
 	f.Fuzz(func(t *testing.T, data []byte, width uint8) {
 		w := int(width%40) + 1
-		var b kv.Batch
+		var b Batch
 		for len(data) > 0 {
 			k := data[:min(w, len(data))]
 			data = data[len(k):]
 			b.Set(k, nil)
 			w = w%40 + 1 + int(k[0]%3)
 		}
-		want := make([]int32, b.Len())
-		for i := range want {
-			want[i] = int32(i)
-		}
-		want = lastOfEachKey(&b, want)
-		if got := sortedOps(b.Len(), b.Op); !slices.Equal(got, want) {
+		want := stableOrder(&b, true)
+		if got := SortedOrder(b.Len(), b.Key, true); !slices.Equal(got, want) {
 			t.Fatalf("order differs from a stable byte sort: %v vs %v", got, want)
 		}
 	})
 }
 
-// lastOfEachKey sorts positions stably by key and keeps the last write of
-// each key: what sortedOps must return.
-func lastOfEachKey(b *kv.Batch, pos []int32) []int32 {
-	slices.SortStableFunc(pos, func(x, y int32) int { return bytes.Compare(b.Op(int(x)).Key, b.Op(int(y)).Key) })
+// stableOrder sorts the batch's positions stably by key and, with
+// lastOnly, keeps the last write of each key: what SortedOrder must return.
+func stableOrder(b *Batch, lastOnly bool) []int32 {
+	pos := make([]int32, b.Len())
+	for i := range pos {
+		pos[i] = int32(i)
+	}
+	slices.SortStableFunc(pos, func(x, y int32) int { return bytes.Compare(b.Key(int(x)), b.Key(int(y))) })
 	var out []int32
 	for j, p := range pos {
-		if j+1 < len(pos) && bytes.Equal(b.Op(int(p)).Key, b.Op(int(pos[j+1])).Key) {
+		if lastOnly && j+1 < len(pos) && bytes.Equal(b.Key(int(p)), b.Key(int(pos[j+1]))) {
 			continue
 		}
 		out = append(out, p)

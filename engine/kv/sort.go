@@ -1,11 +1,10 @@
-package lsm
+package kv
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 	"slices"
-
-	"minibase/engine/kv"
 )
 
 // sortEntry is an op's position with 16 bytes of its key, read at the depth
@@ -105,9 +104,9 @@ func compareEntries(a, b sortEntry) int {
 	return 0
 }
 
-// sortedOps returns the positions of n ops in key order, one per key: the
-// last write of each (the sort finds equal keys anyway, so the callers need
-// not compare neighbours).
+// SortedOrder returns the positions 0..n-1 in the byte order of their keys
+// (keyAt(i)), equal keys in position order; with lastOnly, only the last
+// position of each key (the write that wins in a batch).
 //
 // It is a most-significant-digit sort with 16-byte digits: entries are
 // sorted by their keys' first 16 bytes as integers, and each run that ties
@@ -115,17 +114,74 @@ func compareEntries(a, b sortEntry) int {
 // of integer compares. Keys share long prefixes (table and index ids, then
 // an index value held by many rows), so a sort that fell back to comparing
 // whole keys did so for most entries, and under wasm that byte loop and
-// the op lookups behind it were a quarter of a bulk load.
-func sortedOps(n int, opAt func(int) kv.Op) []int32 {
+// the lookups behind it were a quarter of a bulk load.
+//
+// Keys already in order (a bulk load's rows by ascending id, or a batch
+// built sorted with a few keys added at its end) are found in one pass and
+// not sorted again.
+func SortedOrder(n int, keyAt func(int) []byte, lastOnly bool) []int32 {
+	p := 1
+	if n > 0 {
+		for prev := keyAt(0); p < n; p++ {
+			k := keyAt(p)
+			if bytes.Compare(prev, k) >= 0 {
+				break
+			}
+			prev = k
+		}
+	}
+	if p >= n {
+		return identity(n)
+	}
+	if n-p > sortedTailMax {
+		return sortAll(n, 0, keyAt, lastOnly)
+	}
+	// A sorted prefix and a short tail: sort the tail, then merge the two.
+	tail := sortAll(n-p, p, keyAt, lastOnly)
+	order := make([]int32, 0, n)
+	i := 0
+	for _, t := range tail {
+		tk := keyAt(int(t))
+		for ; i < p; i++ {
+			c := bytes.Compare(keyAt(i), tk)
+			if c > 0 {
+				break
+			}
+			if c < 0 || !lastOnly {
+				order = append(order, int32(i)) // an equal key of the prefix is older: it goes first, or goes
+			}
+		}
+		order = append(order, t)
+	}
+	for ; i < p; i++ {
+		order = append(order, int32(i))
+	}
+	return order
+}
+
+// sortedTailMax is the longest unsorted tail SortedOrder merges into a
+// sorted prefix instead of sorting everything.
+const sortedTailMax = 64
+
+func identity(n int) []int32 {
+	order := make([]int32, n)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	return order
+}
+
+// sortAll sorts the n positions from first on.
+func sortAll(n, first int, keyAt func(int) []byte, lastOnly bool) []int32 {
 	entries := make([]sortEntry, n)
 	for i := range n {
-		h1, h2 := headsAt(opAt(i).Key, 0)
-		entries[i] = sortEntry{h1: h1, h2: h2, i: int32(i)}
+		h1, h2 := headsAt(keyAt(first+i), 0)
+		entries[i] = sortEntry{h1: h1, h2: h2, i: int32(first + i)}
 	}
-	sortDigits(entries, 0, opAt)
+	sortDigits(entries, 0, keyAt)
 	order := make([]int32, 0, len(entries))
 	for _, e := range entries {
-		if !e.dup {
+		if !e.dup || !lastOnly {
 			order = append(order, e.i)
 		}
 	}
@@ -136,7 +192,7 @@ func sortedOps(n int, opAt func(int) kv.Op) []int32 {
 // 16 bytes from d on (already in the entries), then each tying run by what
 // follows. Equal keys end as neighbouring finished entries of equal length
 // in one run; all but the last are marked dup.
-func sortDigits(entries []sortEntry, d int, opAt func(int) kv.Op) {
+func sortDigits(entries []sortEntry, d int, keyAt func(int) []byte) {
 	sortEntries(entries, 2*bits.Len(uint(len(entries))))
 	if d > 0 {
 		for j := 0; j+1 < len(entries) && entries[j+1].fin; j++ {
@@ -152,7 +208,7 @@ func sortDigits(entries []sortEntry, d int, opAt func(int) kv.Op) {
 			run := entries[lo:hi]
 			next := d + 16
 			for k := range run {
-				key := opAt(int(run[k].i)).Key
+				key := keyAt(int(run[k].i))
 				if len(key) <= next {
 					run[k] = sortEntry{h2: uint64(len(key)), i: run[k].i, fin: true}
 				} else {
@@ -160,7 +216,7 @@ func sortDigits(entries []sortEntry, d int, opAt func(int) kv.Op) {
 					run[k] = sortEntry{h1: h1, h2: h2, i: run[k].i}
 				}
 			}
-			sortDigits(run, next, opAt)
+			sortDigits(run, next, keyAt)
 		}
 		lo = hi
 	}
