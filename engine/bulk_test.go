@@ -9,6 +9,7 @@ import (
 
 	"minibase/engine/value"
 	"minibase/engine/value/valuetest"
+	"minibase/fsadapter/memfs"
 )
 
 // bulkSpec has every kind of key a load must check: a given primary key, a
@@ -261,4 +262,29 @@ func TestBulkLoadFeedsChanges(t *testing.T) {
 		}
 	}
 	require.Equal(t, bulkRows, n)
+}
+
+// A bulk transaction into a synced table inserts row by row (the outbox
+// records each), and still counts rows across its statements in errors.
+func TestBulkTransactionIntoSyncedTable(t *testing.T) {
+	fs, err := memfs.New()
+	require.NoError(t, err)
+	c := syncConn(t, fs, Options{})
+	defer c.Close()
+	tx, err := c.BeginBulk()
+	require.NoError(t, err)
+	_, err = tx.InsertMany("db", "todos", arr(obj("id", "a", "title", "x"), obj("id", "b", "title", "y")))
+	require.NoError(t, err)
+	_, err = tx.InsertMany("db", "todos", arr(obj("id", "c", "title", "z"), obj("id", "d", "title", "x")))
+	require.ErrorIs(t, err, ErrUniqueViolation)
+	require.Contains(t, err.Error(), "(row 3)")
+	require.NoError(t, tx.Commit())
+	var n int
+	require.NoError(t, c.Auto(func(tx *Tx) error {
+		res, err := tx.Select("db", "todos", query(t, obj()))
+		n = len(res.Rows)
+		return err
+	}))
+	require.Equal(t, 2, n)
+	require.Len(t, entries(t, c, Outbox), 2)
 }

@@ -149,7 +149,7 @@ func (c *Conn) Begin() (*Tx, error) {
 func (c *Conn) BeginBulk() (*Tx, error) {
 	tx, err := c.Begin()
 	if err == nil {
-		tx.bulkMode = true
+		tx.bulkMode, tx.bulkBegun = true, true
 	}
 	return tx, err
 }

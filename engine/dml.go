@@ -98,6 +98,10 @@ func (tx *Tx) insertRows(db, table string, n int, rowAt func(t *Table, i int) (r
 		}
 		return n, nil
 	}
+	first := 0
+	if tx.bulkBegun {
+		first = tx.rowsBefore
+	}
 	err = tx.statement(func(w *kv.Overlay) error {
 		w.Grow(min(n, 1<<20) * (1 + len(t.Indexes)))
 		for i := 0; i < n; i++ {
@@ -109,7 +113,7 @@ func (tx *Tx) insertRows(db, table string, n int, rowAt func(t *Table, i int) (r
 				_, err = tx.insertRow(w, t, r, given, false)
 			}
 			if err != nil {
-				return wrapRowErr(err, i)
+				return wrapRowErr(err, first+i)
 			}
 		}
 		if done != nil {
@@ -120,6 +124,7 @@ func (tx *Tx) insertRows(db, table string, n int, rowAt func(t *Table, i int) (r
 	if err != nil {
 		return 0, err
 	}
+	tx.rowsBefore += n
 	return n, nil
 }
 

@@ -43,6 +43,11 @@ type Tx struct {
 	// table; load holds its rows, or an autocommit bulk insert's (bulk.go).
 	bulkMode bool
 	load     *bulkLoad
+	// rowsBefore counts the rows a transaction begun as a bulk one took
+	// row by row (a synced table's): its errors count rows from the load's
+	// first, like a bulk load's.
+	bulkBegun  bool
+	rowsBefore int
 
 	scratch struct{ key, old, new, row []byte } // reused by mutate
 	existed map[string]bool                     // row keys written → held a row before (change feed only)
