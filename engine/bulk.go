@@ -125,7 +125,7 @@ func (l *bulkLoad) seal(tx *Tx) (*kv.Batch, error) {
 	}
 	out := &kv.Batch{}
 	for _, j := range byFirst {
-		out.Append(&l.runs[j], orders[j])
+		out.AppendSorted(&l.runs[j], orders[j])
 	}
 	l.out = out
 	return out, nil

@@ -1,5 +1,7 @@
 package kv
 
+import "bytes"
+
 // Op is one write in a Batch.
 type Op struct {
 	Key    []byte
@@ -21,6 +23,7 @@ type Batch struct {
 	chunks [][]byte
 	refs   refList
 	size   int
+	sorted int // the first sorted writes are known to be in strictly ascending key order (AppendSorted)
 }
 
 // opRef is where one write's key and value are: pointer-free on purpose.
@@ -144,7 +147,7 @@ func (b *Batch) Size() int { return b.size }
 
 // Reset empties the batch for reuse. Slices returned by Op before it stay
 // valid: the arena is dropped, not overwritten.
-func (b *Batch) Reset() { b.chunks, b.refs, b.size = nil, refList{}, 0 }
+func (b *Batch) Reset() { b.chunks, b.refs, b.size, b.sorted = nil, refList{}, 0, 0 }
 
 // Key returns the key of write i (Op(i).Key, without building the Op).
 func (b *Batch) Key(i int) []byte {
@@ -168,12 +171,30 @@ func (b *Batch) Mark() Mark {
 // since its last Reset or Append.
 func (b *Batch) Truncate(m Mark) {
 	b.refs.truncate(m.refs)
+	b.sorted = min(b.sorted, m.refs)
 	clear(b.chunks[m.chunks:])
 	b.chunks = b.chunks[:m.chunks]
 	if m.chunks > 0 {
 		b.chunks[m.chunks-1] = b.chunks[m.chunks-1][:m.chunkLen]
 	}
 	b.size = m.size
+}
+
+// AppendSorted is Append for an order that lists src's keys in strictly
+// ascending order: when they all follow b's, b remembers it is sorted so
+// far, and SortedOrder does not compare them again.
+func (b *Batch) AppendSorted(src *Batch, order []int32) {
+	extends := b.sorted == b.refs.len() && (b.refs.len() == 0 || len(order) == 0 ||
+		bytes.Compare(b.Key(b.refs.len()-1), src.Key(int(order[0]))) < 0)
+	b.Append(src, order)
+	if extends {
+		b.sorted = b.refs.len()
+	}
+}
+
+// SortedOrder is SortedOrder over the batch's keys.
+func (b *Batch) SortedOrder(lastOnly bool) []int32 {
+	return sortedOrder(b.refs.len(), b.sorted, b.Key, lastOnly)
 }
 
 // Append adds src's writes at the given positions, in that order, taking

@@ -120,9 +120,15 @@ func compareEntries(a, b sortEntry) int {
 // built sorted with a few keys added at its end) are found in one pass and
 // not sorted again.
 func SortedOrder(n int, keyAt func(int) []byte, lastOnly bool) []int32 {
-	p := 1
-	if n > 0 {
-		for prev := keyAt(0); p < n; p++ {
+	return sortedOrder(n, 0, keyAt, lastOnly)
+}
+
+// sortedOrder is SortedOrder for keys whose first known are already in
+// strictly ascending order.
+func sortedOrder(n, known int, keyAt func(int) []byte, lastOnly bool) []int32 {
+	p := max(known, 1)
+	if n > 0 && p < n {
+		for prev := keyAt(p - 1); p < n; p++ {
 			k := keyAt(p)
 			if bytes.Compare(prev, k) >= 0 {
 				break

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"minibase/engine/value/valuetest"
 )
 
@@ -123,6 +125,33 @@ func TestSortEntries(t *testing.T) {
 					t.Fatalf("%s n=%d depth=%d: not a permutation of the input", name, n, depth)
 				}
 			}
+		}
+	}
+}
+
+// A batch assembled from sorted runs (AppendSorted) sorts as any batch
+// does, whether the runs follow each other or not, with writes added after.
+func TestBatchSortedOrderAfterAppendSorted(t *testing.T) {
+	rng := rand.New(rand.NewPCG(valuetest.Seed(t), 3))
+	for round := 0; round < 200; round++ {
+		var b Batch
+		for range rng.IntN(4) {
+			var run Batch
+			for range rng.IntN(50) {
+				run.Set([]byte{byte(rng.IntN(4)), byte(rng.IntN(256)), byte(rng.IntN(256))}, nil)
+			}
+			b.AppendSorted(&run, SortedOrder(run.Len(), run.Key, true))
+		}
+		for range rng.IntN(3) * rng.IntN(40) {
+			b.Set([]byte{byte(rng.IntN(4)), byte(rng.IntN(256))}, nil)
+		}
+		if rng.IntN(4) == 0 && b.Len() > 0 {
+			m := b.Mark()
+			b.Set([]byte{9}, nil)
+			b.Truncate(m)
+		}
+		for _, lastOnly := range []bool{true, false} {
+			require.True(t, slices.Equal(stableOrder(&b, lastOnly), b.SortedOrder(lastOnly)), "round %d", round)
 		}
 	}
 }

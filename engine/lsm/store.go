@@ -158,7 +158,7 @@ func (s *Store) Apply(b *kv.Batch) error {
 		// memtable like any commit (a batch never overwrites what it holds).
 		prevLog, prevSize := s.logName, s.logSize
 		s.seq = seq
-		src := &opsSource{order: kv.SortedOrder(b.Len(), b.Key, true), opAt: b.Op}
+		src := &opsSource{order: b.SortedOrder(true), opAt: b.Op}
 		if err := s.flushWith(src); err == nil {
 			s.commits++
 			s.written += int64(b.Size())

@@ -629,3 +629,47 @@ func TestCheckFindsDamage(t *testing.T) {
 	require.NoError(t, s.Close())
 	require.ErrorIs(t, s.Check(), kv.ErrClosed)
 }
+
+// A batch larger than the memtable is written as a run merged with what the
+// memtable holds (smallMerge for a few entries, the general merge for
+// more): newer writes win, deletes hide older values, before and after a
+// reopen.
+func TestRunBatchMergesWithMemtable(t *testing.T) {
+	f := newMemFS(t)
+	opts := lsm.Options{MemtableBytes: 16 << 10}
+	s := open(t, f, opts)
+	want := state{}
+	rng := rand.New(rand.NewPCG(11, 11))
+	put := func(b *kv.Batch, round, i int) {
+		k := fmt.Sprintf("k%05d", rng.IntN(3000))
+		if rng.IntN(5) == 0 {
+			b.Delete([]byte(k))
+			delete(want, k)
+			return
+		}
+		v := fmt.Sprintf("v%d-%d", round, i)
+		b.Set([]byte(k), []byte(v))
+		want[k] = v
+	}
+	for round := 0; round < 12; round++ {
+		// A few writes (below or above smallMergeMax) for the memtable...
+		small := &kv.Batch{}
+		for i := range []int{3, 40, 200, 255, 256, 257, 400}[round%7] {
+			put(small, round, i)
+		}
+		require.NoError(t, s.Apply(small))
+		// ...then a batch written as a run.
+		big := &kv.Batch{}
+		for i := 0; big.Size() < 20<<10; i++ {
+			put(big, round, 1000+i)
+		}
+		flushes := s.Stats().Flushes
+		require.NoError(t, s.Apply(big))
+		require.Greater(t, s.Stats().Flushes, flushes, "round %d: the batch went through the memtable", round)
+		require.Equal(t, want, dump(t, s), "round %d", round)
+	}
+	require.NoError(t, s.Close())
+	s = open(t, f, opts)
+	require.Equal(t, want, dump(t, s))
+	require.NoError(t, s.Close())
+}
