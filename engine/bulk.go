@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"minibase/engine/kv"
+	"minibase/fsadapter"
 )
 
 // bulkRows is the size from which an autocommit insertMany is loaded the
@@ -193,15 +194,32 @@ func (l *bulkLoad) collision(tx *Tx, run *kv.Batch, order []int32) (int, error) 
 	if !held {
 		return bad, nil
 	}
+	// A backend that loads bytes on demand has the call run again once it
+	// loaded what the call missed: read on past a miss (a bounded number),
+	// so that one run names many blocks, not one.
+	var later error
+	pending := 0
 	for _, i := range order {
 		if int(i) >= bad {
 			continue
 		}
-		if _, err := store.Get(run.Key(int(i))); err == nil {
+		_, err := store.Get(run.Key(int(i)))
+		switch {
+		case err == nil:
 			bad = int(i)
-		} else if !errors.Is(err, kv.ErrNotFound) {
+		case errors.Is(err, fsadapter.ErrNotResident):
+			if later == nil {
+				later = storageErr("read index", err)
+			}
+			if pending++; pending >= maxPendingReads {
+				return 0, later
+			}
+		case !errors.Is(err, kv.ErrNotFound):
 			return 0, storageErr("read index", err)
 		}
+	}
+	if later != nil {
+		return 0, later
 	}
 	return bad, nil
 }

@@ -167,3 +167,83 @@ func TestNotResidentIsNotCorrupt(t *testing.T) {
 	assert.Equal(t, CodeCorrupt, CodeOf(fmt.Errorf("x: %w", fsadapter.ErrCorrupt)))
 	assert.False(t, errors.Is(fsadapter.ErrCorrupt, fsadapter.ErrNotResident))
 }
+
+// A bulk transaction reads the store at commit (uniqueness): a commit that
+// misses bytes not loaded fails as not resident and leaves the transaction
+// open, so the call runs again once they are loaded, and one run names many
+// blocks. The load then commits whole, or fails on the collision it holds.
+func TestBulkCommitRunsAgainAfterNotResident(t *testing.T) {
+	for _, collide := range []bool{false, true} {
+		t.Run(fmt.Sprintf("collide=%v", collide), func(t *testing.T) {
+			mem, err := memfs.New()
+			require.NoError(t, err)
+			od := &onDemand{FS: mem, loaded: map[string]struct{}{}, missed: map[string]struct{}{}, tail: 4 << 10}
+			opts := Options{Store: lsm.Options{MemtableBytes: 16 << 10, SegmentBytes: 32 << 10, BlockSize: 512, CacheBytes: -1}}
+			c, err := Open(od, opts)
+			require.NoError(t, err)
+			require.NoError(t, c.CreateDatabase("db", false))
+			spec, err := ParseTableSpec(obj("columns", arr(
+				obj("name", "id", "type", "number", "primaryKey", true),
+				obj("name", "u", "type", "string", "unique", true))))
+			require.NoError(t, err)
+			require.NoError(t, c.CreateTable("db", "t", spec))
+			// Stored: even ids, u = "u<id>". Loaded: odd ids, spread over the same range.
+			for i := 0; i < 3000; i += 300 {
+				var batch []any
+				for j := i; j < i+300; j += 2 {
+					batch = append(batch, obj("id", j, "u", fmt.Sprintf("u%05d", j)))
+				}
+				require.NoError(t, c.Auto(func(tx *Tx) error { _, err := tx.InsertMany("db", "t", arr(batch...)); return err }))
+			}
+			require.NoError(t, c.Close())
+			var load []any
+			for j := 1; j < 3000; j += 2 {
+				u := fmt.Sprintf("u%05d", j)
+				if collide && j == 2001 {
+					u = "u01000" // a stored row's
+				}
+				load = append(load, obj("id", j, "u", u))
+			}
+
+			c, err = Open(od, opts)
+			require.NoError(t, err)
+			defer c.Close()
+			tx, err := c.BeginBulk()
+			require.NoError(t, err)
+			_, err = tx.InsertMany("db", "t", arr(load...)) // reads nothing
+			require.NoError(t, err)
+			od.mu.Lock()
+			od.cold = true
+			od.mu.Unlock()
+			var commitErr error
+			runs := od.run(t, func() error {
+				commitErr = tx.Commit()
+				if errors.Is(commitErr, fsadapter.ErrNotResident) {
+					return commitErr
+				}
+				return nil
+			})
+			assert.Greater(t, runs, 1, "the commit read the store")
+			assert.Greater(t, od.records[0], 1, "the first run names more than one block: %v", od.records)
+			od.mu.Lock()
+			od.cold = false
+			od.mu.Unlock()
+			var n int
+			require.NoError(t, c.Auto(func(tx *Tx) error {
+				res, err := tx.Select("db", "t", query(t, obj()))
+				if err == nil {
+					n = len(res.Rows)
+				}
+				return err
+			}))
+			if collide {
+				require.ErrorIs(t, commitErr, ErrUniqueViolation)
+				require.Contains(t, commitErr.Error(), "(row 1000)")
+				assert.Equal(t, 1500, n)
+			} else {
+				require.NoError(t, commitErr)
+				assert.Equal(t, 3000, n)
+			}
+		})
+	}
+}

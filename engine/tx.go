@@ -3,9 +3,11 @@ package engine
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"math"
 
 	"minibase/engine/kv"
+	"minibase/fsadapter"
 )
 
 // Tx is a transaction. Reads see the snapshot taken when it began plus its
@@ -170,15 +172,22 @@ func (tx *Tx) commit() error {
 	if err := tx.live(); err != nil {
 		return err
 	}
-	defer tx.end()
 	c := tx.c
 	var b *kv.Batch
-	switch {
-	case tx.load != nil && tx.load.rows() > 0:
+	if tx.load != nil && tx.load.rows() > 0 {
 		var err error
-		if b, err = tx.load.seal(tx); err != nil {
+		if b, err = tx.load.seal(tx); errors.Is(err, fsadapter.ErrNotResident) {
+			// Still open: the call runs again once the bytes it missed are
+			// loaded (a bulk load reads the store at commit).
+			return err
+		} else if err != nil {
+			tx.end()
 			return err
 		}
+	}
+	defer tx.end()
+	switch {
+	case b != nil:
 	case tx.ov != nil && tx.ov.Len() > 0:
 		b = tx.ov.Batch()
 		tx.ov.Seal()

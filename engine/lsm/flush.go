@@ -35,12 +35,8 @@ func (s *Store) flushDue() bool {
 
 // flushAndCompact flushes the memtable, then merges runs as the size tiers
 // call for.
-func (s *Store) flushAndCompact() error { return s.flushAndCompactWith(nil) }
-
-// flushAndCompactWith is flushAndCompact with newer writes than the
-// memtable's (a large batch, already logged) written into the same run.
-func (s *Store) flushAndCompactWith(newer source) error {
-	if err := s.flushWith(newer); err != nil {
+func (s *Store) flushAndCompact() error {
+	if err := s.flush(); err != nil {
 		return err
 	}
 	return s.compactAfterFlush()

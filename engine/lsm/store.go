@@ -148,7 +148,7 @@ func (s *Store) Apply(b *kv.Batch) error {
 		return fmt.Errorf("apply batch: %w", s.broken)
 	}
 	seq := s.seq + 1
-	if s.appendMode && b.Len() >= sortedApplyThreshold && int64(b.Size()) >= s.opts.MemtableBytes && s.flushWait == 0 &&
+	if b.Len() >= sortedApplyThreshold && int64(b.Size()) >= s.opts.MemtableBytes && s.flushWait == 0 &&
 		wal.BatchSizeBound(b)-wal.HeaderSize <= wal.MaxPayload {
 		// A batch that fills the memtable by itself (a bulk load) is written
 		// as a run at once, merged with what the memtable holds, and commits
@@ -168,13 +168,16 @@ func (s *Store) Apply(b *kv.Batch) error {
 		}
 		s.seq = seq - 1
 		s.flushWait = s.logBytes + s.opts.MemtableBytes/4
-		return s.logBulk(seq, b, prevLog, prevSize)
+		if s.appendMode {
+			return s.logBulk(seq, b, prevLog, prevSize)
+		}
+		// A log file of its own, written below as any commit's (flushWait
+		// keeps it from coming back here).
 	}
 	size := wal.BatchSize(seq, b)
 	if size-wal.HeaderSize > wal.MaxPayload {
 		return fmt.Errorf("apply batch: record of %d bytes: %w", size, ErrTooLarge)
 	}
-	bulk := b.Len() >= sortedApplyThreshold && int64(size) >= s.opts.MemtableBytes && s.flushWait == 0
 	// Each record gets its own buffer, and the memtable keeps slices of it
 	// rather than the batch's own: one object per commit instead of one per
 	// key and value, which is what the garbage collector pays for (marking
@@ -195,13 +198,6 @@ func (s *Store) Apply(b *kv.Batch) error {
 	s.commits++
 	s.written += int64(size)
 	s.logBytes += int64(size)
-	if bulk {
-		src := &opsSource{order: sortedOps(b.Len(), opAt), opAt: opAt}
-		if err := s.flushAndCompactWith(src); err == nil {
-			return nil
-		}
-		s.flushWait = s.logBytes + s.opts.MemtableBytes/4
-	}
 	s.mem = applyOwned(s.mem, b.Len(), opAt, len(s.cur) > 0)
 	if s.flushDue() {
 		// The commit is durable already; a failed flush (a full disk) is
