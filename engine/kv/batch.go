@@ -155,6 +155,17 @@ func (b *Batch) Key(i int) []byte {
 	return b.chunks[r.chunk][r.off : r.off+r.klen : r.off+r.klen]
 }
 
+// Value returns the value of write i, and false for a delete (Op(i)
+// without building the Op).
+func (b *Batch) Value(i int) ([]byte, bool) {
+	r := b.refs.at(i)
+	if r.del {
+		return nil, false
+	}
+	end := r.off + r.klen + r.vlen
+	return b.chunks[r.chunk][r.off+r.klen : end : end], true
+}
+
 // Mark is a position in a batch: Truncate drops the writes added after it.
 type Mark struct{ refs, size, chunks, chunkLen int }
 

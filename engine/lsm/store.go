@@ -158,7 +158,7 @@ func (s *Store) Apply(b *kv.Batch) error {
 		// memtable like any commit (a batch never overwrites what it holds).
 		prevLog, prevSize := s.logName, s.logSize
 		s.seq = seq
-		src := &opsSource{order: b.SortedOrder(true), opAt: b.Op}
+		src := &batchSource{b: b, order: b.SortedOrder(true)}
 		if err := s.flushWith(src); err == nil {
 			s.commits++
 			s.written += int64(b.Size())
@@ -259,33 +259,38 @@ func (s *Store) logBulk(seq uint64, b *kv.Batch, prevLog string, prevSize int64)
 	return nil
 }
 
-// opsSource reads sorted ops (one per key, see sortedOps) as a flush
-// source, deletes as tombstones.
-type opsSource struct {
+// batchSource reads a batch's writes in the given order (one per key, see
+// Batch.SortedOrder) as a flush source, deletes as tombstones. It keeps a
+// position, not the write's slices: storing slices in the heap per key is
+// a write barrier per key while a collection runs.
+type batchSource struct {
+	b     *kv.Batch
 	order []int32
-	opAt  func(int) kv.Op
 	j     int
-	cur   kv.Op
+	i     int
 }
 
-func (o *opsSource) Next() bool {
+func (o *batchSource) Next() bool {
 	if o.j >= len(o.order) {
 		return false
 	}
-	o.cur = o.opAt(int(o.order[o.j]))
+	o.i = int(o.order[o.j])
 	o.j++
 	return true
 }
 
-func (o *opsSource) Key() []byte { return o.cur.Key }
-func (o *opsSource) Value() []byte {
-	if o.cur.Delete {
-		return tombstone
+func (o *batchSource) Key() []byte { return o.b.Key(o.i) }
+func (o *batchSource) Value() []byte {
+	if v, ok := o.b.Value(o.i); ok {
+		return v
 	}
-	return o.cur.Value
+	return tombstone
 }
-func (o *opsSource) Tomb() bool { return o.cur.Delete }
-func (o *opsSource) Err() error { return nil }
+func (o *batchSource) Tomb() bool {
+	_, ok := o.b.Value(o.i)
+	return !ok
+}
+func (o *batchSource) Err() error { return nil }
 
 // applyOwned applies ops, whose slices the table may keep, and returns the
 // table: t itself, or a new one when the batch was merged in. A batch at

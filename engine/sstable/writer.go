@@ -83,27 +83,31 @@ func NewWriterInto(blockSize int, buf []byte) *Writer {
 // Add appends an entry: key with value, or a tombstone for key when tomb is
 // set. Keys must be strictly increasing; the writer copies them.
 func (w *Writer) Add(key, value []byte, tomb bool) {
-	w.offsets = append(w.offsets, uint32(len(w.buf)-w.blockStart))
 	if w.entries == 0 {
 		w.firstKey = append([]byte(nil), key...)
 		if w.buf == nil && w.sizeHint > 0 {
 			w.buf = make([]byte, 0, w.sizeHint)
 		}
 	}
-	w.buf = binary.AppendUvarint(w.buf, uint64(len(key)))
-	w.lastAt, w.lastLen = len(w.buf), len(key)
-	w.buf = append(w.buf, key...)
+	// The entry is built in a local slice stored back once: each store of a
+	// slice into the writer is a write barrier while a collection runs.
+	buf := w.buf
+	w.offsets = append(w.offsets, uint32(len(buf)-w.blockStart))
+	buf = binary.AppendUvarint(buf, uint64(len(key)))
+	w.lastAt, w.lastLen = len(buf), len(key)
+	buf = append(buf, key...)
 	if tomb {
-		w.buf = append(w.buf, 0)
+		buf = append(buf, 0)
 		w.tombs++
 	} else {
-		w.buf = binary.AppendUvarint(w.buf, uint64(len(value))+1)
-		w.buf = append(w.buf, value...)
+		buf = binary.AppendUvarint(buf, uint64(len(value))+1)
+		buf = append(buf, value...)
 		w.liveBytes += uint64(len(key) + len(value))
 	}
+	w.buf = buf
 	w.hashes = append(w.hashes, Hash(key))
 	w.entries++
-	if len(w.buf)-w.blockStart >= w.blockSize {
+	if len(buf)-w.blockStart >= w.blockSize {
 		w.finishBlock()
 	}
 }
