@@ -12,7 +12,7 @@ type Op struct {
 // Batch is an ordered list of writes applied atomically. When a key appears
 // more than once the last write wins.
 //
-// A batch copies what it is given into chunks of its own (up to 1 MiB) and keeps
+// A batch copies what it is given into chunks of its own (up to 256 KiB) and keeps
 // each write as offsets into them: a commit of hundreds of thousands of
 // writes is a few dozen objects, not two per write, so the garbage
 // collector has nothing to mark or scan in it and no write barrier fires
@@ -86,7 +86,7 @@ func (l *refList) truncate(n int) {
 // double up to maxChunk; a larger write gets a chunk of its own.
 const (
 	minChunk = 256
-	maxChunk = 1 << 20
+	maxChunk = 256 << 10
 )
 
 // add copies key and value into the arena and returns where they went.
