@@ -463,12 +463,17 @@ func (tx *Tx) SelectTo(db, table string, q Query, out []byte) ([]byte, error) {
 			return q.Limit < 0 || n < q.Limit
 		})
 	} else {
-		// Unordered: keep each candidate's selected columns, encoded, and
-		// its orderBy values, then sort those.
+		// Unordered: keep each candidate's stored row (a copy) and its
+		// orderBy values (views of that copy), then sort those, and encode
+		// the selected columns of the rows kept only. A scan in the order
+		// opposite to orderBy (the newest rows first, over rows stored
+		// oldest first) admits every row, each pushed out soon after: it
+		// must cost a copy, not an encoding.
 		pos := orderPositions(t, q.OrderBy)
 		h := &topK[[]byte]{order: q.OrderBy, k: window(q)}
 		seq, held := 0, 0
 		by := make([]value.Value, len(pos))
+		kept := newRowView(t)
 		err = tx.scanView(pr.p, func(_ []byte, v *rowView) bool {
 			seq++
 			for i, p := range pos {
@@ -477,34 +482,40 @@ func (tx *Tx) SelectTo(db, table string, q Query, out []byte) ([]byte, error) {
 			if !h.admits(&ranked[[]byte]{by: by, seq: seq}) {
 				return true
 			}
-			if ferr = v.all(); ferr != nil {
+			raw := append([]byte(nil), v.raw...)
+			if ferr = kept.load(raw); ferr != nil {
 				return false
 			}
 			rb := make([]value.Value, len(pos))
-			for i := range pos {
-				rb[i] = value.Clone(by[i]) // by shares the row's bytes
-			}
-			var enc []byte
-			for _, p := range cols {
-				enc = v.appendCol(enc, p)
+			for i, p := range pos {
+				rb[i] = kept.value(p) // views of raw, which the heap keeps
 			}
 			if h.full() {
 				held -= len(h.items[0].item)
 			}
-			held += len(enc)
+			held += len(raw)
 			if held > maxResultBytes {
 				ferr = tooLargeResult(t)
 				return false
 			}
-			h.add(ranked[[]byte]{by: rb, seq: seq, item: enc})
+			h.add(ranked[[]byte]{by: rb, seq: seq, item: raw})
 			return true
 		})
 		if err == nil && ferr == nil {
 			for i, it := range h.sorted() {
-				if i >= q.Offset {
-					out = append(out, it.item...)
-					n++
+				if i < q.Offset {
+					continue
 				}
+				if ferr = kept.load(it.item); ferr == nil {
+					ferr = kept.all()
+				}
+				if ferr != nil {
+					break
+				}
+				for _, p := range cols {
+					out = kept.appendCol(out, p)
+				}
+				n++
 			}
 		}
 	}

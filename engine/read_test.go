@@ -31,7 +31,9 @@ func TestTopKEqualsSortedSlice(t *testing.T) {
 		col  string
 		desc bool
 	}
-	for _, order := range [][]term{{{"city", false}}, {{"city", true}}, {{"city", true}, {"username", false}}} {
+	// id desc reads against the stored order: every row is admitted, then
+	// pushed out.
+	for _, order := range [][]term{{{"city", false}}, {{"city", true}}, {{"city", true}, {"username", false}}, {{"id", true}}, {{"age", true}, {"id", true}}} {
 		var ob []any
 		for _, o := range order {
 			ob = append(ob, obj("name", o.col, "type", map[bool]string{false: "asc", true: "desc"}[o.desc]))
@@ -64,6 +66,8 @@ func TestTopKEqualsSortedSlice(t *testing.T) {
 				got := column(selectRows(t, c, "users", obj("where", where, "orderBy", order, "offset", off, "limit", lim)), "id")
 				want := all[min(off, len(all)):min(off+lim, len(all))]
 				require.Equal(t, want, got, "order %s where %s offset %d limit %d", order, where, off, lim)
+				got = column(selectRows(t, c, "users", obj("where", where, "orderBy", order, "offset", off, "limit", lim, "columns", arr("id", "city"))), "id")
+				require.Equal(t, want, got, "columns, order %s where %s offset %d limit %d", order, where, off, lim)
 			}
 		}
 	}
