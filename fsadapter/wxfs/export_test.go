@@ -1,0 +1,6 @@
+//go:build js && wasm
+
+package wxfs
+
+// MaxReadFDs is maxReadFDs, for the tests.
+const MaxReadFDs = maxReadFDs
