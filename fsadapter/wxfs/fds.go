@@ -3,7 +3,9 @@
 package wxfs
 
 import (
+	"errors"
 	"sync"
+	"syscall"
 	"syscall/js"
 )
 
@@ -58,6 +60,18 @@ func (c *fdCache) get(w *FS, p string) (js.Value, error) {
 	}
 	fd, err := w.call("openSync", map[string]any{"filePath": p, "flag": "r"})
 	if err != nil {
+		if errors.Is(err, syscall.EMFILE) {
+			// The runtime's limit is lower than ours (or others hold
+			// descriptors too): give back the oldest of this runtime's,
+			// so that the next open finds room rather than failing
+			// every time.
+			for i, f := range c.open {
+				if f.mgr.Equal(w.mgr) {
+					c.closeAt(i)
+					break
+				}
+			}
+		}
 		return js.Value{}, err
 	}
 	c.open = append(c.open, openFD{mgr: w.mgr, path: p, fd: fd})

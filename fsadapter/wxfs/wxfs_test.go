@@ -476,3 +476,25 @@ func TestReadRangeSizes(t *testing.T) {
 		require.Equal(t, data[len(data)-n:], got, n)
 	}
 }
+
+// Where the runtime allows fewer descriptors than the adapter keeps, a
+// failed open gives one back, so that the files read now get descriptors
+// rather than every open failing from then on.
+func TestReadRangeGivesBackADescriptorAtTheRuntimesLimit(t *testing.T) {
+	mgr := standIn(t).Call("createFileSystemManager", map[string]any{"dataDir": t.TempDir(), "maxFds": 1})
+	fsys, err := wxfs.New(mgr, userData+"/db", wxfs.Options{})
+	require.NoError(t, err)
+	require.NoError(t, fsys.WriteFile("a", []byte("file a"), false))
+	require.NoError(t, fsys.WriteFile("b", []byte("file b"), false))
+	read := func(name string) string {
+		got, err := fsys.(fsadapter.RangeReader).ReadRange(name, 0, 6)
+		require.NoError(t, err)
+		return string(got)
+	}
+	assert.Equal(t, "file a", read("a"))
+	assert.Equal(t, []string{userData + "/db/a"}, openFds(mgr))
+	assert.Equal(t, "file b", read("b"), "read by path at the limit")
+	assert.Empty(t, openFds(mgr), "a's descriptor given back")
+	assert.Equal(t, "file b", read("b"))
+	assert.Equal(t, []string{userData + "/db/b"}, openFds(mgr))
+}
