@@ -44,6 +44,7 @@ type FS struct {
 	root       string   // the directory "." names, as the runtime sees it
 	opts       Options
 	fds        bool // the runtime has fdMethods
+	fdWrite    bool // and writeSync
 }
 
 var (
@@ -80,6 +81,7 @@ func New(manager js.Value, root string, opts Options) (fsadapter.FS, error) {
 			w.fds = false
 		}
 	}
+	w.fdWrite = w.fds && manager.Get("writeSync").Type() == js.TypeFunction
 	if err := w.mkdirAll(root); err != nil {
 		return nil, fmt.Errorf("wxfs: open %s: %w", root, err)
 	}
@@ -206,6 +208,7 @@ func (w *FS) WriteFile(name string, data []byte, sync bool) error {
 		return err
 	}
 	w.forget(p)
+	appendFDs.detach(w, p)
 	if len(data) == 0 {
 		return fsutil.WrapErr("write", name, w.createEmpty(p))
 	}
@@ -229,8 +232,10 @@ func (w *FS) createEmpty(p string) error {
 	return nil
 }
 
-// OpenAppend returns a file whose writes go through appendFileSync, which
-// fails on a missing file: a missing one is created empty first.
+// OpenAppend returns a file whose writes go through a descriptor of its own
+// (openSync flag "a", writeSync) where the runtime has them, and through
+// appendFileSync otherwise, which fails on a missing file: a missing one is
+// created empty first.
 func (w *FS) OpenAppend(name string) (fsadapter.AppendFile, error) {
 	p, err := w.path("open", name)
 	if err != nil {
@@ -248,7 +253,9 @@ func (w *FS) OpenAppend(name string) (fsadapter.AppendFile, error) {
 	} else if isDir(st) {
 		return nil, fsutil.WrapErr("open", name, syscall.EISDIR)
 	}
-	return &appendFile{Appender: fsutil.NewAppender(name, false, fsutil.WrapErr), fs: w, path: p}, nil
+	a := &appendFile{Appender: fsutil.NewAppender(name, false, fsutil.WrapErr), fs: w, path: p}
+	appendFDs.open(a)
+	return a, nil
 }
 
 // Truncate cuts name to size bytes with truncateSync.
@@ -287,6 +294,7 @@ func (w *FS) Remove(name string) error {
 		return fsutil.WrapErr("remove", name, err)
 	}
 	w.forget(p)
+	appendFDs.detach(w, p)
 	if isDir(st) {
 		_, err = w.call("rmdirSync", p, false)
 	} else {
@@ -371,17 +379,25 @@ func callOn(mgr js.Value, method string, args ...any) (js.Value, error) {
 	return jscall.Call(mgr, method, func(thrown js.Value) error { return newWxError(thrown) }, args...)
 }
 
-// appendFile appends through appendFileSync, one call per Write.
+// appendFile appends through its descriptor (appendFDs) or, without one,
+// appendFileSync, one call per Write.
 type appendFile struct {
 	*fsutil.Appender
 	fs   *FS
-	path string // as the runtime sees it
+	path string   // as the runtime sees it
+	fd   js.Value // undefined: appends by path
 }
 
 func (a *appendFile) Write(p []byte) (int, error) {
 	return a.Appender.Write(p, func(p []byte) (int, error) {
 		if len(p) == 0 {
 			return 0, nil
+		}
+		if ok, err := appendFDs.write(a, p); ok {
+			if err != nil {
+				return 0, err // a partial count is unknowable after a thrown error; report none
+			}
+			return len(p), nil
 		}
 		if _, err := a.fs.call("appendFileSync", a.path, a.fs.arrayBuffer(p)); err != nil {
 			return 0, err
@@ -393,8 +409,10 @@ func (a *appendFile) Write(p []byte) (int, error) {
 // Sync has nothing to flush: the runtime offers no fsync.
 func (a *appendFile) Sync() error { return a.Appender.Sync(nil, nil) }
 
-// Close has nothing to release: every Write was a call of its own.
-func (a *appendFile) Close() error { return a.Appender.Close(nil) }
+// Close closes the descriptor, if the file has one.
+func (a *appendFile) Close() error {
+	return a.Appender.Close(func() error { return appendFDs.release(a) })
+}
 
 // isDir asks a Stats object, by its isDirectory method where it has one
 // and by the POSIX type bits of mode otherwise.

@@ -498,3 +498,86 @@ func TestReadRangeGivesBackADescriptorAtTheRuntimesLimit(t *testing.T) {
 	assert.Equal(t, "file b", read("b"))
 	assert.Equal(t, []string{userData + "/db/b"}, openFds(mgr))
 }
+
+// Appends go through a descriptor of their own where the runtime has
+// writeSync, at most a few at once; the others, and files opened where the
+// runtime refuses descriptors, append by path. Every byte lands either way.
+func TestAppendThroughDescriptors(t *testing.T) {
+	mgr := manager(t, 0)
+	fsys, err := wxfs.New(mgr, userData+"/db", wxfs.Options{})
+	require.NoError(t, err)
+	var files []fsadapter.AppendFile
+	for i := range 6 {
+		f, err := fsys.OpenAppend(fmt.Sprintf("log%d", i))
+		require.NoError(t, err)
+		files = append(files, f)
+	}
+	assert.Len(t, openFds(mgr), wxfs.MaxAppendFDs, "the first few have descriptors")
+	big := bytes.Repeat([]byte("0123456789abcdef"), 80000) // past the reused buffer
+	for round := range 3 {
+		for i, f := range files {
+			_, err := f.Write([]byte(fmt.Sprintf("<%d.%d>", i, round)))
+			require.NoError(t, err)
+		}
+	}
+	_, err = files[0].Write(big)
+	require.NoError(t, err)
+	for i, f := range files {
+		require.NoError(t, f.Close())
+		got, err := fsys.ReadFile(fmt.Sprintf("log%d", i))
+		require.NoError(t, err)
+		want := fmt.Sprintf("<%d.0><%d.1><%d.2>", i, i, i)
+		if i == 0 {
+			want += string(big)
+		}
+		assert.Equal(t, want, string(got))
+	}
+	assert.Empty(t, openFds(mgr), "closing releases them")
+	_, err = files[0].Write([]byte("x"))
+	assert.ErrorIs(t, err, fs.ErrClosed)
+
+	limited := standIn(t).Call("createFileSystemManager", map[string]any{"dataDir": t.TempDir(), "maxFds": 0})
+	fsys, err = wxfs.New(limited, userData+"/db", wxfs.Options{})
+	require.NoError(t, err)
+	f, err := fsys.OpenAppend("log")
+	require.NoError(t, err)
+	_, err = f.Write([]byte("by path"))
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	got, err := fsys.ReadFile("log")
+	require.NoError(t, err)
+	assert.Equal(t, "by path", string(got))
+}
+
+// A file removed or replaced under an open appending file is not written
+// through the old descriptor (whose bytes would go to a file no longer
+// there): the appends after it go by path, and fail on a removed file.
+func TestAppendAfterRemoveOrReplace(t *testing.T) {
+	mgr := manager(t, 0)
+	fsys, err := wxfs.New(mgr, userData+"/db", wxfs.Options{})
+	require.NoError(t, err)
+	other, err := wxfs.New(mgr, userData+"/db", wxfs.Options{})
+	require.NoError(t, err)
+
+	f, err := fsys.OpenAppend("gone")
+	require.NoError(t, err)
+	_, err = f.Write([]byte("abc"))
+	require.NoError(t, err)
+	require.NoError(t, other.Remove("gone"))
+	assert.Empty(t, openFds(mgr))
+	_, err = f.Write([]byte("def"))
+	assert.ErrorIs(t, err, fs.ErrNotExist, "an append to a removed file fails rather than vanishing")
+	require.NoError(t, f.Close())
+
+	g, err := fsys.OpenAppend("replaced")
+	require.NoError(t, err)
+	_, err = g.Write([]byte("abc"))
+	require.NoError(t, err)
+	require.NoError(t, fsys.WriteFile("replaced", []byte("XYZ"), false))
+	_, err = g.Write([]byte("def"))
+	require.NoError(t, err)
+	require.NoError(t, g.Close())
+	got, err := fsys.ReadFile("replaced")
+	require.NoError(t, err)
+	assert.Equal(t, "XYZdef", string(got))
+}

@@ -14,11 +14,13 @@
 //   - WXWebAssembly.instantiate(path, imports) takes an absolute package path
 //     to a .wasm or .wasm.br file only (no bytes, no URLs).
 //
-// Descriptors (openSync/readSync/fstatSync/closeSync, WeChat base library
+// Descriptors (openSync/readSync/writeSync/fstatSync/closeSync, WeChat base library
 // 2.16.1+; Douyin only from 3.74.0, so not in its profile here) take and
 // return what the documentation says: openSync({ filePath, flag }) gives a
 // string fd, readSync({ fd, arrayBuffer, offset, length, position }) gives
-// { bytesRead, arrayBuffer }; an unknown fd fails with "bad file descriptor";
+// { bytesRead, arrayBuffer }, writeSync({ fd, data, offset, length, position })
+// { bytesWritten } (charged to the cap like any write); an unknown fd fails
+// with "bad file descriptor";
 // at most `maxFds` (16 unless told) are open at once, past which openSync
 // fails with "exceed max concurrent fd limit", as devices do.
 //
@@ -277,7 +279,7 @@ function createFileSystemManager({ dataDir, packageDir, capBytes, profile: profi
         const fd = fs.openSync(host, flag);
         used += sizeOf(host) - old; // 'w' flags cut the file
         const id = String(nextFd++);
-        fds.set(id, { fd, filePath });
+        fds.set(id, { fd, filePath, flag });
         return id;
       });
     },
@@ -290,6 +292,31 @@ function createFileSystemManager({ dataDir, packageDir, capBytes, profile: profi
       if (offset + length > arrayBuffer.byteLength) throw wxFail('readSync', 'the value of "length" is out of range');
       const bytesRead = guard('readSync', f.filePath, () => fs.readSync(f.fd, new Uint8Array(arrayBuffer, offset, length), 0, length, position ?? null));
       return { bytesRead, arrayBuffer };
+    },
+    writeSync(o, ...rest) {
+      check('writeSync', [o, ...rest], 1, (a) => isObject(a) && optNumber(a.offset) && optNumber(a.length) && (a.position == null || optNumber(a.position)) && optEncoding(a.encoding));
+      const f = fdOf('writeSync', o);
+      const { data, offset = 0, position, encoding } = o;
+      let bytes;
+      if (typeof data === 'string') bytes = Buffer.from(data, encoding || 'utf8');
+      else if (types.isArrayBuffer(data)) {
+        if (offset > data.byteLength) throw wxFail('writeSync', 'the value of "offset" is out of range');
+        const length = o.length ?? data.byteLength - offset;
+        if (offset + length > data.byteLength) throw wxFail('writeSync', 'the value of "length" is out of range');
+        bytes = new Uint8Array(data, offset, length);
+      } else throw wxFail('writeSync', 'parameter error: parameter.data should be String or ArrayBuffer');
+      return guard('writeSync', f.filePath, () => {
+        refuseEmpty('writeSync', bytes);
+        const before = fs.fstatSync(f.fd).size;
+        // What the write may add: exact at a position or in append mode, at
+        // most its length otherwise.
+        const grow = position != null && !f.flag.startsWith('a') ? Math.max(0, position + bytes.length - before) : bytes.length;
+        checkFileSize('writeSync', before + grow);
+        charge('writeSync', grow);
+        const bytesWritten = fs.writeSync(f.fd, bytes, 0, bytes.length, position ?? null);
+        used += fs.fstatSync(f.fd).size - before;
+        return { bytesWritten };
+      });
     },
     fstatSync(o, ...rest) {
       check('fstatSync', [o, ...rest], 1, isObject);
