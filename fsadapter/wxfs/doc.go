@@ -20,6 +20,12 @@
 //     survives the app being killed, not power loss.
 //   - Data crosses as one ArrayBuffer per write (writeFileSync and
 //     appendFileSync take string or ArrayBuffer, not a typed-array view).
+//   - An appending file writes through a descriptor of its own (openSync
+//     flag "a", writeSync from one reused ArrayBuffer: no open and close per
+//     append, no new buffer) where the runtime has writeSync, at most 4 at
+//     once; others, and every file after it is removed or replaced through
+//     any FS, append by path with appendFileSync (which fails on a removed
+//     file, where a descriptor would write on into the removed one).
 //   - Devices refuse a write of zero bytes ("data to write is empty"): an
 //     empty file (WriteFile with no data, OpenAppend of a missing file, since
 //     appendFileSync fails on a missing file) is written with one byte and

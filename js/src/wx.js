@@ -42,9 +42,9 @@ const DEFAULT_RESERVE_MB = 24;
 
 /**
  * The FileSystemManager methods the wx adapter needs (fsadapter/wxfs). It
- * also reads blocks through openSync/readSync/closeSync where the runtime has
- * them (WeChat 2.16.1+, Douyin 3.74.0+), and by readFileSync where it does
- * not: those it detects itself.
+ * also reads blocks and appends through openSync/readSync/writeSync/closeSync
+ * where the runtime has them (WeChat 2.16.1+, Douyin 3.74.0+), and by
+ * readFileSync/appendFileSync where it does not: those it detects itself.
  */
 const FS_METHODS = ['accessSync', 'mkdirSync', 'readdirSync', 'readFileSync', 'writeFileSync', 'appendFileSync', 'truncateSync', 'unlinkSync', 'rmdirSync', 'statSync'];
 
