@@ -59,6 +59,7 @@ var reasons = []struct {
 	{"operation not permitted", syscall.EPERM},
 	{"permission denied", syscall.EACCES},
 	{"bad file descriptor", syscall.EBADF},
+	{"exceed max concurrent fd limit", syscall.EMFILE},
 }
 
 // newWxError describes a thrown JS value. Anything may be thrown, so

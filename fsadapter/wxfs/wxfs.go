@@ -25,6 +25,11 @@ var required = []string{
 	"appendFileSync", "truncateSync", "unlinkSync", "rmdirSync", "statSync",
 }
 
+// fdMethods are the descriptor methods ReadRange uses where the runtime has
+// all of them (WeChat base library 2.16.1+, Douyin 3.74.0+); without them it
+// reads a range with readFileSync's position and length.
+var fdMethods = []string{"openSync", "readSync", "closeSync"}
+
 // Options says how a runtime's FileSystemManager differs from WeChat's.
 type Options struct {
 	// PositionalTruncate calls truncateSync(filePath, length), as Douyin's
@@ -38,6 +43,8 @@ type FS struct {
 	uint8Array js.Value // the Uint8Array constructor
 	root       string   // the directory "." names, as the runtime sees it
 	opts       Options
+	fds        bool // the runtime has fdMethods
+	fdWrite    bool // and writeSync
 }
 
 var (
@@ -67,7 +74,14 @@ func New(manager js.Value, root string, opts Options) (fsadapter.FS, error) {
 		uint8Array: js.Global().Get("Uint8Array"),
 		root:       root,
 		opts:       opts,
+		fds:        true,
 	}
+	for _, name := range fdMethods {
+		if manager.Get(name).Type() != js.TypeFunction {
+			w.fds = false
+		}
+	}
+	w.fdWrite = w.fds && manager.Get("writeSync").Type() == js.TypeFunction
 	if err := w.mkdirAll(root); err != nil {
 		return nil, fmt.Errorf("wxfs: open %s: %w", root, err)
 	}
@@ -98,12 +112,11 @@ func (w *FS) ReadFile(name string) ([]byte, error) {
 	return data, nil
 }
 
-// ReadRange reads n bytes of name at off (fsadapter.RangeReader) with
-// readFileSync's position and length arguments (base library 2.10.0+), so a
-// segment block read costs the block, not the file. Devices throw on a range
-// past the end of the file rather than returning what there is, so a failed
-// read asks statSync whether the range was the cause: a reader looking for a
-// torn tail must get io.ErrUnexpectedEOF either way.
+// ReadRange reads n bytes of name at off (fsadapter.RangeReader), so that a
+// segment block read costs the block, not the file. Where the runtime has
+// descriptors it is one readSync into a reused ArrayBuffer on a descriptor
+// kept open between calls; elsewhere, or when that fails, readFileSync with
+// position and length (base library 2.10.0+).
 func (w *FS) ReadRange(name string, off int64, n int) ([]byte, error) {
 	p, err := w.path("read", name)
 	if err != nil {
@@ -115,6 +128,47 @@ func (w *FS) ReadRange(name string, off int64, n int) ([]byte, error) {
 	if n == 0 {
 		return []byte{}, nil
 	}
+	if w.fds {
+		if data, ok := w.readAt(p, off, n); ok {
+			return data, nil
+		}
+	}
+	return w.readRangeByPath(name, p, off, n)
+}
+
+// readAt reads through a cached descriptor of p. ok is false when the
+// descriptor way failed for any reason (no descriptor to be had, the
+// runtime's limit of open files reached, a descriptor gone bad, a device
+// that throws at the end of a file): the caller then reads by path, which
+// reports the failure the way it always has.
+func (w *FS) readAt(p string, off int64, n int) (data []byte, ok bool) {
+	readFDs.mu.Lock()
+	defer readFDs.mu.Unlock()
+	fd, err := readFDs.get(w, p)
+	if err != nil {
+		return nil, false
+	}
+	buf, view := readFDs.scratch(w, n)
+	req := readFDs.request(fd, buf, n, off)
+	res, err := w.call("readSync", req)
+	if err == nil && res.Type() == js.TypeObject {
+		if got := res.Get("bytesRead"); got.Type() == js.TypeNumber && got.Int() == n {
+			data = make([]byte, n)
+			js.CopyBytesToGo(data, view) // the first n bytes: min of both lengths
+			return data, true
+		}
+	}
+	// A short read is the end of the file, which the path read reports as
+	// such; anything else, a descriptor not to be trusted again.
+	readFDs.drop(w, p)
+	return nil, false
+}
+
+// readRangeByPath reads with readFileSync's position and length. Devices
+// throw on a range past the end of the file rather than returning what there
+// is, so a failed read asks statSync whether the range was the cause: a
+// reader looking for a torn tail must get io.ErrUnexpectedEOF either way.
+func (w *FS) readRangeByPath(name, p string, off int64, n int) ([]byte, error) {
 	buf, err := w.call("readFileSync", p, js.Undefined(), float64(off), n)
 	if err != nil {
 		if st, statErr := w.call("statSync", p, false); statErr == nil && !isDir(st) && off+int64(n) > newFileInfo(name, st).Size() {
@@ -134,6 +188,18 @@ func (w *FS) ReadRange(name string, off int64, n int) ([]byte, error) {
 	return data, nil
 }
 
+// forget closes the cached read descriptor of p, if there is one: a file
+// about to be replaced, cut or removed must be read anew (a descriptor of a
+// removed file still reads the old bytes).
+func (w *FS) forget(p string) {
+	if !w.fds {
+		return
+	}
+	readFDs.mu.Lock()
+	defer readFDs.mu.Unlock()
+	readFDs.drop(w, p)
+}
+
 // WriteFile creates or replaces name with one writeFileSync. There is no
 // flush to ask for, so sync changes nothing.
 func (w *FS) WriteFile(name string, data []byte, sync bool) error {
@@ -141,6 +207,8 @@ func (w *FS) WriteFile(name string, data []byte, sync bool) error {
 	if err != nil {
 		return err
 	}
+	w.forget(p)
+	appendFDs.detach(w, p)
 	if len(data) == 0 {
 		return fsutil.WrapErr("write", name, w.createEmpty(p))
 	}
@@ -153,6 +221,7 @@ func (w *FS) WriteFile(name string, data []byte, sync bool) error {
 // back; a file killed in between holds one byte, which the engine's
 // checksums reject like any torn write.
 func (w *FS) createEmpty(p string) error {
+	w.forget(p)
 	if _, err := w.call("writeFileSync", p, w.arrayBuffer([]byte{0})); err != nil {
 		return err
 	}
@@ -163,8 +232,10 @@ func (w *FS) createEmpty(p string) error {
 	return nil
 }
 
-// OpenAppend returns a file whose writes go through appendFileSync, which
-// fails on a missing file: a missing one is created empty first.
+// OpenAppend returns a file whose writes go through a descriptor of its own
+// (openSync flag "a", writeSync) where the runtime has them, and through
+// appendFileSync otherwise, which fails on a missing file: a missing one is
+// created empty first.
 func (w *FS) OpenAppend(name string) (fsadapter.AppendFile, error) {
 	p, err := w.path("open", name)
 	if err != nil {
@@ -182,7 +253,9 @@ func (w *FS) OpenAppend(name string) (fsadapter.AppendFile, error) {
 	} else if isDir(st) {
 		return nil, fsutil.WrapErr("open", name, syscall.EISDIR)
 	}
-	return &appendFile{Appender: fsutil.NewAppender(name, false, fsutil.WrapErr), fs: w, path: p}, nil
+	a := &appendFile{Appender: fsutil.NewAppender(name, false, fsutil.WrapErr), fs: w, path: p}
+	appendFDs.open(a)
+	return a, nil
 }
 
 // Truncate cuts name to size bytes with truncateSync.
@@ -194,6 +267,7 @@ func (w *FS) Truncate(name string, size int64) error {
 	if size < 0 {
 		return fsutil.WrapErr("truncate", name, fs.ErrInvalid)
 	}
+	w.forget(p)
 	return fsutil.WrapErr("truncate", name, w.truncate(p, size))
 }
 
@@ -219,6 +293,8 @@ func (w *FS) Remove(name string) error {
 	if err != nil {
 		return fsutil.WrapErr("remove", name, err)
 	}
+	w.forget(p)
+	appendFDs.detach(w, p)
 	if isDir(st) {
 		_, err = w.call("rmdirSync", p, false)
 	} else {
@@ -295,20 +371,33 @@ func (w *FS) arrayBuffer(p []byte) js.Value {
 // call invokes a FileSystemManager method and turns a thrown exception into
 // an error.
 func (w *FS) call(method string, args ...any) (js.Value, error) {
-	return jscall.Call(w.mgr, method, func(thrown js.Value) error { return newWxError(thrown) }, args...)
+	return callOn(w.mgr, method, args...)
 }
 
-// appendFile appends through appendFileSync, one call per Write.
+// callOn invokes a method of the FileSystemManager mgr.
+func callOn(mgr js.Value, method string, args ...any) (js.Value, error) {
+	return jscall.Call(mgr, method, func(thrown js.Value) error { return newWxError(thrown) }, args...)
+}
+
+// appendFile appends through its descriptor (appendFDs) or, without one,
+// appendFileSync, one call per Write.
 type appendFile struct {
 	*fsutil.Appender
 	fs   *FS
-	path string // as the runtime sees it
+	path string   // as the runtime sees it
+	fd   js.Value // undefined: appends by path
 }
 
 func (a *appendFile) Write(p []byte) (int, error) {
 	return a.Appender.Write(p, func(p []byte) (int, error) {
 		if len(p) == 0 {
 			return 0, nil
+		}
+		if ok, err := appendFDs.write(a, p); ok {
+			if err != nil {
+				return 0, err // a partial count is unknowable after a thrown error; report none
+			}
+			return len(p), nil
 		}
 		if _, err := a.fs.call("appendFileSync", a.path, a.fs.arrayBuffer(p)); err != nil {
 			return 0, err
@@ -320,8 +409,10 @@ func (a *appendFile) Write(p []byte) (int, error) {
 // Sync has nothing to flush: the runtime offers no fsync.
 func (a *appendFile) Sync() error { return a.Appender.Sync(nil, nil) }
 
-// Close has nothing to release: every Write was a call of its own.
-func (a *appendFile) Close() error { return a.Appender.Close(nil) }
+// Close closes the descriptor, if the file has one.
+func (a *appendFile) Close() error {
+	return a.Appender.Close(func() error { return appendFDs.release(a) })
+}
 
 // isDir asks a Stats object, by its isDirectory method where it has one
 // and by the POSIX type bits of mode otherwise.

@@ -5,9 +5,12 @@ package wxfs_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"syscall/js"
@@ -102,6 +105,29 @@ func TestStandInRefusesWhatDevicesRefuse(t *testing.T) {
 	assert.ErrorContains(t, call("readFileSync", userData+"/f", js.Undefined(), 1, 5), "out of range")
 	assert.ErrorContains(t, call("truncateSync", userData+"/f", 1), "parameter error", "WeChat's truncateSync takes an object")
 	require.NoError(t, call("truncateSync", map[string]any{"filePath": userData + "/f", "length": 1}))
+
+	// Descriptors: the documented object arguments only, string fds, a cap.
+	assert.ErrorContains(t, call("openSync", userData+"/f"), "parameter error", "openSync takes an object")
+	assert.ErrorContains(t, call("openSync", map[string]any{"filePath": userData + "/f", "flag": "rw"}), "parameter error")
+	assert.ErrorContains(t, call("openSync", map[string]any{"filePath": userData + "/missing"}), "no such file or directory")
+	fd := mgr.Call("openSync", map[string]any{"filePath": userData + "/f"})
+	assert.Equal(t, js.TypeString, fd.Type())
+	buf := js.Global().Get("ArrayBuffer").New(4)
+	res := mgr.Call("readSync", map[string]any{"fd": fd, "arrayBuffer": buf, "length": 4, "position": 0})
+	assert.Equal(t, 1, res.Get("bytesRead").Int(), "a short read at the end of the file")
+	assert.True(t, res.Get("arrayBuffer").Equal(buf))
+	assert.Equal(t, 1, mgr.Call("fstatSync", map[string]any{"fd": fd}).Get("size").Int())
+	assert.ErrorContains(t, call("readSync", map[string]any{"fd": fd, "arrayBuffer": buf, "offset": 5}), `"offset" is out of range`)
+	assert.ErrorContains(t, call("readSync", map[string]any{"fd": fd, "arrayBuffer": buf, "offset": 1, "length": 4}), `"length" is out of range`)
+	assert.ErrorContains(t, call("readSync", map[string]any{"fd": fd, "arrayBuffer": js.Global().Get("Uint8Array").New(4), "length": 4}), "parameter error")
+	assert.ErrorContains(t, call("readSync", map[string]any{"fd": "nope", "arrayBuffer": buf}), "bad file descriptor")
+	require.NoError(t, call("closeSync", map[string]any{"fd": fd}))
+	assert.ErrorContains(t, call("closeSync", map[string]any{"fd": fd}), "bad file descriptor")
+	assert.ErrorContains(t, call("readSync", map[string]any{"fd": fd, "arrayBuffer": buf, "length": 1}), "bad file descriptor")
+	for range 16 {
+		require.NoError(t, call("openSync", map[string]any{"filePath": userData + "/f"}))
+	}
+	assert.ErrorContains(t, call("openSync", map[string]any{"filePath": userData + "/f"}), "exceed max concurrent fd limit")
 }
 
 func TestCaps(t *testing.T) {
@@ -289,4 +315,270 @@ func TestFilesUnderUserData(t *testing.T) {
 	got, err := os.ReadFile(filepath.Join(dir, "minibase", "d", "f"))
 	require.NoError(t, err)
 	assert.Equal(t, []byte("here"), got)
+}
+
+// openFds are the runtime paths of the descriptors open in the stand-in mgr.
+func openFds(mgr js.Value) []string {
+	list := mgr.Get("openFds")
+	out := make([]string, list.Length())
+	for i := range out {
+		out[i] = list.Index(i).String()
+	}
+	return out
+}
+
+// Many files read in turn, through several FS on several managers: the
+// descriptors kept open never pass the adapter's bound, over all of them
+// (a connection opened again must not leak them), and every read is right.
+func TestReadRangeKeepsFewDescriptors(t *testing.T) {
+	var mgrs []js.Value
+	var fsyss []fsadapter.FS
+	for i := range 3 {
+		mgr := manager(t, 0)
+		for j := range 2 {
+			fsys, err := wxfs.New(mgr, fmt.Sprintf("%s/db%d", userData, j), wxfs.Options{})
+			require.NoError(t, err)
+			for k := range 12 {
+				require.NoError(t, fsys.WriteFile(fmt.Sprintf("f%d", k), []byte(fmt.Sprintf("manager %d fs %d file %02d", i, j, k)), false))
+			}
+			fsyss = append(fsyss, fsys)
+		}
+		mgrs = append(mgrs, mgr)
+	}
+	for pass := range 3 {
+		for k := range 12 {
+			for n, fsys := range fsyss {
+				got, err := fsys.(fsadapter.RangeReader).ReadRange(fmt.Sprintf("f%d", k), 8, 14)
+				require.NoError(t, err)
+				// The same paths on every manager: each must read its own.
+				assert.Equal(t, fmt.Sprintf("%d fs %d file %02d", n/2, n%2, k), string(got), "pass %d", pass)
+				open := 0
+				for _, mgr := range mgrs {
+					open += len(openFds(mgr))
+				}
+				require.LessOrEqual(t, open, wxfs.MaxReadFDs)
+				require.Positive(t, open, "reads go through descriptors where the runtime has them")
+			}
+		}
+	}
+}
+
+// A file replaced, cut or removed is never read through a descriptor opened
+// before: a descriptor of a removed file still reads the old bytes.
+func TestReadRangeNeverReadsThroughAStaleDescriptor(t *testing.T) {
+	mgr := manager(t, 0)
+	fsys, err := wxfs.New(mgr, userData+"/db", wxfs.Options{})
+	require.NoError(t, err)
+	other, err := wxfs.New(mgr, userData+"/db", wxfs.Options{}) // a second connection on the same files
+	require.NoError(t, err)
+	read := func(fsys fsadapter.FS, name string) string {
+		got, err := fsys.(fsadapter.RangeReader).ReadRange(name, 0, 8)
+		require.NoError(t, err)
+		return string(got)
+	}
+	isOpen := func(name string) bool { return slices.Contains(openFds(mgr), userData+"/db/"+name) }
+
+	for _, remover := range []fsadapter.FS{fsys, other} {
+		require.NoError(t, fsys.WriteFile("a", []byte("old one!"), false))
+		assert.Equal(t, "old one!", read(fsys, "a"))
+		require.True(t, isOpen("a"))
+		require.NoError(t, remover.Remove("a"))
+		assert.False(t, isOpen("a"), "closed when removed")
+		require.NoError(t, remover.WriteFile("a", []byte("new one!"), false))
+		assert.Equal(t, "new one!", read(fsys, "a"))
+	}
+
+	require.NoError(t, fsys.WriteFile("b", []byte("12345678"), false))
+	assert.Equal(t, "12345678", read(fsys, "b"))
+	require.NoError(t, fsys.WriteFile("b", []byte("abcdefgh"), false))
+	assert.False(t, isOpen("b"), "closed when replaced")
+	assert.Equal(t, "abcdefgh", read(fsys, "b"))
+
+	require.NoError(t, other.Truncate("b", 4))
+	assert.False(t, isOpen("b"), "closed when cut")
+	_, err = fsys.(fsadapter.RangeReader).ReadRange("b", 0, 8)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	got, err := fsys.(fsadapter.RangeReader).ReadRange("b", 1, 3)
+	require.NoError(t, err)
+	assert.Equal(t, "bcd", string(got))
+
+	// An append is seen through the open descriptor (the same file).
+	f, err := fsys.OpenAppend("b")
+	require.NoError(t, err)
+	_, err = f.Write([]byte("WXYZ"))
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	assert.Equal(t, "abcdWXYZ", read(fsys, "b"))
+}
+
+// Where descriptors run out (the runtime's own limit, taken by someone
+// else) or misbehave, reads go by path and stay right.
+func TestReadRangeWithoutDescriptors(t *testing.T) {
+	object := js.Global().Get("Object")
+	tests := []struct {
+		name string
+		mgr  func(t *testing.T) js.Value
+	}{
+		{"the runtime's fd limit reached", func(t *testing.T) js.Value {
+			mgr := standIn(t).Call("createFileSystemManager", map[string]any{"dataDir": t.TempDir(), "maxFds": 2})
+			mgr.Call("writeFileSync", userData+"/held", "x", "utf8")
+			mgr.Call("openSync", map[string]any{"filePath": userData + "/held"})
+			mgr.Call("openSync", map[string]any{"filePath": userData + "/held"})
+			return mgr
+		}},
+		{"readSync throws bad file descriptor", func(t *testing.T) js.Value {
+			bad := js.Global().Get("Function").New("throw new Error('readSync:fail bad file descriptor')")
+			return object.Call("assign", object.New(), manager(t, 0), map[string]any{"readSync": bad})
+		}},
+		{"readSync reads nothing", func(t *testing.T) js.Value {
+			none := js.Global().Get("Function").New("o", "return { bytesRead: 0, arrayBuffer: o.arrayBuffer }")
+			return object.Call("assign", object.New(), manager(t, 0), map[string]any{"readSync": none})
+		}},
+		{"no descriptor methods (Douyin before 3.74.0)", func(t *testing.T) js.Value {
+			return managerOf(t, "douyin", 0)
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mgr := tc.mgr(t)
+			root := userData + "/db"
+			if tc.name == "no descriptor methods (Douyin before 3.74.0)" {
+				root = "ttfile://user/db"
+				require.True(t, mgr.Get("openSync").IsUndefined())
+			}
+			fsys, err := wxfs.New(mgr, root, wxfs.Options{PositionalTruncate: strings.Contains(root, "ttfile")})
+			require.NoError(t, err)
+			data := bytes.Repeat([]byte("0123456789"), 1000)
+			require.NoError(t, fsys.WriteFile("f", data, false))
+			for _, off := range []int{0, 1, 4096, 9990} {
+				got, err := fsys.(fsadapter.RangeReader).ReadRange("f", int64(off), 10)
+				require.NoError(t, err)
+				assert.Equal(t, data[off:off+10], got)
+			}
+			_, err = fsys.(fsadapter.RangeReader).ReadRange("f", 9995, 10)
+			assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+			_, err = fsys.(fsadapter.RangeReader).ReadRange("missing", 0, 10)
+			assert.ErrorIs(t, err, fs.ErrNotExist)
+		})
+	}
+}
+
+// Reads larger than the reused buffer, and of every size around it.
+func TestReadRangeSizes(t *testing.T) {
+	fsys := newFS(t)
+	data := make([]byte, 3<<20)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	require.NoError(t, fsys.WriteFile("big", data, false))
+	for _, n := range []int{1, 4095, 4096, 4097, 1 << 20, 1<<20 + 1, 3 << 20, 17} {
+		got, err := fsys.(fsadapter.RangeReader).ReadRange("big", int64(len(data)-n), n)
+		require.NoError(t, err, n)
+		require.Equal(t, data[len(data)-n:], got, n)
+	}
+}
+
+// Where the runtime allows fewer descriptors than the adapter keeps, a
+// failed open gives one back, so that the files read now get descriptors
+// rather than every open failing from then on.
+func TestReadRangeGivesBackADescriptorAtTheRuntimesLimit(t *testing.T) {
+	mgr := standIn(t).Call("createFileSystemManager", map[string]any{"dataDir": t.TempDir(), "maxFds": 1})
+	fsys, err := wxfs.New(mgr, userData+"/db", wxfs.Options{})
+	require.NoError(t, err)
+	require.NoError(t, fsys.WriteFile("a", []byte("file a"), false))
+	require.NoError(t, fsys.WriteFile("b", []byte("file b"), false))
+	read := func(name string) string {
+		got, err := fsys.(fsadapter.RangeReader).ReadRange(name, 0, 6)
+		require.NoError(t, err)
+		return string(got)
+	}
+	assert.Equal(t, "file a", read("a"))
+	assert.Equal(t, []string{userData + "/db/a"}, openFds(mgr))
+	assert.Equal(t, "file b", read("b"), "read by path at the limit")
+	assert.Empty(t, openFds(mgr), "a's descriptor given back")
+	assert.Equal(t, "file b", read("b"))
+	assert.Equal(t, []string{userData + "/db/b"}, openFds(mgr))
+}
+
+// Appends go through a descriptor of their own where the runtime has
+// writeSync, at most a few at once; the others, and files opened where the
+// runtime refuses descriptors, append by path. Every byte lands either way.
+func TestAppendThroughDescriptors(t *testing.T) {
+	mgr := manager(t, 0)
+	fsys, err := wxfs.New(mgr, userData+"/db", wxfs.Options{})
+	require.NoError(t, err)
+	var files []fsadapter.AppendFile
+	for i := range 6 {
+		f, err := fsys.OpenAppend(fmt.Sprintf("log%d", i))
+		require.NoError(t, err)
+		files = append(files, f)
+	}
+	assert.Len(t, openFds(mgr), wxfs.MaxAppendFDs, "the first few have descriptors")
+	big := bytes.Repeat([]byte("0123456789abcdef"), 80000) // past the reused buffer
+	for round := range 3 {
+		for i, f := range files {
+			_, err := f.Write([]byte(fmt.Sprintf("<%d.%d>", i, round)))
+			require.NoError(t, err)
+		}
+	}
+	_, err = files[0].Write(big)
+	require.NoError(t, err)
+	for i, f := range files {
+		require.NoError(t, f.Close())
+		got, err := fsys.ReadFile(fmt.Sprintf("log%d", i))
+		require.NoError(t, err)
+		want := fmt.Sprintf("<%d.0><%d.1><%d.2>", i, i, i)
+		if i == 0 {
+			want += string(big)
+		}
+		assert.Equal(t, want, string(got))
+	}
+	assert.Empty(t, openFds(mgr), "closing releases them")
+	_, err = files[0].Write([]byte("x"))
+	assert.ErrorIs(t, err, fs.ErrClosed)
+
+	limited := standIn(t).Call("createFileSystemManager", map[string]any{"dataDir": t.TempDir(), "maxFds": 0})
+	fsys, err = wxfs.New(limited, userData+"/db", wxfs.Options{})
+	require.NoError(t, err)
+	f, err := fsys.OpenAppend("log")
+	require.NoError(t, err)
+	_, err = f.Write([]byte("by path"))
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	got, err := fsys.ReadFile("log")
+	require.NoError(t, err)
+	assert.Equal(t, "by path", string(got))
+}
+
+// A file removed or replaced under an open appending file is not written
+// through the old descriptor (whose bytes would go to a file no longer
+// there): the appends after it go by path, and fail on a removed file.
+func TestAppendAfterRemoveOrReplace(t *testing.T) {
+	mgr := manager(t, 0)
+	fsys, err := wxfs.New(mgr, userData+"/db", wxfs.Options{})
+	require.NoError(t, err)
+	other, err := wxfs.New(mgr, userData+"/db", wxfs.Options{})
+	require.NoError(t, err)
+
+	f, err := fsys.OpenAppend("gone")
+	require.NoError(t, err)
+	_, err = f.Write([]byte("abc"))
+	require.NoError(t, err)
+	require.NoError(t, other.Remove("gone"))
+	assert.Empty(t, openFds(mgr))
+	_, err = f.Write([]byte("def"))
+	assert.ErrorIs(t, err, fs.ErrNotExist, "an append to a removed file fails rather than vanishing")
+	require.NoError(t, f.Close())
+
+	g, err := fsys.OpenAppend("replaced")
+	require.NoError(t, err)
+	_, err = g.Write([]byte("abc"))
+	require.NoError(t, err)
+	require.NoError(t, fsys.WriteFile("replaced", []byte("XYZ"), false))
+	_, err = g.Write([]byte("def"))
+	require.NoError(t, err)
+	require.NoError(t, g.Close())
+	got, err := fsys.ReadFile("replaced")
+	require.NoError(t, err)
+	assert.Equal(t, "XYZdef", string(got))
 }

@@ -40,7 +40,12 @@ export const MIN_WECHAT_SDK = '2.16.1';
 // is costly); mini-programs have far less memory than Node, so keep it modest.
 const DEFAULT_RESERVE_MB = 24;
 
-/** The FileSystemManager methods the wx adapter calls (fsadapter/wxfs). */
+/**
+ * The FileSystemManager methods the wx adapter needs (fsadapter/wxfs). It
+ * also reads blocks and appends through openSync/readSync/writeSync/closeSync
+ * where the runtime has them (WeChat 2.16.1+, Douyin 3.74.0+), and by
+ * readFileSync/appendFileSync where it does not: those it detects itself.
+ */
 const FS_METHODS = ['accessSync', 'mkdirSync', 'readdirSync', 'readFileSync', 'writeFileSync', 'appendFileSync', 'truncateSync', 'unlinkSync', 'rmdirSync', 'statSync'];
 
 const unsupported = (message) => new MinibaseError('UNSUPPORTED_RUNTIME', `connect: ${message}`);

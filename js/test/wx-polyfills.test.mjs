@@ -31,7 +31,7 @@ test('TextEncoder: encode and encodeInto agree with Node on every kind of string
   const ref = new globalThis.TextEncoder();
   const fixed = ['', 'ascii', 'é', '✓', '😀', '\u0000', '\ud800', 'a\udc00b', '\ud83d', '\ud83d\ude00\ud83d', '\uffff', '\u07ff\u0800'];
   const rnd = inputs(7);
-  const pools = [[0x20, 0x7f], [0x80, 0x7ff], [0x800, 0xffff], [0xd800, 0xdfff]];
+  const pools = [[0x20, 0x7f], [0x80, 0x7ff], [0x800, 0xffff], [0xd800, 0xdfff], [0xd83d, 0xd83d], [0xde00, 0xde4f]];
   for (let i = 0; i < 2000; i++) {
     let s = '';
     const len = Math.floor(rnd() * 20);
@@ -77,6 +77,83 @@ test('TextDecoder: decodes valid and invalid UTF-8 like Node, from any view', ()
   assert.equal(dec.decode(), '');
   assert.throws(() => new Dec('utf-8', { fatal: true }).decode(new Uint8Array([0xff])), TypeError);
   assert.throws(() => new Dec('latin1'), RangeError);
+});
+
+// Random strings of every kind of UTF-16 unit (ASCII, 2- and 3-byte, valid
+// pairs, lone surrogates) in runs, and long ASCII stretches that cross the
+// encoder's and decoder's fast paths at every length around their limits.
+test('TextEncoder and TextDecoder: a bounded fuzz against Node, round trip and mixed runs', () => {
+  const enc = new Enc();
+  const dec = new Dec();
+  const fatal = new Dec('utf-8', { fatal: true });
+  const refEnc = new globalThis.TextEncoder();
+  const refDec = new globalThis.TextDecoder();
+  const refFatal = new globalThis.TextDecoder('utf-8', { fatal: true });
+  const rnd = inputs(29);
+  const pick = (n) => Math.floor(rnd() * n);
+  const unit = () => {
+    switch (pick(6)) {
+      case 0: case 1: return String.fromCharCode(pick(0x80));
+      case 2: return String.fromCharCode(0x80 + pick(0x780));
+      case 3: return String.fromCharCode(0x800 + pick(0xf800));
+      case 4: return String.fromCodePoint(0x10000 + pick(0x100000));
+      default: return String.fromCharCode(0xd800 + pick(0x800)); // lone, or a pair by chance
+    }
+  };
+  const strings = [];
+  for (const len of [0, 1, 7, 8, 9, 15, 16, 17, 255, 256, 257, 8191, 8192, 8193, 20000]) {
+    const a = 'x'.repeat(len);
+    strings.push(a, `${a}é`, `é${a}`, `${a}😀${a}`, `${a}\ud800`, `\udc00${a}`);
+  }
+  for (let i = 0; i < 3000; i++) {
+    let s = '';
+    for (let r = pick(6); r >= 0; r--) s += rnd() < 0.5 ? 'a'.repeat(pick(40)) : Array.from({ length: pick(12) }, unit).join('');
+    strings.push(s);
+  }
+  for (const s of strings) {
+    const want = refEnc.encode(s);
+    const got = enc.encode(s);
+    assert.deepEqual(got, want, JSON.stringify(s.slice(0, 80)));
+    assert.equal(got.byteLength, got.buffer.byteLength, 'encode returns a buffer of exactly its bytes');
+    assert.equal(dec.decode(got), refDec.decode(want));
+    const size = pick(s.length * 3 + 2);
+    const a = new Uint8Array(size);
+    const b = new Uint8Array(size);
+    assert.deepEqual(enc.encodeInto(s, a), refEnc.encodeInto(s, b), `${JSON.stringify(s.slice(0, 80))} into ${size}`);
+    assert.deepEqual(a, b);
+  }
+  // Random bytes: any value, in runs of ASCII, continuation bytes and leads.
+  for (let i = 0; i < 5000; i++) {
+    const bytes = new Uint8Array(pick(64) + (i % 50 === 0 ? 9000 : 0));
+    for (let j = 0; j < bytes.length; j++) bytes[j] = rnd() < 0.4 ? pick(0x80) : rnd() < 0.5 ? 0x80 + pick(0x40) : pick(256);
+    const view = new DataView(bytes.buffer);
+    assert.equal(dec.decode(view), refDec.decode(bytes), `${[...bytes.subarray(0, 64)]}`);
+    let want;
+    try {
+      want = refFatal.decode(bytes);
+    } catch {
+      want = TypeError;
+    }
+    if (want === TypeError) assert.throws(() => fatal.decode(bytes), TypeError);
+    else assert.equal(fatal.decode(bytes), want);
+  }
+});
+
+// The decoder keeps a view over the last buffer it read; a new buffer, or a
+// view past the old view's end, must not be read through the old view.
+test('TextDecoder: a new or grown buffer is read as it is now', { timeout: 10000 }, () => {
+  const dec = new Dec();
+  const mem = new WebAssembly.Memory({ initial: 1, maximum: 3 });
+  const write = (at, s) => new Uint8Array(mem.buffer).set(new globalThis.TextEncoder().encode(s), at);
+  write(10, 'before');
+  assert.equal(dec.decode(new DataView(mem.buffer, 10, 6)), 'before');
+  mem.grow(1); // a new ArrayBuffer; the old one is detached
+  write(65536 + 100, 'after growth');
+  assert.equal(dec.decode(new DataView(mem.buffer, 65536 + 100, 12)), 'after growth');
+  assert.equal(dec.decode(new DataView(mem.buffer, 10, 6)), 'before');
+  const other = new TextEncoder().encode('another buffer');
+  assert.equal(dec.decode(other.subarray(8)), 'buffer');
+  assert.equal(dec.decode(new DataView(mem.buffer, 10, 6)), 'before');
 });
 
 test('ChaCha20 matches RFC 8439 and OpenSSL', () => {

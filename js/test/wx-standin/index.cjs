@@ -14,6 +14,16 @@
 //   - WXWebAssembly.instantiate(path, imports) takes an absolute package path
 //     to a .wasm or .wasm.br file only (no bytes, no URLs).
 //
+// Descriptors (openSync/readSync/writeSync/fstatSync/closeSync, WeChat base library
+// 2.16.1+; Douyin only from 3.74.0, so not in its profile here) take and
+// return what the documentation says: openSync({ filePath, flag }) gives a
+// string fd, readSync({ fd, arrayBuffer, offset, length, position }) gives
+// { bytesRead, arrayBuffer }, writeSync({ fd, data, offset, length, position })
+// { bytesWritten } (charged to the cap like any write); an unknown fd fails
+// with "bad file descriptor";
+// at most `maxFds` (16 unless told) are open at once, past which openSync
+// fails with "exceed max concurrent fd limit", as devices do.
+//
 // A profile says which runtime it stands in for (PROFILES): 'device' (the
 // default) is WeChat on a phone as its documentation describes it, as strict
 // as the documentation allows — only the documented methods and argument
@@ -41,6 +51,9 @@ const USER_DATA_PATH = 'wxfile://usr';
 const DEFAULT_CAP = 200 * 1024 * 1024;
 const MAX_RANDOM = 1024 * 1024;
 const FILE_LIMIT = 100 * 1024 * 1024;
+const MAX_FDS = 16;
+/** The flags openSync documents, as Node spells them (the same letters). */
+const OPEN_FLAGS = new Set(['a', 'ax', 'a+', 'ax+', 'as', 'as+', 'r', 'r+', 'w', 'wx', 'w+', 'wx+']);
 
 /** The runtimes the stand-in can be. */
 const PROFILES = {
@@ -54,6 +67,7 @@ const PROFILES = {
     api: 'wx',
     loader: 'WXWebAssembly',
     SDKVersion: '3.4.1',
+    fds: true,
   },
   devtools: {
     name: 'devtools',
@@ -65,6 +79,7 @@ const PROFILES = {
     api: 'wx',
     loader: 'WXWebAssembly',
     SDKVersion: '3.4.1',
+    fds: true,
   },
   douyin: {
     name: 'douyin',
@@ -185,9 +200,9 @@ function wxStats(st) {
 
 /**
  * A FileSystemManager on dataDir (user data) and packageDir (code package).
- * @param {{ dataDir: string, packageDir?: string, capBytes?: number, userDataPath?: string }} o
+ * @param {{ dataDir: string, packageDir?: string, capBytes?: number, profile?: string, maxFds?: number }} o
  */
-function createFileSystemManager({ dataDir, packageDir, capBytes, profile: profileName = 'device' }) {
+function createFileSystemManager({ dataDir, packageDir, capBytes, profile: profileName = 'device', maxFds = MAX_FDS }) {
   const profile = profileOf(profileName);
   const userDataPath = profile.userDataPath;
   capBytes ??= profile.capBytes;
@@ -241,10 +256,89 @@ function createFileSystemManager({ dataDir, packageDir, capBytes, profile: profi
     if (delta > 0 && used + delta > capBytes) throw wxFail(method, LIMIT);
   }
 
+
+  // Open descriptors: the runtime's fd (a string) → { fd: Node's, filePath }.
+  const fds = new Map();
+  let nextFd = 1;
+  const isObject = (o) => o !== null && typeof o === 'object';
+  function fdOf(method, o) {
+    const f = isObject(o) ? fds.get(o.fd) : undefined;
+    if (!f) throw wxFail(method, 'bad file descriptor');
+    return f;
+  }
+  const fdMethods = {
+    openSync(o, ...rest) {
+      check('openSync', [o, ...rest], 1, (a) => isObject(a) && typeof a.filePath === 'string' && (a.flag === undefined || OPEN_FLAGS.has(a.flag)));
+      const { filePath, flag = 'r' } = o ?? {};
+      const write = flag !== 'r';
+      const host = resolve('openSync', filePath, write);
+      return guard('openSync', filePath, () => {
+        if (fds.size >= maxFds) throw wxFail('openSync', 'exceed max concurrent fd limit');
+        if (fs.existsSync(host) && fs.statSync(host).isDirectory()) throw wxFail('openSync', `illegal operation on a directory, open ${filePath}`);
+        const old = sizeOf(host);
+        const fd = fs.openSync(host, flag);
+        used += sizeOf(host) - old; // 'w' flags cut the file
+        const id = String(nextFd++);
+        fds.set(id, { fd, filePath, flag });
+        return id;
+      });
+    },
+    readSync(o, ...rest) {
+      check('readSync', [o, ...rest], 1, (a) => isObject(a) && optNumber(a.offset) && optNumber(a.length) && (a.position == null || optNumber(a.position)));
+      const f = fdOf('readSync', o);
+      const { arrayBuffer, offset = 0, length = 0, position } = o;
+      if (!types.isArrayBuffer(arrayBuffer)) throw wxFail('readSync', 'parameter error: parameter.arrayBuffer should be ArrayBuffer');
+      if (offset > arrayBuffer.byteLength) throw wxFail('readSync', 'the value of "offset" is out of range');
+      if (offset + length > arrayBuffer.byteLength) throw wxFail('readSync', 'the value of "length" is out of range');
+      const bytesRead = guard('readSync', f.filePath, () => fs.readSync(f.fd, new Uint8Array(arrayBuffer, offset, length), 0, length, position ?? null));
+      return { bytesRead, arrayBuffer };
+    },
+    writeSync(o, ...rest) {
+      check('writeSync', [o, ...rest], 1, (a) => isObject(a) && optNumber(a.offset) && optNumber(a.length) && (a.position == null || optNumber(a.position)) && optEncoding(a.encoding));
+      const f = fdOf('writeSync', o);
+      const { data, offset = 0, position, encoding } = o;
+      let bytes;
+      if (typeof data === 'string') bytes = Buffer.from(data, encoding || 'utf8');
+      else if (types.isArrayBuffer(data)) {
+        if (offset > data.byteLength) throw wxFail('writeSync', 'the value of "offset" is out of range');
+        const length = o.length ?? data.byteLength - offset;
+        if (offset + length > data.byteLength) throw wxFail('writeSync', 'the value of "length" is out of range');
+        bytes = new Uint8Array(data, offset, length);
+      } else throw wxFail('writeSync', 'parameter error: parameter.data should be String or ArrayBuffer');
+      return guard('writeSync', f.filePath, () => {
+        refuseEmpty('writeSync', bytes);
+        const before = fs.fstatSync(f.fd).size;
+        // What the write may add: exact at a position or in append mode, at
+        // most its length otherwise.
+        const grow = position != null && !f.flag.startsWith('a') ? Math.max(0, position + bytes.length - before) : bytes.length;
+        checkFileSize('writeSync', before + grow);
+        charge('writeSync', grow);
+        const bytesWritten = fs.writeSync(f.fd, bytes, 0, bytes.length, position ?? null);
+        used += fs.fstatSync(f.fd).size - before;
+        return { bytesWritten };
+      });
+    },
+    fstatSync(o, ...rest) {
+      check('fstatSync', [o, ...rest], 1, isObject);
+      const f = fdOf('fstatSync', o);
+      return wxStats(guard('fstatSync', f.filePath, () => fs.fstatSync(f.fd)));
+    },
+    closeSync(o, ...rest) {
+      check('closeSync', [o, ...rest], 1, isObject);
+      const f = fdOf('closeSync', o);
+      fds.delete(o.fd);
+      fs.closeSync(f.fd);
+    },
+  };
+
   const mgr = {
     /** Bytes used under the user-data path, as the stand-in counts them (for tests). */
     get usedBytes() {
       return used;
+    },
+    /** The runtime paths of the open descriptors, one per descriptor (for tests). */
+    get openFds() {
+      return [...fds.values()].map((f) => f.filePath);
     },
     accessSync(p, ...rest) {
       check('accessSync', [p, ...rest], 1);
@@ -387,6 +481,7 @@ function createFileSystemManager({ dataDir, packageDir, capBytes, profile: profi
       return out;
     },
   };
+  if (profile.fds) Object.assign(mgr, fdMethods);
   if (profile.strict) {
     // Devices throw their failures in their own form.
     for (const [name, fn] of Object.entries(Object.getOwnPropertyDescriptors(mgr))) {
@@ -493,12 +588,12 @@ function createWXWebAssembly(packageDir, profileName = 'device', subpackages = n
  * whatever the profile calls them (tt and TTWebAssembly for 'douyin'; see
  * profile.api and profile.loader for the global names).
  * @param {{ dataDir: string, packageDir: string, capBytes?: number, profile?: string, SDKVersion?: string,
- *   subpackages?: Record<string, string> }} o subpackages: { name: root } of app.json, whose wasm
+ *   subpackages?: Record<string, string>, maxFds?: number }} o subpackages: { name: root } of app.json, whose wasm
  *   files WXWebAssembly refuses until wx.loadSubpackage({ name }) has succeeded
  */
-function createWx({ dataDir, packageDir, capBytes, profile: profileName = 'device', SDKVersion, subpackages: declared }) {
+function createWx({ dataDir, packageDir, capBytes, profile: profileName = 'device', SDKVersion, subpackages: declared, maxFds }) {
   const profile = profileOf(profileName);
-  const manager = createFileSystemManager({ dataDir, packageDir, capBytes, profile });
+  const manager = createFileSystemManager({ dataDir, packageDir, capBytes, profile, maxFds });
   const subpackages = new SubpackageSet(declared);
   const wx = {
     loadSubpackage({ name, success, fail, complete } = {}) {
