@@ -287,6 +287,9 @@ function workerOf(url) {
   return client;
 }
 
+/** How many answered records of a tab the owner lets gather before the engine forgets them. */
+const SETTLE_AFTER = 32;
+
 /**
  * The owner side of an OPFS database (the Owner of tabs.js for IndexedDB):
  * runs calls in the OPFS worker. Answers of forwarded calls that wrote are
@@ -361,8 +364,8 @@ export class OpfsOwner {
 
   // Tab `from` has its answers below `floor`. The engine is told the first
   // time a tab settles with this owner (it may hold records of a previous
-  // owner's) and then whenever records this owner made are below the floor,
-  // not after every call.
+  // owner's) and then once SETTLE_AFTER records this owner made are below
+  // the floor: forgetting is a commit of its own, not one per call.
   settle(from, floor) {
     if (typeof floor !== 'number') return;
     const last = this.#settled.get(from);
@@ -372,7 +375,7 @@ export class OpfsOwner {
       const [f, seq] = splitId(id);
       if (f === from && seq < floor) ids.push(id);
     }
-    if (last !== undefined && !ids.length) return;
+    if (last !== undefined && ids.length < SETTLE_AFTER) return;
     const handle = this.#handles.values().next().value;
     if (handle !== undefined) this.#settled.set(from, floor); // else the engine is told next time
     for (const id of ids) this.#answers.delete(id);

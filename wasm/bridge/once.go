@@ -15,6 +15,9 @@ import (
 // call's writes as a call record (engine/calls.go), and found there when the
 // call comes again; other ops just run.
 
+// maxCallerBytes bounds a caller's name: it is part of every record's key.
+const maxCallerBytes = 256
+
 // nullAnswer is the response of an op that answers null.
 var nullAnswer = []byte{StatusOK, value.TagNull}
 
@@ -33,7 +36,7 @@ func unwrapOnce(req []byte) (engine.CallID, []byte, bool) {
 		return engine.CallID{}, nil, false
 	}
 	from, ok := d.StringView()
-	if !ok {
+	if !ok || len(from) > maxCallerBytes {
 		return engine.CallID{}, nil, false
 	}
 	from = strings.Clone(from) // a view of bytes about to be overwritten
@@ -75,13 +78,13 @@ func (b *Bridge) handleOnce(id engine.CallID, inner []byte, out []byte) []byte {
 
 // opOnce is reached only by an envelope unwrapOnce could not read.
 func opOnce(c *call) error {
-	return c.bad("a once envelope is [\"once\", from (string), seq (whole number >= 0), op, ...args]")
+	return c.bad("a once envelope is [\"once\", from (string of at most %d bytes), seq (whole number >= 0), op, ...args]", maxCallerBytes)
 }
 
 // opSettle serves [conn, from, floor]: caller from has the answers of its
 // calls numbered below floor, whose records go; it answers how many went.
 func opSettle(c *call, conn *engine.Conn) error {
-	from, err := c.str(1, "caller")
+	from, err := c.caller()
 	if err != nil {
 		return err
 	}
@@ -97,7 +100,7 @@ func opSettle(c *call, conn *engine.Conn) error {
 // asks before it would refuse a resent call (its handles are of an older
 // owner's), which a once envelope could not name a connection for.
 func opRecorded(c *call, conn *engine.Conn) error {
-	from, err := c.str(1, "caller")
+	from, err := c.caller()
 	if err != nil {
 		return err
 	}
@@ -120,4 +123,13 @@ func opRecorded(c *call, conn *engine.Conn) error {
 	c.out = value.AppendNumber(c.out, float64(answer[0]))
 	c.out = append(c.out, answer[1:]...)
 	return nil
+}
+
+// caller reads argument 1, a caller's name.
+func (c *call) caller() (string, error) {
+	from, err := c.str(1, "caller")
+	if err == nil && len(from) > maxCallerBytes {
+		err = c.bad("caller must be at most %d bytes", maxCallerBytes)
+	}
+	return from, err
 }

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -145,6 +146,7 @@ func TestOnceMalformed(t *testing.T) {
 		a(s("once"), s("tab"), n(-1), s("insert"), conn),
 		a(s("once"), s("tab"), n(1.5), s("insert"), conn),
 		a(s("once"), s("tab"), s("1"), s("insert"), conn),
+		a(s("once"), s(strings.Repeat("x", maxCallerBytes+1)), n(1), s("insert"), conn, n(0), s("d"), s("t"), o("v", s("a"))),
 	} {
 		resp := b.Handle(value.Encode(req), nil)
 		got, good := answer(t, resp)
@@ -156,6 +158,8 @@ func TestOnceMalformed(t *testing.T) {
 	assert.Contains(t, got, "unknown operation")
 	assert.Equal(t, "BAD_QUERY", code(t, b, "settle", conn, s("tab"), n(-1)))
 	assert.Equal(t, "BAD_QUERY", code(t, b, "settle", conn, n(1), n(1)))
+	assert.Equal(t, "BAD_QUERY", code(t, b, "recorded", conn, s(strings.Repeat("x", maxCallerBytes+1)), n(1)))
+	assert.Equal(t, 0.0, count(t, b, conn), "nothing ran")
 }
 
 // TestOnceAnswerWithoutPrefix checks that the record holds the response
