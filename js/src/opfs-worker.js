@@ -305,6 +305,9 @@ export class OpfsOwner {
   #handles = new Set();
   #answers = new Map(); // call id → answer, of this epoch's forwarded calls that wrote (the engine has them too)
   #settled = new Map(); // tab → the floor its records were last settled below
+  #made = new Map(); // tab → records this owner made for it since it last settled
+  #own = new Set(); // numbers of the calls of this owner's own tab under way
+  #ownTop = 0; // the highest of them
   #restarting = null;
   #watching = false; // a tab watches live queries: take the change feed after each call that wrote
   /** @type {((batch: object, from: string|null, sync: boolean) => void)|null} hears each committed batch (tabs.js) */
@@ -364,20 +367,22 @@ export class OpfsOwner {
 
   // Tab `from` has its answers below `floor`. The engine is told the first
   // time a tab settles with this owner (it may hold records of a previous
-  // owner's) and then once SETTLE_AFTER records this owner made are below
-  // the floor: forgetting is a commit of its own, not one per call.
+  // owner's) and then once this owner made SETTLE_AFTER records for it:
+  // forgetting is a commit of its own, not one per call.
   settle(from, floor) {
     if (typeof floor !== 'number') return;
     const last = this.#settled.get(from);
-    if (last !== undefined && floor <= last) return;
+    if (last !== undefined && (floor <= last || (this.#made.get(from) ?? 0) < SETTLE_AFTER)) return;
     const ids = [];
     for (const id of this.#answers.keys()) {
       const [f, seq] = splitId(id);
       if (f === from && seq < floor) ids.push(id);
     }
-    if (last !== undefined && ids.length < SETTLE_AFTER) return;
     const handle = this.#handles.values().next().value;
-    if (handle !== undefined) this.#settled.set(from, floor); // else the engine is told next time
+    if (handle !== undefined) {
+      this.#settled.set(from, floor);
+      this.#made.set(from, 0);
+    } // else the engine is told next time
     for (const id of ids) this.#answers.delete(id);
     this.#worker.request('forget', { name: this.#name, from, floor, handle, ids }).catch(() => {});
   }
@@ -391,7 +396,28 @@ export class OpfsOwner {
     return reply;
   }
 
-  async exec(epoch, op, args, id) {
+  /**
+   * Runs one call (tabs.js's Owner.exec). `id`: a forwarded call's; `ownId`:
+   * the id of a call of this tab, which runs under it too, so that when the
+   * worker dies during it the record tells whether it committed.
+   */
+  async exec(epoch, op, args, id, ownId) {
+    if (id || !ownId) return this.#exec(epoch, op, args, id);
+    const [from, seq] = splitId(ownId);
+    this.#own.add(seq);
+    this.#ownTop = Math.max(this.#ownTop, seq);
+    try {
+      return await this.#exec(epoch, op, args, ownId, false);
+    } finally {
+      this.#own.delete(seq);
+      let floor = this.#ownTop + 1;
+      for (const n of this.#own) floor = Math.min(floor, n);
+      this.settle(from, floor);
+    }
+  }
+
+  // cache: keep the answer for a resend (a forwarded call's).
+  async #exec(epoch, op, args, id, cache = true) {
     if (this.#worker.lost) {
       try {
         await this.#restart();
@@ -402,9 +428,11 @@ export class OpfsOwner {
     const cached = id ? this.#answers.get(id) : undefined;
     if (cached) return { ...cached, epoch: this.epoch };
     if (epoch !== this.epoch) {
-      // Made with an older owner's handles, so it does not run here; but it
-      // may have committed there: then its record answers it.
-      if (id) {
+      // Made with an older owner's handles, so it does not run here; but a
+      // forwarded one may have committed there: then its record answers it.
+      // (One of this tab's own did not: a worker that died during it was
+      // asked then, by #resolveLost.)
+      if (id && cache) {
         try {
           const recorded = await this.#recorded(id);
           if (recorded) return { ...recorded, epoch: this.epoch };
@@ -432,9 +460,13 @@ export class OpfsOwner {
       if (op === 'open') this.#handles.add(out.reply.result);
       if (op === 'close') this.#handles.delete(args[0]);
     }
-    if (id && out.wrote) this.#answers.set(id, out.reply);
+    if (id && out.wrote) {
+      if (cache) this.#answers.set(id, out.reply);
+      const from = splitId(id)[0];
+      this.#made.set(from, (this.#made.get(from) ?? 0) + 1);
+    }
     // Committed changes go to every tab before the caller's answer does.
-    if (out.changes) this.onChanges?.(out.changes, id ? splitId(id)[0] : null, op.startsWith('sync'));
+    if (out.changes) this.onChanges?.(out.changes, id && cache ? splitId(id)[0] : null, op.startsWith('sync'));
     return { ...out.reply, epoch: this.epoch };
   }
 
