@@ -205,3 +205,18 @@ func FuzzUnwrapOnce(f *testing.F) {
 		}
 	})
 }
+
+// TestOnceAfterReopen: the record is in the store, not in the bridge: a new
+// connection to the root (a new owner) answers the resent call from it.
+func TestOnceAfterReopen(t *testing.T) {
+	b, conn := onceDB(t)
+	first, good := answer(t, once(t, b, "tab", 7, "insert", conn, n(0), s("d"), s("t"), o("v", s("a"))))
+	require.True(t, good)
+	ok(t, b, "close", conn)
+	conn = ok(t, b, "open", o("adapter", s("memory"), "root", s("once")))
+	assert.Equal(t, `[0,`+first+`]`, ok(t, b, "recorded", conn, s("tab"), n(7)).String())
+	again, good := answer(t, once(t, b, "tab", 7, "insert", conn, n(0), s("d"), s("t"), o("v", s("a"))))
+	require.True(t, good)
+	assert.Equal(t, first, again)
+	assert.Equal(t, 1.0, count(t, b, conn))
+}
