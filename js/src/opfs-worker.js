@@ -382,7 +382,7 @@ export class OpfsOwner {
     if (handle !== undefined) {
       this.#settled.set(from, floor);
       this.#made.set(from, 0);
-    } // else the engine is told next time
+    } else if (!ids.length) return; // no connection to tell the engine through: next time
     for (const id of ids) this.#answers.delete(id);
     this.#worker.request('forget', { name: this.#name, from, floor, handle, ids }).catch(() => {});
   }
