@@ -87,12 +87,12 @@ func (c *Conn) calls() (*callLog, error) {
 	l := &callLog{order: map[string]uint64{}}
 	it := c.store.NewIter(kv.IterOptions{Lower: callPrefix, Upper: keys.PrefixEnd(callPrefix)})
 	for it.Next() {
-		v := it.Value()
-		if len(v) < 8 {
-			it.Close()
-			return nil, errorf(CodeCorrupt, "call record is corrupt")
+		// A malformed record counts as the oldest, the first to go: it must
+		// not stop every recorded commit (CheckIntegrity reports it).
+		var o uint64
+		if v := it.Value(); len(v) >= 8 {
+			o = binary.BigEndian.Uint64(v)
 		}
-		o := binary.BigEndian.Uint64(v)
 		k := string(it.Key())
 		l.order[k] = o
 		l.queue = append(l.queue, callEntry{o, k})
@@ -247,4 +247,28 @@ func (c *Conn) CallRecords() (int, error) {
 		return 0, err
 	}
 	return len(l.order), nil
+}
+
+// checkCalls verifies the call records: each key names a caller and a call
+// number, each value holds an order, and there are no more than
+// MaxCallRecords.
+func checkCalls(r kv.Reader) error {
+	it := r.NewIter(kv.IterOptions{Lower: callPrefix, Upper: keys.PrefixEnd(callPrefix)})
+	n := 0
+	for it.Next() {
+		n++
+		k := it.Key()[len(callPrefix):]
+		l, w := binary.Uvarint(k)
+		if w <= 0 || l > uint64(len(k)) || uint64(len(k)-w) != l+8 || len(it.Value()) < 8 {
+			it.Close()
+			return errorf(CodeCorrupt, "call record %q is malformed", it.Key())
+		}
+	}
+	if err := it.Close(); err != nil {
+		return storageErr("read call records", err)
+	}
+	if n > MaxCallRecords {
+		return errorf(CodeCorrupt, "%d call records, more than the %d kept", n, MaxCallRecords)
+	}
+	return nil
 }

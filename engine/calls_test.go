@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"minibase/engine/kv"
 	"minibase/fsadapter/faultfs"
 	"minibase/fsadapter/memfs"
 )
@@ -318,4 +319,35 @@ func TestCallRecordsCap(t *testing.T) {
 	require.Equal(t, MaxCallRecords, n)
 	require.NoError(t, c.CheckIntegrity())
 	require.NoError(t, c.Close())
+}
+
+// TestMalformedCallRecords: a malformed record is reported by
+// CheckIntegrity and by a read of it, and stops no other commit.
+func TestMalformedCallRecords(t *testing.T) {
+	for _, bad := range []struct{ key, val []byte }{
+		{callKey(CallID{From: "x", Seq: 1}), []byte{1, 2}},                    // value without its order
+		{append(append([]byte(nil), callPrefix...), 9, 'x'), make([]byte, 8)}, // caller longer than the key
+		{append(callFromPrefix("y"), 1, 2, 3), make([]byte, 8)},               // call number cut short
+		{append(append([]byte(nil), callPrefix...), 0xff), make([]byte, 8)},   // no length at all
+		{append(callKey(CallID{From: "z", Seq: 1}), 0), make([]byte, 8)},      // a byte too many
+	} {
+		fs, err := memfs.New()
+		require.NoError(t, err)
+		c, err := Open(fs, Options{})
+		require.NoError(t, err)
+		require.NoError(t, c.CreateDatabase("db", false))
+		require.NoError(t, c.CreateTable("db", "t", todoSpec(t, false)))
+		b := &kv.Batch{}
+		b.Set(bad.key, bad.val)
+		require.NoError(t, c.store.Apply(b))
+		require.ErrorIs(t, c.CheckIntegrity(), ErrCorrupt, "%q", bad.key)
+		require.NoError(t, onceTodo(c, "a", 1), "other commits go on")
+		_, ok := answerOf(t, c, "a", 1)
+		require.True(t, ok)
+		if len(bad.val) < 8 {
+			_, _, err := c.CallAnswer(CallID{From: "x", Seq: 1})
+			require.ErrorIs(t, err, ErrCorrupt)
+		}
+		require.NoError(t, c.Close())
+	}
 }
