@@ -7,13 +7,15 @@
 // wrote (FileSystemSyncAccessHandle.flush) before it answers: a commit is
 // acknowledged only when durable.
 //
-// A call forwarded from another tab carries an id (`from:seq`, tabs.js) and
-// may come again, to the next owner, when this one goes away before it
-// answered. Such a call runs in a once envelope (wasm/PROTOCOL.md): the
-// engine commits its answer with its writes, in one append of its log, so
-// whatever point the worker is stopped at, the call either left nothing or
-// left its data and its answer; the next owner answers it from the record
-// (`recorded`) instead of running it again.
+// A call carries an id (`from:seq`, tabs.js). One forwarded from another
+// tab may come again, to the next owner, when this one goes away before it
+// answered; one of the owner's own tab loses its answer when the worker
+// dies. So a table write or commit runs in a once envelope
+// (wasm/PROTOCOL.md): the engine commits its answer with its writes, in one
+// append of its log, and whatever point the worker is stopped at, the call
+// either left nothing or left its data and its answer. The next owner, or
+// this one in a new worker, answers it from the record (`recorded`) instead
+// of running it again, or runs it when it left nothing.
 
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { SlotPool, opfsHost, ANSWER, MARKER } from './browser-opfs.js';
@@ -91,7 +93,8 @@ export function serveOpfs(scope, startEngine) {
       pool.flush();
       return id;
     },
-    // id: a forwarded call's, which runs in a once envelope. take: a
+    // id: the call's (tabs.js), under which a table write or commit runs in
+    // a once envelope. take: a
     // connection to take the change feed through after a call that wrote
     // (a tab watches live queries), answered with the call.
     async exec({ name, op, args, id, take }) {
