@@ -64,6 +64,9 @@ func (b *Backup) Read(max int) ([]byte, error) {
 			b.w.Finish()
 			break
 		}
+		if isCallKey(b.it.Key()) {
+			continue // call records answer resent calls of this store's callers, not a restored one's
+		}
 		if err := b.w.Add(b.it.Key(), b.it.Value()); err != nil {
 			b.release()
 			return nil, errorf(CodeInternal, "backup: %v", err)
@@ -163,6 +166,7 @@ func (r *Restore) apply() error {
 // which sets restoreKey.
 func (r *Restore) begin() error {
 	r.begun = true
+	r.c.callLog = nil // the call records go with the rest
 	r.batch.Set(restoreKey, []byte{1})
 	if err := r.apply(); err != nil {
 		return err
@@ -216,7 +220,7 @@ func (r *Restore) Write(p []byte) error {
 		return err
 	}
 	r.err = backupErr(r.r.Write(p, func(k, v []byte) error {
-		if string(k) == string(restoreKey) {
+		if string(k) == string(restoreKey) || isCallKey(k) {
 			return nil
 		}
 		r.batch.Set(k, v)
@@ -251,6 +255,7 @@ func (r *Restore) Finish() error {
 	r.c.cat = cat
 	r.c.seqs = map[uint32]float64{}
 	r.c.syncSt = nil
+	r.c.callLog = nil
 	r.c.commitSeq++
 	r.c.recent = nil
 	return nil

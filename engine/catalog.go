@@ -16,12 +16,14 @@ import (
 //
 //	0x00 "catalog"                the catalog
 //	0x00 "seq" tableID(4)         autoIncrement high-water mark of a table
+//	0x00 "call" from seq(8)       answer of a call that committed (calls.go)
 //	0x01 tableID(4) indexID(2) …  rows (index 0: primary key → row) and index
 //	                              entries (index tuple [+ primary key] → primary key)
 //	0x02 …                        sync metadata, outbox and state (syncmeta.go)
 var (
 	catalogKey = []byte("\x00catalog")
 	seqPrefix  = []byte("\x00seq")
+	callPrefix = []byte("\x00call")
 )
 
 const dataTag = 0x01

@@ -54,6 +54,7 @@ type Conn struct {
 	syncSt    *syncState  // sync client id and clock (syncmeta.go), loaded lazily
 	feed      *changeFeed // committed changes, while watched (changes.go)
 	restore   bool        // Options.Restore, for Resume
+	callLog   *callLog    // call records (calls.go), loaded lazily
 }
 
 // Open opens (or creates) the minibase stored in fs.

@@ -37,6 +37,11 @@
 //     block at a time through a block cache, so memory is bounded by the
 //     memtable and cache sizes, not by the data. A transaction's own
 //     writes are held in memory until it commits.
+//   - A caller that may send a call twice (a browser tab resending to a new
+//     owner) names it with a CallID and attaches its answer to the commit
+//     (Tx.RecordCall): the answer is durable with the data or not at all,
+//     and CallAnswer finds it when the call comes again (calls.go). A commit
+//     that writes nothing records nothing.
 //
 // Errors are *Error values with a stable Code; match them with errors.Is
 // against the Err… sentinels, or read the code with CodeOf.

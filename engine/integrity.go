@@ -12,8 +12,8 @@ import (
 // checksum and key order, where the store can check itself) and that every
 // table's indexes agree with its rows: each row has exactly its index
 // entries, each entry points at a row, and unique indexes hold no
-// duplicates. Tests run it after every test; crash tests run it after every
-// recovery.
+// duplicates; and that the call records (calls.go) are well formed. Tests
+// run it after every test; crash tests run it after every recovery.
 func (c *Conn) CheckIntegrity() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -24,6 +24,9 @@ func (c *Conn) CheckIntegrity() error {
 		if err := st.Check(); err != nil {
 			return storageErr("integrity of the store", err)
 		}
+	}
+	if err := checkCalls(c.store); err != nil {
+		return fmt.Errorf("integrity of the call records: %w", err)
 	}
 	for db, tables := range c.cat.DBs {
 		for _, t := range tables {

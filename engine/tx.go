@@ -51,6 +51,8 @@ type Tx struct {
 	bulkBegun  bool
 	rowsBefore int
 
+	call *pendingCall // the call record the commit writes (calls.go)
+
 	scratch struct{ key, old, new, row []byte } // reused by mutate
 	existed map[string]bool                     // row keys written → held a row before (change feed only)
 }
@@ -212,10 +214,15 @@ func (tx *Tx) commit() error {
 	if tx.syncDirty {
 		c.writeSyncClock(b)
 	}
+	called, err := c.writeCall(b, tx.call)
+	if err != nil {
+		return err
+	}
 	notes := c.noteChanges(b, tx)
 	if err := c.store.Apply(b); err != nil {
 		return storageErr("commit", err)
 	}
+	called()
 	if tx.cat != nil {
 		c.cat = tx.cat
 	}
@@ -265,7 +272,7 @@ func (c *Conn) recordCommit(tx *Tx, b *kv.Batch, tables map[uint32]uint64) {
 	}
 	rec := commitRecord{seq: c.commitSeq, keys: make(map[string]struct{}, b.Len())}
 	for i := range b.Len() {
-		if op := b.Op(i); !bytes.HasPrefix(op.Key, seqPrefix) && !bytes.Equal(op.Key, syncClockKey) {
+		if op := b.Op(i); !bytes.HasPrefix(op.Key, seqPrefix) && !bytes.Equal(op.Key, syncClockKey) && !isCallKey(op.Key) {
 			rec.keys[string(op.Key)] = struct{}{}
 		}
 	}

@@ -6,11 +6,22 @@
 // by message. After a call that wrote, the worker flushes the files it
 // wrote (FileSystemSyncAccessHandle.flush) before it answers: a commit is
 // acknowledged only when durable.
+//
+// A call carries an id (`from:seq`, tabs.js). One forwarded from another
+// tab may come again, to the next owner, when this one goes away before it
+// answered; one of the owner's own tab loses its answer when the worker
+// dies. So a table write or commit runs in a once envelope
+// (wasm/PROTOCOL.md): the engine commits its answer with its writes, in one
+// append of its log, and whatever point the worker is stopped at, the call
+// either left nothing or left its data and its answer. The next owner, or
+// this one in a new worker, answers it from the record (`recorded`) instead
+// of running it again, or runs it when it left nothing.
 
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { SlotPool, opfsHost, ANSWER, MARKER } from './browser-opfs.js';
 import { storageEvents, witnessOf, setWitness } from './browser-idb.js';
 import { hasChanges, ownerFeedAnswer } from './live.js';
+import { ONCE_OPS } from './ops.gen.js';
 
 /** The name of the worker the loader starts for OPFS (a module worker of browser.mjs). */
 export const WORKER_NAME = 'minibase-opfs-engine';
@@ -19,6 +30,19 @@ const randomId = () =>
   globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 
 const plainError = (err) => ({ code: err?.code ?? 'INTERNAL', message: err?.message ?? String(err) });
+
+/** A call id `from:seq` (tabs.js) as [from, seq]. */
+const splitId = (id) => {
+  const at = id.lastIndexOf(':');
+  return [id.slice(0, at), Number(id.slice(at + 1))];
+};
+
+/**
+ * Tests only: a function set under this key in the worker's global is asked
+ * after each engine call `(op, id)`; when it answers true the worker stops
+ * right there, before it flushes or answers, as if its page had closed.
+ */
+const HALT_HOOK = Symbol.for('minibase.opfsHaltAfterCall');
 
 /** Whether this context can run the 'opfs' adapter (a Worker to start, OPFS to use). */
 export function opfsAvailable() {
@@ -53,6 +77,8 @@ export function serveOpfs(scope, startEngine) {
       started = await engine;
       if (!opfsHost.pools.has(name)) opfsHost.pools.set(name, await SlotPool.open(name));
       const pool = opfsHost.pools.get(name);
+      // Answers of forwarded calls as an older version kept them (a slot
+      // file each, written after the call): still read, released on settle.
       const answers = [...pool.entries(ANSWER)].map((s) => [s.path, JSON.parse(new TextDecoder().decode(pool.readAll(s)))]);
       const marker = [...pool.entries(MARKER)][0]?.path ?? null;
       return { marker, hasFiles: pool.hasFiles, answers };
@@ -67,22 +93,23 @@ export function serveOpfs(scope, startEngine) {
       pool.flush();
       return id;
     },
-    // take: a connection to take the change feed through after a call that
-    // wrote (a tab watches live queries), answered with the call.
+    // id: the call's (tabs.js), under which a table write or commit runs in
+    // a once envelope. take: a
+    // connection to take the change feed through after a call that wrote
+    // (a tab watches live queries), answered with the call.
     async exec({ name, op, args, id, take }) {
       const bridge = await engine;
       const pool = poolOf(name);
       let reply;
       try {
-        reply = { result: bridge.call(op, ...args) };
+        const result = id && ONCE_OPS.has(op) ? bridge.call('once', ...splitId(id), op, ...args) : bridge.call(op, ...args);
+        reply = { result };
       } catch (err) {
         reply = { error: plainError(toMinibaseError(err, op)) };
       }
+      if (scope[HALT_HOOK]?.(op, id)) return new Promise(() => {});
       const wrote = pool.dirty;
-      if (wrote) {
-        if (id) pool.writeAll(pool.get(ANSWER, id) ?? pool.create(ANSWER, id), new TextEncoder().encode(JSON.stringify(reply)));
-        pool.flush();
-      }
+      if (wrote) pool.flush();
       let changes = null;
       if (wrote && take !== undefined) {
         try {
@@ -94,13 +121,38 @@ export function serveOpfs(scope, startEngine) {
       }
       return { reply, wrote, changes };
     },
-    async forget({ name, ids }) {
+    // The answer call `id` was committed with, through connection `handle`
+    // (or one opened for it with `durability`, returned as `opened`):
+    // `{ reply }`, reply null when it has none.
+    async recorded({ name, id, handle, durability }) {
+      const bridge = await engine;
+      poolOf(name);
+      let opened;
+      if (handle === undefined) handle = opened = bridge.call('open', { adapter: 'opfs', root: name, durability });
+      const rec = bridge.call('recorded', handle, ...splitId(id));
+      const reply = rec === null ? null : rec[0] === 0 ? { result: rec[1] } : { error: rec[1] };
+      return { reply, opened };
+    },
+    // Tab `from` has its answers below `floor`: the engine forgets their
+    // records (through `handle`, when one is open), the pool the old answer
+    // files `ids`.
+    async forget({ name, from, floor, handle, ids }) {
+      const bridge = await engine;
       const pool = poolOf(name);
+      try {
+        if (handle !== undefined) bridge.call('settle', handle, from, floor);
+      } catch {
+        // The connection just closed: the records go with a later settle, or past the engine's cap.
+      }
+      let released = false;
       for (const id of ids) {
         const s = pool.get(ANSWER, id);
-        if (s) pool.release(s);
+        if (s) {
+          pool.release(s);
+          released = true;
+        }
       }
-      pool.flush();
+      if (released || pool.dirty) pool.flush();
     },
     // Closes the engine's connections to the database and its files.
     async release({ name, handles }) {
@@ -238,15 +290,15 @@ function workerOf(url) {
   return client;
 }
 
-const splitId = (id) => {
-  const at = id.lastIndexOf(':');
-  return [id.slice(0, at), Number(id.slice(at + 1))];
-};
+/** How many answered records of a tab the owner lets gather before the engine forgets them. */
+const SETTLE_AFTER = 32;
 
 /**
  * The owner side of an OPFS database (the Owner of tabs.js for IndexedDB):
  * runs calls in the OPFS worker. Answers of forwarded calls that wrote are
- * stored and flushed with their data, as on IndexedDB.
+ * committed by the engine with their data (a once envelope); the owner keeps
+ * those of its epoch in memory too, so that a resent one is answered without
+ * asking the worker.
  */
 export class OpfsOwner {
   #worker;
@@ -254,7 +306,11 @@ export class OpfsOwner {
   #durability;
   #options; // start's, to open the database again in a new worker
   #handles = new Set();
-  #answers = new Map(); // call id → answer
+  #answers = new Map(); // call id → answer, of this epoch's forwarded calls that wrote (the engine has them too)
+  #settled = new Map(); // tab → the floor its records were last settled below
+  #made = new Map(); // tab → records this owner made for it since it last settled
+  #own = new Set(); // numbers of the calls of this owner's own tab under way
+  #ownTop = 0; // the highest of them
   #restarting = null;
   #watching = false; // a tab watches live queries: take the change feed after each call that wrote
   /** @type {((batch: object, from: string|null, sync: boolean) => void)|null} hears each committed batch (tabs.js) */
@@ -312,19 +368,59 @@ export class OpfsOwner {
     return this.#restarting;
   }
 
+  // Tab `from` has its answers below `floor`. The engine is told the first
+  // time a tab settles with this owner (it may hold records of a previous
+  // owner's) and then once this owner made SETTLE_AFTER records for it:
+  // forgetting is a commit of its own, not one per call.
   settle(from, floor) {
     if (typeof floor !== 'number') return;
+    const last = this.#settled.get(from);
+    if (last !== undefined && (floor <= last || (this.#made.get(from) ?? 0) < SETTLE_AFTER)) return;
     const ids = [];
     for (const id of this.#answers.keys()) {
       const [f, seq] = splitId(id);
       if (f === from && seq < floor) ids.push(id);
     }
-    if (!ids.length) return;
+    const handle = this.#handles.values().next().value;
+    if (handle !== undefined) {
+      this.#settled.set(from, floor);
+      this.#made.set(from, 0);
+    } else if (!ids.length) return; // no connection to tell the engine through: next time
     for (const id of ids) this.#answers.delete(id);
-    this.#worker.request('forget', { name: this.#name, ids }).catch(() => {});
+    this.#worker.request('forget', { name: this.#name, from, floor, handle, ids }).catch(() => {});
   }
 
-  async exec(epoch, op, args, id) {
+  // The answer a resent call `id` committed with, or null.
+  async #recorded(id) {
+    const handle = this.#handles.values().next().value;
+    const { reply, opened } = await this.#worker.request('recorded', { name: this.#name, id, handle, durability: this.#durability });
+    if (opened !== undefined) this.#handles.add(opened); // closed with the others at shutdown
+    if (reply) this.#answers.set(id, reply);
+    return reply;
+  }
+
+  /**
+   * Runs one call (tabs.js's Owner.exec). `id`: a forwarded call's; `ownId`:
+   * the id of a call of this tab, which runs under it too, so that when the
+   * worker dies during it the record tells whether it committed.
+   */
+  async exec(epoch, op, args, id, ownId) {
+    if (id || !ownId) return this.#exec(epoch, op, args, id);
+    const [from, seq] = splitId(ownId);
+    this.#own.add(seq);
+    this.#ownTop = Math.max(this.#ownTop, seq);
+    try {
+      return await this.#exec(epoch, op, args, ownId, false);
+    } finally {
+      this.#own.delete(seq);
+      let floor = this.#ownTop + 1;
+      for (const n of this.#own) floor = Math.min(floor, n);
+      this.settle(from, floor);
+    }
+  }
+
+  // cache: keep the answer for a resend (a forwarded call's).
+  async #exec(epoch, op, args, id, cache = true) {
     if (this.#worker.lost) {
       try {
         await this.#restart();
@@ -332,9 +428,23 @@ export class OpfsOwner {
         return { error: plainError(toMinibaseError(err, op)) };
       }
     }
-    const recorded = id ? this.#answers.get(id) : undefined;
-    if (recorded) return { ...recorded, epoch: this.epoch };
-    if (epoch !== this.epoch) return { stale: this.epoch };
+    const cached = id ? this.#answers.get(id) : undefined;
+    if (cached) return { ...cached, epoch: this.epoch };
+    if (epoch !== this.epoch) {
+      // Made with an older owner's handles, so it does not run here; but a
+      // forwarded one may have committed there: then its record answers it.
+      // (One of this tab's own did not: a worker that died during it was
+      // asked then, by #resolveLost.)
+      if (id && cache) {
+        try {
+          const recorded = await this.#recorded(id);
+          if (recorded) return { ...recorded, epoch: this.epoch };
+        } catch (err) {
+          return { error: plainError(toMinibaseError(err, op)) };
+        }
+      }
+      return { stale: this.epoch };
+    }
     if (op === 'open') args = [{ ...args[0], adapter: 'opfs', root: this.#name, durability: this.#durability }];
     // The feed is the owner's to take (in the worker, with the call) and broadcast.
     const own = ownerFeedAnswer(op, args);
@@ -345,16 +455,36 @@ export class OpfsOwner {
     try {
       out = await this.#worker.request('exec', { name: this.#name, op, args, id, take });
     } catch (err) {
-      return { error: plainError(toMinibaseError(err, op)) };
+      const lost = toMinibaseError(err, op);
+      if (lost.code === 'WORKER_LOST' && id && ONCE_OPS.has(op)) return this.#resolveLost(id, op, lost);
+      return { error: plainError(lost) };
     }
     if (!out.reply.error) {
       if (op === 'open') this.#handles.add(out.reply.result);
       if (op === 'close') this.#handles.delete(args[0]);
     }
-    if (id && out.wrote) this.#answers.set(id, out.reply);
+    if (id && out.wrote) {
+      if (cache) this.#answers.set(id, out.reply);
+      const from = splitId(id)[0];
+      this.#made.set(from, (this.#made.get(from) ?? 0) + 1);
+    }
     // Committed changes go to every tab before the caller's answer does.
-    if (out.changes) this.onChanges?.(out.changes, id ? splitId(id)[0] : null, op.startsWith('sync'));
+    if (out.changes) this.onChanges?.(out.changes, id && cache ? splitId(id)[0] : null, op.startsWith('sync'));
     return { ...out.reply, epoch: this.epoch };
+  }
+
+  // The worker died during forwarded call `id`, which committed its answer
+  // with its writes or left nothing: in a new worker, the record answers it,
+  // or it is stale (made with handles that are gone) and its caller sends it
+  // again, as after an owner change.
+  async #resolveLost(id, op, lost) {
+    try {
+      await this.#restart();
+      const recorded = await this.#recorded(id);
+      return recorded ? { ...recorded, epoch: this.epoch } : { stale: this.epoch };
+    } catch {
+      return { error: plainError(lost) };
+    }
   }
 
   /** Closes the engine's connections and the OPFS files; resolves once another context can open them. */

@@ -67,6 +67,16 @@ export const COMMITTING_OPS = new Set([
   'syncResolve',
 ]);
 
+/** Ops whose answer commits with their writes in a once envelope (a resent call is answered from it). */
+export const ONCE_OPS = new Set([
+  'insert',
+  'insertMany',
+  'upsert',
+  'update',
+  'delete',
+  'commit',
+]);
+
 /** The kind of handle an op's result is ('conn', 'tx', 'store', 'sync' or 'job'; syncOpen's is its `handle`). */
 export const OPENS = new Map([
   ['open', 'conn'],

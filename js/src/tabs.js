@@ -394,7 +394,9 @@ export class Coordinator {
   async #send(epoch, op, args, id, markForwarded, wasForwarded) {
     for (;;) {
       if (this.#failure) throw this.#failure;
-      if (this.#owner) return this.#owner.exec(epoch, op, args, wasForwarded() ? id : undefined);
+      // ownId: the call's id when this tab runs it itself (an OPFS owner runs
+      // it under it, so that it survives its worker dying; opfs-worker.js).
+      if (this.#owner) return this.#owner.exec(epoch, op, args, wasForwarded() ? id : undefined, id);
       if (this.#ownerId && this.#channel) {
         const to = this.#ownerId;
         markForwarded();

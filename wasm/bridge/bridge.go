@@ -52,6 +52,9 @@ type Bridge struct {
 	pending map[string]*shared
 	// bulk says a call since the last TookBulk committed a bulk transaction.
 	bulk bool
+	// once is the id of the call being run in a once envelope (once.go),
+	// whose answer its commit records.
+	once *engine.CallID
 }
 
 // BulkWrites is the number of keys written from which committing a
@@ -152,7 +155,8 @@ const (
 	StatusError = 1
 )
 
-// Handle runs one request and appends the response to out.
+// Handle runs one request and appends the response to out. It may
+// overwrite req's bytes (a once envelope is unwrapped in place).
 func (b *Bridge) Handle(req []byte, out []byte) (resp []byte) {
 	defer func() {
 		// A bug must not take the instance (and every open database) down with
@@ -161,6 +165,14 @@ func (b *Bridge) Handle(req []byte, out []byte) (resp []byte) {
 			resp = appendError(out[:0], engine.CodeInternal, fmt.Sprintf("internal error: %v\n%s", r, debug.Stack()))
 		}
 	}()
+	if id, inner, ok := unwrapOnce(req); ok {
+		return b.handleOnce(id, inner, out) // once.go
+	}
+	return b.handle(req, out)
+}
+
+// handle runs one request that is not a once envelope.
+func (b *Bridge) handle(req []byte, out []byte) []byte {
 	if resp, ok := b.handleStream(req, out); ok {
 		return resp
 	}
@@ -177,7 +189,7 @@ func (b *Bridge) Handle(req []byte, out []byte) (resp []byte) {
 	if v.Kind() != value.Array || v.Len() == 0 || v.Index(0).Kind() != value.String {
 		return appendError(out, engine.CodeBadQuery, "a request is [op, ...args]")
 	}
-	c := &call{b: b, op: v.Index(0).Str(), args: v.Items()[1:], out: append(out, StatusOK)}
+	c := &call{b: b, op: v.Index(0).Str(), args: v.Items()[1:], out: append(out, StatusOK), start: len(out)}
 	if err := c.run(); err != nil {
 		return appendError(out, engine.CodeOf(err), err.Error())
 	}
@@ -216,7 +228,7 @@ func (b *Bridge) handleStream(req []byte, out []byte) ([]byte, bool) {
 	if err != nil {
 		return nil, false // not an array: Handle reports it
 	}
-	c := &call{b: b, op: "insertMany", args: args, out: append(out, StatusOK)}
+	c := &call{b: b, op: "insertMany", args: args, out: append(out, StatusOK), start: len(out)}
 	err = c.tableOp(func(tx *engine.Tx, db, table string) error {
 		// Rows are decoded straight from the request; a malformed row or
 		// trailing bytes fail the statement before it commits anything.

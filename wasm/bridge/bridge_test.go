@@ -203,6 +203,9 @@ func FuzzHandle(f *testing.F) {
 		a(s("update"), conn, n(0), s("d"), s("t"), o("v", n(2)), o("where", o("k", n(1)))),
 		a(s("createIndex"), conn, s("d"), s("t"), o("columns", a(s("v")))),
 		a(s("modifyColumn"), conn, s("d"), s("t"), s("v"), o("type", s("string"))),
+		a(s("once"), s("tab"), n(1), s("insert"), conn, n(0), s("d"), s("t"), o("k", n(2), "v", s("y"))),
+		a(s("recorded"), conn, s("tab"), n(1)),
+		a(s("settle"), conn, s("tab"), n(2)),
 	}
 	for _, sd := range seeds {
 		f.Add(value.Encode(sd))

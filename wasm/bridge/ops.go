@@ -24,6 +24,8 @@ type call struct {
 	op   string
 	args []value.Value
 	out  []byte
+	// start is where the response (status byte, value) begins in out.
+	start int
 }
 
 func (c *call) bad(format string, a ...any) error {
@@ -127,7 +129,16 @@ func (c *call) tableOp(fn func(tx *engine.Tx, db, table string) error) error {
 		return err
 	}
 	if txID == 0 {
-		return conn.Auto(func(tx *engine.Tx) error { return fn(tx, db, table) })
+		return conn.Auto(func(tx *engine.Tx) error {
+			if err := fn(tx, db, table); err != nil {
+				return err
+			}
+			if c.b.once != nil {
+				// The answer is built: it commits with the statement's writes.
+				tx.RecordCall(*c.b.once, c.out[c.start:])
+			}
+			return nil
+		})
 	}
 	tx, err := conn.Tx(txID)
 	if err != nil {
@@ -245,6 +256,9 @@ func opCommit(c *call, conn *engine.Conn) error {
 	}
 	if tx.Writes() >= BulkWrites {
 		c.b.bulk = true
+	}
+	if c.b.once != nil {
+		tx.RecordCall(*c.b.once, nullAnswer)
 	}
 	return c.done(tx.Commit())
 }

@@ -38,6 +38,12 @@ type opSpec struct {
 	// commits: the op may leave committed changes in the change feed, so
 	// live queries take the feed after it.
 	commits bool
+	// once: the op's answer commits with its writes as a call record when
+	// it runs in a once envelope (once.go), so that a resent call is
+	// answered from the record instead of running again: the table writes
+	// in autocommit (a write inside an explicit transaction commits with
+	// commit) and commit. Other ops in an envelope run again when resent.
+	once bool
 
 	// The handler, exactly one of these, by what the op's arguments start
 	// with. They are plain functions rather than closures built around
@@ -70,18 +76,18 @@ var ops = []opSpec{
 	{name: "dropColumn", commits: true, ddl: opDropColumn},
 	{name: "createIndex", commits: true, ddl: opCreateIndex},
 	{name: "dropIndex", commits: true, ddl: opDropIndex},
-	{name: "insert", tx: true, writes: true, commits: true, table: opInsert},
-	{name: "insertMany", tx: true, writes: true, commits: true, table: opInsertMany},
-	{name: "upsert", tx: true, writes: true, commits: true, table: opUpsert},
+	{name: "insert", tx: true, writes: true, commits: true, once: true, table: opInsert},
+	{name: "insertMany", tx: true, writes: true, commits: true, once: true, table: opInsertMany},
+	{name: "upsert", tx: true, writes: true, commits: true, once: true, table: opUpsert},
 	{name: "get", tx: true, table: opGet},
 	{name: "select", tx: true, table: opSelect},
 	{name: "selectEq", tx: true, table: opSelectEq},
 	{name: "count", tx: true, table: opCount},
-	{name: "update", tx: true, writes: true, commits: true, table: opUpdate},
-	{name: "delete", tx: true, writes: true, commits: true, table: opDelete},
+	{name: "update", tx: true, writes: true, commits: true, once: true, table: opUpdate},
+	{name: "delete", tx: true, writes: true, commits: true, once: true, table: opDelete},
 	{name: "explain", tx: true, table: opExplain},
 	{name: "begin", opens: kindTx, conn: opBegin},
-	{name: "commit", tx: true, writes: true, commits: true, conn: opCommit},
+	{name: "commit", tx: true, writes: true, commits: true, once: true, conn: opCommit},
 	{name: "rollback", tx: true, conn: opRollback},
 	{name: "stats", conn: opStats},
 	{name: "compact", conn: opCompact},
@@ -125,6 +131,10 @@ var ops = []opSpec{
 	{name: "changesTake", conn: opChangesTake},
 	{name: "readRanges", table: opReadRanges},
 	{name: "keyRange", table: opKeyRange},
+
+	{name: "once", run: opOnce},
+	{name: "recorded", conn: opRecorded},
+	{name: "settle", conn: opSettle},
 
 	{name: "checkIntegrity", conn: opCheckIntegrity},
 	{name: "exportPage", tx: true, table: opExportPage},

@@ -44,6 +44,8 @@ func jsOpTables() []byte {
 		func(o *opSpec) bool { return o.writes })
 	set("Ops after which the engine may hold new committed changes.", "COMMITTING_OPS",
 		func(o *opSpec) bool { return o.commits })
+	set("Ops whose answer commits with their writes in a once envelope (a resent call is answered from it).", "ONCE_OPS",
+		func(o *opSpec) bool { return o.once })
 	b.WriteString("\n/** The kind of handle an op's result is ('conn', 'tx', 'store', 'sync' or 'job'; syncOpen's is its `handle`). */\n" +
 		"export const OPENS = new Map([\n")
 	for _, o := range ops {

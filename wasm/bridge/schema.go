@@ -68,7 +68,7 @@ func opTxSchema(c *call, tx *engine.Tx) error {
 	if err != nil {
 		return err
 	}
-	inner := &call{b: c.b, op: op, args: append([]value.Value{c.arg(0)}, c.args[min(3, len(c.args)):]...), out: c.out}
+	inner := &call{b: c.b, op: op, args: append([]value.Value{c.arg(0)}, c.args[min(3, len(c.args)):]...), out: c.out, start: c.start}
 	defer func() { c.out = inner.out }()
 	spec := opsByName[op]
 	if spec == nil || spec.schema == nil && spec.ddl == nil {

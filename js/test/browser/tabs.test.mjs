@@ -12,8 +12,8 @@ const env = useBrowser();
 const page = () => env.page();
 
 // In the page: connect to database 'tabs' and make table 'log' exist.
-async function setup(adapter) {
-  const conn = await window.minibase.connect({ adapter, name: 'tabs' });
+async function setup(adapter, name = 'tabs') {
+  const conn = await window.minibase.connect({ adapter, name });
   await conn.createDatabase('app', { ifNotExists: true });
   await conn.useDatabase('app');
   await conn.createTable('log', {
@@ -47,7 +47,7 @@ async function write({ tab, n, from = 0 }) {
 }
 
 const labels = (p) => p.evaluate(async () => (await window.conn.table('log').select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((r) => r.label));
-const owns = (p, adapter) => p.evaluate((adapter) => window.minibase.isOwner('tabs', adapter), adapter);
+const owns = (p, adapter, name = 'tabs') => p.evaluate(([adapter, name]) => window.minibase.isOwner(name, adapter), [adapter, name]);
 
 function exactlyOnce(all, acked) {
   const count = new Map();
@@ -141,3 +141,81 @@ async function exclusive(adapter) {
   });
   assert.equal(await open(second), 'LOCKED');
 }
+
+// The owner's worker runs a forwarded insert (the engine appends the commit
+// to its log at once) and stops right after, before it answers: the owner's
+// page closes meanwhile. The forwarding page, owner next, sends the call
+// again; the engine committed the call's answer with its row, so the call is
+// answered with the first run's answer and the row is there once. (Had the
+// answer been written after the call, as it once was, the call would run a
+// second time: a second row.)
+test('a forwarded write whose owner stopped right after it committed is answered, not run again (opfs)', { skip }, async () => {
+  const adapter = 'opfs';
+  const name = 'halted';
+  const a = await page();
+  await a.evaluate(`(${setup})('${adapter}', '${name}')`);
+  const b = await page();
+  await b.evaluate(`(${setup})('${adapter}', '${name}')`);
+  assert.equal(await owns(a, adapter, name), true);
+  await b.evaluate(() => window.conn.table('log').insert({ label: 'before', tab: 'b' }));
+  const workers = a.workers();
+  assert.equal(workers.length, 1, "the owner's page runs the engine's worker");
+  await workers[0].evaluate(() => {
+    globalThis[Symbol.for('minibase.opfsHaltAfterCall')] = (op, id) => {
+      if (op === 'insert' && id) globalThis.halted = true;
+      return globalThis.halted === true;
+    };
+  });
+  await b.evaluate(() => {
+    window.halted = window.conn.table('log').insert({ label: 'once', tab: 'b' });
+  });
+  // The call ran in the owner's worker: its row is in the files, unanswered.
+  // Reading through the owner's worker would queue behind the halted call,
+  // so close the owner now; b takes over and sends the call again.
+  for (let i = 0; !(await workers[0].evaluate(() => globalThis.halted === true)); i++) {
+    assert.ok(i < 500, 'the insert reached the owner');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await a.close();
+  const answer = await b.evaluate(() => window.halted);
+  const rows = await b.evaluate(() => window.conn.table('log').select({ where: { tab: 'b' }, orderBy: [{ name: 'id', type: 'asc' }] }));
+  assert.deepEqual(rows.map((r) => r.label), ['before', 'once'], 'the forwarded write is there once');
+  assert.deepEqual(answer, { id: rows[1].id }, "the answer is the first run's");
+  assert.equal(await owns(b, adapter, name), true);
+  assert.deepEqual(b.errors, []);
+});
+
+// The same stop, but the owner's page stays and its worker is killed: the
+// owner starts a new worker and answers the forwarded call from the engine's
+// record (before, it failed with WORKER_LOST, committed or not).
+test("a forwarded write whose owner's worker died right after it committed is answered from the record (opfs)", { skip }, async () => {
+  const adapter = 'opfs';
+  const name = 'halted-worker';
+  const a = await page();
+  await a.evaluate(`(${setup})('${adapter}', '${name}')`);
+  const b = await page();
+  await b.evaluate(`(${setup})('${adapter}', '${name}')`);
+  assert.equal(await owns(a, adapter, name), true);
+  const [worker] = a.workers();
+  await worker.evaluate(() => {
+    globalThis[Symbol.for('minibase.opfsHaltAfterCall')] = (op, id) => {
+      if (op === 'insert' && id) globalThis.halted = true;
+      return globalThis.halted === true;
+    };
+  });
+  await b.evaluate(() => {
+    window.halted = window.conn.table('log').insert({ label: 'survivor', tab: 'w' });
+  });
+  for (let i = 0; !(await worker.evaluate(() => globalThis.halted === true)); i++) {
+    assert.ok(i < 500, 'the insert reached the owner');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await a.evaluate(() => globalThis[Symbol.for('minibase.opfsWorker')].terminate());
+  const answer = await b.evaluate(() => window.halted);
+  const rows = await b.evaluate(() => window.conn.table('log').select({ where: { tab: 'w' } }));
+  assert.deepEqual(rows.map((r) => r.label), ['survivor'], 'the write is there once');
+  assert.deepEqual(answer, { id: rows[0].id }, "the answer is the first run's");
+  // (A write that had not committed is sent again and runs once: opfs.test.mjs, the owner's worker dies.)
+  assert.equal(await owns(a, adapter, name), true);
+  assert.deepEqual([...a.errors, ...b.errors], []);
+});
