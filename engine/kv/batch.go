@@ -212,6 +212,13 @@ func (b *Batch) SortedOrder(lastOnly bool) []int32 {
 // over src's arena instead of copying it (src is left empty). A sorted
 // commit is assembled this way from runs sorted apart.
 func (b *Batch) Append(src *Batch, order []int32) {
+	if b.refs.len() == 0 && len(b.chunks) == 0 && isIdentity(order, src.refs.len()) {
+		// All of src in its own order: take it whole, refs included.
+		*b = *src
+		b.sorted = 0
+		src.Reset()
+		return
+	}
 	base := uint32(len(b.chunks))
 	b.chunks = append(b.chunks, src.chunks...)
 	for _, i := range order {
@@ -221,4 +228,17 @@ func (b *Batch) Append(src *Batch, order []int32) {
 		b.refs.push(r)
 	}
 	src.Reset()
+}
+
+// isIdentity reports whether order is 0, 1, ..., n-1.
+func isIdentity(order []int32, n int) bool {
+	if len(order) != n {
+		return false
+	}
+	for i, o := range order {
+		if int(o) != i {
+			return false
+		}
+	}
+	return true
 }

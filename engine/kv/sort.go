@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"slices"
+	"sync"
 )
 
 // sortEntry is an op's position with 16 bytes of its key, read at the depth
@@ -179,7 +180,16 @@ func identity(n int) []int32 {
 
 // sortAll sorts the n positions from first on.
 func sortAll(n, first int, keyAt func(int) []byte, lastOnly bool) []int32 {
-	entries := make([]sortEntry, n)
+	// The entries are scratch: a bulk load sorts a run per index, one after
+	// the other, and each set of entries was garbage for the collector the
+	// moment its order was read out.
+	buf, _ := entriesPool.Get().(*[]sortEntry)
+	if buf == nil || cap(*buf) < n {
+		buf = &[]sortEntry{}
+		*buf = make([]sortEntry, n)
+	}
+	entries := (*buf)[:n]
+	defer entriesPool.Put(buf)
 	for i := range n {
 		h1, h2 := headsAt(keyAt(first+i), 0)
 		entries[i] = sortEntry{h1: h1, h2: h2, i: int32(first + i)}
@@ -193,6 +203,9 @@ func sortAll(n, first int, keyAt func(int) []byte, lastOnly bool) []int32 {
 	}
 	return order
 }
+
+// entriesPool holds sortAll's scratch entries between sorts.
+var entriesPool sync.Pool
 
 // sortDigits sorts entries whose keys agree on their first d bytes by the
 // 16 bytes from d on (already in the entries), then each tying run by what

@@ -155,3 +155,26 @@ func TestBatchSortedOrderAfterAppendSorted(t *testing.T) {
 		}
 	}
 }
+
+// Appending a whole batch in its own order to an empty one takes it over
+// (no copy of its refs); the result reads as any Append's, and both
+// batches go on taking writes apart.
+func TestBatchAppendWholeInOrder(t *testing.T) {
+	var src, other Batch
+	for i := range 40 {
+		src.Set([]byte{byte(i)}, []byte{byte(100 + i)})
+		other.Set([]byte{200, byte(i)}, nil)
+	}
+	want := append(src.Ops(), other.Ops()...)
+	var out Batch
+	out.AppendSorted(&src, identity(src.Len()))
+	require.Zero(t, src.Len())
+	out.AppendSorted(&other, identity(other.Len()))
+	require.Equal(t, want, out.Ops())
+	require.True(t, slices.Equal(identity(out.Len()), out.SortedOrder(true)))
+	src.Set([]byte("again"), nil)
+	out.Set([]byte{255}, []byte("x"))
+	require.Equal(t, 1, src.Len())
+	require.Equal(t, 81, out.Len())
+	require.Equal(t, want, out.Ops()[:80])
+}

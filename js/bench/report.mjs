@@ -28,7 +28,7 @@ const WORKLOADS = [
 
 /** Why minibase loses where it does (shown only for workloads it loses). */
 const WHY = {
-  bulk: 'every row crosses the JS→wasm boundary encoded, is decoded in Go and written to a write-ahead log and a B-tree with its two index entries; the in-memory peers keep the JS objects (LokiJS) or write SQLite pages in C compiled to wasm without a log.',
+  bulk: 'every row crosses the JS→wasm boundary encoded and is decoded in Go; its row and index entries are sorted apart and written as checksummed segment files (a bulk load skips the log); the in-memory peers keep the JS objects (LokiJS) or write SQLite pages in C compiled to wasm, in memory.',
   single: 'each insert is a durable commit (a write-ahead log record handed to the filesystem on the node adapter) plus a JS→wasm round trip; the in-memory peers persist nothing.',
   'get-pk': 'a lookup is an async call into wasm (encode the request, Go B-tree lookup, encode the row, decode it in JS); LokiJS returns the object it already holds, the Map floor parses one JSON string.',
   'get-unique': 'two lookups (index, then row), each in the memtable and then in segment blocks (read from the file when not cached, checksummed and searched in wasm), plus the wasm round trip and row decoding.',
@@ -258,7 +258,7 @@ export function writeReport({ runs, rows, runCount, seconds, write, machine: sav
 
 /** Why minibase loses in Chromium where it does (shown only for workloads it loses). */
 const WHY_CHROMIUM = {
-  bulk: 'LokiJS keeps the rows as the JS objects it was given and saves them as a few large chunks; minibase encodes every row, decodes it in wasm, logs it and updates three indexes before its one IndexedDB put.',
+  bulk: 'LokiJS keeps the rows as the JS objects it was given and saves them as a few large chunks; minibase encodes every row, decodes it in wasm, sorts it and its three index entries into segment files, and writes them in one IndexedDB transaction.',
   single: 'each minibase insert is its own IndexedDB transaction (one write-once log file) plus a wasm round trip; IndexedDB transactions dominate both.',
   'get-pk': 'the row is encoded in Go, copied out of wasm and decoded in JS; LokiJS returns an object it holds in memory.',
   'get-unique': 'two B-tree lookups in wasm plus the boundary crossing; LokiJS reads a JS object it holds.',
