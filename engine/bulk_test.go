@@ -288,3 +288,43 @@ func TestBulkTransactionIntoSyncedTable(t *testing.T) {
 	require.Equal(t, 2, n)
 	require.Len(t, entries(t, c, Outbox), 2)
 }
+
+// Statements after an autocommit bulk load in the same Conn.Auto see its
+// rows and extend the same commit.
+func TestStatementsAfterAutocommitBulkLoad(t *testing.T) {
+	c := bulkConn(t, false)
+	load := func(from int) value.Value {
+		rows := make([]value.Value, bulkRows)
+		for i := range rows {
+			rows[i] = obj("id", from+i, "age", 1)
+		}
+		return value.ArrayOf(rows)
+	}
+	require.NoError(t, c.Auto(func(tx *Tx) error {
+		if _, err := tx.InsertMany("shop", "u", load(0)); err != nil {
+			return err
+		}
+		got, err := tx.Get("shop", "u", val(5))
+		if err != nil {
+			return err
+		}
+		require.False(t, got.IsNull(), "a row of the load, read in the same transaction")
+		if _, err := tx.InsertMany("shop", "u", load(1000)); err != nil {
+			return err
+		}
+		_, err = tx.Insert("shop", "u", obj("id", 5000, "age", 2))
+		return err
+	}))
+	require.Len(t, contents(t, c), 2*bulkRows+1)
+	require.NoError(t, c.CheckIntegrity())
+	// A collision with the load, in a later statement of the same transaction.
+	err := c.Auto(func(tx *Tx) error {
+		if _, err := tx.InsertMany("shop", "u", load(10000)); err != nil {
+			return err
+		}
+		_, err := tx.Insert("shop", "u", obj("id", 10003, "age", 2))
+		return err
+	})
+	require.ErrorIs(t, err, ErrUniqueViolation)
+	require.Len(t, contents(t, c), 2*bulkRows+1)
+}

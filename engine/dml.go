@@ -86,7 +86,7 @@ func (tx *Tx) insertRows(db, table string, n int, rowAt func(t *Table, i int) (r
 	switch {
 	case tx.bulkMode:
 		return tx.loadRows(t, n, rowAt, done)
-	case !tx.explicit && n >= bulkRows && !t.Sync && (tx.ov == nil || tx.ov.Len() == 0):
+	case !tx.explicit && n >= bulkRows && !t.Sync && tx.load == nil && (tx.ov == nil || tx.ov.Len() == 0):
 		// An autocommit load: checked and sorted now, so that it fails as a
 		// statement and its commit is the batch seal built.
 		tx.load = newBulkLoad(t)

@@ -86,6 +86,7 @@ func (c *Conn) newExplicitTx() *Tx {
 
 // reader is what the transaction reads: its writes over its base.
 func (tx *Tx) reader() kv.Reader {
+	tx.unload()
 	if tx.ov != nil {
 		return tx.ov
 	}
@@ -94,10 +95,30 @@ func (tx *Tx) reader() kv.Reader {
 
 // writer returns the overlay that collects the transaction's writes.
 func (tx *Tx) writer() *kv.Overlay {
+	tx.unload()
 	if tx.ov == nil {
 		tx.ov = kv.NewOverlay(tx.base)
 	}
 	return tx.ov
+}
+
+// unload moves an autocommit bulk load, sealed, into the overlay, when a
+// later statement of the same autocommit transaction reads or writes: it
+// must see the rows, and extend the same commit (Go callers can run several
+// statements in one Conn.Auto; the bridge runs one).
+func (tx *Tx) unload() {
+	if tx.load == nil || tx.bulkMode || tx.load.out == nil {
+		return
+	}
+	b := tx.load.out
+	tx.load = nil
+	if tx.ov == nil {
+		tx.ov = kv.NewOverlay(tx.base)
+	}
+	for i := range b.Len() {
+		op := b.Op(i)
+		tx.ov.Set(op.Key, op.Value)
+	}
 }
 
 func (tx *Tx) check() error {
