@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"errors"
+	"slices"
 
 	"minibase/engine/kv"
 	"minibase/fsadapter"
@@ -119,11 +120,7 @@ func (l *bulkLoad) seal(tx *Tx) (*kv.Batch, error) {
 		}
 	}
 	first := func(j int) []byte { return l.runs[j].Key(int(orders[j][0])) }
-	for a := 1; a < len(byFirst); a++ {
-		for b := a; b > 0 && bytes.Compare(first(byFirst[b]), first(byFirst[b-1])) < 0; b-- {
-			byFirst[b], byFirst[b-1] = byFirst[b-1], byFirst[b]
-		}
-	}
+	slices.SortFunc(byFirst, func(a, b int) int { return bytes.Compare(first(a), first(b)) })
 	out := &kv.Batch{}
 	for _, j := range byFirst {
 		out.AppendSorted(&l.runs[j], orders[j])

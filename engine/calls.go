@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"slices"
@@ -101,15 +102,7 @@ func (c *Conn) calls() (*callLog, error) {
 	if err := it.Close(); err != nil {
 		return nil, storageErr("read call records", err)
 	}
-	slices.SortFunc(l.queue, func(a, b callEntry) int {
-		switch {
-		case a.order < b.order:
-			return -1
-		case a.order > b.order:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(l.queue, func(a, b callEntry) int { return cmp.Compare(a.order, b.order) })
 	c.callLog = l
 	return l, nil
 }

@@ -209,9 +209,7 @@ func (tx *Tx) commit() error {
 		}
 	}
 	defer tx.end()
-	switch {
-	case b != nil:
-	case tx.ov != nil && tx.ov.Len() > 0:
+	if b == nil && tx.ov != nil && tx.ov.Len() > 0 {
 		b = tx.ov.Batch()
 		tx.ov.Seal()
 	}

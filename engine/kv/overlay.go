@@ -38,7 +38,8 @@ type undoOp struct {
 
 // A Savepoint is the state of an overlay that Rollback returns it to.
 type Savepoint struct {
-	refs, size, chunks, chunkLen, undo int
+	mark Mark
+	undo int
 }
 
 // Mark returns a savepoint: Rollback undoes every write made after it, so
@@ -48,11 +49,7 @@ type Savepoint struct {
 // Rollback or Release, innermost first.
 func (o *Overlay) Mark() Savepoint {
 	o.marks++
-	sp := Savepoint{refs: o.b.refs.len(), size: o.b.size, chunks: len(o.b.chunks), undo: len(o.undo)}
-	if sp.chunks > 0 {
-		sp.chunkLen = len(o.b.chunks[sp.chunks-1])
-	}
-	return sp
+	return Savepoint{mark: o.b.Mark(), undo: len(o.undo)}
 }
 
 // Release ends a savepoint, keeping the writes made since.
@@ -70,12 +67,7 @@ func (o *Overlay) Rollback(sp Savepoint) {
 		o.b.refs.set(o.undo[i].pos, o.undo[i].old)
 	}
 	o.undo = o.undo[:sp.undo]
-	o.b.refs.truncate(sp.refs)
-	o.b.chunks = o.b.chunks[:sp.chunks]
-	if sp.chunks > 0 {
-		o.b.chunks[sp.chunks-1] = o.b.chunks[sp.chunks-1][:sp.chunkLen]
-	}
-	o.b.size = sp.size
+	o.b.Truncate(sp.mark)
 	o.sorted = nil
 	if len(o.slots) > 0 {
 		clear(o.slots)
