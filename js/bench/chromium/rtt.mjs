@@ -12,7 +12,10 @@
 //   BUILDS=before=/tmp/old-dist,after=js/dist ADAPTERS=opfs ROWS=100000 N=5000 ROUNDS=5 ...
 //     builds of js/dist (browser.mjs + minibase.wasm) measured side by side,
 //     interleaved round by round (the machine's load moves); medians
-//   CACHE=33554432 ...  the engine's cacheBytes
+//   ISOLATED=1 ...      pages served cross-origin isolated (COOP + COEP), which adds
+//     the floor of a SharedArrayBuffer + Atomics round trip (no message)
+//   WORKLOADS=get,range,bulk (bulk: insertMany of BULK=20000 rows into a new table, µs per row)
+//   CACHE=33554432 ...  the engine's cacheBytes (BUILDS=a=js/dist@33554432,b=js/dist: per build)
 //   PROFILE=1 ...       a CPU profile (CDP Profiler) of the page during N OPFS
 //     point reads, by self time per function (playwright cannot profile a worker)
 
@@ -29,9 +32,19 @@ const N = Number(process.env.N ?? 10_000);
 const ROWS = Number(process.env.ROWS ?? 10_000);
 const PROFILE = process.env.PROFILE === '1';
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const ISOLATED = process.env.ISOLATED === '1';
+const WORKLOADS = (process.env.WORKLOADS ?? 'get,range,bulk').split(',');
+const BULK = Number(process.env.BULK ?? 20_000);
 const ADAPTERS = (process.env.ADAPTERS ?? 'opfs,indexeddb').split(',');
 // BUILDS=label=dir,...: builds of js/dist to compare (default: this one's).
-const builds = Object.fromEntries((process.env.BUILDS ?? 'this=js/dist').split(',').map((b) => b.split('=')).map(([k, d]) => [k, path.resolve(repoRoot, d)]));
+// A build given as dir@bytes opens its databases with that cacheBytes.
+const builds = {};
+const caches = {};
+for (const [k, d] of (process.env.BUILDS ?? 'this=js/dist').split(',').map((b) => b.split('='))) {
+  const [dir, cache] = d.split('@');
+  builds[k] = path.resolve(repoRoot, dir);
+  if (cache) caches[k] = Number(cache);
+}
 const CHROME = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 
@@ -44,12 +57,23 @@ onmessage = (e) => {
   if (typeof d === 'number') postMessage(d);
   else if (d instanceof Uint8Array) postMessage(d, e.data.buffer.byteLength === 64 && d[1] === 1 ? [d.buffer] : []);
   else if (Array.isArray(d)) { const b = new Uint8Array(80); postMessage([d[0], b, false, null, undefined]); }
+  else if (d && d.sab) {
+    // Atomics: wait for the page's number in cell 0, answer it in cell 1.
+    const cells = new Int32Array(d.sab);
+    for (let last = 0; ; ) {
+      Atomics.wait(cells, 0, last);
+      last = Atomics.load(cells, 0);
+      if (last < 0) return;
+      Atomics.store(cells, 1, last);
+      Atomics.notify(cells, 1);
+    }
+  }
   else if (d && d.port) { const p = d.port; p.onmessage = (m) => p.postMessage(m.data); }
   else postMessage({ rid: d.rid, result: { reply: { result: { id: 7, username: 'user7', email: 'u7@example.com', age: 33, score: 0.5, active: true } }, wrote: false, changes: null } });
 };
 `);
 fs.writeFileSync(path.join(www, 'index.html'), `<!doctype html><meta charset="utf-8"><script type="module">
-const N = ${N}, ROWS = ${ROWS}, CACHE = ${Number(process.env.CACHE ?? 0)};
+const N = ${N}, ROWS = ${ROWS}, CACHE = ${Number(process.env.CACHE ?? 0)}, CACHES = ${JSON.stringify(caches)};
 const out = {};
 async function loop(label, send) {
   for (let i = 0; i < 500; i++) await send(i); // warm-up
@@ -75,12 +99,41 @@ window.rawFloor = async () => {
   const pp = pinger(ch.port1);
   await loop('raw MessageChannel port, a number', (i) => pp(i));
   w.terminate();
+  if (globalThis.crossOriginIsolated && typeof Atomics.waitAsync === 'function') {
+    // Cross-origin isolated only: a SharedArrayBuffer, the worker blocked in
+    // Atomics.wait, the page in Atomics.waitAsync (no message at all).
+    const aw = new Worker('/bench/echo.js');
+    const cells = new Int32Array(new SharedArrayBuffer(8));
+    aw.postMessage({ sab: cells.buffer });
+    let seq = 0;
+    let slept = 0;
+    await loop('Atomics.waitAsync + Atomics.wait (isolated only)', async () => {
+      const next = ++seq;
+      const old = Atomics.load(cells, 1);
+      Atomics.store(cells, 0, next);
+      Atomics.notify(cells, 0);
+      for (;;) {
+        const w = Atomics.waitAsync(cells, 1, old);
+        if (w.async) {
+          slept++;
+          await w.value;
+        }
+        if (Atomics.load(cells, 1) === next) return;
+      }
+    });
+    out['  of which the page slept in waitAsync (%)'] = (100 * slept) / (N + 500);
+    Atomics.store(cells, 0, -1);
+    Atomics.notify(cells, 0);
+  }
   return out;
 };
 const tables = {};
+const conns = {};
+let bulkN = 0;
 window.setup = async (build, adapter) => {
   const { connect } = await import('/d/' + build + '/browser.mjs');
-  const conn = await connect({ adapter, name: 'rtt-' + adapter + '-' + build, ...(CACHE ? { cacheBytes: CACHE } : {}) });
+  const cacheBytes = CACHES[build] ?? CACHE;
+  const conn = await connect({ adapter, name: 'rtt-' + adapter + '-' + build, ...(cacheBytes ? { cacheBytes } : {}) });
   await conn.createDatabase('bench', { ifNotExists: true });
   await conn.useDatabase('bench');
   await conn.createTable('users', { columns: [{ name: 'id', type: 'number', primaryKey: true }, { name: 'username', type: 'string', unique: true, notNull: true }, { name: 'age', type: 'number' }, { name: 'profile', type: 'object' }], indexes: [{ columns: ['age'] }] });
@@ -91,10 +144,24 @@ window.setup = async (build, adapter) => {
     await users.insertMany(rows);
   }
   tables[build + ' ' + adapter] = users;
+  conns[build + ' ' + adapter] = conn;
   if (adapter === 'opfs') window.users = users; // the OPFS one of the last build, for DECOMPOSE and PROFILE
 };
 window.measure = async (key, what, n) => {
   const users = tables[key];
+  if (what === 'bulk') {
+    // insertMany of n rows into a new table: µs per row.
+    const conn = conns[key];
+    const t0 = 'bulk' + ++bulkN;
+    await conn.createTable(t0, { columns: [{ name: 'id', type: 'number', primaryKey: true }, { name: 'username', type: 'string' }, { name: 'age', type: 'number' }, { name: 'profile', type: 'object' }], indexes: [{ columns: ['age'] }] });
+    const rows = [];
+    for (let i = 1; i <= n; i++) rows.push({ id: i, username: 'user' + i, age: i % 90, profile: { city: 'c' + (i % 50), tags: ['a', 'b'] } });
+    const t = performance.now();
+    await conn.table(t0).insertMany(rows);
+    const us = ((performance.now() - t) * 1000) / n;
+    await conn.dropTable(t0);
+    return us;
+  }
   const one = what === 'range'
     ? async (i) => { const r = await users.select({ where: { age: { '>=': i % 88, '<': i % 88 + 2 } }, orderBy: ['age'], limit: 100 }); if (r.length !== 100) throw new Error('range ' + r.length); }
     : async (i) => { const r = await users.get((i * 7919) % ROWS + 1); if (!r) throw new Error('missing'); };
@@ -118,7 +185,8 @@ const httpServer = http.createServer((rq, rs) => {
   const file = m && builds[m[1]] ? path.join(builds[m[1]], m[2]) : path.join(www, path.basename(p));
   fs.readFile(file, (err, data) => {
     if (err) return rs.writeHead(404).end();
-    rs.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' });
+    const isolated = ISOLATED ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
+    rs.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream', ...isolated });
     rs.end(data);
   });
 });
@@ -134,7 +202,7 @@ try {
   await page.waitForFunction(() => window.ready);
   const results = {};
   Object.assign(results, await page.evaluate(() => window.rawFloor()));
-  for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(52)} ${v.toFixed(1).padStart(8)} µs per round trip`);
+  for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(52)} ${v.toFixed(1).padStart(8)} ${k.includes('%') ? '%' : 'µs per round trip'}`);
   // Each build and adapter, interleaved round by round (the machine's load
   // moves): the median of ROUNDS measurements of each.
   const keys = [];
@@ -146,9 +214,9 @@ try {
   }
   const got = {};
   for (let r = 0; r < ROUNDS; r++) {
-    for (const what of ['get', 'range']) {
+    for (const what of WORKLOADS) {
       for (const key of keys) {
-        const us = await page.evaluate(([k, w, n]) => window.measure(k, w, n), [key, what, what === 'range' ? Math.ceil(N / 10) : N]);
+        const us = await page.evaluate(([k, w, n]) => window.measure(k, w, n), [key, what, what === 'range' ? Math.ceil(N / 10) : what === 'bulk' ? BULK : N]);
         (got[`${key}: ${what}`] ??= []).push(us);
       }
     }
