@@ -237,7 +237,11 @@ export function serveOpfs(scope, startEngine) {
   };
   const request = async (data) => {
     if (Array.isArray(data)) {
-      if (!started) await engine;
+      try {
+        if (!started) await engine;
+      } catch (err) {
+        return answered([data[0], plainError(toMinibaseError(err, 'opfs: the engine')), false, null]);
+      }
       const out = exec(data);
       if (out === null) {
         halted = true;
