@@ -272,13 +272,19 @@ test('opfs: malformed and unknown messages to the worker are answered or dropped
           else if (d[1] instanceof Uint8Array) answers[rid] = `engine status ${d[1][0]}`;
           else answers[rid] = d[1]?.code;
         }
+        // The page's own calls with what cannot be encoded, or is too large for the engine.
+        const refused = [];
+        for (const row of [{ text: () => 'f', n: 4 }, { text: 'big', n: 1n }, { text: 'x'.repeat(65 << 20), n: 5 }]) {
+          refused.push(await notes.insert(row).then(() => 'acknowledged', (err) => err.code));
+        }
         await notes.insert({ text: 'c', n: 3 });
-        return { count, answers, same: globalThis[hook] === worker, texts: (await notes.select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((x) => x.text) };
+        return { count, answers, refused, same: globalThis[hook] === worker, texts: (await notes.select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((x) => x.text) };
       },
       undefined,
       OPFS,
     );
     assert.equal(r.count, 2);
+    assert.deepEqual(r.refused, ['BAD_VALUE', 'BAD_VALUE', 'TOO_LARGE']);
     assert.ok(r.same, 'the same worker serves on');
     assert.deepEqual(r.texts, ['a', 'b', 'c']);
     assert.deepEqual(r.answers, {
