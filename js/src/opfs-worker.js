@@ -399,7 +399,7 @@ function execReply(op, [, answer, wrote, changes, memoryBytes]) {
     } catch (err) {
       reply = { error: plainError(toMinibaseError(err, op)) };
     }
-  } else reply = { error: answer };
+  } else reply = { error: typeof answer?.code === 'string' ? answer : { code: 'INTERNAL', message: `${op}: malformed answer from the engine's worker` } };
   return { reply, wrote: wrote === true, changes: changes ?? null };
 }
 
@@ -520,11 +520,11 @@ export class OpfsOwner {
 
   /**
    * Runs one call (tabs.js's Owner.exec). `id`: a forwarded call's; `ownId`:
-   * the id of a call of this tab, which runs under it too, so that when the
-   * worker dies during it the record tells whether it committed.
+   * the id of a call of this tab: a table write or commit runs under it too,
+   * so that when the worker dies during it the record tells whether it
+   * committed (other calls have no record to tell, and run without it).
    */
   async exec(epoch, op, args, id, ownId) {
-    // Only a table write or commit has a record to tell: the others run without an id.
     if (id || !ownId || !ONCE_OPS.has(op)) return this.#exec(epoch, op, args, id);
     const [from, seq] = splitId(ownId);
     this.#own.add(seq);
