@@ -83,6 +83,11 @@ export class Bridge {
     return (mem[addr] | (mem[addr + 1] << 8) | (mem[addr + 2] << 16) | (mem[addr + 3] << 24)) >>> 0;
   }
 
+  /** The size of the engine's linear memory in bytes (grown, never returned). */
+  get memoryBytes() {
+    return this.#exports.mem.buffer.byteLength;
+  }
+
   /**
    * Runs one operation synchronously and returns its decoded result.
    * @param {string} op
@@ -92,12 +97,37 @@ export class Bridge {
    *   argument, INTERNAL when the instance fails, CLOSED once it has failed
    */
   call(op, ...args) {
+    this.#checkAlive(op);
+    const request = this.#encoder.encodeRequest(op, args); // BAD_VALUE leaves the instance untouched
+    const [mem, at, n] = this.#run(op, request);
+    return decodeAnswer(this.#decoder, op, mem, at, at + n, this.memoryBytes);
+  }
+
+  /**
+   * Runs one request already encoded (`Encoder.encodeRequest`, e.g. in the
+   * page that forwards it to the OPFS worker) and returns a copy of the
+   * engine's answer (its status byte, then the value), for `decodeAnswer`
+   * wherever it is read: the bytes travel instead of decoded objects.
+   * @param {string} op the request's op, for error messages
+   * @param {Uint8Array} request
+   * @returns {Uint8Array}
+   * @throws {MinibaseError} as `call` does, but never the engine's own error (that is in the answer)
+   */
+  callEncoded(op, request) {
+    this.#checkAlive(op);
+    const [mem, at, n] = this.#run(op, request);
+    return mem.slice(at, at + n);
+  }
+
+  #checkAlive(op) {
     if (this.dead) {
       this.fail('the engine has exited');
       throw new MinibaseError('CLOSED', `${op}: the minibase engine is no longer running (${this.#failure}); connect again`);
     }
-    const request = this.#encoder.encodeRequest(op, args); // BAD_VALUE leaves the instance untouched
+  }
 
+  // Runs the encoded request; the answer is mem[at, at+n), valid until the next call.
+  #run(op, request) {
     let mem;
     let at;
     let n;
@@ -126,25 +156,40 @@ export class Bridge {
     if (n < 1 || at + n > mem.length) {
       throw new MinibaseError('INTERNAL', `${op}: malformed response from the engine (length ${n})`);
     }
-
-    const status = mem[at];
-    let result;
-    // stats() also reports the size of linear memory, which only JS can
-    // see: the memory the engine costs the page, grown and never returned.
-    try {
-      result = this.#decoder.decode(mem, at + 1, at + n);
-    } catch (err) {
-      throw new MinibaseError('INTERNAL', `${op}: undecodable response from the engine: ${err.message}`, { cause: err });
-    }
-    if (status === STATUS_OK) {
-      if (op === 'stats' && result && typeof result === 'object') result.wasmMemoryBytes = this.#exports.mem.buffer.byteLength;
-      return result;
-    }
-    if (status === STATUS_ERROR) {
-      const code = typeof result?.code === 'string' ? result.code : 'INTERNAL';
-      const message = typeof result?.message === 'string' ? result.message : `${op} failed`;
-      throw new MinibaseError(code, message);
-    }
-    throw new MinibaseError('INTERNAL', `${op}: unknown response status ${status}`);
+    return [mem, at, n];
   }
+}
+
+/**
+ * Decodes an engine's answer `bytes[start, end)` (a status byte, then the
+ * value): the result, or the engine's error thrown as a MinibaseError.
+ * `memoryBytes`: the engine's linear memory, which stats() also reports
+ * (only JS can see it: the memory the engine costs the page).
+ * @param {Decoder} decoder
+ * @param {string} op
+ * @param {Uint8Array} bytes
+ * @param {number} start
+ * @param {number} end
+ * @param {number} memoryBytes
+ * @returns {unknown}
+ */
+export function decodeAnswer(decoder, op, bytes, start, end, memoryBytes) {
+  if (!(end > start)) throw new MinibaseError('INTERNAL', `${op}: malformed response from the engine (length ${end - start})`);
+  const status = bytes[start];
+  let result;
+  try {
+    result = decoder.decode(bytes, start + 1, end);
+  } catch (err) {
+    throw new MinibaseError('INTERNAL', `${op}: undecodable response from the engine: ${err.message}`, { cause: err });
+  }
+  if (status === STATUS_OK) {
+    if (op === 'stats' && result && typeof result === 'object') result.wasmMemoryBytes = memoryBytes;
+    return result;
+  }
+  if (status === STATUS_ERROR) {
+    const code = typeof result?.code === 'string' ? result.code : 'INTERNAL';
+    const message = typeof result?.message === 'string' ? result.message : `${op} failed`;
+    throw new MinibaseError(code, message);
+  }
+  throw new MinibaseError('INTERNAL', `${op}: unknown response status ${status}`);
 }

@@ -22,9 +22,34 @@ import { SlotPool, opfsHost, ANSWER, MARKER } from './browser-opfs.js';
 import { storageEvents, witnessOf, setWitness } from './browser-idb.js';
 import { hasChanges, ownerFeedAnswer } from './live.js';
 import { ONCE_OPS } from './ops.gen.js';
+import { Decoder, Encoder } from './codec.js';
+import { decodeAnswer } from './bridge.js';
 
 /** The name of the worker the loader starts for OPFS (a module worker of browser.mjs). */
 export const WORKER_NAME = 'minibase-opfs-engine';
+
+// The messages between the page and its worker. A request is an object
+// `{ rid, type, ...fields }`, `type` one of serveOpfs's handlers, answered
+// `{ rid, result }` or `{ rid, error: { code, message } }`. Except the
+// engine calls, every read and write of the app, which are the hot path and
+// so are arrays (cheaper to clone) carrying the engine's own bytes:
+//   EXEC request  [rid, name, op, id, request, take]
+//        answer   [rid, answer, wrote, changes, memoryBytes]
+// `request`: `[op, ...args]` (or its once envelope) encoded by the page
+// (codec.js), transferred; `answer`: the engine's answer as it made it
+// (status byte, value), transferred and decoded in the page, or
+// `{ code, message }` when the call failed outside the engine (its worker's
+// engine died, the database is not open there). Nothing is decoded in the
+// worker, nothing is structured-cloned but the feed's batch (`changes`,
+// taken after a call that wrote when a tab watches) and `memoryBytes`
+// (stats). A message of another shape is answered with an error or
+// dropped; it never stops the worker.
+
+/**
+ * Request and answer bytes from this size on are transferred rather than
+ * copied: below it, a copy costs less than detaching a buffer.
+ */
+const TRANSFER_MIN = 16 * 1024;
 
 const randomId = () =>
   globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
@@ -93,34 +118,6 @@ export function serveOpfs(scope, startEngine) {
       pool.flush();
       return id;
     },
-    // id: the call's (tabs.js), under which a table write or commit runs in
-    // a once envelope. take: a
-    // connection to take the change feed through after a call that wrote
-    // (a tab watches live queries), answered with the call.
-    async exec({ name, op, args, id, take }) {
-      const bridge = await engine;
-      const pool = poolOf(name);
-      let reply;
-      try {
-        const result = id && ONCE_OPS.has(op) ? bridge.call('once', ...splitId(id), op, ...args) : bridge.call(op, ...args);
-        reply = { result };
-      } catch (err) {
-        reply = { error: plainError(toMinibaseError(err, op)) };
-      }
-      if (scope[HALT_HOOK]?.(op, id)) return new Promise(() => {});
-      const wrote = pool.dirty;
-      if (wrote) pool.flush();
-      let changes = null;
-      if (wrote && take !== undefined) {
-        try {
-          const batch = bridge.call('changesTake', take, true); // with rows: a tab may read the feed itself
-          if (hasChanges(batch)) changes = batch;
-        } catch {
-          // No feed to give (the connection just closed): the watchers miss nothing they could see.
-        }
-      }
-      return { reply, wrote, changes };
-    },
     // The answer call `id` was committed with, through connection `handle`
     // (or one opened for it with `durability`, returned as `opened`):
     // `{ reply }`, reply null when it has none.
@@ -171,29 +168,111 @@ export function serveOpfs(scope, startEngine) {
     if (!pool) throw new MinibaseError('CLOSED', `opfs: database ${name} is not open in this worker`);
     return pool;
   };
-  scope.onmessage = (e) => {
-    const { rid, type, ...msg } = e.data ?? {};
-    // One request at a time, in order, with the free files topped up between them.
-    chain = chain.then(async () => {
-      let out;
+  // A forwarded engine call (the hot message, see EXEC): runs the request
+  // bytes the page encoded, flushes what the call wrote before answering,
+  // and answers the engine's bytes. Never throws: what fails is the answer.
+  const exec = ([rid, name, op, id, request, take]) => {
+    let answer;
+    let wrote = false;
+    let changes = null;
+    let memoryBytes;
+    try {
+      const pool = poolOf(name);
+      if (!(request instanceof Uint8Array)) throw new MinibaseError('BAD_VALUE', `opfs: ${op}: the request is not encoded`);
       try {
-        out = { rid, result: await handlers[type](msg) };
+        answer = started.callEncoded(String(op), request);
       } catch (err) {
-        // Another context holds the files (a second owner without Web Locks): LOCKED.
-        const e = err?.locked ? new MinibaseError('LOCKED', `opfs: database ${msg.name} is open in another tab or worker: ${err.message}`) : toMinibaseError(err, type);
-        out = { rid, error: plainError(e) };
+        answer = plainError(toMinibaseError(err, op));
       }
-      scope.postMessage(out);
-      if (started?.dead) {
-        // The engine exited (a trap, out of memory): this worker is of no
-        // more use. Gone, it lets go of its files, and the page starts another.
-        scope.close();
-        return;
+      if (scope[HALT_HOOK]?.(op, id)) return null;
+      wrote = pool.dirty;
+      if (wrote) pool.flush();
+      if (wrote && take !== undefined) {
+        try {
+          const batch = started.call('changesTake', take, true); // with rows: a tab may read the feed itself
+          if (hasChanges(batch)) changes = batch;
+        } catch {
+          // No feed to give (the connection just closed): the watchers miss nothing they could see.
+        }
       }
-      for (const pool of opfsHost.pools.values()) {
-        if (pool.needsTopUp) await pool.topUp().catch(() => {});
+      if (op === 'stats') memoryBytes = started.memoryBytes;
+    } catch (err) {
+      // Not durable (a flush failed), or never run: an error, and no answer to keep for a resend.
+      answer = plainError(toMinibaseError(err, op));
+      wrote = false;
+      changes = null;
+    }
+    return [rid, answer, wrote, changes, memoryBytes];
+  };
+  let queued = 0; // requests waiting or running on the chain
+  let halted = false; // HALT_HOOK stopped this worker: it answers nothing more
+  let toppingUp = false;
+  // After each answer: a dead engine ends the worker (gone, it lets go of
+  // its files, and the page starts another); free files are topped up
+  // between calls, on the chain, when awaiting is allowed.
+  const answered = (out) => {
+    scope.postMessage(out, Array.isArray(out) && out[1] instanceof Uint8Array && out[1].length >= TRANSFER_MIN ? [out[1].buffer] : []);
+    if (started?.dead) {
+      halted = true;
+      scope.close();
+      return;
+    }
+    if (toppingUp) return;
+    for (const pool of opfsHost.pools.values()) {
+      if (!pool.needsTopUp) continue;
+      toppingUp = true;
+      enqueue(async () => {
+        try {
+          for (const p of opfsHost.pools.values()) if (p.needsTopUp) await p.topUp().catch(() => {});
+        } finally {
+          toppingUp = false;
+        }
+      });
+      return;
+    }
+  };
+  const enqueue = (fn) => {
+    queued++;
+    chain = chain.then(fn).finally(() => queued--);
+  };
+  const request = async (data) => {
+    if (Array.isArray(data)) {
+      try {
+        if (!started) await engine;
+      } catch (err) {
+        return answered([data[0], plainError(toMinibaseError(err, 'opfs: the engine')), false, null]);
       }
-    });
+      const out = exec(data);
+      if (out === null) {
+        halted = true;
+        return new Promise(() => {});
+      }
+      return answered(out);
+    }
+    const { rid, type, ...msg } = data !== null && typeof data === 'object' ? data : {};
+    let out;
+    try {
+      if (!Object.hasOwn(handlers, type)) throw new MinibaseError('BAD_VALUE', `opfs: unknown request ${String(type)}`);
+      out = { rid, result: await handlers[type](msg) };
+    } catch (err) {
+      // Another context holds the files (a second owner without Web Locks): LOCKED.
+      const e = err?.locked ? new MinibaseError('LOCKED', `opfs: database ${msg.name} is open in another tab or worker: ${err.message}`) : toMinibaseError(err, type);
+      out = { rid, error: plainError(e) };
+    }
+    answered(out);
+  };
+  scope.onmessage = (e) => {
+    if (halted) return;
+    const data = e.data;
+    // One request at a time, in order. An engine call that finds nothing
+    // queued runs at once, in this task: no hop through the chain.
+    if (queued === 0 && Array.isArray(data) && started && !started.dead) {
+      const out = exec(data);
+      if (out === null) halted = true;
+      else answered(out);
+      return;
+    }
+    enqueue(() => request(data).catch(() => {}));
   };
 }
 
@@ -226,11 +305,15 @@ class WorkerClient {
     this.#worker = new Worker(url, { type: 'module', name: WORKER_NAME });
     globalThis[WORKER_HOOK] = this.#worker;
     this.#worker.onmessage = (e) => {
-      const w = this.#waiting.get(e.data?.rid);
+      const d = e.data;
+      const exec = Array.isArray(d);
+      const rid = exec ? d[0] : d?.rid;
+      const w = this.#waiting.get(rid);
       if (!w) return;
-      this.#waiting.delete(e.data.rid);
-      if (e.data.error) w.reject(new MinibaseError(e.data.error.code, e.data.error.message));
-      else w.resolve(e.data.result);
+      this.#waiting.delete(rid);
+      if (exec) w.resolve(d);
+      else if (d.error) w.reject(new MinibaseError(d.error.code, d.error.message));
+      else w.resolve(d.result);
     };
     // An uncaught error leaves the worker in a state nothing can vouch for: it goes.
     this.#worker.onerror = (e) => this.#lose(`the OPFS worker failed: ${e?.message ?? e}`);
@@ -270,6 +353,7 @@ class WorkerClient {
 
   request(type, msg) {
     if (this.#failure) return Promise.reject(this.#failure);
+    if (type === 'exec') return this.#exec(msg);
     const id = ++this.#next;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
@@ -278,10 +362,45 @@ class WorkerClient {
       } catch (err) {
         // Structured clone refused an argument (a function, a DOM node, …), as tabs.js does.
         this.#waiting.delete(id);
-        reject(new MinibaseError('BAD_VALUE', `${msg.op ?? type}: an argument cannot be sent to the engine's worker: ${err?.message ?? err}`, { cause: err }));
+        reject(new MinibaseError('BAD_VALUE', `${type}: an argument cannot be sent to the engine's worker: ${err?.message ?? err}`, { cause: err }));
       }
     });
   }
+
+  // An engine call, as EXEC says: `{ reply, wrote, changes }`. A table write
+  // or commit with an id runs in a once envelope (wasm/PROTOCOL.md), which
+  // the page encodes itself; reads carry no record.
+  #exec({ name, op, args, id, take }) {
+    let request;
+    try {
+      const req = id && ONCE_OPS.has(op) ? encoder.encodeRequest('once', [...splitId(id), op, ...args]) : encoder.encodeRequest(op, args);
+      request = req.slice(); // the encoder's buffer is reused: the call takes a copy of its own
+    } catch (err) {
+      return Promise.resolve({ reply: { error: plainError(toMinibaseError(err, op)) }, wrote: false, changes: null });
+    }
+    const rid = ++this.#next;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(rid, { resolve: (d) => resolve(execReply(op, d)), reject });
+      this.#worker.postMessage([rid, name, op, id, request, take], request.length >= TRANSFER_MIN ? [request.buffer] : []);
+    });
+  }
+}
+
+// The page's codec for the requests and answers of engine calls (used synchronously, one call at a time).
+const encoder = new Encoder();
+const decoder = new Decoder();
+
+// An exec answer `[rid, answer, wrote, changes, memoryBytes]` as OpfsOwner takes it.
+function execReply(op, [, answer, wrote, changes, memoryBytes]) {
+  let reply;
+  if (answer instanceof Uint8Array) {
+    try {
+      reply = { result: decodeAnswer(decoder, op, answer, 0, answer.length, memoryBytes) };
+    } catch (err) {
+      reply = { error: plainError(toMinibaseError(err, op)) };
+    }
+  } else reply = { error: typeof answer?.code === 'string' ? answer : { code: 'INTERNAL', message: `${op}: malformed answer from the engine's worker` } };
+  return { reply, wrote: wrote === true, changes: changes ?? null };
 }
 
 let client = null;
@@ -401,11 +520,12 @@ export class OpfsOwner {
 
   /**
    * Runs one call (tabs.js's Owner.exec). `id`: a forwarded call's; `ownId`:
-   * the id of a call of this tab, which runs under it too, so that when the
-   * worker dies during it the record tells whether it committed.
+   * the id of a call of this tab: a table write or commit runs under it too,
+   * so that when the worker dies during it the record tells whether it
+   * committed (other calls have no record to tell, and run without it).
    */
   async exec(epoch, op, args, id, ownId) {
-    if (id || !ownId) return this.#exec(epoch, op, args, id);
+    if (id || !ownId || !ONCE_OPS.has(op)) return this.#exec(epoch, op, args, id);
     const [from, seq] = splitId(ownId);
     this.#own.add(seq);
     this.#ownTop = Math.max(this.#ownTop, seq);

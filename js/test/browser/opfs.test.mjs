@@ -232,3 +232,73 @@ test('opfs: the worker killed again and again under writes, and as it starts: ev
     assert.deepEqual(again, r.rows, 'the same rows after a reload');
     assert.deepEqual(p.errors, []);
   }));
+
+// Messages the engine's worker does not expect (another script posting to
+// it, a bug): each is answered with an error under its id, or dropped when it
+// has none; none stops the worker or reaches the engine but as bytes it
+// refuses, and the page's own calls go on in the same worker.
+test('opfs: malformed and unknown messages to the worker are answered or dropped, and it goes on serving', { skip }, () =>
+  withProfile(async (profile) => {
+    const p = await env.page(await profile.launch());
+    const r = await inPage(
+      p,
+      async (open) => {
+        const conn = await open('hostile');
+        const notes = conn.table('notes');
+        await notes.insertMany([{ text: 'a', n: 1 }, { text: 'b', n: 2 }]);
+        const hook = Symbol.for('minibase.opfsWorker');
+        const worker = globalThis[hook];
+        const seen = new Map();
+        worker.addEventListener('message', (e) => {
+          const rid = Array.isArray(e.data) ? e.data[0] : e.data?.rid;
+          if (typeof rid === 'number' && rid < 0) seen.set(rid, e.data);
+        });
+        const bytes = (...b) => new Uint8Array(b);
+        for (const m of [
+          null, 42, 'exec', [], [undefined], {}, { rid: -1 }, { rid: -2, type: 'nope' }, { rid: -3, type: 'toString' },
+          { rid: -4, type: '__proto__' }, { rid: -5, type: 'exec', name: 'hostile', op: 'get', args: [1, 0, 'app', 'notes', 1] },
+          [-6, 'no such database', 'get', undefined, bytes(7, 0)],
+          [-7, 'hostile', 'get', undefined, 'not bytes'],
+          [-8, 'hostile', 'get', undefined, bytes(0xff, 0xfe, 0x07, 0x80)],
+          [-9, 'hostile', 'insert', 'x:1', bytes()],
+          [-10, 'hostile', 'count', undefined, bytes(0x07, 0x05, 0x05, 0x63, 0x6f, 0x75, 0x6e, 0x74)], // ['count'] with a bad length
+          [-11, 'hostile', { op: 1 }, 7, bytes(0x07, 0x01, 0x05, 0x05, 0x73, 0x74, 0x61, 0x74, 0x73), 'take'], // ['stats']: no connection
+        ]) worker.postMessage(m);
+        // Answered in order: this call's answer comes after theirs.
+        const count = await notes.count();
+        const answers = {};
+        for (const [rid, d] of seen) {
+          if (!Array.isArray(d)) answers[rid] = d.error?.code ?? 'result';
+          else if (d[1] instanceof Uint8Array) answers[rid] = `engine status ${d[1][0]}`;
+          else answers[rid] = d[1]?.code;
+        }
+        // The page's own calls with what cannot be encoded, or is too large for the engine.
+        const refused = [];
+        for (const row of [{ text: () => 'f', n: 4 }, { text: 'big', n: 1n }, { text: 'x'.repeat(65 << 20), n: 5 }]) {
+          refused.push(await notes.insert(row).then(() => 'acknowledged', (err) => err.code));
+        }
+        await notes.insert({ text: 'c', n: 3 });
+        return { count, answers, refused, same: globalThis[hook] === worker, texts: (await notes.select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((x) => x.text) };
+      },
+      undefined,
+      OPFS,
+    );
+    assert.equal(r.count, 2);
+    assert.deepEqual(r.refused, ['BAD_VALUE', 'BAD_VALUE', 'TOO_LARGE']);
+    assert.ok(r.same, 'the same worker serves on');
+    assert.deepEqual(r.texts, ['a', 'b', 'c']);
+    assert.deepEqual(r.answers, {
+      '-1': 'BAD_VALUE',
+      '-2': 'BAD_VALUE',
+      '-3': 'BAD_VALUE',
+      '-4': 'BAD_VALUE',
+      '-5': 'BAD_VALUE', // exec travels as an array of bytes, never as an object
+      '-6': 'CLOSED',
+      '-7': 'BAD_VALUE',
+      '-8': 'engine status 1',
+      '-9': 'engine status 1',
+      '-10': 'engine status 1',
+      '-11': 'engine status 1',
+    });
+    assert.deepEqual(p.errors, []);
+  }));
