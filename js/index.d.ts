@@ -242,7 +242,7 @@ export interface ConnectOptions {
   schema?: SchemaDeclaration;
   /** Browser build: ask the browser to exempt the origin's storage from eviction (navigator.storage.persist()). Default false. */
   persist?: boolean;
-  /** Browser build, 'indexeddb': bytes of segment-file chunks kept loaded (default 16 MB); a query reading others loads them from IndexedDB first. One call's own chunks may go past it, up to 4 × residentBytes (at least 64 MB): a call needing more fails with TOO_LARGE. */
+  /** Browser build, 'indexeddb': bytes of segment-file chunks kept loaded (default 32 MB); a query reading others loads them from IndexedDB first. One call's own chunks may go past it, up to 4 × residentBytes (at least 64 MB): a call needing more fails with TOO_LARGE. */
   residentBytes?: number;
 }
 
