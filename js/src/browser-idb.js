@@ -2,10 +2,9 @@
 //
 // One IndexedDB database per minibase database ("minibase:<name>"), one
 // object store "files": key = the file's path, value = its bytes (a
-// Uint8Array), "dir" for a directory, or `{ size, chunk }` for a file of at
-// least CHUNKED_FROM bytes, whose bytes are in the store "chunks" as records
-// of `chunk` bytes (CHUNK_BYTES; 64 KB in a record without it, written
-// before version 4) keyed [path, chunk number]. The engine works on a synchronous
+// Uint8Array), "dir" for a directory, or `{ size }` for a file of at least
+// CHUNK_BYTES, whose bytes are in the store "chunks" as records of
+// CHUNK_BYTES keyed [path, chunk number]. The engine works on a synchronous
 // in-memory mirror in Go of the small files (the manifest, the logs); every
 // file it writes or removes is queued here (put/del, called synchronously
 // from Go), and `flush` commits the queue in ONE readwrite transaction.
@@ -53,20 +52,10 @@ const REQUESTS = 'requests';
 const META = 'meta';
 const CHUNKS = 'chunks';
 const MARKER = 'marker';
-// 4: chunks of CHUNK_BYTES, named in the file's record (a library that
-// knows only 64 KB chunks must not open it).
-const VERSION = 4;
+const VERSION = 3;
 
-/** The size from which a file is kept in chunks (read on demand). */
-export const CHUNKED_FROM = 64 << 10;
-/**
- * The size of the chunk records of a file written now. A point read loads
- * (and leaves to the collector) a whole chunk for one block of a few KB:
- * the smaller the chunk, the less memory a random read churns.
- */
-export const CHUNK_BYTES = 16 << 10;
-// The chunk size of files whose record does not name one.
-const LEGACY_CHUNK_BYTES = 64 << 10;
+/** The size of a chunk record, and the size from which a file is kept in chunks (read on demand). */
+export const CHUNK_BYTES = 64 << 10;
 /**
  * Default bound of the chunks a database keeps loaded. Half of it keeps a
  * large database's tab 16 MB smaller at little cost, but makes random reads
@@ -76,10 +65,10 @@ const LEGACY_CHUNK_BYTES = 64 << 10;
 export const DEFAULT_RESIDENT_BYTES = 32 << 20;
 // Runs of one call before its not-resident failure is the caller's.
 const MAX_RUNS = 64;
-// Bytes read ahead after a miss that continues the last one in the same
+// Chunks read ahead after a miss that continues the last one in the same
 // file, doubling with each such miss (a scan misses block after block), up
 // to this many.
-const MAX_READAHEAD_BYTES = 4 << 20;
+const MAX_READAHEAD = 64;
 /** The least of the bytes one call's own chunks may take past residentBytes (see callBytes). */
 export const MIN_CALL_BYTES = 64 << 20;
 
@@ -169,7 +158,6 @@ export class FileStore {
   #broken = null; // the error of a failed flush, until reload()
   #committing = new Map(); // the batch of the commit under way: still read from here until it completed
   #sizes = new Map(); // path → size, of every committed chunked file
-  #pieces = new Map(); // path → its chunk size, when not LEGACY_CHUNK_BYTES
   #chunks = new Map(); // chunkKey → Uint8Array, least recently used first
   #chunkBytes = 0;
   #spare = []; // ArrayBuffers of CHUNK_BYTES of chunks let go, for the next loads
@@ -234,7 +222,6 @@ export class FileStore {
           // database opens in the new layout or not at all.
           if (e.oldVersion >= 1) migrateToChunks(req.transaction);
         }
-        // 4: nothing to rewrite (a record without `chunk` keeps its 64 KB chunks).
       };
       db = await request(req);
     } catch (err) {
@@ -303,7 +290,6 @@ export class FileStore {
     }
     const started = Date.now();
     this.#sizes = new Map();
-    this.#pieces = new Map();
     this.#chunks = new Map();
     this.#spare = [];
     this.#chunkBytes = 0;
@@ -321,7 +307,6 @@ export class FileStore {
         const v = values[i];
         if (v && typeof v === 'object' && !(v instanceof Uint8Array) && Number.isSafeInteger(v.size)) {
           this.#sizes.set(k, v.size);
-          if (Number.isSafeInteger(v.chunk) && v.chunk > 0) this.#pieces.set(k, v.chunk);
           return [k, v.size];
         }
         return [k, v];
@@ -401,7 +386,7 @@ export class FileStore {
   #forgetChunks(path) {
     const n = this.#sizes.get(path);
     if (n === undefined) return;
-    for (let i = 0, last = Math.ceil(n / this.#piece(path)); i < last; i++) {
+    for (let i = 0, last = Math.ceil(n / CHUNK_BYTES); i < last; i++) {
       const k = chunkKey(path, i);
       const c = this.#chunks.get(k);
       if (c) this.#drop(k, c);
@@ -409,11 +394,6 @@ export class FileStore {
     }
     this.#hold.delete(path);
     this.#streak.delete(path);
-  }
-
-  // The chunk size of committed file path.
-  #piece(path) {
-    return this.#pieces.get(path) ?? LEGACY_CHUNK_BYTES;
   }
 
   /**
@@ -431,9 +411,8 @@ export class FileStore {
     if (size === undefined) throw new Error(`indexeddb: read ${path}: not a chunked file`);
     if (off < 0 || off + n > size) throw new Error(`indexeddb: read ${path} past its end`);
     if (n === 0) return new Uint8Array(0);
-    const piece = this.#piece(path);
-    const first = Math.floor(off / piece);
-    const last = Math.floor((off + n - 1) / piece);
+    const first = Math.floor(off / CHUNK_BYTES);
+    const last = Math.floor((off + n - 1) / CHUNK_BYTES);
     const got = [];
     let missing = -1;
     for (let i = first; i <= last; i++) {
@@ -455,14 +434,14 @@ export class FileStore {
       return null;
     }
     if (got.length === 1) {
-      const at = off - first * piece;
+      const at = off - first * CHUNK_BYTES;
       return got[0].subarray(at, at + n);
     }
     const out = new Uint8Array(n);
     let pos = 0;
     for (let i = 0; i < got.length; i++) {
-      const start = i === 0 ? off - first * piece : 0;
-      const end = Math.min(got[i].length, off + n - (first + i) * piece);
+      const start = i === 0 ? off - first * CHUNK_BYTES : 0;
+      const end = Math.min(got[i].length, off + n - (first + i) * CHUNK_BYTES);
       out.set(got[i].subarray(start, end), pos);
       pos += end - start;
     }
@@ -477,7 +456,7 @@ export class FileStore {
     const size = this.#sizeOf(path);
     if (size === undefined || this.#queued(path) !== undefined) return true;
     const before = this.#misses.size;
-    const last = Math.max(0, Math.ceil(size / this.#piece(path)) - 1);
+    const last = Math.max(0, Math.ceil(size / CHUNK_BYTES) - 1);
     for (let i = 0; i <= last; i++) {
       const k = chunkKey(path, i);
       if (this.#chunks.has(k)) this.#call?.add(k);
@@ -490,13 +469,12 @@ export class FileStore {
   // continues the file's last one (a scan reading on), more after them,
   // twice as many as the last time.
   #noteMisses(path, size, first, last) {
-    const piece = this.#piece(path);
-    const count = Math.ceil(size / piece);
+    const count = Math.ceil(size / CHUNK_BYTES);
     const seen = this.#streak.get(path);
     // Another block of chunks noted already: no step of a scan.
     const again = seen && first >= seen.first && last < seen.next;
     const runs = again ? seen.runs : seen && first >= seen.first && first <= seen.next ? seen.runs + 1 : 0;
-    const ahead = again || runs === 0 ? 0 : Math.max(1, Math.min(MAX_READAHEAD_BYTES / piece, 2 ** Math.min(runs, 12))) - 1;
+    const ahead = again || runs === 0 ? 0 : Math.min(MAX_READAHEAD, 2 ** Math.min(runs, 6)) - 1;
     const end = Math.min(count - 1, last + ahead);
     for (let i = first; i <= end; i++) {
       const k = chunkKey(path, i);
@@ -523,7 +501,6 @@ export class FileStore {
   // collect, and a loaded chunk's memory is reused, not left to the
   // collector, when it is let go.
   #own(v) {
-    if (v.length > CHUNK_BYTES) return v; // a 64 KB chunk of an older file
     const buf = this.#spare.pop() ?? new ArrayBuffer(CHUNK_BYTES);
     const out = new Uint8Array(buf, 0, v.length);
     out.set(v);
@@ -533,8 +510,7 @@ export class FileStore {
   // The bytes of chunk n of a file of size bytes.
   #chunkSize(path, n) {
     const size = this.#sizes.get(path) ?? 0;
-    const piece = this.#piece(path);
-    return Math.max(0, Math.min(piece, size - n * piece));
+    return Math.max(0, Math.min(CHUNK_BYTES, size - n * CHUNK_BYTES));
   }
 
   // Whether chunk key k is one a call inside run() has read or loaded.
@@ -568,7 +544,7 @@ export class FileStore {
         request(st.get([path, n])).then((v) => {
           const size = this.#sizes.get(path);
           if (size === undefined) return; // deleted meanwhile
-          const want = this.#chunkSize(path, n);
+          const want = Math.min(CHUNK_BYTES, size - n * CHUNK_BYTES);
           const k = chunkKey(path, n);
           if (this.#chunks.has(k)) {
             keys?.add(k);
@@ -689,7 +665,7 @@ export class FileStore {
   }
 
   #tooLarge(keys, misses) {
-    const mb = (n) => (n < 2 ** 20 ? `${Math.round(n / 1024)} KB` : `${Math.round((n / 2 ** 20) * 10) / 10} MB`);
+    const mb = (n) => `${Math.round((n / 2 ** 20) * 10) / 10} MB`;
     let held = 0;
     for (const k of keys) held += this.#chunks.get(k)?.length ?? 0;
     const more = misses.filter((m) => m[2]).reduce((a, m) => a + this.#chunkSize(m[0], m[1]), 0);
@@ -773,7 +749,7 @@ export class FileStore {
         for (const [k, v] of batch) {
           if (v !== DIR) ch.delete(chunkRange(k));
           if (v === DELETE) st.delete(k);
-          else if (v instanceof Uint8Array && v.length >= CHUNKED_FROM) {
+          else if (v instanceof Uint8Array && v.length >= CHUNK_BYTES) {
             const parts = [];
             for (let at = 0, n = 0; at < v.length; at += CHUNK_BYTES, n++) {
               // A copy, not a view: IndexedDB would store a view's whole buffer.
@@ -781,7 +757,7 @@ export class FileStore {
               ch.put(part, [k, n]);
               parts.push(part);
             }
-            st.put({ size: v.length, chunk: CHUNK_BYTES }, k);
+            st.put({ size: v.length }, k);
             chunked.set(k, parts);
           } else st.put(v, k);
         }
@@ -805,11 +781,9 @@ export class FileStore {
         if (this.#pending.has(k)) continue; // changed again meanwhile, queued
         this.#forgetChunks(k);
         this.#sizes.delete(k);
-        this.#pieces.delete(k);
         const parts = chunked.get(k);
         if (!parts) continue;
         this.#sizes.set(k, v.length);
-        this.#pieces.set(k, CHUNK_BYTES);
         // Just written, most likely read next (a flush's segment, read by the
         // compaction after it): kept as far as the budget allows.
         for (let n = 0; n < parts.length && this.#makeRoom(parts[n].length, this.#residentBytes); n++) {
@@ -859,11 +833,11 @@ export const idbHost = {
     return storeOf(root).want(path);
   },
   /** Files of at least this size are kept in chunks and read through read(). */
-  chunkBytes: CHUNKED_FROM,
+  chunkBytes: CHUNK_BYTES,
 };
 
 /**
- * Rewrites every whole file of at least CHUNKED_FROM bytes as chunks, in the
+ * Rewrites every whole file of at least CHUNK_BYTES as chunks, in the
  * upgrade transaction `tx` (the layout before chunks kept each file whole).
  * @param {IDBTransaction} tx
  */
@@ -875,9 +849,9 @@ function migrateToChunks(tx) {
     const cur = req.result;
     if (!cur) return;
     const v = cur.value;
-    if (v instanceof Uint8Array && v.length >= CHUNKED_FROM) {
+    if (v instanceof Uint8Array && v.length >= CHUNK_BYTES) {
       for (let at = 0, n = 0; at < v.length; at += CHUNK_BYTES, n++) ch.put(v.slice(at, at + CHUNK_BYTES), [cur.key, n]);
-      cur.update({ size: v.length, chunk: CHUNK_BYTES });
+      cur.update({ size: v.length });
     }
     cur.continue();
   };
