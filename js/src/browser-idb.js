@@ -164,7 +164,7 @@ export class FileStore {
   #bad = new Map(); // chunkKey → why the chunk cannot be read (missing, wrong size)
   #misses = new Map(); // chunkKey → [path, n, needed], noted since the run began (needed: read, not read ahead)
   #hold = new Set(); // paths whose chunks a call that succeeded still missed (a compaction's input)
-  #streak = new Map(); // path → { next, runs }: the chunk after the last miss in the file, and how many misses continued the one before
+  #streak = new Map(); // path → { first, next, runs }: the last miss noted in the file (its first chunk, the one after it), and how many misses in a row continued the one before
   #calls = new Set(); // the chunk keys each call inside run() has read or loaded (kept loaded until it ends)
   #call = null; // those of the call whose run is executing (set only while fn runs)
   #running = 0; // calls inside run()
