@@ -242,7 +242,7 @@ export interface ConnectOptions {
   schema?: SchemaDeclaration;
   /** Browser build: ask the browser to exempt the origin's storage from eviction (navigator.storage.persist()). Default false. */
   persist?: boolean;
-  /** Browser build, 'indexeddb': bytes of segment-file chunks kept loaded between calls (default 32 MB); a query reading others loads them from IndexedDB first. */
+  /** Browser build, 'indexeddb': bytes of segment-file chunks kept loaded (default 32 MB); a query reading others loads them from IndexedDB first. One call's own chunks may go past it, up to 4 × residentBytes (at least 64 MB): a call needing more fails with TOO_LARGE. */
   residentBytes?: number;
 }
 
@@ -559,8 +559,12 @@ export interface Stats {
   storageQuotaBytes?: number;
   /** IndexedDB, in the tab that owns the database: bytes of segment chunks loaded now. */
   residentChunkBytes?: number;
-  /** IndexedDB, owning tab: chunks read from IndexedDB, chunks let go past `residentBytes`, and calls run again after loading chunks. */
+  /** IndexedDB, owning tab: the most chunk bytes loaded at once, and the most one call held. */
+  peakResidentChunkBytes?: number;
+  peakCallChunkBytes?: number;
+  /** IndexedDB, owning tab: chunks (and their bytes) read from IndexedDB, chunks let go past `residentBytes`, and calls run again after loading chunks. */
   chunkLoads?: number;
+  chunkLoadBytes?: number;
   chunkEvictions?: number;
   chunkReruns?: number;
   /** IndexedDB, owning tab: milliseconds the last load of the database's file list (and segment ends) took. */

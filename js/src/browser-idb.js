@@ -21,6 +21,17 @@
 // files and only the sizes of the chunked ones: opening costs the same for
 // any amount of data.
 //
+// The bound holds during a call too: a run again starts the call over, so
+// the chunks the call has read so far stay loaded until it ends, and before
+// more are loaded the other chunks are let go, least recently used first,
+// until the loaded ones fit in the budget. Only one call's own chunks ever
+// exceed it, and only up to callBytes (4 × residentBytes, at least 64 MB):
+// a call that needs more fails with TOO_LARGE instead of holding the
+// database in memory. Chunks let go leave their buffers for the next loads
+// (within the budget): what the collector has to take back is only the
+// arrays IndexedDB answers, copied and dropped at once. Reading ahead (a scan that misses chunk after chunk of
+// one file) loads more than the call asked for only within those bounds.
+//
 // A second object store, "requests", holds the answers to calls other tabs
 // forwarded (tabs.js), written in the same transaction as the files the call
 // changed: a tab that takes over after the owner died answers a call sent
@@ -45,13 +56,21 @@ const VERSION = 3;
 
 /** The size of a chunk record, and the size from which a file is kept in chunks (read on demand). */
 export const CHUNK_BYTES = 64 << 10;
-/** Default bound of the chunks a database keeps loaded between calls. */
+/**
+ * Default bound of the chunks a database keeps loaded. Half of it keeps a
+ * large database's tab 16 MB smaller at little cost, but makes random reads
+ * of a 20–30 MB database go to IndexedDB (the peers benchmark's indexed
+ * ranges on 100,000 rows: 2.7× slower).
+ */
 export const DEFAULT_RESIDENT_BYTES = 32 << 20;
 // Runs of one call before its not-resident failure is the caller's.
 const MAX_RUNS = 64;
-// Chunks read ahead after a miss, doubling with each run of the same call
-// (a scan misses block after block), up to this many.
+// Chunks read ahead after a miss that continues the last one in the same
+// file, doubling with each such miss (a scan misses block after block), up
+// to this many.
 const MAX_READAHEAD = 64;
+/** The least of the bytes one call's own chunks may take past residentBytes (see callBytes). */
+export const MIN_CALL_BYTES = 64 << 20;
 
 const chunkRange = (path) => IDBKeyRange.bound([path, 0], [path, Infinity]);
 const chunkKey = (path, n) => `${n}\u0000${path}`;
@@ -141,28 +160,34 @@ export class FileStore {
   #sizes = new Map(); // path → size, of every committed chunked file
   #chunks = new Map(); // chunkKey → Uint8Array, least recently used first
   #chunkBytes = 0;
+  #spare = []; // ArrayBuffers of CHUNK_BYTES of chunks let go, for the next loads
   #bad = new Map(); // chunkKey → why the chunk cannot be read (missing, wrong size)
-  #misses = new Map(); // chunkKey → [path, n], noted by read() since the call began
+  #misses = new Map(); // chunkKey → [path, n, needed], noted since the run began (needed: read, not read ahead)
   #hold = new Set(); // paths whose chunks a call that succeeded still missed (a compaction's input)
-  #attempt = 0; // runs so far of the current call
+  #streak = new Map(); // path → { first, next, runs }: the last miss noted in the file (its first chunk, the one after it), and how many misses in a row continued the one before
+  #calls = new Set(); // the chunk keys each call inside run() has read or loaded (kept loaded until it ends)
+  #call = null; // those of the call whose run is executing (set only while fn runs)
   #running = 0; // calls inside run()
   #taken = null; // the records take() handed out during the current run
   #residentBytes;
-  /** Counters for stats and benchmarks. */
-  counters = { chunkLoads: 0, chunkLoadBytes: 0, reruns: 0, evictions: 0, loadMs: 0 };
+  #callBytes;
+  /** Counters for stats, benchmarks and tests (peaks: the most chunk bytes loaded at once, the most one call held). */
+  counters = { chunkLoads: 0, chunkLoadBytes: 0, reruns: 0, evictions: 0, loadMs: 0, peakResidentBytes: 0, peakCallBytes: 0 };
 
-  constructor(name, db, { residentBytes = DEFAULT_RESIDENT_BYTES } = {}) {
+  constructor(name, db, { residentBytes = DEFAULT_RESIDENT_BYTES, callBytes = Math.max(4 * residentBytes, MIN_CALL_BYTES) } = {}) {
     this.#name = name;
     this.#db = db;
     this.#residentBytes = residentBytes;
+    this.#callBytes = Math.max(callBytes, residentBytes);
   }
 
   /**
    * Opens (creating when missing) the IndexedDB database of `name` and loads its records.
    * @param {string} name
    * @param {IDBFactory} [factory]
-   * @param {{ residentBytes?: number }} [options] residentBytes: the bytes of chunks kept
-   *   loaded between calls (default DEFAULT_RESIDENT_BYTES)
+   * @param {{ residentBytes?: number, callBytes?: number }} [options] residentBytes: the bytes of
+   *   chunks kept loaded (default DEFAULT_RESIDENT_BYTES); callBytes: the most one call's own
+   *   chunks may take (default 4 × residentBytes, at least MIN_CALL_BYTES)
    */
   static async open(name, factory = globalThis.indexedDB, options = {}) {
     if (!factory) throw new MinibaseError('IO', 'indexeddb: this environment has no IndexedDB');
@@ -266,9 +291,11 @@ export class FileStore {
     const started = Date.now();
     this.#sizes = new Map();
     this.#chunks = new Map();
+    this.#spare = [];
     this.#chunkBytes = 0;
     this.#bad = new Map();
     this.#hold = new Set();
+    this.#streak = new Map();
     try {
       const tx = this.#db.transaction([STORE, REQUESTS, CHUNKS], 'readonly');
       const st = tx.objectStore(STORE);
@@ -362,13 +389,11 @@ export class FileStore {
     for (let i = 0, last = Math.ceil(n / CHUNK_BYTES); i < last; i++) {
       const k = chunkKey(path, i);
       const c = this.#chunks.get(k);
-      if (c) {
-        this.#chunks.delete(k);
-        this.#chunkBytes -= c.length;
-      }
+      if (c) this.#drop(k, c);
       this.#bad.delete(k);
     }
     this.#hold.delete(path);
+    this.#streak.delete(path);
   }
 
   /**
@@ -396,6 +421,7 @@ export class FileStore {
       if (c) {
         this.#chunks.delete(k); // most recently used: last in the map
         this.#chunks.set(k, c);
+        this.#call?.add(k); // a run again reads it again: kept until the call ends
         got.push(c);
         continue;
       }
@@ -430,25 +456,89 @@ export class FileStore {
     const size = this.#sizeOf(path);
     if (size === undefined || this.#queued(path) !== undefined) return true;
     const before = this.#misses.size;
-    this.#noteMisses(path, size, 0, Math.max(0, Math.ceil(size / CHUNK_BYTES) - 1));
+    const last = Math.max(0, Math.ceil(size / CHUNK_BYTES) - 1);
+    for (let i = 0; i <= last; i++) {
+      const k = chunkKey(path, i);
+      if (this.#chunks.has(k)) this.#call?.add(k);
+      else if (!this.#bad.has(k)) this.#misses.set(k, [path, i, true]);
+    }
     return this.#misses.size === before;
   }
 
-  // Notes the chunks of [first, last] not loaded, and some after them: a
-  // call that misses again is most likely scanning on.
+  // Notes the chunks of [first, last] not loaded, and when the miss
+  // continues the file's last one (a scan reading on), more after them,
+  // twice as many as the last time.
   #noteMisses(path, size, first, last) {
     const count = Math.ceil(size / CHUNK_BYTES);
-    const ahead = Math.min(MAX_READAHEAD, 2 ** Math.min(this.#attempt, 6)) - 1;
+    const seen = this.#streak.get(path);
+    // Another block of chunks noted already: no step of a scan.
+    const again = seen && first >= seen.first && last < seen.next;
+    const runs = again ? seen.runs : seen && first >= seen.first && first <= seen.next ? seen.runs + 1 : 0;
+    const ahead = again || runs === 0 ? 0 : Math.min(MAX_READAHEAD, 2 ** Math.min(runs, 6)) - 1;
     const end = Math.min(count - 1, last + ahead);
     for (let i = first; i <= end; i++) {
       const k = chunkKey(path, i);
-      if (!this.#chunks.has(k) && !this.#bad.has(k)) this.#misses.set(k, [path, i]);
+      if (!this.#chunks.has(k) && !this.#bad.has(k) && !this.#misses.get(k)?.[2]) this.#misses.set(k, [path, i, i <= last]);
     }
+    if (again) return;
+    this.#streak.delete(path); // most recent last: the map is cut from its oldest
+    this.#streak.set(path, { first, next: end + 1, runs });
+    if (this.#streak.size > 1024) this.#streak.delete(this.#streak.keys().next().value);
+  }
+
+  // Lets go of loaded chunk k (bytes c): its buffer is kept for the next
+  // load while the loaded chunks and the kept buffers fit in the budget.
+  #drop(k, c) {
+    this.#chunks.delete(k);
+    this.#chunkBytes -= c.length;
+    if (c.buffer.byteLength === CHUNK_BYTES && c.byteOffset === 0 && this.#chunkBytes + (this.#spare.length + 1) * CHUNK_BYTES <= this.#residentBytes) {
+      this.#spare.push(c.buffer);
+    }
+  }
+
+  // A copy of chunk bytes v in a kept buffer (or a new one): the array
+  // IndexedDB answered is let go at once, while it is young and cheap to
+  // collect, and a loaded chunk's memory is reused, not left to the
+  // collector, when it is let go.
+  #own(v) {
+    const buf = this.#spare.pop() ?? new ArrayBuffer(CHUNK_BYTES);
+    const out = new Uint8Array(buf, 0, v.length);
+    out.set(v);
+    return out;
+  }
+
+  // The bytes of chunk n of a file of size bytes.
+  #chunkSize(path, n) {
+    const size = this.#sizes.get(path) ?? 0;
+    return Math.max(0, Math.min(CHUNK_BYTES, size - n * CHUNK_BYTES));
+  }
+
+  // Whether chunk key k is one a call inside run() has read or loaded.
+  #inUse(k) {
+    for (const keys of this.#calls) if (keys.has(k)) return true;
+    return false;
+  }
+
+  // Lets go of the least recently used chunks no call inside run() uses
+  // (those of files held for a compaction last) until `want` more bytes fit
+  // in `bound`; answers whether they do.
+  #makeRoom(want, bound) {
+    for (const held of [false, true]) {
+      if (this.#chunkBytes + want <= bound) return true;
+      for (const [k, c] of this.#chunks) {
+        if (this.#chunkBytes + want <= bound) break;
+        if (this.#inUse(k)) continue;
+        if (!held && this.#hold.has(k.slice(k.indexOf('\u0000') + 1))) continue;
+        this.#drop(k, c);
+        this.counters.evictions++;
+      }
+    }
+    return this.#chunkBytes + want <= bound;
   }
 
   // Reads chunks [[path, n], …] from the chunks store into the cache; a
   // missing one or one of the wrong size is noted as bad.
-  #getChunks(st, list) {
+  #getChunks(st, list, keys) {
     return Promise.all(
       list.map(([path, n]) =>
         request(st.get([path, n])).then((v) => {
@@ -456,7 +546,10 @@ export class FileStore {
           if (size === undefined) return; // deleted meanwhile
           const want = Math.min(CHUNK_BYTES, size - n * CHUNK_BYTES);
           const k = chunkKey(path, n);
-          if (this.#chunks.has(k)) return;
+          if (this.#chunks.has(k)) {
+            keys?.add(k);
+            return;
+          }
           if (!(v instanceof Uint8Array)) {
             this.#bad.set(k, `chunk ${n} of ${path} is missing from IndexedDB`);
             return;
@@ -465,10 +558,12 @@ export class FileStore {
             this.#bad.set(k, `chunk ${n} of ${path} has ${v.length} bytes, ${want} expected`);
             return;
           }
-          this.#chunks.set(k, v);
+          this.#chunks.set(k, this.#own(v));
           this.#chunkBytes += v.length;
+          keys?.add(k);
           this.counters.chunkLoads++;
           this.counters.chunkLoadBytes += v.length;
+          this.counters.peakResidentBytes = Math.max(this.counters.peakResidentBytes, this.#chunkBytes);
         }),
       ),
     );
@@ -479,25 +574,30 @@ export class FileStore {
    * chunks: after a run that missed, the chunks it noted are loaded and, when
    * the call failed, it runs again (a failed call changed nothing; a call
    * that succeeded and still missed did so in work it may skip, a
-   * compaction: its chunks are kept loaded for the next try). Chunks past
-   * `residentBytes` are let go after the call.
+   * compaction: its chunks are kept loaded for the next try). The chunks the
+   * call read stay loaded until it ends; the others are let go as the
+   * budget requires before each load, and after the call.
    * @template T
    * @param {() => T} fn
    * @returns {Promise<T>}
    */
   async run(fn) {
     this.#running++;
+    const keys = new Set(); // the chunks this call read or loaded
+    this.#calls.add(keys);
     try {
       for (let attempt = 0; ; attempt++) {
-        this.#attempt = attempt;
         this.#misses = new Map();
         this.#taken = null;
+        this.#call = keys;
         let result;
         let error = null;
         try {
           result = fn();
         } catch (err) {
           error = err;
+        } finally {
+          this.#call = null;
         }
         if (this.#misses.size === 0) {
           if (error) throw error;
@@ -511,40 +611,94 @@ export class FileStore {
           this.#taken = null;
         }
         if (!error) for (const [path] of misses) this.#hold.add(path);
-        await this.#load(misses);
+        const list = this.#admit(misses, keys, !error);
+        if (error && list === null) throw this.#tooLarge(keys, misses);
+        if (list?.length) await this.#load(list, keys);
         if (!error) return result;
-        if (attempt + 1 >= MAX_RUNS) throw error;
+        if (attempt + 1 >= MAX_RUNS) {
+          throw new MinibaseError('IO', `indexeddb: ${this.#name}: a call still missed segment chunks after ${MAX_RUNS} runs`, { cause: error });
+        }
         this.counters.reruns++;
       }
     } finally {
+      this.#taken = null;
+      this.#calls.delete(keys);
       this.#running--;
       this.#trim();
     }
   }
 
-  async #load(list) {
+  // The chunks of `misses` to load for the call whose chunks are `keys`,
+  // once room is made for them: those it read, and those read ahead that fit
+  // (in the budget, or within callBytes for a call already past it). Null
+  // when the call would hold more than callBytes; for a call that succeeded
+  // (its misses are kept for the next try) as many as fit.
+  #admit(misses, keys, optional) {
+    let callBytes = 0;
+    for (const k of keys) callBytes += this.#chunks.get(k)?.length ?? 0;
+    const needed = [];
+    const ahead = [];
+    let want = 0;
+    for (const m of misses) {
+      const n = this.#chunkSize(m[0], m[1]);
+      if (n === 0) continue; // deleted meanwhile
+      if (m[2] || optional) {
+        if (callBytes + want + n > this.#callBytes) {
+          if (!optional) return null;
+          break;
+        }
+        needed.push(m);
+        want += n;
+      } else ahead.push([m, n]);
+    }
+    this.#makeRoom(want, this.#residentBytes);
+    // Read ahead within the budget; a call already past it (a long scan)
+    // within callBytes.
+    const bound = callBytes + want > this.#residentBytes ? this.#callBytes : this.#residentBytes;
+    for (const [m, n] of ahead) {
+      if (this.#chunkBytes + want + n > bound && !this.#makeRoom(want + n, bound)) break;
+      needed.push(m);
+      want += n;
+    }
+    this.counters.peakCallBytes = Math.max(this.counters.peakCallBytes, callBytes + want);
+    return needed;
+  }
+
+  #tooLarge(keys, misses) {
+    const mb = (n) => `${Math.round((n / 2 ** 20) * 10) / 10} MB`;
+    let held = 0;
+    for (const k of keys) held += this.#chunks.get(k)?.length ?? 0;
+    const more = misses.filter((m) => m[2]).reduce((a, m) => a + this.#chunkSize(m[0], m[1]), 0);
+    return new MinibaseError(
+      'TOO_LARGE',
+      `indexeddb: ${this.#name}: this call reads more than ${mb(this.#callBytes)} of segment files at once (${mb(held)} read, ${mb(more)} more asked; residentBytes ${mb(this.#residentBytes)}): narrow it (an indexed where, a limit, pages) or raise residentBytes`,
+    );
+  }
+
+  async #load(list, keys) {
     if (!this.#db) {
       if (this.#closed) throw new MinibaseError('CLOSED', `indexeddb: ${this.#name} is closed`);
       throw new MinibaseError('IO', `indexeddb: ${this.#name}: the connection was closed by the browser`);
     }
     try {
       const tx = this.#db.transaction([CHUNKS], 'readonly');
-      await this.#getChunks(tx.objectStore(CHUNKS), list);
+      await this.#getChunks(tx.objectStore(CHUNKS), list, keys);
     } catch (err) {
       throw idbError(err, `indexeddb: read ${this.#name}`);
     }
   }
 
-  // Lets go of the least recently used chunks past the budget, the held
-  // ones (a compaction's input) last, and only between calls.
+  // Lets go of the least recently used chunks past the budget, those of
+  // files held for a compaction last (they may stay up to callBytes), and
+  // never those a call inside run() uses.
   #trim() {
-    if (this.#running > 0 || this.#chunkBytes <= this.#residentBytes) return;
-    for (const pass of [false, true]) {
+    if (this.#chunkBytes <= this.#residentBytes) return;
+    for (const held of [false, true]) {
       for (const [k, c] of this.#chunks) {
-        if (this.#chunkBytes <= this.#residentBytes * (pass ? 4 : 1)) break;
-        if (!pass && this.#hold.has(k.slice(k.indexOf('\u0000') + 1))) continue;
-        this.#chunks.delete(k);
-        this.#chunkBytes -= c.length;
+        if (this.#chunkBytes <= (held ? this.#callBytes : this.#residentBytes)) break;
+        if (this.#inUse(k)) continue;
+        if (!held && this.#hold.has(k.slice(k.indexOf('\u0000') + 1))) continue;
+        this.#drop(k, c);
         this.counters.evictions++;
       }
     }
@@ -552,7 +706,7 @@ export class FileStore {
 
   /** What is loaded: `{ residentBytes, residentChunks, budgetBytes, ...counters }`. */
   stats() {
-    return { residentBytes: this.#chunkBytes, residentChunks: this.#chunks.size, budgetBytes: this.#residentBytes, ...this.counters };
+    return { residentBytes: this.#chunkBytes, residentChunks: this.#chunks.size, budgetBytes: this.#residentBytes, callBytes: this.#callBytes, ...this.counters };
   }
 
   /** Forgets unflushed changes (their engine state is being thrown away). */
@@ -631,12 +785,13 @@ export class FileStore {
         if (!parts) continue;
         this.#sizes.set(k, v.length);
         // Just written, most likely read next (a flush's segment, read by the
-        // compaction after it).
-        parts.forEach((part, n) => {
-          this.#chunks.set(chunkKey(k, n), part);
-          this.#chunkBytes += part.length;
-        });
+        // compaction after it): kept as far as the budget allows.
+        for (let n = 0; n < parts.length && this.#makeRoom(parts[n].length, this.#residentBytes); n++) {
+          this.#chunks.set(chunkKey(k, n), parts[n]);
+          this.#chunkBytes += parts[n].length;
+        }
       }
+      this.counters.peakResidentBytes = Math.max(this.counters.peakResidentBytes, this.#chunkBytes);
       this.#trim();
     }, (err) => {
       this.#committing = new Map();

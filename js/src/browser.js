@@ -83,6 +83,9 @@ class SharedBridge extends ClientBridge {
       if (files) {
         result.residentChunkBytes = files.residentBytes;
         result.chunkLoads = files.chunkLoads;
+        result.chunkLoadBytes = files.chunkLoadBytes;
+        result.peakResidentChunkBytes = files.peakResidentBytes;
+        result.peakCallChunkBytes = files.peakCallBytes;
         result.chunkEvictions = files.evictions;
         result.chunkReruns = files.reruns;
         result.filesLoadMs = files.loadMs;
@@ -184,7 +187,8 @@ function database(name, options) {
  * @param {'normal'|'strict'} [options.durability='normal'] 'strict' commits with IndexedDB's strict durability
  * @param {string|URL} [options.opfsWorker] 'opfs': the module the engine's worker loads (default: this one)
  * @param {number} [options.residentBytes] 'indexeddb': the bytes of segment chunks kept loaded
- *   between calls (default 32 MB); the rest is read from IndexedDB when a query needs it
+ *   (default 32 MB); the rest is read from IndexedDB when a query needs it. One call's own chunks
+ *   may go past it, up to 4 × residentBytes (at least 64 MB); a call needing more is TOO_LARGE
  * @param {boolean} [options.persist=false] ask the browser to exempt the origin's storage from
  *   eviction (navigator.storage.persist(); `storageInfo().persisted` tells whether it is)
  * @param {string|URL|Uint8Array|ArrayBuffer|WebAssembly.Module} [options.wasm] the engine

@@ -92,6 +92,62 @@ test('a database larger than residentBytes answers point reads, scans and index 
   await p.close();
 });
 
+test('random reads with chunks let go: within residentBytes after every call, past it during one only by that call\'s chunks, every answer right', { skip }, async () => {
+  let p = await page();
+  await p.evaluate(
+    async ({ src, rowSrc, OPTIONS }) => {
+      const open = eval(`(${src})`);
+      const row = eval(`(${rowSrc})`);
+      const conn = await open('random', OPTIONS);
+      const items = conn.table('items');
+      for (let i = 0; i < 4000; i += 500) await items.insertMany(Array.from({ length: 500 }, (_, j) => row(i + j)));
+      await conn.close();
+    },
+    { src: open.toString(), rowSrc: row.toString(), OPTIONS },
+  );
+  await p.close();
+  p = await page();
+  const got = await p.evaluate(
+    async ({ src, OPTIONS }) => {
+      const open = eval(`(${src})`);
+      const conn = await open('random', OPTIONS);
+      const items = conn.table('items');
+      const answers = [];
+      const over = []; // calls after which more than the budget stayed loaded
+      let x = 12345;
+      for (let c = 0; c < 150; c++) {
+        x = (x * 1103515245 + 12345) % 2 ** 31;
+        if (c % 10 === 9) {
+          const n = x % 1000;
+          answers.push(['range', n, (await items.select({ where: { n: { '>=': n, '<': n + 2 } }, orderBy: [{ name: 'id', type: 'asc' }], limit: 5 })).map((r) => r.id)]);
+        } else {
+          const id = x % 4200; // some past the last row
+          answers.push(['get', id, await items.get(id)]);
+        }
+        const s = await conn.stats();
+        if (s.residentChunkBytes > OPTIONS.residentBytes) over.push([c, s.residentChunkBytes]);
+      }
+      const stats = await conn.stats();
+      await conn.close();
+      return { answers, over, stats };
+    },
+    { src: open.toString(), OPTIONS },
+  );
+  for (const [kind, arg, answer] of got.answers) {
+    if (kind === 'get') assert.deepEqual(answer, arg < 4000 ? row(arg) : null, `get ${arg}`);
+    else {
+      const want = Array.from({ length: 4000 }, (_, i) => i).filter((i) => row(i).n >= arg && row(i).n < arg + 2).slice(0, 5);
+      assert.deepEqual(answer, want, `range ${arg}`);
+    }
+  }
+  const s = got.stats;
+  assert.deepEqual(got.over, [], 'within the budget after every call');
+  assert.ok(s.chunkEvictions > 0 && s.chunkLoads > 0, JSON.stringify(s));
+  assert.ok(s.peakResidentChunkBytes <= Math.max(OPTIONS.residentBytes, s.peakCallChunkBytes), `past the budget by more than one call: ${JSON.stringify(s)}`);
+  assert.deepEqual(p.errors, []);
+  await p.close();
+});
+
 test('a SIGKILL in the middle of writes (flushes, compactions, chunk loads) loses no acknowledged write', { skip }, () =>
   withProfile(async (profile) => {
     let p = await page(await profile.launch());

@@ -1,0 +1,206 @@
+// The chunk cache of the IndexedDB adapter (js/src/browser-idb.js) on
+// fake-indexeddb, with a stand-in for the engine: a call reads ranges of a
+// chunked file synchronously, goes on reading after a miss (as the engine
+// does, a bounded number of reads) and fails when it missed, and run()
+// loads what it noted and runs it again. The bound of the loaded chunks
+// holds during calls, not only between them; answers stay right after
+// evictions; a call needing more than the budget completes within
+// callBytes, and one needing more than that fails with TOO_LARGE, without
+// running again and again.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { CHUNK_BYTES, FileStore } from '../src/browser-idb.js';
+
+// browser-idb.js uses the page's IDBKeyRange (a factory is passed in).
+globalThis.IDBKeyRange ??= IDBKeyRange;
+
+const KB = 1024;
+
+/** A file of n pseudo-random bytes (seeded). */
+function bytes(n, seed = 1) {
+  const out = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** A store whose file `path` (`data`) is committed and read back: nothing of it loaded. */
+async function storeWith(path, data, options) {
+  const factory = new IDBFactory();
+  const writer = await FileStore.open('t', factory);
+  writer.put(path, data);
+  await writer.flush();
+  writer.close();
+  return FileStore.open('t', factory, options);
+}
+
+class NotResident extends Error {}
+
+/**
+ * An engine call reading `ranges` of path: on a miss it reads on (up to
+ * `pending` more misses) so one run names several chunks, then fails.
+ */
+function call(store, path, ranges, { pending = Infinity, runs } = {}) {
+  return () => {
+    if (runs) runs.n++;
+    const out = [];
+    let missed = 0;
+    for (const [off, n] of ranges) {
+      const b = store.read(path, off, n);
+      if (b === null) {
+        if (++missed > pending) break;
+        continue;
+      }
+      if (typeof b === 'string') throw new Error(b);
+      if (!missed) out.push(b.slice());
+    }
+    if (missed) throw new NotResident('not resident');
+    return out;
+  };
+}
+
+// The bytes of the distinct chunks ranges touch.
+function chunkBytesOf(ranges, size) {
+  const chunks = new Set();
+  for (const [off, n] of ranges) {
+    for (let i = Math.floor(off / CHUNK_BYTES); i <= Math.floor((off + n - 1) / CHUNK_BYTES); i++) chunks.add(i);
+  }
+  let total = 0;
+  for (const i of chunks) total += Math.min(CHUNK_BYTES, size - i * CHUNK_BYTES);
+  return total;
+}
+
+test('random reads over a file 8× the budget: loaded chunks within the budget between calls, past it only by the call in progress, answers right', async () => {
+  const size = 2 * 1024 * KB + 1234; // 33 chunks, the last one short
+  const data = bytes(size);
+  const budget = 4 * CHUNK_BYTES;
+  const store = await storeWith('seg.sst', data, { residentBytes: budget });
+  let seed = 7;
+  const rand = (n) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  let most = 0; // the most one call touched
+  for (let c = 0; c < 300; c++) {
+    // 1 to 6 ranges, some crossing a chunk boundary; every 25th call reads 6 chunks (past the budget).
+    const ranges = [];
+    const count = c % 25 === 24 ? 6 : 1 + rand(3);
+    for (let r = 0; r < count; r++) {
+      const n = 1 + rand(12 * KB);
+      const off = c % 25 === 24 ? (r * 5 + c) % 33 * CHUNK_BYTES : rand(size - n);
+      ranges.push([off, Math.min(n, size - off)]);
+    }
+    most = Math.max(most, chunkBytesOf(ranges, size));
+    const got = await store.run(call(store, 'seg.sst', ranges));
+    assert.deepEqual(got, ranges.map(([off, n]) => data.slice(off, off + n)), `call ${c}`);
+    const s = store.stats();
+    assert.ok(s.residentBytes <= budget, `after call ${c}: ${s.residentBytes} bytes loaded, budget ${budget}`);
+  }
+  const s = store.stats();
+  assert.ok(most > budget, 'some calls needed more than the budget');
+  assert.ok(s.peakResidentBytes <= Math.max(budget, most), `peak ${s.peakResidentBytes}: past the budget by more than one call (${most})`);
+  assert.ok(s.peakCallBytes <= most, `one call held ${s.peakCallBytes}, it touched at most ${most}`);
+  assert.ok(s.evictions > 0 && s.chunkLoads > 33, JSON.stringify(s));
+  store.close();
+});
+
+test('a call keeps the chunks it found loaded while it loads more: one run per miss, no chunk loaded twice', async () => {
+  const size = 1024 * KB;
+  const data = bytes(size, 13);
+  const budget = 2 * CHUNK_BYTES;
+  const store = await storeWith('seg.sst', data, { residentBytes: budget });
+  const warm = [[10, 10], [CHUNK_BYTES + 10, 10]];
+  await store.run(call(store, 'seg.sst', warm)); // chunks 0 and 1 loaded, the whole budget
+  const before = store.stats().chunkLoads;
+  const ranges = [...warm, [5 * CHUNK_BYTES, 10], [9 * CHUNK_BYTES, 10]];
+  const runs = { n: 0 };
+  const got = await store.run(call(store, 'seg.sst', ranges, { pending: 0, runs }));
+  assert.deepEqual(got, ranges.map(([o, n]) => data.slice(o, o + n)));
+  assert.equal(runs.n, 3, 'a run for chunk 5, one for chunk 9, one that answers');
+  assert.equal(store.stats().chunkLoads - before, 2, 'chunks 0 and 1 were kept, not let go and loaded again');
+  assert.ok(store.stats().residentBytes <= budget);
+  store.close();
+});
+
+test('reads while another call waits for its chunks: neither loses the chunks it read', async () => {
+  const size = 1024 * KB;
+  const data = bytes(size, 3);
+  const budget = 2 * CHUNK_BYTES;
+  const store = await storeWith('seg.sst', data, { residentBytes: budget });
+  const a = [[0, 10], [3 * CHUNK_BYTES + 5, 100], [9 * CHUNK_BYTES, 70 * KB]];
+  const b = [[15 * CHUNK_BYTES + 1, 9], [5 * CHUNK_BYTES, 64], [12 * CHUNK_BYTES - 10, 20]];
+  const runsA = { n: 0 };
+  const runsB = { n: 0 };
+  const [ga, gb] = await Promise.all([
+    store.run(call(store, 'seg.sst', a, { pending: 0, runs: runsA })),
+    store.run(call(store, 'seg.sst', b, { pending: 0, runs: runsB })),
+  ]);
+  assert.deepEqual(ga, a.map(([o, n]) => data.slice(o, o + n)));
+  assert.deepEqual(gb, b.map(([o, n]) => data.slice(o, o + n)));
+  // One run per miss (one miss noted a run), and no run lost a chunk to the other call.
+  assert.ok(runsA.n <= 5 && runsB.n <= 5, `${runsA.n} and ${runsB.n} runs`);
+  assert.ok(store.stats().residentBytes <= budget);
+  store.close();
+});
+
+test('a scan of 16× the budget in one call completes (its chunks stay loaded until it ends, read ahead), then the budget holds', async () => {
+  const size = 1024 * KB;
+  const data = bytes(size, 5);
+  const budget = CHUNK_BYTES;
+  const store = await storeWith('seg.sst', data, { residentBytes: budget, callBytes: 2 * size });
+  const ranges = [];
+  for (let off = 0; off < size; off += 4 * KB) ranges.push([off, 4 * KB]);
+  const runs = { n: 0 };
+  const got = await store.run(call(store, 'seg.sst', ranges, { pending: 8, runs }));
+  assert.equal(got.length, ranges.length);
+  assert.deepEqual(Buffer.concat(got), Buffer.from(data));
+  // Without reading ahead, 16 runs at least; without keeping its chunks, it never ends (64 runs, then IO).
+  assert.ok(runs.n <= 8, `${runs.n} runs`);
+  const s = store.stats();
+  assert.ok(s.peakCallBytes >= size, JSON.stringify(s));
+  assert.ok(s.residentBytes <= budget, `after the call: ${s.residentBytes}`);
+  store.close();
+});
+
+test('a call needing more than callBytes fails with TOO_LARGE after a few runs, changes nothing, and the next calls work', async () => {
+  const size = 1024 * KB;
+  const data = bytes(size, 9);
+  const budget = CHUNK_BYTES;
+  const store = await storeWith('seg.sst', data, { residentBytes: budget, callBytes: 4 * CHUNK_BYTES });
+  const ranges = [];
+  for (let off = 0; off < size; off += 4 * KB) ranges.push([off, 4 * KB]);
+  const runs = { n: 0 };
+  await assert.rejects(store.run(call(store, 'seg.sst', ranges, { pending: 8, runs })), (err) => {
+    assert.equal(err.code, 'TOO_LARGE');
+    assert.match(err.message, /reads more than 0\.3 MB of segment files at once.*residentBytes/);
+    return true;
+  });
+  assert.ok(runs.n <= 6, `${runs.n} runs before giving up`);
+  let s = store.stats();
+  assert.ok(s.peakResidentBytes <= 4 * CHUNK_BYTES, `never past callBytes: ${JSON.stringify(s)}`);
+  assert.ok(s.residentBytes <= budget);
+  // A scan within callBytes, and a point read, still work.
+  const small = [[0, 100], [3 * CHUNK_BYTES - 50, 100]];
+  assert.deepEqual(await store.run(call(store, 'seg.sst', small)), small.map(([o, n]) => data.slice(o, o + n)));
+  assert.deepEqual(await store.run(call(store, 'seg.sst', [[size - 10, 10]])), [data.slice(size - 10)]);
+  s = store.stats();
+  assert.ok(s.residentBytes <= budget);
+  store.close();
+});
+
+test('a budget of 0 keeps nothing loaded between calls, and every call still answers', async () => {
+  const size = 300 * KB;
+  const data = bytes(size, 11);
+  const store = await storeWith('seg.sst', data, { residentBytes: 0 });
+  for (const off of [0, 100 * KB, 299 * KB, 64 * KB - 3]) {
+    assert.deepEqual(await store.run(call(store, 'seg.sst', [[off, 1000]])), [data.slice(off, off + 1000)]);
+    assert.equal(store.stats().residentBytes, 0);
+  }
+  store.close();
+});
