@@ -218,8 +218,26 @@ func Compare(a, b Value) int {
 	return 0
 }
 
-// Equal reports whether a and b are the same value.
-func Equal(a, b Value) bool { return Compare(a, b) == 0 }
+// Equal reports whether a and b are the same value (Compare(a, b) == 0).
+// Scalars compare with ==, which for strings checks the length and the
+// pointer before the bytes: an update compares every index column of a row
+// with its unchanged copy, and a byte-by-byte Compare was a good part of
+// its cost under wasm.
+func Equal(a, b Value) bool {
+	if a.k != b.k {
+		return false
+	}
+	switch a.k {
+	case Null:
+		return true
+	case Bool, Number:
+		// NaN is never stored (CheckNumber); Compare holds it equal to itself.
+		return a.n == b.n || (a.n != a.n && b.n != b.n)
+	case String, Bytes:
+		return a.s == b.s
+	}
+	return Compare(a, b) == 0
+}
 
 // String renders v for messages, in a JSON-like form, cut to at most 64
 // bytes (never inside a UTF-8 sequence).

@@ -53,8 +53,11 @@ type readFD struct {
 	fd   int
 }
 
-// maxReadFDs bounds the descriptors ReadRange keeps open.
-const maxReadFDs = 16
+// maxReadFDs bounds the descriptors ReadRange keeps open per root. A
+// million-row database has some forty 4 MB segments and random lookups
+// read any of them: past the bound every read also opens and closes a
+// file (two more crossings into node, and two system calls).
+const maxReadFDs = 64
 
 var (
 	_ fsadapter.FS          = (*FS)(nil)
@@ -278,18 +281,22 @@ func (n *FS) writeAll(fd int, p []byte) error {
 // ReadRange reads size bytes of name at off (fsadapter.RangeReader) with one
 // readSync on a descriptor kept open between calls.
 func (n *FS) ReadRange(name string, off int64, size int) ([]byte, error) {
-	p, err := n.path("read", name)
-	if err != nil {
-		return nil, err
-	}
 	if off < 0 || size < 0 {
 		return nil, fsutil.WrapErr("read", name, fs.ErrInvalid)
 	}
 	n.rmu.Lock()
 	defer n.rmu.Unlock()
-	fd, err := n.readFD(name, p)
-	if err != nil {
-		return nil, fsutil.WrapErr("read", name, err)
+	fd, ok := n.openFD(name)
+	if !ok {
+		// Checked and joined to the root only when opened: a descriptor
+		// kept open was opened from a valid name.
+		p, err := n.path("read", name)
+		if err != nil {
+			return nil, err
+		}
+		if fd, err = n.readFD(name, p); err != nil {
+			return nil, fsutil.WrapErr("read", name, err)
+		}
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -306,15 +313,22 @@ func (n *FS) ReadRange(name string, off int64, size int) ([]byte, error) {
 	return data, nil
 }
 
-// readFD returns an open read descriptor of name, opening it (and closing
-// the least recently used one) when needed. n.rmu must be held.
-func (n *FS) readFD(name, p string) (int, error) {
-	for i, r := range n.reads {
-		if r.name == name {
-			n.reads = append(append(n.reads[:i:i], n.reads[i+1:]...), r)
-			return r.fd, nil
+// openFD returns the read descriptor of name kept open, if there is one,
+// and makes it the most recently used. n.rmu must be held.
+func (n *FS) openFD(name string) (int, bool) {
+	for i := len(n.reads) - 1; i >= 0; i-- {
+		if r := n.reads[i]; r.name == name {
+			copy(n.reads[i:], n.reads[i+1:])
+			n.reads[len(n.reads)-1] = r
+			return r.fd, true
 		}
 	}
+	return 0, false
+}
+
+// readFD opens a read descriptor of name (node path p) and keeps it,
+// closing the least recently used one past maxReadFDs. n.rmu must be held.
+func (n *FS) readFD(name, p string) (int, error) {
 	v, err := n.call("openSync", p, "r")
 	if err != nil {
 		return 0, err

@@ -199,3 +199,39 @@ func TestLock(t *testing.T) {
 	_, err = l.Lock("LOCK")
 	require.ErrorIs(t, err, fsadapter.ErrLocked)
 }
+
+// Range reads over more files than descriptors are kept open, in an order
+// that reopens them, answer each file's own bytes; a file replaced while
+// its descriptor is kept is read anew.
+func TestReadRangeManyFiles(t *testing.T) {
+	fsys := newFS(t)
+	rr := fsys.(fsadapter.RangeReader)
+	const files = 150
+	name := func(i int) string { return fmt.Sprintf("seg%03d", i) }
+	content := func(i, gen int) []byte {
+		b := make([]byte, 64)
+		for k := range b {
+			b[k] = byte(i*7 + k + gen*31)
+		}
+		return b
+	}
+	for i := range files {
+		require.NoError(t, fsys.WriteFile(name(i), content(i, 0), false))
+	}
+	for pass := range 3 {
+		for k := range files {
+			i := (k * 37 * (pass + 1)) % files
+			got, err := rr.ReadRange(name(i), 8, 16)
+			require.NoError(t, err)
+			require.Equal(t, content(i, 0)[8:24], got, "file %d pass %d", i, pass)
+		}
+	}
+	require.NoError(t, fsys.WriteFile(name(3), content(3, 1), false))
+	got, err := rr.ReadRange(name(3), 0, 64)
+	require.NoError(t, err)
+	require.Equal(t, content(3, 1), got)
+	_, err = rr.ReadRange("../escape", 0, 1)
+	require.Error(t, err)
+	_, err = rr.ReadRange("missing", 0, 1)
+	require.ErrorIs(t, err, fs.ErrNotExist)
+}
