@@ -50,6 +50,9 @@ type Conn struct {
 	open      map[uint64]*Tx
 	recent    []commitRecord
 	auto      Tx // reused by Auto
+	// point is scratch for point reads (GetTo, SelectEqTo), which run under
+	// the connection lock: a read by key allocates no view or key buffer.
+	point pointScratch
 	now       func() time.Time
 	syncSt    *syncState  // sync client id and clock (syncmeta.go), loaded lazily
 	feed      *changeFeed // committed changes, while watched (changes.go)

@@ -285,6 +285,22 @@ func (tx *Tx) Get(db, table string, key value.Value) (value.Value, error) {
 
 // keyFromValue builds a row key from what get() was given.
 func (t *Table) keyFromValue(key value.Value) ([]byte, error) {
+	return t.appendKeyFromValue(nil, key)
+}
+
+// appendKeyFromValue is keyFromValue appending to buf.
+func (t *Table) appendKeyFromValue(buf []byte, key value.Value) ([]byte, error) {
+	if len(t.pkPos) == 1 && key.Kind() != value.Object {
+		// The commonest key, one column: no row to build.
+		if err := t.checkType(t.pkPos[0], key); err != nil {
+			return nil, err
+		}
+		k, err := keys.Append(append(buf, t.primaryPrefix...), key)
+		if err != nil {
+			return nil, errorf(CodeTypeMismatch, "get from %s: %v", t.Name, err)
+		}
+		return k, nil
+	}
 	r := make(row, len(t.Columns))
 	switch {
 	case len(t.pkPos) == 0:
@@ -311,7 +327,7 @@ func (t *Table) keyFromValue(key value.Value) ([]byte, error) {
 			return nil, err
 		}
 	}
-	k, err := t.pkKey(nil, r, 0)
+	k, err := t.pkKey(buf, r, 0)
 	if err != nil {
 		return nil, errorf(CodeTypeMismatch, "get from %s: %v", t.Name, err)
 	}
@@ -429,10 +445,11 @@ func (tx *Tx) rowByKey(t *Table, col string, v value.Value) (raw []byte, ok bool
 		return nil, true, err
 	}
 	pre := t.prefixOf(index)
-	key, err := keys.Append(append(make([]byte, 0, len(pre)+len(v.Str())+12), pre...), v)
+	key, err := keys.Append(append(tx.pointKey(), pre...), v)
 	if err != nil {
 		return nil, false, nil
 	}
+	tx.keepPointKey(key)
 	rd := tx.reader()
 	raw, err = rd.Get(key)
 	switch {
@@ -442,7 +459,8 @@ func (tx *Tx) rowByKey(t *Table, col string, v value.Value) (raw []byte, ok bool
 		return nil, true, storageErr("get", err)
 	}
 	if index >= 0 {
-		key = append(append(make([]byte, 0, len(t.primaryPrefix)+len(raw)), t.primaryPrefix...), raw...)
+		key = append(append(key[:0], t.primaryPrefix...), raw...)
+		tx.keepPointKey(key)
 		if raw, err = rowAt(rd, t, index, key); err != nil {
 			return nil, true, err
 		}

@@ -568,17 +568,18 @@ func (tx *Tx) GetTo(db, table string, key value.Value, out []byte) ([]byte, erro
 	if err != nil {
 		return out, err
 	}
-	k, err := t.keyFromValue(key)
+	k, err := t.appendKeyFromValue(tx.pointKey(), key)
 	if err != nil {
 		return out, err
 	}
+	tx.keepPointKey(k)
 	raw, err := tx.reader().Get(k)
 	if errors.Is(err, kv.ErrNotFound) {
 		return append(out, value.TagNull), nil
 	} else if err != nil {
 		return out, storageErr("get", err)
 	}
-	v := newRowView(t)
+	v := tx.pointView(t)
 	if err := v.load(raw); err != nil {
 		return out, err
 	}
@@ -617,7 +618,7 @@ func (tx *Tx) SelectEqTo(db, table, col string, x value.Value, out []byte) ([]by
 		if raw == nil {
 			return value.AppendRowsetHeader(out, t.names, 0), nil
 		}
-		v := newRowView(t)
+		v := tx.pointView(t)
 		if err := v.load(raw); err != nil {
 			return out, err
 		}

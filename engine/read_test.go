@@ -207,3 +207,50 @@ func TestPointReadsEncodeWhatTheyReturn(t *testing.T) {
 		require.True(t, value.Equal(value.ArrayOf(want), got), "%v: %s, want %s", q, got, value.ArrayOf(want))
 	}
 }
+
+// Point reads reuse one view and key buffer per connection: reads that
+// alternate between tables of different shapes, and a read after a column
+// is added, still encode exactly what Get returns; a key of the wrong type
+// is refused as before.
+func TestPointReadsReuseScratchAcrossTables(t *testing.T) {
+	c := usersConn(t)
+	insert(t, c, "users", obj("username", "ann", "city", "x"))
+	spec, err := ParseTableSpec(obj("columns", arr(
+		obj("name", "sku", "type", "string", "primaryKey", true),
+		obj("name", "n", "type", "number"))))
+	require.NoError(t, err)
+	require.NoError(t, c.CreateTable("shop", "items", spec))
+	insert(t, c, "items", obj("sku", "a-1", "n", 5))
+	check := func(table string, key value.Value) {
+		t.Helper()
+		var want value.Value
+		var enc []byte
+		require.NoError(t, c.Auto(func(tx *Tx) (err error) {
+			if want, err = tx.Get("shop", table, key); err != nil {
+				return err
+			}
+			enc, err = tx.GetTo("shop", table, key, nil)
+			return err
+		}))
+		got, err := value.Decode(enc)
+		require.NoError(t, err)
+		require.True(t, value.Equal(want, got), "get %s %s: %s, want %s", table, key, got, want)
+		require.NotEqual(t, value.Null, got.Kind(), "get %s %s", table, key)
+	}
+	for range 3 {
+		check("users", val(1))
+		check("items", val("a-1"))
+	}
+	col, err := ParseColumn(obj("name", "level", "type", "number", "default", 3))
+	require.NoError(t, err)
+	require.NoError(t, c.AddColumn("shop", "users", col))
+	check("users", val(1))
+	check("items", val("a-1"))
+	require.NoError(t, c.Auto(func(tx *Tx) error {
+		_, err := tx.GetTo("shop", "users", val("1"), nil)
+		require.Equal(t, CodeTypeMismatch, CodeOf(err), "%v", err)
+		_, err = tx.GetTo("shop", "items", val(1), nil)
+		require.Equal(t, CodeTypeMismatch, CodeOf(err), "%v", err)
+		return nil
+	}))
+}

@@ -32,6 +32,42 @@ func newRowView(t *Table) *rowView {
 	return &rowView{t: t, off: make([]int32, n), end: make([]int32, n), found: make([]uint64, (n+63)/64)}
 }
 
+// pointScratch is a connection's reusable view and key buffer for reads
+// of one row by key (see Conn.point).
+type pointScratch struct {
+	view *rowView
+	key  []byte
+}
+
+// pointView returns a view of table t for a read by key: the connection's,
+// reused while it is of the same table (a schema change makes a new
+// *Table), or a new one outside a connection.
+func (tx *Tx) pointView(t *Table) *rowView {
+	if tx.c == nil {
+		return newRowView(t)
+	}
+	ps := &tx.c.point
+	if ps.view == nil || ps.view.t != t {
+		ps.view = newRowView(t)
+	}
+	return ps.view
+}
+
+// pointKey returns the connection's key buffer, empty, for a read by key;
+// keepPointKey keeps what the read grew it to.
+func (tx *Tx) pointKey() []byte {
+	if tx.c == nil {
+		return nil
+	}
+	return tx.c.point.key[:0]
+}
+
+func (tx *Tx) keepPointKey(k []byte) {
+	if tx.c != nil && cap(k) <= 4<<10 {
+		tx.c.point.key = k[:0]
+	}
+}
+
 // load points the view at a stored row (see encodeRow); raw must stay
 // unchanged while the view is used. Damage is CORRUPT, as decodeRow has it.
 func (v *rowView) load(raw []byte) error {
