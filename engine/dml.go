@@ -529,6 +529,10 @@ func (tx *Tx) Update(db, table string, set value.Value, q Query) (int, error) {
 		pos[i] = p
 	}
 	n := 0
+	var pt *patcher
+	if t.patchable(pos) {
+		pt = newPatcher(t, pos, vals)
+	}
 	err = tx.statement(func(w *kv.Overlay) error {
 		rows, err := tx.collectStored(pr)
 		if err != nil {
@@ -540,6 +544,21 @@ func (tx *Tx) Update(db, table string, set value.Value, q Query) (int, error) {
 				yield()
 			}
 			key, raw := rows.at(i)
+			if pt != nil {
+				enc, changed, ok, err := pt.patch(raw, tx.scratch.row[:0])
+				if err != nil {
+					return err
+				}
+				if ok {
+					if !changed {
+						continue
+					}
+					tx.scratch.row = reusable(enc)
+					tx.setPatched(w, t, key, enc)
+					n++
+					continue
+				}
+			}
 			if old, err = decodeRowView(t, raw, old); err != nil {
 				return err
 			}
