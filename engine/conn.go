@@ -52,12 +52,12 @@ type Conn struct {
 	auto      Tx // reused by Auto
 	// point is scratch for point reads (GetTo, SelectEqTo), which run under
 	// the connection lock: a read by key allocates no view or key buffer.
-	point pointScratch
-	now       func() time.Time
-	syncSt    *syncState  // sync client id and clock (syncmeta.go), loaded lazily
-	feed      *changeFeed // committed changes, while watched (changes.go)
-	restore   bool        // Options.Restore, for Resume
-	callLog   *callLog    // call records (calls.go), loaded lazily
+	point   pointScratch
+	now     func() time.Time
+	syncSt  *syncState  // sync client id and clock (syncmeta.go), loaded lazily
+	feed    *changeFeed // committed changes, while watched (changes.go)
+	restore bool        // Options.Restore, for Resume
+	callLog *callLog    // call records (calls.go), loaded lazily
 }
 
 // Open opens (or creates) the minibase stored in fs.

@@ -69,7 +69,9 @@ func TestUpdatePatchMatchesDecoding(t *testing.T) {
 		func() value.Value { return obj("tier", "gold") },
 		func() value.Value { return obj("tier", nil) }, // NOT_NULL
 		func() value.Value { return obj("city", 5) },   // TYPE_MISMATCH
-		func() value.Value { return arr(obj("name", "city", "value", "x"), obj("name", "city", "value", city())) },
+		func() value.Value {
+			return arr(obj("name", "city", "value", "x"), obj("name", "city", "value", city()))
+		},
 		func() value.Value { return obj("age", r.IntN(10), "city", city()) }, // an indexed column
 		func() value.Value { return obj("username", fmt.Sprintf("v%d", r.IntN(200))) },
 	}
