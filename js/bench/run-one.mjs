@@ -11,7 +11,8 @@ import { performance } from 'node:perf_hooks';
 
 const T0 = performance.now(); // before any library is loaded: the cold start clock
 const { SYSTEMS, loadMinibase } = await import('./systems.mjs');
-const { runTableWorkloads, runKv, recorder } = await import('./workloads.mjs');
+const { runTableWorkloads, runKv, recorder, makeRow, randomInts, LOOKUPS, SMALL_ROWS } = await import('./workloads.mjs');
+const { default: path } = await import('node:path');
 
 const [name, mode, dir] = process.argv.slice(2);
 const ROWS = Number(process.env.ROWS ?? 100_000);
@@ -38,6 +39,26 @@ async function kv() {
     await runKv('enc', { set: (k, v) => { st.setSync(`e${k}`, v, { encrypt: true, compress: true }); }, get: (k) => st.getSync(`e${k}`) }, { now, out });
     await st.close();
   }
+}
+
+/**
+ * Workload 3c: unique-key lookups on a table of a few thousand rows, the
+ * size at which the JavaScript libraries minibase replaces (arrays of
+ * objects with a Map per key) answer from memory. Only the systems that can
+ * open a second, fresh table in this process run it: minibase on disk, and
+ * the in-memory map-based peers.
+ */
+async function smallTable() {
+  if (!['minibase-node', 'lokijs', 'map'].includes(name)) return;
+  const small = SYSTEMS[name]();
+  await small.setup(path.join(dir, 'small'));
+  const rows = Array.from({ length: SMALL_ROWS }, (_, i) => makeRow(i, SMALL_ROWS));
+  check((await small.bulkInsert(rows)) === SMALL_ROWS, 'small bulk count');
+  for (const i of randomInts(SMALL_ROWS, 1000, 7)) await small.getByKey(`user${i}`);
+  const t0 = now();
+  for (const i of randomInts(SMALL_ROWS, LOOKUPS)) check((await small.getByKey(`user${i}`))?.id === i + 1, `small get ${i}`);
+  rec('small-unique', now() - t0, LOOKUPS);
+  await small.close();
 }
 
 if (mode === 'cold') {
@@ -77,6 +98,7 @@ if (mode === 'cold') {
     check(first?.id === 1, 'reopen: first row');
     await sys.close();
   }
+  await smallTable();
   await kv();
   if (name.startsWith('minibase')) {
     // the engine's wasm memory once everything ran (it never shrinks)

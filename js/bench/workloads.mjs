@@ -5,6 +5,8 @@
 
 export const SINGLES = 1000;
 export const LOOKUPS = 10_000;
+/** Rows of the small table of workload 3c (run-one.mjs). */
+export const SMALL_ROWS = 5_000;
 export const RANGES = 100;
 export const KV_OPS = 10_000;
 
