@@ -11,7 +11,7 @@ const STATUS_ERROR = 1;
 // The Bridge keeps its state in _underscored members, not #private ones:
 // every engine call goes through it, and the mini-program bundle (ES2017)
 // lowers each #private access to a WeakMap lookup behind a brand check,
-// about a dozen per call (a tenth of a cached point read in the stand-in).
+// about a dozen per call (some 5% of a cached point read in the stand-in).
 
 /** A running Go instance and the byte-buffer protocol on top of it. */
 export class Bridge {
