@@ -37,7 +37,14 @@ const mainAsExternal = (file) => ({
 // be able to load the package. And Go.run's check that its argument is a
 // WebAssembly.Instance goes: WXWebAssembly returns instances of no global
 // class, and aliasing WebAssembly.Instance would be a global the app sees.
+// And loadString, which turns every string Go hands to JS (each property
+// and method name of a js.Value Get, Set or Call) into a JS string, takes a
+// short ASCII one from wx-text.js's table of names instead of decoding a new
+// DataView of it: a block read through the FileSystemManager passes four or
+// five names, and each decoded anew is also a new string to internalize
+// before the property lookup that follows.
 const WASM_EXEC_INSTANCE_CHECK = 'if (!(instance instanceof WebAssembly.Instance)) {';
+const WASM_EXEC_LOAD_STRING = 'return decoder.decode(new DataView(this._inst.exports.mem.buffer, saddr, len));';
 const wxWasmExec = {
   name: 'wx-wasm-exec',
   setup(build) {
@@ -46,8 +53,17 @@ const wxWasmExec = {
       if (!src.includes(WASM_EXEC_INSTANCE_CHECK)) {
         throw new Error(`${args.path}: Go.run's WebAssembly.Instance check changed; update js/build.mjs for this Go release`);
       }
-      const patched = src.replace(WASM_EXEC_INSTANCE_CHECK, "if (!(instance && typeof instance.exports === 'object')) {");
-      return { contents: `export function installGo() {\n${patched}\n}\n`, loader: 'js' };
+      if (src.split(WASM_EXEC_LOAD_STRING).length !== 2) {
+        throw new Error(`${args.path}: loadString changed; update js/build.mjs for this Go release`);
+      }
+      const patched = src
+        .replace(WASM_EXEC_INSTANCE_CHECK, "if (!(instance && typeof instance.exports === 'object')) {")
+        .replace(WASM_EXEC_LOAD_STRING, 'return goString(this._inst.exports.mem.buffer, saddr, len, decoder);');
+      return {
+        contents: `import { goString } from './wx-text.js';\nexport function installGo() {\n${patched}\n}\n`,
+        loader: 'js',
+        resolveDir: path.dirname(args.path),
+      };
     });
   },
 };

@@ -7,7 +7,9 @@
 //   ADAPTER=node ROWS=20000 ONLY=getpk,unique node js/bench/hotpaths.mjs
 //   WASM=/path/other.wasm PROF=1 ONLY=scan node js/bench/hotpaths.mjs   (writes scan.cpuprofile)
 //   CACHE=33554432 ...                                a block cache of that many bytes
+//   MEMTABLE=8388608 ...                              a memtable of that many bytes (CACHE=16777216 MEMTABLE=8388608: the node adapter's defaults)
 //   ADAPTER=wx ...                                    the wx bundle in the mini-program stand-in
+//   ADAPTER=wx WASM=/path/wx.wasm ...                 ... on another (-tags wx) engine build, .wasm or .wasm.br
 // The bulk insert always runs (the other workloads need its rows); ONLY=bulk
 // times and profiles it alone.
 import fsx from 'node:fs';
@@ -24,7 +26,10 @@ const dir = fsx.mkdtempSync(path.join(os.tmpdir(), 'minibase-hotpaths-'));
 process.on('exit', () => fsx.rmSync(dir, { recursive: true, force: true }));
 const { connect } = await loadMinibase(adapter, dir);
 const root = adapter === 'node' ? dir : adapter === 'wx' ? 'data' : `m${process.pid}`;
-const conn = await connect({ ...(adapter === 'wx' ? {} : { adapter, wasm: process.env.WASM }), root, ...(process.env.CACHE ? { cacheBytes: Number(process.env.CACHE) } : {}) });
+// wx: WASM is copied into the stand-in's code package (WXWebAssembly takes a package path only).
+let wxWasm;
+if (adapter === 'wx' && process.env.WASM) { wxWasm = `/${path.basename(process.env.WASM)}`; fsx.copyFileSync(process.env.WASM, path.join(dir, 'package', wxWasm)); }
+const conn = await connect({ ...(adapter === 'wx' ? (wxWasm ? { wasm: wxWasm } : {}) : { adapter, wasm: process.env.WASM }), root, ...(process.env.CACHE ? { cacheBytes: Number(process.env.CACHE) } : {}), ...(process.env.MEMTABLE ? { memtableBytes: Number(process.env.MEMTABLE) } : {}) });
 await conn.createDatabase('b'); await conn.useDatabase('b');
 await conn.createTable('users', TABLE);
 const users = conn.table('users');

@@ -8,15 +8,20 @@ import { MinibaseError } from './errors.js';
 const STATUS_OK = 0;
 const STATUS_ERROR = 1;
 
+// The Bridge keeps its state in _underscored members, not #private ones:
+// every engine call goes through it, and the mini-program bundle (ES2017)
+// lowers each #private access to a WeakMap lookup behind a brand check,
+// about a dozen per call (some 5% of a cached point read in the stand-in).
+
 /** A running Go instance and the byte-buffer protocol on top of it. */
 export class Bridge {
-  #exports;
-  #go;
-  #u8 = new Uint8Array(0);
-  #encoder = new Encoder();
-  #decoder = new Decoder();
-  #failure = null; // why the instance can no longer be used, once it cannot
-  #onFail = [];
+  _exports;
+  _go;
+  _u8 = new Uint8Array(0);
+  _encoder = new Encoder();
+  _decoder = new Decoder();
+  _failure = null; // why the instance can no longer be used, once it cannot
+  _onFail = [];
   /** @type {string|null} the name the Go instance writes into the lock files it takes */
   instanceId = null;
 
@@ -25,8 +30,8 @@ export class Bridge {
    * @param {{ exited?: boolean, exit?: (code: number) => void }} go the Go object from wasm_exec.js
    */
   constructor(instance, go) {
-    this.#exports = instance.exports;
-    this.#go = go;
+    this._exports = instance.exports;
+    this._go = go;
     const exit = go.exit;
     go.exit = (code) => {
       this.fail(`the engine exited with code ${code}`);
@@ -36,7 +41,7 @@ export class Bridge {
 
   /** True once the instance has exited or trapped; every call then throws CLOSED. */
   get dead() {
-    return this.#failure !== null || Boolean(this.#go.exited);
+    return this._failure !== null || Boolean(this._go.exited);
   }
 
   /**
@@ -44,9 +49,9 @@ export class Bridge {
    * @param {string} reason
    */
   fail(reason) {
-    if (this.#failure !== null) return;
-    this.#failure = reason;
-    for (const fn of this.#onFail.splice(0)) {
+    if (this._failure !== null) return;
+    this._failure = reason;
+    for (const fn of this._onFail.splice(0)) {
       try {
         fn(reason);
       } catch {
@@ -62,15 +67,15 @@ export class Bridge {
    * @param {(reason: string) => void} fn
    */
   onFail(fn) {
-    if (this.#failure !== null) fn(this.#failure);
-    else this.#onFail.push(fn);
+    if (this._failure !== null) fn(this._failure);
+    else this._onFail.push(fn);
   }
 
   // A view of linear memory, re-created after the memory has grown.
-  #memory() {
-    const buffer = this.#exports.mem.buffer;
-    if (this.#u8.buffer !== buffer || this.#u8.byteLength === 0) this.#u8 = new Uint8Array(buffer);
-    return this.#u8;
+  _memory() {
+    const buffer = this._exports.mem.buffer;
+    if (this._u8.buffer !== buffer || this._u8.byteLength === 0) this._u8 = new Uint8Array(buffer);
+    return this._u8;
   }
 
   /**
@@ -79,13 +84,13 @@ export class Bridge {
    * @param {number} addr
    */
   peek32(addr) {
-    const mem = this.#memory();
+    const mem = this._memory();
     return (mem[addr] | (mem[addr + 1] << 8) | (mem[addr + 2] << 16) | (mem[addr + 3] << 24)) >>> 0;
   }
 
   /** The size of the engine's linear memory in bytes (grown, never returned). */
   get memoryBytes() {
-    return this.#exports.mem.buffer.byteLength;
+    return this._exports.mem.buffer.byteLength;
   }
 
   /**
@@ -97,10 +102,10 @@ export class Bridge {
    *   argument, INTERNAL when the instance fails, CLOSED once it has failed
    */
   call(op, ...args) {
-    this.#checkAlive(op);
-    const request = this.#encoder.encodeRequest(op, args); // BAD_VALUE leaves the instance untouched
-    const [mem, at, n] = this.#run(op, request);
-    return decodeAnswer(this.#decoder, op, mem, at, at + n, this.memoryBytes);
+    this._checkAlive(op);
+    const request = this._encoder.encodeRequest(op, args); // BAD_VALUE leaves the instance untouched
+    const [mem, at, n] = this._run(op, request);
+    return decodeAnswer(this._decoder, op, mem, at, at + n, this.memoryBytes);
   }
 
   /**
@@ -114,32 +119,32 @@ export class Bridge {
    * @throws {MinibaseError} as `call` does, but never the engine's own error (that is in the answer)
    */
   callEncoded(op, request) {
-    this.#checkAlive(op);
-    const [mem, at, n] = this.#run(op, request);
+    this._checkAlive(op);
+    const [mem, at, n] = this._run(op, request);
     return mem.slice(at, at + n);
   }
 
-  #checkAlive(op) {
+  _checkAlive(op) {
     if (this.dead) {
       this.fail('the engine has exited');
-      throw new MinibaseError('CLOSED', `${op}: the minibase engine is no longer running (${this.#failure}); connect again`);
+      throw new MinibaseError('CLOSED', `${op}: the minibase engine is no longer running (${this._failure}); connect again`);
     }
   }
 
   // Runs the encoded request; the answer is mem[at, at+n), valid until the next call.
-  #run(op, request) {
+  _run(op, request) {
     let mem;
     let at;
     let n;
     let tooLarge = false;
     try {
-      const ptr = this.#exports.mb_alloc(request.length) >>> 0;
+      const ptr = this._exports.mb_alloc(request.length) >>> 0;
       if (ptr === 0) tooLarge = true;
       else {
-        this.#memory().set(request, ptr);
-        n = this.#exports.mb_call(request.length) >>> 0;
-        at = this.#exports.mb_resp() >>> 0;
-        mem = this.#memory();
+        this._memory().set(request, ptr);
+        n = this._exports.mb_call(request.length) >>> 0;
+        at = this._exports.mb_resp() >>> 0;
+        mem = this._memory();
       }
     } catch (err) {
       this.fail(err?.message ?? String(err));
@@ -149,7 +154,7 @@ export class Bridge {
       const mb = (request.length / 2 ** 20).toFixed(1);
       throw new MinibaseError('TOO_LARGE', `${op}: the request is ${mb} MB; the engine takes at most 64 MB per call (send fewer rows or smaller values per call)`);
     }
-    if (this.#go.exited) {
+    if (this._go.exited) {
       this.fail('the engine exited');
       throw new MinibaseError('INTERNAL', `${op}: the minibase engine exited during the call`);
     }

@@ -13,6 +13,7 @@
 // lookup, several per call.
 
 const fromCharCode = String.fromCharCode;
+const imul = Math.imul;
 
 /**
  * Encodes str from its UTF-16 unit i as UTF-8 into dst from byte w, up to
@@ -242,4 +243,53 @@ export class TextDecoder {
     }
     return out;
   }
+}
+
+// Strings Go hands to JS through wasm_exec.js (goString): the same few
+// property and method names again and again ("position", "readSync",
+// "bytesRead" for every block read). A short ASCII one is looked up by its
+// bytes in a small table and the string made the first time is returned
+// again: no DataView, no string built, and a string V8 has already
+// internalized, so the Reflect.get/set that follows is a plain lookup.
+const NAME_MAX = 32;
+const NAME_SLOTS = 256;
+const names = new Array(NAME_SLOTS);
+let nameBuffer = null;
+let nameBytes = null;
+
+/**
+ * The string of the UTF-8 bytes [addr, addr+len) of buffer (an ArrayBuffer:
+ * the wasm memory), as decoder.decode(new DataView(buffer, addr, len))
+ * returns it: short ASCII from the table, anything else from decoder.
+ * @param {ArrayBuffer} buffer
+ * @param {number} addr
+ * @param {number} len
+ * @param {{ decode(v: DataView): string }} decoder
+ * @returns {string}
+ */
+export function goString(buffer, addr, len, decoder) {
+  if (len > NAME_MAX || len === 0) return decoder.decode(new DataView(buffer, addr, len));
+  if (buffer !== nameBuffer || nameBytes.length < addr + len) {
+    nameBuffer = buffer;
+    nameBytes = new Uint8Array(buffer);
+    if (nameBytes.length < addr + len) return decoder.decode(new DataView(buffer, addr, len)); // throws RangeError as the DataView would
+  }
+  const b = nameBytes;
+  const end = addr + len;
+  let h = len;
+  for (let i = addr; i < end; i++) {
+    const c = b[i];
+    if (c >= 0x80) return decoder.decode(new DataView(buffer, addr, len));
+    h = (imul(h, 31) + c) | 0;
+  }
+  const slot = h & (NAME_SLOTS - 1);
+  const k = names[slot];
+  if (k !== undefined && k.length === len) {
+    let i = 0;
+    while (i < len && k.charCodeAt(i) === b[addr + i]) i++;
+    if (i === len) return k;
+  }
+  const s = asciiString(b, addr, end);
+  names[slot] = s;
+  return s;
 }

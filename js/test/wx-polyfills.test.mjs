@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { TextEncoder as Enc, TextDecoder as Dec } from '../src/wx-text.js';
+import { TextEncoder as Enc, TextDecoder as Dec, goString } from '../src/wx-text.js';
 import { ChaChaRng, chacha20Keystream, platformEntropy } from '../src/wx-random.js';
 
 const require = createRequire(import.meta.url);
@@ -154,6 +154,71 @@ test('TextDecoder: a new or grown buffer is read as it is now', { timeout: 10000
   const other = new TextEncoder().encode('another buffer');
   assert.equal(dec.decode(other.subarray(8)), 'buffer');
   assert.equal(dec.decode(new DataView(mem.buffer, 10, 6)), 'before');
+});
+
+// goString is wasm_exec.js's loadString in the mini-program bundle: it must
+// give what decoding a DataView of the same bytes gives, for every input,
+// with Node's TextDecoder and the polyfill as the fallback alike, also when
+// the table already holds a string of the same slot, length or bytes.
+test('goString: the string a DataView decode gives, from the table or the decoder', () => {
+  const ref = new globalThis.TextDecoder('utf-8');
+  const mem = new WebAssembly.Memory({ initial: 1, maximum: 4 });
+  const u8 = () => new Uint8Array(mem.buffer);
+  const check = (bytes, at, decoder, what) => {
+    u8().set(bytes, at);
+    const want = ref.decode(new DataView(mem.buffer, at, bytes.length));
+    assert.equal(goString(mem.buffer, at, bytes.length, decoder), want, `${what}: ${[...bytes]} at ${at}`);
+    assert.equal(goString(mem.buffer, at, bytes.length, decoder), want, `${what} again: ${[...bytes]} at ${at}`);
+  };
+  const enc = new globalThis.TextEncoder();
+  // The slot of an ASCII string in the table (the hash goString uses), to
+  // make strings that collide.
+  const slot = (s) => {
+    let h = s.length;
+    for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+    return h & 255;
+  };
+  const colliding = [];
+  for (let i = 0; colliding.length < 3; i++) if (slot(`k${i}`) === slot('position')) colliding.push(`k${i}`);
+  const fixed = [
+    '', 'a', 'position', 'positioN', 'length', 'readSync', 'bytesRead', 'arrayBuffer', 'x'.repeat(31), 'x'.repeat(32), 'x'.repeat(33),
+    '\u0000', '\u007f', 'é', 'aé', 'position✓', '😀', 'data/b/000001.seg', ...colliding, 'position', ...colliding.reverse(),
+  ].map((s) => enc.encode(s));
+  const raw = [[0xef, 0xbb, 0xbf, 0x41], [0xed, 0xa0, 0x80], [0xed, 0xb0, 0x80], [0xed, 0xa0, 0x80, 0xed, 0xb0, 0x80], [0xff], [0x80], [0xc0, 0x80],
+    [0x61, 0xe2, 0x9c], [0xf0, 0x9f, 0x98], [0xf4, 0x90, 0x80, 0x80], [0x61, 0x62, 0xfe, 0x63]].map((a) => Uint8Array.from(a));
+  for (const decoder of [ref, new Dec()]) {
+    for (const bytes of [...fixed, ...raw]) for (const at of [0, 7, 65536 - bytes.length]) check(bytes, at, decoder, decoder.constructor.name);
+    // The same address holding other bytes of the same length: not the old string.
+    check(enc.encode('abcdefgh'), 100, decoder, 'first');
+    check(enc.encode('abcdefgX'), 100, decoder, 'overwritten');
+    check(enc.encode('abcdefg\u00e9').subarray(0, 8), 100, decoder, 'overwritten, not ASCII');
+  }
+  // A bounded fuzz: short ASCII from a small alphabet (many repeats, many
+  // collisions), ASCII with one byte ≥ 0x80, and random bytes.
+  const rnd = inputs(41);
+  const pick = (n) => Math.floor(rnd() * n);
+  for (let i = 0; i < 20000; i++) {
+    const n = pick(40);
+    const bytes = new Uint8Array(n);
+    const kind = pick(3);
+    for (let j = 0; j < n; j++) bytes[j] = kind === 2 ? pick(256) : 0x61 + pick(3);
+    if (kind === 1 && n > 0) bytes[pick(n)] = 0x80 + pick(0x80);
+    check(bytes, pick(1000), i % 2 ? ref : new Dec(), 'fuzz');
+  }
+  // A grown memory is a new buffer (the old one detached): read as it is now.
+  check(enc.encode('before'), 10, ref, 'before growth');
+  mem.grow(1);
+  check(enc.encode('after growth'), 65536 + 100, ref, 'past the old end');
+  check(enc.encode('before'), 10, ref, 'after growth');
+  assert.throws(() => goString(mem.buffer, mem.buffer.byteLength - 2, 4, ref), RangeError, 'past the end, as the DataView throws');
+  assert.throws(() => goString(mem.buffer, mem.buffer.byteLength - 2, 40, ref), RangeError, 'past the end, long');
+});
+
+test('the mini-program bundle decodes the strings Go hands to JS with goString', () => {
+  const bundle = fs.readFileSync(new URL('../dist/miniprogram/index.js', import.meta.url), 'utf8');
+  const loadString = bundle.slice(bundle.indexOf('const loadString = '), bundle.indexOf('const loadString = ') + 300);
+  assert.match(loadString, /return goString\(this\._inst\.exports\.mem\.buffer, saddr, len, decoder\);/);
+  assert.doesNotMatch(bundle, /decoder\.decode\(new DataView\(this\._inst/);
 });
 
 test('ChaCha20 matches RFC 8439 and OpenSSL', () => {
