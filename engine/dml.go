@@ -40,6 +40,34 @@ func (tx *Tx) insertOne(db, table string, obj value.Value, upsert bool) (value.V
 	return id, err
 }
 
+// InsertEncodedOne is Insert reading the row straight from d (an encoded
+// object, the last thing d holds) into a row, as InsertEncoded does for
+// many: the single-row insert of the JS bridge, which builds no object
+// value of the row first.
+func (tx *Tx) InsertEncodedOne(db, table string, d *value.Decoder) (value.Value, error) {
+	defer tx.lock()()
+	t, err := tx.lookupTable(db, table)
+	if err != nil {
+		return value.Value{}, err
+	}
+	var id value.Value
+	err = tx.statement(func(w *kv.Overlay) error {
+		r, given, err := t.rowFromDecoderInto(d, nil, nil)
+		if err != nil {
+			return err
+		}
+		if d.More() {
+			return errorf(CodeBadValue, "insert into %s: trailing bytes after the row", t.Name)
+		}
+		if id, err = tx.insertRow(w, t, r, given, false); err != nil {
+			return err
+		}
+		id = value.Clone(id) // the row's values share d's bytes
+		return nil
+	})
+	return id, err
+}
+
 // InsertMany adds rows atomically: all of them or, on any error, none.
 func (tx *Tx) InsertMany(db, table string, rows value.Value) (int, error) {
 	if rows.Kind() != value.Array {

@@ -182,6 +182,9 @@ func (b *Bridge) handle(req []byte, out []byte) []byte {
 	if resp, ok := b.handleLookup(req, out); ok {
 		return resp
 	}
+	if resp, ok := b.handleInsert(req, out); ok {
+		return resp
+	}
 	v, err := value.Decode(req)
 	if err != nil {
 		return appendError(out, engine.CodeBadValue, "malformed request: "+err.Error())
@@ -237,6 +240,46 @@ func (b *Bridge) handleStream(req []byte, out []byte) ([]byte, bool) {
 			return err
 		}
 		return c.result(value.NumberOf(float64(n)))
+	})
+	if err != nil {
+		return appendError(out, engine.CodeOf(err), err.Error()), true
+	}
+	return c.out, true
+}
+
+// handleInsert serves insert, the single-row write every app makes most,
+// decoding the row straight from the request into the engine's row (as
+// handleStream does for insertMany) instead of into an object value first.
+// A request of another shape, or one that is not well formed (whose error
+// the general path words), reports false.
+func (b *Bridge) handleInsert(req []byte, out []byte) ([]byte, bool) {
+	d := value.NewDecoder(req)
+	if n, err := d.ArrayHeader(); err != nil || n != 6 {
+		return nil, false
+	}
+	if op, ok := d.StringView(); !ok || op != "insert" {
+		return nil, false
+	}
+	if !value.WellFormed(req) {
+		return nil, false
+	}
+	args := make([]value.Value, 4)
+	for i := range args {
+		var err error
+		if args[i], err = d.Next(); err != nil {
+			return nil, false
+		}
+	}
+	if tag, ok := d.PeekTag(); !ok || tag != value.TagObject {
+		return nil, false // not an object: the general path says so
+	}
+	c := &call{b: b, op: "insert", args: args, out: append(out, StatusOK), start: len(out)}
+	err := c.tableOp(func(tx *engine.Tx, db, table string) error {
+		id, err := tx.InsertEncodedOne(db, table, d)
+		if err != nil {
+			return err
+		}
+		return idResult(c, id)
 	})
 	if err != nil {
 		return appendError(out, engine.CodeOf(err), err.Error()), true
