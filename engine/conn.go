@@ -181,7 +181,10 @@ func (c *Conn) Auto(fn func(tx *Tx) error) error {
 	// under the lock): a point read should not allocate a transaction. fn
 	// must not keep tx beyond its call.
 	tx := &c.auto
-	*tx = Tx{c: c, base: c.store, startSeq: c.commitSeq, locked: true}
+	// The scratch buffers and the table list keep their room from the last
+	// statement: nothing holds them past a commit (the overlay copies what
+	// it is given).
+	*tx = Tx{c: c, base: c.store, startSeq: c.commitSeq, locked: true, scratch: tx.scratch, tables: tx.tables[:0]}
 	if err := fn(tx); err != nil {
 		tx.end()
 		return err

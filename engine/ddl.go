@@ -32,7 +32,7 @@ func (c *Conn) ddl(fn func(cat *catalog, w *kv.Overlay) error) error {
 	c.cat = cat
 	c.noteSchema()
 	c.commitSeq++
-	c.recordCommit(nil, b, nil)
+	c.recordCommit(nil, b)
 	return nil
 }
 

@@ -26,7 +26,7 @@ type Tx struct {
 	snap     kv.Snapshot
 	ov       *kv.Overlay
 	startSeq uint64
-	tables   map[uint32]uint64 // written table ID → schema version seen
+	tables   []tableVersion    // the tables written, with the schema version seen
 	seqs     map[uint32]bool   // tables whose autoIncrement counter advanced
 	done     bool
 	locked   bool // run by Conn.Auto, which already holds the connection lock
@@ -162,14 +162,22 @@ func (tx *Tx) statement(fn func(w *kv.Overlay) error) error {
 	return nil
 }
 
+// tableVersion is a table a transaction wrote and the schema version it
+// saw: a transaction writes one table or a few, a slice rather than a map
+// (an autocommit insert allocated one per statement).
+type tableVersion struct {
+	id  uint32
+	ver uint64
+}
+
 // touch records that the transaction writes table t.
 func (tx *Tx) touch(t *Table) {
-	if tx.tables == nil {
-		tx.tables = map[uint32]uint64{}
+	for _, tv := range tx.tables {
+		if tv.id == t.ID {
+			return
+		}
 	}
-	if _, ok := tx.tables[t.ID]; !ok {
-		tx.tables[t.ID] = t.Version
-	}
+	tx.tables = append(tx.tables, tableVersion{t.ID, t.Version})
 }
 
 // Commit makes the transaction's writes durable and visible.
@@ -247,7 +255,7 @@ func (tx *Tx) commit() error {
 	}
 	c.publishChanges(notes)
 	c.commitSeq++
-	c.recordCommit(tx, b, tx.tables)
+	c.recordCommit(tx, b)
 	return nil
 }
 
@@ -259,11 +267,11 @@ func (tx *Tx) conflicts(b *kv.Batch) error {
 			return err
 		}
 	}
-	for id, ver := range tx.tables {
+	for _, tv := range tx.tables {
 		if tx.cat != nil {
 			break // the catalog is the one it began on (schemaConflicts): versions are its own
 		}
-		if t := c.tableByID(id); t == nil || t.Version != ver {
+		if t := c.tableByID(tv.id); t == nil || t.Version != tv.ver {
 			return errorf(CodeTxConflict, "transaction conflict: a table it writes was changed or dropped since it began")
 		}
 	}
@@ -282,7 +290,7 @@ func (tx *Tx) conflicts(b *kv.Batch) error {
 
 // recordCommit keeps the written keys while an explicit transaction that
 // began earlier is still open; with none open it keeps nothing.
-func (c *Conn) recordCommit(tx *Tx, b *kv.Batch, tables map[uint32]uint64) {
+func (c *Conn) recordCommit(tx *Tx, b *kv.Batch) {
 	if len(c.open) == 0 || tx != nil && len(c.open) == 1 && c.open[tx.id] == tx {
 		// No other transaction can conflict with this commit: keep nothing
 		// (a bulk insert's keys would be a map of hundreds of thousands).
