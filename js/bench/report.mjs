@@ -85,9 +85,16 @@ function summarize(runs) {
     }
     const memory = {};
     for (const k of Object.keys(rs[0].memory ?? {})) memory[k] = median(rs.map((r) => r.memory[k]));
+    const mem = {}; // per workload: median resident set and wasm memory after it
+    for (const w of WORKLOADS) {
+      const at = rs.map((r) => r.mem?.[w.key]).filter(Boolean);
+      if (!at.length) continue;
+      const pick = (k) => { const xs = at.map((m) => m[k]).filter((x) => x !== undefined); return xs.length ? median(xs) : undefined; };
+      mem[w.key] = { rss: pick('rss'), wasm: pick('wasm') };
+    }
     const medians = {};
     for (const k of Object.keys(rs[0].median ?? {})) medians[k] = median(rs.map((r) => r.median?.[k]).filter((x) => x !== undefined));
-    out[sys] = { name: rs[0].name, note: rs[0].note, plans: rs[0].plans, ms, ops, memory, median: medians };
+    out[sys] = { name: rs[0].name, note: rs[0].note, plans: rs[0].plans, ms, ops, memory, median: medians, mem };
   }
   return out;
 }
@@ -225,19 +232,23 @@ export function writeReport({ runs, rows, runCount, seconds, write, machine: sav
     L.push('', 'Speed ratios are sql.js\'s time ÷ minibase\'s for the same work in this run (above 1× minibase is faster). The small-device memory target (≤ 48 MB with the wx/IndexedDB defaults) and the 1,000,000-row targets are measured by `js/bench/lsm-bench.mjs`; the browser targets (IndexedDB against Dexie) are in the Chromium report: [report-chromium.md](report-chromium.md).', '');
   }
 
-  L.push('## Per workload', '');
+  L.push('## Per workload', '', 'Memory columns, where a table shows them: the process\'s resident set and, for minibase, its wasm memory (which never shrinks) right after the workload, median of runs; the workloads run in order in one process per system, so each figure includes what the ones before it left.', '');
   for (const w of WORKLOADS) {
     const have = systems.filter((s) => sum[s].ms[w.key] !== undefined);
     if (!have.length) continue;
     L.push(`### ${w.title}`, '');
     const perOp = w.perOp ? ` | per op (${w.perOp})` : '';
-    L.push(`| system | median time (ms)${perOp} | ${w.unit || 'ops/s'} | ratio to minibase (node) |`, `|---|---:|${w.perOp ? '---:|' : ''}---:|---:|`);
+    // Memory after the workload, where the run read it (Node's table workloads).
+    const memCols = have.some((s) => sum[s].mem?.[w.key]);
+    const mbOr = (x) => (x === undefined ? '—' : fmt(x / 2 ** 20, 1));
+    L.push(`| system | median time (ms)${perOp} | ${w.unit || 'ops/s'} | ratio to minibase (node) |${memCols ? ' RSS after (MB) | wasm memory after (MB) |' : ''}`, `|---|---:|${w.perOp ? '---:|' : ''}---:|---:|${memCols ? '---:|---:|' : ''}`);
     for (const s of have) {
       const t = sum[s].ms[w.key], n = sum[s].ops[w.key];
       const p = w.perOp ? ` | ${fmt((t * (w.perOp === 'µs' ? 1000 : 1)) / n, w.perOp === 'µs' ? 2 : 3)}` : '';
       const rate = w.key === 'reopen' ? '—' : fmt(n / (t / 1000));
       const r = base?.ms[w.key] ? ratioText(t / base.ms[w.key]) : 'n/a';
-      L.push(`| ${sum[s].name} | ${fmtMs(t)}${p} | ${rate} | ${r} |`);
+      const m = sum[s].mem?.[w.key];
+      L.push(`| ${sum[s].name} | ${fmtMs(t)}${p} | ${rate} | ${r} |${memCols ? ` ${mbOr(m?.rss)} | ${mbOr(m?.wasm)} |` : ''}`);
     }
     const losers = have.filter((s) => !s.startsWith('minibase') && base?.ms[w.key] && sum[s].ms[w.key] < base.ms[w.key]);
     if (losers.length) L.push('', `minibase loses to ${losers.map((s) => sum[s].name).join(', ')} here: ${WHY[w.key]}`);

@@ -74,6 +74,10 @@ if (mode === 'cold') {
     rows: ROWS,
     now,
     out,
+    // after each workload: the process's resident set, and minibase's wasm memory
+    async memory() {
+      return { rss: process.memoryUsage().rss, wasm: sys.stats ? (await sys.stats()).wasmMemoryBytes : undefined };
+    },
     beforeBulk() {
       global.gc?.();
       before = process.resourceUsage().maxRSS * 1024;

@@ -70,19 +70,25 @@ export function recorder(now, out) {
  * `beforeBulk` runs once the input rows are built and `afterBulk` right after
  * the bulk insert (memory readings).
  */
-export async function runTableWorkloads(sys, { rows: ROWS, now, out, beforeBulk, afterBulk }) {
-  const { rec, time } = recorder(now, out);
+export async function runTableWorkloads(sys, { rows: ROWS, now, out, beforeBulk, afterBulk, memory }) {
+  const { rec: record, time } = recorder(now, out);
+  // `memory`, when given, is read after each workload, outside its time:
+  // the report's memory columns per workload (`out.mem[key]`, { rss, wasm }).
+  const rec = async (key, ms, ops) => {
+    record(key, ms, ops);
+    if (memory) (out.mem ??= {})[key] = await memory();
+  };
   const check = (cond, msg) => { if (!cond) throw new Error(`${sys.name}: ${msg}`); };
   const AGES = Math.max(10, Math.floor(ROWS / 100));
   const rows = Array.from({ length: ROWS }, (_, i) => makeRow(i, ROWS));
   await beforeBulk?.();
-  rec('bulk', await time(async () => check((await sys.bulkInsert(rows)) === ROWS, 'bulk count')), ROWS);
+  await rec('bulk', await time(async () => check((await sys.bulkInsert(rows)) === ROWS, 'bulk count')), ROWS);
   await afterBulk?.();
 
   // Each insert is also timed alone: the mean carries the machine's stalls
   // (a preempted thread, a collection) that the median per insert does not.
   const each = new Float64Array(SINGLES);
-  rec('single', await time(async () => {
+  await rec('single', await time(async () => {
     for (let j = 0; j < SINGLES; j++) {
       const t0 = now();
       await sys.insertOne(makeRow(ROWS + j, ROWS, 'new'));
@@ -94,17 +100,17 @@ export async function runTableWorkloads(sys, { rows: ROWS, now, out, beforeBulk,
   const N = ROWS + SINGLES;
 
   for (const i of randomInts(N, 1000, 7)) await sys.getById(i + 1);
-  rec('get-pk', await time(async () => {
+  await rec('get-pk', await time(async () => {
     for (const i of randomInts(N, LOOKUPS)) check((await sys.getById(i + 1))?.id === i + 1, `get ${i + 1}`);
   }), LOOKUPS);
   const uname = (i) => (i < ROWS ? `user${i}` : `new${i}`);
   for (const i of randomInts(N, 1000, 7)) await sys.getByKey(uname(i));
-  rec('get-unique', await time(async () => {
+  await rec('get-unique', await time(async () => {
     for (const i of randomInts(N, LOOKUPS)) check((await sys.getByKey(uname(i)))?.id === i + 1, `by key ${uname(i)}`);
   }), LOOKUPS);
 
   for (const a of randomInts(AGES - 2, 10, 7)) await sys.range(a, a + 2, 100);
-  rec('range', await time(async () => {
+  await rec('range', await time(async () => {
     for (const a of randomInts(AGES - 2, RANGES)) {
       const found = await sys.range(a, a + 2, 100);
       check(found.length === 100 && found[0].age === a && found[99].age <= a + 1, `range ${a}: ${found.length} rows`);
@@ -113,24 +119,24 @@ export async function runTableWorkloads(sys, { rows: ROWS, now, out, beforeBulk,
 
   const maxScore = Math.floor(ROWS / 100);
   let scanned;
-  rec('scan', await time(async () => { scanned = (await sys.scan(maxScore)).length; }), N);
+  await rec('scan', await time(async () => { scanned = (await sys.scan(maxScore)).length; }), N);
   check(scanned >= maxScore, `scan found ${scanned}`);
   if (sys.count) {
     let counted;
-    rec('count', await time(async () => { counted = await sys.count(maxScore); }), N);
+    await rec('count', await time(async () => { counted = await sys.count(maxScore); }), N);
     check(counted === scanned, `count ${counted}, scan ${scanned}`);
   }
   if (sys.topk) {
     // orderBy + limit on a column no index orders, over a third of the rows
     let top;
-    rec('topk', await time(async () => { top = await sys.topk(Math.floor(N / 3), 10); }), Math.floor(N / 3));
+    await rec('topk', await time(async () => { top = await sys.topk(Math.floor(N / 3), 10); }), Math.floor(N / 3));
     check(top.length === 10 && top[0].score >= top[9].score, 'top-k order');
   }
 
   const tenth = Math.floor(AGES / 10);
   let updated, deleted;
-  rec('update', await time(async () => { updated = await sys.update(tenth); }), 0);
-  rec('delete', await time(async () => { deleted = await sys.delete(AGES - tenth); }), 0);
+  await rec('update', await time(async () => { updated = await sys.update(tenth); }), 0);
+  await rec('delete', await time(async () => { deleted = await sys.delete(AGES - tenth); }), 0);
   check(updated >= ROWS / 10 && deleted >= ROWS / 10, `update ${updated}, delete ${deleted}`);
   out.ops.update = updated;
   out.ops.delete = deleted;
