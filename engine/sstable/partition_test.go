@@ -338,3 +338,34 @@ func TestConcurrentPartitionReads(t *testing.T) {
 		require.NoError(t, <-errs)
 	}
 }
+
+// Prime given bytes other than the file the reader opened (a bug, or
+// damage in memory) never puts an index partition that lookups would trust
+// unchecked into the cache: lookups and walks may miss keys (Prime trusts
+// what it is given), but never panic, and fail only with corruption.
+func TestPrimeChecksIndexPartitions(t *testing.T) {
+	data, ents := buildF(formats[2], 600)
+	r0, err := open(t, "p.seg", data)
+	require.NoError(t, err)
+	index, _ := r0.PartitionExtents()
+	for _, e := range index {
+		for at := e[0]; at < e[0]+e[1]-4; at += 3 {
+			bad := bytes.Clone(data)
+			bad[at] ^= 0x5a
+			r, err := open(t, "p.seg", data)
+			require.NoError(t, err)
+			r.Prime(bad, 1<<20)
+			for _, en := range ents[:50] {
+				if _, _, _, err := r.Get([]byte(en.k)); err != nil {
+					require.ErrorIs(t, err, kv.ErrCorrupt)
+				}
+			}
+			it := r.NewIter(nil, nil, true)
+			for it.Next() {
+			}
+			if it.Err() != nil {
+				require.ErrorIs(t, it.Err(), kv.ErrCorrupt)
+			}
+		}
+	}
+}
