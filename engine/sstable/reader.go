@@ -499,7 +499,7 @@ func (r *Reader) checkIndexPart(p int, b []byte) error {
 	return nil
 }
 
-// block returns the verified entries of the data block h locates, through
+// blockHit returns the verified entries of the data block h locates, through
 // the cache, also saying whether it came from the cache.
 func (r *Reader) blockHit(h blockHandle) ([]byte, bool, error) {
 	if b, ok := r.cached(h); ok {
