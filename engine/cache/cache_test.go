@@ -52,3 +52,40 @@ func TestTooLargeAndReplaceAndEvict(t *testing.T) {
 	_, ok = z.Get(cache.Key{})
 	require.False(t, ok)
 }
+
+// High-priority blocks outlive a stream of others while within HighShare,
+// are evicted first past it, and are counted apart.
+func TestHighPriority(t *testing.T) {
+	c := cache.New(100)
+	k := func(i int) cache.Key { return cache.Key{File: 1, Off: int64(i)} }
+	c.AddHigh(k(0), make([]byte, 20))
+	c.AddHigh(k(1), make([]byte, 20))
+	for i := 10; i < 30; i++ {
+		c.Add(k(i), make([]byte, 10))
+		require.LessOrEqual(t, c.Stats().Bytes, int64(100))
+	}
+	for _, i := range []int{0, 1} {
+		_, ok := c.Get(k(i))
+		require.True(t, ok, "high block %d evicted by low ones", i)
+	}
+	st := c.Stats()
+	require.Equal(t, int64(40), st.HighBytes)
+	require.Equal(t, int64(100), st.Bytes)
+	// Past the share (50 of 100) the high blocks go first, oldest first.
+	c.AddHigh(k(2), make([]byte, 20)) // 60 high: two low blocks make room
+	c.AddHigh(k(3), make([]byte, 20)) // over the share: the oldest high goes
+	_, ok := c.Get(k(0))
+	require.False(t, ok)
+	_, ok = c.Get(k(29))
+	require.True(t, ok)
+	require.LessOrEqual(t, c.Stats().Bytes, int64(100))
+	// With no low blocks left, high ones are evicted whatever the share.
+	h := cache.New(30)
+	h.AddHigh(k(0), make([]byte, 20))
+	h.AddHigh(k(1), make([]byte, 20))
+	_, ok = h.Get(k(0))
+	require.False(t, ok)
+	require.Equal(t, int64(20), h.Stats().HighBytes)
+	h.Evict(1)
+	require.Equal(t, cache.Stats{Limit: 30, Hits: h.Stats().Hits, Misses: h.Stats().Misses}, h.Stats())
+}
