@@ -16,7 +16,6 @@ package cache
 import (
 	"container/list"
 	"sync"
-	"sync/atomic"
 )
 
 // HighShare is the part of the limit that high-priority blocks keep ahead
@@ -56,9 +55,6 @@ type entry struct {
 	key  Key
 	data []byte
 	high bool
-	// slot, when set (Publish), holds data while the entry is cached and
-	// is cleared when it leaves.
-	slot *atomic.Pointer[[]byte]
 }
 
 // New returns a cache holding at most limit bytes; limit <= 0 caches nothing.
@@ -134,39 +130,12 @@ func (c *Cache) Evict(file uint64) {
 
 func (c *Cache) removeElement(e *list.Element) {
 	en := e.Value.(*entry)
-	if en.slot != nil {
-		en.slot.Store(nil)
-	}
 	c.list(en.high).Remove(e)
 	delete(c.items, en.key)
 	c.bytes -= int64(len(en.data))
 	if en.high {
 		c.highBytes -= int64(len(en.data))
 	}
-}
-
-// Publish stores the block under k into slot, where its owner reads it
-// without a lookup, for as long as the cache holds it: slot is cleared
-// (under the cache's lock) when the block is evicted or replaced, so that
-// what the owner reaches through it stays within the limit. It reports
-// whether the cache holds k; a block has one slot at most, the last one
-// published. Reads through the slot do not refresh the block's place in
-// the eviction order: for blocks the owner reads all the time (a segment's
-// index and filter partitions, AddHigh) whose order matters little.
-func (c *Cache) Publish(k Key, slot *atomic.Pointer[[]byte]) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.items[k]
-	if !ok {
-		return false
-	}
-	en := e.Value.(*entry)
-	if en.slot != nil && en.slot != slot {
-		en.slot.Store(nil)
-	}
-	en.slot = slot
-	slot.Store(&en.data)
-	return true
 }
 
 // Stats reports the cache's size and counters.

@@ -1,7 +1,6 @@
 package cache_test
 
 import (
-	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -89,29 +88,4 @@ func TestHighPriority(t *testing.T) {
 	require.Equal(t, int64(20), h.Stats().HighBytes)
 	h.Evict(1)
 	require.Equal(t, cache.Stats{Limit: 30, Hits: h.Stats().Hits, Misses: h.Stats().Misses}, h.Stats())
-}
-
-// A published block is in its slot while cached, and the slot is cleared
-// when the block is evicted, replaced, or published into another slot.
-func TestPublish(t *testing.T) {
-	c := cache.New(100)
-	k := func(i int) cache.Key { return cache.Key{File: 1, Off: int64(i)} }
-	var a, b atomic.Pointer[[]byte]
-	require.False(t, c.Publish(k(0), &a), "not cached")
-	require.Nil(t, a.Load())
-	c.AddHigh(k(0), make([]byte, 40))
-	require.True(t, c.Publish(k(0), &a))
-	require.Len(t, *a.Load(), 40)
-	c.AddHigh(k(0), make([]byte, 30)) // replaced
-	require.Nil(t, a.Load())
-	require.True(t, c.Publish(k(0), &a))
-	require.True(t, c.Publish(k(0), &b)) // moved to another slot
-	require.Nil(t, a.Load())
-	require.Len(t, *b.Load(), 30)
-	for i := 1; i <= 4; i++ { // evicts k(0), the oldest of its priority
-		c.AddHigh(k(i), make([]byte, 30))
-	}
-	_, ok := c.Get(k(0))
-	require.False(t, ok)
-	require.Nil(t, b.Load(), "evicted: the slot lets go")
 }

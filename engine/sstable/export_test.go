@@ -24,18 +24,3 @@ func (r *Reader) PartitionExtents() (index, filter [][2]int64) {
 	}
 	return index, filter
 }
-
-// PublishedBytes is what the reader reaches through its partition slots
-// (cache.Publish) now.
-func (r *Reader) PublishedBytes() int64 {
-	var n int64
-	for i := range r.slots {
-		if b := r.slots[i].index.Load(); b != nil {
-			n += int64(len(*b))
-		}
-		if b := r.slots[i].filter.Load(); b != nil {
-			n += int64(len(*b))
-		}
-	}
-	return n
-}

@@ -369,34 +369,3 @@ func TestPrimeChecksIndexPartitions(t *testing.T) {
 		}
 	}
 }
-
-// Partitions a lookup reaches through its slots, without a cache lookup,
-// are only those the cache holds: what the reader keeps reachable stays
-// within the cache's limit, and lookups stay right as partitions come and
-// go. A lookup served from slots counts no partition in the cache's stats.
-func TestPublishedPartitionsStayWithinTheCache(t *testing.T) {
-	data, ents := buildF(formats[2], 3000)
-	const limit = 6 << 10
-	c := cache.New(limit)
-	r, err := sstable.Open("p.seg", 1, int64(len(data)), reader(data), c)
-	require.NoError(t, err)
-	require.Greater(t, r.Partitions(), 4)
-	for round := range 3 {
-		for i := round; i < len(ents); i += 7 {
-			_, tomb, found, err := r.Get([]byte(ents[i].k))
-			require.NoError(t, err)
-			require.True(t, found)
-			require.Equal(t, ents[i].tomb, tomb)
-			require.LessOrEqual(t, r.PublishedBytes(), int64(limit))
-		}
-	}
-	require.Greater(t, r.PublishedBytes(), int64(0))
-	key := []byte(ents[len(ents)-1].k)
-	_, _, _, err = r.Get(key)
-	require.NoError(t, err)
-	before := c.Stats()
-	_, _, _, err = r.Get(key)
-	require.NoError(t, err)
-	after := c.Stats()
-	require.Equal(t, int64(1), after.Hits+after.Misses-before.Hits-before.Misses, "only the data block goes through the cache")
-}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"minibase/engine/checksum"
 	"sort"
-	"sync/atomic"
 
 	"minibase/engine/cache"
 	"minibase/engine/kv"
@@ -39,12 +38,6 @@ type partition struct {
 	index, filter    extent
 }
 
-// partSlots are a partition's index and filter bytes while the cache holds
-// them (cache.Publish): a lookup reaches them without two cache lookups.
-type partSlots struct {
-	index, filter atomic.Pointer[[]byte]
-}
-
 // partitionBytes is about what a partition's entry in memory costs beyond
 // its bytes in the file.
 const partitionBytes = 96
@@ -62,7 +55,6 @@ type Reader struct {
 	blocks  []blockHandle // version 1: every data block
 	bloom   []byte        // version 1
 	parts   []partition   // version 2
-	slots   []partSlots   // version 2, one per partition
 	nblocks int
 	first   []byte
 	last    []byte
@@ -261,7 +253,6 @@ func (r *Reader) parseTop(top []byte, dataEnd, metaEnd int64) error {
 	if len(r.parts) > 0 && bytes.Compare(r.first, r.last) > 0 {
 		return r.corrupt("first key after last key")
 	}
-	r.slots = make([]partSlots, len(r.parts))
 	return nil
 }
 
@@ -413,28 +404,12 @@ func (r *Reader) handleAt(p int, b []byte, j int) (blockHandle, error) {
 // indexPart returns the verified and checked index partition p, through
 // the cache unless bypass.
 func (r *Reader) indexPart(p int, bypass bool) ([]byte, error) {
-	slot := &r.slots[p].index
-	if b := slot.Load(); b != nil && !bypass {
-		return *b, nil
-	}
-	b, err := r.metaBlock(r.parts[p].index, "index partition", p, bypass)
-	if err == nil && !bypass {
-		r.cache.Publish(cache.Key{File: r.id, Off: r.parts[p].index.off}, slot)
-	}
-	return b, err
+	return r.metaBlock(r.parts[p].index, "index partition", p, bypass)
 }
 
 // filterPart returns the verified filter partition p through the cache.
 func (r *Reader) filterPart(p int) ([]byte, error) {
-	slot := &r.slots[p].filter
-	if b := slot.Load(); b != nil {
-		return *b, nil
-	}
-	b, err := r.metaBlock(r.parts[p].filter, "filter partition", -1, false)
-	if err == nil {
-		r.cache.Publish(cache.Key{File: r.id, Off: r.parts[p].filter.off}, slot)
-	}
-	return b, err
+	return r.metaBlock(r.parts[p].filter, "filter partition", -1, false)
 }
 
 // metaBlock reads the index (p >= 0: of partition p, checked) or filter
