@@ -20,11 +20,9 @@ type Iter struct {
 	chunk        int    // bytes per bulk read; <= 0 reads all data blocks at once
 	bulk         []byte // the blocks bulkFirst.. read by the last bulk read
 	bulkFirst    int
-	bulkEnd      int     // index after the last block in bulk
-	bulkOff      int64   // file offset of bulk
-	misses       int     // blocks in a row that were not in the cache
-	allIn        bool    // every entry of the current block is within the far bound
-	ref          partRef // the index partition of the blocks walked
+	bulkEnd      int  // index after the last block in bulk
+	misses       int  // blocks in a row that were not in the cache
+	allIn        bool // every entry of the current block is within the far bound
 }
 
 // A forward iterator that misses the cache readaheadAfter blocks in a row
@@ -48,25 +46,21 @@ func (r *Reader) NewIter(lower, upper []byte, reverse bool) *Iter {
 // block once and should neither evict what readers use nor pay a read per
 // block.
 func (r *Reader) NewScanIter(chunk int) *Iter {
-	return &Iter{r: r, scan: true, chunk: chunk, ref: partRef{bypass: true}}
+	return &Iter{r: r, scan: true, chunk: chunk}
 }
 
 // load decodes block i into it.ents.
 func (it *Iter) load(i int) bool {
-	h, err := it.r.handle(i, &it.ref)
-	if err != nil {
-		it.err = err
-		return false
-	}
 	var b []byte
+	var err error
 	switch {
 	case it.scan:
-		b, err = it.bulkBlock(i, h)
+		b, err = it.bulkBlock(i)
 	case !it.reverse && it.misses >= readaheadAfter:
-		b, err = it.readahead(i, h)
+		b, err = it.readahead(i)
 	default:
 		var hit bool
-		b, hit, err = it.r.blockHit(h)
+		b, hit, err = it.r.blockHit(i)
 		if hit {
 			it.misses = 0
 		} else {
@@ -79,35 +73,27 @@ func (it *Iter) load(i int) bool {
 	}
 	it.bi = i
 	if it.reverse {
-		it.allIn = it.lower == nil
-		if !it.allIn && i > 0 {
-			prev, err := it.r.handle(i-1, &it.ref)
-			if err != nil {
-				it.err = err
-				return false
-			}
-			it.allIn = bytes.Compare(prev.lastKey, it.lower) >= 0
-		}
+		it.allIn = it.lower == nil || i > 0 && bytes.Compare(it.r.blocks[i-1].lastKey, it.lower) >= 0
 	} else {
-		it.allIn = it.upper == nil || bytes.Compare(h.lastKey, it.upper) < 0
+		it.allIn = it.upper == nil || bytes.Compare(it.r.blocks[i].lastKey, it.upper) < 0
 	}
 	it.ents = it.ents[:0]
 	b, offs, ok := splitBlock(b)
 	if !ok {
-		it.err = it.r.corrupt("bad entry table in block at %d", h.off)
+		it.err = it.r.corrupt("bad entry table in block at %d", it.r.blocks[i].off)
 		return false
 	}
 	for p := 0; p < len(b); {
 		e, next, ok := decodeEntry(b, p)
 		if !ok {
-			it.err = it.r.corrupt("bad entry in block at %d", h.off)
+			it.err = it.r.corrupt("bad entry in block at %d", it.r.blocks[i].off)
 			return false
 		}
 		it.ents = append(it.ents, e)
 		p = next
 	}
 	if len(it.ents) != len(offs)/4 {
-		it.err = it.r.corrupt("entry table of block at %d does not match its entries", h.off)
+		it.err = it.r.corrupt("entry table of block at %d does not match its entries", it.r.blocks[i].off)
 		return false
 	}
 	return true
@@ -135,7 +121,7 @@ func (it *Iter) Next() bool {
 	}
 	it.pos++
 	for it.pos >= len(it.ents) {
-		if it.bi+1 >= it.r.nblocks || !it.load(it.bi+1) {
+		if it.bi+1 >= len(it.r.blocks) || !it.load(it.bi+1) {
 			it.ents = nil
 			return false
 		}
@@ -145,20 +131,16 @@ func (it *Iter) Next() bool {
 }
 
 func (it *Iter) seek() bool {
-	n := it.r.nblocks
-	if n == 0 {
+	blocks := it.r.blocks
+	if len(blocks) == 0 {
 		return false
 	}
 	if !it.reverse {
 		i := 0
 		if it.lower != nil {
-			var err error
-			if i, err = it.r.findBlock(it.lower, &it.ref); err != nil {
-				it.err = err
-				return false
-			}
+			i = it.r.findBlock(it.lower)
 		}
-		if i == n || !it.load(i) {
+		if i == len(blocks) || !it.load(i) {
 			return false
 		}
 		it.pos = 0
@@ -173,14 +155,9 @@ func (it *Iter) seek() bool {
 		}
 		return it.inBounds()
 	}
-	i := n - 1
+	i := len(blocks) - 1
 	if it.upper != nil {
-		j, err := it.r.findBlock(it.upper, &it.ref)
-		if err != nil {
-			it.err = err
-			return false
-		}
-		i = min(j, n-1)
+		i = min(it.r.findBlock(it.upper), len(blocks)-1)
 	}
 	if !it.load(i) {
 		return false
@@ -241,7 +218,7 @@ func (it *Iter) WalkBefore(limit []byte, tombs bool, fn func(key, value []byte) 
 		}
 		// The block is done: on to the next one, with pos before its first
 		// entry, which is what Next expects of a fresh block.
-		if it.bi+1 >= it.r.nblocks || !it.load(it.bi+1) {
+		if it.bi+1 >= len(it.r.blocks) || !it.load(it.bi+1) {
 			return false // Next finds the end (or the error) as it would have
 		}
 		it.pos = -1
@@ -261,108 +238,70 @@ func (it *Iter) Tomb() bool { return it.ents[it.pos].tomb }
 // Err is the first error met.
 func (it *Iter) Err() error { return it.err }
 
-// readahead returns block i (at h) for a scanning iterator: from the
-// cache, from the last readahead, or by reading it and the blocks after it
-// up to readaheadBytes (not past the block holding the upper bound, nor past
-// the end of its index partition).
-func (it *Iter) readahead(i int, h blockHandle) ([]byte, error) {
+// readahead returns block i for a scanning iterator: from the cache, from
+// the last readahead, or by reading it and the blocks after it up to
+// readaheadBytes (and not past the block holding the upper bound).
+func (it *Iter) readahead(i int) ([]byte, error) {
 	r := it.r
 	if i < it.bulkFirst || i >= it.bulkEnd {
-		if b, ok := r.cached(h); ok {
+		if b, ok := r.cached(i); ok {
 			return b, nil
 		}
-		last := r.nblocks - 1
-		if r.v2 {
-			pt := &r.parts[it.ref.p] // handle(i) made ref hold i's partition
-			last = pt.first + pt.count - 1
+		last := len(r.blocks) - 1
+		if it.upper != nil {
+			last = min(r.findBlock(it.upper), last)
 		}
-		end, size, prev := i+1, h.size, h.lastKey
-		for end <= last && (it.upper == nil || bytes.Compare(prev, it.upper) < 0) {
-			next, err := r.handle(end, &it.ref)
-			if err != nil {
-				return nil, err
-			}
-			if size+next.size > readaheadBytes {
-				break
-			}
-			size += next.size
-			prev = next.lastKey
+		end, size := i+1, r.blocks[i].size
+		for end <= last && size+r.blocks[end].size <= readaheadBytes {
+			size += r.blocks[end].size
 			end++
 		}
-		if err := it.bulkRead(h.off, i, end, size); err != nil {
+		if err := it.bulkRead(i, end, size); err != nil {
 			return nil, err
 		}
 	}
-	b, err := it.bulkAt(h)
+	b, err := it.bulkAt(i)
 	if err == nil {
-		r.cacheIfRoom(h, b)
+		r.cacheIfRoom(i, b)
 	}
 	return b, err
 }
 
-// bulkRead reads blocks [i, end), size bytes from off, into it.bulk.
-func (it *Iter) bulkRead(off int64, i, end, size int) error {
+// bulkRead reads blocks [i, end), size bytes, into it.bulk.
+func (it *Iter) bulkRead(i, end, size int) error {
 	r := it.r
-	data, err := r.read(off, size)
+	data, err := r.read(r.blocks[i].off, size)
 	if err != nil {
 		return fmt.Errorf("read segment %s: %w", r.name, err)
 	}
 	if len(data) != size {
 		return r.corrupt("short read of data blocks")
 	}
-	it.bulk, it.bulkFirst, it.bulkEnd, it.bulkOff = data, i, end, off
+	it.bulk, it.bulkFirst, it.bulkEnd = data, i, end
 	return nil
 }
 
-// bulkAt verifies and returns the block at h from the last bulk read.
-func (it *Iter) bulkAt(h blockHandle) ([]byte, error) {
-	off := h.off - it.bulkOff
-	if off < 0 || off+int64(h.size) > int64(len(it.bulk)) {
-		return nil, it.r.corrupt("block at %d outside its bulk read", h.off)
-	}
+// bulkAt verifies and returns block i of the last bulk read.
+func (it *Iter) bulkAt(i int) ([]byte, error) {
+	h := it.r.blocks[i]
+	off := h.off - it.r.blocks[it.bulkFirst].off
 	return it.r.verifyAt(it.bulk[off:off+int64(h.size)], "block", int64(h.off))
 }
 
-// bulkBlock returns block i (at h), reading it and the blocks after it that
-// fit in one chunk when it is not in the last bulk read.
-func (it *Iter) bulkBlock(i int, h blockHandle) ([]byte, error) {
+// bulkBlock returns block i, reading it and the blocks after it that fit in
+// one chunk when it is not in the last bulk read.
+func (it *Iter) bulkBlock(i int) ([]byte, error) {
 	r := it.r
 	if i < it.bulkFirst || i >= it.bulkEnd {
-		end, size := i+1, h.size
-		if !r.v2 {
-			for end < len(r.blocks) && (it.chunk <= 0 || size+r.blocks[end].size <= it.chunk) {
-				size += r.blocks[end].size
-				end++
-			}
-		} else {
-			// The rest of i's partition block by block, then whole
-			// partitions, whose data extents the top-level index has.
-			p := it.ref.p
-			pt := &r.parts[p]
-			for end < pt.first+pt.count {
-				next, err := r.handle(end, &it.ref)
-				if err != nil {
-					return nil, err
-				}
-				if it.chunk > 0 && size+next.size > it.chunk {
-					break
-				}
-				size += next.size
-				end++
-			}
-			for end == pt.first+pt.count && p+1 < len(r.parts) {
-				q := &r.parts[p+1]
-				if it.chunk > 0 && int64(size)+q.dataEnd-q.dataOff > int64(it.chunk) {
-					break
-				}
-				size += int(q.dataEnd - q.dataOff)
-				end += q.count
-				p, pt = p+1, q
-			}
+		end := i + 1
+		size := r.blocks[i].size
+		for end < len(r.blocks) && (it.chunk <= 0 || size+r.blocks[end].size <= it.chunk) {
+			size += r.blocks[end].size
+			end++
 		}
-		if err := it.bulkRead(h.off, i, end, size); err != nil {
+		if err := it.bulkRead(i, end, size); err != nil {
 			return nil, err
 		}
 	}
-	return it.bulkAt(h)
+	return it.bulkAt(i)
 }

@@ -18,29 +18,8 @@ type ent struct {
 	tomb bool
 }
 
-// format writes one kind of file the reader must read.
-type format struct {
-	name      string
-	newWriter func() *sstable.Writer
-}
-
-// formats are version 1 (still read), version 2 with the default index
-// partitions (one for these small files) and version 2 with partitions of
-// a few blocks each, so that every walk crosses partition boundaries.
-var formats = []format{
-	{"v1", func() *sstable.Writer { return sstable.NewWriterV1(256) }},
-	{"v2", func() *sstable.Writer { return sstable.NewWriter(256, 0) }},
-	{"v2-small-partitions", func() *sstable.Writer {
-		w := sstable.NewWriter(256, 0)
-		sstable.SetPartitionSize(w, 100)
-		return w
-	}},
-}
-
-func build(n int) ([]byte, []ent) { return buildF(formats[1], n) }
-
-func buildF(f format, n int) ([]byte, []ent) {
-	w := f.newWriter()
+func build(n int) ([]byte, []ent) {
+	w := sstable.NewWriter(256, 0)
 	var ents []ent
 	for i := 0; i < n; i++ {
 		e := ent{k: fmt.Sprintf("k%05d", i*2), v: fmt.Sprintf("value-%d", i), tomb: i%7 == 3}
@@ -51,13 +30,6 @@ func buildF(f format, n int) ([]byte, []ent) {
 		ents = append(ents, e)
 	}
 	return w.Finish(), ents
-}
-
-// forFormats runs fn as a subtest per format.
-func forFormats(t *testing.T, fn func(t *testing.T, f format)) {
-	for _, f := range formats {
-		t.Run(f.name, func(t *testing.T) { fn(t, f) })
-	}
 }
 
 func reader(data []byte) sstable.ReadFunc {
@@ -74,13 +46,9 @@ func open(t testing.TB, name string, data []byte) (*sstable.Reader, error) {
 }
 
 func TestGetAndIterate(t *testing.T) {
-	forFormats(t, testGetAndIterate)
-}
-
-func testGetAndIterate(t *testing.T, f format) {
 	for _, n := range []int{0, 1, 2, 50, 1000} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			data, ents := buildF(f, n)
+			data, ents := build(n)
 			r, err := open(t, "a.seg", data)
 			require.NoError(t, err)
 			require.Equal(t, uint64(n), r.Entries)
@@ -144,11 +112,7 @@ func reversed(s []string) []string {
 }
 
 func TestDamageIsCorruptNamingFile(t *testing.T) {
-	forFormats(t, testDamageIsCorruptNamingFile)
-}
-
-func testDamageIsCorruptNamingFile(t *testing.T, f format) {
-	data, ents := buildF(f, 300)
+	data, ents := build(300)
 	for _, cut := range []int{0, 1, sstable.FooterSize, len(data) / 2, len(data) - 1} {
 		_, err := open(t, "cut.seg", data[:cut])
 		require.ErrorIs(t, err, kv.ErrCorrupt, "cut %d", cut)
@@ -172,38 +136,25 @@ func testDamageIsCorruptNamingFile(t *testing.T, f format) {
 }
 
 func TestBloomRejectsMostAbsentKeys(t *testing.T) {
-	forFormats(t, testBloomRejectsMostAbsentKeys)
-}
-
-func testBloomRejectsMostAbsentKeys(t *testing.T, f format) {
-	data, _ := buildF(f, 1000)
+	data, _ := build(1000)
 	c := cache.New(1 << 20)
 	r, err := sstable.Open("b.seg", 1, int64(len(data)), reader(data), c)
 	require.NoError(t, err)
 	for i := 0; i < 1000; i++ {
-		// Absent keys spread over the file's range, between its keys.
-		_, _, found, err := r.Get(fmt.Appendf(nil, "k%05dx", i*2))
+		_, _, found, err := r.Get(fmt.Appendf(nil, "absent%d", i))
 		require.NoError(t, err)
 		require.False(t, found)
 	}
 	// 10 bits per key: about 1% false positives; 5% is far outside chance.
-	// Each index and filter partition is one more miss, once.
-	parts := int64(2 * r.Partitions())
-	require.Less(t, c.Stats().Misses-parts, int64(50))
+	require.Less(t, c.Stats().Misses, int64(50))
 }
 
 func FuzzReader(f *testing.F) {
-	for _, fm := range formats {
-		data, _ := buildF(fm, 40)
-		f.Add(data)
-		empty, _ := buildF(fm, 0)
-		f.Add(empty)
-	}
-	f.Fuzz(fuzzBody)
-}
-
-func fuzzBody(t *testing.T, data []byte) {
-	{
+	data, _ := build(40)
+	f.Add(data)
+	empty, _ := build(0)
+	f.Add(empty)
+	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := open(t, "f.seg", data)
 		if err != nil {
 			require.ErrorIs(t, err, kv.ErrCorrupt)
@@ -218,31 +169,11 @@ func fuzzBody(t *testing.T, data []byte) {
 				require.ErrorIs(t, err, kv.ErrCorrupt)
 			}
 		}
-		// Seeks from keys near the file's, both ways, and a scan.
-		for _, k := range []string{"", "k00010", "k00041", "k99999"} {
-			_, _, _, _ = r.Get([]byte(k))
-			for _, rev := range []bool{false, true} {
-				it := r.NewIter([]byte(k), nil, rev)
-				for n := 0; it.Next() && n < 10; n++ {
-				}
-				it = r.NewIter(nil, []byte(k), rev)
-				for n := 0; it.Next() && n < 10; n++ {
-				}
-			}
-		}
-		if err := r.Verify(); err != nil {
-			require.ErrorIs(t, err, kv.ErrCorrupt)
-		}
-		r.Prime(data, 1<<20)
-	}
+	})
 }
 
 func TestScanIter(t *testing.T) {
-	forFormats(t, testScanIter)
-}
-
-func testScanIter(t *testing.T, f format) {
-	data, ents := buildF(f, 500)
+	data, ents := build(500)
 	c := cache.New(1 << 20)
 	r, err := sstable.Open("s.seg", 1, int64(len(data)), reader(data), c)
 	require.NoError(t, err)
@@ -278,11 +209,7 @@ func testScanIter(t *testing.T, f format) {
 // Verify reads the whole file: any flipped byte in a data block is
 // corruption, and an intact file passes.
 func TestVerifyFindsEveryFlippedByte(t *testing.T) {
-	forFormats(t, testVerifyFindsEveryFlippedByte)
-}
-
-func testVerifyFindsEveryFlippedByte(t *testing.T, f format) {
-	w := f.newWriter()
+	w := sstable.NewWriter(256, 0)
 	for i := 0; i < 200; i++ {
 		w.Add([]byte(fmt.Sprintf("key%04d", i)), []byte(fmt.Sprintf("value %d", i)), i%17 == 0)
 	}
@@ -310,11 +237,7 @@ func testVerifyFindsEveryFlippedByte(t *testing.T, f format) {
 // holding the upper bound, filling the cache only while it has room, and
 // still reporting a damaged block.
 func TestReadahead(t *testing.T) {
-	forFormats(t, testReadahead)
-}
-
-func testReadahead(t *testing.T, f format) {
-	data, ents := buildF(f, 3000)
+	data, ents := build(3000)
 	for _, limit := range []int64{0, 2000, 1 << 20} {
 		t.Run(fmt.Sprint(limit), func(t *testing.T) {
 			reads, bytesRead := 0, 0
@@ -347,10 +270,8 @@ func testReadahead(t *testing.T, f format) {
 				require.Equal(t, want, got, "upper %q", hi)
 				if limit == 0 {
 					// The file is ~200 blocks of 256 bytes, under one
-					// readahead: two misses, then one read; with
-					// partitions, a readahead stops at the end of one,
-					// and each is one more read (nothing is cached).
-					require.LessOrEqual(t, reads, 3+2*r.Partitions(), "upper %q: %d reads", hi, reads)
+					// readahead: two misses, then one read.
+					require.LessOrEqual(t, reads, 3, "upper %q: %d reads", hi, reads)
 					if hi == "k00500" {
 						require.Less(t, bytesRead, len(data)/4, "read past the upper bound")
 					}
@@ -374,11 +295,7 @@ func testReadahead(t *testing.T, f format) {
 // OpenTail given the segment's TailBytes reads index, filter and footer in
 // one read; any other tail still opens the same reader, with more reads.
 func TestOpenTail(t *testing.T) {
-	forFormats(t, testOpenTail)
-}
-
-func testOpenTail(t *testing.T, f format) {
-	data, ents := buildF(f, 500)
+	data, ents := build(500)
 	r, err := open(t, "a.seg", data)
 	require.NoError(t, err)
 	tail := r.TailBytes()

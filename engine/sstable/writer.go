@@ -4,50 +4,20 @@
 //
 // # Format
 //
-// Version 2, which the Writer writes:
-//
-//	data blocks       repeated: [entries][offsets][count u32][CRC-32C u32 of
-//	                  all before it in the block]
-//	                  entry: [uvarint key length][key][uvarint tag][value]
-//	                  tag 0 is a tombstone (no value), else value length + 1;
-//	                  offsets: u32 offset of every entry in the block, so a
-//	                  lookup binary-searches the block instead of scanning it
-//	index partitions  repeated: a block laid out as a data block, one entry
-//	                  per data block: key its last key, value [uvarint
-//	                  offset][uvarint size] (size includes the block's CRC);
-//	                  cut at about IndexPartitionSize bytes
-//	filter partitions repeated, one per index partition: [u8 probes][bit
-//	                  array] over the keys of that partition's data blocks;
-//	                  then CRC-32C u32
-//	top-level index   [uvarint length][first key of the file], then per
-//	                  partition [uvarint length][last key][uvarint data
-//	                  blocks][uvarint offset of its first data block]
-//	                  [uvarint index partition offset][uvarint its size]
-//	                  [uvarint filter partition offset][uvarint its size];
-//	                  then CRC-32C u32
-//	footer            "MBSST002" | top-level offset u64 | top-level size u32 |
-//	                  partitions offset u64 | partitions size u32 | entries
-//	                  u64 | tombstones u64 | key+value bytes of live entries
-//	                  u64 | CRC-32C u32 of the footer so far | "MBSE"
-//
-// Only the top-level index (one entry per partition) stays in a Reader's
-// memory; index and filter partitions are read on demand through the block
-// cache like data blocks, so what a store holds for its segments is bounded
-// by the cache however large the data grows (RocksDB's partitioned index
-// and filters; Pebble's two-level index). A lookup binary-searches a cached
-// partition's bytes through its offsets, without decoding it.
-//
-// Version 1, still read (files written before version 2):
-//
-//	data blocks   as in version 2
+//	data blocks   repeated: [entries][offsets][count u32][CRC-32C u32 of
+//	              all before it in the block]
+//	              entry: [uvarint key length][key][uvarint tag][value]
+//	              tag 0 is a tombstone (no value), else value length + 1;
+//	              offsets: u32 offset of every entry in the block, so a
+//	              lookup binary-searches the block instead of scanning it
 //	index block   [uvarint length][first key of the file], then per data
-//	              block [uvarint length][last key][uvarint offset][uvarint size];
-//	              then CRC-32C u32
+//	              block [uvarint length][last key][uvarint offset][uvarint size]
+//	              (size includes the block's CRC); then CRC-32C u32
 //	bloom block   [u8 probes][bit array]; then CRC-32C u32
 //	footer        "MBSST001" | index offset u64 | index size u32 |
-//	              bloom offset u64 | bloom size u32 | then as in version 2
-//
-// A version 1 reader keeps the whole index and filter in memory.
+//	              bloom offset u64 | bloom size u32 | entries u64 |
+//	              tombstones u64 | key+value bytes of live entries u64 |
+//	              CRC-32C u32 of the footer so far | "MBSE"
 //
 // All integers are little-endian. Every block carries its own checksum, so a
 // reader verifies just what it reads; the footer's checksum covers the
@@ -62,8 +32,7 @@ import (
 
 // Format constants.
 const (
-	footerMagicV1  = "MBSST001"
-	footerMagic    = "MBSST002"
+	footerMagic    = "MBSST001"
 	footerEndMagic = "MBSE"
 	// FooterSize is the size of the fixed footer at the end of every file.
 	FooterSize = 8 + 8 + 4 + 8 + 4 + 8 + 8 + 8 + 4 + 4
@@ -71,8 +40,6 @@ const (
 	// DefaultBlockSize is the target size of a data block.
 	DefaultBlockSize = 4 << 10
 	bitsPerKey       = 10
-	// IndexPartitionSize is the target size of an index partition.
-	IndexPartitionSize = 4 << 10
 )
 
 // Writer builds a segment file in memory. Add entries in strictly increasing
@@ -86,30 +53,11 @@ type Writer struct {
 	firstKey   []byte
 	lastAt     int // where the last key added is in buf (it ends the index entry of its block)
 	lastLen    int
-	hashes     []uint64 // of the keys of the file (version 1) or of the partition being built
+	hashes     []uint64
 	offsets    []uint32 // of the entries in the current block
 	entries    uint64
 	tombs      uint64
 	liveBytes  uint64
-
-	v1       bool     // write format version 1 (tests of the reader only)
-	partSize int      // target index partition size
-	part     []byte   // entries of the index partition being built
-	partOffs []uint32 // their offsets in part
-	partFrom int      // number of the partition's first data block
-	partData int      // offset of the partition's first data block
-	blocks   int      // data blocks finished
-	meta     []byte   // finished index and filter partitions
-	parts    []partMeta
-}
-
-// partMeta is a finished partition, as the top-level index lists it;
-// offsets are within Writer.meta until Finish places it.
-type partMeta struct {
-	lastKey              []byte
-	blocks, dataOff      int
-	indexOff, indexLen   int
-	filterOff, filterLen int
 }
 
 // NewWriter returns a writer cutting data blocks at about blockSize bytes
@@ -120,7 +68,7 @@ func NewWriter(blockSize, sizeHint int) *Writer {
 	if blockSize <= 0 {
 		blockSize = DefaultBlockSize
 	}
-	return &Writer{blockSize: blockSize, sizeHint: sizeHint, partSize: IndexPartitionSize}
+	return &Writer{blockSize: blockSize, sizeHint: sizeHint}
 }
 
 // NewWriterInto is NewWriter writing into buf's storage (from length 0):
@@ -169,8 +117,7 @@ func (w *Writer) Entries() int { return int(w.entries) }
 
 // Size is about the size of the file Finish would return now.
 func (w *Writer) Size() int {
-	return len(w.buf) + 4*len(w.offsets) + len(w.index) + len(w.meta) + len(w.part) + 4*len(w.partOffs) +
-		len(w.hashes)*bitsPerKey/8 + 64*len(w.parts) + FooterSize + 64
+	return len(w.buf) + 4*len(w.offsets) + len(w.index) + len(w.hashes)*bitsPerKey/8 + FooterSize + 64
 }
 
 func (w *Writer) finishBlock() {
@@ -183,98 +130,16 @@ func (w *Writer) finishBlock() {
 	w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(len(w.offsets)))
 	w.offsets = w.offsets[:0]
 	w.buf = binary.LittleEndian.AppendUint32(w.buf, checksum.Of(w.buf[w.blockStart:]))
-	lastKey := w.buf[w.lastAt : w.lastAt+w.lastLen]
-	off, size := uint64(w.blockStart), uint64(len(w.buf)-w.blockStart)
+	w.index = binary.AppendUvarint(w.index, uint64(w.lastLen))
+	w.index = append(w.index, w.buf[w.lastAt:w.lastAt+w.lastLen]...)
+	w.index = binary.AppendUvarint(w.index, uint64(w.blockStart))
+	w.index = binary.AppendUvarint(w.index, uint64(len(w.buf)-w.blockStart))
 	w.blockStart = len(w.buf)
-	w.blocks++
-	if w.v1 {
-		w.index = binary.AppendUvarint(w.index, uint64(len(lastKey)))
-		w.index = append(w.index, lastKey...)
-		w.index = binary.AppendUvarint(w.index, off)
-		w.index = binary.AppendUvarint(w.index, size)
-		return
-	}
-	// The partition entry: the block's last key, then its handle as the
-	// value (tag = value length + 1).
-	w.partOffs = append(w.partOffs, uint32(len(w.part)))
-	w.part = binary.AppendUvarint(w.part, uint64(len(lastKey)))
-	w.part = append(w.part, lastKey...)
-	w.part = binary.AppendUvarint(w.part, uint64(uvarintLen(off)+uvarintLen(size)+1))
-	w.part = binary.AppendUvarint(w.part, off)
-	w.part = binary.AppendUvarint(w.part, size)
-	if len(w.part)+4*len(w.partOffs) >= w.partSize {
-		w.finishPartition(lastKey)
-	}
-}
-
-func uvarintLen(x uint64) int {
-	n := 1
-	for x >= 0x80 {
-		x >>= 7
-		n++
-	}
-	return n
-}
-
-// finishPartition moves the index partition being built, and the filter
-// over its blocks' keys, to w.meta.
-func (w *Writer) finishPartition(lastKey []byte) {
-	if len(w.partOffs) == 0 {
-		return
-	}
-	pm := partMeta{lastKey: append([]byte(nil), lastKey...), blocks: w.blocks - w.partFrom, dataOff: w.partData}
-	pm.indexOff = len(w.meta)
-	w.meta = append(w.meta, w.part...)
-	for _, o := range w.partOffs {
-		w.meta = binary.LittleEndian.AppendUint32(w.meta, o)
-	}
-	w.meta = binary.LittleEndian.AppendUint32(w.meta, uint32(len(w.partOffs)))
-	w.meta = binary.LittleEndian.AppendUint32(w.meta, checksum.Of(w.meta[pm.indexOff:]))
-	pm.indexLen = len(w.meta) - pm.indexOff
-	pm.filterOff = len(w.meta)
-	w.meta = appendBloom(w.meta, w.hashes)
-	w.meta = binary.LittleEndian.AppendUint32(w.meta, checksum.Of(w.meta[pm.filterOff:]))
-	pm.filterLen = len(w.meta) - pm.filterOff
-	w.parts = append(w.parts, pm)
-	w.part, w.partOffs = w.part[:0], w.partOffs[:0]
-	w.partFrom, w.partData = w.blocks, w.blockStart
-	w.hashes = w.hashes[:0]
 }
 
 // Finish returns the whole file. The writer must not be used afterwards.
 func (w *Writer) Finish() []byte {
 	w.finishBlock()
-	if w.v1 {
-		return w.finishV1()
-	}
-	if len(w.partOffs) > 0 {
-		w.finishPartition(w.buf[w.lastAt : w.lastAt+w.lastLen])
-	}
-	buf := w.buf
-	metaOff := len(buf)
-	buf = append(buf, w.meta...)
-	topOff := len(buf)
-	buf = binary.AppendUvarint(buf, uint64(len(w.firstKey)))
-	buf = append(buf, w.firstKey...)
-	for _, pm := range w.parts {
-		buf = binary.AppendUvarint(buf, uint64(len(pm.lastKey)))
-		buf = append(buf, pm.lastKey...)
-		for _, v := range []int{pm.blocks, pm.dataOff, metaOff + pm.indexOff, pm.indexLen, metaOff + pm.filterOff, pm.filterLen} {
-			buf = binary.AppendUvarint(buf, uint64(v))
-		}
-	}
-	buf = binary.LittleEndian.AppendUint32(buf, checksum.Of(buf[topOff:]))
-	footerOff := len(buf)
-	buf = append(buf, footerMagic...)
-	buf = binary.LittleEndian.AppendUint64(buf, uint64(topOff))
-	buf = binary.LittleEndian.AppendUint32(buf, uint32(footerOff-topOff))
-	buf = binary.LittleEndian.AppendUint64(buf, uint64(metaOff))
-	buf = binary.LittleEndian.AppendUint32(buf, uint32(topOff-metaOff))
-	return w.finishFooter(buf, footerOff)
-}
-
-// finishV1 ends a version 1 file: one index block and one filter.
-func (w *Writer) finishV1() []byte {
 	buf := w.buf
 	indexOff := len(buf)
 	buf = binary.AppendUvarint(buf, uint64(len(w.firstKey)))
@@ -285,16 +150,11 @@ func (w *Writer) finishV1() []byte {
 	buf = appendBloom(buf, w.hashes)
 	buf = binary.LittleEndian.AppendUint32(buf, checksum.Of(buf[bloomOff:]))
 	footerOff := len(buf)
-	buf = append(buf, footerMagicV1...)
+	buf = append(buf, footerMagic...)
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(indexOff))
 	buf = binary.LittleEndian.AppendUint32(buf, uint32(bloomOff-indexOff))
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(bloomOff))
 	buf = binary.LittleEndian.AppendUint32(buf, uint32(footerOff-bloomOff))
-	return w.finishFooter(buf, footerOff)
-}
-
-// finishFooter appends the footer's counts, checksum and end magic.
-func (w *Writer) finishFooter(buf []byte, footerOff int) []byte {
 	buf = binary.LittleEndian.AppendUint64(buf, w.entries)
 	buf = binary.LittleEndian.AppendUint64(buf, w.tombs)
 	buf = binary.LittleEndian.AppendUint64(buf, w.liveBytes)

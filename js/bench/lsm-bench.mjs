@@ -107,7 +107,6 @@ try {
   let st = await sample(conn);
   out.push(['insertMany rows/s', Math.round(ROWS / (insertMs / 1000)).toLocaleString('en-US'), `${ROWS.toLocaleString('en-US')} rows in batches of ${BATCH}; slowest batch ${worstBatch.toFixed(0)} ms`]);
   out.push(['wasm memory during the load (never shrinks) [≤ 128 MB]', mb(peakWasm), `Go: ${mb(peakGo)} in /memory/classes/total, peak live heap after a collection ${mb(peakLive)}; process RSS peak ${mb(peakRss)} (ArrayBuffers ${mb(peakExt)})`]);
-  out.push(['index and filter bytes held after the load (indexBytes)', `${((st.indexBytes ?? 0) / 1024).toFixed(0)} KB`, `${st.segments} segments; block cache ${mb(st.cacheBytes ?? 0)} of ${mb(st.cacheLimit ?? 0)}`]);
   out.push(['bytes written per row (insertMany)', Math.round(st.bytesWritten / ROWS), `${st.flushes} flushes, ${st.compactions} compactions; raw row ${Math.round(raw / ROWS)} B`]);
 
   // single-row autocommit inserts
@@ -131,7 +130,7 @@ try {
   const warmUs = ((performance.now() - l0) * 1000) / LOOKUPS;
   st = await sample(conn);
   const rate = (st.cacheHits - hits0) / Math.max(1, st.cacheHits - hits0 + st.cacheMisses - miss0);
-  out.push(['unique-key lookup, warm', `${warmUs.toFixed(1)} µs`, `${LOOKUPS} random keys of ${ROWS.toLocaleString('en-US')}; block cache hit rate ${(rate * 100).toFixed(0)}% (limit ${mb(st.cacheLimit)}), ${((st.cacheMisses - miss0) / LOOKUPS).toFixed(2)} block reads per lookup`]);
+  out.push(['unique-key lookup, warm', `${warmUs.toFixed(1)} µs`, `${LOOKUPS} random keys of ${ROWS.toLocaleString('en-US')}; block cache hit rate ${(rate * 100).toFixed(0)}% (limit ${mb(st.cacheLimit)})`]);
 
   // compaction and disk size
   const c0 = performance.now();
@@ -159,7 +158,6 @@ try {
   }
   const coldUs = ((performance.now() - k0) * 1000) / COLD;
   st = await conn.stats();
-  out.push(['indexBytes after the cold lookups', `${((st.indexBytes ?? 0) / 1024).toFixed(0)} KB`, `block cache ${mb(st.cacheBytes ?? 0)}`]);
   out.push(['unique-key lookup, cold after reopen', `${coldUs.toFixed(1)} µs`, `first ${COLD} lookups after reopen; ${st.cacheMisses} block reads`]);
   await conn.close();
 } finally {
