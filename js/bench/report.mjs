@@ -166,6 +166,11 @@ export function writeReport({ runs, rows, runCount, seconds, write, machine: sav
   L.push('Schema (the same rows for all): `users(id number primary key, username string unique, age number indexed, city string indexed, score number, profile object)`, ~110 bytes of JSON per row, e.g. `{"id":1,"username":"user0","age":0,"city":"city0","score":0,"profile":{"plan":"pro","tags":["a","b"],"verified":true}}`. Each age value is held by ~100 rows; `score` has no index. Workloads 2–6 run on the table after the bulk insert, in order. This schema is heavier than the one of the foundation benchmark quoted in the README (js/bench/foundation.mjs: ~60-byte rows, no object column, one secondary index), so minibase\'s own numbers here are lower than those.', '');
   if (base?.plans) L.push(`minibase's plans (\`explain\`): range query → ${base.plans.range}; scan query → ${base.plans.scan}.`, '');
 
+  // bench/notes.md, when present: what the person who ran it knows about the
+  // run that the numbers cannot say (a slow machine, an A/B behind a change).
+  const notesFile = fileURLToPath(new URL('../../bench/notes.md', import.meta.url));
+  if (fs.existsSync(notesFile)) L.push('## About this run', '', fs.readFileSync(notesFile, 'utf8').trim(), '');
+
   L.push('## Summary: ratio to minibase (node)', '');
   L.push(`| workload | ${systems.map((s) => sum[s].name).join(' | ')} |`, `|---|${systems.map(() => '---:').join('|')}|`);
   for (const w of WORKLOADS) {
