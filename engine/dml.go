@@ -27,17 +27,7 @@ func (tx *Tx) Upsert(db, table string, obj value.Value) (value.Value, error) {
 }
 
 func (tx *Tx) insertOne(db, table string, obj value.Value, upsert bool) (value.Value, error) {
-	defer tx.lock()()
-	t, err := tx.lookupTable(db, table)
-	if err != nil {
-		return value.Value{}, err
-	}
-	var id value.Value
-	err = tx.statement(func(w *kv.Overlay) error {
-		id, err = tx.insert(w, t, obj, upsert)
-		return err
-	})
-	return id, err
+	return tx.insertBuilt(db, table, upsert, func(t *Table) (row, []bool, error) { return t.rowFromObject(obj) })
 }
 
 // InsertEncodedOne is Insert reading the row straight from d (an encoded
@@ -45,6 +35,19 @@ func (tx *Tx) insertOne(db, table string, obj value.Value, upsert bool) (value.V
 // many: the single-row insert of the JS bridge, which builds no object
 // value of the row first.
 func (tx *Tx) InsertEncodedOne(db, table string, d *value.Decoder) (value.Value, error) {
+	id, err := tx.insertBuilt(db, table, false, func(t *Table) (row, []bool, error) {
+		r, given, err := t.rowFromDecoderInto(d, nil, nil)
+		if err == nil && d.More() {
+			err = errorf(CodeBadValue, "insert into %s: trailing bytes after the row", t.Name)
+		}
+		return r, given, err
+	})
+	return value.Clone(id), err // the row's values share d's bytes
+}
+
+// insertBuilt inserts (or, with upsert, merges) the row build makes for
+// table as one statement and returns its primary key.
+func (tx *Tx) insertBuilt(db, table string, upsert bool, build func(t *Table) (row, []bool, error)) (value.Value, error) {
 	defer tx.lock()()
 	t, err := tx.lookupTable(db, table)
 	if err != nil {
@@ -52,18 +55,12 @@ func (tx *Tx) InsertEncodedOne(db, table string, d *value.Decoder) (value.Value,
 	}
 	var id value.Value
 	err = tx.statement(func(w *kv.Overlay) error {
-		r, given, err := t.rowFromDecoderInto(d, nil, nil)
+		r, given, err := build(t)
 		if err != nil {
 			return err
 		}
-		if d.More() {
-			return errorf(CodeBadValue, "insert into %s: trailing bytes after the row", t.Name)
-		}
-		if id, err = tx.insertRow(w, t, r, given, false); err != nil {
-			return err
-		}
-		id = value.Clone(id) // the row's values share d's bytes
-		return nil
+		id, err = tx.insertRow(w, t, r, given, upsert)
+		return err
 	})
 	return id, err
 }
@@ -213,14 +210,6 @@ func wrapRowErr(err error, i int) error {
 }
 
 func itoa(i int) string { return value.NumberOf(float64(i)).String() }
-
-func (tx *Tx) insert(w *kv.Overlay, t *Table, obj value.Value, upsert bool) (value.Value, error) {
-	r, given, err := t.rowFromObject(obj)
-	if err != nil {
-		return value.Value{}, err
-	}
-	return tx.insertRow(w, t, r, given, upsert)
-}
 
 // insertRow inserts (or, with upsert, merges) a row built from the given
 // columns; it is where generated ids are assigned.

@@ -26,8 +26,8 @@ type Tx struct {
 	snap     kv.Snapshot
 	ov       *kv.Overlay
 	startSeq uint64
-	tables   []tableVersion    // the tables written, with the schema version seen
-	seqs     map[uint32]bool   // tables whose autoIncrement counter advanced
+	tables   []tableVersion  // the tables written, with the schema version seen
+	seqs     map[uint32]bool // tables whose autoIncrement counter advanced
 	done     bool
 	locked   bool // run by Conn.Auto, which already holds the connection lock
 
