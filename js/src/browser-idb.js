@@ -634,8 +634,7 @@ export class FileStore {
   // when the call would hold more than callBytes; for a call that succeeded
   // (its misses are kept for the next try) as many as fit.
   #admit(misses, keys, optional) {
-    let callBytes = 0;
-    for (const k of keys) callBytes += this.#chunks.get(k)?.length ?? 0;
+    const callBytes = this.#heldBytes(keys);
     const needed = [];
     const ahead = [];
     let want = 0;
@@ -664,10 +663,16 @@ export class FileStore {
     return needed;
   }
 
+  // The bytes of the chunks of `keys` (one call's) loaded now.
+  #heldBytes(keys) {
+    let n = 0;
+    for (const k of keys) n += this.#chunks.get(k)?.length ?? 0;
+    return n;
+  }
+
   #tooLarge(keys, misses) {
     const mb = (n) => `${Math.round((n / 2 ** 20) * 10) / 10} MB`;
-    let held = 0;
-    for (const k of keys) held += this.#chunks.get(k)?.length ?? 0;
+    const held = this.#heldBytes(keys);
     const more = misses.filter((m) => m[2]).reduce((a, m) => a + this.#chunkSize(m[0], m[1]), 0);
     return new MinibaseError(
       'TOO_LARGE',

@@ -212,20 +212,9 @@ func appendError(out []byte, code engine.Code, msg string) []byte {
 // never holds all its decoded rows at once. It reports false for any other
 // request (or one it cannot read), which Handle then decodes as usual.
 func (b *Bridge) handleStream(req []byte, out []byte) ([]byte, bool) {
-	d := value.NewDecoder(req)
-	n, err := d.ArrayHeader()
-	if err != nil || n != 6 {
+	d, args, ok := tableRequest(req, "insertMany")
+	if !ok {
 		return nil, false
-	}
-	op, err := d.Next()
-	if err != nil || op.Kind() != value.String || op.Str() != "insertMany" {
-		return nil, false
-	}
-	args := make([]value.Value, 4)
-	for i := range args {
-		if args[i], err = d.Next(); err != nil {
-			return nil, false
-		}
 	}
 	count, err := d.ArrayHeader()
 	if err != nil {
@@ -247,28 +236,36 @@ func (b *Bridge) handleStream(req []byte, out []byte) ([]byte, bool) {
 	return c.out, true
 }
 
+// tableRequest reads the head of a request [op, conn, tx, db, table, x]
+// for the given op: the four table arguments, and the decoder at x. It
+// reports false for any other request.
+func tableRequest(req []byte, op string) (*value.Decoder, []value.Value, bool) {
+	d := value.NewDecoder(req)
+	if n, err := d.ArrayHeader(); err != nil || n != 6 {
+		return nil, nil, false
+	}
+	if name, ok := d.StringView(); !ok || name != op {
+		return nil, nil, false
+	}
+	args := make([]value.Value, 4)
+	for i := range args {
+		var err error
+		if args[i], err = d.Next(); err != nil {
+			return nil, nil, false
+		}
+	}
+	return d, args, true
+}
+
 // handleInsert serves insert, the single-row write every app makes most,
 // decoding the row straight from the request into the engine's row (as
 // handleStream does for insertMany) instead of into an object value first.
 // A request of another shape, or one that is not well formed (whose error
 // the general path words), reports false.
 func (b *Bridge) handleInsert(req []byte, out []byte) ([]byte, bool) {
-	d := value.NewDecoder(req)
-	if n, err := d.ArrayHeader(); err != nil || n != 6 {
+	d, args, ok := tableRequest(req, "insert")
+	if !ok || !value.WellFormed(req) {
 		return nil, false
-	}
-	if op, ok := d.StringView(); !ok || op != "insert" {
-		return nil, false
-	}
-	if !value.WellFormed(req) {
-		return nil, false
-	}
-	args := make([]value.Value, 4)
-	for i := range args {
-		var err error
-		if args[i], err = d.Next(); err != nil {
-			return nil, false
-		}
 	}
 	if tag, ok := d.PeekTag(); !ok || tag != value.TagObject {
 		return nil, false // not an object: the general path says so
