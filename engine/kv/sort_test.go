@@ -129,6 +129,42 @@ func TestSortEntries(t *testing.T) {
 	}
 }
 
+// sortHeads, radix or quicksort, leaves entries given in position order in
+// lessEntry order: heads differing in a few low bytes (the radix case),
+// in every byte (the quicksort), finished and unfinished keys mixed, all
+// equal, and sizes around the radix threshold.
+func TestSortHeads(t *testing.T) {
+	rng := rand.New(rand.NewPCG(valuetest.Seed(t), 11))
+	shapes := map[string]func(i, n int) sortEntry{
+		"low bytes": func(i, n int) sortEntry { return sortEntry{h1: 0x0107 << 48, h2: uint64(rng.IntN(5000))} },
+		"one byte":  func(i, n int) sortEntry { return sortEntry{h1: uint64(rng.IntN(256)) << 40, h2: 9} },
+		"random":    func(i, n int) sortEntry { return sortEntry{h1: rng.Uint64(), h2: rng.Uint64()} },
+		"reversed":  func(i, n int) sortEntry { return sortEntry{h1: uint64(n - i)} },
+		"equal":     func(i, n int) sortEntry { return sortEntry{h1: 7, h2: 7} },
+		"fin mix": func(i, n int) sortEntry {
+			if rng.IntN(3) == 0 {
+				return sortEntry{h2: uint64(rng.IntN(17)), fin: true}
+			}
+			return sortEntry{h1: uint64(rng.IntN(4)) << 56, h2: uint64(rng.IntN(300))}
+		},
+	}
+	for name, shape := range shapes {
+		for _, n := range []int{radixMin - 1, radixMin, 1000, 40000} {
+			a := make([]sortEntry, n)
+			for i := range a {
+				a[i] = shape(i, n)
+				a[i].i = int32(i)
+			}
+			want := slices.Clone(a)
+			slices.SortStableFunc(want, compareEntries)
+			sortHeads(a)
+			if !slices.Equal(a, want) {
+				t.Fatalf("%s n=%d: not the stable order", name, n)
+			}
+		}
+	}
+}
+
 // A batch assembled from sorted runs (AppendSorted) sorts as any batch
 // does, whether the runs follow each other or not, with writes added after.
 func TestBatchSortedOrderAfterAppendSorted(t *testing.T) {
