@@ -91,7 +91,7 @@ func TestScanNamesEveryMissInOneRun(t *testing.T) {
 	for i := 0; i < rows; i += 100 {
 		var batch []any
 		for j := i; j < i+100; j++ {
-			batch = append(batch, obj("id", j, "n", (j*7919)%300, "pad", strings.Repeat("p", 60)))
+			batch = append(batch, obj("id", j, "n", (j*7919)%300, "pad", strings.Repeat("p", 56)))
 		}
 		require.NoError(t, c.Auto(func(tx *Tx) error { _, err := tx.InsertMany("db", "t", arr(batch...)); return err }))
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"slices"
 
 	"minibase/engine/kv"
@@ -18,6 +19,7 @@ type patcher struct {
 	vals  []value.Value // their new values
 	enc   [][]byte      // their new encodings
 	spans []patchSpan   // scratch: where each set column is in the row, by offset
+	ends  []int         // scratch: the patched row's pair ends
 }
 
 // patchUpdates turns the patching path on; tests turn it off to compare
@@ -74,6 +76,11 @@ func (pt *patcher) patch(raw, buf []byte) (enc []byte, changed, ok bool, err err
 	if err := v.load(raw); err != nil {
 		return nil, false, false, err
 	}
+	if v.layout.w == 0 {
+		// A plain row (written before rows were indexed) is decoded and
+		// written again indexed.
+		return nil, false, false, nil
+	}
 	pt.spans = pt.spans[:0]
 	for i, p := range pt.pos {
 		lo, hi, found := v.at(p)
@@ -101,7 +108,30 @@ func (pt *patcher) patch(raw, buf []byte) (enc []byte, changed, ok bool, err err
 		}
 	}
 	slices.SortFunc(pt.spans, func(a, b patchSpan) int { return int(a.lo - b.lo) })
-	at := 0
+	// Each pair's end moves by what the set columns before it grew by.
+	l := &v.layout
+	pt.ends = pt.ends[:0]
+	size := len(raw) - l.pairs
+	for _, sp := range pt.spans {
+		size += len(pt.enc[sp.i]) - int(sp.hi-sp.lo)
+	}
+	for j := range l.n - 1 {
+		end := l.offset(raw, j)
+		moved := end
+		for _, sp := range pt.spans {
+			if int(sp.hi) <= l.pairs+end {
+				moved += len(pt.enc[sp.i]) - int(sp.hi-sp.lo)
+			}
+		}
+		pt.ends = append(pt.ends, moved)
+	}
+	w := offsetWidth(size)
+	buf = append(buf, indexedRow, byte(w))
+	buf = binary.AppendUvarint(buf, uint64(l.n))
+	offs := len(buf)
+	buf = append(buf, make([]byte, (l.n-1)*w)...)
+	putOffsets(buf[offs:], pt.ends, w)
+	at := l.pairs
 	for _, sp := range pt.spans {
 		buf = append(buf, raw[at:sp.lo]...)
 		buf = append(buf, pt.enc[sp.i]...)

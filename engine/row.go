@@ -9,10 +9,23 @@ import (
 	"minibase/engine/value"
 )
 
-// A stored row is [uvarint n] then n × (uvarint column ID, value). Columns are
-// named by ID so a rename rewrites nothing; a column missing from an old row
-// (added later) reads as its default; IDs of dropped columns are skipped.
-// Nulls are stored explicitly so they are not mistaken for "added later".
+// A stored row is n pairs (uvarint column ID, value). Columns are named by ID
+// so a rename rewrites nothing; a column missing from an old row (added
+// later) reads as its default; IDs of dropped columns are skipped. Nulls are
+// stored explicitly so they are not mistaken for "added later".
+//
+// Rows are written indexed: [0x00] [w] [uvarint n] [n-1 offsets, w bytes
+// each, little-endian] pairs. Offset j is where pair j ends (and pair j+1
+// starts), counted from the first pair; the last pair ends with the row; w
+// is 1, 2 or 4, the fewest bytes that hold the pairs' length. A filter or an
+// orderBy reads one column of every row a scan visits: with the offsets that
+// is one lookup instead of stepping over every column before it, which was
+// the largest part of a filtered scan under wasm.
+//
+// Rows written before the offsets existed are plain: [uvarint n] pairs, n ≥
+// 1 (a table has a column), so a leading 0x00 followed by more bytes can only
+// be an indexed row. Both read the same; plain rows stay readable and are
+// indexed when next written.
 
 // row is one row in schema column order.
 type row []value.Value
@@ -40,8 +53,13 @@ func (t *Table) prepare() {
 	t.names = t.colNames()
 	t.cands = nil
 	t.colIdx = make(map[string]int, len(t.Columns))
+	t.colIDs = make([]int, len(t.Columns))
 	for i, c := range t.Columns {
 		t.colIdx[c.Name] = i
+		t.colIDs[i] = -1
+		if c.ID < 0x80 {
+			t.colIDs[i] = int(c.ID)
+		}
 	}
 	t.primaryPrefix = indexPrefix(t.ID, 0)
 	t.idxPrefix = make([][]byte, len(t.Indexes))
@@ -51,12 +69,136 @@ func (t *Table) prepare() {
 }
 
 func encodeRow(buf []byte, t *Table, r row) []byte {
-	buf = binary.AppendUvarint(buf, uint64(len(t.Columns)))
+	n := len(t.Columns)
+	if writePlainRows {
+		buf = binary.AppendUvarint(buf, uint64(n))
+		for i := range t.Columns {
+			buf = binary.AppendUvarint(buf, uint64(t.Columns[i].ID))
+			buf = value.Append(buf, r[i])
+		}
+		return buf
+	}
+	// The pairs go after room for a header of one-byte offsets, their ends
+	// kept in the room itself while it is one byte each, and the pairs move
+	// when the offsets need more.
+	start := len(buf)
+	buf = append(buf, indexedRow, 1)
+	buf = binary.AppendUvarint(buf, uint64(n))
+	offs := len(buf)
+	buf = append(buf, make([]byte, n-1)...)
+	pairs := len(buf)
+	var small [16]int
+	ends := small[:0]
+	if n-1 > len(small) {
+		ends = make([]int, 0, n-1)
+	}
 	for i := range t.Columns {
+		if i > 0 {
+			ends = append(ends, len(buf)-pairs)
+		}
 		buf = binary.AppendUvarint(buf, uint64(t.Columns[i].ID))
 		buf = value.Append(buf, r[i])
 	}
+	w := offsetWidth(len(buf) - pairs)
+	if w > 1 {
+		grow := (n - 1) * (w - 1)
+		buf = append(buf, make([]byte, grow)...)
+		copy(buf[pairs+grow:], buf[pairs:len(buf)-grow])
+		buf[start+1] = byte(w)
+	}
+	putOffsets(buf[offs:], ends, w)
 	return buf
+}
+
+// indexedRow is the first byte of an indexed row (see above).
+const indexedRow = 0x00
+
+// writePlainRows makes encodeRow write plain rows, as the engine did before
+// rows were indexed; tests turn it on to build such a database.
+var writePlainRows = false
+
+// offsetWidth is the bytes per offset of an indexed row whose pairs take
+// size bytes.
+func offsetWidth(size int) int {
+	switch {
+	case size <= 0xff:
+		return 1
+	case size <= 0xffff:
+		return 2
+	}
+	return 4
+}
+
+// putOffsets writes ends as offsets of width w into b.
+func putOffsets(b []byte, ends []int, w int) {
+	for j, e := range ends {
+		switch w {
+		case 1:
+			b[j] = byte(e)
+		case 2:
+			binary.LittleEndian.PutUint16(b[2*j:], uint16(e))
+		default:
+			binary.LittleEndian.PutUint32(b[4*j:], uint32(e))
+		}
+	}
+}
+
+// rowLayout is where an indexed row's pairs are: parsed from the header
+// only, so every offset is checked when it is used.
+type rowLayout struct {
+	n     int // pairs
+	w     int // offset width, 0 for a plain row
+	offs  int // where the offsets start
+	pairs int // where the pairs start
+}
+
+// parseLayout reads a stored row's header. A plain row has w 0 and pairs
+// after its count.
+func parseLayout(b []byte) (rowLayout, bool) {
+	if len(b) > 1 && b[0] == indexedRow {
+		w := int(b[1])
+		n, k := binary.Uvarint(b[2:])
+		if k <= 0 || n == 0 || (w != 1 && w != 2 && w != 4) || n > uint64(len(b)) {
+			return rowLayout{}, false
+		}
+		offs := 2 + k
+		pairs := offs + int(n-1)*w
+		if pairs > len(b) {
+			return rowLayout{}, false
+		}
+		return rowLayout{n: int(n), w: w, offs: offs, pairs: pairs}, true
+	}
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return rowLayout{}, false
+	}
+	return rowLayout{n: int(n), pairs: k}, true
+}
+
+// pair returns where pair j of an indexed row is in b; ok is false when
+// the offsets are damaged (out of order, past the row, or a pair too short
+// for a column ID and a value).
+func (l *rowLayout) pair(b []byte, j int) (lo, hi int, ok bool) {
+	lo, hi = l.pairs, len(b)
+	if j > 0 {
+		lo = l.pairs + l.offset(b, j-1)
+	}
+	if j < l.n-1 {
+		hi = l.pairs + l.offset(b, j)
+	}
+	return lo, hi, lo+1 < hi && hi <= len(b) && lo >= l.pairs
+}
+
+// offset is offset j (the end of pair j) of an indexed row.
+func (l *rowLayout) offset(b []byte, j int) int {
+	p := l.offs + j*l.w
+	switch l.w {
+	case 1:
+		return int(b[p])
+	case 2:
+		return int(binary.LittleEndian.Uint16(b[p:]))
+	}
+	return int(binary.LittleEndian.Uint32(b[p:]))
 }
 
 func decodeRow(t *Table, b []byte) (row, error) { return decodeRowInto(t, b, nil, false) }
@@ -75,12 +217,21 @@ func decodeRowInto(t *Table, b []byte, r row, view bool) (row, error) {
 		clear(r)
 	}
 	seen := uint64(0) // bitmap for the first 64 columns; others fall back to defaults below
-	n, k := binary.Uvarint(b)
-	if k <= 0 || n > uint64(len(b)) {
+	l, ok := parseLayout(b)
+	if !ok {
 		return nil, errorf(CodeCorrupt, "row in %s: bad column count", t.Name)
 	}
-	d := value.NewDecoder(b[k:])
-	for j := uint64(0); j < n; j++ {
+	// A plain row's pairs follow each other to its end; an indexed row's
+	// are where its offsets say, each exactly a column ID and a value.
+	d := value.NewDecoder(b[l.pairs:])
+	for j := 0; j < l.n; j++ {
+		if l.w > 0 {
+			lo, hi, ok := l.pair(b, j)
+			if !ok {
+				return nil, errorf(CodeCorrupt, "row in %s: bad offset of column %d", t.Name, j)
+			}
+			d = value.NewDecoder(b[lo:hi])
+		}
 		cid, err := d.Uvarint()
 		if err != nil {
 			return nil, errorf(CodeCorrupt, "row in %s: %v", t.Name, err)
@@ -94,6 +245,9 @@ func decodeRowInto(t *Table, b []byte, r row, view bool) (row, error) {
 		if err != nil {
 			return nil, errorf(CodeCorrupt, "row in %s: %v", t.Name, err)
 		}
+		if l.w > 0 && d.More() {
+			return nil, errorf(CodeCorrupt, "row in %s: bad offset of column %d", t.Name, j)
+		}
 		if cid < uint64(len(t.pos)) && t.pos[cid] >= 0 {
 			p := t.pos[cid]
 			r[p] = v
@@ -102,7 +256,7 @@ func decodeRowInto(t *Table, b []byte, r row, view bool) (row, error) {
 			}
 		}
 	}
-	if d.More() {
+	if l.w == 0 && d.More() {
 		return nil, errorf(CodeCorrupt, "row in %s: trailing bytes", t.Name)
 	}
 	// A row written before a column was added lacks it (and may hold

@@ -65,6 +65,7 @@ type Table struct {
 	idxPrefix     [][]byte
 	cands         []candidate    // access paths for the planner
 	colIdx        map[string]int // column name → position
+	colIDs        []int          // per position: the column's ID as its one-byte encoding, -1 when longer
 }
 
 // Limits on what may be stored.

@@ -25,6 +25,9 @@ type rowView struct {
 	pos   int    // where the walk stopped
 	left  uint64 // stored columns not walked yet
 	err   error  // damage met by a lazy walk; the scan reports it
+	// layout is the loaded row's header; an indexed row (layout.w > 0) is
+	// not walked: at finds a column through its offsets.
+	layout rowLayout
 }
 
 func newRowView(t *Table) *rowView {
@@ -77,17 +80,34 @@ func (v *rowView) load(raw []byte) error {
 		clear(v.found)
 	}
 	v.raw, v.err = raw, nil
-	var n uint64
-	var k int
-	if len(raw) > 0 && raw[0] < 0x80 {
-		n, k = uint64(raw[0]), 1
+	if len(raw) > 3 && raw[0] == indexedRow && raw[1] == 1 && raw[2] < 0x80 && raw[2] > 0 {
+		// An indexed row of one-byte offsets and under 128 columns, inline.
+		n := int(raw[2])
+		if 3+n-1 > len(raw) {
+			return errorf(CodeCorrupt, "row in %s: bad column count", v.t.Name)
+		}
+		v.layout = rowLayout{n: n, w: 1, offs: 3, pairs: 3 + n - 1}
+		v.pos, v.left = len(raw), 0
+		return nil
+	}
+	if len(raw) > 0 && raw[0] < 0x80 && raw[0] != indexedRow {
+		// A plain row with under 128 columns, inline.
+		v.layout = rowLayout{n: int(raw[0]), pairs: 1}
+		if int(raw[0]) > len(raw) {
+			return errorf(CodeCorrupt, "row in %s: bad column count", v.t.Name)
+		}
 	} else {
-		n, k = binary.Uvarint(raw)
+		l, ok := parseLayout(raw)
+		if !ok {
+			return errorf(CodeCorrupt, "row in %s: bad column count", v.t.Name)
+		}
+		v.layout = l
 	}
-	if k <= 0 || n > uint64(len(raw)) {
-		return errorf(CodeCorrupt, "row in %s: bad column count", v.t.Name)
+	if v.layout.w > 0 {
+		v.pos, v.left = len(raw), 0
+	} else {
+		v.pos, v.left = v.layout.pairs, uint64(v.layout.n)
 	}
-	v.pos, v.left = k, n
 	return nil
 }
 
@@ -135,12 +155,13 @@ func (v *rowView) walk(p int) bool {
 			}
 		}
 		if end < 0 {
-			e, ok := value.SkipEncoded(raw, pos)
-			if !ok {
-				v.err = errorf(CodeCorrupt, "row in %s: malformed value of column %d", t.Name, cid)
-				return false
-			}
-			end = e
+			// skipStored past its inline cases, kept inline above: a call
+			// per column of a plain row was a good part of a filtered scan.
+			end = skipStored(raw, pos)
+		}
+		if end < 0 {
+			v.err = errorf(CodeCorrupt, "row in %s: malformed value of column %d", t.Name, cid)
+			return false
 		}
 		v.left--
 		found := -1
@@ -162,22 +183,148 @@ func (v *rowView) walk(p int) bool {
 	return false
 }
 
+// skipStored returns where the stored value at raw[pos:] ends, -1 when it
+// is malformed; the commonest encodings (small numbers and strings,
+// booleans) without a call into the value package.
+func skipStored(raw []byte, pos int) int {
+	if pos+1 < len(raw) {
+		switch raw[pos] {
+		case value.TagNull, value.TagFalse, value.TagTrue:
+			return pos + 1
+		case value.TagInt:
+			// at most 8 varint bytes: |n| ≤ 2^53 zigzags below 2^56
+			for k := pos + 1; k < len(raw) && k <= pos+8; k++ {
+				if raw[k] < 0x80 {
+					return k + 1
+				}
+			}
+		case value.TagString:
+			if n := int(raw[pos+1]); n < 0x80 && pos+2+n <= len(raw) {
+				return pos + 2 + n
+			}
+		case value.TagFloat:
+			if pos+9 <= len(raw) {
+				return pos + 9
+			}
+		}
+	}
+	if e, ok := value.SkipEncoded(raw, pos); ok {
+		return e
+	}
+	return -1
+}
+
 // all walks the rest of the row, so every column's bytes are known and the
 // whole row has been checked.
 func (v *rowView) all() error {
-	if v.err == nil && (v.left > 0 || v.pos != len(v.raw)) {
+	if v.err == nil && v.layout.w > 0 {
+		v.checkIndexed()
+	} else if v.err == nil && (v.left > 0 || v.pos != len(v.raw)) {
 		v.walk(-1)
 	}
 	return v.err
 }
 
+// checkIndexed checks every pair of an indexed row, as walking checks a
+// plain one: each offset in order, each pair one column ID and exactly one
+// value, and no column twice (at takes the first, which decodeRow does not).
+func (v *rowView) checkIndexed() {
+	t, l := v.t, &v.layout
+	var seen uint64
+	for j := range l.n {
+		lo, hi, ok := l.pair(v.raw, j)
+		if !ok {
+			v.err = errorf(CodeCorrupt, "row in %s: bad offset of column %d", t.Name, j)
+			return
+		}
+		cid, k := binary.Uvarint(v.raw[lo:hi])
+		if k <= 0 {
+			v.err = errorf(CodeCorrupt, "row in %s: bad column id", t.Name)
+			return
+		}
+		if end := skipStored(v.raw[:hi], lo+k); end != hi {
+			v.err = errorf(CodeCorrupt, "row in %s: malformed value of column %d", t.Name, cid)
+			return
+		}
+		if cid < uint64(len(t.pos)) && t.pos[cid] >= 0 {
+			p := int(t.pos[cid])
+			if p < 64 {
+				if seen&(1<<p) != 0 {
+					v.err = errorf(CodeCorrupt, "row in %s: column %d twice", t.Name, cid)
+					return
+				}
+				seen |= 1 << p
+			} else if lo2, _, _ := v.find(p); lo2 != int32(lo+k) {
+				v.err = errorf(CodeCorrupt, "row in %s: column %d twice", t.Name, cid)
+				return
+			}
+		}
+	}
+}
+
 // at returns where column p's bytes are, walking to them if needed; ok is
-// false when the row does not hold p (written before p existed).
+// false when the row does not hold p (written before p existed). For an
+// indexed row the bytes are only as sound as its offsets: value and the
+// filters check what they read, and all checks the whole row.
 func (v *rowView) at(p int) (lo, hi int32, ok bool) {
+	if l := &v.layout; l.w == 1 && p < l.n {
+		// The commonest case inline: a row under 256 bytes written with
+		// the table's current columns holds column p as its pair p.
+		raw := v.raw
+		lo, hi := l.pairs, len(raw)
+		if p > 0 {
+			lo += int(raw[l.offs+p-1])
+		}
+		if p < l.n-1 {
+			hi = l.pairs + int(raw[l.offs+p])
+		}
+		if lo+1 < hi && hi <= len(raw) && int(raw[lo]) == v.t.colIDs[p] {
+			return int32(lo + 1), int32(hi), true
+		}
+	}
+	return v.atSlow(p)
+}
+
+// atSlow is at past its inline case.
+func (v *rowView) atSlow(p int) (lo, hi int32, ok bool) {
+	if v.layout.w > 0 {
+		// A row written with the table's current columns holds column p
+		// as its pair p.
+		l := &v.layout
+		if p < l.n {
+			lo, hi, ok := l.pair(v.raw, p)
+			if ok && v.raw[lo] < 0x80 && int(v.raw[lo]) == int(v.t.Columns[p].ID) {
+				return int32(lo + 1), int32(hi), true
+			}
+		}
+		return v.find(p)
+	}
 	if v.found[p>>6]&(1<<(p&63)) == 0 && (v.left == 0 || !v.walk(p)) {
 		return 0, 0, false
 	}
 	return v.off[p], v.end[p], true
+}
+
+// find looks column p up among an indexed row's pairs, first to last (the
+// row was written before a schema change, or damaged).
+func (v *rowView) find(p int) (lo, hi int32, ok bool) {
+	t, l := v.t, &v.layout
+	for j := range l.n {
+		lo, hi, ok := l.pair(v.raw, j)
+		if !ok {
+			v.err = errorf(CodeCorrupt, "row in %s: bad offset of column %d", t.Name, j)
+			return 0, 0, false
+		}
+		cid, k := binary.Uvarint(v.raw[lo:hi])
+		if k <= 0 || lo+k >= hi {
+			v.err = errorf(CodeCorrupt, "row in %s: bad column id", t.Name)
+			return 0, 0, false
+		}
+		if cid < uint64(len(t.pos)) && int(t.pos[cid]) == p {
+			return int32(lo + k), int32(hi), true
+		}
+	}
+	return 0, 0, false
 }
 
 // value is column p of the loaded row: strings share the row's bytes (see
@@ -190,7 +337,12 @@ func (v *rowView) value(p int) value.Value {
 	}
 	x, err := value.View(v.raw[lo:hi])
 	if err != nil {
-		return value.NullValue // unreachable: load walked these bytes
+		// A plain row's walk checked these bytes; an indexed row's are
+		// checked here.
+		if v.err == nil {
+			v.err = errorf(CodeCorrupt, "row in %s: malformed value of column %d", v.t.Name, p)
+		}
+		return value.NullValue
 	}
 	return x
 }
@@ -228,14 +380,19 @@ func matchView(e Expr, v *rowView) bool {
 		return false
 	case *Cond:
 		lo, hi, ok := v.at(e.pos)
-		if ok && e.num && v.raw[lo] == value.TagInt {
+		if ok && e.num && hi-lo >= 2 && v.raw[lo] == value.TagInt {
 			// The commonest filter, a number column against a number, is
 			// compared straight from the stored integer.
 			var u uint64
-			if b := v.raw[lo+1]; b < 0x80 {
+			if b := v.raw[lo+1]; b < 0x80 && hi-lo == 2 {
 				u = uint64(b)
+			} else if x, k := binary.Uvarint(v.raw[lo+1 : hi]); k == int(hi-lo-1) {
+				u = x
 			} else {
-				u, _ = binary.Uvarint(v.raw[lo+1 : hi])
+				if v.err == nil {
+					v.err = errorf(CodeCorrupt, "row in %s: malformed value of column %d", v.t.Name, e.pos)
+				}
+				return false
 			}
 			return e.matchesNumber(float64(int64(u>>1) ^ -int64(u&1)))
 		}
