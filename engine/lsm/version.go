@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sort"
 	"sync/atomic"
 
 	"minibase/engine/cache"
@@ -98,7 +97,17 @@ func (r run) size() int64 {
 
 // find returns the segment that may hold key, or nil.
 func (r run) find(key []byte) *segment {
-	i := sort.Search(len(r), func(i int) bool { return bytes.Compare(r[i].meta.largest, key) >= 0 })
+	// Every point read runs this per run: the search inline, without
+	// sort.Search's call per step (costly under wasm).
+	i, hi := 0, len(r)
+	for i < hi {
+		mid := int(uint(i+hi) >> 1)
+		if bytes.Compare(r[mid].meta.largest, key) < 0 {
+			i = mid + 1
+		} else {
+			hi = mid
+		}
+	}
 	if i == len(r) || bytes.Compare(r[i].meta.smallest, key) > 0 {
 		return nil
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"minibase/engine/checksum"
-	"sort"
 
 	"minibase/engine/cache"
 	"minibase/engine/kv"
@@ -331,7 +330,17 @@ func decodeEntry(b []byte, p int) (entry, int, bool) {
 
 // findBlock is the first block whose last key is >= key (len when none).
 func (r *Reader) findBlock(key []byte) int {
-	return sort.Search(len(r.blocks), func(i int) bool { return bytes.Compare(r.blocks[i].lastKey, key) >= 0 })
+	// sort.Search's closure is a call per step under wasm: the search inline.
+	lo, hi := 0, len(r.blocks)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if bytes.Compare(r.blocks[mid].lastKey, key) < 0 {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
 }
 
 // Get looks key up: found reports whether the file has an entry for it, tomb
@@ -362,8 +371,11 @@ func (r *Reader) GetHashed(key []byte, h uint64) (value []byte, tomb, found bool
 	lo, hi := 0, len(offs)/4
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		k, _, ok := lengthPrefixed(entries, int(binary.LittleEndian.Uint32(offs[4*mid:])))
-		if !ok {
+		p := int(binary.LittleEndian.Uint32(offs[4*mid:]))
+		var k []byte
+		if p < len(entries) && entries[p] < 0x80 && p+1+int(entries[p]) <= len(entries) {
+			k = entries[p+1 : p+1+int(entries[p])] // a key under 128 bytes, inline
+		} else if k, _, ok = lengthPrefixed(entries, p); !ok {
 			return nil, false, false, r.corrupt("bad entry in block at %d", r.blocks[i].off)
 		}
 		if bytes.Compare(k, key) < 0 {
