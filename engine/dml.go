@@ -617,6 +617,34 @@ func sameValue(stored, v value.Value) bool {
 	return value.Equal(stored, v)
 }
 
+// deletedRow is what mutate needs of a row being deleted, read into r
+// (reused when it has room): the columns its index entries are built from
+// (the key comes with the row; a synced table records the whole row, so
+// decodes it). The row is checked whole, as decoding it would: a damaged
+// row fails the delete. Values share raw, as decodeRowView's do.
+func deletedRow(t *Table, v *rowView, raw []byte, r row) (row, error) {
+	if t.Sync {
+		return decodeRowView(t, raw, r)
+	}
+	if len(r) != len(t.Columns) {
+		r = make(row, len(t.Columns))
+	} else {
+		clear(r)
+	}
+	if err := v.load(raw); err != nil {
+		return nil, err
+	}
+	if err := v.all(); err != nil {
+		return nil, err
+	}
+	for _, cols := range t.idxPos {
+		for _, p := range cols {
+			r[p] = v.value(p)
+		}
+	}
+	return r, v.err
+}
+
 // Delete removes every row matching q and returns how many it removed.
 func (tx *Tx) Delete(db, table string, q Query) (int, error) {
 	defer tx.lock()()
@@ -631,12 +659,20 @@ func (tx *Tx) Delete(db, table string, q Query) (int, error) {
 			return err
 		}
 		var old row
+		v := newRowView(pr.t)
+		// Into an overlay with no writes yet (an autocommit delete), every
+		// key the delete writes is new to it: each row's key once, and its
+		// index entries, which hold the key or, in a unique index, a value
+		// no other row has. A synced table also writes its sync records,
+		// which it may write again.
+		tx.newKeys = w.Len() == 0 && !pr.t.Sync
+		defer func() { tx.newKeys = false }()
 		for i := range rows.len() {
 			if i%yieldRows == yieldRows-1 {
 				yield()
 			}
 			key, raw := rows.at(i)
-			if old, err = decodeRowView(pr.t, raw, old); err != nil {
+			if old, err = deletedRow(pr.t, v, raw, old); err != nil {
 				return err
 			}
 			if err := tx.mutate(w, pr.t, key, old, nil, 0, false); err != nil {

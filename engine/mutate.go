@@ -73,7 +73,7 @@ func (tx *Tx) mutate(w *kv.Overlay, t *Table, oldKey []byte, old row, newRow row
 			continue
 		}
 		if oldEntry != nil {
-			w.Delete(oldEntry)
+			tx.deleteKey(w, oldEntry)
 		}
 		if newEntry == nil {
 			continue
@@ -88,7 +88,7 @@ func (tx *Tx) mutate(w *kv.Overlay, t *Table, oldKey []byte, old row, newRow row
 		w.Set(newEntry, pkNew)
 	}
 	if old != nil && (newRow == nil || !bytes.Equal(oldKey, newKey)) {
-		w.Delete(oldKey)
+		tx.deleteKey(w, oldKey)
 	}
 	if newRow != nil {
 		enc := encodeRow(tx.scratch.row[:0], t, newRow)
@@ -110,6 +110,15 @@ func (tx *Tx) mutate(w *kv.Overlay, t *Table, oldKey []byte, old row, newRow row
 		return tx.recordSync(w, t, oldKey, old, newKey, newRow)
 	}
 	return nil
+}
+
+// deleteKey writes the deletion of key.
+func (tx *Tx) deleteKey(w *kv.Overlay, key []byte) {
+	if tx.newKeys {
+		w.AppendNew(key, nil, true)
+		return
+	}
+	w.Delete(key)
 }
 
 // indexMoves reports whether index i's entry differs between two states of

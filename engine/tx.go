@@ -45,6 +45,9 @@ type Tx struct {
 	// table; load holds its rows, or an autocommit bulk insert's (bulk.go).
 	bulkMode bool
 	load     *bulkLoad
+	// newKeys says the deletes mutate writes are of keys the overlay holds
+	// no write of (see Delete), appended without a lookup.
+	newKeys bool
 	// rowsBefore counts the rows a transaction begun as a bulk one took
 	// row by row (a synced table's): its errors count rows from the load's
 	// first, like a bulk load's.

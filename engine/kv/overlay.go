@@ -28,6 +28,9 @@ type Overlay struct {
 	seed   maphash.Seed
 	marks  int      // savepoints outstanding (Mark)
 	undo   []undoOp // rewrites made while a savepoint is outstanding
+	// stale says writes were appended by AppendNew past the hash index:
+	// the next use of the index rebuilds it.
+	stale bool
 }
 
 // undoOp is a rewrite in place of write pos, whose earlier state was old.
@@ -69,10 +72,8 @@ func (o *Overlay) Rollback(sp Savepoint) {
 	o.undo = o.undo[:sp.undo]
 	o.b.Truncate(sp.mark)
 	o.sorted = nil
-	if len(o.slots) > 0 {
-		clear(o.slots)
-		o.slots = o.slots[:0]
-		o.rehash(o.b.refs.len() + 1)
+	if len(o.slots) > 0 || o.stale {
+		o.reindex()
 	}
 	o.Release(sp)
 }
@@ -95,7 +96,30 @@ func (o *Overlay) Set(key, value []byte) { o.put(key, value, false) }
 // Delete records a deletion of key, hiding any base value.
 func (o *Overlay) Delete(key []byte) { o.put(key, nil, true) }
 
+// AppendNew records key=value (del: a deletion of key) for a key the
+// overlay holds no write of, which the caller knows: the key is not looked
+// up, and the hash index is brought up to date only when next used. A
+// statement that writes many keys it knows are new (a delete of many rows
+// into an empty overlay, its entries all distinct) then costs no hash
+// probe per key, and nothing at all when the overlay is committed next.
+func (o *Overlay) AppendNew(key, value []byte, del bool) {
+	o.b.refs.push(o.b.add(key, value, del))
+	o.sorted = nil
+	o.stale = true
+}
+
+// reindex rebuilds the hash index over every write.
+func (o *Overlay) reindex() {
+	clear(o.slots)
+	o.slots = o.slots[:0]
+	o.stale = false
+	o.rehash(o.b.refs.len() + 1)
+}
+
 func (o *Overlay) put(key, value []byte, del bool) {
+	if o.stale {
+		o.reindex()
+	}
 	if n := o.b.refs.len() + 1; 2*n > len(o.slots) {
 		o.rehash(n)
 	}
@@ -162,6 +186,9 @@ func (o *Overlay) Grow(n int) {
 	if n <= 0 {
 		return
 	}
+	if o.stale {
+		o.reindex()
+	}
 	o.rehash(o.b.refs.len() + n)
 }
 
@@ -170,7 +197,7 @@ func (o *Overlay) Len() int { return o.b.refs.len() }
 
 // Reset drops every write, keeping the base.
 func (o *Overlay) Reset() {
-	o.b, o.slots, o.sorted = Batch{}, nil, nil
+	o.b, o.slots, o.sorted, o.stale = Batch{}, nil, nil, false
 }
 
 // Batch returns the overlay's writes, one per key, in the order each key was
@@ -183,10 +210,13 @@ func (o *Overlay) Batch() *Batch { return &o.b }
 // calls it before handing the batch to the store, so a bulk transaction's
 // index is not held while its batch is sorted and written. The overlay must
 // not be used after Seal except through the batch.
-func (o *Overlay) Seal() { o.slots, o.sorted = nil, nil }
+func (o *Overlay) Seal() { o.slots, o.sorted, o.stale = nil, nil, false }
 
 // Get returns the overlay's value of key, else the base's.
 func (o *Overlay) Get(key []byte) ([]byte, error) {
+	if o.stale {
+		o.reindex()
+	}
 	if len(o.slots) > 0 {
 		if i := o.slots[o.find(key)]; i != 0 {
 			op := o.b.Op(int(i - 1))

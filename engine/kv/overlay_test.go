@@ -258,9 +258,23 @@ func TestOverlaySavepoints(t *testing.T) {
 		if round%10 == 9 {
 			n = 20000 // past a page of the write list
 		}
-		for range n {
+		var last []string
+		for j := range n {
 			k := fmt.Sprintf("%05d", r.IntN(30000))
-			if r.IntN(4) == 0 {
+			if j >= n-20 {
+				last = append(last, k)
+			}
+			if _, written := model[k]; !written && r.IntN(3) == 0 {
+				// A key new to the overlay may be appended unindexed; the
+				// writes, reads and rollbacks after it still see it.
+				del := r.IntN(2) == 0
+				v := fmt.Sprintf("n%d", round)
+				o.AppendNew([]byte(k), []byte(v), del)
+				model[k] = v
+				if del {
+					model[k] = ""
+				}
+			} else if r.IntN(4) == 0 {
 				o.Delete([]byte(k))
 				model[k] = ""
 			} else {
@@ -277,8 +291,11 @@ func TestOverlaySavepoints(t *testing.T) {
 		}
 		require.Equal(t, model, read(), "round %d: the batch", round)
 		require.Equal(t, len(model), o.Len())
-		for range 50 {
+		for j := range 50 {
 			k := fmt.Sprintf("%05d", r.IntN(30000))
+			if j < len(last) {
+				k = last[j] // this round's last writes, appended ones among them
+			}
 			v, err := o.Get([]byte(k))
 			switch w, ok := model[k]; {
 			case ok && w != "":
