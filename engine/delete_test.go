@@ -9,7 +9,7 @@ import (
 	"minibase/engine/value"
 )
 
-// A delete appends its writes unlooked-up only into an overlay with no
+// A delete (and an update patching rows) appends its writes unlooked-up only into an overlay with no
 // writes yet; in a transaction that already wrote the same rows and index
 // entries, the delete must replace those writes, and reads inside the
 // transaction and after its commit see the rows gone, with every index
@@ -30,6 +30,17 @@ func TestDeleteAfterWritesInOneTransaction(t *testing.T) {
 				if _, err := tx.Update("shop", "users", obj("age", 3), query(t, obj("where", obj("age", 1)))); err != nil {
 					return err
 				}
+				// Patched in place, over rows this transaction wrote.
+				if _, err := tx.Update("shop", "users", obj("city", "patched"), query(t, obj("where", obj("age", 4)))); err != nil {
+					return err
+				}
+				res, err := tx.Select("shop", "users", query(t, obj("where", obj("city", "patched"))))
+				require.NoError(t, err)
+				require.Len(t, res.Rows, 16)
+				res, err = tx.Select("shop", "users", query(t, obj("where", obj("username", "u54")))) // inserted, then patched, in this transaction
+				require.NoError(t, err)
+				require.Equal(t, "patched", res.Rows[0][3].Str())
+
 			}
 			n, err := tx.Delete("shop", "users", query(t, obj("where", obj("age", obj("<=", 3)))))
 			if err != nil {
@@ -54,6 +65,9 @@ func TestDeleteAfterWritesInOneTransaction(t *testing.T) {
 		res := selectRows(t, c, "users", obj("orderBy", "id"))
 		for _, r := range res.Rows {
 			require.Equal(t, 4.0, r[2].Number(), "autocommit %v: only age 4 is left", autocommit)
+			if !autocommit {
+				require.Equal(t, "patched", r[3].Str())
+			}
 		}
 		require.NotEmpty(t, res.Rows)
 		require.NoError(t, c.CheckIntegrity())

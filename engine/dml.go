@@ -556,6 +556,11 @@ func (tx *Tx) Update(db, table string, set value.Value, q Query) (int, error) {
 			return err
 		}
 		var old, nr row
+		// Patched rows into an overlay with no writes yet are each written
+		// once, under a key new to it (see Delete). The first row that
+		// takes the decoding path ends that: mutate reads the overlay.
+		tx.newKeys = pt != nil && w.Len() == 0
+		defer func() { tx.newKeys = false }()
 		for i := range rows.len() {
 			if i%yieldRows == yieldRows-1 {
 				yield()
@@ -576,6 +581,7 @@ func (tx *Tx) Update(db, table string, set value.Value, q Query) (int, error) {
 					continue
 				}
 			}
+			tx.newKeys = false
 			if old, err = decodeRowView(t, raw, old); err != nil {
 				return err
 			}

@@ -148,7 +148,11 @@ func (pt *patcher) patch(raw, buf []byte) (enc []byte, changed, ok bool, err err
 // an update that moves no index entry.
 func (tx *Tx) setPatched(w *kv.Overlay, t *Table, key, enc []byte) {
 	tx.touch(t)
-	w.Set(key, enc)
+	if tx.newKeys {
+		w.AppendNew(key, enc, false)
+	} else {
+		w.Set(key, enc)
+	}
 	if tx.c != nil && tx.c.feed != nil { // changes.go
 		tx.noteExisted(key, true)
 	}

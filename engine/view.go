@@ -229,20 +229,32 @@ func (v *rowView) all() error {
 // plain one: each offset in order, each pair one column ID and exactly one
 // value, and no column twice (at takes the first, which decodeRow does not).
 func (v *rowView) checkIndexed() {
-	t, l := v.t, &v.layout
+	t, l, raw := v.t, &v.layout, v.raw
 	var seen uint64
+	lo := l.pairs
 	for j := range l.n {
-		lo, hi, ok := l.pair(v.raw, j)
-		if !ok {
+		// Pair j ends where offset j says (inline for one-byte offsets);
+		// the last one with the row.
+		hi := len(raw)
+		if j < l.n-1 {
+			if l.w == 1 {
+				hi = l.pairs + int(raw[l.offs+j])
+			} else {
+				hi = l.pairs + l.offset(raw, j)
+			}
+		}
+		if lo+1 >= hi || hi > len(raw) {
 			v.err = errorf(CodeCorrupt, "row in %s: bad offset of column %d", t.Name, j)
 			return
 		}
-		cid, k := binary.Uvarint(v.raw[lo:hi])
-		if k <= 0 {
-			v.err = errorf(CodeCorrupt, "row in %s: bad column id", t.Name)
-			return
+		cid, k := uint64(raw[lo]), 1
+		if cid >= 0x80 {
+			if cid, k = binary.Uvarint(raw[lo:hi]); k <= 0 || lo+k >= hi {
+				v.err = errorf(CodeCorrupt, "row in %s: bad column id", t.Name)
+				return
+			}
 		}
-		if end := skipStored(v.raw[:hi], lo+k); end != hi {
+		if !storedExactly(raw[:hi], lo+k) {
 			v.err = errorf(CodeCorrupt, "row in %s: malformed value of column %d", t.Name, cid)
 			return
 		}
@@ -259,7 +271,36 @@ func (v *rowView) checkIndexed() {
 				return
 			}
 		}
+		lo = hi
 	}
+}
+
+// storedExactly reports whether b[pos:] is exactly one well-formed stored
+// value; the commonest encodings are checked by their length alone.
+func storedExactly(b []byte, pos int) bool {
+	n := len(b) - pos
+	switch b[pos] {
+	case value.TagNull, value.TagFalse, value.TagTrue:
+		return n == 1
+	case value.TagFloat:
+		if n != 9 {
+			return false
+		}
+	case value.TagString:
+		if n >= 2 && b[pos+1] < 0x80 {
+			return int(b[pos+1]) == n-2
+		}
+	case value.TagInt:
+		if n >= 2 && n <= 9 && b[len(b)-1] < 0x80 {
+			for _, c := range b[pos+1 : len(b)-1] {
+				if c < 0x80 {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return skipStored(b, pos) == len(b)
 }
 
 // at returns where column p's bytes are, walking to them if needed; ok is
