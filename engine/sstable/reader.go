@@ -17,8 +17,21 @@ type ReadFunc func(off int64, n int) ([]byte, error)
 // blockHandle locates one data block; lastKey is its largest key.
 type blockHandle struct {
 	lastKey []byte
+	head    uint64 // lastKey's first 8 bytes (see keyHead)
 	off     int64
 	size    int // including the CRC
+}
+
+// keyHead is k's first 8 bytes as a big-endian integer, zero-padded: of two
+// keys whose heads differ, the smaller head is the smaller key, so a search
+// compares integers and compares bytes only on equal heads.
+func keyHead(k []byte) uint64 {
+	if len(k) >= 8 {
+		return binary.BigEndian.Uint64(k)
+	}
+	var b [8]byte
+	copy(b[:], k)
+	return binary.BigEndian.Uint64(b[:])
 }
 
 // Reader reads a segment file. The index and bloom filter stay in memory;
@@ -124,7 +137,7 @@ func OpenTail(name string, id uint64, size, tail int64, read ReadFunc, c *cache.
 	if err := r.parseIndex(index, indexOff); err != nil {
 		return nil, err
 	}
-	r.ResidentBytes = int64(len(meta)) + int64(len(r.blocks))*40
+	r.ResidentBytes = int64(len(meta)) + int64(len(r.blocks))*48
 	return r, nil
 }
 
@@ -187,7 +200,7 @@ func (r *Reader) parseIndex(index []byte, dataEnd uint64) error {
 			return r.corrupt("index keys out of order")
 		}
 		next = off + size
-		h.off, h.size = int64(off), int(size)
+		h.off, h.size, h.head = int64(off), int(size), keyHead(h.lastKey)
 		r.blocks = append(r.blocks, h)
 	}
 	if next != dataEnd {
@@ -331,10 +344,11 @@ func decodeEntry(b []byte, p int) (entry, int, bool) {
 // findBlock is the first block whose last key is >= key (len when none).
 func (r *Reader) findBlock(key []byte) int {
 	// sort.Search's closure is a call per step under wasm: the search inline.
+	kh := keyHead(key)
 	lo, hi := 0, len(r.blocks)
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		if bytes.Compare(r.blocks[mid].lastKey, key) < 0 {
+		if b := &r.blocks[mid]; b.head < kh || b.head == kh && bytes.Compare(b.lastKey, key) < 0 {
 			lo = mid + 1
 		} else {
 			hi = mid
