@@ -376,6 +376,14 @@ func (v *rowView) value(p int) value.Value {
 	if !ok {
 		return v.t.absent(p)
 	}
+	if raw := v.raw; hi-lo >= 2 && raw[lo] == value.TagInt {
+		// A number, the commonest orderBy column, read inline.
+		if u, k := binary.Uvarint(raw[lo+1 : hi]); k == int(hi-lo-1) {
+			if i := int64(u>>1) ^ -int64(u&1); i <= 1<<53 && i >= -(1<<53) {
+				return value.NumberOf(float64(i))
+			}
+		}
+	}
 	x, err := value.View(v.raw[lo:hi])
 	if err != nil {
 		// A plain row's walk checked these bytes; an indexed row's are
