@@ -132,6 +132,32 @@ func selectBoth(t testing.TB, c *Conn, db, table string, q value.Value) *Result 
 	return res
 }
 
+// twinUsers returns two users databases for a differential test of a path
+// that flag turns on: both runs fn on a with flag set and on b with it
+// clear, leaving flag as it was.
+func twinUsers(t testing.TB, flag *bool) (a, b *Conn, both func(fn func(c *Conn))) {
+	a, b = usersConn(t), usersConn(t)
+	return a, b, func(fn func(c *Conn)) {
+		was := *flag
+		defer func() { *flag = was }()
+		*flag = true
+		fn(a)
+		*flag = false
+		fn(b)
+	}
+}
+
+// requireSameRows requires q to read the same rows from a and b.
+func requireSameRows(t testing.TB, a, b *Conn, table string, q value.Value, msgAndArgs ...any) {
+	t.Helper()
+	ra, rb := selectRows(t, a, table, q), selectRows(t, b, table, q)
+	require.Equal(t, rb.Columns, ra.Columns, msgAndArgs...)
+	require.Equal(t, len(rb.Rows), len(ra.Rows), msgAndArgs...)
+	for i := range ra.Rows {
+		require.True(t, value.Equal(value.ArrayOf(rb.Rows[i]), value.ArrayOf(ra.Rows[i])), "row %d: %v, want %v (%v)", i, ra.Rows[i], rb.Rows[i], msgAndArgs)
+	}
+}
+
 // column returns one column of a result as Go values for easy comparison.
 func column(res *Result, name string) []any {
 	p := -1

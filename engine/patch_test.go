@@ -18,13 +18,7 @@ import (
 // twice, indexed and key columns (which take the decoding path).
 func TestUpdatePatchMatchesDecoding(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
-	patched, decoded := usersConn(t), usersConn(t)
-	both := func(fn func(c *Conn)) {
-		fn(patched)
-		patchUpdates = false
-		defer func() { patchUpdates = true }()
-		fn(decoded)
-	}
+	patched, decoded, both := twinUsers(t, &patchUpdates)
 	city := func() value.Value {
 		switch r.IntN(4) {
 		case 0:
@@ -92,13 +86,7 @@ func TestUpdatePatchMatchesDecoding(t *testing.T) {
 		require.Equal(t, CodeOf(errs[1]), CodeOf(errs[0]), "step %d: %s: %v / %v", step, set, errs[0], errs[1])
 		require.Equal(t, n[1], n[0], "step %d: %s", step, set)
 	}
-	all := obj("orderBy", "id")
-	a, b := selectRows(t, patched, "users", all), selectRows(t, decoded, "users", all)
-	require.Equal(t, b.Columns, a.Columns)
-	require.Equal(t, len(b.Rows), len(a.Rows))
-	for i := range a.Rows {
-		require.True(t, value.Equal(value.ArrayOf(b.Rows[i]), value.ArrayOf(a.Rows[i])), "row %d: %v, want %v", i, a.Rows[i], b.Rows[i])
-	}
+	requireSameRows(t, patched, decoded, "users", obj("orderBy", "id"))
 	for _, c := range []*Conn{patched, decoded} {
 		require.NoError(t, c.CheckIntegrity())
 	}

@@ -19,14 +19,7 @@ import (
 // databases must pass the integrity check.
 func TestPlainRowsReadAsIndexed(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 17))
-	plain, indexed := usersConn(t), usersConn(t)
-	both := func(fn func(c *Conn)) {
-		writePlainRows = true
-		fn(plain)
-		writePlainRows = false
-		fn(indexed)
-	}
-	defer func() { writePlainRows = false }()
+	plain, indexed, both := twinUsers(t, &writePlainRows)
 	city := func(i int) value.Value {
 		switch i % 5 {
 		case 0:
@@ -74,12 +67,7 @@ func TestPlainRowsReadAsIndexed(t *testing.T) {
 	}
 	check := func(when string) {
 		for _, q := range queries {
-			a, b := selectRows(t, plain, "users", q), selectRows(t, indexed, "users", q)
-			require.Equal(t, b.Columns, a.Columns, "%s: %s", when, q)
-			require.Equal(t, len(b.Rows), len(a.Rows), "%s: %s", when, q)
-			for i := range a.Rows {
-				require.True(t, value.Equal(value.ArrayOf(b.Rows[i]), value.ArrayOf(a.Rows[i])), "%s: %s: row %d: %v, want %v", when, q, i, a.Rows[i], b.Rows[i])
-			}
+			requireSameRows(t, plain, indexed, "users", q, "%s: %s", when, q)
 			var n [2]int
 			for k, c := range []*Conn{plain, indexed} {
 				require.NoError(t, c.Auto(func(tx *Tx) (err error) { n[k], err = tx.Count("shop", "users", query(t, q)); return err }))
@@ -92,7 +80,6 @@ func TestPlainRowsReadAsIndexed(t *testing.T) {
 	}
 	check("as written")
 
-	writePlainRows = false
 	sets := []value.Value{
 		obj("city", "short"),
 		obj("city", strings.Repeat("x", 400)),
