@@ -252,10 +252,11 @@ func (s *Store) writeRun(src source, dropTombs, prime bool) (run, error) {
 	}
 	var err error
 	for src.Next() {
-		if dropTombs && src.Tomb() {
+		k, v, tomb := src.Entry()
+		if dropTombs && tomb {
 			continue
 		}
-		w.Add(src.Key(), src.Value(), src.Tomb())
+		w.Add(k, v, tomb)
 		if int64(w.Size()) >= s.opts.SegmentBytes {
 			if err = finish(); err != nil {
 				break
@@ -452,7 +453,10 @@ const smallMergeMax = 256
 // left, where the general merge's bookkeeping per key was a tenth of the
 // flush. On equal keys the newer write wins.
 type smallMerge struct {
-	newer   source
+	newer source
+	// nk, nv, nt: newer's current entry, read once per step.
+	nk, nv  []byte
+	nt      bool
 	older   []memEntry
 	i       int
 	newerOK bool
@@ -479,6 +483,7 @@ func newSmallMerge(newer source, mem *memtable.Table) *smallMerge {
 }
 
 func (m *smallMerge) Next() bool {
+	advanced := true
 	switch {
 	case !m.started:
 		m.started = true
@@ -487,9 +492,13 @@ func (m *smallMerge) Next() bool {
 		m.newerOK = m.newer.Next()
 	case m.at == fromOlder:
 		m.i++
+		advanced = false
 	default:
 		m.newerOK = m.newer.Next()
 		m.i++
+	}
+	if advanced && m.newerOK {
+		m.nk, m.nv, m.nt = m.newer.Entry()
 	}
 	olderOK := m.i < len(m.older)
 	switch {
@@ -500,7 +509,7 @@ func (m *smallMerge) Next() bool {
 	case !m.newerOK:
 		m.at = fromOlder
 	default:
-		switch c := bytes.Compare(m.newer.Key(), m.older[m.i].key); {
+		switch c := bytes.Compare(m.nk, m.older[m.i].key); {
 		case c < 0:
 			m.at = fromNewer
 		case c > 0:
@@ -516,21 +525,29 @@ func (m *smallMerge) Key() []byte {
 	if m.at == fromOlder {
 		return m.older[m.i].key
 	}
-	return m.newer.Key()
+	return m.nk
 }
 
 func (m *smallMerge) Value() []byte {
 	if m.at == fromOlder {
 		return m.older[m.i].value
 	}
-	return m.newer.Value()
+	return m.nv
 }
 
 func (m *smallMerge) Tomb() bool {
 	if m.at == fromOlder {
 		return isTomb(m.older[m.i].value)
 	}
-	return m.newer.Tomb()
+	return m.nt
+}
+
+func (m *smallMerge) Entry() ([]byte, []byte, bool) {
+	if m.at == fromOlder {
+		e := &m.older[m.i]
+		return e.key, e.value, isTomb(e.value)
+	}
+	return m.nk, m.nv, m.nt
 }
 
 func (m *smallMerge) Err() error { return m.newer.Err() }

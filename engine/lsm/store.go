@@ -290,6 +290,12 @@ func (o *batchSource) Tomb() bool {
 	_, ok := o.b.Value(o.i)
 	return !ok
 }
+func (o *batchSource) Entry() ([]byte, []byte, bool) {
+	if v, ok := o.b.Value(o.i); ok {
+		return o.b.Key(o.i), v, false
+	}
+	return o.b.Key(o.i), tombstone, true
+}
 func (o *batchSource) Err() error { return nil }
 
 // applyOwned applies ops, whose slices the table may keep, and returns the
