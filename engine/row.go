@@ -70,7 +70,7 @@ func (t *Table) prepare() {
 
 func encodeRow(buf []byte, t *Table, r row) []byte {
 	n := len(t.Columns)
-	if writePlainRows {
+	if writePlainRows || n == 0 { // no table has no column; a damaged catalog is not a panic
 		buf = binary.AppendUvarint(buf, uint64(n))
 		for i := range t.Columns {
 			buf = binary.AppendUvarint(buf, uint64(t.Columns[i].ID))
@@ -78,9 +78,9 @@ func encodeRow(buf []byte, t *Table, r row) []byte {
 		}
 		return buf
 	}
-	// The pairs go after room for a header of one-byte offsets, their ends
-	// kept in the room itself while it is one byte each, and the pairs move
-	// when the offsets need more.
+	// The pairs go after room for one-byte offsets, their ends noted as
+	// they are written; past 255 bytes of pairs they move to make room for
+	// wider offsets.
 	start := len(buf)
 	buf = append(buf, indexedRow, 1)
 	buf = binary.AppendUvarint(buf, uint64(n))

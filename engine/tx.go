@@ -45,8 +45,9 @@ type Tx struct {
 	// table; load holds its rows, or an autocommit bulk insert's (bulk.go).
 	bulkMode bool
 	load     *bulkLoad
-	// newKeys says the deletes mutate writes are of keys the overlay holds
-	// no write of (see Delete), appended without a lookup.
+	// newKeys says the statement's deletions (deleteKey) and patched rows
+	// (setPatched) are of keys the overlay holds no write of, appended
+	// without a lookup (see Delete and Update).
 	newKeys bool
 	// rowsBefore counts the rows a transaction begun as a bulk one took
 	// row by row (a synced table's): its errors count rows from the load's
