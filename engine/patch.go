@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
 	"slices"
 
 	"minibase/engine/kv"
@@ -126,10 +125,7 @@ func (pt *patcher) patch(raw, buf []byte) (enc []byte, changed, ok bool, err err
 		pt.ends = append(pt.ends, moved)
 	}
 	w := offsetWidth(size)
-	buf = append(buf, indexedRow, byte(w))
-	buf = binary.AppendUvarint(buf, uint64(l.n))
-	offs := len(buf)
-	buf = append(buf, make([]byte, (l.n-1)*w)...)
+	buf, offs := appendRowHeader(buf, l.n, w)
 	putOffsets(buf[offs:], pt.ends, w)
 	at := l.pairs
 	for _, sp := range pt.spans {

@@ -82,10 +82,7 @@ func encodeRow(buf []byte, t *Table, r row) []byte {
 	// they are written; past 255 bytes of pairs they move to make room for
 	// wider offsets.
 	start := len(buf)
-	buf = append(buf, indexedRow, 1)
-	buf = binary.AppendUvarint(buf, uint64(n))
-	offs := len(buf)
-	buf = append(buf, make([]byte, n-1)...)
+	buf, offs := appendRowHeader(buf, n, 1)
 	pairs := len(buf)
 	var small [16]int
 	ends := small[:0]
@@ -127,6 +124,15 @@ func offsetWidth(size int) int {
 		return 2
 	}
 	return 4
+}
+
+// appendRowHeader appends an indexed row's header for n pairs and offsets
+// of width w, the offsets zero, and returns where they start.
+func appendRowHeader(buf []byte, n, w int) ([]byte, int) {
+	buf = append(buf, indexedRow, byte(w))
+	buf = binary.AppendUvarint(buf, uint64(n))
+	offs := len(buf)
+	return append(buf, make([]byte, (n-1)*w)...), offs
 }
 
 // putOffsets writes ends as offsets of width w into b.

@@ -108,6 +108,13 @@ func (o *Overlay) AppendNew(key, value []byte, del bool) {
 	o.stale = true
 }
 
+// fresh brings the hash index up to date with writes AppendNew added.
+func (o *Overlay) fresh() {
+	if o.stale {
+		o.reindex()
+	}
+}
+
 // reindex rebuilds the hash index over every write.
 func (o *Overlay) reindex() {
 	clear(o.slots)
@@ -117,9 +124,7 @@ func (o *Overlay) reindex() {
 }
 
 func (o *Overlay) put(key, value []byte, del bool) {
-	if o.stale {
-		o.reindex()
-	}
+	o.fresh()
 	if n := o.b.refs.len() + 1; 2*n > len(o.slots) {
 		o.rehash(n)
 	}
@@ -186,9 +191,7 @@ func (o *Overlay) Grow(n int) {
 	if n <= 0 {
 		return
 	}
-	if o.stale {
-		o.reindex()
-	}
+	o.fresh()
 	o.rehash(o.b.refs.len() + n)
 }
 
@@ -214,9 +217,7 @@ func (o *Overlay) Seal() { o.slots, o.sorted, o.stale = nil, nil, false }
 
 // Get returns the overlay's value of key, else the base's.
 func (o *Overlay) Get(key []byte) ([]byte, error) {
-	if o.stale {
-		o.reindex()
-	}
+	o.fresh()
 	if len(o.slots) > 0 {
 		if i := o.slots[o.find(key)]; i != 0 {
 			op := o.b.Op(int(i - 1))
