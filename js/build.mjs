@@ -158,6 +158,9 @@ builds.push(
     format: 'cjs',
     entryPoints: [path.join(src, 'wx.js')],
     outfile: path.join(miniprogram, 'index.js'),
+    // The main package's 2 MB holds the app too: comments and indentation
+    // are left out (names are kept, so stack traces still read).
+    minifyWhitespace: true,
     plugins: [wxWasmExec],
   }),
 );
