@@ -101,10 +101,13 @@ func (b *Batch) add(key, value []byte, del bool) opRef {
 		b.chunks = append(b.chunks, make([]byte, 0, max(size, n)))
 		last++
 	}
+	// The chunk has room: it is resliced in place (no pointer stored, so no
+	// write barrier per write while a collection runs) and filled.
+	off := len(b.chunks[last])
+	b.chunks[last] = b.chunks[last][:off+n]
 	c := b.chunks[last]
-	off := len(c)
-	c = append(append(c, key...), value...)
-	b.chunks[last] = c
+	copy(c[off:], key)
+	copy(c[off+len(key):], value)
 	b.size += n
 	return opRef{chunk: uint32(last), off: uint32(off), klen: uint32(len(key)), vlen: uint32(len(value)), del: del}
 }

@@ -453,10 +453,10 @@ const smallMergeMax = 256
 // left, where the general merge's bookkeeping per key was a tenth of the
 // flush. On equal keys the newer write wins.
 type smallMerge struct {
-	newer source
-	// nk, nv, nt: newer's current entry, read once per step.
-	nk, nv  []byte
-	nt      bool
+	// newer's current entry is asked of it each time, not kept here: a
+	// slice stored into this struct per step is a write barrier while a
+	// collection runs, and a bulk load's flush runs mostly during one.
+	newer   source
 	older   []memEntry
 	i       int
 	newerOK bool
@@ -483,7 +483,6 @@ func newSmallMerge(newer source, mem *memtable.Table) *smallMerge {
 }
 
 func (m *smallMerge) Next() bool {
-	advanced := true
 	switch {
 	case !m.started:
 		m.started = true
@@ -492,13 +491,9 @@ func (m *smallMerge) Next() bool {
 		m.newerOK = m.newer.Next()
 	case m.at == fromOlder:
 		m.i++
-		advanced = false
 	default:
 		m.newerOK = m.newer.Next()
 		m.i++
-	}
-	if advanced && m.newerOK {
-		m.nk, m.nv, m.nt = m.newer.Entry()
 	}
 	olderOK := m.i < len(m.older)
 	switch {
@@ -509,7 +504,7 @@ func (m *smallMerge) Next() bool {
 	case !m.newerOK:
 		m.at = fromOlder
 	default:
-		switch c := bytes.Compare(m.nk, m.older[m.i].key); {
+		switch c := bytes.Compare(m.newer.Key(), m.older[m.i].key); {
 		case c < 0:
 			m.at = fromNewer
 		case c > 0:
@@ -525,21 +520,21 @@ func (m *smallMerge) Key() []byte {
 	if m.at == fromOlder {
 		return m.older[m.i].key
 	}
-	return m.nk
+	return m.newer.Key()
 }
 
 func (m *smallMerge) Value() []byte {
 	if m.at == fromOlder {
 		return m.older[m.i].value
 	}
-	return m.nv
+	return m.newer.Value()
 }
 
 func (m *smallMerge) Tomb() bool {
 	if m.at == fromOlder {
 		return isTomb(m.older[m.i].value)
 	}
-	return m.nt
+	return m.newer.Tomb()
 }
 
 func (m *smallMerge) Entry() ([]byte, []byte, bool) {
@@ -547,7 +542,7 @@ func (m *smallMerge) Entry() ([]byte, []byte, bool) {
 		e := &m.older[m.i]
 		return e.key, e.value, isTomb(e.value)
 	}
-	return m.nk, m.nv, m.nt
+	return m.newer.Entry()
 }
 
 func (m *smallMerge) Err() error { return m.newer.Err() }

@@ -28,6 +28,7 @@ package sstable
 import (
 	"encoding/binary"
 	"minibase/engine/checksum"
+	"slices"
 )
 
 // Format constants.
@@ -89,27 +90,40 @@ func (w *Writer) Add(key, value []byte, tomb bool) {
 			w.buf = make([]byte, 0, w.sizeHint)
 		}
 	}
-	// The entry is built in a local slice stored back once: each store of a
-	// slice into the writer is a write barrier while a collection runs.
-	buf := w.buf
-	w.offsets = append(w.offsets, uint32(len(buf)-w.blockStart))
-	buf = binary.AppendUvarint(buf, uint64(len(key)))
-	w.lastAt, w.lastLen = len(buf), len(key)
-	buf = append(buf, key...)
+	// The entry is written through a local view of w.buf's spare room and
+	// w.buf is only resliced (w.buf = w.buf[:k] stores no pointer): storing
+	// a slice header into the writer is a write barrier while a collection
+	// runs, and a bulk load's flush runs mostly during one.
+	w.offsets = append(w.offsets, uint32(len(w.buf)-w.blockStart))
+	need := 2*binary.MaxVarintLen64 + len(key) + len(value)
+	if cap(w.buf)-len(w.buf) < need {
+		w.grow(need)
+	}
+	k := len(w.buf)
+	b := w.buf[:cap(w.buf)]
+	k += binary.PutUvarint(b[k:], uint64(len(key)))
+	w.lastAt, w.lastLen = k, len(key)
+	k += copy(b[k:], key)
 	if tomb {
-		buf = append(buf, 0)
+		b[k] = 0
+		k++
 		w.tombs++
 	} else {
-		buf = binary.AppendUvarint(buf, uint64(len(value))+1)
-		buf = append(buf, value...)
+		k += binary.PutUvarint(b[k:], uint64(len(value))+1)
+		k += copy(b[k:], value)
 		w.liveBytes += uint64(len(key) + len(value))
 	}
-	w.buf = buf
+	w.buf = w.buf[:k]
 	w.hashes = append(w.hashes, Hash(key))
 	w.entries++
-	if len(buf)-w.blockStart >= w.blockSize {
+	if len(w.buf)-w.blockStart >= w.blockSize {
 		w.finishBlock()
 	}
+}
+
+// grow makes room for need more bytes, doubling as append would.
+func (w *Writer) grow(need int) {
+	w.buf = slices.Grow(w.buf, max(need, cap(w.buf)))
 }
 
 // Entries is the number of entries added so far.
@@ -124,12 +138,14 @@ func (w *Writer) finishBlock() {
 	if len(w.buf) == w.blockStart {
 		return
 	}
+	buf := w.buf // stored back once (a write barrier per store while collecting)
 	for _, off := range w.offsets {
-		w.buf = binary.LittleEndian.AppendUint32(w.buf, off)
+		buf = binary.LittleEndian.AppendUint32(buf, off)
 	}
-	w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(len(w.offsets)))
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(w.offsets)))
 	w.offsets = w.offsets[:0]
-	w.buf = binary.LittleEndian.AppendUint32(w.buf, checksum.Of(w.buf[w.blockStart:]))
+	buf = binary.LittleEndian.AppendUint32(buf, checksum.Of(buf[w.blockStart:]))
+	w.buf = buf
 	w.index = binary.AppendUvarint(w.index, uint64(w.lastLen))
 	w.index = append(w.index, w.buf[w.lastAt:w.lastAt+w.lastLen]...)
 	w.index = binary.AppendUvarint(w.index, uint64(w.blockStart))
