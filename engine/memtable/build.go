@@ -14,7 +14,7 @@ func NewBuilder(n int) *Builder { return &Builder{items: make([]item, 0, max(n, 
 
 // Add appends an entry; its key must be greater than every key added before.
 func (b *Builder) Add(key, value []byte) {
-	b.items = append(b.items, item{key: key, value: value})
+	b.items = append(b.items, newItem(key, value))
 	b.size += int64(len(key) + len(value))
 }
 

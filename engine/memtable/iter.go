@@ -80,10 +80,11 @@ func (it *Iter) Close() error {
 // (every key when key is nil).
 func (it *Iter) seekGE(key []byte) {
 	n := it.root
+	p := newProbe(key)
 	for {
 		i, found := 0, false
 		if key != nil {
-			i, found = n.find(key)
+			i, found = n.find(&p)
 		}
 		it.stack = append(it.stack, frame{n, i})
 		if found || len(n.children) == 0 {
@@ -97,10 +98,11 @@ func (it *Iter) seekGE(key []byte) {
 // last key of all when key is nil).
 func (it *Iter) seekLT(key []byte) {
 	n := it.root
+	p := newProbe(key)
 	for {
 		i := len(n.items)
 		if key != nil {
-			i, _ = n.find(key)
+			i, _ = n.find(&p)
 		}
 		it.stack = append(it.stack, frame{n, i - 1})
 		if len(n.children) == 0 {

@@ -21,6 +21,7 @@ package memtable
 
 import (
 	"bytes"
+	"encoding/binary"
 )
 
 // degree is the B-tree's minimum degree: nodes hold between degree-1 and
@@ -32,10 +33,70 @@ const (
 	minItems = degree - 1
 )
 
-// item is one key and its value.
+// item is one key and its value, with the key's first 16 bytes as two
+// big-endian integers (heads): a search compares those inline and calls
+// bytes.Compare only on a tie. Under wasm that call was most of a lookup's
+// cost, and keys share their first 7 bytes (table and index ids), so one
+// head would tie on nearly every comparison.
 type item struct {
-	key   []byte
-	value []byte
+	key    []byte
+	value  []byte
+	h0, h1 uint64
+}
+
+// newItem is the item of key and value, heads computed.
+func newItem(key, value []byte) item {
+	h0, h1 := heads(key)
+	return item{key: key, value: value, h0: h0, h1: h1}
+}
+
+// heads returns key[:16] zero-padded as two big-endian integers: when heads
+// differ they order the keys as bytes.Compare does.
+func heads(key []byte) (uint64, uint64) {
+	if len(key) >= 16 {
+		return binary.BigEndian.Uint64(key), binary.BigEndian.Uint64(key[8:])
+	}
+	var b [16]byte
+	copy(b[:], key)
+	return binary.BigEndian.Uint64(b[:]), binary.BigEndian.Uint64(b[8:])
+}
+
+// probe is a key being searched for, with its heads.
+type probe struct {
+	key    []byte
+	h0, h1 uint64
+}
+
+func newProbe(key []byte) probe {
+	h0, h1 := heads(key)
+	return probe{key, h0, h1}
+}
+
+// compare orders the item's key against the probe's, as bytes.Compare.
+func (it *item) compare(p *probe) int {
+	switch {
+	case it.h0 != p.h0:
+		return cmpHead(it.h0, p.h0)
+	case it.h1 != p.h1:
+		return cmpHead(it.h1, p.h1)
+	}
+	return it.compareTail(p)
+}
+
+// compareTail is compare for keys whose heads are equal.
+func (it *item) compareTail(p *probe) int {
+	if len(it.key) >= 16 && len(p.key) >= 16 {
+		return bytes.Compare(it.key[16:], p.key[16:])
+	}
+	// A key shorter than 16 bytes ties with its zero-padded extensions.
+	return bytes.Compare(it.key, p.key)
+}
+
+func cmpHead(a, b uint64) int {
+	if a < b {
+		return -1
+	}
+	return 1
 }
 
 // cowCtx identifies the generation that owns a node: a Table may modify a
@@ -81,8 +142,9 @@ func (t *Table) Clone() *Table {
 // Get returns the value of key and whether it is present.
 func (t *Table) Get(key []byte) ([]byte, bool) {
 	n := t.root
+	p := newProbe(key)
 	for n != nil {
-		i, found := n.find(key)
+		i, found := n.find(&p)
 		if found {
 			return n.items[i].value, true
 		}
@@ -97,7 +159,7 @@ func (t *Table) Get(key []byte) ([]byte, bool) {
 // Set stores value under key, replacing any previous value. The table keeps
 // both slices as they are, nil included.
 func (t *Table) Set(key, value []byte) {
-	it := item{key: key, value: value}
+	it := newItem(key, value)
 	if t.root == nil {
 		t.root = t.newNode()
 		t.root.items = append(t.root.items, it)
@@ -133,7 +195,8 @@ func (t *Table) Delete(key []byte) bool {
 		return false
 	}
 	t.root = t.root.mutableFor(t.cow)
-	old, found := t.root.remove(key, removeKey)
+	p := newProbe(key)
+	old, found := t.root.remove(&p, removeKey)
 	if len(t.root.items) == 0 && len(t.root.children) > 0 {
 		t.root = t.root.children[0]
 	}
@@ -149,19 +212,33 @@ func (t *Table) newNode() *node {
 	return &node{items: make([]item, 0, maxItems), cow: t.cow}
 }
 
-// find returns the index of the first item whose key is >= key and whether
-// that item's key equals key.
-func (n *node) find(key []byte) (int, bool) {
+// find returns the index of the first item whose key is >= p's key and
+// whether that item's key equals it.
+func (n *node) find(p *probe) (int, bool) {
 	lo, hi := 0, len(n.items)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if bytes.Compare(n.items[m].key, key) < 0 {
+		it := &n.items[m]
+		var less bool // it.key < p.key, the heads compared inline
+		switch {
+		case it.h0 != p.h0:
+			less = it.h0 < p.h0
+		case it.h1 != p.h1:
+			less = it.h1 < p.h1
+		default:
+			less = it.compareTail(p) < 0
+		}
+		if less {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	return lo, lo < len(n.items) && bytes.Equal(n.items[lo].key, key)
+	if lo == len(n.items) {
+		return lo, false
+	}
+	it := &n.items[lo]
+	return lo, it.h0 == p.h0 && it.h1 == p.h1 && bytes.Equal(it.key, p.key)
 }
 
 // mutableFor returns n when cow owns it, else a copy owned by cow.
@@ -218,8 +295,9 @@ func (n *node) maybeSplitChild(i int) bool {
 // insert adds it below n, which must be mutable and not full. It returns the
 // replaced item when the key was present.
 func (n *node) insert(it item) (item, bool) {
+	p := probe{it.key, it.h0, it.h1}
 	for {
-		i, found := n.find(it.key)
+		i, found := n.find(&p)
 		if found {
 			old := n.items[i]
 			n.items[i] = it
@@ -230,8 +308,8 @@ func (n *node) insert(it item) (item, bool) {
 			return item{}, false
 		}
 		if n.maybeSplitChild(i) {
-			switch c := bytes.Compare(it.key, n.items[i].key); {
-			case c > 0:
+			switch c := n.items[i].compare(&p); {
+			case c < 0:
 				i++
 			case c == 0:
 				old := n.items[i]
@@ -254,7 +332,7 @@ const (
 // remove deletes from the subtree rooted at n, which must be mutable. Before
 // descending it makes sure the child has more than minItems items, so the
 // removal never has to rebalance upwards.
-func (n *node) remove(key []byte, kind removeKind) (item, bool) {
+func (n *node) remove(key *probe, kind removeKind) (item, bool) {
 	var i int
 	var found bool
 	switch kind {
@@ -293,7 +371,7 @@ func (n *node) remove(key []byte, kind removeKind) (item, bool) {
 
 // growChildAndRemove gives child i an extra item, by stealing from a sibling
 // or merging with one, then retries the removal from n.
-func (n *node) growChildAndRemove(i int, key []byte, kind removeKind) (item, bool) {
+func (n *node) growChildAndRemove(i int, key *probe, kind removeKind) (item, bool) {
 	switch {
 	case i > 0 && len(n.children[i-1].items) > minItems:
 		child := n.mutableChild(i)
