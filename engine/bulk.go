@@ -139,7 +139,7 @@ func (l *bulkLoad) check(tx *Tx) ([][]int32, error) {
 	bad, badRun := n, -1
 	for j := range l.runs {
 		run := &l.runs[j]
-		orders[j] = kv.SortedOrder(n, run.Key, false)
+		orders[j] = run.SortedOrder(false)
 		if j == 0 && l.fresh || j > 0 && !t.Indexes[j-1].Unique {
 			continue
 		}

@@ -208,7 +208,7 @@ func (b *Batch) AppendSorted(src *Batch, order []int32) {
 
 // SortedOrder is SortedOrder over the batch's keys.
 func (b *Batch) SortedOrder(lastOnly bool) []int32 {
-	return sortedOrder(b.refs.len(), b.sorted, b.Key, lastOnly)
+	return sortedOrder(b.refs.len(), b.sorted, keySource{b: b}, lastOnly)
 }
 
 // Append adds src's writes at the given positions, in that order, taking

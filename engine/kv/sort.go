@@ -104,6 +104,17 @@ func sortEntries(a []sortEntry, depth int) {
 // tie-break lessEntry has. Otherwise the quicksort.
 func sortHeads(entries []sortEntry) {
 	n := len(entries)
+	// Entries are often in order already: a bulk load's rows arrive by
+	// ascending id, so the rows that tie on an index value (a run sorted
+	// again on the primary key that follows it) are in key order.
+	for i := 1; i < n; i++ {
+		if lessEntry(&entries[i], &entries[i-1]) {
+			break
+		}
+		if i == n-1 {
+			return
+		}
+	}
 	if n < radixMin {
 		sortEntries(entries, 2*bits.Len(uint(n)))
 		return
@@ -219,16 +230,36 @@ func compareEntries(a, b sortEntry) int {
 // built sorted with a few keys added at its end) are found in one pass and
 // not sorted again.
 func SortedOrder(n int, keyAt func(int) []byte, lastOnly bool) []int32 {
-	return sortedOrder(n, 0, keyAt, lastOnly)
+	keys := make([][]byte, n)
+	for i := range keys {
+		keys[i] = keyAt(i)
+	}
+	return sortedOrder(n, 0, keySource{keys: keys}, lastOnly)
+}
+
+// keySource is where a sort reads its keys, inline: a batch's, or a list.
+// (A call through a function value per key and per depth was a third of a
+// bulk load's sort under wasm.)
+type keySource struct {
+	b    *Batch
+	keys [][]byte
+}
+
+func (k keySource) at(i int) []byte {
+	if k.b == nil {
+		return k.keys[i]
+	}
+	r := k.b.refs.at(i)
+	return k.b.chunks[r.chunk][r.off : r.off+r.klen : r.off+r.klen]
 }
 
 // sortedOrder is SortedOrder for keys whose first known are already in
 // strictly ascending order.
-func sortedOrder(n, known int, keyAt func(int) []byte, lastOnly bool) []int32 {
+func sortedOrder(n, known int, keyAt keySource, lastOnly bool) []int32 {
 	p := max(known, 1)
 	if n > 0 && p < n {
-		for prev := keyAt(p - 1); p < n; p++ {
-			k := keyAt(p)
+		for prev := keyAt.at(p - 1); p < n; p++ {
+			k := keyAt.at(p)
 			if bytes.Compare(prev, k) >= 0 {
 				break
 			}
@@ -246,9 +277,9 @@ func sortedOrder(n, known int, keyAt func(int) []byte, lastOnly bool) []int32 {
 	order := make([]int32, 0, n)
 	i := 0
 	for _, t := range tail {
-		tk := keyAt(int(t))
+		tk := keyAt.at(int(t))
 		for ; i < p; i++ {
-			c := bytes.Compare(keyAt(i), tk)
+			c := bytes.Compare(keyAt.at(i), tk)
 			if c > 0 {
 				break
 			}
@@ -277,7 +308,7 @@ func identity(n int) []int32 {
 }
 
 // sortAll sorts the n positions from first on.
-func sortAll(n, first int, keyAt func(int) []byte, lastOnly bool) []int32 {
+func sortAll(n, first int, keyAt keySource, lastOnly bool) []int32 {
 	// The entries are scratch: a bulk load sorts a run per index, one after
 	// the other, and each set of entries was garbage for the collector the
 	// moment its order was read out.
@@ -289,7 +320,7 @@ func sortAll(n, first int, keyAt func(int) []byte, lastOnly bool) []int32 {
 	entries := (*buf)[:n]
 	defer entriesPool.Put(buf)
 	for i := range n {
-		h1, h2 := headsAt(keyAt(first+i), 0)
+		h1, h2 := headsAt(keyAt.at(first+i), 0)
 		entries[i] = sortEntry{h1: h1, h2: h2, i: int32(first + i)}
 	}
 	sortDigits(entries, 0, keyAt)
@@ -309,7 +340,7 @@ var entriesPool sync.Pool
 // 16 bytes from d on (already in the entries), then each tying run by what
 // follows. Equal keys end as neighbouring finished entries of equal length
 // in one run; all but the last are marked dup.
-func sortDigits(entries []sortEntry, d int, keyAt func(int) []byte) {
+func sortDigits(entries []sortEntry, d int, keyAt keySource) {
 	sortHeads(entries)
 	if d > 0 {
 		for j := 0; j+1 < len(entries) && entries[j+1].fin; j++ {
@@ -325,7 +356,7 @@ func sortDigits(entries []sortEntry, d int, keyAt func(int) []byte) {
 			run := entries[lo:hi]
 			next := d + 16
 			for k := range run {
-				key := keyAt(int(run[k].i))
+				key := keyAt.at(int(run[k].i))
 				if len(key) <= next {
 					run[k] = sortEntry{h2: uint64(len(key)), i: run[k].i, fin: true}
 				} else {
