@@ -43,6 +43,13 @@ type Caps struct {
 	InMemory bool
 }
 
+// Holder is a backend whose files are bytes in this process's memory
+// (Caps.InMemory): it reports how many bytes they hold, which a host that
+// bounds its heap must count as the store's own.
+type Holder interface {
+	HeldBytes() int64
+}
+
 // FS is the filesystem contract the storage engine is written against.
 type FS interface {
 	// Caps reports how the backend behaves.

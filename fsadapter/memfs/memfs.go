@@ -38,12 +38,21 @@ type node struct {
 type compactFS struct {
 	mu    sync.Mutex
 	nodes map[string]*node
+	held  int64 // bytes of every file's data
 }
 
 var (
 	_ fsadapter.FS          = (*compactFS)(nil)
 	_ fsadapter.RangeReader = (*compactFS)(nil)
+	_ fsadapter.Holder      = (*compactFS)(nil)
 )
+
+// HeldBytes is the size of every file together.
+func (m *compactFS) HeldBytes() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.held
+}
 
 func (m *compactFS) Caps() fsadapter.Caps {
 	return fsadapter.Caps{Name: "memory", AppendCheap: true, Sync: false, InMemory: true}
@@ -114,10 +123,15 @@ func (m *compactFS) WriteFile(name string, data []byte, sync bool) error {
 	if err := m.parentOK(name); err != nil {
 		return wrap("write", name, err)
 	}
-	if n, ok := m.nodes[name]; ok && n.dir {
+	n, ok := m.nodes[name]
+	if ok && n.dir {
 		return wrap("write", name, syscall.EISDIR)
 	}
+	if ok {
+		m.held -= n.data.size
+	}
 	m.nodes[name] = &node{data: dataOf(data), mod: time.Now()}
+	m.held += int64(len(data))
 	return nil
 }
 
@@ -151,6 +165,7 @@ func (m *compactFS) Truncate(name string, size int64) error {
 	if err != nil {
 		return wrap("truncate", name, err)
 	}
+	m.held += size - n.data.size
 	n.data.truncate(size)
 	n.mod = time.Now()
 	return nil
@@ -169,6 +184,7 @@ func (m *compactFS) Remove(name string) error {
 	if n.dir && len(m.children(name)) > 0 {
 		return wrap("remove", name, syscall.ENOTEMPTY)
 	}
+	m.held -= n.data.size
 	delete(m.nodes, name)
 	return nil
 }
@@ -259,6 +275,7 @@ func (a *compactAppend) Write(p []byte) (int, error) {
 		return 0, wrap("append", a.name, err)
 	}
 	n.data.append(p)
+	a.fs.held += int64(len(p))
 	n.mod = time.Now()
 	return len(p), nil
 }

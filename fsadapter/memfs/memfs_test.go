@@ -32,3 +32,48 @@ func TestInstancesAreIndependent(t *testing.T) {
 	_, err := b.ReadFile("f")
 	assert.Error(t, err)
 }
+
+// HeldBytes is the sum of the files' sizes after every kind of change,
+// failed ones included.
+func TestHeldBytesIsTheFilesSizes(t *testing.T) {
+	fsys := newFS(t)
+	held := fsys.(fsadapter.Holder)
+	require.NoError(t, fsys.MkdirAll("d"))
+	app, err := fsys.OpenAppend("d/log")
+	require.NoError(t, err)
+	sizes := func() int64 {
+		var sum int64
+		for _, dir := range []string{".", "d"} {
+			names, err := fsys.ReadDir(dir)
+			require.NoError(t, err)
+			for _, name := range names {
+				if dir != "." {
+					name = dir + "/" + name
+				}
+				if fi, err := fsys.Stat(name); err == nil && !fi.IsDir() {
+					sum += fi.Size()
+				}
+			}
+		}
+		return sum
+	}
+	for _, step := range []struct {
+		name string
+		do   func() error
+	}{
+		{"write", func() error { return fsys.WriteFile("a", make([]byte, 100), false) }},
+		{"overwrite smaller", func() error { return fsys.WriteFile("a", make([]byte, 30), false) }},
+		{"write in a dir", func() error { return fsys.WriteFile("d/b", make([]byte, 5000), false) }},
+		{"append", func() error { _, err := app.Write(make([]byte, 70000)); return err }},
+		{"truncate shorter", func() error { return fsys.Truncate("d/log", 1234) }},
+		{"truncate longer", func() error { return fsys.Truncate("d/log", 9999) }},
+		{"write over a dir (fails)", func() error { return fsys.WriteFile("d", []byte("x"), false) }},
+		{"remove", func() error { return fsys.Remove("a") }},
+		{"remove a missing file (fails)", func() error { return fsys.Remove("a") }},
+		{"remove the appended file", func() error { return fsys.Remove("d/log") }},
+	} {
+		_ = step.do()
+		require.Equal(t, sizes(), held.HeldBytes(), step.name)
+	}
+	require.Equal(t, int64(5000), held.HeldBytes())
+}

@@ -36,8 +36,11 @@ type Bridge struct {
 	keys *kvstore.KeyCache
 
 	// OnBudget, when set, hears MemoryBudget each time a store opens or
-	// closes.
+	// closes, and when the files of stores held in memory grew or shrank
+	// by more than an eighth of it since it last heard.
 	OnBudget func(bytes int64)
+	heard    int64 // the budget OnBudget last heard
+	holding  int   // open or pending stores whose files are in memory
 	// Burst, when set, runs open, a store opening, as a burst of
 	// allocation: the host holds its collector back to the memory budget
 	// meanwhile. Opening replays the log into a new memtable, allocating
@@ -78,7 +81,16 @@ type shared struct {
 	key        string
 	refs       int
 	durability engine.Durability
-	budget     int64 // memory the store is expected to hold (storeBudget)
+	budget     int64            // memory the store is expected to hold (storeBudget)
+	held       fsadapter.Holder // the store's files, when they are in memory
+}
+
+// heldBytes is what the store's files hold in memory (none on storage).
+func (sh *shared) heldBytes() int64 {
+	if sh.held == nil {
+		return 0
+	}
+	return sh.held.HeldBytes()
 }
 
 // BaseMemoryBytes is the least memory the budget allows apart from the
@@ -100,20 +112,46 @@ const BaseMemoryBytes = 8 << 20
 // Half the stores keeps the small-device defaults (stores 16 MB) at 8 MB of
 // headroom, where their 48 MB memory target is, and gives the node defaults
 // the faster setting.
+//
+// The files of a store on an in-memory backend (the memory adapter) are
+// heap too, and count at their size: below them the limit would hold the
+// collector in back-to-back cycles for good (a 100,000-row table on the
+// memory adapter, live heap 42-44 MB against a 24 MB limit: 26 collections
+// in 3 s and 54 us per autocommit insert).
 func (b *Bridge) MemoryBudget() int64 {
-	var stores int64
-	for _, sh := range b.byRoot {
-		stores += sh.budget
+	var stores, held int64
+	for _, m := range []map[string]*shared{b.byRoot, b.pending} {
+		for _, sh := range m {
+			stores += sh.budget
+			held += sh.heldBytes()
+		}
 	}
-	for _, sh := range b.pending {
-		stores += sh.budget
-	}
-	return stores + max(int64(BaseMemoryBytes), stores/2)
+	return stores + max(int64(BaseMemoryBytes), stores/2) + held
 }
 
 func (b *Bridge) budgetChanged() {
+	b.heard = b.MemoryBudget()
 	if b.OnBudget != nil {
-		b.OnBudget(b.MemoryBudget())
+		b.OnBudget(b.heard)
+	}
+}
+
+// forget gives back the budget of a store no longer open.
+func (b *Bridge) forget(sh *shared) {
+	if sh.held != nil {
+		b.holding--
+	}
+	b.budgetChanged()
+}
+
+// followHeld tells OnBudget when in-memory files moved the budget by more
+// than an eighth since it last heard.
+func (b *Bridge) followHeld() {
+	if b.holding == 0 {
+		return
+	}
+	if n := b.MemoryBudget(); n > b.heard+b.heard/8 || n < b.heard-b.heard/8 {
+		b.budgetChanged()
 	}
 }
 
@@ -145,7 +183,7 @@ func (b *Bridge) release(h uint32) error {
 		return nil
 	}
 	delete(b.byRoot, sh.key)
-	b.budgetChanged()
+	b.forget(sh)
 	return sh.conn.Close()
 }
 
@@ -165,6 +203,7 @@ func (b *Bridge) Handle(req []byte, out []byte) (resp []byte) {
 			resp = appendError(out[:0], engine.CodeInternal, fmt.Sprintf("internal error: %v\n%s", r, debug.Stack()))
 		}
 	}()
+	defer b.followHeld()
 	if id, inner, ok := unwrapOnce(req); ok {
 		return b.handleOnce(id, inner, out) // once.go
 	}

@@ -48,7 +48,11 @@ func TestBridgeStoreOptionsAndStats(t *testing.T) {
 // everything else, at least BaseMemoryBytes; closing a store gives its
 // share back.
 func TestMemoryBudget(t *testing.T) {
-	b := newBridge(t)
+	// Files that are not counted as held (TestMemoryBudgetCountsHeldFiles).
+	b := New(func(adapter, root string) (fsadapter.FS, error) {
+		m, err := memfs.New()
+		return notHeld{m}, err
+	})
 	var heard []int64
 	b.OnBudget = func(n int64) { heard = append(heard, n) }
 	require.Equal(t, int64(BaseMemoryBytes), b.MemoryBudget(), "no store open")
@@ -63,6 +67,51 @@ func TestMemoryBudget(t *testing.T) {
 	require.Equal(t, int64(BaseMemoryBytes), b.MemoryBudget())
 	require.Equal(t, []int64{24 * mb, 72 * mb, 24 * mb, BaseMemoryBytes}, heard,
 		"every change is heard; an opening store counts from before its open")
+}
+
+// notHeld hides a memory filesystem's HeldBytes.
+type notHeld struct{ fsadapter.FS }
+
+// A store on an in-memory backend counts its files' bytes in the budget
+// too, followed as they grow and shrink (by more than an eighth), and
+// gives them back on close.
+func TestMemoryBudgetCountsHeldFiles(t *testing.T) {
+	const mb = 1 << 20
+	var fsys fsadapter.FS
+	b := New(func(adapter, root string) (fsadapter.FS, error) {
+		var err error
+		fsys, err = memfs.New()
+		return fsys, err
+	})
+	var heard []int64
+	b.OnBudget = func(n int64) { heard = append(heard, n) }
+	c := ok(t, b, "open", o("adapter", s("memory"), "root", s("m"), "memtableBytes", n(mb), "cacheBytes", n(mb)))
+	held := func() int64 { return fsys.(fsadapter.Holder).HeldBytes() }
+	stores := int64(3*mb + BaseMemoryBytes)
+	require.Equal(t, stores+held(), b.MemoryBudget())
+	ok(t, b, "createDatabase", c, s("d"), o())
+	ok(t, b, "createTable", c, s("d"), s("t"), o("columns", a(
+		o("name", s("id"), "type", s("number"), "primaryKey", value.BoolOf(true)),
+		o("name", s("pad"), "type", s("string")))))
+	rows := make([]value.Value, 2000)
+	for round := 0; round < 10; round++ {
+		for i := range rows {
+			rows[i] = o("id", n(float64(round*len(rows)+i)), "pad", s(strings.Repeat("x", 1000)))
+		}
+		ok(t, b, "insertMany", c, n(0), s("d"), s("t"), a(rows...))
+	}
+	require.Greater(t, held(), int64(15*mb), "the rows are in memory")
+	last := heard[len(heard)-1]
+	require.Equal(t, stores+held(), b.MemoryBudget())
+	require.InEpsilon(t, b.MemoryBudget(), last, 0.125, "the budget heard follows the files")
+	ok(t, b, "delete", c, n(0), s("d"), s("t"), o("where", o("id", o(">=", n(0)))))
+	ok(t, b, "compact", c)
+	require.Less(t, held(), int64(mb))
+	require.InEpsilon(t, b.MemoryBudget(), heard[len(heard)-1], 0.125, "and hears them shrink")
+	require.Less(t, heard[len(heard)-1], last)
+	ok(t, b, "close", c)
+	require.Equal(t, int64(BaseMemoryBytes), heard[len(heard)-1], "a closed store's files count no more")
+	require.Zero(t, b.holding)
 }
 
 // A store opens inside Burst (the host holds its collector back), under the

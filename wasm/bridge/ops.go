@@ -382,6 +382,10 @@ func (b *Bridge) openRoot(key, adapter, root string, eo engine.Options) (*shared
 			return nil, err
 		}
 		p = &shared{key: key, durability: eo.Durability, budget: storeBudget(eo)}
+		if h, ok := fs.(fsadapter.Holder); ok && fs.Caps().InMemory {
+			p.held = h
+			b.holding++
+		}
 		b.pending[key] = p
 		b.budgetChanged()
 		open := func() { p.conn, err = engine.OpenStore(fs, eo) }
@@ -392,7 +396,7 @@ func (b *Bridge) openRoot(key, adapter, root string, eo engine.Options) (*shared
 		}
 		if err != nil {
 			delete(b.pending, key)
-			b.budgetChanged()
+			b.forget(p)
 			return nil, err
 		}
 	}
@@ -400,7 +404,7 @@ func (b *Bridge) openRoot(key, adapter, root string, eo engine.Options) (*shared
 		if !errors.Is(err, fsadapter.ErrNotResident) {
 			delete(b.pending, key)
 			p.conn.Close()
-			b.budgetChanged()
+			b.forget(p)
 		}
 		return nil, err
 	}
