@@ -2,10 +2,11 @@ package kv
 
 import (
 	"bytes"
-	"encoding/binary"
 	"math/bits"
 	"slices"
 	"sync"
+
+	"minibase/engine/internal/keyhead"
 )
 
 // sortEntry is an op's position with 16 bytes of its key, read at the depth
@@ -16,17 +17,6 @@ type sortEntry struct {
 	i      int32
 	fin    bool
 	dup    bool // a later write of the same key follows
-}
-
-// headsAt returns k[d:d+16] as two big-endian integers, zero-padded, so
-// that comparing heads orders keys as bytes.Compare does whenever the heads
-// differ.
-func headsAt(k []byte, d int) (uint64, uint64) {
-	var buf [16]byte
-	if d < len(k) {
-		copy(buf[:], k[d:])
-	}
-	return binary.BigEndian.Uint64(buf[:8]), binary.BigEndian.Uint64(buf[8:])
 }
 
 // lessEntry orders finished keys first (by length, then position), then
@@ -320,7 +310,7 @@ func sortAll(n, first int, keyAt keySource, lastOnly bool) []int32 {
 	entries := (*buf)[:n]
 	defer entriesPool.Put(buf)
 	for i := range n {
-		h1, h2 := headsAt(keyAt.at(first+i), 0)
+		h1, h2 := keyhead.At(keyAt.at(first+i), 0)
 		entries[i] = sortEntry{h1: h1, h2: h2, i: int32(first + i)}
 	}
 	sortDigits(entries, 0, keyAt)
@@ -360,7 +350,7 @@ func sortDigits(entries []sortEntry, d int, keyAt keySource) {
 				if len(key) <= next {
 					run[k] = sortEntry{h2: uint64(len(key)), i: run[k].i, fin: true}
 				} else {
-					h1, h2 := headsAt(key, next)
+					h1, h2 := keyhead.At(key, next)
 					run[k] = sortEntry{h1: h1, h2: h2, i: run[k].i}
 				}
 			}

@@ -21,7 +21,8 @@ package memtable
 
 import (
 	"bytes"
-	"encoding/binary"
+
+	"minibase/engine/internal/keyhead"
 )
 
 // degree is the B-tree's minimum degree: nodes hold between degree-1 and
@@ -33,11 +34,9 @@ const (
 	minItems = degree - 1
 )
 
-// item is one key and its value, with the key's first 16 bytes as two
-// big-endian integers (heads): a search compares those inline and calls
-// bytes.Compare only on a tie. Under wasm that call was most of a lookup's
-// cost, and keys share their first 7 bytes (table and index ids), so one
-// head would tie on nearly every comparison.
+// item is one key and its value, with the key's heads (keyhead.Of): a
+// search compares those inline and calls bytes.Compare only on a tie (under
+// wasm that call was most of a lookup's cost).
 type item struct {
 	key    []byte
 	value  []byte
@@ -46,19 +45,8 @@ type item struct {
 
 // newItem is the item of key and value, heads computed.
 func newItem(key, value []byte) item {
-	h0, h1 := heads(key)
+	h0, h1 := keyhead.Of(key)
 	return item{key: key, value: value, h0: h0, h1: h1}
-}
-
-// heads returns key[:16] zero-padded as two big-endian integers: when heads
-// differ they order the keys as bytes.Compare does.
-func heads(key []byte) (uint64, uint64) {
-	if len(key) >= 16 {
-		return binary.BigEndian.Uint64(key), binary.BigEndian.Uint64(key[8:])
-	}
-	var b [16]byte
-	copy(b[:], key)
-	return binary.BigEndian.Uint64(b[:]), binary.BigEndian.Uint64(b[8:])
 }
 
 // probe is a key being searched for, with its heads.
@@ -68,7 +56,7 @@ type probe struct {
 }
 
 func newProbe(key []byte) probe {
-	h0, h1 := heads(key)
+	h0, h1 := keyhead.Of(key)
 	return probe{key, h0, h1}
 }
 
@@ -84,13 +72,7 @@ func (it *item) compare(p *probe) int {
 }
 
 // compareTail is compare for keys whose heads are equal.
-func (it *item) compareTail(p *probe) int {
-	if len(it.key) >= 16 && len(p.key) >= 16 {
-		return bytes.Compare(it.key[16:], p.key[16:])
-	}
-	// A key shorter than 16 bytes ties with its zero-padded extensions.
-	return bytes.Compare(it.key, p.key)
-}
+func (it *item) compareTail(p *probe) int { return keyhead.CompareTail(it.key, p.key) }
 
 func cmpHead(a, b uint64) int {
 	if a < b {

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"minibase/engine/checksum"
 
 	"minibase/engine/cache"
+	"minibase/engine/checksum"
+	"minibase/engine/internal/keyhead"
 	"minibase/engine/kv"
 )
 
@@ -17,21 +18,9 @@ type ReadFunc func(off int64, n int) ([]byte, error)
 // blockHandle locates one data block; lastKey is its largest key.
 type blockHandle struct {
 	lastKey []byte
-	head    uint64 // lastKey's first 8 bytes (see keyHead)
+	h0, h1  uint64 // lastKey's heads (keyhead.Of)
 	off     int64
 	size    int // including the CRC
-}
-
-// keyHead is k's first 8 bytes as a big-endian integer, zero-padded: of two
-// keys whose heads differ, the smaller head is the smaller key, so a search
-// compares integers and compares bytes only on equal heads.
-func keyHead(k []byte) uint64 {
-	if len(k) >= 8 {
-		return binary.BigEndian.Uint64(k)
-	}
-	var b [8]byte
-	copy(b[:], k)
-	return binary.BigEndian.Uint64(b[:])
 }
 
 // Reader reads a segment file. The index and bloom filter stay in memory;
@@ -200,7 +189,8 @@ func (r *Reader) parseIndex(index []byte, dataEnd uint64) error {
 			return r.corrupt("index keys out of order")
 		}
 		next = off + size
-		h.off, h.size, h.head = int64(off), int(size), keyHead(h.lastKey)
+		h.off, h.size = int64(off), int(size)
+		h.h0, h.h1 = keyhead.Of(h.lastKey)
 		r.blocks = append(r.blocks, h)
 	}
 	if next != dataEnd {
@@ -343,12 +333,23 @@ func decodeEntry(b []byte, p int) (entry, int, bool) {
 
 // findBlock is the first block whose last key is >= key (len when none).
 func (r *Reader) findBlock(key []byte) int {
-	// sort.Search's closure is a call per step under wasm: the search inline.
-	kh := keyHead(key)
+	// sort.Search's closure is a call per step under wasm: the search
+	// inline, on the heads.
+	k0, k1 := keyhead.Of(key)
 	lo, hi := 0, len(r.blocks)
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		if b := &r.blocks[mid]; b.head < kh || b.head == kh && bytes.Compare(b.lastKey, key) < 0 {
+		b := &r.blocks[mid]
+		var less bool // b.lastKey < key
+		switch {
+		case b.h0 != k0:
+			less = b.h0 < k0
+		case b.h1 != k1:
+			less = b.h1 < k1
+		default:
+			less = keyhead.CompareTail(b.lastKey, key) < 0
+		}
+		if less {
 			lo = mid + 1
 		} else {
 			hi = mid

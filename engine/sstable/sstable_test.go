@@ -2,6 +2,7 @@ package sstable_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"testing"
@@ -18,11 +19,25 @@ type ent struct {
 	tomb bool
 }
 
-func build(n int) ([]byte, []ent) {
+func build(n int) ([]byte, []ent) { return buildKeys(n, decimalKey) }
+
+// Key shapes: short decimal keys, and the engine's: 7 bytes of table and
+// index ids and a tag, then a big-endian number (16 bytes: the second of a
+// search's two integer heads decides), or a number shared by 10 keys and
+// another after it (20 bytes: the heads tie and the bytes after decide).
+func decimalKey(i int) string { return fmt.Sprintf("k%05d", i*2) }
+func engineKey(i int) string {
+	return "\x01\x00\x00\x00\x07\x00\x01\x10" + string(binary.BigEndian.AppendUint64(nil, uint64(i*2)))
+}
+func tiedKey(i int) string {
+	return "\x01\x00\x00\x00\x07\x00\x02\x10" + string(binary.BigEndian.AppendUint64(nil, uint64(i/10))) + string(binary.BigEndian.AppendUint32(nil, uint32(i*2)))
+}
+
+func buildKeys(n int, key func(int) string) ([]byte, []ent) {
 	w := sstable.NewWriter(256, 0)
 	var ents []ent
 	for i := 0; i < n; i++ {
-		e := ent{k: fmt.Sprintf("k%05d", i*2), v: fmt.Sprintf("value-%d", i), tomb: i%7 == 3}
+		e := ent{k: key(i), v: fmt.Sprintf("value-%d", i), tomb: i%7 == 3}
 		if e.tomb {
 			e.v = ""
 		}
@@ -46,57 +61,64 @@ func open(t testing.TB, name string, data []byte) (*sstable.Reader, error) {
 }
 
 func TestGetAndIterate(t *testing.T) {
-	for _, n := range []int{0, 1, 2, 50, 1000} {
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			data, ents := build(n)
-			r, err := open(t, "a.seg", data)
-			require.NoError(t, err)
-			require.Equal(t, uint64(n), r.Entries)
+	for _, shape := range []struct {
+		name string
+		key  func(int) string
+	}{{"decimal", decimalKey}, {"engine", engineKey}, {"tied", tiedKey}} {
+		for _, n := range []int{0, 1, 2, 50, 1000} {
+			t.Run(fmt.Sprint(shape.name, n), func(t *testing.T) { testGetAndIterate(t, n, shape.key) })
+		}
+	}
+}
+
+func testGetAndIterate(t *testing.T, n int, key func(int) string) {
+	data, ents := buildKeys(n, key)
+	r, err := open(t, "a.seg", data)
+	require.NoError(t, err)
+	require.Equal(t, uint64(n), r.Entries)
+	for _, e := range ents {
+		v, tomb, found, err := r.Get([]byte(e.k))
+		require.NoError(t, err)
+		require.True(t, found, e.k)
+		require.Equal(t, e.tomb, tomb)
+		if !e.tomb {
+			require.Equal(t, e.v, string(v))
+		}
+		_, _, found, err = r.Get([]byte(e.k + "x")) // between keys
+		require.NoError(t, err)
+		require.False(t, found)
+	}
+	// Every bound pair, both directions, against a filter of ents.
+	bounds := []string{"", "k", key(0), key(0) + "\x00", key(50), key(50) + "\x00", key(999), "\xff"}
+	for _, lo := range bounds {
+		for _, hi := range bounds {
+			var lower, upper []byte
+			if lo != "" {
+				lower = []byte(lo)
+			}
+			if hi != "" {
+				upper = []byte(hi)
+			}
+			var want []string
 			for _, e := range ents {
-				v, tomb, found, err := r.Get([]byte(e.k))
-				require.NoError(t, err)
-				require.True(t, found, e.k)
-				require.Equal(t, e.tomb, tomb)
-				if !e.tomb {
-					require.Equal(t, e.v, string(v))
-				}
-				_, _, found, err = r.Get([]byte(e.k + "x")) // between keys
-				require.NoError(t, err)
-				require.False(t, found)
-			}
-			// Every bound pair, both directions, against a filter of ents.
-			bounds := []string{"", "k", "k00000", "k00001", "k00100", "k00101", "k01999", "z"}
-			for _, lo := range bounds {
-				for _, hi := range bounds {
-					var lower, upper []byte
-					if lo != "" {
-						lower = []byte(lo)
-					}
-					if hi != "" {
-						upper = []byte(hi)
-					}
-					var want []string
-					for _, e := range ents {
-						if (lower == nil || e.k >= lo) && (upper == nil || e.k < hi) {
-							want = append(want, e.k)
-						}
-					}
-					for _, rev := range []bool{false, true} {
-						it := r.NewIter(lower, upper, rev)
-						var got []string
-						for it.Next() {
-							got = append(got, string(it.Key()))
-						}
-						require.NoError(t, it.Err())
-						w := want
-						if rev {
-							w = reversed(want)
-						}
-						require.Equal(t, w, got, "[%q,%q) rev=%v", lo, hi, rev)
-					}
+				if (lower == nil || e.k >= lo) && (upper == nil || e.k < hi) {
+					want = append(want, e.k)
 				}
 			}
-		})
+			for _, rev := range []bool{false, true} {
+				it := r.NewIter(lower, upper, rev)
+				var got []string
+				for it.Next() {
+					got = append(got, string(it.Key()))
+				}
+				require.NoError(t, it.Err())
+				w := want
+				if rev {
+					w = reversed(want)
+				}
+				require.Equal(t, w, got, "[%q,%q) rev=%v", lo, hi, rev)
+			}
+		}
 	}
 }
 

@@ -1,0 +1,39 @@
+// Package keyhead compares byte-string keys by 16 of their bytes read as two
+// big-endian integers (their heads), so that a search compares integers
+// inline and calls bytes.Compare only when the heads tie.
+//
+// Under wasm every bytes.Compare is a call into a byte loop, and the
+// engine's keys share their first 7 bytes (table and index ids): a single
+// 8-byte head ties on nearly every comparison, two rarely do.
+package keyhead
+
+import (
+	"bytes"
+	"encoding/binary"
+)
+
+// At returns k[d:d+16] as two big-endian integers, zero-padded. Of two keys
+// that agree on their first d bytes and whose heads at d differ, the one
+// with the smaller heads is the smaller key (bytes.Compare).
+func At(k []byte, d int) (uint64, uint64) {
+	if d <= len(k)-16 {
+		return binary.BigEndian.Uint64(k[d:]), binary.BigEndian.Uint64(k[d+8:])
+	}
+	var buf [16]byte
+	if d < len(k) {
+		copy(buf[:], k[d:])
+	}
+	return binary.BigEndian.Uint64(buf[:8]), binary.BigEndian.Uint64(buf[8:])
+}
+
+// Of is At(k, 0).
+func Of(k []byte) (uint64, uint64) { return At(k, 0) }
+
+// CompareTail is bytes.Compare(a, b) for keys whose heads (Of) are equal.
+func CompareTail(a, b []byte) int {
+	if len(a) >= 16 && len(b) >= 16 {
+		return bytes.Compare(a[16:], b[16:])
+	}
+	// A key shorter than 16 bytes ties with its zero-padded extensions.
+	return bytes.Compare(a, b)
+}
