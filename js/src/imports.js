@@ -5,10 +5,11 @@
 // Uint8Array to copy through: ~1 µs more per 4 KB read, more per append).
 //
 // Every host that instantiates a build with nodefs in it must provide them,
-// or instantiation fails with a LinkError: the node loader over node's fs,
-// the browser loader with no fs (nodefs never runs there, and a call fails
-// like one into a missing function), and js/test/go-wasm-exec for Go's test
-// binaries. The mini-program build (-tags wx) has no nodefs and imports none.
+// or instantiation fails (module="minibase" is not an object): the node
+// loader over node's fs, the browser loader with no fs (nodefs never runs
+// there, and a call fails like one into a missing function), and
+// js/test/go-wasm-exec for Go's test binaries. The mini-program build
+// (-tags wx) has no nodefs and imports none.
 
 /**
  * The "minibase" import module of one Go instance. Each function answers a
