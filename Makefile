@@ -17,8 +17,8 @@
 # benchmarks' peers (js/bench) and WeChat's tooling (js/test/miniprogram-ci).
 
 GO      ?= go
-GOROOT  := $(shell $(GO) env GOROOT)
-WASMEXEC := $(GOROOT)/lib/wasm/go_js_wasm_exec
+# Go's wasm test runner with the engine's own imports (js/src/imports.js) added.
+WASMEXEC := $(CURDIR)/js/test/go-wasm-exec
 WASM    := js/dist/minibase.wasm
 # The mini-program engine: without the node and IndexedDB adapters (-tags wx).
 WASM_WX := js/dist/minibase-wx.wasm

@@ -16,13 +16,14 @@ func init() { adapters["opfs"] = openOPFS }
 // only in the dedicated Worker the browser loader starts (js/src/opfs-worker.js),
 // whose host.opfs (js/src/browser-opfs.js) answers node's synchronous fs
 // calls with FileSystemSyncAccessHandle reads and writes: nodefs works on it
-// unchanged.
+// unchanged, calling it through syscall/js (the minibase imports serve
+// node's fs only).
 func openOPFS(root string) (fsadapter.FS, error) {
 	host := hostValue("opfs")
 	if host.IsUndefined() || host.IsNull() {
 		return nil, fmt.Errorf("open: the opfs adapter runs only in the browser loader's OPFS worker")
 	}
-	fsys, err := nodefs.New(host, path.Clean(root))
+	fsys, err := nodefs.NewHost(host, path.Clean(root))
 	if err != nil {
 		return nil, err
 	}

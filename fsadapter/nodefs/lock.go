@@ -41,9 +41,7 @@ func (n *FS) Lock(name string) (func() error, error) {
 				return fsutil.WrapErr("lock", name, err)
 			}
 			defer n.call("closeSync", fd)
-			buf := n.uint8Array.New(len(data))
-			js.CopyBytesToJS(buf, data)
-			if _, err := n.call("writeSync", fd, buf, 0, len(data)); err != nil {
+			if err := n.writeAll(fd.Int(), data); err != nil {
 				return fsutil.WrapErr("lock", name, err)
 			}
 			return nil

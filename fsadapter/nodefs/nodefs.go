@@ -36,6 +36,9 @@ type FS struct {
 	node       js.Value // node's fs module
 	uint8Array js.Value // the Uint8Array constructor
 	root       string   // the directory "." names, as node sees it
+	// direct: reads, writes and syncs of open descriptors go through the
+	// host's minibase imports (imports.go), not through node.
+	direct bool
 
 	mu      sync.Mutex // guards scratch between the copy into it and the write from it
 	scratch js.Value   // reused Uint8Array for writes; undefined until the first write
@@ -67,7 +70,22 @@ var (
 // New returns a filesystem rooted at root, creating root (and its parents)
 // when missing. fsModule is node's fs module, passed in from JS
 // (require('node:fs')); root is resolved by node, relative to process.cwd().
+//
+// Reads, writes and syncs of open files go through the host's minibase
+// imports (js/src/imports.js), which must call the same fsModule: the
+// descriptors fsModule opens are the ones they are handed.
 func New(fsModule js.Value, root string) (fsadapter.FS, error) {
+	return newFS(fsModule, root, true)
+}
+
+// NewHost is New over any object with node's synchronous fs functions
+// (the OPFS worker's host, a test double) that the host's imports do not
+// serve: every call goes through syscall/js, bytes through a Uint8Array.
+func NewHost(host js.Value, root string) (fsadapter.FS, error) {
+	return newFS(host, root, false)
+}
+
+func newFS(fsModule js.Value, root string, direct bool) (fsadapter.FS, error) {
 	if fsModule.Type() != js.TypeObject {
 		return nil, fmt.Errorf("nodefs: open: fs module is a %s, not an object", fsModule.Type())
 	}
@@ -83,6 +101,7 @@ func New(fsModule js.Value, root string) (fsadapter.FS, error) {
 		node:       fsModule,
 		uint8Array: js.Global().Get("Uint8Array"),
 		root:       root,
+		direct:     direct,
 	}
 	if trimmed := strings.TrimRight(root, `/\`); trimmed != "" {
 		n.root = trimmed // so that root+"/"+name has one separator; "/" stays "/"
@@ -127,7 +146,7 @@ func (n *FS) WriteFile(name string, data []byte, sync bool) error {
 	}
 	err = n.writeAll(fd, data)
 	if err == nil && sync {
-		_, err = n.call("fsyncSync", fd)
+		err = n.fsync(fd)
 	}
 	if _, closeErr := n.call("closeSync", fd); err == nil {
 		err = closeErr
@@ -256,6 +275,10 @@ func (n *FS) open(p, flag string, knowCreated bool) (fd int, created bool, err e
 // several megabytes, and a one-off JS array per write grew the process by
 // hundreds of megabytes of ArrayBuffers before V8 collected them.
 func (n *FS) writeAll(fd int, p []byte) error {
+	if n.direct {
+		_, err := write(fd, p)
+		return err
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for len(p) > 0 {
@@ -297,6 +320,17 @@ func (n *FS) ReadRange(name string, off int64, size int) ([]byte, error) {
 		if fd, err = n.readFD(name, p); err != nil {
 			return nil, fsutil.WrapErr("read", name, err)
 		}
+	}
+	if n.direct {
+		data := make([]byte, size)
+		got, err := readAt(fd, data, off)
+		if err != nil {
+			return nil, fsutil.WrapErr("read", name, err)
+		}
+		if got != size {
+			return nil, fsutil.WrapErr("read", name, io.ErrUnexpectedEOF)
+		}
+		return data, nil
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -379,8 +413,17 @@ func (n *FS) syncDir(dir string) {
 	if err != nil {
 		return
 	}
-	_, _ = n.call("fsyncSync", v)
+	_ = n.fsync(v.Int())
 	_, _ = n.call("closeSync", v)
+}
+
+// fsync flushes fd to the disk.
+func (n *FS) fsync(fd int) error {
+	if n.direct {
+		return fsync(fd)
+	}
+	_, err := n.call("fsyncSync", fd)
+	return err
 }
 
 // call invokes a node fs function and turns a thrown exception into an error.
@@ -407,8 +450,7 @@ func (a *appendFile) Write(p []byte) (int, error) {
 
 func (a *appendFile) Sync() error {
 	return a.Appender.Sync(func() error {
-		_, err := a.fs.call("fsyncSync", a.fd)
-		return err
+		return a.fs.fsync(a.fd)
 	}, func() { a.fs.syncDir(path.Dir(a.path)) })
 }
 

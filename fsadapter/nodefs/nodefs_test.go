@@ -3,8 +3,10 @@
 package nodefs_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"syscall"
 	"syscall/js"
@@ -18,8 +20,9 @@ import (
 	"minibase/fsadapter/nodefs"
 )
 
-// nodeFS is node's fs module; the Go wasm test runner (go_js_wasm_exec)
-// makes require global.
+// nodeFS is node's fs module; the wasm test runner (js/test/go-wasm-exec,
+// as Go's go_js_wasm_exec) makes require global, and serves the minibase
+// imports over the same module.
 func nodeFS() js.Value {
 	return js.Global().Get("require").Invoke("fs")
 }
@@ -30,8 +33,17 @@ func newFS(tb testing.TB) fsadapter.FS {
 	return fsys
 }
 
+// newHostFS is the same filesystem with every call through syscall/js, as
+// the OPFS worker's host is used.
+func newHostFS(tb testing.TB) fsadapter.FS {
+	fsys, err := nodefs.NewHost(nodeFS(), tb.TempDir())
+	require.NoError(tb, err)
+	return fsys
+}
+
 func TestConformance(t *testing.T) {
-	fstest.Run(t, newFS)
+	t.Run("imports", func(t *testing.T) { fstest.Run(t, newFS) })
+	t.Run("host", func(t *testing.T) { fstest.Run(t, newHostFS) })
 }
 
 func TestCaps(t *testing.T) {
@@ -106,7 +118,8 @@ func TestReopenSeesData(t *testing.T) {
 }
 
 // fakeModule is node's fs with one function replaced by one that throws
-// what body throws.
+// what body throws (for NewHost: the minibase imports call node's own fs;
+// js/test/imports.test.mjs throws through them).
 func fakeModule(fn, body string) js.Value {
 	object := js.Global().Get("Object")
 	thrower := js.Global().Get("Function").New(body)
@@ -131,7 +144,7 @@ func TestExceptionsBecomeErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			fsys, err := nodefs.New(fakeModule("writeSync", tc.throw), t.TempDir())
+			fsys, err := nodefs.NewHost(fakeModule("writeSync", tc.throw), t.TempDir())
 			require.NoError(t, err)
 
 			var writeErr, appendErr error
@@ -234,4 +247,101 @@ func TestReadRangeManyFiles(t *testing.T) {
 	require.Error(t, err)
 	_, err = rr.ReadRange("missing", 0, 1)
 	require.ErrorIs(t, err, fs.ErrNotExist)
+}
+
+// Failures of reads, writes and syncs through the minibase imports match the
+// same sentinels as node's exceptions through syscall/js.
+func TestImportErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		root    string // "" for a temporary directory
+		do      func(t *testing.T, fsys fsadapter.FS) error
+		is      []error
+		noSpace bool
+	}{
+		{name: "missing file", do: func(t *testing.T, fsys fsadapter.FS) error {
+			_, err := fsys.(fsadapter.RangeReader).ReadRange("missing", 0, 1)
+			return err
+		}, is: []error{fs.ErrNotExist, syscall.ENOENT}},
+		{name: "read past the end", do: func(t *testing.T, fsys fsadapter.FS) error {
+			require.NoError(t, fsys.WriteFile("f", make([]byte, 100), false))
+			_, err := fsys.(fsadapter.RangeReader).ReadRange("f", 200, 10)
+			return err
+		}, is: []error{io.ErrUnexpectedEOF}},
+		{name: "short read", do: func(t *testing.T, fsys fsadapter.FS) error {
+			require.NoError(t, fsys.WriteFile("f", make([]byte, 100), false))
+			_, err := fsys.(fsadapter.RangeReader).ReadRange("f", 90, 20)
+			return err
+		}, is: []error{io.ErrUnexpectedEOF}},
+		{name: "read a directory", do: func(t *testing.T, fsys fsadapter.FS) error {
+			require.NoError(t, fsys.MkdirAll("d"))
+			_, err := fsys.(fsadapter.RangeReader).ReadRange("d", 0, 1) // readSync throws EISDIR
+			return err
+		}, is: []error{syscall.EISDIR}},
+		// Linux's /dev/full fails every write with ENOSPC.
+		{name: "no space, write", root: "/dev", do: func(t *testing.T, fsys fsadapter.FS) error {
+			return fsys.WriteFile("full", []byte("data"), false)
+		}, is: []error{syscall.ENOSPC}, noSpace: true},
+		{name: "no space, append", root: "/dev", do: func(t *testing.T, fsys fsadapter.FS) error {
+			f, err := fsys.OpenAppend("full")
+			require.NoError(t, err)
+			defer f.Close()
+			_, err = f.Write([]byte("data"))
+			return err
+		}, is: []error{syscall.ENOSPC}, noSpace: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := tc.root
+			if root == "" {
+				root = t.TempDir()
+			} else if !nodeFS().Call("existsSync", root+"/full").Bool() {
+				t.Skip("no /dev/full here")
+			}
+			fsys, err := nodefs.New(nodeFS(), root)
+			require.NoError(t, err)
+			err = tc.do(t, fsys)
+			require.Error(t, err)
+			for _, want := range tc.is {
+				assert.ErrorIs(t, err, want)
+			}
+			assert.Equal(t, tc.noSpace, errors.Is(err, fsadapter.ErrNoSpace), "%v", err)
+			assert.NotEmpty(t, err.Error())
+		})
+	}
+}
+
+// Reads and writes larger than the scratch array NewHost keeps (1 MiB) and
+// not a multiple of it, at offsets across its bounds, on both paths.
+func TestLargeReadsAndWrites(t *testing.T) {
+	data := make([]byte, 3<<20+123)
+	for i := range data {
+		data[i] = byte(i*31 + i>>16)
+	}
+	for name, open := range map[string]func(testing.TB) fsadapter.FS{"imports": newFS, "host": newHostFS} {
+		t.Run(name, func(t *testing.T) {
+			fsys := open(t)
+			require.NoError(t, fsys.WriteFile("big", data, true))
+			rr := fsys.(fsadapter.RangeReader)
+			for _, r := range [][2]int{{0, len(data)}, {1<<20 - 7, 2<<20 + 9}, {len(data) - 5, 5}, {12345, 0}} {
+				got, err := rr.ReadRange("big", int64(r[0]), r[1])
+				require.NoError(t, err)
+				require.True(t, bytes.Equal(data[r[0]:r[0]+r[1]], got), "range %v", r)
+			}
+
+			f, err := fsys.OpenAppend("log")
+			require.NoError(t, err)
+			half := len(data) / 2
+			for _, p := range [][]byte{data[:half], data[half:]} {
+				n, err := f.Write(p)
+				require.NoError(t, err)
+				require.Equal(t, len(p), n)
+			}
+			require.NoError(t, f.Sync())
+			require.NoError(t, f.Close())
+			got, err := fsys.ReadFile("log")
+			require.NoError(t, err)
+			require.True(t, bytes.Equal(data, got), "appended file differs")
+		})
+	}
 }

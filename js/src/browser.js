@@ -12,6 +12,7 @@
 
 import './wasm_exec.js'; // defines globalThis.Go (copied from the Go toolchain by js/build.mjs)
 import { runEngine, sharedEngine as shared } from './engine.js';
+import { minibaseImports } from './imports.js';
 import { Connection, openConnection } from './api.js';
 import { applySchema, parseSchema } from './schema.js';
 import { MinibaseError, toMinibaseError } from './errors.js';
@@ -129,6 +130,8 @@ async function instantiate(wasm, go) {
 
 async function start(wasm, reserveMB, host = { idb: idbHost }) {
   const go = new globalThis.Go();
+  // No node fs here: the build links the node adapter, which never runs in a browser.
+  Object.assign(go.importObject, minibaseImports(go));
   let instance;
   try {
     instance = await instantiate(wasm, go);

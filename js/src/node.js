@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runEngine, sharedEngine } from './engine.js';
+import { minibaseImports } from './imports.js';
 import { openConnection } from './api.js';
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { ON_CLOSE } from './storage.js';
@@ -56,6 +57,8 @@ const DEFAULT_RESERVE_MB = 32;
 async function instantiate(wasm) {
   const source = await wasmSource(wasm);
   const go = new globalThis.Go();
+  // The node adapter's reads, writes and syncs, over the fs it is given (host.fs).
+  Object.assign(go.importObject, minibaseImports(go, fs));
   let instance;
   try {
     const result = await WebAssembly.instantiate(source, go.importObject);

@@ -9,6 +9,7 @@ import { goTestWasm, skip, useBrowser } from './helpers.mjs';
 // Written at test time (node --test would run a .js file kept below js/test).
 const WORKER = `import '/js/src/wasm_exec.js';
 import { SlotPool, opfsHost } from '/js/src/browser-opfs.js';
+import { minibaseImports } from '/js/src/imports.js';
 
 globalThis.__opfsTest = {
   host: { opfs: opfsHost },
@@ -29,6 +30,7 @@ self.onmessage = async (e) => {
   console.log = (...a) => log.push(a.join(' '));
   console.error = console.log;
   const go = new Go();
+  Object.assign(go.importObject, minibaseImports(go));
   go.argv = ['test.wasm', ...e.data];
   go.env = { HOME: '/', TMPDIR: '/tmp' };
   let code = null;
