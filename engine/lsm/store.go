@@ -125,6 +125,8 @@ type Store struct {
 	flushes     int64
 	compactions int64
 	unlock      func() error // releases the cross-process lock; nil without one
+
+	job *compaction // the merge CompactStep has under way; nil when none
 }
 
 var _ kv.Store = (*Store)(nil)
@@ -163,7 +165,9 @@ func (s *Store) Apply(b *kv.Batch) error {
 			s.commits++
 			s.written += int64(b.Size())
 			// The commit is durable; a merge that fails is retried later.
-			_ = s.compactAfterFlush()
+			if !s.opts.CompactInSteps {
+				_ = s.compactAfterFlush()
+			}
 			return nil
 		}
 		s.seq = seq - 1
@@ -517,6 +521,8 @@ func (s *Store) Compact() error {
 	if err := s.flush(); err != nil {
 		return fmt.Errorf("compact: %w", err)
 	}
+	// This merge covers every run, so the one under way is not needed.
+	s.abandon()
 	if len(s.cur) > 1 || (len(s.cur) == 1 && s.hasTombstones(s.cur[0])) {
 		if err := s.merge(0, len(s.cur)-1); err != nil {
 			return fmt.Errorf("compact: %w", err)
@@ -543,6 +549,9 @@ func (s *Store) Close() error {
 	if s.closed {
 		return fmt.Errorf("close store: %w", kv.ErrClosed)
 	}
+	// A merge under way is dropped with its output (Open would delete that
+	// output as orphans anyway).
+	s.abandon()
 	s.closed = true
 	var err error
 	if s.log != nil {
