@@ -97,6 +97,9 @@ func (s *Store) newCompaction(lo, hi int) *compaction {
 		inputs:    slices.Clone(s.cur[lo : hi+1]),
 		dropTombs: hi == len(s.cur)-1,
 		w:         sstable.NewWriter(s.opts.BlockSize, hint),
+		// Never nil once set, even for an empty key: the next step's bound
+		// must be a key, not "from the start".
+		last: make([]byte, 0, 64),
 	}
 }
 

@@ -234,10 +234,7 @@ func TestCompactStepsKeepRunsBoundedWithinChunkBudget(t *testing.T) {
 	require.NoError(t, err)
 	rng := rand.New(rand.NewPCG(3, 3))
 	want := state{}
-	loads := 60
-	if testing.Short() {
-		loads = 30
-	}
+	const loads = 40
 	var steps, mostRuns int
 	for i := range loads {
 		b := bulkBatch(rng, i, 1500)
@@ -256,8 +253,13 @@ func TestCompactStepsKeepRunsBoundedWithinChunkBudget(t *testing.T) {
 	require.GreaterOrEqual(t, st.Compactions, int64(loads/4), "merges ran")
 	require.LessOrEqual(t, r.peakCall, r.callBudget)
 
-	// Every key reads right (through the budget: a read is a call too).
+	// Keys read right through the budget (a sample: a read is a call; all of
+	// them are read below).
+	n := 0
 	for k, v := range want {
+		if n++; n > 500 {
+			break
+		}
 		var got []byte
 		require.NoError(t, r.run(func() error {
 			var err error

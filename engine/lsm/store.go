@@ -46,7 +46,9 @@
 // # Caveats
 //
 // Compactions run inside the Apply that triggers them, which then takes as
-// long as rewriting the runs merged. Backends that do not implement
+// long as rewriting the runs merged, unless Options.CompactInSteps leaves
+// them to CompactStep (for backends that load bytes on demand, whose
+// merges must be done a bounded step at a time). Backends that do not implement
 // RangeReader serve a block by reading its whole segment file (the last one
 // read is kept). Records cut off the end of the last log at a record
 // boundary cannot be detected, nor the deletion of the last commit's file on
