@@ -475,8 +475,10 @@ export class FileStore {
   #noteMisses(path, size, first, last) {
     const count = Math.ceil(size / CHUNK_BYTES);
     const seen = this.#streak.get(path);
-    // Another block of chunks noted already: no step of a scan.
-    const again = seen && first >= seen.first && last < seen.next;
+    // Another block of chunks this run noted already: no step of a scan. (A
+    // chunk read ahead earlier but not loaded then, the budget being full,
+    // is one: the scan reads on from it.)
+    const again = seen && first >= seen.first && last < seen.next && this.#misses.has(chunkKey(path, first));
     const runs = again ? seen.runs : seen && first >= seen.first && first <= seen.next ? seen.runs + 1 : 0;
     const ahead = again || runs === 0 ? 0 : Math.min(MAX_READAHEAD, 2 ** Math.min(runs, 6)) - 1;
     const end = Math.min(count - 1, last + ahead);
@@ -615,6 +617,13 @@ export class FileStore {
           // The call that opened the files failed: the next run opens them again.
           this.#loaded = this.#taken;
           this.#taken = null;
+        }
+        if (!error) {
+          // The call is over (a step that stopped): the chunks it read need
+          // not stay, so the next step's may take their room, least
+          // recently used first (the step's last position goes last).
+          this.#calls.delete(keys);
+          keys.clear();
         }
         const list = this.#admit(misses, keys);
         if (error && list === null) throw this.#tooLarge(keys, misses);
