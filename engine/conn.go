@@ -215,9 +215,9 @@ func (c *Conn) Compact() error {
 // CompactStep does a bounded part of the merging the store's size tiers
 // call for (lsm.Store.CompactStep) and reports whether more remains, and
 // whether the store has more runs than reads should consult (behind: a
-// caller holds new writes back until steps caught up). A step that stopped
-// at bytes the backend has not loaded yet reports more with an error
-// wrapping fsadapter.ErrNotResident: the next step goes on from there.
+// caller holds new writes back until steps caught up). A step that could
+// merge nothing for bytes the backend has not loaded yet fails with an error
+// wrapping fsadapter.ErrNotResident, having changed nothing.
 func (c *Conn) CompactStep() (more, behind bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

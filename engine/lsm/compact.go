@@ -40,12 +40,16 @@ type compaction struct {
 // A step goes on with the merge under way, or starts the one the tiers call
 // for, and returns once it has finished an output segment or the merge. When
 // a read fails with fsadapter.ErrNotResident (the backend has not loaded
-// that part of an input yet) the step keeps everything before it, returns
-// more with an error wrapping ErrNotResident, and the next step, once the
-// backend loaded what was missed, goes on from there. Any other failure
-// abandons the merge (its output is deleted; the inputs stay as they were)
-// and is returned. Commits are never affected: a merge replaces runs by
-// their merge, and is installed by one manifest write.
+// that part of an input yet) after the step merged some entries, it keeps
+// them and returns more: the next step, once the backend loaded what was
+// missed, goes on from there. A step that merged nothing before such a read
+// fails with an error wrapping ErrNotResident, having changed nothing that
+// matters (at most it chose the merge the next step goes on with): run again
+// once the backend loaded what every input missed, it needs them all at
+// once. Any other failure abandons the merge (its output is deleted; the
+// inputs stay as they were) and is returned. Commits are never affected: a
+// merge replaces runs by their merge, and is installed by one manifest
+// write.
 func (s *Store) CompactStep() (more bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -59,8 +63,10 @@ func (s *Store) CompactStep() (more bool, err error) {
 		}
 		s.job = s.newCompaction(lo, hi)
 	}
-	done, err := s.step(s.job)
+	done, progressed, err := s.step(s.job)
 	switch {
+	case errors.Is(err, fsadapter.ErrNotResident) && s.job.w != nil && progressed:
+		return true, nil
 	case errors.Is(err, fsadapter.ErrNotResident) && s.job.w != nil:
 		return true, fmt.Errorf("compact step: %w", err)
 	case err != nil:
@@ -104,8 +110,9 @@ func (s *Store) newCompaction(lo, hi int) *compaction {
 }
 
 // step merges on from where j stands until it finished an output segment
-// (done false) or the whole merge (done true, the last segment written).
-func (s *Store) step(j *compaction) (done bool, err error) {
+// (done false) or the whole merge (done true, the last segment written);
+// progressed says whether it passed any entry.
+func (s *Store) step(j *compaction) (done, progressed bool, err error) {
 	// The bound is a copy: j.last changes as the merge goes on, and the
 	// sources compare their bound again whenever they open a segment.
 	var lower []byte
@@ -125,21 +132,19 @@ func (s *Store) step(j *compaction) (done bool, err error) {
 		}
 		j.last = append(j.last[:0], k...)
 		j.started = true
+		progressed = true
 		if tomb && j.dropTombs {
 			continue
 		}
 		j.w.Add(k, v, tomb)
 		if int64(j.w.Size()) >= s.opts.SegmentBytes {
-			if err := s.finishJobSegment(j); err != nil {
-				return false, err
-			}
-			return false, nil
+			return false, true, s.finishJobSegment(j)
 		}
 	}
 	if err := m.Err(); err != nil {
-		return false, err
+		return false, progressed, err
 	}
-	return true, s.finishJobSegment(j)
+	return true, progressed, s.finishJobSegment(j)
 }
 
 // finishJobSegment writes what j.w holds as a segment of j's output, opened

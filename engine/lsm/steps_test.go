@@ -21,9 +21,9 @@ import (
 // loaded fails with fsadapter.ErrNotResident and notes it, and run (the
 // host's FileStore.run) loads what a call noted and runs it again when it
 // failed. One call's own chunks may go past the budget up to callBudget; a
-// call that needs more fails. A call that succeeded and still missed
-// (work it skips, such as a compaction step that stopped) has what it
-// missed loaded for the next call, within callBudget.
+// call that needs more fails. A call that succeeded and still missed (a
+// compaction step that stopped there) lets its own chunks go and has what it
+// missed loaded for the next call.
 type residentFS struct {
 	fsadapter.FS
 	chunk, budget, callBudget int64
@@ -42,8 +42,8 @@ type chunkKey struct {
 
 var errTooLarge = errors.New("the call needs more chunks than one call may hold")
 
-func newResidentFS(inner fsadapter.FS, chunk, budget int64) *residentFS {
-	return &residentFS{FS: inner, chunk: chunk, budget: budget, callBudget: 4 * budget, loaded: map[chunkKey]int64{}}
+func newResidentFS(inner fsadapter.FS, chunk, budget, callBudget int64) *residentFS {
+	return &residentFS{FS: inner, chunk: chunk, budget: budget, callBudget: callBudget, loaded: map[chunkKey]int64{}}
 }
 
 // chunked reports the size of name when it is kept in chunks.
@@ -151,6 +151,9 @@ func (r *residentFS) run(fn func() error) error {
 		if len(r.misses) == 0 {
 			return err
 		}
+		if err == nil {
+			r.inCall = map[chunkKey]bool{} // the call is over
+		}
 		held := int64(len(r.inCall)) * r.chunk
 		want := int64(len(r.misses)) * r.chunk
 		if held+want > r.callBudget {
@@ -179,8 +182,9 @@ func (r *residentFS) run(fn func() error) error {
 }
 
 // compactSteps runs CompactStep calls until no merge is due, each as its own
-// call; a step that stopped for chunks not loaded is a call that succeeded
-// (the bridge's compactStep op answers it so), and the host loads them.
+// call: one that merged nothing fails for chunks not loaded and runs again
+// once they are; one that stopped at such chunks after merging some
+// succeeded, and the host loads them for the next.
 func compactSteps(t testing.TB, r *residentFS, s *lsm.Store) (steps int) {
 	t.Helper()
 	for ; steps < 100_000; steps++ {
@@ -188,9 +192,6 @@ func compactSteps(t testing.TB, r *residentFS, s *lsm.Store) (steps int) {
 		require.NoError(t, r.run(func() error {
 			var err error
 			more, err = s.CompactStep()
-			if errors.Is(err, fsadapter.ErrNotResident) {
-				return nil
-			}
 			return err
 		}))
 		if !more {
@@ -226,8 +227,22 @@ func bulkBatch(r *rand.Rand, i, n int) *kv.Batch {
 // between writes, every merge finishes, the runs stay bounded, the data is
 // whole, and no call ever held more chunks than its bound.
 func TestCompactStepsKeepRunsBoundedWithinChunkBudget(t *testing.T) {
-	const chunk, budget = 16 << 10, 256 << 10
-	r := newResidentFS(newMemFS(t), chunk, budget)
+	const chunk = 16 << 10
+	for _, tc := range []struct {
+		name               string
+		budget, callBudget int64
+	}{
+		{"budget 16 chunks", 256 << 10, 1 << 20},
+		// Fewer chunks than a merge has inputs: a step needs one chunk of
+		// each at once, within the call's bound, not the budget.
+		{"budget 2 chunks", 2 * chunk, 1 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) { compactStepsWithinBudget(t, chunk, tc.budget, tc.callBudget) })
+	}
+}
+
+func compactStepsWithinBudget(t *testing.T, chunk, budget, callBudget int64) {
+	r := newResidentFS(newMemFS(t), chunk, budget, callBudget)
 	opts := lsm.Options{MemtableBytes: 64 << 10, SegmentBytes: 128 << 10, CacheBytes: 64 << 10, CompactInSteps: true}
 	// Not through open: its check at the end reads past the budget.
 	s, err := lsm.Open(r, opts)

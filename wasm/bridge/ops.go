@@ -274,12 +274,13 @@ func opRollback(c *call, conn *engine.Conn) error {
 func opCompact(c *call, conn *engine.Conn) error { return c.done(conn.Compact()) }
 
 // opCompactStep runs one step of the store's merging (engine.Conn.
-// CompactStep) and answers {more, behind}. A step that stopped at chunks
-// not loaded yet succeeded: the host loads what it missed, and the next
-// step goes on from there.
+// CompactStep) and answers {more, behind}. A step that merged some entries
+// and then met chunks not loaded yet succeeded: the host loads what it
+// missed, and the next step goes on from there; one that merged nothing
+// failed having changed nothing, and runs again once they are loaded.
 func opCompactStep(c *call, conn *engine.Conn) error {
 	more, behind, err := conn.CompactStep()
-	if err != nil && !errors.Is(err, fsadapter.ErrNotResident) {
+	if err != nil {
 		return err
 	}
 	return c.result(value.ObjectOf(
