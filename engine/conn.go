@@ -212,6 +212,30 @@ func (c *Conn) Compact() error {
 	return storageErr("compact", c.store.Compact())
 }
 
+// CompactStep does a bounded part of the merging the store's size tiers
+// call for (lsm.Store.CompactStep) and reports whether more remains, and
+// whether the store has more runs than reads should consult (behind: a
+// caller holds new writes back until steps caught up). A step that could
+// merge nothing for bytes the backend has not loaded yet fails with an error
+// wrapping fsadapter.ErrNotResident, having changed nothing.
+func (c *Conn) CompactStep() (more, behind bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.checkOpen(); err != nil {
+		return false, false, err
+	}
+	st, ok := c.store.(*lsm.Store)
+	if !ok {
+		return false, false, nil
+	}
+	more, err = st.CompactStep()
+	behind = st.Stats().Runs > lsm.MaxRuns
+	if errors.Is(err, fsadapter.ErrNotResident) {
+		return more, behind, err
+	}
+	return more, behind, storageErr("compact", err)
+}
+
 func (c *Conn) tableByID(id uint32) *Table {
 	for _, tables := range c.cat.DBs {
 		for _, t := range tables {

@@ -567,6 +567,13 @@ export interface Stats {
   chunkLoadBytes?: number;
   chunkEvictions?: number;
   chunkReruns?: number;
+  /**
+   * IndexedDB, owning tab: merges of segment runs run in steps after writes (each its own call
+   * within the chunk budget): steps run since the tab took the database, and 1 while steps
+   * are under way (0 once no merge is due).
+   */
+  compactSteps?: number;
+  compacting?: number;
   /** IndexedDB, owning tab: milliseconds the last load of the database's file list (and segment ends) took. */
   filesLoadMs?: number;
   /** Live query counters, once the connection used one. */

@@ -25,6 +25,11 @@ const (
 	scanChunk = 256 << 10
 )
 
+// MaxRuns is the most runs the size tiers let a store keep: past it, the
+// cheapest adjacent pair is merged. A store compacting in steps
+// (Options.CompactInSteps) goes past it while steps are behind.
+const MaxRuns = maxRuns
+
 // flushDue says whether the memtable should go to a segment now.
 func (s *Store) flushDue() bool {
 	if s.logBytes < s.flushWait {
@@ -34,10 +39,14 @@ func (s *Store) flushDue() bool {
 }
 
 // flushAndCompact flushes the memtable, then merges runs as the size tiers
-// call for.
+// call for (unless merges are left to CompactStep).
 func (s *Store) flushAndCompact() error {
 	if err := s.flush(); err != nil {
 		return err
+	}
+	if s.opts.CompactInSteps {
+		s.flushWait = 0
+		return nil
 	}
 	return s.compactAfterFlush()
 }
@@ -49,6 +58,8 @@ func (s *Store) compactAfterFlush() error {
 		if !ok {
 			break
 		}
+		// This merge may take runs of the one CompactStep has under way.
+		s.abandon()
 		if err := s.merge(lo, hi); err != nil {
 			return err
 		}

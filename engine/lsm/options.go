@@ -64,6 +64,14 @@ type Options struct {
 	// BlockSize is the target size of a data block in segment files.
 	// Default sstable.DefaultBlockSize.
 	BlockSize int
+	// CompactInSteps leaves every merge of runs to CompactStep, which the
+	// caller runs between commits (after a write, when idle), instead of
+	// running it inside the Apply whose flush called for it. For backends
+	// that load segment bytes on demand and only so many per call
+	// (IndexedDB): a merge larger than that can only be done in steps, and
+	// a commit is then acknowledged without waiting for any merge. Runs
+	// pile up while nobody calls CompactStep.
+	CompactInSteps bool
 }
 
 func (o Options) withDefaults() Options {

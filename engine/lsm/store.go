@@ -46,7 +46,9 @@
 // # Caveats
 //
 // Compactions run inside the Apply that triggers them, which then takes as
-// long as rewriting the runs merged. Backends that do not implement
+// long as rewriting the runs merged, unless Options.CompactInSteps leaves
+// them to CompactStep (for backends that load bytes on demand, whose
+// merges must be done a bounded step at a time). Backends that do not implement
 // RangeReader serve a block by reading its whole segment file (the last one
 // read is kept). Records cut off the end of the last log at a record
 // boundary cannot be detected, nor the deletion of the last commit's file on
@@ -125,6 +127,8 @@ type Store struct {
 	flushes     int64
 	compactions int64
 	unlock      func() error // releases the cross-process lock; nil without one
+
+	job *compaction // the merge CompactStep has under way; nil when none
 }
 
 var _ kv.Store = (*Store)(nil)
@@ -163,7 +167,9 @@ func (s *Store) Apply(b *kv.Batch) error {
 			s.commits++
 			s.written += int64(b.Size())
 			// The commit is durable; a merge that fails is retried later.
-			_ = s.compactAfterFlush()
+			if !s.opts.CompactInSteps {
+				_ = s.compactAfterFlush()
+			}
 			return nil
 		}
 		s.seq = seq - 1
@@ -517,6 +523,8 @@ func (s *Store) Compact() error {
 	if err := s.flush(); err != nil {
 		return fmt.Errorf("compact: %w", err)
 	}
+	// This merge covers every run, so the one under way is not needed.
+	s.abandon()
 	if len(s.cur) > 1 || (len(s.cur) == 1 && s.hasTombstones(s.cur[0])) {
 		if err := s.merge(0, len(s.cur)-1); err != nil {
 			return fmt.Errorf("compact: %w", err)
@@ -543,6 +551,9 @@ func (s *Store) Close() error {
 	if s.closed {
 		return fmt.Errorf("close store: %w", kv.ErrClosed)
 	}
+	// A merge under way is dropped with its output (Open would delete that
+	// output as orphans anyway).
+	s.abandon()
 	s.closed = true
 	var err error
 	if s.log != nil {

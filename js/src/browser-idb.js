@@ -163,16 +163,19 @@ export class FileStore {
   #spare = []; // ArrayBuffers of CHUNK_BYTES of chunks let go, for the next loads
   #bad = new Map(); // chunkKey → why the chunk cannot be read (missing, wrong size)
   #misses = new Map(); // chunkKey → [path, n, needed], noted since the run began (needed: read, not read ahead)
-  #hold = new Set(); // paths whose chunks a call that succeeded still missed (a compaction's input)
   #streak = new Map(); // path → { first, next, runs }: the last miss noted in the file (its first chunk, the one after it), and how many misses in a row continued the one before
   #calls = new Set(); // the chunk keys each call inside run() has read or loaded (kept loaded until it ends)
   #call = null; // those of the call whose run is executing (set only while fn runs)
   #running = 0; // calls inside run()
   #taken = null; // the records take() handed out during the current run
+  #merging = false; // the call executing is a compaction step (run's option)
+  #cold = new Set(); // chunked files a compaction step wrote: not kept loaded after their commit
   #residentBytes;
   #callBytes;
   /** Counters for stats, benchmarks and tests (peaks: the most chunk bytes loaded at once, the most one call held). */
-  counters = { chunkLoads: 0, chunkLoadBytes: 0, reruns: 0, evictions: 0, loadMs: 0, peakResidentBytes: 0, peakCallBytes: 0 };
+  counters = { chunkLoads: 0, chunkLoadBytes: 0, reruns: 0, evictions: 0, loadMs: 0, peakResidentBytes: 0, peakCallBytes: 0, compactSteps: 0 };
+  /** True while the owner runs compaction steps (tabs.js), for stats. */
+  compacting = false;
 
   constructor(name, db, { residentBytes = DEFAULT_RESIDENT_BYTES, callBytes = Math.max(4 * residentBytes, MIN_CALL_BYTES) } = {}) {
     this.#name = name;
@@ -294,7 +297,6 @@ export class FileStore {
     this.#spare = [];
     this.#chunkBytes = 0;
     this.#bad = new Map();
-    this.#hold = new Set();
     this.#streak = new Map();
     try {
       const tx = this.#db.transaction([STORE, REQUESTS, CHUNKS], 'readonly');
@@ -358,6 +360,8 @@ export class FileStore {
   put(path, bytes) {
     this.#forgetChunks(path);
     this.#pending.set(path, bytes);
+    if (this.#merging && bytes.length >= CHUNK_BYTES) this.#cold.add(path);
+    else this.#cold.delete(path);
   }
 
   mkdir(path) {
@@ -367,6 +371,7 @@ export class FileStore {
   del(path) {
     this.#forgetChunks(path);
     this.#pending.set(path, DELETE);
+    this.#cold.delete(path);
   }
 
   /** The size of chunked file `path` as committed or queued, or undefined. */
@@ -392,7 +397,6 @@ export class FileStore {
       if (c) this.#drop(k, c);
       this.#bad.delete(k);
     }
-    this.#hold.delete(path);
     this.#streak.delete(path);
   }
 
@@ -471,8 +475,10 @@ export class FileStore {
   #noteMisses(path, size, first, last) {
     const count = Math.ceil(size / CHUNK_BYTES);
     const seen = this.#streak.get(path);
-    // Another block of chunks noted already: no step of a scan.
-    const again = seen && first >= seen.first && last < seen.next;
+    // Another block of chunks this run noted already: no step of a scan. (A
+    // chunk read ahead earlier but not loaded then, the budget being full,
+    // is one: the scan reads on from it.)
+    const again = seen && first >= seen.first && last < seen.next && this.#misses.has(chunkKey(path, first));
     const runs = again ? seen.runs : seen && first >= seen.first && first <= seen.next ? seen.runs + 1 : 0;
     const ahead = again || runs === 0 ? 0 : Math.min(MAX_READAHEAD, 2 ** Math.min(runs, 6)) - 1;
     const end = Math.min(count - 1, last + ahead);
@@ -520,18 +526,13 @@ export class FileStore {
   }
 
   // Lets go of the least recently used chunks no call inside run() uses
-  // (those of files held for a compaction last) until `want` more bytes fit
-  // in `bound`; answers whether they do.
+  // until `want` more bytes fit in `bound`; answers whether they do.
   #makeRoom(want, bound) {
-    for (const held of [false, true]) {
-      if (this.#chunkBytes + want <= bound) return true;
-      for (const [k, c] of this.#chunks) {
-        if (this.#chunkBytes + want <= bound) break;
-        if (this.#inUse(k)) continue;
-        if (!held && this.#hold.has(k.slice(k.indexOf('\u0000') + 1))) continue;
-        this.#drop(k, c);
-        this.counters.evictions++;
-      }
+    for (const [k, c] of this.#chunks) {
+      if (this.#chunkBytes + want <= bound) break;
+      if (this.#inUse(k)) continue;
+      this.#drop(k, c);
+      this.counters.evictions++;
     }
     return this.#chunkBytes + want <= bound;
   }
@@ -572,16 +573,20 @@ export class FileStore {
   /**
    * Runs `fn` (one synchronous engine call) until it no longer misses
    * chunks: after a run that missed, the chunks it noted are loaded and, when
-   * the call failed, it runs again (a failed call changed nothing; a call
-   * that succeeded and still missed did so in work it may skip, a
-   * compaction: its chunks are kept loaded for the next try). The chunks the
-   * call read stay loaded until it ends; the others are let go as the
-   * budget requires before each load, and after the call.
+   * the call failed, it runs again (a failed call changed nothing). A call
+   * that succeeded and still missed stopped short on purpose (a compaction
+   * step: the engine goes on from there in the next one): what it missed is
+   * loaded, within the same bounds, for that next call. The chunks the call
+   * read stay loaded until it ends; the others are let go as the budget
+   * requires before each load, and after the call.
    * @template T
    * @param {() => T} fn
+   * @param {{ merging?: boolean }} [options] merging: fn is a compaction step,
+   *   whose output is not kept loaded once committed (no one just read it, and
+   *   it would push out the step's inputs)
    * @returns {Promise<T>}
    */
-  async run(fn) {
+  async run(fn, { merging = false } = {}) {
     this.#running++;
     const keys = new Set(); // the chunks this call read or loaded
     this.#calls.add(keys);
@@ -590,6 +595,8 @@ export class FileStore {
         this.#misses = new Map();
         this.#taken = null;
         this.#call = keys;
+        this.#merging = merging;
+        if (merging) this.counters.compactSteps++;
         let result;
         let error = null;
         try {
@@ -598,6 +605,7 @@ export class FileStore {
           error = err;
         } finally {
           this.#call = null;
+          this.#merging = false;
         }
         if (this.#misses.size === 0) {
           if (error) throw error;
@@ -610,8 +618,14 @@ export class FileStore {
           this.#loaded = this.#taken;
           this.#taken = null;
         }
-        if (!error) for (const [path] of misses) this.#hold.add(path);
-        const list = this.#admit(misses, keys, !error);
+        if (!error) {
+          // The call is over (a step that stopped): the chunks it read need
+          // not stay, so the next step's may take their room, least
+          // recently used first (the step's last position goes last).
+          this.#calls.delete(keys);
+          keys.clear();
+        }
+        const list = this.#admit(misses, keys);
         if (error && list === null) throw this.#tooLarge(keys, misses);
         if (list?.length) await this.#load(list, keys);
         if (!error) return result;
@@ -631,9 +645,8 @@ export class FileStore {
   // The chunks of `misses` to load for the call whose chunks are `keys`,
   // once room is made for them: those it read, and those read ahead that fit
   // (in the budget, or within callBytes for a call already past it). Null
-  // when the call would hold more than callBytes; for a call that succeeded
-  // (its misses are kept for the next try) as many as fit.
-  #admit(misses, keys, optional) {
+  // when the call would hold more than callBytes.
+  #admit(misses, keys) {
     const callBytes = this.#heldBytes(keys);
     const needed = [];
     const ahead = [];
@@ -641,11 +654,8 @@ export class FileStore {
     for (const m of misses) {
       const n = this.#chunkSize(m[0], m[1]);
       if (n === 0) continue; // deleted meanwhile
-      if (m[2] || optional) {
-        if (callBytes + want + n > this.#callBytes) {
-          if (!optional) return null;
-          break;
-        }
+      if (m[2]) {
+        if (callBytes + want + n > this.#callBytes) return null;
         needed.push(m);
         want += n;
       } else ahead.push([m, n]);
@@ -693,29 +703,26 @@ export class FileStore {
     }
   }
 
-  // Lets go of the least recently used chunks past the budget, those of
-  // files held for a compaction last (they may stay up to callBytes), and
-  // never those a call inside run() uses.
+  // Lets go of the least recently used chunks past the budget, never those
+  // a call inside run() uses.
   #trim() {
     if (this.#chunkBytes <= this.#residentBytes) return;
-    for (const held of [false, true]) {
-      for (const [k, c] of this.#chunks) {
-        if (this.#chunkBytes <= (held ? this.#callBytes : this.#residentBytes)) break;
-        if (this.#inUse(k)) continue;
-        if (!held && this.#hold.has(k.slice(k.indexOf('\u0000') + 1))) continue;
-        this.#drop(k, c);
-        this.counters.evictions++;
-      }
+    for (const [k, c] of this.#chunks) {
+      if (this.#chunkBytes <= this.#residentBytes) break;
+      if (this.#inUse(k)) continue;
+      this.#drop(k, c);
+      this.counters.evictions++;
     }
   }
 
   /** What is loaded: `{ residentBytes, residentChunks, budgetBytes, ...counters }`. */
   stats() {
-    return { residentBytes: this.#chunkBytes, residentChunks: this.#chunks.size, budgetBytes: this.#residentBytes, callBytes: this.#callBytes, ...this.counters };
+    return { residentBytes: this.#chunkBytes, residentChunks: this.#chunks.size, budgetBytes: this.#residentBytes, callBytes: this.#callBytes, compacting: this.compacting, ...this.counters };
   }
 
   /** Forgets unflushed changes (their engine state is being thrown away). */
   discard() {
+    this.#cold.clear();
     for (const path of this.#pending.keys()) this.#forgetChunks(path);
     this.#pending = new Map();
     this.#pendingRequests = new Map();
@@ -789,6 +796,7 @@ export class FileStore {
         const parts = chunked.get(k);
         if (!parts) continue;
         this.#sizes.set(k, v.length);
+        if (this.#cold.delete(k)) continue;
         // Just written, most likely read next (a flush's segment, read by the
         // compaction after it): kept as far as the budget allows.
         for (let n = 0; n < parts.length && this.#makeRoom(parts[n].length, this.#residentBytes); n++) {

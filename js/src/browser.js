@@ -90,6 +90,8 @@ class SharedBridge extends ClientBridge {
         result.chunkEvictions = files.evictions;
         result.chunkReruns = files.reruns;
         result.filesLoadMs = files.loadMs;
+        result.compactSteps = files.compactSteps;
+        result.compacting = files.compacting ? 1 : 0;
       }
       // Numbers, as every stats member is (storageInfo() also says whether it is persisted).
       const { usage, quota } = await storageInfo();

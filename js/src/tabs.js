@@ -14,7 +14,7 @@
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { FileStore, idbHost, storageEvents } from './browser-idb.js';
 import { deliverChanges, hasChanges, ownerFeedAnswer } from './live.js';
-import { CLOSE_OPS, OPENS, TX_OPS } from './ops.gen.js';
+import { CLOSE_OPS, OPENS, SYNC_WRITE_OPS, TX_OPS } from './ops.gen.js';
 
 const randomId = () =>
   globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
@@ -23,6 +23,10 @@ const splitId = (id) => {
   const at = id.lastIndexOf(':');
   return [id.slice(0, at), Number(id.slice(at + 1))];
 };
+
+// How long after a database was opened its owner starts the merges due:
+// opening and the first queries come first.
+const OPEN_COMPACT_DELAY_MS = 1000;
 
 const plainError = (err) => ({ code: err?.code ?? 'INTERNAL', message: err?.message ?? String(err) });
 const fromPlain = (e) => new MinibaseError(e.code, e.message);
@@ -42,6 +46,9 @@ export class Owner {
   #ready = Promise.resolve(); // settles when a reload after a failed commit is done
   #reloading = false;
   #watching = false; // a tab watches live queries: take the change feed after each call
+  #merging = null; // the promise of the compaction loop while it runs (#compact)
+  #behind = false; // the last step said the store has more runs than it should: writes wait
+  #caughtUp = []; // resolvers of writes waiting for that to end
   /** @type {((batch: object, from: string|null, sync: boolean) => void)|null} hears each committed batch (live.js); sync: a sync client's step wrote it */
   onChanges = null;
   epoch = randomId();
@@ -105,6 +112,12 @@ export class Owner {
     const own = ownerFeedAnswer(op, args);
     if (own) return { ...own, epoch: this.epoch };
     if (op === 'changesWatch') this.#watching = true;
+    if (this.#behind && SYNC_WRITE_OPS.has(op)) {
+      // Merges are behind the writes (more runs than reads should consult):
+      // a new write waits for them, as Pebble stalls writes; no write
+      // already made waits for its acknowledgement.
+      await new Promise((resolve) => this.#caughtUp.push(resolve));
+    }
     let result;
     let error = null;
     try {
@@ -132,7 +145,63 @@ export class Owner {
       }
     }
     if (wrote && this.#watching && this.onChanges) this.#takeChanges(id ? splitId(id)[0] : null, op.startsWith('sync'));
+    // After a write, and after opening (merges a closed tab left due or
+    // half done; later, once the first reads had their turn).
+    if ((wrote || op === 'open') && !this.#merging) this.#merging = this.#compact(op === 'open' ? OPEN_COMPACT_DELAY_MS : 0);
     return reply;
+  }
+
+  /**
+   * Merges segment runs in steps (the engine's compactStep op) after a call
+   * that wrote, each step its own call bounded by the chunk budget and
+   * committed on its own, until no merge is due: merges of any size finish,
+   * within the budget, and a write's acknowledgement never waits for one.
+   * Other calls run between the steps.
+   */
+  async #compact(delay) {
+    this.#store.compacting = true;
+    let idle = 0; // steps in a row that stopped at chunks and loaded none
+    try {
+      // The caller's answer first: the steps come after it.
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      for (;;) {
+        await this.#ready;
+        const h = this.#handles.values().next().value;
+        if (h === undefined) break;
+        const loads = this.#store.stats().chunkLoads;
+        let step;
+        try {
+          step = await this.#store.run(() => this.#bridge.call('compactStep', h), { merging: true });
+        } catch {
+          break; // a failed step dropped its merge; the next write starts again
+        }
+        const wroteStep = this.#store.dirty;
+        if (wroteStep) {
+          try {
+            await this.#store.flush(this.#durability);
+          } catch {
+            if (!this.#reloading) this.#ready = this.#reload();
+            break;
+          }
+        }
+        this.#setBehind(Boolean(step?.behind));
+        if (!step?.more) break;
+        idle = this.#store.stats().chunkLoads === loads && !wroteStep ? idle + 1 : 0;
+        if (idle > 2) break; // no progress possible now (cannot happen, but never spin)
+        // Let the calls waiting run between steps.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    } finally {
+      this.#store.compacting = false;
+      this.#merging = null;
+      this.#setBehind(false);
+    }
+  }
+
+  #setBehind(behind) {
+    this.#behind = behind;
+    if (behind) return;
+    for (const resolve of this.#caughtUp.splice(0)) resolve();
   }
 
   // Committed (and, above, flushed) changes go to every tab before the

@@ -204,3 +204,62 @@ test('a budget of 0 keeps nothing loaded between calls, and every call still ans
   }
   store.close();
 });
+
+// A compaction step as the engine runs one (lsm.Store.CompactStep): it reads
+// on from where the last step stopped and, at the first chunk not loaded,
+// stops and succeeds; the owner then calls the next step.
+function step(store, path, size, at, out) {
+  return () => {
+    while (at.off < size) {
+      const n = Math.min(4 * KB, size - at.off);
+      const b = store.read(path, at.off, n);
+      if (b === null) return 'more';
+      if (typeof b === 'string') throw new Error(b);
+      out.push(b.slice());
+      at.off += n;
+    }
+    return 'done';
+  };
+}
+
+test('steps that stop at chunks not loaded read a file 16× the budget within the budget: what a step missed is loaded for the next, read ahead, each chunk once', async () => {
+  const size = 1024 * KB;
+  const data = bytes(size, 21);
+  const budget = 4 * CHUNK_BYTES;
+  const store = await storeWith('seg.sst', data, { residentBytes: budget, callBytes: 2 * size });
+  const at = { off: 0 };
+  const out = [];
+  let steps = 0;
+  for (let r = 'more'; r === 'more'; steps++) {
+    assert.ok(steps < 100, 'the steps never end');
+    r = await store.run(step(store, 'seg.sst', size, at, out), { merging: true });
+    const s = store.stats();
+    assert.ok(s.residentBytes <= budget, `after step ${steps}: ${JSON.stringify(s)}`);
+  }
+  assert.deepEqual(Buffer.concat(out), Buffer.from(data));
+  const s = store.stats();
+  // Loaded up to the budget, never up to callBytes (what a compaction's inputs could take before steps).
+  assert.ok(s.peakResidentBytes <= budget, JSON.stringify(s));
+  assert.equal(s.chunkLoads, size / CHUNK_BYTES, `each chunk loaded once: ${JSON.stringify(s)}`);
+  assert.ok(steps <= 8, `${steps} steps: read ahead`);
+  assert.equal(s.compactSteps, steps);
+  assert.equal(s.reruns, 0, 'a step that stopped is not run again');
+  store.close();
+});
+
+test("a compaction step's output is not kept loaded after its commit; a flush's is, within the budget", async () => {
+  const store = await storeWith('seg.sst', bytes(4 * CHUNK_BYTES, 3), { residentBytes: 8 * CHUNK_BYTES });
+  const out = bytes(3 * CHUNK_BYTES, 4);
+  await store.run(() => store.put('merged.sst', out), { merging: true });
+  await store.flush();
+  assert.equal(store.stats().residentBytes, 0, 'the merge output went to IndexedDB only');
+  await store.run(() => store.put('flushed.sst', out));
+  await store.flush();
+  assert.equal(store.stats().residentBytes, 3 * CHUNK_BYTES, "the flush's output stays loaded for the reads after it");
+  // Both read back right.
+  for (const path of ['merged.sst', 'flushed.sst']) {
+    const got = await store.run(call(store, path, [[0, out.length]]));
+    assert.deepEqual(got, [out]);
+  }
+  store.close();
+});

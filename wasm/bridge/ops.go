@@ -273,6 +273,22 @@ func opRollback(c *call, conn *engine.Conn) error {
 
 func opCompact(c *call, conn *engine.Conn) error { return c.done(conn.Compact()) }
 
+// opCompactStep runs one step of the store's merging (engine.Conn.
+// CompactStep) and answers {more, behind}. A step that merged some entries
+// and then met chunks not loaded yet succeeded: the host loads what it
+// missed, and the next step goes on from there; one that merged nothing
+// failed having changed nothing, and runs again once they are loaded.
+func opCompactStep(c *call, conn *engine.Conn) error {
+	more, behind, err := conn.CompactStep()
+	if err != nil {
+		return err
+	}
+	return c.result(value.ObjectOf(
+		value.Member{Key: "more", Value: value.BoolOf(more)},
+		value.Member{Key: "behind", Value: value.BoolOf(behind)},
+	))
+}
+
 func stringArray(names []string) value.Value {
 	out := make([]value.Value, len(names))
 	for i, n := range names {
@@ -352,6 +368,13 @@ func opOpen(c *call) error {
 		if eo.Store.CacheBytes == 0 {
 			eo.Store.CacheBytes = nodeCacheBytes
 		}
+	}
+	if adapter == "indexeddb" {
+		// A merge there may need more segment bytes than one call may load
+		// (the host's callBytes): the host runs it in steps between calls
+		// (compactStep), so that merges finish at any size and no commit
+		// waits for one.
+		eo.Store.CompactInSteps = true
 	}
 	key := adapter + "\x00" + root
 	sh, ok := c.b.byRoot[key]

@@ -91,6 +91,7 @@ var ops = []opSpec{
 	{name: "rollback", tx: true, conn: opRollback},
 	{name: "stats", conn: opStats},
 	{name: "compact", conn: opCompact},
+	{name: "compactStep", conn: opCompactStep},
 
 	{name: "schemaVersion", tx: true, conn: opSchemaVersion},
 	{name: "setSchemaVersion", tx: true, inTx: opSetSchemaVersion},

@@ -21,22 +21,23 @@ const openRaw = (name, version, upgrade) =>
 /** What the Go tests of fsadapter/idbfs call (as globalThis.__idbfsTest). */
 export const testApi = {
   host: idbHost,
-  /** Opens (or reopens) database name and registers it with the host; residentBytes bounds its chunk cache. */
-  async open(name, residentBytes) {
+  /** Opens (or reopens) database name and registers it with the host; residentBytes bounds its chunk cache (callBytes: one call's). */
+  async open(name, residentBytes, callBytes) {
     idbHost.stores.get(name)?.close();
     const options = typeof residentBytes === 'number' ? { residentBytes } : {};
+    if (typeof callBytes === 'number') options.callBytes = callBytes;
     idbHost.stores.set(name, await FileStore.open(name, indexedDB, options));
   },
   flush(name, durability) {
     return idbHost.stores.get(name).flush(durability);
   },
-  /** Runs fn through the store's run(): fn returns { value } or { error }, which is thrown. */
-  run(name, fn) {
+  /** Runs fn through the store's run(): fn returns { value } or { error }, which is thrown. merging: a compaction step. */
+  run(name, fn, merging) {
     return idbHost.stores.get(name).run(() => {
       const r = fn();
       if (r.error !== undefined) throw new Error(r.error);
       return r.value;
-    });
+    }, { merging: merging === true });
   },
   stats(name) {
     return idbHost.stores.get(name).stats();

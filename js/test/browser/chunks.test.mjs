@@ -148,6 +148,57 @@ test('random reads with chunks let go: within residentBytes after every call, pa
   await p.close();
 });
 
+test('merges run in steps after the writes, within residentBytes: the runs stay within the limit and every row is there', { skip }, async () => {
+  const p = await page();
+  const got = await p.evaluate(
+    async ({ src, rowSrc, OPTIONS }) => {
+      const open = eval(`(${src})`);
+      const row = eval(`(${rowSrc})`);
+      const conn = await open('merged', OPTIONS);
+      const items = conn.table('items');
+      let most = 0;
+      for (let i = 0; i < 12_000; i += 600) {
+        await items.insertMany(Array.from({ length: 600 }, (_, j) => row(i + j)));
+        most = Math.max(most, (await conn.stats()).runs);
+      }
+      await items.update({ pad: 'updated' }, { where: { n: { '<': 20 } } });
+      // The steps after the last write: until no merge is due.
+      const t0 = Date.now();
+      let s = await conn.stats();
+      while (s.compacting && Date.now() - t0 < 60_000) {
+        await new Promise((r) => setTimeout(r, 20));
+        s = await conn.stats();
+      }
+      let integrity = null;
+      try {
+        await conn.checkIntegrity();
+      } catch (err) {
+        integrity = err.code;
+      }
+      const count = await items.count();
+      const updated = await items.count({ where: { pad: 'updated' } });
+      await conn.close();
+      return { stats: s, most, integrity, count, updated };
+    },
+    { src: open.toString(), rowSrc: row.toString(), OPTIONS },
+  );
+  const s = got.stats;
+  assert.equal(s.compacting, 0, `the merges finished: ${JSON.stringify(s)}`);
+  assert.ok(s.compactSteps > 0 && s.compactions > 0, `merges ran in steps: ${JSON.stringify(s)}`);
+  assert.ok(s.runs <= 12, `${s.runs} runs once merged: ${JSON.stringify(s)}`);
+  // Steps go on from where they stopped: the merges' inputs are not loaded
+  // again and again (a merge of more inputs than the budget has chunks once
+  // loaded 11 GB of a 3.5 MB database).
+  assert.ok(s.chunkLoadBytes < 50 * s.diskBytes, `chunks loaded: ${JSON.stringify(s)}`);
+  assert.ok(got.most <= 13, `at most one run past the limit between steps: ${got.most}`);
+  assert.ok(s.peakResidentChunkBytes <= Math.max(OPTIONS.residentBytes, s.peakCallChunkBytes), JSON.stringify(s));
+  assert.equal(got.integrity, null);
+  assert.equal(got.count, 12_000);
+  assert.equal(got.updated, Array.from({ length: 12_000 }, (_, i) => row(i)).filter((r) => r.n < 20).length);
+  assert.deepEqual(p.errors, []);
+  await p.close();
+});
+
 test('a SIGKILL in the middle of writes (flushes, compactions, chunk loads) loses no acknowledged write', { skip }, () =>
   withProfile(async (profile) => {
     let p = await page(await profile.launch());
@@ -183,6 +234,8 @@ test('a SIGKILL in the middle of writes (flushes, compactions, chunk loads) lose
       async ({ src, OPTIONS }) => {
         const open = eval(`(${src})`);
         const conn = await open('killed', OPTIONS);
+        // Every index agrees with the rows, whatever merge step the kill cut short.
+        await conn.checkIntegrity();
         return (await conn.table('items').select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((r) => r.id);
       },
       { src: open.toString(), OPTIONS },

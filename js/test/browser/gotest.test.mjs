@@ -17,5 +17,6 @@ test('fsadapter/idbfs passes its Go tests in Chromium', { skip }, async () => {
   assert.equal(code, 0, log);
   assert.match(log, /--- PASS: TestConformance /);
   assert.match(log, /--- PASS: TestReloadSeesFlushedChanges /);
+  assert.match(log, /--- PASS: TestCompactionInStepsWithinChunkBudget /);
   assert.doesNotMatch(log, /--- SKIP/);
 });
