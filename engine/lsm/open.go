@@ -22,7 +22,10 @@ import (
 func Open(fsys fsadapter.FS, opts Options) (*Store, error) {
 	opts = opts.withDefaults()
 	if opts.SegmentBytes <= 0 {
-		opts.SegmentBytes = DefaultSegmentBytes
+		// A flush or a merge holds one segment being written in memory: half
+		// the memtable at most, so that a small memtable (the small-device
+		// defaults) also bounds that buffer.
+		opts.SegmentBytes = min(DefaultSegmentBytes, max(DefaultSegmentBytesWhole, opts.MemtableBytes/2))
 		if _, ok := fsys.(RangeReader); !ok {
 			opts.SegmentBytes = DefaultSegmentBytesWhole
 		}

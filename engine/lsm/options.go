@@ -50,9 +50,10 @@ type Options struct {
 	// MemtableBytes is zero.
 	CheckpointBytes int64
 	// SegmentBytes is the size at which flushes and compactions start a new
-	// segment file. Default DefaultSegmentBytes, or DefaultSegmentBytesWhole
-	// on a backend without range reads (RangeReader), where reading one
-	// block costs reading its whole file.
+	// segment file. Default DefaultSegmentBytes or half of MemtableBytes,
+	// whichever is smaller (at least DefaultSegmentBytesWhole), or
+	// DefaultSegmentBytesWhole on a backend without range reads
+	// (RangeReader), where reading one block costs reading its whole file.
 	SegmentBytes int64
 	// CacheBytes bounds the block cache. Default DefaultCacheBytes; negative
 	// disables caching.

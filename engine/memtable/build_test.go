@@ -34,9 +34,9 @@ func checkShape(t *testing.T, tb *Table) {
 				walk(n.children[i], depth+1, false)
 			}
 			if prev != nil {
-				require.Less(t, string(prev), string(n.items[i].key))
+				require.Less(t, string(prev), string(n.items[i].key()))
 			}
-			prev = n.items[i].key
+			prev = n.items[i].key()
 			count++
 		}
 		if len(n.children) > 0 {

@@ -48,10 +48,10 @@ func (it *Iter) Next() bool {
 	var ok bool
 	if it.reverse {
 		ok = it.prev()
-		ok = ok && (it.lower == nil || bytes.Compare(it.cur.key, it.lower) >= 0)
+		ok = ok && (it.lower == nil || bytes.Compare(it.cur.key(), it.lower) >= 0)
 	} else {
 		ok = it.next()
-		ok = ok && (it.upper == nil || bytes.Compare(it.cur.key, it.upper) < 0)
+		ok = ok && (it.upper == nil || bytes.Compare(it.cur.key(), it.upper) < 0)
 	}
 	if !ok {
 		it.done = true
@@ -62,10 +62,10 @@ func (it *Iter) Next() bool {
 }
 
 // Key is the current key; valid until the table's next write.
-func (it *Iter) Key() []byte { return it.cur.key }
+func (it *Iter) Key() []byte { return it.cur.key() }
 
 // Value is the current value; valid until the table's next write.
-func (it *Iter) Value() []byte { return it.cur.value }
+func (it *Iter) Value() []byte { return it.cur.value() }
 
 // Close releases the iterator. It never fails.
 func (it *Iter) Close() error {

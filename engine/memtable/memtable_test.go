@@ -361,3 +361,40 @@ func BenchmarkIterate300k(b *testing.B) {
 		}
 	}
 }
+
+// Get and an iterator hand back the slices Set was given: a nil value as
+// nil, an empty one as empty, and any other over the same array (the store
+// tells its tombstone by address).
+func TestValuesComeBackAsGiven(t *testing.T) {
+	shared := []byte("tombstone")
+	for _, tc := range []struct {
+		name  string
+		key   []byte
+		value []byte
+	}{
+		{"nil value", []byte("a"), nil},
+		{"empty value", []byte("b"), []byte{}},
+		{"shared value", []byte("c"), shared[:1]},
+		{"long key", bytes.Repeat([]byte{7}, 40), []byte("v")},
+		{"empty key", []byte{}, []byte("w")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tab := memtable.New()
+			tab.Set(tc.key, tc.value)
+			got, ok := tab.Get(tc.key)
+			require.True(t, ok)
+			it := tab.NewIter(nil, nil, false)
+			require.True(t, it.Next())
+			for _, v := range [][]byte{got, it.Value()} {
+				require.Equal(t, tc.value == nil, v == nil)
+				require.Equal(t, tc.value, v)
+				if len(v) > 0 {
+					require.Same(t, &tc.value[0], &v[0], "the same array")
+				}
+			}
+			require.True(t, bytes.Equal(tc.key, it.Key()), "keys are equal as bytes (an empty one may come back nil)")
+			require.NoError(t, it.Close())
+			require.Equal(t, int64(len(tc.key)+len(tc.value)), tab.Size())
+		})
+	}
+}
