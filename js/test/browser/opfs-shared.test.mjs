@@ -155,8 +155,12 @@ test('opfs shared: hostile contents of the shared buffer are answered with error
           badRequest: await raw(request([0xff, 0xfe], 'hostile-shared')),
           emptyRequest: await raw(request([], 'hostile-shared')),
         };
-        // A kick that never comes down: the worker polls the buffer meanwhile.
+        // A kick that never comes down (rung, so that the worker sees it
+        // before the next call): the worker polls the buffer meanwhile.
         Atomics.store(cells, KICK, 1000);
+        Atomics.add(cells, BELL, 1);
+        Atomics.notify(cells, BELL);
+        await new Promise((resolve) => setTimeout(resolve, 50));
         const kicked = await within(notes.count());
         Atomics.store(cells, KICK, 0);
         const texts = await within(notes.select({ orderBy: [{ name: 'id', type: 'asc' }] }).then((rows) => rows.map((x) => x.text)));
