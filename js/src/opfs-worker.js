@@ -3,7 +3,8 @@
 // worker named WORKER_NAME), on OPFS files through FileSystemSyncAccessHandle
 // (browser-opfs.js). The page keeps its API: OpfsOwner takes the place of
 // the IndexedDB owner in tabs.js and forwards each engine call to the worker
-// by message. After a call that wrote, the worker flushes the files it
+// by message, or, on a cross-origin-isolated page, through a shared buffer
+// (opfs-channel.js). After a call that wrote, the worker flushes the files it
 // wrote (FileSystemSyncAccessHandle.flush) before it answers: a commit is
 // acknowledged only when durable.
 //
