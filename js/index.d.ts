@@ -220,6 +220,12 @@ export interface ConnectOptions {
   adapter?: 'node' | 'memory' | 'indexeddb' | 'opfs';
   /** Browser build, 'opfs': the module the engine's worker loads (default: browser.mjs itself, import.meta.url). */
   opfsWorker?: string | URL;
+  /**
+   * Browser build, 'opfs': how calls reach the engine's worker. 'auto' (default): through a
+   * SharedArrayBuffer when the page is cross-origin isolated (COOP + COEP), else by message;
+   * 'shared': the former or BAD_QUERY; 'message': always by message.
+   */
+  channel?: 'auto' | 'shared' | 'message';
   /** Browser build: the database's name (IndexedDB database "minibase:<name>"). Default 'minibase'. */
   name?: string;
   /**

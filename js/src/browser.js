@@ -22,6 +22,7 @@ import { ON_CLOSE } from './storage.js';
 import { RESTORE, createAbortSignal } from './backup.js';
 import { opfsHost } from './browser-opfs.js';
 import { OpfsOwner, WORKER_NAME, opfsAvailable, serveOpfs } from './opfs-worker.js';
+import { sharedChannelAvailable } from './opfs-channel.js';
 
 export { MinibaseError } from './errors.js';
 export { Connection, Table, Transaction } from './api.js';
@@ -191,6 +192,10 @@ function database(name, options) {
  *   or OPFS directory minibase/<name>)
  * @param {'normal'|'strict'} [options.durability='normal'] 'strict' commits with IndexedDB's strict durability
  * @param {string|URL} [options.opfsWorker] 'opfs': the module the engine's worker loads (default: this one)
+ * @param {'auto'|'shared'|'message'} [options.channel='auto'] 'opfs': how calls reach the engine's worker:
+ *   'auto' through a SharedArrayBuffer when the page is cross-origin isolated (COOP + COEP), else by
+ *   message; 'shared' requires the former (BAD_QUERY without isolation), 'message' never uses it.
+ *   The page's worker is shared by its OPFS databases: the connect that starts it decides
  * @param {number} [options.residentBytes] 'indexeddb': the bytes of segment chunks kept loaded
  *   (default 32 MB); the rest is read from IndexedDB when a query needs it. One call's own chunks
  *   may go past it, up to 4 × residentBytes (at least 64 MB); a call needing more is TOO_LARGE
@@ -220,13 +225,20 @@ export async function connect(options = {}) {
     if (persist) await askPersist();
     if (adapter === 'opfs') {
       if (!opfsAvailable()) throw new MinibaseError('BAD_QUERY', 'connect: this context has no OPFS or cannot start a Worker (use indexeddb)');
-      const { opfsWorker } = rest;
+      const { opfsWorker, channel = 'auto' } = rest;
       delete rest.opfsWorker;
+      delete rest.channel;
+      if (channel !== 'auto' && channel !== 'shared' && channel !== 'message') {
+        throw new MinibaseError('BAD_QUERY', `connect: channel must be 'auto', 'shared' or 'message', not ${String(channel)}`);
+      }
+      if (channel === 'shared' && !sharedChannelAvailable()) {
+        throw new MinibaseError('BAD_QUERY', "connect: channel 'shared' needs a cross-origin-isolated page (served with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)");
+      }
       // Its own lock and channel: an OPFS database is not the IndexedDB one of the same name.
       const { bridge } = await database(keyOf(name, 'opfs'), {
         locks,
         durability,
-        owner: () => OpfsOwner.start(name, { durability, wasm, reserveMB, workerURL: opfsWorker ?? import.meta.url }),
+        owner: () => OpfsOwner.start(name, { durability, wasm, reserveMB, workerURL: opfsWorker ?? import.meta.url, channel }),
       });
       const handle = await bridge.call('open', { ...rest, durability });
       return new Connection(bridge, handle, 'opfs');

@@ -3,7 +3,8 @@
 // worker named WORKER_NAME), on OPFS files through FileSystemSyncAccessHandle
 // (browser-opfs.js). The page keeps its API: OpfsOwner takes the place of
 // the IndexedDB owner in tabs.js and forwards each engine call to the worker
-// by message. After a call that wrote, the worker flushes the files it
+// by message, or, on a cross-origin-isolated page, through a shared buffer
+// (opfs-channel.js). After a call that wrote, the worker flushes the files it
 // wrote (FileSystemSyncAccessHandle.flush) before it answers: a commit is
 // acknowledged only when durable.
 //
@@ -24,6 +25,7 @@ import { hasChanges, ownerFeedAnswer } from './live.js';
 import { ONCE_OPS } from './ops.gen.js';
 import { Decoder, Encoder } from './codec.js';
 import { decodeAnswer } from './bridge.js';
+import { PageChannel, WorkerChannel, decodeSharedAnswer, sharedChannelAvailable } from './opfs-channel.js';
 
 /** The name of the worker the loader starts for OPFS (a module worker of browser.mjs). */
 export const WORKER_NAME = 'minibase-opfs-engine';
@@ -50,6 +52,13 @@ export const WORKER_NAME = 'minibase-opfs-engine';
  * copied: below it, a copy costs less than detaching a buffer.
  */
 const TRANSFER_MIN = 16 * 1024;
+
+// The worker's loop over the shared channel (serveOpfs): it yields a turn of
+// its message loop after SLICE_MS of calls, or IDLE_MS without one, and
+// polls every KICK_POLL_MS while a message the page posted is on its way.
+const SLICE_MS = 50;
+const IDLE_MS = 1000;
+const KICK_POLL_MS = 5;
 
 const randomId = () =>
   globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
@@ -207,11 +216,15 @@ export function serveOpfs(scope, startEngine) {
   let queued = 0; // requests waiting or running on the chain
   let halted = false; // HALT_HOOK stopped this worker: it answers nothing more
   let toppingUp = false;
+  const post = (out) => scope.postMessage(out, Array.isArray(out) && out[1] instanceof Uint8Array && out[1].length >= TRANSFER_MIN ? [out[1].buffer] : []);
+  const answered = (out) => {
+    post(out);
+    after();
+  };
   // After each answer: a dead engine ends the worker (gone, it lets go of
   // its files, and the page starts another); free files are topped up
   // between calls, on the chain, when awaiting is allowed.
-  const answered = (out) => {
-    scope.postMessage(out, Array.isArray(out) && out[1] instanceof Uint8Array && out[1].length >= TRANSFER_MIN ? [out[1].buffer] : []);
+  const after = () => {
     if (started?.dead) {
       halted = true;
       scope.close();
@@ -233,7 +246,85 @@ export function serveOpfs(scope, startEngine) {
   };
   const enqueue = (fn) => {
     queued++;
-    chain = chain.then(fn).finally(() => queued--);
+    chain = chain.then(fn).finally(() => {
+      if (--queued === 0) listenSoon();
+    });
+  };
+
+  // ---- the shared-memory channel (opfs-channel.js), once the page set one up ----
+  // The worker serves the buffer from a loop blocked in Atomics.wait, run as
+  // a task of its own whenever nothing is queued on the chain. It leaves the
+  // loop, so that the worker's own message loop runs, when
+  //   - a message is on its way (KICK: the page's other requests, a call too
+  //     large for the buffer): it is taken, queued on the chain as before,
+  //     and the loop starts again once the chain is empty;
+  //   - a call left work that must await (free files to top up): the same;
+  //   - SLICE_MS passed while serving calls, or IDLE_MS with none: it yields
+  //     one turn of its message loop, then goes on.
+  // So a message never waits behind the loop for more than one call (or
+  // IDLE_MS, for one posted by another script, which does not kick), and a
+  // request in the buffer waits at most for the chain to empty.
+  let channel = null; // WorkerChannel
+  let listening = false; // a loop task is scheduled
+  let poll = null; // the timer of a loop that waits for a kicked message
+  const tick = new MessageChannel(); // a task without setTimeout's clamping
+  tick.port1.onmessage = () => listen();
+  const listenSoon = () => {
+    if (poll !== null) {
+      clearTimeout(poll);
+      poll = null;
+    }
+    if (!channel || listening || halted) return;
+    listening = true;
+    tick.port2.postMessage(null);
+  };
+  const listen = () => {
+    listening = false;
+    if (poll !== null) {
+      clearTimeout(poll);
+      poll = null;
+    }
+    if (!channel || halted || queued > 0) return; // again once the chain is empty
+    const start = performance.now();
+    for (;;) {
+      const bell = channel.bell();
+      const seq = channel.pending();
+      if (seq !== 0) {
+        serveShared(seq);
+        if (halted || queued > 0 || !channel) return;
+        if (performance.now() - start > SLICE_MS) break;
+        continue;
+      }
+      if (channel.kicked()) {
+        // The message comes in a task of its own, and the loop starts again
+        // after it; if it never does (a message that failed to post), the
+        // loop does not stop: it polls the buffer meanwhile.
+        poll = setTimeout(listen, KICK_POLL_MS);
+        return;
+      }
+      if (performance.now() - start > IDLE_MS) break;
+      channel.wait(bell, IDLE_MS);
+    }
+    listenSoon();
+  };
+  // One call from the buffer, answered there (or by message when its answer
+  // does not fit). Never throws.
+  const serveShared = (seq) => {
+    let rid;
+    let out;
+    try {
+      const [r, name, op, id, take, request] = channel.take(seq);
+      rid = r;
+      out = exec([rid, name, op, id, request, take]);
+      if (out === null) {
+        halted = true;
+        return;
+      }
+    } catch (err) {
+      out = [rid, plainError(toMinibaseError(err, 'opfs: a shared call')), false, null, undefined];
+    }
+    if (!channel.reply(seq, [out[1], out[2], out[3], out[4] ?? null])) post(out);
+    after();
   };
   const request = async (data) => {
     if (Array.isArray(data)) {
@@ -261,15 +352,23 @@ export function serveOpfs(scope, startEngine) {
     }
     answered(out);
   };
+  // The page's shared buffer (one per worker, set before its first call).
+  handlers.channel = async ({ sab }) => {
+    if (channel) throw new MinibaseError('BAD_VALUE', 'opfs: this worker has its channel already');
+    channel = new WorkerChannel(sab);
+    return true;
+  };
   scope.onmessage = (e) => {
     if (halted) return;
     const data = e.data;
+    channel?.received();
     // One request at a time, in order. An engine call that finds nothing
     // queued runs at once, in this task: no hop through the chain.
     if (queued === 0 && Array.isArray(data) && started && !started.dead) {
       const out = exec(data);
       if (out === null) halted = true;
       else answered(out);
+      listenSoon();
       return;
     }
     enqueue(() => request(data).catch(() => {}));
@@ -280,6 +379,9 @@ export function serveOpfs(scope, startEngine) {
 
 /** The key under which the page keeps its OPFS Worker, for tests that kill it as a crash would. */
 const WORKER_HOOK = Symbol.for('minibase.opfsWorker');
+
+/** The key under which the page keeps its worker's shared channel (a PageChannel), for tests that write into it. */
+const CHANNEL_HOOK = Symbol.for('minibase.opfsChannel');
 
 /**
  * How long a new worker has to take its Web Lock of life (its first
@@ -300,10 +402,28 @@ class WorkerClient {
   #waiting = new Map();
   #failure = null;
   #gone; // settles once the worker's context is gone, and with it its access handles
+  // The shared-memory channel (opfs-channel.js), when the page is
+  // cross-origin isolated and the app did not ask for messages: set up by
+  // the 'channel' request, used once the worker took it (#shared). With a
+  // channel, requests go one at a time, each once the one before it was
+  // answered (#queue), whichever way each travels: so they reach the engine
+  // in the order they were made, as the worker's queue keeps them by message.
+  #chan = null;
+  #shared = false;
+  #queue = [];
+  #draining = false;
 
-  constructor(url) {
+  /**
+   * @param {string|URL} url the worker's module
+   * @param {'auto'|'shared'|'message'} [channel] how engine calls travel (connect's `channel`)
+   */
+  constructor(url, channel = 'auto') {
     this.#worker = new Worker(url, { type: 'module', name: WORKER_NAME });
     globalThis[WORKER_HOOK] = this.#worker;
+    if (channel !== 'message' && sharedChannelAvailable()) {
+      this.#chan = new PageChannel();
+      globalThis[CHANNEL_HOOK] = this.#chan;
+    }
     this.#worker.onmessage = (e) => {
       const d = e.data;
       const exec = Array.isArray(d);
@@ -329,6 +449,17 @@ class WorkerClient {
           () => {},
         );
     } else this.#gone = Promise.resolve();
+    if (this.#chan) {
+      // Settled in #drain before the next request goes: that one already takes the channel.
+      const taken = () => (this.#shared = true);
+      const refused = () => {
+        // A worker that cannot take it (none should): messages, as without isolation.
+        if (globalThis[CHANNEL_HOOK] === this.#chan) delete globalThis[CHANNEL_HOOK];
+        this.#chan = null;
+      };
+      this.#queue.push(['channel', { sab: this.#chan.sab }, taken, refused]);
+      if (!this.#draining) this.#drain();
+    }
   }
 
   /** True once the worker died: nothing more is sent to it. */
@@ -346,6 +477,10 @@ class WorkerClient {
     this.#failure = new MinibaseError('WORKER_LOST', `${reason}; the call may or may not have committed, and the next call starts a new worker`);
     this.#worker.terminate();
     if (globalThis[WORKER_HOOK] === this.#worker) delete globalThis[WORKER_HOOK];
+    if (this.#chan) {
+      this.#chan.close();
+      if (globalThis[CHANNEL_HOOK] === this.#chan) delete globalThis[CHANNEL_HOOK];
+    }
     for (const w of this.#waiting.values()) w.reject(this.#failure);
     this.#waiting.clear();
     if (client === this) client = null;
@@ -353,18 +488,57 @@ class WorkerClient {
 
   request(type, msg) {
     if (this.#failure) return Promise.reject(this.#failure);
+    if (!this.#chan) return this.#send(type, msg);
+    return new Promise((resolve, reject) => {
+      this.#queue.push([type, msg, resolve, reject]);
+      if (!this.#draining) this.#drain();
+    });
+  }
+
+  // Sends the queued requests one after the other (with a channel).
+  async #drain() {
+    this.#draining = true;
+    while (this.#queue.length) {
+      const [type, msg, resolve, reject] = this.#queue.shift();
+      if (this.#failure) {
+        reject(this.#failure);
+        continue;
+      }
+      try {
+        resolve(await this.#send(type, msg));
+      } catch (err) {
+        reject(err);
+      }
+    }
+    this.#draining = false;
+  }
+
+  #send(type, msg) {
     if (type === 'exec') return this.#exec(msg);
     const id = ++this.#next;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
       try {
-        this.#worker.postMessage({ ...msg, type, rid: id });
+        this.#post({ ...msg, type, rid: id });
       } catch (err) {
         // Structured clone refused an argument (a function, a DOM node, …), as tabs.js does.
         this.#waiting.delete(id);
         reject(new MinibaseError('BAD_VALUE', `${type}: an argument cannot be sent to the engine's worker: ${err?.message ?? err}`, { cause: err }));
       }
     });
+  }
+
+  // Posts a message; with a channel the worker, which may be blocked
+  // waiting on it, is kicked first to take it.
+  #post(message, transfer = []) {
+    if (!this.#shared) return this.#worker.postMessage(message, transfer);
+    this.#chan.kick();
+    try {
+      this.#worker.postMessage(message, transfer);
+    } catch (err) {
+      this.#chan.unkick();
+      throw err;
+    }
   }
 
   // An engine call, as EXEC says: `{ reply, wrote, changes }`. A table write
@@ -381,8 +555,21 @@ class WorkerClient {
     const rid = ++this.#next;
     return new Promise((resolve, reject) => {
       this.#waiting.set(rid, { resolve: (d) => resolve(execReply(op, d)), reject });
-      this.#worker.postMessage([rid, name, op, id, request, take], request.length >= TRANSFER_MIN ? [request.buffer] : []);
+      const seq = this.#shared ? this.#chan.send(request, [rid, name, op, id, take]) : 0;
+      if (seq !== 0) this.#sharedAnswer(seq, rid);
+      else this.#post([rid, name, op, id, request, take], request.length >= TRANSFER_MIN ? [request.buffer] : []);
     });
+  }
+
+  // The answer to call `rid`, sent through the channel as `seq`: from the
+  // buffer, or by message when it did not fit (onmessage then has it).
+  async #sharedAnswer(seq, rid) {
+    const bytes = await this.#chan.answer(seq);
+    if (!bytes) return; // by message; or the worker is lost, and the call failed with it
+    const w = this.#waiting.get(rid);
+    if (!w) return;
+    this.#waiting.delete(rid);
+    w.resolve([rid, ...decodeSharedAnswer(bytes)]);
   }
 }
 
@@ -404,8 +591,8 @@ function execReply(op, [, answer, wrote, changes, memoryBytes]) {
 }
 
 let client = null;
-function workerOf(url) {
-  client ??= new WorkerClient(url);
+function workerOf(url, channel) {
+  client ??= new WorkerClient(url, channel);
   return client;
 }
 
@@ -450,8 +637,8 @@ export class OpfsOwner {
    * @param {string} name
    * @param {{ durability?: string, wasm?: unknown, reserveMB?: number, workerURL: string|URL }} options
    */
-  static async start(name, { durability, wasm, reserveMB, workerURL }) {
-    const worker = workerOf(workerURL);
+  static async start(name, { durability, wasm, reserveMB, workerURL, channel }) {
+    const worker = workerOf(workerURL, channel);
     const wasmArg = wasm instanceof WebAssembly.Module || wasm === undefined ? wasm : String(new URL(String(wasm), globalThis.location?.href));
     const opened = await worker.request('open', { name, wasm: wasmArg, reserveMB });
     const key = `opfs:${name}`;
@@ -465,7 +652,7 @@ export class OpfsOwner {
       setWitness(key, marker);
       if (evicted) storageEvents.dispatchEvent(new CustomEvent('evicted', { detail: { name, adapter: 'opfs', marker, previous: remembered } }));
     } else setWitness(key, marker);
-    return new OpfsOwner(worker, name, durability, opened.answers, { durability, wasm, reserveMB, workerURL });
+    return new OpfsOwner(worker, name, durability, opened.answers, { durability, wasm, reserveMB, workerURL, channel });
   }
 
   // The worker died: once it is gone, the database opens in a new one, in a

@@ -10,6 +10,8 @@
 //   ROWS=20000 RUNS=1 SYSTEMS=dexie,idb node js/bench/chromium/run.mjs
 //   LARGE_ROWS=500000 (default: ~100 MB of minibase files, built in ~1–4 min per system here) the large-database phase; 0 skips it
 //   REPORT=0 ...                   print only
+//   ISOLATED=1 ...                 pages served cross-origin isolated (COOP + COEP): minibase-opfs
+//                                  then calls its worker through a SharedArrayBuffer (print only)
 //   REPLOT=1 node js/bench/chromium/run.mjs   re-render from bench/chromium-runs.json
 
 import { execFileSync } from 'node:child_process';
@@ -26,6 +28,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
 const ROWS = Number(process.env.ROWS ?? 100_000);
 const RUNS = Number(process.env.RUNS ?? 3);
+const ISOLATED = process.env.ISOLATED === '1';
 const ALL = ['minibase-idb', 'minibase-opfs', 'idb', 'dexie', 'loki'];
 const KV = ['minibase-idb', 'localforage', 'idb-keyval'];
 const hasMinibase = fs.existsSync(path.join(root, 'js/dist/browser.mjs'));
@@ -70,7 +73,7 @@ const server = http.createServer((rq, rs) => {
     : path.join(www, url.pathname === '/' ? 'index.html' : url.pathname);
   fs.readFile(file, (err, data) => {
     if (err) { rs.writeHead(404); rs.end(); return; }
-    rs.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    rs.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...(ISOLATED ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {}) });
     rs.end(data);
   });
 });
@@ -154,7 +157,7 @@ const browserVersion = (() => {
   try { return execFileSync(CHROME, ['--version'], { encoding: 'utf8' }).trim(); } catch { return ''; }
 })();
 const result = { runs, large, rows: ROWS, runCount: RUNS, seconds: (Date.now() - started) / 1000, machine: { ...machine(), browser: browserVersion || 'Debian chromium' } };
-const write = process.env.REPORT !== '0';
+const write = process.env.REPORT !== '0' && !ISOLATED; // an isolated run is not the committed report's
 const benchDir = path.join(root, 'bench');
 if (write) fs.writeFileSync(path.join(benchDir, 'chromium-runs.json'), JSON.stringify(result) + '\n');
 console.log(writeChromiumReport({ ...result, write }));

@@ -105,9 +105,10 @@ export function inPage(p, fn, arg, { adapter = 'indexeddb', table = 'notes' } = 
  * `build(dir)` puts there; with `browser` (the default) also one Chromium on
  * a fresh profile. Read the fields inside tests: `env.server.url`, `env.ctx`,
  * `env.page()` (a blank page of env.ctx or of the context given).
- * @param {{ files?: Record<string, string>, build?: (dir: string) => unknown, browser?: boolean }} [options]
+ * `isolated`: the pages are cross-origin isolated (server.mjs's ISOLATION_HEADERS).
+ * @param {{ files?: Record<string, string>, build?: (dir: string) => unknown, browser?: boolean, isolated?: boolean }} [options]
  */
-export function useBrowser({ files, build, browser = true } = {}) {
+export function useBrowser({ files, build, browser = true, isolated = false } = {}) {
   const env = {
     server: null,
     profile: null,
@@ -124,7 +125,7 @@ export function useBrowser({ files, build, browser = true } = {}) {
       await build?.(env.build);
       mounts['/build/'] = env.build;
     }
-    env.server = await startServer({ mounts });
+    env.server = await startServer({ mounts, isolated });
     if (browser) {
       env.profile = tempProfile();
       env.ctx = await launch(env.profile);

@@ -10,6 +10,11 @@ import { inPage, ready, skip, useBrowser, withProfile } from './helpers.mjs';
 // One server for the file; each test starts its browser on a profile of its own.
 const env = useBrowser({ browser: false });
 const OPFS = { adapter: 'opfs' };
+// A second one serving cross-origin-isolated pages: there the engine's calls
+// take the shared channel (opfs-channel.js), and the worker's deaths below run
+// again on it.
+const isolated = useBrowser({ browser: false, isolated: true });
+const ISOLATED = ' (cross-origin isolated: the shared channel)';
 
 test('opfs: the origin cleared behind the app: evicted, and an empty database', { skip }, () =>
   withProfile(async (profile) => {
@@ -80,10 +85,11 @@ test('opfs: QUOTA_EXCEEDED, then a usable database', { skip }, () =>
 // large insert's transaction: its begin, or a chunk of it); the next call
 // starts a new worker on the same files, and what was acknowledged before
 // is there, after a reload too.
-for (const kill of ['terminate', 'error']) {
-  test(`opfs: the engine's worker dies (${kill}): pending writes are answered once, other calls fail, the next call reopens`, { skip }, () =>
+for (const [kill, served, label] of [['terminate', env, ''], ['error', env, ''], ['terminate', isolated, ISOLATED]]) {
+  test(`opfs: the engine's worker dies (${kill}): pending writes are answered once, other calls fail, the next call reopens${label}`, { skip }, () =>
     withProfile(async (profile) => {
-      const p = await env.page(await profile.launch());
+      const p = await served.page(await profile.launch());
+      assert.equal(await p.evaluate(() => globalThis.crossOriginIsolated), served === isolated);
       const name = `killed-${kill}`;
       const r = await inPage(
         p,
@@ -188,50 +194,65 @@ test("opfs: the owner's worker dies: another tab's calls go on, and release and 
     assert.deepEqual([...owner.errors, ...other.errors], []);
   }));
 
-test('opfs: the worker killed again and again under writes, and as it starts: every write is answered, its row there once', { skip }, () =>
-  withProfile(async (profile) => {
-    const p = await env.page(await profile.launch());
-    const r = await inPage(
-      p,
-      async (open) => {
-        const notes = (await open('rekilled')).table('notes');
-        const acked = [];
-        const codes = new Set();
-        for (let round = 0; round < 6; round++) {
-          await notes.count(); // the worker runs: the kill lands in its queue
-          const calls = Array.from({ length: 30 }, (_, i) => {
-            const text = `r${round}-${i}`;
-            return notes.insert({ text, n: round }).then(() => acked.push(text), (err) => codes.add(err.code));
-          });
-          await new Promise((resolve) => setTimeout(resolve, round)); // a different point in the queue each time
-          globalThis[Symbol.for('minibase.opfsWorker')]?.terminate();
-          await Promise.all(calls);
-        }
-        // Killed as it starts, before it took its lock of life: it counts as lost after a bound.
-        // (The last round's writes were answered in a new worker: it goes too.)
-        const hook = Symbol.for('minibase.opfsWorker');
-        const last = globalThis[hook];
-        Object.defineProperty(globalThis, hook, { configurable: true, set: (w) => w.terminate() });
-        last?.terminate();
-        const startCode = await notes.count().then(() => 'answered', (err) => err.code);
-        delete globalThis[hook];
-        const rows = (await notes.select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((x) => x.text);
-        return { acked, codes: [...codes], rows, startCode };
-      },
-      undefined,
-      OPFS,
-    );
-    assert.deepEqual(r.codes, [], 'every insert was answered: from its record, or run again in a new worker');
-    assert.equal(r.acked.length, 6 * 30);
-    assert.equal(r.startCode, 'WORKER_LOST', 'a worker killed as it starts');
-    for (const a of r.acked) assert.ok(r.rows.includes(a), `acknowledged ${a} is there`);
-    assert.equal(new Set(r.rows).size, r.rows.length, 'no row twice');
-    await p.reload();
-    await ready(p);
-    const again = await inPage(p, async (open) => (await (await open('rekilled')).table('notes').select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((x) => x.text), undefined, OPFS);
-    assert.deepEqual(again, r.rows, 'the same rows after a reload');
-    assert.deepEqual(p.errors, []);
-  }));
+for (const [served, label] of [[env, ''], [isolated, ISOLATED]]) {
+  test(`opfs: the worker killed again and again under writes, and as it starts: every write is answered, its row there once${label}`, { skip }, () =>
+    withProfile(async (profile) => {
+      const p = await served.page(await profile.launch());
+      assert.equal(await p.evaluate(() => globalThis.crossOriginIsolated), served === isolated);
+      const r = await inPage(
+        p,
+        async (open) => {
+          const notes = (await open('rekilled')).table('notes');
+          const acked = [];
+          const codes = new Set();
+          for (let round = 0; round < 6; round++) {
+            // The worker runs: the kill lands in its queue. (When the last
+            // round's calls were all answered before its kill landed, as on the
+            // shared channel they can be, a read goes to the dead worker and
+            // fails with WORKER_LOST, as any call it had does; the next one
+            // runs in a new worker, and this round's kill lands on that.)
+            for (let i = 0; !(await notes.count().then(() => true, (err) => (err.code === 'WORKER_LOST' && i < 100 ? false : Promise.reject(err)))); i++);
+            const calls = Array.from({ length: 30 }, (_, i) => {
+              const text = `r${round}-${i}`;
+              return notes.insert({ text, n: round }).then(() => acked.push(text), (err) => codes.add(err.code));
+            });
+            await new Promise((resolve) => setTimeout(resolve, round)); // a different point in the queue each time
+            globalThis[Symbol.for('minibase.opfsWorker')]?.terminate();
+            await Promise.all(calls);
+          }
+          // Killed as it starts, before it took its lock of life: it counts as lost after a bound.
+          // (The last round's writes were answered in a new worker: it goes too.)
+          const hook = Symbol.for('minibase.opfsWorker');
+          const last = globalThis[hook];
+          Object.defineProperty(globalThis, hook, { configurable: true, set: (w) => w.terminate() });
+          last?.terminate();
+          // On the shared channel a worker blocked waiting for a call may
+          // still answer one or two as it is terminated: the calls go on
+          // until the page saw it die.
+          let startCode = 'answered';
+          for (let i = 0; i < 1000 && startCode === 'answered'; i++) {
+            startCode = await notes.count().then(() => 'answered', (err) => err.code);
+            if (startCode === 'answered') await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+          delete globalThis[hook];
+          const rows = (await notes.select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((x) => x.text);
+          return { acked, codes: [...codes], rows, startCode };
+        },
+        undefined,
+        OPFS,
+      );
+      assert.deepEqual(r.codes, [], 'every insert was answered: from its record, or run again in a new worker');
+      assert.equal(r.acked.length, 6 * 30);
+      assert.equal(r.startCode, 'WORKER_LOST', 'a worker killed as it starts');
+      for (const a of r.acked) assert.ok(r.rows.includes(a), `acknowledged ${a} is there`);
+      assert.equal(new Set(r.rows).size, r.rows.length, 'no row twice');
+      await p.reload();
+      await ready(p);
+      const again = await inPage(p, async (open) => (await (await open('rekilled')).table('notes').select({ orderBy: [{ name: 'id', type: 'asc' }] })).map((x) => x.text), undefined, OPFS);
+      assert.deepEqual(again, r.rows, 'the same rows after a reload');
+      assert.deepEqual(p.errors, []);
+    }));
+}
 
 // Messages the engine's worker does not expect (another script posting to
 // it, a bug): each is answered with an error under its id, or dropped when it

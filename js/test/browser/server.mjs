@@ -22,11 +22,22 @@ const TYPES = {
 };
 
 /**
- * Starts a server. `mounts` maps URL prefixes to directories (default: "/" → the repository).
- * @param {{ mounts?: Record<string, string>, port?: number }} [options]
+ * The headers that make a page cross-origin isolated (SharedArrayBuffer and
+ * Atomics.waitAsync exist there, and the 'opfs' adapter's calls take its
+ * shared channel): on every response, so that its workers are too.
+ */
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+/**
+ * Starts a server. `mounts` maps URL prefixes to directories (default: "/" → the repository);
+ * `isolated` serves every response with ISOLATION_HEADERS.
+ * @param {{ mounts?: Record<string, string>, port?: number, isolated?: boolean }} [options]
  * @returns {Promise<{ url: string, close: () => Promise<void> }>}
  */
-export async function startServer({ mounts = { '/': repoRoot }, port = 0 } = {}) {
+export async function startServer({ mounts = { '/': repoRoot }, port = 0, isolated = false } = {}) {
   const prefixes = Object.keys(mounts).sort((a, b) => b.length - a.length);
   const server = http.createServer((req, res) => {
     let pathname;
@@ -60,6 +71,7 @@ export async function startServer({ mounts = { '/': repoRoot }, port = 0 } = {})
         'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
         'Content-Length': st.size,
         'Cache-Control': 'no-cache',
+        ...(isolated ? ISOLATION_HEADERS : {}),
       });
       if (req.method === 'HEAD') res.end();
       else fs.createReadStream(file).pipe(res);

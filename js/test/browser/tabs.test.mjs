@@ -8,8 +8,11 @@ import assert from 'node:assert/strict';
 import { ready, skip, useBrowser } from './helpers.mjs';
 
 const env = useBrowser();
+// Cross-origin-isolated pages, where the OPFS owner's calls take the shared channel (opfs-channel.js).
+const isolated = useBrowser({ isolated: true });
+const ISOLATED = ', cross-origin isolated: the shared channel';
 
-const page = () => env.page();
+const page = (served = env) => served.page();
 
 // In the page: connect to database 'tabs' and make table 'log' exist.
 async function setup(adapter, name = 'tabs') {
@@ -61,9 +64,12 @@ function exactlyOnce(all, acked) {
 for (const adapter of ['indexeddb', 'opfs']) {
   test(`two pages write concurrently; closing the owner hands over (${adapter})`, { skip }, () => handOver(adapter));
 }
+test(`two pages write concurrently; closing the owner hands over (opfs${ISOLATED})`, { skip }, () => handOver('opfs', isolated));
 
-async function handOver(adapter) {
+async function handOver(adapter, served = env) {
+  const page = () => served.page();
   const a = await page();
+  assert.equal(await a.evaluate(() => globalThis.crossOriginIsolated), served === isolated);
   await a.evaluate(`(${setup})('${adapter}')`);
   const b = await page();
   await b.evaluate(`(${setup})('${adapter}')`);
@@ -188,12 +194,17 @@ test('a forwarded write whose owner stopped right after it committed is answered
 // The same stop, but the owner's page stays and its worker is killed: the
 // owner starts a new worker and answers the forwarded call from the engine's
 // record (before, it failed with WORKER_LOST, committed or not).
-test("a forwarded write whose owner's worker died right after it committed is answered from the record (opfs)", { skip }, async () => {
+for (const [served, label] of [[env, ''], [isolated, ISOLATED]]) {
+  test(`a forwarded write whose owner's worker died right after it committed is answered from the record (opfs${label})`, { skip }, () => diedAfterCommit(served));
+}
+
+async function diedAfterCommit(served) {
   const adapter = 'opfs';
   const name = 'halted-worker';
-  const a = await page();
+  const a = await page(served);
+  assert.equal(await a.evaluate(() => globalThis.crossOriginIsolated), served === isolated);
   await a.evaluate(`(${setup})('${adapter}', '${name}')`);
-  const b = await page();
+  const b = await page(served);
   await b.evaluate(`(${setup})('${adapter}', '${name}')`);
   assert.equal(await owns(a, adapter, name), true);
   const [worker] = a.workers();
@@ -218,4 +229,4 @@ test("a forwarded write whose owner's worker died right after it committed is an
   // (A write that had not committed is sent again and runs once: opfs.test.mjs, the owner's worker dies.)
   assert.equal(await owns(a, adapter, name), true);
   assert.deepEqual([...a.errors, ...b.errors], []);
-});
+}
