@@ -13,7 +13,8 @@
 //
 // A Table is not safe for concurrent use; callers serialize access. Set keeps
 // the key and value slices it is given (it does not copy them), and Get and
-// iterators return those same slices: nobody may modify them afterwards. An
+// iterators return slices over those same arrays (a nil value as nil, with
+// their length as capacity): nobody may modify them afterwards. An
 // iterator reads the Table it was made from; writes to that Table while an
 // iterator is open invalidate the iterator, so iterate a Clone when writes may
 // interleave.
