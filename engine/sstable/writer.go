@@ -27,8 +27,9 @@ package sstable
 
 import (
 	"encoding/binary"
-	"minibase/engine/checksum"
 	"slices"
+
+	"minibase/engine/checksum"
 )
 
 // Format constants.
