@@ -39,8 +39,9 @@ func openWith(tb testing.TB, name string, residentBytes int) fsadapter.FS {
 }
 
 // run calls fn through the host's run(), which loads what fn missed and
-// calls it again while it fails; it returns fn's last error.
-func run(tb testing.TB, name string, fn func() error) error {
+// calls it again while it fails; it returns fn's last error. extra goes to
+// run() after the callback (true: fn is a compaction step).
+func run(tb testing.TB, name string, fn func() error, extra ...any) error {
 	var last error
 	cb := js.FuncOf(func(js.Value, []js.Value) any {
 		last = fn()
@@ -50,7 +51,7 @@ func run(tb testing.TB, name string, fn func() error) error {
 		return map[string]any{"value": true}
 	})
 	defer cb.Release()
-	if err := await(api(tb).Call("run", name, cb)); err != nil {
+	if err := await(api(tb).Call("run", append([]any{name, cb}, extra...)...)); err != nil {
 		return last
 	}
 	return nil

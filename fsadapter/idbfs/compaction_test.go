@@ -18,21 +18,7 @@ import (
 
 // runStep is run for a compaction step: the host loads what it missed
 // (the step succeeded) for the next one, and keeps its output unloaded.
-func runStep(tb testing.TB, name string, fn func() error) error {
-	var last error
-	cb := js.FuncOf(func(js.Value, []js.Value) any {
-		last = fn()
-		if last != nil {
-			return map[string]any{"error": last.Error()}
-		}
-		return map[string]any{"value": true}
-	})
-	defer cb.Release()
-	if err := await(api(tb).Call("run", name, cb, true)); err != nil {
-		return last
-	}
-	return nil
-}
+func runStep(tb testing.TB, name string, fn func() error) error { return run(tb, name, fn, true) }
 
 // TestCompactionInStepsWithinChunkBudget is the store on this backend with
 // the real host (browser-idb.js), a chunk budget far smaller than the data:
