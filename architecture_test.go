@@ -31,7 +31,7 @@ var layers = []struct {
 	{"minibase/engine/checksum", nil},
 	{"minibase/engine/wal", []string{"minibase/engine/checksum", "minibase/engine/kv"}},
 	{"minibase/engine/sstable", []string{"minibase/engine/cache", "minibase/engine/checksum", "minibase/engine/internal/keyhead", "minibase/engine/kv"}},
-	{"minibase/engine/lsm", []string{"minibase/engine/cache", "minibase/engine/checksum", "minibase/engine/kv", "minibase/engine/memtable", "minibase/engine/sstable", "minibase/engine/wal", "minibase/fsadapter"}},
+	{"minibase/engine/lsm", []string{"minibase/engine/cache", "minibase/engine/checksum", "minibase/engine/internal/keyhead", "minibase/engine/kv", "minibase/engine/memtable", "minibase/engine/sstable", "minibase/engine/wal", "minibase/fsadapter"}},
 	{"minibase/engine/backupfile", []string{"minibase/engine/checksum"}},
 	// The sync protocol's messages, shared by the client and the server:
 	// types only, importing nothing.

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"minibase/engine/cache"
+	"minibase/engine/internal/keyhead"
 	"minibase/engine/kv"
 	"minibase/engine/memtable"
 	"minibase/engine/sstable"
@@ -98,17 +99,17 @@ func (r run) size() int64 {
 // find returns the segment that may hold key, or nil.
 func (r run) find(key []byte) *segment {
 	// Every point read runs this per run: the search inline, without
-	// sort.Search's call per step (costly under wasm).
+	// sort.Search's call per step (costly under wasm), comparing heads.
 	i, hi := 0, len(r)
 	for i < hi {
 		mid := int(uint(i+hi) >> 1)
-		if bytes.Compare(r[mid].meta.largest, key) < 0 {
+		if keyhead.Compare(r[mid].meta.largest, key) < 0 {
 			i = mid + 1
 		} else {
 			hi = mid
 		}
 	}
-	if i == len(r) || bytes.Compare(r[i].meta.smallest, key) > 0 {
+	if i == len(r) || keyhead.Compare(r[i].meta.smallest, key) > 0 {
 		return nil
 	}
 	return r[i]

@@ -382,7 +382,12 @@ func (r *Reader) GetHashed(key []byte, h uint64) (value []byte, tomb, found bool
 	if !ok {
 		return nil, false, false, r.corrupt("bad entry table in block at %d", r.blocks[i].off)
 	}
-	// Binary search for the first entry whose key is >= key.
+	// Binary search for the first entry whose key is >= key, on the keys'
+	// integer heads (keyhead) inline where both have 16 bytes or more, as
+	// an engine key nearly always does: bytes.Compare is a chain of calls
+	// into a byte loop under wasm, and every key of a block shares the
+	// table's prefix.
+	k0, k1 := keyhead.Of(key)
 	lo, hi := 0, len(offs)/4
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
@@ -393,7 +398,21 @@ func (r *Reader) GetHashed(key []byte, h uint64) (value []byte, tomb, found bool
 		} else if k, _, ok = lengthPrefixed(entries, p); !ok {
 			return nil, false, false, r.corrupt("bad entry in block at %d", r.blocks[i].off)
 		}
-		if bytes.Compare(k, key) < 0 {
+		var less bool
+		if len(k) >= 16 && len(key) >= 16 {
+			e0, e1 := binary.BigEndian.Uint64(k), binary.BigEndian.Uint64(k[8:])
+			switch {
+			case e0 != k0:
+				less = e0 < k0
+			case e1 != k1:
+				less = e1 < k1
+			default:
+				less = bytes.Compare(k[16:], key[16:]) < 0
+			}
+		} else {
+			less = bytes.Compare(k, key) < 0
+		}
+		if less {
 			lo = mid + 1
 		} else {
 			hi = mid

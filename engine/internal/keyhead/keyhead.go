@@ -37,3 +37,26 @@ func CompareTail(a, b []byte) int {
 	// A key shorter than 16 bytes ties with its zero-padded extensions.
 	return bytes.Compare(a, b)
 }
+
+// Compare is bytes.Compare(a, b), deciding on the heads without a call into
+// the byte loop when both keys have 16 bytes or more and their heads differ.
+func Compare(a, b []byte) int {
+	if len(a) >= 16 && len(b) >= 16 {
+		if a0, b0 := binary.BigEndian.Uint64(a), binary.BigEndian.Uint64(b); a0 != b0 {
+			return cmp(a0, b0)
+		}
+		if a1, b1 := binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]); a1 != b1 {
+			return cmp(a1, b1)
+		}
+		return bytes.Compare(a[16:], b[16:])
+	}
+	return bytes.Compare(a, b)
+}
+
+// cmp compares two unequal integers: -1 when a < b, else 1.
+func cmp(a, b uint64) int {
+	if a < b {
+		return -1
+	}
+	return 1
+}

@@ -23,7 +23,8 @@ func keys() [][]byte {
 }
 
 // Heads that differ order keys as bytes.Compare; heads that tie leave the
-// order to CompareTail, which agrees with bytes.Compare; and At(k, d)
+// order to CompareTail, which agrees with bytes.Compare; Compare is
+// bytes.Compare; and At(k, d)
 // orders keys agreeing on their first d bytes the same way.
 func TestHeadsOrderAsBytes(t *testing.T) {
 	ks := keys()
@@ -50,6 +51,9 @@ func TestHeadsOrderAsBytes(t *testing.T) {
 			}
 			if got != want {
 				t.Fatalf("%x and %x: %d, want %d", a, b, got, want)
+			}
+			if got := Compare(a, b); got != want {
+				t.Fatalf("Compare(%x, %x) = %d, want %d", a, b, got, want)
 			}
 			for _, d := range []int{1, 3} {
 				if len(a) < d || len(b) < d || !bytes.Equal(a[:d], b[:d]) {
