@@ -1,5 +1,10 @@
-// Package cache is a block cache: an LRU map from (file, offset) to an
-// immutable byte slice, bounded by the total bytes it holds.
+// Package cache is a block cache: a map from (file, offset) to an immutable
+// byte slice, bounded by the total bytes it holds, evicting by second chance
+// (CLOCK): blocks leave in the order they came unless read since they last
+// came round, which sends them round again. A hit only sets a flag, where
+// LRU would move the block to the front of a list on every read: under wasm
+// those pointer writes (and their write barriers during a collection) were
+// a share of every point read.
 //
 // The store shares one Cache between all its segment files, so the bytes
 // held for data blocks never exceed the limit however large the data grows.
@@ -26,20 +31,22 @@ type Stats struct {
 	Misses int64
 }
 
-// Cache is an LRU cache bounded by bytes. It is safe for concurrent use.
+// Cache is a second-chance cache bounded by bytes. It is safe for
+// concurrent use.
 type Cache struct {
 	mu     sync.Mutex
 	limit  int64
 	bytes  int64
 	hits   int64
 	misses int64
-	lru    *list.List // front = most recently used; values are *entry
+	lru    *list.List // front = newest (or sent round again); values are *entry
 	items  map[Key]*list.Element
 }
 
 type entry struct {
 	key  Key
 	data []byte
+	used bool // read since it last came round
 }
 
 // New returns a cache holding at most limit bytes; limit <= 0 caches nothing.
@@ -50,13 +57,15 @@ func New(limit int64) *Cache {
 // Get returns the block under k and counts a hit or a miss.
 func (c *Cache) Get(k Key) ([]byte, bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if e, ok := c.items[k]; ok {
-		c.lru.MoveToFront(e)
+		en := e.Value.(*entry)
+		en.used = true
 		c.hits++
-		return e.Value.(*entry).data, true
+		c.mu.Unlock()
+		return en.data, true
 	}
 	c.misses++
+	c.mu.Unlock()
 	return nil, false
 }
 
@@ -75,7 +84,13 @@ func (c *Cache) Add(k Key, data []byte) {
 		delete(c.items, k)
 	}
 	for c.bytes+size > c.limit {
-		c.removeElement(c.lru.Back())
+		e := c.lru.Back()
+		if en := e.Value.(*entry); en.used {
+			en.used = false
+			c.lru.MoveToFront(e)
+			continue
+		}
+		c.removeElement(e)
 	}
 	c.items[k] = c.lru.PushFront(&entry{key: k, data: data})
 	c.bytes += size

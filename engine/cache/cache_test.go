@@ -8,7 +8,7 @@ import (
 	"minibase/engine/cache"
 )
 
-func TestLRUByBytes(t *testing.T) {
+func TestEvictsUnreadFirstByBytes(t *testing.T) {
 	c := cache.New(100)
 	k := func(i int) cache.Key { return cache.Key{File: 1, Off: int64(i)} }
 	for i := 0; i < 10; i++ {
@@ -22,7 +22,8 @@ func TestLRUByBytes(t *testing.T) {
 	}
 	_, ok := c.Get(k(7))
 	require.True(t, ok)
-	// 7 is now most recent: adding one evicts 8.
+	// 7 was read since it came: adding one evicts 8, the oldest unread, and
+	// sends 7 round again.
 	c.Add(k(10), make([]byte, 30))
 	_, ok = c.Get(k(8))
 	require.False(t, ok)
