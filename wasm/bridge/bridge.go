@@ -6,6 +6,7 @@ package bridge
 import (
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"minibase/engine"
@@ -39,8 +40,9 @@ type Bridge struct {
 	// closes, and when the files of stores held in memory grew or shrank
 	// by more than an eighth of it since it last heard.
 	OnBudget func(bytes int64)
-	heard    int64 // the budget OnBudget last heard
-	holding  int   // open or pending stores whose files are in memory
+	heard    int64     // the budget OnBudget last heard
+	heldThen int64     // of it, what holders held
+	holders  []*shared // open or pending stores whose files are in memory
 	// Burst, when set, runs open, a store opening, as a burst of
 	// allocation: the host holds its collector back to the memory budget
 	// meanwhile. Opening replays the log into a new memtable, allocating
@@ -130,7 +132,7 @@ func (b *Bridge) MemoryBudget() int64 {
 }
 
 func (b *Bridge) budgetChanged() {
-	b.heard = b.MemoryBudget()
+	b.heard, b.heldThen = b.MemoryBudget(), b.held()
 	if b.OnBudget != nil {
 		b.OnBudget(b.heard)
 	}
@@ -138,19 +140,30 @@ func (b *Bridge) budgetChanged() {
 
 // forget gives back the budget of a store no longer open.
 func (b *Bridge) forget(sh *shared) {
-	if sh.held != nil {
-		b.holding--
+	if i := slices.Index(b.holders, sh); i >= 0 {
+		b.holders = slices.Delete(b.holders, i, i+1)
 	}
 	b.budgetChanged()
 }
 
+// held is what the files of stores held in memory hold.
+func (b *Bridge) held() int64 {
+	var n int64
+	for _, sh := range b.holders {
+		n += sh.heldBytes()
+	}
+	return n
+}
+
 // followHeld tells OnBudget when in-memory files moved the budget by more
-// than an eighth since it last heard.
+// than an eighth since it last heard. It runs after every call: only the
+// held files can have moved the budget since (opening and closing tell
+// OnBudget themselves), so it sums those, not every store's budget.
 func (b *Bridge) followHeld() {
-	if b.holding == 0 {
+	if len(b.holders) == 0 {
 		return
 	}
-	if n := b.MemoryBudget(); n > b.heard+b.heard/8 || n < b.heard-b.heard/8 {
+	if d := b.held() - b.heldThen; d > b.heard/8 || d < -b.heard/8 {
 		b.budgetChanged()
 	}
 }
@@ -212,17 +225,24 @@ func (b *Bridge) Handle(req []byte, out []byte) (resp []byte) {
 
 // handle runs one request that is not a once envelope.
 func (b *Bridge) handle(req []byte, out []byte) []byte {
-	if resp, ok := b.handleStream(req, out); ok {
-		return resp
+	// The fast paths, each for one op; each reports false for a request it
+	// does not serve, which the general path below then serves or words the
+	// error of.
+	var fast func(*Bridge, []byte, []byte) ([]byte, bool)
+	switch requestOp(req) {
+	case "get", "selectEq":
+		fast = (*Bridge).handleLookup
+	case "insert":
+		fast = (*Bridge).handleInsert
+	case "insertMany":
+		fast = (*Bridge).handleStream
+	case "importRows":
+		fast = (*Bridge).handleImportRows // backup.go
 	}
-	if resp, ok := b.handleImportRows(req, out); ok { // backup.go
-		return resp
-	}
-	if resp, ok := b.handleLookup(req, out); ok {
-		return resp
-	}
-	if resp, ok := b.handleInsert(req, out); ok {
-		return resp
+	if fast != nil {
+		if resp, ok := fast(b, req, out); ok {
+			return resp
+		}
 	}
 	v, err := value.Decode(req)
 	if err != nil {
@@ -273,6 +293,18 @@ func (b *Bridge) handleStream(req []byte, out []byte) ([]byte, bool) {
 		return appendError(out, engine.CodeOf(err), err.Error()), true
 	}
 	return c.out, true
+}
+
+// requestOp is the op of a request [op, ...args], a view of its bytes, or
+// "" when the request does not start that way: one read of the head picks
+// the fast path instead of each fast path decoding it again.
+func requestOp(req []byte) string {
+	d := value.NewDecoder(req)
+	if _, err := d.ArrayHeader(); err != nil {
+		return ""
+	}
+	op, _ := d.StringView()
+	return op
 }
 
 // tableRequest reads the head of a request [op, conn, tx, db, table, x]

@@ -111,7 +111,7 @@ func TestMemoryBudgetCountsHeldFiles(t *testing.T) {
 	require.Less(t, heard[len(heard)-1], last)
 	ok(t, b, "close", c)
 	require.Equal(t, int64(BaseMemoryBytes), heard[len(heard)-1], "a closed store's files count no more")
-	require.Zero(t, b.holding)
+	require.Empty(t, b.holders)
 }
 
 // A store opens inside Burst (the host holds its collector back), under the

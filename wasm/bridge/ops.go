@@ -407,7 +407,7 @@ func (b *Bridge) openRoot(key, adapter, root string, eo engine.Options) (*shared
 		p = &shared{key: key, durability: eo.Durability, budget: storeBudget(eo)}
 		if h, ok := fs.(fsadapter.Holder); ok && fs.Caps().InMemory {
 			p.held = h
-			b.holding++
+			b.holders = append(b.holders, p)
 		}
 		b.pending[key] = p
 		b.budgetChanged()
