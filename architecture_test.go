@@ -22,6 +22,8 @@ var layers = []struct {
 	{"minibase/engine/value", nil},
 	// Key comparisons by two integer heads, shared by the sorted structures.
 	{"minibase/engine/internal/keyhead", nil},
+	// Poisoning of reused buffers, which tests turn on.
+	{"minibase/engine/internal/recycle", nil},
 	{"minibase/engine/value/valuetest", []string{"minibase/engine/value"}},
 	{"minibase/engine/kv", []string{"minibase/engine/internal/keyhead"}},
 	{"minibase/engine/cache", nil},
@@ -30,7 +32,7 @@ var layers = []struct {
 	{"minibase/engine/keys", []string{"minibase/engine/value"}},
 	{"minibase/engine/checksum", nil},
 	{"minibase/engine/wal", []string{"minibase/engine/checksum", "minibase/engine/kv"}},
-	{"minibase/engine/sstable", []string{"minibase/engine/cache", "minibase/engine/checksum", "minibase/engine/internal/keyhead", "minibase/engine/kv"}},
+	{"minibase/engine/sstable", []string{"minibase/engine/cache", "minibase/engine/checksum", "minibase/engine/internal/keyhead", "minibase/engine/internal/recycle", "minibase/engine/kv"}},
 	{"minibase/engine/lsm", []string{"minibase/engine/cache", "minibase/engine/checksum", "minibase/engine/internal/keyhead", "minibase/engine/kv", "minibase/engine/memtable", "minibase/engine/sstable", "minibase/engine/wal", "minibase/fsadapter"}},
 	{"minibase/engine/backupfile", []string{"minibase/engine/checksum"}},
 	// The sync protocol's messages, shared by the client and the server:

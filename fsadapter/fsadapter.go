@@ -104,6 +104,19 @@ type RangeReader interface {
 	ReadRange(name string, off int64, n int) ([]byte, error)
 }
 
+// RangeIntoReader is implemented by backends that can read a range of a
+// file into a buffer the caller owns, so that a reader going through a
+// file chunk after chunk (a scan, a compaction) reuses one buffer instead
+// of leaving one allocation per chunk for the collector. Backends without
+// it are read through RangeReader.
+type RangeIntoReader interface {
+	// ReadRangeInto fills dst with the len(dst) bytes of name starting at
+	// off; a file shorter than off+len(dst) is an error wrapping
+	// io.ErrUnexpectedEOF. dst is not retained. On error its content is
+	// unspecified.
+	ReadRangeInto(name string, off int64, dst []byte) error
+}
+
 // Prefetcher is implemented by backends that load files on demand and cannot
 // wait for them inside a call (IndexedDB under wasm). Prefetch says the
 // caller is about to read the named files whole: when any of them is not

@@ -78,6 +78,29 @@ func (h *hackpadFS) ReadRange(name string, off int64, n int) ([]byte, error) {
 	return nil, wrapErr("read", name, err)
 }
 
+// ReadRangeInto is ReadRange into dst (RangeIntoReader).
+func (h *hackpadFS) ReadRangeInto(name string, off int64, dst []byte) error {
+	if err := fsutil.CheckPath("read", name); err != nil {
+		return err
+	}
+	if off < 0 {
+		return wrapErr("read", name, fs.ErrInvalid)
+	}
+	f, err := h.fs.Open(name)
+	if err != nil {
+		return wrapErr("read", name, err)
+	}
+	defer f.Close()
+	got, err := hackpadfs.ReadAtFile(f, dst, off)
+	if got == len(dst) {
+		return nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return wrapErr("read", name, err)
+}
+
 // WriteFile hands data to the backend in exactly one Write call (none for
 // empty data), because on IndexedDB every Write re-saves the whole file.
 func (h *hackpadFS) WriteFile(name string, data []byte, sync bool) error {

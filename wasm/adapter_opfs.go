@@ -47,3 +47,9 @@ func (o opfsFS) Caps() fsadapter.Caps {
 func (o opfsFS) ReadRange(name string, off int64, n int) ([]byte, error) {
 	return o.rr.ReadRange(name, off, n)
 }
+
+// ReadRangeInto reads into the caller's buffer (fsadapter.RangeIntoReader):
+// the embedded FS hides nodefs's method.
+func (o opfsFS) ReadRangeInto(name string, off int64, dst []byte) error {
+	return o.rr.(fsadapter.RangeIntoReader).ReadRangeInto(name, off, dst)
+}

@@ -12,6 +12,7 @@ import (
 
 	"minibase/engine/memtable"
 	"minibase/engine/sstable"
+	"minibase/fsadapter"
 )
 
 // tierRuns is how many adjacent runs of one size tier a compaction merges;
@@ -344,12 +345,16 @@ func (s *Store) newSegment(num uint64, size int64, meta segMeta, described bool)
 	name := segFileName(num)
 	p := s.path(name)
 	var read sstable.ReadFunc
+	var readInto sstable.ReadIntoFunc
 	if rr, ok := s.fs.(RangeReader); ok {
 		read = func(off int64, n int) ([]byte, error) { return rr.ReadRange(p, off, n) }
+		if ri, ok := s.fs.(fsadapter.RangeIntoReader); ok {
+			readInto = func(off int64, dst []byte) error { return ri.ReadRangeInto(p, off, dst) }
+		}
 	} else {
 		read = func(off int64, n int) ([]byte, error) { return s.whole.read(s.fs, p, off, n) }
 	}
-	return &segment{num: num, name: name, size: size, meta: meta, described: described, read: read, cache: s.cache}
+	return &segment{num: num, name: name, size: size, meta: meta, described: described, read: read, readInto: readInto, cache: s.cache}
 }
 
 // install makes v the current version: it writes a manifest naming v, then

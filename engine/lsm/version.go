@@ -32,7 +32,8 @@ type segment struct {
 	// described says meta came from a manifest: the file must agree with
 	// it when it is opened.
 	described bool
-	read      sstable.ReadFunc // the file's bytes
+	read      sstable.ReadFunc     // the file's bytes
+	readInto  sstable.ReadIntoFunc // the same into a caller's buffer; nil when the backend cannot
 	cache     *cache.Cache
 	// r is the open reader, nil until the first read of a lazily opened
 	// segment.
@@ -45,8 +46,14 @@ type segment struct {
 // meta knows their size).
 func (sg *segment) open() (*sstable.Reader, error) {
 	r, err := sstable.OpenTail(sg.name, sg.num, sg.size, sg.meta.tail, sg.read, sg.cache)
-	if err != nil || !sg.described {
-		return r, err
+	if err != nil {
+		return nil, err
+	}
+	if sg.readInto != nil {
+		r.SetReadInto(sg.readInto)
+	}
+	if !sg.described {
+		return r, nil
 	}
 	if got := metaOf(r); !bytes.Equal(got.smallest, sg.meta.smallest) || !bytes.Equal(got.largest, sg.meta.largest) ||
 		got.entries != sg.meta.entries || got.tombstones != sg.meta.tombstones {
@@ -183,6 +190,10 @@ func lookup(mem *memtable.Table, v version, key []byte) (value []byte, found boo
 }
 
 // source is one input of a merge: entries in order, tombstones included.
+// The slices Key, Value and Entry return stay valid through the source's
+// next Next, not after (a segment's read buffers are reused: see
+// sstable.Iter): the merge compares its other sources against the key it
+// just stepped one past, and copies nothing.
 type source interface {
 	Next() bool
 	Key() []byte
@@ -217,7 +228,11 @@ type runSource struct {
 	scan         bool // bulk reads past the cache, for compactions
 	chunk        int  // bytes per bulk read; see sstable.Reader.NewScanIter
 	cur          *sstable.Iter
-	err          error
+	// bufs are the read buffers of cur and of the segments' iterators
+	// before it, so that the last key of a segment stays valid while the
+	// next one reads (see sstable.Iter).
+	bufs sstable.ReadBuffers
+	err  error
 }
 
 func newRunSource(r run, lower, upper []byte, reverse bool) *runSource {
@@ -263,6 +278,7 @@ func (r *runSource) Next() bool {
 		} else {
 			r.cur = sr.NewIter(r.lower, r.upper, r.reverse)
 		}
+		r.cur.SetBuffers(&r.bufs)
 		r.segs = r.segs[1:]
 	}
 	return false
@@ -286,7 +302,9 @@ func (r *runSource) Entry() ([]byte, []byte, bool) {
 func (r *runSource) Err() error { return r.err }
 
 // mergeIter merges sources ordered newest first: for a key in several, the
-// newest wins. It yields tombstones only when keepTombs is set.
+// newest wins. It yields tombstones only when keepTombs is set. Its Key and
+// Value are the current source's, valid until the next call to Next (the
+// kv.Iterator contract).
 //
 // Sources rarely interleave key by key: a table loaded in bulk is one run
 // and the rows written since sit in the memtable past its end. So the
@@ -312,7 +330,9 @@ func newMergeIter(srcs []source, reverse, keepTombs bool) *mergeIter {
 	return &mergeIter{srcs: srcs, valid: make([]bool, len(srcs)), reverse: reverse, keepTombs: keepTombs, cur: -1, next: -1}
 }
 
-// advance moves every source positioned at key past it.
+// advance moves every source positioned at key past it. key is the
+// current source's key: it stays valid after that source stepped once (see
+// source), which is all this needs.
 func (m *mergeIter) advance(key []byte) {
 	for i, s := range m.srcs {
 		if m.valid[i] && bytes.Equal(s.Key(), key) {

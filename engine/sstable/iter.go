@@ -3,10 +3,22 @@ package sstable
 import (
 	"bytes"
 	"fmt"
+
+	"minibase/engine/internal/recycle"
 )
 
 // Iter walks a segment's entries in [lower, upper), tombstones included,
 // forward or in reverse. Call Next before the first Key.
+//
+// Key and Value (and the slices WalkBefore hands out) are valid until the
+// iterator has moved on twice: the current entry's bytes stay as they are
+// through the next call to Next, and are overwritten after that. A bulk
+// read (read-ahead, scan iterators) goes into one of two buffers that the
+// iterator reuses by turns (ReadBuffers) instead of allocating one per
+// read: a scan then allocates two buffers, not one per chunk of data. The
+// one step of slack is for a merge, which compares its other sources
+// against the key it just stepped past. A caller that keeps a key or value
+// longer copies it.
 type Iter struct {
 	r            *Reader
 	lower, upper []byte
@@ -16,9 +28,10 @@ type Iter struct {
 	ents         []entry // its decoded entries
 	pos          int
 	err          error
-	scan         bool   // a scan iterator: blocks come from bulk reads past the cache
-	chunk        int    // bytes per bulk read; <= 0 reads all data blocks at once
-	bulk         []byte // the blocks bulkFirst.. read by the last bulk read
+	scan         bool         // a scan iterator: blocks come from bulk reads past the cache
+	chunk        int          // bytes per bulk read; <= 0 reads all data blocks at once
+	bulk         []byte       // the blocks bulkFirst.. read by the last bulk read
+	bufs         *ReadBuffers // where bulk reads go when the reader can read into a buffer
 	bulkFirst    int
 	bulkEnd      int  // index after the last block in bulk
 	misses       int  // blocks in a row that were not in the cache
@@ -238,6 +251,43 @@ func (it *Iter) Tomb() bool { return it.ents[it.pos].tomb }
 // Err is the first error met.
 func (it *Iter) Err() error { return it.err }
 
+// ReadBuffers are the two buffers an iterator's bulk reads go into by
+// turns: the latest read's bytes stay valid while the next read fills the
+// other buffer. The iterators of one walk over consecutive segments (a run)
+// share theirs (SetBuffers), so that a walk over a run allocates two
+// buffers in all, not two per segment. The zero value is ready to use.
+type ReadBuffers struct {
+	b    [2][]byte
+	last int // which of b holds the latest read
+}
+
+// next returns a buffer of n bytes for the next bulk read: the one the read
+// before the latest used. hint is the iterator's usual read size, the
+// capacity to allocate so that a slightly larger read later does not
+// allocate again.
+func (rb *ReadBuffers) next(n, hint int) []byte {
+	i := 1 - rb.last
+	rb.last = i
+	b := rb.b[i]
+	if cap(b) < n {
+		recycle.Reuse(b) // dropped, but whoever still reads it must not read on
+		c := n
+		if 2*n >= hint {
+			c = max(n, hint)
+		}
+		rb.b[i] = make([]byte, n, c)
+		return rb.b[i]
+	}
+	recycle.Reuse(b)
+	return b[:n]
+}
+
+// SetBuffers makes the iterator's bulk reads go into bufs, which the
+// iterator the walk had on the previous segment used: the last entry it
+// yielded stays valid while this one reads, as within one iterator. Call it
+// before the first Next.
+func (it *Iter) SetBuffers(bufs *ReadBuffers) { it.bufs = bufs }
+
 // readahead returns block i for a scanning iterator: from the cache, from
 // the last readahead, or by reading it and the blocks after it up to
 // readaheadBytes (and not past the block holding the upper bound).
@@ -256,21 +306,34 @@ func (it *Iter) readahead(i int) ([]byte, error) {
 			size += r.blocks[end].size
 			end++
 		}
-		if err := it.bulkRead(i, end, size); err != nil {
+		if err := it.bulkRead(i, end, size, readaheadBytes); err != nil {
 			return nil, err
 		}
 	}
 	b, err := it.bulkAt(i)
 	if err == nil {
+		// A copy: the read buffer is reused.
 		r.cacheIfRoom(i, b)
 	}
 	return b, err
 }
 
-// bulkRead reads blocks [i, end), size bytes, into it.bulk.
-func (it *Iter) bulkRead(i, end, size int) error {
+// bulkRead reads blocks [i, end), size bytes, into it.bulk: into the next
+// of the iterator's read buffers when the reader can read into a buffer
+// (hint: the usual read size), else into a fresh slice.
+func (it *Iter) bulkRead(i, end, size, hint int) error {
 	r := it.r
-	data, err := r.read(r.blocks[i].off, size)
+	var data []byte
+	var err error
+	if r.readInto != nil {
+		if it.bufs == nil {
+			it.bufs = new(ReadBuffers)
+		}
+		data = it.bufs.next(size, hint)
+		err = r.readInto(r.blocks[i].off, data)
+	} else {
+		data, err = r.read(r.blocks[i].off, size)
+	}
 	if err != nil {
 		return fmt.Errorf("read segment %s: %w", r.name, err)
 	}
@@ -299,7 +362,7 @@ func (it *Iter) bulkBlock(i int) ([]byte, error) {
 			size += r.blocks[end].size
 			end++
 		}
-		if err := it.bulkRead(i, end, size); err != nil {
+		if err := it.bulkRead(i, end, size, it.chunk); err != nil {
 			return nil, err
 		}
 	}

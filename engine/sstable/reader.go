@@ -15,6 +15,11 @@ import (
 // slice is the caller's to keep.
 type ReadFunc func(off int64, n int) ([]byte, error)
 
+// ReadIntoFunc fills dst with the len(dst) bytes at offset off of the
+// segment file; dst is not retained. Scanning iterators read ahead through
+// it into buffers they reuse (see Iter) where the backend can.
+type ReadIntoFunc func(off int64, dst []byte) error
+
 // blockHandle locates one data block; lastKey is its largest key.
 type blockHandle struct {
 	lastKey []byte
@@ -42,7 +47,14 @@ type Reader struct {
 	ResidentBytes int64
 
 	tail int64 // bytes from the index to the end of the file
+
+	readInto ReadIntoFunc // nil: bulk reads go through read
 }
+
+// SetReadInto gives the reader a way to read into a caller's buffer, which
+// scanning iterators then use for their bulk reads instead of read. Call it
+// before the reader is shared.
+func (r *Reader) SetReadInto(f ReadIntoFunc) { r.readInto = f }
 
 // TailBytes is the size of the segment's index, bloom filter and footer,
 // which end the file: what OpenTail reads in one go.

@@ -246,6 +246,29 @@ func (f *FS) ReadRange(name string, off int64, n int) ([]byte, error) {
 	return data[off : off+int64(n) : off+int64(n)], nil
 }
 
+// ReadRangeInto is ReadRange into dst (the optional fsadapter.
+// RangeIntoReader): through to the inner filesystem's ReadRangeInto when it
+// has one, else a copy of what ReadRange returns. Not counted; it fails
+// once crashed.
+func (f *FS) ReadRangeInto(name string, off int64, dst []byte) error {
+	f.mu.Lock()
+	if err := f.alive("read", name); err != nil {
+		f.mu.Unlock()
+		return err
+	}
+	if rr, ok := f.inner.(fsadapter.RangeIntoReader); ok {
+		defer f.mu.Unlock()
+		return rr.ReadRangeInto(name, off, dst)
+	}
+	f.mu.Unlock()
+	data, err := f.ReadRange(name, off, len(dst))
+	if err != nil {
+		return err
+	}
+	copy(dst, data)
+	return nil
+}
+
 // WriteFile is a counted operation; torn, it leaves name holding a prefix of data.
 func (f *FS) WriteFile(name string, data []byte, sync bool) error {
 	f.mu.Lock()

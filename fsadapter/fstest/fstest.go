@@ -70,6 +70,7 @@ func Run(t *testing.T, newFS func(tb testing.TB) fsadapter.FS) {
 		{"Names", testNames},
 		{"InvalidPaths", testInvalidPaths},
 		{"ReadRange", testReadRange},
+		{"ReadRangeInto", testReadRangeInto},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -678,4 +679,41 @@ func testReadRange(t *testing.T, fsys fsadapter.FS) {
 	got, err = rr.ReadRange("seg", 0, 3)
 	require.NoError(t, err)
 	assert.Equal(t, []byte("new"), got, "a new file of the same name")
+}
+
+// testReadRangeInto holds a backend's optional read into the caller's
+// buffer (fsadapter.RangeIntoReader) to ReadFile, as testReadRange does
+// ReadRange, reading every range into one reused buffer: a range must
+// overwrite exactly its bytes, whatever the buffer held before.
+func testReadRangeInto(t *testing.T, fsys fsadapter.FS) {
+	ri, ok := fsys.(fsadapter.RangeIntoReader)
+	if !ok {
+		t.Skip("the backend has no ReadRangeInto")
+	}
+	data := make([]byte, 70_000)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	require.NoError(t, fsys.WriteFile("seg", data, false))
+	buf := make([]byte, 70_000)
+	for _, c := range []struct{ off, n int }{{0, 0}, {0, 1}, {0, 4096}, {4096, 4096}, {69_999, 1}, {12_345, 50_000}, {0, 70_000}, {100, 10}} {
+		for i := range buf {
+			buf[i] = 0xee
+		}
+		require.NoError(t, ri.ReadRangeInto("seg", int64(c.off), buf[:c.n]), "off %d n %d", c.off, c.n)
+		assert.Equal(t, data[c.off:c.off+c.n], buf[:c.n], "off %d n %d", c.off, c.n)
+		for i, b := range buf[c.n:] {
+			if b != 0xee {
+				t.Fatalf("off %d n %d: byte %d past the range was written", c.off, c.n, c.n+i)
+			}
+		}
+	}
+	assert.ErrorIs(t, ri.ReadRangeInto("seg", 69_990, buf[:20]), io.ErrUnexpectedEOF, "past the end")
+
+	require.NoError(t, fsys.WriteFile("seg", []byte("replaced"), false))
+	require.NoError(t, ri.ReadRangeInto("seg", 0, buf[:8]))
+	assert.Equal(t, []byte("replaced"), buf[:8], "after WriteFile replaced the file")
+
+	require.NoError(t, fsys.Remove("seg"))
+	assert.ErrorIs(t, ri.ReadRangeInto("seg", 0, buf[:1]), fs.ErrNotExist, "after Remove")
 }

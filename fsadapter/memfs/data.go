@@ -46,7 +46,11 @@ func (d *fileData) append(p []byte) {
 
 // read copies size bytes at off (the caller has checked the bounds).
 func (d *fileData) read(off int64, size int) []byte {
-	out := make([]byte, 0, size)
+	return d.appendRange(make([]byte, 0, size), off, size)
+}
+
+// appendRange appends size bytes from off to out.
+func (d *fileData) appendRange(out []byte, off int64, size int) []byte {
 	for _, c := range d.chunks {
 		if size == 0 {
 			break

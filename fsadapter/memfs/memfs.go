@@ -42,9 +42,10 @@ type compactFS struct {
 }
 
 var (
-	_ fsadapter.FS          = (*compactFS)(nil)
-	_ fsadapter.RangeReader = (*compactFS)(nil)
-	_ fsadapter.Holder      = (*compactFS)(nil)
+	_ fsadapter.FS              = (*compactFS)(nil)
+	_ fsadapter.RangeReader     = (*compactFS)(nil)
+	_ fsadapter.RangeIntoReader = (*compactFS)(nil)
+	_ fsadapter.Holder          = (*compactFS)(nil)
 )
 
 // HeldBytes is the size of every file together.
@@ -112,6 +113,27 @@ func (m *compactFS) ReadRange(name string, off int64, size int) ([]byte, error) 
 		return nil, wrap("read", name, io.ErrUnexpectedEOF)
 	}
 	return n.data.read(off, size), nil
+}
+
+// ReadRangeInto is ReadRange into dst (fsadapter.RangeIntoReader).
+func (m *compactFS) ReadRangeInto(name string, off int64, dst []byte) error {
+	if err := check("read", name); err != nil {
+		return err
+	}
+	if off < 0 {
+		return wrap("read", name, fs.ErrInvalid)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, err := m.file(name)
+	if err != nil {
+		return wrap("read", name, err)
+	}
+	if off+int64(len(dst)) > n.data.size {
+		return wrap("read", name, io.ErrUnexpectedEOF)
+	}
+	n.data.appendRange(dst[:0], off, len(dst))
+	return nil
 }
 
 func (m *compactFS) WriteFile(name string, data []byte, sync bool) error {

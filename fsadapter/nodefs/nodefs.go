@@ -63,8 +63,9 @@ type readFD struct {
 const maxReadFDs = 64
 
 var (
-	_ fsadapter.FS          = (*FS)(nil)
-	_ fsadapter.RangeReader = (*FS)(nil)
+	_ fsadapter.FS              = (*FS)(nil)
+	_ fsadapter.RangeReader     = (*FS)(nil)
+	_ fsadapter.RangeIntoReader = (*FS)(nil)
 )
 
 // New returns a filesystem rooted at root, creating root (and its parents)
@@ -307,6 +308,20 @@ func (n *FS) ReadRange(name string, off int64, size int) ([]byte, error) {
 	if off < 0 || size < 0 {
 		return nil, fsutil.WrapErr("read", name, fs.ErrInvalid)
 	}
+	data := make([]byte, size)
+	if err := n.ReadRangeInto(name, off, data); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// ReadRangeInto is ReadRange into dst (fsadapter.RangeIntoReader), so that
+// a scan reading chunk after chunk reuses one buffer.
+func (n *FS) ReadRangeInto(name string, off int64, dst []byte) error {
+	size := len(dst)
+	if off < 0 {
+		return fsutil.WrapErr("read", name, fs.ErrInvalid)
+	}
 	n.rmu.Lock()
 	defer n.rmu.Unlock()
 	fd, ok := n.openFD(name)
@@ -315,36 +330,34 @@ func (n *FS) ReadRange(name string, off int64, size int) ([]byte, error) {
 		// kept open was opened from a valid name.
 		p, err := n.path("read", name)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if fd, err = n.readFD(name, p); err != nil {
-			return nil, fsutil.WrapErr("read", name, err)
+			return fsutil.WrapErr("read", name, err)
 		}
 	}
 	if n.direct {
-		data := make([]byte, size)
-		got, err := readAt(fd, data, off)
+		got, err := readAt(fd, dst, off)
 		if err != nil {
-			return nil, fsutil.WrapErr("read", name, err)
+			return fsutil.WrapErr("read", name, err)
 		}
 		if got != size {
-			return nil, fsutil.WrapErr("read", name, io.ErrUnexpectedEOF)
+			return fsutil.WrapErr("read", name, io.ErrUnexpectedEOF)
 		}
-		return data, nil
+		return nil
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	buf := n.scratchOf(size)
 	got, err := n.call("readSync", fd, buf, 0, size, float64(off))
 	if err != nil {
-		return nil, fsutil.WrapErr("read", name, err)
+		return fsutil.WrapErr("read", name, err)
 	}
 	if got.Int() != size {
-		return nil, fsutil.WrapErr("read", name, io.ErrUnexpectedEOF)
+		return fsutil.WrapErr("read", name, io.ErrUnexpectedEOF)
 	}
-	data := make([]byte, size)
-	js.CopyBytesToGo(data, buf) // the first size bytes: min of both lengths
-	return data, nil
+	js.CopyBytesToGo(dst, buf) // the first size bytes: min of both lengths
+	return nil
 }
 
 // openFD returns the read descriptor of name kept open, if there is one,

@@ -42,14 +42,21 @@ type lockingFS struct {
 }
 
 var (
-	_ fsadapter.Locker      = (*lockingFS)(nil)
-	_ fsadapter.RangeReader = (*lockingFS)(nil)
+	_ fsadapter.Locker          = (*lockingFS)(nil)
+	_ fsadapter.RangeReader     = (*lockingFS)(nil)
+	_ fsadapter.RangeIntoReader = (*lockingFS)(nil)
 )
 
 // ReadRange reads part of a file (the embedded interface hides the hackpadfs
 // backend's method, so it is passed on by hand).
 func (l *lockingFS) ReadRange(name string, off int64, n int) ([]byte, error) {
 	return l.FS.(fsadapter.RangeReader).ReadRange(name, off, n)
+}
+
+// ReadRangeInto reads part of a file into dst, passed on by hand for the
+// same reason as ReadRange.
+func (l *lockingFS) ReadRangeInto(name string, off int64, dst []byte) error {
+	return l.FS.(fsadapter.RangeIntoReader).ReadRangeInto(name, off, dst)
 }
 
 // Lock takes an exclusive lock file (see fsadapter.PIDLock).

@@ -48,8 +48,9 @@ type FS struct {
 }
 
 var (
-	_ fsadapter.FS          = (*FS)(nil)
-	_ fsadapter.RangeReader = (*FS)(nil)
+	_ fsadapter.FS              = (*FS)(nil)
+	_ fsadapter.RangeReader     = (*FS)(nil)
+	_ fsadapter.RangeIntoReader = (*FS)(nil)
 )
 
 // New returns a filesystem rooted at root (e.g. wx.env.USER_DATA_PATH +
@@ -118,74 +119,87 @@ func (w *FS) ReadFile(name string) ([]byte, error) {
 // kept open between calls; elsewhere, or when that fails, readFileSync with
 // position and length (base library 2.10.0+).
 func (w *FS) ReadRange(name string, off int64, n int) ([]byte, error) {
-	p, err := w.path("read", name)
-	if err != nil {
-		return nil, err
-	}
-	if off < 0 || n < 0 {
+	if n < 0 {
 		return nil, fsutil.WrapErr("read", name, fs.ErrInvalid)
 	}
-	if n == 0 {
-		return []byte{}, nil
+	data := make([]byte, n)
+	if err := w.ReadRangeInto(name, off, data); err != nil {
+		return nil, err
 	}
-	if w.fds {
-		if data, ok := w.readAt(p, off, n); ok {
-			return data, nil
-		}
-	}
-	return w.readRangeByPath(name, p, off, n)
+	return data, nil
 }
 
-// readAt reads through a cached descriptor of p. ok is false when the
+// ReadRangeInto is ReadRange into dst (fsadapter.RangeIntoReader): a scan
+// reading a file chunk after chunk reuses its buffer, where a fresh one
+// per chunk kept the collector running on a heap bounded near its live
+// size.
+func (w *FS) ReadRangeInto(name string, off int64, dst []byte) error {
+	p, err := w.path("read", name)
+	if err != nil {
+		return err
+	}
+	if off < 0 {
+		return fsutil.WrapErr("read", name, fs.ErrInvalid)
+	}
+	if len(dst) == 0 {
+		return nil
+	}
+	if w.fds && w.readAt(p, off, dst) {
+		return nil
+	}
+	return w.readRangeByPath(name, p, off, dst)
+}
+
+// readAt fills dst through a cached descriptor of p. ok is false when the
 // descriptor way failed for any reason (no descriptor to be had, the
 // runtime's limit of open files reached, a descriptor gone bad, a device
 // that throws at the end of a file): the caller then reads by path, which
 // reports the failure the way it always has.
-func (w *FS) readAt(p string, off int64, n int) (data []byte, ok bool) {
+func (w *FS) readAt(p string, off int64, dst []byte) (ok bool) {
+	n := len(dst)
 	readFDs.mu.Lock()
 	defer readFDs.mu.Unlock()
 	fd, err := readFDs.get(w, p)
 	if err != nil {
-		return nil, false
+		return false
 	}
 	buf, view := readFDs.scratch(w, n)
 	req := readFDs.request(fd, buf, n, off)
 	res, err := w.call("readSync", req)
 	if err == nil && res.Type() == js.TypeObject {
 		if got := res.Get("bytesRead"); got.Type() == js.TypeNumber && got.Int() == n {
-			data = make([]byte, n)
-			js.CopyBytesToGo(data, view) // the first n bytes: min of both lengths
-			return data, true
+			js.CopyBytesToGo(dst, view) // the first n bytes: min of both lengths
+			return true
 		}
 	}
 	// A short read is the end of the file, which the path read reports as
 	// such; anything else, a descriptor not to be trusted again.
 	readFDs.drop(w, p)
-	return nil, false
+	return false
 }
 
 // readRangeByPath reads with readFileSync's position and length. Devices
 // throw on a range past the end of the file rather than returning what there
 // is, so a failed read asks statSync whether the range was the cause: a
 // reader looking for a torn tail must get io.ErrUnexpectedEOF either way.
-func (w *FS) readRangeByPath(name, p string, off int64, n int) ([]byte, error) {
+func (w *FS) readRangeByPath(name, p string, off int64, dst []byte) error {
+	n := len(dst)
 	buf, err := w.call("readFileSync", p, js.Undefined(), float64(off), n)
 	if err != nil {
 		if st, statErr := w.call("statSync", p, false); statErr == nil && !isDir(st) && off+int64(n) > newFileInfo(name, st).Size() {
-			return nil, fsutil.WrapErr("read", name, io.ErrUnexpectedEOF)
+			return fsutil.WrapErr("read", name, io.ErrUnexpectedEOF)
 		}
-		return nil, fsutil.WrapErr("read", name, err)
+		return fsutil.WrapErr("read", name, err)
 	}
 	if buf.Type() != js.TypeObject || buf.Get("byteLength").Type() != js.TypeNumber {
-		return nil, fsutil.WrapErr("read", name, fmt.Errorf("readFileSync returned a %s, not an ArrayBuffer", buf.Type()))
+		return fsutil.WrapErr("read", name, fmt.Errorf("readFileSync returned a %s, not an ArrayBuffer", buf.Type()))
 	}
 	view := w.uint8Array.New(buf)
 	if view.Get("length").Int() != n {
-		return nil, fsutil.WrapErr("read", name, io.ErrUnexpectedEOF)
+		return fsutil.WrapErr("read", name, io.ErrUnexpectedEOF)
 	}
-	data := make([]byte, n)
-	js.CopyBytesToGo(data, view)
-	return data, nil
+	js.CopyBytesToGo(dst, view)
+	return nil
 }
 
 // forget closes the cached read descriptor of p, if there is one: a file
