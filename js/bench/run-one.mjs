@@ -74,9 +74,11 @@ if (mode === 'cold') {
     rows: ROWS,
     now,
     out,
-    // after each workload: the process's resident set, and minibase's wasm memory
+    // after each workload: the process's resident set, and minibase's wasm
+    // memory and block-cache misses so far (reads of a block from storage)
     async memory() {
-      return { rss: process.memoryUsage().rss, wasm: sys.stats ? (await sys.stats()).wasmMemoryBytes : undefined };
+      const st = sys.stats ? await sys.stats() : undefined;
+      return { rss: process.memoryUsage().rss, wasm: st?.wasmMemoryBytes, misses: st?.cacheMisses };
     },
     beforeBulk() {
       global.gc?.();
