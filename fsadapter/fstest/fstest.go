@@ -639,6 +639,22 @@ func pattern(n int) []byte {
 	return b
 }
 
+// ranges are the (offset, length) pairs the range-read tests read of the
+// file writeRangeFile writes: empty, one byte, a block, the last byte, most
+// of the file, all of it.
+var ranges = []struct{ off, n int }{{0, 0}, {0, 1}, {0, 4096}, {4096, 4096}, {69_999, 1}, {12_345, 50_000}, {0, 70_000}}
+
+// writeRangeFile writes the file "seg" of 70,000 patterned bytes the range
+// reads check, and returns its bytes.
+func writeRangeFile(t *testing.T, fsys fsadapter.FS) []byte {
+	data := make([]byte, 70_000)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	require.NoError(t, fsys.WriteFile("seg", data, false))
+	return data
+}
+
 // testReadRange holds a backend's optional range read (fsadapter.RangeReader)
 // to ReadFile: every slice of a file, including after the file was replaced
 // or removed (a backend that keeps descriptors open must not serve stale
@@ -648,12 +664,8 @@ func testReadRange(t *testing.T, fsys fsadapter.FS) {
 	if !ok {
 		t.Skip("the backend has no ReadRange")
 	}
-	data := make([]byte, 70_000)
-	for i := range data {
-		data[i] = byte(i * 7)
-	}
-	require.NoError(t, fsys.WriteFile("seg", data, false))
-	for _, c := range []struct{ off, n int }{{0, 0}, {0, 1}, {0, 4096}, {4096, 4096}, {69_999, 1}, {12_345, 50_000}, {0, 70_000}} {
+	data := writeRangeFile(t, fsys)
+	for _, c := range ranges {
 		got, err := rr.ReadRange("seg", int64(c.off), c.n)
 		require.NoError(t, err, "off %d n %d", c.off, c.n)
 		assert.Equal(t, data[c.off:c.off+c.n], got, "off %d n %d", c.off, c.n)
@@ -690,13 +702,9 @@ func testReadRangeInto(t *testing.T, fsys fsadapter.FS) {
 	if !ok {
 		t.Skip("the backend has no ReadRangeInto")
 	}
-	data := make([]byte, 70_000)
-	for i := range data {
-		data[i] = byte(i * 7)
-	}
-	require.NoError(t, fsys.WriteFile("seg", data, false))
-	buf := make([]byte, 70_000)
-	for _, c := range []struct{ off, n int }{{0, 0}, {0, 1}, {0, 4096}, {4096, 4096}, {69_999, 1}, {12_345, 50_000}, {0, 70_000}, {100, 10}} {
+	data := writeRangeFile(t, fsys)
+	buf := make([]byte, len(data))
+	for _, c := range append(ranges, struct{ off, n int }{100, 10}) {
 		for i := range buf {
 			buf[i] = 0xee
 		}
