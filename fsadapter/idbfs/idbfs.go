@@ -44,9 +44,10 @@ type FS struct {
 }
 
 var (
-	_ fsadapter.FS          = (*FS)(nil)
-	_ fsadapter.RangeReader = (*FS)(nil)
-	_ fsadapter.Prefetcher  = (*FS)(nil)
+	_ fsadapter.FS              = (*FS)(nil)
+	_ fsadapter.RangeReader     = (*FS)(nil)
+	_ fsadapter.RangeIntoReader = (*FS)(nil)
+	_ fsadapter.Prefetcher      = (*FS)(nil)
 )
 
 // New returns the mirror of the database root, filled from the records the
@@ -157,7 +158,11 @@ func (f *FS) Caps() fsadapter.Caps {
 // ReadFile reads from the mirror, or a chunked file from the host.
 func (f *FS) ReadFile(name string) ([]byte, error) {
 	if size, ok := f.lazy[name]; ok {
-		return f.readLazy(name, 0, int(size))
+		data := make([]byte, size)
+		if err := f.readLazy(name, 0, data); err != nil {
+			return nil, err
+		}
+		return data, nil
 	}
 	return f.mem.ReadFile(name)
 }
@@ -195,56 +200,69 @@ func (f *FS) Stat(name string) (fs.FileInfo, error) {
 // io.ErrUnexpectedEOF; bytes of a chunked file not loaded yet with
 // ErrNotResident.
 func (f *FS) ReadRange(name string, off int64, n int) ([]byte, error) {
-	if !fs.ValidPath(name) {
-		return nil, fmt.Errorf("fsadapter: read %s: %w", name, fs.ErrInvalid)
-	}
-	if off < 0 || n < 0 {
+	if n < 0 {
 		return nil, fmt.Errorf("fsadapter: read %s: negative range: %w", name, fs.ErrInvalid)
+	}
+	buf := make([]byte, n)
+	if err := f.ReadRangeInto(name, off, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// ReadRangeInto is ReadRange into dst (fsadapter.RangeIntoReader), so that
+// a scan reading chunk after chunk reuses its buffers.
+func (f *FS) ReadRangeInto(name string, off int64, dst []byte) error {
+	n := len(dst)
+	if !fs.ValidPath(name) {
+		return fmt.Errorf("fsadapter: read %s: %w", name, fs.ErrInvalid)
+	}
+	if off < 0 {
+		return fmt.Errorf("fsadapter: read %s: negative range: %w", name, fs.ErrInvalid)
 	}
 	if size, ok := f.lazy[name]; ok {
 		if off+int64(n) > size {
-			return nil, fmt.Errorf("fsadapter: read %s [%d, +%d): %w", name, off, n, io.ErrUnexpectedEOF)
+			return fmt.Errorf("fsadapter: read %s [%d, +%d): %w", name, off, n, io.ErrUnexpectedEOF)
 		}
-		return f.readLazy(name, off, n)
+		return f.readLazy(name, off, dst)
 	}
 	file, err := f.raw.Open(name)
 	if err != nil {
-		return nil, fmt.Errorf("fsadapter: read %s: %w", name, err)
+		return fmt.Errorf("fsadapter: read %s: %w", name, err)
 	}
 	defer file.Close()
-	buf := make([]byte, n)
 	if n == 0 {
-		return buf, nil
+		return nil
 	}
-	got, err := hackpadfs.ReadAtFile(file, buf, off)
+	got, err := hackpadfs.ReadAtFile(file, dst, off)
 	if got == n {
-		return buf, nil
+		return nil
 	}
 	if err == nil || errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	return nil, fmt.Errorf("fsadapter: read %s [%d, +%d): %w", name, off, n, err)
+	return fmt.Errorf("fsadapter: read %s [%d, +%d): %w", name, off, n, err)
 }
 
-// readLazy reads bytes of a chunked file through the host.
-func (f *FS) readLazy(name string, off int64, n int) ([]byte, error) {
-	buf := make([]byte, n)
+// readLazy reads len(dst) bytes of a chunked file at off through the host.
+func (f *FS) readLazy(name string, off int64, dst []byte) error {
+	n := len(dst)
 	if n == 0 {
-		return buf, nil
+		return nil
 	}
 	v, err := f.call("read", f.root, name, off, n)
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("fsadapter: read %s [%d, +%d): %w", name, off, n, err)
+		return fmt.Errorf("fsadapter: read %s [%d, +%d): %w", name, off, n, err)
 	case v.Type() == js.TypeNull || v.Type() == js.TypeUndefined:
-		return nil, fmt.Errorf("fsadapter: read %s [%d, +%d): %w", name, off, n, ErrNotResident)
+		return fmt.Errorf("fsadapter: read %s [%d, +%d): %w", name, off, n, ErrNotResident)
 	case v.Type() == js.TypeString:
-		return nil, fmt.Errorf("fsadapter: read %s [%d, +%d): %s: %w", name, off, n, v.String(), fsadapter.ErrCorrupt)
+		return fmt.Errorf("fsadapter: read %s [%d, +%d): %s: %w", name, off, n, v.String(), fsadapter.ErrCorrupt)
 	case !v.InstanceOf(f.uint8Array) || v.Length() != n:
-		return nil, fmt.Errorf("fsadapter: read %s [%d, +%d): the host answered something else: %w", name, off, n, fsadapter.ErrCorrupt)
+		return fmt.Errorf("fsadapter: read %s [%d, +%d): the host answered something else: %w", name, off, n, fsadapter.ErrCorrupt)
 	}
-	js.CopyBytesToGo(buf, v)
-	return buf, nil
+	js.CopyBytesToGo(dst, v)
+	return nil
 }
 
 // WriteFile writes the mirror (or, for a file of at least the chunk size,
@@ -302,8 +320,8 @@ func (f *FS) resident(name string) error {
 	if !ok {
 		return nil
 	}
-	data, err := f.readLazy(name, 0, int(size))
-	if err != nil {
+	data := make([]byte, size)
+	if err := f.readLazy(name, 0, data); err != nil {
 		return err
 	}
 	if err := f.mem.WriteFile(name, data, false); err != nil {

@@ -86,9 +86,14 @@ func (f flushing) MkdirAll(dir string) error {
 	return f.FS.MkdirAll(dir)
 }
 
-// ReadRange passes the backend's range read through (the embedded interface hides it).
+// ReadRange and ReadRangeInto pass the backend's range reads through (the
+// embedded interface hides them).
 func (f flushing) ReadRange(name string, off int64, n int) ([]byte, error) {
 	return f.FS.(fsadapter.RangeReader).ReadRange(name, off, n)
+}
+
+func (f flushing) ReadRangeInto(name string, off int64, dst []byte) error {
+	return f.FS.(fsadapter.RangeIntoReader).ReadRangeInto(name, off, dst)
 }
 
 func (f flushing) Truncate(name string, size int64) error {
