@@ -21,7 +21,14 @@ test('opfs: the origin cleared behind the app: evicted, and an empty database', 
     const ctx = await profile.launch();
     let p = await env.page(ctx);
     assert.equal(await inPage(p, async (open) => (await open('gone')).table('notes').insertMany([{ text: 'a', n: 1 }, { text: 'b', n: 2 }]), undefined, OPFS), 2);
+    // The closed page's engine worker holds the files' access handles until
+    // Chromium has torn it down, which can take longer than the next open's
+    // wait for them (seen once in a full CI run): wait for it to be gone.
+    const workers = p.workers();
+    assert.equal(workers.length, 1, "the page runs the engine's worker");
+    const gone = new Promise((resolve) => workers[0].once('close', resolve));
     await p.close();
+    await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 30_000))]);
     const other = await ctx.newPage();
     const cdp = await ctx.newCDPSession(other);
     await cdp.send('Storage.clearDataForOrigin', { origin: env.server.url, storageTypes: 'file_systems' });
