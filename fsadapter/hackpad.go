@@ -56,26 +56,7 @@ func (h *hackpadFS) ReadFile(name string) ([]byte, error) {
 // ReadRange reads n bytes of name at off (RangeReader), so a segment block
 // read costs the block, not the file.
 func (h *hackpadFS) ReadRange(name string, off int64, n int) ([]byte, error) {
-	if err := fsutil.CheckPath("read", name); err != nil {
-		return nil, err
-	}
-	if off < 0 || n < 0 {
-		return nil, wrapErr("read", name, fs.ErrInvalid)
-	}
-	f, err := h.fs.Open(name)
-	if err != nil {
-		return nil, wrapErr("read", name, err)
-	}
-	defer f.Close()
-	buf := make([]byte, n)
-	got, err := hackpadfs.ReadAtFile(f, buf, off)
-	if got == n {
-		return buf, nil
-	}
-	if err == nil || errors.Is(err, io.EOF) {
-		err = io.ErrUnexpectedEOF
-	}
-	return nil, wrapErr("read", name, err)
+	return fsutil.ReadRange(name, n, func(dst []byte) error { return h.ReadRangeInto(name, off, dst) })
 }
 
 // ReadRangeInto is ReadRange into dst (RangeIntoReader).

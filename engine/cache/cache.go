@@ -39,7 +39,7 @@ type Cache struct {
 	bytes  int64
 	hits   int64
 	misses int64
-	lru    *list.List // front = newest (or sent round again); values are *entry
+	queue  *list.List // front = newest (or sent round again); values are *entry
 	items  map[Key]*list.Element
 }
 
@@ -51,7 +51,7 @@ type entry struct {
 
 // New returns a cache holding at most limit bytes; limit <= 0 caches nothing.
 func New(limit int64) *Cache {
-	return &Cache{limit: limit, lru: list.New(), items: map[Key]*list.Element{}}
+	return &Cache{limit: limit, queue: list.New(), items: map[Key]*list.Element{}}
 }
 
 // Get returns the block under k and counts a hit or a miss.
@@ -80,19 +80,19 @@ func (c *Cache) Add(k Key, data []byte) {
 	}
 	if e, ok := c.items[k]; ok {
 		c.bytes -= int64(len(e.Value.(*entry).data))
-		c.lru.Remove(e)
+		c.queue.Remove(e)
 		delete(c.items, k)
 	}
 	for c.bytes+size > c.limit {
-		e := c.lru.Back()
+		e := c.queue.Back()
 		if en := e.Value.(*entry); en.used {
 			en.used = false
-			c.lru.MoveToFront(e)
+			c.queue.MoveToFront(e)
 			continue
 		}
 		c.removeElement(e)
 	}
-	c.items[k] = c.lru.PushFront(&entry{key: k, data: data})
+	c.items[k] = c.queue.PushFront(&entry{key: k, data: data})
 	c.bytes += size
 }
 
@@ -100,7 +100,7 @@ func (c *Cache) Add(k Key, data []byte) {
 func (c *Cache) Evict(file uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for e := c.lru.Front(); e != nil; {
+	for e := c.queue.Front(); e != nil; {
 		next := e.Next()
 		if e.Value.(*entry).key.File == file {
 			c.removeElement(e)
@@ -111,7 +111,7 @@ func (c *Cache) Evict(file uint64) {
 
 func (c *Cache) removeElement(e *list.Element) {
 	en := e.Value.(*entry)
-	c.lru.Remove(e)
+	c.queue.Remove(e)
 	delete(c.items, en.key)
 	c.bytes -= int64(len(en.data))
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/hack-pad/hackpadfs/mem"
 
 	"minibase/fsadapter"
+	"minibase/fsadapter/internal/fsutil"
 )
 
 // dirMarker is the value of a directory's record; a file's is a Uint8Array.
@@ -200,14 +201,7 @@ func (f *FS) Stat(name string) (fs.FileInfo, error) {
 // io.ErrUnexpectedEOF; bytes of a chunked file not loaded yet with
 // ErrNotResident.
 func (f *FS) ReadRange(name string, off int64, n int) ([]byte, error) {
-	if n < 0 {
-		return nil, fmt.Errorf("fsadapter: read %s: negative range: %w", name, fs.ErrInvalid)
-	}
-	buf := make([]byte, n)
-	if err := f.ReadRangeInto(name, off, buf); err != nil {
-		return nil, err
-	}
-	return buf, nil
+	return fsutil.ReadRange(name, n, func(dst []byte) error { return f.ReadRangeInto(name, off, dst) })
 }
 
 // ReadRangeInto is ReadRange into dst (fsadapter.RangeIntoReader), so that

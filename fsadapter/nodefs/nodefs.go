@@ -305,14 +305,7 @@ func (n *FS) writeAll(fd int, p []byte) error {
 // ReadRange reads size bytes of name at off (fsadapter.RangeReader) with one
 // readSync on a descriptor kept open between calls.
 func (n *FS) ReadRange(name string, off int64, size int) ([]byte, error) {
-	if off < 0 || size < 0 {
-		return nil, fsutil.WrapErr("read", name, fs.ErrInvalid)
-	}
-	data := make([]byte, size)
-	if err := n.ReadRangeInto(name, off, data); err != nil {
-		return nil, err
-	}
-	return data, nil
+	return fsutil.ReadRange(name, size, func(dst []byte) error { return n.ReadRangeInto(name, off, dst) })
 }
 
 // ReadRangeInto is ReadRange into dst (fsadapter.RangeIntoReader), so that

@@ -119,14 +119,7 @@ func (w *FS) ReadFile(name string) ([]byte, error) {
 // kept open between calls; elsewhere, or when that fails, readFileSync with
 // position and length (base library 2.10.0+).
 func (w *FS) ReadRange(name string, off int64, n int) ([]byte, error) {
-	if n < 0 {
-		return nil, fsutil.WrapErr("read", name, fs.ErrInvalid)
-	}
-	data := make([]byte, n)
-	if err := w.ReadRangeInto(name, off, data); err != nil {
-		return nil, err
-	}
-	return data, nil
+	return fsutil.ReadRange(name, n, func(dst []byte) error { return w.ReadRangeInto(name, off, dst) })
 }
 
 // ReadRangeInto is ReadRange into dst (fsadapter.RangeIntoReader): a scan

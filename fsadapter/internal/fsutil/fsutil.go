@@ -21,6 +21,19 @@ func WrapErr(op, name string, err error) error {
 	return fmt.Errorf("fsadapter: %s %s: %w", op, name, err)
 }
 
+// ReadRange is a backend's ReadRange through its ReadRangeInto: n bytes of
+// name into a new buffer, a negative n fs.ErrInvalid.
+func ReadRange(name string, n int, into func(dst []byte) error) ([]byte, error) {
+	if n < 0 {
+		return nil, WrapErr("read", name, fs.ErrInvalid)
+	}
+	buf := make([]byte, n)
+	if err := into(buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
 // CheckPath rejects a name outside the adapter's root (not a valid io/fs
 // name) before it reaches a backend, so every backend fails it the same
 // way: fs.ErrInvalid, wrapped.
