@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"minibase/fsadapter"
+	"minibase/fsadapter/internal/fsutil"
 )
 
 // New returns an empty in-memory filesystem. Appending is cheap; there is
@@ -97,22 +98,7 @@ func (m *compactFS) ReadFile(name string) ([]byte, error) {
 }
 
 func (m *compactFS) ReadRange(name string, off int64, size int) ([]byte, error) {
-	if err := check("read", name); err != nil {
-		return nil, err
-	}
-	if off < 0 || size < 0 {
-		return nil, wrap("read", name, fs.ErrInvalid)
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n, err := m.file(name)
-	if err != nil {
-		return nil, wrap("read", name, err)
-	}
-	if off+int64(size) > n.data.size {
-		return nil, wrap("read", name, io.ErrUnexpectedEOF)
-	}
-	return n.data.read(off, size), nil
+	return fsutil.ReadRange(name, size, func(dst []byte) error { return m.ReadRangeInto(name, off, dst) })
 }
 
 // ReadRangeInto is ReadRange into dst (fsadapter.RangeIntoReader).
