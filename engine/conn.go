@@ -236,6 +236,23 @@ func (c *Conn) CompactStep() (more, behind bool, err error) {
 	return more, behind, storageErr("compact", err)
 }
 
+// WarmCache fills the block cache's free room with what the store's
+// newest flush wrote but could not keep there (lsm.Store.WarmCache): the
+// host calls it after collecting a bulk load's garbage. It is a hint: an
+// error is one a later read of the same block would meet.
+func (c *Conn) WarmCache() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.checkOpen(); err != nil {
+		return err
+	}
+	st, ok := c.store.(*lsm.Store)
+	if !ok {
+		return nil
+	}
+	return storageErr("warm cache", st.WarmCache())
+}
+
 func (c *Conn) tableByID(id uint32) *Table {
 	for _, tables := range c.cat.DBs {
 		for _, t := range tables {

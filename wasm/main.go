@@ -88,6 +88,7 @@ func mbCall(n uint32) uint32 {
 		// the collection. Collect now, while it is cheap to know what stays
 		// live and the caller is waiting on a long call anyway.
 		runtime.GC()
+		b.WarmCaches()
 	}
 	// Under GOOS=js the scheduler runs only while Go is executing: once a
 	// call returns, no goroutine runs until the next one. A collection

@@ -226,6 +226,7 @@ func (s *Store) writeRun(src source, dropTombs, prime bool) (run, error) {
 	primeBudget := int64(0)
 	if prime {
 		primeBudget = primeRoom(s.opts.CacheBytes)
+		s.cold = s.cold[:0]
 	}
 	finish := func() error {
 		if w.Entries() == 0 {
@@ -259,6 +260,9 @@ func (s *Store) writeRun(src source, dropTombs, prime bool) (run, error) {
 			// from storage: a file kept in memory is read from there.
 			primed += sg.r.Load().Prime(data, primeBudget-primed)
 		}
+		if prime && primed >= primeBudget {
+			s.cold = append(s.cold, num) // for WarmCache
+		}
 		out = append(out, sg)
 		return nil
 	}
@@ -289,6 +293,41 @@ func (s *Store) writeRun(src source, dropTombs, prime bool) (run, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// WarmCache reads into the block cache's free room (within primeRoom) the
+// blocks of the newest flush's segments that the flush could not copy
+// there: a bulk load's, which runs with the load's garbage filling the
+// heap. The host calls it once that garbage is collected, so that reads
+// right after a load find the blocks they would otherwise each read from
+// storage. Segments merged away since are skipped. An error is a read or
+// checksum failure of a block, which a read of it would report too.
+func (s *Store) WarmCache() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cold := s.cold
+	s.cold = nil
+	if s.closed || len(cold) == 0 {
+		return nil
+	}
+	budget := primeRoom(s.opts.CacheBytes)
+	var bufs sstable.ReadBuffers
+	for _, num := range cold {
+		sg, ok := s.segs[num]
+		if !ok || sg.obsolete || budget <= 0 {
+			continue
+		}
+		r, err := sg.reader()
+		if err != nil {
+			return err
+		}
+		added, err := r.Warm(&bufs, budget)
+		budget -= added
+		if err != nil {
+			return fmt.Errorf("warm cache: %w", err)
+		}
+	}
+	return nil
 }
 
 // primeRoom is how many bytes a flush may copy into a block cache of limit

@@ -129,6 +129,9 @@ type Store struct {
 	unlock      func() error // releases the cross-process lock; nil without one
 
 	job *compaction // the merge CompactStep has under way; nil when none
+	// cold are the newest flush's segments whose blocks it could not copy
+	// into the cache (WarmCache).
+	cold []uint64
 }
 
 var _ kv.Store = (*Store)(nil)

@@ -285,6 +285,31 @@ func (r *Reader) Prime(file []byte, budget int64) int64 {
 	return added
 }
 
+// Warm reads the data blocks the cache lacks into its free room, in file
+// order, readaheadBytes at a time into bufs, up to budget bytes, verifying
+// each as a read would; it stops at the first block that would evict
+// something, and returns how many bytes it added. It is Prime for a
+// segment whose bytes are no longer in memory: the blocks of a load too
+// large to copy into the cache while the load's garbage filled the heap.
+func (r *Reader) Warm(bufs *ReadBuffers, budget int64) (int64, error) {
+	it := &Iter{r: r, bufs: bufs}
+	var added int64
+	for i, h := range r.blocks {
+		n := int64(h.size - crcSize)
+		if added+n > budget || !r.cache.Room(n) {
+			break
+		}
+		if _, ok := r.cached(i); ok {
+			continue
+		}
+		if _, err := it.readahead(i); err != nil {
+			return added, err
+		}
+		added += n
+	}
+	return added, nil
+}
+
 // cached returns block i when the cache holds it.
 func (r *Reader) cached(i int) ([]byte, bool) {
 	return r.cache.Get(cache.Key{File: r.id, Off: r.blocks[i].off})

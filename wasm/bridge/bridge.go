@@ -57,6 +57,9 @@ type Bridge struct {
 	pending map[string]*shared
 	// bulk says a call since the last TookBulk committed a bulk transaction.
 	bulk bool
+	// warm are the connections whose bulk commits WarmCaches has not
+	// followed up yet.
+	warm []*engine.Conn
 	// once is the id of the call being run in a once envelope (once.go),
 	// whose answer its commit records.
 	once *engine.CallID
@@ -76,6 +79,19 @@ func (b *Bridge) TookBulk() bool {
 	was := b.bulk
 	b.bulk = false
 	return was
+}
+
+// WarmCaches fills the block caches of the stores that took bulk
+// transactions since it last ran (engine.Conn.WarmCache). The host calls it
+// after collecting the bulk work's garbage: the load's blocks then go into
+// memory the collection freed, instead of raising the load's peak (wasm
+// memory never shrinks), and the first reads after the load find them. A
+// failure is left to the reads that meet the same block.
+func (b *Bridge) WarmCaches() {
+	for _, c := range b.warm {
+		_ = c.WarmCache()
+	}
+	b.warm = b.warm[:0]
 }
 
 type shared struct {
@@ -140,6 +156,7 @@ func (b *Bridge) budgetChanged() {
 
 // forget gives back the budget of a store no longer open.
 func (b *Bridge) forget(sh *shared) {
+	b.warm = slices.DeleteFunc(b.warm, func(c *engine.Conn) bool { return c == sh.conn })
 	if i := slices.Index(b.holders, sh); i >= 0 {
 		b.holders = slices.Delete(b.holders, i, i+1)
 	}

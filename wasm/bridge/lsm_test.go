@@ -3,6 +3,7 @@ package bridge
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -223,4 +224,68 @@ func TestOpenAgainAfterNotResident(t *testing.T) {
 	require.Equal(t, `["d"]`, ok(t, b, "showDatabases", conn).String())
 	ok(t, b, "close", conn)
 	require.Equal(t, budget, b.MemoryBudget())
+}
+
+// onStorage presents an in-memory filesystem as storage outside the
+// process, where the block cache holds copies of what is read.
+type onStorage struct{ fsadapter.FS }
+
+func (f onStorage) Caps() fsadapter.Caps {
+	c := f.FS.Caps()
+	c.InMemory = false
+	return c
+}
+
+func (f onStorage) ReadRange(name string, off int64, n int) ([]byte, error) {
+	return f.FS.(fsadapter.RangeReader).ReadRange(name, off, n)
+}
+
+// A bulk commit whose flush ran under memory pressure (so copied nothing
+// into the cache) is followed by WarmCaches, once, which fills the cache of
+// the store that took it; a closed connection is forgotten.
+func TestWarmCachesAfterABulkCommit(t *testing.T) {
+	b := New(func(adapter, root string) (fsadapter.FS, error) {
+		m, err := memfs.New()
+		return onStorage{m}, err
+	})
+	conn := ok(t, b, "open", o("adapter", s("memory"), "root", s("w"), "memtableBytes", n(1<<20), "cacheBytes", n(4<<20)))
+	ok(t, b, "createDatabase", conn, s("d"), o())
+	ok(t, b, "createTable", conn, s("d"), s("t"), o("columns", a(o("name", s("id"), "type", s("number"), "primaryKey", value.BoolOf(true)))))
+	cacheBytes := func() float64 {
+		v, found := ok(t, b, "stats", conn).Get("cacheBytes")
+		require.True(t, found)
+		return v.Number()
+	}
+	old := debug.SetMemoryLimit(1)
+	tx := ok(t, b, "begin", conn)
+	batch := make([]value.Value, 0, 4096)
+	for i := 0; i < BulkWrites; i++ {
+		batch = append(batch, o("id", n(float64(i))))
+		if len(batch) == cap(batch) || i == BulkWrites-1 {
+			ok(t, b, "insertMany", conn, tx, s("d"), s("t"), a(batch...))
+			batch = batch[:0]
+		}
+	}
+	ok(t, b, "commit", conn, tx)
+	debug.SetMemoryLimit(old)
+	require.Zero(t, cacheBytes(), "the flush under memory pressure primed nothing")
+	require.True(t, b.TookBulk())
+	b.WarmCaches()
+	warm := cacheBytes()
+	require.Positive(t, warm, "the load's blocks are in the cache")
+	require.LessOrEqual(t, warm, float64(4<<20))
+	require.Empty(t, b.warm, "warmed once")
+
+	tx = ok(t, b, "begin", conn)
+	for i := 0; i < BulkWrites; i += 4096 {
+		rows := make([]value.Value, 0, 4096)
+		for j := i; j < i+4096; j++ {
+			rows = append(rows, o("id", n(float64(BulkWrites+j))))
+		}
+		ok(t, b, "insertMany", conn, tx, s("d"), s("t"), a(rows...))
+	}
+	ok(t, b, "commit", conn, tx)
+	require.Len(t, b.warm, 1)
+	ok(t, b, "close", conn)
+	require.Empty(t, b.warm, "a closed connection is not warmed")
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/metrics"
+	"slices"
 	"strings"
 
 	"minibase/engine"
@@ -256,6 +257,9 @@ func opCommit(c *call, conn *engine.Conn) error {
 	}
 	if tx.Writes() >= BulkWrites {
 		c.b.bulk = true
+		if !slices.Contains(c.b.warm, conn) {
+			c.b.warm = append(c.b.warm, conn)
+		}
 	}
 	if c.b.once != nil {
 		tx.RecordCall(*c.b.once, nullAnswer)
