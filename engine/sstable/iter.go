@@ -62,24 +62,28 @@ func (r *Reader) NewScanIter(chunk int) *Iter {
 	return &Iter{r: r, scan: true, chunk: chunk}
 }
 
-// load decodes block i into it.ents.
-func (it *Iter) load(i int) bool {
-	var b []byte
-	var err error
+// blockAt returns the verified bytes of block i, read the way this
+// iterator reads.
+func (it *Iter) blockAt(i int) ([]byte, error) {
 	switch {
 	case it.scan:
-		b, err = it.bulkBlock(i)
+		return it.bulkBlock(i)
 	case !it.reverse && it.misses >= readaheadAfter:
-		b, err = it.readahead(i)
+		return it.readahead(i)
 	default:
-		var hit bool
-		b, hit, err = it.r.blockHit(i)
+		b, hit, err := it.r.blockHit(i)
 		if hit {
 			it.misses = 0
 		} else {
 			it.misses++
 		}
+		return b, err
 	}
+}
+
+// load decodes block i into it.ents.
+func (it *Iter) load(i int) bool {
+	b, err := it.blockAt(i)
 	if err != nil {
 		it.err = err
 		return false
@@ -90,20 +94,14 @@ func (it *Iter) load(i int) bool {
 	} else {
 		it.allIn = it.upper == nil || bytes.Compare(it.r.blocks[i].lastKey, it.upper) < 0
 	}
-	it.ents = it.ents[:0]
 	b, offs, ok := splitBlock(b)
 	if !ok {
 		it.err = it.r.corrupt("bad entry table in block at %d", it.r.blocks[i].off)
 		return false
 	}
-	for p := 0; p < len(b); {
-		e, next, ok := decodeEntry(b, p)
-		if !ok {
-			it.err = it.r.corrupt("bad entry in block at %d", it.r.blocks[i].off)
-			return false
-		}
-		it.ents = append(it.ents, e)
-		p = next
+	if it.ents, ok = decodeEntries(it.ents[:0], b); !ok {
+		it.err = it.r.corrupt("bad entry in block at %d", it.r.blocks[i].off)
+		return false
 	}
 	if len(it.ents) != len(offs)/4 {
 		it.err = it.r.corrupt("entry table of block at %d does not match its entries", it.r.blocks[i].off)
@@ -229,14 +227,100 @@ func (it *Iter) WalkBefore(limit []byte, tombs bool, fn func(key, value []byte) 
 				return true
 			}
 		}
-		// The block is done: on to the next one, with pos before its first
-		// entry, which is what Next expects of a fresh block.
+		// The block is done. The blocks after it that lie wholly before
+		// both bounds are handed out straight from their bytes.
+		for it.bi+1 < len(it.r.blocks) && it.before(it.bi+1, limit) {
+			switch it.stream(it.bi+1, tombs, fn) {
+			case streamStopped:
+				return true
+			case streamFailed:
+				return false
+			}
+		}
+		// On to the next one, with pos before its first entry, which is
+		// what Next expects of a fresh block.
 		if it.bi+1 >= len(it.r.blocks) || !it.load(it.bi+1) {
 			return false // Next finds the end (or the error) as it would have
 		}
 		it.pos = -1
 	}
 	return false
+}
+
+// before reports whether every key of block i is before limit (nil: no
+// limit) and the far bound of a forward walk.
+func (it *Iter) before(i int, limit []byte) bool {
+	last := it.r.blocks[i].lastKey
+	return (it.upper == nil || bytes.Compare(last, it.upper) < 0) && (limit == nil || bytes.Compare(last, limit) < 0)
+}
+
+// What stream did with a block.
+const (
+	streamDone    = iota // every entry handed out; the iterator is on the last
+	streamStopped        // fn returned false; the iterator is on that entry
+	streamFailed         // it.err is set
+)
+
+// stream hands fn the entries of block i, which before said lie within
+// the walk's bounds, decoding each as it goes instead of into it.ents
+// first: a scan's steps were load's decoding into the slice and the walk's
+// reading it back. The iterator then stands where a walk of the loaded
+// block would have left it.
+func (it *Iter) stream(i int, tombs bool, fn func(key, value []byte) bool) int {
+	b, err := it.blockAt(i)
+	if err != nil {
+		it.err = err
+		return streamFailed
+	}
+	body, offs, ok := splitBlock(b)
+	if !ok {
+		it.err = it.r.corrupt("bad entry table in block at %d", it.r.blocks[i].off)
+		return streamFailed
+	}
+	n := 0
+	var e entry
+	for p := 0; p < len(body); n++ {
+		// The commonest entry inline, as in decodeEntries.
+		if q := p + 1 + int(body[p]); body[p] < 0x80 && q < len(body) && body[q] < 0x80 && int(body[q]) <= len(body)-q {
+			e.key = body[p+1 : q : q]
+			if tag := int(body[q]); tag == 0 {
+				e.tomb, e.value, p = true, nil, q+1
+			} else {
+				e.tomb, e.value, p = false, body[q+1:q+tag:q+tag], q+tag
+			}
+		} else {
+			var next int
+			if e, next, ok = decodeEntry(body, p); !ok {
+				it.err = it.r.corrupt("bad entry in block at %d", it.r.blocks[i].off)
+				return streamFailed
+			}
+			p = next
+		}
+		if e.tomb && !tombs {
+			continue
+		}
+		if !fn(e.key, e.value) {
+			// Rare (the end of a query): stand on this entry of the block
+			// loaded the usual way.
+			if !it.load(i) {
+				return streamFailed
+			}
+			it.pos = n
+			return streamStopped
+		}
+	}
+	if n != len(offs)/4 {
+		it.err = it.r.corrupt("entry table of block at %d does not match its entries", it.r.blocks[i].off)
+		return streamFailed
+	}
+	if n > 0 {
+		// On the block's last entry, kept alone: Key, Value and Next work
+		// from here as after a load.
+		it.ents = append(it.ents[:0], e)
+		it.pos = 0
+	}
+	it.bi, it.allIn = i, true
+	return streamDone
 }
 
 // Key is the current key.

@@ -368,6 +368,31 @@ func decodeEntry(b []byte, p int) (entry, int, bool) {
 	return e, p + int(tag-1), true
 }
 
+// decodeEntries appends the entries of a block's entry bytes b to dst. The
+// commonest entry, a key and a value of under 128 bytes each, decodes
+// inline: a call to decodeEntry per entry was a third of a filtered scan's
+// time under wasm.
+func decodeEntries(dst []entry, b []byte) ([]entry, bool) {
+	for p := 0; p < len(b); {
+		if q := p + 1 + int(b[p]); b[p] < 0x80 && q < len(b) && b[q] < 0x80 && int(b[q]) <= len(b)-q {
+			e := entry{key: b[p+1 : q : q]}
+			if tag := int(b[q]); tag == 0 {
+				e.tomb, p = true, q+1
+			} else {
+				e.value, p = b[q+1:q+tag:q+tag], q+tag
+			}
+			dst = append(dst, e)
+			continue
+		}
+		e, next, ok := decodeEntry(b, p)
+		if !ok {
+			return dst, false
+		}
+		dst, p = append(dst, e), next
+	}
+	return dst, true
+}
+
 // findBlock is the first block whose last key is >= key (len when none).
 func (r *Reader) findBlock(key []byte) int {
 	// sort.Search's closure is a call per step under wasm: the search

@@ -191,6 +191,26 @@ func FuzzReader(f *testing.F) {
 				require.ErrorIs(t, err, kv.ErrCorrupt)
 			}
 		}
+		// A walk hands out what Next does, or fails as it does.
+		var next, walked []string
+		it := r.NewIter(nil, nil, false)
+		for n := 0; it.Next() && n < 1e5; n++ {
+			next = append(next, string(it.Key()))
+		}
+		nextErr := it.Err()
+		it = r.NewIter(nil, nil, false)
+		if it.Next() {
+			walked = append(walked, string(it.Key()))
+			it.WalkBefore(nil, true, func(k, _ []byte) bool {
+				walked = append(walked, string(k))
+				return len(walked) < 1e5
+			})
+		}
+		if nextErr == nil && it.Err() == nil {
+			require.Equal(t, next, walked)
+		} else if it.Err() != nil {
+			require.ErrorIs(t, it.Err(), kv.ErrCorrupt)
+		}
 	})
 }
 
