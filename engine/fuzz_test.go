@@ -47,8 +47,16 @@ func FuzzDecodeRow(f *testing.F) {
 	r, _, _ := tbl.rowFromObject(obj("id", 1, "username", "ann", "age", 3, "profile", obj("a", arr(1, "x"))))
 	f.Add(encodeRow(nil, tbl, r))
 	writePlainRows = true
-	f.Add(encodeRow(nil, tbl, r))
+	plain := encodeRow(nil, tbl, r)
+	f.Add(plain)
 	writePlainRows = false
+	for _, o := range []value.Value{obj("id", 300000, "username", "bo", "age", -70), obj("id", 4, "username", "cy", "age", 12.5)} {
+		other, _, err := tbl.rowFromObject(o)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(encodeRow(nil, tbl, other)) // multi-byte and negative integers, a float
+	}
 	long, _, _ := tbl.rowFromObject(obj("id", 2, "username", strings.Repeat("n", 300), "age", nil))
 	f.Add(encodeRow(nil, tbl, long)) // two-byte offsets
 	f.Add([]byte{0})
@@ -60,6 +68,38 @@ func FuzzDecodeRow(f *testing.F) {
 			for p := range tbl.Columns {
 				matchView(&Cond{Op: OpLt, Value: val(5), pos: p, num: true}, fv)
 				matchView(&Cond{Op: OpEq, Value: val("ann"), pos: p}, fv)
+			}
+		}
+		// loadMatch, the scan's shortcut, decides as load and matchView
+		// do, and leaves the view as load does, also over a view that held
+		// a row without offsets before.
+		for p := range tbl.Columns {
+			for _, c := range []*Cond{
+				{Op: OpLt, Value: val(5), pos: p, num: true},
+				{Op: OpGe, Value: val(-300), pos: p, num: true},
+				{Op: OpEq, Value: val(300000), pos: p, num: true},
+			} {
+				want := newRowView(tbl)
+				werr := want.load(b)
+				wok := werr == nil && matchView(c, want)
+				if werr == nil {
+					werr = want.err
+				}
+				got := newRowView(tbl)
+				if got.load(plain) != nil || got.all() != nil {
+					t.Fatal("the plain row does not load")
+				}
+				gok, gerr := got.loadMatch(soleNumberCond(And{c}), c, b)
+				if (werr != nil) != (gerr != nil) || werr == nil && wok != gok {
+					t.Fatalf("column %d %s %s: loadMatch %v (%v), load and matchView %v (%v)", p, c.Op, c.Value, gok, gerr, wok, werr)
+				}
+				if werr == nil {
+					for q := range tbl.Columns {
+						if g, w := got.value(q), want.value(q); !value.Equal(g, w) {
+							t.Fatalf("column %d after loadMatch: %s, after load: %s", q, g, w)
+						}
+					}
+				}
 			}
 		}
 		r, err := decodeRow(tbl, b)

@@ -55,6 +55,7 @@ func (tx *Tx) scanView(p *plan, fn func(key []byte, v *rowView) bool) error {
 	// block of a short range of index entries or keys, not one per run.
 	var later error
 	pending := 0
+	numCond := soleNumberCond(p.filter)
 	notLoaded := func(err error) bool {
 		if !errors.Is(err, fsadapter.ErrNotResident) {
 			return false
@@ -140,11 +141,8 @@ func (tx *Tx) scanView(p *plan, fn func(key []byte, v *rowView) bool) error {
 				pending++
 				return pending < maxPendingReads
 			}
-			if ferr = v.load(raw); ferr != nil {
-				return false
-			}
-			ok := matchView(p.filter, v)
-			if ferr = v.err; ferr != nil {
+			var ok bool
+			if ok, ferr = v.loadMatch(numCond, p.filter, raw); ferr != nil {
 				return false
 			}
 			if ok && !fn(key, v) {
