@@ -89,7 +89,7 @@ func FuzzDecodeRow(f *testing.F) {
 				if got.load(plain) != nil || got.all() != nil {
 					t.Fatal("the plain row does not load")
 				}
-				gok, gerr := got.loadMatch(soleNumberCond(And{c}), c, b)
+				gok, gerr := got.loadMatch(soleNumberCond(And{c}), nil, c, b)
 				if (werr != nil) != (gerr != nil) || werr == nil && wok != gok {
 					t.Fatalf("column %d %s %s: loadMatch %v (%v), load and matchView %v (%v)", p, c.Op, c.Value, gok, gerr, wok, werr)
 				}

@@ -25,6 +25,10 @@ type plan struct {
 	reverse bool
 	ordered bool // rows come out in orderBy order
 	filter  Expr
+	// bound, when set, is a number condition on one column rows must meet
+	// too, checked only where loadMatch decides a row inline: top-k's
+	// cutoff, which the caller checks exactly anyway.
+	bound   *Cond
 	eqCols  int
 	rangeOn string
 }

@@ -142,7 +142,7 @@ func (tx *Tx) scanView(p *plan, fn func(key []byte, v *rowView) bool) error {
 				return pending < maxPendingReads
 			}
 			var ok bool
-			if ok, ferr = v.loadMatch(numCond, p.filter, raw); ferr != nil {
+			if ok, ferr = v.loadMatch(numCond, p.bound, p.filter, raw); ferr != nil {
 				return false
 			}
 			if ok && !fn(key, v) {
@@ -257,6 +257,27 @@ func (h *topK[T]) add(r ranked[T]) {
 	h.down(0)
 }
 
+// cutoff sets c to the condition a row's value in the one orderBy column
+// (at pos) must meet to be admitted, and returns it, once the heap is full
+// and its worst row holds a number there; else it returns nil. It is exact
+// for a row holding a number there: ahead of the worst in the order, as a
+// tie ranks after the rows kept, which came first. A scan checks it before
+// the row reaches admits (plan.bound).
+func (h *topK[T]) cutoff(pos []int, c *Cond) *Cond {
+	if len(pos) != 1 || h.k <= 0 || !h.full() {
+		return nil
+	}
+	w := h.items[0].by[0]
+	if w.Kind() != value.Number {
+		return nil
+	}
+	*c = Cond{Column: h.order[0].Column, Op: OpLt, Value: w, pos: pos[0], num: true}
+	if h.order[0].Desc {
+		c.Op = OpGt
+	}
+	return c
+}
+
 // The heap keeps the worst row kept at the top.
 func (h *topK[T]) up(i int) {
 	for i > 0 {
@@ -351,7 +372,9 @@ func collectWith[T any](tx *Tx, pr *prepared, item func(key []byte, v *rowView) 
 	h := &topK[T]{order: q.OrderBy, k: window(q)}
 	seq := 0
 	by := make([]value.Value, len(pos))
-	err := tx.scanView(pr.p, func(key []byte, v *rowView) bool {
+	pl := *pr.p // its bound follows the heap
+	var cut Cond
+	err := tx.scanView(&pl, func(key []byte, v *rowView) bool {
 		seq++
 		for i, p := range pos {
 			by[i] = v.value(p)
@@ -369,6 +392,7 @@ func collectWith[T any](tx *Tx, pr *prepared, item func(key []byte, v *rowView) 
 			rb[i] = value.Clone(by[i]) // by shares the row's bytes
 		}
 		h.add(ranked[T]{by: rb, seq: seq, item: it})
+		pl.bound = h.cutoff(pos, &cut)
 		return true
 	})
 	if err == nil {
@@ -472,7 +496,9 @@ func (tx *Tx) SelectTo(db, table string, q Query, out []byte) ([]byte, error) {
 		seq, held := 0, 0
 		by := make([]value.Value, len(pos))
 		kept := newRowView(t)
-		err = tx.scanView(pr.p, func(_ []byte, v *rowView) bool {
+		pl := *pr.p // its bound follows the heap
+		var cut Cond
+		err = tx.scanView(&pl, func(_ []byte, v *rowView) bool {
 			seq++
 			for i, p := range pos {
 				by[i] = v.value(p)
@@ -497,6 +523,7 @@ func (tx *Tx) SelectTo(db, table string, q Query, out []byte) ([]byte, error) {
 				return false
 			}
 			h.add(ranked[[]byte]{by: rb, seq: seq, item: raw})
+			pl.bound = h.cutoff(pos, &cut)
 			return true
 		})
 		if err == nil && ferr == nil {

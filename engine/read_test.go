@@ -17,11 +17,24 @@ import (
 // ties in scan order.
 func TestTopKEqualsSortedSlice(t *testing.T) {
 	c := usersConn(t)
+	// score, unindexed: integers of one and several bytes with ties, some
+	// fractions, some rows without one. A single number column is where a
+	// scan checks the heap's cutoff before the row reaches it.
+	col, err := ParseColumn(obj("name", "score", "type", "number"))
+	require.NoError(t, err)
+	require.NoError(t, c.AddColumn("shop", "users", col))
 	rng := rand.New(rand.NewPCG(7, 7))
 	require.NoError(t, c.Auto(func(tx *Tx) error {
 		for i := range 300 {
 			city := fmt.Sprintf("c%d", rng.IntN(12)) // many ties
-			if _, err := tx.Insert("shop", "users", obj("username", fmt.Sprintf("u%03d", i), "age", rng.IntN(40), "city", city)); err != nil {
+			row := obj("username", fmt.Sprintf("u%03d", i), "age", rng.IntN(40), "city", city)
+			switch r := rng.IntN(10); {
+			case r < 6:
+				row = obj("username", fmt.Sprintf("u%03d", i), "age", rng.IntN(40), "city", city, "score", rng.IntN(30)*97-1000)
+			case r < 8:
+				row = obj("username", fmt.Sprintf("u%03d", i), "age", rng.IntN(40), "city", city, "score", float64(rng.IntN(30)*97-1000)+0.5)
+			}
+			if _, err := tx.Insert("shop", "users", row); err != nil {
 				return err
 			}
 		}
@@ -33,12 +46,13 @@ func TestTopKEqualsSortedSlice(t *testing.T) {
 	}
 	// id desc reads against the stored order: every row is admitted, then
 	// pushed out.
-	for _, order := range [][]term{{{"city", false}}, {{"city", true}}, {{"city", true}, {"username", false}}, {{"id", true}}, {{"age", true}, {"id", true}}} {
+	for _, order := range [][]term{{{"city", false}}, {{"city", true}}, {{"city", true}, {"username", false}}, {{"id", true}}, {{"age", true}, {"id", true}},
+		{{"score", true}}, {{"score", false}}, {{"score", true}, {"id", false}}} {
 		var ob []any
 		for _, o := range order {
 			ob = append(ob, obj("name", o.col, "type", map[bool]string{false: "asc", true: "desc"}[o.desc]))
 		}
-		for _, where := range []value.Value{value.NullValue, obj("age", obj("<", 20))} {
+		for _, where := range []value.Value{value.NullValue, obj("age", obj("<", 20)), obj("score", obj("<", 500)), obj("score", obj(">=", -500), "age", obj(">", 3))} {
 			// The reference: the rows in the order the plan reads them,
 			// stably sorted.
 			res := selectRows(t, c, "users", obj("where", where))
