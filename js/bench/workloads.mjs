@@ -143,8 +143,10 @@ export async function runTableWorkloads(sys, { rows: ROWS, now, out, beforeBulk,
     check(counted === scanned, `count ${counted}, scan ${scanned}`);
   }
   if (sys.topk) {
-    // orderBy + limit on a column no index orders, over a third of the rows
+    // orderBy + limit on a column no index orders, over a third of the rows;
+    // timed after a first one as the scan is (another bound, a quarter).
     let top;
+    await rec('topk-first', await time(async () => { await sys.topk(Math.floor(N / 4), 10); }), Math.floor(N / 4));
     await rec('topk', await time(async () => { top = await sys.topk(Math.floor(N / 3), 10); }), Math.floor(N / 3));
     check(top.length === 10 && top[0].score >= top[9].score, 'top-k order');
   }
