@@ -59,17 +59,7 @@ func TestWarmCacheAfterAColdFlush(t *testing.T) {
 				assert.Positive(t, st.CacheBytes)
 				assert.LessOrEqual(t, st.CacheBytes, tc.cacheBytes, "warming stays within the limit")
 			}
-			before := fs.reads
-			for i := 0; i < 2000; i += 7 {
-				v, err := s.Get([]byte(fmt.Sprintf("key%05d", i)))
-				require.NoError(t, err)
-				require.Equal(t, fmt.Sprintf("value-%d", i), string(v))
-			}
-			if tc.allCached {
-				assert.Zero(t, fs.reads-before, "reads of the warmed run")
-			} else {
-				assert.Positive(t, fs.reads-before, "blocks past the cache are read")
-			}
+			checkReadsFromCache(t, s, fs, tc.allCached)
 			reads := fs.reads
 			require.NoError(t, s.WarmCache())
 			assert.Equal(t, reads, fs.reads, "a second WarmCache has nothing left to read")

@@ -153,25 +153,29 @@ func TestTookBulk(t *testing.T) {
 	conn := ok(t, b, "open", o("adapter", s("memory"), "root", s("bulk")))
 	ok(t, b, "createDatabase", conn, s("d"), o())
 	ok(t, b, "createTable", conn, s("d"), s("t"), o("columns", a(o("name", s("id"), "type", s("number"), "primaryKey", value.BoolOf(true)))))
-	insert := func(rows int) {
-		tx := ok(t, b, "begin", conn)
-		batch := make([]value.Value, 0, 4096)
-		for i := 0; i < rows; i++ {
-			batch = append(batch, o("id", n(float64(i))))
-			if len(batch) == cap(batch) || i == rows-1 {
-				ok(t, b, "insertMany", conn, tx, s("d"), s("t"), a(batch...))
-				batch = batch[:0]
-			}
-		}
-		ok(t, b, "commit", conn, tx)
-	}
-	insert(10)
+	insertIDs(t, b, conn, 0, 10)
 	require.False(t, b.TookBulk(), "a small transaction")
 	ok(t, b, "dropTable", conn, s("d"), s("t"), o())
 	ok(t, b, "createTable", conn, s("d"), s("t"), o("columns", a(o("name", s("id"), "type", s("number"), "primaryKey", value.BoolOf(true)))))
-	insert(BulkWrites)
+	insertIDs(t, b, conn, 0, BulkWrites)
 	require.True(t, b.TookBulk(), "a transaction of BulkWrites rows")
 	require.False(t, b.TookBulk(), "heard once")
+}
+
+// insertIDs inserts rows {id} from..from+rows-1 into d.t in one
+// transaction, 4096 a call.
+func insertIDs(t *testing.T, b *Bridge, conn value.Value, from, rows int) {
+	t.Helper()
+	tx := ok(t, b, "begin", conn)
+	batch := make([]value.Value, 0, 4096)
+	for i := from; i < from+rows; i++ {
+		batch = append(batch, o("id", n(float64(i))))
+		if len(batch) == cap(batch) || i == from+rows-1 {
+			ok(t, b, "insertMany", conn, tx, s("d"), s("t"), a(batch...))
+			batch = batch[:0]
+		}
+	}
+	ok(t, b, "commit", conn, tx)
 }
 
 // coldFS fails segment range reads as not loaded until warm, as IndexedDB's
@@ -257,16 +261,7 @@ func TestWarmCachesAfterABulkCommit(t *testing.T) {
 		return v.Number()
 	}
 	old := debug.SetMemoryLimit(1)
-	tx := ok(t, b, "begin", conn)
-	batch := make([]value.Value, 0, 4096)
-	for i := 0; i < BulkWrites; i++ {
-		batch = append(batch, o("id", n(float64(i))))
-		if len(batch) == cap(batch) || i == BulkWrites-1 {
-			ok(t, b, "insertMany", conn, tx, s("d"), s("t"), a(batch...))
-			batch = batch[:0]
-		}
-	}
-	ok(t, b, "commit", conn, tx)
+	insertIDs(t, b, conn, 0, BulkWrites)
 	debug.SetMemoryLimit(old)
 	require.Zero(t, cacheBytes(), "the flush under memory pressure primed nothing")
 	require.True(t, b.TookBulk())
@@ -276,15 +271,7 @@ func TestWarmCachesAfterABulkCommit(t *testing.T) {
 	require.LessOrEqual(t, warm, float64(4<<20))
 	require.Empty(t, b.warm, "warmed once")
 
-	tx = ok(t, b, "begin", conn)
-	for i := 0; i < BulkWrites; i += 4096 {
-		rows := make([]value.Value, 0, 4096)
-		for j := i; j < i+4096; j++ {
-			rows = append(rows, o("id", n(float64(BulkWrites+j))))
-		}
-		ok(t, b, "insertMany", conn, tx, s("d"), s("t"), a(rows...))
-	}
-	ok(t, b, "commit", conn, tx)
+	insertIDs(t, b, conn, BulkWrites, BulkWrites)
 	require.Len(t, b.warm, 1)
 	ok(t, b, "close", conn)
 	require.Empty(t, b.warm, "a closed connection is not warmed")
