@@ -91,7 +91,10 @@ func (b *Bridge) WarmCaches() {
 	for _, c := range b.warm {
 		_ = c.WarmCache()
 	}
-	b.warm = b.warm[:0]
+	// Not b.warm[:0]: the array would keep the connections, and a closed
+	// one's store with them (on the memory adapter its files: a heap the
+	// memory limit no longer counts, collected back to back).
+	b.warm = nil
 }
 
 type shared struct {

@@ -3,12 +3,15 @@ package bridge
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
+	"weak"
 
 	"github.com/stretchr/testify/require"
 
+	"minibase/engine"
 	"minibase/engine/value"
 	"minibase/fsadapter"
 	"minibase/fsadapter/memfs"
@@ -275,4 +278,28 @@ func TestWarmCachesAfterABulkCommit(t *testing.T) {
 	require.Len(t, b.warm, 1)
 	ok(t, b, "close", conn)
 	require.Empty(t, b.warm, "a closed connection is not warmed")
+}
+
+// A connection closed after its bulk commit was warmed is not kept alive
+// by the bridge: on the memory adapter its store holds the files, a heap
+// the memory limit stops counting at the close.
+func TestWarmCachesKeepsNoClosedConnection(t *testing.T) {
+	b := newBridge(t)
+	conn := ok(t, b, "open", o("adapter", s("memory"), "root", s("gone")))
+	ok(t, b, "createDatabase", conn, s("d"), o())
+	ok(t, b, "createTable", conn, s("d"), s("t"), o("columns", a(o("name", s("id"), "type", s("number"), "primaryKey", value.BoolOf(true)))))
+	insertIDs(t, b, conn, 0, BulkWrites)
+	require.True(t, b.TookBulk())
+	b.WarmCaches()
+	require.Len(t, b.byRoot, 1)
+	var gone weak.Pointer[engine.Conn]
+	for _, sh := range b.byRoot {
+		gone = weak.Make(sh.conn)
+	}
+	ok(t, b, "close", conn)
+	for range 3 {
+		runtime.GC()
+	}
+	require.Nil(t, gone.Value(), "the closed connection is still reachable")
+	runtime.KeepAlive(b) // the bridge lives on, as in the wasm host
 }
