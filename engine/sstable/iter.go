@@ -92,7 +92,7 @@ func (it *Iter) load(i int) bool {
 	if it.reverse {
 		it.allIn = it.lower == nil || i > 0 && bytes.Compare(it.r.blocks[i-1].lastKey, it.lower) >= 0
 	} else {
-		it.allIn = it.upper == nil || bytes.Compare(it.r.blocks[i].lastKey, it.upper) < 0
+		it.allIn = it.before(i, nil)
 	}
 	b, offs, ok := splitBlock(b)
 	if !ok {
