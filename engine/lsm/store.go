@@ -330,30 +330,13 @@ func applyOwned(t *memtable.Table, n int, opAt func(int) kv.Op, tombs bool) *mem
 		return t
 	}
 	order := sortedOps(n, opAt)
-	b := memtable.NewBuilder(t.Len() + n)
-	it := t.NewIter(nil, nil, false)
-	more := it.Next()
-	for j := 0; j < len(order); j++ {
+	return t.Merged(len(order), func(j int) ([]byte, []byte, bool) {
 		op := opAt(int(order[j]))
-		for more && bytes.Compare(it.Key(), op.Key) < 0 {
-			b.Add(it.Key(), it.Value())
-			more = it.Next()
+		if op.Delete && tombs {
+			return op.Key, tombstone, false
 		}
-		if more && bytes.Equal(it.Key(), op.Key) {
-			more = it.Next() // replaced or deleted by op
-		}
-		switch {
-		case !op.Delete:
-			b.Add(op.Key, op.Value)
-		case tombs:
-			b.Add(op.Key, tombstone)
-		}
-	}
-	for ; more; more = it.Next() {
-		b.Add(it.Key(), it.Value())
-	}
-	_ = it.Close()
-	return b.Table()
+		return op.Key, op.Value, op.Delete
+	})
 }
 
 // Get returns the value of key or kv.ErrNotFound. The value stays valid and

@@ -1,33 +1,106 @@
 package memtable
 
-// Builder builds a table from entries added in strictly increasing key
-// order, bottom up in O(n) instead of n inserts: it is how the store loads a
-// checkpoint and repacks its memory after writing one. The table keeps the
-// slices it is given.
-type Builder struct {
-	items []item
-	size  int64
+// Merged returns a new table holding t's entries with n changes applied,
+// built bottom up in O(len+n) rather than by n inserts that each shift half
+// a node (and copy a path a clone shares): change(i) is the i-th change in
+// strictly increasing key order, a value to set under key or, with del, the
+// removal of key. t is left as it was. The new table keeps the slices it is
+// given, and t's.
+func (t *Table) Merged(n int, change func(i int) (key, value []byte, del bool)) *Table {
+	m := merger{out: make([]item, 0, t.length+n), size: t.size, change: change, n: n}
+	m.advance()
+	if t.root != nil {
+		m.walk(t.root)
+	}
+	for m.has {
+		m.put()
+	}
+	return build(m.out, m.size)
 }
 
-// NewBuilder returns a builder with room for n entries.
-func NewBuilder(n int) *Builder { return &Builder{items: make([]item, 0, max(n, 0))} }
-
-// Add appends an entry; its key must be greater than every key added before.
-func (b *Builder) Add(key, value []byte) {
-	b.items = append(b.items, newItem(key, value))
-	b.size += int64(len(key) + len(value))
+// merger interleaves a table's items, walked in order, with sorted changes.
+type merger struct {
+	out    []item
+	size   int64
+	change func(int) ([]byte, []byte, bool)
+	i, n   int   // the next change to read, of n
+	has    bool  // cur is a change not yet applied
+	cur    probe // its key with heads
+	val    []byte
+	del    bool
 }
 
-// Table returns the table of the entries added. The builder must not be used
-// afterwards.
-func (b *Builder) Table() *Table {
+// advance reads the next change into cur.
+func (m *merger) advance() {
+	if m.has = m.i < m.n; !m.has {
+		return
+	}
+	var k []byte
+	k, m.val, m.del = m.change(m.i)
+	m.i++
+	m.cur = newProbe(k)
+}
+
+// put applies the current change to a key the table does not hold (or
+// whose item was just passed over) and reads the next one.
+func (m *merger) put() {
+	if !m.del {
+		it := itemWithHeads(m.cur.key, m.val, m.cur.h0, m.cur.h1)
+		m.out = append(m.out, it)
+		m.size += int64(len(m.cur.key) + len(m.val))
+	}
+	m.advance()
+}
+
+// walk emits n's subtree in order. A leaf whose items all come before the
+// next change is copied whole.
+func (m *merger) walk(n *node) {
+	if len(n.children) == 0 {
+		// (A root leaf may be empty once every key was deleted.)
+		if len(n.items) == 0 || !m.has || n.items[len(n.items)-1].compare(&m.cur) < 0 {
+			m.out = append(m.out, n.items...)
+			return
+		}
+	}
+	for i := range n.items {
+		if len(n.children) > 0 {
+			m.walk(n.children[i])
+		}
+		m.emit(&n.items[i])
+	}
+	if len(n.children) > 0 {
+		m.walk(n.children[len(n.items)])
+	}
+}
+
+// emit outputs the changes that sort before x, then x unless a change
+// replaces or removes it.
+func (m *merger) emit(x *item) {
+	for m.has {
+		switch c := x.compare(&m.cur); {
+		case c < 0:
+			m.out = append(m.out, *x)
+			return
+		case c == 0:
+			m.size -= int64(x.kl) + int64(x.vlen())
+			m.put()
+			return
+		}
+		m.put()
+	}
+	m.out = append(m.out, *x)
+}
+
+// build returns the table of items, in strictly increasing key order, whose
+// key and value bytes add up to size. Nodes take their items as sub-slices
+// of the level's array, capacity cut at their length so that a later insert
+// reallocates rather than write into a neighbour's items.
+func build(items []item, size int64) *Table {
 	t := New()
-	items := b.items
-	b.items = nil
 	if len(items) == 0 {
 		return t
 	}
-	t.length, t.size = len(items), b.size
+	t.length, t.size = len(items), size
 	var children []*node
 	for {
 		nodes, up := t.buildLevel(items, children)
@@ -49,14 +122,15 @@ func (t *Table) buildLevel(items []item, children []*node) (nodes []*node, up []
 		count = 1
 	}
 	fill := len(items) - (count - 1) // items that stay on this level
+	nodes = make([]*node, 0, count)
+	up = make([]item, 0, count-1)
 	pos, child := 0, 0
 	for j := 0; j < count; j++ {
 		k := fill / count
 		if j < fill%count {
 			k++
 		}
-		nd := t.newNode()
-		nd.items = append(nd.items, items[pos:pos+k]...)
+		nd := &node{items: items[pos : pos+k : pos+k], cow: t.cow}
 		pos += k
 		if children != nil {
 			nd.children = make([]*node, 0, maxItems+1)

@@ -66,6 +66,11 @@ func (it *item) vlen() uint32 {
 // newItem is the item of key and value, heads computed.
 func newItem(key, value []byte) item {
 	h0, h1 := keyhead.Of(key)
+	return itemWithHeads(key, value, h0, h1)
+}
+
+// itemWithHeads is newItem for heads already computed.
+func itemWithHeads(key, value []byte, h0, h1 uint64) item {
 	it := item{kl: uint32(len(key)), vl: uint32(len(value)), h0: h0, h1: h1}
 	if len(key) > 0 {
 		it.k = unsafe.Pointer(unsafe.SliceData(key))
