@@ -551,8 +551,10 @@ export interface Stats {
   segments: number;
   /** Key and value bytes in the memtable. */
   memtableBytes: number;
-  /** Indexes and bloom filters held in memory, of the segments read so far (a segment is opened by its first read). */
+  /** Indexes and bloom filters held in memory, of the segments open (a segment is opened by its first read; past a limit, cacheBytes by default, the least recently read are closed again). */
   indexBytes: number;
+  /** Segments closed since open to keep indexBytes within its limit. */
+  indexCloses: number;
   /** Bytes held by the block cache, and its limit. */
   cacheBytes: number;
   cacheLimit: number;

@@ -104,7 +104,8 @@ type Stats struct {
 	Runs          int   // sorted runs of segments
 	Segments      int   // segment files in those runs
 	MemtableBytes int64 // key and value bytes in the memtable
-	IndexBytes    int64 // indexes and bloom filters held in memory (of the segments read so far)
+	IndexBytes    int64 // indexes and bloom filters held in memory (of the segments read since opened)
+	IndexCloses   int64 // segments closed since open to keep IndexBytes within its limit
 	CacheBytes    int64 // bytes held by the block cache
 	CacheLimit    int64 // the block cache's byte limit
 	CacheHits     int64 // block reads served by the cache since open

@@ -258,7 +258,9 @@ func (s *Store) writeRun(src source, dropTombs, prime bool) (run, error) {
 		if prime && primed < primeBudget {
 			// Reads of the new run start warm. Only where blocks are read
 			// from storage: a file kept in memory is read from there.
-			primed += sg.r.Load().Prime(data, primeBudget-primed)
+			if r := sg.r.Load(); r != nil {
+				primed += r.Prime(data, primeBudget-primed)
+			}
 		}
 		if prime && primed >= primeBudget {
 			s.cold = append(s.cold, num) // for WarmCache
@@ -367,6 +369,7 @@ func (s *Store) openSegment(num uint64, size int64) (*segment, error) {
 	}
 	sg.meta = metaOf(r)
 	sg.r.Store(r)
+	s.readers.add(sg, r)
 	s.segs[num] = sg
 	return sg, nil
 }
@@ -393,7 +396,7 @@ func (s *Store) newSegment(num uint64, size int64, meta segMeta, described bool)
 	} else {
 		read = func(off int64, n int) ([]byte, error) { return s.whole.read(s.fs, p, off, n) }
 	}
-	return &segment{num: num, name: name, size: size, meta: meta, described: described, read: read, readInto: readInto, cache: s.cache}
+	return &segment{num: num, name: name, size: size, meta: meta, described: described, read: read, readInto: readInto, cache: s.cache, readers: s.readers}
 }
 
 // install makes v the current version: it writes a manifest naming v, then

@@ -41,6 +41,7 @@ func Open(fsys fsadapter.FS, opts Options) (*Store, error) {
 		segs:       map[uint64]*segment{},
 		nextFile:   1,
 		cache:      cache.New(opts.CacheBytes),
+		readers:    &openReaders{limit: opts.IndexBytes},
 	}
 	if dir := path.Clean(opts.Dir); opts.Dir != "" && dir != "." {
 		if err := fsys.MkdirAll(dir); err != nil {

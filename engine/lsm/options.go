@@ -58,6 +58,12 @@ type Options struct {
 	// CacheBytes bounds the block cache. Default DefaultCacheBytes; negative
 	// disables caching.
 	CacheBytes int64
+	// IndexBytes bounds the memory open segments hold for their indexes
+	// and bloom filters (Stats.IndexBytes): past it the least recently
+	// read segments are closed, to be opened again on their next read.
+	// The segment being read always stays open, whatever the limit.
+	// Default CacheBytes (DefaultCacheBytes when caching is disabled).
+	IndexBytes int64
 	// MaxLogFiles makes the store flush once this many log files exist, so a
 	// backend without cheap appends (one file per commit) never collects
 	// thousands of tiny files. Default DefaultMaxLogFiles.
@@ -87,6 +93,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CacheBytes == 0 {
 		o.CacheBytes = DefaultCacheBytes
+	}
+	if o.IndexBytes <= 0 {
+		o.IndexBytes = o.CacheBytes
+		if o.IndexBytes <= 0 {
+			o.IndexBytes = DefaultCacheBytes
+		}
 	}
 	if o.MaxLogFiles <= 0 {
 		o.MaxLogFiles = DefaultMaxLogFiles

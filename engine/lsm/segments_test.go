@@ -204,10 +204,53 @@ func TestSegmentsOpenOnFirstRead(t *testing.T) {
 	require.Greater(t, s.Stats().IndexBytes, one, "the scan opened the rest")
 }
 
-// Readers opening the same segments at once (a lookup and scans from other
-// goroutines, each opening what it reads first) see one consistent store.
-func TestSegmentsOpenConcurrently(t *testing.T) {
+// Open segments hold at most Options.IndexBytes (but for the one being
+// read): reads past it close the least recently read ones and open them
+// again when they need them, and every read still finds what it should.
+func TestOpenSegmentsStayWithinIndexBytes(t *testing.T) {
 	base, opts := segmentedStore(t, 600)
+	s := open(t, base, opts)
+	for i := 1; i <= 600; i += 3 {
+		_, err := s.Get(fmt.Appendf(nil, "key%05d", i))
+		require.NoError(t, err)
+	}
+	all := s.Stats()
+	require.Zero(t, all.IndexCloses, "the default limit holds a small store's indexes")
+	require.NoError(t, s.Close())
+
+	opts.IndexBytes = all.IndexBytes / 3
+	s = open(t, base, opts)
+	for round := range 2 {
+		for i := 1; i <= 600; i += 3 {
+			v, err := s.Get(fmt.Appendf(nil, "key%05d", i))
+			require.NoError(t, err)
+			require.Equal(t, fmt.Sprintf("value-%d", i), string(v))
+		}
+		it := s.NewIter(kv.IterOptions{Reverse: round == 1})
+		n := 0
+		for it.Next() {
+			n++
+		}
+		require.NoError(t, it.Close())
+		require.Equal(t, 601, n)
+		st := s.Stats()
+		require.LessOrEqual(t, st.IndexBytes, opts.IndexBytes+all.IndexBytes/int64(all.Segments)*2, "round %d", round)
+		require.Positive(t, st.IndexCloses)
+	}
+}
+
+// Readers opening the same segments at once (a lookup and scans from other
+// goroutines, each opening what it reads first) see one consistent store,
+// also while a small IndexBytes closes segments as fast as they open.
+func TestSegmentsOpenConcurrently(t *testing.T) {
+	for _, limit := range []int64{0, 1} {
+		t.Run(fmt.Sprint("IndexBytes ", limit), func(t *testing.T) { segmentsOpenConcurrently(t, limit) })
+	}
+}
+
+func segmentsOpenConcurrently(t *testing.T, limit int64) {
+	base, opts := segmentedStore(t, 600)
+	opts.IndexBytes = limit
 	s := open(t, base, opts)
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)

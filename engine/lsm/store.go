@@ -101,6 +101,7 @@ type Store struct {
 	nextFile     uint64              // number of the next segment or manifest
 	manifestName string              // "" before the first flush
 	cache        *cache.Cache
+	readers      *openReaders // bounds what open segments hold
 	whole        wholeFile
 
 	files     map[string]int64 // every file of the store, with its size
@@ -407,6 +408,7 @@ func (s *Store) unref(v version) {
 // removal leaves the file for Open to delete as an orphan.
 func (s *Store) dropSegment(sg *segment) {
 	delete(s.segs, sg.num)
+	s.readers.drop(sg)
 	s.cache.Evict(sg.num)
 	s.whole.forget(s.path(sg.name))
 	if !s.closed {
@@ -444,11 +446,7 @@ func (s *Store) Stats() kv.Stats {
 			st.LiveBytes += int64(sg.meta.liveBytes)
 		}
 	}
-	for _, sg := range s.segs {
-		if r := sg.r.Load(); r != nil {
-			st.IndexBytes += r.ResidentBytes
-		}
-	}
+	st.IndexBytes, st.IndexCloses = s.readers.stats()
 	st.Keys = max(st.Keys, 0)
 	for _, size := range s.files {
 		st.DiskBytes += size

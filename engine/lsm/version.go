@@ -36,10 +36,16 @@ type segment struct {
 	readInto  sstable.ReadIntoFunc // the same into a caller's buffer; nil when the backend cannot
 	cache     *cache.Cache
 	// r is the open reader, nil until the first read of a lazily opened
-	// segment.
+	// segment and after openReaders closed it.
 	r        atomic.Pointer[sstable.Reader]
 	refs     int
 	obsolete bool
+	readers  *openReaders // the store's, which counts r
+	used     atomic.Bool  // read since the hand of readers last passed
+	// held and heldBytes: r is counted by readers, as this many bytes
+	// (guarded by readers.mu).
+	held      bool
+	heldBytes int64
 }
 
 // open reads the segment's footer, index and bloom filter (in one read when
@@ -74,11 +80,15 @@ func metaOf(r *sstable.Reader) segMeta {
 	return segMeta{smallest: r.Smallest(), largest: r.Largest(), entries: r.Entries, tombstones: r.Tombstones, liveBytes: r.LiveBytes, tail: r.TailBytes()}
 }
 
-// reader returns the segment's reader, opening it on first use. Two
+// reader returns the segment's reader, opening it on first use (and again
+// after openReaders closed it). Two
 // goroutines may open it at once; one reader is kept. A failure (damage, or
 // bytes a backend has not loaded yet) is not kept: the next read tries again.
 func (sg *segment) reader() (*sstable.Reader, error) {
 	if r := sg.r.Load(); r != nil {
+		if !sg.used.Load() {
+			sg.used.Store(true)
+		}
 		return r, nil
 	}
 	r, err := sg.open()
@@ -86,8 +96,12 @@ func (sg *segment) reader() (*sstable.Reader, error) {
 		return nil, err
 	}
 	if !sg.r.CompareAndSwap(nil, r) {
-		return sg.r.Load(), nil
+		if kept := sg.r.Load(); kept != nil {
+			return kept, nil
+		}
+		return r, nil // closed again meanwhile: this read uses its own
 	}
+	sg.readers.add(sg, r)
 	return r, nil
 }
 

@@ -130,7 +130,7 @@ try {
   const warmUs = ((performance.now() - l0) * 1000) / LOOKUPS;
   st = await sample(conn);
   const rate = (st.cacheHits - hits0) / Math.max(1, st.cacheHits - hits0 + st.cacheMisses - miss0);
-  out.push(['unique-key lookup, warm', `${warmUs.toFixed(1)} µs`, `${LOOKUPS} random keys of ${ROWS.toLocaleString('en-US')}; block cache hit rate ${(rate * 100).toFixed(0)}% (limit ${mb(st.cacheLimit)})`]);
+  out.push(['unique-key lookup, warm', `${warmUs.toFixed(1)} µs`, `${LOOKUPS} random keys of ${ROWS.toLocaleString('en-US')}; block cache hit rate ${(rate * 100).toFixed(0)}% (limit ${mb(st.cacheLimit)}); segment indexes held ${mb(st.indexBytes)}, ${st.indexCloses} segments closed to stay within the limit`]);
 
   // compaction and disk size
   const c0 = performance.now();

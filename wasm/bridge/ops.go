@@ -501,6 +501,7 @@ func opStats(c *call, conn *engine.Conn) error {
 		value.Member{Key: "segments", Value: n(int64(s.Segments))},
 		value.Member{Key: "memtableBytes", Value: n(s.MemtableBytes)},
 		value.Member{Key: "indexBytes", Value: n(s.IndexBytes)},
+		value.Member{Key: "indexCloses", Value: n(s.IndexCloses)},
 		value.Member{Key: "cacheBytes", Value: n(s.CacheBytes)},
 		value.Member{Key: "cacheLimit", Value: n(s.CacheLimit)},
 		value.Member{Key: "cacheHits", Value: n(s.CacheHits)},
