@@ -234,3 +234,22 @@ func TestSegmentDisagreeingWithManifest(t *testing.T) {
 		})
 	}
 }
+
+// File names are the 20-digit zero-padded number and the suffix, as
+// fmt.Sprintf("%020d%s") wrote them (files of existing stores must keep
+// being found), and parse back to their number and kind.
+func TestFileNames(t *testing.T) {
+	for _, n := range []uint64{0, 1, 9, 10, 12345, 1<<32 + 7, 1<<63 - 1, 1<<64 - 1} {
+		for _, c := range []struct {
+			name string
+			kind fileKind
+			suf  string
+		}{{logFileName(n), kindLog, logSuffix}, {segFileName(n), kindSeg, segSuffix}, {manifestFileName(n), kindManifest, manifestSuffix}} {
+			require.Equal(t, fmt.Sprintf("%020d%s", n, c.suf), c.name)
+			f, ok := parseFileName(c.name)
+			require.True(t, ok, c.name)
+			require.Equal(t, c.kind, f.kind, c.name)
+			require.Equal(t, n, f.num, c.name)
+		}
+	}
+}

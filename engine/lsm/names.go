@@ -1,7 +1,6 @@
 package lsm
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -18,9 +17,20 @@ const (
 	numDigits      = 20
 )
 
-func logFileName(seq uint64) string      { return fmt.Sprintf("%020d%s", seq, logSuffix) }
-func segFileName(num uint64) string      { return fmt.Sprintf("%020d%s", num, segSuffix) }
-func manifestFileName(num uint64) string { return fmt.Sprintf("%020d%s", num, manifestSuffix) }
+func logFileName(seq uint64) string      { return fileName(seq, logSuffix) }
+func segFileName(num uint64) string      { return fileName(num, segSuffix) }
+func manifestFileName(num uint64) string { return fileName(num, manifestSuffix) }
+
+// fileName is fmt.Sprintf("%020d%s", n, suffix) without fmt, which under
+// wasm made naming a large store's segments at open a few milliseconds.
+func fileName(n uint64, suffix string) string {
+	b := make([]byte, numDigits, numDigits+len(suffix))
+	for i := numDigits - 1; i >= 0; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(append(b, suffix...))
+}
 
 // fileKind tells the store's files apart.
 type fileKind int
