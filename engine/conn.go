@@ -236,6 +236,23 @@ func (c *Conn) CompactStep() (more, behind bool, err error) {
 	return more, behind, storageErr("compact", err)
 }
 
+// Checkpoint flushes the store's log to a segment once it holds enough to
+// make replaying it at the next open costly (lsm.Store.Checkpoint), and
+// reports whether it did. Hosts call it when writes have gone quiet.
+func (c *Conn) Checkpoint() (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.checkOpen(); err != nil {
+		return false, err
+	}
+	st, ok := c.store.(*lsm.Store)
+	if !ok {
+		return false, nil
+	}
+	flushed, err := st.Checkpoint()
+	return flushed, storageErr("checkpoint", err)
+}
+
 // WarmCache fills the block cache's free room with what the store's
 // newest flush wrote but could not keep there (lsm.Store.WarmCache): the
 // host calls it after collecting a bulk load's garbage. It is a hint: an

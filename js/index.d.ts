@@ -240,8 +240,10 @@ export interface ConnectOptions {
   durability?: 'normal' | 'strict';
   /** Log bytes the memtable collects before it is flushed to a segment file. Default 8 MB on node and memory, 4 MB on wx and IndexedDB. Used when the root is first opened. */
   memtableBytes?: number;
-  /** Byte limit of the block cache for segment files. Default 16 MB on node and memory, 8 MB on wx and IndexedDB. Used when the root is first opened. */
+  /** Byte limit of the block cache for segment files. Default 16 MB on node and memory, 8 MB on wx and IndexedDB. Used when the root is first opened. It also bounds the segment indexes and bloom filters kept in memory. */
   cacheBytes?: number;
+  /** Milliseconds writes must be quiet before the connection checkpoints (see `checkpoint()`). Default 2000; 0 turns idle checkpoints off. */
+  checkpointIdleMs?: number;
   /** The engine binary; default js/dist/minibase.wasm. Used only when the process-wide engine is first started. */
   wasm?: string | URL | Uint8Array | ArrayBuffer | WebAssembly.Module;
   /** A declared, versioned schema: connect resolves once the root is at its version. */
@@ -614,6 +616,12 @@ export class Connection {
   schemaVersion(): Promise<number>;
   stats(): Promise<Stats>;
   compact(): Promise<void>;
+  /**
+   * Flushes the log to a segment now when it holds 256 KB or more, so that the next open
+   * replays nothing. Done by itself after writes have been quiet for 2 s and when a page or
+   * mini-program is hidden; every write is durable when acknowledged either way.
+   */
+  checkpoint(): Promise<{ flushed: boolean }>;
   /** Checks every index against its rows and every row against its schema; CORRUPT when they disagree. */
   checkIntegrity(): Promise<void>;
   /**

@@ -62,3 +62,69 @@ func TestCloseFlushesALargeLog(t *testing.T) {
 		}
 	}
 }
+
+// Checkpoint flushes a log large enough to cost the next open a replay,
+// leaves a small one, refuses on a closed store, and on a failed flush
+// returns the error with the store as it was: every commit readable, later
+// commits accepted, and the next open replaying the log. Both log modes, and
+// with merges in steps.
+func TestCheckpoint(t *testing.T) {
+	value := make([]byte, 100)
+	for _, m := range modes {
+		for _, tc := range []struct {
+			name    string
+			commits int
+			failing bool
+			steps   bool
+			flushed bool
+		}{
+			{"large log", 3000, false, false, true},
+			{"large log, merges in steps", 3000, false, true, true},
+			{"small log", 50, false, false, false},
+			{"large log, flush fails", 3000, true, false, false},
+		} {
+			t.Run(m.name+"/"+tc.name, func(t *testing.T) {
+				inner := newMemFS(t)
+				ff := faultfs.Wrap(m.wrap(inner))
+				opts := lsm.Options{MaxLogFiles: 1 << 20, CompactInSteps: tc.steps}
+				s, err := lsm.Open(ff, opts)
+				require.NoError(t, err)
+				for i := range tc.commits {
+					b := &kv.Batch{}
+					b.Set(fmt.Appendf(nil, "k%06d", i), value)
+					require.NoError(t, s.Apply(b))
+				}
+				if tc.failing {
+					ff.FailFrom(1, nil)
+				}
+				flushed, err := s.Checkpoint()
+				require.Equal(t, tc.flushed, flushed)
+				st := s.Stats()
+				if tc.failing {
+					require.Error(t, err)
+					require.Positive(t, st.LogBytes)
+					ff.Reset()
+					b := &kv.Batch{}
+					b.Set([]byte("after"), value)
+					require.NoError(t, s.Apply(b), "commits go on after a failed checkpoint")
+				} else {
+					require.NoError(t, err)
+					require.Equal(t, tc.flushed, st.LogBytes == 0, "log of %d bytes", st.LogBytes)
+					require.Equal(t, tc.flushed, st.Flushes == 1)
+				}
+				// The process ends here without Close (s is dropped): the
+				// reopen replays only what the checkpoint left.
+				again := open(t, m.wrap(inner), opts)
+				require.Equal(t, tc.flushed, again.Stats().LogBytes == 0)
+				for i := range tc.commits {
+					got, err := again.Get(fmt.Appendf(nil, "k%06d", i))
+					require.NoError(t, err)
+					require.Len(t, got, len(value))
+				}
+				require.NoError(t, again.Close())
+				_, err = again.Checkpoint()
+				require.ErrorIs(t, err, kv.ErrClosed)
+			})
+		}
+	}
+}

@@ -527,6 +527,31 @@ func (s *Store) hasTombstones(r run) bool {
 	return false
 }
 
+// Checkpoint flushes the memtable to a segment when its log holds
+// closeFlushBytes or more, as Close does, and reports whether it did. Hosts
+// call it once writes have gone quiet: a process or tab that then ends
+// without closing leaves nothing to replay at the next open (a replay costs
+// about as much as the writes it repeats). Merges follow as after any flush.
+// A failed flush changes nothing but is returned; the log still holds every
+// commit.
+func (s *Store) Checkpoint() (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return false, fmt.Errorf("checkpoint: %w", kv.ErrClosed)
+	case s.broken != nil:
+		return false, fmt.Errorf("checkpoint: %w", s.broken)
+	case s.logBytes < closeFlushBytes:
+		return false, nil
+	}
+	if err := s.flushAndCompact(); err != nil {
+		s.flushWait = s.logBytes + s.opts.MemtableBytes/4
+		return false, fmt.Errorf("checkpoint: %w", err)
+	}
+	return true, nil
+}
+
 // closeFlushBytes is the least log Close flushes to a segment rather than
 // leave for the next open to replay: below it the replay is a few
 // milliseconds, less than a flush and the extra run it makes.

@@ -11,7 +11,7 @@ import { Sync } from './sync.js';
 import { RESTORE, backupTo, exportLines, importLines, restoreThrough } from './backup.js';
 import { applySchema, parseSchema, TX_HANDLE } from './schema.js';
 import { Live, afterCall } from './live.js';
-import { SYNC_WRITE_OPS } from './ops.gen.js';
+import { COMMITTING_OPS, SYNC_WRITE_OPS } from './ops.gen.js';
 
 /**
  * @typedef {object} Session internal handle a Connection shares with its tables
@@ -67,15 +67,54 @@ function equalityOnly(query) {
  * @returns {Connection}
  */
 export function openConnection(bridge, options, host = {}) {
-  const { schema, ...rest } = options ?? {};
+  const { schema, checkpointIdleMs, ...rest } = options ?? {};
+  const idleMs = checkpointIdleOption(checkpointIdleMs);
   // A declared schema (schema.js) is checked before anything is opened, and
   // the connection is handed out once the root is at its version.
   const declared = schema === undefined ? null : parseSchema(schema);
   const handle = bridge.call('open', rest);
-  const conn = new Connection(bridge, handle, options?.adapter ?? 'memory', host);
+  const conn = new Connection(bridge, handle, options?.adapter ?? 'memory', { ...host, checkpointIdleMs: idleMs });
   if (declared === null) return conn;
   return applySchema(conn, declared, (op, ...args) => bridge.call(op, handle, ...args), `${rest.adapter ?? 'memory'}:${rest.root ?? rest.name ?? ''}`);
 }
+
+/**
+ * How long writes must have been quiet, by default, before a connection asks
+ * the engine for a checkpoint (op 'checkpoint': the log flushed to a segment
+ * once it holds 256 KB or more). A process or tab that then ends without
+ * close() leaves nothing to replay at the next open, where a replay costs
+ * about as much as the writes it repeats (~200 ms for 3 MB of log under
+ * wasm). `connect({ checkpointIdleMs })` sets it; 0 turns it off.
+ */
+export const IDLE_CHECKPOINT_MS = 2000;
+
+/**
+ * connect()'s checkpointIdleMs, checked: a whole number of milliseconds, 0
+ * or more (undefined: the default).
+ * @returns {number}
+ */
+export function checkpointIdleOption(ms) {
+  if (ms === undefined) return IDLE_CHECKPOINT_MS;
+  if (!Number.isSafeInteger(ms) || ms < 0) {
+    throw new MinibaseError('BAD_QUERY', 'connect: checkpointIdleMs must be a whole number of milliseconds, 0 (off) or more');
+  }
+  return ms;
+}
+
+/** Connections with writes not followed by a checkpoint yet (see checkpointPending). */
+const unchecked = new Set();
+
+/**
+ * Asks every connection with writes since its last checkpoint for one now,
+ * without waiting: what a page about to be hidden or unloaded does (the
+ * browser build calls it on visibilitychange and pagehide), since it may
+ * not run again. Best effort: every write was acknowledged durable already.
+ */
+export function checkpointPending() {
+  for (const c of [...unchecked]) c[CHECKPOINT_NOW]();
+}
+
+const CHECKPOINT_NOW = Symbol('checkpointNow');
 
 /** An open database connection (see `connect`). */
 export class Connection {
@@ -94,6 +133,7 @@ export class Connection {
     this.#adapter = adapter;
     this.#hostFetch = host.fetch;
     this.#files = host.files;
+    this.#idleMs = host.checkpointIdleMs ?? IDLE_CHECKPOINT_MS;
     this.#session = {
       call: (op, ...args) => this.#call(op, ...args),
       adapter,
@@ -111,6 +151,7 @@ export class Connection {
     if (this.#closed) throw new MinibaseError('CLOSED', `${op}: the connection is closed`);
     const result = this.#bridge.call(op, this.#handle, ...args);
     afterCall(this.#bridge, op, result, 'local');
+    if (COMMITTING_OPS.has(op)) this.#wrote();
     if (this.#syncs.size > 0 && SYNC_WRITE_OPS.has(op)) {
       // Push once the write is in (a bridge may answer with a promise).
       const notify = () => { for (const s of this.#syncs) s.notifyWrite(); };
@@ -137,6 +178,7 @@ export class Connection {
     const syncCall = (op, ...args) => {
       const r = this.#bridge.call(op, ...args);
       afterCall(this.#bridge, op, r, 'sync');
+      if (COMMITTING_OPS.has(op)) this.#wrote();
       return r;
     };
     const s = new Sync(syncCall, (o) => this.#call('syncOpen', db, o), opts);
@@ -368,10 +410,68 @@ export class Connection {
     const storeCall = (op, ...args) => {
       const r = call(op, ...args);
       afterCall(this.#bridge, op, r, 'local');
+      if (COMMITTING_OPS.has(op)) this.#wrote();
       return r;
     };
     const watch = (key, read, cb) => this.#liveState().watchStorage(prefix + key, read, cb);
     return new Storage(storeCall, { adapter: this.#adapter, prefix, cache, sweepInterval, onClose, watch });
+  }
+
+  // Writes arm one timer (not one per write): when it fires, a connection
+  // that wrote again meanwhile waits out the rest of the quiet period.
+  #idleMs;
+  #lastWrite = 0;
+  #idleTimer = null;
+
+  #wrote() {
+    unchecked.add(this); // for checkpointPending, whether or not idle checkpoints are on
+    if (this.#idleMs === 0) return;
+    this.#lastWrite = Date.now();
+    if (this.#idleTimer === null) this.#armIdle(this.#idleMs);
+  }
+
+  #armIdle(ms) {
+    this.#idleTimer = setTimeout(() => this.#idle(), ms);
+    // Node: the timer must not keep a process alive that is otherwise done.
+    this.#idleTimer?.unref?.();
+  }
+
+  #idle() {
+    this.#idleTimer = null;
+    const quiet = Date.now() - this.#lastWrite;
+    if (quiet >= 0 && quiet < this.#idleMs) this.#armIdle(this.#idleMs - quiet);
+    else this[CHECKPOINT_NOW]();
+  }
+
+  /** @internal a checkpoint now, its outcome ignored (see checkpointPending) */
+  [CHECKPOINT_NOW]() {
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
+    unchecked.delete(this);
+    if (this.#closed) return;
+    try {
+      const r = this.#bridge.call('checkpoint', this.#handle);
+      if (typeof r?.then === 'function') r.catch(() => {});
+    } catch {
+      // a checkpoint that failed changed nothing: the log still holds every write
+    }
+  }
+
+  /**
+   * Flushes the engine's log to a segment file now when it holds 256 KB or
+   * more, so that the next open of the database replays nothing: what a
+   * connection does by itself after writes have been quiet for
+   * `connect({ checkpointIdleMs })` (2 s) and, in the browser, when the page
+   * is hidden.
+   * Call it where the app knows it may be killed (a mini-program's onHide).
+   * Every write is durable when acknowledged either way.
+   * @returns {Promise<{ flushed: boolean }>}
+   */
+  async checkpoint() {
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
+    unchecked.delete(this);
+    return this.#call('checkpoint');
   }
 
   /** Closes the connection; later calls reject with CLOSED. Closing twice is a no-op. */
@@ -379,6 +479,9 @@ export class Connection {
     if (this.#closed) return;
     for (const s of this.#syncs) s.stop();
     this.#live?.close();
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
+    unchecked.delete(this);
     this.#closed = true;
     await this.#bridge.call('close', this.#handle);
   }

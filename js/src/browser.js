@@ -13,7 +13,7 @@
 import './wasm_exec.js'; // defines globalThis.Go (copied from the Go toolchain by js/build.mjs)
 import { runEngine, sharedEngine as shared } from './engine.js';
 import { minibaseImports } from './imports.js';
-import { Connection, openConnection } from './api.js';
+import { Connection, checkpointIdleOption, checkpointPending, openConnection } from './api.js';
 import { applySchema, parseSchema } from './schema.js';
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { idbHost, storageEvents, forgetWitness } from './browser-idb.js';
@@ -151,6 +151,16 @@ if (typeof DedicatedWorkerGlobalScope === 'function' && globalThis instanceof De
   serveOpfs(globalThis, ({ wasm, reserveMB = DEFAULT_RESERVE_MB }) => start(wasm, reserveMB, { opfs: opfsHost }));
 }
 
+// A page being hidden may not run again (a closed tab, a phone putting the
+// browser away): connections with writes since their last checkpoint flush
+// their logs now, so that the next open replays nothing.
+if (typeof document === 'object' && document !== null && typeof document.addEventListener === 'function') {
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden') checkpointPending();
+  });
+  globalThis.addEventListener?.('pagehide', () => checkpointPending());
+}
+
 /** The engine of this page or worker, started on first use and again after it died. */
 const sharedEngine = shared((wasm, reserveMB = DEFAULT_RESERVE_MB) => start(wasm, reserveMB));
 
@@ -199,6 +209,8 @@ function database(name, options) {
  * @param {number} [options.residentBytes] 'indexeddb': the bytes of segment chunks kept loaded
  *   (default 32 MB); the rest is read from IndexedDB when a query needs it. One call's own chunks
  *   may go past it, up to 4 × residentBytes (at least 64 MB); a call needing more is TOO_LARGE
+ * @param {number} [options.checkpointIdleMs=2000] how long writes must be quiet before the
+ *   connection checkpoints (Connection.checkpoint); 0 turns it off
  * @param {boolean} [options.persist=false] ask the browser to exempt the origin's storage from
  *   eviction (navigator.storage.persist(); `storageInfo().persisted` tells whether it is)
  * @param {string|URL|Uint8Array|ArrayBuffer|WebAssembly.Module} [options.wasm] the engine
@@ -207,16 +219,17 @@ function database(name, options) {
  */
 export async function connect(options = {}) {
   try {
-    const { wasm, reserveMB, locks, adapter = 'indexeddb', name: given, root, persist, residentBytes, ...rest } = options ?? {};
+    const { wasm, reserveMB, locks, adapter = 'indexeddb', name: given, root, persist, residentBytes, checkpointIdleMs, ...rest } = options ?? {};
     const name = given ?? root ?? 'minibase';
     if (typeof name !== 'string' || name === '') throw new MinibaseError('BAD_QUERY', 'connect: name must be a non-empty string');
     const durability = rest.durability ?? 'normal';
     if (residentBytes !== undefined && !(Number.isSafeInteger(residentBytes) && residentBytes >= 0)) {
       throw new MinibaseError('BAD_QUERY', 'connect: residentBytes must be a whole number of bytes, 0 or more');
     }
+    const idle = { checkpointIdleMs: checkpointIdleOption(checkpointIdleMs) };
     if (adapter === 'memory') {
       const bridge = await sharedEngine(wasm, reserveMB);
-      return openConnection(bridge, { ...rest, adapter, root: name, durability });
+      return openConnection(bridge, { ...rest, adapter, root: name, durability, ...idle });
     }
     if (adapter !== 'indexeddb' && adapter !== 'opfs') {
       throw new MinibaseError('BAD_QUERY', `connect: unknown adapter '${adapter}' in the browser (indexeddb, opfs or memory)`);
@@ -241,14 +254,14 @@ export async function connect(options = {}) {
         owner: () => OpfsOwner.start(name, { durability, wasm, reserveMB, workerURL: opfsWorker ?? import.meta.url, channel }),
       });
       const handle = await bridge.call('open', { ...rest, durability });
-      return new Connection(bridge, handle, 'opfs');
+      return new Connection(bridge, handle, 'opfs', idle);
     }
     const { schema, ...engineOptions } = rest;
     const declared = schema === undefined ? null : parseSchema(schema);
     const { bridge } = await database(name, { wasm, reserveMB, locks, durability, residentBytes });
     // The other options (the engine's, e.g. cacheBytes) go to the owner's engine as they are.
     const handle = await bridge.call('open', { ...engineOptions, durability });
-    const conn = new Connection(bridge, handle, 'indexeddb');
+    const conn = new Connection(bridge, handle, 'indexeddb', idle);
     return declared === null ? conn : applySchema(conn, declared, (op, ...args) => bridge.call(op, handle, ...args), `indexeddb:${name}`);
   } catch (err) {
     throw toMinibaseError(err, 'connect');

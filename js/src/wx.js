@@ -14,7 +14,7 @@ import { installPolyfills, calibrateClock, seedRandom, installed as polyfills } 
 import { installGo } from './wasm_exec.js'; // the build wraps Go's glue in installGo (js/build.mjs)
 import { runEngine, sharedEngine } from './engine.js';
 import { requestFetch } from './wx-request.js';
-import { openConnection } from './api.js';
+import { checkpointPending, openConnection } from './api.js';
 import { MinibaseError, toMinibaseError } from './errors.js';
 import { ON_CLOSE } from './storage.js';
 import { createAbortSignal, restoreBackup } from './backup.js';
@@ -232,9 +232,27 @@ export async function connect(options = {}) {
     const opts = { adapter: 'wx', root: 'minibase', durability: 'normal', ...rest };
     if (opts.adapter === 'wx' && typeof opts.root === 'string') opts.root = userDataRoot(api, opts.root);
     const bridge = await sharedBridge({ ...options, wasm }, runtime);
+    hookAppHide(api);
     return openConnection(bridge, opts, { fetch: typeof api.request === 'function' ? requestFetch(api) : undefined, files: wxFiles(api) });
   } catch (err) {
     throw toMinibaseError(err, 'connect');
+  }
+}
+
+let hideHooked = false;
+
+/**
+ * A mini-program sent to the background may be killed there without
+ * warning: when it is hidden, connections with writes since their last
+ * checkpoint flush their logs, so that the next start replays nothing.
+ */
+function hookAppHide(api) {
+  if (hideHooked || typeof api.onAppHide !== 'function') return;
+  hideHooked = true;
+  try {
+    api.onAppHide(() => checkpointPending());
+  } catch {
+    // a runtime that refuses the listener keeps the idle checkpoints
   }
 }
 

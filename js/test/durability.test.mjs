@@ -199,3 +199,72 @@ test('a root another live process has open is LOCKED; once that process dies it 
   assert.deepEqual(await conn.showDatabases(), ['held']);
   await conn.close();
 });
+
+// The child writes ~400 KB of log, prints 'written', and with idle
+// checkpoints on waits until its connection has checkpointed (the log
+// flushed, polled, bounded), prints 'quiet', and waits to be killed.
+const QUIET_WRITER = `
+import fs from 'node:fs';
+import { connect } from 'minibase-db';
+const idle = Number(process.env.IDLE);
+const conn = await connect({ adapter: 'node', root: process.env.ROOT, checkpointIdleMs: idle });
+await conn.createDatabase('d');
+await conn.useDatabase('d');
+await conn.createTable('t', { columns: [{ name: 'id', type: 'number', primaryKey: true }, { name: 'v', type: 'string' }] });
+for (let i = 0; i < 3000; i++) await conn.table('t').insert({ id: i, v: 'v'.repeat(100) });
+fs.writeSync(1, 'written ' + (await conn.stats()).logBytes + '\\n');
+if (idle > 0) {
+  for (let i = 0; i < 600 && (await conn.stats()).logBytes > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  fs.writeSync(1, 'quiet ' + (await conn.stats()).logBytes + '\\n');
+}
+setInterval(() => {}, 1000);
+`;
+
+/** Runs QUIET_WRITER until it printed `until`, then SIGKILLs it; resolves with its lines. */
+function quietWriterKilled(root, idle, until) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', QUIET_WRITER], {
+      cwd: repoRoot,
+      env: { ...process.env, ROOT: root, IDLE: String(idle) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      if (out.includes(until)) child.kill('SIGKILL');
+    });
+    child.stderr.on('data', (chunk) => (err += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (signal !== 'SIGKILL') reject(new Error(`writer ended by itself (code ${code}): ${err}`));
+      else resolve(out.trim().split('\n'));
+    });
+  });
+}
+
+test('a process killed after its writes went quiet leaves no log to replay; with idle checkpoints off it does', { timeout: 120_000 }, async (t) => {
+  for (const [idle, until, replays] of [[100, 'quiet', false], [0, 'written', true]]) {
+    const root = tempRoot(t);
+    const lines = await quietWriterKilled(root, idle, until);
+    assert.ok(Number(lines[0].split(' ')[1]) >= 256 << 10, `the writer logged ${lines[0]}`);
+    if (idle > 0) assert.equal(lines[1], 'quiet 0', 'the idle checkpoint flushed the log');
+    const conn = await connect({ adapter: 'node', root, checkpointIdleMs: 0 });
+    await conn.useDatabase('d');
+    const st = await conn.stats();
+    assert.equal(st.logBytes > 0, replays, `checkpointIdleMs ${idle}: ${st.logBytes} bytes of log at the reopen`);
+    assert.equal(await conn.table('t').count(), 3000);
+    // An explicit checkpoint flushes what the reopen replayed, and only a log worth it.
+    assert.deepEqual(await conn.checkpoint(), { flushed: replays });
+    assert.equal((await conn.stats()).logBytes, 0);
+    assert.deepEqual(await conn.checkpoint(), { flushed: false });
+    await conn.close();
+  }
+});
+
+test('checkpointIdleMs must be a whole number of milliseconds', async (t) => {
+  for (const bad of [-1, 1.5, '2000', Infinity, null]) {
+    await assert.rejects(connect({ adapter: 'node', root: tempRoot(t), checkpointIdleMs: bad }), (err) => err.code === 'BAD_QUERY', String(bad));
+  }
+});

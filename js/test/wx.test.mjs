@@ -106,6 +106,31 @@ test('the loader installs the missing globals and data persists under wx.env.USE
   assert.ok(fs.existsSync(path.join(dir, 'usr', 'kv')));
 });
 
+test('when the app goes to the background (wx.onAppHide), a connection that wrote flushes its log: the next start replays nothing', async (t) => {
+  const dir = tempDir(t);
+  let rt = runtime(dir);
+  let mb = rt.require('minibase-db');
+  let conn = await mb.connect({ checkpointIdleMs: 0 });
+  await conn.createDatabase('notes');
+  await conn.useDatabase('notes');
+  await conn.createTable('notes', NOTES);
+  for (let i = 0; i < 3000; i += 100) {
+    await conn.table('notes').insertMany(Array.from({ length: 100 }, (_, j) => ({ title: `t${i + j}`, body: 'b'.repeat(100) })));
+  }
+  assert.ok((await conn.stats()).logBytes >= 256 << 10);
+  rt.hide();
+  assert.equal((await conn.stats()).logBytes, 0, 'the log was flushed when the app was hidden');
+  // The app is killed in the background (no close): a new start on the same data.
+  rt = runtime(dir);
+  mb = rt.require('minibase-db');
+  conn = await mb.connect({ checkpointIdleMs: 0 });
+  await conn.useDatabase('notes');
+  assert.equal((await conn.stats()).logBytes, 0, 'nothing to replay');
+  assert.equal(await conn.table('notes').count(), 3000);
+  rt.hide(); // nothing written since: nothing to do
+  await conn.close();
+});
+
 test('the runtime API object can be passed in (Alipay my, Douyin tt shape)', async (t) => {
   const dir = tempDir(t);
   const rt = runtime(dir);

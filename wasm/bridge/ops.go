@@ -277,6 +277,17 @@ func opRollback(c *call, conn *engine.Conn) error {
 
 func opCompact(c *call, conn *engine.Conn) error { return c.done(conn.Compact()) }
 
+// opCheckpoint flushes the store's log to a segment when it has grown
+// enough to make the next open's replay costly (engine.Conn.Checkpoint),
+// and answers {flushed}.
+func opCheckpoint(c *call, conn *engine.Conn) error {
+	flushed, err := conn.Checkpoint()
+	if err != nil {
+		return err
+	}
+	return c.result(value.ObjectOf(value.Member{Key: "flushed", Value: value.BoolOf(flushed)}))
+}
+
 // opCompactStep runs one step of the store's merging (engine.Conn.
 // CompactStep) and answers {more, behind}. A step that merged some entries
 // and then met chunks not loaded yet succeeded: the host loads what it

@@ -92,6 +92,7 @@ var ops = []opSpec{
 	{name: "stats", conn: opStats},
 	{name: "compact", conn: opCompact},
 	{name: "compactStep", conn: opCompactStep},
+	{name: "checkpoint", conn: opCheckpoint},
 
 	{name: "schemaVersion", tx: true, conn: opSchemaVersion},
 	{name: "setSchemaVersion", tx: true, inTx: opSetSchemaVersion},

@@ -141,7 +141,8 @@ function minibase(adapter = 'indexeddb') {
   let conn, users;
   const open = async () => {
     const { connect } = await loadMinibase();
-    conn = await connect({ adapter, name: DB });
+    // No idle checkpoint (see ../systems.mjs).
+    conn = await connect({ adapter, name: DB, checkpointIdleMs: 0 });
     await conn.createDatabase('bench', { ifNotExists: true });
     await conn.useDatabase('bench');
     users = conn.table('users');

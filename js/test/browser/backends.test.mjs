@@ -186,3 +186,46 @@ for (const adapter of BACKENDS) {
       assert.deepEqual(await p.evaluate(() => window.evictions), []);
     }));
 }
+
+// A tab's log is checkpointed (flushed to a segment) once its writes go quiet
+// and when the page is hidden, so a browser killed after that reopens with
+// next to nothing to replay (on OPFS the engine logs its call records after
+// the checkpoint); with neither, the reopen replays the whole log.
+for (const adapter of BACKENDS) {
+  test(`${adapter}: a log checkpointed after quiet writes or a hidden page leaves nothing to replay after a kill`, { skip }, () =>
+    withProfile(async (profile) => {
+      for (const how of ['idle', 'hidden', 'neither']) {
+        let p = await env.page(await profile.launch());
+        const seen = await inPage(p, async (open, how) => {
+          const conn = await open(`quiet-${how}`, { checkpointIdleMs: how === 'idle' ? 1500 : 0 });
+          const notes = conn.table('notes');
+          // Commits of 100 rows: on IndexedDB every commit is a log file of
+          // its own, and the store flushes once it has a few hundred.
+          for (let i = 0; i < 3000; i += 100) await notes.insertMany(Array.from({ length: 100 }, (_, j) => ({ text: `note ${i + j} `.padEnd(100, '.'), n: i + j })));
+          const logged = (await conn.stats()).logBytes;
+          if (how === 'hidden') {
+            Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+            document.dispatchEvent(new Event('visibilitychange'));
+          }
+          let left = (await conn.stats()).logBytes;
+          for (let i = 0; how !== 'neither' && left > 0 && i < 400; i++) {
+            await new Promise((r) => setTimeout(r, 50));
+            left = (await conn.stats()).logBytes;
+          }
+          return { logged, left };
+        }, how, { adapter });
+        // (Idle checkpoints may also run between writes, should one take 1.5 s.)
+        if (how !== 'idle') assert.ok(seen.logged >= 256 << 10, `${how}: ${seen.logged} bytes of log written`);
+        assert.equal(seen.left > 0, how === 'neither', `${how}: ${seen.left} bytes of log left`);
+        await profile.kill();
+        p = await env.page(await profile.launch());
+        const reopened = await inPage(p, async (open, how) => {
+          const conn = await open(`quiet-${how}`, { checkpointIdleMs: 0 });
+          return { log: (await conn.stats()).logBytes, n: await conn.table('notes').count() };
+        }, how, { adapter });
+        assert.equal(reopened.n, 3000, how);
+        assert.equal(reopened.log >= 64 << 10, how === 'neither', `${how}: ${reopened.log} bytes of log replayed at the reopen`);
+        await profile.kill();
+      }
+    }));
+}

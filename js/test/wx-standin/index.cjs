@@ -595,7 +595,16 @@ function createWx({ dataDir, packageDir, capBytes, profile: profileName = 'devic
   const profile = profileOf(profileName);
   const manager = createFileSystemManager({ dataDir, packageDir, capBytes, profile, maxFds });
   const subpackages = new SubpackageSet(declared);
+  const hideListeners = new Set(); // wx.onAppHide's: the app went to the background
   const wx = {
+    onAppHide(listener) {
+      if (typeof listener !== 'function') throw new TypeError('onAppHide: listener must be a function');
+      hideListeners.add(listener);
+    },
+    offAppHide(listener) {
+      if (listener === undefined) hideListeners.clear();
+      else hideListeners.delete(listener);
+    },
     loadSubpackage({ name, success, fail, complete } = {}) {
       const found = subpackages.find(name);
       setTimeout(() => {
@@ -651,7 +660,11 @@ function createWx({ dataDir, packageDir, capBytes, profile: profileName = 'devic
       return { abort: () => ctrl.abort() };
     },
   };
-  return { wx, WXWebAssembly: createWXWebAssembly(packageDir, profile, subpackages), profile };
+  /** Sends the app to the background: wx.onAppHide's listeners run. */
+  const hide = () => {
+    for (const listener of [...hideListeners]) listener({});
+  };
+  return { wx, WXWebAssembly: createWXWebAssembly(packageDir, profile, subpackages), profile, hide };
 }
 
 /**

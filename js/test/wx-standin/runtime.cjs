@@ -54,7 +54,7 @@ function createRuntime({ dataDir, packageDir, capBytes, globals = {}, profile = 
   fs.mkdirSync(npm, { recursive: true });
   if (!fs.existsSync(path.join(npm, 'minibase-db'))) fs.symlinkSync(DIST, path.join(npm, 'minibase-db'), 'dir');
 
-  const { wx, WXWebAssembly, profile: p } = createWx({ dataDir, packageDir, capBytes, profile, SDKVersion, subpackages });
+  const { wx, WXWebAssembly, profile: p, hide } = createWx({ dataDir, packageDir, capBytes, profile, SDKVersion, subpackages });
   const context = newGlobal();
   Object.assign(context, {
     [p.api]: wx,
@@ -100,6 +100,8 @@ function createRuntime({ dataDir, packageDir, capBytes, globals = {}, profile = 
     /** The API object (wx, or tt on Douyin) and the loader (WXWebAssembly, TTWebAssembly). */
     wx,
     WXWebAssembly,
+    /** Sends the app to the background (wx.onAppHide's listeners run). */
+    hide,
     dataDir,
     packageDir,
     /** require() as code in the package root sees it. */
