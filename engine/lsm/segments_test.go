@@ -326,3 +326,31 @@ func TestLookupNamesEveryRunItMisses(t *testing.T) {
 	require.Equal(t, "v2-2", v, "the newest value, not an older run's")
 	require.Equal(t, 2, runs, "the newest run's block in the first pass: its segment is open")
 }
+
+// On a backend that loads bytes on demand, segments closed to stay within
+// IndexBytes are opened again by the run of a call that needs them: with a
+// limit that keeps one segment open, every lookup still converges on its
+// value in a few runs, each run naming what it missed.
+func TestClosedSegmentsReopenOnDemand(t *testing.T) {
+	base, opts := segmentedStore(t, 600)
+	cold := &coldSegments{FS: base, warm: true, loaded: map[string]bool{}, missed: map[string]bool{}}
+	opts.IndexBytes = 1
+	s := open(t, cold, opts)
+	defer func() { cold.warm = true }() // the check after the test reads everything
+	cold.warm = false
+	for i := 1; i <= 600; i += 7 {
+		for runs := 1; ; runs++ {
+			v, err := s.Get(fmt.Appendf(nil, "key%05d", i))
+			if err == nil {
+				require.Equal(t, fmt.Sprintf("value-%d", i), string(v))
+				break
+			}
+			require.ErrorIs(t, err, fsadapter.ErrNotResident)
+			require.Less(t, runs, 20, "key %d", i)
+			cold.loadMissed()
+		}
+	}
+	st := s.Stats()
+	require.Positive(t, st.IndexCloses)
+	require.Less(t, st.IndexBytes, int64(64<<10))
+}
