@@ -8,6 +8,7 @@ import (
 
 	"minibase/engine/kv"
 	"minibase/engine/lsm"
+	"minibase/fsadapter"
 	"minibase/fsadapter/faultfs"
 )
 
@@ -15,7 +16,6 @@ import (
 // replay, and leaves a small one; a flush that fails at close loses
 // nothing: the next open replays the log. Every case for both log modes.
 func TestCloseFlushesALargeLog(t *testing.T) {
-	value := make([]byte, 100)
 	for _, m := range modes {
 		for _, tc := range []struct {
 			name     string
@@ -28,16 +28,8 @@ func TestCloseFlushesALargeLog(t *testing.T) {
 			{"large log, flush fails", 3000, true, true},
 		} {
 			t.Run(m.name+"/"+tc.name, func(t *testing.T) {
-				inner := newMemFS(t)
-				ff := faultfs.Wrap(m.wrap(inner))
 				opts := lsm.Options{MaxLogFiles: 1 << 20} // no flush before Close on a write-once backend either
-				s, err := lsm.Open(ff, opts)
-				require.NoError(t, err)
-				for i := range tc.commits {
-					b := &kv.Batch{}
-					b.Set(fmt.Appendf(nil, "k%06d", i), value)
-					require.NoError(t, s.Apply(b))
-				}
+				inner, ff, s := logged(t, m, opts, tc.commits)
 				st := s.Stats()
 				require.Zero(t, st.Flushes)
 				require.Equal(t, tc.replayed && !tc.failing, st.LogBytes < 256<<10, "log of %d bytes", st.LogBytes)
@@ -53,11 +45,7 @@ func TestCloseFlushesALargeLog(t *testing.T) {
 					require.Zero(t, st.LogBytes)
 					require.Positive(t, st.Segments)
 				}
-				for i := range tc.commits {
-					got, err := again.Get(fmt.Appendf(nil, "k%06d", i))
-					require.NoError(t, err)
-					require.Len(t, got, len(value))
-				}
+				requireLogged(t, again, tc.commits)
 			})
 		}
 	}
@@ -69,7 +57,6 @@ func TestCloseFlushesALargeLog(t *testing.T) {
 // commits accepted, and the next open replaying the log. Both log modes, and
 // with merges in steps.
 func TestCheckpoint(t *testing.T) {
-	value := make([]byte, 100)
 	for _, m := range modes {
 		for _, tc := range []struct {
 			name    string
@@ -84,16 +71,8 @@ func TestCheckpoint(t *testing.T) {
 			{"large log, flush fails", 3000, true, false, false},
 		} {
 			t.Run(m.name+"/"+tc.name, func(t *testing.T) {
-				inner := newMemFS(t)
-				ff := faultfs.Wrap(m.wrap(inner))
 				opts := lsm.Options{MaxLogFiles: 1 << 20, CompactInSteps: tc.steps}
-				s, err := lsm.Open(ff, opts)
-				require.NoError(t, err)
-				for i := range tc.commits {
-					b := &kv.Batch{}
-					b.Set(fmt.Appendf(nil, "k%06d", i), value)
-					require.NoError(t, s.Apply(b))
-				}
+				inner, ff, s := logged(t, m, opts, tc.commits)
 				if tc.failing {
 					ff.FailFrom(1, nil)
 				}
@@ -105,7 +84,7 @@ func TestCheckpoint(t *testing.T) {
 					require.Positive(t, st.LogBytes)
 					ff.Reset()
 					b := &kv.Batch{}
-					b.Set([]byte("after"), value)
+					b.Set([]byte("after"), []byte("v"))
 					require.NoError(t, s.Apply(b), "commits go on after a failed checkpoint")
 				} else {
 					require.NoError(t, err)
@@ -116,15 +95,37 @@ func TestCheckpoint(t *testing.T) {
 				// reopen replays only what the checkpoint left.
 				again := open(t, m.wrap(inner), opts)
 				require.Equal(t, tc.flushed, again.Stats().LogBytes == 0)
-				for i := range tc.commits {
-					got, err := again.Get(fmt.Appendf(nil, "k%06d", i))
-					require.NoError(t, err)
-					require.Len(t, got, len(value))
-				}
+				requireLogged(t, again, tc.commits)
 				require.NoError(t, again.Close())
 				_, err = again.Checkpoint()
 				require.ErrorIs(t, err, kv.ErrClosed)
 			})
 		}
+	}
+}
+
+// logged opens a store in mode m on a fresh in-memory backend (wrapped for
+// fault injection) and commits n keys of 100-byte values, one per commit.
+func logged(t *testing.T, m mode, opts lsm.Options, n int) (fsadapter.FS, *faultfs.FS, *lsm.Store) {
+	t.Helper()
+	inner := newMemFS(t)
+	ff := faultfs.Wrap(m.wrap(inner))
+	s, err := lsm.Open(ff, opts)
+	require.NoError(t, err)
+	for i := range n {
+		b := &kv.Batch{}
+		b.Set(fmt.Appendf(nil, "k%06d", i), make([]byte, 100))
+		require.NoError(t, s.Apply(b))
+	}
+	return inner, ff, s
+}
+
+// requireLogged checks that s holds the n keys logged wrote.
+func requireLogged(t *testing.T, s *lsm.Store, n int) {
+	t.Helper()
+	for i := range n {
+		got, err := s.Get(fmt.Appendf(nil, "k%06d", i))
+		require.NoError(t, err)
+		require.Len(t, got, 100)
 	}
 }

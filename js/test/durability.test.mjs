@@ -103,12 +103,15 @@ for (let i = 0; i < 100000; i++) {
 }
 `;
 
-/** Runs the writer until it has acknowledged at least `acks` ids, then SIGKILLs it. */
-function writeUntilKilled(root, run, acks) {
+/**
+ * Runs `script` (an ES module) in a child process until `enough(stdout)`
+ * says so, then SIGKILLs it; resolves with what it printed.
+ */
+function runUntilKilled(script, env, enough) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', WRITER], {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
       cwd: repoRoot,
-      env: { ...process.env, ROOT: root, RUN: String(run) },
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -117,7 +120,7 @@ function writeUntilKilled(root, run, acks) {
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk) => {
       out += chunk;
-      if (!killed && out.split('\n').length - 1 >= acks) {
+      if (!killed && enough(out)) {
         killed = true;
         child.kill('SIGKILL');
       }
@@ -125,15 +128,18 @@ function writeUntilKilled(root, run, acks) {
     child.stderr.on('data', (chunk) => (err += chunk));
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      if (signal !== 'SIGKILL') {
-        reject(new Error(`writer ended by itself (code ${code}): ${err}`));
-        return;
-      }
-      const lines = out.split('\n');
-      lines.pop(); // a line cut short by the kill was never fully acknowledged
-      resolve(lines.map(Number));
+      if (signal !== 'SIGKILL') reject(new Error(`writer ended by itself (code ${code}): ${err}`));
+      else resolve(out);
     });
   });
+}
+
+/** Runs the writer until it has acknowledged at least `acks` ids, then SIGKILLs it. */
+async function writeUntilKilled(root, run, acks) {
+  const out = await runUntilKilled(WRITER, { ROOT: root, RUN: String(run) }, (o) => o.split('\n').length - 1 >= acks);
+  const lines = out.split('\n');
+  lines.pop(); // a line cut short by the kill was never fully acknowledged
+  return lines.map(Number);
 }
 
 test('a writer killed with SIGKILL loses no acknowledged insert', { timeout: 300_000 }, async (t) => {
@@ -221,27 +227,8 @@ setInterval(() => {}, 1000);
 `;
 
 /** Runs QUIET_WRITER until it printed `until`, then SIGKILLs it; resolves with its lines. */
-function quietWriterKilled(root, idle, until) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', QUIET_WRITER], {
-      cwd: repoRoot,
-      env: { ...process.env, ROOT: root, IDLE: String(idle) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      if (out.includes(until)) child.kill('SIGKILL');
-    });
-    child.stderr.on('data', (chunk) => (err += chunk));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (signal !== 'SIGKILL') reject(new Error(`writer ended by itself (code ${code}): ${err}`));
-      else resolve(out.trim().split('\n'));
-    });
-  });
+async function quietWriterKilled(root, idle, until) {
+  return (await runUntilKilled(QUIET_WRITER, { ROOT: root, IDLE: String(idle) }, (o) => o.includes(until))).trim().split('\n');
 }
 
 test('a process killed after its writes went quiet leaves no log to replay; with idle checkpoints off it does', { timeout: 120_000 }, async (t) => {
