@@ -531,9 +531,10 @@ func (s *Store) hasTombstones(r run) bool {
 // closeFlushBytes or more, as Close does, and reports whether it did. Hosts
 // call it once writes have gone quiet: a process or tab that then ends
 // without closing leaves nothing to replay at the next open (a replay costs
-// about as much as the writes it repeats). Merges follow as after any flush.
-// A failed flush changes nothing but is returned; the log still holds every
-// commit.
+// about as much as the writes it repeats). Merges follow as after any flush;
+// one that fails is retried later and surfaces through Compact, as after a
+// commit's flush. A failed flush changes nothing but is returned: the log
+// still holds every commit.
 func (s *Store) Checkpoint() (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -545,9 +546,14 @@ func (s *Store) Checkpoint() (bool, error) {
 	case s.logBytes < closeFlushBytes:
 		return false, nil
 	}
-	if err := s.flushAndCompact(); err != nil {
+	if err := s.flush(); err != nil {
 		s.flushWait = s.logBytes + s.opts.MemtableBytes/4
 		return false, fmt.Errorf("checkpoint: %w", err)
+	}
+	if s.opts.CompactInSteps {
+		s.flushWait = 0
+	} else if err := s.compactAfterFlush(); err != nil {
+		s.flushWait = s.logBytes + s.opts.MemtableBytes/4
 	}
 	return true, nil
 }
