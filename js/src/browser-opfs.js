@@ -54,13 +54,17 @@ function mapWriteError(err, what) {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // createSyncAccessHandle fails while another context (the previous owner's
-// worker, going away) still holds the file: retry for a while.
+// worker, going away) still holds the file: retry for a while. Chromium
+// lets go of a closed page's worker's handles late on a loaded machine
+// (once past 5 s in a CI run); the Web Lock already says no live owner
+// holds them, so waiting longer only delays a failure that should not come.
+const ACCESS_RETRIES = 300; // × 50 ms
 async function openAccess(fileHandle) {
   for (let i = 0; ; i++) {
     try {
       return await fileHandle.createSyncAccessHandle();
     } catch (err) {
-      if (err?.name !== 'NoModificationAllowedError' || i >= 100) {
+      if (err?.name !== 'NoModificationAllowedError' || i >= ACCESS_RETRIES) {
         const e = fsError(err?.name === 'NoModificationAllowedError' ? 'EBUSY' : 'EIO', `opfs: open ${fileHandle.name}: ${err?.message ?? err}`);
         e.locked = err?.name === 'NoModificationAllowedError';
         throw e;
