@@ -45,6 +45,12 @@ func (s *Store) flushAndCompact() error {
 	if err := s.flush(); err != nil {
 		return err
 	}
+	return s.mergeAfterFlush()
+}
+
+// mergeAfterFlush merges runs as the size tiers call for after a flush,
+// unless merges are left to CompactStep.
+func (s *Store) mergeAfterFlush() error {
 	if s.opts.CompactInSteps {
 		s.flushWait = 0
 		return nil

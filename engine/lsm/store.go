@@ -550,9 +550,7 @@ func (s *Store) Checkpoint() (bool, error) {
 		s.flushWait = s.logBytes + s.opts.MemtableBytes/4
 		return false, fmt.Errorf("checkpoint: %w", err)
 	}
-	if s.opts.CompactInSteps {
-		s.flushWait = 0
-	} else if err := s.compactAfterFlush(); err != nil {
+	if err := s.mergeAfterFlush(); err != nil {
 		s.flushWait = s.logBytes + s.opts.MemtableBytes/4
 	}
 	return true, nil

@@ -150,8 +150,7 @@ export class Connection {
   #call(op, ...args) {
     if (this.#closed) throw new MinibaseError('CLOSED', `${op}: the connection is closed`);
     const result = this.#bridge.call(op, this.#handle, ...args);
-    afterCall(this.#bridge, op, result, 'local');
-    if (COMMITTING_OPS.has(op)) this.#wrote();
+    this.#afterCall(op, result, 'local');
     if (this.#syncs.size > 0 && SYNC_WRITE_OPS.has(op)) {
       // Push once the write is in (a bridge may answer with a promise).
       const notify = () => { for (const s of this.#syncs) s.notifyWrite(); };
@@ -177,8 +176,7 @@ export class Connection {
     const opts = options?.fetch === undefined && this.#hostFetch ? { ...options, fetch: this.#hostFetch } : options;
     const syncCall = (op, ...args) => {
       const r = this.#bridge.call(op, ...args);
-      afterCall(this.#bridge, op, r, 'sync');
-      if (COMMITTING_OPS.has(op)) this.#wrote();
+      this.#afterCall(op, r, 'sync');
       return r;
     };
     const s = new Sync(syncCall, (o) => this.#call('syncOpen', db, o), opts);
@@ -409,12 +407,18 @@ export class Connection {
     };
     const storeCall = (op, ...args) => {
       const r = call(op, ...args);
-      afterCall(this.#bridge, op, r, 'local');
-      if (COMMITTING_OPS.has(op)) this.#wrote();
+      this.#afterCall(op, r, 'local');
       return r;
     };
     const watch = (key, read, cb) => this.#liveState().watchStorage(prefix + key, read, cb);
     return new Storage(storeCall, { adapter: this.#adapter, prefix, cache, sweepInterval, onClose, watch });
+  }
+
+  // After every call: live queries hear of commits (live.js), and a write
+  // arms the idle checkpoint.
+  #afterCall(op, result, source) {
+    afterCall(this.#bridge, op, result, source);
+    if (COMMITTING_OPS.has(op)) this.#wrote();
   }
 
   // Writes arm one timer (not one per write): when it fires, a connection
