@@ -253,6 +253,21 @@ func (c *Conn) Checkpoint() (bool, error) {
 	return flushed, storageErr("checkpoint", err)
 }
 
+// LendCache lends the store's block cache up to n bytes more for the
+// blocks it evicts (lsm.Store.LendCache) and returns what it took; 0 takes
+// the loan back. A closed store, or one without a block cache, takes none.
+func (c *Conn) LendCache(n int64) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.checkOpen() != nil {
+		return 0
+	}
+	if st, ok := c.store.(*lsm.Store); ok {
+		return st.LendCache(n)
+	}
+	return 0
+}
+
 // WarmCache fills the block cache's free room with what the store's
 // newest flush wrote but could not keep there (lsm.Store.WarmCache): the
 // host calls it after collecting a bulk load's garbage. It is a hint: an

@@ -557,7 +557,7 @@ export interface Stats {
   indexBytes: number;
   /** Segments closed since open to keep indexBytes within its limit. */
   indexCloses: number;
-  /** Bytes held by the block cache, and its limit. */
+  /** Bytes held by the block cache, and its limit; both include the memory a bulk call's growth lent it (under wasm: up to three times cacheBytes more, for the blocks it evicts, taken back by the next bulk work). */
   cacheBytes: number;
   cacheLimit: number;
   /** Block reads served by the cache / read from the backend since open, and hits / (hits + misses). */

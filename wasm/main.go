@@ -11,6 +11,7 @@ import (
 	"maps"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"syscall/js"
@@ -75,6 +76,12 @@ func mbCall(n uint32) uint32 {
 		// alive for this one.
 		respBuf = make([]byte, 0, 64<<10)
 	}
+	if n > bulkRequest && b.TakeBack() {
+		// The bulk call starts from the live heap, the loan's blocks and
+		// the garbage the raised limit let build up collected, as it
+		// would without a loan.
+		runtime.GC()
+	}
 	respBuf = b.Handle(reqBuf[:n], respBuf[:0])
 	if len(reqBuf) > bulkRequest {
 		// The next request is most likely small: a bulk one's buffer must
@@ -89,6 +96,10 @@ func mbCall(n uint32) uint32 {
 		// live and the caller is waiting on a long call anyway.
 		runtime.GC()
 		b.WarmCaches()
+		// What the call grew wasm memory by is held for good: the block
+		// caches may keep blocks in part of it (after the warm, which
+		// fills only their own room).
+		b.LendIdleMemory()
 	}
 	// Under GOOS=js the scheduler runs only while Go is executing: once a
 	// call returns, no goroutine runs until the next one. A collection
@@ -161,6 +172,7 @@ func main() {
 	debug.SetGCPercent(200)
 	b = bridge.New(openFS)
 	b.OnBudget = func(n int64) { debug.SetMemoryLimit(n) }
+	b.HostBytes = hostBytes
 	b.Burst = func(open func()) {
 		// Collect only at the memory limit while a store opens.
 		defer debug.SetGCPercent(debug.SetGCPercent(-1))
@@ -168,4 +180,15 @@ func main() {
 	}
 	b.OnBudget(b.MemoryBudget())
 	select {}
+}
+
+// hostBytes is the memory the Go runtime has taken from the host: in wasm,
+// the linear memory it has grown.
+func hostBytes() int64 {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64())
 }

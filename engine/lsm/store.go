@@ -416,6 +416,19 @@ func (s *Store) dropSegment(sg *segment) {
 	}
 }
 
+// LendCache lends the block cache up to n bytes more for the blocks it
+// evicts (cache.Cache.SetLoan) and returns what it took; 0 takes the loan
+// back. The wasm host lends memory the runtime already took from the host
+// and no longer uses: wasm memory is never given back, so blocks kept
+// there cost the device nothing more. A store without a block cache
+// (CacheBytes < 0) takes none.
+func (s *Store) LendCache(n int64) int64 {
+	if s.opts.CacheBytes < 0 {
+		return 0
+	}
+	return s.cache.SetLoan(n)
+}
+
 // Stats reports sizes and counters. Keys and LiveBytes count entries in
 // segments that later writes shadow, until compaction drops them; right
 // after Compact they are exact.

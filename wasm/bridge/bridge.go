@@ -40,9 +40,15 @@ type Bridge struct {
 	// closes, and when the files of stores held in memory grew or shrank
 	// by more than an eighth of it since it last heard.
 	OnBudget func(bytes int64)
-	heard    int64     // the budget OnBudget last heard
+	heard    int64     // the budget OnBudget last heard, without what is lent
 	heldThen int64     // of it, what holders held
+	lent     int64     // lent to the stores' block caches (LendIdleMemory)
+	told     int64     // the limit OnBudget last heard: heard plus lent
 	holders  []*shared // open or pending stores whose files are in memory
+	// HostBytes, when set, is the memory the runtime holds from the host
+	// (in wasm, the linear memory it has grown, never given back): what
+	// LendIdleMemory lends from.
+	HostBytes func() int64
 	// Burst, when set, runs open, a store opening, as a burst of
 	// allocation: the host holds its collector back to the memory budget
 	// meanwhile. Opening replays the log into a new memtable, allocating
@@ -103,6 +109,8 @@ type shared struct {
 	refs       int
 	durability engine.Durability
 	budget     int64            // memory the store is expected to hold (storeBudget)
+	cache      int64            // of it, its block cache's configured size
+	lent       int64            // lent to its block cache past that (LendIdleMemory)
 	held       fsadapter.Holder // the store's files, when they are in memory
 }
 
@@ -140,20 +148,113 @@ const BaseMemoryBytes = 8 << 20
 // memory adapter, live heap 42-44 MB against a 24 MB limit: 26 collections
 // in 3 s and 54 us per autocommit insert).
 func (b *Bridge) MemoryBudget() int64 {
-	var stores, held int64
+	stores, held := b.storeTotals()
+	return stores + headroom(stores) + held
+}
+
+// storeTotals sums the open and pending stores' budgets and held files.
+func (b *Bridge) storeTotals() (budget, held int64) {
 	for _, m := range []map[string]*shared{b.byRoot, b.pending} {
 		for _, sh := range m {
-			stores += sh.budget
+			budget += sh.budget
 			held += sh.heldBytes()
 		}
 	}
-	return stores + max(int64(BaseMemoryBytes), stores/2) + held
+	return budget, held
 }
 
+// headroom is the budget's room for everything but the stores of budget
+// bytes: half that, at least BaseMemoryBytes.
+func headroom(stores int64) int64 { return max(int64(BaseMemoryBytes), stores/2) }
+
+// budgetChanged takes back what was lent (the stores it was lent among
+// changed) and tells OnBudget the new budget.
 func (b *Bridge) budgetChanged() {
+	b.takeBack()
+	b.hear()
+}
+
+// MaxCacheLoan bounds what LendIdleMemory lends a store's block cache, as a
+// multiple of the cache's configured size.
+const MaxCacheLoan = 3
+
+// LendIdleMemory lends the open stores' block caches half of the memory
+// the runtime holds from the host past the budget and as much again as the
+// budget's headroom, at most MaxCacheLoan times each cache's own size,
+// shared in proportion to those sizes (each takes whole chunks of
+// cache.RingChunk), and raises the limit OnBudget hears by what they took. The host calls it right after collecting a bulk call's
+// garbage.
+//
+// A bulk call grows wasm memory well past the budget (a 100,000-row
+// insertMany on the small-device defaults: 47 MB against 24), and wasm
+// memory is never given back: blocks kept in that memory cost the device
+// nothing more, where each block read again is a file read (on a phone, a
+// call into the mini-program's file system). A cache keeps the blocks it
+// evicts in its loan (cache.Cache.SetLoan), in large chunks it lets go
+// whole. What the loan holds is live under a limit raised by as much, so
+// a write has the room it had before; its garbage may overshoot the limit
+// by the headroom kept out of the loan and stay within what is held. Bulk
+// work takes the loan back first (TakeBack), and so does a store opening
+// or closing, until the next bulk call lends again.
+func (b *Bridge) LendIdleMemory() {
+	if b.HostBytes == nil {
+		return
+	}
+	b.takeBack()
+	var caches int64
+	for _, sh := range b.byRoot {
+		caches += max(sh.cache, 0)
+	}
+	stores, _ := b.storeTotals()
+	if idle := (b.HostBytes() - b.MemoryBudget() - headroom(stores)) / 2; caches > 0 && idle > 0 {
+		for _, sh := range b.byRoot {
+			if sh.cache > 0 {
+				sh.lent = sh.conn.LendCache(min(idle*sh.cache/caches, MaxCacheLoan*sh.cache))
+				b.lent += sh.lent
+			}
+		}
+	}
+	b.hear()
+}
+
+// TakeBack ends the loan, as a store opening does, and reports whether
+// there was one. It runs before bulk work (a bulk request, a bulk
+// transaction begun), whose peak sets how much wasm memory is held for
+// good: the host then collects, and the loan's chunks are free pages for
+// the bulk work's large arrays.
+func (b *Bridge) TakeBack() bool {
+	if b.lent == 0 {
+		return false
+	}
+	b.takeBack()
+	b.hear()
+	return true
+}
+
+// takeBack ends the loan: the caches drop what they hold past their own
+// size. The caller tells OnBudget.
+func (b *Bridge) takeBack() {
+	for _, m := range []map[string]*shared{b.byRoot, b.pending} {
+		for _, sh := range m {
+			if sh.lent > 0 {
+				sh.lent = 0
+				if sh.conn != nil {
+					sh.conn.LendCache(0)
+				}
+			}
+		}
+	}
+	b.lent = 0
+}
+
+// hear tells OnBudget the budget plus what is lent, when that changed
+// (LendIdleMemory runs after every bulk call, most often lending nothing
+// new).
+func (b *Bridge) hear() {
 	b.heard, b.heldThen = b.MemoryBudget(), b.held()
-	if b.OnBudget != nil {
-		b.OnBudget(b.heard)
+	if limit := b.heard + b.lent; b.OnBudget != nil && limit != b.told {
+		b.told = limit
+		b.OnBudget(limit)
 	}
 }
 

@@ -73,6 +73,102 @@ func TestMemoryBudget(t *testing.T) {
 		"every change is heard; an opening store counts from before its open")
 }
 
+// LendIdleMemory lends the block caches half of what the runtime holds
+// past the budget and its headroom again, in proportion to their sizes, in
+// whole ring chunks and at most MaxCacheLoan times each, and raises the
+// limit heard by what they took; bulk work (TakeBack), and a store opening
+// or closing, takes it back.
+func TestLendIdleMemory(t *testing.T) {
+	b := New(func(adapter, root string) (fsadapter.FS, error) {
+		m, err := memfs.New()
+		return notHeld{m}, err
+	})
+	var heard []int64
+	b.OnBudget = func(n int64) { heard = append(heard, n) }
+	last := func() int64 { return heard[len(heard)-1] }
+	b.LendIdleMemory()
+	require.Empty(t, heard, "no HostBytes: nothing to lend from")
+	var host int64
+	b.HostBytes = func() int64 { return host }
+	const mb = 1 << 20
+	stat := func(c value.Value, k string) int64 {
+		v, found := ok(t, b, "stats", c).Get(k)
+		require.True(t, found, k)
+		return int64(v.Number())
+	}
+	small := ok(t, b, "open", o("adapter", s("memory"), "root", s("small"), "memtableBytes", n(mb/4), "cacheBytes", n(mb)))
+	budget := b.MemoryBudget()
+	require.Equal(t, int64(3*mb/2+BaseMemoryBytes), budget)
+
+	host = budget + BaseMemoryBytes + mb // half a chunk idle past the headroom
+	b.LendIdleMemory()
+	require.Equal(t, budget, last())
+	require.Equal(t, int64(mb), stat(small, "cacheLimit"))
+
+	host = budget + BaseMemoryBytes + 5*mb // 2.5 MB: two chunks
+	b.LendIdleMemory()
+	require.Equal(t, budget+2*mb, last())
+	require.Equal(t, int64(3*mb), stat(small, "cacheLimit"))
+
+	host = budget + 100*mb // far more than the cap
+	b.LendIdleMemory()
+	require.Equal(t, budget+MaxCacheLoan*mb, last())
+	require.Equal(t, int64((1+MaxCacheLoan)*mb), stat(small, "cacheLimit"))
+
+	// Reads keep the blocks the cache evicts in the loan: rows in
+	// segments, each read back.
+	ok(t, b, "createDatabase", small, s("d"), o())
+	ok(t, b, "createTable", small, s("d"), s("t"), o("columns", a(
+		o("name", s("id"), "type", s("number"), "primaryKey", value.BoolOf(true)),
+		o("name", s("pad"), "type", s("string")))))
+	rows := make([]value.Value, 2500)
+	for i := range rows {
+		rows[i] = o("id", n(float64(i)), "pad", s(strings.Repeat("x", 1000)))
+	}
+	ok(t, b, "insertMany", small, n(0), s("d"), s("t"), a(rows...))
+	require.Greater(t, stat(small, "segments"), int64(0))
+	get := func() {
+		for i := range rows {
+			ok(t, b, "get", small, n(0), s("d"), s("t"), n(float64(i)))
+		}
+	}
+	get()
+	require.Greater(t, stat(small, "cacheBytes"), int64(mb), "the loan is used")
+	misses := stat(small, "cacheMisses")
+	get()
+	require.Equal(t, misses, stat(small, "cacheMisses"), "every block read again is in the cache or its loan")
+
+	// Bulk work takes the loan back: the limit heard, the cache's limit and
+	// what it holds come back to its own.
+	n0 := len(heard)
+	ok(t, b, "begin", small, o("bulk", value.BoolOf(true)))
+	require.Equal(t, budget, last())
+	require.Len(t, heard, n0+1)
+	require.Equal(t, int64(mb), stat(small, "cacheLimit"))
+	require.LessOrEqual(t, stat(small, "cacheBytes"), int64(mb))
+	require.False(t, b.TakeBack(), "nothing lent any more")
+	ok(t, b, "begin", small, o("bulk", value.BoolOf(true)))
+	require.Len(t, heard, n0+1, "nothing lent: nothing heard")
+	b.LendIdleMemory()
+	require.True(t, b.TakeBack())
+
+	// Two stores share in proportion to their caches. A store opening takes
+	// every loan back first.
+	b.LendIdleMemory()
+	big := ok(t, b, "open", o("adapter", s("memory"), "root", s("big"), "memtableBytes", n(mb/4), "cacheBytes", n(2*mb)))
+	require.Equal(t, int64(mb), stat(small, "cacheLimit"), "taken back when a store opened")
+	budget = b.MemoryBudget()
+	require.Equal(t, budget, last())
+	host = budget + BaseMemoryBytes + 6*mb
+	b.LendIdleMemory()
+	require.Equal(t, int64(mb+mb), stat(small, "cacheLimit"))
+	require.Equal(t, int64(2*mb+2*mb), stat(big, "cacheLimit"))
+	require.Equal(t, budget+3*mb, last())
+	ok(t, b, "close", big)
+	require.Equal(t, int64(mb), stat(small, "cacheLimit"), "taken back when a store closed")
+	require.Equal(t, b.MemoryBudget(), last())
+}
+
 // notHeld hides a memory filesystem's HeldBytes.
 type notHeld struct{ fsadapter.FS }
 

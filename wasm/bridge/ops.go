@@ -3,6 +3,7 @@ package bridge
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/metrics"
 	"slices"
 	"strings"
@@ -233,6 +234,12 @@ func opBegin(c *call, conn *engine.Conn) error {
 	begin := conn.Begin
 	if bulk {
 		begin = conn.BeginBulk
+		// A bulk transaction's chunks and commit run without the caches'
+		// loan, from a collected heap: its peak sets the wasm memory held
+		// for good (see TakeBack). The commit's collection lends again.
+		if c.b.TakeBack() {
+			runtime.GC()
+		}
 	}
 	tx, err := begin()
 	if err != nil {
@@ -419,7 +426,7 @@ func (b *Bridge) openRoot(key, adapter, root string, eo engine.Options) (*shared
 		if err != nil {
 			return nil, err
 		}
-		p = &shared{key: key, durability: eo.Durability, budget: storeBudget(eo)}
+		p = &shared{key: key, durability: eo.Durability, budget: storeBudget(eo), cache: storeCache(eo)}
 		if h, ok := fs.(fsadapter.Holder); ok && fs.Caps().InMemory {
 			p.held = h
 			b.holders = append(b.holders, p)
@@ -468,14 +475,19 @@ func inRoot(root string, err error) error {
 // memtable (the log bytes and the table over them, about twice its size)
 // and its block cache. The store's own defaults apply where eo has zeros.
 func storeBudget(eo engine.Options) int64 {
-	mt, cache := eo.Store.MemtableBytes, eo.Store.CacheBytes
+	mt := eo.Store.MemtableBytes
 	if mt <= 0 {
 		mt = lsm.DefaultMemtableBytes
 	}
-	if cache == 0 {
-		cache = lsm.DefaultCacheBytes
+	return 2*mt + max(storeCache(eo), 0)
+}
+
+// storeCache is the size of a store's block cache; negative: none.
+func storeCache(eo engine.Options) int64 {
+	if eo.Store.CacheBytes == 0 {
+		return lsm.DefaultCacheBytes
 	}
-	return 2*mt + max(cache, 0)
+	return eo.Store.CacheBytes
 }
 
 func opStats(c *call, conn *engine.Conn) error {
