@@ -61,7 +61,8 @@ type Bridge struct {
 	// (openRoot), by root key. Their budget counts from before their open,
 	// so that the limit is the one they are opened under.
 	pending map[string]*shared
-	// bulk says a call since the last TookBulk committed a bulk transaction.
+	// bulk says a call since the last TookBulk committed a bulk transaction
+	// or flushed a checkpoint.
 	bulk bool
 	// warm are the connections whose bulk commits WarmCaches has not
 	// followed up yet.
@@ -80,7 +81,10 @@ const BulkWrites = 1 << 16
 // transaction, which leaves a heap full of garbage and a collection under
 // way: the host collects then, at the end of the long call, instead of
 // letting the next short calls pay for it (the first hundred autocommit
-// inserts after a 100,000-row load took 0.6-2.6 ms each instead of ~0.1).
+// inserts after a 100,000-row load took 0.6-2.6 ms each instead of ~0.1),
+// and lends the block caches what the work grew (LendIdleMemory). A
+// checkpoint that flushed counts too: it runs once writes have gone quiet,
+// so what many small writes grew is lent as well.
 func (b *Bridge) TookBulk() bool {
 	was := b.bulk
 	b.bulk = false

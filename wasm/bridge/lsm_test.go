@@ -259,6 +259,21 @@ func TestTookBulk(t *testing.T) {
 	insertIDs(t, b, conn, 0, BulkWrites)
 	require.True(t, b.TookBulk(), "a transaction of BulkWrites rows")
 	require.False(t, b.TookBulk(), "heard once")
+	// A checkpoint that flushes counts; one with too little log does not.
+	small := ok(t, b, "open", o("adapter", s("memory"), "root", s("quiet"), "memtableBytes", n(8<<20)))
+	ok(t, b, "createDatabase", small, s("d"), o())
+	ok(t, b, "createTable", small, s("d"), s("t"), o("columns", a(o("name", s("id"), "type", s("number"), "primaryKey", value.BoolOf(true)), o("name", s("pad"), "type", s("string")))))
+	require.False(t, b.TookBulk())
+	v, _ := ok(t, b, "checkpoint", small).Get("flushed")
+	require.False(t, v.Bool())
+	require.False(t, b.TookBulk(), "nothing flushed")
+	for i := range 400 {
+		ok(t, b, "insert", small, n(0), s("d"), s("t"), o("id", n(float64(i)), "pad", s(strings.Repeat("x", 1000))))
+	}
+	require.False(t, b.TookBulk(), "small transactions")
+	v, _ = ok(t, b, "checkpoint", small).Get("flushed")
+	require.True(t, v.Bool())
+	require.True(t, b.TookBulk(), "a checkpoint that flushed")
 }
 
 // insertIDs inserts rows {id} from..from+rows-1 into d.t in one

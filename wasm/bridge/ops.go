@@ -292,6 +292,12 @@ func opCheckpoint(c *call, conn *engine.Conn) error {
 	if err != nil {
 		return err
 	}
+	if flushed {
+		// Writes have gone quiet and the flush left its garbage: the host
+		// collects now, off any call that waits, and lends what the
+		// writes grew (TookBulk).
+		c.b.bulk = true
+	}
 	return c.result(value.ObjectOf(value.Member{Key: "flushed", Value: value.BoolOf(flushed)}))
 }
 
