@@ -15,11 +15,10 @@
 // copied into a ring of a few large chunks of that size, the oldest chunk
 // replaced first, and read from there. The ring is for memory a host holds
 // but does not use (wasm memory is never given back): in large chunks, it
-// can be let go whole. A loan spent on
-// more blocks of their own (a higher limit) left them scattered among the
-// heap's small-object spans, and a later bulk load needed more memory
-// beside them (a second 100,000-row load: 71.5 MB of wasm memory against
-// 67.0).
+// can be let go whole. A loan spent on more blocks of their own (a higher
+// limit) left them scattered among the heap's small-object spans, and a
+// later bulk load needed more memory beside them (a second 100,000-row
+// load: 71.5 MB of wasm memory against 67.0).
 package cache
 
 import (

@@ -186,8 +186,9 @@ const MaxCacheLoan = 3
 // the runtime holds from the host past the budget and as much again as the
 // budget's headroom, at most MaxCacheLoan times each cache's own size,
 // shared in proportion to those sizes (each takes whole chunks of
-// cache.RingChunk), and raises the limit OnBudget hears by what they took. The host calls it right after collecting a bulk call's
-// garbage.
+// cache.RingChunk), and raises the limit OnBudget hears by what they took.
+// The host calls it right after collecting a bulk call's garbage
+// (TookBulk).
 //
 // A bulk call grows wasm memory well past the budget (a 100,000-row
 // insertMany on the small-device defaults: 47 MB against 24), and wasm
@@ -199,7 +200,7 @@ const MaxCacheLoan = 3
 // a write has the room it had before; its garbage may overshoot the limit
 // by the headroom kept out of the loan and stay within what is held. Bulk
 // work takes the loan back first (TakeBack), and so does a store opening
-// or closing, until the next bulk call lends again.
+// or closing, until the next bulk call or checkpoint lends again.
 func (b *Bridge) LendIdleMemory() {
 	if b.HostBytes == nil {
 		return
