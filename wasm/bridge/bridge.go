@@ -205,19 +205,22 @@ func (b *Bridge) LendIdleMemory() {
 	if b.HostBytes == nil {
 		return
 	}
-	b.takeBack()
 	var caches int64
 	for _, sh := range b.byRoot {
 		caches += max(sh.cache, 0)
 	}
 	stores, _ := b.storeTotals()
-	if idle := (b.HostBytes() - b.MemoryBudget() - headroom(stores)) / 2; caches > 0 && idle > 0 {
-		for _, sh := range b.byRoot {
-			if sh.cache > 0 {
-				sh.lent = sh.conn.LendCache(min(idle*sh.cache/caches, MaxCacheLoan*sh.cache))
-				b.lent += sh.lent
-			}
+	idle := max((b.HostBytes()-b.MemoryBudget()-headroom(stores))/2, 0)
+	// Each store is lent its share anew; a cache lent as much as it has
+	// keeps what its loan holds (after a checkpoint, most often).
+	b.lent = 0
+	for _, sh := range b.byRoot {
+		var share int64
+		if sh.cache > 0 {
+			share = min(idle*sh.cache/caches, MaxCacheLoan*sh.cache)
 		}
+		sh.lent = sh.conn.LendCache(share)
+		b.lent += sh.lent
 	}
 	b.hear()
 }

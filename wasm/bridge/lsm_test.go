@@ -137,6 +137,12 @@ func TestLendIdleMemory(t *testing.T) {
 	misses := stat(small, "cacheMisses")
 	get()
 	require.Equal(t, misses, stat(small, "cacheMisses"), "every block read again is in the cache or its loan")
+	// Lent as much again (the next lend point), the loan keeps its blocks.
+	held := stat(small, "cacheBytes")
+	b.LendIdleMemory()
+	require.Equal(t, held, stat(small, "cacheBytes"))
+	get()
+	require.Equal(t, misses, stat(small, "cacheMisses"))
 
 	// Bulk work takes the loan back: the limit heard, the cache's limit and
 	// what it holds come back to its own.
