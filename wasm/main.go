@@ -76,11 +76,8 @@ func mbCall(n uint32) uint32 {
 		// alive for this one.
 		respBuf = make([]byte, 0, 64<<10)
 	}
-	if n > bulkRequest && b.TakeBack() {
-		// The bulk call starts from the live heap, the loan's blocks and
-		// the garbage the raised limit let build up collected, as it
-		// would without a loan.
-		runtime.GC()
+	if n > bulkRequest {
+		b.TakeBack() // the bulk call runs as it would without a loan
 	}
 	respBuf = b.Handle(reqBuf[:n], respBuf[:0])
 	if len(reqBuf) > bulkRequest {

@@ -92,10 +92,6 @@ func (c *Cache) Get(k Key) ([]byte, bool) {
 func (c *Cache) Add(k Key, data []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.add(k, data)
-}
-
-func (c *Cache) add(k Key, data []byte) {
 	size := int64(len(data))
 	if size > c.limit {
 		return

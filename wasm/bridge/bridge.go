@@ -5,6 +5,7 @@ package bridge
 
 import (
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -209,8 +210,9 @@ func (b *Bridge) LendIdleMemory() {
 	for _, sh := range b.byRoot {
 		caches += max(sh.cache, 0)
 	}
-	stores, _ := b.storeTotals()
-	idle := max((b.HostBytes()-b.MemoryBudget()-headroom(stores))/2, 0)
+	stores, held := b.storeTotals()
+	budget := stores + headroom(stores) + held // MemoryBudget
+	idle := max((b.HostBytes()-budget-headroom(stores))/2, 0)
 	// Each store is lent its share anew; a cache lent as much as it has
 	// keeps what its loan holds (after a checkpoint, most often).
 	b.lent = 0
@@ -228,14 +230,16 @@ func (b *Bridge) LendIdleMemory() {
 // TakeBack ends the loan, as a store opening does, and reports whether
 // there was one. It runs before bulk work (a bulk request, a bulk
 // transaction begun), whose peak sets how much wasm memory is held for
-// good: the host then collects, and the loan's chunks are free pages for
-// the bulk work's large arrays.
+// good: when there was a loan it collects, so that the bulk work starts
+// from the live heap and the loan's chunks are free pages for its large
+// arrays, as they would be without a loan.
 func (b *Bridge) TakeBack() bool {
 	if b.lent == 0 {
 		return false
 	}
 	b.takeBack()
 	b.hear()
+	runtime.GC()
 	return true
 }
 

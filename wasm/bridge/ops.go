@@ -3,7 +3,6 @@ package bridge
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"runtime/metrics"
 	"slices"
 	"strings"
@@ -235,11 +234,8 @@ func opBegin(c *call, conn *engine.Conn) error {
 	if bulk {
 		begin = conn.BeginBulk
 		// A bulk transaction's chunks and commit run without the caches'
-		// loan, from a collected heap: its peak sets the wasm memory held
-		// for good (see TakeBack). The commit's collection lends again.
-		if c.b.TakeBack() {
-			runtime.GC()
-		}
+		// loan (TakeBack); the commit's collection lends again.
+		c.b.TakeBack()
 	}
 	tx, err := begin()
 	if err != nil {
