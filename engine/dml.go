@@ -551,34 +551,25 @@ func (tx *Tx) Update(db, table string, set value.Value, q Query) (int, error) {
 		pt = newPatcher(t, pos, vals)
 	}
 	err = tx.statement(func(w *kv.Overlay) error {
-		rows, err := tx.collectStored(pr)
-		if err != nil {
-			return err
-		}
-		var old, nr row
 		// Patched rows into an overlay with no writes yet are each written
 		// once, under a key new to it (see Delete). The first row that
 		// takes the decoding path ends that: mutate reads the overlay.
 		tx.newKeys = pt != nil && w.Len() == 0
 		defer func() { tx.newKeys = false }()
-		for i := range rows.len() {
-			if i%yieldRows == yieldRows-1 {
-				yield()
-			}
-			key, raw := rows.at(i)
+		var old, nr row
+		one := func(key, raw []byte) (err error) {
 			if pt != nil {
 				enc, changed, ok, err := pt.patch(raw, tx.scratch.row[:0])
 				if err != nil {
 					return err
 				}
 				if ok {
-					if !changed {
-						continue
+					if changed {
+						tx.scratch.row = reusable(enc)
+						tx.setPatched(w, t, key, enc)
+						n++
 					}
-					tx.scratch.row = reusable(enc)
-					tx.setPatched(w, t, key, enc)
-					n++
-					continue
+					return nil
 				}
 			}
 			tx.newKeys = false
@@ -593,7 +584,7 @@ func (tx *Tx) Update(db, table string, set value.Value, q Query) (int, error) {
 				}
 			}
 			if !changed {
-				continue
+				return nil
 			}
 			if ai := t.autoIncCol(); ai >= 0 && !nr[ai].IsNull() {
 				if err := tx.bumpSeq(t, nr[ai].Number()); err != nil {
@@ -604,8 +595,13 @@ func (tx *Tx) Update(db, table string, set value.Value, q Query) (int, error) {
 				return err
 			}
 			n++
+			return nil
 		}
-		return nil
+		// A patch moves no key or index entry, and the decoding path
+		// takes over only for rows whose set columns no index holds
+		// either (patchable), so the rows can change as the scan reaches
+		// them.
+		return tx.eachStored(pr, tx.newKeys, one)
 	})
 	if err != nil {
 		return 0, err
@@ -660,33 +656,26 @@ func (tx *Tx) Delete(db, table string, q Query) (int, error) {
 	}
 	n := 0
 	err = tx.statement(func(w *kv.Overlay) error {
-		rows, err := tx.collectStored(pr)
-		if err != nil {
-			return err
-		}
 		var old row
 		v := newRowView(pr.t)
 		// Into an overlay with no writes yet (an autocommit delete), every
 		// key the delete writes is new to it: each row's key once, and its
 		// index entries, which hold the key or, in a unique index, a value
 		// no other row has. A synced table also writes its sync records,
-		// which it may write again.
+		// which it may write again. The same overlay lets the rows go as
+		// the scan reaches them: a deletion moves nothing the scan reads.
 		tx.newKeys = w.Len() == 0 && !pr.t.Sync
 		defer func() { tx.newKeys = false }()
-		for i := range rows.len() {
-			if i%yieldRows == yieldRows-1 {
-				yield()
-			}
-			key, raw := rows.at(i)
+		return tx.eachStored(pr, tx.newKeys, func(key, raw []byte) (err error) {
 			if old, err = deletedRow(pr.t, v, raw, old); err != nil {
 				return err
 			}
 			if err := tx.mutate(w, pr.t, key, old, nil, 0, false); err != nil {
 				return err
 			}
-		}
-		n = rows.len()
-		return nil
+			n++
+			return nil
+		})
 	})
 	if err != nil {
 		return 0, err

@@ -68,10 +68,9 @@ func (o *onDemand) run(t *testing.T, fn func() error) int {
 	}
 }
 
-// A scan through an index reads on past a row the backend has not loaded, so
-// one run names the blocks of many rows, and the answer once they are loaded
-// is the one a fully loaded store gives.
-func TestScanNamesEveryMissInOneRun(t *testing.T) {
+// onDemandTable is an on-demand backend holding table db.t (3,000 rows,
+// an index on n) in small blocks, closed, and the options to open it with.
+func onDemandTable(t *testing.T) (*onDemand, Options) {
 	mem, err := memfs.New()
 	require.NoError(t, err)
 	od := &onDemand{FS: mem, loaded: map[string]struct{}{}, missed: map[string]struct{}{}}
@@ -96,7 +95,31 @@ func TestScanNamesEveryMissInOneRun(t *testing.T) {
 		require.NoError(t, c.Auto(func(tx *Tx) error { _, err := tx.InsertMany("db", "t", arr(batch...)); return err }))
 	}
 	require.NoError(t, c.Close())
+	return od, opts
+}
 
+// openCold opens od's database with only the ends of its segments loaded,
+// as the browser host does, and every other segment read missing.
+func (o *onDemand) openCold(t *testing.T, opts Options) *Conn {
+	o.mu.Lock()
+	// Segments are opened by their first read. The host loads the end of
+	// every segment, where its footer, index and filter are, when it opens
+	// the database (browser-idb.js): the runs are the data blocks' alone.
+	o.cold, o.loaded, o.records, o.tail = false, map[string]struct{}{}, nil, 4<<10
+	o.mu.Unlock()
+	c, err := Open(o, opts) // reads the catalog, loaded
+	require.NoError(t, err)
+	o.mu.Lock()
+	o.cold = true
+	o.mu.Unlock()
+	return c
+}
+
+// A scan through an index reads on past a row the backend has not loaded, so
+// one run names the blocks of many rows, and the answer once they are loaded
+// is the one a fully loaded store gives.
+func TestScanNamesEveryMissInOneRun(t *testing.T) {
+	od, opts := onDemandTable(t)
 	queries := []struct {
 		name string
 		q    value.Value
@@ -107,7 +130,7 @@ func TestScanNamesEveryMissInOneRun(t *testing.T) {
 		{"full scan", obj()},
 	}
 	want := map[string][][]value.Value{}
-	c, err = Open(od, opts)
+	c, err := Open(od, opts)
 	require.NoError(t, err)
 	for _, tc := range queries {
 		q, err := ParseQuery(tc.q)
@@ -125,19 +148,8 @@ func TestScanNamesEveryMissInOneRun(t *testing.T) {
 
 	for _, tc := range queries {
 		t.Run(tc.name, func(t *testing.T) {
-			od.mu.Lock()
-			// Segments are opened by their first read. The host loads the
-			// end of every segment, where its footer, index and filter are,
-			// when it opens the database (browser-idb.js): the runs are
-			// the data blocks' alone.
-			od.cold, od.loaded, od.records, od.tail = false, map[string]struct{}{}, nil, 4<<10
-			od.mu.Unlock()
-			c, err := Open(od, opts) // reads the catalog, loaded
-			require.NoError(t, err)
+			c := od.openCold(t, opts)
 			defer c.Close()
-			od.mu.Lock()
-			od.cold = true
-			od.mu.Unlock()
 			q, err := ParseQuery(tc.q)
 			require.NoError(t, err)
 			var got [][]value.Value
@@ -158,6 +170,95 @@ func TestScanNamesEveryMissInOneRun(t *testing.T) {
 				assert.LessOrEqual(t, runs, 4, "runs %v", od.records)
 			}
 		})
+	}
+}
+
+// An update or a delete changes rows as its scan reaches them; on a backend
+// that loads on demand its first runs miss part way, after changing some
+// rows, and fail. What they changed goes with them: once everything it
+// reads is loaded, the statement's count and the rows it leaves are those
+// of a fully loaded store, in an autocommit statement and in a transaction
+// (whose statement fails alone and runs again).
+func TestWritesRunAgainAfterNotResident(t *testing.T) {
+	statements := []struct {
+		name string
+		run  func(tx *Tx) (int, error)
+	}{
+		{"update by index range", func(tx *Tx) (int, error) {
+			return tx.Update("db", "t", obj("pad", "x"), query(t, obj("where", obj("n", obj(">=", 10, "<", 60)))))
+		}},
+		{"update by points", func(tx *Tx) (int, error) {
+			return tx.Update("db", "t", obj("pad", "y"), query(t, obj("where", obj("id", obj("in", arr(5, 900, 1800, 2999, 77, 2222, 300, 1200, 2600))))))
+		}},
+		{"update of every row", func(tx *Tx) (int, error) {
+			return tx.Update("db", "t", obj("pad", nil), Query{Limit: -1})
+		}},
+		{"delete by index range", func(tx *Tx) (int, error) {
+			return tx.Delete("db", "t", query(t, obj("where", obj("n", obj(">=", 100, "<", 140)))))
+		}},
+		{"delete by a filter", func(tx *Tx) (int, error) {
+			return tx.Delete("db", "t", query(t, obj("where", obj("id", obj(">=", 2000)))))
+		}},
+	}
+	for _, st := range statements {
+		for _, explicit := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, explicit %v", st.name, explicit), func(t *testing.T) {
+				loaded, opts := onDemandTable(t)
+				c, err := Open(loaded, opts)
+				require.NoError(t, err)
+				var want int
+				require.NoError(t, c.Auto(func(tx *Tx) (err error) { want, err = st.run(tx); return err }))
+				require.NotZero(t, want)
+				wantRows := selectBoth(t, c, "db", "t", obj("orderBy", "id"))
+				require.NoError(t, c.Close())
+
+				od, _ := onDemandTable(t)
+				c = od.openCold(t, opts)
+				defer c.Close()
+				var got int
+				var tx *Tx
+				if explicit {
+					tx, err = c.Begin()
+					require.NoError(t, err)
+				}
+				// Not od.run: a commit's merges may miss too, and stop
+				// without failing the statement (a merge runs in steps).
+				failed := 0
+				for {
+					if explicit {
+						got, err = st.run(tx)
+					} else {
+						err = c.Auto(func(tx *Tx) (err error) { got, err = st.run(tx); return err })
+					}
+					od.mu.Lock()
+					for k := range od.missed {
+						od.loaded[k] = struct{}{}
+					}
+					od.missed = map[string]struct{}{}
+					od.mu.Unlock()
+					if !errors.Is(err, fsadapter.ErrNotResident) {
+						break
+					}
+					failed++
+					require.Less(t, failed, 1000, "runs without end")
+				}
+				require.NoError(t, err)
+				if explicit {
+					require.NoError(t, tx.Commit())
+				}
+				require.NotZero(t, failed, "the store was cold: the statement missed")
+				require.Equal(t, want, got)
+				od.mu.Lock()
+				od.cold = false
+				od.mu.Unlock()
+				gotRows := selectBoth(t, c, "db", "t", obj("orderBy", "id"))
+				require.Equal(t, len(wantRows.Rows), len(gotRows.Rows))
+				for i := range wantRows.Rows {
+					require.True(t, value.Equal(value.ArrayOf(wantRows.Rows[i]), value.ArrayOf(gotRows.Rows[i])), "row %d", i)
+				}
+				require.NoError(t, c.CheckIntegrity())
+			})
+		}
 	}
 }
 

@@ -44,7 +44,11 @@ func yield() { runtime.Gosched() }
 // until fn returns false. Rows are checked in place and never decoded here;
 // the key and the view are valid only during the call.
 func (tx *Tx) scanView(p *plan, fn func(key []byte, v *rowView) bool) error {
-	rd := tx.reader()
+	return tx.scanFrom(tx.reader(), p, fn)
+}
+
+// scanFrom is scanView reading rd.
+func (tx *Tx) scanFrom(rd kv.Reader, p *plan, fn func(key []byte, v *rowView) bool) error {
 	t := p.t
 	v := newRowView(t)
 	var pk []byte // the row key an index entry points at, rebuilt per entry
