@@ -247,6 +247,9 @@ func TestWritesRunAgainAfterNotResident(t *testing.T) {
 					require.NoError(t, tx.Commit())
 				}
 				require.NotZero(t, failed, "the store was cold: the statement missed")
+				// Each run names many blocks, not one: a run per block
+				// missed would take over a hundred here.
+				require.LessOrEqual(t, failed, 40)
 				require.Equal(t, want, got)
 				od.mu.Lock()
 				od.cold = false

@@ -155,12 +155,7 @@ func (tx *Tx) scanFrom(rd kv.Reader, p *plan, fn func(key []byte, v *rowView) bo
 			}
 			return true
 		}
-		if w, ok := it.(kv.Walker); ok {
-			w.Walk(visit)
-		} else {
-			for it.Next() && visit(it.Key(), it.Value()) {
-			}
-		}
+		walk(it, visit)
 		if err := it.Close(); err != nil && ferr == nil {
 			ferr = storageErr("scan", err)
 		}
@@ -185,11 +180,27 @@ const maxPendingReads = 512
 func rowAt(rd kv.Reader, t *Table, i int, key []byte) ([]byte, error) {
 	raw, err := rd.Get(key)
 	if errors.Is(err, kv.ErrNotFound) {
-		return nil, errorf(CodeCorrupt, "index %s of %s points at a missing row", t.Indexes[i].Name, t.Name)
+		return nil, missingRow(t, i)
 	} else if err != nil {
 		return nil, storageErr("read row", err)
 	}
 	return raw, nil
+}
+
+// missingRow is the error of an entry of index i of t whose row is gone.
+func missingRow(t *Table, i int) error {
+	return errorf(CodeCorrupt, "index %s of %s points at a missing row", t.Indexes[i].Name, t.Name)
+}
+
+// walk hands fn the iterator's entries until fn returns false, in a loop of the
+// iterator's own where it has one (kv.Walker).
+func walk(it kv.Iterator, fn func(key, value []byte) bool) {
+	if w, ok := it.(kv.Walker); ok {
+		w.Walk(fn)
+		return
+	}
+	for it.Next() && fn(it.Key(), it.Value()) {
+	}
 }
 
 // scan is scanView for callers that need the matching rows decoded.

@@ -50,6 +50,17 @@ type Iterator interface {
 	Close() error
 }
 
+// Seeker is a forward Iterator that can move ahead to a key: SeekGE(key)
+// moves to the first key at or after key (within the iterator's bounds)
+// and reports whether there is one, as Next does. key must not be before
+// the current key. Reading many keys in ascending order, a seek to a key
+// near the current one costs about a Next, where a Get each would search
+// from the top every time.
+type Seeker interface {
+	Iterator
+	SeekGE(key []byte) bool
+}
+
 // Walker is an Iterator that can hand its remaining entries to a function
 // in a loop of its own: Walk(fn) does what
 //

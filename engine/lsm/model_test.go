@@ -8,6 +8,8 @@ import (
 	"minibase/engine/value/valuetest"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -211,6 +213,9 @@ func checkRange(t *testing.T, r *rand.Rand, rd kv.Reader, want state) {
 		require.Equal(t, exp, got, "walk")
 	}
 	require.NoError(t, it.Close())
+	if !rev {
+		checkSeeks(t, r, rd, lo, hi, exp)
+	}
 	for range 5 {
 		k := fmt.Sprintf("%03d", r.IntN(500))
 		v, err := rd.Get([]byte(k))
@@ -221,4 +226,48 @@ func checkRange(t *testing.T, r *rand.Rand, rd kv.Reader, want state) {
 			require.ErrorIs(t, err, kv.ErrNotFound)
 		}
 	}
+}
+
+// checkSeeks reads [lo, hi) forward with a random mix of Next and SeekGE
+// to ascending targets (keys held or not, before the range, past it) and
+// requires every position to be the model's: exp holds the range's
+// entries, "key=value", in order.
+func checkSeeks(t *testing.T, r *rand.Rand, rd kv.Reader, lo, hi []byte, exp []string) {
+	t.Helper()
+	it := rd.NewIter(kv.IterOptions{Lower: lo, Upper: hi})
+	sk, ok := it.(kv.Seeker)
+	require.True(t, ok, "a forward store iterator seeks")
+	pos := -1 // index in exp of the current entry
+	target := -1
+	for pos < len(exp) {
+		var valid bool
+		if r.IntN(3) == 0 {
+			valid = sk.Next()
+			pos++
+		} else {
+			// A target at or after the current key (a seek never goes back).
+			target = max(target, r.IntN(520)-10)
+			if pos >= 0 {
+				cur, _ := strconv.Atoi(strings.SplitN(exp[pos], "=", 2)[0])
+				target = max(target, cur)
+			}
+			key := fmt.Appendf(nil, "%03d", target)
+			if target < 0 {
+				key = nil // before every key
+			}
+			valid = sk.SeekGE(key)
+			pos = max(pos, 0)
+			for pos < len(exp) && strings.SplitN(exp[pos], "=", 2)[0] < string(key) {
+				pos++
+			}
+			target += r.IntN(8)
+		}
+		if pos >= len(exp) {
+			require.False(t, valid, "past the range's last entry")
+			break
+		}
+		require.True(t, valid, "entry %d of %d", pos, len(exp))
+		require.Equal(t, exp[pos], string(it.Key())+"="+string(it.Value()))
+	}
+	require.NoError(t, it.Close())
 }

@@ -231,7 +231,8 @@ func (m memSource) Entry() ([]byte, []byte, bool) {
 	v := m.it.Value()
 	return m.it.Key(), v, isTomb(v)
 }
-func (m memSource) Err() error { return nil }
+func (m memSource) Err() error             { return nil }
+func (m memSource) SeekGE(key []byte) bool { return m.it.SeekGE(key) }
 
 // runSource walks the segments of a run that overlap [lower, upper) one
 // after another.
@@ -305,6 +306,41 @@ func (r *runSource) walkBefore(limit []byte, tombs bool, fn func(key, value []by
 		return false
 	}
 	return r.cur.WalkBefore(limit, tombs, fn)
+}
+
+// SeekGE moves to the first entry at or after key, which must not be
+// before the current one: in the current segment if it holds key's range,
+// else in the first later segment that reaches key.
+func (r *runSource) SeekGE(key []byte) bool {
+	if r.reverse {
+		return false
+	}
+	for r.err == nil {
+		if r.cur != nil {
+			if r.cur.SeekGE(key) {
+				return true
+			}
+			if r.err = r.cur.Err(); r.err != nil {
+				return false
+			}
+		}
+		for len(r.segs) > 0 && bytes.Compare(r.segs[0].meta.largest, key) < 0 {
+			r.segs = r.segs[1:]
+		}
+		if len(r.segs) == 0 {
+			r.cur = nil
+			return false
+		}
+		sr, err := r.segs[0].reader()
+		if err != nil {
+			r.err = err
+			return false
+		}
+		r.cur = sr.NewIter(r.lower, r.upper, false)
+		r.cur.SetBuffers(&r.bufs)
+		r.segs = r.segs[1:]
+	}
+	return false
 }
 
 func (r *runSource) Key() []byte   { return r.cur.Key() }
@@ -387,6 +423,47 @@ func (m *mergeIter) Next() bool {
 	} else if m.cur >= 0 {
 		m.pass()
 	}
+	return m.settle()
+}
+
+// seekSource is a source that can seek forward (see kv.Seeker).
+type seekSource interface {
+	SeekGE(key []byte) bool
+}
+
+// SeekGE implements kv.Seeker for a forward merge: every source behind key
+// seeks to it (a source that cannot steps there), and the least key wins.
+func (m *mergeIter) SeekGE(key []byte) bool {
+	if m.reverse || m.err != nil {
+		return false
+	}
+	fresh := !m.started
+	m.started = true
+	for i, s := range m.srcs {
+		if !fresh && (!m.valid[i] || bytes.Compare(s.Key(), key) >= 0) {
+			continue
+		}
+		if ss, ok := s.(seekSource); ok {
+			m.valid[i] = ss.SeekGE(key)
+		} else {
+			if fresh {
+				m.valid[i] = s.Next()
+			}
+			for m.valid[i] && bytes.Compare(s.Key(), key) < 0 {
+				m.valid[i] = s.Next()
+			}
+		}
+		if !m.valid[i] && m.err == nil {
+			m.err = s.Err()
+		}
+	}
+	m.cur, m.ahead = -1, false
+	return m.settle()
+}
+
+// settle makes the source with the least key current, passing over
+// tombstones unless they are kept, and reports whether there is one.
+func (m *mergeIter) settle() bool {
 	for m.err == nil {
 		best := -1
 		if m.cur >= 0 && m.ahead && m.valid[m.cur] &&

@@ -61,6 +61,31 @@ func (it *Iter) Next() bool {
 	return ok
 }
 
+// SeekGE moves a forward iterator to the first key at or after key and
+// reports whether there is one before the upper bound. It searches from
+// the root: a memtable is small next to the segments beneath it.
+func (it *Iter) SeekGE(key []byte) bool {
+	if it.done || it.reverse {
+		return false
+	}
+	it.started = true
+	if it.lower != nil && bytes.Compare(key, it.lower) < 0 {
+		key = it.lower
+	}
+	it.stack = it.stack[:0]
+	ok := it.root != nil
+	if ok {
+		it.seekGE(key)
+		ok = it.next() && (it.upper == nil || bytes.Compare(it.cur.key(), it.upper) < 0)
+	}
+	if !ok {
+		it.done = true
+		it.cur = item{}
+		it.stack = it.stack[:0]
+	}
+	return ok
+}
+
 // Key is the current key; valid until the table's next write.
 func (it *Iter) Key() []byte { return it.cur.key() }
 

@@ -183,6 +183,59 @@ func (it *Iter) seek() bool {
 	return it.inBounds()
 }
 
+// SeekGE moves a forward iterator to the first entry at or after key,
+// which must not be before the current entry, and reports whether there is
+// one within the bounds. A key in the current block is found there; another
+// is found through the index, as a Get would.
+func (it *Iter) SeekGE(key []byte) bool {
+	if it.err != nil || it.reverse {
+		return false
+	}
+	if !it.started {
+		it.started = true
+		if it.lower == nil || bytes.Compare(key, it.lower) > 0 {
+			it.lower = key
+		}
+		return it.seek()
+	}
+	if it.ents == nil {
+		return false // past the end
+	}
+	if bytes.Compare(key, it.r.blocks[it.bi].lastKey) > 0 {
+		i := it.r.findBlock(key)
+		if i == len(it.r.blocks) {
+			it.ents = nil
+			return false
+		}
+		if i > it.bi+1 {
+			it.misses = 0 // a jump, not a scan: no read-ahead
+		}
+		if !it.load(i) {
+			it.ents = nil
+			return false
+		}
+		it.pos = 0
+	}
+	// key is at most the block's last key: an entry at or after it is here.
+	lo, hi := it.pos, len(it.ents)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if bytes.Compare(it.ents[mid].key, key) < 0 {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo == len(it.ents) {
+		// Only on a malformed block, whose last key is not the index's.
+		it.err = it.r.corrupt("block at %d ends before its last key", it.r.blocks[it.bi].off)
+		it.ents = nil
+		return false
+	}
+	it.pos = lo
+	return it.inBounds()
+}
+
 // inBounds checks the far bound of the walk at the current entry.
 func (it *Iter) inBounds() bool {
 	if it.allIn {
