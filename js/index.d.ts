@@ -238,9 +238,9 @@ export interface ConnectOptions {
   adoptRoot?: boolean;
   /** 'strict' also survives power loss (fsync); default 'normal' survives the process being killed. */
   durability?: 'normal' | 'strict';
-  /** Log bytes the memtable collects before it is flushed to a segment file. Default 8 MB on node and memory, 4 MB on wx and IndexedDB. Used when the root is first opened. */
+  /** Log bytes the memtable collects before it is flushed to a segment file. Default 8 MB on node and memory, 4 MB on wx, IndexedDB and OPFS. Used when the root is first opened. */
   memtableBytes?: number;
-  /** Byte limit of the block cache for segment files. Default 16 MB on node and memory, 8 MB on wx and IndexedDB. Used when the root is first opened. It also bounds the segment indexes and bloom filters kept in memory. */
+  /** Byte limit of the block cache for segment files. Default 16 MB on node, memory and OPFS, 8 MB on wx and IndexedDB. Used when the root is first opened. It also bounds the segment indexes and bloom filters kept in memory. */
   cacheBytes?: number;
   /** Milliseconds writes must be quiet before the connection checkpoints (see `checkpoint()`). Default 2000; 0 turns idle checkpoints off. */
   checkpointIdleMs?: number;

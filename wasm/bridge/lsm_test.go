@@ -420,3 +420,33 @@ func TestWarmCachesKeepsNoClosedConnection(t *testing.T) {
 	require.Nil(t, gone.Value(), "the closed connection is still reachable")
 	runtime.KeepAlive(b) // the bridge lives on, as in the wasm host
 }
+
+// Each adapter opens a root with its own block cache size unless the
+// connection names one.
+func TestAdapterDefaults(t *testing.T) {
+	const mb = 1 << 20
+	for _, tc := range []struct {
+		adapter string
+		cache   float64
+	}{
+		{"memory", 16 * mb},
+		{"node", 16 * mb},
+		{"opfs", 16 * mb},
+		{"wx", 8 * mb},
+		{"indexeddb", 8 * mb},
+	} {
+		t.Run(tc.adapter, func(t *testing.T) {
+			b := newBridge(t)
+			st := ok(t, b, "stats", ok(t, b, "open", o("adapter", s(tc.adapter), "root", s("r"))))
+			got := func(k string) float64 {
+				v, found := st.Get(k)
+				require.True(t, found, k)
+				return v.Number()
+			}
+			require.Equal(t, tc.cache, got("cacheLimit"))
+			c := ok(t, b, "open", o("adapter", s(tc.adapter), "root", s("named"), "memtableBytes", n(mb), "cacheBytes", n(2*mb)))
+			st = ok(t, b, "stats", c)
+			require.Equal(t, 2.0*mb, got("cacheLimit"), "named sizes win")
+		})
+	}
+}

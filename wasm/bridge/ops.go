@@ -393,6 +393,14 @@ func opOpen(c *call) error {
 			eo.Store.CacheBytes = nodeCacheBytes
 		}
 	}
+	if adapter == "opfs" && eo.Store.CacheBytes == 0 {
+		// OPFS is for databases larger than a tab holds, and its engine
+		// runs in a worker of its own: a read the cache misses is a read
+		// of the file, where IndexedDB's chunks are in memory. The larger
+		// cache took indexed range queries of 100 rows over 100,000 from
+		// 545 to 484 µs; its memtable stays small (appends are cheap there).
+		eo.Store.CacheBytes = nodeCacheBytes
+	}
 	if adapter == "indexeddb" {
 		// A merge there may need more segment bytes than one call may load
 		// (the host's callBytes): the host runs it in steps between calls
