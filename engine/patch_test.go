@@ -100,8 +100,19 @@ func TestUpdatePatchMatchesDecoding(t *testing.T) {
 // a Get per index entry, and requires the same counts, errors and rows:
 // ranges of a few rows and of hundreds, conditions the index does not
 // cover, rows written to the memtable and to segments, updates that take
-// the decoding path.
+// the decoding path; primary keys read in one chunk and in many.
 func TestJoinedRowsMatchIndexOrder(t *testing.T) {
+	for _, chunk := range []int{joinChunk, 37} {
+		t.Run(fmt.Sprintf("chunks of %d", chunk), func(t *testing.T) {
+			was := joinChunk
+			defer func() { joinChunk = was }()
+			joinChunk = chunk
+			joinedMatchIndexOrder(t)
+		})
+	}
+}
+
+func joinedMatchIndexOrder(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 5))
 	joined, perEntry, both := twinUsers(t, &joinRows)
 	cities := []string{"paris", "oslo", "rome"}

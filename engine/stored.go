@@ -92,18 +92,46 @@ const joinMin = 32
 // maxPendingReads more rows, so that one run loads many (see scanView).
 func (tx *Tx) eachJoined(p *plan, fn func(key, raw []byte) error) error {
 	j := &joiner{rd: tx.base, t: p.t, index: p.index, filter: p.filter, numCond: soleNumberCond(p.filter), v: newRowView(p.t), fn: fn}
+	j.key = append(j.key, j.t.primaryPrefix...)
 	for _, rg := range p.ranges {
 		it := j.rd.NewIter(kv.IterOptions{Lower: rg.lo, Upper: rg.hi})
-		walk(it, j.collect)
-		if err := it.Close(); err != nil {
-			return storageErr("scan", err)
+		err := j.chunks(it)
+		if cerr := it.Close(); err == nil && cerr != nil {
+			err = storageErr("scan", cerr)
+		}
+		if err != nil {
+			return err
 		}
 	}
-	if len(j.ends) == 0 {
-		return nil
+	return nil
+}
+
+// joinChunk bounds the primary keys eachJoined holds at once (tests make
+// it small): a statement over a million rows reads them a chunk at a time,
+// each sorted and read on its own, in well under a megabyte.
+var joinChunk = 1 << 14
+
+// chunks reads the rows the entries of index iterator it name, a chunk
+// at a time.
+func (j *joiner) chunks(it kv.Iterator) error {
+	for {
+		j.pks, j.ends, j.full = j.pks[:0], j.ends[:0], false
+		walk(it, j.collect)
+		if len(j.ends) > 0 {
+			if err := j.join(); err != nil {
+				return err
+			}
+		}
+		if !j.full {
+			return nil
+		}
 	}
+}
+
+// join reads the rows of the primary keys collected, in key order.
+func (j *joiner) join() error {
 	j.order = kv.SortedOrder(len(j.ends), j.pk, false)
-	j.key = append(j.key, j.t.primaryPrefix...)
+	j.sk, j.started, j.valid = nil, false, false
 	if len(j.order) >= joinMin {
 		lower := bytes.Clone(j.keyOf(0))
 		upper := append(bytes.Clone(j.keyOf(len(j.order)-1)), 0) // just past the last key
@@ -140,8 +168,9 @@ type joiner struct {
 	numCond *Cond
 	v       *rowView
 	fn      func(key, raw []byte) error
-	pks     []byte // the primary keys, without the table's prefix, end to end
+	pks     []byte // the chunk's primary keys, without the table's prefix, end to end
 	ends    []int  // where each ends in pks
+	full    bool   // the chunk stopped the index's walk: more may follow
 	order   []int32
 	key     []byte    // scratch: the table's prefix, then a primary key
 	sk      kv.Seeker // nil: a Get per row
@@ -149,14 +178,16 @@ type joiner struct {
 	valid   bool      // sk stands on an entry
 }
 
-// collect keeps the primary key an index entry holds.
+// collect keeps the primary key an index entry holds, until the chunk is
+// full.
 func (j *joiner) collect(_, pk []byte) bool {
 	if len(j.ends)%yieldRows == yieldRows-1 {
 		yield()
 	}
 	j.pks = append(j.pks, pk...)
 	j.ends = append(j.ends, len(j.pks))
-	return true
+	j.full = len(j.ends) >= joinChunk
+	return !j.full
 }
 
 // pk is the i-th primary key collected.
