@@ -108,8 +108,10 @@ func (tx *Tx) eachJoined(p *plan, fn func(key, raw []byte) error) error {
 
 // joinChunk bounds the primary keys eachJoined holds at once (tests make
 // it small): a statement over a million rows reads them a chunk at a time,
-// each sorted and read on its own, in well under a megabyte.
-var joinChunk = 1 << 14
+// each sorted and read on its own, in about 3 MB. Each chunk's keys may
+// span the table, so each pass may read its blocks again: chunks of 16,384
+// made a delete of 300,000 rows through an index 10-40% slower.
+var joinChunk = 1 << 16
 
 // chunks reads the rows the entries of index iterator it name, a chunk
 // at a time.
