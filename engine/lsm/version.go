@@ -279,24 +279,33 @@ func (r *runSource) Next() bool {
 				return false
 			}
 		}
-		if len(r.segs) == 0 {
-			r.cur = nil
+		if !r.open() {
 			return false
 		}
-		sr, err := r.segs[0].reader()
-		if err != nil {
-			r.err = err
-			return false
-		}
-		if r.scan {
-			r.cur = sr.NewScanIter(r.chunk)
-		} else {
-			r.cur = sr.NewIter(r.lower, r.upper, r.reverse)
-		}
-		r.cur.SetBuffers(&r.bufs)
-		r.segs = r.segs[1:]
 	}
 	return false
+}
+
+// open makes the run's next segment current and reports whether there was
+// one to open.
+func (r *runSource) open() bool {
+	if len(r.segs) == 0 {
+		r.cur = nil
+		return false
+	}
+	sr, err := r.segs[0].reader()
+	if err != nil {
+		r.err = err
+		return false
+	}
+	if r.scan {
+		r.cur = sr.NewScanIter(r.chunk)
+	} else {
+		r.cur = sr.NewIter(r.lower, r.upper, r.reverse)
+	}
+	r.cur.SetBuffers(&r.bufs)
+	r.segs = r.segs[1:]
+	return true
 }
 
 // walkBefore is sstable.Iter.WalkBefore on the current segment; the next
@@ -312,7 +321,7 @@ func (r *runSource) walkBefore(limit []byte, tombs bool, fn func(key, value []by
 // before the current one: in the current segment if it holds key's range,
 // else in the first later segment that reaches key.
 func (r *runSource) SeekGE(key []byte) bool {
-	if r.reverse {
+	if r.reverse || r.scan {
 		return false
 	}
 	for r.err == nil {
@@ -327,18 +336,9 @@ func (r *runSource) SeekGE(key []byte) bool {
 		for len(r.segs) > 0 && bytes.Compare(r.segs[0].meta.largest, key) < 0 {
 			r.segs = r.segs[1:]
 		}
-		if len(r.segs) == 0 {
-			r.cur = nil
+		if !r.open() {
 			return false
 		}
-		sr, err := r.segs[0].reader()
-		if err != nil {
-			r.err = err
-			return false
-		}
-		r.cur = sr.NewIter(r.lower, r.upper, false)
-		r.cur.SetBuffers(&r.bufs)
-		r.segs = r.segs[1:]
 	}
 	return false
 }
