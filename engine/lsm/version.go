@@ -321,7 +321,19 @@ func (r *runSource) walkBefore(limit []byte, tombs bool, fn func(key, value []by
 // before the current one: in the current segment if it holds key's range,
 // else in the first later segment that reaches key.
 func (r *runSource) SeekGE(key []byte) bool {
-	if r.reverse || r.scan {
+	if r.reverse {
+		return false // a merge seeks forward only
+	}
+	if r.scan {
+		// A compaction's scan reads every block in bulk: it steps there.
+		if r.cur != nil && r.err == nil && bytes.Compare(r.Key(), key) >= 0 {
+			return true
+		}
+		for r.Next() {
+			if bytes.Compare(r.Key(), key) >= 0 {
+				return true
+			}
+		}
 		return false
 	}
 	for r.err == nil {
