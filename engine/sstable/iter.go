@@ -193,10 +193,13 @@ func (it *Iter) SeekGE(key []byte) bool {
 	}
 	if !it.started {
 		it.started = true
-		if it.lower == nil || bytes.Compare(key, it.lower) > 0 {
+		lower := it.lower
+		if lower == nil || bytes.Compare(key, lower) > 0 {
 			it.lower = key
 		}
-		return it.seek()
+		ok := it.seek()
+		it.lower = lower // key is the caller's, to change once this returns
+		return ok
 	}
 	if it.ents == nil {
 		return false // past the end
