@@ -53,10 +53,7 @@ func TestBridgeStoreOptionsAndStats(t *testing.T) {
 // share back.
 func TestMemoryBudget(t *testing.T) {
 	// Files that are not counted as held (TestMemoryBudgetCountsHeldFiles).
-	b := New(func(adapter, root string) (fsadapter.FS, error) {
-		m, err := memfs.New()
-		return notHeld{m}, err
-	})
+	b := notHeldBridge()
 	var heard []int64
 	b.OnBudget = func(n int64) { heard = append(heard, n) }
 	require.Equal(t, int64(BaseMemoryBytes), b.MemoryBudget(), "no store open")
@@ -79,10 +76,7 @@ func TestMemoryBudget(t *testing.T) {
 // limit heard by what they took; bulk work (TakeBack), and a store opening
 // or closing, takes it back.
 func TestLendIdleMemory(t *testing.T) {
-	b := New(func(adapter, root string) (fsadapter.FS, error) {
-		m, err := memfs.New()
-		return notHeld{m}, err
-	})
+	b := notHeldBridge()
 	var heard []int64
 	b.OnBudget = func(n int64) { heard = append(heard, n) }
 	last := func() int64 { return heard[len(heard)-1] }
@@ -177,6 +171,15 @@ func TestLendIdleMemory(t *testing.T) {
 
 // notHeld hides a memory filesystem's HeldBytes.
 type notHeld struct{ fsadapter.FS }
+
+// notHeldBridge is a bridge whose roots are memory filesystems that count
+// no held bytes: the budget is the stores' alone.
+func notHeldBridge() *Bridge {
+	return New(func(adapter, root string) (fsadapter.FS, error) {
+		m, err := memfs.New()
+		return notHeld{m}, err
+	})
+}
 
 // A store on an in-memory backend counts its files' bytes in the budget
 // too, followed as they grow and shrink (by more than an eighth), and
