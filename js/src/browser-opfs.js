@@ -59,12 +59,12 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // (once past 5 s in a CI run); the Web Lock already says no live owner
 // holds them, so waiting longer only delays a failure that should not come.
 const ACCESS_RETRIES = 300; // × 50 ms
-async function openAccess(fileHandle) {
+async function openAccess(fileHandle, retries = ACCESS_RETRIES) {
   for (let i = 0; ; i++) {
     try {
       return await fileHandle.createSyncAccessHandle();
     } catch (err) {
-      if (err?.name !== 'NoModificationAllowedError' || i >= ACCESS_RETRIES) {
+      if (err?.name !== 'NoModificationAllowedError' || i >= retries) {
         const e = fsError(err?.name === 'NoModificationAllowedError' ? 'EBUSY' : 'EIO', `opfs: open ${fileHandle.name}: ${err?.message ?? err}`);
         e.locked = err?.name === 'NoModificationAllowedError';
         throw e;
@@ -102,20 +102,37 @@ export class SlotPool {
 
   /**
    * Opens (creating when missing) the pool of database `name` under OPFS
-   * directory minibase/<name>, opening every slot's access handle.
+   * directory minibase/<name>, opening every slot's access handle. A file
+   * another context holds is asked for again every 50 ms, `retries` times,
+   * before the open fails (EBUSY, `locked`).
    */
-  static async open(name, { spare = SPARE } = {}) {
+  static async open(name, { spare = SPARE, retries = ACCESS_RETRIES } = {}) {
     const root = await navigator.storage.getDirectory();
     const top = await root.getDirectoryHandle('minibase', { create: true });
     const dir = await top.getDirectoryHandle(encodeURIComponent(name), { create: true });
     const pool = new SlotPool(name, dir);
     pool.#spare = spare;
     try {
+      const found = [];
       for await (const [file, handle] of dir.entries()) {
         if (handle.kind !== 'file' || !/^s\d+$/.test(file)) continue;
         pool.#next = Math.max(pool.#next, Number(file.slice(1)) + 1);
-        pool.#adopt(new Slot(file, await openAccess(handle)));
+        found.push([file, handle]);
       }
+      // Every file's handle asked for at once: each is a round trip to the
+      // browser's storage process, and one after another they were most of
+      // an open (~100 ms for a 500,000-row database). Every handle that
+      // opened is the pool's before a failure is thrown, so close() lets go
+      // of it.
+      const opened = await Promise.allSettled(found.map(([, handle]) => openAccess(handle, retries)));
+      const slots = [];
+      opened.forEach((r, i) => {
+        if (r.status === 'fulfilled') slots.push(new Slot(found[i][0], r.value));
+      });
+      pool.#slots.push(...slots);
+      const failed = opened.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      for (const slot of slots) pool.#adopt(slot);
       await pool.topUp();
     } catch (err) {
       pool.close();
@@ -124,9 +141,9 @@ export class SlotPool {
     return pool;
   }
 
+  // Sorts an opened slot (already one of #slots) by its header: a file's, or free.
   #adopt(slot) {
     const a = slot.access;
-    this.#slots.push(slot);
     if (a.getSize() >= 16) {
       const head = new Uint8Array(16);
       a.read(head, { at: 0 });

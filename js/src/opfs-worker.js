@@ -108,8 +108,17 @@ export function serveOpfs(scope, startEngine) {
     },
     async open({ name, wasm, reserveMB }) {
       engine ??= startEngine({ wasm, reserveMB });
-      started = await engine;
-      if (!opfsHost.pools.has(name)) opfsHost.pools.set(name, await SlotPool.open(name));
+      // The files open while the engine compiles and starts: neither needs
+      // the other until the first call, and each was half of a cold open.
+      const opening = opfsHost.pools.has(name) ? null : SlotPool.open(name);
+      const [ready, files] = await Promise.allSettled([engine, opening]);
+      if (ready.status === 'rejected') {
+        if (files.status === 'fulfilled') files.value?.close();
+        throw ready.reason;
+      }
+      started = ready.value;
+      if (files.status === 'rejected') throw files.reason;
+      if (files.value) opfsHost.pools.set(name, files.value);
       const pool = opfsHost.pools.get(name);
       // Answers of forwarded calls as an older version kept them (a slot
       // file each, written after the call): still read, released on settle.

@@ -8,7 +8,7 @@ import { goTestWasm, skip, useBrowser } from './helpers.mjs';
 
 // Written at test time (node --test would run a .js file kept below js/test).
 const WORKER = `import '/js/src/wasm_exec.js';
-import { SlotPool, opfsHost } from '/js/src/browser-opfs.js';
+import { MARKER, SlotPool, opfsHost } from '/js/src/browser-opfs.js';
 import { minibaseImports } from '/js/src/imports.js';
 
 globalThis.__opfsTest = {
@@ -25,7 +25,34 @@ globalThis.__opfsTest = {
   },
 };
 
+// A pool that cannot open one of its files (another context holds it) fails
+// and lets go of every file it did open: with that one free again, the next
+// open takes them all.
+async function heldFile() {
+  const name = 'held-' + Math.random().toString(36).slice(2);
+  const first = await SlotPool.open(name, { spare: 12 });
+  first.create(MARKER, 'm1');
+  first.flush();
+  first.close();
+  const root = await navigator.storage.getDirectory();
+  const dir = await (await root.getDirectoryHandle('minibase')).getDirectoryHandle(name);
+  const held = await (await dir.getFileHandle('s7')).createSyncAccessHandle();
+  let failure;
+  try {
+    (await SlotPool.open(name, { spare: 12, retries: 0 })).close();
+    failure = 'opened';
+  } catch (err) {
+    failure = { code: err.code, locked: err.locked };
+  }
+  held.close();
+  const again = await SlotPool.open(name, { spare: 12, retries: 0 });
+  const markers = [...again.entries(MARKER)].map((s) => s.path);
+  again.close();
+  return { failure, markers };
+}
+
 self.onmessage = async (e) => {
+  if (e.data === 'held') return self.postMessage(await heldFile().catch((err) => ({ error: String(err?.stack ?? err) })));
   const log = [];
   console.log = (...a) => log.push(a.join(' '));
   console.error = console.log;
@@ -63,4 +90,18 @@ test('the opfs adapter passes the fsadapter conformance suite in a Chromium work
   assert.match(log, /--- PASS: TestOPFSReopen /);
   assert.match(log, /--- PASS: TestOPFSNestedNames /);
   assert.doesNotMatch(log, /--- SKIP/);
+});
+
+test('an opfs pool that finds one file held by another context fails LOCKED and keeps no handle of the others', { skip }, async () => {
+  const page = await env.page();
+  const r = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const w = new Worker('/build/worker.js', { type: 'module' });
+        w.onmessage = (e) => resolve(e.data);
+        w.onerror = (e) => resolve({ error: String(e.message) });
+        w.postMessage('held');
+      }),
+  );
+  assert.deepEqual(r, { failure: { code: 'EBUSY', locked: true }, markers: ['m1'] });
 });
