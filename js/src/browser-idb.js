@@ -52,6 +52,10 @@ const REQUESTS = 'requests';
 const META = 'meta';
 const CHUNKS = 'chunks';
 const MARKER = 'marker';
+// The META record naming the chunks the last open read (see #rememberOpen).
+const OPEN_CHUNKS = 'openChunks';
+/** The most chunks an open's hint names (4 MB): an open reads a manifest's worth, not a table. */
+const MAX_OPEN_CHUNKS = 64;
 const VERSION = 3;
 
 /** The size of a chunk record, and the size from which a file is kept in chunks (read on demand). */
@@ -74,6 +78,8 @@ export const MIN_CALL_BYTES = 64 << 20;
 
 const chunkRange = (path) => IDBKeyRange.bound([path, 0], [path, Infinity]);
 const chunkKey = (path, n) => `${n}\u0000${path}`;
+// A [path, chunk number] pair as META's open hint holds them.
+const isChunkRef = (r) => Array.isArray(r) && r.length === 2 && typeof r[0] === 'string' && Number.isSafeInteger(r[1]) && r[1] >= 0;
 const DIR = 'dir';
 const DELETE = Symbol('delete');
 
@@ -170,10 +176,11 @@ export class FileStore {
   #taken = null; // the records take() handed out during the current run
   #merging = false; // the call executing is a compaction step (run's option)
   #cold = new Set(); // chunked files a compaction step wrote: not kept loaded after their commit
+  #openHint = []; // [[path, n], …]: the chunks the last open read, as META keeps them
   #residentBytes;
   #callBytes;
   /** Counters for stats, benchmarks and tests (peaks: the most chunk bytes loaded at once, the most one call held). */
-  counters = { chunkLoads: 0, chunkLoadBytes: 0, reruns: 0, evictions: 0, loadMs: 0, peakResidentBytes: 0, peakCallBytes: 0, compactSteps: 0 };
+  counters = { chunkLoads: 0, chunkLoadBytes: 0, openPrefetched: 0, reruns: 0, evictions: 0, loadMs: 0, peakResidentBytes: 0, peakCallBytes: 0, compactSteps: 0 };
   /** True while the owner runs compaction steps (tabs.js), for stats. */
   compacting = false;
 
@@ -299,11 +306,12 @@ export class FileStore {
     this.#bad = new Map();
     this.#streak = new Map();
     try {
-      const tx = this.#db.transaction([STORE, REQUESTS, CHUNKS], 'readonly');
+      const tx = this.#db.transaction([STORE, REQUESTS, CHUNKS, META], 'readonly');
       const st = tx.objectStore(STORE);
       const rq = tx.objectStore(REQUESTS);
-      const [keys, values, rkeys, rvalues] = await Promise.all([
+      const [keys, values, rkeys, rvalues, hinted] = await Promise.all([
         request(st.getAllKeys()), request(st.getAll()), request(rq.getAllKeys()), request(rq.getAll()),
+        this.#readHint(tx.objectStore(META), tx.objectStore(CHUNKS)),
       ]);
       this.#loaded = keys.map((k, i) => {
         const v = values[i];
@@ -314,6 +322,7 @@ export class FileStore {
         return [k, v];
       });
       this.#requests = new Map(rkeys.map((k, i) => [k, rvalues[i]]));
+      this.#adoptHinted(hinted);
     } catch (err) {
       throw idbError(err, `indexeddb: load ${this.#name}`);
     }
@@ -321,6 +330,53 @@ export class FileStore {
     this.#pending = new Map();
     this.#pendingRequests = new Map();
     this.#broken = null;
+  }
+
+  // The chunks the last open read, read in load's transaction beside the
+  // files: the open that follows finds them loaded instead of missing them
+  // one run at a time (each a transaction, and the open run again). A hint
+  // that names chunks gone since (files merged away) costs only its reads.
+  #readHint(meta, chunks) {
+    return request(meta.get(OPEN_CHUNKS)).then((hint) => {
+      this.#openHint = Array.isArray(hint) ? hint.filter(isChunkRef).slice(0, MAX_OPEN_CHUNKS) : [];
+      return Promise.all(this.#openHint.map(([path, n]) => request(chunks.get([path, n])).then((v) => [path, n, v])));
+    });
+  }
+
+  // Keeps the hinted chunks that are still chunks of a file, whole, within
+  // the budget.
+  #adoptHinted(hinted) {
+    for (const [path, n, v] of hinted) {
+      const want = this.#chunkSize(path, n);
+      const k = chunkKey(path, n);
+      if (want === 0 || !(v instanceof Uint8Array) || v.length !== want || this.#chunks.has(k)) continue;
+      if (this.#chunkBytes + want > this.#residentBytes) break;
+      this.#chunks.set(k, this.#own(v));
+      this.#chunkBytes += want;
+      this.counters.chunkLoads++;
+      this.counters.chunkLoadBytes += want;
+      this.counters.openPrefetched++;
+    }
+    this.counters.peakResidentBytes = Math.max(this.counters.peakResidentBytes, this.#chunkBytes);
+  }
+
+  // After an open that read chunks: names them for the next load (a small
+  // write of its own, not awaited; only when they changed).
+  #rememberOpen(keys) {
+    const refs = [...keys].slice(0, MAX_OPEN_CHUNKS).map((k) => {
+      const at = k.indexOf('\u0000');
+      return [k.slice(at + 1), Number(k.slice(0, at))];
+    });
+    refs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+    if (JSON.stringify(refs) === JSON.stringify(this.#openHint) || !this.#db) return;
+    this.#openHint = refs;
+    try {
+      const tx = this.#db.transaction([META], 'readwrite');
+      tx.objectStore(META).put(refs, OPEN_CHUNKS);
+      tx.onabort = tx.onerror = (e) => e?.preventDefault?.(); // a hint: a failure (quota) costs the next open its runs, nothing else
+    } catch {
+      // The connection is closing: no hint.
+    }
   }
 
   /** The recorded answer of forwarded call `id`, if it ran and wrote. */
@@ -581,12 +637,13 @@ export class FileStore {
    * requires before each load, and after the call.
    * @template T
    * @param {() => T} fn
-   * @param {{ merging?: boolean }} [options] merging: fn is a compaction step,
+   * @param {{ merging?: boolean, opening?: boolean }} [options] merging: fn is a compaction step,
    *   whose output is not kept loaded once committed (no one just read it, and
-   *   it would push out the step's inputs)
+   *   it would push out the step's inputs); opening: fn opens the database, and
+   *   the chunks it read are named for the next load() to read with the files
    * @returns {Promise<T>}
    */
-  async run(fn, { merging = false } = {}) {
+  async run(fn, { merging = false, opening = false } = {}) {
     this.#running++;
     const keys = new Set(); // the chunks this call read or loaded
     this.#calls.add(keys);
@@ -609,6 +666,7 @@ export class FileStore {
         }
         if (this.#misses.size === 0) {
           if (error) throw error;
+          if (opening) this.#rememberOpen(keys);
           return result;
         }
         const misses = [...this.#misses.values()];

@@ -122,7 +122,7 @@ export class Owner {
     let error = null;
     try {
       // A call that read chunks not loaded yet runs again once they are (browser-idb.js).
-      result = await this.#store.run(() => this.#bridge.call(op, ...args));
+      result = await this.#store.run(() => this.#bridge.call(op, ...args), { opening: op === 'open' });
       if (op === 'open') this.#handles.add(result);
       if (op === 'close') this.#handles.delete(args[0]);
     } catch (err) {

@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
-import { CHUNK_BYTES, FileStore } from '../src/browser-idb.js';
+import { CHUNK_BYTES, FileStore, idbName } from '../src/browser-idb.js';
 
 // browser-idb.js uses the page's IDBKeyRange (a factory is passed in).
 globalThis.IDBKeyRange ??= IDBKeyRange;
@@ -262,4 +262,59 @@ test("a compaction step's output is not kept loaded after its commit; a flush's 
     assert.deepEqual(got, [out]);
   }
   store.close();
+});
+
+test('an open names the chunks it read: the next load reads them with the files, and the open runs once; a stale or malformed hint changes no answer', async () => {
+  const factory = new IDBFactory();
+  const commit = async (files) => {
+    const w = await FileStore.open('t', factory);
+    for (const [path, data] of Object.entries(files)) w.put(path, data);
+    await w.flush();
+    w.close();
+  };
+  let data = bytes(8 * CHUNK_BYTES + 100, 21);
+  await commit({ 'seg.sst': data, 'other.sst': bytes(3 * CHUNK_BYTES, 5) });
+  let ranges = [[10, 10], [5 * CHUNK_BYTES + 3, 20], [8 * CHUNK_BYTES + 50, 50]];
+  const open = async ({ opening = true } = {}) => {
+    const s = await FileStore.open('t', factory);
+    const runs = { n: 0 };
+    const got = await s.run(call(s, 'seg.sst', ranges, { runs }), { opening });
+    assert.deepEqual(got, ranges.map(([o, n]) => data.slice(o, o + n)));
+    const { openPrefetched, chunkLoads, reruns } = s.stats();
+    s.close(); // after the hint's write, which was asked for first
+    return { runs: runs.n, openPrefetched, chunkLoads, reruns };
+  };
+  assert.deepEqual(await open(), { runs: 2, openPrefetched: 0, chunkLoads: 3, reruns: 1 }, 'no hint yet: one run misses all three');
+  assert.deepEqual(await open(), { runs: 1, openPrefetched: 3, chunkLoads: 3, reruns: 0 }, 'the hint loads them with the files');
+  // A call that is not an open leaves the hint as it was.
+  ranges = [[2 * CHUNK_BYTES, 10]];
+  assert.deepEqual(await open({ opening: false }), { runs: 2, openPrefetched: 3, chunkLoads: 4, reruns: 1 });
+  ranges = [[10, 10], [5 * CHUNK_BYTES + 3, 20], [8 * CHUNK_BYTES + 50, 50]];
+  assert.equal((await open()).openPrefetched, 3);
+
+  // The file is rewritten shorter: the hint names chunks it no longer has
+  // and one it has with new bytes; the new ones are read.
+  data = bytes(2 * CHUNK_BYTES + 7, 99);
+  await commit({ 'seg.sst': data });
+  ranges = [[10, 10], [CHUNK_BYTES + 5, 30]];
+  const stale = await open();
+  assert.equal(stale.openPrefetched, 1, 'chunk 0 of the new file only');
+  assert.equal(stale.runs, 2);
+  assert.deepEqual(await open(), { runs: 1, openPrefetched: 2, chunkLoads: 2, reruns: 0 });
+
+  // Whatever else META holds under the hint's key is no hint.
+  for (const junk of ['x', [[1, 2], ['seg.sst', -1], ['seg.sst'], null], { 0: ['seg.sst', 0] }]) {
+    const db = await new Promise((resolve, reject) => {
+      const r = factory.open(idbName('t'));
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    const tx = db.transaction(['meta'], 'readwrite');
+    tx.objectStore('meta').put(junk, 'openChunks');
+    await new Promise((resolve) => (tx.oncomplete = resolve));
+    db.close();
+    const got = await open();
+    assert.equal(got.openPrefetched, 0, JSON.stringify(junk));
+    assert.equal(got.runs, 2);
+  }
 });
