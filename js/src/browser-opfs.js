@@ -33,6 +33,8 @@ export const MARKER = 4;
 // insert that flushes and compacts makes a few dozen at most). After a call
 // that took more than half of them, twice what it took are kept ready.
 const SPARE = 32;
+// The most spare files one top-up removes (see topUp).
+const TRIM_STEP = 16;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -111,7 +113,7 @@ export class SlotPool {
     const top = await root.getDirectoryHandle('minibase', { create: true });
     const dir = await top.getDirectoryHandle(encodeURIComponent(name), { create: true });
     const pool = new SlotPool(name, dir);
-    pool.#spare = spare;
+    pool.#spare = pool.#floor = spare;
     try {
       const found = [];
       for await (const [file, handle] of dir.entries()) {
@@ -133,7 +135,7 @@ export class SlotPool {
       const failed = opened.find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
       for (const slot of slots) pool.#adopt(slot);
-      await pool.topUp();
+      await pool.topUp({ trim: false }); // spares beyond need go later, between calls
     } catch (err) {
       pool.close();
       throw err;
@@ -163,9 +165,12 @@ export class SlotPool {
     this.#free.push(slot);
   }
 
-  /** Creates OPFS files until SPARE slots are free (asynchronous: between calls). */
-  async topUp() {
-    this.#spare = Math.max(this.#spare, 2 * this.#taken);
+  /**
+   * Creates OPFS files until the spare ones suffice (asynchronous: between
+   * calls), and removes a few of those a busy stretch left beyond that.
+   */
+  async topUp({ trim = true } = {}) {
+    this.#spare = this.#target();
     this.#taken = 0;
     while (this.#free.length < this.#spare && !this.#closed) {
       const file = `s${this.#next++}`;
@@ -174,13 +179,38 @@ export class SlotPool {
       this.#slots.push(slot);
       this.#free.push(slot);
     }
+    // Every file is an access handle each open asks for: a 1 GB database
+    // built by bulk loads and merges had 670 spare files beside its 515
+    // (most of its open). They go a few per gap between calls, so that no
+    // call waits long behind them.
+    for (let n = 0; trim && n < TRIM_STEP && !this.#closed && !this.#trimFailed && this.#free.length > this.#spare + this.#floor; n++) {
+      const slot = this.#free.pop();
+      this.#slots.splice(this.#slots.indexOf(slot), 1);
+      try {
+        slot.access.close();
+        await this.#dir.removeEntry(slot.file);
+      } catch {
+        this.#trimFailed = true; // left as an empty file: the next open adopts it as a spare
+      }
+    }
   }
 
-  #spare = SPARE; // free slots to keep ready
+  #floor = SPARE; // the fewest spare slots to keep (open's option)
+  #spare = SPARE; // spare slots to keep now
   #taken = 0; // slots taken since the last topUp
+  #trimFailed = false; // a spare file could not be removed: no more tries
+
+  // The spare slots to keep: twice what the calls since the last top-up
+  // took (a call cannot wait for files), or half the last target while
+  // that is more: a stretch of bulk loads or merges keeps its spares for a
+  // while, then they go.
+  #target() {
+    return Math.max(this.#floor, 2 * this.#taken, this.#spare >> 1);
+  }
 
   get needsTopUp() {
-    return this.#free.length < Math.max(this.#spare, 2 * this.#taken);
+    const target = this.#target();
+    return this.#free.length < target || (!this.#trimFailed && this.#free.length > target + this.#floor);
   }
 
   /** True when something was written since the last flush. */

@@ -8,7 +8,7 @@ import { goTestWasm, skip, useBrowser } from './helpers.mjs';
 
 // Written at test time (node --test would run a .js file kept below js/test).
 const WORKER = `import '/js/src/wasm_exec.js';
-import { MARKER, SlotPool, opfsHost } from '/js/src/browser-opfs.js';
+import { FILE, MARKER, SlotPool, opfsHost } from '/js/src/browser-opfs.js';
 import { minibaseImports } from '/js/src/imports.js';
 
 globalThis.__opfsTest = {
@@ -51,7 +51,53 @@ async function heldFile() {
   return { failure, markers };
 }
 
+// A busy stretch (calls that each wrote and deleted every spare file, as
+// merges do) grows the spares; quiet calls after it remove them a few at a
+// time, down to what the pool keeps, never a file that holds data.
+async function spares() {
+  const name = 'spares-' + Math.random().toString(36).slice(2);
+  const files = async () => {
+    const root = await navigator.storage.getDirectory();
+    const dir = await (await root.getDirectoryHandle('minibase')).getDirectoryHandle(name);
+    let n = 0;
+    for await (const _ of dir.keys()) n++;
+    return n;
+  };
+  const pool = await SlotPool.open(name, { spare: 4 });
+  const kept = pool.create(FILE, '/kept');
+  pool.write(kept, new Uint8Array([1, 2, 3]), 0);
+  pool.flush();
+  await pool.topUp();
+  const grown = [];
+  for (let round = 0; round < 5; round++) {
+    const made = [];
+    for (let i = 0; ; i++) {
+      try {
+        made.push(pool.create(FILE, '/tmp' + i));
+      } catch {
+        break; // EMFILE: every spare taken
+      }
+    }
+    for (const s of made) pool.release(s);
+    pool.flush();
+    await pool.topUp();
+    grown.push(await files());
+  }
+  const quiet = [];
+  for (let call = 0; call < 12 && pool.needsTopUp; call++) {
+    await pool.topUp();
+    quiet.push(await files());
+  }
+  pool.close();
+  const again = await SlotPool.open(name, { spare: 4 });
+  const got = new Uint8Array(3);
+  again.read(again.get(FILE, '/kept'), got, 0);
+  again.close();
+  return { grown, quiet, kept: [...got], after: await files() };
+}
+
 self.onmessage = async (e) => {
+  if (e.data === 'spares') return self.postMessage(await spares().catch((err) => ({ error: String(err?.stack ?? err) })));
   if (e.data === 'held') return self.postMessage(await heldFile().catch((err) => ({ error: String(err?.stack ?? err) })));
   const log = [];
   console.log = (...a) => log.push(a.join(' '));
@@ -104,4 +150,26 @@ test('an opfs pool that finds one file held by another context fails LOCKED and 
       }),
   );
   assert.deepEqual(r, { failure: { code: 'EBUSY', locked: true }, markers: ['m1'] });
+});
+
+test('an opfs pool removes the spare files a busy stretch left, a few between calls, and no file that holds data', { skip }, async () => {
+  const page = await env.page();
+  const r = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const w = new Worker('/build/worker.js', { type: 'module' });
+        w.onmessage = (e) => resolve(e.data);
+        w.onerror = (e) => resolve({ error: String(e.message) });
+        w.postMessage('spares');
+      }),
+  );
+  assert.equal(r.error, undefined, r.error);
+  // 1 data file + spares doubling with what each busy call took: 4 → 8 → … → 128.
+  assert.deepEqual(r.grown, [9, 17, 33, 65, 129]);
+  // Then each quiet call halves the target and removes at most 16 spares, down to target + 4.
+  assert.ok(r.quiet.length >= 8, JSON.stringify(r.quiet));
+  for (let i = 1; i < r.quiet.length; i++) assert.ok(r.quiet[i - 1] - r.quiet[i] <= 16 && r.quiet[i] <= r.quiet[i - 1], JSON.stringify(r.quiet));
+  assert.equal(r.quiet.at(-1), 9, JSON.stringify(r.quiet));
+  assert.equal(r.after, 9);
+  assert.deepEqual(r.kept, [1, 2, 3]);
 });
