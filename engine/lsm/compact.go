@@ -98,7 +98,7 @@ func (s *Store) CompactionDue() bool {
 }
 
 func (s *Store) newCompaction(lo, hi int) *compaction {
-	hint := int(min(s.opts.SegmentBytes, 64<<20)) + int(min(s.opts.SegmentBytes/8, 1<<20)) + 64<<10
+	hint := s.segmentBuffer(s.cur[lo : hi+1].size())
 	return &compaction{
 		inputs:    slices.Clone(s.cur[lo : hi+1]),
 		dropTombs: hi == len(s.cur)-1,

@@ -136,7 +136,11 @@ func (s *Store) flushWith(newer source) error {
 	}
 	if src != nil {
 		// Tombstones shadow older runs; with none, they can go.
-		r, err := s.writeRun(src, len(s.cur) == 0, true)
+		in := s.mem.Size()
+		if b, ok := newer.(*batchSource); ok {
+			in += int64(b.b.Size())
+		}
+		r, err := s.writeRun(src, in, len(s.cur) == 0, true)
 		if err != nil {
 			return fmt.Errorf("flush: %w", err)
 		}
@@ -196,7 +200,7 @@ func (s *Store) merge(lo, hi int) error {
 		}
 		srcs = append(srcs, src)
 	}
-	out, err := s.writeRun(newMergeIter(srcs, false, true), hi == len(s.cur)-1, false)
+	out, err := s.writeRun(newMergeIter(srcs, false, true), s.cur[lo:hi+1].size(), hi == len(s.cur)-1, false)
 	if err != nil {
 		return fmt.Errorf("merge runs: %w", err)
 	}
@@ -213,16 +217,16 @@ func (s *Store) merge(lo, hi int) error {
 }
 
 // writeRun writes src's entries as segment files of about SegmentBytes and
-// opens them. dropTombs leaves deletions out. prime puts the blocks written
+// opens them. in is about how many bytes src holds (what its buffer is
+// first sized for, as segmentBuffer says). dropTombs leaves deletions out. prime puts the blocks written
 // into the block cache's free room (Reader.Prime): a flush's, the newest
 // data, which reads right after a write or a load ask for; not a
 // compaction's, whose inputs' blocks still fill the cache while it runs and
 // whose output is mostly data no one just read. On error it deletes what it
 // wrote.
-func (s *Store) writeRun(src source, dropTombs, prime bool) (run, error) {
+func (s *Store) writeRun(src source, in int64, dropTombs, prime bool) (run, error) {
 	var out run
-	// Room for a full segment plus the block, index and filter that end it.
-	hint := int(min(s.opts.SegmentBytes, 64<<20)) + int(min(s.opts.SegmentBytes/8, 1<<20)) + 64<<10
+	hint := s.segmentBuffer(in)
 	w := sstable.NewWriter(s.opts.BlockSize, hint)
 	_, ranged := s.fs.(RangeReader)
 	var primed int64 // bytes of this run put in the block cache
@@ -355,6 +359,19 @@ func primeRoom(limit int64) int64 {
 		return 0
 	}
 	return min(max(ml*3/4-int64(s[0].Value.Uint64()), 0), limit)
+}
+
+// segmentBuffer is the room a segment writer starts with for an output of
+// about in bytes: a full segment plus the block, index and filter that end
+// it, or less when the output is smaller (a flush of a small memtable where
+// segments are large), so that a large SegmentBytes does not make every
+// flush allocate it.
+func (s *Store) segmentBuffer(in int64) int {
+	n := min(s.opts.SegmentBytes, 64<<20)
+	if in > 0 {
+		n = min(n, in+in/8)
+	}
+	return int(n) + int(min(n/8, 1<<20)) + 64<<10
 }
 
 // discard deletes segments that no manifest names.

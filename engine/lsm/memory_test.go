@@ -167,3 +167,31 @@ func BenchmarkLoadDisk(b *testing.B) {
 		require.NoError(b, s.Close())
 	}
 }
+
+// A flush or a merge of a few KB sizes its segment buffer for what it
+// writes, not for SegmentBytes: where segments are large (an OPFS store's
+// 8 MB), a small flush allocated a whole segment's room each time.
+func TestSmallFlushAllocatesForItsSize(t *testing.T) {
+	f, err := osfs.New(t.TempDir())
+	require.NoError(t, err)
+	s := open(t, f, lsm.Options{SegmentBytes: 64 << 20})
+	defer s.Close()
+	allocated := func(fn func()) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		fn()
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	for round := range 3 {
+		b := &kv.Batch{}
+		for i := range 100 {
+			b.Set(fmt.Appendf(nil, "key%d-%03d", round, i), []byte("value"))
+		}
+		require.NoError(t, s.Apply(b))
+		// Compact flushes the memtable and merges the new run into the last.
+		n := allocated(func() { require.NoError(t, s.Compact()) })
+		require.Less(t, n, uint64(4<<20), "round %d: a flush and merge of 2 KB allocated %d bytes", round, n)
+	}
+	require.Equal(t, 1, s.Stats().Runs)
+}

@@ -117,6 +117,15 @@ func (r run) size() int64 {
 	return n
 }
 
+// size is the bytes of v's segment files.
+func (v version) size() int64 {
+	var n int64
+	for _, r := range v {
+		n += r.size()
+	}
+	return n
+}
+
 // find returns the segment that may hold key, or nil.
 func (r run) find(key []byte) *segment {
 	// Every point read runs this per run: the search inline, without

@@ -285,6 +285,34 @@ func TestTookBulk(t *testing.T) {
 	require.True(t, b.TookBulk(), "a checkpoint that flushed")
 }
 
+// An OPFS store writes segments of opfsSegmentBytes (each file is an
+// access handle its worker opens before the first call), where the other
+// small-memtable adapters write half their memtable's.
+func TestOPFSSegmentSize(t *testing.T) {
+	segments := func(adapter string) float64 {
+		b := newBridge(t)
+		conn := ok(t, b, "open", o("adapter", s(adapter), "root", s("seg")))
+		ok(t, b, "createDatabase", conn, s("d"), o())
+		ok(t, b, "createTable", conn, s("d"), s("t"), o("columns", a(o("name", s("id"), "type", s("number"), "primaryKey", value.BoolOf(true)), o("name", s("pad"), "type", s("string")))))
+		tx := ok(t, b, "begin", conn, o("bulk", value.BoolOf(true)))
+		pad := s(strings.Repeat("x", 1000))
+		for from := 0; from < 12_000; from += 1000 { // ~12 MB
+			rows := make([]value.Value, 0, 1000)
+			for i := from; i < from+1000; i++ {
+				rows = append(rows, o("id", n(float64(i)), "pad", pad))
+			}
+			ok(t, b, "insertMany", conn, tx, s("d"), s("t"), a(rows...))
+		}
+		ok(t, b, "commit", conn, tx)
+		v, found := ok(t, b, "stats", conn).Get("segments")
+		require.True(t, found)
+		return v.Number()
+	}
+	opfs, wx := segments("opfs"), segments("wx")
+	require.LessOrEqual(t, opfs, 2.0, "12 MB in 8 MB segments")
+	require.GreaterOrEqual(t, wx, 5.0, "12 MB in 2 MB segments")
+}
+
 // insertIDs inserts rows {id} from..from+rows-1 into d.t in one
 // transaction, 4096 a call.
 func insertIDs(t *testing.T, b *Bridge, conn value.Value, from, rows int) {
