@@ -181,8 +181,8 @@ export class SlotPool {
     }
     // Every file is an access handle each open asks for: a 1 GB database
     // built by bulk loads and merges had 670 spare files beside its 515
-    // (most of its open). They go a few per gap between calls, so that no
-    // call waits long behind them.
+    // (most of its open). Those beyond what this session needs go a few per
+    // gap between calls, so that no call waits long behind them.
     for (let n = 0; trim && n < TRIM_STEP && !this.#closed && !this.#trimFailed && this.#free.length > this.#spare + this.#floor; n++) {
       const slot = this.#free.pop();
       this.#slots.splice(this.#slots.indexOf(slot), 1);
@@ -200,12 +200,12 @@ export class SlotPool {
   #taken = 0; // slots taken since the last topUp
   #trimFailed = false; // a spare file could not be removed: no more tries
 
-  // The spare slots to keep: twice what the calls since the last top-up
-  // took (a call cannot wait for files), or half the last target while
-  // that is more: a stretch of bulk loads or merges keeps its spares for a
-  // while, then they go.
+  // The spare slots to keep: twice the most the calls between two top-ups
+  // took since the pool opened (a call cannot wait for files: a merge that
+  // finds too few fails, and runs again later). A session of bulk loads and
+  // merges keeps what it grew; the spares it leaves go in the next one.
   #target() {
-    return Math.max(this.#floor, 2 * this.#taken, this.#spare >> 1);
+    return Math.max(this.#spare, 2 * this.#taken);
   }
 
   get needsTopUp() {

@@ -52,8 +52,9 @@ async function heldFile() {
 }
 
 // A busy stretch (calls that each wrote and deleted every spare file, as
-// merges do) grows the spares; quiet calls after it remove them a few at a
-// time, down to what the pool keeps, never a file that holds data.
+// merges do) grows the spares, and its session keeps them; the calls of
+// the next session remove them a few at a time, down to what the pool
+// keeps, never a file that holds data.
 async function spares() {
   const name = 'spares-' + Math.random().toString(36).slice(2);
   const files = async () => {
@@ -83,17 +84,24 @@ async function spares() {
     await pool.topUp();
     grown.push(await files());
   }
+  // The session that grew them keeps them.
+  const kept0 = pool.needsTopUp;
+  pool.close();
+  // The next one starts from the floor: its open removes nothing, the
+  // calls after it remove them a few at a time.
+  const next = await SlotPool.open(name, { spare: 4 });
+  const opened = await files();
   const quiet = [];
-  for (let call = 0; call < 12 && pool.needsTopUp; call++) {
-    await pool.topUp();
+  for (let call = 0; call < 12 && next.needsTopUp; call++) {
+    await next.topUp();
     quiet.push(await files());
   }
-  pool.close();
+  next.close();
   const again = await SlotPool.open(name, { spare: 4 });
   const got = new Uint8Array(3);
   again.read(again.get(FILE, '/kept'), got, 0);
   again.close();
-  return { grown, quiet, kept: [...got], after: await files() };
+  return { grown, kept0, opened, quiet, kept: [...got], after: await files() };
 }
 
 self.onmessage = async (e) => {
@@ -152,7 +160,7 @@ test('an opfs pool that finds one file held by another context fails LOCKED and 
   assert.deepEqual(r, { failure: { code: 'EBUSY', locked: true }, markers: ['m1'] });
 });
 
-test('an opfs pool removes the spare files a busy stretch left, a few between calls, and no file that holds data', { skip }, async () => {
+test('an opfs pool removes the spare files an earlier session left, a few between calls, and no file that holds data', { skip }, async () => {
   const page = await env.page();
   const r = await page.evaluate(
     () =>
@@ -166,7 +174,9 @@ test('an opfs pool removes the spare files a busy stretch left, a few between ca
   assert.equal(r.error, undefined, r.error);
   // 1 data file + spares doubling with what each busy call took: 4 → 8 → … → 128.
   assert.deepEqual(r.grown, [9, 17, 33, 65, 129]);
-  // Then each quiet call halves the target and removes at most 16 spares, down to target + 4.
+  assert.equal(r.kept0, false, 'the session that grew the spares keeps them');
+  assert.equal(r.opened, 129, 'an open removes none');
+  // Then each call of the next session removes at most 16 spares, down to twice the floor.
   assert.ok(r.quiet.length >= 8, JSON.stringify(r.quiet));
   for (let i = 1; i < r.quiet.length; i++) assert.ok(r.quiet[i - 1] - r.quiet[i] <= 16 && r.quiet[i] <= r.quiet[i - 1], JSON.stringify(r.quiet));
   assert.equal(r.quiet.at(-1), 9, JSON.stringify(r.quiet));
