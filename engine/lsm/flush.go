@@ -217,8 +217,8 @@ func (s *Store) merge(lo, hi int) error {
 }
 
 // writeRun writes src's entries as segment files of about SegmentBytes and
-// opens them. in is about how many bytes src holds (what its buffer is
-// first sized for, as segmentBuffer says). dropTombs leaves deletions out. prime puts the blocks written
+// opens them. in is about how many bytes src holds (see segmentBuffer).
+// dropTombs leaves deletions out. prime puts the blocks written
 // into the block cache's free room (Reader.Prime): a flush's, the newest
 // data, which reads right after a write or a load ask for; not a
 // compaction's, whose inputs' blocks still fill the cache while it runs and

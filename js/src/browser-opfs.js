@@ -30,8 +30,9 @@ export const ANSWER = 3;
 export const MARKER = 4;
 
 // Free slots kept ready: a call creates files only from these (a bulk
-// insert that flushes and compacts makes a few dozen at most). After a call
-// that took more than half of them, twice what it took are kept ready.
+// insert that flushes and compacts makes a few dozen at most). After calls
+// that took more than half of them, twice what they took are kept ready
+// for the rest of the session (see SlotPool's #target).
 const SPARE = 32;
 // The most spare files one top-up removes (see topUp).
 const TRIM_STEP = 16;
