@@ -146,37 +146,34 @@ test('the opfs adapter passes the fsadapter conformance suite in a Chromium work
   assert.doesNotMatch(log, /--- SKIP/);
 });
 
-test('an opfs pool that finds one file held by another context fails LOCKED and keeps no handle of the others', { skip }, async () => {
+// Runs one of the worker's own checks (its message: 'held', 'spares') in a new worker.
+async function inWorker(check) {
   const page = await env.page();
-  const r = await page.evaluate(
-    () =>
+  return page.evaluate(
+    (check) =>
       new Promise((resolve) => {
         const w = new Worker('/build/worker.js', { type: 'module' });
         w.onmessage = (e) => resolve(e.data);
         w.onerror = (e) => resolve({ error: String(e.message) });
-        w.postMessage('held');
+        w.postMessage(check);
       }),
+    check,
   );
+}
+
+test('an opfs pool that finds one file held by another context fails LOCKED and keeps no handle of the others', { skip }, async () => {
+  const r = await inWorker('held');
   assert.deepEqual(r, { failure: { code: 'EBUSY', locked: true }, markers: ['m1'] });
 });
 
 test('an opfs pool removes the spare files an earlier session left, a few between calls, and no file that holds data', { skip }, async () => {
-  const page = await env.page();
-  const r = await page.evaluate(
-    () =>
-      new Promise((resolve) => {
-        const w = new Worker('/build/worker.js', { type: 'module' });
-        w.onmessage = (e) => resolve(e.data);
-        w.onerror = (e) => resolve({ error: String(e.message) });
-        w.postMessage('spares');
-      }),
-  );
+  const r = await inWorker('spares');
   assert.equal(r.error, undefined, r.error);
   // 1 data file + spares doubling with what each busy call took: 4 → 8 → … → 128.
   assert.deepEqual(r.grown, [9, 17, 33, 65, 129]);
   assert.equal(r.kept0, false, 'the session that grew the spares keeps them');
   assert.equal(r.opened, 129, 'an open removes none');
-  // Then each call of the next session removes at most 16 spares, down to twice the floor.
+  // Then each call of the next session removes at most 16 spares, down to the floor's 4 + 4.
   assert.ok(r.quiet.length >= 8, JSON.stringify(r.quiet));
   for (let i = 1; i < r.quiet.length; i++) assert.ok(r.quiet[i - 1] - r.quiet[i] <= 16 && r.quiet[i] <= r.quiet[i - 1], JSON.stringify(r.quiet));
   assert.equal(r.quiet.at(-1), 9, JSON.stringify(r.quiet));
