@@ -363,9 +363,8 @@ func primeRoom(limit int64) int64 {
 
 // segmentBuffer is the room a segment writer starts with for an output of
 // about in bytes: a full segment plus the block, index and filter that end
-// it, or less when the output is smaller (a flush of a small memtable where
-// segments are large), so that a large SegmentBytes does not make every
-// flush allocate it.
+// it, or less when the output is smaller (a checkpoint's or a close's
+// flush), so that SegmentBytes is not allocated for every small flush.
 func (s *Store) segmentBuffer(in int64) int {
 	n := min(s.opts.SegmentBytes, 64<<20)
 	if in > 0 {

@@ -169,8 +169,8 @@ func BenchmarkLoadDisk(b *testing.B) {
 }
 
 // A flush or a merge of a few KB sizes its segment buffer for what it
-// writes, not for SegmentBytes: where segments are large (an OPFS store's
-// 8 MB), a small flush allocated a whole segment's room each time.
+// writes, not for SegmentBytes: a small flush (a checkpoint's, a close's)
+// allocated a whole segment's room each time.
 func TestSmallFlushAllocatesForItsSize(t *testing.T) {
 	f, err := osfs.New(t.TempDir())
 	require.NoError(t, err)
