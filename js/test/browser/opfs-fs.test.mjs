@@ -85,7 +85,7 @@ async function spares() {
     grown.push(await files());
   }
   // The session that grew them keeps them.
-  const kept0 = pool.needsTopUp;
+  const busyWantsTopUp = pool.needsTopUp;
   pool.close();
   // The next one starts from the floor: its open removes nothing, the
   // calls after it remove them a few at a time.
@@ -101,7 +101,7 @@ async function spares() {
   const got = new Uint8Array(3);
   again.read(again.get(FILE, '/kept'), got, 0);
   again.close();
-  return { grown, kept0, opened, quiet, kept: [...got], after: await files() };
+  return { grown, busyWantsTopUp, opened, quiet, kept: [...got], after: await files() };
 }
 
 self.onmessage = async (e) => {
@@ -171,7 +171,7 @@ test('an opfs pool removes the spare files an earlier session left, a few betwee
   assert.equal(r.error, undefined, r.error);
   // 1 data file + spares doubling with what each busy call took: 4 → 8 → … → 128.
   assert.deepEqual(r.grown, [9, 17, 33, 65, 129]);
-  assert.equal(r.kept0, false, 'the session that grew the spares keeps them');
+  assert.equal(r.busyWantsTopUp, false, 'the session that grew the spares keeps them');
   assert.equal(r.opened, 129, 'an open removes none');
   // Then each call of the next session removes at most 16 spares, down to the floor's 4 + 4.
   assert.ok(r.quiet.length >= 8, JSON.stringify(r.quiet));
