@@ -40,7 +40,55 @@ type Cond struct {
 	Values []value.Value // in, notIn, between (two: low, high)
 	pos    int           // column position, resolved by bind
 	like   *likeMatcher
-	num    bool // a comparison with one number: see matchesNumber
+	num    numCmp  // a comparison with one number, else 0: see matchesNumber
+	numVal float64 // that number
+}
+
+// numCmp is a comparison with a number, decided per row of a scan by
+// matchesNumber: an integer switch where Op is a string compared per row.
+type numCmp uint8
+
+// The comparisons with a number.
+const (
+	numNone numCmp = iota
+	numEq
+	numNe
+	numLt
+	numLe
+	numGt
+	numGe
+)
+
+// numberCond returns a condition of op on column pos against the number x.
+func numberCond(column string, pos int, op Op, x float64) Cond {
+	c := Cond{Column: column, Op: op, Value: value.NumberOf(x), pos: pos}
+	c.setNum()
+	return c
+}
+
+// setNum sets num and numVal from Op and Value.
+func (c *Cond) setNum() {
+	c.num, c.numVal = numNone, 0
+	if c.Value.Kind() != value.Number {
+		return
+	}
+	switch c.Op {
+	case OpEq:
+		c.num = numEq
+	case OpNe:
+		c.num = numNe
+	case OpLt:
+		c.num = numLt
+	case OpLe:
+		c.num = numLe
+	case OpGt:
+		c.num = numGt
+	case OpGe:
+		c.num = numGe
+	default:
+		return
+	}
+	c.numVal = c.Value.Number()
 }
 
 func (And) isExpr()   {}
@@ -436,10 +484,7 @@ func bind(t *Table, e Expr) (Expr, error) {
 		}
 		c := *e
 		c.pos = p
-		switch c.Op {
-		case OpEq, OpNe, OpLt, OpLe, OpGt, OpGe:
-			c.num = c.Value.Kind() == value.Number
-		}
+		c.setNum()
 		typ := t.Columns[p].Type
 		check := func(v value.Value) error {
 			if v.IsNull() || typ == TypeAny || typ == TypeObject || typ.fits(v) {
@@ -549,21 +594,21 @@ func (c *Cond) matches(v value.Value) bool {
 	return false
 }
 
-// matchesNumber is matches for a number value x, when c.num holds.
+// matchesNumber is matches for a number value x, when c.num is set.
 func (c *Cond) matchesNumber(x float64) bool {
-	y := c.Value.Number()
-	switch c.Op {
-	case OpEq:
+	y := c.numVal
+	switch c.num {
+	case numEq:
 		return x == y
-	case OpNe:
+	case numNe:
 		return x != y
-	case OpLt:
+	case numLt:
 		return x < y
-	case OpLe:
+	case numLe:
 		return x <= y
-	case OpGt:
+	case numGt:
 		return x > y
-	case OpGe:
+	case numGe:
 		return x >= y
 	}
 	return false

@@ -286,10 +286,11 @@ func (h *topK[T]) cutoff(pos []int, c *Cond) *Cond {
 	if w.Kind() != value.Number {
 		return nil
 	}
-	*c = Cond{Column: h.order[0].Column, Op: OpLt, Value: w, pos: pos[0], num: true}
+	op := OpLt
 	if h.order[0].Desc {
-		c.Op = OpGt
+		op = OpGt
 	}
+	*c = numberCond(h.order[0].Column, pos[0], op, w.Number())
 	return c
 }
 

@@ -414,7 +414,7 @@ func soleNumberCond(filter Expr) *Cond {
 	if a, ok := filter.(And); ok && len(a) == 1 {
 		filter = a[0]
 	}
-	if c, ok := filter.(*Cond); ok && c.num {
+	if c, ok := filter.(*Cond); ok && c.num != numNone {
 		return c
 	}
 	return nil
@@ -432,27 +432,23 @@ func soleNumberCond(filter Expr) *Cond {
 // and matchView.
 func (v *rowView) loadMatch(c, bound *Cond, filter Expr, raw []byte) (bool, error) {
 	if (c != nil || bound != nil) && len(raw) > 3 && raw[0] == indexedRow && raw[1] == 1 && raw[2] < 0x80 && raw[2] > 0 && 3+int(raw[2])-1 <= len(raw) {
-		// What load leaves for this row (its first case), inline.
+		// What load leaves for this row (its first case), inline, and only
+		// for a row the integer comparisons let through: in a filtered scan
+		// most rows are turned away, and they are decided on raw alone.
 		n := int(raw[2])
-		if len(v.found) == 1 {
-			v.found[0] = 0
-		} else {
-			clear(v.found)
-		}
-		v.raw, v.err = raw, nil
 		pairs := 3 + n - 1
-		v.layout = rowLayout{n: n, w: 1, offs: 3, pairs: pairs}
-		v.pos, v.left = len(raw), 0
-		// c, then bound: each read from the row inline where it holds an
-		// integer at the column's own position. Otherwise c's verdict is
-		// the filter's (matchView), and bound's is left to the caller.
-		for i, cc := range [2]*Cond{c, bound} {
+		undecided := c == nil && filter != nil
+		// c, then bound, each read from the row where it holds an integer
+		// at the column's own position (a loop, not a call per condition:
+		// calls are what a scan's step costs most under wasm). Otherwise
+		// c's verdict is the filter's (matchView), and bound's is left to
+		// the caller.
+		cc := c
+		for i := 0; i < 2; i, cc = i+1, bound {
 			if cc == nil {
-				if i == 0 && filter != nil && (!matchView(filter, v) || v.err != nil) {
-					return false, v.err
-				}
 				continue
 			}
+			known := false
 			if p := cc.pos; p < n {
 				lo, hi := pairs, len(raw)
 				if p > 0 {
@@ -462,17 +458,32 @@ func (v *rowView) loadMatch(c, bound *Cond, filter Expr, raw []byte) (bool, erro
 					hi = pairs + int(raw[3+p])
 				}
 				if lo+3 <= hi && hi <= len(raw) && int(raw[lo]) == v.t.colIDs[p] && raw[lo+1] == value.TagInt {
-					if u, k := binary.Uvarint(raw[lo+2 : hi]); k == hi-lo-2 {
+					u, k := uint64(raw[lo+2]), 1
+					if u >= 0x80 || hi-lo != 3 {
+						u, k = binary.Uvarint(raw[lo+2 : hi])
+					}
+					if k == hi-lo-2 {
 						if !cc.matchesNumber(float64(int64(u>>1) ^ -int64(u&1))) {
 							return false, nil
 						}
-						continue
+						known = true
 					}
 				}
 			}
-			if i == 0 && (!matchView(filter, v) || v.err != nil) {
-				return false, v.err
+			if i == 0 && !known {
+				undecided = true
 			}
+		}
+		if len(v.found) == 1 {
+			v.found[0] = 0
+		} else {
+			clear(v.found)
+		}
+		v.raw, v.err = raw, nil
+		v.layout = rowLayout{n: n, w: 1, offs: 3, pairs: pairs}
+		v.pos, v.left = len(raw), 0
+		if undecided && (!matchView(filter, v) || v.err != nil) {
+			return false, v.err
 		}
 		return true, nil
 	}
@@ -504,7 +515,7 @@ func matchView(e Expr, v *rowView) bool {
 		return false
 	case *Cond:
 		lo, hi, ok := v.at(e.pos)
-		if ok && e.num && hi-lo >= 2 && v.raw[lo] == value.TagInt {
+		if ok && e.num != numNone && hi-lo >= 2 && v.raw[lo] == value.TagInt {
 			// The commonest filter, a number column against a number, is
 			// compared straight from the stored integer.
 			var u uint64
