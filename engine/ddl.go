@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 
@@ -24,7 +25,15 @@ func (c *Conn) ddl(fn func(cat *catalog, w *kv.Overlay) error) error {
 	if err := fn(cat, w); err != nil {
 		return err
 	}
-	w.Set(catalogKey, cat.encode())
+	enc := cat.encode()
+	if w.Len() == 0 && bytes.Equal(enc, c.cat.encode()) {
+		// Nothing changed (createDatabase with ifNotExists on a database
+		// that exists, as an app runs at every start): no commit. One
+		// would be a durable write (an fsync, an IndexedDB transaction)
+		// and a change for every live query and sync session.
+		return nil
+	}
+	w.Set(catalogKey, enc)
 	b := w.Batch()
 	if err := c.store.Apply(b); err != nil {
 		return storageErr("schema change", err)

@@ -580,3 +580,39 @@ func TestAddedColumnDefaultAfterDrop(t *testing.T) {
 	}))
 	require.Equal(t, []any{7.0}, column(selectRows(t, c, "users", val(nil)), "n"), "an update keeps the default")
 }
+
+// A schema change that changes nothing (what an app runs at every start:
+// createDatabase and createTable with ifNotExists, drops with ifExists)
+// commits nothing: no durable write, no change for live queries or sync.
+func TestSchemaNoChangeCommitsNothing(t *testing.T) {
+	c, _ := testConn(t)
+	spec := TableSpec{Columns: []Column{{Name: "id", Type: TypeNumber, PrimaryKey: true}}}
+	require.NoError(t, c.CreateDatabase("d", false))
+	require.NoError(t, c.CreateTable("d", "t", spec))
+	_, err := c.EnsureSystemDatabase("sys")
+	require.NoError(t, err)
+	commits := func() int64 {
+		st, err := c.Stats()
+		require.NoError(t, err)
+		return st.Commits
+	}
+	before, seq := commits(), c.commitSeq
+	spec.IfNotExists = true
+	for name, noop := range map[string]func() error{
+		"createDatabase ifNotExists":    func() error { return c.CreateDatabase("d", true) },
+		"createTable ifNotExists":       func() error { return c.CreateTable("d", "t", spec) },
+		"dropTable ifExists, absent":    func() error { return c.DropTable("d", "gone", true) },
+		"dropDatabase ifExists, absent": func() error { return c.DropDatabase("gone", true) },
+		"ensureSystemDatabase, present": func() error { _, err := c.EnsureSystemDatabase("sys"); return err },
+	} {
+		require.NoError(t, noop(), name)
+		require.Equal(t, before, commits(), name)
+		require.Equal(t, seq, c.commitSeq, name)
+	}
+	// A change still commits.
+	require.NoError(t, c.CreateDatabase("e", true))
+	require.Equal(t, before+1, commits())
+	require.Equal(t, seq+1, c.commitSeq)
+	require.NoError(t, c.CreateTable("e", "t", spec))
+	require.Equal(t, before+2, commits())
+}
