@@ -84,6 +84,9 @@ func OpenStore(fs fsadapter.FS, opts Options) (*Conn, error) {
 	if opts.Durability == Strict {
 		so.Durability = lsm.Strict
 	}
+	// What Resume reads at every open, kept in the store's manifest too:
+	// an open then reads no segment before the first query.
+	so.Pinned = append(so.Pinned[:len(so.Pinned):len(so.Pinned)], catalogKey, restoreKey)
 	st, err := lsm.Open(fs, so)
 	if err != nil {
 		return nil, storageErr("open", err)

@@ -201,7 +201,7 @@ func (s *Store) installJob() error {
 		v = append(v, j.out)
 	}
 	v = append(v, s.cur[lo+len(j.inputs):]...)
-	if err := s.install(v, s.flushedSeq); err != nil {
+	if err := s.install(v, s.flushedSeq, s.pins); err != nil {
 		return fmt.Errorf("merge runs: %w", err)
 	}
 	s.compactions++

@@ -123,6 +123,7 @@ func (s *Store) flushWith(newer source) error {
 		return nil
 	}
 	v := s.cur
+	watch := s.pinned.watch()
 	var src source
 	switch {
 	case newer != nil && s.mem.Len() > 0 && s.mem.Len() <= smallMergeMax:
@@ -140,7 +141,7 @@ func (s *Store) flushWith(newer source) error {
 		if b, ok := newer.(*batchSource); ok {
 			in += int64(b.b.Size())
 		}
-		r, err := s.writeRun(src, in, len(s.cur) == 0, true)
+		r, err := s.writeRun(src, in, len(s.cur) == 0, true, watch)
 		if err != nil {
 			return fmt.Errorf("flush: %w", err)
 		}
@@ -157,7 +158,11 @@ func (s *Store) flushWith(newer source) error {
 	}
 	s.logName, s.claimed = "", ""
 	s.createNextLog(s.seq)
-	if err := s.install(v, s.seq); err != nil {
+	p := s.pins
+	if watch != nil {
+		p = watch.after(s.pins)
+	}
+	if err := s.install(v, s.seq, p); err != nil {
 		return fmt.Errorf("flush: %w", err)
 	}
 	s.flushes++
@@ -200,7 +205,7 @@ func (s *Store) merge(lo, hi int) error {
 		}
 		srcs = append(srcs, src)
 	}
-	out, err := s.writeRun(newMergeIter(srcs, false, true), s.cur[lo:hi+1].size(), hi == len(s.cur)-1, false)
+	out, err := s.writeRun(newMergeIter(srcs, false, true), s.cur[lo:hi+1].size(), hi == len(s.cur)-1, false, nil)
 	if err != nil {
 		return fmt.Errorf("merge runs: %w", err)
 	}
@@ -209,7 +214,7 @@ func (s *Store) merge(lo, hi int) error {
 		v = append(v, out)
 	}
 	v = append(v, s.cur[hi+1:]...)
-	if err := s.install(v, s.flushedSeq); err != nil {
+	if err := s.install(v, s.flushedSeq, s.pins); err != nil {
 		return fmt.Errorf("merge runs: %w", err)
 	}
 	s.compactions++
@@ -224,7 +229,7 @@ func (s *Store) merge(lo, hi int) error {
 // compaction's, whose inputs' blocks still fill the cache while it runs and
 // whose output is mostly data no one just read. On error it deletes what it
 // wrote.
-func (s *Store) writeRun(src source, in int64, dropTombs, prime bool) (run, error) {
+func (s *Store) writeRun(src source, in int64, dropTombs, prime bool, watch *pinWatch) (run, error) {
 	var out run
 	hint := s.segmentBuffer(in)
 	w := sstable.NewWriter(s.opts.BlockSize, hint)
@@ -281,6 +286,9 @@ func (s *Store) writeRun(src source, in int64, dropTombs, prime bool) (run, erro
 	var err error
 	for src.Next() {
 		k, v, tomb := src.Entry()
+		if watch != nil {
+			watch.saw(k, v, tomb)
+		}
 		if dropTombs && tomb {
 			continue
 		}
@@ -425,8 +433,8 @@ func (s *Store) newSegment(num uint64, size int64, meta segMeta, described bool)
 // deletes the previous manifest and the segments v no longer names (once no
 // snapshot reads them). On failure nothing changes and the new segments of v
 // are deleted.
-func (s *Store) install(v version, flushedSeq uint64) error {
-	m := manifest{flushedSeq: flushedSeq}
+func (s *Store) install(v version, flushedSeq uint64, p pins) error {
+	m := manifest{flushedSeq: flushedSeq, pins: p}
 	if _, ok := s.files[logFileName(flushedSeq+1)]; ok && s.appendMode {
 		m.firstLog = flushedSeq + 1
 	}
@@ -460,7 +468,7 @@ func (s *Store) install(v version, flushedSeq uint64) error {
 	s.setFile(name, int64(len(data)))
 	s.written += int64(len(data))
 	old, oldName := s.cur, s.manifestName
-	s.cur, s.manifestName, s.flushedSeq, s.firstLog = v, name, flushedSeq, m.firstLog
+	s.cur, s.manifestName, s.flushedSeq, s.firstLog, s.pins = v, name, flushedSeq, m.firstLog, p
 	v.ref()
 	// The older manifest goes first: while it exists, the logs and
 	// segments it needs exist too, so Open may fall back to it when the

@@ -20,18 +20,24 @@ import (
 //	order): uvarint file number, uvarint size, uvarint-length-prefixed
 //	smallest and largest keys, uvarint entries, tombstones, live bytes,
 //	tail bytes (index, filter and footer: read in one go)
+//	uvarint pin count, per pin (in key order): uvarint-length-prefixed
+//	key, a byte (1: the key holds a value, 0: it holds none), and for a
+//	value, its uvarint-length-prefixed bytes
 //	CRC-32C u32 of everything before | "MBME"
 //
+// A pin is the value the segments hold for one of Options.Pinned keys, so
+// that reading it at Open reads no segment (see pins).
 // Every commit with a sequence number up to the flushed seq is in the
 // segments; later ones are in the logs. First log, when not zero, is the
 // number of the log that follows the flushed seq: the store creates it
 // before writing the manifest, so its absence means it was deleted. A
 // segment's keys and counts let the store open it on its first read instead
-// of at Open. Older manifests are still read: version 2 ("MBMANI02") has no
-// keys or counts (its segments are opened at Open), version 1 ("MBMANI01")
-// no first-log field either.
+// of at Open. Older manifests are still read: version 3 ("MBMANI03") has no
+// pins, version 2 ("MBMANI02") no keys or counts either (its segments are
+// opened at Open), version 1 ("MBMANI01") no first-log field either.
 const (
-	manifestMagic    = "MBMANI03"
+	manifestMagic    = "MBMANI04"
+	manifestMagicV3  = "MBMANI03"
 	manifestMagicV2  = "MBMANI02"
 	manifestMagicV1  = "MBMANI01"
 	manifestEndMagic = "MBME"
@@ -43,6 +49,7 @@ type manifest struct {
 	nextFile   uint64
 	firstLog   uint64 // 0: no log is promised
 	runs       [][]segRef
+	pins       pins // nil from a manifest before version 4
 }
 
 // segRef names a segment file and its size, and describes it where the
@@ -74,6 +81,7 @@ func encodeManifest(m manifest) []byte {
 			buf = binary.AppendUvarint(buf, uint64(s.meta.tail))
 		}
 	}
+	buf = m.pins.appendTo(buf)
 	buf = binary.LittleEndian.AppendUint32(buf, checksum.Of(buf))
 	return append(buf, manifestEndMagic...)
 }
@@ -87,9 +95,16 @@ func decodeManifest(name string, data []byte) (manifest, error) {
 	}
 	fixed := len(manifestMagic) + 16
 	described := false // segments come with their keys and counts
-	if len(data) >= 8 && (string(data[:8]) == manifestMagic || string(data[:8]) == manifestMagicV2) {
-		fixed += 8
-		described = string(data[:8]) == manifestMagic
+	pinned := false    // pins follow the runs
+	if len(data) >= 8 {
+		switch string(data[:8]) {
+		case manifestMagic:
+			fixed, described, pinned = fixed+8, true, true
+		case manifestMagicV3:
+			fixed, described = fixed+8, true
+		case manifestMagicV2:
+			fixed += 8
+		}
 	}
 	if len(data) < fixed+8 {
 		return m, bad("%d bytes is too short", len(data))
@@ -101,7 +116,7 @@ func decodeManifest(name string, data []byte) (manifest, error) {
 	if checksum.Of(data[:crcAt]) != binary.LittleEndian.Uint32(data[crcAt:]) {
 		return m, bad("checksum mismatch")
 	}
-	if magic := string(data[:8]); magic != manifestMagic && magic != manifestMagicV2 && magic != manifestMagicV1 {
+	if magic := string(data[:8]); magic != manifestMagic && magic != manifestMagicV3 && magic != manifestMagicV2 && magic != manifestMagicV1 {
 		return m, bad("bad magic")
 	}
 	m.flushedSeq = binary.LittleEndian.Uint64(data[8:])
@@ -170,6 +185,35 @@ func decodeManifest(name string, data []byte) (manifest, error) {
 			run = append(run, ref)
 		}
 		m.runs = append(m.runs, run)
+	}
+	if pinned {
+		n, ok := uv()
+		if !ok || n > uint64(len(body)) {
+			return m, bad("bad pin count")
+		}
+		if n > 0 {
+			m.pins = make(pins, n)
+		}
+		var last []byte
+		for i := range n {
+			key, ok := bytesField()
+			if !ok || p >= len(body) || body[p] > 1 || i > 0 && bytes.Compare(last, key) >= 0 {
+				return m, bad("bad pin")
+			}
+			has := body[p] == 1
+			p++
+			var val []byte
+			if has {
+				if val, ok = bytesField(); !ok {
+					return m, bad("bad pin value")
+				}
+				if val == nil {
+					val = []byte{}
+				}
+			}
+			m.pins[string(key)] = pin{value: val, has: has}
+			last = key
+		}
 	}
 	if p != len(body) {
 		return m, bad("%d trailing bytes", len(body)-p)

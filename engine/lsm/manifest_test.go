@@ -64,11 +64,25 @@ func encodeOld(m manifest, magic string) []byte {
 func TestManifestRoundTrip(t *testing.T) {
 	promising := sampleManifest()
 	promising.firstLog = promising.flushedSeq + 1
-	for _, m := range []manifest{{nextFile: 1}, sampleManifest(), promising} {
+	pinned := sampleManifest()
+	pinned.pins = pins{"\x00catalog": {value: []byte("{...}"), has: true}, "\x00empty": {value: []byte{}, has: true}, "\x00restoring": {}}
+	for _, m := range []manifest{{nextFile: 1}, sampleManifest(), promising, pinned} {
 		got, err := decodeManifest("m", encodeManifest(m))
 		require.NoError(t, err)
 		require.Equal(t, m, got)
 	}
+}
+
+// A version 3 manifest ("MBMANI03": no pins) reads as one without pins.
+func TestManifestVersion3(t *testing.T) {
+	m := sampleManifest()
+	data := encodeManifest(m)
+	body := data[:len(data)-8-1] // without the checksum, end marker and the pin count 0
+	body = append([]byte(manifestMagicV3), body[len(manifestMagic):]...)
+	v3 := append(binary.LittleEndian.AppendUint32(body, checksum.Of(body)), manifestEndMagic...)
+	got, err := decodeManifest("v3", v3)
+	require.NoError(t, err)
+	require.Equal(t, m, got)
 }
 
 func TestManifestDamage(t *testing.T) {
@@ -99,10 +113,32 @@ func TestManifestDamage(t *testing.T) {
 		_, err := decodeManifest("rule.manifest", encodeManifest(m))
 		require.ErrorIs(t, err, kv.ErrCorrupt, name)
 	}
+	// Pins that pass the checksum but break the rules.
+	withPins := func(section ...byte) []byte {
+		data := encodeManifest(manifest{nextFile: 1})
+		body := append(bytes.Clone(data[:len(data)-8-1]), section...) // the pin count 0 replaced
+		return append(binary.LittleEndian.AppendUint32(body, checksum.Of(body)), manifestEndMagic...)
+	}
+	_, err := decodeManifest("pins.manifest", withPins(2, 1, 'a', 0, 1, 'b', 1, 1, 'x'))
+	require.NoError(t, err, "the helper builds valid pins")
+	for name, data := range map[string][]byte{
+		"keys out of order":      withPins(2, 1, 'b', 0, 1, 'a', 0),
+		"key twice":              withPins(2, 1, 'a', 0, 1, 'a', 0),
+		"a flag neither 0 nor 1": withPins(1, 1, 'a', 2),
+		"a value cut short":      withPins(1, 1, 'a', 1, 5, 'x'),
+		"fewer pins than said":   withPins(2, 1, 'a', 0),
+		"a count past the end":   withPins(0xff, 0xff, 0x03),
+	} {
+		_, err := decodeManifest("pins.manifest", data)
+		require.ErrorIs(t, err, kv.ErrCorrupt, name)
+	}
 }
 
 func FuzzManifest(f *testing.F) {
 	f.Add(encodeManifest(sampleManifest()))
+	pinned := sampleManifest()
+	pinned.pins = pins{"\x00c": {value: []byte("v"), has: true}, "\x00r": {}}
+	f.Add(encodeManifest(pinned))
 	f.Add(encodeManifest(manifest{nextFile: 1}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := decodeManifest("f.manifest", data)

@@ -42,6 +42,7 @@ func Open(fsys fsadapter.FS, opts Options) (*Store, error) {
 		nextFile:   1,
 		cache:      cache.New(opts.CacheBytes),
 		readers:    &openReaders{limit: opts.IndexBytes},
+		pinned:     newPinSet(opts.Pinned),
 	}
 	if dir := path.Clean(opts.Dir); opts.Dir != "" && dir != "." {
 		if err := fsys.MkdirAll(dir); err != nil {
@@ -82,7 +83,7 @@ func Open(fsys fsadapter.FS, opts Options) (*Store, error) {
 		// A new store promises its first log in a manifest at once, so that
 		// deleting that log is found even before the first flush. Failing
 		// costs the promise only.
-		_ = s.install(nil, 0)
+		_ = s.install(nil, 0, s.pins)
 	}
 	return s, nil
 }
@@ -210,7 +211,15 @@ func (s *Store) recover(found []dataFile) error {
 		}
 		chosen = &m
 		s.manifestName, s.flushedSeq, s.firstLog = f.name, m.flushedSeq, m.firstLog
+		s.pins = s.pinned.keep(m.pins)
 		s.nextFile = max(s.nextFile, m.nextFile)
+	}
+	if chosen == nil {
+		// No segments: no pinned key holds a value there.
+		s.pins = pins{}
+		for _, k := range s.pinned.keys {
+			s.pins[string(k)] = pin{}
+		}
 	}
 	if chosen == nil && len(damaged) > 0 && (len(logs) == 0 || logs[0].num != 1) {
 		// Without any manifest the logs must go back to the first commit.

@@ -79,6 +79,12 @@ type Options struct {
 	// a commit is then acknowledged without waiting for any merge. Runs
 	// pile up while nobody calls CompactStep.
 	CompactInSteps bool
+
+	// Pinned are keys whose value the store keeps in its manifest as well
+	// as in its segments, so that a Get of one reads no segment (unless
+	// the value is over 64 KB): for a few small keys every open reads,
+	// such as a catalog.
+	Pinned [][]byte
 }
 
 func (o Options) withDefaults() Options {

@@ -64,6 +64,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"strings"
 	"sync"
@@ -128,6 +129,9 @@ type Store struct {
 	flushes     int64
 	compactions int64
 	unlock      func() error // releases the cross-process lock; nil without one
+
+	pinned pinSet // Options.Pinned
+	pins   pins   // their values in the current version's segments, where known (pins.go)
 
 	job *compaction // the merge CompactStep has under way; nil when none
 	// cold are the newest flush's segments whose blocks it could not copy
@@ -348,6 +352,9 @@ func (s *Store) Get(key []byte) ([]byte, error) {
 	if s.closed {
 		return nil, fmt.Errorf("get: %w", kv.ErrClosed)
 	}
+	if len(key) > 0 && s.pinned.first[key[0]] && s.pinned.has(key) {
+		return s.getPinned(key)
+	}
 	v, ok, err := lookup(s.mem, s.cur, key)
 	switch {
 	case err != nil:
@@ -356,6 +363,35 @@ func (s *Store) Get(key []byte) ([]byte, error) {
 		return nil, kv.ErrNotFound
 	}
 	return v, nil
+}
+
+// getPinned is Get of a pinned key: from the memtable, else its pin, else
+// the segments, which teach the pin.
+func (s *Store) getPinned(key []byte) ([]byte, error) {
+	if val, ok := s.mem.Get(key); ok {
+		if isTomb(val) {
+			return nil, kv.ErrNotFound
+		}
+		return val, nil
+	}
+	p, known := s.pins[string(key)]
+	if !known {
+		val, ok, err := lookup(nil, s.cur, key)
+		if err != nil {
+			return nil, fmt.Errorf("get: %w", err)
+		}
+		p = pin{value: bytes.Clone(val), has: ok}
+		if len(p.value) <= maxPinBytes {
+			if s.pins == nil {
+				s.pins = pins{}
+			}
+			s.pins[string(key)] = p
+		}
+	}
+	if !p.has {
+		return nil, kv.ErrNotFound
+	}
+	return p.value, nil
 }
 
 // NewIter iterates a snapshot taken now, so writes during the iteration are
@@ -478,10 +514,20 @@ func (s *Store) Check() error {
 		s.mu.Unlock()
 		return fmt.Errorf("check: %w", kv.ErrClosed)
 	}
-	v, mem := s.cur, s.mem.Clone()
+	v, mem, pinned := s.cur, s.mem.Clone(), maps.Clone(s.pins)
 	v.ref()
 	s.mu.Unlock()
 	defer s.release(v)
+	// A pin says what the segments hold for its key.
+	for k, p := range pinned {
+		val, ok, err := lookup(nil, v, []byte(k))
+		if err != nil {
+			return fmt.Errorf("check: pinned key %q: %w", k, err)
+		}
+		if ok != p.has || !bytes.Equal(val, p.value) {
+			return fmt.Errorf("check: pinned key %q: the manifest holds %d bytes (%v), the segments %d (%v): %w", k, len(p.value), p.has, len(val), ok, kv.ErrCorrupt)
+		}
+	}
 	var prev []byte
 	it := mem.NewIter(nil, nil, false)
 	for it.Next() {

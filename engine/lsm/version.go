@@ -165,7 +165,7 @@ var tombstone = []byte{0}
 
 func isTomb(v []byte) bool { return len(v) == 1 && &v[0] == &tombstone[0] }
 
-// lookup finds key in mem and then the runs, newest first.
+// lookup finds key in mem (unless nil) and then the runs, newest first.
 //
 // A run whose bytes the backend has not loaded yet (fsadapter.
 // ErrNotResident: the host loads what the call missed and runs it again)
@@ -173,8 +173,10 @@ func isTomb(v []byte) bool { return len(v) == 1 && &v[0] == &tombstone[0] }
 // the call names what every run needs (a segment's index and filter, then
 // its block) instead of one run of the call per run of the store.
 func lookup(mem *memtable.Table, v version, key []byte) (value []byte, found bool, err error) {
-	if val, ok := mem.Get(key); ok {
-		return val, !isTomb(val), nil
+	if mem != nil {
+		if val, ok := mem.Get(key); ok {
+			return val, !isTomb(val), nil
+		}
 	}
 	var h uint64
 	hashed := false

@@ -352,9 +352,32 @@ func (c *coldFS) ReadFile(name string) ([]byte, error) {
 	return c.FS.ReadFile(name)
 }
 
-// An open that needs bytes the backend has not loaded fails as not
-// resident and keeps the recovered store: run again once they are loaded,
-// it does not recover the store a second time.
+// An open reads the catalog from the store's manifest and logs: no segment
+// (on IndexedDB, no chunk to load and no second run of the open).
+func TestOpenReadsNoSegment(t *testing.T) {
+	mem, err := memfs.New()
+	require.NoError(t, err)
+	cold := &coldFS{FS: mem, warm: true}
+	b := New(func(adapter, root string) (fsadapter.FS, error) { return cold, nil })
+	conn := ok(t, b, "open", o("adapter", s("memory"), "root", s("r")))
+	ok(t, b, "createDatabase", conn, s("d"), o())
+	ok(t, b, "createTable", conn, s("d"), s("t"), o("columns", a(o("name", s("id"), "type", s("number"), "primaryKey", value.BoolOf(true)))))
+	ok(t, b, "insert", conn, n(0), s("d"), s("t"), o("id", n(1)))
+	ok(t, b, "compact", conn)
+	ok(t, b, "close", conn)
+
+	b = New(func(adapter, root string) (fsadapter.FS, error) { return cold, nil })
+	cold.warm = false
+	conn = ok(t, b, "open", o("adapter", s("memory"), "root", s("r")))
+	require.Equal(t, `["d"]`, ok(t, b, "showDatabases", conn).String())
+	require.Equal(t, "IO", code(t, b, "get", conn, n(0), s("d"), s("t"), n(1)), "a row is in a segment")
+	ok(t, b, "close", conn)
+}
+
+// An open that needs bytes the backend has not loaded (here a catalog too
+// large for the manifest) fails as not resident and keeps the recovered
+// store: run again once they are loaded, it does not recover the store a
+// second time.
 func TestOpenAgainAfterNotResident(t *testing.T) {
 	mem, err := memfs.New()
 	require.NoError(t, err)
@@ -362,6 +385,8 @@ func TestOpenAgainAfterNotResident(t *testing.T) {
 	b := New(func(adapter, root string) (fsadapter.FS, error) { return cold, nil })
 	conn := ok(t, b, "open", o("adapter", s("memory"), "root", s("r")))
 	ok(t, b, "createDatabase", conn, s("d"), o())
+	ok(t, b, "createTable", conn, s("d"), s("t"), o("comment", s(strings.Repeat("c", 80<<10)),
+		"columns", a(o("name", s("id"), "type", s("number"), "primaryKey", value.BoolOf(true)))))
 	ok(t, b, "compact", conn)
 	ok(t, b, "close", conn)
 
