@@ -66,29 +66,15 @@ func numberCond(column string, pos int, op Op, x float64) Cond {
 	return c
 }
 
+// numCmps are the operators a number comparison decides by numCmp.
+var numCmps = map[Op]numCmp{OpEq: numEq, OpNe: numNe, OpLt: numLt, OpLe: numLe, OpGt: numGt, OpGe: numGe}
+
 // setNum sets num and numVal from Op and Value.
 func (c *Cond) setNum() {
 	c.num, c.numVal = numNone, 0
-	if c.Value.Kind() != value.Number {
-		return
+	if k, ok := numCmps[c.Op]; ok && c.Value.Kind() == value.Number {
+		c.num, c.numVal = k, c.Value.Number()
 	}
-	switch c.Op {
-	case OpEq:
-		c.num = numEq
-	case OpNe:
-		c.num = numNe
-	case OpLt:
-		c.num = numLt
-	case OpLe:
-		c.num = numLe
-	case OpGt:
-		c.num = numGt
-	case OpGe:
-		c.num = numGe
-	default:
-		return
-	}
-	c.numVal = c.Value.Number()
 }
 
 func (And) isExpr()   {}

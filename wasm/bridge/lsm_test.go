@@ -352,23 +352,29 @@ func (c *coldFS) ReadFile(name string) ([]byte, error) {
 	return c.FS.ReadFile(name)
 }
 
-// An open reads the catalog from the store's manifest and logs: no segment
-// (on IndexedDB, no chunk to load and no second run of the open).
-func TestOpenReadsNoSegment(t *testing.T) {
+// coldRoot writes root "r" with database d and its table t (spec), one row
+// in it, merged into segments, and returns its filesystem.
+func coldRoot(t *testing.T, spec value.Value) *coldFS {
 	mem, err := memfs.New()
 	require.NoError(t, err)
 	cold := &coldFS{FS: mem, warm: true}
 	b := New(func(adapter, root string) (fsadapter.FS, error) { return cold, nil })
 	conn := ok(t, b, "open", o("adapter", s("memory"), "root", s("r")))
 	ok(t, b, "createDatabase", conn, s("d"), o())
-	ok(t, b, "createTable", conn, s("d"), s("t"), o("columns", a(o("name", s("id"), "type", s("number"), "primaryKey", value.BoolOf(true)))))
+	ok(t, b, "createTable", conn, s("d"), s("t"), spec)
 	ok(t, b, "insert", conn, n(0), s("d"), s("t"), o("id", n(1)))
 	ok(t, b, "compact", conn)
 	ok(t, b, "close", conn)
+	return cold
+}
 
-	b = New(func(adapter, root string) (fsadapter.FS, error) { return cold, nil })
+// An open reads the catalog from the store's manifest and logs: no segment
+// (on IndexedDB, no chunk to load and no second run of the open).
+func TestOpenReadsNoSegment(t *testing.T) {
+	cold := coldRoot(t, o("columns", a(o("name", s("id"), "type", s("number"), "primaryKey", value.BoolOf(true)))))
+	b := New(func(adapter, root string) (fsadapter.FS, error) { return cold, nil })
 	cold.warm = false
-	conn = ok(t, b, "open", o("adapter", s("memory"), "root", s("r")))
+	conn := ok(t, b, "open", o("adapter", s("memory"), "root", s("r")))
 	require.Equal(t, `["d"]`, ok(t, b, "showDatabases", conn).String())
 	require.Equal(t, "IO", code(t, b, "get", conn, n(0), s("d"), s("t"), n(1)), "a row is in a segment")
 	ok(t, b, "close", conn)
@@ -379,18 +385,9 @@ func TestOpenReadsNoSegment(t *testing.T) {
 // store: run again once they are loaded, it does not recover the store a
 // second time.
 func TestOpenAgainAfterNotResident(t *testing.T) {
-	mem, err := memfs.New()
-	require.NoError(t, err)
-	cold := &coldFS{FS: mem, warm: true}
-	b := New(func(adapter, root string) (fsadapter.FS, error) { return cold, nil })
-	conn := ok(t, b, "open", o("adapter", s("memory"), "root", s("r")))
-	ok(t, b, "createDatabase", conn, s("d"), o())
-	ok(t, b, "createTable", conn, s("d"), s("t"), o("comment", s(strings.Repeat("c", 80<<10)),
+	cold := coldRoot(t, o("comment", s(strings.Repeat("c", 80<<10)),
 		"columns", a(o("name", s("id"), "type", s("number"), "primaryKey", value.BoolOf(true)))))
-	ok(t, b, "compact", conn)
-	ok(t, b, "close", conn)
-
-	b = New(func(adapter, root string) (fsadapter.FS, error) { return cold, nil })
+	b := New(func(adapter, root string) (fsadapter.FS, error) { return cold, nil })
 	cold.warm, cold.manifests = false, 0
 	budget := b.MemoryBudget()
 	for range 2 {
@@ -399,7 +396,7 @@ func TestOpenAgainAfterNotResident(t *testing.T) {
 	require.Equal(t, 1, cold.manifests, "recovered once across the runs")
 	require.Greater(t, b.MemoryBudget(), budget, "the store kept open counts")
 	cold.warm = true
-	conn = ok(t, b, "open", o("adapter", s("memory"), "root", s("r")))
+	conn := ok(t, b, "open", o("adapter", s("memory"), "root", s("r")))
 	require.Equal(t, 1, cold.manifests, "and not again once loaded")
 	require.Equal(t, `["d"]`, ok(t, b, "showDatabases", conn).String())
 	ok(t, b, "close", conn)
