@@ -53,6 +53,7 @@ func TestModel(t *testing.T) {
 				SegmentBytes:  int64(128 + r.IntN(8<<10)),
 				BlockSize:     32 + r.IntN(1<<10),
 				CacheBytes:    int64(r.IntN(64<<10)) - 1,
+				Pinned:        pinnedModelKeys,
 			}
 			if r.IntN(2) == 0 {
 				opts.Durability = lsm.Strict
@@ -108,6 +109,19 @@ func TestModel(t *testing.T) {
 					}
 					maybe = nil
 					require.Equal(t, want, got, "step %d: after reopen", step)
+					// The pinned keys read from the manifest (or learn
+					// there) what the model holds, and every pin agrees
+					// with the segments.
+					for _, k := range pinnedModelKeys {
+						v, err := s.Get(k)
+						if w, ok := want[string(k)]; ok {
+							require.NoError(t, err, "step %d: pinned %s", step, k)
+							require.Equal(t, w, string(v), "step %d: pinned %s", step, k)
+						} else {
+							require.ErrorIs(t, err, kv.ErrNotFound, "step %d: pinned %s", step, k)
+						}
+					}
+					require.NoError(t, s.Check(), "step %d", step)
 				case x < 78:
 					err := s.Compact()
 					if os.Getenv("MINIBASE_TRACE") != "" {
@@ -147,6 +161,9 @@ func TestModel(t *testing.T) {
 		})
 	}
 }
+
+// pinnedModelKeys are two of randomBatch's keys, kept in the manifest.
+var pinnedModelKeys = [][]byte{[]byte("000"), []byte("007")}
 
 func randomBatch(r *rand.Rand) *kv.Batch {
 	b := &kv.Batch{}
