@@ -130,6 +130,7 @@ func TestModel(t *testing.T) {
 					if err != nil {
 						require.ErrorIs(t, err, fsadapter.ErrNoSpace, "step %d", step)
 					}
+					require.NoError(t, s.Check(), "step %d: after compact", step)
 				case x < 81:
 					ff.FailAt(1+r.IntN(3), fsadapter.ErrNoSpace)
 				case x < 84:

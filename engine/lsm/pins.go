@@ -112,8 +112,10 @@ func (w *pinWatch) saw(key, value []byte, tomb bool) {
 		if c < 0 {
 			return
 		}
-		if c == 0 {
-			w.seen[string(key)] = pin{value: bytes.Clone(value), has: !tomb}
+		if c == 0 && tomb {
+			w.seen[string(key)] = pin{}
+		} else if c == 0 {
+			w.seen[string(key)] = pin{value: bytes.Clone(value), has: true}
 		}
 		w.next++
 		if c == 0 {

@@ -524,7 +524,7 @@ func (s *Store) Check() error {
 		if err != nil {
 			return fmt.Errorf("check: pinned key %q: %w", k, err)
 		}
-		if ok != p.has || !bytes.Equal(val, p.value) {
+		if ok != p.has || ok && !bytes.Equal(val, p.value) {
 			return fmt.Errorf("check: pinned key %q: the manifest holds %d bytes (%v), the segments %d (%v): %w", k, len(p.value), p.has, len(val), ok, kv.ErrCorrupt)
 		}
 	}
