@@ -54,8 +54,15 @@ const CHUNKS = 'chunks';
 const MARKER = 'marker';
 // The META record naming the chunks the last open read (see #rememberOpen).
 const OPEN_CHUNKS = 'openChunks';
-/** The most chunks an open's hint names (4 MB): an open reads a manifest's worth, not a table. */
+/** The most chunks an open's hint names (4 MB): an open and an app's first queries, not a table. */
 const MAX_OPEN_CHUNKS = 64;
+/**
+ * The calls after an open whose chunks join its hint: an open reads no
+ * segment (the catalog is in the manifest), so what the next open can be
+ * spared is what an app reads first (its first screen), after the schema
+ * calls an app makes at every start.
+ */
+const OPEN_WINDOW_CALLS = 4;
 const VERSION = 3;
 
 /** The size of a chunk record, and the size from which a file is kept in chunks (read on demand). */
@@ -177,6 +184,7 @@ export class FileStore {
   #merging = false; // the call executing is a compaction step (run's option)
   #cold = new Set(); // chunked files a compaction step wrote: not kept loaded after their commit
   #openHint = []; // [[path, n], …]: the chunks the last open read, as META keeps them
+  #opened = null; // { keys, left }: the chunks read since the open, while calls after it still join them
   #residentBytes;
   #callBytes;
   /** Counters for stats, benchmarks and tests (peaks: the most chunk bytes loaded at once, the most one call held). */
@@ -360,8 +368,30 @@ export class FileStore {
     this.counters.peakResidentBytes = Math.max(this.counters.peakResidentBytes, this.#chunkBytes);
   }
 
-  // After an open that read chunks: names them for the next load (a small
-  // write of its own, not awaited; only when they changed).
+  // After an open and each of the OPEN_WINDOW_CALLS calls after it (a
+  // merge step is none of them): the chunks they read together are named
+  // for the next load once the last of them has run, and at the open
+  // already where it read chunks the hint lacks (a catalog too large for
+  // the manifest).
+  #joinOpen(keys, opening) {
+    if (opening) {
+      this.#opened = { keys: new Set(), left: OPEN_WINDOW_CALLS };
+      const hinted = new Set(this.#openHint.map(([path, n]) => chunkKey(path, n)));
+      if ([...keys].some((k) => !hinted.has(k))) this.#rememberOpen(keys);
+    } else if (this.#opened) {
+      this.#opened.left--;
+    }
+    const o = this.#opened;
+    if (!o) return;
+    for (const k of keys) if (o.keys.size < MAX_OPEN_CHUNKS) o.keys.add(k);
+    if (o.left === 0) {
+      this.#opened = null;
+      this.#rememberOpen(o.keys);
+    }
+  }
+
+  // Names the chunks for the next load (a small write of its own, not
+  // awaited; only when they changed).
   #rememberOpen(keys) {
     const refs = [...keys].slice(0, MAX_OPEN_CHUNKS).map((k) => {
       const at = k.indexOf('\u0000');
@@ -640,7 +670,8 @@ export class FileStore {
    * @param {{ merging?: boolean, opening?: boolean }} [options] merging: fn is a compaction step,
    *   whose output is not kept loaded once committed (no one just read it, and
    *   it would push out the step's inputs); opening: fn opens the database, and
-   *   the chunks it read are named for the next load() to read with the files
+   *   the chunks it and the next calls read are named for the next load() to
+   *   read with the files
    * @returns {Promise<T>}
    */
   async run(fn, { merging = false, opening = false } = {}) {
@@ -666,7 +697,7 @@ export class FileStore {
         }
         if (this.#misses.size === 0) {
           if (error) throw error;
-          if (opening) this.#rememberOpen(keys);
+          if (!merging) this.#joinOpen(keys, opening);
           return result;
         }
         const misses = [...this.#misses.values()];

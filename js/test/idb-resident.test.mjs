@@ -318,3 +318,31 @@ test('an open names the chunks it read: the next load reads them with the files,
     assert.equal(got.runs, 2);
   }
 });
+
+test('the calls right after an open name the chunks they read for the next open (an open itself reads none); a merge step is none of them', async () => {
+  const factory = new IDBFactory();
+  const w = await FileStore.open('t', factory);
+  w.put('seg.sst', bytes(8 * CHUNK_BYTES, 3));
+  await w.flush();
+  w.close();
+  // One session: an open that reads nothing, then calls reading the given
+  // ranges ({ merging } marks a merge step).
+  const session = async (calls) => {
+    const s = await FileStore.open('t', factory);
+    await s.run(() => 'opened', { opening: true });
+    for (const { ranges, merging = false } of calls) await s.run(call(s, 'seg.sst', ranges), { merging });
+    const { openPrefetched, reruns } = s.stats();
+    s.close(); // after the hint's write, which was asked for first
+    return { openPrefetched, reruns };
+  };
+  const chunk = (n) => ({ ranges: [[n * CHUNK_BYTES + 10, 10]] });
+  const none = { ranges: [] };
+  // Four calls after the open (chunks 0 and 3 read), a merge step among
+  // them (chunk 5), and a fifth call past them (chunk 6).
+  const calls = [chunk(0), none, { ...chunk(5), merging: true }, chunk(3), none, chunk(6)];
+  assert.deepEqual(await session(calls), { openPrefetched: 0, reruns: 4 });
+  assert.deepEqual(await session(calls), { openPrefetched: 2, reruns: 2 }, 'chunks 0 and 3 load with the files; 5 and 6 do not');
+  // A session with fewer calls than the window leaves the hint as it was.
+  assert.deepEqual(await session([chunk(7)]), { openPrefetched: 2, reruns: 1 });
+  assert.deepEqual(await session([]), { openPrefetched: 2, reruns: 0 });
+});
