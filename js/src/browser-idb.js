@@ -52,7 +52,7 @@ const REQUESTS = 'requests';
 const META = 'meta';
 const CHUNKS = 'chunks';
 const MARKER = 'marker';
-// The META record naming the chunks the last open read (see #rememberOpen).
+// The META record naming the chunks the last open and the calls after it read (see #joinOpen).
 const OPEN_CHUNKS = 'openChunks';
 /** The most chunks an open's hint names (4 MB): an open and an app's first queries, not a table. */
 const MAX_OPEN_CHUNKS = 64;
@@ -183,7 +183,7 @@ export class FileStore {
   #taken = null; // the records take() handed out during the current run
   #merging = false; // the call executing is a compaction step (run's option)
   #cold = new Set(); // chunked files a compaction step wrote: not kept loaded after their commit
-  #openHint = []; // [[path, n], …]: the chunks the last open read, as META keeps them
+  #openHint = []; // [[path, n], …]: the chunks the last open and the calls after it read, as META keeps them
   #opened = null; // { keys, left }: the chunks read since the open, while calls after it still join them
   #residentBytes;
   #callBytes;
