@@ -284,10 +284,11 @@ func (s *Store) writeRun(src source, in int64, dropTombs, prime bool, watch *pin
 		return nil
 	}
 	var err error
+	watching := watch != nil
 	for src.Next() {
 		k, v, tomb := src.Entry()
-		if watch != nil {
-			watch.saw(k, v, tomb)
+		if watching {
+			watching = watch.saw(k, v, tomb)
 		}
 		if dropTombs && tomb {
 			continue

@@ -104,13 +104,13 @@ func (ps *pinSet) watch() *pinWatch {
 	return &pinWatch{ps: ps, seen: pins{}}
 }
 
-// saw notes one entry of the flush. Past the last pinned key it costs one
-// comparison of an int.
-func (w *pinWatch) saw(key, value []byte, tomb bool) {
+// saw notes one entry of the flush, and reports whether a pinned key may
+// still come (the flush stops asking once the entries are past them all).
+func (w *pinWatch) saw(key, value []byte, tomb bool) bool {
 	for w.next < len(w.ps.keys) {
 		c := bytes.Compare(key, w.ps.keys[w.next])
 		if c < 0 {
-			return
+			return true
 		}
 		if c == 0 && tomb {
 			w.seen[string(key)] = pin{}
@@ -119,9 +119,10 @@ func (w *pinWatch) saw(key, value []byte, tomb bool) {
 		}
 		w.next++
 		if c == 0 {
-			return
+			break
 		}
 	}
+	return w.next < len(w.ps.keys)
 }
 
 // after returns the pins once the flush is installed: old, with what the
