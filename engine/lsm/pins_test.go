@@ -2,6 +2,7 @@ package lsm_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -18,14 +19,14 @@ var (
 
 // segmentsRead reports whether the store has read any segment since it
 // opened: a Get that reads one loads its index and filter.
-func segmentsRead(t *testing.T, s *lsm.Store) bool {
+func segmentsRead(s *lsm.Store) bool {
 	st := s.Stats()
 	return st.IndexBytes > 0 || st.CacheHits+st.CacheMisses > 0
 }
 
 func getOr(t *testing.T, s *lsm.Store, key []byte) string {
 	v, err := s.Get(key)
-	if err == kv.ErrNotFound {
+	if errors.Is(err, kv.ErrNotFound) {
 		return "<none>"
 	}
 	require.NoError(t, err)
@@ -79,11 +80,11 @@ func TestPinnedKeysReadNoSegment(t *testing.T) {
 				reopen()
 				require.Equal(t, st.want, getOr(t, s, pinA), st.name)
 				require.Equal(t, "<none>", getOr(t, s, pinB), st.name)
-				require.False(t, segmentsRead(t, s), "%s: a pinned key read a segment", st.name)
+				require.False(t, segmentsRead(s), "%s: a pinned key read a segment", st.name)
 			}
 			// The measure above can fail: a row reads a segment.
 			require.NotEqual(t, "<none>", getOr(t, s, []byte("row00001")))
-			require.True(t, segmentsRead(t, s))
+			require.True(t, segmentsRead(s))
 		})
 	}
 }
@@ -101,7 +102,7 @@ func TestPinnedKeysLearned(t *testing.T) {
 	s = open(t, f, opts)
 	require.Equal(t, "cat", getOr(t, s, pinA))
 	require.Equal(t, "<none>", getOr(t, s, pinB))
-	require.True(t, segmentsRead(t, s), "unknown pins are read from the segments")
+	require.True(t, segmentsRead(s), "unknown pins are read from the segments")
 	require.NoError(t, s.Apply(batchOf("other", "x")))
 	require.NoError(t, s.Compact())
 	require.NoError(t, s.Close())
@@ -109,7 +110,7 @@ func TestPinnedKeysLearned(t *testing.T) {
 	s = open(t, f, opts)
 	require.Equal(t, "cat", getOr(t, s, pinA))
 	require.Equal(t, "<none>", getOr(t, s, pinB))
-	require.False(t, segmentsRead(t, s), "the learned pins were written")
+	require.False(t, segmentsRead(s), "the learned pins were written")
 }
 
 // A value too large to keep in the manifest is read from the segments.
@@ -123,7 +124,7 @@ func TestPinnedKeyTooLarge(t *testing.T) {
 	require.NoError(t, s.Close())
 	s = open(t, f, opts)
 	require.Equal(t, big, getOr(t, s, pinA))
-	require.True(t, segmentsRead(t, s))
+	require.True(t, segmentsRead(s))
 	files := storeFiles(t, f, ".manifest")
 	require.Len(t, files, 1)
 	data, err := f.ReadFile(files[0])
