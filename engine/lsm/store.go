@@ -93,8 +93,9 @@ type Store struct {
 	appendMode bool
 	strict     bool
 
-	mem *memtable.Table
-	seq uint64 // sequence number of the last commit
+	mem    *memtable.Table
+	seq    uint64 // sequence number of the last commit
+	record []byte // the last commit's log record, whose buffer the next one reuses
 
 	cur          version             // live runs, newest first
 	segs         map[uint64]*segment // every open segment, obsolete ones still read included
@@ -192,12 +193,13 @@ func (s *Store) Apply(b *kv.Batch) error {
 	if size-wal.HeaderSize > wal.MaxPayload {
 		return fmt.Errorf("apply batch: record of %d bytes: %w", size, ErrTooLarge)
 	}
-	// Each record gets its own buffer, and the memtable keeps slices of it
-	// rather than the batch's own: one object per commit instead of one per
-	// key and value, which is what the garbage collector pays for (marking
-	// many small objects is most of a collection in wasm).
+	// The memtable copies what it keeps, so the record is built in a buffer
+	// the store reuses (up to recordReuse bytes; a larger one is dropped).
 	pos := make([]wal.Pos, b.Len())
-	rec := wal.AppendBatch(make([]byte, 0, size), seq, b, pos)
+	rec := wal.AppendBatch(s.record[:0], seq, b, pos)
+	if cap(rec) <= recordReuse {
+		s.record = rec
+	}
 	if err := s.writeRecord(seq, rec); err != nil {
 		return fmt.Errorf("apply batch: %w", err)
 	}
@@ -222,6 +224,11 @@ func (s *Store) Apply(b *kv.Batch) error {
 	}
 	return nil
 }
+
+// recordReuse is the largest log record buffer a store keeps for the next
+// commit: an autocommit's records are a few hundred bytes, a bulk load's
+// megabytes that should not stay held.
+const recordReuse = 64 << 10
 
 // sortedOps returns the positions of n ops in key order, one per key: the
 // last write of each.

@@ -160,10 +160,11 @@ func (v version) ref() {
 
 // tombstone marks a deleted key in the memtable, so the deletion shadows
 // older values in segments. It is recognized by identity, not content: a
-// value with the same byte is an ordinary value.
-var tombstone = []byte{0}
+// value with the same byte is an ordinary value. It is the memtable's own
+// marker, which the memtable hands back as itself.
+var tombstone = memtable.Tombstone
 
-func isTomb(v []byte) bool { return len(v) == 1 && &v[0] == &tombstone[0] }
+func isTomb(v []byte) bool { return memtable.IsTombstone(v) }
 
 // lookup finds key in mem (unless nil) and then the runs, newest first.
 //

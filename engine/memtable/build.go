@@ -4,10 +4,12 @@ package memtable
 // built bottom up in O(len+n) rather than by n inserts that each shift half
 // a node (and copy a path a clone shares): change(i) is the i-th change in
 // strictly increasing key order, a value to set under key or, with del, the
-// removal of key. t is left as it was. The new table keeps the slices it is
-// given, and t's.
+// removal of key. t is left as it was; the new table takes over its chunks,
+// and t writes into chunks of its own should it write again.
 func (t *Table) Merged(n int, change func(i int) (key, value []byte, del bool)) *Table {
-	m := merger{out: make([]item, 0, t.length+n), size: t.size, change: change, n: n}
+	out := &Table{cow: new(cowCtx), chunks: t.chunks, fill: t.fill, open: t.open}
+	t.chunks, t.open = t.chunks[:len(t.chunks):len(t.chunks)], false
+	m := merger{t: out, items: make([]item, 0, t.length+n), size: t.size, change: change, n: n}
 	m.advance()
 	if t.root != nil {
 		m.walk(t.root)
@@ -15,12 +17,14 @@ func (t *Table) Merged(n int, change func(i int) (key, value []byte, del bool)) 
 	for m.has {
 		m.put()
 	}
-	return build(m.out, m.size)
+	out.build(m.items, m.size)
+	return out
 }
 
 // merger interleaves a table's items, walked in order, with sorted changes.
 type merger struct {
-	out    []item
+	t      *Table // the table being built, which holds the changes' bytes
+	items  []item
 	size   int64
 	change func(int) ([]byte, []byte, bool)
 	i, n   int   // the next change to read, of n
@@ -45,8 +49,8 @@ func (m *merger) advance() {
 // whose item was just passed over) and reads the next one.
 func (m *merger) put() {
 	if !m.del {
-		it := itemWithHeads(m.cur.key, m.val, m.cur.h0, m.cur.h1)
-		m.out = append(m.out, it)
+		it := m.t.newItem(m.cur.key, m.val, m.cur.h0, m.cur.h1)
+		m.items = append(m.items, it)
 		m.size += int64(len(m.cur.key) + len(m.val))
 	}
 	m.advance()
@@ -57,8 +61,8 @@ func (m *merger) put() {
 func (m *merger) walk(n *node) {
 	if len(n.children) == 0 {
 		// (A root leaf may be empty once every key was deleted.)
-		if len(n.items) == 0 || !m.has || n.items[len(n.items)-1].compare(&m.cur) < 0 {
-			m.out = append(m.out, n.items...)
+		if len(n.items) == 0 || !m.has || m.t.chunks.compare(&n.items[len(n.items)-1], &m.cur) < 0 {
+			m.items = append(m.items, n.items...)
 			return
 		}
 	}
@@ -77,9 +81,9 @@ func (m *merger) walk(n *node) {
 // replaces or removes it.
 func (m *merger) emit(x *item) {
 	for m.has {
-		switch c := x.compare(&m.cur); {
+		switch c := m.t.chunks.compare(x, &m.cur); {
 		case c < 0:
-			m.out = append(m.out, *x)
+			m.items = append(m.items, *x)
 			return
 		case c == 0:
 			m.size -= int64(x.kl) + int64(x.vlen())
@@ -88,17 +92,17 @@ func (m *merger) emit(x *item) {
 		}
 		m.put()
 	}
-	m.out = append(m.out, *x)
+	m.items = append(m.items, *x)
 }
 
-// build returns the table of items, in strictly increasing key order, whose
-// key and value bytes add up to size. Nodes take their items as sub-slices
-// of the level's array, capacity cut at their length so that a later insert
-// reallocates rather than write into a neighbour's items.
-func build(items []item, size int64) *Table {
-	t := New()
+// build makes empty t the table of items, in strictly increasing key order,
+// whose key and value bytes (in t's chunks) add up to size. Nodes take their
+// items as sub-slices of the level's array, capacity cut at their length so
+// that a later insert reallocates rather than write into a neighbour's
+// items.
+func (t *Table) build(items []item, size int64) {
 	if len(items) == 0 {
-		return t
+		return
 	}
 	t.length, t.size = len(items), size
 	var children []*node
@@ -106,7 +110,7 @@ func build(items []item, size int64) *Table {
 		nodes, up := t.buildLevel(items, children)
 		if len(nodes) == 1 {
 			t.root = nodes[0]
-			return t
+			return
 		}
 		items, children = up, nodes
 	}

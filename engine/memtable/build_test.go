@@ -38,9 +38,9 @@ func checkShape(t *testing.T, tb *Table) {
 				walk(n.children[i], depth+1, false)
 			}
 			if prev != nil {
-				require.Less(t, string(prev), string(n.items[i].key()))
+				require.Less(t, string(prev), string(tb.chunks.key(&n.items[i])))
 			}
-			prev = n.items[i].key()
+			prev = tb.chunks.key(&n.items[i])
 			count++
 		}
 		if len(n.children) > 0 {

@@ -10,6 +10,7 @@ type Iter struct {
 	started      bool
 	done         bool
 	root         *node
+	chunks       chunks // the table's, when the iterator was made
 	stack        []frame
 	cur          item
 }
@@ -27,7 +28,7 @@ type frame struct {
 // order when reverse is set. A nil bound is unbounded. The iterator is
 // invalidated by writes to t; iterate t.Clone() when writes may interleave.
 func (t *Table) NewIter(lower, upper []byte, reverse bool) *Iter {
-	return &Iter{lower: lower, upper: upper, reverse: reverse, root: t.root, stack: make([]frame, 0, 8)}
+	return &Iter{lower: lower, upper: upper, reverse: reverse, root: t.root, chunks: t.chunks, stack: make([]frame, 0, 8)}
 }
 
 // Next advances to the next key and reports whether there is one.
@@ -48,10 +49,10 @@ func (it *Iter) Next() bool {
 	var ok bool
 	if it.reverse {
 		ok = it.prev()
-		ok = ok && (it.lower == nil || bytes.Compare(it.cur.key(), it.lower) >= 0)
+		ok = ok && (it.lower == nil || bytes.Compare(it.chunks.key(&it.cur), it.lower) >= 0)
 	} else {
 		ok = it.next()
-		ok = ok && (it.upper == nil || bytes.Compare(it.cur.key(), it.upper) < 0)
+		ok = ok && (it.upper == nil || bytes.Compare(it.chunks.key(&it.cur), it.upper) < 0)
 	}
 	if !ok {
 		it.done = true
@@ -76,7 +77,7 @@ func (it *Iter) SeekGE(key []byte) bool {
 	ok := it.root != nil
 	if ok {
 		it.seekGE(key)
-		ok = it.next() && (it.upper == nil || bytes.Compare(it.cur.key(), it.upper) < 0)
+		ok = it.next() && (it.upper == nil || bytes.Compare(it.chunks.key(&it.cur), it.upper) < 0)
 	}
 	if !ok {
 		it.done = true
@@ -87,10 +88,10 @@ func (it *Iter) SeekGE(key []byte) bool {
 }
 
 // Key is the current key; valid until the table's next write.
-func (it *Iter) Key() []byte { return it.cur.key() }
+func (it *Iter) Key() []byte { return it.chunks.key(&it.cur) }
 
 // Value is the current value; valid until the table's next write.
-func (it *Iter) Value() []byte { return it.cur.value() }
+func (it *Iter) Value() []byte { return it.chunks.value(&it.cur) }
 
 // Close releases the iterator. It never fails.
 func (it *Iter) Close() error {
@@ -98,6 +99,7 @@ func (it *Iter) Close() error {
 	it.cur = item{}
 	it.stack = nil
 	it.root = nil
+	it.chunks = nil
 	return nil
 }
 
@@ -109,7 +111,7 @@ func (it *Iter) seekGE(key []byte) {
 	for {
 		i, found := 0, false
 		if key != nil {
-			i, found = n.find(&p)
+			i, found = n.find(it.chunks, &p)
 		}
 		it.stack = append(it.stack, frame{n, i})
 		if found || len(n.children) == 0 {
@@ -127,7 +129,7 @@ func (it *Iter) seekLT(key []byte) {
 	for {
 		i := len(n.items)
 		if key != nil {
-			i, _ = n.find(&p)
+			i, _ = n.find(it.chunks, &p)
 		}
 		it.stack = append(it.stack, frame{n, i - 1})
 		if len(n.children) == 0 {

@@ -362,11 +362,11 @@ func BenchmarkIterate300k(b *testing.B) {
 	}
 }
 
-// Get and an iterator hand back the slices Set was given: a nil value as
-// nil, an empty one as empty, and any other over the same array (the store
-// tells its tombstone by address).
+// Get and an iterator hand back copies of what Set was given: a nil value as
+// nil, an empty one as empty, Tombstone as Tombstone itself (the store tells
+// it by address), any other as bytes of the table's own that the caller's
+// later changes to its slices do not reach.
 func TestValuesComeBackAsGiven(t *testing.T) {
-	shared := []byte("tombstone")
 	for _, tc := range []struct {
 		name  string
 		key   []byte
@@ -374,13 +374,19 @@ func TestValuesComeBackAsGiven(t *testing.T) {
 	}{
 		{"nil value", []byte("a"), nil},
 		{"empty value", []byte("b"), []byte{}},
-		{"shared value", []byte("c"), shared[:1]},
+		{"tombstone", []byte("c"), memtable.Tombstone},
+		{"a byte like the tombstone's", []byte("c"), []byte{0}},
 		{"long key", bytes.Repeat([]byte{7}, 40), []byte("v")},
 		{"empty key", []byte{}, []byte("w")},
+		{"larger than a chunk", []byte("big"), bytes.Repeat([]byte{9}, 100<<10)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tab := memtable.New()
-			tab.Set(tc.key, tc.value)
+			key, value := bytes.Clone(tc.key), tc.value
+			if value != nil && !memtable.IsTombstone(value) {
+				value = bytes.Clone(value)
+			}
+			tab.Set(key, value)
 			got, ok := tab.Get(tc.key)
 			require.True(t, ok)
 			it := tab.NewIter(nil, nil, false)
@@ -388,13 +394,59 @@ func TestValuesComeBackAsGiven(t *testing.T) {
 			for _, v := range [][]byte{got, it.Value()} {
 				require.Equal(t, tc.value == nil, v == nil)
 				require.Equal(t, tc.value, v)
-				if len(v) > 0 {
-					require.Same(t, &tc.value[0], &v[0], "the same array")
-				}
+				require.Equal(t, memtable.IsTombstone(tc.value), memtable.IsTombstone(v))
 			}
 			require.True(t, bytes.Equal(tc.key, it.Key()), "keys are equal as bytes (an empty one may come back nil)")
 			require.NoError(t, it.Close())
 			require.Equal(t, int64(len(tc.key)+len(tc.value)), tab.Size())
+			// The caller's slices are its own again.
+			for i := range key {
+				key[i]++
+			}
+			if !memtable.IsTombstone(value) {
+				for i := range value {
+					value[i]++
+				}
+			}
+			again, ok := tab.Get(tc.key)
+			require.True(t, ok)
+			require.Equal(t, tc.value, again)
+			require.Equal(t, tc.value, got, "a value handed out stays as it was")
 		})
+	}
+}
+
+// A value handed out stays as it was while the table, a clone of it and a
+// table merged from it write on, each into chunks of its own: no write of
+// one reaches the bytes another reads.
+func TestValuesStayAcrossClonesAndMerges(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	tab := memtable.New()
+	type held struct{ key, want, got []byte }
+	var hold []held
+	keep := func(tb *memtable.Table, k []byte) {
+		v, ok := tb.Get(k)
+		require.True(t, ok)
+		hold = append(hold, held{k, bytes.Clone(v), v})
+	}
+	tables := []*memtable.Table{tab}
+	for round := 0; round < 200; round++ {
+		tb := tables[rng.IntN(len(tables))]
+		switch rng.IntN(10) {
+		case 0:
+			tables = append(tables, tb.Clone())
+		case 1:
+			k := key(rng.IntN(500))
+			tables = append(tables, tb.Merged(1, func(int) ([]byte, []byte, bool) { return k, fmt.Appendf(nil, "m%d", round), false }))
+		default:
+			for j := 0; j < 20; j++ {
+				k := key(rng.IntN(500))
+				tb.Set(k, bytes.Repeat([]byte{byte(round)}, rng.IntN(300)))
+				keep(tb, k)
+			}
+		}
+	}
+	for _, h := range hold {
+		require.Equal(t, h.want, h.got, "%s", h.key)
 	}
 }
