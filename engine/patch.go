@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"slices"
 
 	"minibase/engine/kv"
@@ -65,7 +66,7 @@ func newPatcher(t *Table, pos []int, vals []value.Value) *patcher {
 
 // patch appends to buf the stored row raw with the set columns replaced.
 // changed is false when every set column already holds its new value
-// (compared as mutate's caller does, sameValue); ok is false when the row
+// (as mutate's caller compares them, sameValue, on their encodings); ok is false when the row
 // lacks a set column (written before the column existed): the caller takes
 // the decoding path. A new null in a notNull column is refused as checkRow
 // refuses it (the row's other columns were checked when written).
@@ -89,11 +90,9 @@ func (pt *patcher) patch(raw, buf []byte) (enc []byte, changed, ok bool, err err
 		if !found {
 			return nil, false, false, nil
 		}
-		stored, err := value.View(raw[lo:hi])
-		if err != nil {
-			return nil, false, false, errorf(CodeCorrupt, "row in %s: %v", t.Name, err)
-		}
-		if !sameValue(stored, pt.vals[i]) {
+		// The encoder writes one encoding per value (sameValue's equality),
+		// so the bytes tell without decoding what is replaced.
+		if !bytes.Equal(raw[lo:hi], pt.enc[i]) {
 			changed = true
 		}
 		pt.spans = append(pt.spans, patchSpan{lo, hi, i})
