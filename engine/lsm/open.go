@@ -443,7 +443,7 @@ func (s *Store) replayLog(lg dataFile, isLast bool, rp *replay) (logResult, erro
 			}
 			return res, missingLogErr(lg.name, start, seq, rp, s.manifestName)
 		}
-		s.mem = applyOwned(s.mem, len(ops), func(i int) kv.Op { return ops[i] }, len(s.cur) > 0)
+		s.mem = applyOps(s.mem, len(ops), func(i int) kv.Op { return ops[i] }, len(s.cur) > 0)
 		rp.next++
 		rp.tornFile = ""
 		rp.lastLog = lg.name

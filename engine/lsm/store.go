@@ -66,6 +66,7 @@ import (
 	"io/fs"
 	"maps"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 
@@ -142,7 +143,7 @@ type Store struct {
 
 var _ kv.Store = (*Store)(nil)
 
-// sortedApplyThreshold is the batch size from which applyOwned sorts.
+// sortedApplyThreshold is the batch size from which applyOps sorts.
 const sortedApplyThreshold = 256
 
 // Apply writes b atomically; see kv.Store. An empty or nil batch is a no-op.
@@ -189,32 +190,27 @@ func (s *Store) Apply(b *kv.Batch) error {
 		// A log file of its own, written below as any commit's (flushWait
 		// keeps it from coming back here).
 	}
-	size := wal.BatchSize(seq, b)
-	if size-wal.HeaderSize > wal.MaxPayload {
-		return fmt.Errorf("apply batch: record of %d bytes: %w", size, ErrTooLarge)
+	bound := wal.BatchSizeBound(b)
+	if bound-wal.HeaderSize > wal.MaxPayload {
+		if size := wal.BatchSize(seq, b); size-wal.HeaderSize > wal.MaxPayload {
+			return fmt.Errorf("apply batch: record of %d bytes: %w", size, ErrTooLarge)
+		}
 	}
 	// The memtable copies what it keeps, so the record is built in a buffer
 	// the store reuses (up to recordReuse bytes; a larger one is dropped).
-	pos := make([]wal.Pos, b.Len())
-	rec := wal.AppendBatch(s.record[:0], seq, b, pos)
+	rec := wal.AppendBatch(slices.Grow(s.record[:0], bound), seq, b)
 	if cap(rec) <= recordReuse {
 		s.record = rec
 	}
 	if err := s.writeRecord(seq, rec); err != nil {
 		return fmt.Errorf("apply batch: %w", err)
 	}
-	opAt := func(i int) kv.Op {
-		p := &pos[i]
-		if p.Delete {
-			return kv.Op{Key: rec[p.Key0:p.Key1:p.Key1], Delete: true}
-		}
-		return kv.Op{Key: rec[p.Key0:p.Key1:p.Key1], Value: rec[p.Value0:p.Value1:p.Value1]}
-	}
+	size := len(rec)
 	s.seq = seq
 	s.commits++
 	s.written += int64(size)
 	s.logBytes += int64(size)
-	s.mem = applyOwned(s.mem, b.Len(), opAt, len(s.cur) > 0)
+	s.mem = applyOps(s.mem, b.Len(), b.Op, len(s.cur) > 0)
 	if s.flushDue() {
 		// The commit is durable already; a failed flush (a full disk) is
 		// retried later and surfaces through Compact, not as a failed commit.
@@ -276,7 +272,7 @@ func (s *Store) logBulk(seq uint64, b *kv.Batch, prevLog string, prevSize int64)
 	s.commits++
 	s.written += int64(size)
 	s.logBytes += int64(size)
-	s.mem = applyOwned(s.mem, b.Len(), b.Op, len(s.cur) > 0)
+	s.mem = applyOps(s.mem, b.Len(), b.Op, len(s.cur) > 0)
 	return nil
 }
 
@@ -319,7 +315,7 @@ func (o *batchSource) Entry() ([]byte, []byte, bool) {
 }
 func (o *batchSource) Err() error { return nil }
 
-// applyOwned applies ops, whose slices the table may keep, and returns the
+// applyOps applies ops (the table copies what it keeps) and returns the
 // table: t itself, or a new one when the batch was merged in. A batch at
 // least a quarter the size of the table is sorted and merged with it into a
 // table built bottom up, in O(n+m), instead of m inserts that each shift
@@ -327,7 +323,7 @@ func (o *batchSource) Err() error { return nil }
 //
 // With tombs set (older data lives in segments) a delete stores a tombstone
 // instead of removing the key.
-func applyOwned(t *memtable.Table, n int, opAt func(int) kv.Op, tombs bool) *memtable.Table {
+func applyOps(t *memtable.Table, n int, opAt func(int) kv.Op, tombs bool) *memtable.Table {
 	if n < sortedApplyThreshold || n < t.Len()/4 {
 		for i := range n {
 			op := opAt(i)

@@ -188,12 +188,6 @@ func uvarintLen(v uint64) int {
 	return n
 }
 
-// Pos is where one write's key and value lie in an encoded record.
-type Pos struct {
-	Key0, Key1, Value0, Value1 uint32
-	Delete                     bool
-}
-
 // BatchSize is EncodedSize for the writes of b.
 func BatchSize(seq uint64, b *kv.Batch) int {
 	n := HeaderSize + uvarintLen(seq) + uvarintLen(uint64(b.Len()))
@@ -210,26 +204,14 @@ func BatchSizeBound(b *kv.Batch) int {
 }
 
 // AppendBatch appends the record for commit group seq with b's writes to
-// dst, as Encode does, and fills pos (one per write, b.Len() of them) with
-// where each write's key and value went, as offsets into the returned slice.
-// A store that keeps the record can point at its writes there without a
-// slice (and a pointer for the collector) per write.
-func AppendBatch(dst []byte, seq uint64, b *kv.Batch, pos []Pos) []byte {
+// dst, as Encode does.
+func AppendBatch(dst []byte, seq uint64, b *kv.Batch) []byte {
 	start := len(dst)
 	dst = append(dst, make([]byte, HeaderSize)...)
 	dst = binary.AppendUvarint(dst, seq)
 	dst = binary.AppendUvarint(dst, uint64(b.Len()))
 	for i := range b.Len() {
-		op := b.Op(i)
-		at := len(dst)
-		dst = appendOp(dst, op)
-		// The key and value end the op's two length-prefixed fields.
-		k0 := at + 1 + uvarintLen(uint64(len(op.Key)))
-		p := Pos{Key0: uint32(k0), Key1: uint32(k0 + len(op.Key)), Delete: op.Delete}
-		if !op.Delete {
-			p.Value0, p.Value1 = uint32(len(dst)-len(op.Value)), uint32(len(dst))
-		}
-		pos[i] = p
+		dst = appendOp(dst, b.Op(i))
 	}
 	return sealRecord(dst, start)
 }
