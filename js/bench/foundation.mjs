@@ -13,6 +13,7 @@ import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { connect } from 'minibase-db';
+import { randomInts } from './workloads.mjs';
 
 const ROWS = Number(process.env.ROWS ?? 100_000);
 const LOOKUPS = 10_000;
@@ -25,15 +26,6 @@ function makeRows() {
     rows[i] = { username: `user${i}`, age: i % AGES, city: `city${i % 37}`, score: i * 0.5 };
   }
   return rows;
-}
-
-/** Deterministic pseudo-random integers in [0, n). */
-function* randomInts(n, count, seed = 42) {
-  let x = seed;
-  for (let i = 0; i < count; i++) {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    yield x % n;
-  }
 }
 
 async function time(fn) {

@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { connect } from 'minibase-db';
+import { randomInts } from './workloads.mjs';
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const BATCH = Number(process.env.BATCH ?? 10_000);
@@ -30,15 +31,6 @@ if (process.env.CACHE) tuning.cacheBytes = Number(process.env.CACHE);
 function row(i) {
   // username is unique, age indexed; bio pads the row to about 100 bytes of JSON
   return { username: `user${String(i).padStart(8, '0')}`, age: i % 100, city: `city${i % 37}`, bio: `bio ${i} `.padEnd(40, 'x') };
-}
-
-/** Deterministic pseudo-random integers in [0, n). */
-function* randomInts(n, count, seed = 42) {
-  let x = seed;
-  for (let i = 0; i < count; i++) {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    yield x % n;
-  }
 }
 
 function dirBytes(dir) {

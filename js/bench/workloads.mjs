@@ -38,10 +38,17 @@ export function makeRow(i, rows, prefix = 'user') {
 
 /** Deterministic pseudo-random integers in [0, n). */
 export function* randomInts(n, count, seed = 42) {
-  let x = seed;
+  // xorshift32, exact in 32-bit integers. The LCG here before multiplied
+  // past 2^53, lost the low bits and cycled: 10,000 draws of 100,000 keys
+  // named 3,330 distinct ones, of 5,000 only 662.
+  let x = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b); // the seed mixed: a small one would start small
+  x = (x ^ (x >>> 13)) >>> 0 || 1;
   for (let i = 0; i < count; i++) {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    yield x % n;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    yield Math.floor((x / 2 ** 32) * n);
   }
 }
 
