@@ -16,8 +16,14 @@ import (
 // that agree on their first d bytes and whose heads at d differ, the one
 // with the smaller heads is the smaller key (bytes.Compare).
 func At(k []byte, d int) (uint64, uint64) {
-	if d <= len(k)-16 {
+	switch n := len(k) - d; {
+	case n >= 16:
 		return binary.BigEndian.Uint64(k[d:]), binary.BigEndian.Uint64(k[d+8:])
+	case n >= 8:
+		// The second head from the key's last 8 bytes, shifted past those
+		// the first head holds (all of them when n is 8: a shift of 64 is
+		// 0): no copy into a buffer, which is a call under wasm.
+		return binary.BigEndian.Uint64(k[d:]), binary.BigEndian.Uint64(k[len(k)-8:]) << (8 * uint(16-n))
 	}
 	var buf [16]byte
 	if d < len(k) {

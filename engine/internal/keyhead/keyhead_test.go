@@ -2,6 +2,7 @@ package keyhead
 
 import (
 	"bytes"
+	"encoding/binary"
 	"testing"
 )
 
@@ -64,6 +65,27 @@ func TestHeadsOrderAsBytes(t *testing.T) {
 				if c := cmpHeads(x0, x1, y0, y1); c != 0 && c != want {
 					t.Fatalf("%x and %x at %d: heads say %d, want %d", a, b, d, c, want)
 				}
+			}
+		}
+	}
+}
+
+// At is the key's bytes from d, zero-padded to 16, read as two big-endian
+// integers, whatever the key's length (each length takes its own path).
+func TestAtIsPaddedBytes(t *testing.T) {
+	k := make([]byte, 24)
+	for i := range k {
+		k[i] = byte(0xa1 + 7*i)
+	}
+	for n := 0; n <= len(k); n++ {
+		for d := 0; d <= n+1; d++ {
+			var want [16]byte
+			if d < n {
+				copy(want[:], k[d:n])
+			}
+			got0, got1 := At(k[:n], d)
+			if got0 != binary.BigEndian.Uint64(want[:8]) || got1 != binary.BigEndian.Uint64(want[8:]) {
+				t.Fatalf("At(%d-byte key, %d) = %x %x, want %x", n, d, got0, got1, want)
 			}
 		}
 	}
