@@ -443,7 +443,8 @@ func (s *Store) replayLog(lg dataFile, isLast bool, rp *replay) (logResult, erro
 			}
 			return res, missingLogErr(lg.name, start, seq, rp, s.manifestName)
 		}
-		s.mem = applyOps(s.mem, len(ops), func(i int) kv.Op { return ops[i] }, len(s.cur) > 0)
+		opAt := func(i int) kv.Op { return ops[i] }
+		s.mem = applyOps(s.mem, len(ops), opAt, func() []int32 { return sortedOps(len(ops), opAt) }, len(s.cur) > 0)
 		rp.next++
 		rp.tornFile = ""
 		rp.lastLog = lg.name

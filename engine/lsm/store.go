@@ -210,7 +210,7 @@ func (s *Store) Apply(b *kv.Batch) error {
 	s.commits++
 	s.written += int64(size)
 	s.logBytes += int64(size)
-	s.mem = applyOps(s.mem, b.Len(), b.Op, len(s.cur) > 0)
+	s.mem = applyBatch(s.mem, b, len(s.cur) > 0)
 	if s.flushDue() {
 		// The commit is durable already; a failed flush (a full disk) is
 		// retried later and surfaces through Compact, not as a failed commit.
@@ -230,6 +230,12 @@ const recordReuse = 64 << 10
 // last write of each.
 func sortedOps(n int, opAt func(int) kv.Op) []int32 {
 	return kv.SortedOrder(n, func(i int) []byte { return opAt(i).Key }, true)
+}
+
+// applyBatch is applyOps for a batch's writes, which the batch sorts itself
+// (its keys read in place, a sorted prefix it knows not sorted again).
+func applyBatch(t *memtable.Table, b *kv.Batch, tombs bool) *memtable.Table {
+	return applyOps(t, b.Len(), b.Op, func() []int32 { return b.SortedOrder(true) }, tombs)
 }
 
 // logBulk commits bulk batch b as seq the way of any other commit, logged
@@ -272,7 +278,7 @@ func (s *Store) logBulk(seq uint64, b *kv.Batch, prevLog string, prevSize int64)
 	s.commits++
 	s.written += int64(size)
 	s.logBytes += int64(size)
-	s.mem = applyOps(s.mem, b.Len(), b.Op, len(s.cur) > 0)
+	s.mem = applyBatch(s.mem, b, len(s.cur) > 0)
 	return nil
 }
 
@@ -321,9 +327,10 @@ func (o *batchSource) Err() error { return nil }
 // table built bottom up, in O(n+m), instead of m inserts that each shift
 // half a B-tree leaf; that makes bulk loads several times cheaper.
 //
-// With tombs set (older data lives in segments) a delete stores a tombstone
-// instead of removing the key.
-func applyOps(t *memtable.Table, n int, opAt func(int) kv.Op, tombs bool) *memtable.Table {
+// sorted returns the positions of the ops in key order, one per key (the
+// last write of each), as sortedOps does. With tombs set (older data lives
+// in segments) a delete stores a tombstone instead of removing the key.
+func applyOps(t *memtable.Table, n int, opAt func(int) kv.Op, sorted func() []int32, tombs bool) *memtable.Table {
 	if n < sortedApplyThreshold || n < t.Len()/4 {
 		for i := range n {
 			op := opAt(i)
@@ -337,7 +344,7 @@ func applyOps(t *memtable.Table, n int, opAt func(int) kv.Op, tombs bool) *memta
 		}
 		return t
 	}
-	order := sortedOps(n, opAt)
+	order := sorted()
 	return t.Merged(len(order), func(j int) ([]byte, []byte, bool) {
 		op := opAt(int(order[j]))
 		if op.Delete && tombs {
