@@ -105,7 +105,9 @@ func (pt *patcher) patch(raw, buf []byte) (enc []byte, changed, ok bool, err err
 			return nil, false, false, errorf(CodeNotNullViolation, "not null violation on %s.%s", t.Name, t.Columns[p].Name)
 		}
 	}
-	slices.SortFunc(pt.spans, func(a, b patchSpan) int { return int(a.lo - b.lo) })
+	if len(pt.spans) > 1 {
+		slices.SortFunc(pt.spans, func(a, b patchSpan) int { return int(a.lo - b.lo) })
+	}
 	// Each pair's end moves by what the set columns before it grew by.
 	l := &v.layout
 	pt.ends = pt.ends[:0]
