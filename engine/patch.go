@@ -65,10 +65,10 @@ func newPatcher(t *Table, pos []int, vals []value.Value) *patcher {
 }
 
 // patch appends to buf the stored row raw with the set columns replaced.
-// changed is false when every set column already holds its new value
-// (as mutate's caller compares them, sameValue, on their encodings); ok is false when the row
-// lacks a set column (written before the column existed): the caller takes
-// the decoding path. A new null in a notNull column is refused as checkRow
+// changed is false when every set column already holds its new value (as
+// mutate's caller compares them, sameValue, here on their encodings); ok is
+// false when the row lacks a set column (written before the column
+// existed): the caller takes the decoding path. A new null in a notNull column is refused as checkRow
 // refuses it (the row's other columns were checked when written).
 func (pt *patcher) patch(raw, buf []byte) (enc []byte, changed, ok bool, err error) {
 	v := pt.v
