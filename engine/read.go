@@ -145,8 +145,14 @@ func (tx *Tx) scanFrom(rd kv.Reader, p *plan, fn func(key []byte, v *rowView) bo
 				pending++
 				return pending < maxPendingReads
 			}
+			// Most rows of a filtered scan are turned away here, before
+			// the view is set up for them (see rawVerdict).
+			verdict := rawVerdict(numCond, p.bound, t.colIDs, raw)
+			if verdict == rawRejected {
+				return true
+			}
 			var ok bool
-			if ok, ferr = v.loadMatch(numCond, p.bound, p.filter, raw); ferr != nil {
+			if ok, ferr = v.loadVerdict(verdict, p.filter, raw); ferr != nil {
 				return false
 			}
 			if ok && !fn(key, v) {

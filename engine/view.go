@@ -421,77 +421,106 @@ func soleNumberCond(filter Expr) *Cond {
 }
 
 // loadMatch is load and then matchView, with the commonest rows of a
-// filtered scan decided inline: a row stored with one-byte offsets (load's
-// first case), under a filter of one number comparison c (soleNumberCond;
-// nil: another filter) on a column the row holds as an integer at its own
-// position (matchView's and at's first cases). The calls that saves were a
-// fifth of such a scan's time under wasm. bound, when set, is a number
-// condition such a row must also meet where it holds an integer in bound's
-// column (top-k's cutoff): a row that fails it is not handed to the
-// caller, which would have turned it away. Anything else goes through load
-// and matchView.
+// filtered scan decided on their bytes first (rawVerdict): a row stored
+// with one-byte offsets (load's first case), under a filter of one number
+// comparison c (soleNumberCond; nil: another filter) on a column the row
+// holds as an integer at its own position (matchView's and at's first
+// cases). bound, when set, is a number condition such a row must also meet
+// where it holds an integer in bound's column (top-k's cutoff): a row that
+// fails it is not handed to the caller, which would have turned it away.
+// Anything else goes through load and matchView.
 func (v *rowView) loadMatch(c, bound *Cond, filter Expr, raw []byte) (bool, error) {
-	if (c != nil || bound != nil) && len(raw) > 3 && raw[0] == indexedRow && raw[1] == 1 && raw[2] < 0x80 && raw[2] > 0 && 3+int(raw[2])-1 <= len(raw) {
-		// What load leaves for this row (its first case), inline, and only
-		// for a row the integer comparisons let through: in a filtered scan
-		// most rows are turned away, and they are decided on raw alone.
-		n := int(raw[2])
-		pairs := 3 + n - 1
-		undecided := c == nil && filter != nil
-		// c, then bound, each read from the row where it holds an integer
-		// at the column's own position (a loop, not a call per condition:
-		// calls are what a scan's step costs most under wasm). Otherwise
-		// c's verdict is the filter's (matchView), and bound's is left to
-		// the caller.
-		cc := c
-		for i := 0; i < 2; i, cc = i+1, bound {
-			if cc == nil {
-				continue
-			}
-			known := false
-			if p := cc.pos; p < n {
-				lo, hi := pairs, len(raw)
-				if p > 0 {
-					lo += int(raw[3+p-1])
-				}
-				if p < n-1 {
-					hi = pairs + int(raw[3+p])
-				}
-				if lo+3 <= hi && hi <= len(raw) && int(raw[lo]) == v.t.colIDs[p] && raw[lo+1] == value.TagInt {
-					u, k := uint64(raw[lo+2]), 1
-					if u >= 0x80 || hi-lo != 3 {
-						u, k = binary.Uvarint(raw[lo+2 : hi])
-					}
-					if k == hi-lo-2 {
-						if !cc.matchesNumber(float64(int64(u>>1) ^ -int64(u&1))) {
-							return false, nil
-						}
-						known = true
-					}
-				}
-			}
-			if i == 0 && !known {
-				undecided = true
-			}
-		}
-		if len(v.found) == 1 {
-			v.found[0] = 0
-		} else {
-			clear(v.found)
-		}
-		v.raw, v.err = raw, nil
-		v.layout = rowLayout{n: n, w: 1, offs: 3, pairs: pairs}
-		v.pos, v.left = len(raw), 0
-		if undecided && (!matchView(filter, v) || v.err != nil) {
-			return false, v.err
-		}
-		return true, nil
+	return v.loadVerdict(rawVerdict(c, bound, v.t.colIDs, raw), filter, raw)
+}
+
+// What rawVerdict decided of a row.
+const (
+	rawOther     = iota // not its case: load and matchView decide
+	rawRejected         // a condition fails on the row's bytes
+	rawMatched          // c holds, bound does not fail
+	rawUndecided        // its layout, but the filter is for matchView
+)
+
+// rawVerdict decides c and bound on a row's bytes where loadMatch's first
+// case applies. It is a function of its own, apart from the view, so that a
+// scan turns most rows away in one small call: through loadMatch, a
+// top-k's scan took 8-12% longer under wasm.
+func rawVerdict(c, bound *Cond, colIDs []int, raw []byte) int {
+	if c == nil && bound == nil || len(raw) <= 3 || raw[0] != indexedRow || raw[1] != 1 || raw[2] >= 0x80 || raw[2] == 0 || 3+int(raw[2])-1 > len(raw) {
+		return rawOther
 	}
-	if err := v.load(raw); err != nil {
-		return false, err
+	n := int(raw[2])
+	pairs := 3 + n - 1
+	verdict := rawMatched
+	if c == nil {
+		verdict = rawUndecided // the filter, if any, is matchView's
 	}
-	ok := matchView(filter, v)
-	return ok, v.err
+	// c, then bound, each read from the row where it holds an integer at
+	// the column's own position (a loop, not a call per condition).
+	// Otherwise c's verdict is the filter's (matchView), and bound's is
+	// left to the caller.
+	cc := c
+	for i := 0; i < 2; i, cc = i+1, bound {
+		if cc == nil {
+			continue
+		}
+		known := false
+		if p := cc.pos; p < n {
+			lo, hi := pairs, len(raw)
+			if p > 0 {
+				lo += int(raw[3+p-1])
+			}
+			if p < n-1 {
+				hi = pairs + int(raw[3+p])
+			}
+			if lo+3 <= hi && hi <= len(raw) && int(raw[lo]) == colIDs[p] && raw[lo+1] == value.TagInt {
+				u, k := uint64(raw[lo+2]), 1
+				if u >= 0x80 || hi-lo != 3 {
+					u, k = binary.Uvarint(raw[lo+2 : hi])
+				}
+				if k == hi-lo-2 {
+					if !cc.matchesNumber(float64(int64(u>>1) ^ -int64(u&1))) {
+						return rawRejected
+					}
+					known = true
+				}
+			}
+		}
+		if i == 0 && !known {
+			verdict = rawUndecided
+		}
+	}
+	return verdict
+}
+
+// loadVerdict loads raw as loadMatch would once rawVerdict said verdict
+// of it: a row rawVerdict left undecided (with a filter besides c) or did
+// not decide at all is checked by matchView.
+func (v *rowView) loadVerdict(verdict int, filter Expr, raw []byte) (bool, error) {
+	switch verdict {
+	case rawRejected:
+		return false, nil
+	case rawOther:
+		if err := v.load(raw); err != nil {
+			return false, err
+		}
+		ok := matchView(filter, v)
+		return ok, v.err
+	}
+	// What load leaves for this row (its first case), inline.
+	if len(v.found) == 1 {
+		v.found[0] = 0
+	} else {
+		clear(v.found)
+	}
+	n := int(raw[2])
+	v.raw, v.err = raw, nil
+	v.layout = rowLayout{n: n, w: 1, offs: 3, pairs: 3 + n - 1}
+	v.pos, v.left = len(raw), 0
+	if verdict == rawUndecided && filter != nil && (!matchView(filter, v) || v.err != nil) {
+		return false, v.err
+	}
+	return true, nil
 }
 
 // matchView evaluates a bound expression against a loaded row in place.
