@@ -2,6 +2,7 @@ package memfs_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -76,4 +77,30 @@ func TestHeldBytesIsTheFilesSizes(t *testing.T) {
 		require.Equal(t, sizes(), held.HeldBytes(), step.name)
 	}
 	require.Equal(t, int64(5000), held.HeldBytes())
+}
+
+// A file's modification time is no earlier than its last append or
+// truncation, and stays put while nothing writes it.
+func TestModTimeFollowsWrites(t *testing.T) {
+	fsys := newFS(t)
+	app, err := fsys.OpenAppend("log")
+	require.NoError(t, err)
+	defer app.Close()
+	stat := func() time.Time {
+		fi, err := fsys.Stat("log")
+		require.NoError(t, err)
+		return fi.ModTime()
+	}
+	created := stat()
+	assert.Equal(t, created, stat(), "unchanged without a write")
+	for _, write := range []func() error{
+		func() error { _, err := app.Write([]byte("record")); return err },
+		func() error { return fsys.Truncate("log", 2) },
+	} {
+		before := time.Now()
+		require.NoError(t, write())
+		got := stat()
+		assert.False(t, got.Before(before), "mod time %v is before the write at %v", got, before)
+		assert.Equal(t, got, stat(), "unchanged without a write")
+	}
 }
