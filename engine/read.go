@@ -59,7 +59,7 @@ func (tx *Tx) scanFrom(rd kv.Reader, p *plan, fn func(key []byte, v *rowView) bo
 	// block of a short range of index entries or keys, not one per run.
 	var later error
 	pending := 0
-	numCond := soleNumberCond(p.filter)
+	conds := numberConds(p.filter)
 	notLoaded := func(err error) bool {
 		if !errors.Is(err, fsadapter.ErrNotResident) {
 			return false
@@ -147,7 +147,7 @@ func (tx *Tx) scanFrom(rd kv.Reader, p *plan, fn func(key []byte, v *rowView) bo
 			}
 			// Most rows of a filtered scan are turned away here, before
 			// the view is set up for them (see rawVerdict).
-			verdict := rawVerdict(numCond, p.bound, t.colIDs, raw)
+			verdict := rawVerdict(&conds, p.bound, t.colIDs, raw)
 			if verdict == rawRejected {
 				return true
 			}

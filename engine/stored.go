@@ -91,7 +91,7 @@ const joinMin = 32
 // statement after naming, by a Get each, the blocks of up to
 // maxPendingReads more rows, so that one run loads many (see scanView).
 func (tx *Tx) eachJoined(p *plan, fn func(key, raw []byte) error) error {
-	j := &joiner{rd: tx.base, t: p.t, index: p.index, filter: p.filter, numCond: soleNumberCond(p.filter), v: newRowView(p.t), fn: fn}
+	j := &joiner{rd: tx.base, t: p.t, index: p.index, filter: p.filter, conds: numberConds(p.filter), v: newRowView(p.t), fn: fn}
 	j.key = append(j.key, j.t.primaryPrefix...)
 	for _, rg := range p.ranges {
 		it := j.rd.NewIter(kv.IterOptions{Lower: rg.lo, Upper: rg.hi})
@@ -167,7 +167,7 @@ type joiner struct {
 	t       *Table
 	index   int // the index the plan reads
 	filter  Expr
-	numCond *Cond
+	conds   rawConds // filter's number comparisons, decided on a row's bytes
 	v       *rowView
 	fn      func(key, raw []byte) error
 	pks     []byte // the chunk's primary keys, without the table's prefix, end to end
@@ -224,7 +224,7 @@ func (j *joiner) row(i int) error {
 	} else if err != nil {
 		return storageErr("read row", err)
 	}
-	ok, err := j.v.loadMatch(j.numCond, nil, j.filter, raw)
+	ok, err := j.v.loadMatch(&j.conds, nil, j.filter, raw)
 	if err != nil || !ok {
 		return err
 	}

@@ -408,61 +408,83 @@ func (v *rowView) appendCol(buf []byte, p int) []byte {
 // row decodes the whole loaded row.
 func (v *rowView) row() (row, error) { return decodeRow(v.t, v.raw) }
 
-// soleNumberCond is filter's condition when filter is one number
-// comparison (loadMatch's case), else nil.
-func soleNumberCond(filter Expr) *Cond {
-	if a, ok := filter.(And); ok && len(a) == 1 {
-		filter = a[0]
+// rawConds are the filter's number comparisons when that is all the
+// filter is, one or two of them (one column's range, `{ '>=': a, '<': b }`,
+// is two): rawVerdict then decides the filter on a row's bytes alone.
+type rawConds struct {
+	c [2]*Cond
+	n int // 0: the filter is something else, or none
+}
+
+// numberConds returns the rawConds of a filter.
+func numberConds(filter Expr) rawConds {
+	var rc rawConds
+	switch e := filter.(type) {
+	case *Cond:
+		if e.num != numNone {
+			rc.c[0], rc.n = e, 1
+		}
+	case And:
+		if len(e) == 0 || len(e) > len(rc.c) {
+			break
+		}
+		for _, x := range e {
+			c, ok := x.(*Cond)
+			if !ok || c.num == numNone {
+				return rawConds{}
+			}
+			rc.c[rc.n] = c
+			rc.n++
+		}
 	}
-	if c, ok := filter.(*Cond); ok && c.num != numNone {
-		return c
-	}
-	return nil
+	return rc
 }
 
 // loadMatch is load and then matchView, with the commonest rows of a
 // filtered scan decided on their bytes first (rawVerdict): a row stored
-// with one-byte offsets (load's first case), under a filter of one number
-// comparison c (soleNumberCond; nil: another filter) on a column the row
-// holds as an integer at its own position (matchView's and at's first
-// cases). bound, when set, is a number condition such a row must also meet
-// where it holds an integer in bound's column (top-k's cutoff): a row that
-// fails it is not handed to the caller, which would have turned it away.
-// Anything else goes through load and matchView.
-func (v *rowView) loadMatch(c, bound *Cond, filter Expr, raw []byte) (bool, error) {
-	return v.loadVerdict(rawVerdict(c, bound, v.t.colIDs, raw), filter, raw)
+// with one-byte offsets (load's first case), under a filter of one or two
+// number comparisons (rc) on columns the row holds as integers at their
+// own positions (matchView's and at's first cases). bound, when set, is a
+// number condition such a row must also meet where it holds an integer in
+// bound's column (top-k's cutoff): a row that fails it is not handed to
+// the caller, which would have turned it away. Anything else goes through
+// load and matchView.
+func (v *rowView) loadMatch(rc *rawConds, bound *Cond, filter Expr, raw []byte) (bool, error) {
+	return v.loadVerdict(rawVerdict(rc, bound, v.t.colIDs, raw), filter, raw)
 }
 
 // What rawVerdict decided of a row.
 const (
 	rawOther     = iota // not its case: load and matchView decide
 	rawRejected         // a condition fails on the row's bytes
-	rawMatched          // c holds, bound does not fail
+	rawMatched          // the filter holds, the bound does not fail
 	rawUndecided        // its layout, but the filter is for matchView
 )
 
-// rawVerdict decides c and bound on a row's bytes where loadMatch's first
-// case applies. It is a function of its own, apart from the view, so that a
-// scan turns most rows away in one small call: through loadMatch, a
-// top-k's scan took 8-12% longer under wasm.
-func rawVerdict(c, bound *Cond, colIDs []int, raw []byte) int {
-	if c == nil && bound == nil || len(raw) <= 3 || raw[0] != indexedRow || raw[1] != 1 || raw[2] >= 0x80 || raw[2] == 0 || 3+int(raw[2])-1 > len(raw) {
+// rawVerdict decides rc's conditions and bound on a row's bytes where
+// loadMatch's first case applies. It is a function of its own, apart from
+// the view, so that a scan turns most rows away in one small call: through
+// loadMatch, a top-k's scan took 8-12% longer under wasm.
+func rawVerdict(rc *rawConds, bound *Cond, colIDs []int, raw []byte) int {
+	if rc.n == 0 && bound == nil || len(raw) <= 3 || raw[0] != indexedRow || raw[1] != 1 || raw[2] >= 0x80 || raw[2] == 0 || 3+int(raw[2])-1 > len(raw) {
 		return rawOther
 	}
 	n := int(raw[2])
 	pairs := 3 + n - 1
 	verdict := rawMatched
-	if c == nil {
+	if rc.n == 0 {
 		verdict = rawUndecided // the filter, if any, is matchView's
 	}
-	// c, then bound, each read from the row where it holds an integer at
-	// the column's own position (a loop, not a call per condition).
-	// Otherwise c's verdict is the filter's (matchView), and bound's is
-	// left to the caller.
-	cc := c
-	for i := 0; i < 2; i, cc = i+1, bound {
-		if cc == nil {
-			continue
+	// The filter's conditions, then the bound, each read from the row
+	// where it holds an integer at the column's own position (a loop, not
+	// a call per condition). Otherwise the filter is matchView's, and the
+	// bound is left to the caller.
+	for i := 0; i <= rc.n; i++ {
+		cc := bound
+		if i < rc.n {
+			cc = rc.c[i]
+		} else if cc == nil {
+			break
 		}
 		known := false
 		if p := cc.pos; p < n {
@@ -486,7 +508,7 @@ func rawVerdict(c, bound *Cond, colIDs []int, raw []byte) int {
 				}
 			}
 		}
-		if i == 0 && !known {
+		if i < rc.n && !known {
 			verdict = rawUndecided
 		}
 	}
@@ -494,8 +516,9 @@ func rawVerdict(c, bound *Cond, colIDs []int, raw []byte) int {
 }
 
 // loadVerdict loads raw as loadMatch would once rawVerdict said verdict
-// of it: a row rawVerdict left undecided (with a filter besides c) or did
-// not decide at all is checked by matchView.
+// of it: a row rawVerdict left undecided (the filter is not only number
+// comparisons, or a column is not an integer there) or did not decide at
+// all is checked by matchView.
 func (v *rowView) loadVerdict(verdict int, filter Expr, raw []byte) (bool, error) {
 	switch verdict {
 	case rawRejected:
