@@ -91,7 +91,7 @@ func FuzzDecodeRow(f *testing.F) {
 				if got.load(plain) != nil || got.all() != nil {
 					t.Fatal("the plain row does not load")
 				}
-				rc := numberConds(And{c})
+				rc := rawCondsOf(And{c})
 				gok, gerr := got.loadMatch(&rc, nil, c, b)
 				if (werr != nil) != (gerr != nil) || werr == nil && wok != gok {
 					t.Fatalf("column %d %s %s: loadMatch %v (%v), load and matchView %v (%v)", p, c.Op, c.Value, gok, gerr, wok, werr)
@@ -113,27 +113,30 @@ func FuzzDecodeRow(f *testing.F) {
 					bp = 2
 				}
 				bound := numberCond("", bp, OpGt, 1)
-				rcb := numberConds(c)
+				rcb := rawCondsOf(c)
 				bok, berr := newRowView(tbl).loadMatch(&rcb, &bound, c, b)
 				if werr == nil && berr == nil && (bok && !wok || !bok && wok && matchView(&bound, want)) {
 					t.Fatalf("column %d %s %s with bound: loadMatch %v, load and matchView %v", p, c.Op, c.Value, bok, wok)
 				}
 				// With a second condition, on this column or another (a
 				// range, or two columns), the two together decide as
-				// load and matchView do.
+				// load and matchView do; so does a string equality, alone
+				// or with c.
 				for q := range tbl.Columns {
 					c2 := numberCond("", q, OpLe, 70000)
-					both := And{c, &c2}
-					w2 := newRowView(tbl)
-					w2err := w2.load(b)
-					wok2 := w2err == nil && matchView(both, w2)
-					if w2err == nil {
-						w2err = w2.err
-					}
-					rc2 := numberConds(both)
-					gok2, gerr2 := newRowView(tbl).loadMatch(&rc2, nil, both, b)
-					if w2err == nil && gerr2 == nil && gok2 != wok2 {
-						t.Fatalf("columns %d and %d, %s and %s: loadMatch %v, load and matchView %v", p, q, c.Op, c2.Op, gok2, wok2)
+					str := Cond{Op: OpEq, Value: val("ann"), pos: q}
+					for _, filter := range []Expr{And{c, &c2}, And{c, &str}, &str, And{&str}} {
+						w2 := newRowView(tbl)
+						w2err := w2.load(b)
+						wok2 := w2err == nil && matchView(filter, w2)
+						if w2err == nil {
+							w2err = w2.err
+						}
+						rc2 := rawCondsOf(filter)
+						gok2, gerr2 := newRowView(tbl).loadMatch(&rc2, nil, filter, b)
+						if w2err == nil && gerr2 == nil && gok2 != wok2 {
+							t.Fatalf("columns %d and %d, %v: loadMatch %v, load and matchView %v", p, q, filter, gok2, wok2)
+						}
 					}
 				}
 			}

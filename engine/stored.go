@@ -91,7 +91,7 @@ const joinMin = 32
 // statement after naming, by a Get each, the blocks of up to
 // maxPendingReads more rows, so that one run loads many (see scanView).
 func (tx *Tx) eachJoined(p *plan, fn func(key, raw []byte) error) error {
-	j := &joiner{rd: tx.base, t: p.t, index: p.index, filter: p.filter, conds: numberConds(p.filter), v: newRowView(p.t), fn: fn}
+	j := &joiner{rd: tx.base, t: p.t, index: p.index, filter: p.filter, conds: rawCondsOf(p.filter), v: newRowView(p.t), fn: fn}
 	j.key = append(j.key, j.t.primaryPrefix...)
 	for _, rg := range p.ranges {
 		it := j.rd.NewIter(kv.IterOptions{Lower: rg.lo, Upper: rg.hi})

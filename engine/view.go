@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/binary"
 
 	"minibase/engine/value"
@@ -408,33 +409,50 @@ func (v *rowView) appendCol(buf []byte, p int) []byte {
 // row decodes the whole loaded row.
 func (v *rowView) row() (row, error) { return decodeRow(v.t, v.raw) }
 
-// rawConds are the filter's number comparisons when that is all the
-// filter is, one or two of them (one column's range, `{ '>=': a, '<': b }`,
-// is two): rawVerdict then decides the filter on a row's bytes alone.
+// rawConds are the filter's conditions when it is nothing but one or two
+// that a row's bytes decide (rawVerdict): a column compared with a number,
+// or equal to a short string. One column's range, `{ '>=': a, '<': b }`, is
+// two.
 type rawConds struct {
 	c [2]*Cond
-	n int // 0: the filter is something else, or none
+	// enc is a string equality's value as a row stores it (one encoding
+	// per value, so equal bytes are equal values); nil for a comparison
+	// with a number.
+	enc [2][]byte
+	n   int // 0: the filter is something else, or none
 }
 
-// numberConds returns the rawConds of a filter.
-func numberConds(filter Expr) rawConds {
+// rawCondsOf returns the rawConds of a filter.
+func rawCondsOf(filter Expr) rawConds {
 	var rc rawConds
+	add := func(x Expr) bool {
+		c, ok := x.(*Cond)
+		switch {
+		case !ok || rc.n == len(rc.c):
+			return false
+		case c.num != numNone:
+		case c.Op == OpEq && c.Value.Kind() == value.String && len(c.Value.Str()) < 0x80:
+			rc.enc[rc.n] = value.Append(nil, c.Value)
+		default:
+			return false
+		}
+		rc.c[rc.n] = c
+		rc.n++
+		return true
+	}
 	switch e := filter.(type) {
 	case *Cond:
-		if e.num != numNone {
-			rc.c[0], rc.n = e, 1
+		if !add(e) {
+			return rawConds{}
 		}
 	case And:
-		if len(e) == 0 || len(e) > len(rc.c) {
-			break
+		if len(e) > len(rc.c) {
+			return rawConds{}
 		}
 		for _, x := range e {
-			c, ok := x.(*Cond)
-			if !ok || c.num == numNone {
+			if !add(x) {
 				return rawConds{}
 			}
-			rc.c[rc.n] = c
-			rc.n++
 		}
 	}
 	return rc
@@ -443,8 +461,9 @@ func numberConds(filter Expr) rawConds {
 // loadMatch is load and then matchView, with the commonest rows of a
 // filtered scan decided on their bytes first (rawVerdict): a row stored
 // with one-byte offsets (load's first case), under a filter of one or two
-// number comparisons (rc) on columns the row holds as integers at their
-// own positions (matchView's and at's first cases). bound, when set, is a
+// conditions rc holds, on columns the row holds at their own positions as
+// integers (against a number) or short strings (equal to one): matchView's
+// and at's first cases. bound, when set, is a
 // number condition such a row must also meet where it holds an integer in
 // bound's column (top-k's cutoff): a row that fails it is not handed to
 // the caller, which would have turned it away. Anything else goes through
@@ -495,7 +514,17 @@ func rawVerdict(rc *rawConds, bound *Cond, colIDs []int, raw []byte) int {
 			if p < n-1 {
 				hi = pairs + int(raw[3+p])
 			}
-			if lo+3 <= hi && hi <= len(raw) && int(raw[lo]) == colIDs[p] && raw[lo+1] == value.TagInt {
+			switch {
+			case lo+3 > hi || hi > len(raw) || int(raw[lo]) != colIDs[p]:
+			case i < rc.n && rc.enc[i] != nil:
+				// A short string, whole: equal or not by its bytes.
+				if raw[lo+1] == value.TagString && raw[lo+2] < 0x80 && int(raw[lo+2]) == hi-lo-3 {
+					if !bytes.Equal(raw[lo+1:hi], rc.enc[i]) {
+						return rawRejected
+					}
+					known = true
+				}
+			case raw[lo+1] == value.TagInt:
 				u, k := uint64(raw[lo+2]), 1
 				if u >= 0x80 || hi-lo != 3 {
 					u, k = binary.Uvarint(raw[lo+2 : hi])
