@@ -81,12 +81,7 @@ func FuzzDecodeRow(f *testing.F) {
 				numberCond("", p, OpEq, 300000),
 			} {
 				c := &nc
-				want := newRowView(tbl)
-				werr := want.load(b)
-				wok := werr == nil && matchView(c, want)
-				if werr == nil {
-					werr = want.err
-				}
+				want, wok, werr := loadAndMatch(tbl, b, c)
 				got := newRowView(tbl)
 				if got.load(plain) != nil || got.all() != nil {
 					t.Fatal("the plain row does not load")
@@ -126,12 +121,7 @@ func FuzzDecodeRow(f *testing.F) {
 					c2 := numberCond("", q, OpLe, 70000)
 					str := Cond{Op: OpEq, Value: val("ann"), pos: q}
 					for _, filter := range []Expr{And{c, &c2}, And{c, &str}, &str, And{&str}} {
-						w2 := newRowView(tbl)
-						w2err := w2.load(b)
-						wok2 := w2err == nil && matchView(filter, w2)
-						if w2err == nil {
-							w2err = w2.err
-						}
+						_, wok2, w2err := loadAndMatch(tbl, b, filter)
 						rc2 := rawCondsOf(filter)
 						gok2, gerr2 := newRowView(tbl).loadMatch(&rc2, nil, filter, b)
 						if w2err == nil && gerr2 == nil && gok2 != wok2 {
@@ -171,6 +161,18 @@ func FuzzDecodeRow(f *testing.F) {
 			}
 		}
 	})
+}
+
+// loadAndMatch is the general path a scan's shortcut (loadMatch) must
+// agree with: load b into a new view, then matchView.
+func loadAndMatch(tbl *Table, b []byte, filter Expr) (*rowView, bool, error) {
+	v := newRowView(tbl)
+	err := v.load(b)
+	ok := err == nil && matchView(filter, v)
+	if err == nil {
+		err = v.err
+	}
+	return v, ok, err
 }
 
 func FuzzDecodeCatalog(f *testing.F) {
