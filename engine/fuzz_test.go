@@ -57,6 +57,12 @@ func FuzzDecodeRow(f *testing.F) {
 		}
 		f.Add(encodeRow(nil, tbl, other)) // multi-byte and negative integers, a float
 	}
+	for _, b := range []bool{true, false} {
+		// booleans where the schema says number: the bytes decide equalities
+		flagged := append(row(nil), r...)
+		flagged[2] = value.BoolOf(b)
+		f.Add(encodeRow(nil, tbl, flagged))
+	}
 	long, _, _ := tbl.rowFromObject(obj("id", 2, "username", strings.Repeat("n", 300), "age", nil))
 	f.Add(encodeRow(nil, tbl, long)) // two-byte offsets
 	f.Add([]byte{0})
@@ -115,12 +121,14 @@ func FuzzDecodeRow(f *testing.F) {
 				}
 				// With a second condition, on this column or another (a
 				// range, or two columns), the two together decide as
-				// load and matchView do; so does a string equality, alone
-				// or with c.
+				// load and matchView do; so do equalities with a string
+				// or a boolean, alone or with c.
 				for q := range tbl.Columns {
 					c2 := numberCond("", q, OpLe, 70000)
 					str := Cond{Op: OpEq, Value: val("ann"), pos: q}
-					for _, filter := range []Expr{And{c, &c2}, And{c, &str}, &str, And{&str}} {
+					yes := Cond{Op: OpEq, Value: val(true), pos: q}
+					no := Cond{Op: OpEq, Value: val(false), pos: q}
+					for _, filter := range []Expr{And{c, &c2}, And{c, &str}, &str, And{&str}, &yes, And{c, &no}} {
 						_, wok2, w2err := loadAndMatch(tbl, b, filter)
 						rc2 := rawCondsOf(filter)
 						gok2, gerr2 := newRowView(tbl).loadMatch(&rc2, nil, filter, b)

@@ -411,13 +411,13 @@ func (v *rowView) row() (row, error) { return decodeRow(v.t, v.raw) }
 
 // rawConds are the filter's conditions when it is nothing but one or two
 // that a row's bytes decide (rawVerdict): a column compared with a number,
-// or equal to a short string. One column's range, `{ '>=': a, '<': b }`, is
-// two.
+// or equal to a boolean or a short string. One column's range,
+// `{ '>=': a, '<': b }`, is two.
 type rawConds struct {
 	c [2]*Cond
-	// enc is a string equality's value as a row stores it (one encoding
-	// per value, so equal bytes are equal values); nil for a comparison
-	// with a number.
+	// enc is an equality's value as a row stores it (one encoding per
+	// value, so equal bytes are equal values); nil for a comparison with a
+	// number.
 	enc [2][]byte
 	n   int // 0: the filter is something else, or none
 }
@@ -431,7 +431,7 @@ func rawCondsOf(filter Expr) rawConds {
 		case !ok || rc.n == len(rc.c):
 			return false
 		case c.num != numNone:
-		case c.Op == OpEq && c.Value.Kind() == value.String && len(c.Value.Str()) < 0x80:
+		case c.Op == OpEq && (c.Value.Kind() == value.Bool || c.Value.Kind() == value.String && len(c.Value.Str()) < 0x80):
 			rc.enc[rc.n] = value.Append(nil, c.Value)
 		default:
 			return false
@@ -461,9 +461,9 @@ func rawCondsOf(filter Expr) rawConds {
 // loadMatch is load and then matchView, with the commonest rows of a
 // filtered scan decided on their bytes first (rawVerdict): a row stored
 // with one-byte offsets (load's first case), under a filter of one or two
-// conditions rc holds, on columns the row holds at their own positions as
-// integers (against a number) or short strings (equal to one): matchView's
-// and at's first cases. bound, when set, is a
+// conditions rc holds, on columns the row holds at their own positions,
+// as integers against a number or as scalars against an equality:
+// matchView's and at's first cases. bound, when set, is a
 // number condition such a row must also meet where it holds an integer in
 // bound's column (top-k's cutoff): a row that fails it is not handed to
 // the caller, which would have turned it away. Anything else goes through
@@ -515,16 +515,17 @@ func rawVerdict(rc *rawConds, bound *Cond, colIDs []int, raw []byte) int {
 				hi = pairs + int(raw[3+p])
 			}
 			switch {
-			case lo+3 > hi || hi > len(raw) || int(raw[lo]) != colIDs[p]:
+			case lo+2 > hi || hi > len(raw) || int(raw[lo]) != colIDs[p]:
 			case i < rc.n && rc.enc[i] != nil:
-				// A short string, whole: equal or not by its bytes.
-				if raw[lo+1] == value.TagString && raw[lo+2] < 0x80 && int(raw[lo+2]) == hi-lo-3 {
+				// An equality, told by the bytes where they are a whole
+				// scalar: each value has one encoding.
+				if storedScalar(raw[lo+1 : hi]) {
 					if !bytes.Equal(raw[lo+1:hi], rc.enc[i]) {
 						return rawRejected
 					}
 					known = true
 				}
-			case raw[lo+1] == value.TagInt:
+			case raw[lo+1] == value.TagInt && lo+3 <= hi:
 				u, k := uint64(raw[lo+2]), 1
 				if u >= 0x80 || hi-lo != 3 {
 					u, k = binary.Uvarint(raw[lo+2 : hi])
@@ -542,6 +543,23 @@ func rawVerdict(rc *rawConds, bound *Cond, colIDs []int, raw []byte) int {
 		}
 	}
 	return verdict
+}
+
+// storedScalar reports whether b is exactly one stored null, boolean,
+// integer or string of under 128 bytes (what rawVerdict compares an
+// equality with): anything else, a damaged value included, is matchView's.
+func storedScalar(b []byte) bool {
+	switch b[0] {
+	case value.TagNull, value.TagFalse, value.TagTrue:
+		return len(b) == 1
+	case value.TagString:
+		return len(b) >= 2 && b[1] < 0x80 && int(b[1]) == len(b)-2
+	case value.TagInt:
+		// at most 8 varint bytes, as skipStored reads them
+		_, k := binary.Uvarint(b[1:])
+		return len(b) <= 9 && k == len(b)-1
+	}
+	return false
 }
 
 // loadVerdict loads raw as loadMatch would once rawVerdict said verdict
