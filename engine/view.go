@@ -461,13 +461,12 @@ func rawCondsOf(filter Expr) rawConds {
 // loadMatch is load and then matchView, with the commonest rows of a
 // filtered scan decided on their bytes first (rawVerdict): a row stored
 // with one-byte offsets (load's first case), under a filter of one or two
-// conditions rc holds, on columns the row holds at their own positions,
-// as integers against a number or as scalars against an equality:
-// matchView's and at's first cases. bound, when set, is a
-// number condition such a row must also meet where it holds an integer in
-// bound's column (top-k's cutoff): a row that fails it is not handed to
-// the caller, which would have turned it away. Anything else goes through
-// load and matchView.
+// conditions rc holds, on columns the row holds at their own positions, as
+// integers against a number or as scalars against an equality (matchView's
+// and at's first cases). bound, when set, is a number condition such a row
+// must also meet where it holds an integer in bound's column (top-k's
+// cutoff): a row that fails it is not handed to the caller, which would
+// have turned it away. Anything else goes through load and matchView.
 func (v *rowView) loadMatch(rc *rawConds, bound *Cond, filter Expr, raw []byte) (bool, error) {
 	return v.loadVerdict(rawVerdict(rc, bound, v.t.colIDs, raw), filter, raw)
 }
@@ -494,10 +493,11 @@ func rawVerdict(rc *rawConds, bound *Cond, colIDs []int, raw []byte) int {
 	if rc.n == 0 {
 		verdict = rawUndecided // the filter, if any, is matchView's
 	}
-	// The filter's conditions, then the bound, each read from the row
-	// where it holds an integer at the column's own position (a loop, not
-	// a call per condition). Otherwise the filter is matchView's, and the
-	// bound is left to the caller.
+	// The filter's conditions, then the bound, each read from the row at
+	// the column's own position where it holds what the condition compares
+	// (an integer; for an equality, a whole scalar), in a loop, not a call
+	// per condition. Otherwise the filter is matchView's, and the bound is
+	// left to the caller.
 	for i := 0; i <= rc.n; i++ {
 		cc := bound
 		if i < rc.n {
@@ -563,9 +563,9 @@ func storedScalar(b []byte) bool {
 }
 
 // loadVerdict loads raw as loadMatch would once rawVerdict said verdict
-// of it: a row rawVerdict left undecided (the filter is not only number
-// comparisons, or a column is not an integer there) or did not decide at
-// all is checked by matchView.
+// of it: a row rawVerdict left undecided (the filter is not only
+// conditions rawConds holds, or a column's bytes are not what its
+// condition compares) or did not decide at all is checked by matchView.
 func (v *rowView) loadVerdict(verdict int, filter Expr, raw []byte) (bool, error) {
 	switch verdict {
 	case rawRejected:
