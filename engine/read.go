@@ -59,7 +59,10 @@ func (tx *Tx) scanFrom(rd kv.Reader, p *plan, fn func(key []byte, v *rowView) bo
 	// block of a short range of index entries or keys, not one per run.
 	var later error
 	pending := 0
-	conds := rawCondsOf(p.filter)
+	var conds rawConds // what rawVerdict decides on a row's bytes; a point plan reads by key
+	if p.kind != "point" {
+		conds = rawCondsOf(p.filter)
+	}
 	notLoaded := func(err error) bool {
 		if !errors.Is(err, fsadapter.ErrNotResident) {
 			return false

@@ -167,7 +167,7 @@ type joiner struct {
 	t       *Table
 	index   int // the index the plan reads
 	filter  Expr
-	conds   rawConds // filter's number comparisons, decided on a row's bytes
+	conds   rawConds // what of the filter a row's bytes decide (rawVerdict)
 	v       *rowView
 	fn      func(key, raw []byte) error
 	pks     []byte // the chunk's primary keys, without the table's prefix, end to end

@@ -462,11 +462,12 @@ func rawCondsOf(filter Expr) rawConds {
 // filtered scan decided on their bytes first (rawVerdict): a row stored
 // with one-byte offsets (load's first case), under a filter of one or two
 // conditions rc holds, on columns the row holds at their own positions, as
-// integers against a number or as scalars against an equality (matchView's
-// and at's first cases). bound, when set, is a number condition such a row
-// must also meet where it holds an integer in bound's column (top-k's
-// cutoff): a row that fails it is not handed to the caller, which would
-// have turned it away. Anything else goes through load and matchView.
+// integers against a number or as whole values against an equality
+// (matchView's and at's first cases). bound, when set, is a number
+// condition such a row must also meet where it holds an integer in bound's
+// column (top-k's cutoff): a row that fails it is not handed to the
+// caller, which would have turned it away. Anything else goes through load
+// and matchView.
 func (v *rowView) loadMatch(rc *rawConds, bound *Cond, filter Expr, raw []byte) (bool, error) {
 	return v.loadVerdict(rawVerdict(rc, bound, v.t.colIDs, raw), filter, raw)
 }
@@ -495,7 +496,7 @@ func rawVerdict(rc *rawConds, bound *Cond, colIDs []int, raw []byte) int {
 	}
 	// The filter's conditions, then the bound, each read from the row at
 	// the column's own position where it holds what the condition compares
-	// (an integer; for an equality, a whole scalar), in a loop, not a call
+	// (an integer; for an equality, one whole value), in a loop, not a call
 	// per condition. Otherwise the filter is matchView's, and the bound is
 	// left to the caller.
 	for i := 0; i <= rc.n; i++ {
@@ -517,9 +518,9 @@ func rawVerdict(rc *rawConds, bound *Cond, colIDs []int, raw []byte) int {
 			switch {
 			case lo+2 > hi || hi > len(raw) || int(raw[lo]) != colIDs[p]:
 			case i < rc.n && rc.enc[i] != nil:
-				// An equality, told by the bytes where they are a whole
-				// scalar: each value has one encoding.
-				if storedScalar(raw[lo+1 : hi]) {
+				// An equality, told by the bytes where they are one whole
+				// value: each value has one encoding.
+				if storedExactly(raw[:hi], lo+1) {
 					if !bytes.Equal(raw[lo+1:hi], rc.enc[i]) {
 						return rawRejected
 					}
@@ -543,23 +544,6 @@ func rawVerdict(rc *rawConds, bound *Cond, colIDs []int, raw []byte) int {
 		}
 	}
 	return verdict
-}
-
-// storedScalar reports whether b is exactly one stored null, boolean,
-// integer or string of under 128 bytes (what rawVerdict compares an
-// equality with): anything else, a damaged value included, is matchView's.
-func storedScalar(b []byte) bool {
-	switch b[0] {
-	case value.TagNull, value.TagFalse, value.TagTrue:
-		return len(b) == 1
-	case value.TagString:
-		return len(b) >= 2 && b[1] < 0x80 && int(b[1]) == len(b)-2
-	case value.TagInt:
-		// at most 8 varint bytes, as skipStored reads them
-		_, k := binary.Uvarint(b[1:])
-		return len(b) <= 9 && k == len(b)-1
-	}
-	return false
 }
 
 // loadVerdict loads raw as loadMatch would once rawVerdict said verdict
