@@ -4,8 +4,11 @@
 // start measures the library's own load time.
 //
 // Shape: { setup(dir), bulkInsert(rows), insertOne(row), getById(id),
+//          getByIdSync(id) (where the system can answer without a promise),
 //          getByKey(username), range(lo, hi, limit), scan(maxScore),
-//          update(ageBelow), delete(ageAtLeast), save(dir), close(),
+//          update(ageBelow), delete(ageAtLeast),
+//          updateRange(ageFrom, ageBelow) (the same update of other rows),
+//          save(dir), close(),
 //          coldOpen(dir) → first row (in a fresh process, or in-process) }
 
 import fs from 'node:fs';
@@ -56,12 +59,14 @@ function minibase(adapter) {
     bulkInsert: (rows) => users.insertMany(rows),
     insertOne: (row) => users.insert(row),
     getById: (id) => users.get(id),
+    getByIdSync: (id) => users.getSync(id),
     getByKey: async (u) => (await users.select({ where: { username: u } }))[0],
     range: (lo, hi, limit) => users.select({ where: { age: { '>=': lo, '<': hi } }, orderBy: ['age'], limit }),
     scan: (max) => users.select({ where: { score: { '<': max } } }),
     count: (max) => users.count({ where: { score: { '<': max } } }),
     topk: (below, k) => users.select({ where: { score: { '<': below } }, orderBy: [{ name: 'score', type: 'desc' }], limit: k }),
     update: (below) => users.update({ score: -1 }, { where: { age: { '<': below } } }),
+    updateRange: (lo, hi) => users.update({ score: -1 }, { where: { age: { '>=': lo, '<': hi } } }),
     delete: (atLeast) => users.delete({ where: { age: { '>=': atLeast } } }),
     explain: async (q) => users.explain(q),
     stats: () => conn.stats(),
@@ -93,12 +98,18 @@ function loki() {
     bulkInsert: async (rows) => coll.insert(rows).length,
     insertOne: async (row) => coll.insert(row),
     getById: async (id) => coll.by('id', id),
+    getByIdSync: (id) => coll.by('id', id),
     getByKey: async (u) => coll.by('username', u),
     range: async (lo, hi, limit) => coll.chain().find({ age: { $gte: lo, $lt: hi } }).simplesort('age').limit(limit).data(),
     scan: async (max) => coll.find({ score: { $lt: max } }),
     async update(below) {
       let n = 0;
       coll.findAndUpdate({ age: { $lt: below } }, (o) => { o.score = -1; n++; });
+      return n;
+    },
+    async updateRange(lo, hi) {
+      let n = 0;
+      coll.findAndUpdate({ age: { $gte: lo, $lt: hi } }, (o) => { o.score = -1; n++; });
       return n;
     },
     async delete(atLeast) {
@@ -163,12 +174,14 @@ function sqljs() {
     },
     insertOne: async (r) => ins(r),
     getById: async (id) => all(stmts.byId, [id])[0],
+    getByIdSync: (id) => all(stmts.byId, [id])[0],
     getByKey: async (u) => all(stmts.byKey, [u])[0],
     range: async (lo, hi, limit) => all(stmts.range, [lo, hi, limit]),
     scan: async (max) => all(stmts.scan, [max]),
     count: async (max) => { stmts.count.bind([max]); stmts.count.step(); const n = stmts.count.getAsObject().n; stmts.count.reset(); return n; },
     topk: async (below, k) => all(stmts.topk, [below, k]),
     async update(below) { db.run('UPDATE users SET score = -1 WHERE age < ?', [below]); return db.getRowsModified(); },
+    async updateRange(lo, hi) { db.run('UPDATE users SET score = -1 WHERE age >= ? AND age < ?', [lo, hi]); return db.getRowsModified(); },
     async delete(atLeast) { db.run('DELETE FROM users WHERE age >= ?', [atLeast]); return db.getRowsModified(); },
     async save(dir) { fs.writeFileSync(file(dir), db.export()); prepare(); },
     async close() { for (const s of Object.values(stmts)) s.free(); db.close(); },
@@ -206,6 +219,7 @@ function dexie() {
     range: (lo, hi, limit) => db.users.where('age').between(lo, hi, true, false).limit(limit).toArray(),
     scan: (max) => db.users.filter((r) => r.score < max).toArray(),
     update: (below) => db.users.where('age').below(below).modify({ score: -1 }),
+    updateRange: (lo, hi) => db.users.where('age').between(lo, hi, true, false).modify({ score: -1 }),
     delete: (atLeast) => db.users.where('age').aboveOrEqual(atLeast).delete(),
     async save() {},
     async close() { db.close(); },
@@ -233,6 +247,7 @@ function mapFloor() {
     bulkInsert: async (rs) => { for (const r of rs) put(r); return rs.length; },
     insertOne: async (r) => put(r),
     getById: async (id) => JSON.parse(rows.get(id)),
+    getByIdSync: (id) => JSON.parse(rows.get(id)),
     getByKey: async (u) => JSON.parse(rows.get(byName.get(u))),
     async range(lo, hi, limit) {
       const out = [];
@@ -249,10 +264,11 @@ function mapFloor() {
       for (const s of rows.values()) { const r = JSON.parse(s); if (r.score < max) out.push(r); }
       return out;
     },
-    async update(below) {
+    async update(below) { return this.updateRange(-Infinity, below); },
+    async updateRange(lo, hi) {
       let n = 0;
       for (const [age, ids] of byAge) {
-        if (age >= below) continue;
+        if (age < lo || age >= hi) continue;
         for (const id of ids) { const r = JSON.parse(rows.get(id)); r.score = -1; rows.set(id, JSON.stringify(r)); n++; }
       }
       return n;
