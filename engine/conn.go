@@ -271,10 +271,11 @@ func (c *Conn) LendCache(n int64) int64 {
 	return 0
 }
 
-// WarmCache fills the block cache's free room with what the store's
-// newest flush wrote but could not keep there (lsm.Store.WarmCache): the
-// host calls it after collecting a bulk load's garbage. It is a hint: an
-// error is one a later read of the same block would meet.
+// WarmCache fills the block cache's free room (and, after a bulk load, its
+// loan) with what the store's newest flush wrote but could not keep there
+// (lsm.Store.WarmCache): the host calls it after collecting a bulk load's
+// garbage. It is a hint: an error is one a later read of the same block
+// would meet.
 func (c *Conn) WarmCache() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -92,11 +92,10 @@ func mbCall(n uint32) uint32 {
 		// the collection. Collect now, while it is cheap to know what stays
 		// live and the caller is waiting on a long call anyway.
 		runtime.GC()
-		b.WarmCaches()
 		// What the call grew wasm memory by is held for good: the block
-		// caches may keep blocks in part of it (after the warm, which
-		// fills only their own room).
+		// caches may keep blocks in part of it, the warm's among them.
 		b.LendIdleMemory()
+		b.WarmCaches()
 	}
 	// Under GOOS=js the scheduler runs only while Go is executing: once a
 	// call returns, no goroutine runs until the next one. A collection

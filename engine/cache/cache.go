@@ -181,3 +181,20 @@ func (c *Cache) Room(n int64) bool {
 	defer c.mu.Unlock()
 	return c.bytes+n <= c.limit
 }
+
+// Spare reports whether n more bytes fit without dropping any block: in
+// the cache's own room, or with what that evicts kept in the loan's ring
+// (less a chunk, which a ring may leave part empty before it starts the
+// next). A cache is warmed this far: the loan is memory already held.
+func (c *Cache) Spare(n int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bytes+n <= c.limit {
+		return true
+	}
+	if c.ring == nil {
+		return false
+	}
+	room := int64(len(c.ring.chunks)-1) * RingChunk
+	return c.ring.bytes+(c.bytes+n-c.limit) <= room
+}

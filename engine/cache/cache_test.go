@@ -166,3 +166,45 @@ func TestLoanModel(t *testing.T) {
 		require.GreaterOrEqual(t, st.Bytes, int64(0))
 	}
 }
+
+// Blocks added while Spare says they fit are all kept, in the cache or its
+// loan's ring; without a loan Spare is Room. It does not stop early either:
+// what it lets in fills the cache and all of the ring's chunks but one.
+func TestSpareKeepsEveryBlockAdded(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		limit, loan int64
+		block       int
+		want        int64 // at least this many bytes let in
+	}{
+		{"no loan", 10 << 10, 0, 1 << 10, 10 << 10},
+		{"a loan of one chunk", 10 << 10, cache.RingChunk, 4 << 10, 8 << 10},
+		{"a loan of three chunks", 10 << 10, 3 * cache.RingChunk, 4 << 10, 8<<10 + 2*cache.RingChunk - 4<<10},
+		{"blocks of odd sizes", 7 << 10, 2 * cache.RingChunk, 3001, 4<<10 + cache.RingChunk - 3001},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := cache.New(tc.limit)
+			c.SetLoan(tc.loan)
+			n := int64(tc.block)
+			var added int64
+			var keys []cache.Key
+			for i := 0; c.Spare(n); i++ {
+				if tc.loan == 0 {
+					require.True(t, c.Room(n), "without a loan Spare is Room")
+				}
+				k := cache.Key{File: 1, Off: int64(i)}
+				c.Add(k, bytes.Repeat([]byte{byte(i)}, tc.block))
+				keys = append(keys, k)
+				added += n
+				require.Less(t, i, 1<<20, "Spare never says no")
+			}
+			require.False(t, c.Room(n) && tc.loan == 0)
+			require.GreaterOrEqual(t, added, tc.want)
+			for i, k := range keys {
+				b, ok := c.Get(k)
+				require.True(t, ok, "block %d of %d was dropped", i, len(keys))
+				require.Equal(t, bytes.Repeat([]byte{byte(i)}, tc.block), b)
+			}
+		})
+	}
+}

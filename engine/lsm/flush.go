@@ -145,6 +145,8 @@ func (s *Store) flushWith(newer source) error {
 		if err != nil {
 			return fmt.Errorf("flush: %w", err)
 		}
+		_, load := newer.(*batchSource)
+		s.coldLoad = load && len(s.cold) > 0
 		if len(r) > 0 {
 			v = append(version{r}, s.cur...)
 		}
@@ -241,7 +243,7 @@ func (s *Store) writeRun(src source, in int64, dropTombs, prime bool, watch *pin
 	primeBudget := int64(0)
 	if prime {
 		primeBudget = primeRoom(s.opts.CacheBytes)
-		s.cold = s.cold[:0]
+		s.cold, s.coldLoad = s.cold[:0], false
 	}
 	finish := func() error {
 		if w.Entries() == 0 {
@@ -319,19 +321,28 @@ func (s *Store) writeRun(src source, in int64, dropTombs, prime bool, watch *pin
 // WarmCache reads into the block cache's free room (within primeRoom) the
 // blocks of the newest flush's segments that the flush could not copy
 // there: a bulk load's, which runs with the load's garbage filling the
-// heap. The host calls it once that garbage is collected, so that reads
-// right after a load find the blocks they would otherwise each read from
-// storage. Segments merged away since are skipped. An error is a read or
-// checksum failure of a block, which a read of it would report too.
+// heap. The host calls it once that garbage is collected and the memory
+// the load grew is lent (LendCache), so that reads right after a load find
+// the blocks they would otherwise each read from storage. The run a bulk
+// load wrote is read into the loan too, the cache keeping there what it
+// evicts: the app that just loaded rows is likely to read them next. A
+// memtable's flush is not (in a stream of loads, each would read its run
+// into a loan the next load takes back). Segments merged away since are
+// skipped. An error is a read or checksum failure of a block, which a read
+// of it would report too.
 func (s *Store) WarmCache() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cold := s.cold
-	s.cold = nil
+	cold, loan := s.cold, s.coldLoad
+	s.cold, s.coldLoad = nil, false
 	if s.closed || len(cold) == 0 {
 		return nil
 	}
-	budget := primeRoom(s.opts.CacheBytes)
+	room := s.opts.CacheBytes
+	if loan {
+		room = s.cache.Stats().Limit // the configured size and the loan's chunks
+	}
+	budget := primeRoom(room)
 	var bufs sstable.ReadBuffers
 	for _, num := range cold {
 		sg, ok := s.segs[num]
@@ -342,7 +353,7 @@ func (s *Store) WarmCache() error {
 		if err != nil {
 			return err
 		}
-		added, err := r.Warm(&bufs, budget)
+		added, err := r.Warm(&bufs, budget, loan)
 		budget -= added
 		if err != nil {
 			return fmt.Errorf("warm cache: %w", err)

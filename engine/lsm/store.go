@@ -137,8 +137,9 @@ type Store struct {
 
 	job *compaction // the merge CompactStep has under way; nil when none
 	// cold are the newest flush's segments whose blocks it could not copy
-	// into the cache (WarmCache).
-	cold []uint64
+	// into the cache (WarmCache); coldLoad: that flush wrote a bulk load.
+	cold     []uint64
+	coldLoad bool
 }
 
 var _ kv.Store = (*Store)(nil)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"minibase/engine/cache"
 	"minibase/engine/kv"
 	"minibase/engine/lsm"
 	"minibase/fsadapter"
@@ -119,4 +120,52 @@ func segmentNames(t *testing.T, fs fsadapter.FS) []string {
 		}
 	}
 	return out
+}
+
+// The run a bulk load wrote is warmed into the cache's loan too, the cache
+// keeping there what it evicts, so that the reads after the load go to no
+// storage; a memtable's flush is warmed only into the cache's own room
+// (in a stream of loads, each would read its run into a loan the next one
+// takes back).
+func TestWarmCacheFillsTheLoanAfterALoad(t *testing.T) {
+	const cacheBytes = 8 << 10
+	for _, tc := range []struct {
+		name     string
+		load     bool // one batch larger than the memtable, else many small ones
+		loan     int64
+		intoLoan bool
+	}{
+		{"a load, with a loan", true, 2 * cache.RingChunk, true},
+		{"a load, without a loan", true, 0, false},
+		{"a memtable's flush, with a loan", false, 2 * cache.RingChunk, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := &blockReads{FS: newMemFS(t)}
+			s := open(t, fs, lsm.Options{CacheBytes: cacheBytes, BlockSize: 1 << 10, MemtableBytes: 16 << 10})
+			if tc.load {
+				loadCold(t, s, 0, 2000)
+			} else {
+				underMemoryPressure(func() {
+					for i := 0; i < 2000; i += 10 {
+						b := &kv.Batch{}
+						for j := i; j < i+10; j++ {
+							b.Set([]byte(fmt.Sprintf("key%05d", j)), []byte(fmt.Sprintf("value-%d", j)))
+						}
+						require.NoError(t, s.Apply(b))
+					}
+				})
+				require.Positive(t, s.Stats().Flushes, "the memtable was flushed")
+			}
+			require.Equal(t, tc.loan, s.LendCache(tc.loan))
+			require.NoError(t, s.WarmCache())
+			st := s.Stats()
+			if tc.intoLoan {
+				assert.Greater(t, st.CacheBytes, int64(cacheBytes), "the loan holds part of the run")
+				checkReadsFromCache(t, s, fs, true)
+			} else {
+				assert.Positive(t, st.CacheBytes)
+				assert.LessOrEqual(t, st.CacheBytes, int64(cacheBytes), "warmed within the cache's own room")
+			}
+		})
+	}
 }

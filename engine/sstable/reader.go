@@ -288,22 +288,29 @@ func (r *Reader) Prime(file []byte, budget int64) int64 {
 // Warm reads the data blocks the cache lacks into its free room, in file
 // order, readaheadBytes at a time into bufs, up to budget bytes, verifying
 // each as a read would; it stops at the first block that would evict
-// something, and returns how many bytes it added. It is Prime for a
+// something (with loan set: that would drop something, the cache keeping
+// what it evicts in its loan, cache.Cache.Spare), and returns how many
+// bytes it added. It is Prime for a
 // segment whose bytes are no longer in memory: the blocks of a load too
 // large to copy into the cache while the load's garbage filled the heap.
-func (r *Reader) Warm(bufs *ReadBuffers, budget int64) (int64, error) {
+func (r *Reader) Warm(bufs *ReadBuffers, budget int64, loan bool) (int64, error) {
 	it := &Iter{r: r, bufs: bufs}
 	var added int64
 	for i, h := range r.blocks {
 		n := int64(h.size - crcSize)
-		if added+n > budget || !r.cache.Room(n) {
+		if added+n > budget || !(r.cache.Room(n) || loan && r.cache.Spare(n)) {
 			break
 		}
 		if _, ok := r.cached(i); ok {
 			continue
 		}
-		if _, err := it.readahead(i); err != nil {
+		room := r.cache.Room(n) // else readahead keeps no copy: one that evicts is added here
+		b, err := it.readahead(i)
+		if err != nil {
 			return added, err
+		}
+		if !room {
+			r.cache.Add(cache.Key{File: r.id, Off: h.off}, append([]byte(nil), b...))
 		}
 		added += n
 	}

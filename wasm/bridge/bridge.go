@@ -94,10 +94,11 @@ func (b *Bridge) TookBulk() bool {
 
 // WarmCaches fills the block caches of the stores that took bulk
 // transactions since it last ran (engine.Conn.WarmCache). The host calls it
-// after collecting the bulk work's garbage: the load's blocks then go into
-// memory the collection freed, instead of raising the load's peak (wasm
-// memory never shrinks), and the first reads after the load find them. A
-// failure is left to the reads that meet the same block.
+// after collecting the bulk work's garbage and lending what the work grew
+// (LendIdleMemory): the load's blocks then go into memory the collection
+// freed and into the loan, instead of raising the load's peak (wasm memory
+// never shrinks), and the first reads after the load find them. A failure
+// is left to the reads that meet the same block.
 func (b *Bridge) WarmCaches() {
 	for _, c := range b.warm {
 		_ = c.WarmCache()
@@ -189,7 +190,8 @@ const MaxCacheLoan = 3
 // shared in proportion to those sizes (each takes whole chunks of
 // cache.RingChunk), and raises the limit OnBudget hears by what they took.
 // The host calls it right after collecting a bulk call's garbage
-// (TookBulk).
+// (TookBulk), and then WarmCaches, which reads a load's run into the loan
+// too.
 //
 // A bulk call grows wasm memory well past the budget (a 100,000-row
 // insertMany on the small-device defaults: 47 MB against 24), and wasm
