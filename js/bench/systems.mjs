@@ -100,7 +100,8 @@ function loki() {
     getById: async (id) => coll.by('id', id),
     getByIdSync: (id) => coll.by('id', id),
     getByKey: async (u) => coll.by('username', u),
-    range: async (lo, hi, limit) => coll.chain().find({ age: { $gte: lo, $lt: hi } }).simplesort('age').limit(limit).data(),
+    // One operator per find: LokiJS reads only the first of { $gte, $lt }.
+    range: async (lo, hi, limit) => coll.chain().find({ age: { $gte: lo } }).find({ age: { $lt: hi } }).simplesort('age').limit(limit).data(),
     scan: async (max) => coll.find({ score: { $lt: max } }),
     async update(below) {
       let n = 0;
@@ -109,7 +110,7 @@ function loki() {
     },
     async updateRange(lo, hi) {
       let n = 0;
-      coll.findAndUpdate({ age: { $gte: lo, $lt: hi } }, (o) => { o.score = -1; n++; });
+      coll.chain().find({ age: { $gte: lo } }).find({ age: { $lt: hi } }).update((o) => { o.score = -1; n++; });
       return n;
     },
     async delete(atLeast) {
