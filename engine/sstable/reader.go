@@ -290,9 +290,9 @@ func (r *Reader) Prime(file []byte, budget int64) int64 {
 // each as a read would; it stops at the first block that would evict
 // something (with loan set: that would drop something, the cache keeping
 // what it evicts in its loan, cache.Cache.Spare), and returns how many
-// bytes it added. It is Prime for a
-// segment whose bytes are no longer in memory: the blocks of a load too
-// large to copy into the cache while the load's garbage filled the heap.
+// bytes it added. It is Prime for a segment whose bytes are no longer in
+// memory: the blocks of a load too large to copy into the cache while the
+// load's garbage filled the heap.
 func (r *Reader) Warm(bufs *ReadBuffers, budget int64, loan bool) (int64, error) {
 	it := &Iter{r: r, bufs: bufs}
 	var added int64
