@@ -41,6 +41,11 @@ type Caps struct {
 	// reading a range is a copy, so blocks the store has just written are
 	// not copied into its block cache as well.
 	InMemory bool
+	// LoadsOnDemand is true when a read of a large file may fail with
+	// ErrNotResident until the host has loaded its bytes (IndexedDB): a read
+	// the engine makes ahead of need has the host load, and keep, bytes
+	// that may displace ones a later call needs.
+	LoadsOnDemand bool
 }
 
 // Holder is a backend whose files are bytes in this process's memory

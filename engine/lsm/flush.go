@@ -327,13 +327,15 @@ func (s *Store) writeRun(src source, in int64, dropTombs, prime bool, watch *pin
 // load wrote is read into the loan too, the cache keeping there what it
 // evicts: the app that just loaded rows is likely to read them next. A
 // memtable's flush is not (in a stream of loads, each would read its run
-// into a loan the next load takes back). Segments merged away since are
-// skipped. An error is a read or checksum failure of a block, which a read
-// of it would report too.
+// into a loan the next load takes back), nor a load on a backend that
+// loads on demand (its host would load chunks for the loan that the next
+// calls may need the room of). Segments merged away since are skipped. An
+// error is a read or checksum failure of a block, which a read of it would
+// report too.
 func (s *Store) WarmCache() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cold, loan := s.cold, s.coldLoad
+	cold, loan := s.cold, s.coldLoad && !s.fs.Caps().LoadsOnDemand
 	s.cold, s.coldLoad = nil, false
 	if s.closed || len(cold) == 0 {
 		return nil

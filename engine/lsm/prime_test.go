@@ -17,13 +17,15 @@ import (
 // stands for storage outside the process unless inMemory says otherwise.
 type blockReads struct {
 	fsadapter.FS
-	reads    int
-	inMemory bool
+	reads         int
+	inMemory      bool
+	loadsOnDemand bool
 }
 
 func (b *blockReads) Caps() fsadapter.Caps {
 	c := b.FS.Caps()
 	c.InMemory = b.inMemory
+	c.LoadsOnDemand = b.loadsOnDemand
 	return c
 }
 

@@ -126,21 +126,23 @@ func segmentNames(t *testing.T, fs fsadapter.FS) []string {
 // keeping there what it evicts, so that the reads after the load go to no
 // storage; a memtable's flush is warmed only into the cache's own room
 // (in a stream of loads, each would read its run into a loan the next one
-// takes back).
+// takes back), and so is a load on a backend that loads on demand.
 func TestWarmCacheFillsTheLoanAfterALoad(t *testing.T) {
 	const cacheBytes = 8 << 10
 	for _, tc := range []struct {
 		name     string
 		load     bool // one batch larger than the memtable, else many small ones
+		onDemand bool
 		loan     int64
 		intoLoan bool
 	}{
-		{"a load, with a loan", true, 2 * cache.RingChunk, true},
-		{"a load, without a loan", true, 0, false},
-		{"a memtable's flush, with a loan", false, 2 * cache.RingChunk, false},
+		{"a load, with a loan", true, false, 2 * cache.RingChunk, true},
+		{"a load, without a loan", true, false, 0, false},
+		{"a memtable's flush, with a loan", false, false, 2 * cache.RingChunk, false},
+		{"a load on a backend that loads on demand, with a loan", true, true, 2 * cache.RingChunk, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fs := &blockReads{FS: newMemFS(t)}
+			fs := &blockReads{FS: newMemFS(t), loadsOnDemand: tc.onDemand}
 			s := open(t, fs, lsm.Options{CacheBytes: cacheBytes, BlockSize: 1 << 10, MemtableBytes: 16 << 10})
 			if tc.load {
 				loadCold(t, s, 0, 2000)

@@ -153,7 +153,7 @@ func (f *FS) fill(records js.Value) error {
 // (IndexedDB's 'relaxed' or 'strict' durability) is chosen by the JS host per
 // database, not per file.
 func (f *FS) Caps() fsadapter.Caps {
-	return fsadapter.Caps{Name: "indexeddb", AppendCheap: false, Sync: false}
+	return fsadapter.Caps{Name: "indexeddb", AppendCheap: false, Sync: false, LoadsOnDemand: true}
 }
 
 // ReadFile reads from the mirror, or a chunked file from the host.
