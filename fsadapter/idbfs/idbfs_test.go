@@ -110,7 +110,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestCaps(t *testing.T) {
-	assert.Equal(t, fsadapter.Caps{Name: "indexeddb", AppendCheap: false, Sync: false}, open(t, "caps").Caps())
+	assert.Equal(t, fsadapter.Caps{Name: "indexeddb", AppendCheap: false, Sync: false, LoadsOnDemand: true}, open(t, "caps").Caps())
 }
 
 // tree reads every file and directory of fsys.
