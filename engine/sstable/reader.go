@@ -298,13 +298,13 @@ func (r *Reader) Warm(bufs *ReadBuffers, budget int64, loan bool) (int64, error)
 	var added int64
 	for i, h := range r.blocks {
 		n := int64(h.size - crcSize)
-		if added+n > budget || !(r.cache.Room(n) || loan && r.cache.Spare(n)) {
+		room := r.cache.Room(n) // else readahead keeps no copy: one that evicts is added here
+		if added+n > budget || !(room || loan && r.cache.Spare(n)) {
 			break
 		}
 		if _, ok := r.cached(i); ok {
 			continue
 		}
-		room := r.cache.Room(n) // else readahead keeps no copy: one that evicts is added here
 		b, err := it.readahead(i)
 		if err != nil {
 			return added, err
