@@ -25,7 +25,7 @@ WASM_WX := js/dist/minibase-wx.wasm
 GOSRC   := $(shell find engine fsadapter wasm -name '*.go' -not -name '*_test.go') go.mod go.sum
 JSSRC   := $(shell find js/src -name '*.js' -not -name 'wasm_exec.js') js/build.mjs
 
-.PHONY: all build deps test test-go test-go-wasm test-js test-miniprogram-ci-deps test-browser pwa demo bench bench-chromium bench-chromium-deps fuzz clean vet
+.PHONY: all build deps test test-go test-go-wasm test-js test-miniprogram-ci-deps test-browser pwa demo bench bench-chromium bench-chromium-deps bench-wasm-tax fuzz clean vet
 
 all: build
 
@@ -123,6 +123,11 @@ bench: build $(NPM_BENCH) $(NPM_BROWSER) bench-chromium-deps
 # The Chromium half of the peers benchmark alone (bench/report-chromium.md).
 bench-chromium: build $(NPM_BENCH) bench-chromium-deps
 	node js/bench/chromium/run.mjs
+
+# The same work natively and in wasm, minibase's and SQLite's (sqlite3 shell
+# when installed: apt-get install sqlite3); a table per engine on stdout.
+bench-wasm-tax: $(NPM_BENCH)
+	node js/bench/wasm-tax.mjs
 
 # Debian's chromium, never a downloaded browser.
 bench-chromium-deps:
