@@ -88,6 +88,36 @@ test('__proto__ keys are plain members both ways, never the prototype', () => {
   assert.equal(rows[0].__proto__, 1);
 });
 
+test("a plain object encodes its own enumerable string keys in Object.keys order, while Object.prototype has enumerable keys too", () => {
+  const sym = Symbol('s');
+  const withGetter = { get g() { return 'got'; }, after: 1 };
+  const hidden = { shown: 1 };
+  Object.defineProperty(hidden, 'hidden', { value: 2, enumerable: false });
+  const values = [
+    { b: 1, a: 2, 10: 'ten', 2: 'two', z: undefined, [sym]: 3 },
+    withGetter,
+    hidden,
+    { nested: { y: [1, { x: true }] } },
+    {},
+  ];
+  // What Object.keys says the members are, skipping undefined ones.
+  const members = (o) => Object.fromEntries(Object.keys(o).filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+  const clean = values.map((v) => hex(encode(v)));
+  values.forEach((v, i) => {
+    assert.deepEqual(decode(unhex(clean[i])), members(v));
+    assert.deepEqual(Object.keys(decode(unhex(clean[i]))), Object.keys(members(v)));
+  });
+  // A script that adds an enumerable key to Object.prototype (for-in would
+  // walk it in every object) changes no encoding.
+  Object.prototype.polluted = 'inherited';
+  try {
+    assert.deepEqual(values.map((v) => hex(encode(v))), clean);
+  } finally {
+    delete Object.prototype.polluted;
+  }
+  assert.deepEqual(values.map((v) => hex(encode(v))), clean);
+});
+
 function assertBadValue(fn, pattern) {
   assert.throws(fn, (err) => {
     assert.ok(err instanceof MinibaseError, `expected MinibaseError, got ${err}`);
