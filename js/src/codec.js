@@ -407,7 +407,7 @@ export class Decoder {
    */
   decode(bytes, start = 0, end = bytes.length) {
     this.buf = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.view = null; // made at the first float: most answers have none, and it was a fifth of decoding a row
     this.pos = start;
     this.end = end;
     try {
@@ -517,7 +517,8 @@ export class Decoder {
         return true;
       case TAG_FLOAT: {
         if (this.end - this.pos < 8) this._fail('truncated number');
-        const f = this.view.getFloat64(this.pos, true);
+        const buf = this.buf;
+        const f = (this.view ??= new DataView(buf.buffer, buf.byteOffset, buf.byteLength)).getFloat64(this.pos, true);
         if (!isFinite(f)) this._fail('number is not finite');
         this.pos += 8;
         return f === 0 ? 0 : f;

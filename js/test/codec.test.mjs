@@ -118,6 +118,19 @@ test("a plain object encodes its own enumerable string keys in Object.keys order
   assert.deepEqual(values.map((v) => hex(encode(v))), clean);
 });
 
+test('floats decode from any offset of any buffer, several in one value, one buffer after another', () => {
+  const value = [1.5, -2.25, { x: 3.125, y: [1e300] }];
+  const bytes = encode(value);
+  const big = new Uint8Array(bytes.length + 7);
+  big.fill(0x03); // float tags around it: a read at the wrong offset decodes something else
+  big.set(bytes, 7);
+  const d = new Decoder();
+  assert.deepEqual(d.decode(big, 7), value);
+  assert.deepEqual(d.decode(big.subarray(5), 2), value); // a view with a byteOffset
+  assert.equal(d.decode(encode(0.5)), 0.5); // the next buffer, not the last one's view
+  assert.equal(d.decode(encode(-0.75)), -0.75);
+});
+
 function assertBadValue(fn, pattern) {
   assert.throws(fn, (err) => {
     assert.ok(err instanceof MinibaseError, `expected MinibaseError, got ${err}`);
