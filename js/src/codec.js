@@ -356,23 +356,9 @@ export class Encoder {
     let key;
     try {
       if (plain && this.forIn) {
-        for (key in o) {
-          const item = o[key];
-          if (item === undefined) continue;
-          this._ensure(1);
-          this._string(key);
-          this._value(item, depth + 1);
-          count++;
-        }
+        for (key in o) count += this._member(key, o[key], depth);
       } else {
-        for (key of objectKeys(o)) {
-          const item = o[key];
-          if (item === undefined) continue;
-          this._ensure(1);
-          this._string(key);
-          this._value(item, depth + 1);
-          count++;
-        }
+        for (key of objectKeys(o)) count += this._member(key, o[key], depth);
       }
     } catch (err) {
       err.path?.unshift(key);
@@ -389,6 +375,15 @@ export class Encoder {
     this.pos = countAt;
     this._uvarint(count);
     this.pos = end;
+  }
+
+  // One member of an object: 1 when written, 0 when its value is undefined.
+  _member(key, item, depth) {
+    if (item === undefined) return 0;
+    this._ensure(1);
+    this._string(key);
+    this._value(item, depth + 1);
+    return 1;
   }
 }
 
