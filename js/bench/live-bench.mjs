@@ -14,13 +14,13 @@
 
 import { performance } from 'node:perf_hooks';
 import { connect } from 'minibase-db';
+import { median } from './workloads.mjs';
 
 const ROWS = Number(process.env.ROWS ?? 100_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 1000);
 const INSERTS = Number(process.env.INSERTS ?? 5000);
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)];
 const us = (ms) => `${(ms * 1000).toFixed(1)} µs`;
 

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { median } from './workloads.mjs';
 
 const BASE = 'minibase-node';
 
@@ -51,7 +52,6 @@ const WHY = {
   'kv-get-enc': 'decrypt and inflate in software under wasm.',
 };
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const fmtMs = (ms) => (ms >= 100 ? fmt(ms, 0) : ms >= 10 ? fmt(ms, 1) : ms >= 1 ? fmt(ms, 2) : fmt(ms, 3));
 const mb = (b) => `${fmt(b / 1024 / 1024, 0)} MB`;

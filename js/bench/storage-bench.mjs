@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openStorage } from 'minibase-db';
+import { median } from './workloads.mjs';
 
 const OPS = Number(process.env.OPS ?? 20_000);
 const KEYS = 1000; // sets overwrite a working set of this many keys
@@ -23,7 +24,6 @@ function value(i) {
   return { page: i, items };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function rate(fn) {
   const runs = [];

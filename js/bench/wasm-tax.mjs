@@ -19,13 +19,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { median } from './workloads.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const only = process.env.ONLY;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-wasm-tax-'));
 const fmt = (ns) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : `${(ns / 1e3).toFixed(2)} µs`);
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 // [benchmark, -test.benchtime, what it does]; the fixed counts load a table per op.
 const GO = [

@@ -36,6 +36,9 @@ export function makeRow(i, rows, prefix = 'user') {
   };
 }
 
+/** The median of numbers (the upper one of an even count). */
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 /** Deterministic pseudo-random integers in [0, n). */
 export function* randomInts(n, count, seed = 42) {
   // xorshift32, exact in 32-bit integers. The LCG here before multiplied

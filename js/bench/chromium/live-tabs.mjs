@@ -8,6 +8,7 @@
 
 import fs from 'node:fs';
 import { launch, openPage, ready, startServer, tempProfile } from '../../test/browser/helpers.mjs';
+import { median } from '../workloads.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 100);
 
@@ -38,7 +39,6 @@ async function write(n) {
   return t0;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)];
 
 const server = await startServer();
