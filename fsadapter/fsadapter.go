@@ -122,6 +122,15 @@ type RangeIntoReader interface {
 	ReadRangeInto(name string, off int64, dst []byte) error
 }
 
+// SizeLister is implemented by backends that can list a directory's files
+// with their sizes in one call where a Stat per file costs a crossing out of
+// the engine each (the browser's OPFS host, whose pool holds every size): a
+// store's open checks the size of every segment. ReadDirSizes fails with
+// errors.ErrUnsupported when this backend's host cannot; callers then Stat.
+type SizeLister interface {
+	ReadDirSizes(dir string) (map[string]int64, error)
+}
+
 // Prefetcher is implemented by backends that load files on demand and cannot
 // wait for them inside a call (IndexedDB under wasm). Prefetch says the
 // caller is about to read the named files whole: when any of them is not

@@ -29,6 +29,7 @@ func TestParseHostError(t *testing.T) {
 		{"EDQUOT\nEDQUOT: disk quota exceeded, write", "EDQUOT", "EDQUOT: disk quota exceeded, write", syscall.EDQUOT, true},
 		{"EISDIR\nEISDIR: illegal operation on a directory, read", "EISDIR", "EISDIR: illegal operation on a directory, read", syscall.EISDIR, false},
 		{"EIO\n", "EIO", "JavaScript exception EIO", syscall.EIO, false},
+		{"ENOTRESIDENT\nopfs: /db/1.sst: its file is not open yet", "ENOTRESIDENT", "opfs: /db/1.sst: its file is not open yet", fsadapter.ErrNotResident, false},
 		{"\nbad argument", "", "bad argument", nil, false},
 		{"\nJavaScript exception: 42", "", "JavaScript exception: 42", nil, false},
 		{"ERR_OUT_OF_RANGE\nThe value of \"fd\" is out of range.\nsecond line", "ERR_OUT_OF_RANGE", "The value of \"fd\" is out of range.\nsecond line", nil, false},

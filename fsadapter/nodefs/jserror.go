@@ -20,9 +20,12 @@ type jsError struct {
 func (e *jsError) Error() string { return e.msg }
 
 // Unwrap exposes the errno for the code, whose Is method matches
-// fs.ErrNotExist, fs.ErrExist and fs.ErrPermission, and ErrNoSpace for the
-// out-of-space codes.
+// fs.ErrNotExist, fs.ErrExist and fs.ErrPermission, ErrNoSpace for the
+// out-of-space codes, and ErrNotResident for the host's notResidentCode.
 func (e *jsError) Unwrap() []error {
+	if e.code == notResidentCode {
+		return []error{fsadapter.ErrNotResident}
+	}
 	errno, ok := errnos[e.code]
 	if !ok {
 		return nil
@@ -32,6 +35,12 @@ func (e *jsError) Unwrap() []error {
 	}
 	return []error{errno}
 }
+
+// notResidentCode is what a host throws for a read of bytes it has not
+// loaded yet (the browser's OPFS pool, for a file whose handle it has not
+// opened): the engine fails the call having changed nothing, and the host
+// runs it again once it has them.
+const notResidentCode = "ENOTRESIDENT"
 
 // errnos holds the codes node's fs throws that callers may want to match.
 var errnos = map[string]syscall.Errno{

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,6 +40,8 @@ type FS struct {
 	// direct: reads, writes and syncs of open descriptors go through the
 	// host's minibase imports (imports.go), not through node.
 	direct bool
+	// sizes: the host has readdirSizesSync (see ReadDirSizes).
+	sizes bool
 
 	mu      sync.Mutex // guards scratch between the copy into it and the write from it
 	scratch js.Value   // reused Uint8Array for writes; undefined until the first write
@@ -103,6 +106,7 @@ func newFS(fsModule js.Value, root string, direct bool) (fsadapter.FS, error) {
 		uint8Array: js.Global().Get("Uint8Array"),
 		root:       root,
 		direct:     direct,
+		sizes:      fsModule.Get("readdirSizesSync").Type() == js.TypeFunction,
 	}
 	if trimmed := strings.TrimRight(root, `/\`); trimmed != "" {
 		n.root = trimmed // so that root+"/"+name has one separator; "/" stays "/"
@@ -224,6 +228,46 @@ func (n *FS) ReadDir(dir string) ([]string, error) {
 		return nil, fsutil.WrapErr("readdir", dir, err)
 	}
 	return jscall.SortedStrings(list), nil
+}
+
+// ReadDirSizes lists the files of dir with their sizes
+// (fsadapter.SizeLister) from one readdirSizesSync, which a host may offer
+// beside node's functions (the browser's OPFS host does): it answers one
+// string of "size\tname" lines, so that the whole listing is one crossing.
+// Without it, errors.ErrUnsupported.
+func (n *FS) ReadDirSizes(dir string) (map[string]int64, error) {
+	if !n.sizes {
+		return nil, errors.ErrUnsupported
+	}
+	p, err := n.path("readdir", dir)
+	if err != nil {
+		return nil, err
+	}
+	v, err := n.call("readdirSizesSync", p)
+	if err != nil {
+		return nil, fsutil.WrapErr("readdir", dir, err)
+	}
+	if v.Type() != js.TypeString {
+		return nil, fsutil.WrapErr("readdir", dir, fmt.Errorf("readdirSizesSync answered a %s, not a string", v.Type()))
+	}
+	return parseSizes(v.String())
+}
+
+// parseSizes reads readdirSizesSync's "size\tname" lines.
+func parseSizes(text string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for line := range strings.SplitSeq(text, "\n") {
+		if line == "" {
+			continue
+		}
+		num, name, ok := strings.Cut(line, "\t")
+		size, err := strconv.ParseInt(num, 10, 64)
+		if !ok || err != nil || size < 0 || name == "" {
+			return nil, fmt.Errorf("nodefs: readdirSizesSync: malformed line %q", line)
+		}
+		out[name] = size
+	}
+	return out, nil
 }
 
 // MkdirAll creates dir and its missing parents; an existing dir is fine.

@@ -52,3 +52,25 @@ func TestString(t *testing.T) {
 		assert.Equal(t, c.want, jscall.String(js.ValueOf(c.v)), "%v", c.v)
 	}
 }
+
+// A listing comes back sorted, whatever the host's order, names with any
+// character but NUL whole, and an array whose join does not split back into
+// its elements (a name with a NUL) element by element.
+func TestSortedStrings(t *testing.T) {
+	array := func(items ...any) js.Value { return js.Global().Get("Array").Call("of", items...) }
+	tests := []struct {
+		name string
+		list js.Value
+		want []string
+	}{
+		{"empty", array(), []string{}},
+		{"sorted", array("b.sst", "a.log", "c d\ne", "é"), []string{"a.log", "b.sst", "c d\ne", "é"}},
+		{"a NUL in a name", array("b", "a\x00c"), []string{"a\x00c", "b"}},
+		{"one", array("only"), []string{"only"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, jscall.SortedStrings(tc.list))
+		})
+	}
+}
