@@ -586,6 +586,19 @@ export interface Stats {
   compacting?: number;
   /** IndexedDB, owning tab: milliseconds the last load of the database's file list (and segment ends) took. */
   filesLoadMs?: number;
+  /**
+   * OPFS: the database's files (slot files, spares included); those whose handle is not open
+   * yet (an open leaves the segments its map knows closed until a call reads one, and opens
+   * the rest a few at a time once calls pause); those the open left closed; those opened
+   * since; calls run again after opening the files they read; and the times every file had
+   * to be opened and sorted because the map was stale.
+   */
+  opfsFiles?: number;
+  opfsFilesClosed?: number;
+  opfsFilesLeftClosed?: number;
+  opfsFilesOpenedLater?: number;
+  opfsReruns?: number;
+  opfsFullOpens?: number;
   /** Live query counters, once the connection used one. */
   live?: LiveStats;
   [key: string]: unknown;

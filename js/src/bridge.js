@@ -5,7 +5,8 @@
 import { Decoder, Encoder } from './codec.js';
 import { MinibaseError } from './errors.js';
 
-const STATUS_OK = 0;
+/** The status byte of an engine answer that succeeded (the one after it: the value). */
+export const STATUS_OK = 0;
 const STATUS_ERROR = 1;
 
 // The Bridge keeps its state in _underscored members, not #private ones:

@@ -19,6 +19,31 @@
 //   16..   the path (a file or directory path, an answer's call id, a marker id)
 // A free slot is an empty file. Appends are appends to the slot file; a read
 // reads the bytes asked for.
+//
+// Opening a handle is a round trip to the browser's storage process, so an
+// open that asked for every slot's handle grew with the database (~0.7 ms a
+// file: ~120 ms more at 1 GB than at 100 MB). The pool keeps a map of its
+// slots (MAP_FILE) so that an open asks only for what the engine reads
+// first: segments (files the engine writes once, then only reads, and
+// whose every read may fail with fsadapter.ErrNotResident) whose size the
+// map knows stay closed until a call reads one. Such a read throws
+// ENOTRESIDENT, the engine fails the call having changed nothing (as on
+// IndexedDB), and the worker opens the handles the call asked for and runs
+// it again (opfs-worker.js); the rest open a few at a time between calls.
+//
+// The map is a hint that must never hide a file, so it is checked wherever
+// it could be stale:
+//   - every slot the map does not call a sized segment is opened and sorted
+//     by its header, as before (free slots included: a slot the map calls
+//     free may hold a file made after the map was written);
+//   - a segment's size is recorded only once the slot was flushed and not
+//     written since the map before; a write to a slot whose size the map
+//     records makes the map stale, and it is written again before the next
+//     fsync of any file returns (so before a manifest that names the
+//     segment is durable) and at the end of the call;
+//   - a closed slot's header and size are checked when it opens; any
+//     difference, or a map that is missing or fails its checksum, opens
+//     every slot and sorts it by header (the open before the map existed).
 
 const HEADER = 4096;
 const MAX_PATH = HEADER - 16;
@@ -37,6 +62,37 @@ const SPARE = 32;
 // The most spare files one top-up removes (see topUp).
 const TRIM_STEP = 16;
 
+// The pool's map: its own OPFS file beside the slots (not a slot).
+//   0..7   magic "MBOPFSM1"
+//   8..11  number of entries, little endian
+//   then per entry: slot number (u32), kind (u8; + 0x80: opened at the next
+//   open, see HOT_MAX), size (f64, -1 when not recorded), path length
+//   (u16), path (UTF-8)
+//   last 4 bytes: FNV-1a of everything before
+const MAP_FILE = 'map';
+const MAP_MAGIC = new TextEncoder().encode('MBOPFSM1');
+
+// The files an open may leave closed: segments (engine/lsm/names.go's
+// segSuffix). Every read of one may fail and be run again; a log or a
+// manifest is read at open, where a failure would be damage, so those
+// always open.
+const LAZY_PATH = /\.sst$/;
+
+// A slot file's name: s<N>.
+const SLOT_FILE = /^s\d+$/;
+
+// The segments an open asks for with the other handles although the map
+// knows them: the first ones the last session's calls read (a lookup reads
+// one segment per run), so that the first query after an open finds them
+// open instead of running twice. A session that read none keeps the last
+// one's.
+const HOT_MAX = 16;
+const HOT = 0x80;
+
+// Closed slots asked for at a time in the background (see openRest): a
+// call that needs another waits behind at most these in the storage process.
+const OPEN_STEP = 8;
+
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -52,6 +108,12 @@ function mapWriteError(err, what) {
   if (typeof err?.code === 'string') return err; // ours (a DOMException's code is a legacy number)
   if (err?.name === 'QuotaExceededError' || /no space/i.test(err?.message ?? '')) return fsError('ENOSPC', `${what}: ${err.message}`);
   return fsError('EIO', `${what}: ${err?.name ?? ''} ${err?.message ?? err}`);
+}
+
+function fnv1a(bytes, end) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < end; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  return h >>> 0;
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -78,13 +140,45 @@ async function openAccess(fileHandle, retries = ACCESS_RETRIES) {
 }
 
 class Slot {
-  constructor(file, access) {
+  constructor(file, access, handle = null) {
     this.file = file; // the OPFS file name
-    this.access = access; // FileSystemSyncAccessHandle
+    this.access = access; // FileSystemSyncAccessHandle, null while closed (a segment the map knows)
+    this.handle = handle; // the FileSystemFileHandle, kept while closed
     this.kind = FREE;
     this.path = '';
+    this.size = -1; // a closed slot's content size, from the map
+    this.mapped = -1; // the size the map on disk records for it (-1: none)
+    this.hot = false; // the map says to open it at the next open (HOT_MAX)
+    this.suspect = false; // opened, and not what the map said: unreadable until sorted
     this.gen = 0; // bumped when freed: descriptors of the old file go stale
   }
+}
+
+/** Reads the map's entries, or null when it is missing, torn or of another version. */
+function readMap(access) {
+  const n = access.getSize();
+  if (n < MAP_MAGIC.length + 8) return null;
+  const b = new Uint8Array(n);
+  access.read(b, { at: 0 });
+  if (!MAP_MAGIC.every((x, i) => b[i] === x)) return null;
+  const v = new DataView(b.buffer);
+  if (v.getUint32(n - 4, true) !== fnv1a(b, n - 4)) return null;
+  const count = v.getUint32(8, true);
+  const out = new Map();
+  let at = 12;
+  for (let i = 0; i < count; i++) {
+    if (at + 15 > n - 4) return null;
+    const num = v.getUint32(at, true);
+    const kind = b[at + 4] & ~HOT;
+    const hot = (b[at + 4] & HOT) !== 0;
+    const size = v.getFloat64(at + 5, true);
+    const len = v.getUint16(at + 13, true);
+    at += 15;
+    if (at + len > n - 4) return null;
+    out.set(`s${num}`, { kind, hot, size, path: dec.decode(b.subarray(at, at + len)) });
+    at += len;
+  }
+  return at === n - 4 ? out : null;
 }
 
 /** One database's files: a pool of OPFS files with their access handles. */
@@ -96,7 +190,20 @@ export class SlotPool {
   #dirty = new Set(); // slots written since the last flush
   #next = 0; // number for the next slot file's name
   #closed = false;
+  #ready = false; // opened and sorted: close() may write the map
+  #retries = ACCESS_RETRIES;
+  #map = null; // the map file's access handle
+  #mapDirty = false; // the map on disk no longer describes the slots
+  #written = new Set(); // slots written since the map was last written, or not flushed then
+  #shut = new Set(); // slots whose handle is not open yet (segments the map knows)
+  #wanted = new Set(); // of those, the ones a call tried to read
+  #hot = new Set(); // the first segments calls of this session read (HOT_MAX)
+  #hotChanged = false; // #hot grew since the map was written
+  #opening = new Map(); // closed slot → the promise of its handle (#openOne)
+  #fromMap = false; // the open went by the map
   name;
+  /** Slots the open left closed, opened since, calls run again after opening them (the worker counts), and times every slot had to be sorted by its header (a stale map). */
+  counters = { leftClosed: 0, openedLater: 0, reruns: 0, fullOpens: 0 };
 
   constructor(name, dir) {
     this.name = name;
@@ -105,43 +212,214 @@ export class SlotPool {
 
   /**
    * Opens (creating when missing) the pool of database `name` under OPFS
-   * directory minibase/<name>, opening every slot's access handle. A file
-   * another context holds is asked for again every 50 ms, `retries` times,
-   * before the open fails (EBUSY, `locked`).
+   * directory minibase/<name>: every slot's access handle but those of the
+   * segments its map knows (see the top of this file; `lazy: false` opens
+   * them all). A file another context holds is asked for again every 50 ms,
+   * `retries` times, before the open fails (EBUSY, `locked`).
    */
-  static async open(name, { spare = SPARE, retries = ACCESS_RETRIES } = {}) {
+  static async open(name, { spare = SPARE, retries = ACCESS_RETRIES, lazy = true } = {}) {
     const root = await navigator.storage.getDirectory();
     const top = await root.getDirectoryHandle('minibase', { create: true });
     const dir = await top.getDirectoryHandle(encodeURIComponent(name), { create: true });
     const pool = new SlotPool(name, dir);
     pool.#spare = pool.#floor = spare;
+    pool.#retries = retries;
     try {
-      const found = [];
-      for await (const [file, handle] of dir.entries()) {
-        if (handle.kind !== 'file' || !/^s\d+$/.test(file)) continue;
-        pool.#next = Math.max(pool.#next, Number(file.slice(1)) + 1);
-        found.push([file, handle]);
+      pool.#map = await openAccess(await dir.getFileHandle(MAP_FILE, { create: true }), retries);
+      const claims = lazy ? readMap(pool.#map) : null;
+      if (claims) await pool.#openFromMap(claims);
+      else {
+        await pool.#openFiles([...(await pool.#list())]);
+        for (const slot of pool.#slots) pool.#adopt(slot);
       }
-      // Every file's handle asked for at once: each is a round trip to the
-      // browser's storage process, and one after another they were most of
-      // an open (~100 ms for a 500,000-row database). Every handle that
-      // opened is the pool's before a failure is thrown, so close() lets go
-      // of it.
-      const opened = await Promise.allSettled(found.map(([, handle]) => openAccess(handle, retries)));
-      const slots = [];
-      opened.forEach((r, i) => {
-        if (r.status === 'fulfilled') slots.push(new Slot(found[i][0], r.value));
-      });
-      pool.#slots.push(...slots);
-      const failed = opened.find((r) => r.status === 'rejected');
-      if (failed) throw failed.reason;
-      for (const slot of slots) pool.#adopt(slot);
+      // A new pool, one written before the map, or with a torn or stale one: the map now.
+      if (!claims || pool.#mapDirty) pool.#writeMap();
       await pool.topUp({ trim: false }); // spares beyond need go later, between calls
+      pool.#ready = true;
     } catch (err) {
       pool.close();
       throw err;
     }
     return pool;
+  }
+
+  // The slot files in the directory.
+  async #list() {
+    const found = new Map();
+    for await (const [file, handle] of this.#dir.entries()) {
+      if (handle.kind !== 'file' || !SLOT_FILE.test(file)) continue;
+      this.#next = Math.max(this.#next, Number(file.slice(1)) + 1);
+      found.set(file, handle);
+    }
+    return found;
+  }
+
+  // Opens the slots the map names, without listing the directory (a round
+  // trip per entry): the segments whose size it records stay closed, every
+  // other slot opens and must be what the map says. A writer that does not
+  // keep the map (an earlier version of this library) changes one of those
+  // whenever it changes what files there are (a new file takes a free slot,
+  // a new manifest frees the last one's slot), so a difference, or a slot
+  // file gone, has every slot opened and sorted by its header. Slot files
+  // the map does not name are spares a top-up made before it could write
+  // the map (empty, never handed out): the next full sort finds them.
+  async #openFromMap(claims) {
+    this.#fromMap = true;
+    const now = [];
+    for (const [file, c] of claims) {
+      this.#next = Math.max(this.#next, Number(file.slice(1)) + 1);
+      if (c.kind === FILE && c.size >= 0 && LAZY_PATH.test(c.path) && !c.hot) {
+        const slot = new Slot(file, null);
+        slot.kind = FILE;
+        slot.path = c.path;
+        slot.size = slot.mapped = c.size;
+        this.#slots.push(slot);
+        this.#shut.add(slot);
+      } else now.push([file, c]);
+    }
+    let stale = false;
+    const handles = await Promise.allSettled(now.map(([file]) => this.#dir.getFileHandle(file)));
+    const files = [];
+    handles.forEach((r, i) => {
+      if (r.status === 'fulfilled') files.push([now[i][0], r.value]);
+      else if (r.reason?.name === 'NotFoundError') stale ||= now[i][1].kind !== FREE; // a free one: removed as a spare
+      else throw r.reason;
+    });
+    await this.#openFiles(files);
+    for (const slot of this.#slots) {
+      if (!slot.access) continue;
+      this.#adopt(slot);
+      const c = claims.get(slot.file);
+      if (slot.kind !== c.kind || slot.path !== c.path) stale = true;
+      slot.hot = c.hot;
+    }
+    for (const slot of this.#shut) {
+      const key = `${FILE}:${slot.path}`;
+      if (this.#byPath.has(key)) stale = true;
+      else this.#byPath.set(key, slot);
+    }
+    this.counters.leftClosed = this.#shut.size;
+    if (stale) await this.#sortAll();
+  }
+
+  // Opens the access handles of `files` ([name, FileSystemFileHandle]) as
+  // slots of the pool, every one asked for at once: each is a round trip to
+  // the browser's storage process. Every handle that opened is the pool's
+  // before a failure is thrown, so close() lets go of it.
+  async #openFiles(files) {
+    const opened = await Promise.allSettled(files.map(([, handle]) => openAccess(handle, this.#retries)));
+    opened.forEach((r, i) => {
+      if (r.status === 'fulfilled') this.#slots.push(new Slot(files[i][0], r.value, files[i][1]));
+    });
+    const failed = opened.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  // The access handle of a closed slot, asked for once however many wait
+  // for it (a second createSyncAccessHandle of one file fails), and
+  // attached to the slot; null when the slot's file is gone. A slot that is
+  // not what the map said (a stale map) stays unreadable (suspect) until
+  // every slot is sorted by its header.
+  #openOne(slot, retries) {
+    let opening = this.#opening.get(slot);
+    if (opening) return opening;
+    opening = (async () => {
+      try {
+        slot.handle ??= await this.#dir.getFileHandle(slot.file);
+      } catch (err) {
+        if (err?.name === 'NotFoundError') return null;
+        throw err;
+      }
+      const access = await openAccess(slot.handle, retries);
+      if (this.#closed) {
+        try {
+          access.close();
+        } catch {}
+        throw fsError('EBADF', `opfs: ${this.name} was closed`);
+      }
+      if (!slot.access) {
+        slot.access = access;
+        this.#shut.delete(slot);
+        this.counters.openedLater++;
+        if (!this.#matches(slot)) slot.suspect = true;
+      }
+      return access;
+    })();
+    this.#opening.set(slot, opening);
+    const done = () => this.#opening.delete(slot);
+    opening.then(done, done);
+    return opening;
+  }
+
+  // Opens the handles of closed slots (all asked for at once); returns
+  // whether a slot's file was gone.
+  async #openHandles(slots, retries = this.#retries) {
+    const opened = await Promise.allSettled(slots.map((s) => this.#openOne(s, retries)));
+    const failed = opened.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return opened.some((r) => r.value === null);
+  }
+
+  // Opens closed slots: one that is not what the map said, or whose file is
+  // gone, has every slot sorted by its header.
+  async #openShut(slots, retries) {
+    const gone = await this.#openHandles(slots, retries);
+    if (gone || slots.some((s) => s.suspect)) await this.#sortAll();
+  }
+
+  // Whether a slot just opened holds the file the map said, at its size.
+  #matches(slot) {
+    const a = slot.access;
+    if (a.getSize() !== HEADER + slot.size) return false;
+    const head = new Uint8Array(16);
+    a.read(head, { at: 0 });
+    const len = new DataView(head.buffer).getUint32(12, true);
+    if (!MAGIC.every((b, i) => head[i] === b) || head[8] !== FILE || len > MAX_PATH) return false;
+    const p = new Uint8Array(len);
+    a.read(p, { at: 16 });
+    return dec.decode(p) === slot.path;
+  }
+
+  // Lists the directory, opens every slot file and sorts every slot by its
+  // header, as an open without a map does; a slot that turns out to hold
+  // another file than was thought (or none, or whose file is gone) makes
+  // its descriptors stale.
+  async #sortAll() {
+    this.counters.fullOpens++;
+    const listed = await this.#list();
+    for (const slot of [...this.#slots]) {
+      if (listed.has(slot.file)) {
+        slot.handle ??= listed.get(slot.file);
+        continue;
+      }
+      this.#slots.splice(this.#slots.indexOf(slot), 1);
+      this.#shut.delete(slot);
+      slot.gen++;
+      try {
+        slot.access?.close();
+      } catch {}
+    }
+    const known = new Set(this.#slots.map((s) => s.file));
+    await this.#openFiles([...listed].filter(([file]) => !known.has(file)));
+    await this.#openHandles([...this.#shut]);
+    for (const slot of [...this.#shut]) {
+      // Gone since the listing: not a slot any more.
+      this.#slots.splice(this.#slots.indexOf(slot), 1);
+      this.#shut.delete(slot);
+      slot.gen++;
+    }
+    this.#byPath.clear();
+    this.#free = [];
+    for (const slot of this.#slots) {
+      const was = `${slot.kind}:${slot.path}`;
+      slot.kind = FREE;
+      slot.path = '';
+      slot.size = -1;
+      slot.suspect = false;
+      this.#adopt(slot);
+      if (`${slot.kind}:${slot.path}` !== was) slot.gen++;
+    }
+    this.#mapDirty = true;
   }
 
   // Sorts an opened slot (already one of #slots) by its header: a file's, or free.
@@ -166,6 +444,56 @@ export class SlotPool {
     this.#free.push(slot);
   }
 
+  /** The pool's counts, as stats() reports them (numbers). */
+  stats() {
+    return {
+      opfsFiles: this.#slots.length,
+      opfsFilesClosed: this.#shut.size,
+      opfsFilesLeftClosed: this.counters.leftClosed,
+      opfsFilesOpenedLater: this.counters.openedLater,
+      opfsReruns: this.counters.reruns,
+      opfsFullOpens: this.counters.fullOpens,
+    };
+  }
+
+  /** True when a call tried to read files whose handles are not open yet (openWanted opens them). */
+  get wantsFiles() {
+    return this.#wanted.size > 0;
+  }
+
+  /** The slots whose handles are not open yet. */
+  get closedFiles() {
+    return this.#shut.size;
+  }
+
+  /** Opens the handles of the files calls tried to read since the last time (or sorts every slot, when one was not what the map said). */
+  async openWanted() {
+    const slots = [...this.#wanted];
+    this.#wanted.clear();
+    if (slots.some((s) => s.suspect)) return this.#sortAll();
+    const shut = slots.filter((s) => this.#shut.has(s));
+    if (shut.length) await this.#openShut(shut);
+  }
+
+  /**
+   * Lists the directory and sorts every slot by its header once in this
+   * session, when the open went by the map: an engine open that failed on
+   * a map-led view (a file it misses, a size that differs) runs again on
+   * the headers' before its failure is believed. False when there is
+   * nothing more to look at.
+   */
+  async resort() {
+    if (!this.#fromMap || this.counters.fullOpens > 0) return false;
+    await this.#sortAll();
+    return true;
+  }
+
+  /** Opens every handle still closed. */
+  async openAll() {
+    this.#wanted.clear();
+    if (this.#shut.size) await this.#openShut([...this.#shut]);
+  }
+
   /**
    * Creates OPFS files until the spare ones suffice (asynchronous: between
    * calls), and removes a few of those a busy stretch left beyond that.
@@ -173,28 +501,82 @@ export class SlotPool {
   async topUp({ trim = true } = {}) {
     this.#spare = this.#target();
     this.#taken = 0;
+    let changed = false;
     while (this.#free.length < this.#spare && !this.#closed) {
       const file = `s${this.#next++}`;
       const handle = await this.#dir.getFileHandle(file, { create: true });
-      const slot = new Slot(file, await openAccess(handle));
+      const slot = new Slot(file, await openAccess(handle), handle);
       this.#slots.push(slot);
       this.#free.push(slot);
+      changed = true;
     }
     // Every file is an access handle each open asks for: a 1 GB database
     // built by bulk loads and merges had 670 spare files beside its 515
     // (most of its open). Those beyond what this session needs go a few per
     // gap between calls, so that no call waits long behind them.
     for (let n = 0; trim && n < TRIM_STEP && !this.#closed && !this.#trimFailed && this.#free.length > this.#spare + this.#floor; n++) {
-      const slot = this.#free.pop();
-      this.#slots.splice(this.#slots.indexOf(slot), 1);
-      try {
-        slot.access.close();
-        await this.#dir.removeEntry(slot.file);
-      } catch {
-        this.#trimFailed = true; // left as an empty file: the next open adopts it as a spare
-      }
+      await this.#trimOne();
+      changed = true;
+    }
+    // The map names every slot file, so that an open need not list them.
+    if (changed && !this.#closed) this.#writeMap();
+  }
+
+  /**
+   * Removes every spare file beyond the fewest the pool keeps (before it
+   * closes: the next open then asks for fewer handles).
+   */
+  async trim() {
+    let changed = false;
+    for (; !this.#closed && !this.#trimFailed && this.#free.length > this.#floor; changed = true) await this.#trimOne();
+    if (changed && !this.#closed) this.#writeMap();
+  }
+
+  // Takes one spare out of the pool and removes its file (when that fails,
+  // the file stays, empty, and no more are tried).
+  async #trimOne() {
+    const slot = this.#free.pop();
+    this.#slots.splice(this.#slots.indexOf(slot), 1);
+    try {
+      slot.access.close();
+      await this.#dir.removeEntry(slot.file);
+    } catch {
+      this.#trimFailed = true; // left as an empty file: the next full sort adopts it as a spare
     }
   }
+
+  /** True while handles are closed and opening them in the background has not failed. */
+  get opensLater() {
+    return this.#shut.size > 0 && !this.#laterFailed;
+  }
+
+  /**
+   * Opens every handle still closed, `width` asked for at a time, beside
+   * the calls: the browser's storage process does that work, not this
+   * thread, and each handle is attached between calls. A handle that does
+   * not open at once (another context holds it, which the Web Lock says
+   * none should) stops this: calls then open what they read, waiting as an
+   * open does. Writes the map first when the session's first reads changed
+   * which segments the next open asks for.
+   */
+  async openRest(width = OPEN_STEP) {
+    if (this.#hotChanged && !this.#closed) this.#writeMap();
+    const next = () => {
+      for (const s of this.#shut) if (!this.#opening.has(s)) return s;
+      return null;
+    };
+    const lane = async () => {
+      for (let s = next(); s && !this.#closed && !this.#laterFailed; s = next()) await this.#openOne(s, 0);
+    };
+    try {
+      await Promise.all(Array.from({ length: width }, lane));
+    } catch (err) {
+      this.#laterFailed = true;
+      throw err;
+    }
+  }
+
+  #laterFailed = false;
 
   #floor = SPARE; // the fewest spare slots to keep (open's option)
   #spare = SPARE; // spare slots to keep now
@@ -219,15 +601,101 @@ export class SlotPool {
     return this.#dirty.size > 0;
   }
 
-  /** Flushes every slot written since the last flush (FileSystemSyncAccessHandle.flush). */
+  /** Flushes every slot written since the last flush (FileSystemSyncAccessHandle.flush), then the map when it changed. */
   flush() {
     for (const s of this.#dirty) s.access.flush();
     this.#dirty.clear();
+    if (this.#mapDirty) this.#writeMap();
+  }
+
+  /**
+   * Flushes one slot (an fsync), and the map first written again when it
+   * changed: a file this call wrote may be named by what the caller
+   * writes next (a segment by a manifest), and the map on disk must not
+   * say otherwise by then.
+   */
+  sync(slot) {
+    if (slot.access) {
+      slot.access.flush();
+      this.#dirty.delete(slot);
+    }
+    if (this.#mapDirty) this.#writeMap();
+  }
+
+  // Writes the map of every slot (and flushes it). A segment's size is
+  // recorded only when it was flushed and not written since the map
+  // before. A map that cannot be written is emptied, so that the next open
+  // asks for every handle; if even that fails, the caller's flush fails.
+  #writeMap() {
+    if (!this.#map) return;
+    const rows = [];
+    let n = 12 + 4;
+    for (const s of this.#slots) {
+      let size = -1;
+      if (s.kind === FILE && LAZY_PATH.test(s.path)) {
+        if (!s.access) size = s.size;
+        else if (!this.#dirty.has(s) && !this.#written.has(s)) size = s.access.getSize() - HEADER;
+      }
+      const p = enc.encode(s.path);
+      rows.push([s, size, p]);
+      n += 15 + p.length;
+    }
+    const b = new Uint8Array(n);
+    const v = new DataView(b.buffer);
+    b.set(MAP_MAGIC, 0);
+    v.setUint32(8, rows.length, true);
+    let at = 12;
+    for (const [s, size, p] of rows) {
+      v.setUint32(at, Number(s.file.slice(1)), true);
+      // The first segments this session's calls read, or those the last one's did.
+      const hot = s.kind === FILE && (this.#hot.size ? this.#hot.has(s) : s.hot);
+      b[at + 4] = s.kind | (hot ? HOT : 0);
+      v.setFloat64(at + 5, size, true);
+      v.setUint16(at + 13, p.length, true);
+      b.set(p, at + 15);
+      at += 15 + p.length;
+    }
+    v.setUint32(at, fnv1a(b, at), true);
+    try {
+      this.#map.write(b, { at: 0 });
+      this.#map.truncate(n);
+      this.#map.flush();
+    } catch (err) {
+      try {
+        this.#map.truncate(0);
+        this.#map.flush();
+      } catch {
+        throw mapWriteError(err, `opfs: ${this.name}: the map of its files`);
+      }
+      for (const s of this.#slots) s.mapped = -1;
+      return; // still dirty: written again at the next flush
+    }
+    for (const [s, size] of rows) s.mapped = size;
+    this.#written = new Set(this.#dirty);
+    this.#mapDirty = false;
+    this.#hotChanged = false;
+  }
+
+  // Notes a write to a slot: to flush, and a size the map no longer knows.
+  #touch(slot) {
+    this.#dirty.add(slot);
+    this.#written.add(slot);
+    if (slot.mapped >= 0) this.#mapDirty = true;
+  }
+
+  // A slot's open access handle; a closed one is noted for openWanted and
+  // fails the read (ENOTRESIDENT: fsadapter.ErrNotResident to the engine,
+  // which fails its call having changed nothing).
+  #access(slot) {
+    if (slot.access && !slot.suspect) return slot.access;
+    this.#wanted.add(slot);
+    throw fsError('ENOTRESIDENT', `opfs: ${slot.path}: its file is not open yet`);
   }
 
   #writeHeader(slot, kind, path) {
     const p = enc.encode(path);
     if (p.length > MAX_PATH) throw fsError('ENAMETOOLONG', `opfs: ${path}`);
+    const access = this.#access(slot);
     const head = new Uint8Array(16 + p.length);
     head.set(MAGIC, 0);
     head[8] = kind;
@@ -236,15 +704,16 @@ export class SlotPool {
     try {
       // A free slot is an empty file: Chromium reserves quota (1 MB and up)
       // for each file an open access handle has grown, so spare files stay empty.
-      if (kind === FREE) slot.access.truncate(0);
+      if (kind === FREE) access.truncate(0);
       else {
-        slot.access.truncate(HEADER);
-        slot.access.write(head, { at: 0 });
+        access.truncate(HEADER);
+        access.write(head, { at: 0 });
       }
     } catch (err) {
       throw mapWriteError(err, `opfs: ${path || slot.file}`);
     }
-    this.#dirty.add(slot);
+    this.#touch(slot);
+    this.#mapDirty = true;
   }
 
   /** The slot holding `path` of `kind`, or undefined. */
@@ -271,8 +740,8 @@ export class SlotPool {
 
   /** Frees a slot: its file is gone. */
   release(slot) {
-    this.#byPath.delete(`${slot.kind}:${slot.path}`);
     this.#writeHeader(slot, FREE, '');
+    this.#byPath.delete(`${slot.kind}:${slot.path}`);
     slot.kind = FREE;
     slot.path = '';
     slot.gen++;
@@ -284,32 +753,40 @@ export class SlotPool {
     for (const s of this.#byPath.values()) if (s.kind === kind) yield s;
   }
 
+  /** A file's size (a closed one's from the map). */
   size(slot) {
-    return slot.access.getSize() - HEADER;
+    if (slot.suspect) this.#access(slot);
+    return slot.access ? slot.access.getSize() - HEADER : slot.size;
   }
 
   read(slot, buf, at) {
-    return slot.access.read(buf, { at: HEADER + at });
+    if (this.#hot.size < HOT_MAX && !this.#hot.has(slot) && slot.kind === FILE && LAZY_PATH.test(slot.path)) {
+      this.#hot.add(slot);
+      this.#hotChanged = true;
+    }
+    return this.#access(slot).read(buf, { at: HEADER + at });
   }
 
   write(slot, buf, at) {
+    const access = this.#access(slot);
     let n;
     try {
-      n = slot.access.write(buf, { at: HEADER + at });
+      n = access.write(buf, { at: HEADER + at });
     } catch (err) {
       throw mapWriteError(err, `opfs: write ${slot.path}`);
     }
-    this.#dirty.add(slot);
+    this.#touch(slot);
     return n;
   }
 
   truncate(slot, size) {
+    const access = this.#access(slot);
     try {
-      slot.access.truncate(HEADER + size);
+      access.truncate(HEADER + size);
     } catch (err) {
       throw mapWriteError(err, `opfs: truncate ${slot.path}`);
     }
-    this.#dirty.add(slot);
+    this.#touch(slot);
   }
 
   /** The whole content of a slot. */
@@ -326,7 +803,8 @@ export class SlotPool {
   }
 
   /** Frees every slot but the marker's: the database is empty. */
-  clear() {
+  async clear() {
+    await this.openAll();
     for (const s of [...this.#byPath.values()]) if (s.kind !== MARKER) this.release(s);
   }
 
@@ -336,17 +814,37 @@ export class SlotPool {
     return false;
   }
 
-  /** Closes every access handle (another context may open the files then). */
+  /**
+   * Closes every access handle (another context may open the files then),
+   * after flushing what was written and the map, which then knows the size
+   * of every segment.
+   */
   close() {
+    if (this.#ready && !this.#closed) {
+      try {
+        for (const s of this.#dirty) s.access.flush();
+        this.#dirty.clear();
+        this.#written.clear();
+        this.#writeMap();
+      } catch {
+        // Not flushed here: closing the handles persists what they wrote, and a stale map is checked.
+      }
+    }
     this.#closed = true;
     for (const s of this.#slots) {
       try {
-        s.access.close();
+        s.access?.close();
       } catch {}
     }
+    try {
+      this.#map?.close();
+    } catch {}
+    this.#map = null;
     this.#slots = [];
     this.#byPath.clear();
     this.#free = [];
+    this.#shut.clear();
+    this.#wanted.clear();
   }
 }
 
@@ -433,7 +931,7 @@ export const opfsHost = {
 
   fsyncSync(fd) {
     const f = this.fd(fd);
-    if (f.slot) f.slot.access.flush();
+    if (f.slot) f.pool.sync(f.slot);
   },
 
   closeSync(fd) {
@@ -472,6 +970,24 @@ export const opfsHost = {
       }
     }
     return out.sort();
+  },
+
+  /**
+   * readdirSync's files with their sizes, for fsadapter/nodefs's
+   * ReadDirSizes: "size\tname" lines in one string, so that the engine
+   * reads a directory's sizes in one crossing instead of a statSync per
+   * file (a closed segment's size is the pool map's).
+   */
+  readdirSizesSync(p) {
+    const pool = this.poolOf(p);
+    if (!pool.get(DIR, p)) throw fsError(pool.get(FILE, p) ? 'ENOTDIR' : 'ENOENT', `opfs: readdir ${p}`);
+    const prefix = p + '/';
+    let out = '';
+    for (const s of pool.entries(FILE)) {
+      const name = s.path.slice(prefix.length);
+      if (s.path.startsWith(prefix) && !name.includes('/') && !name.includes('\n')) out += `${pool.size(s)}\t${name}\n`;
+    }
+    return out;
   },
 
   unlinkSync(p) {

@@ -24,7 +24,7 @@ import { storageEvents, witnessOf, setWitness } from './browser-idb.js';
 import { hasChanges, ownerFeedAnswer } from './live.js';
 import { ONCE_OPS } from './ops.gen.js';
 import { Decoder, Encoder } from './codec.js';
-import { decodeAnswer } from './bridge.js';
+import { decodeAnswer, STATUS_OK } from './bridge.js';
 import { PageChannel, WorkerChannel, decodeSharedAnswer, sharedChannelAvailable } from './opfs-channel.js';
 
 /** The name of the worker the loader starts for OPFS (a module worker of browser.mjs). */
@@ -36,16 +36,17 @@ export const WORKER_NAME = 'minibase-opfs-engine';
 // engine calls, every read and write of the app, which are the hot path and
 // so are arrays (cheaper to clone) carrying the engine's own bytes:
 //   EXEC request  [rid, name, op, id, request, take]
-//        answer   [rid, answer, wrote, changes, memoryBytes]
+//        answer   [rid, answer, wrote, changes, sized]
 // `request`: `[op, ...args]` (or its once envelope) encoded by the page
 // (codec.js), transferred; `answer`: the engine's answer as it made it
 // (status byte, value), transferred and decoded in the page, or
 // `{ code, message }` when the call failed outside the engine (its worker's
 // engine died, the database is not open there). Nothing is decoded in the
 // worker, nothing is structured-cloned but the feed's batch (`changes`,
-// taken after a call that wrote when a tab watches) and `memoryBytes`
-// (stats). A message of another shape is answered with an error or
-// dropped; it never stops the worker.
+// taken after a call that wrote when a tab watches) and `sized` (stats:
+// `{ memoryBytes, files }`, the wasm memory and the pool's counts). A
+// message of another shape is answered with an error or dropped; it never
+// stops the worker.
 
 /**
  * Request and answer bytes from this size on are transferred rather than
@@ -57,11 +58,22 @@ const TRANSFER_MIN = 16 * 1024;
 // its message loop after SLICE_MS of calls, or IDLE_MS without one, and
 // polls every KICK_POLL_MS while a message the page posted is on its way.
 const SLICE_MS = 50;
+// The calls a pool serves before the files its open left closed start to
+// open in the background (openRest): the open's first query goes first.
+const CALLS_BEFORE_REST = 3;
 const IDLE_MS = 1000;
 const KICK_POLL_MS = 5;
 
 const randomId = () =>
   globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+
+// The most runs of one call that reads files not open yet: each run names
+// every one it missed (the engine goes on through older runs of the store
+// when one is missing), so a lookup takes two or three.
+const MAX_RUNS = 16;
+
+// Whether an exec answer is a failure (the engine's status byte, or ours).
+const failed = (answer) => !(answer instanceof Uint8Array) || answer[0] !== STATUS_OK;
 
 const plainError = (err) => ({ code: err?.code ?? 'INTERNAL', message: err?.message ?? String(err) });
 
@@ -77,6 +89,9 @@ const splitId = (id) => {
  * right there, before it flushes or answers, as if its page had closed.
  */
 const HALT_HOOK = Symbol.for('minibase.opfsHaltAfterCall');
+
+/** Tests only: while this key of the worker's global is true, files an open left closed open only when a call reads them. */
+const NO_REST_HOOK = Symbol.for('minibase.opfsNoBackgroundOpen');
 
 /** Whether this context can run the 'opfs' adapter (a Worker to start, OPFS to use). */
 export function opfsAvailable() {
@@ -129,7 +144,7 @@ export function serveOpfs(scope, startEngine) {
     // A new marker; with `clear`, every file goes first (the database is evicted or half).
     async mark({ name, clear }) {
       const pool = poolOf(name);
-      if (clear) pool.clear();
+      if (clear) await pool.clear();
       for (const s of [...pool.entries(MARKER)]) pool.release(s);
       const id = randomId();
       pool.create(MARKER, id);
@@ -141,10 +156,10 @@ export function serveOpfs(scope, startEngine) {
     // `{ reply }`, reply null when it has none.
     async recorded({ name, id, handle, durability }) {
       const bridge = await engine;
-      poolOf(name);
+      const pool = poolOf(name);
       let opened;
       if (handle === undefined) handle = opened = bridge.call('open', { adapter: 'opfs', root: name, durability });
-      const rec = bridge.call('recorded', handle, ...splitId(id));
+      const rec = await withFiles(pool, () => bridge.call('recorded', handle, ...splitId(id)));
       const reply = rec === null ? null : rec[0] === 0 ? { result: rec[1] } : { error: rec[1] };
       return { reply, opened };
     },
@@ -155,7 +170,7 @@ export function serveOpfs(scope, startEngine) {
       const bridge = await engine;
       const pool = poolOf(name);
       try {
-        if (handle !== undefined) bridge.call('settle', handle, from, floor);
+        if (handle !== undefined) await withFiles(pool, () => bridge.call('settle', handle, from, floor));
       } catch {
         // The connection just closed: the records go with a later settle, or past the engine's cap.
       }
@@ -177,7 +192,10 @@ export function serveOpfs(scope, startEngine) {
           bridge?.call('close', h);
         } catch {}
       }
-      opfsHost.pools.get(name)?.close();
+      const pool = opfsHost.pools.get(name);
+      // Spares beyond the fewest kept go now: the next open asks for fewer handles.
+      await pool?.trim().catch(() => {});
+      pool?.close();
       opfsHost.pools.delete(name);
     },
   };
@@ -189,19 +207,44 @@ export function serveOpfs(scope, startEngine) {
   // A forwarded engine call (the hot message, see EXEC): runs the request
   // bytes the page encoded, flushes what the call wrote before answering,
   // and answers the engine's bytes. Never throws: what fails is the answer.
-  const exec = ([rid, name, op, id, request, take]) => {
-    let answer;
+  // A call that failed reading files whose handles the pool has not opened
+  // yet (browser-opfs.js) changed nothing: they open, and it runs again
+  // (then the answer is a promise). An open that failed on a view the
+  // pool's map led runs again once on every slot sorted by its header.
+  const exec = (data) => {
+    const [rid, name, op, , request] = data;
+    let pool;
+    try {
+      pool = poolOf(name);
+      if (!(request instanceof Uint8Array)) throw new MinibaseError('BAD_VALUE', `opfs: ${op}: the request is not encoded`);
+    } catch (err) {
+      return [rid, plainError(toMinibaseError(err, op)), false, null, undefined];
+    }
+    const answer = run(op, request);
+    if (!failed(answer) || !(pool.wantsFiles || op === 'open')) return finish(data, pool, answer);
+    return (async () => {
+      let again = answer;
+      for (let runs = 1; failed(again) && runs < MAX_RUNS; runs++) {
+        if (pool.wantsFiles) await pool.openWanted();
+        else if (op !== 'open' || !(await pool.resort())) break;
+        pool.counters.reruns++;
+        again = run(op, request);
+      }
+      return finish(data, pool, again);
+    })().catch((err) => [rid, plainError(toMinibaseError(err, op)), false, null, undefined]);
+  };
+  const run = (op, request) => {
+    try {
+      return started.callEncoded(String(op), request);
+    } catch (err) {
+      return plainError(toMinibaseError(err, op));
+    }
+  };
+  const finish = ([rid, , op, id, , take], pool, answer) => {
     let wrote = false;
     let changes = null;
-    let memoryBytes;
+    let sized;
     try {
-      const pool = poolOf(name);
-      if (!(request instanceof Uint8Array)) throw new MinibaseError('BAD_VALUE', `opfs: ${op}: the request is not encoded`);
-      try {
-        answer = started.callEncoded(String(op), request);
-      } catch (err) {
-        answer = plainError(toMinibaseError(err, op));
-      }
       if (scope[HALT_HOOK]?.(op, id)) return null;
       wrote = pool.dirty;
       if (wrote) pool.flush();
@@ -213,14 +256,26 @@ export function serveOpfs(scope, startEngine) {
           // No feed to give (the connection just closed): the watchers miss nothing they could see.
         }
       }
-      if (op === 'stats') memoryBytes = started.memoryBytes;
+      if (op === 'stats') sized = { memoryBytes: started.memoryBytes, files: pool.stats() };
     } catch (err) {
-      // Not durable (a flush failed), or never run: an error, and no answer to keep for a resend.
+      // Not durable (a flush failed): an error, and no answer to keep for a resend.
       answer = plainError(toMinibaseError(err, op));
       wrote = false;
       changes = null;
     }
-    return [rid, answer, wrote, changes, memoryBytes];
+    return [rid, answer, wrote, changes, sized];
+  };
+  // The engine calls of the other requests, run again as exec's are.
+  const withFiles = async (pool, fn) => {
+    for (let runs = 1; ; runs++) {
+      try {
+        return fn();
+      } catch (err) {
+        if (!pool.wantsFiles || runs >= MAX_RUNS) throw err;
+        await pool.openWanted();
+        pool.counters.reruns++;
+      }
+    }
   };
   let queued = 0; // requests waiting or running on the chain
   let halted = false; // HALT_HOOK stopped this worker: it answers nothing more
@@ -239,6 +294,7 @@ export function serveOpfs(scope, startEngine) {
       scope.close();
       return;
     }
+    openLater();
     if (toppingUp) return;
     for (const pool of opfsHost.pools.values()) {
       if (!pool.needsTopUp) continue;
@@ -251,6 +307,22 @@ export function serveOpfs(scope, startEngine) {
         }
       });
       return;
+    }
+  };
+  // The files an open left closed open in the background from the pool's
+  // CALLS_BEFORE_REST-th call on (SlotPool.openRest).
+  const served = new WeakMap(); // pool → calls since its open
+  const resting = new WeakSet(); // pools opening their closed files now
+  const openLater = () => {
+    if (halted || scope[NO_REST_HOOK]) return;
+    for (const p of opfsHost.pools.values()) {
+      const n = (served.get(p) ?? 0) + 1;
+      served.set(p, n);
+      if (n < CALLS_BEFORE_REST || resting.has(p) || !p.opensLater) continue;
+      resting.add(p);
+      p.openRest()
+        .catch(() => {})
+        .finally(() => resting.delete(p));
     }
   };
   const enqueue = (fn) => {
@@ -325,12 +397,20 @@ export function serveOpfs(scope, startEngine) {
       const [r, name, op, id, take, request] = channel.take(seq);
       rid = r;
       out = exec([rid, name, op, id, request, take]);
-      if (out === null) {
-        halted = true;
+      if (out instanceof Promise) {
+        // It runs again once files opened: the loop stops until then (queued).
+        enqueue(() => out.then((o) => replyShared(seq, o)));
         return;
       }
     } catch (err) {
       out = [rid, plainError(toMinibaseError(err, 'opfs: a shared call')), false, null, undefined];
+    }
+    replyShared(seq, out);
+  };
+  const replyShared = (seq, out) => {
+    if (out === null) {
+      halted = true;
+      return;
     }
     if (!channel.reply(seq, [out[1], out[2], out[3], out[4] ?? null])) post(out);
     after();
@@ -342,7 +422,7 @@ export function serveOpfs(scope, startEngine) {
       } catch (err) {
         return answered([data[0], plainError(toMinibaseError(err, 'opfs: the engine')), false, null]);
       }
-      const out = exec(data);
+      const out = await exec(data);
       if (out === null) {
         halted = true;
         return new Promise(() => {});
@@ -375,7 +455,8 @@ export function serveOpfs(scope, startEngine) {
     // queued runs at once, in this task: no hop through the chain.
     if (queued === 0 && Array.isArray(data) && started && !started.dead) {
       const out = exec(data);
-      if (out === null) halted = true;
+      if (out instanceof Promise) enqueue(() => out.then((o) => (o === null ? (halted = true) : answered(o))));
+      else if (out === null) halted = true;
       else answered(out);
       listenSoon();
       return;
@@ -586,12 +667,14 @@ class WorkerClient {
 const encoder = new Encoder();
 const decoder = new Decoder();
 
-// An exec answer `[rid, answer, wrote, changes, memoryBytes]` as OpfsOwner takes it.
-function execReply(op, [, answer, wrote, changes, memoryBytes]) {
+// An exec answer `[rid, answer, wrote, changes, sized]` as OpfsOwner takes it.
+function execReply(op, [, answer, wrote, changes, sized]) {
   let reply;
   if (answer instanceof Uint8Array) {
     try {
-      reply = { result: decodeAnswer(decoder, op, answer, 0, answer.length, memoryBytes) };
+      const result = decodeAnswer(decoder, op, answer, 0, answer.length, sized?.memoryBytes);
+      if (op === 'stats' && result && typeof result === 'object' && sized?.files) Object.assign(result, sized.files);
+      reply = { result };
     } catch (err) {
       reply = { error: plainError(toMinibaseError(err, op)) };
     }

@@ -333,3 +333,85 @@ test('opfs: malformed and unknown messages to the worker are answered or dropped
     });
     assert.deepEqual(p.errors, []);
   }));
+
+// A database of several segments, reopened by a new page: the open leaves
+// the segments closed (the pool's map knows them), the first reads open
+// those they need and run again, the rest open a few between calls, and
+// every answer is the one the first page had.
+test('opfs: a reopen leaves the segments closed until calls read them, and answers as before', { skip }, () =>
+  withProfile(async (profile) => {
+    const ctx = await profile.launch();
+    const queries = async (conn) => {
+      const notes = conn.table('notes');
+      return {
+        rows: await Promise.all([1, 7777, 20001, 39999].map(async (id) => (await notes.get(id))?.text.slice(0, 11) ?? null)),
+        unique: (await notes.select({ where: { text: 'note-031337' + 'x'.repeat(300) } }))[0]?.id ?? null,
+        range: (await notes.select({ where: { n: { '>=': 100, '<': 103 } }, orderBy: [{ name: 'id', type: 'asc' }] })).map((r) => r.id),
+        count: await notes.count(),
+      };
+    };
+    const src = `(${queries})`;
+    let p = await env.page(ctx);
+    const first = await inPage(
+      p,
+      async (open, src) => {
+        const conn = await open('segments');
+        // ~13 MB in four calls: flushes of the 4 MB memtable, so several segments.
+        for (let at = 0; at < 40000; at += 10000) {
+          await conn.table('notes').insertMany(Array.from({ length: 10000 }, (_, i) => ({ text: `note-${String(at + i + 1).padStart(6, '0')}${'x'.repeat(300)}`, n: (at + i) % 1000 })));
+        }
+        const answers = await (0, eval)(src)(conn); // eslint-disable-line no-eval
+        return { answers, segments: (await conn.stats()).segments };
+      },
+      src,
+      OPFS,
+    );
+    assert.ok(first.segments >= 2, `segments: ${first.segments}`);
+    // Each page lets go of the database, and the next waits for its worker to be gone.
+    const leave = async (p) => {
+      await p.evaluate(() => window.minibase.release('segments', 'opfs'));
+      const workers = p.workers();
+      const gone = new Promise((resolve) => workers[0].once('close', resolve));
+      await p.close();
+      await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+    };
+    await leave(p);
+    // A session that reads one row: the segments it read first are the ones
+    // the next open asks for with the other handles; the rest stay closed.
+    p = await env.page(ctx);
+    assert.equal(await inPage(p, async (open) => (await (await open('segments')).table('notes').get(1)).id, undefined, OPFS), 1);
+    await leave(p);
+
+    p = await env.page(ctx);
+    // The new worker opens no closed file in the background until the reads
+    // are done (set as it starts, long before its open is): the reads open them.
+    p.once('worker', (w) => w.evaluate(() => (globalThis[Symbol.for('minibase.opfsNoBackgroundOpen')] = true)).catch(() => {}));
+    const again = await inPage(
+      p,
+      async (open, src) => {
+        const conn = (window.conn = await open('segments'));
+        const opened = await conn.stats();
+        const answers = await (0, eval)(src)(conn); // eslint-disable-line no-eval
+        return { opened, answers, after: await conn.stats() };
+      },
+      src,
+      OPFS,
+    );
+    // Then the rest open in the background.
+    await p.workers()[0].evaluate(() => delete globalThis[Symbol.for('minibase.opfsNoBackgroundOpen')]);
+    const last = await p.evaluate(async () => {
+      for (let i = 0; i < 200 && (await window.conn.stats()).opfsFilesClosed > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      return window.conn.stats();
+    });
+    assert.deepEqual(again.answers, first.answers);
+    assert.deepEqual(first.answers.rows, ['note-000001', 'note-007777', 'note-020001', 'note-039999']);
+    assert.equal(first.answers.unique, 31337);
+    assert.equal(first.answers.count, 40000);
+    assert.equal(again.opened.opfsFullOpens, 0);
+    assert.ok(again.opened.opfsFilesLeftClosed >= first.segments - 2, JSON.stringify(again.opened));
+    assert.ok(again.opened.opfsFilesClosed > 0, JSON.stringify(again.opened));
+    assert.ok(again.after.opfsFilesOpenedLater > 0 && again.after.opfsReruns > 0, JSON.stringify(again.after));
+    assert.equal(last.opfsFilesClosed, 0, JSON.stringify(last));
+    assert.equal(last.opfsFullOpens, 0);
+    assert.deepEqual(p.errors, []);
+  }));
