@@ -1,15 +1,23 @@
-// The large database on the IndexedDB adapter, measured apart: for each
-// size, the benchmark's table (../workloads.mjs) built in bulk inserts of
+// The large database on the IndexedDB adapter (or OPFS: ADAPTER=opfs),
+// measured apart: for each size, the benchmark's table (../workloads.mjs) built in bulk inserts of
 // 50,000 rows in a browser profile kept between runs (KEEP), then a NEW
-// browser on that profile (cold) opens it and times each step of open + first
-// row, runs 1,000 point reads and 20 range queries (as chromium/page.mjs's
+// browser on that profile opens it cold (and OPENS-1 more times, each in a
+// new page of the same browser, as an app opened again while the browser
+// runs) and times each step of open + first row, runs 1,000 point reads
+// and 20 range queries (as chromium/page.mjs's
 // large phase), and reports the tab's memory: performance.memory (precise),
 // the V8 heap after a collection (DevTools), the engine's wasm memory, the
 // chunks the adapter holds, and with SNAPSHOT=1 what a heap snapshot says
 // holds the rest.
 //
-//   nice -n 15 node js/bench/chromium/idb-large.mjs
-//   SIZES=500000,2000000 KEEP=/tmp/idb-large RESIDENT=16777216 SNAPSHOT=1 node js/bench/chromium/idb-large.mjs
+//   nice -n 15 node js/bench/chromium/large.mjs
+//   SIZES=500000,2000000 KEEP=/tmp/idb-large RESIDENT=16777216 SNAPSHOT=1 node js/bench/chromium/large.mjs
+//   ADAPTER=opfs SIZES=5000000 KEEP=/tmp/opfs-large OPENS=5 node js/bench/chromium/large.mjs
+//
+// On OPFS the engine runs in its worker, so the open has no engine to warm
+// in the page first: it is timed from connect (the worker's start, the
+// engine's compile and start, the files' handles) to the first row, and
+// from navigation. RESIDENT is IndexedDB's.
 //
 // KEEP: a folder for the built profiles (reused when the same size is asked
 // again, so that two builds of js/dist can be compared on the same data);
@@ -23,6 +31,8 @@ import { chromium } from 'playwright-core';
 import { repoRoot, startServer } from '../../test/browser/server.mjs';
 
 const SIZES = (process.env.SIZES ?? '500000').split(',').map(Number);
+const ADAPTER = process.env.ADAPTER ?? 'indexeddb';
+if (ADAPTER !== 'indexeddb' && ADAPTER !== 'opfs') throw new Error(`ADAPTER=${ADAPTER}: indexeddb or opfs`);
 const DIST = path.resolve(process.env.DIST ?? path.join(repoRoot, 'js/dist'));
 const RESIDENT = process.env.RESIDENT ? Number(process.env.RESIDENT) : undefined;
 const SNAPSHOT = process.env.SNAPSHOT === '1';
@@ -42,10 +52,10 @@ async function build(dir, rows) {
   try {
     const p = await ctx.newPage();
     await p.goto(url);
-    return await p.evaluate(async (rows) => {
+    return await p.evaluate(async ({ rows, ADAPTER }) => {
       const { TABLE, makeRow } = await import('/js/bench/workloads.mjs');
-      const { connect } = await import('/dist/browser.mjs');
-      const conn = await connect({ adapter: 'indexeddb', name: 'bench' });
+      const { connect, release } = await import('/dist/browser.mjs');
+      const conn = await connect({ adapter: ADAPTER, name: 'bench' });
       await conn.createDatabase('bench', { ifNotExists: true });
       await conn.useDatabase('bench');
       await conn.createTable('users', TABLE);
@@ -63,8 +73,9 @@ async function build(dir, rows) {
       const settleMs = performance.now() - t1;
       const s = await conn.stats();
       await conn.close();
+      if (ADAPTER === 'opfs') await release('bench', 'opfs'); // the worker closes the files
       return { buildMs, settleMs, diskBytes: s.diskBytes, segments: s.segments, runs: s.runs, runsAtLastWrite: loaded.runs, compactions: s.compactions, compactSteps: s.compactSteps, peakResident: s.peakResidentChunkBytes, peakCall: s.peakCallChunkBytes, jsHeap: performance.memory?.usedJSHeapSize, wasm: s.wasmMemoryBytes };
-    }, rows);
+    }, { rows, ADAPTER });
   } finally {
     await ctx.close();
   }
@@ -123,28 +134,30 @@ async function heapSnapshot(cdp) {
   return summarize(JSON.parse(parts.join('')));
 }
 
-async function open(dir, rows) {
-  const ctx = await launch(dir);
+// One cold open in a new page of `ctx` (a browser on the profile), timed
+// from navigation as well as from connect.
+async function open(ctx, rows) {
+  const p = await ctx.newPage();
   try {
-    const p = await ctx.newPage();
     await p.goto(url);
     const cdp = await ctx.newCDPSession(p);
-    const ms = await p.evaluate(async () => {
+    const ms = await p.evaluate(async (ADAPTER) => {
       const t0 = performance.now();
       window.minibase = await import('/dist/browser.mjs');
       const tImport = performance.now();
+      if (ADAPTER === 'opfs') return { import: +(tImport - t0).toFixed(0) };
       // The engine alone (fetch, compile, start): the same at any size.
       await (await window.minibase.connect({ adapter: 'memory', name: 'warm' })).close();
       return { import: +(tImport - t0).toFixed(0), engine: +(performance.now() - tImport).toFixed(0) };
-    });
+    }, ADAPTER);
     if (PROFILE) {
       await cdp.send('Profiler.enable');
       await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
       await cdp.send('Profiler.start');
     }
-    Object.assign(ms, await p.evaluate(async ({ RESIDENT }) => {
+    Object.assign(ms, await p.evaluate(async ({ RESIDENT, ADAPTER }) => {
       const t0 = performance.now();
-      const conn = await window.minibase.connect({ adapter: 'indexeddb', name: 'bench', residentBytes: RESIDENT });
+      const conn = await window.minibase.connect({ adapter: ADAPTER, name: 'bench', residentBytes: RESIDENT });
       const tConnect = performance.now();
       await conn.useDatabase('bench');
       const tUse = performance.now();
@@ -153,10 +166,10 @@ async function open(dir, rows) {
       if (first?.id !== 1) throw new Error(`row 1 is ${JSON.stringify(first)}`);
       window.__conn = conn; // kept open for the queries and the heap snapshot
       return { connect: +(tConnect - t0).toFixed(0), use: +(tUse - tConnect).toFixed(0), firstRow: +(tFirst - tUse).toFixed(0), openFirst: +(tFirst - t0).toFixed(0), sinceNavigation: +tFirst.toFixed(0) };
-    }, { RESIDENT }));
+    }, { RESIDENT, ADAPTER }));
     const trace = await p.evaluate(() => { const t = globalThis.__trace; globalThis.__trace = []; return t; });
     const profile = PROFILE ? summarizeProfile((await cdp.send('Profiler.stop')).profile) : undefined;
-    const r = await p.evaluate(async ({ rows }) => {
+    const r = await p.evaluate(async ({ rows, ADAPTER }) => {
       const { randomInts } = await import('/js/bench/workloads.mjs');
       const mb = (n) => +(n / 2 ** 20).toFixed(1);
       const conn = window.__conn;
@@ -181,11 +194,12 @@ async function open(dir, rows) {
       const s = await conn.stats();
       return {
         ms: { filesLoad: atOpen.filesLoadMs, pointUs: +((points / 1000) * 1000).toFixed(0), rangeMs: +(ranges / 20).toFixed(2) },
+        ...(ADAPTER === 'opfs' ? { files: { atOpen: { files: atOpen.opfsFiles, leftClosed: atOpen.opfsFilesLeftClosed, closed: atOpen.opfsFilesClosed, reruns: atOpen.opfsReruns, fullOpens: atOpen.opfsFullOpens }, after: { closed: s.opfsFilesClosed, openedLater: s.opfsFilesOpenedLater, reruns: s.opfsReruns, fullOpens: s.opfsFullOpens } } } : {}),
         atOpen: { chunkLoads: atOpen.chunkLoads, reruns: atOpen.chunkReruns, residentMB: mb(atOpen.residentChunkBytes ?? 0), wasmMB: mb(atOpen.wasmMemoryBytes), segments: atOpen.segments, runs: atOpen.runs, indexKB: Math.round((atOpen.indexBytes ?? 0) / 1024) },
         memory: { perfMemoryMB: mb(performance.memory?.usedJSHeapSize ?? 0), perfMemoryPeakMB: mb(peak), wasmMB: mb(s.wasmMemoryBytes), residentChunkMB: mb(s.residentChunkBytes ?? 0), chunkLoads: s.chunkLoads, chunkLoadMB: mb(s.chunkLoadBytes ?? 0), evictions: s.chunkEvictions, reruns: s.chunkReruns, indexKB: Math.round((s.indexBytes ?? 0) / 1024) },
         stats: s,
       };
-    }, { rows });
+    }, { rows, ADAPTER });
     r.ms = { ...ms, ...r.ms };
     if (profile) r.profile = profile;
     if (trace) r.trace = trace;
@@ -195,15 +209,20 @@ async function open(dir, rows) {
     r.memory.perfMemoryAfterGcMB = +((await p.evaluate(() => performance.memory.usedJSHeapSize)) / 2 ** 20).toFixed(1);
     if (SNAPSHOT) r.snapshot = await heapSnapshot(cdp);
     await p.evaluate(() => window.__conn.close());
+    if (ADAPTER === 'opfs') await p.evaluate(() => window.minibase.release('bench', 'opfs'));
     return r;
   } finally {
-    await ctx.close();
+    // The page's engine worker lets go of the files before the next page opens them.
+    const workers = p.workers();
+    const gone = workers.length ? new Promise((resolve) => workers[0].once('close', resolve)) : null;
+    await p.close();
+    if (gone) await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 10_000))]);
   }
 }
 
 try {
   for (const rows of SIZES) {
-    const dir = KEEP ? path.join(KEEP, `profile-${rows}`) : fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-idb-large-'));
+    const dir = KEEP ? path.join(KEEP, `profile-${rows}`) : fs.mkdtempSync(path.join(os.tmpdir(), 'minibase-large-'));
     try {
       const stamp = path.join(dir, '..', `built-${rows}.json`);
       let built;
@@ -214,11 +233,19 @@ try {
         built = await build(dir, rows);
         if (KEEP) fs.writeFileSync(stamp, JSON.stringify(built));
       }
+      // The first open in a new browser, then more in new pages of the same
+      // browser (an app opened again while the browser runs).
+      const ctx = await launch(dir);
       for (let i = 0; i < OPENS; i++) {
-        const r = await open(dir, rows);
+        const r = await open(ctx, rows).catch(async (err) => {
+          await ctx.close();
+          throw err;
+        });
+        r.browser = i === 0 ? 'new' : 'running';
         const { stats, ...rest } = r;
-        console.log(JSON.stringify({ dist: DIST, rows, resident: RESIDENT ?? 'default', built: { buildS: +(built.buildMs / 1000).toFixed(1), settleS: +((built.settleMs ?? 0) / 1000).toFixed(1), diskMB: +(built.diskBytes / 2 ** 20).toFixed(1), runs: built.runs, runsAtLastWrite: built.runsAtLastWrite, compactions: built.compactions, compactSteps: built.compactSteps, peakResidentMB: +((built.peakResident ?? 0) / 2 ** 20).toFixed(1), peakCallMB: +((built.peakCall ?? 0) / 2 ** 20).toFixed(1), jsHeapMB: +((built.jsHeap ?? 0) / 2 ** 20).toFixed(1), wasmMB: +((built.wasm ?? 0) / 2 ** 20).toFixed(1) }, ...rest, ...(process.env.STATS === '1' ? { stats } : {}) }));
+        console.log(JSON.stringify({ dist: DIST, adapter: ADAPTER, rows, resident: RESIDENT ?? 'default', built: { buildS: +(built.buildMs / 1000).toFixed(1), settleS: +((built.settleMs ?? 0) / 1000).toFixed(1), diskMB: +(built.diskBytes / 2 ** 20).toFixed(1), runs: built.runs, runsAtLastWrite: built.runsAtLastWrite, compactions: built.compactions, compactSteps: built.compactSteps, peakResidentMB: +((built.peakResident ?? 0) / 2 ** 20).toFixed(1), peakCallMB: +((built.peakCall ?? 0) / 2 ** 20).toFixed(1), jsHeapMB: +((built.jsHeap ?? 0) / 2 ** 20).toFixed(1), wasmMB: +((built.wasm ?? 0) / 2 ** 20).toFixed(1) }, ...rest, ...(process.env.STATS === '1' ? { stats } : {}) }));
       }
+      await ctx.close();
     } finally {
       if (!KEEP) fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -67,12 +67,22 @@ export async function startServer({ mounts = { '/': repoRoot }, port = 0, isolat
         res.writeHead(404).end();
         return;
       }
-      res.writeHead(200, {
+      // Validators, as static hosts send them: a page loaded again gets a
+      // 304 for what did not change, and Chromium reuses what it cached for
+      // the response (for the wasm, its compiled code).
+      const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+      const headers = {
         'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
-        'Content-Length': st.size,
         'Cache-Control': 'no-cache',
+        ETag: etag,
+        'Last-Modified': st.mtime.toUTCString(),
         ...(isolated ? ISOLATION_HEADERS : {}),
-      });
+      };
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, headers).end();
+        return;
+      }
+      res.writeHead(200, { ...headers, 'Content-Length': st.size });
       if (req.method === 'HEAD') res.end();
       else fs.createReadStream(file).pipe(res);
     });
