@@ -21,29 +21,32 @@
 // reads the bytes asked for.
 //
 // Opening a handle is a round trip to the browser's storage process, so an
-// open that asked for every slot's handle grew with the database (~0.7 ms a
-// file: ~120 ms more at 1 GB than at 100 MB). The pool keeps a map of its
-// slots (MAP_FILE) so that an open asks only for what the engine reads
-// first: segments (files the engine writes once, then only reads, and
-// whose every read may fail with fsadapter.ErrNotResident) whose size the
-// map knows stay closed until a call reads one. Such a read throws
+// open that asked for every slot's handle grew with the database (309
+// files at 1 GB). The pool keeps a map of its slots (MAP_FILE) so that an
+// open lists nothing and asks only for what the engine reads first: logs,
+// manifests, spares, and the segments the last session read first
+// (HOT_MAX). The other segments (files the engine writes once, then only
+// reads, and whose every read may fail with fsadapter.ErrNotResident) stay
+// closed with the map's size until a call reads one: such a read throws
 // ENOTRESIDENT, the engine fails the call having changed nothing (as on
 // IndexedDB), and the worker opens the handles the call asked for and runs
-// it again (opfs-worker.js); the rest open a few at a time between calls.
+// it again (opfs-worker.js); the rest open in the background (openRest).
 //
 // The map is a hint that must never hide a file, so it is checked wherever
 // it could be stale:
-//   - every slot the map does not call a sized segment is opened and sorted
-//     by its header, as before (free slots included: a slot the map calls
-//     free may hold a file made after the map was written);
+//   - every slot the open asks for is checked against the map's kind and
+//     path (free slots included: a slot the map calls free may hold a file
+//     made after the map was written);
 //   - a segment's size is recorded only once the slot was flushed and not
 //     written since the map before; a write to a slot whose size the map
 //     records makes the map stale, and it is written again before the next
 //     fsync of any file returns (so before a manifest that names the
 //     segment is durable) and at the end of the call;
-//   - a closed slot's header and size are checked when it opens; any
-//     difference, or a map that is missing or fails its checksum, opens
-//     every slot and sorts it by header (the open before the map existed).
+//   - a closed slot's header and size are checked when it opens;
+//   - any difference, a slot file gone, a map that is missing or fails its
+//     checksum, or an engine open that failed on the map's view, lists the
+//     directory and sorts every slot by its header (the open before the
+//     map existed).
 
 const HEADER = 4096;
 const MAX_PATH = HEADER - 16;
@@ -154,14 +157,12 @@ class Slot {
   }
 }
 
-/** Reads the map's entries, or null when it is missing, torn or of another version. */
-function readMap(access) {
-  const n = access.getSize();
+/** The map's entries, or null when it is missing, torn or of another version. */
+function parseMap(b) {
+  const n = b.length;
   if (n < MAP_MAGIC.length + 8) return null;
-  const b = new Uint8Array(n);
-  access.read(b, { at: 0 });
   if (!MAP_MAGIC.every((x, i) => b[i] === x)) return null;
-  const v = new DataView(b.buffer);
+  const v = new DataView(b.buffer, b.byteOffset, n);
   if (v.getUint32(n - 4, true) !== fnv1a(b, n - 4)) return null;
   const count = v.getUint32(8, true);
   const out = new Map();
@@ -179,6 +180,16 @@ function readMap(access) {
     at += len;
   }
   return at === n - 4 ? out : null;
+}
+
+// Whether two readings of the map say the same.
+function sameMap(a, b) {
+  if (a.size !== b.size) return false;
+  for (const [file, c] of a) {
+    const d = b.get(file);
+    if (!d || d.kind !== c.kind || d.hot !== c.hot || d.size !== c.size || d.path !== c.path) return false;
+  }
+  return true;
 }
 
 /** One database's files: a pool of OPFS files with their access handles. */
@@ -225,12 +236,34 @@ export class SlotPool {
     pool.#spare = pool.#floor = spare;
     pool.#retries = retries;
     try {
-      pool.#map = await openAccess(await dir.getFileHandle(MAP_FILE, { create: true }), retries);
-      const claims = lazy ? readMap(pool.#map) : null;
-      if (claims) await pool.#openFromMap(claims);
-      else {
-        await pool.#openFiles([...(await pool.#list())]);
-        for (const slot of pool.#slots) pool.#adopt(slot);
+      const mapHandle = await dir.getFileHandle(MAP_FILE, { create: true });
+      // Read without its access handle, so that the map's handle is asked
+      // for with the others rather than before them (a round trip of its
+      // own, the slowest of an open in a worker that just started).
+      let claims = null;
+      if (lazy) {
+        try {
+          claims = parseMap(new Uint8Array(await (await mapHandle.getFile()).arrayBuffer()));
+        } catch {
+          // Held by a context going away: read through the handle below.
+        }
+      }
+      if (claims) {
+        const [map, files] = await Promise.allSettled([openAccess(mapHandle, retries), pool.#openFromMap(claims)]);
+        if (map.status === 'fulfilled') pool.#map = map.value;
+        if (map.status === 'rejected') throw map.reason;
+        if (files.status === 'rejected') throw files.reason;
+        // Written between the read and the handle (another context's last write): the headers decide.
+        const now = pool.#readMapFile();
+        if (!now || !sameMap(now, claims)) await pool.#sortAll();
+      } else {
+        pool.#map = await openAccess(mapHandle, retries);
+        claims = lazy ? pool.#readMapFile() : null;
+        if (claims) await pool.#openFromMap(claims);
+        else {
+          await pool.#openFiles([...(await pool.#list())]);
+          for (const slot of pool.#slots) pool.#adopt(slot);
+        }
       }
       // A new pool, one written before the map, or with a torn or stale one: the map now.
       if (!claims || pool.#mapDirty) pool.#writeMap();
@@ -241,6 +274,13 @@ export class SlotPool {
       throw err;
     }
     return pool;
+  }
+
+  // The map's entries read through its access handle (see parseMap).
+  #readMapFile() {
+    const b = new Uint8Array(this.#map.getSize());
+    if (b.length) this.#map.read(b, { at: 0 });
+    return parseMap(b);
   }
 
   // The slot files in the directory.
@@ -507,8 +547,14 @@ export class SlotPool {
       const handle = await this.#dir.getFileHandle(file, { create: true });
       const slot = new Slot(file, await openAccess(handle), handle);
       this.#slots.push(slot);
-      this.#free.push(slot);
       changed = true;
+      if (slot.access.getSize() > 0) {
+        // Not new: a file the map does not name (made by a writer that keeps
+        // no map). Every slot is sorted by its header, this one too.
+        await this.#sortAll();
+        continue;
+      }
+      this.#free.push(slot);
     }
     // Every file is an access handle each open asks for: a 1 GB database
     // built by bulk loads and merges had 670 spare files beside its 515

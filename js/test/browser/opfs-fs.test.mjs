@@ -261,7 +261,35 @@ async function hot() {
   return out;
 }
 
+// A slot file the map does not name where the pool would make its next
+// spare (a writer that keeps no map made it) is not taken as an empty spare:
+// every slot is sorted, and its file is there.
+async function unnamed() {
+  const name = 'unnamed-' + Math.random().toString(36).slice(2);
+  let pool = await SlotPool.open(name, { spare: 4 });
+  for (const f of ['/u1.sst', '/u2.sst', '/u3.sst']) pool.write(pool.create(FILE, f), new Uint8Array(10).fill(1), 0);
+  pool.flush();
+  const next = 's' + pool.stats().opfsFiles;
+  pool.close();
+  const dir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('minibase')).getDirectoryHandle(name);
+  const h = await (await dir.getFileHandle(next, { create: true })).createSyncAccessHandle();
+  const p = new TextEncoder().encode('/u9.log');
+  const head = new Uint8Array(16 + p.length);
+  head.set(new TextEncoder().encode('MBOPFS01'));
+  head[8] = FILE;
+  new DataView(head.buffer).setUint32(12, p.length, true);
+  head.set(p, 16);
+  h.truncate(4096 + 3);
+  h.write(head, { at: 0 });
+  h.close();
+  pool = await SlotPool.open(name, { spare: 4 });
+  const out = { next, fullOpens: pool.stats().opfsFullOpens, file: pool.get(FILE, '/u9.log')?.file ?? null, size: pool.get(FILE, '/u9.log') ? pool.size(pool.get(FILE, '/u9.log')) : -1 };
+  pool.close();
+  return out;
+}
+
 self.onmessage = async (e) => {
+  if (e.data === 'unnamed') return self.postMessage(await unnamed().catch((err) => ({ error: String(err?.stack ?? err) })));
   if (e.data === 'hot') return self.postMessage(await hot().catch((err) => ({ error: String(err?.stack ?? err) })));
   if (e.data[0] === 'lazy') return self.postMessage(await lazy(e.data[1], e.data[2], e.data[3]).catch((err) => ({ error: String(err?.stack ?? err) })));
   if (e.data === 'spares') return self.postMessage(await spares().catch((err) => ({ error: String(err?.stack ?? err) })));
@@ -380,4 +408,10 @@ test('an opfs pool opens the segments the last session read first with the other
     [false, true, false],
     [true, false, true],
   ]);
+});
+
+test("an opfs pool does not take a slot file its map does not name for a new spare", { skip }, async () => {
+  const r = await inWorker('unnamed');
+  assert.equal(r.error, undefined, r.error);
+  assert.deepEqual(r, { next: r.next, fullOpens: 1, file: r.next, size: 3 });
 });
