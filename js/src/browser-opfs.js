@@ -224,11 +224,11 @@ export class SlotPool {
   /**
    * Opens (creating when missing) the pool of database `name` under OPFS
    * directory minibase/<name>: every slot's access handle but those of the
-   * segments its map knows (see the top of this file; `lazy: false` opens
-   * them all). A file another context holds is asked for again every 50 ms,
-   * `retries` times, before the open fails (EBUSY, `locked`).
+   * segments its map knows (see the top of this file). A file another
+   * context holds is asked for again every 50 ms, `retries` times, before
+   * the open fails (EBUSY, `locked`).
    */
-  static async open(name, { spare = SPARE, retries = ACCESS_RETRIES, lazy = true } = {}) {
+  static async open(name, { spare = SPARE, retries = ACCESS_RETRIES } = {}) {
     const root = await navigator.storage.getDirectory();
     const top = await root.getDirectoryHandle('minibase', { create: true });
     const dir = await top.getDirectoryHandle(encodeURIComponent(name), { create: true });
@@ -241,12 +241,10 @@ export class SlotPool {
       // for with the others rather than before them (a round trip of its
       // own, the slowest of an open in a worker that just started).
       let claims = null;
-      if (lazy) {
-        try {
-          claims = parseMap(new Uint8Array(await (await mapHandle.getFile()).arrayBuffer()));
-        } catch {
-          // Held by a context going away: read through the handle below.
-        }
+      try {
+        claims = parseMap(new Uint8Array(await (await mapHandle.getFile()).arrayBuffer()));
+      } catch {
+        // Held by a context going away: read through the handle below.
       }
       if (claims) {
         const [map, files] = await Promise.allSettled([openAccess(mapHandle, retries), pool.#openFromMap(claims)]);
@@ -258,7 +256,7 @@ export class SlotPool {
         if (!now || !sameMap(now, claims)) await pool.#sortAll();
       } else {
         pool.#map = await openAccess(mapHandle, retries);
-        claims = lazy ? pool.#readMapFile() : null;
+        claims = pool.#readMapFile();
         if (claims) await pool.#openFromMap(claims);
         else {
           await pool.#openFiles([...(await pool.#list())]);

@@ -104,6 +104,18 @@ async function spares() {
   return { grown, busyWantsTopUp, opened, quiet, kept: [...got], after: await files() };
 }
 
+// A slot's header naming a file at \`path\`, as browser-opfs.js writes it
+// (content starts at 4096, after it), for files made behind a pool's back.
+function fileHeader(path) {
+  const p = new TextEncoder().encode(path);
+  const b = new Uint8Array(16 + p.length);
+  b.set(new TextEncoder().encode('MBOPFS01'));
+  b[8] = FILE;
+  new DataView(b.buffer).setUint32(12, p.length, true);
+  b.set(p, 16);
+  return b;
+}
+
 // A reopen leaves the segments the pool's map knows closed: a read of one
 // fails ENOTRESIDENT until openWanted opens it. Whatever changed behind the
 // map (a slot written or freed, a file in a slot the map calls free, two
@@ -119,15 +131,6 @@ async function lazy(name, phase, files) {
       h.close();
     }
   };
-  const header = (path) => {
-    const p = new TextEncoder().encode(path);
-    const b = new Uint8Array(16 + p.length);
-    b.set(new TextEncoder().encode('MBOPFS01'));
-    b[8] = FILE;
-    new DataView(b.buffer).setUint32(12, p.length, true);
-    b.set(p, 16);
-    return b;
-  };
   const fill = (n, x) => new Uint8Array(n).fill(x);
   const code = (fn) => {
     try {
@@ -137,7 +140,7 @@ async function lazy(name, phase, files) {
       return err.code;
     }
   };
-  if (phase === 2) return lazyAfterKill(name, files, { dir, raw, header, fill, code });
+  if (phase === 2) return lazyAfterKill(name, files, { dir, raw, fill, code });
   const out = {};
   let pool = await SlotPool.open(name, { spare: 4 });
   const a = pool.create(FILE, '/a.sst');
@@ -166,7 +169,7 @@ async function lazy(name, phase, files) {
   return out; // the page kills this worker now, the pool open
 }
 
-async function lazyAfterKill(name, files, { dir, raw, header, fill, code }) {
+async function lazyAfterKill(name, files, { dir, raw, fill, code }) {
   const out = {};
   let pool = await SlotPool.open(name, { spare: 4 });
   out.afterKill = [pool.stats().opfsFilesClosed, pool.size(pool.get(FILE, '/a.sst'))];
@@ -204,7 +207,7 @@ async function lazyAfterKill(name, files, { dir, raw, header, fill, code }) {
   // slots name one file, and the headers decide.
   await raw(spare, (h) => {
     h.truncate(4096);
-    h.write(header('/b.sst'), { at: 0 });
+    h.write(fileHeader('/b.sst'), { at: 0 });
   });
   pool = await SlotPool.open(name, { spare: 4 });
   out.clash = [pool.stats().opfsFullOpens, pool.stats().opfsFilesClosed, pool.get(FILE, '/b.sst') !== undefined];
@@ -216,7 +219,7 @@ async function lazyAfterKill(name, files, { dir, raw, header, fill, code }) {
   await (await dir()).getFileHandle('s900', { create: true });
   await raw('s900', (h) => {
     h.truncate(4096);
-    h.write(header('/c.log'), { at: 0 });
+    h.write(fileHeader('/c.log'), { at: 0 });
   });
   await raw(logFile, (h) => h.truncate(0));
   pool = await SlotPool.open(name, { spare: 4 });
@@ -273,14 +276,8 @@ async function unnamed() {
   pool.close();
   const dir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('minibase')).getDirectoryHandle(name);
   const h = await (await dir.getFileHandle(next, { create: true })).createSyncAccessHandle();
-  const p = new TextEncoder().encode('/u9.log');
-  const head = new Uint8Array(16 + p.length);
-  head.set(new TextEncoder().encode('MBOPFS01'));
-  head[8] = FILE;
-  new DataView(head.buffer).setUint32(12, p.length, true);
-  head.set(p, 16);
   h.truncate(4096 + 3);
-  h.write(head, { at: 0 });
+  h.write(fileHeader('/u9.log'), { at: 0 });
   h.close();
   pool = await SlotPool.open(name, { spare: 4 });
   const out = { next, fullOpens: pool.stats().opfsFullOpens, file: pool.get(FILE, '/u9.log')?.file ?? null, size: pool.get(FILE, '/u9.log') ? pool.size(pool.get(FILE, '/u9.log')) : -1 };
