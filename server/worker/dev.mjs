@@ -71,11 +71,25 @@ function wranglerCommand() {
  *          retention?: string, minSchemaVersion?: number, failTenant?: string, countQueries?: boolean, build?: boolean, quiet?: boolean, timeoutMs?: number}} [opts]
  */
 export async function startWorker(opts = {}) {
+  if (opts.build !== false) buildWorker({ quiet: opts.quiet ?? true });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      // Ports are found free, then bound by wrangler a moment later: another
+      // process may take one in between (workerd: "Address already in use").
+      // Fresh ones, a few times, unless the caller chose the port.
+      if (opts.port || attempt >= 3 || !/Address already in use/.test(err.message)) throw err;
+    }
+  }
+}
+
+async function startOnce(opts) {
   const { quiet = true, timeoutMs = 60000 } = opts;
-  if (opts.build !== false) buildWorker({ quiet });
   const secret = opts.secret || randomBytes(16).toString('hex');
   const port = opts.port || await freePort();
-  const inspector = await freePort();
+  let inspector = await freePort();
+  while (inspector === port) inspector = await freePort();
   const ownState = !opts.persistTo;
   const state = opts.persistTo || mkdtempSync(join(tmpdir(), 'minibase-worker-'));
   mkdirSync(join(state, 'logs'), { recursive: true });
