@@ -866,10 +866,10 @@ export class SlotPool {
   close() {
     if (this.#ready && !this.#closed) {
       try {
-        for (const s of this.#dirty) s.access.flush();
-        this.#dirty.clear();
+        // Everything is flushed before the map is written: it may record every size.
         this.#written.clear();
-        this.#writeMap();
+        this.#mapDirty = true;
+        this.flush();
       } catch {
         // Not flushed here: closing the handles persists what they wrote, and a stale map is checked.
       }
