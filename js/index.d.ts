@@ -256,6 +256,17 @@ export interface ConnectOptions {
 
 export function connect(options?: ConnectOptions): Promise<Connection>;
 
+/** The options of `preload`: connect's that concern the engine (the first start decides them). */
+export type PreloadOptions = Pick<ConnectOptions, 'adapter' | 'wasm' | 'opfsWorker' | 'channel'>;
+
+/**
+ * Starts the engine `connect` with these options would use, opening nothing, and resolves once it
+ * runs: called as an app loads, the engine's fetch, compile and start are done or under way when it
+ * connects. Browser build: the page's engine ('indexeddb', 'memory') or the OPFS worker and its engine
+ * ('opfs'; a connect made meanwhile opens the files while the engine finishes). Node: the process's engine.
+ */
+export function preload(options?: PreloadOptions): Promise<void>;
+
 // ---- export, import, backup ----
 
 /** An AbortSignal, or the stand-in of createAbortSignal() where AbortController does not exist. */

@@ -42,6 +42,9 @@ export interface WxConnectOptions {
 
 export function connect(options?: WxConnectOptions): Promise<Connection>;
 
+/** Starts the engine (loading the subpackage that holds it) without opening anything, and resolves once it runs: called in App onLaunch, a page's first connect finds it started. */
+export function preload(options?: WxConnectOptions): Promise<void>;
+
 export interface WxOpenStorageOptions extends StorageOptions, WxConnectOptions {}
 
 export function openStorage(options?: WxOpenStorageOptions): Promise<Storage>;

@@ -21,7 +21,7 @@ import { ClientBridge, Coordinator } from './tabs.js';
 import { ON_CLOSE } from './storage.js';
 import { RESTORE, createAbortSignal } from './backup.js';
 import { opfsHost } from './browser-opfs.js';
-import { OpfsOwner, WORKER_NAME, opfsAvailable, serveOpfs } from './opfs-worker.js';
+import { OpfsOwner, WORKER_NAME, opfsAvailable, preloadOpfs, serveOpfs } from './opfs-worker.js';
 import { sharedChannelAvailable } from './opfs-channel.js';
 
 export { MinibaseError } from './errors.js';
@@ -237,21 +237,14 @@ export async function connect(options = {}) {
     // Asked before the data is touched; refused or unsupported is not an error.
     if (persist) await askPersist();
     if (adapter === 'opfs') {
-      if (!opfsAvailable()) throw new MinibaseError('BAD_QUERY', 'connect: this context has no OPFS or cannot start a Worker (use indexeddb)');
-      const { opfsWorker, channel = 'auto' } = rest;
+      const { workerURL, channel } = opfsOptions('connect', rest);
       delete rest.opfsWorker;
       delete rest.channel;
-      if (channel !== 'auto' && channel !== 'shared' && channel !== 'message') {
-        throw new MinibaseError('BAD_QUERY', `connect: channel must be 'auto', 'shared' or 'message', not ${String(channel)}`);
-      }
-      if (channel === 'shared' && !sharedChannelAvailable()) {
-        throw new MinibaseError('BAD_QUERY', "connect: channel 'shared' needs a cross-origin-isolated page (served with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)");
-      }
       // Its own lock and channel: an OPFS database is not the IndexedDB one of the same name.
       const { bridge } = await database(keyOf(name, 'opfs'), {
         locks,
         durability,
-        owner: () => OpfsOwner.start(name, { durability, wasm, reserveMB, workerURL: opfsWorker ?? import.meta.url, channel }),
+        owner: () => OpfsOwner.start(name, { durability, wasm, reserveMB, workerURL, channel }),
       });
       const handle = await bridge.call('open', { ...rest, durability });
       return new Connection(bridge, handle, 'opfs', idle);
@@ -265,6 +258,53 @@ export async function connect(options = {}) {
     return declared === null ? conn : applySchema(conn, declared, (op, ...args) => bridge.call(op, handle, ...args), `indexeddb:${name}`);
   } catch (err) {
     throw toMinibaseError(err, 'connect');
+  }
+}
+
+// The worker options of an 'opfs' call (`opfsWorker`, `channel`), checked;
+// refused where this context cannot run the adapter.
+function opfsOptions(what, { opfsWorker, channel = 'auto' }) {
+  if (!opfsAvailable()) throw new MinibaseError('BAD_QUERY', `${what}: this context has no OPFS or cannot start a Worker (use indexeddb)`);
+  if (channel !== 'auto' && channel !== 'shared' && channel !== 'message') {
+    throw new MinibaseError('BAD_QUERY', `${what}: channel must be 'auto', 'shared' or 'message', not ${String(channel)}`);
+  }
+  if (channel === 'shared' && !sharedChannelAvailable()) {
+    throw new MinibaseError('BAD_QUERY', `${what}: channel 'shared' needs a cross-origin-isolated page (served with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)`);
+  }
+  return { workerURL: opfsWorker ?? import.meta.url, channel };
+}
+
+/**
+ * Starts the engine `connect` with these options would use, without opening
+ * anything: the page's engine ('indexeddb', 'memory'), or the OPFS worker and
+ * its engine ('opfs'). An app calls it as its page loads, so that the
+ * engine's fetch, compile and start (the larger part of a first open) are
+ * done or under way when it connects; a connect made meanwhile opens the
+ * database's files while the engine finishes. Resolves once the engine runs.
+ * The options are connect's that concern the engine: the first start
+ * decides them. A tab that turns out to forward its calls to another tab's
+ * owner keeps the engine unused until it owns the database.
+ *
+ * @param {object} [options]
+ * @param {'indexeddb'|'opfs'|'memory'} [options.adapter='indexeddb']
+ * @param {string|URL|Uint8Array|ArrayBuffer|WebAssembly.Module} [options.wasm] the engine
+ * @param {string|URL} [options.opfsWorker] 'opfs': the module the worker loads
+ * @param {'auto'|'shared'|'message'} [options.channel='auto'] 'opfs': as connect's
+ * @returns {Promise<void>}
+ */
+export async function preload(options = {}) {
+  try {
+    const { adapter = 'indexeddb', wasm, reserveMB, ...rest } = options ?? {};
+    if (adapter === 'opfs') {
+      await preloadOpfs({ wasm, reserveMB, ...opfsOptions('preload', rest) });
+      return;
+    }
+    if (adapter !== 'indexeddb' && adapter !== 'memory') {
+      throw new MinibaseError('BAD_QUERY', `preload: unknown adapter '${adapter}' in the browser (indexeddb, opfs or memory)`);
+    }
+    await sharedEngine(wasm, reserveMB);
+  } catch (err) {
+    throw toMinibaseError(err, 'preload');
   }
 }
 

@@ -102,6 +102,20 @@ function releaseLocks(bridge) {
 const sharedBridge = sharedEngine(instantiate);
 
 /**
+ * Starts the process's engine without opening anything (as the browser
+ * build's preload): resolves once it runs.
+ * @param {{ wasm?: string|URL|Uint8Array|ArrayBuffer|WebAssembly.Module }} [options]
+ * @returns {Promise<void>}
+ */
+export async function preload(options = {}) {
+  try {
+    await sharedBridge(options?.wasm);
+  } catch (err) {
+    throw toMinibaseError(err, 'preload');
+  }
+}
+
+/**
  * Opens a connection.
  *
  * @param {object} [options]

@@ -110,6 +110,13 @@ export function serveOpfs(scope, startEngine) {
   let engine = null;
   let started = null; // the engine's bridge once it runs
   let chain = Promise.resolve();
+  // The engine, started by the first request that needs it (a preload's
+  // 'start' or an 'open'); one that failed to start is tried again by the next.
+  const engineOf = (options) =>
+    (engine ??= startEngine(options).catch((err) => {
+      engine = null;
+      throw err;
+    }));
   const handlers = {
     // Takes the Web Lock `lock` for as long as this worker lives: the page
     // waits for it, and gets it when the worker is gone, however it went.
@@ -122,11 +129,11 @@ export function serveOpfs(scope, startEngine) {
       });
     },
     async open({ name, wasm, reserveMB }) {
-      engine ??= startEngine({ wasm, reserveMB });
+      const starting = engineOf({ wasm, reserveMB });
       // The files open while the engine compiles and starts: neither needs
       // the other until the first call, and each was half of a cold open.
       const opening = opfsHost.pools.has(name) ? null : SlotPool.open(name);
-      const [ready, files] = await Promise.allSettled([engine, opening]);
+      const [ready, files] = await Promise.allSettled([starting, opening]);
       if (ready.status === 'rejected') {
         if (files.status === 'fulfilled') files.value?.close();
         throw ready.reason;
@@ -461,6 +468,24 @@ export function serveOpfs(scope, startEngine) {
       listenSoon();
       return;
     }
+    if (data?.type === 'start') {
+      // A preload: the engine starts beside the chain, so that an open sent
+      // meanwhile opens its files while it does. Counted as queued work,
+      // so that the channel's loop does not block the start's tasks.
+      queued++;
+      engineOf({ wasm: data.wasm, reserveMB: data.reserveMB })
+        .then(
+          (bridge) => {
+            started = bridge;
+            post({ rid: data.rid, result: true });
+          },
+          (err) => post({ rid: data.rid, error: plainError(toMinibaseError(err, 'preload')) }),
+        )
+        .finally(() => {
+          if (--queued === 0) listenSoon();
+        });
+      return;
+    }
     enqueue(() => request(data).catch(() => {}));
   };
 }
@@ -576,6 +601,15 @@ class WorkerClient {
     if (client === this) client = null;
   }
 
+  /**
+   * Starts the worker's engine (a preload) and resolves once it runs. Sent
+   * past the queue: the worker starts its engine beside its other requests.
+   */
+  start(wasm, reserveMB) {
+    if (this.#failure) return Promise.reject(this.#failure);
+    return this.#send('start', { wasm, reserveMB });
+  }
+
   request(type, msg) {
     if (this.#failure) return Promise.reject(this.#failure);
     if (!this.#chan) return this.#send(type, msg);
@@ -688,6 +722,19 @@ function workerOf(url, channel) {
   return client;
 }
 
+// The engine's module as the worker takes it: a module as it is, a URL
+// resolved against the page (the worker's own base is the library's).
+const wasmForWorker = (wasm) => (wasm instanceof WebAssembly.Module || wasm === undefined ? wasm : String(new URL(String(wasm), globalThis.location?.href)));
+
+/**
+ * Starts the page's OPFS worker and its engine ahead of the first connect
+ * (browser.js's preload); resolves once the engine runs.
+ * @param {{ wasm?: unknown, reserveMB?: number, workerURL: string|URL, channel?: string }} options
+ */
+export function preloadOpfs({ wasm, reserveMB, workerURL, channel }) {
+  return workerOf(workerURL, channel).start(wasmForWorker(wasm), reserveMB);
+}
+
 /** How many answered records of a tab the owner lets gather before the engine forgets them. */
 const SETTLE_AFTER = 32;
 
@@ -731,8 +778,7 @@ export class OpfsOwner {
    */
   static async start(name, { durability, wasm, reserveMB, workerURL, channel }) {
     const worker = workerOf(workerURL, channel);
-    const wasmArg = wasm instanceof WebAssembly.Module || wasm === undefined ? wasm : String(new URL(String(wasm), globalThis.location?.href));
-    const opened = await worker.request('open', { name, wasm: wasmArg, reserveMB });
+    const opened = await worker.request('open', { name, wasm: wasmForWorker(wasm), reserveMB });
     const key = `opfs:${name}`;
     const remembered = witnessOf(key);
     let marker = opened.marker;

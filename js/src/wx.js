@@ -209,6 +209,21 @@ function userDataRoot(api, root) {
 }
 
 /**
+ * Starts the engine without opening anything (loading its subpackage first
+ * when one is named), and resolves once it runs: called in App onLaunch, the
+ * first connect finds it started. The options are connect's.
+ * @param {object} [options]
+ * @returns {Promise<void>}
+ */
+export async function preload(options = {}) {
+  try {
+    await sharedBridge(options ?? {}, platform(options ?? {}));
+  } catch (err) {
+    throw toMinibaseError(err, 'preload');
+  }
+}
+
+/**
  * Opens a connection.
  *
  * @param {object} [options]

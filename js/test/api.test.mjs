@@ -460,3 +460,21 @@ test('the CommonJS entry works through require("minibase-db")', () => {
   assert.equal(out.status, 0, out.stderr);
   assert.deepEqual(JSON.parse(out.stdout.trim()), { id: 1, ok: true, code: 'NO_SUCH_DATABASE', compat: 'function' });
 });
+
+test('preload starts the engine ahead of connect; a failed preload leaves the next start to try again', () => {
+  // A process of its own: the engine is process-wide, and this one must not have started yet.
+  const code = `
+    import { preload, connect } from 'minibase-db';
+    const bad = await preload({ wasm: new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9]) }).catch((e) => e);
+    const startedBefore = await preload();
+    const conn = await connect({ adapter: 'memory', root: 'preloaded' });
+    await conn.createDatabase('d'); await conn.useDatabase('d');
+    await conn.createTable('t', { columns: [{ name: 'id', type: 'number', primaryKey: true }] });
+    await conn.table('t').insert({ id: 7 });
+    const again = await preload({ wasm: new Uint8Array([1, 2, 3]) }); // started: the first start decided
+    console.log(JSON.stringify({ bad: bad.code, ok: startedBefore === undefined && again === undefined, rows: await conn.table('t').count() }));
+    await conn.close();`;
+  const out = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(out.status, 0, out.stderr);
+  assert.deepEqual(JSON.parse(out.stdout.trim()), { bad: 'INTERNAL', ok: true, rows: 1 });
+});

@@ -285,6 +285,24 @@ test('a missing or wrong wasm path is a clear error', async (t) => {
   await assert.rejects(mb.connect({ wasm: '/nowhere/minibase.wasm.br' }), (e) => e.code === 'INTERNAL' && /nowhere/.test(e.message));
 });
 
+test('preload in App onLaunch: the engine (from its subpackage) starts before the first connect, which finds it started', async (t) => {
+  const dir = tempDir(t);
+  const rt = runtime(dir, undefined, { subpackages: { engine: 'engine' } });
+  fs.mkdirSync(path.join(rt.packageDir, 'engine'));
+  fs.copyFileSync(path.join(DIST, 'minibase.wasm.br'), path.join(rt.packageDir, 'engine', 'minibase.wasm.br'));
+  const mb = rt.require('minibase-db');
+  // A failed start is not kept: the next one tries again.
+  assert.equal(await codeOf(mb.preload({ wasm: '/nowhere/minibase.wasm.br' })), 'INTERNAL');
+  assert.equal(await codeOf(mb.preload({ wasm: '/engine/minibase.wasm.br', subpackage: 'engine' })), 'resolved');
+  // Started: the first start decided, so a path that holds no engine (a
+  // failed connect on its own, as the test above shows) is not looked at.
+  assert.equal(await codeOf(mb.preload({ wasm: '/nowhere/minibase.wasm.br' })), 'resolved');
+  const conn = await mb.connect({ wasm: '/nowhere/minibase.wasm.br', root: 'pre' });
+  await conn.createDatabase('d');
+  assert.deepEqual(plain(await conn.showDatabases()), ['d']);
+  await conn.close();
+});
+
 test('without the engine at the default path, the error says where it looked and how to point elsewhere', async (t) => {
   const dir = tempDir(t);
   // What a project gets when its build did not copy minibase.wasm.br: the

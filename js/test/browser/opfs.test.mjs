@@ -294,6 +294,7 @@ test('opfs: malformed and unknown messages to the worker are answered or dropped
           [-9, 'hostile', 'insert', 'x:1', bytes()],
           [-10, 'hostile', 'count', undefined, bytes(0x07, 0x05, 0x05, 0x63, 0x6f, 0x75, 0x6e, 0x74)], // ['count'] with a bad length
           [-11, 'hostile', { op: 1 }, 7, bytes(0x07, 0x01, 0x05, 0x05, 0x73, 0x74, 0x61, 0x74, 0x73), 'take'], // ['stats']: no connection
+          { rid: -12, type: 'start', wasm: 42, reserveMB: -1 }, // a preload's: the engine runs already
         ]) worker.postMessage(m);
         // Answered in order: this call's answer comes after theirs.
         const count = await notes.count();
@@ -330,6 +331,7 @@ test('opfs: malformed and unknown messages to the worker are answered or dropped
       '-9': 'engine status 1',
       '-10': 'engine status 1',
       '-11': 'engine status 1',
+      '-12': 'result',
     });
     assert.deepEqual(p.errors, []);
   }));
@@ -467,3 +469,35 @@ test('opfs: a reopen leaves the segments closed until calls read them, and answe
     assert.equal(resorted.stats.opfsFullOpens, 1, JSON.stringify(resorted.stats));
     assert.deepEqual(p.errors, []);
   }));
+
+for (const [label, served] of [['', env], [ISOLATED, isolated]]) {
+  test(`opfs: preload starts the worker and its engine; a connect made meanwhile shares them; a failed start is tried again${label}`, { skip }, () =>
+    withProfile(async (profile) => {
+      const p = await served.page(await profile.launch());
+      const r = await p.evaluate(async () => {
+        const mb = window.minibase;
+        const code = (pr) => pr.then(() => 'resolved', (e) => e.code);
+        const refused = {
+          wasm: await code(mb.preload({ adapter: 'opfs', wasm: '/nowhere.wasm' })),
+          adapter: await code(mb.preload({ adapter: 'ftp' })),
+          channel: await code(mb.preload({ adapter: 'opfs', channel: 'pigeon' })),
+        };
+        const pre = mb.preload({ adapter: 'opfs' });
+        const conn = await mb.connect({ adapter: 'opfs', name: 'pre' }); // sent while the engine starts
+        const preloaded = await code(pre);
+        await conn.createDatabase('d');
+        await conn.useDatabase('d');
+        await conn.createTable('t', { columns: [{ name: 'id', type: 'number', primaryKey: true }] });
+        await conn.table('t').insertMany([{ id: 1 }, { id: 2 }]);
+        // Started: the first start decided, a module that is not there is not fetched.
+        const again = await code(mb.preload({ adapter: 'opfs', wasm: '/nowhere.wasm' }));
+        const page = await code(mb.preload());
+        const mem = await mb.connect({ adapter: 'memory', name: 'm' });
+        await mem.createDatabase('x');
+        return { refused, preloaded, again, page, rows: await conn.table('t').count(), mem: await mem.showDatabases() };
+      });
+      assert.deepEqual(r, { refused: { wasm: 'IO', adapter: 'BAD_QUERY', channel: 'BAD_QUERY' }, preloaded: 'resolved', again: 'resolved', page: 'resolved', rows: 2, mem: ['x'] });
+      assert.equal(p.workers().length, 1, 'one engine worker for the page, however many starts');
+      assert.deepEqual(p.errors.filter((e) => !/404|nowhere/.test(e)), []);
+    }));
+}

@@ -1,9 +1,15 @@
 // Compile-only test of the hand-written types: `npx tsc -p js/test/types`.
 // Lines marked @ts-expect-error must fail to type-check.
-import { connect, openStorage, MinibaseError, type ErrorCode, type Row, type Plan, type Storage, type StorageInfo, type TableDescription } from 'minibase-db';
+import { connect, openStorage, preload, MinibaseError, type ErrorCode, type Row, type Plan, type Storage, type StorageInfo, type TableDescription } from 'minibase-db';
 import { Connect } from 'minibase-db/compat';
 
 async function main(): Promise<void> {
+  const started: void = await preload({ adapter: 'opfs', channel: 'message', wasm: '/minibase.wasm' });
+  void started;
+  // @ts-expect-error: not an adapter
+  await preload({ adapter: 'ftp' });
+  // @ts-expect-error: a database option, not the engine's
+  await preload({ name: 'app' });
   const conn = await connect({ adapter: 'memory', root: 'types' });
   await conn.createDatabase('shop', { ifNotExists: true });
   await conn.useDatabase('shop');

@@ -1,9 +1,10 @@
 // Compile-only usage of js/wx.d.ts (the mini-program entry, 'minibase-db/wx').
-import { connect, openStorage, bindLive, polyfills, DEFAULT_WASM_PATH, MIN_WECHAT_SDK, MinibaseError, type Connection } from 'minibase-db/wx';
+import { connect, openStorage, preload, bindLive, polyfills, DEFAULT_WASM_PATH, MIN_WECHAT_SDK, MinibaseError, type Connection } from 'minibase-db/wx';
 
 declare const wx: { env: { USER_DATA_PATH: string }; getFileSystemManager(): object; getRandomValues(o: { length: number }): void };
 
 async function main(): Promise<void> {
+  await preload({ wasm: '/engine/minibase.wasm.br', subpackage: 'engine' });
   const conn: Connection = await connect({ root: 'notes', wasm: DEFAULT_WASM_PATH, api: wx, reserveMB: 16 });
   await conn.createDatabase('d', { ifNotExists: true });
   const store = await openStorage({ adapter: 'wx', prefix: 'mp_', sweepInterval: 0, wasm: '/engine/minibase.wasm.br', subpackage: 'engine' });
