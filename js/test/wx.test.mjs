@@ -262,12 +262,16 @@ test('the mini-program engine carries only the wx and memory adapters', async (t
   assert.match(err.message, /not in this build of the engine \(it has memory, wx\)/);
 });
 
-test('the engine in a subpackage: connect({ wasm, subpackage }) loads the subpackage first', async (t) => {
-  const dir = tempDir(t);
-  const rt = runtime(dir, undefined, { subpackages: { engine: 'engine' } });
+/** A phone's stand-in with a copy of the engine in its subpackage 'engine' (/engine/minibase.wasm.br). */
+function engineInSubpackage(t) {
+  const rt = runtime(tempDir(t), undefined, { subpackages: { engine: 'engine' } });
   fs.mkdirSync(path.join(rt.packageDir, 'engine'));
   fs.copyFileSync(path.join(DIST, 'minibase.wasm.br'), path.join(rt.packageDir, 'engine', 'minibase.wasm.br'));
-  const mb = rt.require('minibase-db');
+  return rt;
+}
+
+test('the engine in a subpackage: connect({ wasm, subpackage }) loads the subpackage first', async (t) => {
+  const mb = engineInSubpackage(t).require('minibase-db');
   const notLoaded = await mb.connect({ wasm: '/engine/minibase.wasm.br' }).catch((e) => e);
   assert.equal(notLoaded.code, 'INTERNAL');
   assert.match(notLoaded.message, /not loaded/, 'WXWebAssembly cannot read a subpackage before it is loaded');
@@ -286,11 +290,7 @@ test('a missing or wrong wasm path is a clear error', async (t) => {
 });
 
 test('preload in App onLaunch: the engine (from its subpackage) starts before the first connect, which finds it started', async (t) => {
-  const dir = tempDir(t);
-  const rt = runtime(dir, undefined, { subpackages: { engine: 'engine' } });
-  fs.mkdirSync(path.join(rt.packageDir, 'engine'));
-  fs.copyFileSync(path.join(DIST, 'minibase.wasm.br'), path.join(rt.packageDir, 'engine', 'minibase.wasm.br'));
-  const mb = rt.require('minibase-db');
+  const mb = engineInSubpackage(t).require('minibase-db');
   // A failed start is not kept: the next one tries again.
   assert.equal(await codeOf(mb.preload({ wasm: '/nowhere/minibase.wasm.br' })), 'INTERNAL');
   assert.equal(await codeOf(mb.preload({ wasm: '/engine/minibase.wasm.br', subpackage: 'engine' })), 'resolved');
