@@ -31,8 +31,9 @@ import { PageChannel, WorkerChannel, decodeSharedAnswer, sharedChannelAvailable 
 export const WORKER_NAME = 'minibase-opfs-engine';
 
 // The messages between the page and its worker. A request is an object
-// `{ rid, type, ...fields }`, `type` one of serveOpfs's handlers, answered
-// `{ rid, result }` or `{ rid, error: { code, message } }`. Except the
+// `{ rid, type, ...fields }`, `type` one of serveOpfs's handlers, run one
+// after another, or 'start' (a preload: the engine starts beside them),
+// answered `{ rid, result }` or `{ rid, error: { code, message } }`. Except the
 // engine calls, every read and write of the app, which are the hot path and
 // so are arrays (cheaper to clone) carrying the engine's own bytes:
 //   EXEC request  [rid, name, op, id, request, take]
