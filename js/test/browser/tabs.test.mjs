@@ -66,6 +66,29 @@ for (const adapter of ['indexeddb', 'opfs']) {
 }
 test(`two pages write concurrently; closing the owner hands over (opfs${ISOLATED})`, { skip }, () => handOver('opfs', isolated));
 
+test('a page that preloaded its OPFS engine forwards to the owner, then owns the database through that worker', { skip }, async () => {
+  const adapter = 'opfs';
+  const a = await page();
+  await a.evaluate(`(${setup})('${adapter}', 'preloaded')`);
+  await a.evaluate(`(${write})({ tab: 'a', n: 10 })`);
+  const b = await page();
+  await b.evaluate(() => window.minibase.preload({ adapter: 'opfs' }));
+  assert.equal(b.workers().length, 1, "b's engine worker runs before b connects");
+  await b.evaluate(`(${setup})('${adapter}', 'preloaded')`);
+  assert.equal(await owns(b, adapter, 'preloaded'), false, 'a owns the database; b forwards');
+  assert.equal(await b.evaluate(`(${write})({ tab: 'b', n: 10 })`), 10);
+  await a.close();
+  // b's next calls find the owner gone, and b takes the database in the worker it preloaded.
+  assert.equal(await b.evaluate(`(${write})({ tab: 'b', n: 10, from: 10 })`), 20);
+  assert.equal(await owns(b, adapter, 'preloaded'), true);
+  assert.equal(b.workers().length, 1, 'the preloaded worker, not a second one');
+  const all = await labels(b);
+  assert.equal(all.length, 30);
+  exactlyOnce(all, [...Array.from({ length: 10 }, (_, i) => `a-${i}`), ...(await b.evaluate(() => window.acked))]);
+  assert.deepEqual(await b.evaluate(() => window.failed), []);
+  assert.deepEqual(b.errors, []);
+});
+
 async function handOver(adapter, served = env) {
   const page = () => served.page();
   const a = await page();
