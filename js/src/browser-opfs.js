@@ -157,6 +157,20 @@ class Slot {
   }
 }
 
+/** The kind and path a slot file's header names, or null for a free slot (empty, or no valid header). */
+function readHeader(access) {
+  if (access.getSize() < 16) return null;
+  const head = new Uint8Array(16);
+  access.read(head, { at: 0 });
+  if (!MAGIC.every((b, i) => head[i] === b)) return null;
+  const kind = head[8];
+  const len = new DataView(head.buffer).getUint32(12, true);
+  if (kind === FREE || len > MAX_PATH) return null;
+  const path = new Uint8Array(len);
+  access.read(path, { at: 16 });
+  return { kind, path: dec.decode(path) };
+}
+
 /** The map's entries, or null when it is missing, torn or of another version. */
 function parseMap(b) {
   const n = b.length;
@@ -407,15 +421,9 @@ export class SlotPool {
 
   // Whether a slot just opened holds the file the map said, at its size.
   #matches(slot) {
-    const a = slot.access;
-    if (a.getSize() !== HEADER + slot.size) return false;
-    const head = new Uint8Array(16);
-    a.read(head, { at: 0 });
-    const len = new DataView(head.buffer).getUint32(12, true);
-    if (!MAGIC.every((b, i) => head[i] === b) || head[8] !== FILE || len > MAX_PATH) return false;
-    const p = new Uint8Array(len);
-    a.read(p, { at: 16 });
-    return dec.decode(p) === slot.path;
+    if (slot.access.getSize() !== HEADER + slot.size) return false;
+    const h = readHeader(slot.access);
+    return h?.kind === FILE && h.path === slot.path;
   }
 
   // Lists the directory, opens every slot file and sorts every slot by its
@@ -462,24 +470,14 @@ export class SlotPool {
 
   // Sorts an opened slot (already one of #slots) by its header: a file's, or free.
   #adopt(slot) {
-    const a = slot.access;
-    if (a.getSize() >= 16) {
-      const head = new Uint8Array(16);
-      a.read(head, { at: 0 });
-      if (MAGIC.every((b, i) => head[i] === b)) {
-        const kind = head[8];
-        const len = new DataView(head.buffer).getUint32(12, true);
-        if (kind !== FREE && len <= MAX_PATH) {
-          const p = new Uint8Array(len);
-          a.read(p, { at: 16 });
-          slot.kind = kind;
-          slot.path = dec.decode(p);
-          this.#byPath.set(`${kind}:${slot.path}`, slot);
-          return;
-        }
-      }
+    const h = readHeader(slot.access);
+    if (!h) {
+      this.#free.push(slot);
+      return;
     }
-    this.#free.push(slot);
+    slot.kind = h.kind;
+    slot.path = h.path;
+    this.#byPath.set(`${h.kind}:${h.path}`, slot);
   }
 
   /** The pool's counts, as stats() reports them (numbers). */
